@@ -1,0 +1,109 @@
+# imapsync: GNU Makefile. `make check` is the one command for the tests.
+#
+# Objects go under $(BUILD) (default build/); `make SAN=1` builds with
+# AddressSanitizer and UBSan (check.sh uses BUILD=build-san SAN=1).
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/lib/imapsync
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+BUILD ?= build
+SAN ?=
+CC ?= cc
+CLANG ?= clang
+PKG_CONFIG ?= pkg-config
+
+PKGS := openssl zlib libsodium sqlite3 libpcre2-8
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
+	-Wstrict-prototypes -Wno-unused-parameter
+XCFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -Iproto -Iclient \
+	$(PKG_CFLAGS)
+XLDFLAGS :=
+ifeq ($(SAN),1)
+XCFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+XLDFLAGS += -fsanitize=address,undefined
+endif
+LIBS := $(PKG_LIBS)
+
+PROTO_SRC := $(wildcard proto/*.c)
+PROTO_OBJ := $(PROTO_SRC:%.c=$(BUILD)/%.o)
+CLIENT_MAIN := $(wildcard client/main.c)
+CLIENT_SRC := $(filter-out client/main.c,$(wildcard client/*.c))
+CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
+
+UNIT_SRC := $(filter-out tests/unit/test-main.c,$(wildcard tests/unit/test-*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# C programs the integration scripts drive.
+ITEST_SRC := $(wildcard tests/integration/*.c)
+ITEST_BIN := $(ITEST_SRC:tests/integration/%.c=$(BUILD)/tests/%)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+
+PROGRAMS := $(if $(CLIENT_MAIN),$(BUILD)/imapsync)
+
+all: $(PROGRAMS)
+
+tests: $(PROGRAMS) $(UNIT_BIN) $(ITEST_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libproto.a: $(PROTO_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/libclient.a: $(CLIENT_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/imapsync: $(BUILD)/client/main.o $(BUILD)/libclient.a \
+		$(BUILD)/libproto.a
+	$(CC) $(XLDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/test-%: $(BUILD)/tests/unit/test-%.o \
+		$(BUILD)/tests/unit/test-main.o $(BUILD)/libclient.a \
+		$(BUILD)/libproto.a
+	$(CC) $(XLDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/integration/%.o $(BUILD)/libclient.a \
+		$(BUILD)/libproto.a
+	$(CC) $(XLDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# libFuzzer targets: clang, with the library sources compiled in.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iproto $(PKG_CFLAGS) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+$(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(PROTO_SRC) proto/*.h
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(PROTO_SRC) $(LIBS)
+
+fuzz: $(FUZZ_BIN)
+
+# Each fuzz target for a few thousand runs from its seed corpus.
+fuzz-smoke: $(FUZZ_BIN)
+	@tests/fuzz-smoke.sh $(BUILD)/fuzz
+
+deps:
+	@mk/deps.sh
+
+check: deps
+	@tests/check.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all tests fuzz fuzz-smoke deps check install clean
+.SECONDARY:
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

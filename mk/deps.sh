@@ -1,0 +1,25 @@
+#!/bin/sh
+# Install the Debian packages the build and the tests need: as root it runs
+# apt-get; otherwise it prints the one command to run and fails.
+set -eu
+pkgs="gcc make pkg-config clang libclang-rt-14-dev
+libssl-dev zlib1g-dev libsodium-dev libsqlite3-dev libpcre2-dev
+dovecot-imapd dovecot-dev sqlite3 python3 util-linux
+openssh-server openssh-client openssl interimap"
+missing=
+for p in $pkgs; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = installed ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+	echo "deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	exit 0
+fi
+echo "deps: missing packages; run as root:" >&2
+echo "  apt-get install$missing" >&2
+exit 1
