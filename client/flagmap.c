@@ -1,0 +1,233 @@
+#include "flagmap.h"
+
+#include "buf.h"
+#include "imap-parser.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void
+flagmap_init(struct flagmap *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void
+flagmap_clear(struct flagmap *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->size; i++) {
+		free(m->slots[i].flags);
+		memset(&m->slots[i], 0, sizeof(m->slots[i]));
+	}
+	m->count = 0;
+}
+
+void
+flagmap_free(struct flagmap *m)
+{
+	flagmap_clear(m);
+	free(m->slots);
+	memset(m, 0, sizeof(*m));
+}
+
+static size_t
+flagmap_hash(uint32_t uid, size_t size)
+{
+	return (size_t)((uid * 2654435761u) & (size - 1));
+}
+
+static struct flagmap_entry *
+flagmap_find_slot(const struct flagmap_entry *slots, size_t size, uint32_t uid)
+{
+	size_t i = flagmap_hash(uid, size);
+
+	while (slots[i].uid != 0 && slots[i].uid != uid)
+		i = (i + 1) & (size - 1);
+	return (struct flagmap_entry *)&slots[i];
+}
+
+static int
+flagmap_grow(struct flagmap *m)
+{
+	size_t nsize = m->size == 0 ? 64 : m->size * 2, i;
+	struct flagmap_entry *ns = calloc(nsize, sizeof(*ns));
+
+	if (ns == NULL)
+		return -1;
+	for (i = 0; i < m->size; i++) {
+		if (m->slots[i].uid != 0)
+			*flagmap_find_slot(ns, nsize, m->slots[i].uid) =
+				m->slots[i];
+	}
+	free(m->slots);
+	m->slots = ns;
+	m->size = nsize;
+	return 0;
+}
+
+int
+flagmap_set(struct flagmap *m, uint32_t uid, const char *flags,
+	    uint64_t modseq)
+{
+	struct flagmap_entry *e;
+	char *copy = strdup(flags != NULL ? flags : "");
+
+	if (copy == NULL)
+		return -1;
+	if ((m->count + 1) * 4 > m->size * 3 && flagmap_grow(m) < 0) {
+		free(copy);
+		return -1;
+	}
+	e = flagmap_find_slot(m->slots, m->size, uid);
+	if (e->uid == 0) {
+		e->uid = uid;
+		m->count++;
+	} else {
+		free(e->flags);
+	}
+	e->flags = copy;
+	e->modseq = modseq;
+	return 0;
+}
+
+struct flagmap_entry *
+flagmap_get(const struct flagmap *m, uint32_t uid)
+{
+	struct flagmap_entry *e;
+
+	if (m->size == 0 || uid == 0)
+		return NULL;
+	e = flagmap_find_slot(m->slots, m->size, uid);
+	return e->uid == uid ? e : NULL;
+}
+
+bool
+flagmap_remove(struct flagmap *m, uint32_t uid)
+{
+	struct flagmap_entry *e = flagmap_get(m, uid);
+	size_t i, j;
+
+	if (e == NULL)
+		return false;
+	free(e->flags);
+	i = (size_t)(e - m->slots);
+	memset(e, 0, sizeof(*e));
+	m->count--;
+	/* Re-insert the rest of the probe run so lookups still find it. */
+	for (j = (i + 1) & (m->size - 1); m->slots[j].uid != 0;
+	     j = (j + 1) & (m->size - 1)) {
+		struct flagmap_entry moved = m->slots[j];
+
+		memset(&m->slots[j], 0, sizeof(m->slots[j]));
+		*flagmap_find_slot(m->slots, m->size, moved.uid) = moved;
+	}
+	return true;
+}
+
+struct flagmap_entry *
+flagmap_next(const struct flagmap *m, size_t *pos)
+{
+	while (*pos < m->size) {
+		struct flagmap_entry *e = &m->slots[(*pos)++];
+
+		if (e->uid != 0)
+			return e;
+	}
+	return NULL;
+}
+
+static int
+flag_cmp(const void *a, const void *b)
+{
+	return strcasecmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sort, drop \Recent and duplicates, join. */
+static int
+flags_join(const char **v, size_t n, struct buf *out)
+{
+	size_t i;
+	bool first = true;
+
+	qsort(v, n, sizeof(*v), flag_cmp);
+	for (i = 0; i < n; i++) {
+		if (strcasecmp(v[i], "\\Recent") == 0)
+			continue;
+		if (i > 0 && strcasecmp(v[i], v[i - 1]) == 0)
+			continue;
+		if ((!first && buf_append_byte(out, ' ') < 0) ||
+		    buf_append_str(out, v[i]) < 0)
+			return -1;
+		first = false;
+	}
+	return 0;
+}
+
+int
+flags_canonical(const struct imap_arg *flags, size_t count, struct buf *out)
+{
+	const char **v;
+	size_t i;
+	int ret;
+
+	v = calloc(count + 1, sizeof(*v));
+	if (v == NULL)
+		return -1;
+	for (i = 0; i < count; i++) {
+		if (flags[i].type != IMAP_ARG_ATOM) {
+			free(v);
+			return -1;
+		}
+		v[i] = flags[i].str;
+	}
+	ret = flags_join(v, count, out);
+	free(v);
+	return ret;
+}
+
+/* Split a canonical list in place into words. */
+static size_t
+flags_split(char *s, const char **v, size_t max)
+{
+	size_t n = 0;
+	char *save = NULL, *w;
+
+	for (w = strtok_r(s, " ", &save); w != NULL && n < max;
+	     w = strtok_r(NULL, " ", &save))
+		v[n++] = w;
+	return n;
+}
+
+int
+flags_union(const char *a, const char *b, struct buf *out)
+{
+	size_t la = strlen(a), lb = strlen(b), n;
+	char *s = malloc(la + lb + 2);
+	const char **v;
+	int ret;
+
+	if (s == NULL)
+		return -1;
+	memcpy(s, a, la);
+	s[la] = ' ';
+	memcpy(s + la + 1, b, lb + 1);
+	v = calloc(la + lb + 2, sizeof(*v));
+	if (v == NULL) {
+		free(s);
+		return -1;
+	}
+	n = flags_split(s, v, la + lb + 2);
+	ret = flags_join(v, n, out);
+	free(v);
+	free(s);
+	return ret;
+}
+
+bool
+flags_equal(const char *a, const char *b)
+{
+	return strcasecmp(a, b) == 0;
+}

@@ -1,0 +1,47 @@
+/* A map from UID to a flag list (canonical string) and MODSEQ, for the
+ * changes one side reported and the changes the sync made itself. */
+#ifndef CLIENT_FLAGMAP_H
+#define CLIENT_FLAGMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct imap_arg;
+struct buf;
+
+struct flagmap_entry {
+	uint32_t uid; /* 0: empty slot */
+	uint64_t modseq;
+	char *flags;
+};
+
+struct flagmap {
+	struct flagmap_entry *slots;
+	size_t count, size;
+};
+
+void flagmap_init(struct flagmap *m);
+void flagmap_free(struct flagmap *m);
+void flagmap_clear(struct flagmap *m);
+/* Set uid's flags (copied) and modseq; -1 when out of memory. */
+int flagmap_set(struct flagmap *m, uint32_t uid, const char *flags,
+		uint64_t modseq);
+/* The entry for uid, or NULL. */
+struct flagmap_entry *flagmap_get(const struct flagmap *m, uint32_t uid);
+bool flagmap_remove(struct flagmap *m, uint32_t uid);
+/* Visit every entry: *pos starts at 0; NULL at the end. Removing the
+ * entry just returned is allowed. */
+struct flagmap_entry *flagmap_next(const struct flagmap *m, size_t *pos);
+
+/* The canonical form of a FLAGS list: \Recent dropped, duplicates
+ * dropped, sorted case-insensitively, joined by spaces. -1 if an item is
+ * not an atom. */
+int flags_canonical(const struct imap_arg *flags, size_t count,
+		    struct buf *out);
+/* The union of two canonical lists, canonical. */
+int flags_union(const char *a, const char *b, struct buf *out);
+/* Whether two canonical lists hold the same flags. */
+bool flags_equal(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,180 @@
+#include "log.h"
+
+#include "buf.h"
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct {
+	FILE *file; /* the logfile, or NULL */
+	char *prefix_fmt;
+	bool quiet;
+	int debug;
+	bool progress_shown;
+	bool tty;
+} log_state;
+
+int
+log_init(const struct log_settings *set, const char **error_r)
+{
+	static char err[512];
+
+	log_state.quiet = set->quiet;
+	log_state.debug = set->debug;
+	log_state.tty = isatty(STDERR_FILENO) == 1;
+	free(log_state.prefix_fmt);
+	log_state.prefix_fmt =
+		set->prefix_fmt != NULL ? strdup(set->prefix_fmt) : NULL;
+	if (set->logfile != NULL) {
+		log_state.file = fopen(set->logfile, "ae");
+		if (log_state.file == NULL) {
+			snprintf(err, sizeof(err), "cannot open logfile %s: %s",
+				 set->logfile, strerror(errno));
+			*error_r = err;
+			return -1;
+		}
+		setvbuf(log_state.file, NULL, _IOLBF, 0);
+	}
+	return 0;
+}
+
+void
+log_deinit(void)
+{
+	log_progress_end();
+	if (log_state.file != NULL)
+		fclose(log_state.file);
+	log_state.file = NULL;
+	free(log_state.prefix_fmt);
+	log_state.prefix_fmt = NULL;
+}
+
+int
+log_debug_level(void)
+{
+	return log_state.debug;
+}
+
+/* Write one line with its prefix: to the logfile (timestamped) when there
+ * is one, else to stderr; errors and warnings go to stderr too. */
+static void
+log_line(bool always_stderr, const char *side, const char *mailbox,
+	 const char *label, const char *fmt, va_list ap)
+{
+	struct buf *line = buf_create(64 * 1024);
+
+	if (line == NULL)
+		return;
+	if (log_state.prefix_fmt != NULL)
+		config_log_prefix_format(log_state.prefix_fmt, side, mailbox,
+					 line);
+	else if (side != NULL && mailbox != NULL)
+		buf_printf(line, "%s(%s): ", side, mailbox);
+	else if (side != NULL)
+		buf_printf(line, "%s: ", side);
+	if (label != NULL)
+		buf_append_str(line, label);
+	buf_vprintf(line, fmt, ap);
+	log_progress_end();
+	if (log_state.file != NULL) {
+		struct timeval tv;
+		struct tm tm;
+		char stamp[64];
+
+		gettimeofday(&tv, NULL);
+		localtime_r(&tv.tv_sec, &tm);
+		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+		fprintf(log_state.file, "%s.%03ld %s\n", stamp,
+			(long)tv.tv_usec / 1000, buf_data(line));
+	}
+	if (log_state.file == NULL || always_stderr)
+		fprintf(stderr, "%s\n", buf_data(line));
+	buf_free(&line);
+}
+
+void
+log_info(const char *side, const char *mailbox, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_state.quiet)
+		return;
+	va_start(ap, fmt);
+	log_line(false, side, mailbox, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_warn(const char *side, const char *mailbox, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_line(true, side, mailbox, "WARNING: ", fmt, ap);
+	va_end(ap);
+}
+
+void
+log_error(const char *side, const char *mailbox, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_line(true, side, mailbox, "ERROR: ", fmt, ap);
+	va_end(ap);
+}
+
+void
+log_debugf(const char *side, const char *mailbox, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_state.debug == 0)
+		return;
+	va_start(ap, fmt);
+	log_line(false, side, mailbox, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_trace(void *ctx, const char *conn_name, bool out, const char *line,
+	  size_t len)
+{
+	FILE *f = log_state.file != NULL ? log_state.file : stderr;
+
+	(void)ctx;
+	log_progress_end();
+	fprintf(f, "%s %s %.*s\n", conn_name, out ? "->" : "<-", (int)len,
+		line);
+}
+
+void
+log_progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_state.tty || log_state.quiet)
+		return;
+	fputs("\r\033[K", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fflush(stderr);
+	log_state.progress_shown = true;
+}
+
+void
+log_progress_end(void)
+{
+	if (!log_state.progress_shown)
+		return;
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+	log_state.progress_shown = false;
+}

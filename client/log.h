@@ -1,0 +1,47 @@
+/* Messages for the user: one line per action, on stderr or the logfile,
+ * each started by the configured log-prefix; warnings and errors always,
+ * actions unless --quiet, protocol traces with --debug. */
+#ifndef CLIENT_LOG_H
+#define CLIENT_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+struct log_settings {
+	const char *logfile;    /* NULL: stderr only */
+	const char *prefix_fmt; /* interimap's log-prefix, or NULL */
+	bool quiet;
+	int debug;
+};
+
+/* Open the logfile (appending) if one is set; -1 with *error_r if it
+ * cannot be opened. */
+int log_init(const struct log_settings *set, const char **error_r);
+void log_deinit(void);
+int log_debug_level(void);
+
+/* An action (suppressed by --quiet). side is "local", "remote",
+ * "database" or NULL; mailbox the display name or NULL. */
+void log_info(const char *side, const char *mailbox, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* "WARNING: ..." (never suppressed). */
+void log_warn(const char *side, const char *mailbox, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* "ERROR: ..." (never suppressed). */
+void log_error(const char *side, const char *mailbox, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Only with --debug. */
+void log_debugf(const char *side, const char *mailbox, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A protocol trace line (the imap_conn trace sink). */
+void log_trace(void *ctx, const char *conn_name, bool out, const char *line,
+	       size_t len);
+
+/* The progress line on a terminal: redrawn in place, cleared by the next
+ * message or by log_progress_end(). No-op when stderr is not a tty or
+ * with --quiet. */
+void log_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_progress_end(void);
+
+#endif

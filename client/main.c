@@ -1,0 +1,126 @@
+/* imapsync: keep two IMAP servers in step, both ways. */
+#include "config.h"
+#include "log.h"
+#include "mailboxes.h"
+#include "options.h"
+#include "server.h"
+#include "state.h"
+#include "sync.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#ifndef IMAPSYNC_VERSION
+#define IMAPSYNC_VERSION "0.1"
+#endif
+
+static int
+run_command(struct sync_run *run, const struct options *opts)
+{
+	switch (opts->command) {
+	case OPTIONS_SYNC:
+		return mailboxes_sync(run, opts->mailboxes,
+				      opts->mailbox_count);
+	case OPTIONS_REPAIR:
+	case OPTIONS_DELETE:
+	case OPTIONS_RENAME:
+		break;
+	}
+	log_error(NULL, NULL, "this command is not implemented yet");
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options opts;
+	struct config *config = NULL;
+	struct sync_run run;
+	struct log_settings logset;
+	char *path = NULL, *dbpath = NULL;
+	const char *error;
+	size_t i;
+	int ret, status = IMAPSYNC_EXIT_OK;
+
+	memset(&run, 0, sizeof(run));
+	if (options_parse(argc, argv, &opts, &error) < 0) {
+		fprintf(stderr, "imapsync: %s\n%s", error,
+			options_usage_hint());
+		return IMAPSYNC_EXIT_USAGE;
+	}
+	if (opts.help) {
+		fputs(options_usage(), stdout);
+		return IMAPSYNC_EXIT_OK;
+	}
+	if (opts.version) {
+		printf("imapsync %s\n", IMAPSYNC_VERSION);
+		return IMAPSYNC_EXIT_OK;
+	}
+	if (opts.watch || opts.notify) {
+		fprintf(stderr, "imapsync: %s is not implemented yet: run "
+				"imapsync from a timer meanwhile\n",
+			opts.notify ? "--notify" : "--watch");
+		return IMAPSYNC_EXIT_USAGE;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "imapsync: cannot initialise libsodium\n");
+		return IMAPSYNC_EXIT_SERVER;
+	}
+	/* A tunnel that dies must not kill us with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (config_resolve_path(opts.config, &path, &error) < 0 ||
+	    config_load(path, &config, &error) < 0 ||
+	    config_check_supported(config, &error) < 0) {
+		fprintf(stderr, "imapsync: %s\n", error);
+		status = IMAPSYNC_EXIT_USAGE;
+		goto out;
+	}
+	for (i = 0; i < config->warning_count; i++)
+		fprintf(stderr, "imapsync: WARNING: %s\n",
+			config->warnings[i]);
+	memset(&logset, 0, sizeof(logset));
+	logset.logfile = config->logfile;
+	logset.prefix_fmt = config->log_prefix;
+	logset.quiet = opts.quiet;
+	logset.debug = (int)opts.debug;
+	if (log_init(&logset, &error) < 0) {
+		fprintf(stderr, "imapsync: %s\n", error);
+		status = IMAPSYNC_EXIT_USAGE;
+		goto out;
+	}
+	if (config_database_path(config, &dbpath, &error) < 0) {
+		log_error(NULL, NULL, "%s", error);
+		status = IMAPSYNC_EXIT_USAGE;
+		goto out;
+	}
+	ret = state_open(dbpath, &run.state, &error);
+	if (ret < 0) {
+		log_error("database", NULL, "%s", error);
+		status = ret == STATE_LOCKED ? IMAPSYNC_EXIT_LOCKED
+					     : IMAPSYNC_EXIT_SERVER;
+		goto out;
+	}
+	run.config = config;
+	if (server_connect(&run, config, (int)opts.debug) < 0) {
+		status = IMAPSYNC_EXIT_SERVER;
+		goto out;
+	}
+	if (run_command(&run, &opts) < 0 || run.fatal)
+		status = IMAPSYNC_EXIT_SERVER;
+	else if (run.mailbox_failures > 0)
+		status = IMAPSYNC_EXIT_PARTIAL;
+	server_log_stats(&run);
+out:
+	server_disconnect(&run);
+	state_close(&run.state);
+	log_deinit();
+	config_free(&config);
+	free(dbpath);
+	free(path);
+	return status;
+}
