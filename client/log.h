@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 struct log_settings {
 	const char *logfile;    /* NULL: stderr only */
