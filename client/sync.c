@@ -483,7 +483,7 @@ copy_message(struct mbox_side *from, const struct imap_fetch *f)
 		size_t n = b->alloc == 0 ? 64 : b->alloc * 2;
 		uint32_t *u = realloc(b->uids, n * sizeof(*u));
 		char **fv;
-		unsigned char(*fp)[SYNC_FINGERPRINT_LEN];
+		unsigned char(*nfp)[SYNC_FINGERPRINT_LEN];
 
 		if (u == NULL)
 			goto nomem;
@@ -492,10 +492,10 @@ copy_message(struct mbox_side *from, const struct imap_fetch *f)
 		if (fv == NULL)
 			goto nomem;
 		b->flags = fv;
-		fp = realloc(b->fp, n * sizeof(*fp));
-		if (fp == NULL)
+		nfp = realloc(b->fp, n * sizeof(*nfp));
+		if (nfp == NULL)
 			goto nomem;
-		b->fp = fp;
+		b->fp = nfp;
 		b->alloc = n;
 	}
 	fl = strdup(buf_data(flags));
