@@ -213,6 +213,10 @@ mbx_list_patterns(const struct sync_run *run, struct sync_server *srv,
 		for (j = 0; j < len; j++) {
 			char c = name[j];
 
+			/* Arguments are written with the local delimiter. */
+			if (nargs > 0 && c == run->server[SIDE_LOCAL].delim)
+				c = '\0';
+
 			if (c == '\0') {
 				if (srv->delim == '\0')
 					return -1;
@@ -235,7 +239,7 @@ mbx_patterns_need_delim(const struct config *cfg, size_t nargs)
 	size_t i;
 
 	if (nargs > 0)
-		return false;
+		return true;
 	for (i = 0; i < cfg->list_mailbox_count; i++) {
 		if (memchr(cfg->list_mailbox[i].name, '\0',
 			   cfg->list_mailbox[i].len) != NULL)
@@ -639,6 +643,211 @@ mailboxes_sync(struct sync_run *run, char **args, size_t nargs)
 	ret = run->fatal ? -1 : 0;
 out:
 	free(items);
+	for (s = 0; s < SIDE_COUNT; s++)
+		mbx_list_free(&lists[s]);
+	return ret;
+}
+
+/* A command-line name (local delimiter) in the internal form. */
+static char *
+mbx_arg_name(const struct sync_run *run, const char *arg, size_t *len_r)
+{
+	char d = run->server[SIDE_LOCAL].delim;
+	size_t i, len = strlen(arg);
+	char *s = strdup(arg);
+
+	if (s == NULL)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		if (d != '\0' && s[i] == d)
+			s[i] = '\0';
+	}
+	*len_r = len;
+	return s;
+}
+
+static void
+mbx_admin_done(struct imap_conn *conn, const struct imap_response *resp,
+	       void *ctx)
+{
+	bool *failed = ctx;
+
+	if (resp == NULL)
+		return;
+	if (resp->status != IMAP_STATUS_OK) {
+		log_error(imap_conn_name(conn), NULL, "%s", resp->text);
+		*failed = true;
+	}
+}
+
+int
+mailboxes_delete(struct sync_run *run, char **args, size_t nargs,
+		 unsigned targets)
+{
+	struct mbx_list lists[SIDE_COUNT];
+	const char *error;
+	bool failed = false;
+	size_t i;
+	unsigned s;
+	int ret = -1;
+
+	memset(lists, 0, sizeof(lists));
+	if (mbx_list_both(run, lists, args, nargs) < 0)
+		goto out;
+	for (s = 0; s < SIDE_COUNT; s++)
+		mbx_internal_names(&lists[s]);
+	for (i = 0; i < nargs; i++) {
+		size_t len;
+		char *name = mbx_arg_name(run, args[i], &len);
+		int64_t idx;
+		int found;
+
+		if (name == NULL)
+			goto out;
+		if (len == 5 && strncasecmp(name, "INBOX", 5) == 0) {
+			log_error(NULL, NULL, "INBOX can't be deleted");
+			free(name);
+			goto out;
+		}
+		for (s = 0; s < SIDE_COUNT; s++) {
+			unsigned bit = s == SIDE_LOCAL ? MAILBOXES_TARGET_LOCAL
+						       : MAILBOXES_TARGET_REMOTE;
+			struct mbx_entry *e = mbx_find(&lists[s], name, len);
+			char *wire;
+
+			if ((targets & bit) == 0 || !mbx_exists(e))
+				continue;
+			wire = sync_wire_name(&run->server[s], name, len);
+			if (wire == NULL)
+				continue;
+			imap_conn_cmd(run->server[s].conn, mbx_admin_done,
+				      &failed, "DELETE %s", wire);
+			log_info(side_name(s), NULL, "Deleted mailbox %s",
+				 wire);
+			free(wire);
+		}
+		if (sync_run_wait(run) < 0 || failed) {
+			free(name);
+			goto out;
+		}
+		if ((targets & MAILBOXES_TARGET_DATABASE) != 0) {
+			found = state_mailbox_find(run->state, name, len, &idx,
+						   NULL, &error);
+			if (found < 0 ||
+			    (found > 0 &&
+			     (state_begin(run->state, &error) < 0 ||
+			      state_mailbox_delete(run->state, idx, &error) <
+				      0 ||
+			      state_commit(run->state, &error) < 0))) {
+				sync_rollback(run->state);
+				log_error("database", NULL, "%s", error);
+				free(name);
+				goto out;
+			}
+			if (found > 0)
+				log_info("database", NULL, "Removed mailbox %s",
+					 args[i]);
+		}
+		free(name);
+	}
+	ret = 0;
+out:
+	for (s = 0; s < SIDE_COUNT; s++)
+		mbx_list_free(&lists[s]);
+	return ret;
+}
+
+int
+mailboxes_rename(struct sync_run *run, const char *from, const char *to,
+		 unsigned targets)
+{
+	struct mbx_list lists[SIDE_COUNT];
+	char *args[2] = {(char *)from, (char *)to};
+	char *fname = NULL, *tname = NULL;
+	size_t flen, tlen;
+	const char *error;
+	bool failed = false;
+	unsigned s, count = 0;
+	int64_t idx;
+	int ret = -1, found;
+
+	memset(lists, 0, sizeof(lists));
+	if (mbx_list_both(run, lists, args, 2) < 0)
+		goto out;
+	for (s = 0; s < SIDE_COUNT; s++)
+		mbx_internal_names(&lists[s]);
+	fname = mbx_arg_name(run, from, &flen);
+	tname = mbx_arg_name(run, to, &tlen);
+	if (fname == NULL || tname == NULL)
+		goto out;
+	for (s = 0; s < SIDE_COUNT; s++) {
+		unsigned bit = s == SIDE_LOCAL ? MAILBOXES_TARGET_LOCAL
+					       : MAILBOXES_TARGET_REMOTE;
+
+		if ((targets & bit) != 0 &&
+		    mbx_exists(mbx_find(&lists[s], tname, tlen))) {
+			log_error(side_name(s), NULL,
+				  "Mailbox %s exists. Run `imapsync "
+				  "--target=%s --delete %s` to delete.",
+				  to, side_name(s), to);
+			goto out;
+		}
+	}
+	if ((targets & MAILBOXES_TARGET_DATABASE) != 0) {
+		found = state_mailbox_find(run->state, tname, tlen, &idx, NULL,
+					   &error);
+		if (found < 0) {
+			log_error("database", NULL, "%s", error);
+			goto out;
+		}
+		if (found > 0) {
+			log_error("database", NULL,
+				  "Mailbox %s exists. Run `imapsync "
+				  "--target=database --delete %s` to delete.",
+				  to, to);
+			goto out;
+		}
+	}
+	for (s = 0; s < SIDE_COUNT; s++) {
+		unsigned bit = s == SIDE_LOCAL ? MAILBOXES_TARGET_LOCAL
+					       : MAILBOXES_TARGET_REMOTE;
+		char *fw, *tw;
+
+		/* \NonExistent names can be renamed too (they may have
+		 * children): any listed name will do. */
+		if ((targets & bit) == 0 ||
+		    mbx_find(&lists[s], fname, flen) == NULL)
+			continue;
+		fw = sync_wire_name(&run->server[s], fname, flen);
+		tw = sync_wire_name(&run->server[s], tname, tlen);
+		if (fw != NULL && tw != NULL) {
+			imap_conn_cmd(run->server[s].conn, mbx_admin_done,
+				      &failed, "RENAME %s %s", fw, tw);
+			log_info(side_name(s), NULL,
+				 "Renamed mailbox %s to %s", fw, tw);
+		}
+		free(fw);
+		free(tw);
+	}
+	if (sync_run_wait(run) < 0 || failed)
+		goto out;
+	if ((targets & MAILBOXES_TARGET_DATABASE) != 0) {
+		if (state_begin(run->state, &error) < 0 ||
+		    state_mailbox_rename(run->state, fname, flen, tname, tlen,
+					 &count, &error) < 0 ||
+		    state_commit(run->state, &error) < 0) {
+			sync_rollback(run->state);
+			log_error("database", NULL, "%s", error);
+			goto out;
+		}
+		if (count > 0)
+			log_info("database", NULL, "Renamed mailbox %s to %s",
+				 from, to);
+	}
+	ret = 0;
+out:
+	free(fname);
+	free(tname);
 	for (s = 0; s < SIDE_COUNT; s++)
 		mbx_list_free(&lists[s]);
 	return ret;

@@ -14,4 +14,20 @@ struct sync_run;
  * run cannot go on (a connection or the database failed). */
 int mailboxes_sync(struct sync_run *run, char **args, size_t nargs);
 
+/* --target bits, as in options.h. */
+#define MAILBOXES_TARGET_LOCAL 0x1
+#define MAILBOXES_TARGET_REMOTE 0x2
+#define MAILBOXES_TARGET_DATABASE 0x4
+
+/* --delete: DELETE each named mailbox (local delimiter in the names)
+ * where it exists among targets, and forget it in the database. Not
+ * recursive, as IMAP's DELETE is not. -1 on the first failure. */
+int mailboxes_delete(struct sync_run *run, char **args, size_t nargs,
+		     unsigned targets);
+/* --rename: RENAME from to to on each target where from is listed, and
+ * in the database with its children; refused when to exists on a
+ * target. */
+int mailboxes_rename(struct sync_run *run, const char *from, const char *to,
+		     unsigned targets);
+
 #endif

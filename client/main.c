@@ -25,9 +25,13 @@ run_command(struct sync_run *run, const struct options *opts)
 	case OPTIONS_SYNC:
 		return mailboxes_sync(run, opts->mailboxes,
 				      opts->mailbox_count);
-	case OPTIONS_REPAIR:
 	case OPTIONS_DELETE:
+		return mailboxes_delete(run, opts->mailboxes,
+					opts->mailbox_count, opts->targets);
 	case OPTIONS_RENAME:
+		return mailboxes_rename(run, opts->mailboxes[0],
+					opts->mailboxes[1], opts->targets);
+	case OPTIONS_REPAIR:
 		break;
 	}
 	log_error(NULL, NULL, "this command is not implemented yet");
