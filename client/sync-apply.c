@@ -1,0 +1,527 @@
+/* The APPLY step: expunge on one side what vanished on the other, store
+ * flag changes with UNCHANGEDSINCE (one STORE per distinct flag list,
+ * conflicts resolved to the union), and start the copies. */
+#include "sync-private.h"
+
+#include "buf.h"
+#include "flagmap.h"
+#include "imap-conn.h"
+#include "imap-decode.h"
+#include "limits.h"
+#include "log.h"
+#include "state.h"
+#include "uidset.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* A UID STORE or EXPUNGE over a set: context for its completion. */
+struct set_cmd {
+	struct mbox_side *ms; /* the side the command runs on */
+	struct uidset uids;
+	char *flags;	   /* STORE: the flags set */
+	uint32_t *partner; /* STORE: the other side's UID, by position */
+	bool last;	   /* EXPUNGE: the last chunk */
+};
+
+static void
+set_cmd_free(struct set_cmd *sc)
+{
+	uidset_free(&sc->uids);
+	free(sc->flags);
+	free(sc->partner);
+	free(sc);
+}
+
+static void
+expunge_done(struct imap_conn *conn, const struct imap_response *resp,
+	     void *ctx)
+{
+	struct set_cmd *sc = ctx;
+	struct mbox_side *ms = sc->ms;
+	struct mbox *mb = ms->mb;
+	struct buf *s = NULL;
+	const char *error;
+	uint64_t n, k;
+	uint32_t uid;
+
+	(void)conn;
+	if (resp == NULL)
+		goto out;
+	if (resp->status != IMAP_STATUS_OK) {
+		sync_fail(mb, ms->side, "UID EXPUNGE failed: %s", resp->text);
+		goto out;
+	}
+	/* Only now may the pairs go: a crash before leaves them, and the
+	 * next run expunges again. */
+	if (state_begin(mb->run->state, &error) < 0)
+		goto db_error;
+	k = uidset_count(&sc->uids);
+	for (n = 0; n < k && uidset_nth(&sc->uids, n, &uid); n++) {
+		if (state_mapping_remove(mb->run->state, mb->idx, ms->side, uid,
+					 &error) < 0) {
+			sync_rollback(mb->run->state);
+			goto db_error;
+		}
+		uidset_add(&ms->expunged, uid);
+	}
+	if (state_commit(mb->run->state, &error) < 0)
+		goto db_error;
+	mb->run->expunged[ms->side] += k;
+	s = buf_create(1 << 20);
+	if (s != NULL)
+		log_info(side_name(ms->side), mb->display,
+			 "Removed %" PRIu64 " UID(s) %s", k,
+			 sync_uids_str(&sc->uids, s));
+	goto out;
+db_error:
+	sync_db_fail(mb, error);
+out:
+	buf_free(&s);
+	set_cmd_free(sc);
+}
+
+static void
+ignore_done(struct imap_conn *conn, const struct imap_response *resp,
+	    void *ctx)
+{
+	struct mbox_side *ms = ctx;
+
+	(void)conn;
+	if (resp != NULL && resp->status != IMAP_STATUS_OK)
+		sync_fail(ms->mb, ms->side, "%s", resp->text);
+}
+
+/* Expunge uids (normalized) on ms: STORE \Deleted and UID EXPUNGE, one
+ * pair of commands per chunk of the set, all pipelined. */
+static void
+apply_expunge(struct mbox_side *ms, const struct uidset *uids)
+{
+	struct imap_conn *conn = mbox_server(ms)->conn;
+	size_t pos = 0, i;
+
+	while (pos < uids->n) {
+		struct set_cmd *sc = calloc(1, sizeof(*sc));
+		size_t start = pos;
+		struct buf *b = buf_create(IMAP_MAX_UIDSET_CMD * 2);
+
+		if (sc == NULL || b == NULL ||
+		    uidset_format_chunk(uids, &pos, IMAP_MAX_UIDSET_CMD, b) ==
+			    0) {
+			free(sc);
+			buf_free(&b);
+			sync_fail(ms->mb, ms->side, "out of memory");
+			return;
+		}
+		sc->ms = ms;
+		uidset_init(&sc->uids);
+		for (i = start; i < pos; i++)
+			uidset_add_range(&sc->uids, uids->r[i].lo,
+					 uids->r[i].hi);
+		imap_conn_cmd(conn, ignore_done, ms,
+			      "UID STORE %a +FLAGS.SILENT (\\Deleted)",
+			      buf_data(b));
+		imap_conn_cmd(conn, expunge_done, sc, "UID EXPUNGE %a",
+			      buf_data(b));
+		buf_free(&b);
+	}
+}
+
+/* Vanished on one side: expunge the partners on the other. */
+static void
+apply_vanished(struct mbox *mb)
+{
+	struct uidset remove[SIDE_COUNT] = {UIDSET_INIT, UIDSET_INIT};
+	struct state *st = mb->run->state;
+	const char *error;
+	unsigned s;
+
+	if (state_begin(st, &error) < 0)
+		goto db_error;
+	for (s = 0; s < SIDE_COUNT; s++) {
+		struct mbox_side *ms = &mb->s[s], *os = mbox_other(ms);
+		uint64_t n, k, unmatched = 0;
+		uint32_t uid, partner;
+
+		uidset_normalize(&ms->vanished);
+		k = uidset_count(&ms->vanished);
+		for (n = 0; n < k && uidset_nth(&ms->vanished, n, &uid); n++) {
+			int ret = state_mapping_lookup(st, mb->idx, ms->side,
+						       uid, &partner, &error);
+
+			flagmap_remove(&ms->modified, uid);
+			if (ret < 0)
+				goto db_error_rollback;
+			if (ret == 0) {
+				if (uid < ms->row.uidnext)
+					unmatched++;
+				continue;
+			}
+			flagmap_remove(&os->modified, partner);
+			if (uidset_contains(&os->vanished, partner)) {
+				/* Gone on both sides: only the pair left. */
+				if (state_mapping_remove(st, mb->idx, ms->side,
+							 uid, &error) < 0)
+					goto db_error_rollback;
+				continue;
+			}
+			uidset_add(&remove[os->side], partner);
+		}
+		if (unmatched > 0)
+			log_warn(side_name(os->side), mb->display,
+				 "No match for %" PRIu64
+				 " vanished %s UID(s). Ignoring.",
+				 unmatched, side_name(ms->side));
+	}
+	if (state_commit(st, &error) < 0)
+		goto db_error;
+	for (s = 0; s < SIDE_COUNT; s++) {
+		uidset_normalize(&remove[s]);
+		if (remove[s].n > 0)
+			apply_expunge(&mb->s[s], &remove[s]);
+		uidset_clear(&mb->s[s].vanished);
+		uidset_free(&remove[s]);
+	}
+	return;
+db_error_rollback:
+	sync_rollback(st);
+db_error:
+	sync_db_fail(mb, error);
+	for (s = 0; s < SIDE_COUNT; s++)
+		uidset_free(&remove[s]);
+}
+
+static void
+store_done(struct imap_conn *conn, const struct imap_response *resp,
+	   void *ctx)
+{
+	struct set_cmd *sc = ctx;
+	struct mbox_side *ms = sc->ms, *os = mbox_other(ms);
+	struct mbox *mb = ms->mb;
+	struct uidset modified = UIDSET_INIT, done = UIDSET_INIT;
+	struct imap_resp_code code;
+	struct buf *s = NULL;
+	const char *error;
+	uint64_t n, k;
+	uint32_t uid;
+
+	(void)conn;
+	if (resp == NULL)
+		goto out;
+	if (resp->status != IMAP_STATUS_OK) {
+		sync_fail(mb, ms->side, "UID STORE failed: %s", resp->text);
+		goto out;
+	}
+	if (imap_decode_code(resp, &code, &modified, NULL, &error) < 0) {
+		sync_fail(mb, ms->side, "bad STORE response: %s", error);
+		goto out;
+	}
+	if (code.code != IMAP_CODE_MODIFIED)
+		uidset_clear(&modified);
+	k = uidset_count(&sc->uids);
+	for (n = 0; n < k && uidset_nth(&sc->uids, n, &uid); n++) {
+		if (uidset_contains(&modified, uid)) {
+			/* Changed meanwhile: keep what the other side asked
+			 * for, so the next round sees a conflict. */
+			flagmap_set(&os->carry, sc->partner[n], sc->flags, 0);
+			flagmap_remove(&ms->expect, uid);
+			continue;
+		}
+		uidset_add(&done, uid);
+	}
+	mb->run->flagged[ms->side] += uidset_count(&done);
+	s = buf_create(1 << 20);
+	if (s != NULL && done.n > 0)
+		log_info(side_name(ms->side), mb->display,
+			 "Updated flags (%s) for UID %s", sc->flags,
+			 sync_uids_str(&done, s));
+	if (s != NULL && modified.n > 0)
+		log_info(side_name(ms->side), mb->display,
+			 "Couldn't update flags (%s) for UID %s, will try "
+			 "again later",
+			 sc->flags, sync_uids_str(&modified, s));
+out:
+	buf_free(&s);
+	uidset_free(&modified);
+	uidset_free(&done);
+	set_cmd_free(sc);
+}
+
+/* One group of messages on one side to be set to one flag list. */
+struct flag_group {
+	char *flags;
+	uint32_t *uids, *partners;
+	size_t count, alloc;
+};
+
+struct flag_groups {
+	struct flag_group *g;
+	size_t count, alloc;
+};
+
+static int
+flag_groups_add(struct flag_groups *gs, const char *flags, uint32_t uid,
+		uint32_t partner)
+{
+	struct flag_group *g = NULL;
+	size_t i;
+
+	for (i = 0; i < gs->count; i++) {
+		if (strcmp(gs->g[i].flags, flags) == 0) {
+			g = &gs->g[i];
+			break;
+		}
+	}
+	if (g == NULL) {
+		if (gs->count == gs->alloc) {
+			size_t n = gs->alloc == 0 ? 8 : gs->alloc * 2;
+			struct flag_group *ng =
+				realloc(gs->g, n * sizeof(*ng));
+
+			if (ng == NULL)
+				return -1;
+			gs->g = ng;
+			gs->alloc = n;
+		}
+		g = &gs->g[gs->count];
+		memset(g, 0, sizeof(*g));
+		g->flags = strdup(flags);
+		if (g->flags == NULL)
+			return -1;
+		gs->count++;
+	}
+	if (g->count == g->alloc) {
+		size_t n = g->alloc == 0 ? 16 : g->alloc * 2;
+		uint32_t *u = realloc(g->uids, n * sizeof(*u)), *p;
+
+		if (u == NULL)
+			return -1;
+		g->uids = u;
+		p = realloc(g->partners, n * sizeof(*p));
+		if (p == NULL)
+			return -1;
+		g->partners = p;
+		g->alloc = n;
+	}
+	g->uids[g->count] = uid;
+	g->partners[g->count] = partner;
+	g->count++;
+	return 0;
+}
+
+static void
+flag_groups_free(struct flag_groups *gs)
+{
+	size_t i;
+
+	for (i = 0; i < gs->count; i++) {
+		free(gs->g[i].flags);
+		free(gs->g[i].uids);
+		free(gs->g[i].partners);
+	}
+	free(gs->g);
+	memset(gs, 0, sizeof(*gs));
+}
+
+struct uid_pair {
+	uint32_t uid, partner;
+};
+
+static int
+uid_pair_cmp(const void *a, const void *b)
+{
+	const struct uid_pair *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+/* Send one group: UID STORE (UNCHANGEDSINCE m) FLAGS.SILENT, split so no
+ * set passes IMAP_MAX_UIDSET_CMD. */
+static int
+apply_store_group(struct mbox_side *ms, struct flag_group *g)
+{
+	struct imap_conn *conn = mbox_server(ms)->conn;
+	struct uid_pair *pairs = calloc(g->count, sizeof(*pairs));
+	size_t i = 0;
+
+	if (pairs == NULL)
+		return -1;
+	for (i = 0; i < g->count; i++) {
+		pairs[i].uid = g->uids[i];
+		pairs[i].partner = g->partners[i];
+		flagmap_set(&ms->expect, g->uids[i], g->flags, 0);
+	}
+	qsort(pairs, g->count, sizeof(*pairs), uid_pair_cmp);
+	i = 0;
+	while (i < g->count) {
+		struct set_cmd *sc = calloc(1, sizeof(*sc));
+		struct buf *b = buf_create(IMAP_MAX_UIDSET_CMD * 2);
+		size_t n = 0;
+		uint64_t since = ms->hms;
+
+		if (sc == NULL || b == NULL)
+			goto nomem;
+		sc->ms = ms;
+		uidset_init(&sc->uids);
+		sc->flags = strdup(g->flags);
+		sc->partner = calloc(g->count, sizeof(uint32_t));
+		if (sc->flags == NULL || sc->partner == NULL)
+			goto nomem;
+		/* Take UIDs while the formatted set stays short. */
+		for (; i < g->count; i++) {
+			if (uidset_add(&sc->uids, pairs[i].uid) < 0)
+				goto nomem;
+			sc->partner[n++] = pairs[i].partner;
+			if (sc->uids.n * 22 > IMAP_MAX_UIDSET_CMD) {
+				i++;
+				break;
+			}
+		}
+		if (uidset_format(&sc->uids, b) < 0)
+			goto nomem;
+		/* After a CHECK, every change up to the highest MODSEQ it
+		 * saw is accounted for, our own STOREs included. */
+		if (ms->max_modseq > since)
+			since = ms->max_modseq;
+		if (ms->hms_seen > since)
+			since = ms->hms_seen;
+		imap_conn_cmd(conn, store_done, sc,
+			      "UID STORE %a (UNCHANGEDSINCE %U) FLAGS.SILENT "
+			      "(%a)",
+			      buf_data(b), since, g->flags);
+		buf_free(&b);
+		continue;
+	nomem:
+		if (sc != NULL)
+			set_cmd_free(sc);
+		buf_free(&b);
+		free(pairs);
+		return -1;
+	}
+	free(pairs);
+	return 0;
+}
+
+/* Flag changes: each side's to the other, conflicts to the union of
+ * both lists on both sides, one STORE per distinct list. */
+static void
+apply_modified(struct mbox *mb)
+{
+	struct flag_groups groups[SIDE_COUNT] = {{NULL, 0, 0}, {NULL, 0, 0}};
+	struct state *st = mb->run->state;
+	struct buf *u = buf_create(64 * 1024);
+	const char *error;
+	unsigned s;
+
+	if (u == NULL)
+		goto nomem;
+	for (s = 0; s < SIDE_COUNT; s++) {
+		struct mbox_side *ms = &mb->s[s];
+		struct flagmap_entry *e;
+		size_t pos = 0;
+
+		/* Flags MODIFIED refused last round, unless newer news. */
+		while ((e = flagmap_next(&ms->carry, &pos)) != NULL) {
+			if (flagmap_get(&ms->modified, e->uid) == NULL)
+				flagmap_set(&ms->modified, e->uid, e->flags,
+					    e->modseq);
+		}
+		flagmap_clear(&ms->carry);
+	}
+	for (s = 0; s < SIDE_COUNT; s++) {
+		struct mbox_side *ms = &mb->s[s], *os = mbox_other(ms);
+		struct flagmap_entry *e, *oe;
+		size_t pos = 0;
+		uint32_t partner;
+		int ret;
+
+		while ((e = flagmap_next(&ms->modified, &pos)) != NULL) {
+			ret = state_mapping_lookup(st, mb->idx, ms->side,
+						   e->uid, &partner, &error);
+			if (ret < 0)
+				goto db_error;
+			if (ret == 0) {
+				log_warn(side_name(os->side), mb->display,
+					 "No match for modified %s UID %" PRIu32
+					 ". Try '--repair'.",
+					 side_name(ms->side), e->uid);
+				continue;
+			}
+			oe = flagmap_get(&os->modified, partner);
+			if (oe == NULL) {
+				if (flag_groups_add(&groups[os->side], e->flags,
+						    partner, e->uid) < 0)
+					goto nomem;
+				continue;
+			}
+			/* Both changed: handled once, from local. */
+			if (ms->side != SIDE_LOCAL ||
+			    flags_equal(e->flags, oe->flags))
+				continue;
+			buf_reset(u);
+			if (flags_union(e->flags, oe->flags, u) < 0)
+				goto nomem;
+			log_warn(NULL, NULL,
+				 "Conflicting flag update in %s for local UID "
+				 "%" PRIu32 " (%s) and remote UID %" PRIu32
+				 " (%s). Setting both to the union (%s).",
+				 mb->display, e->uid, e->flags, partner,
+				 oe->flags, buf_data(u));
+			if (flag_groups_add(&groups[ms->side], buf_data(u),
+					    e->uid, partner) < 0 ||
+			    flag_groups_add(&groups[os->side], buf_data(u),
+					    partner, e->uid) < 0)
+				goto nomem;
+		}
+	}
+	for (s = 0; s < SIDE_COUNT; s++) {
+		size_t i;
+
+		for (i = 0; i < groups[s].count; i++) {
+			if (apply_store_group(&mb->s[s], &groups[s].g[i]) < 0)
+				goto nomem;
+		}
+		flagmap_clear(&mb->s[s].modified);
+	}
+	goto out;
+db_error:
+	sync_db_fail(mb, error);
+	goto out;
+nomem:
+	sync_fail(mb, SIDE_LOCAL, "out of memory");
+	mb->run->fatal = true;
+out:
+	buf_free(&u);
+	for (s = 0; s < SIDE_COUNT; s++)
+		flag_groups_free(&groups[s]);
+}
+
+/* New messages: UID FETCH their bodies, split by set size; each body is
+ * streamed into the MULTIAPPEND on the other side as it arrives. */
+void
+sync_apply(struct mbox *mb)
+{
+	unsigned s;
+
+	mb->phase = PHASE_APPLY;
+	apply_vanished(mb);
+	if (!mb->failed)
+		apply_modified(mb);
+	for (s = 0; s < SIDE_COUNT && !mb->failed; s++)
+		sync_copy_start(&mb->s[s]);
+	/* A FETCH must not outrun the APPEND it feeds. */
+	for (s = 0; s < SIDE_COUNT; s++)
+		imap_conn_throttle(mb->run->server[s].conn,
+				   mb->run->server[side_other(s)].conn);
+	sync_run_wait(mb->run);
+	for (s = 0; s < SIDE_COUNT; s++) {
+		imap_conn_throttle(mb->run->server[s].conn, NULL);
+		uidset_clear(&mb->s[s].fresh);
+	}
+	log_progress_end();
+}

@@ -1,0 +1,365 @@
+/* Copying new messages: UID FETCH of their bodies on one side, each body
+ * added to a MULTIAPPEND for the other side as it arrives (spilled
+ * bodies are sent from their file), the intent to copy recorded before
+ * the command goes out, the pairs recorded when APPENDUID comes back. */
+#include "sync-private.h"
+
+#include "buf.h"
+#include "flagmap.h"
+#include "imap-conn.h"
+#include "imap-decode.h"
+#include "limits.h"
+#include "log.h"
+#include "state.h"
+#include "uidset.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+/* The fingerprint of a body, inline or spilled to a file. */
+static int
+sync_fingerprint(const struct imap_arg *body,
+		 unsigned char out[SYNC_FINGERPRINT_LEN])
+{
+	crypto_generichash_state st;
+	unsigned char chunk[65536];
+	uint64_t off = 0;
+
+	crypto_generichash_init(&st, NULL, 0, SYNC_FINGERPRINT_LEN);
+	if (body->str != NULL) {
+		crypto_generichash_update(&st, (const unsigned char *)body->str,
+					  body->len);
+	} else {
+		while (off < body->len) {
+			size_t want = body->len - off < sizeof(chunk)
+					      ? (size_t)(body->len - off)
+					      : sizeof(chunk);
+			ssize_t n = pread(body->fd, chunk, want, (off_t)off);
+
+			if (n <= 0)
+				return -1;
+			crypto_generichash_update(&st, chunk, (size_t)n);
+			off += (uint64_t)n;
+		}
+	}
+	crypto_generichash_final(&st, out, SYNC_FINGERPRINT_LEN);
+	return 0;
+}
+
+static void sync_copy_batch_free(struct copy_batch **bp);
+
+static void
+copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
+		 void *ctx)
+{
+	struct copy_batch *b = ctx;
+	struct mbox *mb = b->mb;
+	struct mbox_side *from = &mb->s[b->from], *to = mbox_other(from);
+	struct uidset tuids = UIDSET_INIT, suids = UIDSET_INIT;
+	struct imap_resp_code code;
+	struct buf *s1 = NULL, *s2 = NULL;
+	const char *error;
+	size_t i;
+
+	(void)conn;
+	if (resp == NULL)
+		goto out; /* the connection failed; sync_run_wait reports it */
+	if (resp->status != IMAP_STATUS_OK) {
+		/* MULTIAPPEND is all or nothing (RFC 3502): no message of
+		 * the batch was added, the intents can go. */
+		sync_fail(mb, to->side, "APPEND of %zu message(s) failed: %s",
+			  b->count, resp->text);
+		goto drop_intents;
+	}
+	if (imap_decode_code(resp, &code, &tuids, NULL, &error) < 0 ||
+	    code.code != IMAP_CODE_APPENDUID) {
+		sync_fail(mb, to->side,
+			  "APPEND gave no APPENDUID: the server must support "
+			  "UIDPLUS");
+		goto out;
+	}
+	if (uidset_count(&tuids) != b->count) {
+		sync_fail(mb, to->side,
+			  "APPENDUID names %" PRIu64 " UID(s) for %zu "
+			  "message(s)",
+			  uidset_count(&tuids), b->count);
+		goto out;
+	}
+	if (state_begin(mb->run->state, &error) < 0)
+		goto db_error;
+	for (i = 0; i < b->count; i++) {
+		uint32_t tuid = 0;
+
+		uidset_nth(&tuids, i, &tuid);
+		if (state_mapping_add(mb->run->state, mb->idx,
+				      b->from == SIDE_LOCAL ? b->uids[i] : tuid,
+				      b->from == SIDE_LOCAL ? tuid : b->uids[i],
+				      &error) < 0 ||
+		    state_pending_remove(mb->run->state, mb->idx, b->from,
+					 b->uids[i], &error) < 0) {
+			sync_rollback(mb->run->state);
+			goto db_error;
+		}
+		flagmap_set(&to->expect, tuid, b->flags[i], 0);
+		uidset_add(&suids, b->uids[i]);
+		if (tuid > to->max_uid)
+			to->max_uid = tuid;
+	}
+	if (state_commit(mb->run->state, &error) < 0)
+		goto db_error;
+	mb->run->copied[to->side] += b->count;
+	s1 = buf_create(1 << 20);
+	s2 = buf_create(1 << 20);
+	if (s1 != NULL && s2 != NULL) {
+		if (to->side == SIDE_LOCAL)
+			log_info("local", mb->display,
+				 "Added %zu UID(s) %s <- %s", b->count,
+				 sync_uids_str(&tuids, s1), sync_uids_str(&suids, s2));
+		else
+			log_info("remote", mb->display,
+				 "Added %zu UID(s) %s -> %s", b->count,
+				 sync_uids_str(&suids, s1), sync_uids_str(&tuids, s2));
+	}
+	goto out;
+
+drop_intents:
+	if (state_begin(mb->run->state, &error) < 0)
+		goto db_error;
+	for (i = 0; i < b->count; i++) {
+		if (state_pending_remove(mb->run->state, mb->idx, b->from,
+					 b->uids[i], &error) < 0) {
+			sync_rollback(mb->run->state);
+			goto db_error;
+		}
+	}
+	if (state_commit(mb->run->state, &error) < 0)
+		goto db_error;
+	goto out;
+db_error:
+	sync_db_fail(mb, error);
+out:
+	buf_free(&s1);
+	buf_free(&s2);
+	uidset_free(&tuids);
+	uidset_free(&suids);
+	sync_copy_batch_free(&b);
+}
+
+static void
+sync_copy_batch_free(struct copy_batch **bp)
+{
+	struct copy_batch *b = *bp;
+	size_t i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < b->count; i++)
+		free(b->flags[i]);
+	free(b->flags);
+	free(b->fp);
+	free(b->uids);
+	free(b);
+	*bp = NULL;
+}
+
+/* Record the intents, then send the MULTIAPPEND. */
+static void
+copy_flush(struct mbox_side *from)
+{
+	struct copy_batch *b = from->batch;
+	struct mbox *mb = from->mb;
+	const char *error;
+	size_t i;
+
+	if (b == NULL)
+		return;
+	from->batch = NULL;
+	if (state_begin(mb->run->state, &error) < 0)
+		goto db_error;
+	for (i = 0; i < b->count; i++) {
+		if (state_pending_add(mb->run->state, mb->idx, b->from,
+				      b->uids[i], b->fp[i], sizeof(b->fp[i]),
+				      &error) < 0) {
+			sync_rollback(mb->run->state);
+			goto db_error;
+		}
+	}
+	if (state_commit(mb->run->state, &error) < 0)
+		goto db_error;
+	imap_cmd_end(b->cmd);
+	b->cmd = NULL;
+	return;
+db_error:
+	sync_db_fail(mb, error);
+	imap_cmd_abort(b->cmd);
+	sync_copy_batch_free(&b);
+}
+
+/* A message body arrived from side `from`: add it to the MULTIAPPEND
+ * being built for the other side. */
+void
+sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
+{
+	struct mbox *mb = from->mb;
+	struct mbox_side *to = mbox_other(from);
+	struct copy_batch *b = from->batch;
+	unsigned char fp[SYNC_FINGERPRINT_LEN];
+	struct buf *flags;
+	char *fl;
+
+	if (f->body->type == IMAP_ARG_NIL || f->body->len == 0) {
+		/* APPEND cannot take an empty message (RFC 3502 6.3.11). */
+		log_warn(side_name(from->side), mb->display,
+			 "Ignoring new 0-length message (UID %" PRIu32 ")",
+			 f->uid);
+		return;
+	}
+	if ((f->have & IMAP_FETCH_INTERNALDATE) == 0) {
+		sync_fail(mb, from->side,
+			  "FETCH of UID %" PRIu32 " gave no INTERNALDATE",
+			  f->uid);
+		return;
+	}
+	if (sync_fingerprint(f->body, fp) < 0) {
+		sync_fail(mb, from->side,
+			  "cannot read the spilled body of UID %" PRIu32 ": %s",
+			  f->uid, strerror(errno));
+		return;
+	}
+	flags = buf_create(64 * 1024);
+	if (flags == NULL ||
+	    flags_canonical(f->flags, f->flags_count, flags) < 0) {
+		buf_free(&flags);
+		sync_fail(mb, from->side, "bad FLAGS for UID %" PRIu32, f->uid);
+		return;
+	}
+	if (b == NULL) {
+		b = calloc(1, sizeof(*b));
+		if (b == NULL)
+			goto nomem;
+		b->mb = mb;
+		b->from = from->side;
+		b->cmd = imap_conn_cmd_begin(mbox_server(to)->conn,
+					     copy_append_done, b);
+		if (b->cmd == NULL) {
+			free(b);
+			buf_free(&flags);
+			return; /* connection failed */
+		}
+		imap_cmd_add(b->cmd, "APPEND %s", to->wire);
+		from->batch = b;
+	}
+	if (b->count == b->alloc) {
+		size_t n = b->alloc == 0 ? 64 : b->alloc * 2;
+		uint32_t *u = realloc(b->uids, n * sizeof(*u));
+		char **fv;
+		unsigned char(*nfp)[SYNC_FINGERPRINT_LEN];
+
+		if (u == NULL)
+			goto nomem;
+		b->uids = u;
+		fv = realloc(b->flags, n * sizeof(*fv));
+		if (fv == NULL)
+			goto nomem;
+		b->flags = fv;
+		nfp = realloc(b->fp, n * sizeof(*nfp));
+		if (nfp == NULL)
+			goto nomem;
+		b->fp = nfp;
+		b->alloc = n;
+	}
+	fl = strdup(buf_data(flags));
+	if (fl == NULL)
+		goto nomem;
+	if (buf_len(flags) > 0)
+		imap_cmd_add(b->cmd, " (%a)", fl);
+	imap_cmd_add(b->cmd, " %q ", f->internaldate);
+	if (f->body->str != NULL) {
+		imap_cmd_add(b->cmd, "%L", f->body->str, f->body->len);
+		b->bytes += f->body->len;
+	} else {
+		imap_cmd_add(b->cmd, "%F", f->body->fd,
+			     (uint64_t)f->body->len);
+	}
+	memcpy(b->fp[b->count], fp, sizeof(fp));
+	b->uids[b->count] = f->uid;
+	b->flags[b->count] = fl;
+	b->count++;
+	from->copy_done++;
+	from->copy_bytes += f->body->len;
+	buf_free(&flags);
+	log_progress("%s: copying %s: %" PRIu64 "/%" PRIu64 " message(s), "
+		     "%" PRIu64 " kB",
+		     mb->display, side_name(from->side), from->copy_done,
+		     from->copy_total, from->copy_bytes / 1024);
+	if (b->count >= COPY_BATCH_MESSAGES || b->bytes >= COPY_BATCH_BYTES)
+		copy_flush(from);
+	return;
+nomem:
+	buf_free(&flags);
+	sync_fail(mb, from->side, "out of memory");
+	mb->run->fatal = true;
+}
+
+/* The source failed: the batch under construction is never sent. */
+void
+sync_copy_abort(struct mbox_side *from)
+{
+	if (from->batch == NULL)
+		return;
+	imap_cmd_abort(from->batch->cmd);
+	sync_copy_batch_free(&from->batch);
+}
+
+static void
+copy_fetch_done(struct imap_conn *conn, const struct imap_response *resp,
+		void *ctx)
+{
+	struct mbox_side *from = ctx;
+
+	(void)conn;
+	from->fetches--;
+	if (resp != NULL && resp->status != IMAP_STATUS_OK)
+		sync_fail(from->mb, from->side, "UID FETCH failed: %s",
+			  resp->text);
+	if (from->fetches == 0) {
+		if (from->mb->failed)
+			sync_copy_abort(from);
+		else
+			copy_flush(from);
+	}
+}
+
+void
+sync_copy_start(struct mbox_side *ms)
+{
+	struct imap_conn *conn = mbox_server(ms)->conn;
+	size_t pos = 0;
+
+	uidset_normalize(&ms->fresh);
+	ms->copy_total += uidset_count(&ms->fresh);
+	while (pos < ms->fresh.n) {
+		struct buf *b = buf_create(IMAP_MAX_UIDSET_CMD * 2);
+
+		if (b == NULL ||
+		    uidset_format_chunk(&ms->fresh, &pos, IMAP_MAX_UIDSET_CMD,
+					b) == 0) {
+			buf_free(&b);
+			sync_fail(ms->mb, ms->side, "out of memory");
+			return;
+		}
+		ms->fetches++;
+		imap_conn_cmd(conn, copy_fetch_done, ms,
+			      "UID FETCH %a (UID MODSEQ FLAGS INTERNALDATE "
+			      "BODY.PEEK[])",
+			      buf_data(b));
+		buf_free(&b);
+	}
+}

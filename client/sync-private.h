@@ -1,0 +1,136 @@
+/* What the parts of the sync engine share: the state of one mailbox
+ * being synced. sync.c runs the rounds, sync-apply.c expunges and stores
+ * flags, sync-copy.c copies new messages, sync-repair.c compares whole
+ * mailboxes. */
+#ifndef CLIENT_SYNC_PRIVATE_H
+#define CLIENT_SYNC_PRIVATE_H
+
+#include "flagmap.h"
+#include "imap-decode.h"
+#include "state.h"
+#include "sync.h"
+#include "uidset.h"
+
+#include <stdarg.h>
+
+struct buf;
+struct imap_cmd;
+
+/* A MULTIAPPEND is closed past this many messages or bytes in memory
+ * (spilled bodies are read from their file and do not count). */
+#define COPY_BATCH_MESSAGES 500
+#define COPY_BATCH_BYTES (4 * 1024 * 1024)
+/* APPLY/CHECK rounds before giving up on a mailbox that keeps changing
+ * (the next run goes on from a consistent state). */
+#define SYNC_MAX_ROUNDS 5
+/* BLAKE2b of a message's body, recorded with the intent to copy it so a
+ * resumed run can tell whether the copy happened. */
+#define SYNC_FINGERPRINT_LEN 16
+/* Seconds without a byte from either server before giving up. */
+#define SYNC_TIMEOUT_MS (300 * 1000)
+
+enum mbox_phase {
+	PHASE_SELECT,
+	PHASE_APPLY,
+	PHASE_CHECK,
+};
+
+struct mbox;
+
+/* Messages being copied from one side into a MULTIAPPEND on the other. */
+struct copy_batch {
+	struct mbox *mb;
+	enum side from;
+	struct imap_cmd *cmd; /* under construction; NULL once queued */
+	uint32_t *uids;       /* source UIDs, in APPEND order */
+	char **flags;         /* their canonical flags */
+	unsigned char (*fp)[SYNC_FINGERPRINT_LEN]; /* their fingerprints */
+	size_t count, alloc;
+	size_t bytes;
+};
+
+struct mbox_side {
+	struct mbox *mb;
+	enum side side;
+	char *wire; /* the name on this server */
+
+	/* Stored state. */
+	bool have_row;
+	struct state_side_status row;
+
+	/* What SELECT said. */
+	bool select_done, select_ok;
+	uint32_t uidvalidity, uidnext;
+	uint64_t hms;
+	bool nomodseq;
+	char select_error[256];
+
+	/* Reported by the server and not handled yet. */
+	struct uidset vanished;
+	struct flagmap modified;
+	struct uidset fresh; /* new UIDs to copy to the other side */
+	/* Flags that could not be stored on the other side (MODIFIED):
+	 * merged into modified for the next round, so a conflict is seen. */
+	struct flagmap carry;
+
+	/* What the sync did on this side, to recognise it in CHECK. */
+	struct flagmap expect;
+	struct uidset expunged;
+	uint64_t max_modseq, hms_seen;
+	uint32_t max_uid;
+
+	/* Copy from this side to the other. */
+	struct copy_batch *batch;
+	unsigned fetches; /* body FETCH commands in flight */
+	uint64_t copy_total, copy_done, copy_bytes;
+};
+
+struct mbox {
+	struct sync_run *run;
+	int64_t idx;
+	const char *name;
+	size_t len;
+	char *display;
+	enum mbox_phase phase;
+	struct mbox_side s[SIDE_COUNT];
+	bool failed;
+	bool foreign; /* CHECK found changes the sync did not make */
+};
+
+static inline struct sync_server *
+mbox_server(struct mbox_side *ms)
+{
+	return &ms->mb->run->server[ms->side];
+}
+
+static inline struct mbox_side *
+mbox_other(struct mbox_side *ms)
+{
+	return &ms->mb->s[side_other(ms->side)];
+}
+
+/* A mailbox-level failure: logged once per message, the run goes on. */
+/* A mailbox-level failure: logged, the mailbox is left as it is and the
+ * run goes on with the others. */
+void sync_fail(struct mbox *mb, enum side side, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A database failure: fatal for the run. */
+void sync_db_fail(struct mbox *mb, const char *error);
+/* The set as text for a log line, in b. */
+const char *sync_uids_str(const struct uidset *set, struct buf *b);
+/* Whether uid on ms's side has a pair in the mapping table. */
+bool sync_is_mapped(struct mbox_side *ms, uint32_t uid);
+
+/* sync-copy.c: FETCH the bodies of ms->fresh and stream them into
+ * MULTIAPPEND on the other side. */
+void sync_copy_start(struct mbox_side *ms);
+/* A body arrived from FETCH on side from. */
+void sync_copy_message(struct mbox_side *from, const struct imap_fetch *f);
+/* Drop the MULTIAPPEND being built from this side, unsent. */
+void sync_copy_abort(struct mbox_side *from);
+
+/* sync-apply.c: one APPLY step: vanished, modified and fresh of both
+ * sides, all commands pipelined, then wait for them. */
+void sync_apply(struct mbox *mb);
+
+#endif
