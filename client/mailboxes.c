@@ -764,7 +764,7 @@ mailboxes_rename(struct sync_run *run, const char *from, const char *to,
 	struct mbx_list lists[SIDE_COUNT];
 	char *args[2] = {(char *)from, (char *)to};
 	char *fname = NULL, *tname = NULL;
-	size_t flen, tlen;
+	size_t flen = 0, tlen = 0;
 	const char *error;
 	bool failed = false;
 	unsigned s, count = 0;
