@@ -566,7 +566,7 @@ mbx_unchanged(struct sync_run *run, struct mbx_item *m)
 }
 
 int
-mailboxes_sync(struct sync_run *run, char **args, size_t nargs)
+mailboxes_sync(struct sync_run *run, char **args, size_t nargs, bool repair)
 {
 	struct mbx_list lists[SIDE_COUNT];
 	struct mbx_item *items = NULL;
@@ -633,11 +633,11 @@ mailboxes_sync(struct sync_run *run, char **args, size_t nargs)
 
 		if (m->skip || m->idx <= 0)
 			continue;
-		if (mbx_unchanged(run, m))
+		if (!repair && mbx_unchanged(run, m))
 			continue;
 		if (run->set.dry_run)
 			continue;
-		if (sync_mailbox(run, m->name, m->len, m->idx) == -1)
+		if (sync_mailbox(run, m->name, m->len, m->idx, repair) == -1)
 			run->mailbox_failures++;
 	}
 	ret = run->fatal ? -1 : 0;

@@ -24,7 +24,7 @@ run_command(struct sync_run *run, const struct options *opts)
 	switch (opts->command) {
 	case OPTIONS_SYNC:
 		return mailboxes_sync(run, opts->mailboxes,
-				      opts->mailbox_count);
+				      opts->mailbox_count, false);
 	case OPTIONS_DELETE:
 		return mailboxes_delete(run, opts->mailboxes,
 					opts->mailbox_count, opts->targets);
@@ -32,9 +32,9 @@ run_command(struct sync_run *run, const struct options *opts)
 		return mailboxes_rename(run, opts->mailboxes[0],
 					opts->mailboxes[1], opts->targets);
 	case OPTIONS_REPAIR:
-		break;
+		return mailboxes_sync(run, opts->mailboxes,
+				      opts->mailbox_count, true);
 	}
-	log_error(NULL, NULL, "this command is not implemented yet");
 	return -1;
 }
 

@@ -31,6 +31,7 @@ struct imap_cmd;
 
 enum mbox_phase {
 	PHASE_SELECT,
+	PHASE_SCAN, /* --repair: every message's flags */
 	PHASE_APPLY,
 	PHASE_CHECK,
 };
@@ -72,6 +73,9 @@ struct mbox_side {
 	/* Flags that could not be stored on the other side (MODIFIED):
 	 * merged into modified for the next round, so a conflict is seen. */
 	struct flagmap carry;
+
+	/* PHASE_SCAN: every message on this side. */
+	struct flagmap all;
 
 	/* What the sync did on this side, to recognise it in CHECK. */
 	struct flagmap expect;
@@ -132,5 +136,10 @@ void sync_copy_abort(struct mbox_side *from);
 /* sync-apply.c: one APPLY step: vanished, modified and fresh of both
  * sides, all commands pipelined, then wait for them. */
 void sync_apply(struct mbox *mb);
+
+/* sync-repair.c: after SELECT, fetch every message's flags on both sides
+ * and compare them with the mapping: fill vanished, modified and fresh
+ * with what must be done, as interimap's --repair does. */
+int sync_repair_compare(struct mbox *mb);
 
 #endif

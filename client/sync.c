@@ -194,6 +194,11 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp)
 		sync_fail(mb, ms->side, "bad FLAGS for UID %" PRIu32, f.uid);
 		return;
 	}
+	if (mb->phase == PHASE_SCAN) {
+		flagmap_set(&ms->all, f.uid, buf_data(flags), f.modseq);
+		buf_free(&flags);
+		return;
+	}
 	if (mb->phase == PHASE_SELECT) {
 		/* A message new since the stored UIDNEXT is copied, not
 		 * updated. */
@@ -534,6 +539,7 @@ mbox_free(struct mbox *mb)
 		flagmap_free(&ms->modified);
 		flagmap_free(&ms->carry);
 		flagmap_free(&ms->expect);
+		flagmap_free(&ms->all);
 		sync_copy_abort(ms);
 		imap_conn_set_untagged(mb->run->server[s].conn, NULL, NULL);
 	}
@@ -547,7 +553,6 @@ mbox_init(struct mbox *mb, struct sync_run *run, const char *name,
 	const char *error;
 	unsigned s;
 
-	memset(mb, 0, sizeof(*mb));
 	mb->run = run;
 	mb->idx = idx;
 	mb->name = name;
@@ -567,6 +572,7 @@ mbox_init(struct mbox *mb, struct sync_run *run, const char *name,
 		flagmap_init(&ms->modified);
 		flagmap_init(&ms->carry);
 		flagmap_init(&ms->expect);
+		flagmap_init(&ms->all);
 		ms->wire = sync_wire_name(&run->server[s], name, len);
 		if (ms->wire == NULL)
 			return -1;
@@ -581,26 +587,71 @@ mbox_init(struct mbox *mb, struct sync_run *run, const char *name,
 	return 0;
 }
 
+/* APPLY and CHECK until a CHECK sees nothing foreign, then store the
+ * numbers. */
+static void
+mbox_rounds(struct mbox *mb)
+{
+	unsigned round;
+	bool exact = false;
+
+	for (round = 0; round < SYNC_MAX_ROUNDS; round++) {
+		sync_apply(mb);
+		if (mb->failed || mb->run->fatal)
+			return;
+		mbox_check(mb);
+		if (mb->failed || mb->run->fatal)
+			return;
+		if (!mb->foreign) {
+			exact = true;
+			break;
+		}
+	}
+	if (!exact)
+		log_warn(NULL, mb->display,
+			 "still changing after %d rounds; the next run goes "
+			 "on from here",
+			 SYNC_MAX_ROUNDS);
+	mbox_commit(mb, exact);
+}
+
+/* SELECT on both sides and check what they said. */
+static int
+mbox_select_both(struct mbox *mb)
+{
+	unsigned s;
+
+	for (s = 0; s < SIDE_COUNT; s++)
+		mbox_select(&mb->s[s]);
+	if (sync_run_wait(mb->run) < 0)
+		return -1;
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (mbox_check_select(&mb->s[s]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
-sync_mailbox(struct sync_run *run, const char *name, size_t len, int64_t idx)
+sync_mailbox(struct sync_run *run, const char *name, size_t len, int64_t idx,
+	     bool repair)
 {
 	struct mbox mb;
-	unsigned s, round;
-	bool exact = false;
+	unsigned s;
 	int ret;
 
-	if (mbox_init(&mb, run, name, len, idx) < 0) {
-		mbox_free(&mb);
-		return run->fatal ? -2 : -1;
-	}
-	for (s = 0; s < SIDE_COUNT; s++)
-		mbox_select(&mb.s[s]);
-	if (sync_run_wait(run) < 0)
+	memset(&mb, 0, sizeof(mb));
+	mb.run = run;
+	if (mbox_init(&mb, run, name, len, idx) < 0)
 		goto out;
-	for (s = 0; s < SIDE_COUNT; s++) {
-		if (mbox_check_select(&mb.s[s]) < 0)
+	if (repair && mb.s[SIDE_LOCAL].have_row && mb.s[SIDE_REMOTE].have_row) {
+		if (mbox_select_both(&mb) < 0 || sync_repair_compare(&mb) < 0)
 			goto out;
+		mbox_rounds(&mb);
+		goto out;
 	}
+	if (mbox_select_both(&mb) < 0)
+		goto out;
 	for (s = 0; s < SIDE_COUNT; s++) {
 		if (mbox_first_fresh(&mb.s[s]) < 0)
 			goto out;
@@ -611,24 +662,7 @@ sync_mailbox(struct sync_run *run, const char *name, size_t len, int64_t idx)
 		mbox_commit(&mb, false);
 		goto out;
 	}
-	for (round = 0; round < SYNC_MAX_ROUNDS; round++) {
-		sync_apply(&mb);
-		if (mb.failed || run->fatal)
-			goto out;
-		mbox_check(&mb);
-		if (mb.failed || run->fatal)
-			goto out;
-		if (!mb.foreign) {
-			exact = true;
-			break;
-		}
-	}
-	if (!exact)
-		log_warn(NULL, mb.display,
-			 "still changing after %d rounds; the next run goes "
-			 "on from here",
-			 SYNC_MAX_ROUNDS);
-	mbox_commit(&mb, exact);
+	mbox_rounds(&mb);
 out:
 	ret = run->fatal ? -2 : mb.failed ? -1 : 0;
 	mbox_free(&mb);

@@ -55,11 +55,12 @@ void sync_rollback(struct state *st);
 int sync_run_wait(struct sync_run *run);
 
 /* Sync the messages of one mailbox that exists on both sides: name is the
- * internal name (NUL for the delimiter), idx its state row. Returns 0;
- * -1 if the mailbox failed (logged; the run goes on); -2 when a
- * connection failed (the run must stop). */
+ * internal name (NUL for the delimiter), idx its state row. With repair,
+ * compare every message of both sides with the mapping first (--repair).
+ * Returns 0; -1 if the mailbox failed (logged; the run goes on); -2 when
+ * a connection failed (the run must stop). */
 int sync_mailbox(struct sync_run *run, const char *name, size_t len,
-		 int64_t idx);
+		 int64_t idx, bool repair);
 
 /* The name of a mailbox on one server: reference + name with the
  * server's delimiter. Caller frees. NULL if the name has a delimiter and
