@@ -24,13 +24,13 @@ static size_t body_end(const char *s, size_t len, size_t pos, int depth);
 /* End of the conditional starting at pos, or 0 if none starts there. */
 static size_t
 cond_match(const char *s, size_t len, size_t pos, int depth, char *letter_r,
-	   size_t then_r[2], size_t else_r[2])
+           size_t then_r[2], size_t else_r[2])
 {
 	size_t p;
 
-	if (depth > LOG_PREFIX_MAX_DEPTH || pos + 3 >= len ||
-	    s[pos] != '%' || s[pos + 1] != '?' ||
-	    !isalpha((unsigned char)s[pos + 2]) || s[pos + 3] != '?')
+	if (depth > LOG_PREFIX_MAX_DEPTH || pos + 3 >= len || s[pos] != '%' ||
+	    s[pos + 1] != '?' || !isalpha((unsigned char)s[pos + 2]) ||
+	    s[pos + 3] != '?')
 		return 0;
 	*letter_r = s[pos + 2];
 	then_r[0] = pos + 4;
@@ -63,11 +63,10 @@ body_end(const char *s, size_t len, size_t pos, int depth)
 		else if (c == '%' && pos + 1 < len && s[pos + 1] != '?')
 			pos += 2;
 		else if (c == '\\' && pos + 1 < len &&
-			 strchr("&?\\", s[pos + 1]) != NULL && s[pos + 1])
+		         strchr("&?\\", s[pos + 1]) != NULL && s[pos + 1])
 			pos += 2;
-		else if (c == '%' &&
-			 (end = cond_match(s, len, pos, depth + 1, &letter, t,
-					   e)) != 0)
+		else if (c == '%' && (end = cond_match(s, len, pos, depth + 1,
+		                                       &letter, t, e)) != 0)
 			pos = end;
 		else
 			break;
@@ -77,7 +76,7 @@ body_end(const char *s, size_t len, size_t pos, int depth)
 
 int
 config_log_prefix_format(const char *fmt, const char *side_name,
-			 const char *mailbox, struct buf *buf)
+                         const char *mailbox, struct buf *buf)
 {
 	struct buf *cur, *next;
 	size_t len, pos, end, t[2], e[2];
@@ -107,13 +106,13 @@ config_log_prefix_format(const char *fmt, const char *side_name,
 				ret = buf_append_byte(next, s[pos++]);
 				continue;
 			}
-			const char *v = letter == 'n'	? side_name
-					: letter == 'm' ? mailbox
-							: "";
+			const char *v = letter == 'n'   ? side_name
+			                : letter == 'm' ? mailbox
+			                                : "";
 			const size_t *branch = v[0] != '\0' ? t : e;
 
 			ret = buf_append(next, s + branch[0],
-					 branch[1] - branch[0]);
+			                 branch[1] - branch[0]);
 			pos = end;
 			changed = true;
 		}

@@ -14,19 +14,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 /* How interimap's read_config() validates each value (its regexes). */
 enum config_check {
-	CHECK_NOCTRL,	    /* \P{Control}+ */
+	CHECK_NOCTRL,       /* \P{Control}+ */
 	CHECK_NOCTRL_EMPTY, /* \P{Control}* */
-	CHECK_TYPE,	    /* imaps?|tunnel */
-	CHECK_BOOL,	    /* YES|NO, any case */
-	CHECK_ASCII,	    /* [\x01-\x7F]+ */
-	CHECK_AUTH,	    /* atoms separated by single spaces */
+	CHECK_TYPE,         /* imaps?|tunnel */
+	CHECK_BOOL,         /* YES|NO, any case */
+	CHECK_ASCII,        /* [\x01-\x7F]+ */
+	CHECK_AUTH,         /* atoms separated by single spaces */
 	CHECK_SSL_PROTOCOLS,
 	CHECK_FINGERPRINT,
-	CHECK_ABSPATH,	   /* /\P{Control}+ */
-	CHECK_TEXT,	   /* TEXT-CHAR+: ASCII without NUL, CR, LF */
+	CHECK_ABSPATH,     /* /\P{Control}+ */
+	CHECK_TEXT,        /* TEXT-CHAR+: ASCII without NUL, CR, LF */
 	CHECK_TEXT_EMPTY,  /* TEXT-CHAR* */
 	CHECK_SELECT_OPTS, /* LIST select options: atoms and spaces */
 };
@@ -39,44 +38,41 @@ static const struct {
 	enum config_check check;
 	unsigned flags;
 } keys[CONFIG_KEY_COUNT] = {
-	[CONFIG_DATABASE] = {"database", CHECK_NOCTRL, KEY_DEFAULT_ONLY},
-	[CONFIG_LOGFILE] = {"logfile", CHECK_ABSPATH, KEY_DEFAULT_ONLY},
-	[CONFIG_LOG_PREFIX] = {"log-prefix", CHECK_NOCTRL_EMPTY,
-			       KEY_DEFAULT_ONLY},
-	[CONFIG_LIST_MAILBOX] = {"list-mailbox", CHECK_TEXT, KEY_DEFAULT_ONLY},
-	[CONFIG_LIST_SELECT_OPTS] = {"list-select-opts", CHECK_SELECT_OPTS,
-				     KEY_DEFAULT_ONLY},
-	[CONFIG_LIST_REFERENCE] = {"list-reference", CHECK_TEXT_EMPTY, 0},
-	[CONFIG_IGNORE_MAILBOX] = {"ignore-mailbox", CHECK_TEXT,
-				   KEY_DEFAULT_ONLY},
-	[CONFIG_TYPE] = {"type", CHECK_TYPE, 0},
-	[CONFIG_HOST] = {"host", CHECK_NOCTRL, 0},
-	[CONFIG_PORT] = {"port", CHECK_NOCTRL, 0},
-	[CONFIG_PROXY] = {"proxy", CHECK_NOCTRL, KEY_UNSUPPORTED},
-	[CONFIG_COMMAND] = {"command", CHECK_NOCTRL, 0},
-	[CONFIG_STARTTLS] = {"STARTTLS", CHECK_BOOL, KEY_UNSUPPORTED},
-	[CONFIG_AUTH] = {"auth", CHECK_AUTH, KEY_UNSUPPORTED},
-	[CONFIG_USERNAME] = {"username", CHECK_ASCII, KEY_UNSUPPORTED},
-	[CONFIG_PASSWORD] = {"password", CHECK_ASCII, KEY_UNSUPPORTED},
-	[CONFIG_COMPRESS] = {"compress", CHECK_BOOL, 0},
-	[CONFIG_NULL_STDERR] = {"null-stderr", CHECK_BOOL, 0},
-	[CONFIG_SSL_PROTOCOLS] = {"SSL_protocols", CHECK_SSL_PROTOCOLS,
-				  KEY_UNSUPPORTED},
-	[CONFIG_SSL_PROTOCOL_MIN] = {"SSL_protocol_min", CHECK_NOCTRL,
-				     KEY_UNSUPPORTED},
-	[CONFIG_SSL_PROTOCOL_MAX] = {"SSL_protocol_max", CHECK_NOCTRL,
-				     KEY_UNSUPPORTED},
-	[CONFIG_SSL_FINGERPRINT] = {"SSL_fingerprint", CHECK_FINGERPRINT,
-				    KEY_UNSUPPORTED},
-	[CONFIG_SSL_CIPHERLIST] = {"SSL_cipherlist", CHECK_NOCTRL,
-				   KEY_UNSUPPORTED},
-	[CONFIG_SSL_CIPHERSUITES] = {"SSL_ciphersuites", CHECK_NOCTRL_EMPTY,
-				     KEY_UNSUPPORTED},
-	[CONFIG_SSL_HOSTNAME] = {"SSL_hostname", CHECK_NOCTRL_EMPTY,
-				 KEY_UNSUPPORTED},
-	[CONFIG_SSL_VERIFY] = {"SSL_verify", CHECK_BOOL, KEY_UNSUPPORTED},
-	[CONFIG_SSL_CAPATH] = {"SSL_CApath", CHECK_NOCTRL, KEY_UNSUPPORTED},
-	[CONFIG_SSL_CAFILE] = {"SSL_CAfile", CHECK_NOCTRL, KEY_UNSUPPORTED},
+    [CONFIG_DATABASE] = {"database", CHECK_NOCTRL, KEY_DEFAULT_ONLY},
+    [CONFIG_LOGFILE] = {"logfile", CHECK_ABSPATH, KEY_DEFAULT_ONLY},
+    [CONFIG_LOG_PREFIX] = {"log-prefix", CHECK_NOCTRL_EMPTY, KEY_DEFAULT_ONLY},
+    [CONFIG_LIST_MAILBOX] = {"list-mailbox", CHECK_TEXT, KEY_DEFAULT_ONLY},
+    [CONFIG_LIST_SELECT_OPTS] = {"list-select-opts", CHECK_SELECT_OPTS,
+                                 KEY_DEFAULT_ONLY},
+    [CONFIG_LIST_REFERENCE] = {"list-reference", CHECK_TEXT_EMPTY, 0},
+    [CONFIG_IGNORE_MAILBOX] = {"ignore-mailbox", CHECK_TEXT, KEY_DEFAULT_ONLY},
+    [CONFIG_TYPE] = {"type", CHECK_TYPE, 0},
+    [CONFIG_HOST] = {"host", CHECK_NOCTRL, 0},
+    [CONFIG_PORT] = {"port", CHECK_NOCTRL, 0},
+    [CONFIG_PROXY] = {"proxy", CHECK_NOCTRL, KEY_UNSUPPORTED},
+    [CONFIG_COMMAND] = {"command", CHECK_NOCTRL, 0},
+    [CONFIG_STARTTLS] = {"STARTTLS", CHECK_BOOL, KEY_UNSUPPORTED},
+    [CONFIG_AUTH] = {"auth", CHECK_AUTH, KEY_UNSUPPORTED},
+    [CONFIG_USERNAME] = {"username", CHECK_ASCII, KEY_UNSUPPORTED},
+    [CONFIG_PASSWORD] = {"password", CHECK_ASCII, KEY_UNSUPPORTED},
+    [CONFIG_COMPRESS] = {"compress", CHECK_BOOL, 0},
+    [CONFIG_NULL_STDERR] = {"null-stderr", CHECK_BOOL, 0},
+    [CONFIG_SSL_PROTOCOLS] = {"SSL_protocols", CHECK_SSL_PROTOCOLS,
+                              KEY_UNSUPPORTED},
+    [CONFIG_SSL_PROTOCOL_MIN] = {"SSL_protocol_min", CHECK_NOCTRL,
+                                 KEY_UNSUPPORTED},
+    [CONFIG_SSL_PROTOCOL_MAX] = {"SSL_protocol_max", CHECK_NOCTRL,
+                                 KEY_UNSUPPORTED},
+    [CONFIG_SSL_FINGERPRINT] = {"SSL_fingerprint", CHECK_FINGERPRINT,
+                                KEY_UNSUPPORTED},
+    [CONFIG_SSL_CIPHERLIST] = {"SSL_cipherlist", CHECK_NOCTRL, KEY_UNSUPPORTED},
+    [CONFIG_SSL_CIPHERSUITES] = {"SSL_ciphersuites", CHECK_NOCTRL_EMPTY,
+                                 KEY_UNSUPPORTED},
+    [CONFIG_SSL_HOSTNAME] = {"SSL_hostname", CHECK_NOCTRL_EMPTY,
+                             KEY_UNSUPPORTED},
+    [CONFIG_SSL_VERIFY] = {"SSL_verify", CHECK_BOOL, KEY_UNSUPPORTED},
+    [CONFIG_SSL_CAPATH] = {"SSL_CApath", CHECK_NOCTRL, KEY_UNSUPPORTED},
+    [CONFIG_SSL_CAFILE] = {"SSL_CAfile", CHECK_NOCTRL, KEY_UNSUPPORTED},
 };
 
 /* The sections read: the default one, then [local] and [remote] (indexed
@@ -100,7 +96,7 @@ struct config_parse {
 static char config_error[1024];
 
 static int fail(const char **error_r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static int
 fail(const char **error_r, const char *fmt, ...)
@@ -139,9 +135,8 @@ xstrdup(const char *s)
 	return p;
 }
 
-static void
-add_warning(struct config *config, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void add_warning(struct config *config, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 add_warning(struct config *config, const char *fmt, ...)
@@ -154,8 +149,7 @@ add_warning(struct config *config, const char *fmt, ...)
 	if (vasprintf(&s, fmt, ap) < 0)
 		abort();
 	va_end(ap);
-	w = realloc(config->warnings,
-		    (config->warning_count + 1) * sizeof(*w));
+	w = realloc(config->warnings, (config->warning_count + 1) * sizeof(*w));
 	if (w == NULL)
 		abort();
 	w[config->warning_count++] = s;
@@ -166,7 +160,7 @@ add_warning(struct config *config, const char *fmt, ...)
  * spec says to ignore empty and relative values of $VAR. */
 static int
 xdg_path(const char *var, const char *dflt, const char *rel, char **path_r,
-	 const char **error_r)
+         const char **error_r)
 {
 	const char *base = getenv(var), *home;
 	int ret;
@@ -180,9 +174,10 @@ xdg_path(const char *var, const char *dflt, const char *rel, char **path_r,
 	else {
 		home = getenv("HOME");
 		if (home == NULL || home[0] != '/')
-			return fail(error_r, "neither $%s nor $HOME is set "
-					     "to an absolute directory",
-				    var);
+			return fail(error_r,
+			            "neither $%s nor $HOME is set "
+			            "to an absolute directory",
+			            var);
 		ret = asprintf(path_r, "%s/%s/imapsync/%s", home, dflt, rel);
 	}
 	if (ret < 0)
@@ -202,21 +197,20 @@ config_resolve_path(const char *arg, char **path_r, const char **error_r)
 
 int
 config_database_path(const struct config *config, char **path_r,
-		     const char **error_r)
+                     const char **error_r)
 {
 	char *name;
 	int ret;
 
 	if (config->database != NULL)
 		return xdg_path("XDG_DATA_HOME", ".local/share",
-				config->database, path_r, error_r);
+		                config->database, path_r, error_r);
 	/* interimap: [remote]'s host, whose default is "localhost"; the
 	 * [local] fallback it also has cannot apply, as both sections are
 	 * required. */
 	if (asprintf(&name, "%s.db", config->side[SIDE_REMOTE].host) < 0)
 		abort();
-	ret = xdg_path("XDG_DATA_HOME", ".local/share", name, path_r,
-		       error_r);
+	ret = xdg_path("XDG_DATA_HOME", ".local/share", name, path_r, error_r);
 	free(name);
 	return ret;
 }
@@ -287,9 +281,9 @@ is_atom(const char *w, size_t len)
 static bool
 is_ssl_protocol(const char *w, size_t len)
 {
-	static const char *const protos[] = {"SSLv2",	"SSLv3",   "TLSv1",
-					     "TLSv1.0", "TLSv1.1", "TLSv1.2",
-					     "TLSv1.3"};
+	static const char *const protos[] = {"SSLv2",   "SSLv3",   "TLSv1",
+	                                     "TLSv1.0", "TLSv1.1", "TLSv1.2",
+	                                     "TLSv1.3"};
 	size_t i;
 
 	if (len > 0 && w[0] == '!') {
@@ -405,7 +399,7 @@ find_key(const char *name, size_t len)
  * no quoting, and blanks around keys and values are dropped. */
 static int
 parse_line(struct config_parse *p, char *line, size_t len, unsigned lineno,
-	   int *section, const char **error_r)
+           int *section, const char **error_r)
 {
 	const char *start = line, *end = line + len, *eq, *k_end, *v_start;
 	size_t i;
@@ -441,9 +435,9 @@ parse_line(struct config_parse *p, char *line, size_t len, unsigned lineno,
 		else {
 			*section = SECTION_OTHER;
 			add_warning(p->config,
-				    "%s:%u: section [%.*s] is not read by "
-				    "imapsync (only [local] and [remote])",
-				    p->path, lineno, (int)nlen, name);
+			            "%s:%u: section [%.*s] is not read by "
+			            "imapsync (only [local] and [remote])",
+			            p->path, lineno, (int)nlen, name);
 			return 0;
 		}
 		if (p->section_line[*section] == 0)
@@ -456,15 +450,16 @@ parse_line(struct config_parse *p, char *line, size_t len, unsigned lineno,
 	if (eq != NULL)
 		trim(&start, &k_end);
 	if (eq == NULL || k_end == start)
-		return fail(error_r, "%s:%u: syntax error: expected KEY = VALUE "
-				     "or [SECTION]",
-			    p->path, lineno);
+		return fail(error_r,
+		            "%s:%u: syntax error: expected KEY = VALUE "
+		            "or [SECTION]",
+		            p->path, lineno);
 	if (*section == SECTION_OTHER)
 		return 0;
 	key = find_key(start, k_end - start);
 	if (key < 0)
 		return fail(error_r, "%s:%u: unknown option \"%.*s\"", p->path,
-			    lineno, (int)(k_end - start), start);
+		            lineno, (int)(k_end - start), start);
 	v_start = eq + 1;
 	trim(&v_start, &end);
 	wipe_free(p->raw[*section][key].value);
@@ -477,8 +472,7 @@ parse_line(struct config_parse *p, char *line, size_t len, unsigned lineno,
 
 /* Split as Config::Tiny does: on \r\r\n, \r\n, \r or \n. */
 static int
-parse_text(struct config_parse *p, char *text, size_t len,
-	   const char **error_r)
+parse_text(struct config_parse *p, char *text, size_t len, const char **error_r)
 {
 	size_t pos = 0, eol, next;
 	unsigned lineno = 0;
@@ -494,13 +488,13 @@ parse_text(struct config_parse *p, char *text, size_t len,
 		    text[next + 1] == '\r' && text[next + 2] == '\n')
 			next += 3;
 		else if (next + 1 < len && text[next] == '\r' &&
-			 text[next + 1] == '\n')
+		         text[next + 1] == '\n')
 			next += 2;
 		else if (next < len)
 			next++;
 		lineno++;
 		if (parse_line(p, text + pos, eol - pos, lineno, &section,
-			       error_r) < 0)
+		               error_r) < 0)
 			return -1;
 		pos = next;
 	}
@@ -555,11 +549,11 @@ parse_quoted(const char *s, size_t *pos_r, char *out, size_t *out_len_r)
 				    !isxdigit((unsigned char)s[pos + 2]))
 					return -1;
 				hi = isdigit((unsigned char)s[pos + 1])
-					     ? s[pos + 1] - '0'
-					     : (s[pos + 1] | 0x20) - 'a' + 10;
+				         ? s[pos + 1] - '0'
+				         : (s[pos + 1] | 0x20) - 'a' + 10;
 				lo = isdigit((unsigned char)s[pos + 2])
-					     ? s[pos + 2] - '0'
-					     : (s[pos + 2] | 0x20) - 'a' + 10;
+				         ? s[pos + 2] - '0'
+				         : (s[pos + 2] | 0x20) - 'a' + 10;
 				c = hi << 4 | lo;
 				pos += 2;
 				break;
@@ -605,13 +599,13 @@ parse_list_mailbox(struct config *config, const char *v)
 			len = pos - start;
 			memcpy(name, v + start, len);
 		} else if (v[pos] != '"' ||
-			   parse_quoted(v, &pos, name, &len) < 0) {
+		           parse_quoted(v, &pos, name, &len) < 0) {
 			free(name);
 			return -1;
 		}
 		name[len] = '\0';
 		mb = realloc(config->list_mailbox,
-			     (config->list_mailbox_count + 1) * sizeof(*mb));
+		             (config->list_mailbox_count + 1) * sizeof(*mb));
 		if (mb == NULL)
 			abort();
 		mb[config->list_mailbox_count].name = name;
@@ -654,13 +648,14 @@ build_default(struct config_parse *p, const char **error_r)
 	config->database = take(&raw[CONFIG_DATABASE]);
 	config->logfile = take(&raw[CONFIG_LOGFILE]);
 	config->log_prefix = raw[CONFIG_LOG_PREFIX].value != NULL
-				     ? take(&raw[CONFIG_LOG_PREFIX])
-				     : xstrdup(CONFIG_DEFAULT_LOG_PREFIX);
+	                         ? take(&raw[CONFIG_LOG_PREFIX])
+	                         : xstrdup(CONFIG_DEFAULT_LOG_PREFIX);
 	if (raw[CONFIG_LIST_MAILBOX].value != NULL &&
 	    parse_list_mailbox(config, raw[CONFIG_LIST_MAILBOX].value) < 0)
-		return fail(error_r, "%s:%u: invalid value for list-mailbox: %s",
-			    p->path, raw[CONFIG_LIST_MAILBOX].line,
-			    raw[CONFIG_LIST_MAILBOX].value);
+		return fail(error_r,
+		            "%s:%u: invalid value for list-mailbox: %s",
+		            p->path, raw[CONFIG_LIST_MAILBOX].line,
+		            raw[CONFIG_LIST_MAILBOX].value);
 	s = raw[CONFIG_LIST_SELECT_OPTS].value;
 	if (s != NULL && s[0] != '\0') {
 		config->list_select_opts = xstrdup(s);
@@ -670,15 +665,15 @@ build_default(struct config_parse *p, const char **error_r)
 	config->ignore_mailbox = take(&raw[CONFIG_IGNORE_MAILBOX]);
 	if (config->ignore_mailbox != NULL) {
 		config->ignore_re = pcre2_compile(
-			(PCRE2_SPTR)config->ignore_mailbox,
-			PCRE2_ZERO_TERMINATED, 0, &errcode, &erroffset, NULL);
+		    (PCRE2_SPTR)config->ignore_mailbox, PCRE2_ZERO_TERMINATED,
+		    0, &errcode, &erroffset, NULL);
 		if (config->ignore_re == NULL) {
 			pcre2_get_error_message(errcode, msg, sizeof(msg));
 			return fail(error_r,
-				    "%s:%u: ignore-mailbox: bad regular "
-				    "expression at offset %zu: %s",
-				    p->path, raw[CONFIG_IGNORE_MAILBOX].line,
-				    (size_t)erroffset, (const char *)msg);
+			            "%s:%u: ignore-mailbox: bad regular "
+			            "expression at offset %zu: %s",
+			            p->path, raw[CONFIG_IGNORE_MAILBOX].line,
+			            (size_t)erroffset, (const char *)msg);
 		}
 	}
 	return 0;
@@ -694,8 +689,8 @@ build_side(struct config_parse *p, enum side side)
 	/* interimap starts each side from a copy of the default section */
 	for (k = 0; k < CONFIG_KEY_COUNT; k++) {
 		eff[k] = p->raw[1 + side][k].value != NULL
-				 ? p->raw[1 + side][k]
-				 : p->raw[SECTION_DEFAULT][k];
+		             ? p->raw[1 + side][k]
+		             : p->raw[SECTION_DEFAULT][k];
 		cs->line[k] = eff[k].line;
 	}
 	cs->section_line = p->section_line[1 + side];
@@ -707,28 +702,28 @@ build_side(struct config_parse *p, enum side side)
 			cs->type = CONFIG_TYPE_TUNNEL;
 	}
 	cs->host = eff[CONFIG_HOST].value != NULL ? take(&eff[CONFIG_HOST])
-						  : xstrdup("localhost");
+	                                          : xstrdup("localhost");
 	if (eff[CONFIG_PORT].value != NULL)
 		cs->port = take(&eff[CONFIG_PORT]);
 	else if (cs->type != CONFIG_TYPE_TUNNEL)
-		cs->port = xstrdup(cs->type == CONFIG_TYPE_IMAPS ? "993"
-								 : "143");
+		cs->port =
+		    xstrdup(cs->type == CONFIG_TYPE_IMAPS ? "993" : "143");
 	cs->proxy = take(&eff[CONFIG_PROXY]);
 	cs->command = take(&eff[CONFIG_COMMAND]);
 	cs->starttls = eff[CONFIG_STARTTLS].value == NULL ||
-		       yes(eff[CONFIG_STARTTLS].value);
+	               yes(eff[CONFIG_STARTTLS].value);
 	cs->auth = eff[CONFIG_AUTH].value != NULL ? take(&eff[CONFIG_AUTH])
-						  : xstrdup("PLAIN LOGIN");
+	                                          : xstrdup("PLAIN LOGIN");
 	cs->username = take(&eff[CONFIG_USERNAME]);
 	cs->password = take(&eff[CONFIG_PASSWORD]);
 	cs->compress = eff[CONFIG_COMPRESS].value != NULL
-			       ? yes(eff[CONFIG_COMPRESS].value)
-			       : side == SIDE_REMOTE;
+	                   ? yes(eff[CONFIG_COMPRESS].value)
+	                   : side == SIDE_REMOTE;
 	cs->null_stderr = eff[CONFIG_NULL_STDERR].value != NULL &&
-			  yes(eff[CONFIG_NULL_STDERR].value);
+	                  yes(eff[CONFIG_NULL_STDERR].value);
 	cs->list_reference = eff[CONFIG_LIST_REFERENCE].value != NULL
-				     ? take(&eff[CONFIG_LIST_REFERENCE])
-				     : xstrdup("");
+	                         ? take(&eff[CONFIG_LIST_REFERENCE])
+	                         : xstrdup("");
 	cs->ssl_protocols = take(&eff[CONFIG_SSL_PROTOCOLS]);
 	cs->ssl_protocol_min = take(&eff[CONFIG_SSL_PROTOCOL_MIN]);
 	cs->ssl_protocol_max = take(&eff[CONFIG_SSL_PROTOCOL_MAX]);
@@ -737,7 +732,7 @@ build_side(struct config_parse *p, enum side side)
 	cs->ssl_ciphersuites = take(&eff[CONFIG_SSL_CIPHERSUITES]);
 	cs->ssl_hostname = take(&eff[CONFIG_SSL_HOSTNAME]);
 	cs->ssl_verify = eff[CONFIG_SSL_VERIFY].value == NULL ||
-			 yes(eff[CONFIG_SSL_VERIFY].value);
+	                 yes(eff[CONFIG_SSL_VERIFY].value);
 	cs->ssl_capath = take(&eff[CONFIG_SSL_CAPATH]);
 	cs->ssl_cafile = take(&eff[CONFIG_SSL_CAFILE]);
 }
@@ -756,12 +751,11 @@ check_values(struct config_parse *p, const char **error_r)
 				continue;
 			if (k == CONFIG_PASSWORD)
 				return fail(error_r,
-					    "%s:%u: invalid value for password "
-					    "(ASCII expected)",
-					    p->path, rv->line);
+				            "%s:%u: invalid value for password "
+				            "(ASCII expected)",
+				            p->path, rv->line);
 			return fail(error_r, "%s:%u: invalid value for %s: %s",
-				    p->path, rv->line, keys[k].name,
-				    rv->value);
+			            p->path, rv->line, keys[k].name, rv->value);
 		}
 	}
 	return 0;
@@ -776,16 +770,16 @@ warn_ignored(struct config_parse *p)
 			    p->raw[s][k].value == NULL)
 				continue;
 			add_warning(p->config,
-				    "%s:%u: %s is only read from the default "
-				    "section (before any [section]); ignored",
-				    p->path, p->raw[s][k].line, keys[k].name);
+			            "%s:%u: %s is only read from the default "
+			            "section (before any [section]); ignored",
+			            p->path, p->raw[s][k].line, keys[k].name);
 		}
 	}
 }
 
 static int
 read_file(const char *path, char **text_r, size_t *len_r, mode_t *mode_r,
-	  const char **error_r)
+          const char **error_r)
 {
 	struct stat st;
 	char *text;
@@ -796,7 +790,7 @@ read_file(const char *path, char **text_r, size_t *len_r, mode_t *mode_r,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fail(error_r, "%s: cannot open config file: %s", path,
-			    strerror(errno));
+		            strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return fail(error_r, "%s: not a regular file", path);
@@ -804,7 +798,7 @@ read_file(const char *path, char **text_r, size_t *len_r, mode_t *mode_r,
 	if (st.st_size > CONFIG_MAX_FILE_SIZE) {
 		close(fd);
 		return fail(error_r, "%s: config file larger than %d bytes",
-			    path, CONFIG_MAX_FILE_SIZE);
+		            path, CONFIG_MAX_FILE_SIZE);
 	}
 	text = malloc(CONFIG_MAX_FILE_SIZE + 1);
 	if (text == NULL)
@@ -881,9 +875,9 @@ config_load(const char *path, struct config **config_r, const char **error_r)
 	}
 	if (has_password && (mode & 077) != 0)
 		add_warning(config,
-			    "%s: holds a password but its mode is %04o: "
-			    "others may read it (chmod 600 %s)",
-			    path, (unsigned)(mode & 07777), path);
+		            "%s: holds a password but its mode is %04o: "
+		            "others may read it (chmod 600 %s)",
+		            path, (unsigned)(mode & 07777), path);
 	*config_r = config;
 	return 0;
 }
@@ -892,12 +886,22 @@ static void
 side_free(struct config_side *cs)
 {
 	char **strs[] = {
-		&cs->host,	       &cs->port,	     &cs->proxy,
-		&cs->command,	       &cs->auth,	     &cs->username,
-		&cs->list_reference,   &cs->ssl_protocols,   &cs->ssl_protocol_min,
-		&cs->ssl_protocol_max, &cs->ssl_fingerprint, &cs->ssl_cipherlist,
-		&cs->ssl_ciphersuites, &cs->ssl_hostname,    &cs->ssl_capath,
-		&cs->ssl_cafile,
+	    &cs->host,
+	    &cs->port,
+	    &cs->proxy,
+	    &cs->command,
+	    &cs->auth,
+	    &cs->username,
+	    &cs->list_reference,
+	    &cs->ssl_protocols,
+	    &cs->ssl_protocol_min,
+	    &cs->ssl_protocol_max,
+	    &cs->ssl_fingerprint,
+	    &cs->ssl_cipherlist,
+	    &cs->ssl_ciphersuites,
+	    &cs->ssl_hostname,
+	    &cs->ssl_capath,
+	    &cs->ssl_cafile,
 	};
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
@@ -944,42 +948,41 @@ config_check_supported(const struct config *config, const char **error_r)
 			unsigned line = cs->line[CONFIG_TYPE];
 
 			return fail(error_r,
-				    "%s:%u: [%s] type=%s%s is not supported "
-				    "yet: use type=tunnel",
-				    config->path,
-				    line != 0 ? line : cs->section_line, name,
-				    type_names[cs->type],
-				    line != 0 ? "" : " (the default)");
+			            "%s:%u: [%s] type=%s%s is not supported "
+			            "yet: use type=tunnel",
+			            config->path,
+			            line != 0 ? line : cs->section_line, name,
+			            type_names[cs->type],
+			            line != 0 ? "" : " (the default)");
 		}
 		if (cs->command == NULL)
 			return fail(error_r,
-				    "%s:%u: [%s] type=tunnel needs a command",
-				    config->path, cs->section_line, name);
+			            "%s:%u: [%s] type=tunnel needs a command",
+			            config->path, cs->section_line, name);
 		for (int k = 0; k < CONFIG_KEY_COUNT; k++) {
 			if ((keys[k].flags & KEY_UNSUPPORTED) == 0 ||
 			    cs->line[k] == 0)
 				continue;
 			return fail(error_r,
-				    "%s:%u: [%s] %s is not supported yet "
-				    "(tunnels only)",
-				    config->path, cs->line[k], name,
-				    keys[k].name);
+			            "%s:%u: [%s] %s is not supported yet "
+			            "(tunnels only)",
+			            config->path, cs->line[k], name,
+			            keys[k].name);
 		}
 		/* the default YES of [remote] means "when offered"; only an
 		 * explicit YES asks for something we cannot do yet */
 		if (cs->compress && cs->line[CONFIG_COMPRESS] != 0)
 			return fail(error_r,
-				    "%s:%u: [%s] compress=YES is not supported "
-				    "yet: use compress=NO (ssh can compress)",
-				    config->path, cs->line[CONFIG_COMPRESS],
-				    name);
+			            "%s:%u: [%s] compress=YES is not supported "
+			            "yet: use compress=NO (ssh can compress)",
+			            config->path, cs->line[CONFIG_COMPRESS],
+			            name);
 	}
 	return 0;
 }
 
 bool
-config_ignore_mailbox(const struct config *config, const char *name,
-		      size_t len)
+config_ignore_mailbox(const struct config *config, const char *name, size_t len)
 {
 	pcre2_match_data *md;
 	int rc;
@@ -990,7 +993,7 @@ config_ignore_mailbox(const struct config *config, const char *name,
 	if (md == NULL)
 		abort();
 	rc = pcre2_match(config->ignore_re, (PCRE2_SPTR)name, len, 0, 0, md,
-			 NULL);
+	                 NULL);
 	pcre2_match_data_free(md);
 	return rc >= 0;
 }

@@ -72,15 +72,15 @@ struct config_mailbox {
  * interimap's defaults applied. Strings are NULL when unset. */
 struct config_side {
 	enum config_type type; /* default imaps */
-	char *host;	       /* default "localhost", even for tunnels */
-	char *port;	       /* a service: 993, 143, NULL for tunnels */
-	char *proxy;	       /* socks5[h]://[user:pass@]host[:port] */
-	char *command;	       /* type=tunnel */
-	bool starttls;	       /* default YES; only type=imap reads it */
-	char *auth;	       /* default "PLAIN LOGIN" */
+	char *host;            /* default "localhost", even for tunnels */
+	char *port;            /* a service: 993, 143, NULL for tunnels */
+	char *proxy;           /* socks5[h]://[user:pass@]host[:port] */
+	char *command;         /* type=tunnel */
+	bool starttls;         /* default YES; only type=imap reads it */
+	char *auth;            /* default "PLAIN LOGIN" */
 	char *username;
 	char *password; /* wiped when freed */
-	bool compress;	/* default NO for [local], YES for [remote] */
+	bool compress;  /* default NO for [local], YES for [remote] */
 	bool null_stderr;
 	char *list_reference; /* default "" */
 	char *ssl_protocols;  /* deprecated in interimap */
@@ -101,14 +101,14 @@ struct config_side {
 struct config {
 	char *path;
 	/* Keys read only from the default section, as in interimap. */
-	char *database;		/* as written; see config_database_path() */
-	char *logfile;		/* absolute */
-	char *log_prefix;	/* CONFIG_DEFAULT_LOG_PREFIX when unset */
+	char *database;   /* as written; see config_database_path() */
+	char *logfile;    /* absolute */
+	char *log_prefix; /* CONFIG_DEFAULT_LOG_PREFIX when unset */
 	struct config_mailbox *list_mailbox; /* none: every mailbox ("*") */
 	size_t list_mailbox_count;
 	char *list_select_opts; /* upper-cased; NULL when unset or empty */
-	char *ignore_mailbox;	/* the pattern as written */
-	void *ignore_re;	/* its compiled pcre2_code */
+	char *ignore_mailbox;   /* the pattern as written */
+	void *ignore_re;        /* its compiled pcre2_code */
 	unsigned line[CONFIG_KEY_COUNT]; /* default-section lines */
 
 	struct config_side side[SIDE_COUNT];
@@ -127,7 +127,7 @@ int config_resolve_path(const char *arg, char **path_r, const char **error_r);
 /* Read and check the file. *config_r is the caller's, for config_free().
  * Warnings, if any, are in (*config_r)->warnings. */
 int config_load(const char *path, struct config **config_r,
-		const char **error_r);
+                const char **error_r);
 /* Free the config, wiping the passwords; sets *config to NULL. */
 void config_free(struct config **config);
 
@@ -136,7 +136,7 @@ void config_free(struct config **config);
  * relative, under $XDG_DATA_HOME/imapsync/ or ~/.local/share/imapsync/.
  * *path_r is the caller's to free. Creates nothing. */
 int config_database_path(const struct config *config, char **path_r,
-			 const char **error_r);
+                         const char **error_r);
 
 /* -1 and an error naming the key and FILE:LINE for the first setting this
  * build cannot honour yet (anything but a tunnel: imap(s) transports,
@@ -146,14 +146,14 @@ int config_check_supported(const struct config *config, const char **error_r);
 /* Whether the ignore-mailbox pattern matches a mailbox name (NUL for the
  * hierarchy delimiter, list-reference trimmed); false without a pattern. */
 bool config_ignore_mailbox(const struct config *config, const char *name,
-			   size_t len);
+                           size_t len);
 
 /* Append log-prefix fmt expanded as interimap does to buf: %n the side
  * name, %m the mailbox (either may be NULL, i.e. empty), %% a %, and
  * %?X?then&else? conditionals on whether %X is non-empty; \&, \? and \\
  * stand for &, ? and \. -1 when buf's cap is reached. */
 int config_log_prefix_format(const char *fmt, const char *side_name,
-			     const char *mailbox, struct buf *buf);
+                             const char *mailbox, struct buf *buf);
 
 /* The name of a key as written in the file ("SSL_CAfile"). */
 const char *config_key_name(enum config_key key);

@@ -12,7 +12,7 @@
 static char options_error[512];
 
 static int fail(const char **error_r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static int
 fail(const char **error_r, const char *fmt, ...)
@@ -39,25 +39,25 @@ enum {
 };
 
 static const struct option long_options[] = {
-	{"config", required_argument, NULL, OPT_CONFIG},
-	{"quiet", no_argument, NULL, 'q'},
-	{"target", required_argument, NULL, OPT_TARGET},
-	{"debug", no_argument, NULL, OPT_DEBUG},
-	{"help", no_argument, NULL, 'h'},
-	{"watch", optional_argument, NULL, OPT_WATCH},
-	{"notify", no_argument, NULL, OPT_NOTIFY},
-	{"repair", no_argument, NULL, OPT_REPAIR},
-	{"delete", no_argument, NULL, OPT_DELETE},
-	{"rename", no_argument, NULL, OPT_RENAME},
-	{"version", no_argument, NULL, OPT_VERSION},
-	{NULL, 0, NULL, 0},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"quiet", no_argument, NULL, 'q'},
+    {"target", required_argument, NULL, OPT_TARGET},
+    {"debug", no_argument, NULL, OPT_DEBUG},
+    {"help", no_argument, NULL, 'h'},
+    {"watch", optional_argument, NULL, OPT_WATCH},
+    {"notify", no_argument, NULL, OPT_NOTIFY},
+    {"repair", no_argument, NULL, OPT_REPAIR},
+    {"delete", no_argument, NULL, OPT_DELETE},
+    {"rename", no_argument, NULL, OPT_RENAME},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
 };
 
 static const char *const command_names[] = {
-	[OPTIONS_SYNC] = "sync",
-	[OPTIONS_REPAIR] = "--repair",
-	[OPTIONS_DELETE] = "--delete",
-	[OPTIONS_RENAME] = "--rename",
+    [OPTIONS_SYNC] = "sync",
+    [OPTIONS_REPAIR] = "--repair",
+    [OPTIONS_DELETE] = "--delete",
+    [OPTIONS_RENAME] = "--rename",
 };
 
 const char *
@@ -102,8 +102,9 @@ set_command(struct options *opts, unsigned seen, const char **error_r)
 		if ((seen & (1U << cmd)) == 0)
 			continue;
 		if (first != OPTIONS_SYNC)
-			return fail(error_r, "%s and %s cannot be used together",
-				    command_names[first], command_names[cmd]);
+			return fail(error_r,
+			            "%s and %s cannot be used together",
+			            command_names[first], command_names[cmd]);
 		first = cmd;
 	}
 	opts->command = first;
@@ -120,7 +121,7 @@ add_targets(struct options *opts, const char *value, const char **error_r)
 
 	if (value[0] == '\0')
 		return fail(error_r, "invalid target \"\" (local, remote or "
-				     "database expected)");
+		                     "database expected)");
 	for (;;) {
 		comma = strchr(p, ',');
 		len = comma == NULL ? strlen(p) : (size_t)(comma - p);
@@ -134,9 +135,9 @@ add_targets(struct options *opts, const char *value, const char **error_r)
 			opts->targets |= OPTIONS_TARGET_DATABASE;
 		else
 			return fail(error_r,
-				    "invalid target \"%.*s\" (local, remote "
-				    "or database expected)",
-				    (int)len, p);
+			            "invalid target \"%.*s\" (local, remote "
+			            "or database expected)",
+			            (int)len, p);
 		if (comma == NULL)
 			return 0;
 		p = comma + 1;
@@ -182,10 +183,10 @@ check_mailboxes(struct options *opts, const char **error_r)
 		for (const char *p = m; *p != '\0'; p++) {
 			if ((unsigned char)*p >= 0x80)
 				return fail(error_r,
-					    "invalid mailbox name \"%s\": "
-					    "non-ASCII names must be given "
-					    "in modified UTF-7",
-					    m);
+				            "invalid mailbox name \"%s\": "
+				            "non-ASCII names must be given "
+				            "in modified UTF-7",
+				            m);
 		}
 		/* INBOX is case-insensitive */
 		if (strcasecmp(m, "INBOX") == 0)
@@ -195,8 +196,7 @@ check_mailboxes(struct options *opts, const char **error_r)
 }
 
 static int
-check_combination(struct options *opts, bool target_given,
-		  const char **error_r)
+check_combination(struct options *opts, bool target_given, const char **error_r)
 {
 	const char *name = command_names[opts->command];
 
@@ -204,14 +204,14 @@ check_combination(struct options *opts, bool target_given,
 		return fail(error_r, "--delete needs at least one MAILBOX");
 	if (opts->command == OPTIONS_RENAME && opts->mailbox_count != 2)
 		return fail(error_r, "--rename needs SOURCE and DEST (and "
-				     "options before them)");
+		                     "options before them)");
 	if (opts->command != OPTIONS_SYNC && opts->watch)
 		return fail(error_r, "%s cannot be used with %s", name,
-			    opts->notify ? "--notify" : "--watch");
+		            opts->notify ? "--notify" : "--watch");
 	if (target_given && opts->command != OPTIONS_DELETE &&
 	    opts->command != OPTIONS_RENAME)
 		return fail(error_r, "--target only applies to --delete and "
-				     "--rename");
+		                     "--rename");
 	if (opts->notify)
 		return fail(error_r, "--notify is not implemented yet");
 	if (opts->watch)
@@ -221,7 +221,7 @@ check_combination(struct options *opts, bool target_given,
 
 int
 options_parse(int argc, char **argv, struct options *opts_r,
-	      const char **error_r)
+              const char **error_r)
 {
 	struct options *opts = opts_r;
 	bool target_given = false, watch_seen = false;
@@ -242,8 +242,8 @@ options_parse(int argc, char **argv, struct options *opts_r,
 		if (index >= 0 && c != '?' && c != ':' &&
 		    !is_full_name(argv[before], long_options[index].name))
 			return fail(error_r, "unrecognized option '%.*s'",
-				    (int)strcspn(argv[before], "="),
-				    argv[before]);
+			            (int)strcspn(argv[before], "="),
+			            argv[before]);
 		switch (c) {
 		case 'q':
 			opts->quiet = true;
@@ -270,14 +270,14 @@ options_parse(int argc, char **argv, struct options *opts_r,
 			if (optarg == NULL && optind < argc &&
 			    argv[optind][0] != '\0' &&
 			    strspn(argv[optind], "0123456789") ==
-				    strlen(argv[optind]))
+			        strlen(argv[optind]))
 				optarg = argv[optind++];
 			if (optarg != NULL && optarg[0] != '\0' &&
 			    parse_seconds(optarg, &watch) < 0)
 				return fail(error_r,
-					    "invalid value for --watch: \"%s\" "
-					    "(seconds expected)",
-					    optarg);
+				            "invalid value for --watch: \"%s\" "
+				            "(seconds expected)",
+				            optarg);
 			break;
 		case OPT_NOTIFY:
 			opts->notify = true;
@@ -296,29 +296,29 @@ options_parse(int argc, char **argv, struct options *opts_r,
 			break;
 		case ':':
 			return fail(error_r, "option '%s' needs a value",
-				    argv[optind - 1]);
+			            argv[optind - 1]);
 		case '?':
 		default:
 			if (optopt != 0 && strncmp(argv[before], "--", 2) != 0)
 				return fail(error_r, "unknown option '-%c'",
-					    optopt);
+				            optopt);
 			if (optopt != 0)
 				return fail(error_r,
-					    "option '%.*s' takes no value",
-					    (int)strcspn(argv[before], "="),
-					    argv[before]);
+				            "option '%.*s' takes no value",
+				            (int)strcspn(argv[before], "="),
+				            argv[before]);
 			return fail(error_r, "unrecognized option '%.*s'",
-				    (int)strcspn(argv[before], "="),
-				    argv[before]);
+			            (int)strcspn(argv[before], "="),
+			            argv[before]);
 		}
 	}
 	opts->mailboxes = argv + optind;
 	opts->mailbox_count = argc - optind;
 	opts->watch = watch_seen || opts->notify;
 	if (opts->watch)
-		opts->watch_seconds = watch != 0 ? watch
-				      : opts->notify ? 900
-						     : 60;
+		opts->watch_seconds = watch != 0     ? watch
+		                      : opts->notify ? 900
+		                                     : 60;
 	/* interimap answers --help and --version before anything else */
 	if (opts->help || opts->version)
 		return 0;

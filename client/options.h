@@ -22,7 +22,7 @@ enum imapsync_exit {
 };
 
 enum options_command {
-	OPTIONS_SYNC,	/* the default */
+	OPTIONS_SYNC,   /* the default */
 	OPTIONS_REPAIR, /* --repair [MAILBOX...] */
 	OPTIONS_DELETE, /* --delete MAILBOX... */
 	OPTIONS_RENAME, /* --rename SOURCE DEST */
@@ -36,15 +36,15 @@ enum options_command {
 
 struct options {
 	enum options_command command;
-	unsigned targets; /* OPTIONS_TARGET_ALL unless --target */
-	const char *config; /* --config, NULL for the default */
-	bool watch;	    /* --watch or --notify */
+	unsigned targets;       /* OPTIONS_TARGET_ALL unless --target */
+	const char *config;     /* --config, NULL for the default */
+	bool watch;             /* --watch or --notify */
 	unsigned watch_seconds; /* 60, or 900 with --notify */
 	bool notify;
 	bool quiet;
 	unsigned debug; /* how many --debug */
-	bool help;	/* --help: print options_usage(), exit 0 */
-	bool version;	/* --version: print the version, exit 0 */
+	bool help;      /* --help: print options_usage(), exit 0 */
+	bool version;   /* --version: print the version, exit 0 */
 	/* MAILBOX arguments: argv's own strings ("inbox" in any case is
 	 * rewritten in place to "INBOX", as interimap does). */
 	char **mailboxes;
@@ -55,7 +55,7 @@ struct options {
  * *error_r (a static string) on a usage error; the caller prints it with
  * options_usage_hint() and exits with IMAPSYNC_EXIT_USAGE. */
 int options_parse(int argc, char **argv, struct options *opts_r,
-		  const char **error_r);
+                  const char **error_r);
 
 /* The --help text (static). */
 const char *options_usage(void);

@@ -21,27 +21,27 @@
  * NUL. Its tables do not cascade deletes: state_mailbox_delete() removes
  * the rows in its order (mapping, local, remote, mailboxes). */
 static const char *const schema_v1[] = {
-	"CREATE TABLE mailboxes ("
-	"idx INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, "
-	"mailbox BLOB COLLATE BINARY NOT NULL CHECK (mailbox != '') UNIQUE, "
-	"subscribed BOOLEAN NOT NULL)",
-	"CREATE TABLE local ("
-	"idx INTEGER NOT NULL PRIMARY KEY REFERENCES mailboxes(idx), "
-	"UIDVALIDITY UNSIGNED INT NOT NULL CHECK (UIDVALIDITY > 0), "
-	"UIDNEXT UNSIGNED INT NOT NULL, "
-	"HIGHESTMODSEQ UNSIGNED BIGINT NOT NULL)",
-	"CREATE TABLE remote ("
-	"idx INTEGER NOT NULL PRIMARY KEY REFERENCES mailboxes(idx), "
-	"UIDVALIDITY UNSIGNED INT NOT NULL CHECK (UIDVALIDITY > 0), "
-	"UIDNEXT UNSIGNED INT NOT NULL, "
-	"HIGHESTMODSEQ UNSIGNED BIGINT NOT NULL)",
-	"CREATE TABLE mapping ("
-	"idx INTEGER NOT NULL REFERENCES mailboxes(idx), "
-	"lUID UNSIGNED INT NOT NULL CHECK (lUID > 0), "
-	"rUID UNSIGNED INT NOT NULL CHECK (rUID > 0), "
-	"PRIMARY KEY (idx,lUID), "
-	"UNIQUE (idx,rUID))",
-	NULL,
+    "CREATE TABLE mailboxes ("
+    "idx INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, "
+    "mailbox BLOB COLLATE BINARY NOT NULL CHECK (mailbox != '') UNIQUE, "
+    "subscribed BOOLEAN NOT NULL)",
+    "CREATE TABLE local ("
+    "idx INTEGER NOT NULL PRIMARY KEY REFERENCES mailboxes(idx), "
+    "UIDVALIDITY UNSIGNED INT NOT NULL CHECK (UIDVALIDITY > 0), "
+    "UIDNEXT UNSIGNED INT NOT NULL, "
+    "HIGHESTMODSEQ UNSIGNED BIGINT NOT NULL)",
+    "CREATE TABLE remote ("
+    "idx INTEGER NOT NULL PRIMARY KEY REFERENCES mailboxes(idx), "
+    "UIDVALIDITY UNSIGNED INT NOT NULL CHECK (UIDVALIDITY > 0), "
+    "UIDNEXT UNSIGNED INT NOT NULL, "
+    "HIGHESTMODSEQ UNSIGNED BIGINT NOT NULL)",
+    "CREATE TABLE mapping ("
+    "idx INTEGER NOT NULL REFERENCES mailboxes(idx), "
+    "lUID UNSIGNED INT NOT NULL CHECK (lUID > 0), "
+    "rUID UNSIGNED INT NOT NULL CHECK (rUID > 0), "
+    "PRIMARY KEY (idx,lUID), "
+    "UNIQUE (idx,rUID))",
+    NULL,
 };
 
 /* imapsync's own tables (user_version 2). pending: the intent to copy a
@@ -50,14 +50,14 @@ static const char *const schema_v1[] = {
  * names a message that may or may not have reached the other side, which
  * the next run settles by fingerprint instead of copying it again. */
 static const char *const schema_v2[] = {
-	"CREATE TABLE pending ("
-	"idx INTEGER NOT NULL REFERENCES mailboxes(idx) ON DELETE CASCADE, "
-	"side TEXT NOT NULL CHECK (side IN ('local', 'remote')), "
-	"uid UNSIGNED INT NOT NULL CHECK (uid > 0), "
-	"fingerprint BLOB NOT NULL, "
-	"created INTEGER NOT NULL, "
-	"PRIMARY KEY (idx, side, uid))",
-	NULL,
+    "CREATE TABLE pending ("
+    "idx INTEGER NOT NULL REFERENCES mailboxes(idx) ON DELETE CASCADE, "
+    "side TEXT NOT NULL CHECK (side IN ('local', 'remote')), "
+    "uid UNSIGNED INT NOT NULL CHECK (uid > 0), "
+    "fingerprint BLOB NOT NULL, "
+    "created INTEGER NOT NULL, "
+    "PRIMARY KEY (idx, side, uid))",
+    NULL,
 };
 
 enum stmt {
@@ -91,66 +91,66 @@ enum stmt {
 	STMT_COUNT
 };
 
-#define STATUS_SET(t)                                                        \
-	"INSERT INTO " t " (idx, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ) "      \
-	"VALUES (?1, ?2, ?3, ?4) ON CONFLICT (idx) DO UPDATE SET "           \
-	"UIDVALIDITY = excluded.UIDVALIDITY, UIDNEXT = excluded.UIDNEXT, "   \
+#define STATUS_SET(t)                                                          \
+	"INSERT INTO " t " (idx, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ) "        \
+	"VALUES (?1, ?2, ?3, ?4) ON CONFLICT (idx) DO UPDATE SET "             \
+	"UIDVALIDITY = excluded.UIDVALIDITY, UIDNEXT = excluded.UIDNEXT, "     \
 	"HIGHESTMODSEQ = excluded.HIGHESTMODSEQ"
 #define PENDING_COLS "SELECT idx, side, uid, fingerprint, created FROM pending"
 
 static const char *const stmt_sql[STMT_COUNT] = {
-	[STMT_MAILBOX_FIND] =
-		"SELECT idx, subscribed FROM mailboxes WHERE mailbox = ?1",
-	[STMT_MAILBOX_CREATE] =
-		"INSERT INTO mailboxes (mailbox, subscribed) VALUES (?1, ?2)",
-	[STMT_MAILBOX_SUBSCRIBE] =
-		"UPDATE mailboxes SET subscribed = ?2 WHERE idx = ?1",
-	[STMT_MAILBOX_LIST] =
-		"SELECT m.idx, m.mailbox, m.subscribed, "
-		"l.UIDVALIDITY, l.UIDNEXT, l.HIGHESTMODSEQ, "
-		"r.UIDVALIDITY, r.UIDNEXT, r.HIGHESTMODSEQ "
-		"FROM mailboxes m LEFT JOIN local l ON l.idx = m.idx "
-		"LEFT JOIN remote r ON r.idx = m.idx ORDER BY m.mailbox",
-	/* BLOBs compare as memcmp: names from "from\0" up to (excluding)
-	 * "from\1" are exactly the children */
-	[STMT_RENAME_LIST] = "SELECT idx, mailbox FROM mailboxes "
-			     "WHERE mailbox = ?1 "
-			     "OR (mailbox >= ?2 AND mailbox < ?3)",
-	[STMT_RENAME_SET] = "UPDATE mailboxes SET mailbox = ?2 WHERE idx = ?1",
-	[STMT_DELETE_MAPPING] = "DELETE FROM mapping WHERE idx = ?1",
-	[STMT_DELETE_LOCAL] = "DELETE FROM local WHERE idx = ?1",
-	[STMT_DELETE_REMOTE] = "DELETE FROM remote WHERE idx = ?1",
-	[STMT_DELETE_PENDING] = "DELETE FROM pending WHERE idx = ?1",
-	[STMT_DELETE_MAILBOX] = "DELETE FROM mailboxes WHERE idx = ?1",
-	[STMT_STATUS_GET_LOCAL] = "SELECT UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ "
-				  "FROM local WHERE idx = ?1",
-	[STMT_STATUS_GET_REMOTE] = "SELECT UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ "
-				   "FROM remote WHERE idx = ?1",
-	[STMT_STATUS_SET_LOCAL] = STATUS_SET("local"),
-	[STMT_STATUS_SET_REMOTE] = STATUS_SET("remote"),
-	[STMT_MAPPING_ADD] =
-		"INSERT INTO mapping (idx, lUID, rUID) VALUES (?1, ?2, ?3)",
-	[STMT_MAPPING_REMOVE_LOCAL] =
-		"DELETE FROM mapping WHERE idx = ?1 AND lUID = ?2",
-	[STMT_MAPPING_REMOVE_REMOTE] =
-		"DELETE FROM mapping WHERE idx = ?1 AND rUID = ?2",
-	[STMT_MAPPING_LOOKUP_LOCAL] =
-		"SELECT rUID FROM mapping WHERE idx = ?1 AND lUID = ?2",
-	[STMT_MAPPING_LOOKUP_REMOTE] =
-		"SELECT lUID FROM mapping WHERE idx = ?1 AND rUID = ?2",
-	[STMT_MAPPING_COUNT] = "SELECT COUNT(*) FROM mapping WHERE idx = ?1",
-	[STMT_MAPPING_LIST_LOCAL] = "SELECT lUID, rUID FROM mapping "
-				    "WHERE idx = ?1 ORDER BY lUID",
-	[STMT_MAPPING_LIST_REMOTE] = "SELECT lUID, rUID FROM mapping "
-				     "WHERE idx = ?1 ORDER BY rUID",
-	[STMT_PENDING_ADD] = "INSERT INTO pending "
-			     "(idx, side, uid, fingerprint, created) "
-			     "VALUES (?1, ?2, ?3, ?4, ?5)",
-	[STMT_PENDING_REMOVE] = "DELETE FROM pending "
-				"WHERE idx = ?1 AND side = ?2 AND uid = ?3",
-	[STMT_PENDING_LIST_ONE] = PENDING_COLS " WHERE idx = ?1 "
-					       "ORDER BY created, rowid",
-	[STMT_PENDING_LIST_ALL] = PENDING_COLS " ORDER BY created, rowid",
+    [STMT_MAILBOX_FIND] =
+        "SELECT idx, subscribed FROM mailboxes WHERE mailbox = ?1",
+    [STMT_MAILBOX_CREATE] =
+        "INSERT INTO mailboxes (mailbox, subscribed) VALUES (?1, ?2)",
+    [STMT_MAILBOX_SUBSCRIBE] =
+        "UPDATE mailboxes SET subscribed = ?2 WHERE idx = ?1",
+    [STMT_MAILBOX_LIST] =
+        "SELECT m.idx, m.mailbox, m.subscribed, "
+        "l.UIDVALIDITY, l.UIDNEXT, l.HIGHESTMODSEQ, "
+        "r.UIDVALIDITY, r.UIDNEXT, r.HIGHESTMODSEQ "
+        "FROM mailboxes m LEFT JOIN local l ON l.idx = m.idx "
+        "LEFT JOIN remote r ON r.idx = m.idx ORDER BY m.mailbox",
+    /* BLOBs compare as memcmp: names from "from\0" up to (excluding)
+     * "from\1" are exactly the children */
+    [STMT_RENAME_LIST] = "SELECT idx, mailbox FROM mailboxes "
+                         "WHERE mailbox = ?1 "
+                         "OR (mailbox >= ?2 AND mailbox < ?3)",
+    [STMT_RENAME_SET] = "UPDATE mailboxes SET mailbox = ?2 WHERE idx = ?1",
+    [STMT_DELETE_MAPPING] = "DELETE FROM mapping WHERE idx = ?1",
+    [STMT_DELETE_LOCAL] = "DELETE FROM local WHERE idx = ?1",
+    [STMT_DELETE_REMOTE] = "DELETE FROM remote WHERE idx = ?1",
+    [STMT_DELETE_PENDING] = "DELETE FROM pending WHERE idx = ?1",
+    [STMT_DELETE_MAILBOX] = "DELETE FROM mailboxes WHERE idx = ?1",
+    [STMT_STATUS_GET_LOCAL] = "SELECT UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ "
+                              "FROM local WHERE idx = ?1",
+    [STMT_STATUS_GET_REMOTE] = "SELECT UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ "
+                               "FROM remote WHERE idx = ?1",
+    [STMT_STATUS_SET_LOCAL] = STATUS_SET("local"),
+    [STMT_STATUS_SET_REMOTE] = STATUS_SET("remote"),
+    [STMT_MAPPING_ADD] =
+        "INSERT INTO mapping (idx, lUID, rUID) VALUES (?1, ?2, ?3)",
+    [STMT_MAPPING_REMOVE_LOCAL] =
+        "DELETE FROM mapping WHERE idx = ?1 AND lUID = ?2",
+    [STMT_MAPPING_REMOVE_REMOTE] =
+        "DELETE FROM mapping WHERE idx = ?1 AND rUID = ?2",
+    [STMT_MAPPING_LOOKUP_LOCAL] =
+        "SELECT rUID FROM mapping WHERE idx = ?1 AND lUID = ?2",
+    [STMT_MAPPING_LOOKUP_REMOTE] =
+        "SELECT lUID FROM mapping WHERE idx = ?1 AND rUID = ?2",
+    [STMT_MAPPING_COUNT] = "SELECT COUNT(*) FROM mapping WHERE idx = ?1",
+    [STMT_MAPPING_LIST_LOCAL] = "SELECT lUID, rUID FROM mapping "
+                                "WHERE idx = ?1 ORDER BY lUID",
+    [STMT_MAPPING_LIST_REMOTE] = "SELECT lUID, rUID FROM mapping "
+                                 "WHERE idx = ?1 ORDER BY rUID",
+    [STMT_PENDING_ADD] = "INSERT INTO pending "
+                         "(idx, side, uid, fingerprint, created) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [STMT_PENDING_REMOVE] = "DELETE FROM pending "
+                            "WHERE idx = ?1 AND side = ?2 AND uid = ?3",
+    [STMT_PENDING_LIST_ONE] = PENDING_COLS " WHERE idx = ?1 "
+                                           "ORDER BY created, rowid",
+    [STMT_PENDING_LIST_ALL] = PENDING_COLS " ORDER BY created, rowid",
 };
 
 struct state {
@@ -165,7 +165,7 @@ struct state {
 static char state_open_error[1024];
 
 static int set_error(struct state *st, const char **error_r, const char *fmt,
-		     ...) __attribute__((format(printf, 3, 4)));
+                     ...) __attribute__((format(printf, 3, 4)));
 
 static int
 set_error(struct state *st, const char **error_r, const char *fmt, ...)
@@ -185,7 +185,7 @@ static int
 db_error(struct state *st, const char **error_r, const char *what)
 {
 	return set_error(st, error_r, "database %s: %s: %s", st->path, what,
-			 sqlite3_errmsg(st->db));
+	                 sqlite3_errmsg(st->db));
 }
 
 /* A mailbox name for messages: NUL shown as '/'. */
@@ -208,8 +208,8 @@ stmt(struct state *st, enum stmt id, const char **error_r)
 {
 	if (st->stmts[id] == NULL &&
 	    sqlite3_prepare_v3(st->db, stmt_sql[id], -1,
-			       SQLITE_PREPARE_PERSISTENT, &st->stmts[id],
-			       NULL) != SQLITE_OK) {
+	                       SQLITE_PREPARE_PERSISTENT, &st->stmts[id],
+	                       NULL) != SQLITE_OK) {
 		db_error(st, error_r, "prepare");
 		return NULL;
 	}
@@ -256,7 +256,7 @@ exec_list(struct state *st, const char *const *sql, const char **error_r)
 
 static int
 pragma_int(struct state *st, const char *sql, int *value_r,
-	   const char **error_r)
+           const char **error_r)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -281,21 +281,21 @@ migrate(struct state *st, int version, const char **error_r)
 
 	if (version > STATE_SCHEMA_VERSION)
 		return set_error(st, error_r,
-				 "database %s: schema version %d is newer than "
-				 "this imapsync knows (%d)",
-				 st->path, version, STATE_SCHEMA_VERSION);
+		                 "database %s: schema version %d is newer than "
+		                 "this imapsync knows (%d)",
+		                 st->path, version, STATE_SCHEMA_VERSION);
 	if (version == 0) {
-		if (pragma_int(st, "SELECT COUNT(*) FROM sqlite_schema", &tables,
-			       error_r) < 0)
+		if (pragma_int(st, "SELECT COUNT(*) FROM sqlite_schema",
+		               &tables, error_r) < 0)
 			return -1;
 		/* interimap before 0.5 kept the delimiter in names; only
 		 * its own upgrade, which asks the servers, can fix that */
 		if (tables != 0)
 			return set_error(st, error_r,
-					 "database %s: schema version 0 with "
-					 "tables (interimap < 0.5?): run "
-					 "interimap 0.5 or later on it once",
-					 st->path);
+			                 "database %s: schema version 0 with "
+			                 "tables (interimap < 0.5?): run "
+			                 "interimap 0.5 or later on it once",
+			                 st->path);
 		if (exec_list(st, schema_v1, error_r) < 0)
 			return -1;
 		version = 1;
@@ -320,7 +320,7 @@ make_parents(const char *path, const char **error_r)
 		*p = '\0';
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 			set_error(NULL, error_r, "cannot create %s: %s", dir,
-				  strerror(errno));
+			          strerror(errno));
 			free(dir);
 			return -1;
 		}
@@ -346,7 +346,7 @@ take_lock(const char *path, int *fd_r, const char **error_r)
 	fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		set_error(NULL, error_r, "cannot open %s: %s", lock_path,
-			  strerror(errno));
+		          strerror(errno));
 		free(lock_path);
 		return -1;
 	}
@@ -358,18 +358,18 @@ take_lock(const char *path, int *fd_r, const char **error_r)
 		close(fd);
 		if (err != EWOULDBLOCK)
 			return set_error(NULL, error_r, "cannot lock %s: %s",
-					 path, strerror(err));
+			                 path, strerror(err));
 		buf[n > 0 ? n : 0] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';
 		set_error(NULL, error_r,
-			  "another imapsync is running on %s (pid %s)", path,
-			  buf[0] != '\0' ? buf : "unknown");
+		          "another imapsync is running on %s (pid %s)", path,
+		          buf[0] != '\0' ? buf : "unknown");
 		return STATE_LOCKED;
 	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, n, 0) != n) {
 		set_error(NULL, error_r, "cannot write %s.lock: %s", path,
-			  strerror(errno));
+		          strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -388,7 +388,7 @@ create_file(const char *path, const char **error_r)
 		return 0;
 	if (fd < 0 || fchmod(fd, 0600) < 0) {
 		set_error(NULL, error_r, "cannot create %s: %s", path,
-			  strerror(errno));
+		          strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -401,8 +401,8 @@ static int
 locked_by_other(struct state *st, const char **error_r)
 {
 	set_error(st, error_r,
-		  "database %s is locked by another program (interimap?)",
-		  st->path);
+	          "database %s is locked by another program (interimap?)",
+	          st->path);
 	return STATE_LOCKED;
 }
 
@@ -424,7 +424,7 @@ configure(struct state *st, const char **error_r)
 		return -1;
 	/* preparing reads the schema: a lock held elsewhere shows here */
 	rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s,
-				NULL);
+	                        NULL);
 	if (rc == SQLITE_BUSY)
 		return locked_by_other(st, error_r);
 	if (rc != SQLITE_OK)
@@ -440,7 +440,7 @@ configure(struct state *st, const char **error_r)
 	sqlite3_finalize(s);
 	if (!wal)
 		return set_error(st, error_r, "database %s: cannot use WAL",
-				 st->path);
+		                 st->path);
 	if (exec(st, "PRAGMA synchronous = FULL", error_r) < 0 ||
 	    exec(st, "PRAGMA foreign_keys = ON", error_r) < 0)
 		return -1;
@@ -466,17 +466,16 @@ state_open(const char *path, struct state **state_r, const char **error_r)
 	if (ret == 0)
 		ret = create_file(path, error_r);
 	if (ret == 0 && sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE,
-					NULL) != SQLITE_OK) {
-		ret = set_error(NULL, error_r, "cannot open database %s: %s",
-				path,
-				st->db != NULL ? sqlite3_errmsg(st->db)
-					       : "out of memory");
+	                                NULL) != SQLITE_OK) {
+		ret = set_error(
+		    NULL, error_r, "cannot open database %s: %s", path,
+		    st->db != NULL ? sqlite3_errmsg(st->db) : "out of memory");
 	}
 	if (ret == 0)
 		ret = configure(st, error_r);
 	if (ret == 0) {
-		int rc = sqlite3_exec(st->db, "BEGIN EXCLUSIVE", NULL, NULL,
-				      NULL);
+		int rc =
+		    sqlite3_exec(st->db, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
 
 		if (rc == SQLITE_BUSY)
 			ret = locked_by_other(st, error_r);
@@ -485,7 +484,7 @@ state_open(const char *path, struct state **state_r, const char **error_r)
 	}
 	if (ret == 0) {
 		if (pragma_int(st, "PRAGMA user_version", &version, error_r) <
-			    0 ||
+		        0 ||
 		    (version != STATE_SCHEMA_VERSION &&
 		     migrate(st, version, error_r) < 0) ||
 		    exec(st, "COMMIT", error_r) < 0)
@@ -496,7 +495,7 @@ state_open(const char *path, struct state **state_r, const char **error_r)
 		/* the message may live in st: move it out first */
 		if (*error_r == st->error) {
 			snprintf(state_open_error, sizeof(state_open_error),
-				 "%s", st->error);
+			         "%s", st->error);
 			*error_r = state_open_error;
 		}
 		state_close(&st);
@@ -553,7 +552,7 @@ state_rollback(struct state *st, const char **error_r)
 
 int
 state_mailbox_find(struct state *st, const void *name, size_t len,
-		   int64_t *idx_r, bool *subscribed_r, const char **error_r)
+                   int64_t *idx_r, bool *subscribed_r, const char **error_r)
 {
 	sqlite3_stmt *s = stmt(st, STMT_MAILBOX_FIND, error_r);
 	int rc;
@@ -575,7 +574,7 @@ state_mailbox_find(struct state *st, const void *name, size_t len,
 
 int
 state_mailbox_create(struct state *st, const void *name, size_t len,
-		     bool subscribed, int64_t *idx_r, const char **error_r)
+                     bool subscribed, int64_t *idx_r, const char **error_r)
 {
 	sqlite3_stmt *s;
 
@@ -593,7 +592,7 @@ state_mailbox_create(struct state *st, const void *name, size_t len,
 
 int
 state_mailbox_set_subscribed(struct state *st, int64_t idx, bool subscribed,
-			     const char **error_r)
+                             const char **error_r)
 {
 	sqlite3_stmt *s = stmt(st, STMT_MAILBOX_SUBSCRIBE, error_r);
 
@@ -611,7 +610,7 @@ savepoint_end(struct state *st, int ret, const char **error_r)
 {
 	if (ret < 0) {
 		sqlite3_exec(st->db, "ROLLBACK TO s; RELEASE s", NULL, NULL,
-			     NULL);
+		             NULL);
 		return -1;
 	}
 	return exec(st, "RELEASE s", error_r);
@@ -622,8 +621,8 @@ state_mailbox_delete(struct state *st, int64_t idx, const char **error_r)
 {
 	/* interimap's order, so its foreign keys hold at every step */
 	static const enum stmt order[] = {
-		STMT_DELETE_MAPPING, STMT_DELETE_LOCAL,	  STMT_DELETE_REMOTE,
-		STMT_DELETE_PENDING, STMT_DELETE_MAILBOX,
+	    STMT_DELETE_MAPPING, STMT_DELETE_LOCAL,   STMT_DELETE_REMOTE,
+	    STMT_DELETE_PENDING, STMT_DELETE_MAILBOX,
 	};
 	sqlite3_stmt *s;
 	int ret = 0;
@@ -650,8 +649,8 @@ struct rename_row {
 
 static int
 rename_rows(struct state *st, struct rename_row *rows, size_t count,
-	    size_t from_len, const void *to, size_t to_len,
-	    const char **error_r)
+            size_t from_len, const void *to, size_t to_len,
+            const char **error_r)
 {
 	sqlite3_stmt *s = stmt(st, STMT_RENAME_SET, error_r);
 	char pbuf[256];
@@ -674,9 +673,10 @@ rename_rows(struct state *st, struct rename_row *rows, size_t count,
 		done(s);
 		if (rc == SQLITE_CONSTRAINT)
 			set_error(st, error_r,
-				  "database %s: cannot rename: mailbox %s "
-				  "exists",
-				  st->path, pretty(pbuf, sizeof(pbuf), name, len));
+			          "database %s: cannot rename: mailbox %s "
+			          "exists",
+			          st->path,
+			          pretty(pbuf, sizeof(pbuf), name, len));
 		else if (rc != SQLITE_DONE)
 			db_error(st, error_r, "rename mailbox");
 		free(name);
@@ -688,8 +688,8 @@ rename_rows(struct state *st, struct rename_row *rows, size_t count,
 
 int
 state_mailbox_rename(struct state *st, const void *from, size_t from_len,
-		     const void *to, size_t to_len, unsigned *count_r,
-		     const char **error_r)
+                     const void *to, size_t to_len, unsigned *count_r,
+                     const char **error_r)
 {
 	struct rename_row *rows = NULL;
 	size_t count = 0;
@@ -704,16 +704,17 @@ state_mailbox_rename(struct state *st, const void *from, size_t from_len,
 	if (to_len > from_len && memcmp(to, from, from_len) == 0 &&
 	    ((const char *)to)[from_len] == '\0')
 		return set_error(st, error_r,
-				 "cannot move mailbox %s under itself",
-				 pretty(pbuf, sizeof(pbuf), from, from_len));
+		                 "cannot move mailbox %s under itself",
+		                 pretty(pbuf, sizeof(pbuf), from, from_len));
 	rc = state_mailbox_find(st, to, to_len, &idx, NULL, error_r);
 	if (rc != 0)
-		return rc < 0 ? -1
-			      : set_error(st, error_r,
-					  "database %s: cannot rename: mailbox "
-					  "%s exists",
-					  st->path,
-					  pretty(pbuf, sizeof(pbuf), to, to_len));
+		return rc < 0
+		           ? -1
+		           : set_error(st, error_r,
+		                       "database %s: cannot rename: mailbox "
+		                       "%s exists",
+		                       st->path,
+		                       pretty(pbuf, sizeof(pbuf), to, to_len));
 	if ((s = stmt(st, STMT_RENAME_LIST, error_r)) == NULL)
 		return -1;
 	lo = malloc(from_len + 1);
@@ -750,11 +751,11 @@ state_mailbox_rename(struct state *st, const void *from, size_t from_len,
 		if (exec(st, "SAVEPOINT s", error_r) < 0)
 			ret = -1;
 		else
-			ret = savepoint_end(st,
-					    rename_rows(st, rows, count,
-							from_len, to, to_len,
-							error_r),
-					    error_r);
+			ret =
+			    savepoint_end(st,
+			                  rename_rows(st, rows, count, from_len,
+			                              to, to_len, error_r),
+			                  error_r);
 	}
 	for (size_t i = 0; i < count; i++)
 		free(rows[i].name);
@@ -781,7 +782,7 @@ read_status(sqlite3_stmt *s, int col, struct state_side_status *st_r)
 
 int
 state_mailbox_foreach(struct state *st, state_mailbox_fn *fn, void *context,
-		      const char **error_r)
+                      const char **error_r)
 {
 	sqlite3_stmt *s = stmt(st, STMT_MAILBOX_LIST, error_r);
 	struct state_mailbox mb;
@@ -801,10 +802,10 @@ state_mailbox_foreach(struct state *st, state_mailbox_fn *fn, void *context,
 			if (!read_status(s, 3 + 3 * side, &mb.status[side])) {
 				done(s);
 				return set_error(st, error_r,
-						 "database %s: bad %s row for "
-						 "mailbox %lld",
-						 st->path, side_name(side),
-						 (long long)mb.idx);
+				                 "database %s: bad %s row for "
+				                 "mailbox %lld",
+				                 st->path, side_name(side),
+				                 (long long)mb.idx);
 			}
 			mb.have[side] = true;
 		}
@@ -819,7 +820,7 @@ state_mailbox_foreach(struct state *st, state_mailbox_fn *fn, void *context,
 
 int
 state_status_get(struct state *st, int64_t idx, enum side side,
-		 struct state_side_status *status_r, const char **error_r)
+                 struct state_side_status *status_r, const char **error_r)
 {
 	sqlite3_stmt *s = stmt(st, STMT_STATUS_GET_LOCAL + side, error_r);
 	int rc;
@@ -834,8 +835,8 @@ state_status_get(struct state *st, int64_t idx, enum side side,
 	done(s);
 	if (!ok)
 		return set_error(st, error_r,
-				 "database %s: bad %s row for mailbox %lld",
-				 st->path, side_name(side), (long long)idx);
+		                 "database %s: bad %s row for mailbox %lld",
+		                 st->path, side_name(side), (long long)idx);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_error(st, error_r, "get status");
 	return rc == SQLITE_ROW ? 1 : 0;
@@ -843,14 +844,14 @@ state_status_get(struct state *st, int64_t idx, enum side side,
 
 int
 state_status_set(struct state *st, int64_t idx, enum side side,
-		 const struct state_side_status *status, const char **error_r)
+                 const struct state_side_status *status, const char **error_r)
 {
 	sqlite3_stmt *s;
 
 	if (status->highestmodseq > INT64_MAX)
 		return set_error(st, error_r,
-				 "HIGHESTMODSEQ %llu is out of range",
-				 (unsigned long long)status->highestmodseq);
+		                 "HIGHESTMODSEQ %llu is out of range",
+		                 (unsigned long long)status->highestmodseq);
 	if ((s = stmt(st, STMT_STATUS_SET_LOCAL + side, error_r)) == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, idx);
@@ -862,7 +863,7 @@ state_status_set(struct state *st, int64_t idx, enum side side,
 
 int
 state_mapping_add(struct state *st, int64_t idx, uint32_t luid, uint32_t ruid,
-		  const char **error_r)
+                  const char **error_r)
 {
 	sqlite3_stmt *s = stmt(st, STMT_MAPPING_ADD, error_r);
 
@@ -876,7 +877,7 @@ state_mapping_add(struct state *st, int64_t idx, uint32_t luid, uint32_t ruid,
 
 int
 state_mapping_remove(struct state *st, int64_t idx, enum side side,
-		     uint32_t uid, const char **error_r)
+                     uint32_t uid, const char **error_r)
 {
 	sqlite3_stmt *s = stmt(st, STMT_MAPPING_REMOVE_LOCAL + side, error_r);
 
@@ -889,7 +890,7 @@ state_mapping_remove(struct state *st, int64_t idx, enum side side,
 
 int
 state_mapping_lookup(struct state *st, int64_t idx, enum side side,
-		     uint32_t uid, uint32_t *other_r, const char **error_r)
+                     uint32_t uid, uint32_t *other_r, const char **error_r)
 {
 	sqlite3_stmt *s = stmt(st, STMT_MAPPING_LOOKUP_LOCAL + side, error_r);
 	int rc;
@@ -909,7 +910,7 @@ state_mapping_lookup(struct state *st, int64_t idx, enum side side,
 
 int
 state_mapping_count(struct state *st, int64_t idx, uint64_t *count_r,
-		    const char **error_r)
+                    const char **error_r)
 {
 	sqlite3_stmt *s = stmt(st, STMT_MAPPING_COUNT, error_r);
 	int rc;
@@ -928,8 +929,7 @@ state_mapping_count(struct state *st, int64_t idx, uint64_t *count_r,
 
 int
 state_mapping_foreach(struct state *st, int64_t idx, enum side order,
-		      state_mapping_fn *fn, void *context,
-		      const char **error_r)
+                      state_mapping_fn *fn, void *context, const char **error_r)
 {
 	sqlite3_stmt *s = stmt(st, STMT_MAPPING_LIST_LOCAL + order, error_r);
 	int rc, ret = 0;
@@ -939,7 +939,7 @@ state_mapping_foreach(struct state *st, int64_t idx, enum side order,
 	sqlite3_bind_int64(s, 1, idx);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		ret = fn(context, (uint32_t)sqlite3_column_int64(s, 0),
-			 (uint32_t)sqlite3_column_int64(s, 1));
+		         (uint32_t)sqlite3_column_int64(s, 1));
 		if (ret != 0)
 			break;
 	}
@@ -951,7 +951,7 @@ state_mapping_foreach(struct state *st, int64_t idx, enum side order,
 
 int
 state_pending_add(struct state *st, int64_t idx, enum side from, uint32_t uid,
-		  const void *fingerprint, size_t fp_len, const char **error_r)
+                  const void *fingerprint, size_t fp_len, const char **error_r)
 {
 	sqlite3_stmt *s = stmt(st, STMT_PENDING_ADD, error_r);
 
@@ -962,14 +962,14 @@ state_pending_add(struct state *st, int64_t idx, enum side from, uint32_t uid,
 	sqlite3_bind_int64(s, 3, uid);
 	/* zero-length blobs bind as NULL otherwise */
 	sqlite3_bind_blob(s, 4, fp_len > 0 ? fingerprint : "", fp_len,
-			  SQLITE_STATIC);
+	                  SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, (int64_t)time(NULL));
 	return run(st, s, "add pending copy", error_r) < 0 ? -1 : 0;
 }
 
 int
 state_pending_remove(struct state *st, int64_t idx, enum side from,
-		     uint32_t uid, const char **error_r)
+                     uint32_t uid, const char **error_r)
 {
 	sqlite3_stmt *s = stmt(st, STMT_PENDING_REMOVE, error_r);
 
@@ -983,11 +983,11 @@ state_pending_remove(struct state *st, int64_t idx, enum side from,
 
 int
 state_pending_foreach(struct state *st, int64_t idx, state_pending_fn *fn,
-		      void *context, const char **error_r)
+                      void *context, const char **error_r)
 {
-	sqlite3_stmt *s = stmt(
-		st, idx != 0 ? STMT_PENDING_LIST_ONE : STMT_PENDING_LIST_ALL,
-		error_r);
+	sqlite3_stmt *s =
+	    stmt(st, idx != 0 ? STMT_PENDING_LIST_ONE : STMT_PENDING_LIST_ALL,
+	         error_r);
 	struct state_pending p;
 	int rc, ret = 0;
 
@@ -1000,8 +1000,8 @@ state_pending_foreach(struct state *st, int64_t idx, state_pending_fn *fn,
 
 		p.idx = sqlite3_column_int64(s, 0);
 		p.from = side != NULL && strcmp(side, "remote") == 0
-				 ? SIDE_REMOTE
-				 : SIDE_LOCAL;
+		             ? SIDE_REMOTE
+		             : SIDE_LOCAL;
 		p.uid = (uint32_t)sqlite3_column_int64(s, 2);
 		p.fingerprint = sqlite3_column_blob(s, 3);
 		p.fingerprint_len = sqlite3_column_bytes(s, 3);

@@ -63,7 +63,7 @@ TEST(simple_options)
 	const char *e = NULL;
 
 	CHECK(parse(&o, &e, "--config=work", "-q", "--debug", "--debug",
-		    "INBOX", "Sent", NULL) == 0);
+	            "INBOX", "Sent", NULL) == 0);
 	CHECK_STREQ(o.config, "work");
 	CHECK(o.quiet);
 	CHECK(o.debug == 2);
@@ -119,20 +119,20 @@ TEST(command_errors)
 	const char *e = NULL;
 
 	CHECK_STREQ(ERR("--repair", "--delete", "a"),
-		    "--repair and --delete cannot be used together");
+	            "--repair and --delete cannot be used together");
 	CHECK_STREQ(ERR("--rename", "--delete", "a", "b"),
-		    "--delete and --rename cannot be used together");
+	            "--delete and --rename cannot be used together");
 	CHECK_STREQ(ERR("--delete"), "--delete needs at least one MAILBOX");
 	CHECK_STREQ(ERR("--rename", "a"),
-		    "--rename needs SOURCE and DEST (and options before "
-		    "them)");
+	            "--rename needs SOURCE and DEST (and options before "
+	            "them)");
 	CHECK_STREQ(ERR("--rename", "a", "b", "c"),
-		    "--rename needs SOURCE and DEST (and options before "
-		    "them)");
+	            "--rename needs SOURCE and DEST (and options before "
+	            "them)");
 	/* options after the first MAILBOX are mailboxes (POSIX order) */
 	CHECK_STREQ(ERR("--rename", "a", "b", "--target=local"),
-		    "--rename needs SOURCE and DEST (and options before "
-		    "them)");
+	            "--rename needs SOURCE and DEST (and options before "
+	            "them)");
 	CHECK(parse(&o, &e, "a", "--debug", NULL) == 0);
 	CHECK(o.debug == 0 && o.mailbox_count == 2);
 	CHECK_STREQ(o.mailboxes[1], "--debug");
@@ -148,25 +148,25 @@ TEST(targets)
 
 	CHECK(parse(&o, &e, "--target=local", "--delete", "a", NULL) == 0);
 	CHECK(o.targets == OPTIONS_TARGET_LOCAL);
-	CHECK(parse(&o, &e, "--target", "remote,database", "--rename", "a",
-		    "b", NULL) == 0);
+	CHECK(parse(&o, &e, "--target", "remote,database", "--rename", "a", "b",
+	            NULL) == 0);
 	CHECK(o.targets == (OPTIONS_TARGET_REMOTE | OPTIONS_TARGET_DATABASE));
 	CHECK(parse(&o, &e, "--target=local", "--target=database,", "--delete",
-		    "a", NULL) == 0);
+	            "a", NULL) == 0);
 	CHECK(o.targets == (OPTIONS_TARGET_LOCAL | OPTIONS_TARGET_DATABASE));
 	CHECK_STREQ(ERR("--target=locale", "--delete", "a"),
-		    "invalid target \"locale\" (local, remote or database "
-		    "expected)");
+	            "invalid target \"locale\" (local, remote or database "
+	            "expected)");
 	CHECK_STREQ(ERR("--target=local,,remote", "--delete", "a"),
-		    "invalid target \"\" (local, remote or database "
-		    "expected)");
+	            "invalid target \"\" (local, remote or database "
+	            "expected)");
 	CHECK_STREQ(ERR("--target=", "--delete", "a"),
-		    "invalid target \"\" (local, remote or database "
-		    "expected)");
+	            "invalid target \"\" (local, remote or database "
+	            "expected)");
 	CHECK_STREQ(ERR("--target=local"),
-		    "--target only applies to --delete and --rename");
+	            "--target only applies to --delete and --rename");
 	CHECK_STREQ(ERR("--target=local", "--repair"),
-		    "--target only applies to --delete and --rename");
+	            "--target only applies to --delete and --rename");
 }
 
 TEST(watch_and_notify)
@@ -179,21 +179,21 @@ TEST(watch_and_notify)
 	CHECK_STREQ(ERR("--watch=30"), "--watch is not implemented yet");
 	CHECK(o.watch_seconds == 30);
 	CHECK_STREQ(ERR("--watch", "45", "INBOX"),
-		    "--watch is not implemented yet");
+	            "--watch is not implemented yet");
 	CHECK(o.watch_seconds == 45 && o.mailbox_count == 1);
 	CHECK_STREQ(ERR("--notify"), "--notify is not implemented yet");
 	CHECK(o.watch && o.notify && o.watch_seconds == 900);
 	CHECK_STREQ(ERR("--notify", "--watch=0"),
-		    "--notify is not implemented yet");
+	            "--notify is not implemented yet");
 	CHECK(o.watch_seconds == 900);
 	CHECK_STREQ(ERR("--watch=abc"),
-		    "invalid value for --watch: \"abc\" (seconds expected)");
+	            "invalid value for --watch: \"abc\" (seconds expected)");
 	CHECK_STREQ(ERR("--watch=-5"),
-		    "invalid value for --watch: \"-5\" (seconds expected)");
+	            "invalid value for --watch: \"-5\" (seconds expected)");
 	CHECK_STREQ(ERR("--repair", "--watch"),
-		    "--repair cannot be used with --watch");
+	            "--repair cannot be used with --watch");
 	CHECK_STREQ(ERR("--notify", "--delete", "x"),
-		    "--delete cannot be used with --notify");
+	            "--delete cannot be used with --notify");
 }
 
 TEST(bad_options)
@@ -221,8 +221,8 @@ TEST(mailbox_names)
 	CHECK_STREQ(o.mailboxes[1], "INBOX");
 	CHECK_STREQ(o.mailboxes[2], "inboxes");
 	CHECK_STREQ(ERR("caf\xc3\xa9"),
-		    "invalid mailbox name \"caf\xc3\xa9\": non-ASCII names "
-		    "must be given in modified UTF-7");
+	            "invalid mailbox name \"caf\xc3\xa9\": non-ASCII names "
+	            "must be given in modified UTF-7");
 	CHECK_STREQ(ERR("--delete", ""), "invalid mailbox name \"\"");
 	CHECK(parse(&o, &e, "Caf&AOk-", NULL) == 0);
 }

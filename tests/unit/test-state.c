@@ -105,10 +105,10 @@ TEST(create_mode_and_schema)
 
 	CHECK(raw_int(path, "PRAGMA user_version") == STATE_SCHEMA_VERSION);
 	CHECK(raw_int(path, "SELECT COUNT(*) FROM pragma_journal_mode "
-			    "WHERE journal_mode = 'wal'") == 1);
+	                    "WHERE journal_mode = 'wal'") == 1);
 	CHECK(raw_int(path, "SELECT COUNT(*) FROM sqlite_schema WHERE type = "
-			    "'table' AND name IN ('mailboxes', 'local', "
-			    "'remote', 'mapping', 'pending')") == 5);
+	                    "'table' AND name IN ('mailboxes', 'local', "
+	                    "'remote', 'mapping', 'pending')") == 5);
 	st = open_ok(path);
 	CHECK(st != NULL && state_found_version(st) == STATE_SCHEMA_VERSION);
 	state_close(&st);
@@ -125,8 +125,8 @@ TEST(second_open_fails_at_once)
 	CHECK(state_open(path, &st2, &error) == STATE_LOCKED);
 	CHECK(st2 == NULL);
 	snprintf(want, sizeof(want),
-		 "another imapsync is running on %s (pid %ld)", path,
-		 (long)getpid());
+	         "another imapsync is running on %s (pid %ld)", path,
+	         (long)getpid());
 	CHECK_STREQ(error, want);
 	state_close(&st);
 	st2 = open_ok(path);
@@ -145,9 +145,10 @@ TEST(locked_by_another_program)
 	state_close(&st);
 	/* an interimap-like holder of SQLite's own lock */
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-	CHECK(sqlite3_exec(db, "PRAGMA locking_mode = EXCLUSIVE; "
-			       "BEGIN EXCLUSIVE",
-			   NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(db,
+	                   "PRAGMA locking_mode = EXCLUSIVE; "
+	                   "BEGIN EXCLUSIVE",
+	                   NULL, NULL, NULL) == SQLITE_OK);
 	CHECK(state_open(path, &st, &error) == STATE_LOCKED);
 	if (!CHECK(error != NULL && strstr(error, "locked by another program")))
 		printf("# %s\n", error);
@@ -252,9 +253,9 @@ TEST(mapping)
 	CHECK(state_mapping_add(st, idx, 1, 30, &error) == 0);
 	CHECK(state_mapping_add(st, idx, 2, 10, &error) == 0);
 	CHECK(state_mapping_add(st, idx, 3, 20, &error) == 0);
-	CHECK(state_mapping_add(st, idx, 4, 10, &error) < 0); /* rUID */
-	CHECK(state_mapping_add(st, idx, 1, 40, &error) < 0); /* lUID */
-	CHECK(state_mapping_add(st, idx, 0, 50, &error) < 0); /* CHECK */
+	CHECK(state_mapping_add(st, idx, 4, 10, &error) < 0);     /* rUID */
+	CHECK(state_mapping_add(st, idx, 1, 40, &error) < 0);     /* lUID */
+	CHECK(state_mapping_add(st, idx, 0, 50, &error) < 0);     /* CHECK */
 	CHECK(state_mapping_add(st, idx + 1, 5, 50, &error) < 0); /* FK */
 	CHECK(state_mapping_count(st, idx, &count, &error) == 0 && count == 3);
 	CHECK(state_mapping_lookup(st, idx, SIDE_LOCAL, 2, &other, &error) ==
@@ -266,11 +267,11 @@ TEST(mapping)
 	CHECK(state_mapping_lookup(st, idx, SIDE_REMOTE, 3, &other, &error) ==
 	      0);
 	CHECK(state_mapping_foreach(st, idx, SIDE_LOCAL, collect_pair, &p,
-				    &error) == 0);
+	                            &error) == 0);
 	CHECK(p.n == 3 && p.l[0] == 1 && p.l[1] == 2 && p.l[2] == 3);
 	p.n = 0;
 	CHECK(state_mapping_foreach(st, idx, SIDE_REMOTE, collect_pair, &p,
-				    &error) == 0);
+	                            &error) == 0);
 	CHECK(p.n == 3 && p.r[0] == 10 && p.r[1] == 20 && p.r[2] == 30);
 	CHECK(state_mapping_remove(st, idx, SIDE_REMOTE, 20, &error) == 1);
 	CHECK(state_mapping_remove(st, idx, SIDE_REMOTE, 20, &error) == 0);
@@ -280,7 +281,7 @@ TEST(mapping)
 	CHECK(state_mapping_add(st, idx, 4294967295U, 4294967294U, &error) ==
 	      0);
 	CHECK(state_mapping_lookup(st, idx, SIDE_LOCAL, 4294967295U, &other,
-				   &error) == 1);
+	                           &error) == 1);
 	CHECK(other == 4294967294U);
 	state_close(&st);
 	teardown();
@@ -350,8 +351,8 @@ TEST(rename_with_children)
 	/* a name with no row renames its children only (interimap too) */
 	CHECK(state_mailbox_rename(st, "x", 1, "y", 1, &count, &error) == 0);
 	CHECK(count == 1);
-	CHECK(state_mailbox_rename(st, "nothing", 7, "y2", 2, &count,
-				   &error) == 0);
+	CHECK(state_mailbox_rename(st, "nothing", 7, "y2", 2, &count, &error) ==
+	      0);
 	CHECK(count == 0);
 	state_close(&st);
 	teardown();
@@ -398,9 +399,9 @@ TEST(delete_mailbox_and_foreign_keys)
 
 	/* interimap's tables refuse an orphan; ours cascades */
 	CHECK(raw_sql(path, "PRAGMA foreign_keys = ON; "
-			    "DELETE FROM mailboxes") < 0);
+	                    "DELETE FROM mailboxes") < 0);
 	CHECK(raw_sql(path, "PRAGMA foreign_keys = ON; DELETE FROM mapping; "
-			    "DELETE FROM mailboxes") == 0);
+	                    "DELETE FROM mailboxes") == 0);
 	CHECK(raw_int(path, "SELECT COUNT(*) FROM pending") == 0);
 	teardown();
 }
@@ -500,28 +501,29 @@ TEST(interimap_database_upgrades)
 	snprintf(sub, sizeof(sub), "%s/data/imapsync", dir);
 	mkdir(sub, 0700);
 	/* what interimap 0.5.7 creates, with one mailbox */
-	CHECK(raw_sql(path,
-		      "CREATE TABLE mailboxes (idx INTEGER NOT NULL PRIMARY KEY "
-		      "AUTOINCREMENT, mailbox BLOB COLLATE BINARY NOT NULL "
-		      "CHECK (mailbox != '') UNIQUE, subscribed BOOLEAN NOT "
-		      "NULL);"
-		      "CREATE TABLE local (idx INTEGER NOT NULL PRIMARY KEY "
-		      "REFERENCES mailboxes(idx), UIDVALIDITY UNSIGNED INT NOT "
-		      "NULL CHECK (UIDVALIDITY > 0), UIDNEXT UNSIGNED INT NOT "
-		      "NULL, HIGHESTMODSEQ UNSIGNED BIGINT NOT NULL);"
-		      "CREATE TABLE remote (idx INTEGER NOT NULL PRIMARY KEY "
-		      "REFERENCES mailboxes(idx), UIDVALIDITY UNSIGNED INT NOT "
-		      "NULL CHECK (UIDVALIDITY > 0), UIDNEXT UNSIGNED INT NOT "
-		      "NULL, HIGHESTMODSEQ UNSIGNED BIGINT NOT NULL);"
-		      "CREATE TABLE mapping (idx INTEGER NOT NULL REFERENCES "
-		      "mailboxes(idx), lUID UNSIGNED INT NOT NULL CHECK (lUID > "
-		      "0), rUID UNSIGNED INT NOT NULL CHECK (rUID > 0), PRIMARY "
-		      "KEY (idx,lUID), UNIQUE (idx,rUID));"
-		      "INSERT INTO mailboxes VALUES (1, x'610062', 1);"
-		      "INSERT INTO local VALUES (1, 11, 3, 20);"
-		      "INSERT INTO remote VALUES (1, 12, 4, 30);"
-		      "INSERT INTO mapping VALUES (1, 2, 3);"
-		      "PRAGMA user_version = 1;") == 0);
+	CHECK(
+	    raw_sql(path,
+	            "CREATE TABLE mailboxes (idx INTEGER NOT NULL PRIMARY KEY "
+	            "AUTOINCREMENT, mailbox BLOB COLLATE BINARY NOT NULL "
+	            "CHECK (mailbox != '') UNIQUE, subscribed BOOLEAN NOT "
+	            "NULL);"
+	            "CREATE TABLE local (idx INTEGER NOT NULL PRIMARY KEY "
+	            "REFERENCES mailboxes(idx), UIDVALIDITY UNSIGNED INT NOT "
+	            "NULL CHECK (UIDVALIDITY > 0), UIDNEXT UNSIGNED INT NOT "
+	            "NULL, HIGHESTMODSEQ UNSIGNED BIGINT NOT NULL);"
+	            "CREATE TABLE remote (idx INTEGER NOT NULL PRIMARY KEY "
+	            "REFERENCES mailboxes(idx), UIDVALIDITY UNSIGNED INT NOT "
+	            "NULL CHECK (UIDVALIDITY > 0), UIDNEXT UNSIGNED INT NOT "
+	            "NULL, HIGHESTMODSEQ UNSIGNED BIGINT NOT NULL);"
+	            "CREATE TABLE mapping (idx INTEGER NOT NULL REFERENCES "
+	            "mailboxes(idx), lUID UNSIGNED INT NOT NULL CHECK (lUID > "
+	            "0), rUID UNSIGNED INT NOT NULL CHECK (rUID > 0), PRIMARY "
+	            "KEY (idx,lUID), UNIQUE (idx,rUID));"
+	            "INSERT INTO mailboxes VALUES (1, x'610062', 1);"
+	            "INSERT INTO local VALUES (1, 11, 3, 20);"
+	            "INSERT INTO remote VALUES (1, 12, 4, 30);"
+	            "INSERT INTO mapping VALUES (1, 2, 3);"
+	            "PRAGMA user_version = 1;") == 0);
 	st = open_ok(path);
 	CHECK(st != NULL && state_found_version(st) == 1);
 	if (st != NULL) {
@@ -531,10 +533,10 @@ TEST(interimap_database_upgrades)
 		CHECK(r.uidvalidity == 12 && r.uidnext == 4 &&
 		      r.highestmodseq == 30);
 		CHECK(state_mapping_lookup(st, idx, SIDE_LOCAL, 2, &other,
-					   &error) == 1);
+		                           &error) == 1);
 		CHECK(other == 3);
 		CHECK(state_pending_add(st, idx, SIDE_LOCAL, 3, "f", 1,
-					&error) == 0);
+		                        &error) == 0);
 	}
 	state_close(&st);
 	CHECK(raw_int(path, "PRAGMA user_version") == 2);
