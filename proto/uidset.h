@@ -20,9 +20,12 @@ struct uid_range {
 struct uidset {
 	struct uid_range *r;
 	size_t n, alloc;
+	/* Kept true while the ranges are sorted and apart, so that
+	 * uidset_contains() can search without scanning first. */
+	bool normalized;
 };
 
-#define UIDSET_INIT {NULL, 0, 0}
+#define UIDSET_INIT {NULL, 0, 0, true}
 
 void uidset_init(struct uidset *set);
 void uidset_free(struct uidset *set);
@@ -47,6 +50,18 @@ void uidset_normalize(struct uidset *set);
 uint64_t uidset_count(const struct uidset *set);
 /* The n-th UID (0-based) in set order; false past the end. */
 bool uidset_nth(const struct uidset *set, uint64_t n, uint32_t *uid_r);
+/* Walking a set UID by UID in set order, in constant time per UID:
+ *	struct uidset_iter it;
+ *	uidset_iter_init(&it, set);
+ *	while (uidset_iter_next(&it, &uid)) ... */
+struct uidset_iter {
+	const struct uidset *set;
+	size_t range;
+	uint64_t next; /* the next UID of set->r[range] */
+};
+void uidset_iter_init(struct uidset_iter *it, const struct uidset *set);
+bool uidset_iter_next(struct uidset_iter *it, uint32_t *uid_r);
+
 /* Whether uid is in the set (binary search when normalized, else linear). */
 bool uidset_contains(const struct uidset *set, uint32_t uid);
 bool uidset_is_normalized(const struct uidset *set);
@@ -56,7 +71,9 @@ int uidset_format(const struct uidset *set, struct buf *out);
 /* Write ranges from *pos on, stopping before the written set would pass
  * max bytes (at least one range is always written); *pos moves past what
  * was written. Returns the number of ranges written: 0 when *pos is at the
- * end. Loop on it to split one command into several. */
+ * end. Loop on it to split one command into several. Ranges that would
+ * pass out's cap are not written (0 with *pos short of set->n if none
+ * fit). */
 size_t uidset_format_chunk(const struct uidset *set, size_t *pos, size_t max,
 			   struct buf *out);
 
