@@ -46,8 +46,9 @@ expunge_done(struct imap_conn *conn, const struct imap_response *resp,
 	struct mbox_side *ms = sc->ms;
 	struct mbox *mb = ms->mb;
 	struct buf *s = NULL;
+	struct uidset_iter it;
 	const char *error;
-	uint64_t n, k;
+	uint64_t k;
 	uint32_t uid;
 
 	(void)conn;
@@ -62,7 +63,8 @@ expunge_done(struct imap_conn *conn, const struct imap_response *resp,
 	if (state_begin(mb->run->state, &error) < 0)
 		goto db_error;
 	k = uidset_count(&sc->uids);
-	for (n = 0; n < k && uidset_nth(&sc->uids, n, &uid); n++) {
+	uidset_iter_init(&it, &sc->uids);
+	while (uidset_iter_next(&it, &uid)) {
 		if (state_mapping_remove(mb->run->state, mb->idx, ms->side, uid,
 					 &error) < 0) {
 			sync_rollback(mb->run->state);
@@ -145,12 +147,13 @@ apply_vanished(struct mbox *mb)
 		goto db_error;
 	for (s = 0; s < SIDE_COUNT; s++) {
 		struct mbox_side *ms = &mb->s[s], *os = mbox_other(ms);
-		uint64_t n, k, unmatched = 0;
+		struct uidset_iter it;
+		uint64_t unmatched = 0;
 		uint32_t uid, partner;
 
 		uidset_normalize(&ms->vanished);
-		k = uidset_count(&ms->vanished);
-		for (n = 0; n < k && uidset_nth(&ms->vanished, n, &uid); n++) {
+		uidset_iter_init(&it, &ms->vanished);
+		while (uidset_iter_next(&it, &uid)) {
 			int ret = state_mapping_lookup(st, mb->idx, ms->side,
 						       uid, &partner, &error);
 
@@ -206,8 +209,9 @@ store_done(struct imap_conn *conn, const struct imap_response *resp,
 	struct uidset modified = UIDSET_INIT, done = UIDSET_INIT;
 	struct imap_resp_code code;
 	struct buf *s = NULL;
+	struct uidset_iter it;
 	const char *error;
-	uint64_t n, k;
+	size_t n = 0;
 	uint32_t uid;
 
 	(void)conn;
@@ -223,8 +227,8 @@ store_done(struct imap_conn *conn, const struct imap_response *resp,
 	}
 	if (code.code != IMAP_CODE_MODIFIED)
 		uidset_clear(&modified);
-	k = uidset_count(&sc->uids);
-	for (n = 0; n < k && uidset_nth(&sc->uids, n, &uid); n++) {
+	uidset_iter_init(&it, &sc->uids);
+	for (n = 0; uidset_iter_next(&it, &uid); n++) {
 		if (uidset_contains(&modified, uid)) {
 			/* Changed meanwhile: keep what the other side asked
 			 * for, so the next round sees a conflict. */

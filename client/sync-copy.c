@@ -63,6 +63,7 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 	struct mbox *mb = b->mb;
 	struct mbox_side *from = &mb->s[b->from], *to = mbox_other(from);
 	struct uidset tuids = UIDSET_INIT, suids = UIDSET_INIT;
+	struct uidset_iter it;
 	struct imap_resp_code code;
 	struct buf *s1 = NULL, *s2 = NULL;
 	const char *error;
@@ -94,10 +95,11 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 	}
 	if (state_begin(mb->run->state, &error) < 0)
 		goto db_error;
+	uidset_iter_init(&it, &tuids);
 	for (i = 0; i < b->count; i++) {
 		uint32_t tuid = 0;
 
-		uidset_nth(&tuids, i, &tuid);
+		uidset_iter_next(&it, &tuid);
 		if (state_mapping_add(mb->run->state, mb->idx,
 				      b->from == SIDE_LOCAL ? b->uids[i] : tuid,
 				      b->from == SIDE_LOCAL ? tuid : b->uids[i],

@@ -105,9 +105,9 @@ sync_repair_compare(struct mbox *mb)
 {
 	struct repair_ctx rc;
 	struct state *st = mb->run->state;
+	struct uidset_iter it;
 	const char *error;
 	unsigned s;
-	uint64_t n, k;
 	uint32_t uid;
 	int ret = -1;
 
@@ -133,8 +133,8 @@ sync_repair_compare(struct mbox *mb)
 		goto db_error;
 	if (state_begin(st, &error) < 0)
 		goto db_error;
-	k = uidset_count(&rc.drop);
-	for (n = 0; n < k && uidset_nth(&rc.drop, n, &uid); n++) {
+	uidset_iter_init(&it, &rc.drop);
+	while (uidset_iter_next(&it, &uid)) {
 		if (state_mapping_remove(st, mb->idx, SIDE_LOCAL, uid,
 					 &error) < 0) {
 			sync_rollback(st);

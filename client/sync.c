@@ -244,10 +244,11 @@ mbox_on_vanished(struct mbox_side *ms, const struct imap_response *resp)
 			uidset_add_range(&ms->vanished, uids.r[i].lo,
 					 uids.r[i].hi);
 	} else if (mb->phase == PHASE_CHECK) {
-		uint64_t n, k = uidset_count(&uids);
+		struct uidset_iter it;
 		uint32_t uid;
 
-		for (n = 0; n < k && uidset_nth(&uids, n, &uid); n++) {
+		uidset_iter_init(&it, &uids);
+		while (uidset_iter_next(&it, &uid)) {
 			if (uidset_contains(&ms->expunged, uid))
 				continue;
 			uidset_add(&ms->vanished, uid);
@@ -476,6 +477,8 @@ mbox_check(struct mbox *mb)
 	for (s = 0; s < SIDE_COUNT; s++) {
 		struct mbox_side *ms = &mb->s[s];
 
+		/* Looked up for every VANISHED UID: binary search. */
+		uidset_normalize(&ms->expunged);
 		imap_conn_cmd(mbox_server(ms)->conn, check_done, ms,
 			      "UID FETCH 1:* (UID FLAGS MODSEQ) "
 			      "(CHANGEDSINCE %U VANISHED)",
