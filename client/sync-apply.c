@@ -139,10 +139,14 @@ static void
 apply_vanished(struct mbox *mb)
 {
 	struct uidset remove[SIDE_COUNT] = {UIDSET_INIT, UIDSET_INIT};
+	/* Remote UIDs whose pair went with a local UID gone too. */
+	struct uidset both = UIDSET_INIT;
 	struct state *st = mb->run->state;
 	const char *error;
 	unsigned s;
 
+	for (s = 0; s < SIDE_COUNT; s++)
+		uidset_normalize(&mb->s[s].vanished);
 	if (state_begin(st, &error) < 0)
 		goto db_error;
 	for (s = 0; s < SIDE_COUNT; s++) {
@@ -151,13 +155,16 @@ apply_vanished(struct mbox *mb)
 		uint64_t unmatched = 0;
 		uint32_t uid, partner;
 
-		uidset_normalize(&ms->vanished);
+		uidset_normalize(&both);
 		uidset_iter_init(&it, &ms->vanished);
 		while (uidset_iter_next(&it, &uid)) {
-			int ret = state_mapping_lookup(st, mb->idx, ms->side,
-						       uid, &partner, &error);
+			int ret;
 
 			flagmap_remove(&ms->modified, uid);
+			if (s == SIDE_REMOTE && uidset_contains(&both, uid))
+				continue;
+			ret = state_mapping_lookup(st, mb->idx, ms->side, uid,
+						   &partner, &error);
 			if (ret < 0)
 				goto db_error_rollback;
 			if (ret == 0) {
@@ -169,7 +176,8 @@ apply_vanished(struct mbox *mb)
 			if (uidset_contains(&os->vanished, partner)) {
 				/* Gone on both sides: only the pair left. */
 				if (state_mapping_remove(st, mb->idx, ms->side,
-							 uid, &error) < 0)
+							 uid, &error) < 0 ||
+				    uidset_add(&both, partner) < 0)
 					goto db_error_rollback;
 				continue;
 			}
@@ -190,6 +198,7 @@ apply_vanished(struct mbox *mb)
 		uidset_clear(&mb->s[s].vanished);
 		uidset_free(&remove[s]);
 	}
+	uidset_free(&both);
 	return;
 db_error_rollback:
 	sync_rollback(st);
@@ -197,6 +206,7 @@ db_error:
 	sync_db_fail(mb, error);
 	for (s = 0; s < SIDE_COUNT; s++)
 		uidset_free(&remove[s]);
+	uidset_free(&both);
 }
 
 static void
