@@ -31,12 +31,22 @@ struct imap_cmd;
 
 enum mbox_phase {
 	PHASE_SELECT,
-	PHASE_SCAN, /* --repair: every message's flags */
+	PHASE_SCAN,  /* --repair: every message's flags */
+	PHASE_MATCH, /* pairing unmapped messages found on both sides */
 	PHASE_APPLY,
 	PHASE_CHECK,
 };
 
 struct mbox;
+
+/* What identifies a message across servers (sync-match.c). */
+#define SYNC_KEY_LEN 16
+struct sync_ident {
+	uint32_t uid;
+	unsigned char key[SYNC_KEY_LEN];
+	char *flags;
+	uint64_t modseq;
+};
 
 /* Messages being copied from one side into a MULTIAPPEND on the other. */
 struct copy_batch {
@@ -76,6 +86,9 @@ struct mbox_side {
 
 	/* PHASE_SCAN: every message on this side. */
 	struct flagmap all;
+	/* PHASE_MATCH: the keys of the fresh messages. */
+	struct sync_ident *idents;
+	size_t idents_count, idents_alloc;
 
 	/* What the sync did on this side, to recognise it in CHECK. */
 	struct flagmap expect;
@@ -136,6 +149,15 @@ void sync_copy_abort(struct mbox_side *from);
 /* sync-apply.c: one APPLY step: vanished, modified and fresh of both
  * sides, all commands pipelined, then wait for them. */
 void sync_apply(struct mbox *mb);
+
+/* sync-match.c: pair the fresh messages of both sides that are the same
+ * message (recorded in the mapping, dropped from fresh, flags that differ
+ * queued as a conflict). -1 when the mailbox failed. */
+int sync_match(struct mbox *mb);
+/* A FETCH answer of PHASE_MATCH; flags canonical. */
+void sync_match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
+			 const char *flags);
+void sync_match_free(struct mbox_side *ms);
 
 /* sync-repair.c: after SELECT, fetch every message's flags on both sides
  * and compare them with the mapping: fill vanished, modified and fresh

@@ -194,6 +194,11 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp)
 		sync_fail(mb, ms->side, "bad FLAGS for UID %" PRIu32, f.uid);
 		return;
 	}
+	if (mb->phase == PHASE_MATCH) {
+		sync_match_on_fetch(ms, &f, buf_data(flags));
+		buf_free(&flags);
+		return;
+	}
 	if (mb->phase == PHASE_SCAN) {
 		flagmap_set(&ms->all, f.uid, buf_data(flags), f.modseq);
 		buf_free(&flags);
@@ -543,6 +548,7 @@ mbox_free(struct mbox *mb)
 		flagmap_free(&ms->carry);
 		flagmap_free(&ms->expect);
 		flagmap_free(&ms->all);
+		sync_match_free(ms);
 		sync_copy_abort(ms);
 		imap_conn_set_untagged(mb->run->server[s].conn, NULL, NULL);
 	}
@@ -588,6 +594,68 @@ mbox_init(struct mbox *mb, struct sync_run *run, const char *name,
 		imap_conn_set_untagged(run->server[s].conn, mbox_untagged, ms);
 	}
 	return 0;
+}
+
+struct intent_list {
+	struct state_pending *p;
+	size_t count, alloc;
+};
+
+static int
+intent_collect(void *ctx, const struct state_pending *p)
+{
+	struct intent_list *l = ctx;
+
+	if (l->count == l->alloc) {
+		size_t n = l->alloc == 0 ? 16 : l->alloc * 2;
+		struct state_pending *np = realloc(l->p, n * sizeof(*np));
+
+		if (np == NULL)
+			return -1;
+		l->p = np;
+		l->alloc = n;
+	}
+	l->p[l->count] = *p;
+	l->p[l->count].fingerprint = NULL;
+	l->count++;
+	return 0;
+}
+
+/* Intents left by a run that was killed: by now the copies they name are
+ * either paired (sync_match found them on both sides) or still fresh and
+ * about to be copied again, so they can go. */
+static int
+mbox_drop_intents(struct mbox *mb)
+{
+	struct intent_list l = {NULL, 0, 0};
+	struct state *st = mb->run->state;
+	const char *error = NULL;
+	size_t i;
+
+	if (state_pending_foreach(st, mb->idx, intent_collect, &l, &error) !=
+	    0)
+		goto db_error;
+	if (l.count == 0)
+		return 0;
+	log_info("database", mb->display,
+		 "Resuming %zu interrupted copie(s)", l.count);
+	if (state_begin(st, &error) < 0)
+		goto db_error;
+	for (i = 0; i < l.count; i++) {
+		if (state_pending_remove(st, mb->idx, l.p[i].from, l.p[i].uid,
+					 &error) < 0) {
+			sync_rollback(st);
+			goto db_error;
+		}
+	}
+	if (state_commit(st, &error) < 0)
+		goto db_error;
+	free(l.p);
+	return 0;
+db_error:
+	free(l.p);
+	sync_db_fail(mb, error != NULL ? error : "out of memory");
+	return -1;
 }
 
 /* APPLY and CHECK until a CHECK sees nothing foreign, then store the
@@ -648,7 +716,9 @@ sync_mailbox(struct sync_run *run, const char *name, size_t len, int64_t idx,
 	if (mbox_init(&mb, run, name, len, idx) < 0)
 		goto out;
 	if (repair && mb.s[SIDE_LOCAL].have_row && mb.s[SIDE_REMOTE].have_row) {
-		if (mbox_select_both(&mb) < 0 || sync_repair_compare(&mb) < 0)
+		if (mbox_select_both(&mb) < 0 ||
+		    sync_repair_compare(&mb) < 0 || sync_match(&mb) < 0 ||
+		    mbox_drop_intents(&mb) < 0)
 			goto out;
 		mbox_rounds(&mb);
 		goto out;
@@ -659,6 +729,8 @@ sync_mailbox(struct sync_run *run, const char *name, size_t len, int64_t idx,
 		if (mbox_first_fresh(&mb.s[s]) < 0)
 			goto out;
 	}
+	if (sync_match(&mb) < 0 || mbox_drop_intents(&mb) < 0)
+		goto out;
 	if (!mbox_has_work(&mb)) {
 		/* Only the numbers moved (an expunge of a message we never
 		 * knew, a flag set back): store them as SELECT gave them. */

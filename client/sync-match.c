@@ -1,0 +1,237 @@
+/* Pairing before copying: when both sides have messages the mapping does
+ * not know (a first sync of two stores that already hold the same mail,
+ * a run killed between an APPEND and the recording of its UIDs, a
+ * repair), the same message on both sides is paired instead of copied
+ * both ways. A message is known by its size, INTERNALDATE and Message-ID
+ * (APPEND keeps all three), fetched without the body; equal keys pair in
+ * UID order. */
+#include "sync-private.h"
+
+#include "buf.h"
+#include "imap-conn.h"
+#include "limits.h"
+#include "log.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+static void
+match_done(struct imap_conn *conn, const struct imap_response *resp,
+	   void *ctx)
+{
+	struct mbox_side *ms = ctx;
+
+	(void)conn;
+	if (resp != NULL && resp->status != IMAP_STATUS_OK)
+		sync_fail(ms->mb, ms->side, "UID FETCH of headers failed: %s",
+			  resp->text);
+}
+
+/* The key of a message: BLAKE2b over its size, its INTERNALDATE and its
+ * Message-ID field with white space dropped (folding may differ). */
+static void
+match_key(const struct imap_fetch *f, unsigned char key[SYNC_KEY_LEN])
+{
+	crypto_generichash_state st;
+	char num[64];
+	size_t i;
+
+	crypto_generichash_init(&st, NULL, 0, SYNC_KEY_LEN);
+	snprintf(num, sizeof(num), "%" PRIu32 " %" PRId64, f->size,
+		 f->internaldate_time);
+	crypto_generichash_update(&st, (const unsigned char *)num,
+				  strlen(num) + 1);
+	if (f->header != NULL && f->header->str != NULL) {
+		for (i = 0; i < f->header->len; i++) {
+			unsigned char c = (unsigned char)f->header->str[i];
+
+			if (!isspace(c))
+				crypto_generichash_update(&st, &c, 1);
+		}
+	}
+	crypto_generichash_final(&st, key, SYNC_KEY_LEN);
+}
+
+void
+sync_match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
+		    const char *flags)
+{
+	struct sync_ident *id;
+
+	if ((f->have & (IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_INTERNALDATE)) !=
+		    (IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_INTERNALDATE) ||
+	    !uidset_contains(&ms->fresh, f->uid))
+		return;
+	if (ms->idents_count == ms->idents_alloc) {
+		size_t n = ms->idents_alloc == 0 ? 64 : ms->idents_alloc * 2;
+		struct sync_ident *ni = realloc(ms->idents, n * sizeof(*ni));
+
+		if (ni == NULL) {
+			sync_fail(ms->mb, ms->side, "out of memory");
+			return;
+		}
+		ms->idents = ni;
+		ms->idents_alloc = n;
+	}
+	id = &ms->idents[ms->idents_count];
+	id->flags = strdup(flags);
+	if (id->flags == NULL) {
+		sync_fail(ms->mb, ms->side, "out of memory");
+		return;
+	}
+	id->uid = f->uid;
+	id->modseq = f->modseq;
+	match_key(f, id->key);
+	ms->idents_count++;
+}
+
+static int
+ident_cmp(const void *a, const void *b)
+{
+	const struct sync_ident *x = a, *y = b;
+	int c = memcmp(x->key, y->key, SYNC_KEY_LEN);
+
+	if (c != 0)
+		return c;
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+void
+sync_match_free(struct mbox_side *ms)
+{
+	size_t i;
+
+	for (i = 0; i < ms->idents_count; i++)
+		free(ms->idents[i].flags);
+	free(ms->idents);
+	ms->idents = NULL;
+	ms->idents_count = ms->idents_alloc = 0;
+}
+
+/* fresh minus the paired UIDs. */
+static int
+match_prune(struct mbox_side *ms, struct uidset *paired)
+{
+	struct uidset keep = UIDSET_INIT;
+	struct uidset_iter it;
+	uint32_t uid;
+
+	uidset_normalize(paired);
+	uidset_iter_init(&it, &ms->fresh);
+	while (uidset_iter_next(&it, &uid)) {
+		if (!uidset_contains(paired, uid) && uidset_add(&keep, uid) < 0) {
+			uidset_free(&keep);
+			return -1;
+		}
+	}
+	uidset_free(&ms->fresh);
+	ms->fresh = keep;
+	return 0;
+}
+
+static void
+match_fetch(struct mbox_side *ms)
+{
+	struct imap_conn *conn = ms->mb->run->server[ms->side].conn;
+	size_t pos = 0;
+
+	while (pos < ms->fresh.n) {
+		struct buf *b = buf_create(IMAP_MAX_UIDSET_CMD * 2);
+
+		if (b == NULL ||
+		    uidset_format_chunk(&ms->fresh, &pos, IMAP_MAX_UIDSET_CMD,
+					b) == 0) {
+			buf_free(&b);
+			sync_fail(ms->mb, ms->side, "out of memory");
+			return;
+		}
+		imap_conn_cmd(conn, match_done, ms,
+			      "UID FETCH %a (UID FLAGS MODSEQ RFC822.SIZE "
+			      "INTERNALDATE BODY.PEEK[HEADER.FIELDS "
+			      "(MESSAGE-ID)])",
+			      buf_data(b));
+		buf_free(&b);
+	}
+}
+
+int
+sync_match(struct mbox *mb)
+{
+	struct mbox_side *ls = &mb->s[SIDE_LOCAL], *rs = &mb->s[SIDE_REMOTE];
+	struct uidset lp = UIDSET_INIT, rp = UIDSET_INIT;
+	struct state *st = mb->run->state;
+	enum mbox_phase saved = mb->phase;
+	const char *error;
+	size_t i = 0, j = 0, pairs = 0;
+	int ret = -1;
+
+	if (ls->fresh.n == 0 || rs->fresh.n == 0)
+		return 0;
+	uidset_normalize(&ls->fresh);
+	uidset_normalize(&rs->fresh);
+	mb->phase = PHASE_MATCH;
+	match_fetch(ls);
+	match_fetch(rs);
+	if (sync_run_wait(mb->run) < 0 || mb->failed)
+		goto out;
+	qsort(ls->idents, ls->idents_count, sizeof(*ls->idents), ident_cmp);
+	qsort(rs->idents, rs->idents_count, sizeof(*rs->idents), ident_cmp);
+	if (state_begin(st, &error) < 0)
+		goto db_error;
+	while (i < ls->idents_count && j < rs->idents_count) {
+		struct sync_ident *l = &ls->idents[i], *r = &rs->idents[j];
+		int c = memcmp(l->key, r->key, SYNC_KEY_LEN);
+
+		if (c < 0) {
+			i++;
+			continue;
+		}
+		if (c > 0) {
+			j++;
+			continue;
+		}
+		if (state_mapping_add(st, mb->idx, l->uid, r->uid, &error) < 0 ||
+		    uidset_add(&lp, l->uid) < 0 || uidset_add(&rp, r->uid) < 0) {
+			sync_rollback(st);
+			goto db_error;
+		}
+		/* Flags that differ: the union on both, as a conflict. */
+		if (!flags_equal(l->flags, r->flags) &&
+		    (flagmap_set(&ls->modified, l->uid, l->flags, l->modseq) <
+			     0 ||
+		     flagmap_set(&rs->modified, r->uid, r->flags, r->modseq) <
+			     0)) {
+			sync_rollback(st);
+			error = "out of memory";
+			goto db_error;
+		}
+		pairs++;
+		i++;
+		j++;
+	}
+	if (state_commit(st, &error) < 0)
+		goto db_error;
+	if (pairs > 0) {
+		log_info("database", mb->display,
+			 "Paired %zu message(s) found on both sides", pairs);
+		if (match_prune(ls, &lp) < 0 || match_prune(rs, &rp) < 0) {
+			sync_fail(mb, SIDE_LOCAL, "out of memory");
+			goto out;
+		}
+	}
+	ret = 0;
+	goto out;
+db_error:
+	sync_db_fail(mb, error);
+out:
+	mb->phase = saved;
+	sync_match_free(ls);
+	sync_match_free(rs);
+	uidset_free(&lp);
+	uidset_free(&rp);
+	return ret;
+}
