@@ -818,3 +818,37 @@ TEST(arg_helpers)
 	CHECK(imap_arg_get_astring(&a, &s) && strcmp(s, "5") == 0);
 #undef ATOM
 }
+
+TEST(lenient_spacing)
+{
+	EXPECT("* X ( a  b )  \r\n", "* X : (a b)\n");
+	EXPECT("A1 OK \r\n", "tag=A1 OK/OK \"\"\n");
+	EXPECT("* 3 EXISTS \r\n", "* #3 EXISTS\n");
+	EXPECT("* 1 FETCH (BODY[] {2}\n\r\n)\n", "* #1 FETCH : (BODY[] "
+	                                         "{2}\"\\x0d\\x0a\")\n");
+	EXPECT("A1  OK\r\n", "ERR: missing response keyword");
+}
+
+/* Verbatim from Dovecot 2.3.19 (UID FETCH with BODY.PEEK[], a header
+ * section and a BINARY partial, then the tagged reply). */
+TEST(dovecot_fetch)
+{
+	EXPECT("* 1 FETCH (UID 1 FLAGS (\\Seen \\Recent $x) MODSEQ (3) "
+	       "INTERNALDATE \"28-Nov-2026 05:49:18 +0000\" RFC822.SIZE 52 "
+	       "X-GUID 1795844958.M303554P13145.vm,S=48,W=52 BODY[] {52}\r\n"
+	       "From: a@example.org\r\nSubject: test \xc3\xa9\r\n\r\n"
+	       "body line\r\n BODY[HEADER.FIELDS (FROM SUBJECT)] {41}\r\n"
+	       "From: a@example.org\r\nSubject: test \xc3\xa9\r\n\r\n "
+	       "BINARY[1]<0> {4}\r\nbody)\r\n"
+	       "a6 OK Fetch completed (0.017 + 0.000 + 0.016 secs).\r\n",
+	       "* #1 FETCH : (UID 1 FLAGS (\\Seen \\Recent $x) MODSEQ (3) "
+	       "INTERNALDATE \"28-Nov-2026 05:49:18 +0000\" RFC822.SIZE 52 "
+	       "X-GUID 1795844958.M303554P13145.vm,S=48,W=52 BODY[] "
+	       "{52}\"From: a@example.org\\x0d\\x0aSubject: test "
+	       "\\xc3\\xa9\\x0d\\x0a\\x0d\\x0abody line\\x0d\\x0a\" "
+	       "BODY[HEADER.FIELDS (FROM SUBJECT)] {41}\"From: "
+	       "a@example.org\\x0d\\x0aSubject: test \\xc3\\xa9\\x0d\\x0a"
+	       "\\x0d\\x0a\" BINARY[1]<0> {4}\"body\")\n"
+	       "tag=a6 OK/OK \"Fetch completed (0.017 + 0.000 + 0.016 "
+	       "secs).\"\n");
+}
