@@ -164,9 +164,24 @@ arena_reset(struct imap_parser *p, bool all)
 	p->arena = NULL;
 }
 
+static void
+close_spills(struct spill *sp, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++) {
+		if (sp[i].fd >= 0)
+			close(sp[i].fd);
+	}
+	*n = 0;
+}
+
 static int
 parser_fail(struct imap_parser *p, const char *error)
 {
+	/* The connection is going away: give the descriptors back now. The
+	 * files of the response last returned stay until the next call. */
+	close_spills(p->spill, &p->scan.nspill);
 	p->failed = true;
 	p->error = error;
 	return -1;
@@ -936,18 +951,6 @@ parser_scan(struct imap_parser *p)
 	return ret;
 }
 
-static void
-close_spills(struct spill *sp, size_t *n)
-{
-	size_t i;
-
-	for (i = 0; i < *n; i++) {
-		if (sp[i].fd >= 0)
-			close(sp[i].fd);
-	}
-	*n = 0;
-}
-
 static int
 parser_build(struct imap_parser *p)
 {
@@ -1108,73 +1111,4 @@ size_t
 imap_parser_pending(const struct imap_parser *p)
 {
 	return buf_len(p->in) + (size_t)p->spilled;
-}
-
-bool
-imap_arg_is_atom(const struct imap_arg *arg, const char *atom)
-{
-	return arg->type == IMAP_ARG_ATOM && strcasecmp(arg->str, atom) == 0;
-}
-
-bool
-imap_arg_get_astring(const struct imap_arg *arg, const char **str_r)
-{
-	if ((arg->type != IMAP_ARG_ATOM && arg->type != IMAP_ARG_STRING &&
-	     arg->type != IMAP_ARG_LITERAL) ||
-	    arg->str == NULL)
-		return false;
-	*str_r = arg->str;
-	return true;
-}
-
-bool
-imap_arg_get_nstring(const struct imap_arg *arg, const char **str_r)
-{
-	if (arg->type == IMAP_ARG_NIL) {
-		*str_r = NULL;
-		return true;
-	}
-	return imap_arg_get_astring(arg, str_r);
-}
-
-bool
-imap_arg_get_uint64(const struct imap_arg *arg, uint64_t *num_r)
-{
-	uint64_t n = 0, d;
-	size_t i;
-
-	if (arg->type != IMAP_ARG_ATOM || arg->len == 0 || arg->len > 20)
-		return false;
-	for (i = 0; i < arg->len; i++) {
-		if (arg->str[i] < '0' || arg->str[i] > '9')
-			return false;
-		d = (uint64_t)(arg->str[i] - '0');
-		if (n > (UINT64_MAX - d) / 10)
-			return false;
-		n = n * 10 + d;
-	}
-	*num_r = n;
-	return true;
-}
-
-bool
-imap_arg_get_uint32(const struct imap_arg *arg, uint32_t *num_r)
-{
-	uint64_t n;
-
-	if (!imap_arg_get_uint64(arg, &n) || n > UINT32_MAX)
-		return false;
-	*num_r = (uint32_t)n;
-	return true;
-}
-
-bool
-imap_arg_get_list(const struct imap_arg *arg, const struct imap_arg **list_r,
-                  size_t *count_r)
-{
-	if (arg->type != IMAP_ARG_LIST)
-		return false;
-	*list_r = arg->list;
-	*count_r = arg->len;
-	return true;
 }

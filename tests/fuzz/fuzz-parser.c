@@ -2,8 +2,7 @@
  * bytes are chunk sizes; the rest is the server's byte stream, fed in
  * chunks of those sizes in turn. Every returned argument is read in full,
  * spilled literals through pread(), and the same stream fed all at once
- * must give the same responses. The top bit of the first byte picks one
- * of two sets of limits. */
+ * must give the same responses. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +13,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The first profile is the one the limits are meant to be reached with;
- * the second has max_response below what a 4 KB input can fill, so the
- * "buffer full" and inline-literal-too-large paths are reached too. */
-static const struct imap_parser_settings fuzz_set[2] = {
+/* Limits picked by the top two bits of the first byte. The first set is
+ * the main one; the others put max_response, the inline literal size or
+ * the count of spilled literals within reach of a 4 KB input; the last is
+ * the defaults. */
+static const struct imap_parser_settings fuzz_set[4] = {
     {
         .max_line = 4096,
         .max_literal = 65536,
@@ -29,11 +29,20 @@ static const struct imap_parser_settings fuzz_set[2] = {
     {
         .max_line = 1024,
         .max_literal = 4096,
-        .max_inline_literal = 256,
+        .max_inline_literal = 2000,
         .max_response = 2048,
         .max_depth = 4,
         .max_args = 50,
     },
+    {
+        .max_line = 4096,
+        .max_literal = 65536,
+        .max_inline_literal = 4,
+        .max_response = 16384,
+        .max_depth = 8,
+        .max_args = 1000,
+    },
+    {.max_line = 0},
 };
 
 static uint64_t
@@ -92,8 +101,7 @@ hash_args(uint64_t h, const struct imap_arg *args, size_t count, unsigned depth)
 		case IMAP_ARG_LITERAL:
 			if (a->fd >= 0) {
 				if (a->type != IMAP_ARG_LITERAL ||
-				    a->str != NULL || a->len <= 64 ||
-				    a->len > 65536)
+				    a->str != NULL || a->len < 5)
 					__builtin_trap();
 				for (off = 0; off < a->len; off += (size_t)r) {
 					r = pread(a->fd, tmp, sizeof(tmp), off);
@@ -190,7 +198,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
-	set = &fuzz_set[data[0] >> 7];
+	set = &fuzz_set[data[0] >> 6];
 	nchunks = data[0] % 8;
 	if (nchunks + 1 > size)
 		return 0;

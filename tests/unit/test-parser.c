@@ -532,6 +532,30 @@ TEST(spilled_literal)
 	CHECK(count_fds() == fds);
 }
 
+TEST(spill_count_limit)
+{
+	struct imap_parser_settings set = {.max_inline_literal = 1};
+	struct buf *in = buf_create(4096);
+	int i, fds = count_fds();
+	char *got;
+
+	buf_append_str(in, "* 1 FETCH (");
+	for (i = 0; i < IMAP_MAX_SPILLED_LITERALS + 1; i++)
+		buf_append_str(in, "X {2}\r\nab ");
+	buf_append_str(in, ")\r\n");
+	CHECK(expect_set(buf_data(in), buf_len(in), &set,
+	                 "ERR: more than 64 large literals in one response"));
+	buf_truncate(in, 11 + IMAP_MAX_SPILLED_LITERALS * 10);
+	buf_append_str(in, ")\r\n");
+	got = parse_set(buf_data(in), buf_len(in), &set);
+	CHECK(strncmp(got, "* #1 FETCH : (X {2 spill}\"ab\" X {2 spill}", 38) ==
+	      0);
+	CHECK(strstr(got, "ERR") == NULL);
+	free(got);
+	CHECK(count_fds() == fds);
+	buf_free(&in);
+}
+
 TEST(spill_dir_fallback)
 {
 	struct imap_parser_settings set = {.max_inline_literal = 4,
