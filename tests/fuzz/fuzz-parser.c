@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "imap-parser.h"
+#include "limits.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -45,6 +46,9 @@ static const struct imap_parser_settings fuzz_set[4] = {
     {.max_line = 0},
 };
 
+/* Lists deeper than the parser's limit must never come out. */
+static unsigned fuzz_max_depth;
+
 static uint64_t
 hash_bytes(uint64_t h, const void *data, size_t len)
 {
@@ -74,7 +78,7 @@ hash_args(uint64_t h, const struct imap_arg *args, size_t count, unsigned depth)
 	size_t i;
 	ssize_t r;
 
-	if (depth > 9)
+	if (depth > fuzz_max_depth)
 		__builtin_trap();
 	for (i = 0; i < count; i++) {
 		const struct imap_arg *a = &args[i];
@@ -199,6 +203,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size == 0)
 		return 0;
 	set = &fuzz_set[data[0] >> 6];
+	fuzz_max_depth = set->max_depth != 0 ? set->max_depth : IMAP_MAX_DEPTH;
 	nchunks = data[0] % 8;
 	if (nchunks + 1 > size)
 		return 0;
