@@ -876,3 +876,16 @@ TEST(dovecot_fetch)
 	       "tag=a6 OK/OK \"Fetch completed (0.017 + 0.000 + 0.016 "
 	       "secs).\"\n");
 }
+
+TEST(odd_tokens)
+{
+	EXPECT("* OK [PERMANENTFLAGS ()] none\r\n",
+	       "* OK/OK [PERMANENTFLAGS ()] \"none\"\n");
+	EXPECT("* X ~foo ~ ~{1}\r\n\xff\r\n", "* X : ~foo ~ ~{1}\"\\xff\"\n");
+	EXPECT("* OK [X {2}\r\nab] t\r\n", "* OK/OK [X {2}\"ab\"] \"t\"\n");
+	EXPECT("* X ]a] b]\r\n", "* X : ]a] b]\n");
+	EXPECT("A1 OK [CAPABILITY a[b] t\r\n",
+	       "tag=A1 OK/OK [CAPABILITY a[b] \"t\"\n");
+	EXPECT("* 1 FETCH (BODY[1.2] {0}\r\n BODY[TEXT]<10> \"\")\r\n",
+	       "* #1 FETCH : (BODY[1.2] {0}\"\" BODY[TEXT]<10> \"\")\n");
+}
