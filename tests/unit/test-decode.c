@@ -332,7 +332,7 @@ TEST(list_malformed)
 
 	CHECK(fails(D_LIST, "* LIST \\Noselect \"/\" x\r\n",
 	            "LIST: flags are not a list"));
-	CHECK(fails(D_LIST, "* LIST (\"\\Noselect\") \"/\" x\r\n", "flag"));
+	CHECK(fails(D_LIST, "* LIST (\"\\\\Noselect\") \"/\" x\r\n", "flag"));
 	CHECK(fails(D_LIST, "* LIST (()) \"/\" x\r\n", "flag"));
 	CHECK(fails(D_LIST, "* LIST () \"//\" x\r\n", "delimiter"));
 	CHECK(fails(D_LIST, "* LIST () \"\" x\r\n", "delimiter"));
@@ -585,11 +585,11 @@ TEST(fetch_malformed)
 	CHECK(fails(D_FETCH, "* 1 FETCH (UID)\r\n", "without a value"));
 	CHECK(fails(D_FETCH, "* 1 FETCH (FLAGS \\Seen)\r\n",
 	            "FETCH: FLAGS is not a list"));
-	CHECK(fails(D_FETCH, "* 1 FETCH (FLAGS \"\\Seen\")\r\n",
+	CHECK(fails(D_FETCH, "* 1 FETCH (FLAGS \"\\\\Seen\")\r\n",
 	            "FETCH: FLAGS is not a list"));
 	CHECK(fails(D_FETCH, "* 1 FETCH (FLAGS NIL)\r\n",
 	            "FETCH: FLAGS is not a list"));
-	CHECK(fails(D_FETCH, "* 1 FETCH (FLAGS (\"\\Seen\"))\r\n",
+	CHECK(fails(D_FETCH, "* 1 FETCH (FLAGS (\"\\\\Seen\"))\r\n",
 	            "FETCH: FLAGS"));
 	CHECK(
 	    fails(D_FETCH, "* 1 FETCH (FLAGS ((\\Seen)))\r\n", "FETCH: FLAGS"));
@@ -628,6 +628,44 @@ TEST(fetch_malformed)
 	CHECK(fails(D_FETCH, "* FETCH (UID 5)\r\n", "sequence number"));
 	CHECK(fails(D_FETCH, "* 1 EXPUNGE\r\n", "not a FETCH"));
 	CHECK(fails(D_FETCH, "A1 OK FETCH done\r\n", "not a FETCH"));
+	done();
+}
+
+TEST(fetch_big_and_binary_bodies)
+{
+	static const char bin[] = "* 2 FETCH (BINARY[] ~{3}\r\na\0b UID 8)\r\n";
+	const size_t body_len = 300000;
+	const struct imap_response *resp;
+	struct imap_fetch f;
+	const char *error = NULL;
+	char head[64], *msg;
+	size_t n;
+
+	resp = parse_n(bin, sizeof(bin) - 1);
+	CHECK(resp != NULL && imap_decode_fetch(resp, &f, &error) == 0);
+	CHECK(f.uid == 8 && f.body != NULL && f.body->literal8);
+	if (f.body != NULL && f.body->str != NULL)
+		CHECK_MEMEQ(f.body->str, f.body->len, "a\0b", 3);
+
+	/* past IMAP_MAX_INLINE_LITERAL the body is a spilled file */
+	n = (size_t)snprintf(head, sizeof(head),
+	                     "* 3 FETCH (UID 9 BODY[] {%zu}\r\n", body_len);
+	msg = malloc(n + body_len + 4);
+	CHECK(msg != NULL);
+	if (msg == NULL)
+		return;
+	memcpy(msg, head, n);
+	memset(msg + n, 'x', body_len);
+	memcpy(msg + n + body_len, ")\r\n", 3);
+	resp = parse_n(msg, n + body_len + 3);
+	CHECK(resp != NULL && imap_decode_fetch(resp, &f, &error) == 0);
+	CHECK(f.uid == 9 && f.body != NULL);
+	if (f.body != NULL) {
+		CHECK(f.body->type == IMAP_ARG_LITERAL);
+		CHECK(f.body->len == body_len);
+		CHECK(f.body->str == NULL && f.body->fd >= 0);
+	}
+	free(msg);
 	done();
 }
 
@@ -941,7 +979,7 @@ TEST(code_malformed)
 	CHECK(fails(D_CODE, "* OK [HIGHESTMODSEQ (5)] x\r\n", "HIGHESTMODSEQ"));
 	CHECK(fails(D_CODE, "* OK [PERMANENTFLAGS \\Seen] x\r\n",
 	            "PERMANENTFLAGS"));
-	CHECK(fails(D_CODE, "* OK [PERMANENTFLAGS (\"\\Seen\")] x\r\n",
+	CHECK(fails(D_CODE, "* OK [PERMANENTFLAGS (\"\\\\Seen\")] x\r\n",
 	            "PERMANENTFLAGS"));
 	CHECK(fails(D_CODE, "* OK [PERMANENTFLAGS] x\r\n", "PERMANENTFLAGS"));
 	CHECK(fails(D_CODE, "A1 OK [APPENDUID 0 1] x\r\n", "APPENDUID"));
