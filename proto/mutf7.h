@@ -9,7 +9,9 @@ struct buf;
 
 /* Append the modified UTF-7 form of the UTF-8 name to out. -1 with
  * *error_r when the input is not valid UTF-8 (overlong forms, surrogates,
- * code points past U+10FFFF, NUL) or out's cap is reached. */
+ * code points past U+10FFFF, NUL) or out's cap is reached. Either form of
+ * a name is at most IMAP_MAX_MAILBOX_NAME bytes. On error out is left as
+ * it was. */
 int mutf7_encode(const char *utf8, size_t len, struct buf *out,
 		 const char **error_r);
 /* Append the UTF-8 form of a modified UTF-7 name to out. -1 with *error_r

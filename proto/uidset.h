@@ -20,9 +20,12 @@ struct uid_range {
 struct uidset {
 	struct uid_range *r;
 	size_t n, alloc;
+	/* Kept true while the ranges are sorted and apart, so that
+	 * uidset_contains() can search without scanning first. */
+	bool normalized;
 };
 
-#define UIDSET_INIT {NULL, 0, 0}
+#define UIDSET_INIT {NULL, 0, 0, true}
 
 void uidset_init(struct uidset *set);
 void uidset_free(struct uidset *set);
@@ -56,7 +59,9 @@ int uidset_format(const struct uidset *set, struct buf *out);
 /* Write ranges from *pos on, stopping before the written set would pass
  * max bytes (at least one range is always written); *pos moves past what
  * was written. Returns the number of ranges written: 0 when *pos is at the
- * end. Loop on it to split one command into several. */
+ * end. Loop on it to split one command into several. Ranges that would
+ * pass out's cap are not written (0 with *pos short of set->n if none
+ * fit). */
 size_t uidset_format_chunk(const struct uidset *set, size_t *pos, size_t max,
 			   struct buf *out);
 
