@@ -96,6 +96,9 @@ conn_trace_out(void *ctx, const char *line, size_t len)
 	conn_trace(ctx, true, line, len);
 }
 
+static int conn_input(struct imap_conn *c);
+static void conn_eof(struct imap_conn *c);
+
 static void
 cmd_unlink(struct imap_conn *c, struct imap_cmd *cmd)
 {
@@ -511,6 +514,15 @@ conn_output(struct imap_conn *c)
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+			/* What the server said before it went (a BYE) says
+			 * more than the broken pipe does. */
+			c->obuf_len = 0;
+			conn_input(c);
+			if (conn_active(c))
+				conn_eof(c);
+			return -1;
+		}
 		conn_fail(c, "cannot send: %s",
 			  transport_error(c->t)[0] != '\0'
 				  ? transport_error(c->t)

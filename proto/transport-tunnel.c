@@ -106,6 +106,10 @@ tunnel_read(struct transport *t, void *data, size_t len)
 	do {
 		n = read(tu->fd, data, len);
 	} while (n < 0 && errno == EINTR);
+	/* A command that exits without reading all we sent resets the
+	 * socket: that is its end of stream too. */
+	if (n < 0 && errno == ECONNRESET)
+		n = 0;
 	if (n > 0) {
 		t->wire_in += n;
 	} else if (n == 0) {
