@@ -58,6 +58,7 @@ struct imap_conn {
 	uint64_t next_tag;
 
 	struct imap_cmd *head, *tail, *wcur;
+	struct imap_cmd *building; /* begun, not ended */
 	size_t in_flight;
 	size_t queued_mem; /* writer bytes in memory, not yet in obuf */
 	char *obuf;
@@ -214,6 +215,8 @@ imap_conn_free(struct imap_conn **cp)
 	if (conn_active(c))
 		c->state = IMAP_CONN_CLOSED;
 	conn_drop_commands(c);
+	while (c->building != NULL)
+		imap_cmd_abort(c->building);
 	imap_parser_free(&c->parser);
 	transport_free(&c->t);
 	buf_free(&c->trace_line);
@@ -281,16 +284,11 @@ imap_conn_set_untagged(struct imap_conn *c, imap_untagged_fn *fn, void *ctx)
 	c->untagged_ctx = ctx;
 }
 
-struct imap_cmd *
-imap_conn_cmdv(struct imap_conn *c, imap_cmd_fn *cb, void *ctx,
-	       const char *fmt, va_list ap)
+static struct imap_cmd *
+conn_cmd_new(struct imap_conn *c, imap_cmd_fn *cb, void *ctx)
 {
-	struct imap_cmd *cmd;
-	const char *error = NULL;
+	struct imap_cmd *cmd = calloc(1, sizeof(*cmd));
 
-	if (!conn_active(c))
-		return NULL;
-	cmd = calloc(1, sizeof(*cmd));
 	if (cmd == NULL) {
 		conn_fail(c, "out of memory");
 		return NULL;
@@ -300,17 +298,29 @@ imap_conn_cmdv(struct imap_conn *c, imap_cmd_fn *cb, void *ctx,
 	snprintf(cmd->tag, sizeof(cmd->tag), "A%" PRIu64, cmd->tagnum);
 	cmd->cb = cb;
 	cmd->ctx = ctx;
-	cmd->w = imap_writer_create(cmd->tag, fmt, ap, &error);
-	if (cmd->w == NULL) {
+	return cmd;
+}
+
+/* Remember why cmd cannot be sent; it is answered with a made-up BAD. */
+static void
+cmd_set_local_error(struct imap_cmd *cmd, const char *error)
+{
+	imap_writer_free(&cmd->w);
+	if (cmd->local_error == NULL)
 		cmd->local_error = strdup(error);
-		if (cmd->local_error == NULL) {
-			free(cmd);
-			conn_fail(c, "out of memory");
-			return NULL;
-		}
-	} else {
-		c->queued_mem += imap_writer_mem_pending(cmd->w);
+}
+
+static void
+conn_cmd_queue(struct imap_conn *c, struct imap_cmd *cmd)
+{
+	if (cmd->w == NULL && cmd->local_error == NULL) {
+		/* Not even the error text could be allocated. */
+		free(cmd);
+		conn_fail(c, "out of memory");
+		return;
 	}
+	if (cmd->w != NULL)
+		c->queued_mem += imap_writer_mem_pending(cmd->w);
 	cmd->prev = c->tail;
 	if (c->tail != NULL)
 		c->tail->next = cmd;
@@ -320,7 +330,104 @@ imap_conn_cmdv(struct imap_conn *c, imap_cmd_fn *cb, void *ctx,
 	if (c->wcur == NULL)
 		c->wcur = cmd;
 	c->in_flight++;
+}
+
+struct imap_cmd *
+imap_conn_cmdv(struct imap_conn *c, imap_cmd_fn *cb, void *ctx,
+	       const char *fmt, va_list ap)
+{
+	struct imap_cmd *cmd;
+	const char *error = NULL;
+
+	if (!conn_active(c) || (cmd = conn_cmd_new(c, cb, ctx)) == NULL)
+		return NULL;
+	cmd->w = imap_writer_create(cmd->tag, fmt, ap, &error);
+	if (cmd->w == NULL)
+		cmd_set_local_error(cmd, error);
+	conn_cmd_queue(c, cmd);
+	return conn_active(c) ? cmd : NULL;
+}
+
+struct imap_cmd *
+imap_conn_cmd_begin(struct imap_conn *c, imap_cmd_fn *cb, void *ctx)
+{
+	struct imap_cmd *cmd;
+
+	if (!conn_active(c) || (cmd = conn_cmd_new(c, cb, ctx)) == NULL)
+		return NULL;
+	cmd->w = imap_writer_begin(cmd->tag);
+	if (cmd->w == NULL) {
+		free(cmd);
+		conn_fail(c, "out of memory");
+		return NULL;
+	}
+	/* Commands being built are kept apart, so that the connection can
+	 * free them if it goes first. */
+	cmd->next = c->building;
+	if (c->building != NULL)
+		c->building->prev = cmd;
+	c->building = cmd;
 	return cmd;
+}
+
+void
+imap_cmd_add(struct imap_cmd *cmd, const char *fmt, ...)
+{
+	const char *error = NULL;
+	va_list ap;
+
+	if (cmd == NULL || cmd->w == NULL)
+		return;
+	va_start(ap, fmt);
+	if (imap_writer_add(cmd->w, fmt, ap, &error) < 0)
+		cmd_set_local_error(cmd, error);
+	va_end(ap);
+}
+
+static void
+cmd_unlink_building(struct imap_conn *c, struct imap_cmd *cmd)
+{
+	if (cmd->prev != NULL)
+		cmd->prev->next = cmd->next;
+	else
+		c->building = cmd->next;
+	if (cmd->next != NULL)
+		cmd->next->prev = cmd->prev;
+	cmd->prev = cmd->next = NULL;
+}
+
+void
+imap_cmd_end(struct imap_cmd *cmd)
+{
+	struct imap_conn *c;
+
+	if (cmd == NULL)
+		return;
+	c = cmd->conn;
+	cmd_unlink_building(c, cmd);
+	if (!conn_active(c)) {
+		/* The connection went while the command was being built. */
+		if (cmd->cb != NULL)
+			cmd->cb(c, NULL, cmd->ctx);
+		imap_writer_free(&cmd->w);
+		free(cmd->local_error);
+		free(cmd);
+		return;
+	}
+	if (cmd->w != NULL && imap_writer_end(cmd->w) < 0)
+		cmd_set_local_error(cmd, "out of memory");
+	conn_cmd_queue(c, cmd);
+}
+
+void
+imap_cmd_abort(struct imap_cmd *cmd)
+{
+	if (cmd == NULL)
+		return;
+	cmd_unlink_building(cmd->conn, cmd);
+	imap_writer_free(&cmd->w);
+	free(cmd->local_error);
+	free(cmd);
 }
 
 struct imap_cmd *

@@ -277,24 +277,33 @@ writer_directive(struct imap_writer *w, char d, va_list *ap,
 }
 
 struct imap_writer *
-imap_writer_create(const char *tag, const char *fmt, va_list ap,
-		   const char **error_r)
+imap_writer_begin(const char *tag)
 {
 	struct imap_writer *w = calloc(1, sizeof(*w));
+
+	if (w == NULL || (w->mem = buf_create(SIZE_MAX / 2)) == NULL) {
+		free(w);
+		return NULL;
+	}
+	if (writer_text(w, SEG_MEM, tag, strlen(tag)) < 0 ||
+	    writer_text(w, SEG_MEM, " ", 1) < 0) {
+		imap_writer_free(&w);
+		return NULL;
+	}
+	return w;
+}
+
+int
+imap_writer_add(struct imap_writer *w, const char *fmt, va_list ap,
+		const char **error_r)
+{
 	const char *p, *lit;
 	va_list aq;
 	int ret = 0;
 
-	if (w == NULL || (w->mem = buf_create(SIZE_MAX / 2)) == NULL) {
-		free(w);
-		*error_r = "out of memory";
-		return NULL;
-	}
-	writer_set_verb(w, fmt);
+	if (w->verb[0] == '\0')
+		writer_set_verb(w, fmt);
 	va_copy(aq, ap);
-	if (writer_text(w, SEG_MEM, tag, strlen(tag)) < 0 ||
-	    writer_text(w, SEG_MEM, " ", 1) < 0)
-		ret = -1;
 	for (p = fmt; *p != '\0' && ret == 0; p++) {
 		if (*p != '%') {
 			lit = strchr(p, '%');
@@ -310,11 +319,33 @@ imap_writer_create(const char *tag, const char *fmt, va_list ap,
 			writer_bad_fmt(fmt, p - 1);
 	}
 	va_end(aq);
-	if (ret == 0)
-		ret = writer_text(w, SEG_MEM, "\r\n", 2);
-	if (ret < 0) {
-		if (ret == -1)
-			*error_r = "out of memory";
+	if (ret == -1)
+		*error_r = "out of memory";
+	return ret < 0 ? -1 : 0;
+}
+
+int
+imap_writer_end(struct imap_writer *w)
+{
+	return writer_text(w, SEG_MEM, "\r\n", 2);
+}
+
+struct imap_writer *
+imap_writer_create(const char *tag, const char *fmt, va_list ap,
+		   const char **error_r)
+{
+	struct imap_writer *w = imap_writer_begin(tag);
+
+	if (w == NULL) {
+		*error_r = "out of memory";
+		return NULL;
+	}
+	if (imap_writer_add(w, fmt, ap, error_r) < 0) {
+		imap_writer_free(&w);
+		return NULL;
+	}
+	if (imap_writer_end(w) < 0) {
+		*error_r = "out of memory";
 		imap_writer_free(&w);
 		return NULL;
 	}

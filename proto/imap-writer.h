@@ -25,6 +25,14 @@ struct imap_writer;
  * owns the result (imap_writer_free). */
 struct imap_writer *imap_writer_create(const char *tag, const char *fmt,
 				       va_list ap, const char **error_r);
+/* The same in pieces: begin writes "tag ", add appends fmt (the first
+ * piece starts with the command name, later ones with a space), end adds
+ * the CRLF. add fails like imap_writer_create() (the writer is then
+ * unusable: free it); begin returns NULL and end -1 out of memory. */
+struct imap_writer *imap_writer_begin(const char *tag);
+int imap_writer_add(struct imap_writer *w, const char *fmt, va_list ap,
+		    const char **error_r);
+int imap_writer_end(struct imap_writer *w);
 /* imap_writer_create() with variable arguments. */
 struct imap_writer *imap_writer_createf(const char *tag, const char **error_r,
 					const char *fmt, ...);

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PLAN 44
+#define PLAN 46
 #define BIG_SIZE (20 * 1024 * 1024)
 #define PIPELINE 1000
 #define TIMEOUT_MS 60000
@@ -394,6 +394,37 @@ static const char msg1[] = "Subject: one\r\n\r\nfirst\r\n";
 static const char msg2[] = "Subject: two\r\n\r\nsecond\r\n";
 static const char msg3[] = "Subject: three\r\n\r\nthird\r\n";
 
+/* MULTIAPPEND built piece by piece, as the sync does while messages
+ * arrive; an aborted command in between is never sent. */
+static void
+piecewise_append(struct imap_conn *c, const char *box, const char *mode)
+{
+	const char *const msgs[] = {msg1, msg2, msg3};
+	struct imap_cmd *cmd, *dropped;
+	struct result r;
+	size_t i;
+	int fd = -1;
+
+	result_init(&r);
+	cmd = imap_conn_cmd_begin(c, result_cb, &r);
+	dropped = imap_conn_cmd_begin(c, result_cb, &r);
+	imap_cmd_add(dropped, "NOOP");
+	imap_cmd_add(cmd, "APPEND %m", box);
+	for (i = 0; i < 3; i++) {
+		fd = big_file(1000 + i, 'k');
+		imap_cmd_add(cmd, " (\\Draft) %L", msgs[i], strlen(msgs[i]));
+		imap_cmd_add(cmd, " %F", fd, (uint64_t)(1000 + i));
+		close(fd);
+	}
+	imap_cmd_abort(dropped);
+	imap_cmd_end(cmd);
+	imap_conn_run(&c, 1, result_done, &r, TIMEOUT_MS);
+	ok(r.status == IMAP_STATUS_OK && r.code.code == IMAP_CODE_APPENDUID &&
+		   uidset_count(&r.set) == 6,
+	   "piecewise MULTIAPPEND of 6 (%s): APPENDUID", mode);
+	uidset_free(&r.set);
+}
+
 static void
 test_multiappend(struct imap_conn *c, const char *box, const char *mode)
 {
@@ -416,6 +447,7 @@ test_multiappend(struct imap_conn *c, const char *box, const char *mode)
 		ok(strstr(tr, "{23}") != NULL && strstr(tr, "{23+}") == NULL &&
 			   strstr(tr, "remote <- + ") != NULL,
 		   "literals waited for the continuation");
+	piecewise_append(c, box, mode);
 	uidset_free(&r.set);
 }
 

@@ -202,6 +202,30 @@ TEST(logout_closes)
 	imap_conn_free(&c);
 }
 
+TEST(piecewise_after_failure)
+{
+	struct imap_conn *c = peer("printf '* PREAUTH hi\\r\\n'; exit 4", 0);
+	struct imap_cmd *cmd, *left;
+	struct res r = {0};
+
+	cmd = imap_conn_cmd_begin(c, res_cb, &r);
+	left = imap_conn_cmd_begin(c, res_cb, &r);
+	imap_cmd_add(left, "NOOP");
+	imap_cmd_add(cmd, "APPEND x %L", "abc", (size_t)3);
+	imap_conn_cmd(c, NULL, NULL, "NOOP");
+	CHECK(run(c, 5000) == -1);
+	CHECK(r.calls == 0);
+	imap_cmd_end(cmd);
+	CHECK(r.calls == 1 && r.status == -1);
+	CHECK(imap_conn_cmd_begin(c, res_cb, &r) == NULL);
+	imap_cmd_add(NULL, "NOOP");
+	imap_cmd_end(NULL);
+	imap_cmd_abort(NULL);
+	/* left is still being built: freeing the connection frees it. */
+	imap_conn_free(&c);
+	CHECK(r.calls == 1);
+}
+
 TEST(trace_incoming_literal)
 {
 	struct imap_conn *c = peer(

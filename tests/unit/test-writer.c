@@ -379,3 +379,32 @@ TEST(abort_drops_rest)
 	CHECK(imap_writer_fill(w, tmp, sizeof(tmp), &error) == 0);
 	imap_writer_free(&w);
 }
+
+static struct imap_writer *
+add(struct imap_writer *w, const char *fmt, ...)
+{
+	const char *error;
+	va_list ap;
+
+	va_start(ap, fmt);
+	CHECK(imap_writer_add(w, fmt, ap, &error) == 0);
+	va_end(ap);
+	return w;
+}
+
+TEST(piecewise)
+{
+	struct imap_writer *w = imap_writer_begin("A3");
+	size_t len;
+	char *t;
+
+	add(w, "APPEND %m", "Sent");
+	add(w, " (\\Seen) %L", "one", (size_t)3);
+	add(w, " %L", "two", (size_t)3);
+	CHECK(imap_writer_end(w) == 0);
+	CHECK_STREQ(imap_writer_verb(w), "APPEND");
+	t = transcript(w, 0, 7, &len);
+	CHECK_STREQ(t, "A3 APPEND Sent (\\Seen) {3}\r\n<+>one {3}\r\n<+>two\r\n");
+	free(t);
+	imap_writer_free(&w);
+}
