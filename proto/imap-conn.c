@@ -88,7 +88,7 @@ conn_trace(struct imap_conn *c, bool out, const char *line, size_t len)
 		c->set.trace(c->set.trace_ctx, c->name, out, line, len);
 	else
 		fprintf(stderr, "%s %s %.*s\n", c->name, out ? "->" : "<-",
-			(int)len, line);
+		        (int)len, line);
 }
 
 static void
@@ -196,7 +196,7 @@ imap_conn_create(const struct imap_conn_settings *set, struct transport *t)
 		if (c->name != NULL)
 			snprintf(c->error, sizeof(c->error), "%s: ", c->name);
 		strncat(c->error, "out of memory",
-			sizeof(c->error) - strlen(c->error) - 1);
+		        sizeof(c->error) - strlen(c->error) - 1);
 		c->state = IMAP_CONN_FAILED;
 		if (c->name == NULL)
 			c->name = strdup("imap");
@@ -333,8 +333,8 @@ conn_cmd_queue(struct imap_conn *c, struct imap_cmd *cmd)
 }
 
 struct imap_cmd *
-imap_conn_cmdv(struct imap_conn *c, imap_cmd_fn *cb, void *ctx,
-	       const char *fmt, va_list ap)
+imap_conn_cmdv(struct imap_conn *c, imap_cmd_fn *cb, void *ctx, const char *fmt,
+               va_list ap)
 {
 	struct imap_cmd *cmd;
 	const char *error = NULL;
@@ -431,8 +431,8 @@ imap_cmd_abort(struct imap_cmd *cmd)
 }
 
 struct imap_cmd *
-imap_conn_cmd(struct imap_conn *c, imap_cmd_fn *cb, void *ctx,
-	      const char *fmt, ...)
+imap_conn_cmd(struct imap_conn *c, imap_cmd_fn *cb, void *ctx, const char *fmt,
+              ...)
 {
 	struct imap_cmd *cmd;
 	va_list ap;
@@ -451,7 +451,7 @@ imap_cmd_set_continuation(struct imap_cmd *cmd, imap_cmd_cont_fn *fn)
 
 void
 imap_cmd_continue(struct imap_cmd *cmd, const void *data, size_t len,
-		  bool secret)
+                  bool secret)
 {
 	struct imap_conn *c = cmd->conn;
 
@@ -509,7 +509,7 @@ cmd_is(const struct imap_cmd *cmd, const char *verb)
 /* The tagged response (real or made up) for cmd has come. */
 static void
 conn_complete(struct imap_conn *c, struct imap_cmd *cmd,
-	      const struct imap_response *resp)
+              const struct imap_response *resp)
 {
 	bool keep = false;
 
@@ -579,14 +579,14 @@ conn_fill_output(struct imap_conn *c)
 			c->stats.commands++;
 		if (c->set.debug > 0)
 			imap_writer_trace(cmd->w, c->set.debug, conn_trace_out,
-					  c);
+			                  c);
 		before = imap_writer_mem_pending(cmd->w);
 		n = imap_writer_fill(cmd->w, c->obuf + c->obuf_len,
-				     CONN_OBUF_SIZE - c->obuf_len, &error);
+		                     CONN_OBUF_SIZE - c->obuf_len, &error);
 		c->queued_mem -= before - imap_writer_mem_pending(cmd->w);
 		if (n < 0) {
 			conn_fail(c, "cannot send a literal of %s: %s",
-				  cmd->tag, error);
+			          cmd->tag, error);
 			return;
 		}
 		c->obuf_len += n;
@@ -631,9 +631,9 @@ conn_output(struct imap_conn *c)
 			return -1;
 		}
 		conn_fail(c, "cannot send: %s",
-			  transport_error(c->t)[0] != '\0'
-				  ? transport_error(c->t)
-				  : strerror(n < 0 ? errno : EPIPE));
+		          transport_error(c->t)[0] != '\0'
+		              ? transport_error(c->t)
+		              : strerror(n < 0 ? errno : EPIPE));
 		return -1;
 	}
 	if (c->need_flush && conn_active(c)) {
@@ -695,7 +695,7 @@ trace_in_end(struct imap_conn *c, bool detect)
 	if (c->trace_dropped > 0) {
 		buf_truncate(c->trace_line, len);
 		buf_printf(c->trace_line, "... (%" PRIu64 " more bytes)",
-			   c->trace_dropped);
+		           c->trace_dropped);
 		len = buf_len(c->trace_line);
 	}
 	conn_trace(c, false, line, len);
@@ -748,7 +748,7 @@ conn_note_code(struct imap_conn *c, const struct imap_response *resp)
 
 	if (resp->code != NULL && strcmp(resp->code, "CAPABILITY") == 0 &&
 	    imap_decode_capability(resp->code_args, resp->code_count, &caps,
-				   &error) == 0)
+	                           &error) == 0)
 		c->caps = caps;
 }
 
@@ -773,8 +773,7 @@ conn_untagged(struct imap_conn *c, const struct imap_response *resp)
 
 	conn_note_code(c, resp);
 	if (resp->name != NULL && strcmp(resp->name, "CAPABILITY") == 0 &&
-	    imap_decode_capability(resp->args, resp->count, &caps, &error) ==
-		    0)
+	    imap_decode_capability(resp->args, resp->count, &caps, &error) == 0)
 		c->caps = caps;
 	if (resp->name != NULL && strcmp(resp->name, "ENABLED") == 0 &&
 	    imap_decode_enabled(resp, &caps, &error) == 0)
@@ -786,7 +785,7 @@ conn_untagged(struct imap_conn *c, const struct imap_response *resp)
 			c->bye_in_logout = true;
 		else
 			conn_fail(c, "server said BYE: %s",
-				  resp->text != NULL ? resp->text : "");
+			          resp->text != NULL ? resp->text : "");
 	}
 }
 
@@ -798,7 +797,7 @@ conn_greeting(struct imap_conn *c, const struct imap_response *resp)
 	     resp->status != IMAP_STATUS_PREAUTH &&
 	     resp->status != IMAP_STATUS_BYE)) {
 		conn_fail(c, "protocol error: the greeting is not OK, "
-			     "PREAUTH or BYE");
+		             "PREAUTH or BYE");
 		return;
 	}
 	if (resp->status == IMAP_STATUS_OK)
@@ -822,8 +821,10 @@ conn_tagged(struct imap_conn *c, const struct imap_response *resp)
 	     strcmp(cmd->tag, resp->tag) != 0))
 		cmd = NULL;
 	if (cmd == NULL) {
-		conn_fail(c, "protocol error: tagged response for unknown "
-			     "tag '%.64s'", resp->tag);
+		conn_fail(c,
+		          "protocol error: tagged response for unknown "
+		          "tag '%.64s'",
+		          resp->tag);
 		return;
 	}
 	conn_note_code(c, resp);
@@ -853,9 +854,10 @@ conn_continuation(struct imap_conn *c, const struct imap_response *resp)
 	if (cmd != NULL && cmd->cont != NULL && cmd->w != NULL &&
 	    imap_writer_finished(cmd->w) && !cmd->answered) {
 		if (cmd->cont(c, cmd, resp, cmd->ctx) < 0)
-			conn_fail(c, "%s %s: cannot answer the server's "
-				     "continuation request",
-				  cmd->tag, imap_writer_verb(cmd->w));
+			conn_fail(c,
+			          "%s %s: cannot answer the server's "
+			          "continuation request",
+			          cmd->tag, imap_writer_verb(cmd->w));
 		return;
 	}
 	conn_fail(c, "protocol error: unexpected continuation request");
@@ -923,7 +925,7 @@ conn_input(struct imap_conn *c)
 			space = imap_parser_input_space(c->parser, &size);
 			if (size == 0) {
 				conn_fail(c, "protocol error: a response does "
-					     "not fit in the input buffer");
+				             "not fit in the input buffer");
 				return -1;
 			}
 		}
@@ -946,9 +948,9 @@ conn_input(struct imap_conn *c)
 			int err = errno;
 
 			conn_fail(c, "cannot read: %s",
-				  transport_error(c->t)[0] != '\0'
-					  ? transport_error(c->t)
-					  : strerror(err));
+			          transport_error(c->t)[0] != '\0'
+			              ? transport_error(c->t)
+			              : strerror(err));
 		}
 	}
 	return c->state == IMAP_CONN_FAILED ? -1 : 0;
@@ -977,7 +979,7 @@ conns_idle(struct imap_conn *const *conns, size_t n)
 
 int
 imap_conn_run(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
-	      void *ctx, int timeout_ms)
+              void *ctx, int timeout_ms)
 {
 	struct pollfd *pfd = calloc(n > 0 ? n : 1, sizeof(*pfd));
 	int64_t last_rx = now_ms(), wait;
@@ -1067,8 +1069,7 @@ struct conn_wait {
 };
 
 static void
-conn_wait_cb(struct imap_conn *c, const struct imap_response *resp,
-	     void *ctx)
+conn_wait_cb(struct imap_conn *c, const struct imap_response *resp, void *ctx)
 {
 	struct conn_wait *w = ctx;
 	const char *text = resp != NULL ? resp->text : imap_conn_error(c);
@@ -1087,7 +1088,7 @@ conn_wait_done(void *ctx)
 
 int
 imap_conn_cmd_wait(struct imap_conn *c, char *text, size_t size,
-		   const char *fmt, ...)
+                   const char *fmt, ...)
 {
 	struct conn_wait w = {false, -1, text, size};
 	struct imap_cmd *cmd;

@@ -94,7 +94,7 @@ writer_mark(struct imap_writer *w, enum seg_kind kind, size_t off)
 
 static int
 writer_text(struct imap_writer *w, enum seg_kind kind, const void *data,
-	    size_t len)
+            size_t len)
 {
 	size_t off = buf_len(w->mem);
 
@@ -147,8 +147,8 @@ writer_is_quotable(const char *s, size_t len)
 /* An astring (allow_atom) or a string; secret marks the bytes that carry
  * the value so traces can hide them. */
 static int
-writer_string(struct imap_writer *w, const char *s, size_t len,
-	      bool allow_atom, bool secret)
+writer_string(struct imap_writer *w, const char *s, size_t len, bool allow_atom,
+              bool secret)
 {
 	enum seg_kind kind = secret ? SEG_SECRET : SEG_MEM;
 	size_t off = buf_len(w->mem), i;
@@ -178,7 +178,7 @@ static void __attribute__((noreturn))
 writer_bad_fmt(const char *fmt, const char *p)
 {
 	fprintf(stderr, "imap_writer: bad directive at offset %zu in \"%s\"\n",
-		(size_t)(p - fmt), fmt);
+	        (size_t)(p - fmt), fmt);
 	abort();
 }
 
@@ -195,7 +195,7 @@ writer_set_verb(struct imap_writer *w, const char *fmt)
 
 static int
 writer_directive(struct imap_writer *w, char d, va_list *ap,
-		 const char **error_r)
+                 const char **error_r)
 {
 	size_t off = buf_len(w->mem);
 	const char *s;
@@ -203,8 +203,8 @@ writer_directive(struct imap_writer *w, char d, va_list *ap,
 	switch (d) {
 	case 'a':
 		return buf_append_str(w->mem, va_arg(*ap, const char *)) < 0
-			       ? -1
-			       : writer_mark(w, SEG_MEM, off);
+		           ? -1
+		           : writer_mark(w, SEG_MEM, off);
 	case 's':
 	case 'q':
 	case 'P':
@@ -221,8 +221,8 @@ writer_directive(struct imap_writer *w, char d, va_list *ap,
 			buf_free(&enc);
 			return -2;
 		}
-		ret = writer_string(w, buf_data(enc), buf_len(enc), true,
-				    false);
+		ret =
+		    writer_string(w, buf_data(enc), buf_len(enc), true, false);
 		buf_free(&enc);
 		return ret;
 	}
@@ -295,7 +295,7 @@ imap_writer_begin(const char *tag)
 
 int
 imap_writer_add(struct imap_writer *w, const char *fmt, va_list ap,
-		const char **error_r)
+                const char **error_r)
 {
 	const char *p, *lit;
 	va_list aq;
@@ -332,7 +332,7 @@ imap_writer_end(struct imap_writer *w)
 
 struct imap_writer *
 imap_writer_create(const char *tag, const char *fmt, va_list ap,
-		   const char **error_r)
+                   const char **error_r)
 {
 	struct imap_writer *w = imap_writer_begin(tag);
 
@@ -353,8 +353,7 @@ imap_writer_create(const char *tag, const char *fmt, va_list ap,
 }
 
 struct imap_writer *
-imap_writer_createf(const char *tag, const char **error_r, const char *fmt,
-		    ...)
+imap_writer_createf(const char *tag, const char **error_r, const char *fmt, ...)
 {
 	struct imap_writer *w;
 	va_list ap;
@@ -408,8 +407,8 @@ imap_writer_set_caps(struct imap_writer *w, uint64_t caps)
 		if (s->kind != SEG_LIT)
 			continue;
 		s->sync = !((caps & IMAP_CAP_LITERALPLUS) != 0 ||
-			    ((caps & IMAP_CAP_LITERALMINUS) != 0 &&
-			     s->len <= IMAP_WRITER_LITERAL_MINUS_MAX));
+		            ((caps & IMAP_CAP_LITERALMINUS) != 0 &&
+		             s->len <= IMAP_WRITER_LITERAL_MINUS_MAX));
 		if (!s->sync)
 			w->segs[i + 1].kind = SEG_NOP;
 	}
@@ -418,7 +417,7 @@ imap_writer_set_caps(struct imap_writer *w, uint64_t caps)
 
 int
 imap_writer_add_line(struct imap_writer *w, const void *data, size_t len,
-		     bool secret)
+                     bool secret)
 {
 	if (writer_text(w, secret ? SEG_SECRET : SEG_MEM, data, len) < 0 ||
 	    writer_text(w, SEG_MEM, "\r\n", 2) < 0)
@@ -430,14 +429,14 @@ static size_t
 writer_lit_header(const struct seg *s, char *out, size_t size)
 {
 	int n = snprintf(out, size, "{%" PRIu64 "%s}\r\n", s->len,
-			 s->sync ? "" : "+");
+	                 s->sync ? "" : "+");
 
 	return n < 0 ? 0 : (size_t)n;
 }
 
 ssize_t
 imap_writer_fill(struct imap_writer *w, void *dest, size_t size,
-		 const char **error_r)
+                 const char **error_r)
 {
 	char *out = dest, hdr[32];
 	size_t done = 0, k;
@@ -453,8 +452,8 @@ imap_writer_fill(struct imap_writer *w, void *dest, size_t size,
 		if (s->kind == SEG_WAIT)
 			break;
 		if (s->kind == SEG_LIT) {
-			left = writer_lit_header(s, hdr, sizeof(hdr)) -
-			       w->cur_off;
+			left =
+			    writer_lit_header(s, hdr, sizeof(hdr)) - w->cur_off;
 			k = left < size - done ? left : size - done;
 			memcpy(out + done, hdr + w->cur_off, k);
 		} else if (s->kind == SEG_FD) {
@@ -463,14 +462,14 @@ imap_writer_fill(struct imap_writer *w, void *dest, size_t size,
 			if (k > 0) {
 				do {
 					n = pread(s->fd, out + done, k,
-						  w->cur_off);
+					          w->cur_off);
 				} while (n < 0 && errno == EINTR);
 				if (n <= 0 && done > 0)
 					break; /* the error comes next call */
 				if (n <= 0) {
 					*error_r = n < 0 ? strerror(errno)
-							 : "literal file is "
-							   "shorter than said";
+					                 : "literal file is "
+					                   "shorter than said";
 					return -1;
 				}
 				k = n;
@@ -478,8 +477,8 @@ imap_writer_fill(struct imap_writer *w, void *dest, size_t size,
 		} else {
 			left = s->len - w->cur_off;
 			k = left < size - done ? left : size - done;
-			memcpy(out + done, buf_data(w->mem) + s->off + w->cur_off,
-			       k);
+			memcpy(out + done,
+			       buf_data(w->mem) + s->off + w->cur_off, k);
 			w->mem_left -= k;
 		}
 		done += k;
@@ -559,8 +558,8 @@ writer_trace_fd(const struct seg *s, struct buf *out)
 	ssize_t n;
 
 	while (off < s->len) {
-		size_t want = s->len - off < sizeof(tmp) ? s->len - off
-							: sizeof(tmp);
+		size_t want =
+		    s->len - off < sizeof(tmp) ? s->len - off : sizeof(tmp);
 
 		n = pread(s->fd, tmp, want, off);
 		if (n <= 0 || buf_append(out, tmp, n) < 0)
@@ -587,7 +586,7 @@ writer_trace_emit(struct buf *text, imap_writer_trace_fn *fn, void *ctx)
 
 void
 imap_writer_trace(struct imap_writer *w, int debug, imap_writer_trace_fn *fn,
-		  void *ctx)
+                  void *ctx)
 {
 	struct buf *text;
 	char hdr[32];
@@ -611,14 +610,14 @@ imap_writer_trace(struct imap_writer *w, int debug, imap_writer_trace_fn *fn,
 		case SEG_SECRET:
 			if (debug >= 2)
 				buf_append(text, buf_data(w->mem) + s->off,
-					   s->len);
+				           s->len);
 			else
 				buf_append_str(text, "<redacted>");
 			break;
 		case SEG_BODY:
 			if (debug >= 2)
 				buf_append(text, buf_data(w->mem) + s->off,
-					   s->len);
+				           s->len);
 			else
 				buf_printf(text, "{%" PRIu64 " bytes}", s->len);
 			break;
@@ -630,7 +629,7 @@ imap_writer_trace(struct imap_writer *w, int debug, imap_writer_trace_fn *fn,
 			break;
 		case SEG_LIT:
 			buf_append(text, hdr,
-				   writer_lit_header(s, hdr, sizeof(hdr)));
+			           writer_lit_header(s, hdr, sizeof(hdr)));
 			break;
 		case SEG_WAIT:
 		case SEG_NOP:

@@ -24,18 +24,18 @@ struct imap_writer;
  * %F fd that cannot be dup()ed); aborts on a malformed fmt. The caller
  * owns the result (imap_writer_free). */
 struct imap_writer *imap_writer_create(const char *tag, const char *fmt,
-				       va_list ap, const char **error_r);
+                                       va_list ap, const char **error_r);
 /* The same in pieces: begin writes "tag ", add appends fmt (the first
  * piece starts with the command name, later ones with a space), end adds
  * the CRLF. add fails like imap_writer_create() (the writer is then
  * unusable: free it); begin returns NULL and end -1 out of memory. */
 struct imap_writer *imap_writer_begin(const char *tag);
 int imap_writer_add(struct imap_writer *w, const char *fmt, va_list ap,
-		    const char **error_r);
+                    const char **error_r);
 int imap_writer_end(struct imap_writer *w);
 /* imap_writer_create() with variable arguments. */
 struct imap_writer *imap_writer_createf(const char *tag, const char **error_r,
-					const char *fmt, ...);
+                                        const char *fmt, ...);
 /* Free, closing dup()ed fds and wiping the bytes if a secret was in them. */
 void imap_writer_free(struct imap_writer **w);
 
@@ -48,13 +48,13 @@ void imap_writer_set_caps(struct imap_writer *w, uint64_t caps);
 /* Append a line (CRLF added) to send after what is queued: an answer to a
  * continuation request. secret: redacted in traces. -1 out of memory. */
 int imap_writer_add_line(struct imap_writer *w, const void *data, size_t len,
-			 bool secret);
+                         bool secret);
 
 /* Copy up to size bytes from the cursor into dest and advance. Returns the
  * bytes copied; 0 when stalled (imap_writer_stalled) or finished; -1 with
  * *error_r if reading a literal's fd failed or came up short. */
 ssize_t imap_writer_fill(struct imap_writer *w, void *dest, size_t size,
-			 const char **error_r);
+                         const char **error_r);
 /* At a synchronizing literal whose continuation has not come. */
 bool imap_writer_stalled(const struct imap_writer *w);
 /* The continuation came: go on past the wait point. */
@@ -75,6 +75,6 @@ typedef void imap_writer_trace_fn(void *ctx, const char *line, size_t len);
  * wait point: secrets as "<redacted>" and literal bodies as "{n bytes}"
  * unless debug >= 2. */
 void imap_writer_trace(struct imap_writer *w, int debug,
-		       imap_writer_trace_fn *fn, void *ctx);
+                       imap_writer_trace_fn *fn, void *ctx);
 
 #endif

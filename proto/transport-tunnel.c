@@ -54,15 +54,15 @@ tunnel_describe_status(struct tunnel *tu, int status)
 	if (WIFEXITED(status)) {
 		if (WEXITSTATUS(status) == 127)
 			snprintf(tu->t.error, sizeof(tu->t.error),
-				 "command exited with status 127 "
-				 "(command not found?)");
+			         "command exited with status 127 "
+			         "(command not found?)");
 		else
 			snprintf(tu->t.error, sizeof(tu->t.error),
-				 "command exited with status %d",
-				 WEXITSTATUS(status));
+			         "command exited with status %d",
+			         WEXITSTATUS(status));
 	} else if (WIFSIGNALED(status)) {
 		snprintf(tu->t.error, sizeof(tu->t.error),
-			 "command killed by signal %d", WTERMSIG(status));
+		         "command killed by signal %d", WTERMSIG(status));
 	}
 }
 
@@ -117,8 +117,7 @@ tunnel_read(struct transport *t, void *data, size_t len)
 	} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
 		int err = errno;
 
-		snprintf(t->error, sizeof(t->error), "read: %s",
-			 strerror(err));
+		snprintf(t->error, sizeof(t->error), "read: %s", strerror(err));
 		errno = err;
 	}
 	return n;
@@ -143,7 +142,7 @@ tunnel_write(struct transport *t, const void *data, size_t len)
 		if (!tunnel_reap(tu, err == EPIPE ? TUNNEL_EOF_REAP_MS : 0) ||
 		    t->error[0] == '\0')
 			snprintf(t->error, sizeof(t->error), "write: %s",
-				 strerror(err));
+			         strerror(err));
 		errno = err;
 	}
 	return n;
@@ -185,13 +184,13 @@ tunnel_destroy(struct transport *t)
 }
 
 static const struct transport_vfuncs tunnel_vfuncs = {
-	.read = tunnel_read,
-	.write = tunnel_write,
-	.flush = NULL,
-	.events = tunnel_events,
-	.pending = NULL,
-	.fd = tunnel_fd,
-	.destroy = tunnel_destroy,
+    .read = tunnel_read,
+    .write = tunnel_write,
+    .flush = NULL,
+    .events = tunnel_events,
+    .pending = NULL,
+    .fd = tunnel_fd,
+    .destroy = tunnel_destroy,
 };
 
 /* argv for the command: sh -c, or its words. Returns NULL on no memory;
@@ -276,17 +275,17 @@ fail:
 
 static struct transport *
 tunnel_fail(const char *command, const char *what, int err,
-	    const char **error_r)
+            const char **error_r)
 {
 	snprintf(tunnel_create_error, sizeof(tunnel_create_error),
-		 "cannot run '%s': %s%s", command, what, strerror(err));
+	         "cannot run '%s': %s%s", command, what, strerror(err));
 	*error_r = tunnel_create_error;
 	return NULL;
 }
 
 struct transport *
 transport_tunnel_create(const char *command, bool null_stderr,
-			const char **error_r)
+                        const char **error_r)
 {
 	struct tunnel *tu;
 	int sv[2] = {-1, -1}, errp[2] = {-1, -1}, child_err, status;
@@ -305,7 +304,7 @@ transport_tunnel_create(const char *command, bool null_stderr,
 		free(tu);
 		free(argv);
 		snprintf(tunnel_create_error, sizeof(tunnel_create_error),
-			 "empty tunnel command");
+		         "empty tunnel command");
 		*error_r = tunnel_create_error;
 		return NULL;
 	}

@@ -37,8 +37,7 @@ ok(bool cond, const char *fmt, ...)
 	return cond;
 }
 
-static void __attribute__((format(printf, 1, 2)))
-diag(const char *fmt, ...)
+static void __attribute__((format(printf, 1, 2))) diag(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -76,8 +75,8 @@ decode_name(const char *mutf7, size_t len, char *out, size_t size)
 {
 	struct buf *b = buf_create(4096);
 	const char *error;
-	bool ret = mutf7_decode(mutf7, len, b, &error) == 0 &&
-		   buf_len(b) < size;
+	bool ret =
+	    mutf7_decode(mutf7, len, b, &error) == 0 && buf_len(b) < size;
 
 	if (ret)
 		memcpy(out, buf_data(b), buf_len(b) + 1);
@@ -135,7 +134,7 @@ untagged_cb(struct imap_conn *c, const struct imap_response *resp, void *ctx)
 
 		if (imap_decode_status(resp, &st, &error) < 0 ||
 		    !decode_name(st.mailbox, st.mailbox_len,
-				 s->status_names[s->nstatus], 256)) {
+		                 s->status_names[s->nstatus], 256)) {
 			s->bad_decodes++;
 			return;
 		}
@@ -146,7 +145,7 @@ untagged_cb(struct imap_conn *c, const struct imap_response *resp, void *ctx)
 		s->nstatus++;
 	} else if (strcmp(resp->name, "VANISHED") == 0) {
 		if (imap_decode_vanished(resp, &s->vanished_earlier,
-					 &s->vanished, &error) < 0)
+		                         &s->vanished, &error) < 0)
 			s->bad_decodes++;
 	} else if (strcmp(resp->name, "FETCH") == 0) {
 		struct imap_fetch f;
@@ -242,8 +241,7 @@ run_cmd(struct imap_conn *c, struct result *r, const char *fmt, ...)
 static struct buf *trace_text;
 
 static void
-trace_cb(void *ctx, const char *name, bool out, const char *line,
-	 size_t len)
+trace_cb(void *ctx, const char *name, bool out, const char *line, size_t len)
 {
 	buf_printf(trace_text, "%s %s ", name, out ? "->" : "<-");
 	buf_append(trace_text, line, len);
@@ -258,13 +256,13 @@ greeted(void *ctx)
 
 static struct imap_conn *
 connect_to(const char *command, int debug, uint64_t caps_disabled,
-	   struct seen *seen)
+           struct seen *seen)
 {
 	struct imap_conn_settings set = {
-		.name = "remote",
-		.debug = debug,
-		.trace = trace_cb,
-		.caps_disabled = caps_disabled,
+	    .name = "remote",
+	    .debug = debug,
+	    .trace = trace_cb,
+	    .caps_disabled = caps_disabled,
 	};
 	const char *error;
 	struct transport *t = transport_tunnel_create(command, false, &error);
@@ -319,8 +317,8 @@ big_file(uint64_t size, char seed)
 }
 
 static const char *const boxes[] = {
-	"Sent", "Archive/2024", "Entw\xc3\xbcrfe", "\xe6\x97\xa5\xe6\x9c\xac",
-	"a&b", "with space",
+    "Sent", "Archive/2024", "Entw\xc3\xbcrfe", "\xe6\x97\xa5\xe6\x9c\xac",
+    "a&b",  "with space",
 };
 #define NBOXES (sizeof(boxes) / sizeof(boxes[0]))
 
@@ -345,28 +343,29 @@ test_setup(struct imap_conn *c, struct seen *s)
 	bool status_ok = true;
 
 	result_init(&r);
-	ok(imap_conn_state(c) == IMAP_CONN_AUTH, "PREAUTH greeting: state AUTH");
+	ok(imap_conn_state(c) == IMAP_CONN_AUTH,
+	   "PREAUTH greeting: state AUTH");
 	ok((imap_conn_caps(c) & IMAP_CAP_QRESYNC) &&
-		   (imap_conn_caps(c) & IMAP_CAP_LITERALPLUS),
+	       (imap_conn_caps(c) & IMAP_CAP_LITERALPLUS),
 	   "greeting capabilities noted (QRESYNC, LITERAL+)");
 	ok(run_cmd(c, &r, "CAPABILITY") == IMAP_STATUS_OK &&
-		   (imap_conn_caps(c) & IMAP_CAP_LIST_STATUS) &&
-		   (imap_conn_caps(c) & IMAP_CAP_MULTIAPPEND),
+	       (imap_conn_caps(c) & IMAP_CAP_LIST_STATUS) &&
+	       (imap_conn_caps(c) & IMAP_CAP_MULTIAPPEND),
 	   "CAPABILITY");
 	ok(run_cmd(c, &r, "ENABLE QRESYNC") == IMAP_STATUS_OK &&
-		   (imap_conn_enabled(c) & IMAP_CAP_QRESYNC),
+	       (imap_conn_enabled(c) & IMAP_CAP_QRESYNC),
 	   "ENABLE QRESYNC: ENABLED seen");
 	for (i = 0; i < NBOXES; i++)
-		created += run_cmd(c, &r, "CREATE %m", boxes[i]) ==
-			   IMAP_STATUS_OK;
+		created +=
+		    run_cmd(c, &r, "CREATE %m", boxes[i]) == IMAP_STATUS_OK;
 	ok(created == (int)NBOXES, "CREATE %d mailboxes, 8-bit names too",
 	   created);
 	ok(run_cmd(c, &r, "SUBSCRIBE %m", boxes[2]) == IMAP_STATUS_OK,
 	   "SUBSCRIBE");
 	ok(run_cmd(c, &r,
-		   "LIST \"\" \"*\" RETURN (SUBSCRIBED STATUS (UIDVALIDITY "
-		   "UIDNEXT HIGHESTMODSEQ))") == IMAP_STATUS_OK &&
-		   s->bad_decodes == 0,
+	           "LIST \"\" \"*\" RETURN (SUBSCRIBED STATUS (UIDVALIDITY "
+	           "UIDNEXT HIGHESTMODSEQ))") == IMAP_STATUS_OK &&
+	       s->bad_decodes == 0,
 	   "LIST-STATUS");
 	for (i = 0; i < NBOXES; i++) {
 		ix = find_name(s->names, s->nlist, boxes[i]);
@@ -383,9 +382,9 @@ test_setup(struct imap_conn *c, struct seen *s)
 	ok(status_ok, "STATUS values for each mailbox");
 	ix = find_name(s->names, s->nlist, boxes[2]);
 	ok(ix >= 0 && (s->flags[ix] & IMAP_LIST_SUBSCRIBED) &&
-		   !(s->flags[find_name(s->names, s->nlist, boxes[0])] &
-		     IMAP_LIST_SUBSCRIBED) &&
-		   s->delim[ix] == '/',
+	       !(s->flags[find_name(s->names, s->nlist, boxes[0])] &
+	         IMAP_LIST_SUBSCRIBED) &&
+	       s->delim[ix] == '/',
 	   "LIST flags and delimiter");
 	uidset_free(&r.set);
 }
@@ -420,7 +419,7 @@ piecewise_append(struct imap_conn *c, const char *box, const char *mode)
 	imap_cmd_end(cmd);
 	imap_conn_run(&c, 1, result_done, &r, TIMEOUT_MS);
 	ok(r.status == IMAP_STATUS_OK && r.code.code == IMAP_CODE_APPENDUID &&
-		   uidset_count(&r.set) == 6,
+	       uidset_count(&r.set) == 6,
 	   "piecewise MULTIAPPEND of 6 (%s): APPENDUID", mode);
 	uidset_free(&r.set);
 }
@@ -433,11 +432,10 @@ test_multiappend(struct imap_conn *c, const char *box, const char *mode)
 	const char *tr;
 
 	result_init(&r);
-	ok(run_cmd(c, &r, "APPEND %m (\\Seen) %L (\\Flagged) %L %L", box,
-		   msg1, sizeof(msg1) - 1, msg2, sizeof(msg2) - 1, msg3,
-		   sizeof(msg3) - 1) == IMAP_STATUS_OK &&
-		   r.code.code == IMAP_CODE_APPENDUID &&
-		   uidset_count(&r.set) == 3,
+	ok(run_cmd(c, &r, "APPEND %m (\\Seen) %L (\\Flagged) %L %L", box, msg1,
+	           sizeof(msg1) - 1, msg2, sizeof(msg2) - 1, msg3,
+	           sizeof(msg3) - 1) == IMAP_STATUS_OK &&
+	       r.code.code == IMAP_CODE_APPENDUID && uidset_count(&r.set) == 3,
 	   "MULTIAPPEND of 3 (%s): APPENDUID", mode);
 	tr = buf_data(trace_text) + tlen;
 	if (strcmp(mode, "LITERAL+") == 0)
@@ -445,7 +443,7 @@ test_multiappend(struct imap_conn *c, const char *box, const char *mode)
 		   "literals sent non-synchronizing");
 	else
 		ok(strstr(tr, "{23}") != NULL && strstr(tr, "{23+}") == NULL &&
-			   strstr(tr, "remote <- + ") != NULL,
+		       strstr(tr, "remote <- + ") != NULL,
 		   "literals waited for the continuation");
 	piecewise_append(c, box, mode);
 	uidset_free(&r.set);
@@ -461,20 +459,20 @@ test_qresync(struct imap_conn *c, struct seen *s)
 	result_init(&r);
 	s->highestmodseq = 0;
 	ok(run_cmd(c, &r, "SELECT %m", boxes[0]) == IMAP_STATUS_OK &&
-		   s->uidvalidity != 0 && s->highestmodseq != 0,
+	       s->uidvalidity != 0 && s->highestmodseq != 0,
 	   "SELECT: UIDVALIDITY and HIGHESTMODSEQ");
 	uidvalidity = s->uidvalidity;
 	modseq = s->highestmodseq;
 	ok(run_cmd(c, &r, "UID STORE 2 +FLAGS.SILENT (\\Deleted)") ==
-			   IMAP_STATUS_OK &&
-		   run_cmd(c, &r, "UID EXPUNGE 2") == IMAP_STATUS_OK,
+	           IMAP_STATUS_OK &&
+	       run_cmd(c, &r, "UID EXPUNGE 2") == IMAP_STATUS_OK,
 	   "expunge UID 2");
 	uidset_clear(&s->vanished);
 	s->vanished_earlier = false;
-	ok(run_cmd(c, &r, "SELECT %m (QRESYNC (%u %U))", boxes[0],
-		   uidvalidity, modseq) == IMAP_STATUS_OK &&
-		   s->vanished_earlier && uidset_count(&s->vanished) == 1 &&
-		   uidset_contains(&s->vanished, 2),
+	ok(run_cmd(c, &r, "SELECT %m (QRESYNC (%u %U))", boxes[0], uidvalidity,
+	           modseq) == IMAP_STATUS_OK &&
+	       s->vanished_earlier && uidset_count(&s->vanished) == 1 &&
+	       uidset_contains(&s->vanished, 2),
 	   "SELECT (QRESYNC): VANISHED (EARLIER) 2");
 
 	/* UNCHANGEDSINCE with a stale modseq. */
@@ -482,13 +480,12 @@ test_qresync(struct imap_conn *c, struct seen *s)
 	run_cmd(c, &r, "UID FETCH 1 (MODSEQ)");
 	modseq1 = s->fetch_modseq;
 	ok(modseq1 != 0 &&
-		   run_cmd(c, &r, "UID STORE 1 +FLAGS.SILENT (\\Answered)") ==
-			   IMAP_STATUS_OK,
+	       run_cmd(c, &r, "UID STORE 1 +FLAGS.SILENT (\\Answered)") ==
+	           IMAP_STATUS_OK,
 	   "FETCH MODSEQ then STORE");
 	ok(run_cmd(c, &r, "UID STORE 1 (UNCHANGEDSINCE %U) FLAGS.SILENT (x)",
-		   modseq1) == IMAP_STATUS_OK &&
-		   r.code.code == IMAP_CODE_MODIFIED &&
-		   uidset_contains(&r.set, 1),
+	           modseq1) == IMAP_STATUS_OK &&
+	       r.code.code == IMAP_CODE_MODIFIED && uidset_contains(&r.set, 1),
 	   "UID STORE (UNCHANGEDSINCE stale): [MODIFIED 1]");
 	uidset_free(&r.set);
 }
@@ -501,18 +498,19 @@ test_big(struct imap_conn *c, struct seen *s)
 	uint32_t uid;
 
 	result_init(&r);
-	ok(fd >= 0 && run_cmd(c, &r, "APPEND %m %F", boxes[1], fd,
-			      (uint64_t)BIG_SIZE) == IMAP_STATUS_OK &&
-		   r.code.code == IMAP_CODE_APPENDUID &&
-		   uidset_nth(&r.set, 0, &uid),
+	ok(fd >= 0 &&
+	       run_cmd(c, &r, "APPEND %m %F", boxes[1], fd,
+	               (uint64_t)BIG_SIZE) == IMAP_STATUS_OK &&
+	       r.code.code == IMAP_CODE_APPENDUID &&
+	       uidset_nth(&r.set, 0, &uid),
 	   "APPEND 20 MB from a file");
 	s->cmp_fd = fd;
 	s->cmp_len = BIG_SIZE;
 	s->bodies = s->bodies_same = s->bodies_spilled = 0;
 	ok(run_cmd(c, &r, "SELECT %m", boxes[1]) == IMAP_STATUS_OK &&
-		   run_cmd(c, &r, "UID FETCH %u (BODY.PEEK[])", uid) ==
-			   IMAP_STATUS_OK &&
-		   s->bodies == 1 && s->bodies_spilled == 1,
+	       run_cmd(c, &r, "UID FETCH %u (BODY.PEEK[])", uid) ==
+	           IMAP_STATUS_OK &&
+	       s->bodies == 1 && s->bodies_spilled == 1,
 	   "FETCH 20 MB: spilled literal");
 	ok(s->bodies_same == 1, "FETCH 20 MB: the same bytes came back");
 	close(fd);
@@ -524,8 +522,7 @@ struct pipeline {
 };
 
 static void
-pipeline_cb(struct imap_conn *c, const struct imap_response *resp,
-	    void *ctx)
+pipeline_cb(struct imap_conn *c, const struct imap_response *resp, void *ctx)
 {
 	struct pipeline *p = ctx;
 	(void)c;
@@ -549,9 +546,9 @@ test_pipeline(struct imap_conn *c)
 	p.next = -1;
 	for (i = 0; i < PIPELINE; i++) {
 		struct imap_cmd *cmd =
-			i % 2 == 0 ? imap_conn_cmd(c, pipeline_cb, &p, "NOOP")
-				   : imap_conn_cmd(c, pipeline_cb, &p,
-						   "UID FETCH 1 (FLAGS)");
+		    i % 2 == 0 ? imap_conn_cmd(c, pipeline_cb, &p, "NOOP")
+		               : imap_conn_cmd(c, pipeline_cb, &p,
+		                               "UID FETCH 1 (FLAGS)");
 
 		if (cmd != NULL)
 			queued++;
@@ -561,13 +558,13 @@ test_pipeline(struct imap_conn *c)
 	ok(queued == PIPELINE && imap_conn_in_flight(c) == PIPELINE,
 	   "%d commands queued at once", queued);
 	ok(imap_conn_run(&c, 1, NULL, NULL, TIMEOUT_MS) == 0 &&
-		   imap_conn_in_flight(c) == 0,
+	       imap_conn_in_flight(c) == 0,
 	   "pipeline ran to the end");
 	ok(p.in_order == PIPELINE && p.ok == PIPELINE,
 	   "%d responses in order, %d OK", p.in_order, p.ok);
 	imap_conn_get_stats(c, &st);
 	ok(st.bytes_in == st.wire_in && st.bytes_out == st.wire_out &&
-		   st.bytes_in > 0 && st.commands > PIPELINE,
+	       st.bytes_in > 0 && st.commands > PIPELINE,
 	   "byte counters (in %llu, out %llu, %llu commands)",
 	   (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out,
 	   (unsigned long long)st.commands);
@@ -615,16 +612,16 @@ test_two_conns(struct imap_conn *a, struct seen *sa)
 	mem = malloc(BIG_SIZE);
 	if (mem == NULL || pread(fd2, mem, BIG_SIZE, 0) != BIG_SIZE)
 		abort();
-	imap_conn_cmd(b, result_cb, &both.append, "APPEND %m %L", boxes[3],
-		      mem, (size_t)BIG_SIZE);
+	imap_conn_cmd(b, result_cb, &both.append, "APPEND %m %L", boxes[3], mem,
+	              (size_t)BIG_SIZE);
 	free(mem);
 	queued = imap_conn_output_queued(b);
 	imap_conn_throttle(a, b);
 	conns[0] = a;
 	conns[1] = b;
 	ok(imap_conn_run(conns, 2, both_done, &both, TIMEOUT_MS) == 0 &&
-		   both.fetch.status == IMAP_STATUS_OK &&
-		   both.append.status == IMAP_STATUS_OK,
+	       both.fetch.status == IMAP_STATUS_OK &&
+	       both.append.status == IMAP_STATUS_OK,
 	   "20 MB FETCH on one and 20 MB APPEND on the other together");
 	ok(queued > BIG_SIZE && imap_conn_output_queued(b) == 0,
 	   "output queue: %zu bytes, then drained", queued);
@@ -634,12 +631,12 @@ test_two_conns(struct imap_conn *a, struct seen *sa)
 	sb.cmp_fd = fd2;
 	sb.cmp_len = BIG_SIZE;
 	ok(run_cmd(b, &r, "EXAMINE %m", boxes[3]) == IMAP_STATUS_OK &&
-		   run_cmd(b, &r, "FETCH 1 (BODY.PEEK[])") == IMAP_STATUS_OK &&
-		   sb.bodies_same == 1,
+	       run_cmd(b, &r, "FETCH 1 (BODY.PEEK[])") == IMAP_STATUS_OK &&
+	       sb.bodies_same == 1,
 	   "the APPEND stored the same bytes");
 	ok(imap_conn_cmd_wait(b, r.text, sizeof(r.text), "LOGOUT") ==
-			   IMAP_STATUS_OK &&
-		   imap_conn_state(b) == IMAP_CONN_CLOSED,
+	           IMAP_STATUS_OK &&
+	       imap_conn_state(b) == IMAP_CONN_CLOSED,
 	   "LOGOUT: state CLOSED");
 	imap_conn_free(&b);
 	close(fd);
@@ -654,7 +651,7 @@ static int idle_conts;
 
 static int
 idle_cont(struct imap_conn *c, struct imap_cmd *cmd,
-	  const struct imap_response *resp, void *ctx)
+          const struct imap_response *resp, void *ctx)
 {
 	idle_conts++;
 	return 0;
@@ -674,24 +671,24 @@ test_tunnel_failures(void)
 	memset(&s, 0, sizeof(s));
 	uidset_init(&s.vanished);
 	t = transport_tunnel_create("/nonexistent/imapd --preauth", true,
-				    &error);
+	                            &error);
 	ok(t == NULL && error != NULL &&
-		   strstr(error, "cannot run '/nonexistent/imapd --preauth'") &&
-		   strstr(error, "No such file or directory"),
+	       strstr(error, "cannot run '/nonexistent/imapd --preauth'") &&
+	       strstr(error, "No such file or directory"),
 	   "missing tunnel command: %s", error);
 
 	c = connect_to("kill -9 $$", 0, 0, &s);
 	ok(c != NULL && imap_conn_state(c) == IMAP_CONN_FAILED &&
-		   strcmp(imap_conn_error(c),
-			  "remote: connection closed by the server "
-			  "(command killed by signal 9)") == 0,
+	       strcmp(imap_conn_error(c),
+	              "remote: connection closed by the server "
+	              "(command killed by signal 9)") == 0,
 	   "killed tunnel: %s", c != NULL ? imap_conn_error(c) : "");
 	imap_conn_free(&c);
 
 	/* The server goes away in the middle of an IDLE, with a command
 	 * queued behind it. */
-	snprintf(command, sizeof(command), "{ timeout -s KILL 2 %s; } 2>/dev/null; exit 3",
-		 imap_cmd);
+	snprintf(command, sizeof(command),
+	         "{ timeout -s KILL 2 %s; } 2>/dev/null; exit 3", imap_cmd);
 	c = connect_to(command, 0, 0, &s);
 	result_init(&r1);
 	result_init(&r2);
@@ -700,13 +697,13 @@ test_tunnel_failures(void)
 		imap_cmd_set_continuation(cmd, idle_cont);
 	imap_conn_cmd(c, result_cb, &r2, "NOOP");
 	ok(imap_conn_run(&c, 1, NULL, NULL, TIMEOUT_MS) == -1 &&
-		   imap_conn_state(c) == IMAP_CONN_FAILED &&
-		   strcmp(imap_conn_error(c),
-			  "remote: connection closed by the server "
-			  "(command exited with status 3)") == 0,
+	       imap_conn_state(c) == IMAP_CONN_FAILED &&
+	       strcmp(imap_conn_error(c),
+	              "remote: connection closed by the server "
+	              "(command exited with status 3)") == 0,
 	   "tunnel exits mid-session: %s", imap_conn_error(c));
 	ok(r1.done && r1.status == -1 && r2.done && r2.status == -1 &&
-		   imap_conn_in_flight(c) == 0 && idle_conts == 1,
+	       imap_conn_in_flight(c) == 0 && idle_conts == 1,
 	   "IDLE continuation handled; pending callbacks called with NULL");
 	ok(imap_conn_cmd(c, result_cb, &r1, "NOOP") == NULL,
 	   "no command queued on a failed connection");
@@ -716,7 +713,7 @@ test_tunnel_failures(void)
 	t = transport_tunnel_create(imap_cmd, false, &error);
 	c = imap_conn_create(&(struct imap_conn_settings){.name = "early"}, t);
 	ok(imap_conn_cmd_wait(c, NULL, 0, "NOOP") == IMAP_STATUS_OK &&
-		   imap_conn_state(c) == IMAP_CONN_AUTH,
+	       imap_conn_state(c) == IMAP_CONN_AUTH,
 	   "a command queued before the greeting");
 	imap_conn_free(&c);
 	uidset_free(&r1.set);
@@ -739,19 +736,19 @@ test_trace(void)
 
 		buf_reset(trace_text);
 		ok(imap_conn_cmd_wait(c, r.text, sizeof(r.text), "LOGIN %s %P",
-				      "joe", "hunter2-secret") ==
-				   IMAP_STATUS_BAD &&
-			   strstr(r.text, "LOGIN") != NULL,
+		                      "joe",
+		                      "hunter2-secret") == IMAP_STATUS_BAD &&
+		       strstr(r.text, "LOGIN") != NULL,
 		   "imap_conn_cmd_wait: BAD and its text");
 		if (debug == 1)
 			ok(strstr(buf_data(trace_text),
-				  "remote -> A1 LOGIN joe <redacted>\n") &&
-				   !strstr(buf_data(trace_text), "hunter2"),
+			          "remote -> A1 LOGIN joe <redacted>\n") &&
+			       !strstr(buf_data(trace_text), "hunter2"),
 			   "debug 1: the %%P argument is redacted");
 		else
 			ok(strstr(buf_data(trace_text),
-				  "remote -> A1 LOGIN joe hunter2-secret\n") &&
-				   strstr(buf_data(trace_text), "remote <- A1 "),
+			          "remote -> A1 LOGIN joe hunter2-secret\n") &&
+			       strstr(buf_data(trace_text), "remote <- A1 "),
 			   "debug 2: the %%P argument is shown");
 		imap_conn_free(&c);
 	}
@@ -781,7 +778,7 @@ main(int argc, char **argv)
 	test_setup(c, &s);
 	test_multiappend(c, boxes[0], "LITERAL+");
 	sync = connect_to(imap_cmd, 1,
-			  IMAP_CAP_LITERALPLUS | IMAP_CAP_LITERALMINUS, &s);
+	                  IMAP_CAP_LITERALPLUS | IMAP_CAP_LITERALMINUS, &s);
 	ok(sync != NULL && !(imap_conn_caps(sync) & IMAP_CAP_LITERALPLUS),
 	   "caps_disabled hides LITERAL+");
 	test_multiappend(sync, boxes[2], "synchronizing");

@@ -26,8 +26,10 @@ peer(const char *script, int debug)
 {
 	static struct imap_parser_settings ps = {.max_line = 100};
 	struct imap_conn_settings set = {
-		.name = "test", .debug = debug, .trace = trace_cb,
-		.parser = &ps,
+	    .name = "test",
+	    .debug = debug,
+	    .trace = trace_cb,
+	    .parser = &ps,
 	};
 	const char *error;
 	struct transport *t = transport_tunnel_create(script, true, &error);
@@ -54,7 +56,7 @@ res_cb(struct imap_conn *c, const struct imap_response *resp, void *ctx)
 	r->calls++;
 	r->status = resp != NULL ? (int)resp->status : -1;
 	snprintf(r->text, sizeof(r->text), "%s",
-		 resp != NULL ? resp->text : imap_conn_error(c));
+	         resp != NULL ? resp->text : imap_conn_error(c));
 }
 
 static int
@@ -65,15 +67,15 @@ run(struct imap_conn *c, int timeout_ms)
 
 TEST(unknown_tag)
 {
-	struct imap_conn *c =
-		peer("printf '* PREAUTH hi\\r\\nX9 OK what\\r\\n'; cat >/dev/null", 0);
+	struct imap_conn *c = peer(
+	    "printf '* PREAUTH hi\\r\\nX9 OK what\\r\\n'; cat >/dev/null", 0);
 	struct res r = {0};
 
 	CHECK(imap_conn_cmd(c, res_cb, &r, "NOOP") != NULL);
 	CHECK(run(c, 5000) == -1);
 	CHECK_STREQ(imap_conn_error(c),
-		    "test: protocol error: tagged response for unknown tag "
-		    "'X9'");
+	            "test: protocol error: tagged response for unknown tag "
+	            "'X9'");
 	CHECK(r.calls == 1 && r.status == -1);
 	imap_conn_free(&c);
 	CHECK(c == NULL);
@@ -82,7 +84,7 @@ TEST(unknown_tag)
 TEST(bye_outside_logout)
 {
 	struct imap_conn *c = peer(
-		"printf '* OK hi\\r\\n* BYE going down\\r\\n'; cat >/dev/null", 0);
+	    "printf '* OK hi\\r\\n* BYE going down\\r\\n'; cat >/dev/null", 0);
 	struct res r = {0};
 
 	imap_conn_cmd(c, res_cb, &r, "NOOP");
@@ -104,33 +106,34 @@ TEST(greeting_bye)
 
 TEST(bad_greeting)
 {
-	struct imap_conn *c = peer("printf 'A1 OK hi\\r\\n'; cat >/dev/null", 0);
+	struct imap_conn *c =
+	    peer("printf 'A1 OK hi\\r\\n'; cat >/dev/null", 0);
 	char text[200];
 
 	CHECK(imap_conn_cmd_wait(c, text, sizeof(text), "NOOP") == -1);
 	CHECK_STREQ(text, "test: protocol error: the greeting is not OK, "
-			  "PREAUTH or BYE");
+	                  "PREAUTH or BYE");
 	imap_conn_free(&c);
 }
 
 TEST(unexpected_continuation)
 {
 	struct imap_conn *c =
-		peer("printf '* PREAUTH hi\\r\\n+ go on\\r\\n'; cat >/dev/null", 0);
+	    peer("printf '* PREAUTH hi\\r\\n+ go on\\r\\n'; cat >/dev/null", 0);
 
 	imap_conn_cmd(c, NULL, NULL, "NOOP");
 	CHECK(run(c, 5000) == -1);
 	CHECK_STREQ(imap_conn_error(c),
-		    "test: protocol error: unexpected continuation request");
+	            "test: protocol error: unexpected continuation request");
 	imap_conn_free(&c);
 }
 
 TEST(line_limit)
 {
-	struct imap_conn *c = peer(
-		"printf '* PREAUTH hi\\r\\n* OK '; head -c 300 /dev/zero | "
-		"tr '\\0' x; cat >/dev/null",
-		0);
+	struct imap_conn *c =
+	    peer("printf '* PREAUTH hi\\r\\n* OK '; head -c 300 /dev/zero | "
+	         "tr '\\0' x; cat >/dev/null",
+	         0);
 
 	imap_conn_cmd(c, NULL, NULL, "NOOP");
 	CHECK(run(c, 5000) == -1);
@@ -146,8 +149,8 @@ TEST(eof_with_status)
 	imap_conn_cmd(c, res_cb, &r, "NOOP");
 	CHECK(run(c, 5000) == -1);
 	CHECK_STREQ(imap_conn_error(c),
-		    "test: connection closed by the server (command exited "
-		    "with status 4)");
+	            "test: connection closed by the server (command exited "
+	            "with status 4)");
 	CHECK(r.calls == 1 && r.status == -1);
 	CHECK(imap_conn_in_flight(c) == 0);
 	imap_conn_free(&c);
@@ -155,7 +158,8 @@ TEST(eof_with_status)
 
 TEST(timeout_leaves_conn_usable)
 {
-	struct imap_conn *c = peer("printf '* PREAUTH hi\\r\\n'; cat >/dev/null", 0);
+	struct imap_conn *c =
+	    peer("printf '* PREAUTH hi\\r\\n'; cat >/dev/null", 0);
 	struct res r = {0};
 
 	imap_conn_cmd(c, res_cb, &r, "NOOP");
@@ -171,11 +175,11 @@ TEST(timeout_leaves_conn_usable)
  * is never sent, the next command starts on a fresh line. */
 TEST(refused_sync_literal)
 {
-	struct imap_conn *c = peer(
-		"printf '* OK hi\\r\\n'; read a; printf 'A1 NO no\\r\\n'; "
-		"read b; printf 'A2 OK got %s\\r\\n' \"$(echo $b | tr -d "
-		"'\\r')\"; cat >/dev/null",
-		0);
+	struct imap_conn *c =
+	    peer("printf '* OK hi\\r\\n'; read a; printf 'A1 NO no\\r\\n'; "
+	         "read b; printf 'A2 OK got %s\\r\\n' \"$(echo $b | tr -d "
+	         "'\\r')\"; cat >/dev/null",
+	         0);
 	struct res r1 = {0}, r2 = {0};
 
 	imap_conn_cmd(c, res_cb, &r1, "APPEND x %L", "abc", (size_t)3);
@@ -189,10 +193,9 @@ TEST(refused_sync_literal)
 
 TEST(logout_closes)
 {
-	struct imap_conn *c = peer(
-		"printf '* PREAUTH hi\\r\\n'; read a; "
-		"printf '* BYE bye\\r\\nA1 OK done\\r\\n'",
-		0);
+	struct imap_conn *c = peer("printf '* PREAUTH hi\\r\\n'; read a; "
+	                           "printf '* BYE bye\\r\\nA1 OK done\\r\\n'",
+	                           0);
 	struct res r = {0};
 
 	CHECK(imap_conn_cmd_wait(c, NULL, 0, "LOGOUT") == IMAP_STATUS_OK);
@@ -228,32 +231,33 @@ TEST(piecewise_after_failure)
 
 TEST(trace_incoming_literal)
 {
-	struct imap_conn *c = peer(
-		"printf '* PREAUTH hi\\r\\n'; read a; printf '* 1 FETCH "
-		"(BODY[] {8}\\r\\nab\\r\\ncd\\r\\n)\\r\\nA1 OK x\\r\\n'; cat >/dev/null",
-		1);
+	struct imap_conn *c =
+	    peer("printf '* PREAUTH hi\\r\\n'; read a; printf '* 1 FETCH "
+	         "(BODY[] {8}\\r\\nab\\r\\ncd\\r\\n)\\r\\nA1 OK x\\r\\n'; cat "
+	         ">/dev/null",
+	         1);
 
 	CHECK(imap_conn_cmd_wait(c, NULL, 0, "FETCH 1 BODY[]") ==
 	      IMAP_STATUS_OK);
 	CHECK_STREQ(buf_data(trace), "test <- * PREAUTH hi\n"
-				     "test -> A1 FETCH 1 BODY[]\n"
-				     "test <- * 1 FETCH (BODY[] {8}\n"
-				     "test <- {8 bytes})\n"
-				     "test <- A1 OK x\n");
+	                             "test -> A1 FETCH 1 BODY[]\n"
+	                             "test <- * 1 FETCH (BODY[] {8}\n"
+	                             "test <- {8 bytes})\n"
+	                             "test <- A1 OK x\n");
 	imap_conn_free(&c);
 	c = peer("printf '* PREAUTH hi\\r\\n'; read a; printf '* 1 FETCH "
-		 "(BODY[] {8}\\r\\nab\\r\\ncd\\r\\n)\\r\\nA1 OK x\\r\\n'; "
-		 "sleep 5",
-		 2);
+	         "(BODY[] {8}\\r\\nab\\r\\ncd\\r\\n)\\r\\nA1 OK x\\r\\n'; "
+	         "sleep 5",
+	         2);
 	CHECK(imap_conn_cmd_wait(c, NULL, 0, "FETCH 1 BODY[]") ==
 	      IMAP_STATUS_OK);
 	CHECK_STREQ(buf_data(trace), "test <- * PREAUTH hi\n"
-				     "test -> A1 FETCH 1 BODY[]\n"
-				     "test <- * 1 FETCH (BODY[] {8}\n"
-				     "test <- ab\n"
-				     "test <- cd\n"
-				     "test <- )\n"
-				     "test <- A1 OK x\n");
+	                             "test -> A1 FETCH 1 BODY[]\n"
+	                             "test <- * 1 FETCH (BODY[] {8}\n"
+	                             "test <- ab\n"
+	                             "test <- cd\n"
+	                             "test <- )\n"
+	                             "test <- A1 OK x\n");
 	imap_conn_free(&c);
 	buf_free(&trace);
 }

@@ -49,8 +49,8 @@ transcript(struct imap_writer *w, uint64_t caps, size_t chunk, size_t *len_r)
 /* Build with caps and check the whole transcript, filled both in one go
  * and a byte at a time. */
 static bool
-check_cmd(uint64_t caps, const char *expect, size_t expect_len,
-	  const char *fmt, ...)
+check_cmd(uint64_t caps, const char *expect, size_t expect_len, const char *fmt,
+          ...)
 {
 	struct imap_writer *w1, *w2;
 	const char *error = NULL;
@@ -85,13 +85,12 @@ check_cmd(uint64_t caps, const char *expect, size_t expect_len,
 	return ok;
 }
 
-#define CMD(caps, expect, ...)                                             \
+#define CMD(caps, expect, ...)                                                 \
 	CHECK(check_cmd(caps, expect, sizeof(expect) - 1, __VA_ARGS__))
 
 TEST(atom_directive_as_is)
 {
-	CMD(0, "A1 UID FETCH 1:* (FLAGS)\r\n", "UID FETCH %a (FLAGS)",
-	    "1:*");
+	CMD(0, "A1 UID FETCH 1:* (FLAGS)\r\n", "UID FETCH %a (FLAGS)", "1:*");
 	CMD(0, "A1 NOOP\r\n", "NOOP");
 	CMD(0, "A1 X 100%\r\n", "X 100%%");
 }
@@ -128,21 +127,20 @@ TEST(quoted_length_limit)
 	s[IMAP_WRITER_QUOTED_MAX] = 'x';
 	s[IMAP_WRITER_QUOTED_MAX + 1] = '\0';
 	n = snprintf(expect, sizeof(expect), "A1 X {%d+}\r\n%s\r\n",
-		     IMAP_WRITER_QUOTED_MAX + 1, s);
+	             IMAP_WRITER_QUOTED_MAX + 1, s);
 	CHECK(check_cmd(LITPLUS, expect, n, "X %s", s));
 }
 
 TEST(string_never_atom)
 {
-	CMD(0, "A1 LOGIN \"user\" \"pass\"\r\n", "LOGIN %q %q", "user",
-	    "pass");
+	CMD(0, "A1 LOGIN \"user\" \"pass\"\r\n", "LOGIN %q %q", "user", "pass");
 	CMD(LITPLUS, "A1 X {1+}\r\n\x80\r\n", "X %q", "\x80");
 }
 
 TEST(numbers)
 {
-	CMD(0, "A1 X 4294967295 18446744073709551615 -5 0\r\n",
-	    "X %u %U %d %u", 4294967295u, (uint64_t)UINT64_MAX, -5, 0u);
+	CMD(0, "A1 X 4294967295 18446744073709551615 -5 0\r\n", "X %u %U %d %u",
+	    4294967295u, (uint64_t)UINT64_MAX, -5, 0u);
 }
 
 TEST(literal_modes)
@@ -164,20 +162,20 @@ TEST(literal_modes)
 
 	memset(big, 'z', sizeof(big));
 	n = snprintf(expect, sizeof(expect), "A1 APPEND b {%d+}\r\n",
-		     IMAP_WRITER_LITERAL_MINUS_MAX);
+	             IMAP_WRITER_LITERAL_MINUS_MAX);
 	memcpy(expect + n, big, IMAP_WRITER_LITERAL_MINUS_MAX);
 	n += IMAP_WRITER_LITERAL_MINUS_MAX;
 	memcpy(expect + n, "\r\n", 2);
 	CHECK(check_cmd(LITMINUS, expect, n + 2, "APPEND b %L", big,
-			(size_t)IMAP_WRITER_LITERAL_MINUS_MAX));
+	                (size_t)IMAP_WRITER_LITERAL_MINUS_MAX));
 
 	n = snprintf(expect, sizeof(expect), "A1 APPEND b {%d}\r\n<+>",
-		     IMAP_WRITER_LITERAL_MINUS_MAX + 1);
+	             IMAP_WRITER_LITERAL_MINUS_MAX + 1);
 	memcpy(expect + n, big, sizeof(big));
 	n += sizeof(big);
 	memcpy(expect + n, "\r\n", 2);
 	CHECK(check_cmd(LITMINUS, expect, n + 2, "APPEND b %L", big,
-			sizeof(big)));
+	                sizeof(big)));
 }
 
 TEST(multiappend_transcript)
@@ -236,8 +234,8 @@ TEST(mailbox_names)
 TEST(mailbox_name_invalid_utf8)
 {
 	const char *error = NULL;
-	struct imap_writer *w = imap_writer_createf("A1", &error, "CREATE %m",
-						   "bad\xff");
+	struct imap_writer *w =
+	    imap_writer_createf("A1", &error, "CREATE %m", "bad\xff");
 
 	CHECK(w == NULL);
 	CHECK(error != NULL && *error != '\0');
@@ -314,15 +312,15 @@ TEST(trace_redacts)
 
 	buf_reset(out);
 	w = imap_writer_createf("A1", &error, "APPEND x %L %F", "a\r\nb",
-				(size_t)4, fd, (uint64_t)10);
+	                        (size_t)4, fd, (uint64_t)10);
 	trace_all(w, 0, 1, out);
 	CHECK_STREQ(buf_data(out),
-		    "A1 APPEND x {4}|<+>{4 bytes} {10}|<+>{10 bytes}|");
+	            "A1 APPEND x {4}|<+>{4 bytes} {10}|<+>{10 bytes}|");
 	imap_writer_free(&w);
 
 	buf_reset(out);
 	w = imap_writer_createf("A1", &error, "APPEND x %L %F", "a\r\nb",
-				(size_t)4, fd, (uint64_t)10);
+	                        (size_t)4, fd, (uint64_t)10);
 	trace_all(w, LITPLUS, 2, out);
 	CHECK_STREQ(buf_data(out), "A1 APPEND x {4+}|a|b {10+}|0123456789|");
 	imap_writer_free(&w);
@@ -404,7 +402,8 @@ TEST(piecewise)
 	CHECK(imap_writer_end(w) == 0);
 	CHECK_STREQ(imap_writer_verb(w), "APPEND");
 	t = transcript(w, 0, 7, &len);
-	CHECK_STREQ(t, "A3 APPEND Sent (\\Seen) {3}\r\n<+>one {3}\r\n<+>two\r\n");
+	CHECK_STREQ(t,
+	            "A3 APPEND Sent (\\Seen) {3}\r\n<+>one {3}\r\n<+>two\r\n");
 	free(t);
 	imap_writer_free(&w);
 }
