@@ -1063,3 +1063,24 @@ TEST(datetime)
 	CHECK(imap_decode_datetime("", &t) == -1);
 	CHECK(t == 42);
 }
+
+TEST(fetch_header_fields)
+{
+	/* Dovecot's answer to BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]. */
+	const struct imap_response *resp =
+		parse("* 3 FETCH (UID 7 RFC822.SIZE 120 "
+		      "BODY[HEADER.FIELDS (MESSAGE-ID)] {23}\r\n"
+		      "Message-ID: <a@b>\r\n\r\n\r\n)\r\n");
+	struct imap_fetch f;
+	const char *error;
+
+	CHECK(resp != NULL && imap_decode_fetch(resp, &f, &error) == 0);
+	CHECK((f.have & IMAP_FETCH_HEADER) != 0);
+	CHECK(f.header != NULL && f.header->len == 23);
+	CHECK(f.header != NULL && f.header->str != NULL &&
+	      strncmp(f.header->str, "Message-ID: <a@b>", 17) == 0);
+	CHECK(f.uid == 7 && f.size == 120 && f.body == NULL);
+	resp = parse("* 3 FETCH (UID 7 BODY[HEADER] (x))\r\n");
+	CHECK(resp != NULL && imap_decode_fetch(resp, &f, &error) == -1);
+	done();
+}
