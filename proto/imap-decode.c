@@ -379,15 +379,6 @@ status_decode_item(const struct imap_arg *name, const struct imap_arg *value,
 			return fail(error_r,
 			            "STATUS: SIZE is not a 63-bit number");
 		st->have |= IMAP_STATUS_SIZE;
-	} else if (strncasecmp(name->str, "BODY[HEADER", 11) == 0) {
-		if (value->type != IMAP_ARG_LITERAL &&
-		    value->type != IMAP_ARG_STRING &&
-		    value->type != IMAP_ARG_NIL)
-			return fail(error_r,
-			            "FETCH: BODY[HEADER] is not a string or NIL");
-		if (f->header == NULL)
-			f->header = value;
-		f->have |= IMAP_FETCH_HEADER;
 	} else if (atom_is(name, "X-GUID")) {
 		if (!get_guid(value, &st->x_guid))
 			return fail(error_r, "STATUS: X-GUID is not an atom");
@@ -482,6 +473,15 @@ fetch_decode_item(const struct imap_arg *name, const struct imap_arg *value,
 			            "FETCH: BODY[] is not a string or NIL");
 		f->body = value;
 		f->have |= IMAP_FETCH_BODY;
+	} else if (strncasecmp(name->str, "BODY[HEADER", 11) == 0) {
+		if (value->type != IMAP_ARG_LITERAL &&
+		    value->type != IMAP_ARG_STRING &&
+		    value->type != IMAP_ARG_NIL)
+			return fail(error_r,
+			            "FETCH: BODY[HEADER] is not a string or NIL");
+		if (f->header == NULL)
+			f->header = value;
+		f->have |= IMAP_FETCH_HEADER;
 	} else if (strncasecmp(name->str, "BODY[HEADER", 11) == 0) {
 		if (value->type != IMAP_ARG_LITERAL &&
 		    value->type != IMAP_ARG_STRING &&
