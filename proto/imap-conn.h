@@ -31,6 +31,10 @@ struct imap_conn_settings {
 	int debug;
 	imap_trace_fn *trace; /* NULL: to stderr */
 	void *trace_ctx;
+	/* Capabilities (enum imap_capability bits) to act as if the server
+	 * lacked: works around server bugs, and lets tests force
+	 * synchronizing literals. imap_conn_caps() leaves them out. */
+	uint64_t caps_disabled;
 };
 
 enum imap_conn_state {

@@ -1,0 +1,153 @@
+# store.sh: sourced by integration tests (POSIX sh). Throwaway Dovecot
+# stores reached through a pre-authenticated `imap` script, and TAP output.
+#
+#   . "$IMAPSYNC_TOP/tests/lib/store.sh"
+#   imap=$(store_new local mdbox)        # prints the path of an executable
+#   imap=$(store_new remote maildir . INBOX.)  # separator ".", prefix
+#   tap_ok "description" command args...
+#   tap_is "$got" "$expected" "description"
+#   tap_done
+#
+# Everything lives under $STORE_TMP (mktemp -d) and goes on exit, on
+# failure and on INT/TERM/HUP. Nothing uses a fixed path or a port, so
+# tests run in parallel. As root the stores belong to nobody and sessions
+# run as nobody (Dovecot refuses root); otherwise as the current user.
+
+STORE_TMP=$(mktemp -d "${TMPDIR:-/tmp}/imapsync-test.XXXXXX") || exit 1
+chmod 755 "$STORE_TMP"
+
+store_cleanup() {
+	[ -n "${STORE_TMP:-}" ] && [ -d "$STORE_TMP" ] && rm -rf "$STORE_TMP"
+	STORE_TMP=
+}
+trap 'rc=$?; store_cleanup; exit $rc' EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [ "$(id -u)" = 0 ]; then
+	STORE_USER=nobody
+	STORE_GROUP=$(id -gn nobody)
+	STORE_RUN="setpriv --reuid=nobody --regid=$STORE_GROUP --clear-groups"
+else
+	STORE_USER=$(id -un)
+	STORE_GROUP=$(id -gn)
+	STORE_RUN=
+fi
+
+# store_new NAME [maildir|mdbox] [SEPARATOR] [PREFIX]: a new empty store in
+# $STORE_TMP/NAME (default maildir, separator "/", no prefix); prints the
+# path of its `imap` script, which starts a pre-authenticated IMAP session
+# on stdin/stdout (its stderr goes to $STORE_TMP/NAME/imap.log).
+store_new() {
+	_d=$STORE_TMP/$1
+	case ${2:-maildir} in
+	maildir) _loc="maildir:~/Mail" ;;
+	mdbox) _loc="mdbox:~/mdbox" ;;
+	*) echo "store_new: unknown format '$2'" >&2; return 1 ;;
+	esac
+	mkdir -p "$_d/home" "$_d/run" "$_d/state" || return 1
+	cat >"$_d/dovecot.conf" <<EOC
+ssl = no
+base_dir = $_d/run
+state_dir = $_d/state
+log_path = $_d/dovecot.log
+mail_location = $_loc
+namespace inbox {
+  inbox = yes
+  separator = ${3:-/}
+  prefix = ${4:-}
+}
+EOC
+	cat >"$_d/imap" <<EOC
+#!/bin/sh
+exec $STORE_RUN env -i PATH=/usr/bin:/bin USER=$STORE_USER HOME=$_d/home doveadm -c $_d/dovecot.conf exec imap 2>>$_d/imap.log
+EOC
+	chmod 755 "$_d/imap"
+	: >"$_d/imap.log"
+	if [ "$(id -u)" = 0 ]; then
+		chown -R "$STORE_USER:$STORE_GROUP" "$_d" || return 1
+	fi
+	echo "$_d/imap"
+}
+
+TAP_N=0
+TAP_FAILED=0
+TAP_PLAN=
+
+# tap_plan N: announce N tests up front (else tap_done prints the count).
+tap_plan() {
+	TAP_PLAN=$1
+	echo "1..$1"
+}
+
+tap_result() {
+	TAP_N=$((TAP_N + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $TAP_N - $2"
+	else
+		echo "not ok $TAP_N - $2"
+		TAP_FAILED=$((TAP_FAILED + 1))
+	fi
+}
+
+# tap_ok DESC COMMAND [ARGS...]: passes when the command succeeds.
+tap_ok() {
+	_desc=$1
+	shift
+	"$@"
+	tap_result $? "$_desc"
+}
+
+# tap_is GOT EXPECTED DESC: passes when the two strings are equal.
+tap_is() {
+	if [ "$1" = "$2" ]; then
+		tap_result 0 "$3"
+	else
+		tap_result 1 "$3"
+		echo "#      got: '$1'"
+		echo "# expected: '$2'"
+	fi
+}
+
+# tap_skip N REASON: count N tests as skipped.
+tap_skip() {
+	_i=0
+	while [ $_i -lt "$1" ]; do
+		TAP_N=$((TAP_N + 1))
+		echo "ok $TAP_N # SKIP $2"
+		_i=$((_i + 1))
+	done
+}
+
+# tap_import FILE [PREFIX]: re-number the TAP a program wrote to FILE as
+# tests of this script; a test for "ran as many as it planned" is added.
+tap_import() {
+	_plan= _ran=0
+	while IFS= read -r _line; do
+		case $_line in
+		"not ok"*)
+			_ran=$((_ran + 1))
+			tap_result 1 "${2:-}$(echo "$_line" | sed 's/^not ok [0-9]* *-* *//')"
+			;;
+		ok*)
+			_ran=$((_ran + 1))
+			tap_result 0 "${2:-}$(echo "$_line" | sed 's/^ok [0-9]* *-* *//')"
+			;;
+		1..*) _plan=${_line#1..} ;;
+		*) echo "$_line" ;;
+		esac
+	done <"$1"
+	tap_is "$_ran" "${_plan:-none}" "${2:-}ran every planned test"
+}
+
+# tap_done: end the TAP; the status says whether everything passed.
+tap_done() {
+	if [ -z "$TAP_PLAN" ]; then
+		echo "1..$TAP_N"
+	elif [ "$TAP_PLAN" -ne "$TAP_N" ]; then
+		echo "# planned $TAP_PLAN tests, ran $TAP_N"
+		TAP_FAILED=$((TAP_FAILED + 1))
+	fi
+	[ "$TAP_FAILED" -eq 0 ]
+}
