@@ -178,6 +178,8 @@ sync_match(struct mbox *mb)
 	match_fetch(rs);
 	if (sync_run_wait(mb->run) < 0 || mb->failed)
 		goto out;
+	if (ls->idents_count == 0 || rs->idents_count == 0)
+		goto done; /* the fresh messages vanished meanwhile */
 	qsort(ls->idents, ls->idents_count, sizeof(*ls->idents), ident_cmp);
 	qsort(rs->idents, rs->idents_count, sizeof(*rs->idents), ident_cmp);
 	if (state_begin(st, &error) < 0)
@@ -223,6 +225,7 @@ sync_match(struct mbox *mb)
 			goto out;
 		}
 	}
+done:
 	ret = 0;
 	goto out;
 db_error:
