@@ -60,7 +60,7 @@ flagmap_grow(struct flagmap *m)
 	for (i = 0; i < m->size; i++) {
 		if (m->slots[i].uid != 0)
 			*flagmap_find_slot(ns, nsize, m->slots[i].uid) =
-				m->slots[i];
+			    m->slots[i];
 	}
 	free(m->slots);
 	m->slots = ns;
@@ -69,8 +69,7 @@ flagmap_grow(struct flagmap *m)
 }
 
 int
-flagmap_set(struct flagmap *m, uint32_t uid, const char *flags,
-	    uint64_t modseq)
+flagmap_set(struct flagmap *m, uint32_t uid, const char *flags, uint64_t modseq)
 {
 	struct flagmap_entry *e;
 	char *copy = strdup(flags != NULL ? flags : "");

@@ -26,7 +26,7 @@ void flagmap_free(struct flagmap *m);
 void flagmap_clear(struct flagmap *m);
 /* Set uid's flags (copied) and modseq; -1 when out of memory. */
 int flagmap_set(struct flagmap *m, uint32_t uid, const char *flags,
-		uint64_t modseq);
+                uint64_t modseq);
 /* The entry for uid, or NULL. */
 struct flagmap_entry *flagmap_get(const struct flagmap *m, uint32_t uid);
 bool flagmap_remove(struct flagmap *m, uint32_t uid);
@@ -38,7 +38,7 @@ struct flagmap_entry *flagmap_next(const struct flagmap *m, size_t *pos);
  * dropped, sorted case-insensitively, joined by spaces. -1 if an item is
  * not an atom. */
 int flags_canonical(const struct imap_arg *flags, size_t count,
-		    struct buf *out);
+                    struct buf *out);
 /* The union of two canonical lists, canonical. */
 int flags_union(const char *a, const char *b, struct buf *out);
 /* Whether two canonical lists hold the same flags. */

@@ -30,12 +30,12 @@ log_init(const struct log_settings *set, const char **error_r)
 	log_state.tty = isatty(STDERR_FILENO) == 1;
 	free(log_state.prefix_fmt);
 	log_state.prefix_fmt =
-		set->prefix_fmt != NULL ? strdup(set->prefix_fmt) : NULL;
+	    set->prefix_fmt != NULL ? strdup(set->prefix_fmt) : NULL;
 	if (set->logfile != NULL) {
 		log_state.file = fopen(set->logfile, "ae");
 		if (log_state.file == NULL) {
 			snprintf(err, sizeof(err), "cannot open logfile %s: %s",
-				 set->logfile, strerror(errno));
+			         set->logfile, strerror(errno));
 			*error_r = err;
 			return -1;
 		}
@@ -65,7 +65,7 @@ log_debug_level(void)
  * is one, else to stderr; errors and warnings go to stderr too. */
 static void
 log_line(bool always_stderr, const char *side, const char *mailbox,
-	 const char *label, const char *fmt, va_list ap)
+         const char *label, const char *fmt, va_list ap)
 {
 	struct buf *line = buf_create(64 * 1024);
 
@@ -73,7 +73,7 @@ log_line(bool always_stderr, const char *side, const char *mailbox,
 		return;
 	if (log_state.prefix_fmt != NULL)
 		config_log_prefix_format(log_state.prefix_fmt, side, mailbox,
-					 line);
+		                         line);
 	else if (side != NULL && mailbox != NULL)
 		buf_printf(line, "%s(%s): ", side, mailbox);
 	else if (side != NULL)
@@ -91,7 +91,7 @@ log_line(bool always_stderr, const char *side, const char *mailbox,
 		localtime_r(&tv.tv_sec, &tm);
 		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
 		fprintf(log_state.file, "%s.%03ld %s\n", stamp,
-			(long)tv.tv_usec / 1000, buf_data(line));
+		        (long)tv.tv_usec / 1000, buf_data(line));
 	}
 	if (log_state.file == NULL || always_stderr)
 		fprintf(stderr, "%s\n", buf_data(line));
@@ -144,14 +144,14 @@ log_debugf(const char *side, const char *mailbox, const char *fmt, ...)
 
 void
 log_trace(void *ctx, const char *conn_name, bool out, const char *line,
-	  size_t len)
+          size_t len)
 {
 	FILE *f = log_state.file != NULL ? log_state.file : stderr;
 
 	(void)ctx;
 	log_progress_end();
 	fprintf(f, "%s %s %.*s\n", conn_name, out ? "->" : "<-", (int)len,
-		line);
+	        line);
 }
 
 void

@@ -24,20 +24,20 @@ int log_debug_level(void);
 /* An action (suppressed by --quiet). side is "local", "remote",
  * "database" or NULL; mailbox the display name or NULL. */
 void log_info(const char *side, const char *mailbox, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* "WARNING: ..." (never suppressed). */
 void log_warn(const char *side, const char *mailbox, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* "ERROR: ..." (never suppressed). */
 void log_error(const char *side, const char *mailbox, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Only with --debug. */
 void log_debugf(const char *side, const char *mailbox, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* A protocol trace line (the imap_conn trace sink). */
 void log_trace(void *ctx, const char *conn_name, bool out, const char *line,
-	       size_t len);
+               size_t len);
 
 /* The progress line on a terminal: redrawn in place, cleared by the next
  * message or by log_progress_end(). No-op when stderr is not a tty or

@@ -55,7 +55,7 @@ mbx_list_free(struct mbx_list *l)
  * reference. INBOX in any case is INBOX. */
 static char *
 mbx_unname(const struct sync_server *srv, char delim, const char *wire,
-	   size_t wlen, size_t *len_r)
+           size_t wlen, size_t *len_r)
 {
 	size_t rlen = strlen(srv->reference), i;
 	char *s;
@@ -93,7 +93,7 @@ mbx_find_wire(struct mbx_list *l, const char *wire, size_t len)
 
 static void
 mbx_list_untagged(struct imap_conn *conn, const struct imap_response *resp,
-		  void *ctx)
+                  void *ctx)
 {
 	struct mbx_list *l = ctx;
 	const char *side = side_name(l->srv->side);
@@ -163,28 +163,28 @@ mbx_list_untagged(struct imap_conn *conn, const struct imap_response *resp,
 
 static void
 mbx_cmd_done(struct imap_conn *conn, const struct imap_response *resp,
-	     void *ctx)
+             void *ctx)
 {
 	struct mbx_list *l = ctx;
 
 	(void)conn;
 	if (resp != NULL && resp->status != IMAP_STATUS_OK) {
 		log_error(side_name(l->srv->side), NULL, "LIST failed: %s",
-			  resp->text);
+		          resp->text);
 		l->failed = true;
 	}
 }
 
 static void
 mbx_enable_done(struct imap_conn *conn, const struct imap_response *resp,
-		void *ctx)
+                void *ctx)
 {
 	struct mbx_list *l = ctx;
 
 	(void)conn;
 	if (resp != NULL && resp->status != IMAP_STATUS_OK) {
 		log_error(side_name(l->srv->side), NULL,
-			  "ENABLE QRESYNC failed: %s", resp->text);
+		          "ENABLE QRESYNC failed: %s", resp->text);
 		l->failed = true;
 	}
 }
@@ -193,7 +193,7 @@ mbx_enable_done(struct imap_conn *conn, const struct imap_response *resp,
  * NUL replaced by the server's delimiter. */
 static int
 mbx_list_patterns(const struct sync_run *run, struct sync_server *srv,
-		  char **args, size_t nargs, struct buf *out)
+                  char **args, size_t nargs, struct buf *out)
 {
 	const struct config *cfg = run->config;
 	size_t n = nargs > 0 ? nargs : cfg->list_mailbox_count, i, j;
@@ -203,9 +203,10 @@ mbx_list_patterns(const struct sync_run *run, struct sync_server *srv,
 	if (n > 1)
 		buf_append_byte(out, '(');
 	for (i = 0; i < n; i++) {
-		const char *name = nargs > 0 ? args[i] : cfg->list_mailbox[i].name;
-		size_t len = nargs > 0 ? strlen(args[i])
-				       : cfg->list_mailbox[i].len;
+		const char *name =
+		    nargs > 0 ? args[i] : cfg->list_mailbox[i].name;
+		size_t len =
+		    nargs > 0 ? strlen(args[i]) : cfg->list_mailbox[i].len;
 
 		if (i > 0)
 			buf_append_byte(out, ' ');
@@ -242,7 +243,7 @@ mbx_patterns_need_delim(const struct config *cfg, size_t nargs)
 		return true;
 	for (i = 0; i < cfg->list_mailbox_count; i++) {
 		if (memchr(cfg->list_mailbox[i].name, '\0',
-			   cfg->list_mailbox[i].len) != NULL)
+		           cfg->list_mailbox[i].len) != NULL)
 			return true;
 	}
 	return false;
@@ -251,7 +252,7 @@ mbx_patterns_need_delim(const struct config *cfg, size_t nargs)
 /* ENABLE QRESYNC, the delimiter and the list, pipelined on both sides. */
 static int
 mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
-	      char **args, size_t nargs)
+              char **args, size_t nargs)
 {
 	const struct config *cfg = run->config;
 	bool delim_first = mbx_patterns_need_delim(cfg, nargs);
@@ -268,7 +269,7 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 		imap_conn_set_untagged(c, mbx_list_untagged, &lists[s]);
 		imap_conn_cmd(c, mbx_enable_done, &lists[s], "ENABLE QRESYNC");
 		imap_conn_cmd(c, mbx_cmd_done, &lists[s], "LIST %q \"\"",
-			      run->server[s].reference);
+		              run->server[s].reference);
 	}
 	if (delim_first && sync_run_wait(run) < 0)
 		goto out;
@@ -282,22 +283,22 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 		buf_reset(pat);
 		if (mbx_list_patterns(run, srv, args, nargs, pat) < 0) {
 			log_error(side_name(s), NULL,
-				  "a list-mailbox name has a hierarchy "
-				  "delimiter but the namespace is flat");
+			          "a list-mailbox name has a hierarchy "
+			          "delimiter but the namespace is flat");
 			goto out;
 		}
 		if (cfg->list_select_opts != NULL)
 			imap_conn_cmd(srv->conn, mbx_cmd_done, &lists[s],
-				      "LIST (%a) %q %a RETURN (SUBSCRIBED "
-				      "STATUS (UIDVALIDITY UIDNEXT "
-				      "HIGHESTMODSEQ))",
-				      cfg->list_select_opts, srv->reference,
-				      buf_data(pat));
+			              "LIST (%a) %q %a RETURN (SUBSCRIBED "
+			              "STATUS (UIDVALIDITY UIDNEXT "
+			              "HIGHESTMODSEQ))",
+			              cfg->list_select_opts, srv->reference,
+			              buf_data(pat));
 		else
 			imap_conn_cmd(srv->conn, mbx_cmd_done, &lists[s],
-				      "LIST %q %a RETURN (SUBSCRIBED STATUS "
-				      "(UIDVALIDITY UIDNEXT HIGHESTMODSEQ))",
-				      srv->reference, buf_data(pat));
+			              "LIST %q %a RETURN (SUBSCRIBED STATUS "
+			              "(UIDVALIDITY UIDNEXT HIGHESTMODSEQ))",
+			              srv->reference, buf_data(pat));
 	}
 	if (sync_run_wait(run) < 0)
 		goto out;
@@ -324,7 +325,7 @@ mbx_internal_names(struct mbx_list *l)
 		struct mbx_entry *e = &l->e[i];
 
 		e->name = mbx_unname(l->srv, l->delim, e->wire, strlen(e->wire),
-				     &e->len);
+		                     &e->len);
 	}
 	return 0;
 }
@@ -377,7 +378,7 @@ mbx_item_cmp(const void *a, const void *b)
 
 static void
 mbx_done_ignore(struct imap_conn *conn, const struct imap_response *resp,
-		void *ctx)
+                void *ctx)
 {
 	struct mbx_item *it = ctx;
 
@@ -391,20 +392,20 @@ mbx_done_ignore(struct imap_conn *conn, const struct imap_response *resp,
 /* A subscription or a creation on side s of item it. */
 static void
 mbx_cmd(struct sync_run *run, enum side s, struct mbx_item *it,
-	const char *verb, const char *display)
+        const char *verb, const char *display)
 {
 	struct sync_server *srv = &run->server[s];
 	char *wire = sync_wire_name(srv, it->name, it->len);
 
 	if (wire == NULL) {
 		log_error(side_name(s), display,
-			  "cannot name the mailbox on a flat namespace");
+		          "cannot name the mailbox on a flat namespace");
 		it->skip = true;
 		return;
 	}
 	if (!run->set.dry_run)
 		imap_conn_cmd(srv->conn, mbx_done_ignore, it, "%a %s", verb,
-			      wire);
+		              wire);
 	if (strcmp(verb, "CREATE") == 0)
 		log_info(side_name(s), NULL, "Created mailbox %s", wire);
 	else if (strcmp(verb, "SUBSCRIBE") == 0)
@@ -438,7 +439,7 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 			sub[s] = mbx_subscribed(m->e[s]);
 		}
 		ret = state_mailbox_find(st, m->name, m->len, &m->idx, &dbsub,
-					 &error);
+		                         &error);
 		if (ret < 0) {
 			free(display);
 			goto db_error_rollback;
@@ -448,74 +449,72 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 				bool want = sub[0] || sub[1];
 
 				if (state_mailbox_create(st, m->name, m->len,
-							 want, &m->idx,
-							 &error) < 0) {
+				                         want, &m->idx,
+				                         &error) < 0) {
 					free(display);
 					goto db_error_rollback;
 				}
 				log_info("database", NULL, "Created mailbox %s",
-					 display);
+				         display);
 				for (s = 0; s < SIDE_COUNT && want; s++) {
 					if (!sub[s])
 						mbx_cmd(run, s, m, "SUBSCRIBE",
-							display);
+						        display);
 				}
 			} else if (sub[0] != sub[1]) {
 				/* The side that differs from the database
 				 * changed: follow it. */
-				enum side changed = sub[0] != dbsub
-							    ? SIDE_LOCAL
-							    : SIDE_REMOTE;
+				enum side changed =
+				    sub[0] != dbsub ? SIDE_LOCAL : SIDE_REMOTE;
 				enum side other = side_other(changed);
 
 				mbx_cmd(run, other, m,
-					sub[changed] ? "SUBSCRIBE"
-						     : "UNSUBSCRIBE",
-					display);
+				        sub[changed] ? "SUBSCRIBE"
+				                     : "UNSUBSCRIBE",
+				        display);
 				if (state_mailbox_set_subscribed(
-					    st, m->idx, sub[changed],
-					    &error) < 0) {
+				        st, m->idx, sub[changed], &error) < 0) {
 					free(display);
 					goto db_error_rollback;
 				}
 			} else if (sub[0] != dbsub) {
 				if (state_mailbox_set_subscribed(
-					    st, m->idx, sub[0], &error) < 0) {
+				        st, m->idx, sub[0], &error) < 0) {
 					free(display);
 					goto db_error_rollback;
 				}
 			}
 		} else if (ex[SIDE_LOCAL] || ex[SIDE_REMOTE]) {
-			enum side have = ex[SIDE_LOCAL] ? SIDE_LOCAL
-							: SIDE_REMOTE;
+			enum side have =
+			    ex[SIDE_LOCAL] ? SIDE_LOCAL : SIDE_REMOTE;
 			enum side lack = side_other(have);
 
 			if (ret > 0) {
 				log_error(side_name(lack), display,
-					  "the mailbox is gone from %s but "
-					  "known to the database: if it was "
-					  "deleted there, run `imapsync "
-					  "--delete %s` to delete it "
-					  "everywhere; if it was renamed, "
-					  "`imapsync --target=%s --rename` it "
-					  "back first. Skipping it.",
-					  side_name(lack), display,
-					  side_name(lack));
+				          "the mailbox is gone from %s but "
+				          "known to the database: if it was "
+				          "deleted there, run `imapsync "
+				          "--delete %s` to delete it "
+				          "everywhere; if it was renamed, "
+				          "`imapsync --target=%s --rename` it "
+				          "back first. Skipping it.",
+				          side_name(lack), display,
+				          side_name(lack));
 				m->skip = true;
 				run->mailbox_failures++;
 			} else {
 				if (state_mailbox_create(st, m->name, m->len,
-							 sub[have], &m->idx,
-							 &error) < 0) {
+				                         sub[have], &m->idx,
+				                         &error) < 0) {
 					free(display);
 					goto db_error_rollback;
 				}
 				log_info("database", NULL, "Created mailbox %s",
-					 display);
+				         display);
 				mbx_cmd(run, lack, m, "CREATE", display);
 				if (sub[have])
 					mbx_cmd(run, lack, m, "SUBSCRIBE",
-						display);
+					        display);
 				m->created = true;
 			}
 		} else {
@@ -596,16 +595,16 @@ mailboxes_sync(struct sync_run *run, char **args, size_t nargs, bool repair)
 			if (s == SIDE_REMOTE && memchr(e->name, '\0', e->len) &&
 			    run->server[SIDE_LOCAL].delim == '\0') {
 				log_error("local", NULL,
-					  "the remote mailbox %s has a "
-					  "hierarchy but the local namespace "
-					  "is flat",
-					  e->wire);
+				          "the remote mailbox %s has a "
+				          "hierarchy but the local namespace "
+				          "is flat",
+				          e->wire);
 				goto out;
 			}
 			for (j = 0; j < n; j++) {
 				if (items[j].len == e->len &&
 				    memcmp(items[j].name, e->name, e->len) ==
-					    0) {
+				        0) {
 					m = &items[j];
 					break;
 				}
@@ -621,8 +620,8 @@ mailboxes_sync(struct sync_run *run, char **args, size_t nargs, bool repair)
 	for (i = 0; i < n; i++) {
 		for (s = 0; s < SIDE_COUNT; s++) {
 			if (items[i].e[s] == NULL)
-				items[i].e[s] = mbx_find(&lists[s], items[i].name,
-							 items[i].len);
+				items[i].e[s] = mbx_find(
+				    &lists[s], items[i].name, items[i].len);
 		}
 	}
 	qsort(items, n, sizeof(*items), mbx_item_cmp);
@@ -668,7 +667,7 @@ mbx_arg_name(const struct sync_run *run, const char *arg, size_t *len_r)
 
 static void
 mbx_admin_done(struct imap_conn *conn, const struct imap_response *resp,
-	       void *ctx)
+               void *ctx)
 {
 	bool *failed = ctx;
 
@@ -682,7 +681,7 @@ mbx_admin_done(struct imap_conn *conn, const struct imap_response *resp,
 
 int
 mailboxes_delete(struct sync_run *run, char **args, size_t nargs,
-		 unsigned targets)
+                 unsigned targets)
 {
 	struct mbx_list lists[SIDE_COUNT];
 	const char *error;
@@ -710,8 +709,9 @@ mailboxes_delete(struct sync_run *run, char **args, size_t nargs,
 			goto out;
 		}
 		for (s = 0; s < SIDE_COUNT; s++) {
-			unsigned bit = s == SIDE_LOCAL ? MAILBOXES_TARGET_LOCAL
-						       : MAILBOXES_TARGET_REMOTE;
+			unsigned bit = s == SIDE_LOCAL
+			                   ? MAILBOXES_TARGET_LOCAL
+			                   : MAILBOXES_TARGET_REMOTE;
 			struct mbx_entry *e = mbx_find(&lists[s], name, len);
 			char *wire;
 
@@ -721,9 +721,9 @@ mailboxes_delete(struct sync_run *run, char **args, size_t nargs,
 			if (wire == NULL)
 				continue;
 			imap_conn_cmd(run->server[s].conn, mbx_admin_done,
-				      &failed, "DELETE %s", wire);
+			              &failed, "DELETE %s", wire);
 			log_info(side_name(s), NULL, "Deleted mailbox %s",
-				 wire);
+			         wire);
 			free(wire);
 		}
 		if (sync_run_wait(run) < 0 || failed) {
@@ -732,12 +732,12 @@ mailboxes_delete(struct sync_run *run, char **args, size_t nargs,
 		}
 		if ((targets & MAILBOXES_TARGET_DATABASE) != 0) {
 			found = state_mailbox_find(run->state, name, len, &idx,
-						   NULL, &error);
+			                           NULL, &error);
 			if (found < 0 ||
 			    (found > 0 &&
 			     (state_begin(run->state, &error) < 0 ||
 			      state_mailbox_delete(run->state, idx, &error) <
-				      0 ||
+			          0 ||
 			      state_commit(run->state, &error) < 0))) {
 				sync_rollback(run->state);
 				log_error("database", NULL, "%s", error);
@@ -746,7 +746,7 @@ mailboxes_delete(struct sync_run *run, char **args, size_t nargs,
 			}
 			if (found > 0)
 				log_info("database", NULL, "Removed mailbox %s",
-					 args[i]);
+				         args[i]);
 		}
 		free(name);
 	}
@@ -759,7 +759,7 @@ out:
 
 int
 mailboxes_rename(struct sync_run *run, const char *from, const char *to,
-		 unsigned targets)
+                 unsigned targets)
 {
 	struct mbx_list lists[SIDE_COUNT];
 	char *args[2] = {(char *)from, (char *)to};
@@ -782,35 +782,35 @@ mailboxes_rename(struct sync_run *run, const char *from, const char *to,
 		goto out;
 	for (s = 0; s < SIDE_COUNT; s++) {
 		unsigned bit = s == SIDE_LOCAL ? MAILBOXES_TARGET_LOCAL
-					       : MAILBOXES_TARGET_REMOTE;
+		                               : MAILBOXES_TARGET_REMOTE;
 
 		if ((targets & bit) != 0 &&
 		    mbx_exists(mbx_find(&lists[s], tname, tlen))) {
 			log_error(side_name(s), NULL,
-				  "Mailbox %s exists. Run `imapsync "
-				  "--target=%s --delete %s` to delete.",
-				  to, side_name(s), to);
+			          "Mailbox %s exists. Run `imapsync "
+			          "--target=%s --delete %s` to delete.",
+			          to, side_name(s), to);
 			goto out;
 		}
 	}
 	if ((targets & MAILBOXES_TARGET_DATABASE) != 0) {
 		found = state_mailbox_find(run->state, tname, tlen, &idx, NULL,
-					   &error);
+		                           &error);
 		if (found < 0) {
 			log_error("database", NULL, "%s", error);
 			goto out;
 		}
 		if (found > 0) {
 			log_error("database", NULL,
-				  "Mailbox %s exists. Run `imapsync "
-				  "--target=database --delete %s` to delete.",
-				  to, to);
+			          "Mailbox %s exists. Run `imapsync "
+			          "--target=database --delete %s` to delete.",
+			          to, to);
 			goto out;
 		}
 	}
 	for (s = 0; s < SIDE_COUNT; s++) {
 		unsigned bit = s == SIDE_LOCAL ? MAILBOXES_TARGET_LOCAL
-					       : MAILBOXES_TARGET_REMOTE;
+		                               : MAILBOXES_TARGET_REMOTE;
 		char *fw, *tw;
 
 		/* \NonExistent names can be renamed too (they may have
@@ -822,9 +822,9 @@ mailboxes_rename(struct sync_run *run, const char *from, const char *to,
 		tw = sync_wire_name(&run->server[s], tname, tlen);
 		if (fw != NULL && tw != NULL) {
 			imap_conn_cmd(run->server[s].conn, mbx_admin_done,
-				      &failed, "RENAME %s %s", fw, tw);
-			log_info(side_name(s), NULL,
-				 "Renamed mailbox %s to %s", fw, tw);
+			              &failed, "RENAME %s %s", fw, tw);
+			log_info(side_name(s), NULL, "Renamed mailbox %s to %s",
+			         fw, tw);
 		}
 		free(fw);
 		free(tw);
@@ -834,7 +834,7 @@ mailboxes_rename(struct sync_run *run, const char *from, const char *to,
 	if ((targets & MAILBOXES_TARGET_DATABASE) != 0) {
 		if (state_begin(run->state, &error) < 0 ||
 		    state_mailbox_rename(run->state, fname, flen, tname, tlen,
-					 &count, &error) < 0 ||
+		                         &count, &error) < 0 ||
 		    state_commit(run->state, &error) < 0) {
 			sync_rollback(run->state);
 			log_error("database", NULL, "%s", error);
@@ -842,7 +842,7 @@ mailboxes_rename(struct sync_run *run, const char *from, const char *to,
 		}
 		if (count > 0)
 			log_info("database", NULL, "Renamed mailbox %s to %s",
-				 from, to);
+			         from, to);
 	}
 	ret = 0;
 out:

@@ -23,17 +23,17 @@ run_command(struct sync_run *run, const struct options *opts)
 {
 	switch (opts->command) {
 	case OPTIONS_SYNC:
-		return mailboxes_sync(run, opts->mailboxes,
-				      opts->mailbox_count, false);
+		return mailboxes_sync(run, opts->mailboxes, opts->mailbox_count,
+		                      false);
 	case OPTIONS_DELETE:
 		return mailboxes_delete(run, opts->mailboxes,
-					opts->mailbox_count, opts->targets);
+		                        opts->mailbox_count, opts->targets);
 	case OPTIONS_RENAME:
 		return mailboxes_rename(run, opts->mailboxes[0],
-					opts->mailboxes[1], opts->targets);
+		                        opts->mailboxes[1], opts->targets);
 	case OPTIONS_REPAIR:
-		return mailboxes_sync(run, opts->mailboxes,
-				      opts->mailbox_count, true);
+		return mailboxes_sync(run, opts->mailboxes, opts->mailbox_count,
+		                      true);
 	}
 	return -1;
 }
@@ -53,7 +53,7 @@ main(int argc, char **argv)
 	memset(&run, 0, sizeof(run));
 	if (options_parse(argc, argv, &opts, &error) < 0) {
 		fprintf(stderr, "imapsync: %s\n%s", error,
-			options_usage_hint());
+		        options_usage_hint());
 		return IMAPSYNC_EXIT_USAGE;
 	}
 	if (opts.help) {
@@ -65,9 +65,10 @@ main(int argc, char **argv)
 		return IMAPSYNC_EXIT_OK;
 	}
 	if (opts.watch || opts.notify) {
-		fprintf(stderr, "imapsync: %s is not implemented yet: run "
-				"imapsync from a timer meanwhile\n",
-			opts.notify ? "--notify" : "--watch");
+		fprintf(stderr,
+		        "imapsync: %s is not implemented yet: run "
+		        "imapsync from a timer meanwhile\n",
+		        opts.notify ? "--notify" : "--watch");
 		return IMAPSYNC_EXIT_USAGE;
 	}
 	if (sodium_init() < 0) {
@@ -85,8 +86,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < config->warning_count; i++)
-		fprintf(stderr, "imapsync: WARNING: %s\n",
-			config->warnings[i]);
+		fprintf(stderr, "imapsync: WARNING: %s\n", config->warnings[i]);
 	memset(&logset, 0, sizeof(logset));
 	logset.logfile = config->logfile;
 	logset.prefix_fmt = config->log_prefix;
@@ -106,7 +106,7 @@ main(int argc, char **argv)
 	if (ret < 0) {
 		log_error("database", NULL, "%s", error);
 		status = ret == STATE_LOCKED ? IMAPSYNC_EXIT_LOCKED
-					     : IMAPSYNC_EXIT_SERVER;
+		                             : IMAPSYNC_EXIT_SERVER;
 		goto out;
 	}
 	run.config = config;

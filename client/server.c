@@ -18,12 +18,12 @@ static const struct {
 	uint64_t cap;
 	const char *name;
 } server_required[] = {
-	{IMAP_CAP_IMAP4REV1, "IMAP4rev1"},
-	{IMAP_CAP_ENABLE, "ENABLE"},
-	{IMAP_CAP_QRESYNC, "QRESYNC"},
-	{IMAP_CAP_LIST_EXTENDED, "LIST-EXTENDED"},
-	{IMAP_CAP_LIST_STATUS, "LIST-STATUS"},
-	{IMAP_CAP_UIDPLUS, "UIDPLUS"},
+    {IMAP_CAP_IMAP4REV1, "IMAP4rev1"},
+    {IMAP_CAP_ENABLE, "ENABLE"},
+    {IMAP_CAP_QRESYNC, "QRESYNC"},
+    {IMAP_CAP_LIST_EXTENDED, "LIST-EXTENDED"},
+    {IMAP_CAP_LIST_STATUS, "LIST-STATUS"},
+    {IMAP_CAP_UIDPLUS, "UIDPLUS"},
 };
 
 static bool
@@ -40,28 +40,27 @@ server_greeted(void *ctx)
 }
 
 static int
-server_start(struct sync_server *srv, const struct config_side *cs,
-	     int debug)
+server_start(struct sync_server *srv, const struct config_side *cs, int debug)
 {
 	struct imap_conn_settings set = {
-		.name = side_name(srv->side),
-		.debug = debug,
-		.trace = log_trace,
+	    .name = side_name(srv->side),
+	    .debug = debug,
+	    .trace = log_trace,
 	};
 	struct transport *t;
 	const char *error;
 
 	if (cs->type != CONFIG_TYPE_TUNNEL || cs->command == NULL) {
 		log_error(side_name(srv->side), NULL,
-			  "only type=tunnel with a command is supported by "
-			  "this build");
+		          "only type=tunnel with a command is supported by "
+		          "this build");
 		return -1;
 	}
 	t = transport_tunnel_create(cs->command, cs->null_stderr, &error);
 	if (t == NULL) {
 		log_error(side_name(srv->side), NULL,
-			  "cannot start the tunnel command '%s': %s",
-			  cs->command, error);
+		          "cannot start the tunnel command '%s': %s",
+		          cs->command, error);
 		return -1;
 	}
 	srv->conn = imap_conn_create(&set, t);
@@ -75,7 +74,7 @@ server_start(struct sync_server *srv, const struct config_side *cs,
 
 static void
 server_ignore_done(struct imap_conn *conn, const struct imap_response *resp,
-		   void *ctx)
+                   void *ctx)
 {
 	(void)conn;
 	(void)resp;
@@ -96,11 +95,11 @@ server_connect(struct sync_run *run, const struct config *config, int debug)
 		conns[s] = run->server[s].conn;
 	}
 	if (imap_conn_run(conns, SIDE_COUNT, server_greeted, run,
-			  SERVER_TIMEOUT_MS) < 0) {
+	                  SERVER_TIMEOUT_MS) < 0) {
 		for (s = 0; s < SIDE_COUNT; s++) {
 			if (imap_conn_error(conns[s])[0] != '\0')
 				log_error(NULL, NULL, "%s",
-					  imap_conn_error(conns[s]));
+				          imap_conn_error(conns[s]));
 		}
 		return -1;
 	}
@@ -110,10 +109,10 @@ server_connect(struct sync_run *run, const struct config *config, int debug)
 			break;
 		case IMAP_CONN_NOAUTH:
 			log_error(side_name(s), NULL,
-				  "the server did not greet with PREAUTH: the "
-				  "tunnel command must start a pre-"
-				  "authenticated session (e.g. `doveadm exec "
-				  "imap` or imapsync-remote)");
+			          "the server did not greet with PREAUTH: the "
+			          "tunnel command must start a pre-"
+			          "authenticated session (e.g. `doveadm exec "
+			          "imap` or imapsync-remote)");
 			return -1;
 		default:
 			log_error(NULL, NULL, "%s", imap_conn_error(conns[s]));
@@ -121,7 +120,7 @@ server_connect(struct sync_run *run, const struct config *config, int debug)
 		}
 		if (imap_conn_caps(conns[s]) == 0) {
 			imap_conn_cmd(conns[s], server_ignore_done, NULL,
-				      "CAPABILITY");
+			              "CAPABILITY");
 			need_caps = true;
 		}
 	}
@@ -130,16 +129,16 @@ server_connect(struct sync_run *run, const struct config *config, int debug)
 	for (s = 0; s < SIDE_COUNT; s++) {
 		uint64_t caps = imap_conn_caps(conns[s]);
 
-		for (i = 0; i < sizeof(server_required) /
-					sizeof(server_required[0]);
+		for (i = 0;
+		     i < sizeof(server_required) / sizeof(server_required[0]);
 		     i++) {
 			if ((caps & server_required[i].cap) != 0)
 				continue;
 			log_error(side_name(s), NULL,
-				  "the server lacks the %s capability, which "
-				  "imapsync needs (Dovecot 2.2.25 or later has "
-				  "all it needs)",
-				  server_required[i].name);
+			          "the server lacks the %s capability, which "
+			          "imapsync needs (Dovecot 2.2.25 or later has "
+			          "all it needs)",
+			          server_required[i].name);
 			return -1;
 		}
 		run->server[s].caps = caps;
@@ -149,7 +148,7 @@ server_connect(struct sync_run *run, const struct config *config, int debug)
 
 static void
 server_logout_done(struct imap_conn *conn, const struct imap_response *resp,
-		   void *ctx)
+                   void *ctx)
 {
 	(void)conn;
 	(void)resp;
@@ -213,6 +212,6 @@ server_log_stats(const struct sync_run *run)
 		server_kibi(st.bytes_in, in, sizeof(in));
 		server_kibi(st.bytes_out, out, sizeof(out));
 		log_info(side_name(s), NULL,
-			 "IMAP traffic (bytes): recv %s sent %s", in, out);
+		         "IMAP traffic (bytes): recv %s sent %s", in, out);
 	}
 }

@@ -10,7 +10,7 @@ struct config;
  * the side's name. -1 on failure (run->server[*].conn may be set: free
  * with server_disconnect()). */
 int server_connect(struct sync_run *run, const struct config *config,
-		   int debug);
+                   int debug);
 /* LOGOUT where the connection is usable, then free both connections. */
 void server_disconnect(struct sync_run *run);
 /* Log each side's traffic totals. */

@@ -24,9 +24,9 @@
 struct set_cmd {
 	struct mbox_side *ms; /* the side the command runs on */
 	struct uidset uids;
-	char *flags;	   /* STORE: the flags set */
+	char *flags;       /* STORE: the flags set */
 	uint32_t *partner; /* STORE: the other side's UID, by position */
-	bool last;	   /* EXPUNGE: the last chunk */
+	bool last;         /* EXPUNGE: the last chunk */
 };
 
 static void
@@ -40,7 +40,7 @@ set_cmd_free(struct set_cmd *sc)
 
 static void
 expunge_done(struct imap_conn *conn, const struct imap_response *resp,
-	     void *ctx)
+             void *ctx)
 {
 	struct set_cmd *sc = ctx;
 	struct mbox_side *ms = sc->ms;
@@ -66,7 +66,7 @@ expunge_done(struct imap_conn *conn, const struct imap_response *resp,
 	uidset_iter_init(&it, &sc->uids);
 	while (uidset_iter_next(&it, &uid)) {
 		if (state_mapping_remove(mb->run->state, mb->idx, ms->side, uid,
-					 &error) < 0) {
+		                         &error) < 0) {
 			sync_rollback(mb->run->state);
 			goto db_error;
 		}
@@ -78,8 +78,8 @@ expunge_done(struct imap_conn *conn, const struct imap_response *resp,
 	s = buf_create(1 << 20);
 	if (s != NULL)
 		log_info(side_name(ms->side), mb->display,
-			 "Removed %" PRIu64 " UID(s) %s", k,
-			 sync_uids_str(&sc->uids, s));
+		         "Removed %" PRIu64 " UID(s) %s", k,
+		         sync_uids_str(&sc->uids, s));
 	goto out;
 db_error:
 	sync_db_fail(mb, error);
@@ -89,8 +89,7 @@ out:
 }
 
 static void
-ignore_done(struct imap_conn *conn, const struct imap_response *resp,
-	    void *ctx)
+ignore_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 {
 	struct mbox_side *ms = ctx;
 
@@ -114,7 +113,7 @@ apply_expunge(struct mbox_side *ms, const struct uidset *uids)
 
 		if (sc == NULL || b == NULL ||
 		    uidset_format_chunk(uids, &pos, IMAP_MAX_UIDSET_CMD, b) ==
-			    0) {
+		        0) {
 			free(sc);
 			buf_free(&b);
 			sync_fail(ms->mb, ms->side, "out of memory");
@@ -124,12 +123,12 @@ apply_expunge(struct mbox_side *ms, const struct uidset *uids)
 		uidset_init(&sc->uids);
 		for (i = start; i < pos; i++)
 			uidset_add_range(&sc->uids, uids->r[i].lo,
-					 uids->r[i].hi);
+			                 uids->r[i].hi);
 		imap_conn_cmd(conn, ignore_done, ms,
-			      "UID STORE %a +FLAGS.SILENT (\\Deleted)",
-			      buf_data(b));
+		              "UID STORE %a +FLAGS.SILENT (\\Deleted)",
+		              buf_data(b));
 		imap_conn_cmd(conn, expunge_done, sc, "UID EXPUNGE %a",
-			      buf_data(b));
+		              buf_data(b));
 		buf_free(&b);
 	}
 }
@@ -164,7 +163,7 @@ apply_vanished(struct mbox *mb)
 			if (s == SIDE_REMOTE && uidset_contains(&both, uid))
 				continue;
 			ret = state_mapping_lookup(st, mb->idx, ms->side, uid,
-						   &partner, &error);
+			                           &partner, &error);
 			if (ret < 0)
 				goto db_error_rollback;
 			if (ret == 0) {
@@ -176,7 +175,7 @@ apply_vanished(struct mbox *mb)
 			if (uidset_contains(&os->vanished, partner)) {
 				/* Gone on both sides: only the pair left. */
 				if (state_mapping_remove(st, mb->idx, ms->side,
-							 uid, &error) < 0 ||
+				                         uid, &error) < 0 ||
 				    uidset_add(&both, partner) < 0)
 					goto db_error_rollback;
 				continue;
@@ -185,9 +184,9 @@ apply_vanished(struct mbox *mb)
 		}
 		if (unmatched > 0)
 			log_warn(side_name(os->side), mb->display,
-				 "No match for %" PRIu64
-				 " vanished %s UID(s). Ignoring.",
-				 unmatched, side_name(ms->side));
+			         "No match for %" PRIu64
+			         " vanished %s UID(s). Ignoring.",
+			         unmatched, side_name(ms->side));
 	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;
@@ -210,8 +209,7 @@ db_error:
 }
 
 static void
-store_done(struct imap_conn *conn, const struct imap_response *resp,
-	   void *ctx)
+store_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 {
 	struct set_cmd *sc = ctx;
 	struct mbox_side *ms = sc->ms, *os = mbox_other(ms);
@@ -252,13 +250,13 @@ store_done(struct imap_conn *conn, const struct imap_response *resp,
 	s = buf_create(1 << 20);
 	if (s != NULL && done.n > 0)
 		log_info(side_name(ms->side), mb->display,
-			 "Updated flags (%s) for UID %s", sc->flags,
-			 sync_uids_str(&done, s));
+		         "Updated flags (%s) for UID %s", sc->flags,
+		         sync_uids_str(&done, s));
 	if (s != NULL && modified.n > 0)
 		log_info(side_name(ms->side), mb->display,
-			 "Couldn't update flags (%s) for UID %s, will try "
-			 "again later",
-			 sc->flags, sync_uids_str(&modified, s));
+		         "Couldn't update flags (%s) for UID %s, will try "
+		         "again later",
+		         sc->flags, sync_uids_str(&modified, s));
 out:
 	buf_free(&s);
 	uidset_free(&modified);
@@ -280,7 +278,7 @@ struct flag_groups {
 
 static int
 flag_groups_add(struct flag_groups *gs, const char *flags, uint32_t uid,
-		uint32_t partner)
+                uint32_t partner)
 {
 	struct flag_group *g = NULL;
 	size_t i;
@@ -294,8 +292,7 @@ flag_groups_add(struct flag_groups *gs, const char *flags, uint32_t uid,
 	if (g == NULL) {
 		if (gs->count == gs->alloc) {
 			size_t n = gs->alloc == 0 ? 8 : gs->alloc * 2;
-			struct flag_group *ng =
-				realloc(gs->g, n * sizeof(*ng));
+			struct flag_group *ng = realloc(gs->g, n * sizeof(*ng));
 
 			if (ng == NULL)
 				return -1;
@@ -405,9 +402,9 @@ apply_store_group(struct mbox_side *ms, struct flag_group *g)
 		if (ms->hms_seen > since)
 			since = ms->hms_seen;
 		imap_conn_cmd(conn, store_done, sc,
-			      "UID STORE %a (UNCHANGEDSINCE %U) FLAGS.SILENT "
-			      "(%a)",
-			      buf_data(b), since, g->flags);
+		              "UID STORE %a (UNCHANGEDSINCE %U) FLAGS.SILENT "
+		              "(%a)",
+		              buf_data(b), since, g->flags);
 		buf_free(&b);
 		continue;
 	nomem:
@@ -443,7 +440,7 @@ apply_modified(struct mbox *mb)
 		while ((e = flagmap_next(&ms->carry, &pos)) != NULL) {
 			if (flagmap_get(&ms->modified, e->uid) == NULL)
 				flagmap_set(&ms->modified, e->uid, e->flags,
-					    e->modseq);
+				            e->modseq);
 		}
 		flagmap_clear(&ms->carry);
 	}
@@ -456,20 +453,20 @@ apply_modified(struct mbox *mb)
 
 		while ((e = flagmap_next(&ms->modified, &pos)) != NULL) {
 			ret = state_mapping_lookup(st, mb->idx, ms->side,
-						   e->uid, &partner, &error);
+			                           e->uid, &partner, &error);
 			if (ret < 0)
 				goto db_error;
 			if (ret == 0) {
 				log_warn(side_name(os->side), mb->display,
-					 "No match for modified %s UID %" PRIu32
-					 ". Try '--repair'.",
-					 side_name(ms->side), e->uid);
+				         "No match for modified %s UID %" PRIu32
+				         ". Try '--repair'.",
+				         side_name(ms->side), e->uid);
 				continue;
 			}
 			oe = flagmap_get(&os->modified, partner);
 			if (oe == NULL) {
 				if (flag_groups_add(&groups[os->side], e->flags,
-						    partner, e->uid) < 0)
+				                    partner, e->uid) < 0)
 					goto nomem;
 				continue;
 			}
@@ -481,15 +478,15 @@ apply_modified(struct mbox *mb)
 			if (flags_union(e->flags, oe->flags, u) < 0)
 				goto nomem;
 			log_warn(NULL, NULL,
-				 "Conflicting flag update in %s for local UID "
-				 "%" PRIu32 " (%s) and remote UID %" PRIu32
-				 " (%s). Setting both to the union (%s).",
-				 mb->display, e->uid, e->flags, partner,
-				 oe->flags, buf_data(u));
+			         "Conflicting flag update in %s for local UID "
+			         "%" PRIu32 " (%s) and remote UID %" PRIu32
+			         " (%s). Setting both to the union (%s).",
+			         mb->display, e->uid, e->flags, partner,
+			         oe->flags, buf_data(u));
 			if (flag_groups_add(&groups[ms->side], buf_data(u),
-					    e->uid, partner) < 0 ||
+			                    e->uid, partner) < 0 ||
 			    flag_groups_add(&groups[os->side], buf_data(u),
-					    partner, e->uid) < 0)
+			                    partner, e->uid) < 0)
 				goto nomem;
 		}
 	}
@@ -531,7 +528,7 @@ sync_apply(struct mbox *mb)
 	/* A FETCH must not outrun the APPEND it feeds. */
 	for (s = 0; s < SIDE_COUNT; s++)
 		imap_conn_throttle(mb->run->server[s].conn,
-				   mb->run->server[side_other(s)].conn);
+		                   mb->run->server[side_other(s)].conn);
 	sync_run_wait(mb->run);
 	for (s = 0; s < SIDE_COUNT; s++) {
 		imap_conn_throttle(mb->run->server[s].conn, NULL);

@@ -26,7 +26,7 @@
 /* The fingerprint of a body, inline or spilled to a file. */
 static int
 sync_fingerprint(const struct imap_arg *body,
-		 unsigned char out[SYNC_FINGERPRINT_LEN])
+                 unsigned char out[SYNC_FINGERPRINT_LEN])
 {
 	crypto_generichash_state st;
 	unsigned char chunk[65536];
@@ -35,12 +35,12 @@ sync_fingerprint(const struct imap_arg *body,
 	crypto_generichash_init(&st, NULL, 0, SYNC_FINGERPRINT_LEN);
 	if (body->str != NULL) {
 		crypto_generichash_update(&st, (const unsigned char *)body->str,
-					  body->len);
+		                          body->len);
 	} else {
 		while (off < body->len) {
 			size_t want = body->len - off < sizeof(chunk)
-					      ? (size_t)(body->len - off)
-					      : sizeof(chunk);
+			                  ? (size_t)(body->len - off)
+			                  : sizeof(chunk);
 			ssize_t n = pread(body->fd, chunk, want, (off_t)off);
 
 			if (n <= 0)
@@ -57,7 +57,7 @@ static void sync_copy_batch_free(struct copy_batch **bp);
 
 static void
 copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
-		 void *ctx)
+                 void *ctx)
 {
 	struct copy_batch *b = ctx;
 	struct mbox *mb = b->mb;
@@ -76,21 +76,21 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 		/* MULTIAPPEND is all or nothing (RFC 3502): no message of
 		 * the batch was added, the intents can go. */
 		sync_fail(mb, to->side, "APPEND of %zu message(s) failed: %s",
-			  b->count, resp->text);
+		          b->count, resp->text);
 		goto drop_intents;
 	}
 	if (imap_decode_code(resp, &code, &tuids, NULL, &error) < 0 ||
 	    code.code != IMAP_CODE_APPENDUID) {
 		sync_fail(mb, to->side,
-			  "APPEND gave no APPENDUID: the server must support "
-			  "UIDPLUS");
+		          "APPEND gave no APPENDUID: the server must support "
+		          "UIDPLUS");
 		goto out;
 	}
 	if (uidset_count(&tuids) != b->count) {
 		sync_fail(mb, to->side,
-			  "APPENDUID names %" PRIu64 " UID(s) for %zu "
-			  "message(s)",
-			  uidset_count(&tuids), b->count);
+		          "APPENDUID names %" PRIu64 " UID(s) for %zu "
+		          "message(s)",
+		          uidset_count(&tuids), b->count);
 		goto out;
 	}
 	if (state_begin(mb->run->state, &error) < 0)
@@ -101,11 +101,11 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 
 		uidset_iter_next(&it, &tuid);
 		if (state_mapping_add(mb->run->state, mb->idx,
-				      b->from == SIDE_LOCAL ? b->uids[i] : tuid,
-				      b->from == SIDE_LOCAL ? tuid : b->uids[i],
-				      &error) < 0 ||
+		                      b->from == SIDE_LOCAL ? b->uids[i] : tuid,
+		                      b->from == SIDE_LOCAL ? tuid : b->uids[i],
+		                      &error) < 0 ||
 		    state_pending_remove(mb->run->state, mb->idx, b->from,
-					 b->uids[i], &error) < 0) {
+		                         b->uids[i], &error) < 0) {
 			sync_rollback(mb->run->state);
 			goto db_error;
 		}
@@ -122,12 +122,14 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 	if (s1 != NULL && s2 != NULL) {
 		if (to->side == SIDE_LOCAL)
 			log_info("local", mb->display,
-				 "Added %zu UID(s) %s <- %s", b->count,
-				 sync_uids_str(&tuids, s1), sync_uids_str(&suids, s2));
+			         "Added %zu UID(s) %s <- %s", b->count,
+			         sync_uids_str(&tuids, s1),
+			         sync_uids_str(&suids, s2));
 		else
 			log_info("remote", mb->display,
-				 "Added %zu UID(s) %s -> %s", b->count,
-				 sync_uids_str(&suids, s1), sync_uids_str(&tuids, s2));
+			         "Added %zu UID(s) %s -> %s", b->count,
+			         sync_uids_str(&suids, s1),
+			         sync_uids_str(&tuids, s2));
 	}
 	goto out;
 
@@ -136,7 +138,7 @@ drop_intents:
 		goto db_error;
 	for (i = 0; i < b->count; i++) {
 		if (state_pending_remove(mb->run->state, mb->idx, b->from,
-					 b->uids[i], &error) < 0) {
+		                         b->uids[i], &error) < 0) {
 			sync_rollback(mb->run->state);
 			goto db_error;
 		}
@@ -187,8 +189,8 @@ copy_flush(struct mbox_side *from)
 		goto db_error;
 	for (i = 0; i < b->count; i++) {
 		if (state_pending_add(mb->run->state, mb->idx, b->from,
-				      b->uids[i], b->fp[i], sizeof(b->fp[i]),
-				      &error) < 0) {
+		                      b->uids[i], b->fp[i], sizeof(b->fp[i]),
+		                      &error) < 0) {
 			sync_rollback(mb->run->state);
 			goto db_error;
 		}
@@ -219,20 +221,20 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 	if (f->body->type == IMAP_ARG_NIL || f->body->len == 0) {
 		/* APPEND cannot take an empty message (RFC 3502 6.3.11). */
 		log_warn(side_name(from->side), mb->display,
-			 "Ignoring new 0-length message (UID %" PRIu32 ")",
-			 f->uid);
+		         "Ignoring new 0-length message (UID %" PRIu32 ")",
+		         f->uid);
 		return;
 	}
 	if ((f->have & IMAP_FETCH_INTERNALDATE) == 0) {
 		sync_fail(mb, from->side,
-			  "FETCH of UID %" PRIu32 " gave no INTERNALDATE",
-			  f->uid);
+		          "FETCH of UID %" PRIu32 " gave no INTERNALDATE",
+		          f->uid);
 		return;
 	}
 	if (sync_fingerprint(f->body, fp) < 0) {
 		sync_fail(mb, from->side,
-			  "cannot read the spilled body of UID %" PRIu32 ": %s",
-			  f->uid, strerror(errno));
+		          "cannot read the spilled body of UID %" PRIu32 ": %s",
+		          f->uid, strerror(errno));
 		return;
 	}
 	flags = buf_create(64 * 1024);
@@ -249,7 +251,7 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 		b->mb = mb;
 		b->from = from->side;
 		b->cmd = imap_conn_cmd_begin(mbox_server(to)->conn,
-					     copy_append_done, b);
+		                             copy_append_done, b);
 		if (b->cmd == NULL) {
 			free(b);
 			buf_free(&flags);
@@ -287,8 +289,7 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 		imap_cmd_add(b->cmd, "%L", f->body->str, f->body->len);
 		b->bytes += f->body->len;
 	} else {
-		imap_cmd_add(b->cmd, "%F", f->body->fd,
-			     (uint64_t)f->body->len);
+		imap_cmd_add(b->cmd, "%F", f->body->fd, (uint64_t)f->body->len);
 	}
 	memcpy(b->fp[b->count], fp, sizeof(fp));
 	b->uids[b->count] = f->uid;
@@ -298,9 +299,9 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 	from->copy_bytes += f->body->len;
 	buf_free(&flags);
 	log_progress("%s: copying %s: %" PRIu64 "/%" PRIu64 " message(s), "
-		     "%" PRIu64 " kB",
-		     mb->display, side_name(from->side), from->copy_done,
-		     from->copy_total, from->copy_bytes / 1024);
+	             "%" PRIu64 " kB",
+	             mb->display, side_name(from->side), from->copy_done,
+	             from->copy_total, from->copy_bytes / 1024);
 	if (b->count >= COPY_BATCH_MESSAGES || b->bytes >= COPY_BATCH_BYTES)
 		copy_flush(from);
 	return;
@@ -322,7 +323,7 @@ sync_copy_abort(struct mbox_side *from)
 
 static void
 copy_fetch_done(struct imap_conn *conn, const struct imap_response *resp,
-		void *ctx)
+                void *ctx)
 {
 	struct mbox_side *from = ctx;
 
@@ -330,7 +331,7 @@ copy_fetch_done(struct imap_conn *conn, const struct imap_response *resp,
 	from->fetches--;
 	if (resp != NULL && resp->status != IMAP_STATUS_OK)
 		sync_fail(from->mb, from->side, "UID FETCH failed: %s",
-			  resp->text);
+		          resp->text);
 	if (from->fetches == 0) {
 		if (from->mb->failed)
 			sync_copy_abort(from);
@@ -352,16 +353,16 @@ sync_copy_start(struct mbox_side *ms)
 
 		if (b == NULL ||
 		    uidset_format_chunk(&ms->fresh, &pos, IMAP_MAX_UIDSET_CMD,
-					b) == 0) {
+		                        b) == 0) {
 			buf_free(&b);
 			sync_fail(ms->mb, ms->side, "out of memory");
 			return;
 		}
 		ms->fetches++;
 		imap_conn_cmd(conn, copy_fetch_done, ms,
-			      "UID FETCH %a (UID MODSEQ FLAGS INTERNALDATE "
-			      "BODY.PEEK[])",
-			      buf_data(b));
+		              "UID FETCH %a (UID MODSEQ FLAGS INTERNALDATE "
+		              "BODY.PEEK[])",
+		              buf_data(b));
 		buf_free(&b);
 	}
 }

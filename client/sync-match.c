@@ -20,15 +20,14 @@
 #include <sodium.h>
 
 static void
-match_done(struct imap_conn *conn, const struct imap_response *resp,
-	   void *ctx)
+match_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 {
 	struct mbox_side *ms = ctx;
 
 	(void)conn;
 	if (resp != NULL && resp->status != IMAP_STATUS_OK)
 		sync_fail(ms->mb, ms->side, "UID FETCH of headers failed: %s",
-			  resp->text);
+		          resp->text);
 }
 
 /* The key of a message: BLAKE2b over its size, its INTERNALDATE and its
@@ -42,9 +41,9 @@ match_key(const struct imap_fetch *f, unsigned char key[SYNC_KEY_LEN])
 
 	crypto_generichash_init(&st, NULL, 0, SYNC_KEY_LEN);
 	snprintf(num, sizeof(num), "%" PRIu32 " %" PRId64, f->size,
-		 f->internaldate_time);
+	         f->internaldate_time);
 	crypto_generichash_update(&st, (const unsigned char *)num,
-				  strlen(num) + 1);
+	                          strlen(num) + 1);
 	if (f->header != NULL && f->header->str != NULL) {
 		for (i = 0; i < f->header->len; i++) {
 			unsigned char c = (unsigned char)f->header->str[i];
@@ -58,12 +57,12 @@ match_key(const struct imap_fetch *f, unsigned char key[SYNC_KEY_LEN])
 
 void
 sync_match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
-		    const char *flags)
+                    const char *flags)
 {
 	struct sync_ident *id;
 
 	if ((f->have & (IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_INTERNALDATE)) !=
-		    (IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_INTERNALDATE) ||
+	        (IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_INTERNALDATE) ||
 	    !uidset_contains(&ms->fresh, f->uid))
 		return;
 	if (ms->idents_count == ms->idents_alloc) {
@@ -123,7 +122,8 @@ match_prune(struct mbox_side *ms, struct uidset *paired)
 	uidset_normalize(paired);
 	uidset_iter_init(&it, &ms->fresh);
 	while (uidset_iter_next(&it, &uid)) {
-		if (!uidset_contains(paired, uid) && uidset_add(&keep, uid) < 0) {
+		if (!uidset_contains(paired, uid) &&
+		    uidset_add(&keep, uid) < 0) {
 			uidset_free(&keep);
 			return -1;
 		}
@@ -144,16 +144,16 @@ match_fetch(struct mbox_side *ms)
 
 		if (b == NULL ||
 		    uidset_format_chunk(&ms->fresh, &pos, IMAP_MAX_UIDSET_CMD,
-					b) == 0) {
+		                        b) == 0) {
 			buf_free(&b);
 			sync_fail(ms->mb, ms->side, "out of memory");
 			return;
 		}
 		imap_conn_cmd(conn, match_done, ms,
-			      "UID FETCH %a (UID FLAGS MODSEQ RFC822.SIZE "
-			      "INTERNALDATE BODY.PEEK[HEADER.FIELDS "
-			      "(MESSAGE-ID)])",
-			      buf_data(b));
+		              "UID FETCH %a (UID FLAGS MODSEQ RFC822.SIZE "
+		              "INTERNALDATE BODY.PEEK[HEADER.FIELDS "
+		              "(MESSAGE-ID)])",
+		              buf_data(b));
 		buf_free(&b);
 	}
 }
@@ -196,17 +196,19 @@ sync_match(struct mbox *mb)
 			j++;
 			continue;
 		}
-		if (state_mapping_add(st, mb->idx, l->uid, r->uid, &error) < 0 ||
-		    uidset_add(&lp, l->uid) < 0 || uidset_add(&rp, r->uid) < 0) {
+		if (state_mapping_add(st, mb->idx, l->uid, r->uid, &error) <
+		        0 ||
+		    uidset_add(&lp, l->uid) < 0 ||
+		    uidset_add(&rp, r->uid) < 0) {
 			sync_rollback(st);
 			goto db_error;
 		}
 		/* Flags that differ: the union on both, as a conflict. */
 		if (!flags_equal(l->flags, r->flags) &&
 		    (flagmap_set(&ls->modified, l->uid, l->flags, l->modseq) <
-			     0 ||
+		         0 ||
 		     flagmap_set(&rs->modified, r->uid, r->flags, r->modseq) <
-			     0)) {
+		         0)) {
 			sync_rollback(st);
 			error = "out of memory";
 			goto db_error;
@@ -219,7 +221,7 @@ sync_match(struct mbox *mb)
 		goto db_error;
 	if (pairs > 0) {
 		log_info("database", mb->display,
-			 "Paired %zu message(s) found on both sides", pairs);
+		         "Paired %zu message(s) found on both sides", pairs);
 		if (match_prune(ls, &lp) < 0 || match_prune(rs, &rp) < 0) {
 			sync_fail(mb, SIDE_LOCAL, "out of memory");
 			goto out;

@@ -130,7 +130,7 @@ mbox_other(struct mbox_side *ms)
 /* A mailbox-level failure: logged, the mailbox is left as it is and the
  * run goes on with the others. */
 void sync_fail(struct mbox *mb, enum side side, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* A database failure: fatal for the run. */
 void sync_db_fail(struct mbox *mb, const char *error);
 /* The set as text for a log line, in b. */
@@ -156,7 +156,7 @@ void sync_apply(struct mbox *mb);
 int sync_match(struct mbox *mb);
 /* A FETCH answer of PHASE_MATCH; flags canonical. */
 void sync_match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
-			 const char *flags);
+                         const char *flags);
 void sync_match_free(struct mbox_side *ms);
 
 /* sync-repair.c: after SELECT, fetch every message's flags on both sides

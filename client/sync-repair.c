@@ -22,7 +22,7 @@ scan_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 	(void)conn;
 	if (resp != NULL && resp->status != IMAP_STATUS_OK)
 		sync_fail(ms->mb, ms->side, "UID FETCH 1:* failed: %s",
-			  resp->text);
+		          resp->text);
 }
 
 struct repair_ctx {
@@ -51,24 +51,24 @@ repair_pair(void *context, uint32_t luid, uint32_t ruid)
 		if (!flags_equal(l->flags, r->flags)) {
 			if (!lchg && !rchg)
 				log_warn(NULL, mb->display,
-					 "Missed flag update for (lUID,rUID) "
-					 "= (%" PRIu32 ",%" PRIu32
-					 "). Repairing.",
-					 luid, ruid);
+				         "Missed flag update for (lUID,rUID) "
+				         "= (%" PRIu32 ",%" PRIu32
+				         "). Repairing.",
+				         luid, ruid);
 			/* The side that changed wins; both: the union. */
 			if (lchg || !rchg)
 				flagmap_set(&ls->modified, luid, l->flags,
-					    l->modseq);
+				            l->modseq);
 			if (rchg || !lchg)
 				flagmap_set(&rs->modified, ruid, r->flags,
-					    r->modseq);
+				            r->modseq);
 		}
 	} else if (l == NULL && r == NULL) {
 		if (!lvan || !rvan)
 			log_warn(NULL, mb->display,
-				 "Pair (lUID,rUID) = (%" PRIu32 ",%" PRIu32
-				 ") vanished. Repairing.",
-				 luid, ruid);
+			         "Pair (lUID,rUID) = (%" PRIu32 ",%" PRIu32
+			         ") vanished. Repairing.",
+			         luid, ruid);
 		uidset_add(&rc->drop, luid);
 	} else if (l == NULL) {
 		if (lvan) {
@@ -77,9 +77,9 @@ repair_pair(void *context, uint32_t luid, uint32_t ruid)
 			uidset_add(&ls->vanished, luid);
 		} else {
 			log_warn("local", mb->display,
-				 "UID %" PRIu32 " disappeared. Redownloading "
-				 "remote UID %" PRIu32 ".",
-				 luid, ruid);
+			         "UID %" PRIu32 " disappeared. Redownloading "
+			         "remote UID %" PRIu32 ".",
+			         luid, ruid);
 			uidset_add(&rc->drop, luid);
 			uidset_add(&rs->fresh, ruid);
 		}
@@ -88,9 +88,9 @@ repair_pair(void *context, uint32_t luid, uint32_t ruid)
 			uidset_add(&rs->vanished, ruid);
 		} else {
 			log_warn("remote", mb->display,
-				 "UID %" PRIu32 " disappeared. Redownloading "
-				 "local UID %" PRIu32 ".",
-				 ruid, luid);
+			         "UID %" PRIu32 " disappeared. Redownloading "
+			         "local UID %" PRIu32 ".",
+			         ruid, luid);
 			uidset_add(&rc->drop, luid);
 			uidset_add(&ls->fresh, luid);
 		}
@@ -124,19 +124,19 @@ sync_repair_compare(struct mbox *mb)
 		uidset_normalize(&rc.vanished[s]);
 		uidset_init(&ms->vanished);
 		imap_conn_cmd(mb->run->server[s].conn, scan_done, ms,
-			      "UID FETCH 1:* (UID FLAGS MODSEQ)");
+		              "UID FETCH 1:* (UID FLAGS MODSEQ)");
 	}
 	if (sync_run_wait(mb->run) < 0 || mb->failed)
 		goto out;
 	if (state_mapping_foreach(st, mb->idx, SIDE_LOCAL, repair_pair, &rc,
-				  &error) != 0)
+	                          &error) != 0)
 		goto db_error;
 	if (state_begin(st, &error) < 0)
 		goto db_error;
 	uidset_iter_init(&it, &rc.drop);
 	while (uidset_iter_next(&it, &uid)) {
-		if (state_mapping_remove(st, mb->idx, SIDE_LOCAL, uid,
-					 &error) < 0) {
+		if (state_mapping_remove(st, mb->idx, SIDE_LOCAL, uid, &error) <
+		    0) {
 			sync_rollback(st);
 			goto db_error;
 		}
@@ -151,9 +151,9 @@ sync_repair_compare(struct mbox *mb)
 
 		while ((e = flagmap_next(&ms->all, &pos)) != NULL) {
 			log_warn(side_name(side_other(s)), mb->display,
-				 "No match for %s UID %" PRIu32
-				 ". Redownloading.",
-				 side_name(s), e->uid);
+			         "No match for %s UID %" PRIu32
+			         ". Redownloading.",
+			         side_name(s), e->uid);
 			uidset_add(&ms->fresh, e->uid);
 		}
 		flagmap_clear(&ms->all);

@@ -76,8 +76,8 @@ int
 sync_run_wait(struct sync_run *run)
 {
 	struct imap_conn *conns[SIDE_COUNT] = {
-		run->server[SIDE_LOCAL].conn,
-		run->server[SIDE_REMOTE].conn,
+	    run->server[SIDE_LOCAL].conn,
+	    run->server[SIDE_REMOTE].conn,
 	};
 	size_t i;
 
@@ -153,7 +153,7 @@ sync_is_mapped(struct mbox_side *ms, uint32_t uid)
 	uint32_t other;
 	const char *error;
 	int ret = state_mapping_lookup(ms->mb->run->state, ms->mb->idx,
-				       ms->side, uid, &other, &error);
+	                               ms->side, uid, &other, &error);
 
 	if (ret < 0) {
 		sync_db_fail(ms->mb, error);
@@ -209,7 +209,7 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp)
 		 * updated. */
 		if (f.uid < ms->row.uidnext || sync_is_mapped(ms, f.uid))
 			flagmap_set(&ms->modified, f.uid, buf_data(flags),
-				    f.modseq);
+			            f.modseq);
 		buf_free(&flags);
 		return;
 	}
@@ -247,7 +247,7 @@ mbox_on_vanished(struct mbox_side *ms, const struct imap_response *resp)
 	if (mb->phase == PHASE_SELECT) {
 		for (i = 0; i < uids.n; i++)
 			uidset_add_range(&ms->vanished, uids.r[i].lo,
-					 uids.r[i].hi);
+			                 uids.r[i].hi);
 	} else if (mb->phase == PHASE_CHECK) {
 		struct uidset_iter it;
 		uint32_t uid;
@@ -297,7 +297,7 @@ mbox_on_code(struct mbox_side *ms, const struct imap_response *resp)
 
 static void
 mbox_untagged(struct imap_conn *conn, const struct imap_response *resp,
-	      void *ctx)
+              void *ctx)
 {
 	struct mbox_side *ms = ctx;
 
@@ -305,9 +305,9 @@ mbox_untagged(struct imap_conn *conn, const struct imap_response *resp,
 	if (resp->status == IMAP_STATUS_OK && resp->code != NULL)
 		mbox_on_code(ms, resp);
 	else if (resp->status == IMAP_STATUS_NO ||
-		 resp->status == IMAP_STATUS_BAD)
+	         resp->status == IMAP_STATUS_BAD)
 		log_warn(side_name(ms->side), ms->mb->display, "%s",
-			 resp->text);
+		         resp->text);
 	else if (strcmp(resp->name, "FETCH") == 0)
 		mbox_on_fetch(ms, resp);
 	else if (strcmp(resp->name, "VANISHED") == 0)
@@ -318,7 +318,7 @@ mbox_untagged(struct imap_conn *conn, const struct imap_response *resp,
 
 static void
 mbox_select_done(struct imap_conn *conn, const struct imap_response *resp,
-		 void *ctx)
+                 void *ctx)
 {
 	struct mbox_side *ms = ctx;
 
@@ -328,7 +328,7 @@ mbox_select_done(struct imap_conn *conn, const struct imap_response *resp,
 		return;
 	if (resp->status != IMAP_STATUS_OK) {
 		snprintf(ms->select_error, sizeof(ms->select_error), "%s",
-			 resp->text);
+		         resp->text);
 		return;
 	}
 	if (resp->code != NULL)
@@ -344,11 +344,11 @@ mbox_select(struct mbox_side *ms)
 	if (ms->have_row && ms->row.highestmodseq > 0 &&
 	    ms->row.uidvalidity > 0)
 		imap_conn_cmd(conn, mbox_select_done, ms,
-			      "SELECT %s (QRESYNC (%u %U))", ms->wire,
-			      ms->row.uidvalidity, ms->row.highestmodseq);
+		              "SELECT %s (QRESYNC (%u %U))", ms->wire,
+		              ms->row.uidvalidity, ms->row.highestmodseq);
 	else
 		imap_conn_cmd(conn, mbox_select_done, ms, "SELECT %s",
-			      ms->wire);
+		              ms->wire);
 }
 
 /* After SELECT: may the mailbox be synced? */
@@ -359,29 +359,29 @@ mbox_check_select(struct mbox_side *ms)
 
 	if (!ms->select_ok) {
 		sync_fail(mb, ms->side, "cannot select mailbox: %s",
-			  ms->select_error[0] != '\0' ? ms->select_error
-						      : "connection lost");
+		          ms->select_error[0] != '\0' ? ms->select_error
+		                                      : "connection lost");
 		return -1;
 	}
 	if (ms->nomodseq || ms->hms == 0) {
 		sync_fail(mb, ms->side,
-			  "the mailbox does not keep MODSEQs (NOMODSEQ): it "
-			  "cannot be synchronized statefully");
+		          "the mailbox does not keep MODSEQs (NOMODSEQ): it "
+		          "cannot be synchronized statefully");
 		return -1;
 	}
 	if (ms->uidvalidity == 0 || ms->uidnext == 0) {
 		sync_fail(mb, ms->side,
-			  "SELECT gave no UIDVALIDITY or UIDNEXT");
+		          "SELECT gave no UIDVALIDITY or UIDNEXT");
 		return -1;
 	}
 	if (ms->have_row && ms->row.uidvalidity != 0 &&
 	    ms->row.uidvalidity != ms->uidvalidity) {
 		sync_fail(mb, ms->side,
-			  "UIDVALIDITY changed (was %" PRIu32 ", now %" PRIu32
-			  "): the stored UIDs mean nothing any more. Skipping "
-			  "it; to sync it afresh, copying its messages again, "
-			  "run `imapsync --target=database --delete %s`",
-			  ms->row.uidvalidity, ms->uidvalidity, mb->display);
+		          "UIDVALIDITY changed (was %" PRIu32 ", now %" PRIu32
+		          "): the stored UIDs mean nothing any more. Skipping "
+		          "it; to sync it afresh, copying its messages again, "
+		          "run `imapsync --target=database --delete %s`",
+		          ms->row.uidvalidity, ms->uidvalidity, mb->display);
 		return -1;
 	}
 	return 0;
@@ -420,7 +420,7 @@ mbox_first_fresh(struct mbox_side *ms)
 	if (ms->uidnext <= lo)
 		return 0;
 	if (state_mapping_foreach(mb->run->state, mb->idx, ms->side,
-				  mapped_from_add, &mf, &error) != 0) {
+	                          mapped_from_add, &mf, &error) != 0) {
 		sync_db_fail(mb, error);
 		return -1;
 	}
@@ -432,9 +432,9 @@ mbox_first_fresh(struct mbox_side *ms)
 			continue;
 		if (mapped.r[i].lo > uid)
 			uidset_add_range(&ms->fresh, uid,
-					 mapped.r[i].lo - 1 < ms->uidnext - 1
-						 ? mapped.r[i].lo - 1
-						 : ms->uidnext - 1);
+			                 mapped.r[i].lo - 1 < ms->uidnext - 1
+			                     ? mapped.r[i].lo - 1
+			                     : ms->uidnext - 1);
 		if (mapped.r[i].hi == UINT32_MAX) {
 			uid = UINT32_MAX;
 			break;
@@ -461,15 +461,14 @@ mbox_has_work(struct mbox *mb)
 }
 
 static void
-check_done(struct imap_conn *conn, const struct imap_response *resp,
-	   void *ctx)
+check_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 {
 	struct mbox_side *ms = ctx;
 
 	(void)conn;
 	if (resp != NULL && resp->status != IMAP_STATUS_OK)
-		sync_fail(ms->mb, ms->side, "UID FETCH (CHANGEDSINCE) failed: %s",
-			  resp->text);
+		sync_fail(ms->mb, ms->side,
+		          "UID FETCH (CHANGEDSINCE) failed: %s", resp->text);
 }
 
 static void
@@ -485,9 +484,9 @@ mbox_check(struct mbox *mb)
 		/* Looked up for every VANISHED UID: binary search. */
 		uidset_normalize(&ms->expunged);
 		imap_conn_cmd(mbox_server(ms)->conn, check_done, ms,
-			      "UID FETCH 1:* (UID FLAGS MODSEQ) "
-			      "(CHANGEDSINCE %U VANISHED)",
-			      ms->hms);
+		              "UID FETCH 1:* (UID FLAGS MODSEQ) "
+		              "(CHANGEDSINCE %U VANISHED)",
+		              ms->hms);
 	}
 	sync_run_wait(mb->run);
 }
@@ -507,9 +506,9 @@ mbox_commit(struct mbox *mb, bool exact)
 	for (s = 0; s < SIDE_COUNT; s++) {
 		struct mbox_side *ms = &mb->s[s];
 		struct state_side_status row = {
-			.uidvalidity = ms->uidvalidity,
-			.uidnext = ms->uidnext,
-			.highestmodseq = ms->hms,
+		    .uidvalidity = ms->uidvalidity,
+		    .uidnext = ms->uidnext,
+		    .highestmodseq = ms->hms,
 		};
 
 		if (exact) {
@@ -556,8 +555,8 @@ mbox_free(struct mbox *mb)
 }
 
 static int
-mbox_init(struct mbox *mb, struct sync_run *run, const char *name,
-	  size_t len, int64_t idx)
+mbox_init(struct mbox *mb, struct sync_run *run, const char *name, size_t len,
+          int64_t idx)
 {
 	const char *error;
 	unsigned s;
@@ -632,18 +631,17 @@ mbox_drop_intents(struct mbox *mb)
 	const char *error = NULL;
 	size_t i;
 
-	if (state_pending_foreach(st, mb->idx, intent_collect, &l, &error) !=
-	    0)
+	if (state_pending_foreach(st, mb->idx, intent_collect, &l, &error) != 0)
 		goto db_error;
 	if (l.count == 0)
 		return 0;
-	log_info("database", mb->display,
-		 "Resuming %zu interrupted copie(s)", l.count);
+	log_info("database", mb->display, "Resuming %zu interrupted copie(s)",
+	         l.count);
 	if (state_begin(st, &error) < 0)
 		goto db_error;
 	for (i = 0; i < l.count; i++) {
 		if (state_pending_remove(st, mb->idx, l.p[i].from, l.p[i].uid,
-					 &error) < 0) {
+		                         &error) < 0) {
 			sync_rollback(st);
 			goto db_error;
 		}
@@ -680,9 +678,9 @@ mbox_rounds(struct mbox *mb)
 	}
 	if (!exact)
 		log_warn(NULL, mb->display,
-			 "still changing after %d rounds; the next run goes "
-			 "on from here",
-			 SYNC_MAX_ROUNDS);
+		         "still changing after %d rounds; the next run goes "
+		         "on from here",
+		         SYNC_MAX_ROUNDS);
 	mbox_commit(mb, exact);
 }
 
@@ -705,7 +703,7 @@ mbox_select_both(struct mbox *mb)
 
 int
 sync_mailbox(struct sync_run *run, const char *name, size_t len, int64_t idx,
-	     bool repair)
+             bool repair)
 {
 	struct mbox mb;
 	unsigned s;
@@ -716,9 +714,8 @@ sync_mailbox(struct sync_run *run, const char *name, size_t len, int64_t idx,
 	if (mbox_init(&mb, run, name, len, idx) < 0)
 		goto out;
 	if (repair && mb.s[SIDE_LOCAL].have_row && mb.s[SIDE_REMOTE].have_row) {
-		if (mbox_select_both(&mb) < 0 ||
-		    sync_repair_compare(&mb) < 0 || sync_match(&mb) < 0 ||
-		    mbox_drop_intents(&mb) < 0)
+		if (mbox_select_both(&mb) < 0 || sync_repair_compare(&mb) < 0 ||
+		    sync_match(&mb) < 0 || mbox_drop_intents(&mb) < 0)
 			goto out;
 		mbox_rounds(&mb);
 		goto out;

@@ -60,16 +60,16 @@ int sync_run_wait(struct sync_run *run);
  * Returns 0; -1 if the mailbox failed (logged; the run goes on); -2 when
  * a connection failed (the run must stop). */
 int sync_mailbox(struct sync_run *run, const char *name, size_t len,
-		 int64_t idx, bool repair);
+                 int64_t idx, bool repair);
 
 /* The name of a mailbox on one server: reference + name with the
  * server's delimiter. Caller frees. NULL if the name has a delimiter and
  * the server is flat. */
 char *sync_wire_name(const struct sync_server *srv, const char *name,
-		     size_t len);
+                     size_t len);
 /* The name for messages: NULs shown as the local delimiter ('/' if
  * flat). Caller frees. */
 char *sync_display_name(const struct sync_run *run, const char *name,
-			size_t len);
+                        size_t len);
 
 #endif
