@@ -1,0 +1,97 @@
+#include "test.h"
+
+#include "buf.h"
+#include "flagmap.h"
+#include "imap-parser.h"
+
+TEST(set_get_remove_many)
+{
+	struct flagmap m;
+	uint32_t uid;
+	size_t pos = 0, seen = 0;
+	struct flagmap_entry *e;
+
+	flagmap_init(&m);
+	for (uid = 1; uid <= 10000; uid++)
+		CHECK(flagmap_set(&m, uid * 7, uid % 2 ? "\\Seen" : "", uid) ==
+		      0);
+	CHECK(m.count == 10000);
+	CHECK(flagmap_get(&m, 7 * 5) != NULL &&
+	      strcmp(flagmap_get(&m, 35)->flags, "\\Seen") == 0);
+	CHECK(flagmap_get(&m, 8) == NULL);
+	CHECK(flagmap_get(&m, 0) == NULL);
+	/* Removing keeps every other entry reachable (probe runs). */
+	for (uid = 1; uid <= 10000; uid += 2)
+		CHECK(flagmap_remove(&m, uid * 7));
+	CHECK(!flagmap_remove(&m, 7));
+	CHECK(m.count == 5000);
+	for (uid = 2; uid <= 10000; uid += 2) {
+		e = flagmap_get(&m, uid * 7);
+		CHECK(e != NULL && e->modseq == uid);
+	}
+	while ((e = flagmap_next(&m, &pos)) != NULL)
+		seen++;
+	CHECK(seen == 5000);
+	CHECK(flagmap_set(&m, 14, "\\Flagged", 99) == 0);
+	CHECK(strcmp(flagmap_get(&m, 14)->flags, "\\Flagged") == 0);
+	CHECK(m.count == 5000);
+	flagmap_free(&m);
+	CHECK(m.count == 0 && m.slots == NULL);
+}
+
+static const struct imap_response *
+parse_flags(struct imap_parser *p, const char *line)
+{
+	const struct imap_response *resp = NULL;
+	const char *error;
+
+	imap_parser_feed(p, line, strlen(line));
+	CHECK(imap_parser_next(p, &resp, &error) == 1);
+	return resp;
+}
+
+TEST(canonical_drops_recent_sorts_and_dedupes)
+{
+	struct imap_parser *p = imap_parser_create(NULL);
+	const struct imap_response *resp =
+		parse_flags(p, "* FLAGS (\\Seen $Label1 \\Recent \\answered "
+			       "\\SEEN \\Flagged)\r\n");
+	struct buf *b = buf_create(1024);
+	const struct imap_arg *items;
+	size_t n;
+
+	CHECK(resp != NULL && resp->count == 1);
+	CHECK(imap_arg_get_list(&resp->args[0], &items, &n));
+	CHECK(flags_canonical(items, n, b) == 0);
+	CHECK_STREQ(buf_data(b), "$Label1 \\answered \\Flagged \\Seen");
+	buf_reset(b);
+	resp = parse_flags(p, "* FLAGS ()\r\n");
+	CHECK(resp != NULL &&
+	      imap_arg_get_list(&resp->args[0], &items, &n) && n == 0);
+	CHECK(flags_canonical(items, n, b) == 0);
+	CHECK_STREQ(buf_data(b), "");
+	buf_reset(b);
+	resp = parse_flags(p, "* FLAGS (\\Seen \"quoted\")\r\n");
+	CHECK(resp != NULL && imap_arg_get_list(&resp->args[0], &items, &n));
+	CHECK(flags_canonical(items, n, b) == -1);
+	buf_free(&b);
+	imap_parser_free(&p);
+}
+
+TEST(union_and_equal)
+{
+	struct buf *b = buf_create(1024);
+
+	CHECK(flags_union("\\Seen $a", "\\Flagged \\seen", b) == 0);
+	/* Either spelling of \Seen may survive: flags are caseless. */
+	CHECK(flags_equal(buf_data(b), "$a \\Flagged \\Seen"));
+	buf_reset(b);
+	CHECK(flags_union("", "", b) == 0);
+	CHECK_STREQ(buf_data(b), "");
+	buf_reset(b);
+	CHECK(flags_union("", "\\Draft", b) == 0);
+	CHECK_STREQ(buf_data(b), "\\Draft");
+	CHECK(flags_equal("\\Seen \\Flagged", "\\seen \\flagged"));
+	CHECK(!flags_equal("\\Seen", "\\Seen \\Flagged"));
+	buf_free(&b);
+}
