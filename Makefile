@@ -97,8 +97,9 @@ check: deps
 	@tests/check.sh
 
 install: all
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+	install -m 644 client/imapsync.1 $(DESTDIR)$(MANDIR)/man1/
 
 clean:
 	rm -rf build build-san

@@ -302,7 +302,12 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 	             "%" PRIu64 " kB",
 	             mb->display, side_name(from->side), from->copy_done,
 	             from->copy_total, from->copy_bytes / 1024);
-	if (b->count >= COPY_BATCH_MESSAGES || b->bytes >= COPY_BATCH_BYTES)
+	/* Without MULTIAPPEND, one message per APPEND (still pipelined). */
+	if (b->count >=
+	        ((mb->run->server[to->side].caps & IMAP_CAP_MULTIAPPEND) != 0
+	             ? COPY_BATCH_MESSAGES
+	             : 1) ||
+	    b->bytes >= COPY_BATCH_BYTES)
 		copy_flush(from);
 	return;
 nomem:
