@@ -22,6 +22,7 @@ only.  Subcommands:
   status BOX             UIDVALIDITY UIDNEXT HIGHESTMODSEQ MESSAGES
   uidvalidity BOX
   fetch BOX UID          the raw message on stdout
+  uid BOX SUBJECT        UID(s) of the message(s) with exactly that Subject
   dump [--canon] [--ref PREFIX] [--keep-recent]
                          canonical text dump of the whole store, no UIDs:
                          mailboxes sorted, then messages sorted by content
@@ -284,6 +285,22 @@ class Tool:
     def c_flags(self, args):
         for uid, f, d, b in sorted(self.fetch(args[0], 'UID FLAGS')):
             self.p(uid, *sorted(f))
+
+    def subjects(self, box):
+        """[(subject, uid, flags)] for every message of BOX."""
+        res = []
+        for uid, flags, d, hdr in self.fetch(
+                box, 'UID FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)]'):
+            m = re.search(rb'(?im)^Subject: *(.*?)\r?$', hdr or b'')
+            subj = m.group(1).decode('utf-8', 'replace') if m else ''
+            res.append((subj, uid, flags))
+        return res
+
+    def c_uid(self, args):
+        box, subject = args
+        for s, uid, f in sorted(self.subjects(box)):
+            if s == subject:
+                self.p(uid)
 
     def c_fetch(self, args):
         box, uid = args

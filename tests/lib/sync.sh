@@ -38,6 +38,7 @@
 #   store_list / store_lsub IMAPCMD;  store_count / store_status /
 #   store_uidvalidity / store_uids / store_msgflags IMAPCMD BOX
 #   store_fetch IMAPCMD BOX UID (raw message on stdout)
+#   store_uid_of IMAPCMD BOX SUBJECT (UID of the message with that Subject)
 #   store_script IMAPCMD < lines   (several actions over one session)
 #   store_dump IMAPCMD [--canon] [--ref PREFIX] [--keep-recent]
 
@@ -93,6 +94,7 @@ store_uidvalidity() { $IMAPTOOL "$1" uidvalidity "$2"; }
 store_uids() { $IMAPTOOL "$1" uids "$2"; }
 store_msgflags() { $IMAPTOOL "$1" flags "$2"; }
 store_fetch() { $IMAPTOOL "$1" fetch "$2" "$3"; }
+store_uid_of() { $IMAPTOOL "$1" uid "$2" "$3"; }
 store_script() { $IMAPTOOL "$1" script; }
 store_dump() { _c=$1; shift; $IMAPTOOL "$_c" dump "$@"; }
 
@@ -200,6 +202,22 @@ sync_changes() {
 
 sync_db() {
 	sqlite3 "$SYNC_DB" "$@"
+}
+
+# sync_db_boxes: "idx subscribed name" per mailbox in the database, the
+# stored NUL delimiters shown as "/".
+sync_db_boxes() {
+	python3 -c '
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+for i, s, m in c.execute("SELECT idx, subscribed, CAST(mailbox AS BLOB) FROM mailboxes ORDER BY 3"):
+    print(i, s, bytes(m).replace(b"\0", b"/").decode("utf-8", "replace"))
+' "$SYNC_DB"
+}
+
+# sync_db_idx NAME: the database index of mailbox NAME ("/" delimited).
+sync_db_idx() {
+	sync_db_boxes | awk -v n="$1" '{ i = $1; sub(/^[^ ]* [^ ]* /, ""); if ($0 == n) print i }'
 }
 
 # sync_dumps_equal DESC [DUMP OPTS]: keeps the dumps as $SYNC_DIR/dump.*
