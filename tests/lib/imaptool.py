@@ -411,6 +411,10 @@ def main():
     except (Fail, imaplib.IMAP4.error) as e:
         sys.stderr.write('imaptool: %s\n' % e)
         return 1
+    except BrokenPipeError:
+        # The reader (grep -q) has seen enough.
+        sys.stdout = None
+        return 0
     finally:
         t.close()
     return 0
