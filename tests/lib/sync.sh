@@ -16,6 +16,7 @@
 #       in $(...).
 #   sync_pair_clone NAME   copies the current pair (stores, config, database)
 #       to a new pair NAME and makes it current (sets the same variables).
+#   sync_pair_use DIR      makes the pair in DIR (an earlier SYNC_DIR) current.
 #   sync_run [ARGS]        runs the tool with --config=$SYNC_CONF ARGS; sets
 #       SYNC_RC, SYNC_OUT and SYNC_ERR (files holding this run's stdout and
 #       stderr); returns the exit status.
@@ -169,11 +170,16 @@ sync_pair_clone() {
 			return 1
 	done
 	rm -rf "$_new"/local/run/* "$_new"/remote/run/* "$_new"/logs/*
-	SYNC_DIR=$_new
-	LOCAL=$_new/local/imap
-	REMOTE=$_new/remote/imap
-	SYNC_CONF=$_new/config
-	SYNC_DB=$_new/state.db
+	sync_pair_use "$_new"
+}
+
+# sync_pair_use DIR: make the pair in DIR (a SYNC_DIR) the current one.
+sync_pair_use() {
+	SYNC_DIR=$1
+	LOCAL=$1/local/imap
+	REMOTE=$1/remote/imap
+	SYNC_CONF=$1/config
+	SYNC_DB=$1/state.db
 }
 
 sync_run_with() {
@@ -196,7 +202,7 @@ sync_run() {
 
 # The log lines that report a change on a store or in the database.
 sync_changes() {
-	grep -E '(Added|Removed|Updated|Created|Deleted|Renamed|Subscribed|Unsubscribed|Expunged|Copied|Moved)' \
+	grep -E '(Added|Removed|Updated|Created|Deleted|Renamed|Subscribe|Unsubscribe|Expunged|Copied|Moved)' \
 		"${1:-$SYNC_ERR}" "${2:-$SYNC_OUT}" 2>/dev/null || true
 }
 
