@@ -87,10 +87,17 @@ store_cleanup() {
 	fi
 }
 
+# store_trap SIGNAL STATUS: the script's own exit status must survive the
+# trap (run-tests.sh counts it).
 store_trap() {
 	store_cleanup
 	trap - EXIT
-	[ "$1" = EXIT ] || exit 1
+	case $1 in
+	EXIT) exit "$2" ;;
+	INT) exit 130 ;;
+	TERM) exit 143 ;;
+	*) exit 129 ;;
+	esac
 }
 
 command -v doveadm >/dev/null 2>&1 || tap_skip_all "doveadm not installed"
@@ -110,10 +117,10 @@ else
 fi
 TEST_TMP=$(mktemp -d "$_base/imapsync-test.XXXXXX") || exit 1
 chmod 755 "$TEST_TMP"
-trap 'store_trap EXIT' EXIT
-trap 'store_trap INT' INT
-trap 'store_trap TERM' TERM
-trap 'store_trap HUP' HUP
+trap 'store_trap EXIT $?' EXIT
+trap 'store_trap INT 1' INT
+trap 'store_trap TERM 1' TERM
+trap 'store_trap HUP 1' HUP
 
 store_new() {
 	_name=$1
