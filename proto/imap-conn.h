@@ -31,6 +31,10 @@ struct imap_conn_settings {
 	int debug;
 	imap_trace_fn *trace; /* NULL: to stderr */
 	void *trace_ctx;
+	/* Capabilities (enum imap_capability bits) to act as if the server
+	 * lacked: works around server bugs, and lets tests force
+	 * synchronizing literals. imap_conn_caps() leaves them out. */
+	uint64_t caps_disabled;
 };
 
 enum imap_conn_state {
@@ -112,6 +116,18 @@ struct imap_cmd *imap_conn_cmd(struct imap_conn *c, imap_cmd_fn *cb, void *ctx,
 			       const char *fmt, ...);
 struct imap_cmd *imap_conn_cmdv(struct imap_conn *c, imap_cmd_fn *cb,
 				void *ctx, const char *fmt, va_list ap);
+/* Build a command in pieces (a MULTIAPPEND of messages as they arrive):
+ * begin it, add pieces with the directives of imap_conn_cmd() (the first
+ * piece starts with the command name, later ones with a space), then end
+ * it to queue it, or abort it to drop it. Nothing is written before end;
+ * literals are copied (or their fd dup()ed) as they are added. NULL when
+ * the connection has failed; add, end and abort accept NULL. */
+struct imap_cmd *imap_conn_cmd_begin(struct imap_conn *c, imap_cmd_fn *cb,
+				     void *ctx);
+void imap_cmd_add(struct imap_cmd *cmd, const char *fmt, ...);
+void imap_cmd_end(struct imap_cmd *cmd);
+/* Drop a command that was begun and not ended; cb is not called. */
+void imap_cmd_abort(struct imap_cmd *cmd);
 /* Route continuation requests for cmd to fn (AUTHENTICATE, IDLE). */
 void imap_cmd_set_continuation(struct imap_cmd *cmd, imap_cmd_cont_fn *fn);
 /* Send a line in answer to a continuation (the CRLF is added); secret

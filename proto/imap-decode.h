@@ -112,6 +112,7 @@ enum imap_fetch_item {
 	IMAP_FETCH_BODY = 1 << 5, /* BODY[] (also BINARY[]) */
 	IMAP_FETCH_X_GUID = 1 << 6,
 	IMAP_FETCH_EMAILID = 1 << 7,
+	IMAP_FETCH_HEADER = 1 << 8, /* BODY[HEADER...] */
 };
 
 struct imap_fetch {
@@ -129,6 +130,9 @@ struct imap_fetch {
 	uint32_t size; /* RFC822.SIZE */
 	/* BODY[]: the literal (inline str, or spilled fd) or NIL. */
 	const struct imap_arg *body;
+	/* BODY[HEADER], BODY[HEADER.FIELDS (...)]: the first such item, a
+	 * literal, string or NIL. */
+	const struct imap_arg *header;
 	const char *x_guid, *emailid;
 };
 

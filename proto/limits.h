@@ -16,6 +16,10 @@
  * size of a message. */
 #define IMAP_MAX_INLINE_LITERAL (256 * 1024)
 
+/* Literals in one response that may be spilled to files (each holds an
+ * open file descriptor until the response has been handled). */
+#define IMAP_MAX_SPILLED_LITERALS 64
+
 /* Bytes held in memory for one response: its line plus inline literals. */
 #define IMAP_MAX_RESPONSE (8 * 1024 * 1024)
 

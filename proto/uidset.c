@@ -350,3 +350,27 @@ uidset_format_chunk(const struct uidset *set, size_t *pos, size_t max,
 	}
 	return k;
 }
+
+void
+uidset_iter_init(struct uidset_iter *it, const struct uidset *set)
+{
+	it->set = set;
+	it->range = 0;
+	it->next = set->n > 0 ? set->r[0].lo : 0;
+}
+
+bool
+uidset_iter_next(struct uidset_iter *it, uint32_t *uid_r)
+{
+	const struct uidset *set = it->set;
+
+	while (it->range < set->n) {
+		if (it->next <= set->r[it->range].hi) {
+			*uid_r = (uint32_t)it->next++;
+			return true;
+		}
+		if (++it->range < set->n)
+			it->next = set->r[it->range].lo;
+	}
+	return false;
+}

@@ -50,6 +50,18 @@ void uidset_normalize(struct uidset *set);
 uint64_t uidset_count(const struct uidset *set);
 /* The n-th UID (0-based) in set order; false past the end. */
 bool uidset_nth(const struct uidset *set, uint64_t n, uint32_t *uid_r);
+/* Walking a set UID by UID in set order, in constant time per UID:
+ *	struct uidset_iter it;
+ *	uidset_iter_init(&it, set);
+ *	while (uidset_iter_next(&it, &uid)) ... */
+struct uidset_iter {
+	const struct uidset *set;
+	size_t range;
+	uint64_t next; /* the next UID of set->r[range] */
+};
+void uidset_iter_init(struct uidset_iter *it, const struct uidset *set);
+bool uidset_iter_next(struct uidset_iter *it, uint32_t *uid_r);
+
 /* Whether uid is in the set (binary search when normalized, else linear). */
 bool uidset_contains(const struct uidset *set, uint32_t uid);
 bool uidset_is_normalized(const struct uidset *set);

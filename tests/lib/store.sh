@@ -1,137 +1,50 @@
-# store.sh: throwaway Dovecot stores and TAP helpers for integration tests.
-# Sourced (POSIX sh) by tests/integration/*.sh; needs doveadm.
+# store.sh: sourced by integration tests (POSIX sh). Throwaway Dovecot
+# stores reached through a pre-authenticated `imap` script, and TAP output.
 #
-#   STORE=$(store_new NAME [maildir|mdbox] [SEP] [PREFIX])
-#     makes a Dovecot store in $TEST_TMP/NAME and prints the path of an
-#     executable script that starts a pre-authenticated IMAP session on it
-#     (usable as a tunnel command).  SEP is the hierarchy separator ("/" by
-#     default, or "."; $STORE_SEP overrides the default), PREFIX the
-#     namespace prefix ("" by default; $STORE_PREFIX), e.g. "INBOX.".
-#     When run as root the store belongs to, and Dovecot runs as, nobody.
-#   store_dir IMAPCMD   prints the store's directory.
+#   . "$IMAPSYNC_TOP/tests/lib/store.sh"
+#   imap=$(store_new local mdbox)        # prints the path of an executable
+#   imap=$(store_new remote maildir . INBOX.)  # separator ".", prefix
+#   tap_ok "description" command args...
+#   tap_is "$got" "$expected" "description"
+#   tap_done
 #
-# TAP: tap_ok DESC | tap_fail DESC [DIAG] | tap_check DESC CMD... |
-#      tap_is DESC GOT WANT | tap_skip DESC REASON | tap_diag TEXT... |
-#      tap_skip_all REASON | tap_done (prints the plan; exit status).
-# The whole $TEST_TMP goes away on exit (trap EXIT INT TERM HUP), unless
-# TEST_KEEP=1.
+# Everything lives under $STORE_TMP (mktemp -d) and goes on exit, on
+# failure and on INT/TERM/HUP. Nothing uses a fixed path or a port, so
+# tests run in parallel. As root the stores belong to nobody and sessions
+# run as nobody (Dovecot refuses root); otherwise as the current user.
 
-if [ -z "${STORE_SH_LOADED:-}" ]; then
-STORE_SH_LOADED=1
-
-TAP_N=0
-TAP_FAILED=0
-
-tap_ok() {
-	TAP_N=$((TAP_N + 1))
-	echo "ok $TAP_N - $1"
-}
-
-tap_fail() {
-	TAP_N=$((TAP_N + 1))
-	TAP_FAILED=$((TAP_FAILED + 1))
-	echo "not ok $TAP_N - $1"
-	if [ $# -gt 1 ]; then
-		shift
-		printf '%s\n' "$*" | sed 's/^/#   /'
-	fi
-}
-
-# tap_check DESC CMD...: ok when CMD succeeds; its output is a diagnostic
-# when it fails.
-tap_check() {
-	_desc=$1
-	shift
-	if _out=$("$@" 2>&1); then
-		tap_ok "$_desc"
-	else
-		tap_fail "$_desc" "$(printf '%s\n' "$_out" | head -n 40)"
-	fi
-}
-
-tap_is() {
-	if [ "$2" = "$3" ]; then
-		tap_ok "$1"
-	else
-		tap_fail "$1" "got: '$2'
-expected: '$3'"
-	fi
-}
-
-tap_skip() {
-	TAP_N=$((TAP_N + 1))
-	echo "ok $TAP_N - $1 # SKIP $2"
-}
-
-tap_diag() {
-	printf '%s\n' "$*" | sed 's/^/# /'
-}
-
-tap_skip_all() {
-	echo "1..0 # SKIP $1"
-	exit 0
-}
-
-tap_done() {
-	echo "1..$TAP_N"
-	[ "$TAP_FAILED" -eq 0 ]
-}
+STORE_TMP=$(mktemp -d "${TMPDIR:-/tmp}/imapsync-test.XXXXXX") || exit 1
+chmod 755 "$STORE_TMP"
 
 store_cleanup() {
-	if [ -n "${TEST_TMP:-}" ] && [ -d "$TEST_TMP" ]; then
-		if [ "${TEST_KEEP:-0}" = 1 ]; then
-			echo "# kept $TEST_TMP" >&2
-		else
-			rm -rf "$TEST_TMP"
-		fi
-	fi
+	[ -n "${STORE_TMP:-}" ] && [ -d "$STORE_TMP" ] && rm -rf "$STORE_TMP"
+	STORE_TMP=
 }
-
-# store_trap SIGNAL STATUS: the script's own exit status must survive the
-# trap (run-tests.sh counts it).
-store_trap() {
-	store_cleanup
-	trap - EXIT
-	case $1 in
-	EXIT) exit "$2" ;;
-	INT) exit 130 ;;
-	TERM) exit 143 ;;
-	*) exit 129 ;;
-	esac
-}
-
-command -v doveadm >/dev/null 2>&1 || tap_skip_all "doveadm not installed"
+trap 'rc=$?; store_cleanup; exit $rc' EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 if [ "$(id -u)" = 0 ]; then
-	STORE_USER=${STORE_USER:-nobody}
-	STORE_GROUP=$(id -gn "$STORE_USER")
-	STORE_RUNAS="setpriv --reuid=$STORE_USER --regid=$STORE_GROUP --clear-groups"
-	# The store user must traverse every parent: a root-only TMPDIR won't do.
-	_base=${TMPDIR:-/tmp}
-	$STORE_RUNAS test -x "$_base" 2>/dev/null || _base=/tmp
+	STORE_USER=nobody
+	STORE_GROUP=$(id -gn nobody)
+	STORE_RUN="setpriv --reuid=nobody --regid=$STORE_GROUP --clear-groups"
 else
 	STORE_USER=$(id -un)
 	STORE_GROUP=$(id -gn)
-	STORE_RUNAS=
-	_base=${TMPDIR:-/tmp}
+	STORE_RUN=
 fi
-TEST_TMP=$(mktemp -d "$_base/imapsync-test.XXXXXX") || exit 1
-chmod 755 "$TEST_TMP"
-trap 'store_trap EXIT $?' EXIT
-trap 'store_trap INT 1' INT
-trap 'store_trap TERM 1' TERM
-trap 'store_trap HUP 1' HUP
 
+# store_new NAME [maildir|mdbox] [SEPARATOR] [PREFIX]: a new empty store in
+# $STORE_TMP/NAME (default maildir, separator "/", no prefix); prints the
+# path of its `imap` script, which starts a pre-authenticated IMAP session
+# on stdin/stdout (its stderr goes to $STORE_TMP/NAME/imap.log).
 store_new() {
-	_name=$1
-	_fmt=${2:-maildir}
-	_sep=${3:-${STORE_SEP:-/}}
-	_prefix=${4-${STORE_PREFIX:-}}
-	_d=$TEST_TMP/$_name
-	case $_fmt in
-	maildir) _loc='maildir:~/Mail' ;;
-	mdbox) _loc='mdbox:~/mdbox' ;;
-	*) echo "store_new: unknown format $_fmt" >&2; return 1 ;;
+	_d=$STORE_TMP/$1
+	case ${2:-maildir} in
+	maildir) _loc="maildir:~/Mail" ;;
+	mdbox) _loc="mdbox:~/mdbox" ;;
+	*) echo "store_new: unknown format '$2'" >&2; return 1 ;;
 	esac
 	mkdir -p "$_d/home" "$_d/run" "$_d/state" || return 1
 	cat >"$_d/dovecot.conf" <<EOC
@@ -140,29 +53,101 @@ base_dir = $_d/run
 state_dir = $_d/state
 log_path = $_d/dovecot.log
 mail_location = $_loc
-mail_fsync = never
 namespace inbox {
   inbox = yes
-  separator = $_sep
-  prefix = $_prefix
+  separator = ${3:-/}
+  prefix = ${4:-}
 }
 EOC
 	cat >"$_d/imap" <<EOC
 #!/bin/sh
-exec $STORE_RUNAS env -i PATH=/usr/bin:/bin USER=$STORE_USER HOME=$_d/home doveadm -c $_d/dovecot.conf exec imap 2>>$_d/imap.log
+exec $STORE_RUN env -i PATH=/usr/bin:/bin USER=$STORE_USER HOME=$_d/home doveadm -c $_d/dovecot.conf exec imap 2>>$_d/imap.log
 EOC
 	chmod 755 "$_d/imap"
 	: >"$_d/imap.log"
-	if [ -n "$STORE_RUNAS" ]; then
-		chown -R "$STORE_USER:$STORE_GROUP" "$_d/home" "$_d/run" \
-			"$_d/state" "$_d/imap.log" || return 1
-		chmod 755 "$_d"
+	if [ "$(id -u)" = 0 ]; then
+		chown -R "$STORE_USER:$STORE_GROUP" "$_d" || return 1
 	fi
 	echo "$_d/imap"
 }
 
-store_dir() {
-	dirname "$1"
+TAP_N=0
+TAP_FAILED=0
+TAP_PLAN=
+
+# tap_plan N: announce N tests up front (else tap_done prints the count).
+tap_plan() {
+	TAP_PLAN=$1
+	echo "1..$1"
 }
 
-fi
+tap_result() {
+	TAP_N=$((TAP_N + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $TAP_N - $2"
+	else
+		echo "not ok $TAP_N - $2"
+		TAP_FAILED=$((TAP_FAILED + 1))
+	fi
+}
+
+# tap_ok DESC COMMAND [ARGS...]: passes when the command succeeds.
+tap_ok() {
+	_desc=$1
+	shift
+	"$@"
+	tap_result $? "$_desc"
+}
+
+# tap_is GOT EXPECTED DESC: passes when the two strings are equal.
+tap_is() {
+	if [ "$1" = "$2" ]; then
+		tap_result 0 "$3"
+	else
+		tap_result 1 "$3"
+		echo "#      got: '$1'"
+		echo "# expected: '$2'"
+	fi
+}
+
+# tap_skip N REASON: count N tests as skipped.
+tap_skip() {
+	_i=0
+	while [ $_i -lt "$1" ]; do
+		TAP_N=$((TAP_N + 1))
+		echo "ok $TAP_N # SKIP $2"
+		_i=$((_i + 1))
+	done
+}
+
+# tap_import FILE [PREFIX]: re-number the TAP a program wrote to FILE as
+# tests of this script; a test for "ran as many as it planned" is added.
+tap_import() {
+	_plan= _ran=0
+	while IFS= read -r _line; do
+		case $_line in
+		"not ok"*)
+			_ran=$((_ran + 1))
+			tap_result 1 "${2:-}$(echo "$_line" | sed 's/^not ok [0-9]* *-* *//')"
+			;;
+		ok*)
+			_ran=$((_ran + 1))
+			tap_result 0 "${2:-}$(echo "$_line" | sed 's/^ok [0-9]* *-* *//')"
+			;;
+		1..*) _plan=${_line#1..} ;;
+		*) echo "$_line" ;;
+		esac
+	done <"$1"
+	tap_is "$_ran" "${_plan:-none}" "${2:-}ran every planned test"
+}
+
+# tap_done: end the TAP; the status says whether everything passed.
+tap_done() {
+	if [ -z "$TAP_PLAN" ]; then
+		echo "1..$TAP_N"
+	elif [ "$TAP_PLAN" -ne "$TAP_N" ]; then
+		echo "# planned $TAP_PLAN tests, ran $TAP_N"
+		TAP_FAILED=$((TAP_FAILED + 1))
+	fi
+	[ "$TAP_FAILED" -eq 0 ]
+}

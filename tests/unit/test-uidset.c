@@ -462,3 +462,24 @@ TEST(chunk_limits)
 	buf_free(&b);
 	uidset_free(&set);
 }
+
+TEST(iter_walks_every_uid_in_order)
+{
+	struct uidset set = UIDSET_INIT;
+	struct uidset_iter it;
+	const char *error;
+	uint32_t uid, want[] = {9, 10, 11, 3, 4294967294u, 4294967295u};
+	size_t n = 0;
+
+	CHECK(uidset_parse(&set, "9:11,3,4294967294:4294967295", 28, NULL,
+			   &error) == 0);
+	uidset_iter_init(&it, &set);
+	while (uidset_iter_next(&it, &uid)) {
+		CHECK(n < 6 && uid == want[n]);
+		n++;
+	}
+	CHECK(n == 6);
+	uidset_free(&set);
+	uidset_iter_init(&it, &set);
+	CHECK(!uidset_iter_next(&it, &uid));
+}

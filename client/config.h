@@ -1,0 +1,161 @@
+/* The configuration file: interimap's INI format (Config::Tiny syntax),
+ * keys, meanings and defaults, so a user switches by pointing imapsync at
+ * the config they have. Keys of the default section (before any
+ * [section]) are inherited by [local] and [remote], as in interimap.
+ *
+ * Every error reads "FILE:LINE: what is wrong" (or "FILE: ..." when no
+ * line is to blame). Strings returned through error_r live in a static
+ * buffer, valid until the next config_* call. */
+#ifndef CLIENT_CONFIG_H
+#define CLIENT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "side.h"
+
+struct buf;
+
+/* The largest config file read (interimap's are a few hundred bytes). */
+#define CONFIG_MAX_FILE_SIZE (1024 * 1024)
+
+/* The default log-prefix of interimap: "local(INBOX): " and such. */
+#define CONFIG_DEFAULT_LOG_PREFIX "%?n?%?m?%n(%m)&%n?: ?"
+
+/* Every key interimap 0.5.7 accepts, in any section. */
+enum config_key {
+	CONFIG_DATABASE,
+	CONFIG_LOGFILE,
+	CONFIG_LOG_PREFIX,
+	CONFIG_LIST_MAILBOX,
+	CONFIG_LIST_SELECT_OPTS,
+	CONFIG_LIST_REFERENCE,
+	CONFIG_IGNORE_MAILBOX,
+	CONFIG_TYPE,
+	CONFIG_HOST,
+	CONFIG_PORT,
+	CONFIG_PROXY,
+	CONFIG_COMMAND,
+	CONFIG_STARTTLS,
+	CONFIG_AUTH,
+	CONFIG_USERNAME,
+	CONFIG_PASSWORD,
+	CONFIG_COMPRESS,
+	CONFIG_NULL_STDERR,
+	CONFIG_SSL_PROTOCOLS,
+	CONFIG_SSL_PROTOCOL_MIN,
+	CONFIG_SSL_PROTOCOL_MAX,
+	CONFIG_SSL_FINGERPRINT,
+	CONFIG_SSL_CIPHERLIST,
+	CONFIG_SSL_CIPHERSUITES,
+	CONFIG_SSL_HOSTNAME,
+	CONFIG_SSL_VERIFY,
+	CONFIG_SSL_CAPATH,
+	CONFIG_SSL_CAFILE,
+	CONFIG_KEY_COUNT
+};
+
+enum config_type {
+	CONFIG_TYPE_IMAP,
+	CONFIG_TYPE_IMAPS,
+	CONFIG_TYPE_TUNNEL,
+};
+
+/* One list-mailbox pattern: bytes as written after unescaping, with NUL
+ * standing for the hierarchy delimiter (hence the length). */
+struct config_mailbox {
+	char *name;
+	size_t len;
+};
+
+/* One of [local] and [remote], with the default section folded in and
+ * interimap's defaults applied. Strings are NULL when unset. */
+struct config_side {
+	enum config_type type; /* default imaps */
+	char *host;            /* default "localhost", even for tunnels */
+	char *port;            /* a service: 993, 143, NULL for tunnels */
+	char *proxy;           /* socks5[h]://[user:pass@]host[:port] */
+	char *command;         /* type=tunnel */
+	bool starttls;         /* default YES; only type=imap reads it */
+	char *auth;            /* default "PLAIN LOGIN" */
+	char *username;
+	char *password; /* wiped when freed */
+	bool compress;  /* default NO for [local], YES for [remote] */
+	bool null_stderr;
+	char *list_reference; /* default "" */
+	char *ssl_protocols;  /* deprecated in interimap */
+	char *ssl_protocol_min, *ssl_protocol_max;
+	char *ssl_fingerprint; /* "[ALGO$]HEX ..." */
+	char *ssl_cipherlist, *ssl_ciphersuites;
+	char *ssl_hostname; /* NULL: from host; "" disables SNI */
+	bool ssl_verify;    /* default YES */
+	char *ssl_capath, *ssl_cafile;
+
+	/* Line of the value each key took (in the side's section or in the
+	 * default section), 0 when the default applies. */
+	unsigned line[CONFIG_KEY_COUNT];
+	/* Line of the section's first [header]. */
+	unsigned section_line;
+};
+
+struct config {
+	char *path;
+	/* Keys read only from the default section, as in interimap. */
+	char *database;   /* as written; see config_database_path() */
+	char *logfile;    /* absolute */
+	char *log_prefix; /* CONFIG_DEFAULT_LOG_PREFIX when unset */
+	struct config_mailbox *list_mailbox; /* none: every mailbox ("*") */
+	size_t list_mailbox_count;
+	char *list_select_opts; /* upper-cased; NULL when unset or empty */
+	char *ignore_mailbox;   /* the pattern as written */
+	void *ignore_re;        /* its compiled pcre2_code */
+	unsigned line[CONFIG_KEY_COUNT]; /* default-section lines */
+
+	struct config_side side[SIDE_COUNT];
+
+	/* Things worth telling the user that do not stop the run (a file
+	 * holding a password readable by others, ignored keys). */
+	char **warnings;
+	size_t warning_count;
+};
+
+/* The config file to read: arg (from --config; NULL for "config") when
+ * absolute, else relative to $XDG_CONFIG_HOME/imapsync/ or
+ * ~/.config/imapsync/. *path_r is the caller's to free. */
+int config_resolve_path(const char *arg, char **path_r, const char **error_r);
+
+/* Read and check the file. *config_r is the caller's, for config_free().
+ * Warnings, if any, are in (*config_r)->warnings. */
+int config_load(const char *path, struct config **config_r,
+                const char **error_r);
+/* Free the config, wiping the passwords; sets *config to NULL. */
+void config_free(struct config **config);
+
+/* The state database: `database`, or "HOST.db" from [remote]'s host when
+ * unset (interimap: so "localhost.db" for a tunnel without host); when
+ * relative, under $XDG_DATA_HOME/imapsync/ or ~/.local/share/imapsync/.
+ * *path_r is the caller's to free. Creates nothing. */
+int config_database_path(const struct config *config, char **path_r,
+                         const char **error_r);
+
+/* -1 and an error naming the key and FILE:LINE for the first setting this
+ * build cannot honour yet (anything but a tunnel: imap(s) transports,
+ * proxy, auth, credentials, STARTTLS, SSL_*, an explicit compress=YES). */
+int config_check_supported(const struct config *config, const char **error_r);
+
+/* Whether the ignore-mailbox pattern matches a mailbox name (NUL for the
+ * hierarchy delimiter, list-reference trimmed); false without a pattern. */
+bool config_ignore_mailbox(const struct config *config, const char *name,
+                           size_t len);
+
+/* Append log-prefix fmt expanded as interimap does to buf: %n the side
+ * name, %m the mailbox (either may be NULL, i.e. empty), %% a %, and
+ * %?X?then&else? conditionals on whether %X is non-empty; \&, \? and \\
+ * stand for &, ? and \. -1 when buf's cap is reached. */
+int config_log_prefix_format(const char *fmt, const char *side_name,
+                             const char *mailbox, struct buf *buf);
+
+/* The name of a key as written in the file ("SSL_CAfile"). */
+const char *config_key_name(enum config_key key);
+
+#endif

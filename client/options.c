@@ -1,0 +1,330 @@
+#include "options.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static char options_error[512];
+
+static int fail(const char **error_r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+fail(const char **error_r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(options_error, sizeof(options_error), fmt, ap);
+	va_end(ap);
+	*error_r = options_error;
+	return -1;
+}
+
+enum {
+	OPT_CONFIG = 256,
+	OPT_TARGET,
+	OPT_DEBUG,
+	OPT_WATCH,
+	OPT_NOTIFY,
+	OPT_REPAIR,
+	OPT_DELETE,
+	OPT_RENAME,
+	OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"quiet", no_argument, NULL, 'q'},
+    {"target", required_argument, NULL, OPT_TARGET},
+    {"debug", no_argument, NULL, OPT_DEBUG},
+    {"help", no_argument, NULL, 'h'},
+    {"watch", optional_argument, NULL, OPT_WATCH},
+    {"notify", no_argument, NULL, OPT_NOTIFY},
+    {"repair", no_argument, NULL, OPT_REPAIR},
+    {"delete", no_argument, NULL, OPT_DELETE},
+    {"rename", no_argument, NULL, OPT_RENAME},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static const char *const command_names[] = {
+    [OPTIONS_SYNC] = "sync",
+    [OPTIONS_REPAIR] = "--repair",
+    [OPTIONS_DELETE] = "--delete",
+    [OPTIONS_RENAME] = "--rename",
+};
+
+const char *
+options_usage(void)
+{
+	return "Usage: imapsync [OPTIONS] [MAILBOX...]\n"
+	       "  or:  imapsync [OPTIONS] --repair [MAILBOX...]\n"
+	       "  or:  imapsync [OPTIONS] --delete MAILBOX...\n"
+	       "  or:  imapsync [OPTIONS] --rename SOURCE DEST\n"
+	       "Synchronize two IMAP servers both ways (QRESYNC).\n"
+	       "\n"
+	       "  --config=FILE      configuration file (relative to\n"
+	       "                     $XDG_CONFIG_HOME/imapsync)\n"
+	       "  --target=TARGET    local, remote or database (for --delete\n"
+	       "                     and --rename; repeatable, comma lists)\n"
+	       "  --watch[=SECONDS]  keep synchronizing (not available yet)\n"
+	       "  --notify           use IMAP NOTIFY (not available yet)\n"
+	       "  -q, --quiet        try to be quiet\n"
+	       "  --debug            log IMAP traffic (twice: credentials "
+	       "too)\n"
+	       "  -h, --help         show this help and exit\n"
+	       "  --version          show the version and exit\n"
+	       "\n"
+	       "Options come before MAILBOX arguments. See imapsync(1).\n";
+}
+
+const char *
+options_usage_hint(void)
+{
+	return "Usage: imapsync [OPTIONS] [COMMAND] [MAILBOX...]\n"
+	       "Try 'imapsync --help' or consult the manpage for more "
+	       "information.\n";
+}
+
+/* The command from the set of those given (a bit per command). */
+static int
+set_command(struct options *opts, unsigned seen, const char **error_r)
+{
+	enum options_command cmd, first = OPTIONS_SYNC;
+
+	for (cmd = OPTIONS_REPAIR; cmd <= OPTIONS_RENAME; cmd++) {
+		if ((seen & (1U << cmd)) == 0)
+			continue;
+		if (first != OPTIONS_SYNC)
+			return fail(error_r,
+			            "%s and %s cannot be used together",
+			            command_names[first], command_names[cmd]);
+		first = cmd;
+	}
+	opts->command = first;
+	return 0;
+}
+
+/* --target: a comma list; like Perl's split, trailing empty fields are
+ * dropped, but an empty value or an empty field elsewhere is an error. */
+static int
+add_targets(struct options *opts, const char *value, const char **error_r)
+{
+	const char *p = value, *comma;
+	size_t len;
+
+	if (value[0] == '\0')
+		return fail(error_r, "invalid target \"\" (local, remote or "
+		                     "database expected)");
+	for (;;) {
+		comma = strchr(p, ',');
+		len = comma == NULL ? strlen(p) : (size_t)(comma - p);
+		if (len == 0 && strspn(p, ",") == strlen(p))
+			return 0;
+		if (len == 5 && memcmp(p, "local", 5) == 0)
+			opts->targets |= OPTIONS_TARGET_LOCAL;
+		else if (len == 6 && memcmp(p, "remote", 6) == 0)
+			opts->targets |= OPTIONS_TARGET_REMOTE;
+		else if (len == 8 && memcmp(p, "database", 8) == 0)
+			opts->targets |= OPTIONS_TARGET_DATABASE;
+		else
+			return fail(error_r,
+			            "invalid target \"%.*s\" (local, remote "
+			            "or database expected)",
+			            (int)len, p);
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+static int
+parse_seconds(const char *s, unsigned *seconds_r)
+{
+	char *end;
+	unsigned long v;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > 7 * 24 * 3600)
+		return -1;
+	*seconds_r = v;
+	return 0;
+}
+
+/* getopt_long takes any unambiguous prefix ("--conf"); Getopt::Long with
+ * posix_default takes only the full name, and so do we. */
+static bool
+is_full_name(const char *arg, const char *name)
+{
+	size_t len = strlen(name);
+
+	return strncmp(arg, "--", 2) == 0 && strncmp(arg + 2, name, len) == 0 &&
+	       (arg[2 + len] == '\0' || arg[2 + len] == '=');
+}
+
+static int
+check_mailboxes(struct options *opts, const char **error_r)
+{
+	for (size_t i = 0; i < opts->mailbox_count; i++) {
+		char *m = opts->mailboxes[i];
+
+		/* interimap: [\x01-\x7F]+, modified UTF-7 expected */
+		if (m[0] == '\0')
+			return fail(error_r, "invalid mailbox name \"\"");
+		for (const char *p = m; *p != '\0'; p++) {
+			if ((unsigned char)*p >= 0x80)
+				return fail(error_r,
+				            "invalid mailbox name \"%s\": "
+				            "non-ASCII names must be given "
+				            "in modified UTF-7",
+				            m);
+		}
+		/* INBOX is case-insensitive */
+		if (strcasecmp(m, "INBOX") == 0)
+			memcpy(m, "INBOX", 5);
+	}
+	return 0;
+}
+
+static int
+check_combination(struct options *opts, bool target_given, const char **error_r)
+{
+	const char *name = command_names[opts->command];
+
+	if (opts->command == OPTIONS_DELETE && opts->mailbox_count == 0)
+		return fail(error_r, "--delete needs at least one MAILBOX");
+	if (opts->command == OPTIONS_RENAME && opts->mailbox_count != 2)
+		return fail(error_r, "--rename needs SOURCE and DEST (and "
+		                     "options before them)");
+	if (opts->command != OPTIONS_SYNC && opts->watch)
+		return fail(error_r, "%s cannot be used with %s", name,
+		            opts->notify ? "--notify" : "--watch");
+	if (target_given && opts->command != OPTIONS_DELETE &&
+	    opts->command != OPTIONS_RENAME)
+		return fail(error_r, "--target only applies to --delete and "
+		                     "--rename");
+	if (opts->notify)
+		return fail(error_r, "--notify is not implemented yet");
+	if (opts->watch)
+		return fail(error_r, "--watch is not implemented yet");
+	return 0;
+}
+
+int
+options_parse(int argc, char **argv, struct options *opts_r,
+              const char **error_r)
+{
+	struct options *opts = opts_r;
+	bool target_given = false, watch_seen = false;
+	unsigned watch = 0, seen = 0;
+	int c, index, before;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->targets = OPTIONS_TARGET_ALL;
+	/* glibc: 0 reinitialises getopt fully, so we may be called again */
+	optind = 0;
+	opterr = 0;
+	for (;;) {
+		before = optind == 0 ? 1 : optind;
+		index = -1;
+		c = getopt_long(argc, argv, "+:qh", long_options, &index);
+		if (c == -1)
+			break;
+		if (index >= 0 && c != '?' && c != ':' &&
+		    !is_full_name(argv[before], long_options[index].name))
+			return fail(error_r, "unrecognized option '%.*s'",
+			            (int)strcspn(argv[before], "="),
+			            argv[before]);
+		switch (c) {
+		case 'q':
+			opts->quiet = true;
+			break;
+		case 'h':
+			opts->help = true;
+			break;
+		case OPT_CONFIG:
+			opts->config = optarg;
+			break;
+		case OPT_TARGET:
+			if (!target_given)
+				opts->targets = 0;
+			target_given = true;
+			if (add_targets(opts, optarg, error_r) < 0)
+				return -1;
+			break;
+		case OPT_DEBUG:
+			opts->debug++;
+			break;
+		case OPT_WATCH:
+			watch_seen = true;
+			/* Getopt::Long takes "--watch 30" too */
+			if (optarg == NULL && optind < argc &&
+			    argv[optind][0] != '\0' &&
+			    strspn(argv[optind], "0123456789") ==
+			        strlen(argv[optind]))
+				optarg = argv[optind++];
+			if (optarg != NULL && optarg[0] != '\0' &&
+			    parse_seconds(optarg, &watch) < 0)
+				return fail(error_r,
+				            "invalid value for --watch: \"%s\" "
+				            "(seconds expected)",
+				            optarg);
+			break;
+		case OPT_NOTIFY:
+			opts->notify = true;
+			break;
+		case OPT_REPAIR:
+			seen |= 1U << OPTIONS_REPAIR;
+			break;
+		case OPT_DELETE:
+			seen |= 1U << OPTIONS_DELETE;
+			break;
+		case OPT_RENAME:
+			seen |= 1U << OPTIONS_RENAME;
+			break;
+		case OPT_VERSION:
+			opts->version = true;
+			break;
+		case ':':
+			return fail(error_r, "option '%s' needs a value",
+			            argv[optind - 1]);
+		case '?':
+		default:
+			if (optopt != 0 && strncmp(argv[before], "--", 2) != 0)
+				return fail(error_r, "unknown option '-%c'",
+				            optopt);
+			if (optopt != 0)
+				return fail(error_r,
+				            "option '%.*s' takes no value",
+				            (int)strcspn(argv[before], "="),
+				            argv[before]);
+			return fail(error_r, "unrecognized option '%.*s'",
+			            (int)strcspn(argv[before], "="),
+			            argv[before]);
+		}
+	}
+	opts->mailboxes = argv + optind;
+	opts->mailbox_count = argc - optind;
+	opts->watch = watch_seen || opts->notify;
+	if (opts->watch)
+		opts->watch_seconds = watch != 0     ? watch
+		                      : opts->notify ? 900
+		                                     : 60;
+	/* interimap answers --help and --version before anything else */
+	if (opts->help || opts->version)
+		return 0;
+	if (set_command(opts, seen, error_r) < 0)
+		return -1;
+	if (check_combination(opts, target_given, error_r) < 0)
+		return -1;
+	return check_mailboxes(opts, error_r);
+}

@@ -1,0 +1,1016 @@
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* interimap 0.5.7's schema, verbatim (user_version 1), so that an
+ * interimap database opens as it is and interimap can still read ours.
+ * Invariants (interimap's): UIDVALIDITY never changes; every change below
+ * UIDNEXT and HIGHESTMODSEQ of both sides has been propagated; a local row
+ * goes with a remote row; the hierarchy delimiter in mailbox names is
+ * NUL. Its tables do not cascade deletes: state_mailbox_delete() removes
+ * the rows in its order (mapping, local, remote, mailboxes). */
+static const char *const schema_v1[] = {
+    "CREATE TABLE mailboxes ("
+    "idx INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, "
+    "mailbox BLOB COLLATE BINARY NOT NULL CHECK (mailbox != '') UNIQUE, "
+    "subscribed BOOLEAN NOT NULL)",
+    "CREATE TABLE local ("
+    "idx INTEGER NOT NULL PRIMARY KEY REFERENCES mailboxes(idx), "
+    "UIDVALIDITY UNSIGNED INT NOT NULL CHECK (UIDVALIDITY > 0), "
+    "UIDNEXT UNSIGNED INT NOT NULL, "
+    "HIGHESTMODSEQ UNSIGNED BIGINT NOT NULL)",
+    "CREATE TABLE remote ("
+    "idx INTEGER NOT NULL PRIMARY KEY REFERENCES mailboxes(idx), "
+    "UIDVALIDITY UNSIGNED INT NOT NULL CHECK (UIDVALIDITY > 0), "
+    "UIDNEXT UNSIGNED INT NOT NULL, "
+    "HIGHESTMODSEQ UNSIGNED BIGINT NOT NULL)",
+    "CREATE TABLE mapping ("
+    "idx INTEGER NOT NULL REFERENCES mailboxes(idx), "
+    "lUID UNSIGNED INT NOT NULL CHECK (lUID > 0), "
+    "rUID UNSIGNED INT NOT NULL CHECK (rUID > 0), "
+    "PRIMARY KEY (idx,lUID), "
+    "UNIQUE (idx,rUID))",
+    NULL,
+};
+
+/* imapsync's own tables (user_version 2). pending: the intent to copy a
+ * message, written and committed before its APPEND is sent and removed in
+ * the transaction that adds its mapping row; a row left by a killed run
+ * names a message that may or may not have reached the other side, which
+ * the next run settles by fingerprint instead of copying it again. */
+static const char *const schema_v2[] = {
+    "CREATE TABLE pending ("
+    "idx INTEGER NOT NULL REFERENCES mailboxes(idx) ON DELETE CASCADE, "
+    "side TEXT NOT NULL CHECK (side IN ('local', 'remote')), "
+    "uid UNSIGNED INT NOT NULL CHECK (uid > 0), "
+    "fingerprint BLOB NOT NULL, "
+    "created INTEGER NOT NULL, "
+    "PRIMARY KEY (idx, side, uid))",
+    NULL,
+};
+
+enum stmt {
+	STMT_MAILBOX_FIND,
+	STMT_MAILBOX_CREATE,
+	STMT_MAILBOX_SUBSCRIBE,
+	STMT_MAILBOX_LIST,
+	STMT_RENAME_LIST,
+	STMT_RENAME_SET,
+	STMT_DELETE_MAPPING,
+	STMT_DELETE_LOCAL,
+	STMT_DELETE_REMOTE,
+	STMT_DELETE_PENDING,
+	STMT_DELETE_MAILBOX,
+	STMT_STATUS_GET_LOCAL,
+	STMT_STATUS_GET_REMOTE,
+	STMT_STATUS_SET_LOCAL,
+	STMT_STATUS_SET_REMOTE,
+	STMT_MAPPING_ADD,
+	STMT_MAPPING_REMOVE_LOCAL,
+	STMT_MAPPING_REMOVE_REMOTE,
+	STMT_MAPPING_LOOKUP_LOCAL,
+	STMT_MAPPING_LOOKUP_REMOTE,
+	STMT_MAPPING_COUNT,
+	STMT_MAPPING_LIST_LOCAL,
+	STMT_MAPPING_LIST_REMOTE,
+	STMT_PENDING_ADD,
+	STMT_PENDING_REMOVE,
+	STMT_PENDING_LIST_ONE,
+	STMT_PENDING_LIST_ALL,
+	STMT_COUNT
+};
+
+#define STATUS_SET(t)                                                          \
+	"INSERT INTO " t " (idx, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ) "        \
+	"VALUES (?1, ?2, ?3, ?4) ON CONFLICT (idx) DO UPDATE SET "             \
+	"UIDVALIDITY = excluded.UIDVALIDITY, UIDNEXT = excluded.UIDNEXT, "     \
+	"HIGHESTMODSEQ = excluded.HIGHESTMODSEQ"
+#define PENDING_COLS "SELECT idx, side, uid, fingerprint, created FROM pending"
+
+static const char *const stmt_sql[STMT_COUNT] = {
+    [STMT_MAILBOX_FIND] =
+        "SELECT idx, subscribed FROM mailboxes WHERE mailbox = ?1",
+    [STMT_MAILBOX_CREATE] =
+        "INSERT INTO mailboxes (mailbox, subscribed) VALUES (?1, ?2)",
+    [STMT_MAILBOX_SUBSCRIBE] =
+        "UPDATE mailboxes SET subscribed = ?2 WHERE idx = ?1",
+    [STMT_MAILBOX_LIST] =
+        "SELECT m.idx, m.mailbox, m.subscribed, "
+        "l.UIDVALIDITY, l.UIDNEXT, l.HIGHESTMODSEQ, "
+        "r.UIDVALIDITY, r.UIDNEXT, r.HIGHESTMODSEQ "
+        "FROM mailboxes m LEFT JOIN local l ON l.idx = m.idx "
+        "LEFT JOIN remote r ON r.idx = m.idx ORDER BY m.mailbox",
+    /* BLOBs compare as memcmp: names from "from\0" up to (excluding)
+     * "from\1" are exactly the children */
+    [STMT_RENAME_LIST] = "SELECT idx, mailbox FROM mailboxes "
+                         "WHERE mailbox = ?1 "
+                         "OR (mailbox >= ?2 AND mailbox < ?3)",
+    [STMT_RENAME_SET] = "UPDATE mailboxes SET mailbox = ?2 WHERE idx = ?1",
+    [STMT_DELETE_MAPPING] = "DELETE FROM mapping WHERE idx = ?1",
+    [STMT_DELETE_LOCAL] = "DELETE FROM local WHERE idx = ?1",
+    [STMT_DELETE_REMOTE] = "DELETE FROM remote WHERE idx = ?1",
+    [STMT_DELETE_PENDING] = "DELETE FROM pending WHERE idx = ?1",
+    [STMT_DELETE_MAILBOX] = "DELETE FROM mailboxes WHERE idx = ?1",
+    [STMT_STATUS_GET_LOCAL] = "SELECT UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ "
+                              "FROM local WHERE idx = ?1",
+    [STMT_STATUS_GET_REMOTE] = "SELECT UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ "
+                               "FROM remote WHERE idx = ?1",
+    [STMT_STATUS_SET_LOCAL] = STATUS_SET("local"),
+    [STMT_STATUS_SET_REMOTE] = STATUS_SET("remote"),
+    [STMT_MAPPING_ADD] =
+        "INSERT INTO mapping (idx, lUID, rUID) VALUES (?1, ?2, ?3)",
+    [STMT_MAPPING_REMOVE_LOCAL] =
+        "DELETE FROM mapping WHERE idx = ?1 AND lUID = ?2",
+    [STMT_MAPPING_REMOVE_REMOTE] =
+        "DELETE FROM mapping WHERE idx = ?1 AND rUID = ?2",
+    [STMT_MAPPING_LOOKUP_LOCAL] =
+        "SELECT rUID FROM mapping WHERE idx = ?1 AND lUID = ?2",
+    [STMT_MAPPING_LOOKUP_REMOTE] =
+        "SELECT lUID FROM mapping WHERE idx = ?1 AND rUID = ?2",
+    [STMT_MAPPING_COUNT] = "SELECT COUNT(*) FROM mapping WHERE idx = ?1",
+    [STMT_MAPPING_LIST_LOCAL] = "SELECT lUID, rUID FROM mapping "
+                                "WHERE idx = ?1 ORDER BY lUID",
+    [STMT_MAPPING_LIST_REMOTE] = "SELECT lUID, rUID FROM mapping "
+                                 "WHERE idx = ?1 ORDER BY rUID",
+    [STMT_PENDING_ADD] = "INSERT INTO pending "
+                         "(idx, side, uid, fingerprint, created) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [STMT_PENDING_REMOVE] = "DELETE FROM pending "
+                            "WHERE idx = ?1 AND side = ?2 AND uid = ?3",
+    [STMT_PENDING_LIST_ONE] = PENDING_COLS " WHERE idx = ?1 "
+                                           "ORDER BY created, rowid",
+    [STMT_PENDING_LIST_ALL] = PENDING_COLS " ORDER BY created, rowid",
+};
+
+struct state {
+	sqlite3 *db;
+	char *path;
+	int lock_fd;
+	int found_version;
+	sqlite3_stmt *stmts[STMT_COUNT];
+	char error[1024];
+};
+
+static char state_open_error[1024];
+
+static int set_error(struct state *st, const char **error_r, const char *fmt,
+                     ...) __attribute__((format(printf, 3, 4)));
+
+static int
+set_error(struct state *st, const char **error_r, const char *fmt, ...)
+{
+	char *buf = st != NULL ? st->error : state_open_error;
+	size_t size = st != NULL ? sizeof(st->error) : sizeof(state_open_error);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	*error_r = buf;
+	return -1;
+}
+
+static int
+db_error(struct state *st, const char **error_r, const char *what)
+{
+	return set_error(st, error_r, "database %s: %s: %s", st->path, what,
+	                 sqlite3_errmsg(st->db));
+}
+
+/* A mailbox name for messages: NUL shown as '/'. */
+static const char *
+pretty(char *buf, size_t size, const void *name, size_t len)
+{
+	const unsigned char *p = name;
+	size_t i;
+
+	if (len >= size)
+		len = size - 1;
+	for (i = 0; i < len; i++)
+		buf[i] = p[i] == '\0' ? '/' : p[i] < 0x20 ? '?' : (char)p[i];
+	buf[len] = '\0';
+	return buf;
+}
+
+static sqlite3_stmt *
+stmt(struct state *st, enum stmt id, const char **error_r)
+{
+	if (st->stmts[id] == NULL &&
+	    sqlite3_prepare_v3(st->db, stmt_sql[id], -1,
+	                       SQLITE_PREPARE_PERSISTENT, &st->stmts[id],
+	                       NULL) != SQLITE_OK) {
+		db_error(st, error_r, "prepare");
+		return NULL;
+	}
+	return st->stmts[id];
+}
+
+static void
+done(sqlite3_stmt *s)
+{
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+/* Step s to its end (a statement returning no rows); the number of rows
+ * changed, or -1. */
+static int
+run(struct state *st, sqlite3_stmt *s, const char *what, const char **error_r)
+{
+	int rc = sqlite3_step(s);
+
+	done(s);
+	if (rc != SQLITE_DONE)
+		return db_error(st, error_r, what);
+	return sqlite3_changes(st->db);
+}
+
+static int
+exec(struct state *st, const char *sql, const char **error_r)
+{
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_error(st, error_r, sql);
+	return 0;
+}
+
+static int
+exec_list(struct state *st, const char *const *sql, const char **error_r)
+{
+	for (; *sql != NULL; sql++) {
+		if (exec(st, *sql, error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+pragma_int(struct state *st, const char *sql, int *value_r,
+           const char **error_r)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return db_error(st, error_r, sql);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*value_r = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return db_error(st, error_r, sql);
+	return 0;
+}
+
+/* Bring the schema from version to STATE_SCHEMA_VERSION, inside the open
+ * transaction. */
+static int
+migrate(struct state *st, int version, const char **error_r)
+{
+	int tables;
+
+	if (version > STATE_SCHEMA_VERSION)
+		return set_error(st, error_r,
+		                 "database %s: schema version %d is newer than "
+		                 "this imapsync knows (%d)",
+		                 st->path, version, STATE_SCHEMA_VERSION);
+	if (version == 0) {
+		if (pragma_int(st, "SELECT COUNT(*) FROM sqlite_schema",
+		               &tables, error_r) < 0)
+			return -1;
+		/* interimap before 0.5 kept the delimiter in names; only
+		 * its own upgrade, which asks the servers, can fix that */
+		if (tables != 0)
+			return set_error(st, error_r,
+			                 "database %s: schema version 0 with "
+			                 "tables (interimap < 0.5?): run "
+			                 "interimap 0.5 or later on it once",
+			                 st->path);
+		if (exec_list(st, schema_v1, error_r) < 0)
+			return -1;
+		version = 1;
+	}
+	if (version == 1) {
+		if (exec_list(st, schema_v2, error_r) < 0)
+			return -1;
+		version = 2;
+	}
+	return exec(st, "PRAGMA user_version = 2", error_r);
+}
+
+/* mkdir -p of path's parent, new directories mode 0700. */
+static int
+make_parents(const char *path, const char **error_r)
+{
+	char *dir = strdup(path), *p;
+
+	if (dir == NULL)
+		abort();
+	for (p = strchr(dir + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+			set_error(NULL, error_r, "cannot create %s: %s", dir,
+			          strerror(errno));
+			free(dir);
+			return -1;
+		}
+		*p = '/';
+	}
+	free(dir);
+	return 0;
+}
+
+/* The sidecar lock: flock() on PATH.lock, which holds the owner's pid.
+ * flock rather than SQLite's own locks so that a second instance fails
+ * at once with a pid to show, and on a file of its own so that it never
+ * meets SQLite's fcntl locks (they are the same lock on NFS). */
+static int
+take_lock(const char *path, int *fd_r, const char **error_r)
+{
+	char *lock_path, buf[32];
+	ssize_t n;
+	int fd;
+
+	if (asprintf(&lock_path, "%s.lock", path) < 0)
+		abort();
+	fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		set_error(NULL, error_r, "cannot open %s: %s", lock_path,
+		          strerror(errno));
+		free(lock_path);
+		return -1;
+	}
+	free(lock_path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno;
+
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		close(fd);
+		if (err != EWOULDBLOCK)
+			return set_error(NULL, error_r, "cannot lock %s: %s",
+			                 path, strerror(err));
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		set_error(NULL, error_r,
+		          "another imapsync is running on %s (pid %s)", path,
+		          buf[0] != '\0' ? buf : "unknown");
+		return STATE_LOCKED;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, n, 0) != n) {
+		set_error(NULL, error_r, "cannot write %s.lock: %s", path,
+		          strerror(errno));
+		close(fd);
+		return -1;
+	}
+	*fd_r = fd;
+	return 0;
+}
+
+/* Create the file ourselves: SQLite would create it 0644 & ~umask. Its
+ * -wal file takes the database file's mode. */
+static int
+create_file(const char *path, const char **error_r)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0 && errno == EEXIST)
+		return 0;
+	if (fd < 0 || fchmod(fd, 0600) < 0) {
+		set_error(NULL, error_r, "cannot create %s: %s", path,
+		          strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+locked_by_other(struct state *st, const char **error_r)
+{
+	set_error(st, error_r,
+	          "database %s is locked by another program (interimap?)",
+	          st->path);
+	return STATE_LOCKED;
+}
+
+/* Journal: WAL. A commit appends to one file and syncs it once, where the
+ * rollback journal writes and syncs the journal, the database and the
+ * directory; the engine commits often (each intent before its APPEND),
+ * so this is where the time goes. synchronous=FULL keeps every commit
+ * across a power cut, which the intents need. locking_mode=EXCLUSIVE
+ * (interimap's too) holds SQLite's lock for the whole run, so interimap
+ * on the same file is refused as well, and WAL then needs no -shm file. */
+static int
+configure(struct state *st, const char **error_r)
+{
+	sqlite3_stmt *s;
+	bool wal;
+	int rc;
+
+	if (exec(st, "PRAGMA locking_mode = EXCLUSIVE", error_r) < 0)
+		return -1;
+	/* preparing reads the schema: a lock held elsewhere shows here */
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s,
+	                        NULL);
+	if (rc == SQLITE_BUSY)
+		return locked_by_other(st, error_r);
+	if (rc != SQLITE_OK)
+		return db_error(st, error_r, "PRAGMA journal_mode");
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		if (rc == SQLITE_BUSY)
+			return locked_by_other(st, error_r);
+		return db_error(st, error_r, "PRAGMA journal_mode");
+	}
+	wal = strcmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+	sqlite3_finalize(s);
+	if (!wal)
+		return set_error(st, error_r, "database %s: cannot use WAL",
+		                 st->path);
+	if (exec(st, "PRAGMA synchronous = FULL", error_r) < 0 ||
+	    exec(st, "PRAGMA foreign_keys = ON", error_r) < 0)
+		return -1;
+	return 0;
+}
+
+int
+state_open(const char *path, struct state **state_r, const char **error_r)
+{
+	struct state *st;
+	int ret, version;
+
+	*state_r = NULL;
+	if (path[0] == '\0')
+		return set_error(NULL, error_r, "empty database path");
+	if (make_parents(path, error_r) < 0)
+		return -1;
+	st = calloc(1, sizeof(*st));
+	if (st == NULL || (st->path = strdup(path)) == NULL)
+		abort();
+	st->lock_fd = -1;
+	ret = take_lock(path, &st->lock_fd, error_r);
+	if (ret == 0)
+		ret = create_file(path, error_r);
+	if (ret == 0 && sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE,
+	                                NULL) != SQLITE_OK) {
+		ret = set_error(
+		    NULL, error_r, "cannot open database %s: %s", path,
+		    st->db != NULL ? sqlite3_errmsg(st->db) : "out of memory");
+	}
+	if (ret == 0)
+		ret = configure(st, error_r);
+	if (ret == 0) {
+		int rc =
+		    sqlite3_exec(st->db, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
+
+		if (rc == SQLITE_BUSY)
+			ret = locked_by_other(st, error_r);
+		else if (rc != SQLITE_OK)
+			ret = db_error(st, error_r, "BEGIN EXCLUSIVE");
+	}
+	if (ret == 0) {
+		if (pragma_int(st, "PRAGMA user_version", &version, error_r) <
+		        0 ||
+		    (version != STATE_SCHEMA_VERSION &&
+		     migrate(st, version, error_r) < 0) ||
+		    exec(st, "COMMIT", error_r) < 0)
+			ret = -1;
+		st->found_version = version;
+	}
+	if (ret < 0) {
+		/* the message may live in st: move it out first */
+		if (*error_r == st->error) {
+			snprintf(state_open_error, sizeof(state_open_error),
+			         "%s", st->error);
+			*error_r = state_open_error;
+		}
+		state_close(&st);
+		return ret;
+	}
+	*state_r = st;
+	return 0;
+}
+
+void
+state_close(struct state **_st)
+{
+	struct state *st = *_st;
+
+	if (st == NULL)
+		return;
+	*_st = NULL;
+	for (int i = 0; i < STMT_COUNT; i++)
+		sqlite3_finalize(st->stmts[i]);
+	if (st->db != NULL) {
+		if (!sqlite3_get_autocommit(st->db))
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close(st->db);
+	}
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
+	free(st->path);
+	free(st);
+}
+
+int
+state_found_version(const struct state *st)
+{
+	return st->found_version;
+}
+
+int
+state_begin(struct state *st, const char **error_r)
+{
+	return exec(st, "BEGIN IMMEDIATE", error_r);
+}
+
+int
+state_commit(struct state *st, const char **error_r)
+{
+	return exec(st, "COMMIT", error_r);
+}
+
+int
+state_rollback(struct state *st, const char **error_r)
+{
+	return exec(st, "ROLLBACK", error_r);
+}
+
+int
+state_mailbox_find(struct state *st, const void *name, size_t len,
+                   int64_t *idx_r, bool *subscribed_r, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_MAILBOX_FIND, error_r);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_blob(s, 1, name, len, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*idx_r = sqlite3_column_int64(s, 0);
+		if (subscribed_r != NULL)
+			*subscribed_r = sqlite3_column_int(s, 1) != 0;
+	}
+	done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(st, error_r, "find mailbox");
+	return rc == SQLITE_ROW ? 1 : 0;
+}
+
+int
+state_mailbox_create(struct state *st, const void *name, size_t len,
+                     bool subscribed, int64_t *idx_r, const char **error_r)
+{
+	sqlite3_stmt *s;
+
+	if (len == 0)
+		return set_error(st, error_r, "empty mailbox name");
+	if ((s = stmt(st, STMT_MAILBOX_CREATE, error_r)) == NULL)
+		return -1;
+	sqlite3_bind_blob(s, 1, name, len, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, subscribed ? 1 : 0);
+	if (run(st, s, "create mailbox", error_r) < 0)
+		return -1;
+	*idx_r = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int
+state_mailbox_set_subscribed(struct state *st, int64_t idx, bool subscribed,
+                             const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_MAILBOX_SUBSCRIBE, error_r);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_int(s, 2, subscribed ? 1 : 0);
+	return run(st, s, "subscribe mailbox", error_r) < 0 ? -1 : 0;
+}
+
+/* A savepoint makes a multi-statement change all-or-nothing whether or
+ * not the caller has a transaction open. */
+static int
+savepoint_end(struct state *st, int ret, const char **error_r)
+{
+	if (ret < 0) {
+		sqlite3_exec(st->db, "ROLLBACK TO s; RELEASE s", NULL, NULL,
+		             NULL);
+		return -1;
+	}
+	return exec(st, "RELEASE s", error_r);
+}
+
+int
+state_mailbox_delete(struct state *st, int64_t idx, const char **error_r)
+{
+	/* interimap's order, so its foreign keys hold at every step */
+	static const enum stmt order[] = {
+	    STMT_DELETE_MAPPING, STMT_DELETE_LOCAL,   STMT_DELETE_REMOTE,
+	    STMT_DELETE_PENDING, STMT_DELETE_MAILBOX,
+	};
+	sqlite3_stmt *s;
+	int ret = 0;
+
+	if (exec(st, "SAVEPOINT s", error_r) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && ret >= 0;
+	     i++) {
+		if ((s = stmt(st, order[i], error_r)) == NULL) {
+			ret = -1;
+			break;
+		}
+		sqlite3_bind_int64(s, 1, idx);
+		ret = run(st, s, "delete mailbox", error_r);
+	}
+	return savepoint_end(st, ret, error_r);
+}
+
+struct rename_row {
+	int64_t idx;
+	unsigned char *name;
+	size_t len;
+};
+
+static int
+rename_rows(struct state *st, struct rename_row *rows, size_t count,
+            size_t from_len, const void *to, size_t to_len,
+            const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_RENAME_SET, error_r);
+	char pbuf[256];
+
+	if (s == NULL)
+		return -1;
+	for (size_t i = 0; i < count; i++) {
+		size_t len = to_len + rows[i].len - from_len;
+		unsigned char *name = malloc(len);
+		int rc;
+
+		if (name == NULL)
+			abort();
+		memcpy(name, to, to_len);
+		memcpy(name + to_len, rows[i].name + from_len,
+		       rows[i].len - from_len);
+		sqlite3_bind_int64(s, 1, rows[i].idx);
+		sqlite3_bind_blob(s, 2, name, len, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		done(s);
+		if (rc == SQLITE_CONSTRAINT)
+			set_error(st, error_r,
+			          "database %s: cannot rename: mailbox %s "
+			          "exists",
+			          st->path,
+			          pretty(pbuf, sizeof(pbuf), name, len));
+		else if (rc != SQLITE_DONE)
+			db_error(st, error_r, "rename mailbox");
+		free(name);
+		if (rc != SQLITE_DONE)
+			return -1;
+	}
+	return 0;
+}
+
+int
+state_mailbox_rename(struct state *st, const void *from, size_t from_len,
+                     const void *to, size_t to_len, unsigned *count_r,
+                     const char **error_r)
+{
+	struct rename_row *rows = NULL;
+	size_t count = 0;
+	unsigned char *lo, *hi;
+	sqlite3_stmt *s;
+	char pbuf[256];
+	int rc, ret = 0;
+	int64_t idx;
+
+	if (from_len == 0 || to_len == 0)
+		return set_error(st, error_r, "empty mailbox name");
+	if (to_len > from_len && memcmp(to, from, from_len) == 0 &&
+	    ((const char *)to)[from_len] == '\0')
+		return set_error(st, error_r,
+		                 "cannot move mailbox %s under itself",
+		                 pretty(pbuf, sizeof(pbuf), from, from_len));
+	rc = state_mailbox_find(st, to, to_len, &idx, NULL, error_r);
+	if (rc != 0)
+		return rc < 0
+		           ? -1
+		           : set_error(st, error_r,
+		                       "database %s: cannot rename: mailbox "
+		                       "%s exists",
+		                       st->path,
+		                       pretty(pbuf, sizeof(pbuf), to, to_len));
+	if ((s = stmt(st, STMT_RENAME_LIST, error_r)) == NULL)
+		return -1;
+	lo = malloc(from_len + 1);
+	hi = malloc(from_len + 1);
+	if (lo == NULL || hi == NULL)
+		abort();
+	memcpy(lo, from, from_len);
+	memcpy(hi, from, from_len);
+	lo[from_len] = '\0';
+	hi[from_len] = '\1';
+	sqlite3_bind_blob(s, 1, from, from_len, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, lo, from_len + 1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, hi, from_len + 1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct rename_row *r = realloc(rows, (count + 1) * sizeof(*r));
+		size_t len = sqlite3_column_bytes(s, 1);
+
+		if (r == NULL || (r[count].name = malloc(len + 1)) == NULL)
+			abort();
+		rows = r;
+		rows[count].idx = sqlite3_column_int64(s, 0);
+		rows[count].len = len;
+		if (len > 0)
+			memcpy(rows[count].name, sqlite3_column_blob(s, 1),
+			       len);
+		count++;
+	}
+	done(s);
+	free(lo);
+	free(hi);
+	if (rc != SQLITE_DONE)
+		ret = db_error(st, error_r, "rename mailbox");
+	if (ret == 0 && count > 0) {
+		if (exec(st, "SAVEPOINT s", error_r) < 0)
+			ret = -1;
+		else
+			ret =
+			    savepoint_end(st,
+			                  rename_rows(st, rows, count, from_len,
+			                              to, to_len, error_r),
+			                  error_r);
+	}
+	for (size_t i = 0; i < count; i++)
+		free(rows[i].name);
+	free(rows);
+	if (ret == 0 && count_r != NULL)
+		*count_r = count;
+	return ret;
+}
+
+static bool
+read_status(sqlite3_stmt *s, int col, struct state_side_status *st_r)
+{
+	int64_t v = sqlite3_column_int64(s, col);
+	int64_t n = sqlite3_column_int64(s, col + 1);
+	int64_t m = sqlite3_column_int64(s, col + 2);
+
+	if (v <= 0 || v > UINT32_MAX || n < 0 || n > UINT32_MAX || m < 0)
+		return false;
+	st_r->uidvalidity = v;
+	st_r->uidnext = n;
+	st_r->highestmodseq = m;
+	return true;
+}
+
+int
+state_mailbox_foreach(struct state *st, state_mailbox_fn *fn, void *context,
+                      const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_MAILBOX_LIST, error_r);
+	struct state_mailbox mb;
+	int rc, ret = 0;
+
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&mb, 0, sizeof(mb));
+		mb.idx = sqlite3_column_int64(s, 0);
+		mb.name = sqlite3_column_blob(s, 1);
+		mb.name_len = sqlite3_column_bytes(s, 1);
+		mb.subscribed = sqlite3_column_int(s, 2) != 0;
+		for (int side = 0; side < SIDE_COUNT; side++) {
+			if (sqlite3_column_type(s, 3 + 3 * side) == SQLITE_NULL)
+				continue;
+			if (!read_status(s, 3 + 3 * side, &mb.status[side])) {
+				done(s);
+				return set_error(st, error_r,
+				                 "database %s: bad %s row for "
+				                 "mailbox %lld",
+				                 st->path, side_name(side),
+				                 (long long)mb.idx);
+			}
+			mb.have[side] = true;
+		}
+		if ((ret = fn(context, &mb)) != 0)
+			break;
+	}
+	done(s);
+	if (ret == 0 && rc != SQLITE_DONE)
+		return db_error(st, error_r, "list mailboxes");
+	return ret;
+}
+
+int
+state_status_get(struct state *st, int64_t idx, enum side side,
+                 struct state_side_status *status_r, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_STATUS_GET_LOCAL + side, error_r);
+	int rc;
+	bool ok = true;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		ok = read_status(s, 0, status_r);
+	done(s);
+	if (!ok)
+		return set_error(st, error_r,
+		                 "database %s: bad %s row for mailbox %lld",
+		                 st->path, side_name(side), (long long)idx);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(st, error_r, "get status");
+	return rc == SQLITE_ROW ? 1 : 0;
+}
+
+int
+state_status_set(struct state *st, int64_t idx, enum side side,
+                 const struct state_side_status *status, const char **error_r)
+{
+	sqlite3_stmt *s;
+
+	if (status->highestmodseq > INT64_MAX)
+		return set_error(st, error_r,
+		                 "HIGHESTMODSEQ %llu is out of range",
+		                 (unsigned long long)status->highestmodseq);
+	if ((s = stmt(st, STMT_STATUS_SET_LOCAL + side, error_r)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_int64(s, 2, status->uidvalidity);
+	sqlite3_bind_int64(s, 3, status->uidnext);
+	sqlite3_bind_int64(s, 4, (int64_t)status->highestmodseq);
+	return run(st, s, "set status", error_r) < 0 ? -1 : 0;
+}
+
+int
+state_mapping_add(struct state *st, int64_t idx, uint32_t luid, uint32_t ruid,
+                  const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_MAPPING_ADD, error_r);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_int64(s, 2, luid);
+	sqlite3_bind_int64(s, 3, ruid);
+	return run(st, s, "add mapping", error_r) < 0 ? -1 : 0;
+}
+
+int
+state_mapping_remove(struct state *st, int64_t idx, enum side side,
+                     uint32_t uid, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_MAPPING_REMOVE_LOCAL + side, error_r);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_int64(s, 2, uid);
+	return run(st, s, "remove mapping", error_r);
+}
+
+int
+state_mapping_lookup(struct state *st, int64_t idx, enum side side,
+                     uint32_t uid, uint32_t *other_r, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_MAPPING_LOOKUP_LOCAL + side, error_r);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_int64(s, 2, uid);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*other_r = (uint32_t)sqlite3_column_int64(s, 0);
+	done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(st, error_r, "look up mapping");
+	return rc == SQLITE_ROW ? 1 : 0;
+}
+
+int
+state_mapping_count(struct state *st, int64_t idx, uint64_t *count_r,
+                    const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_MAPPING_COUNT, error_r);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*count_r = (uint64_t)sqlite3_column_int64(s, 0);
+	done(s);
+	if (rc != SQLITE_ROW)
+		return db_error(st, error_r, "count mapping");
+	return 0;
+}
+
+int
+state_mapping_foreach(struct state *st, int64_t idx, enum side order,
+                      state_mapping_fn *fn, void *context, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_MAPPING_LIST_LOCAL + order, error_r);
+	int rc, ret = 0;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		ret = fn(context, (uint32_t)sqlite3_column_int64(s, 0),
+		         (uint32_t)sqlite3_column_int64(s, 1));
+		if (ret != 0)
+			break;
+	}
+	done(s);
+	if (ret == 0 && rc != SQLITE_DONE)
+		return db_error(st, error_r, "list mapping");
+	return ret;
+}
+
+int
+state_pending_add(struct state *st, int64_t idx, enum side from, uint32_t uid,
+                  const void *fingerprint, size_t fp_len, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_PENDING_ADD, error_r);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_text(s, 2, side_name(from), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, uid);
+	/* zero-length blobs bind as NULL otherwise */
+	sqlite3_bind_blob(s, 4, fp_len > 0 ? fingerprint : "", fp_len,
+	                  SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, (int64_t)time(NULL));
+	return run(st, s, "add pending copy", error_r) < 0 ? -1 : 0;
+}
+
+int
+state_pending_remove(struct state *st, int64_t idx, enum side from,
+                     uint32_t uid, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_PENDING_REMOVE, error_r);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_text(s, 2, side_name(from), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, uid);
+	return run(st, s, "remove pending copy", error_r);
+}
+
+int
+state_pending_foreach(struct state *st, int64_t idx, state_pending_fn *fn,
+                      void *context, const char **error_r)
+{
+	sqlite3_stmt *s =
+	    stmt(st, idx != 0 ? STMT_PENDING_LIST_ONE : STMT_PENDING_LIST_ALL,
+	         error_r);
+	struct state_pending p;
+	int rc, ret = 0;
+
+	if (s == NULL)
+		return -1;
+	if (idx != 0)
+		sqlite3_bind_int64(s, 1, idx);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *side = (const char *)sqlite3_column_text(s, 1);
+
+		p.idx = sqlite3_column_int64(s, 0);
+		p.from = side != NULL && strcmp(side, "remote") == 0
+		             ? SIDE_REMOTE
+		             : SIDE_LOCAL;
+		p.uid = (uint32_t)sqlite3_column_int64(s, 2);
+		p.fingerprint = sqlite3_column_blob(s, 3);
+		p.fingerprint_len = sqlite3_column_bytes(s, 3);
+		p.created = sqlite3_column_int64(s, 4);
+		if ((ret = fn(context, &p)) != 0)
+			break;
+	}
+	done(s);
+	if (ret == 0 && rc != SQLITE_DONE)
+		return db_error(st, error_r, "list pending copies");
+	return ret;
+}

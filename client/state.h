@@ -1,0 +1,140 @@
+/* The SQLite state database. Its tables are interimap 0.5.7's (schema
+ * version 1: mailboxes, local, remote, mapping), so an interimap database
+ * is imported by opening a copy of it; imapsync adds its own tables on
+ * top (version 2: pending). Mailbox names are BLOBs holding the server's
+ * bytes with the hierarchy delimiter replaced by NUL, as in interimap.
+ *
+ * One process at a time: state_open() takes a lock that a second instance
+ * fails to get at once. Functions return 0 (or 1 for "found") and -1 with
+ * *error_r, a string valid until the next call on the same state. */
+#ifndef CLIENT_STATE_H
+#define CLIENT_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "side.h"
+
+/* user_version: 1 is interimap's schema, 2 adds imapsync's tables. */
+#define STATE_SCHEMA_VERSION 2
+
+/* state_open()'s result when another process holds the database. */
+#define STATE_LOCKED (-2)
+
+struct state;
+
+/* What a side's server said of a mailbox when last synchronized. */
+struct state_side_status {
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highestmodseq; /* at most INT64_MAX (RFC 7162) */
+};
+
+/* One row of mailboxes, with its local and remote rows if any. The name
+ * is valid until the callback returns. */
+struct state_mailbox {
+	int64_t idx;
+	const void *name;
+	size_t name_len;
+	bool subscribed;
+	bool have[SIDE_COUNT];
+	struct state_side_status status[SIDE_COUNT];
+};
+
+/* An intent to copy a message, recorded before its APPEND is sent. */
+struct state_pending {
+	int64_t idx;
+	enum side from; /* the side holding the message */
+	uint32_t uid;   /* its UID there */
+	const void *fingerprint;
+	size_t fingerprint_len;
+	int64_t created; /* unix time */
+};
+
+/* Open (creating it and its directories, mode 0700/0600) and lock the
+ * database at path, creating or upgrading its schema. STATE_LOCKED with
+ * "another imapsync is running on PATH (pid N)" when locked. *state_r is
+ * the caller's, for state_close(); *error_r is static here. */
+int state_open(const char *path, struct state **state_r, const char **error_r);
+/* Close the database (uncommitted changes are rolled back) and release
+ * the lock; sets *state to NULL. */
+void state_close(struct state **state);
+/* The schema version found before state_open() created or upgraded it
+ * (0 for a new database). */
+int state_found_version(const struct state *state);
+
+int state_begin(struct state *state, const char **error_r);
+int state_commit(struct state *state, const char **error_r);
+int state_rollback(struct state *state, const char **error_r);
+
+/* 1 and *idx_r (and *subscribed_r unless NULL) when the mailbox is
+ * known, 0 when not. */
+int state_mailbox_find(struct state *state, const void *name, size_t len,
+                       int64_t *idx_r, bool *subscribed_r,
+                       const char **error_r);
+int state_mailbox_create(struct state *state, const void *name, size_t len,
+                         bool subscribed, int64_t *idx_r, const char **error_r);
+int state_mailbox_set_subscribed(struct state *state, int64_t idx,
+                                 bool subscribed, const char **error_r);
+/* Delete the mailbox and its local, remote, mapping and pending rows
+ * (not its children: IMAP DELETE is not recursive either). */
+int state_mailbox_delete(struct state *state, int64_t idx,
+                         const char **error_r);
+/* Rename from and every mailbox under it (name starting with from + NUL)
+ * to to; *count_r (unless NULL) is how many rows changed. Fails when to
+ * or one of the new names exists, or when to lies under from. */
+int state_mailbox_rename(struct state *state, const void *from, size_t from_len,
+                         const void *to, size_t to_len, unsigned *count_r,
+                         const char **error_r);
+
+typedef int state_mailbox_fn(void *context, const struct state_mailbox *mb);
+/* Call fn for each mailbox in name order; a non-zero return from fn
+ * stops and is returned. fn must not change the mailboxes table. */
+int state_mailbox_foreach(struct state *state, state_mailbox_fn *fn,
+                          void *context, const char **error_r);
+
+/* 1 and *status_r when the side has a row for the mailbox, 0 if not. */
+int state_status_get(struct state *state, int64_t idx, enum side side,
+                     struct state_side_status *status_r, const char **error_r);
+/* Insert or update the side's row. */
+int state_status_set(struct state *state, int64_t idx, enum side side,
+                     const struct state_side_status *status,
+                     const char **error_r);
+
+int state_mapping_add(struct state *state, int64_t idx, uint32_t luid,
+                      uint32_t ruid, const char **error_r);
+/* Remove the pair holding uid on side: 1 if removed, 0 if none. */
+int state_mapping_remove(struct state *state, int64_t idx, enum side side,
+                         uint32_t uid, const char **error_r);
+/* 1 and *other_r, the UID paired with uid on side, or 0 if none. */
+int state_mapping_lookup(struct state *state, int64_t idx, enum side side,
+                         uint32_t uid, uint32_t *other_r, const char **error_r);
+int state_mapping_count(struct state *state, int64_t idx, uint64_t *count_r,
+                        const char **error_r);
+
+typedef int state_mapping_fn(void *context, uint32_t luid, uint32_t ruid);
+/* Call fn for each pair of the mailbox in the order of side's UIDs; a
+ * non-zero return from fn stops and is returned. fn must not change this
+ * mailbox's mapping. */
+int state_mapping_foreach(struct state *state, int64_t idx, enum side order,
+                          state_mapping_fn *fn, void *context,
+                          const char **error_r);
+
+/* Record the intent to copy message uid of side from into the other
+ * side's mailbox idx (one intent per source message). */
+int state_pending_add(struct state *state, int64_t idx, enum side from,
+                      uint32_t uid, const void *fingerprint, size_t fp_len,
+                      const char **error_r);
+/* 1 if the intent was there and is removed, 0 if there was none. */
+int state_pending_remove(struct state *state, int64_t idx, enum side from,
+                         uint32_t uid, const char **error_r);
+
+typedef int state_pending_fn(void *context, const struct state_pending *p);
+/* Call fn for each intent of mailbox idx (every mailbox when idx is 0),
+ * oldest first. fn must not change the pending table. */
+int state_pending_foreach(struct state *state, int64_t idx,
+                          state_pending_fn *fn, void *context,
+                          const char **error_r);
+
+#endif

@@ -1,0 +1,1111 @@
+/* The connection: a queue of commands written as fast as the socket takes
+ * them, and the responses read back and dispatched by tag.
+ *
+ * Commands live in one list in tag order, from the oldest unanswered to the
+ * newest queued. wcur points at the first one not completely written:
+ * every command before it is on its way or on the wire. Writing stops at
+ * a synchronizing literal until the server's "+", and at a command with a
+ * continuation handler (AUTHENTICATE, IDLE) until its tagged response,
+ * since the server reads everything after such a command as its answer. */
+#include "imap-conn.h"
+
+#include "buf.h"
+#include "imap-decode.h"
+#include "imap-writer.h"
+#include "limits.h"
+#include "transport.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Output is gathered into one buffer of this size per write(2). */
+#define CONN_OBUF_SIZE (256 * 1024)
+/* Reads from one connection before giving the others their turn. */
+#define CONN_READS_PER_TURN 8
+/* Longest line a trace shows; the rest is counted. */
+#define CONN_TRACE_LINE_MAX (64 * 1024)
+
+struct imap_cmd {
+	struct imap_cmd *prev, *next;
+	struct imap_conn *conn;
+	uint64_t tagnum;
+	char tag[24];
+	imap_cmd_fn *cb;
+	void *ctx;
+	imap_cmd_cont_fn *cont;
+	struct imap_writer *w;
+	/* Could not be built: answered with a BAD made up here. */
+	char *local_error;
+	bool answered;
+};
+
+struct imap_conn {
+	char *name;
+	struct imap_conn_settings set;
+	struct imap_parser_settings parser_set;
+	struct transport *t;
+	struct imap_parser *parser;
+	enum imap_conn_state state;
+	char error[1024];
+
+	uint64_t caps, enabled;
+	struct imap_conn_stats stats;
+	uint64_t next_tag;
+
+	struct imap_cmd *head, *tail, *wcur;
+	struct imap_cmd *building; /* begun, not ended */
+	size_t in_flight;
+	size_t queued_mem; /* writer bytes in memory, not yet in obuf */
+	char *obuf;
+	size_t obuf_off, obuf_len;
+	bool need_flush;
+	bool bye_in_logout;
+	bool got_bytes; /* since imap_conn_run last looked */
+
+	imap_untagged_fn *untagged;
+	void *untagged_ctx;
+	struct imap_conn *throttle_target;
+
+	struct buf *trace_line;
+	uint64_t trace_dropped, trace_lit_left;
+};
+
+static bool
+conn_active(const struct imap_conn *c)
+{
+	return c->state != IMAP_CONN_FAILED && c->state != IMAP_CONN_CLOSED;
+}
+
+static void
+conn_trace(struct imap_conn *c, bool out, const char *line, size_t len)
+{
+	if (c->set.trace != NULL)
+		c->set.trace(c->set.trace_ctx, c->name, out, line, len);
+	else
+		fprintf(stderr, "%s %s %.*s\n", c->name, out ? "->" : "<-",
+		        (int)len, line);
+}
+
+static void
+conn_trace_out(void *ctx, const char *line, size_t len)
+{
+	conn_trace(ctx, true, line, len);
+}
+
+static int conn_input(struct imap_conn *c);
+static void conn_eof(struct imap_conn *c);
+
+static void
+cmd_unlink(struct imap_conn *c, struct imap_cmd *cmd)
+{
+	if (c->wcur == cmd)
+		c->wcur = cmd->next;
+	if (cmd->prev != NULL)
+		cmd->prev->next = cmd->next;
+	else
+		c->head = cmd->next;
+	if (cmd->next != NULL)
+		cmd->next->prev = cmd->prev;
+	else
+		c->tail = cmd->prev;
+	cmd->prev = cmd->next = NULL;
+}
+
+static void
+cmd_free(struct imap_conn *c, struct imap_cmd *cmd)
+{
+	if (cmd->w != NULL)
+		c->queued_mem -= imap_writer_mem_pending(cmd->w);
+	imap_writer_free(&cmd->w);
+	free(cmd->local_error);
+	free(cmd);
+}
+
+/* Call every callback still waiting with NULL and drop all output. */
+static void
+conn_drop_commands(struct imap_conn *c)
+{
+	struct imap_cmd *cmd;
+
+	while ((cmd = c->head) != NULL) {
+		cmd_unlink(c, cmd);
+		if (!cmd->answered) {
+			cmd->answered = true;
+			c->in_flight--;
+			if (cmd->cb != NULL)
+				cmd->cb(c, NULL, cmd->ctx);
+		}
+		cmd_free(c, cmd);
+	}
+	c->obuf_len = 0;
+	c->obuf_off = 0;
+}
+
+static void __attribute__((format(printf, 2, 3)))
+conn_fail(struct imap_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (c->state == IMAP_CONN_FAILED)
+		return;
+	c->state = IMAP_CONN_FAILED;
+	n = snprintf(c->error, sizeof(c->error), "%s: ", c->name);
+	if (n < 0 || (size_t)n >= sizeof(c->error))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(c->error + n, sizeof(c->error) - n, fmt, ap);
+	va_end(ap);
+	conn_drop_commands(c);
+}
+
+static void
+conn_close(struct imap_conn *c)
+{
+	if (!conn_active(c))
+		return;
+	c->state = IMAP_CONN_CLOSED;
+	conn_drop_commands(c);
+}
+
+struct imap_conn *
+imap_conn_create(const struct imap_conn_settings *set, struct transport *t)
+{
+	struct imap_conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->set = *set;
+	c->name = strdup(set->name != NULL ? set->name : "imap");
+	c->obuf = malloc(CONN_OBUF_SIZE);
+	c->trace_line = buf_create(CONN_TRACE_LINE_MAX + 64);
+	if (set->parser != NULL) {
+		c->parser_set = *set->parser;
+		c->set.parser = &c->parser_set;
+	}
+	c->parser = imap_parser_create(c->set.parser);
+	c->t = t;
+	c->state = IMAP_CONN_GREETING;
+	if (c->name == NULL || c->obuf == NULL || c->trace_line == NULL ||
+	    c->parser == NULL) {
+		if (c->name != NULL)
+			snprintf(c->error, sizeof(c->error), "%s: ", c->name);
+		strncat(c->error, "out of memory",
+		        sizeof(c->error) - strlen(c->error) - 1);
+		c->state = IMAP_CONN_FAILED;
+		if (c->name == NULL)
+			c->name = strdup("imap");
+	}
+	return c;
+}
+
+void
+imap_conn_free(struct imap_conn **cp)
+{
+	struct imap_conn *c = *cp;
+
+	if (c == NULL)
+		return;
+	*cp = NULL;
+	if (conn_active(c))
+		c->state = IMAP_CONN_CLOSED;
+	conn_drop_commands(c);
+	while (c->building != NULL)
+		imap_cmd_abort(c->building);
+	imap_parser_free(&c->parser);
+	transport_free(&c->t);
+	buf_free(&c->trace_line);
+	free(c->obuf);
+	free(c->name);
+	free(c);
+}
+
+const char *
+imap_conn_name(const struct imap_conn *c)
+{
+	return c->name;
+}
+
+enum imap_conn_state
+imap_conn_state(const struct imap_conn *c)
+{
+	return c->state;
+}
+
+const char *
+imap_conn_error(const struct imap_conn *c)
+{
+	return c->error;
+}
+
+uint64_t
+imap_conn_caps(const struct imap_conn *c)
+{
+	return c->caps & ~c->set.caps_disabled;
+}
+
+uint64_t
+imap_conn_enabled(const struct imap_conn *c)
+{
+	return c->enabled;
+}
+
+void
+imap_conn_get_stats(const struct imap_conn *c, struct imap_conn_stats *stats_r)
+{
+	*stats_r = c->stats;
+	if (c->t != NULL) {
+		stats_r->wire_in = c->t->wire_in;
+		stats_r->wire_out = c->t->wire_out;
+	}
+}
+
+void
+imap_conn_set_transport(struct imap_conn *c, struct transport *t)
+{
+	c->t = t;
+}
+
+struct transport *
+imap_conn_get_transport(struct imap_conn *c)
+{
+	return c->t;
+}
+
+void
+imap_conn_set_untagged(struct imap_conn *c, imap_untagged_fn *fn, void *ctx)
+{
+	c->untagged = fn;
+	c->untagged_ctx = ctx;
+}
+
+static struct imap_cmd *
+conn_cmd_new(struct imap_conn *c, imap_cmd_fn *cb, void *ctx)
+{
+	struct imap_cmd *cmd = calloc(1, sizeof(*cmd));
+
+	if (cmd == NULL) {
+		conn_fail(c, "out of memory");
+		return NULL;
+	}
+	cmd->conn = c;
+	cmd->tagnum = ++c->next_tag;
+	snprintf(cmd->tag, sizeof(cmd->tag), "A%" PRIu64, cmd->tagnum);
+	cmd->cb = cb;
+	cmd->ctx = ctx;
+	return cmd;
+}
+
+/* Remember why cmd cannot be sent; it is answered with a made-up BAD. */
+static void
+cmd_set_local_error(struct imap_cmd *cmd, const char *error)
+{
+	imap_writer_free(&cmd->w);
+	if (cmd->local_error == NULL)
+		cmd->local_error = strdup(error);
+}
+
+static void
+conn_cmd_queue(struct imap_conn *c, struct imap_cmd *cmd)
+{
+	if (cmd->w == NULL && cmd->local_error == NULL) {
+		/* Not even the error text could be allocated. */
+		free(cmd);
+		conn_fail(c, "out of memory");
+		return;
+	}
+	if (cmd->w != NULL)
+		c->queued_mem += imap_writer_mem_pending(cmd->w);
+	cmd->prev = c->tail;
+	if (c->tail != NULL)
+		c->tail->next = cmd;
+	else
+		c->head = cmd;
+	c->tail = cmd;
+	if (c->wcur == NULL)
+		c->wcur = cmd;
+	c->in_flight++;
+}
+
+struct imap_cmd *
+imap_conn_cmdv(struct imap_conn *c, imap_cmd_fn *cb, void *ctx, const char *fmt,
+               va_list ap)
+{
+	struct imap_cmd *cmd;
+	const char *error = NULL;
+
+	if (!conn_active(c) || (cmd = conn_cmd_new(c, cb, ctx)) == NULL)
+		return NULL;
+	cmd->w = imap_writer_create(cmd->tag, fmt, ap, &error);
+	if (cmd->w == NULL)
+		cmd_set_local_error(cmd, error);
+	conn_cmd_queue(c, cmd);
+	return conn_active(c) ? cmd : NULL;
+}
+
+struct imap_cmd *
+imap_conn_cmd_begin(struct imap_conn *c, imap_cmd_fn *cb, void *ctx)
+{
+	struct imap_cmd *cmd;
+
+	if (!conn_active(c) || (cmd = conn_cmd_new(c, cb, ctx)) == NULL)
+		return NULL;
+	cmd->w = imap_writer_begin(cmd->tag);
+	if (cmd->w == NULL) {
+		free(cmd);
+		conn_fail(c, "out of memory");
+		return NULL;
+	}
+	/* Commands being built are kept apart, so that the connection can
+	 * free them if it goes first. */
+	cmd->next = c->building;
+	if (c->building != NULL)
+		c->building->prev = cmd;
+	c->building = cmd;
+	return cmd;
+}
+
+void
+imap_cmd_add(struct imap_cmd *cmd, const char *fmt, ...)
+{
+	const char *error = NULL;
+	va_list ap;
+
+	if (cmd == NULL || cmd->w == NULL)
+		return;
+	va_start(ap, fmt);
+	if (imap_writer_add(cmd->w, fmt, ap, &error) < 0)
+		cmd_set_local_error(cmd, error);
+	va_end(ap);
+}
+
+static void
+cmd_unlink_building(struct imap_conn *c, struct imap_cmd *cmd)
+{
+	if (cmd->prev != NULL)
+		cmd->prev->next = cmd->next;
+	else
+		c->building = cmd->next;
+	if (cmd->next != NULL)
+		cmd->next->prev = cmd->prev;
+	cmd->prev = cmd->next = NULL;
+}
+
+void
+imap_cmd_end(struct imap_cmd *cmd)
+{
+	struct imap_conn *c;
+
+	if (cmd == NULL)
+		return;
+	c = cmd->conn;
+	cmd_unlink_building(c, cmd);
+	if (!conn_active(c)) {
+		/* The connection went while the command was being built. */
+		if (cmd->cb != NULL)
+			cmd->cb(c, NULL, cmd->ctx);
+		imap_writer_free(&cmd->w);
+		free(cmd->local_error);
+		free(cmd);
+		return;
+	}
+	if (cmd->w != NULL && imap_writer_end(cmd->w) < 0)
+		cmd_set_local_error(cmd, "out of memory");
+	conn_cmd_queue(c, cmd);
+}
+
+void
+imap_cmd_abort(struct imap_cmd *cmd)
+{
+	if (cmd == NULL)
+		return;
+	cmd_unlink_building(cmd->conn, cmd);
+	imap_writer_free(&cmd->w);
+	free(cmd->local_error);
+	free(cmd);
+}
+
+struct imap_cmd *
+imap_conn_cmd(struct imap_conn *c, imap_cmd_fn *cb, void *ctx, const char *fmt,
+              ...)
+{
+	struct imap_cmd *cmd;
+	va_list ap;
+
+	va_start(ap, fmt);
+	cmd = imap_conn_cmdv(c, cb, ctx, fmt, ap);
+	va_end(ap);
+	return cmd;
+}
+
+void
+imap_cmd_set_continuation(struct imap_cmd *cmd, imap_cmd_cont_fn *fn)
+{
+	cmd->cont = fn;
+}
+
+void
+imap_cmd_continue(struct imap_cmd *cmd, const void *data, size_t len,
+                  bool secret)
+{
+	struct imap_conn *c = cmd->conn;
+
+	if (cmd->w == NULL || cmd->answered || !conn_active(c))
+		return;
+	/* SASL answers carry credentials whatever the caller says. */
+	if (strcmp(imap_writer_verb(cmd->w), "AUTHENTICATE") == 0)
+		secret = true;
+	if (imap_writer_add_line(cmd->w, data, len, secret) < 0) {
+		conn_fail(c, "out of memory");
+		return;
+	}
+	c->queued_mem += len + 2;
+}
+
+const char *
+imap_cmd_tag(const struct imap_cmd *cmd)
+{
+	return cmd->tag;
+}
+
+size_t
+imap_conn_in_flight(const struct imap_conn *c)
+{
+	return c->in_flight;
+}
+
+size_t
+imap_conn_output_queued(const struct imap_conn *c)
+{
+	return c->obuf_len + c->queued_mem;
+}
+
+void
+imap_conn_throttle(struct imap_conn *c, struct imap_conn *target)
+{
+	c->throttle_target = target;
+}
+
+static bool
+conn_throttled(const struct imap_conn *c)
+{
+	const struct imap_conn *t = c->throttle_target;
+
+	return t != NULL && conn_active(t) &&
+	       imap_conn_output_queued(t) > IMAP_MAX_OUTPUT_QUEUE / 2;
+}
+
+static bool
+cmd_is(const struct imap_cmd *cmd, const char *verb)
+{
+	return cmd->w != NULL && strcmp(imap_writer_verb(cmd->w), verb) == 0;
+}
+
+/* The tagged response (real or made up) for cmd has come. */
+static void
+conn_complete(struct imap_conn *c, struct imap_cmd *cmd,
+              const struct imap_response *resp)
+{
+	bool keep = false;
+
+	cmd->answered = true;
+	c->in_flight--;
+	if (cmd->w != NULL && imap_writer_stalled(cmd->w)) {
+		/* The server refused a synchronizing literal. */
+		c->queued_mem -= imap_writer_mem_pending(cmd->w);
+		imap_writer_abort(cmd->w);
+	}
+	/* A command answered before it was all written (a non-synchronizing
+	 * literal the server must still read) stays until it is. */
+	if (cmd->w != NULL && !imap_writer_finished(cmd->w))
+		keep = true;
+	else
+		cmd_unlink(c, cmd);
+	if (cmd->cb != NULL)
+		cmd->cb(c, resp, cmd->ctx);
+	if (!keep)
+		cmd_free(c, cmd);
+}
+
+static void
+conn_complete_local(struct imap_conn *c, struct imap_cmd *cmd)
+{
+	struct imap_response resp;
+
+	memset(&resp, 0, sizeof(resp));
+	resp.kind = IMAP_RESP_TAGGED;
+	resp.tag = cmd->tag;
+	resp.name = "BAD";
+	resp.status = IMAP_STATUS_BAD;
+	resp.text = cmd->local_error;
+	conn_complete(c, cmd, &resp);
+}
+
+/* Copy what can be sent into the (empty) output buffer. */
+static void
+conn_fill_output(struct imap_conn *c)
+{
+	struct imap_cmd *cmd;
+	const char *error;
+	size_t before;
+	ssize_t n;
+
+	while (c->obuf_len < CONN_OBUF_SIZE && conn_active(c) &&
+	       (cmd = c->wcur) != NULL) {
+		if (cmd->local_error != NULL) {
+			conn_complete_local(c, cmd);
+			continue;
+		}
+		imap_writer_set_caps(cmd->w, imap_conn_caps(c));
+		if (imap_writer_finished(cmd->w)) {
+			if (cmd->answered) {
+				cmd_unlink(c, cmd);
+				cmd_free(c, cmd);
+			} else if (cmd->cont != NULL) {
+				break;
+			} else {
+				c->wcur = cmd->next;
+			}
+			continue;
+		}
+		if (imap_writer_stalled(cmd->w))
+			break;
+		if (imap_writer_at_start(cmd->w))
+			c->stats.commands++;
+		if (c->set.debug > 0)
+			imap_writer_trace(cmd->w, c->set.debug, conn_trace_out,
+			                  c);
+		before = imap_writer_mem_pending(cmd->w);
+		n = imap_writer_fill(cmd->w, c->obuf + c->obuf_len,
+		                     CONN_OBUF_SIZE - c->obuf_len, &error);
+		c->queued_mem -= before - imap_writer_mem_pending(cmd->w);
+		if (n < 0) {
+			conn_fail(c, "cannot send a literal of %s: %s",
+			          cmd->tag, error);
+			return;
+		}
+		c->obuf_len += n;
+	}
+}
+
+/* Write as much as the transport takes. -1 if the connection failed. */
+static int
+conn_output(struct imap_conn *c)
+{
+	ssize_t n;
+	int r;
+
+	if (c->state != IMAP_CONN_NOAUTH && c->state != IMAP_CONN_AUTH)
+		return c->state == IMAP_CONN_FAILED ? -1 : 0;
+	for (;;) {
+		if (c->obuf_len == 0) {
+			c->obuf_off = 0;
+			conn_fill_output(c);
+			if (c->state == IMAP_CONN_FAILED)
+				return -1;
+			if (c->obuf_len == 0 || !conn_active(c))
+				break;
+		}
+		n = transport_write(c->t, c->obuf + c->obuf_off, c->obuf_len);
+		if (n > 0) {
+			c->obuf_off += n;
+			c->obuf_len -= n;
+			c->stats.bytes_out += n;
+			c->need_flush = true;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+			/* What the server said before it went (a BYE) says
+			 * more than the broken pipe does. */
+			c->obuf_len = 0;
+			conn_input(c);
+			if (conn_active(c))
+				conn_eof(c);
+			return -1;
+		}
+		conn_fail(c, "cannot send: %s",
+		          transport_error(c->t)[0] != '\0'
+		              ? transport_error(c->t)
+		              : strerror(n < 0 ? errno : EPIPE));
+		return -1;
+	}
+	if (c->need_flush && conn_active(c)) {
+		r = transport_flush(c->t);
+		if (r < 0) {
+			conn_fail(c, "cannot send: %s", transport_error(c->t));
+			return -1;
+		}
+		c->need_flush = r > 0;
+	}
+	return 0;
+}
+
+/* "{123}" or "{123+}" (maybe after "~") at the end of a line announces a
+ * literal of that size; 0 if the line does not end so. */
+static uint64_t
+trace_literal_size(const char *line, size_t len)
+{
+	uint64_t n = 0, mul = 1;
+	size_t i;
+
+	if (len < 3 || line[len - 1] != '}')
+		return 0;
+	i = len - 1;
+	if (line[i - 1] == '+')
+		i--;
+	while (i > 0 && line[i - 1] >= '0' && line[i - 1] <= '9' &&
+	       mul <= 1000000000000ULL) {
+		n += (line[i - 1] - '0') * mul;
+		mul *= 10;
+		i--;
+	}
+	return i > 0 && line[i - 1] == '{' && mul > 1 ? n : 0;
+}
+
+static void
+trace_in_add(struct imap_conn *c, const char *data, size_t len)
+{
+	size_t room = CONN_TRACE_LINE_MAX - buf_len(c->trace_line);
+	size_t k = len < room ? len : room;
+
+	buf_append(c->trace_line, data, k);
+	c->trace_dropped += len - k;
+}
+
+static void
+trace_in_end(struct imap_conn *c, bool detect)
+{
+	const char *line = buf_data(c->trace_line);
+	size_t len = buf_len(c->trace_line);
+	uint64_t lit = 0;
+
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (detect && c->trace_dropped == 0)
+		lit = trace_literal_size(line, len);
+	if (c->trace_dropped > 0) {
+		buf_truncate(c->trace_line, len);
+		buf_printf(c->trace_line, "... (%" PRIu64 " more bytes)",
+		           c->trace_dropped);
+		len = buf_len(c->trace_line);
+	}
+	conn_trace(c, false, line, len);
+	buf_reset(c->trace_line);
+	c->trace_dropped = 0;
+	if (lit > 0) {
+		c->trace_lit_left = lit;
+		if (c->set.debug < 2)
+			buf_printf(c->trace_line, "{%" PRIu64 " bytes}", lit);
+	}
+}
+
+/* Trace what was read, line by line, literals summarized at debug 1. */
+static void
+trace_in(struct imap_conn *c, const char *p, size_t len)
+{
+	const char *nl;
+	size_t k;
+
+	while (len > 0) {
+		bool in_lit = c->trace_lit_left > 0;
+
+		k = len;
+		if (in_lit && k > c->trace_lit_left)
+			k = c->trace_lit_left;
+		if (in_lit && c->set.debug < 2) {
+			c->trace_lit_left -= k;
+			p += k;
+			len -= k;
+			continue;
+		}
+		nl = memchr(p, '\n', k);
+		if (nl != NULL)
+			k = nl - p + 1;
+		trace_in_add(c, p, k);
+		if (in_lit)
+			c->trace_lit_left -= k;
+		p += k;
+		len -= k;
+		if (nl != NULL)
+			trace_in_end(c, !in_lit);
+	}
+}
+
+static void
+conn_note_code(struct imap_conn *c, const struct imap_response *resp)
+{
+	uint64_t caps;
+	const char *error;
+
+	if (resp->code != NULL && strcmp(resp->code, "CAPABILITY") == 0 &&
+	    imap_decode_capability(resp->code_args, resp->code_count, &caps,
+	                           &error) == 0)
+		c->caps = caps;
+}
+
+static bool
+conn_logout_sent(const struct imap_conn *c)
+{
+	const struct imap_cmd *cmd;
+
+	for (cmd = c->head; cmd != NULL && cmd != c->wcur; cmd = cmd->next) {
+		if (!cmd->answered && cmd_is(cmd, "LOGOUT"))
+			return true;
+	}
+	return c->wcur != NULL && cmd_is(c->wcur, "LOGOUT") &&
+	       !imap_writer_at_start(c->wcur->w);
+}
+
+static void
+conn_untagged(struct imap_conn *c, const struct imap_response *resp)
+{
+	const char *error;
+	uint64_t caps;
+
+	conn_note_code(c, resp);
+	if (resp->name != NULL && strcmp(resp->name, "CAPABILITY") == 0 &&
+	    imap_decode_capability(resp->args, resp->count, &caps, &error) == 0)
+		c->caps = caps;
+	if (resp->name != NULL && strcmp(resp->name, "ENABLED") == 0 &&
+	    imap_decode_enabled(resp, &caps, &error) == 0)
+		c->enabled |= caps;
+	if (c->untagged != NULL)
+		c->untagged(c, resp, c->untagged_ctx);
+	if (resp->status == IMAP_STATUS_BYE && conn_active(c)) {
+		if (conn_logout_sent(c))
+			c->bye_in_logout = true;
+		else
+			conn_fail(c, "server said BYE: %s",
+			          resp->text != NULL ? resp->text : "");
+	}
+}
+
+static void
+conn_greeting(struct imap_conn *c, const struct imap_response *resp)
+{
+	if (resp->kind != IMAP_RESP_UNTAGGED ||
+	    (resp->status != IMAP_STATUS_OK &&
+	     resp->status != IMAP_STATUS_PREAUTH &&
+	     resp->status != IMAP_STATUS_BYE)) {
+		conn_fail(c, "protocol error: the greeting is not OK, "
+		             "PREAUTH or BYE");
+		return;
+	}
+	if (resp->status == IMAP_STATUS_OK)
+		c->state = IMAP_CONN_NOAUTH;
+	else if (resp->status == IMAP_STATUS_PREAUTH)
+		c->state = IMAP_CONN_AUTH;
+	conn_untagged(c, resp);
+}
+
+static void
+conn_tagged(struct imap_conn *c, const struct imap_response *resp)
+{
+	struct imap_cmd *cmd;
+
+	for (cmd = c->head; cmd != NULL && cmd != c->wcur; cmd = cmd->next) {
+		if (!cmd->answered && strcmp(cmd->tag, resp->tag) == 0)
+			break;
+	}
+	if (cmd == c->wcur && cmd != NULL &&
+	    (cmd->answered || cmd->w == NULL || imap_writer_at_start(cmd->w) ||
+	     strcmp(cmd->tag, resp->tag) != 0))
+		cmd = NULL;
+	if (cmd == NULL) {
+		conn_fail(c,
+		          "protocol error: tagged response for unknown "
+		          "tag '%.64s'",
+		          resp->tag);
+		return;
+	}
+	conn_note_code(c, resp);
+	if (resp->status == IMAP_STATUS_OK &&
+	    (cmd_is(cmd, "LOGIN") || cmd_is(cmd, "AUTHENTICATE")))
+		c->state = IMAP_CONN_AUTH;
+	if (cmd_is(cmd, "LOGOUT") && conn_active(c)) {
+		/* Whatever follows LOGOUT will never be answered. */
+		c->state = IMAP_CONN_CLOSED;
+		conn_complete(c, cmd, resp);
+		conn_drop_commands(c);
+		return;
+	}
+	conn_complete(c, cmd, resp);
+}
+
+static void
+conn_continuation(struct imap_conn *c, const struct imap_response *resp)
+{
+	struct imap_cmd *cmd = c->wcur;
+
+	if (cmd != NULL && cmd->w != NULL && imap_writer_stalled(cmd->w) &&
+	    c->obuf_len == 0) {
+		imap_writer_resume(cmd->w);
+		return;
+	}
+	if (cmd != NULL && cmd->cont != NULL && cmd->w != NULL &&
+	    imap_writer_finished(cmd->w) && !cmd->answered) {
+		if (cmd->cont(c, cmd, resp, cmd->ctx) < 0)
+			conn_fail(c,
+			          "%s %s: cannot answer the server's "
+			          "continuation request",
+			          cmd->tag, imap_writer_verb(cmd->w));
+		return;
+	}
+	conn_fail(c, "protocol error: unexpected continuation request");
+}
+
+/* Hand every complete response on. -1 if the connection failed. */
+static int
+conn_dispatch(struct imap_conn *c)
+{
+	const struct imap_response *resp;
+	const char *error;
+	int r;
+
+	while (conn_active(c)) {
+		r = imap_parser_next(c->parser, &resp, &error);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			conn_fail(c, "protocol error: %s", error);
+			break;
+		}
+		if (c->state == IMAP_CONN_GREETING)
+			conn_greeting(c, resp);
+		else if (resp->kind == IMAP_RESP_UNTAGGED)
+			conn_untagged(c, resp);
+		else if (resp->kind == IMAP_RESP_TAGGED)
+			conn_tagged(c, resp);
+		else
+			conn_continuation(c, resp);
+	}
+	return c->state == IMAP_CONN_FAILED ? -1 : 0;
+}
+
+static void
+conn_eof(struct imap_conn *c)
+{
+	const char *why = transport_error(c->t);
+
+	if (c->bye_in_logout && imap_parser_pending(c->parser) == 0) {
+		conn_close(c);
+		return;
+	}
+	if (why[0] != '\0')
+		conn_fail(c, "connection closed by the server (%s)", why);
+	else
+		conn_fail(c, "connection closed by the server");
+}
+
+/* Read what is there and dispatch it. -1 if the connection failed. */
+static int
+conn_input(struct imap_conn *c)
+{
+	size_t size;
+	ssize_t n;
+	char *space;
+	int i;
+
+	for (i = 0; i < CONN_READS_PER_TURN && conn_active(c); i++) {
+		if (conn_throttled(c))
+			break;
+		space = imap_parser_input_space(c->parser, &size);
+		if (size == 0) {
+			if (conn_dispatch(c) < 0)
+				return -1;
+			space = imap_parser_input_space(c->parser, &size);
+			if (size == 0) {
+				conn_fail(c, "protocol error: a response does "
+				             "not fit in the input buffer");
+				return -1;
+			}
+		}
+		n = transport_read(c->t, space, size);
+		if (n > 0) {
+			if (c->set.debug > 0)
+				trace_in(c, space, n);
+			imap_parser_input_commit(c->parser, n);
+			c->stats.bytes_in += n;
+			c->got_bytes = true;
+			if (conn_dispatch(c) < 0)
+				return -1;
+			continue;
+		}
+		if (n == 0) {
+			conn_eof(c);
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			break;
+		} else {
+			int err = errno;
+
+			conn_fail(c, "cannot read: %s",
+			          transport_error(c->t)[0] != '\0'
+			              ? transport_error(c->t)
+			              : strerror(err));
+		}
+	}
+	return c->state == IMAP_CONN_FAILED ? -1 : 0;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool
+conns_idle(struct imap_conn *const *conns, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (conns[i]->in_flight > 0)
+			return false;
+	}
+	return true;
+}
+
+int
+imap_conn_run(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
+              void *ctx, int timeout_ms)
+{
+	struct pollfd *pfd = calloc(n > 0 ? n : 1, sizeof(*pfd));
+	int64_t last_rx = now_ms(), wait;
+	size_t i, active;
+	int ret = -1, r;
+
+	if (pfd == NULL)
+		return -1;
+	for (;;) {
+		for (i = 0; i < n; i++) {
+			struct imap_conn *c = conns[i];
+
+			if (c->state == IMAP_CONN_FAILED || conn_output(c) < 0)
+				goto out;
+			if (conn_active(c) && !conn_throttled(c) &&
+			    transport_pending(c->t) > 0 && conn_input(c) < 0)
+				goto out;
+			if (conn_output(c) < 0)
+				goto out;
+		}
+		if (done != NULL ? done(ctx) : conns_idle(conns, n)) {
+			ret = 0;
+			goto out;
+		}
+		active = 0;
+		for (i = 0; i < n; i++) {
+			struct imap_conn *c = conns[i];
+			bool want_write = c->obuf_len > 0 || c->need_flush;
+			short ev;
+
+			pfd[i].fd = -1;
+			pfd[i].events = 0;
+			pfd[i].revents = 0;
+			if (!conn_active(c))
+				continue;
+			ev = transport_events(c->t, want_write);
+			if (conn_throttled(c)) {
+				if (!want_write)
+					continue;
+				ev &= ~POLLIN;
+			}
+			pfd[i].fd = transport_fd(c->t);
+			pfd[i].events = ev;
+			active++;
+		}
+		if (active == 0) {
+			/* Nothing could ever make done() true. */
+			errno = EDEADLK;
+			goto out;
+		}
+		wait = -1;
+		if (timeout_ms >= 0) {
+			wait = last_rx + timeout_ms - now_ms();
+			if (wait < 0)
+				wait = 0;
+		}
+		r = poll(pfd, n, wait);
+		if (r < 0 && errno != EINTR)
+			goto out;
+		if (r == 0 && timeout_ms >= 0 &&
+		    now_ms() - last_rx >= timeout_ms) {
+			errno = ETIMEDOUT;
+			goto out;
+		}
+		for (i = 0; i < n && r > 0; i++) {
+			struct imap_conn *c = conns[i];
+
+			if ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
+			    conn_input(c) < 0)
+				goto out;
+			if (c->got_bytes) {
+				c->got_bytes = false;
+				last_rx = now_ms();
+			}
+		}
+	}
+out:
+	free(pfd);
+	return ret;
+}
+
+struct conn_wait {
+	bool done;
+	int status;
+	char *text;
+	size_t size;
+};
+
+static void
+conn_wait_cb(struct imap_conn *c, const struct imap_response *resp, void *ctx)
+{
+	struct conn_wait *w = ctx;
+	const char *text = resp != NULL ? resp->text : imap_conn_error(c);
+
+	w->done = true;
+	w->status = resp != NULL ? (int)resp->status : -1;
+	if (w->text != NULL && w->size > 0)
+		snprintf(w->text, w->size, "%s", text != NULL ? text : "");
+}
+
+static bool
+conn_wait_done(void *ctx)
+{
+	return ((struct conn_wait *)ctx)->done;
+}
+
+int
+imap_conn_cmd_wait(struct imap_conn *c, char *text, size_t size,
+                   const char *fmt, ...)
+{
+	struct conn_wait w = {false, -1, text, size};
+	struct imap_cmd *cmd;
+	va_list ap;
+
+	va_start(ap, fmt);
+	cmd = imap_conn_cmdv(c, conn_wait_cb, &w, fmt, ap);
+	va_end(ap);
+	if (cmd == NULL) {
+		if (text != NULL && size > 0)
+			snprintf(text, size, "%s", imap_conn_error(c));
+		return -1;
+	}
+	if (imap_conn_run(&c, 1, conn_wait_done, &w, -1) < 0 && !w.done) {
+		if (text != NULL && size > 0)
+			snprintf(text, size, "%s", imap_conn_error(c));
+		return -1;
+	}
+	return w.status;
+}

@@ -1,0 +1,263 @@
+#include "test.h"
+
+#include "buf.h"
+#include "imap-conn.h"
+#include "transport.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Misbehaving servers, scripted in sh and reached through the tunnel: the
+ * failures a real Dovecot never shows. */
+
+static struct buf *trace;
+
+static void
+trace_cb(void *ctx, const char *name, bool out, const char *line, size_t len)
+{
+	buf_printf(trace, "%s %s ", name, out ? "->" : "<-");
+	buf_append(trace, line, len);
+	buf_append_str(trace, "\n");
+}
+
+static struct imap_conn *
+peer(const char *script, int debug)
+{
+	static struct imap_parser_settings ps = {.max_line = 100};
+	struct imap_conn_settings set = {
+	    .name = "test",
+	    .debug = debug,
+	    .trace = trace_cb,
+	    .parser = &ps,
+	};
+	const char *error;
+	struct transport *t = transport_tunnel_create(script, true, &error);
+
+	if (trace == NULL)
+		trace = buf_create(1 << 20);
+	buf_reset(trace);
+	if (t == NULL)
+		return NULL;
+	return imap_conn_create(&set, t);
+}
+
+struct res {
+	int calls;
+	int status;
+	char text[256];
+};
+
+static void
+res_cb(struct imap_conn *c, const struct imap_response *resp, void *ctx)
+{
+	struct res *r = ctx;
+
+	r->calls++;
+	r->status = resp != NULL ? (int)resp->status : -1;
+	snprintf(r->text, sizeof(r->text), "%s",
+	         resp != NULL ? resp->text : imap_conn_error(c));
+}
+
+static int
+run(struct imap_conn *c, int timeout_ms)
+{
+	return imap_conn_run(&c, 1, NULL, NULL, timeout_ms);
+}
+
+TEST(unknown_tag)
+{
+	struct imap_conn *c = peer(
+	    "printf '* PREAUTH hi\\r\\nX9 OK what\\r\\n'; cat >/dev/null", 0);
+	struct res r = {0};
+
+	CHECK(imap_conn_cmd(c, res_cb, &r, "NOOP") != NULL);
+	CHECK(run(c, 5000) == -1);
+	CHECK_STREQ(imap_conn_error(c),
+	            "test: protocol error: tagged response for unknown tag "
+	            "'X9'");
+	CHECK(r.calls == 1 && r.status == -1);
+	imap_conn_free(&c);
+	CHECK(c == NULL);
+}
+
+TEST(bye_outside_logout)
+{
+	struct imap_conn *c = peer(
+	    "printf '* OK hi\\r\\n* BYE going down\\r\\n'; cat >/dev/null", 0);
+	struct res r = {0};
+
+	imap_conn_cmd(c, res_cb, &r, "NOOP");
+	CHECK(run(c, 5000) == -1);
+	CHECK(imap_conn_state(c) == IMAP_CONN_FAILED);
+	CHECK_STREQ(imap_conn_error(c), "test: server said BYE: going down");
+	CHECK(r.calls == 1 && r.status == -1);
+	imap_conn_free(&c);
+}
+
+TEST(greeting_bye)
+{
+	struct imap_conn *c = peer("printf '* BYE too busy\\r\\n'", 0);
+
+	CHECK(imap_conn_cmd_wait(c, NULL, 0, "NOOP") == -1);
+	CHECK_STREQ(imap_conn_error(c), "test: server said BYE: too busy");
+	imap_conn_free(&c);
+}
+
+TEST(bad_greeting)
+{
+	struct imap_conn *c =
+	    peer("printf 'A1 OK hi\\r\\n'; cat >/dev/null", 0);
+	char text[200];
+
+	CHECK(imap_conn_cmd_wait(c, text, sizeof(text), "NOOP") == -1);
+	CHECK_STREQ(text, "test: protocol error: the greeting is not OK, "
+	                  "PREAUTH or BYE");
+	imap_conn_free(&c);
+}
+
+TEST(unexpected_continuation)
+{
+	struct imap_conn *c =
+	    peer("printf '* PREAUTH hi\\r\\n+ go on\\r\\n'; cat >/dev/null", 0);
+
+	imap_conn_cmd(c, NULL, NULL, "NOOP");
+	CHECK(run(c, 5000) == -1);
+	CHECK_STREQ(imap_conn_error(c),
+	            "test: protocol error: unexpected continuation request");
+	imap_conn_free(&c);
+}
+
+TEST(line_limit)
+{
+	struct imap_conn *c =
+	    peer("printf '* PREAUTH hi\\r\\n* OK '; head -c 300 /dev/zero | "
+	         "tr '\\0' x; cat >/dev/null",
+	         0);
+
+	imap_conn_cmd(c, NULL, NULL, "NOOP");
+	CHECK(run(c, 5000) == -1);
+	CHECK(strncmp(imap_conn_error(c), "test: protocol error: ", 22) == 0);
+	imap_conn_free(&c);
+}
+
+TEST(eof_with_status)
+{
+	struct imap_conn *c = peer("printf '* PREAUTH hi\\r\\n'; exit 4", 0);
+	struct res r = {0};
+
+	imap_conn_cmd(c, res_cb, &r, "NOOP");
+	CHECK(run(c, 5000) == -1);
+	CHECK_STREQ(imap_conn_error(c),
+	            "test: connection closed by the server (command exited "
+	            "with status 4)");
+	CHECK(r.calls == 1 && r.status == -1);
+	CHECK(imap_conn_in_flight(c) == 0);
+	imap_conn_free(&c);
+}
+
+TEST(timeout_leaves_conn_usable)
+{
+	struct imap_conn *c =
+	    peer("printf '* PREAUTH hi\\r\\n'; cat >/dev/null", 0);
+	struct res r = {0};
+
+	imap_conn_cmd(c, res_cb, &r, "NOOP");
+	CHECK(run(c, 200) == -1);
+	CHECK(errno == ETIMEDOUT);
+	CHECK(imap_conn_state(c) == IMAP_CONN_AUTH);
+	CHECK(r.calls == 0 && imap_conn_in_flight(c) == 1);
+	imap_conn_free(&c);
+	CHECK(r.calls == 1 && r.status == -1);
+}
+
+/* A synchronizing literal the server refuses: the rest of that command
+ * is never sent, the next command starts on a fresh line. */
+TEST(refused_sync_literal)
+{
+	struct imap_conn *c =
+	    peer("printf '* OK hi\\r\\n'; read a; printf 'A1 NO no\\r\\n'; "
+	         "read b; printf 'A2 OK got %s\\r\\n' \"$(echo $b | tr -d "
+	         "'\\r')\"; cat >/dev/null",
+	         0);
+	struct res r1 = {0}, r2 = {0};
+
+	imap_conn_cmd(c, res_cb, &r1, "APPEND x %L", "abc", (size_t)3);
+	imap_conn_cmd(c, res_cb, &r2, "NOOP");
+	CHECK(run(c, 5000) == 0);
+	CHECK(r1.calls == 1 && r1.status == IMAP_STATUS_NO);
+	CHECK(r2.calls == 1 && r2.status == IMAP_STATUS_OK);
+	CHECK_STREQ(r2.text, "got A2 NOOP");
+	imap_conn_free(&c);
+}
+
+TEST(logout_closes)
+{
+	struct imap_conn *c = peer("printf '* PREAUTH hi\\r\\n'; read a; "
+	                           "printf '* BYE bye\\r\\nA1 OK done\\r\\n'",
+	                           0);
+	struct res r = {0};
+
+	CHECK(imap_conn_cmd_wait(c, NULL, 0, "LOGOUT") == IMAP_STATUS_OK);
+	CHECK(imap_conn_state(c) == IMAP_CONN_CLOSED);
+	CHECK_STREQ(imap_conn_error(c), "");
+	CHECK(imap_conn_cmd(c, res_cb, &r, "NOOP") == NULL);
+	imap_conn_free(&c);
+}
+
+TEST(piecewise_after_failure)
+{
+	struct imap_conn *c = peer("printf '* PREAUTH hi\\r\\n'; exit 4", 0);
+	struct imap_cmd *cmd, *left;
+	struct res r = {0};
+
+	cmd = imap_conn_cmd_begin(c, res_cb, &r);
+	left = imap_conn_cmd_begin(c, res_cb, &r);
+	imap_cmd_add(left, "NOOP");
+	imap_cmd_add(cmd, "APPEND x %L", "abc", (size_t)3);
+	imap_conn_cmd(c, NULL, NULL, "NOOP");
+	CHECK(run(c, 5000) == -1);
+	CHECK(r.calls == 0);
+	imap_cmd_end(cmd);
+	CHECK(r.calls == 1 && r.status == -1);
+	CHECK(imap_conn_cmd_begin(c, res_cb, &r) == NULL);
+	imap_cmd_add(NULL, "NOOP");
+	imap_cmd_end(NULL);
+	imap_cmd_abort(NULL);
+	/* left is still being built: freeing the connection frees it. */
+	imap_conn_free(&c);
+	CHECK(r.calls == 1);
+}
+
+TEST(trace_incoming_literal)
+{
+	struct imap_conn *c =
+	    peer("printf '* PREAUTH hi\\r\\n'; read a; printf '* 1 FETCH "
+	         "(BODY[] {8}\\r\\nab\\r\\ncd\\r\\n)\\r\\nA1 OK x\\r\\n'; cat "
+	         ">/dev/null",
+	         1);
+
+	CHECK(imap_conn_cmd_wait(c, NULL, 0, "FETCH 1 BODY[]") ==
+	      IMAP_STATUS_OK);
+	CHECK_STREQ(buf_data(trace), "test <- * PREAUTH hi\n"
+	                             "test -> A1 FETCH 1 BODY[]\n"
+	                             "test <- * 1 FETCH (BODY[] {8}\n"
+	                             "test <- {8 bytes})\n"
+	                             "test <- A1 OK x\n");
+	imap_conn_free(&c);
+	c = peer("printf '* PREAUTH hi\\r\\n'; read a; printf '* 1 FETCH "
+	         "(BODY[] {8}\\r\\nab\\r\\ncd\\r\\n)\\r\\nA1 OK x\\r\\n'; "
+	         "sleep 5",
+	         2);
+	CHECK(imap_conn_cmd_wait(c, NULL, 0, "FETCH 1 BODY[]") ==
+	      IMAP_STATUS_OK);
+	CHECK_STREQ(buf_data(trace), "test <- * PREAUTH hi\n"
+	                             "test -> A1 FETCH 1 BODY[]\n"
+	                             "test <- * 1 FETCH (BODY[] {8}\n"
+	                             "test <- ab\n"
+	                             "test <- cd\n"
+	                             "test <- )\n"
+	                             "test <- A1 OK x\n");
+	imap_conn_free(&c);
+	buf_free(&trace);
+}

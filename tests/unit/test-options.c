@@ -1,0 +1,236 @@
+#include "test.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "options.h"
+
+#define MAX_ARGS 16
+
+static char *argv_copy[MAX_ARGS + 1];
+static int argc_copy;
+
+/* Parse the NULL-terminated arguments (after the program name) from
+ * writable copies; returns options_parse()'s result. */
+static int
+parse(struct options *opts, const char **error_r, ...)
+{
+	const char *arg, *error = NULL;
+	va_list ap;
+	int ret;
+
+	for (int i = 0; i < argc_copy; i++)
+		free(argv_copy[i]);
+	argc_copy = 0;
+	argv_copy[argc_copy++] = strdup("imapsync");
+	va_start(ap, error_r);
+	while ((arg = va_arg(ap, const char *)) != NULL && argc_copy < MAX_ARGS)
+		argv_copy[argc_copy++] = strdup(arg);
+	va_end(ap);
+	argv_copy[argc_copy] = NULL;
+	ret = options_parse(argc_copy, argv_copy, opts, &error);
+	if (error_r != NULL)
+		*error_r = ret < 0 ? error : NULL;
+	return ret;
+}
+
+/* The error text of a failing parse, or "(ok)". */
+#define ERR(...) err_of(parse(&o, &e, __VA_ARGS__, NULL), &e)
+
+static const char *
+err_of(int ret, const char **error)
+{
+	return ret == 0 ? "(ok)" : *error != NULL ? *error : "(no error text)";
+}
+
+TEST(defaults)
+{
+	struct options o;
+	const char *e = NULL;
+
+	CHECK(parse(&o, &e, NULL) == 0);
+	CHECK(o.command == OPTIONS_SYNC);
+	CHECK(o.targets == OPTIONS_TARGET_ALL);
+	CHECK(o.config == NULL);
+	CHECK(!o.watch && !o.notify && !o.quiet && o.debug == 0);
+	CHECK(!o.help && !o.version);
+	CHECK(o.mailbox_count == 0);
+}
+
+TEST(simple_options)
+{
+	struct options o;
+	const char *e = NULL;
+
+	CHECK(parse(&o, &e, "--config=work", "-q", "--debug", "--debug",
+	            "INBOX", "Sent", NULL) == 0);
+	CHECK_STREQ(o.config, "work");
+	CHECK(o.quiet);
+	CHECK(o.debug == 2);
+	CHECK(o.mailbox_count == 2);
+	CHECK_STREQ(o.mailboxes[0], "INBOX");
+	CHECK_STREQ(o.mailboxes[1], "Sent");
+
+	CHECK(parse(&o, &e, "--config", "/etc/x", "--quiet", NULL) == 0);
+	CHECK_STREQ(o.config, "/etc/x");
+	CHECK(o.quiet);
+
+	/* bundled short options */
+	CHECK(parse(&o, &e, "-qh", NULL) == 0);
+	CHECK(o.quiet && o.help);
+}
+
+TEST(help_and_version_win)
+{
+	struct options o;
+	const char *e = NULL;
+
+	CHECK(parse(&o, &e, "--help", "--repair", "--delete", NULL) == 0);
+	CHECK(o.help);
+	CHECK(parse(&o, &e, "--version", "--rename", "a", NULL) == 0);
+	CHECK(o.version);
+	CHECK(strstr(options_usage(), "--rename SOURCE DEST") != NULL);
+	CHECK(strstr(options_usage_hint(), "imapsync --help") != NULL);
+}
+
+TEST(commands)
+{
+	struct options o;
+	const char *e = NULL;
+
+	CHECK(parse(&o, &e, "--repair", NULL) == 0);
+	CHECK(o.command == OPTIONS_REPAIR && o.mailbox_count == 0);
+	CHECK(parse(&o, &e, "--repair", "a", "b", NULL) == 0);
+	CHECK(o.command == OPTIONS_REPAIR && o.mailbox_count == 2);
+	CHECK(parse(&o, &e, "--delete", "a", "b", "c", NULL) == 0);
+	CHECK(o.command == OPTIONS_DELETE && o.mailbox_count == 3);
+	CHECK(o.targets == OPTIONS_TARGET_ALL);
+	CHECK(parse(&o, &e, "--rename", "a", "b", NULL) == 0);
+	CHECK(o.command == OPTIONS_RENAME && o.mailbox_count == 2);
+	CHECK_STREQ(o.mailboxes[0], "a");
+	CHECK_STREQ(o.mailboxes[1], "b");
+	/* the same command twice is still one command */
+	CHECK(parse(&o, &e, "--delete", "--delete", "a", NULL) == 0);
+}
+
+TEST(command_errors)
+{
+	struct options o;
+	const char *e = NULL;
+
+	CHECK_STREQ(ERR("--repair", "--delete", "a"),
+	            "--repair and --delete cannot be used together");
+	CHECK_STREQ(ERR("--rename", "--delete", "a", "b"),
+	            "--delete and --rename cannot be used together");
+	CHECK_STREQ(ERR("--delete"), "--delete needs at least one MAILBOX");
+	CHECK_STREQ(ERR("--rename", "a"),
+	            "--rename needs SOURCE and DEST (and options before "
+	            "them)");
+	CHECK_STREQ(ERR("--rename", "a", "b", "c"),
+	            "--rename needs SOURCE and DEST (and options before "
+	            "them)");
+	/* options after the first MAILBOX are mailboxes (POSIX order) */
+	CHECK_STREQ(ERR("--rename", "a", "b", "--target=local"),
+	            "--rename needs SOURCE and DEST (and options before "
+	            "them)");
+	CHECK(parse(&o, &e, "a", "--debug", NULL) == 0);
+	CHECK(o.debug == 0 && o.mailbox_count == 2);
+	CHECK_STREQ(o.mailboxes[1], "--debug");
+	CHECK(parse(&o, &e, "--", "-dash", NULL) == 0);
+	CHECK(o.mailbox_count == 1);
+	CHECK_STREQ(o.mailboxes[0], "-dash");
+}
+
+TEST(targets)
+{
+	struct options o;
+	const char *e = NULL;
+
+	CHECK(parse(&o, &e, "--target=local", "--delete", "a", NULL) == 0);
+	CHECK(o.targets == OPTIONS_TARGET_LOCAL);
+	CHECK(parse(&o, &e, "--target", "remote,database", "--rename", "a", "b",
+	            NULL) == 0);
+	CHECK(o.targets == (OPTIONS_TARGET_REMOTE | OPTIONS_TARGET_DATABASE));
+	CHECK(parse(&o, &e, "--target=local", "--target=database,", "--delete",
+	            "a", NULL) == 0);
+	CHECK(o.targets == (OPTIONS_TARGET_LOCAL | OPTIONS_TARGET_DATABASE));
+	CHECK_STREQ(ERR("--target=locale", "--delete", "a"),
+	            "invalid target \"locale\" (local, remote or database "
+	            "expected)");
+	CHECK_STREQ(ERR("--target=local,,remote", "--delete", "a"),
+	            "invalid target \"\" (local, remote or database "
+	            "expected)");
+	CHECK_STREQ(ERR("--target=", "--delete", "a"),
+	            "invalid target \"\" (local, remote or database "
+	            "expected)");
+	CHECK_STREQ(ERR("--target=local"),
+	            "--target only applies to --delete and --rename");
+	CHECK_STREQ(ERR("--target=local", "--repair"),
+	            "--target only applies to --delete and --rename");
+}
+
+TEST(watch_and_notify)
+{
+	struct options o;
+	const char *e = NULL;
+
+	CHECK_STREQ(ERR("--watch"), "--watch is not implemented yet");
+	CHECK(o.watch && o.watch_seconds == 60);
+	CHECK_STREQ(ERR("--watch=30"), "--watch is not implemented yet");
+	CHECK(o.watch_seconds == 30);
+	CHECK_STREQ(ERR("--watch", "45", "INBOX"),
+	            "--watch is not implemented yet");
+	CHECK(o.watch_seconds == 45 && o.mailbox_count == 1);
+	CHECK_STREQ(ERR("--notify"), "--notify is not implemented yet");
+	CHECK(o.watch && o.notify && o.watch_seconds == 900);
+	CHECK_STREQ(ERR("--notify", "--watch=0"),
+	            "--notify is not implemented yet");
+	CHECK(o.watch_seconds == 900);
+	CHECK_STREQ(ERR("--watch=abc"),
+	            "invalid value for --watch: \"abc\" (seconds expected)");
+	CHECK_STREQ(ERR("--watch=-5"),
+	            "invalid value for --watch: \"-5\" (seconds expected)");
+	CHECK_STREQ(ERR("--repair", "--watch"),
+	            "--repair cannot be used with --watch");
+	CHECK_STREQ(ERR("--notify", "--delete", "x"),
+	            "--delete cannot be used with --notify");
+}
+
+TEST(bad_options)
+{
+	struct options o;
+	const char *e = NULL;
+
+	CHECK_STREQ(ERR("--frobnicate"), "unrecognized option '--frobnicate'");
+	CHECK_STREQ(ERR("--conf=x"), "unrecognized option '--conf'");
+	CHECK_STREQ(ERR("--rep"), "unrecognized option '--rep'");
+	CHECK_STREQ(ERR("-x"), "unknown option '-x'");
+	CHECK_STREQ(ERR("-qx"), "unknown option '-x'");
+	CHECK_STREQ(ERR("--config"), "option '--config' needs a value");
+	CHECK_STREQ(ERR("--repair=1"), "option '--repair' takes no value");
+	CHECK_STREQ(ERR("-debug"), "unknown option '-d'");
+}
+
+TEST(mailbox_names)
+{
+	struct options o;
+	const char *e = NULL;
+
+	CHECK(parse(&o, &e, "inbox", "InBoX", "inboxes", NULL) == 0);
+	CHECK_STREQ(o.mailboxes[0], "INBOX");
+	CHECK_STREQ(o.mailboxes[1], "INBOX");
+	CHECK_STREQ(o.mailboxes[2], "inboxes");
+	CHECK_STREQ(ERR("caf\xc3\xa9"),
+	            "invalid mailbox name \"caf\xc3\xa9\": non-ASCII names "
+	            "must be given in modified UTF-7");
+	CHECK_STREQ(ERR("--delete", ""), "invalid mailbox name \"\"");
+	CHECK(parse(&o, &e, "Caf&AOk-", NULL) == 0);
+}
+
+TEST(cleanup)
+{
+	for (int i = 0; i < argc_copy; i++)
+		free(argv_copy[i]);
+	argc_copy = 0;
+	CHECK(argc_copy == 0);
+}

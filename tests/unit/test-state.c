@@ -1,0 +1,552 @@
+#include "test.h"
+
+#include <ftw.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "state.h"
+
+static char dir[64];
+static char dbpath[128];
+
+/* A fresh temporary directory; the database goes two levels below it so
+ * that state_open() has parents to create. */
+static const char *
+setup(void)
+{
+	strcpy(dir, "/tmp/test-state.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		abort();
+	snprintf(dbpath, sizeof(dbpath), "%s/data/imapsync/host.db", dir);
+	return dbpath;
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void
+teardown(void)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	CHECK(access(dir, F_OK) != 0);
+}
+
+static struct state *
+open_ok(const char *path)
+{
+	struct state *st = NULL;
+	const char *error = NULL;
+
+	if (!CHECK(state_open(path, &st, &error) == 0))
+		printf("# state_open: %s\n", error);
+	return st;
+}
+
+/* Run SQL on the file through a connection of our own. */
+static int
+raw_sql(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	int rc;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int
+raw_int(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int v = -1;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+		if (sqlite3_step(s) == SQLITE_ROW)
+			v = sqlite3_column_int(s, 0);
+		sqlite3_finalize(s);
+	}
+	sqlite3_close(db);
+	return v;
+}
+
+TEST(create_mode_and_schema)
+{
+	const char *path = setup();
+	struct stat st_buf;
+	struct state *st;
+	char sub[160];
+	mode_t old = umask(0);
+
+	st = open_ok(path);
+	umask(old);
+	CHECK(st != NULL);
+	if (st == NULL) {
+		teardown();
+		return;
+	}
+	CHECK(state_found_version(st) == 0);
+	CHECK(stat(path, &st_buf) == 0 && (st_buf.st_mode & 07777) == 0600);
+	snprintf(sub, sizeof(sub), "%s/data/imapsync", dir);
+	CHECK(stat(sub, &st_buf) == 0 && (st_buf.st_mode & 07777) == 0700);
+	snprintf(sub, sizeof(sub), "%s.lock", path);
+	CHECK(stat(sub, &st_buf) == 0 && (st_buf.st_mode & 07777) == 0600);
+	state_close(&st);
+	CHECK(st == NULL);
+
+	CHECK(raw_int(path, "PRAGMA user_version") == STATE_SCHEMA_VERSION);
+	CHECK(raw_int(path, "SELECT COUNT(*) FROM pragma_journal_mode "
+	                    "WHERE journal_mode = 'wal'") == 1);
+	CHECK(raw_int(path, "SELECT COUNT(*) FROM sqlite_schema WHERE type = "
+	                    "'table' AND name IN ('mailboxes', 'local', "
+	                    "'remote', 'mapping', 'pending')") == 5);
+	st = open_ok(path);
+	CHECK(st != NULL && state_found_version(st) == STATE_SCHEMA_VERSION);
+	state_close(&st);
+	teardown();
+}
+
+TEST(second_open_fails_at_once)
+{
+	const char *path = setup();
+	struct state *st = open_ok(path), *st2 = NULL;
+	const char *error = NULL;
+	char want[256];
+
+	CHECK(state_open(path, &st2, &error) == STATE_LOCKED);
+	CHECK(st2 == NULL);
+	snprintf(want, sizeof(want),
+	         "another imapsync is running on %s (pid %ld)", path,
+	         (long)getpid());
+	CHECK_STREQ(error, want);
+	state_close(&st);
+	st2 = open_ok(path);
+	CHECK(st2 != NULL);
+	state_close(&st2);
+	teardown();
+}
+
+TEST(locked_by_another_program)
+{
+	const char *path = setup();
+	struct state *st = open_ok(path);
+	const char *error = NULL;
+	sqlite3 *db;
+
+	state_close(&st);
+	/* an interimap-like holder of SQLite's own lock */
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db,
+	                   "PRAGMA locking_mode = EXCLUSIVE; "
+	                   "BEGIN EXCLUSIVE",
+	                   NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(state_open(path, &st, &error) == STATE_LOCKED);
+	if (!CHECK(error != NULL && strstr(error, "locked by another program")))
+		printf("# %s\n", error);
+	CHECK(st == NULL);
+	sqlite3_close(db);
+	st = open_ok(path);
+	state_close(&st);
+	teardown();
+}
+
+TEST(mailboxes)
+{
+	struct state *st = open_ok(setup());
+	const char *error = NULL;
+	int64_t idx, idx2, found;
+	bool sub;
+
+	CHECK(state_mailbox_find(st, "INBOX", 5, &found, &sub, &error) == 0);
+	CHECK(state_mailbox_create(st, "INBOX", 5, true, &idx, &error) == 0);
+	CHECK(state_mailbox_create(st, "a\0b", 3, false, &idx2, &error) == 0);
+	CHECK(idx != idx2);
+	CHECK(state_mailbox_find(st, "INBOX", 5, &found, &sub, &error) == 1);
+	CHECK(found == idx && sub);
+	CHECK(state_mailbox_find(st, "a\0b", 3, &found, &sub, &error) == 1);
+	CHECK(found == idx2 && !sub);
+	CHECK(state_mailbox_find(st, "a", 1, &found, NULL, &error) == 0);
+	CHECK(state_mailbox_find(st, "a/b", 3, &found, NULL, &error) == 0);
+	CHECK(state_mailbox_set_subscribed(st, idx2, true, &error) == 0);
+	CHECK(state_mailbox_find(st, "a\0b", 3, &found, &sub, &error) == 1);
+	CHECK(sub);
+	CHECK(state_mailbox_create(st, "INBOX", 5, false, &found, &error) < 0);
+	CHECK(error != NULL && strstr(error, "UNIQUE") != NULL);
+	CHECK(state_mailbox_create(st, "", 0, false, &found, &error) < 0);
+	state_close(&st);
+	teardown();
+}
+
+TEST(status)
+{
+	struct state *st = open_ok(setup());
+	const char *error = NULL;
+	struct state_side_status s = {7, 100, 123456789012345ULL}, r;
+	int64_t idx;
+
+	CHECK(state_mailbox_create(st, "INBOX", 5, true, &idx, &error) == 0);
+	CHECK(state_status_get(st, idx, SIDE_LOCAL, &r, &error) == 0);
+	CHECK(state_status_set(st, idx, SIDE_LOCAL, &s, &error) == 0);
+	CHECK(state_status_get(st, idx, SIDE_LOCAL, &r, &error) == 1);
+	CHECK(r.uidvalidity == 7 && r.uidnext == 100 &&
+	      r.highestmodseq == 123456789012345ULL);
+	CHECK(state_status_get(st, idx, SIDE_REMOTE, &r, &error) == 0);
+	s.uidnext = 4294967295U;
+	s.uidvalidity = 4000000000U;
+	s.highestmodseq = INT64_MAX;
+	CHECK(state_status_set(st, idx, SIDE_REMOTE, &s, &error) == 0);
+	CHECK(state_status_get(st, idx, SIDE_REMOTE, &r, &error) == 1);
+	CHECK(r.uidnext == 4294967295U && r.uidvalidity == 4000000000U &&
+	      r.highestmodseq == INT64_MAX);
+	/* an update keeps one row */
+	s.uidnext = 5;
+	CHECK(state_status_set(st, idx, SIDE_REMOTE, &s, &error) == 0);
+	CHECK(state_status_get(st, idx, SIDE_REMOTE, &r, &error) == 1);
+	CHECK(r.uidnext == 5);
+	s.highestmodseq = (uint64_t)INT64_MAX + 1;
+	CHECK(state_status_set(st, idx, SIDE_REMOTE, &s, &error) < 0);
+	/* UIDVALIDITY > 0 and the foreign key hold */
+	s.highestmodseq = 1;
+	s.uidvalidity = 0;
+	CHECK(state_status_set(st, idx, SIDE_LOCAL, &s, &error) < 0);
+	s.uidvalidity = 1;
+	CHECK(state_status_set(st, idx + 100, SIDE_LOCAL, &s, &error) < 0);
+	CHECK(error != NULL && strstr(error, "FOREIGN KEY") != NULL);
+	state_close(&st);
+	teardown();
+}
+
+struct pairs {
+	uint32_t l[8], r[8];
+	int n;
+};
+
+static int
+collect_pair(void *context, uint32_t luid, uint32_t ruid)
+{
+	struct pairs *p = context;
+
+	p->l[p->n] = luid;
+	p->r[p->n] = ruid;
+	return ++p->n == 8 ? 1 : 0;
+}
+
+TEST(mapping)
+{
+	struct state *st = open_ok(setup());
+	const char *error = NULL;
+	struct pairs p = {{0}, {0}, 0};
+	uint64_t count = 99;
+	uint32_t other = 0;
+	int64_t idx;
+
+	CHECK(state_mailbox_create(st, "INBOX", 5, true, &idx, &error) == 0);
+	CHECK(state_mapping_add(st, idx, 1, 30, &error) == 0);
+	CHECK(state_mapping_add(st, idx, 2, 10, &error) == 0);
+	CHECK(state_mapping_add(st, idx, 3, 20, &error) == 0);
+	CHECK(state_mapping_add(st, idx, 4, 10, &error) < 0);     /* rUID */
+	CHECK(state_mapping_add(st, idx, 1, 40, &error) < 0);     /* lUID */
+	CHECK(state_mapping_add(st, idx, 0, 50, &error) < 0);     /* CHECK */
+	CHECK(state_mapping_add(st, idx + 1, 5, 50, &error) < 0); /* FK */
+	CHECK(state_mapping_count(st, idx, &count, &error) == 0 && count == 3);
+	CHECK(state_mapping_lookup(st, idx, SIDE_LOCAL, 2, &other, &error) ==
+	      1);
+	CHECK(other == 10);
+	CHECK(state_mapping_lookup(st, idx, SIDE_REMOTE, 20, &other, &error) ==
+	      1);
+	CHECK(other == 3);
+	CHECK(state_mapping_lookup(st, idx, SIDE_REMOTE, 3, &other, &error) ==
+	      0);
+	CHECK(state_mapping_foreach(st, idx, SIDE_LOCAL, collect_pair, &p,
+	                            &error) == 0);
+	CHECK(p.n == 3 && p.l[0] == 1 && p.l[1] == 2 && p.l[2] == 3);
+	p.n = 0;
+	CHECK(state_mapping_foreach(st, idx, SIDE_REMOTE, collect_pair, &p,
+	                            &error) == 0);
+	CHECK(p.n == 3 && p.r[0] == 10 && p.r[1] == 20 && p.r[2] == 30);
+	CHECK(state_mapping_remove(st, idx, SIDE_REMOTE, 20, &error) == 1);
+	CHECK(state_mapping_remove(st, idx, SIDE_REMOTE, 20, &error) == 0);
+	CHECK(state_mapping_remove(st, idx, SIDE_LOCAL, 1, &error) == 1);
+	CHECK(state_mapping_count(st, idx, &count, &error) == 0 && count == 1);
+	/* UIDs up to 2^32-1 survive */
+	CHECK(state_mapping_add(st, idx, 4294967295U, 4294967294U, &error) ==
+	      0);
+	CHECK(state_mapping_lookup(st, idx, SIDE_LOCAL, 4294967295U, &other,
+	                           &error) == 1);
+	CHECK(other == 4294967294U);
+	state_close(&st);
+	teardown();
+}
+
+struct names {
+	char name[8][16];
+	int n;
+};
+
+static int
+collect_name(void *context, const struct state_mailbox *mb)
+{
+	struct names *ns = context;
+
+	if (ns->n == 8 || mb->name_len >= 16)
+		return -1;
+	memcpy(ns->name[ns->n], mb->name, mb->name_len);
+	for (size_t i = 0; i < mb->name_len; i++) {
+		if (ns->name[ns->n][i] == '\0')
+			ns->name[ns->n][i] = '/';
+	}
+	ns->name[ns->n][mb->name_len] = '\0';
+	ns->n++;
+	return 0;
+}
+
+TEST(rename_with_children)
+{
+	struct state *st = open_ok(setup());
+	const char *error = NULL;
+	struct names ns = {.n = 0};
+	unsigned count = 0;
+	int64_t idx, a, ab;
+
+	CHECK(state_mailbox_create(st, "a", 1, false, &a, &error) == 0);
+	CHECK(state_mailbox_create(st, "a\0b", 3, false, &ab, &error) == 0);
+	CHECK(state_mailbox_create(st, "a\0b\0c", 5, false, &idx, &error) == 0);
+	CHECK(state_mailbox_create(st, "ab", 2, false, &idx, &error) == 0);
+	CHECK(state_mailbox_create(st, "z", 1, false, &idx, &error) == 0);
+	CHECK(state_mailbox_create(st, "x\0b", 3, false, &idx, &error) == 0);
+
+	CHECK(state_mailbox_rename(st, "a", 1, "z", 1, &count, &error) < 0);
+	CHECK(error != NULL && strstr(error, "mailbox z exists") != NULL);
+	CHECK(state_mailbox_rename(st, "a", 1, "a\0n", 3, &count, &error) < 0);
+	CHECK(error != NULL && strstr(error, "under itself") != NULL);
+	/* a child's new name is taken: nothing moves */
+	CHECK(state_mailbox_rename(st, "a", 1, "x", 1, &count, &error) < 0);
+	CHECK(error != NULL && strstr(error, "mailbox x/b exists") != NULL);
+	CHECK(state_mailbox_find(st, "a\0b", 3, &idx, NULL, &error) == 1);
+
+	CHECK(state_mailbox_rename(st, "a", 1, "new\0q", 5, &count, &error) ==
+	      0);
+	CHECK(count == 3);
+	CHECK(state_mailbox_find(st, "new\0q", 5, &idx, NULL, &error) == 1);
+	CHECK(idx == a);
+	CHECK(state_mailbox_find(st, "new\0q\0b", 7, &idx, NULL, &error) == 1);
+	CHECK(idx == ab);
+	CHECK(state_mailbox_foreach(st, collect_name, &ns, &error) == 0);
+	CHECK(ns.n == 6);
+	CHECK_STREQ(ns.name[0], "ab");
+	CHECK_STREQ(ns.name[1], "new/q");
+	CHECK_STREQ(ns.name[2], "new/q/b");
+	CHECK_STREQ(ns.name[3], "new/q/b/c");
+	CHECK_STREQ(ns.name[4], "x/b");
+	CHECK_STREQ(ns.name[5], "z");
+	/* a name with no row renames its children only (interimap too) */
+	CHECK(state_mailbox_rename(st, "x", 1, "y", 1, &count, &error) == 0);
+	CHECK(count == 1);
+	CHECK(state_mailbox_rename(st, "nothing", 7, "y2", 2, &count, &error) ==
+	      0);
+	CHECK(count == 0);
+	state_close(&st);
+	teardown();
+}
+
+static int
+count_pending(void *context, const struct state_pending *p)
+{
+	(*(int *)context)++;
+	return 0;
+}
+
+TEST(delete_mailbox_and_foreign_keys)
+{
+	const char *path = setup();
+	struct state *st = open_ok(path);
+	const char *error = NULL;
+	struct state_side_status s = {1, 2, 3};
+	struct state_side_status r;
+	int64_t idx, other;
+	uint64_t count;
+	int n = 0;
+
+	CHECK(state_mailbox_create(st, "a", 1, false, &idx, &error) == 0);
+	CHECK(state_mailbox_create(st, "a\0c", 3, false, &other, &error) == 0);
+	CHECK(state_status_set(st, idx, SIDE_LOCAL, &s, &error) == 0);
+	CHECK(state_status_set(st, idx, SIDE_REMOTE, &s, &error) == 0);
+	CHECK(state_mapping_add(st, idx, 1, 1, &error) == 0);
+	CHECK(state_mapping_add(st, other, 1, 1, &error) == 0);
+	CHECK(state_pending_add(st, idx, SIDE_LOCAL, 5, "fp", 2, &error) == 0);
+	CHECK(state_mailbox_delete(st, idx, &error) == 0);
+	CHECK(state_mailbox_find(st, "a", 1, &idx, NULL, &error) == 0);
+	CHECK(state_status_get(st, idx, SIDE_LOCAL, &r, &error) == 0);
+	CHECK(state_mapping_count(st, idx, &count, &error) == 0 && count == 0);
+	CHECK(state_pending_foreach(st, 0, count_pending, &n, &error) == 0);
+	CHECK(n == 0);
+	/* not recursive: the child stays */
+	CHECK(state_mailbox_find(st, "a\0c", 3, &idx, NULL, &error) == 1);
+	CHECK(state_mapping_count(st, other, &count, &error) == 0 &&
+	      count == 1);
+	CHECK(state_pending_add(st, other, SIDE_REMOTE, 9, "x", 1, &error) ==
+	      0);
+	state_close(&st);
+
+	/* interimap's tables refuse an orphan; ours cascades */
+	CHECK(raw_sql(path, "PRAGMA foreign_keys = ON; "
+	                    "DELETE FROM mailboxes") < 0);
+	CHECK(raw_sql(path, "PRAGMA foreign_keys = ON; DELETE FROM mapping; "
+	                    "DELETE FROM mailboxes") == 0);
+	CHECK(raw_int(path, "SELECT COUNT(*) FROM pending") == 0);
+	teardown();
+}
+
+TEST(transactions)
+{
+	struct state *st = open_ok(setup());
+	const char *error = NULL;
+	int64_t idx;
+
+	CHECK(state_begin(st, &error) == 0);
+	CHECK(state_mailbox_create(st, "gone", 4, false, &idx, &error) == 0);
+	CHECK(state_mailbox_find(st, "gone", 4, &idx, NULL, &error) == 1);
+	CHECK(state_rollback(st, &error) == 0);
+	CHECK(state_mailbox_find(st, "gone", 4, &idx, NULL, &error) == 0);
+	CHECK(state_begin(st, &error) == 0);
+	CHECK(state_begin(st, &error) < 0);
+	CHECK(state_mailbox_create(st, "kept", 4, false, &idx, &error) == 0);
+	CHECK(state_commit(st, &error) == 0);
+	CHECK(state_commit(st, &error) < 0);
+	/* left open at close: rolled back */
+	CHECK(state_begin(st, &error) == 0);
+	CHECK(state_mailbox_create(st, "lost", 4, false, &idx, &error) == 0);
+	state_close(&st);
+	st = open_ok(dbpath);
+	CHECK(state_mailbox_find(st, "kept", 4, &idx, NULL, &error) == 1);
+	CHECK(state_mailbox_find(st, "lost", 4, &idx, NULL, &error) == 0);
+	state_close(&st);
+	teardown();
+}
+
+struct pend {
+	uint32_t uid[4];
+	enum side from[4];
+	size_t fplen[4];
+	int n;
+};
+
+static int
+collect_pending(void *context, const struct state_pending *p)
+{
+	struct pend *pd = context;
+
+	if (pd->n == 4)
+		return -1;
+	pd->uid[pd->n] = p->uid;
+	pd->from[pd->n] = p->from;
+	pd->fplen[pd->n] = p->fingerprint_len;
+	pd->n++;
+	return 0;
+}
+
+TEST(pending)
+{
+	struct state *st = open_ok(setup());
+	const char *error = NULL;
+	unsigned char fp[32];
+	struct pend pd = {.n = 0};
+	int64_t a, b;
+
+	memset(fp, 0xab, sizeof(fp));
+	CHECK(state_mailbox_create(st, "a", 1, false, &a, &error) == 0);
+	CHECK(state_mailbox_create(st, "b", 1, false, &b, &error) == 0);
+	CHECK(state_pending_add(st, a, SIDE_LOCAL, 7, fp, 32, &error) == 0);
+	CHECK(state_pending_add(st, a, SIDE_REMOTE, 7, fp, 32, &error) == 0);
+	CHECK(state_pending_add(st, b, SIDE_REMOTE, 8, NULL, 0, &error) == 0);
+	CHECK(state_pending_add(st, a, SIDE_LOCAL, 7, fp, 32, &error) < 0);
+	CHECK(state_pending_add(st, a, SIDE_LOCAL, 0, fp, 32, &error) < 0);
+	CHECK(state_pending_foreach(st, a, collect_pending, &pd, &error) == 0);
+	CHECK(pd.n == 2);
+	CHECK(pd.uid[0] == 7 && pd.from[0] == SIDE_LOCAL && pd.fplen[0] == 32);
+	CHECK(pd.uid[1] == 7 && pd.from[1] == SIDE_REMOTE);
+	pd.n = 0;
+	CHECK(state_pending_foreach(st, 0, collect_pending, &pd, &error) == 0);
+	CHECK(pd.n == 3 && pd.uid[2] == 8 && pd.fplen[2] == 0);
+	CHECK(state_pending_remove(st, a, SIDE_REMOTE, 7, &error) == 1);
+	CHECK(state_pending_remove(st, a, SIDE_REMOTE, 7, &error) == 0);
+	pd.n = 0;
+	CHECK(state_pending_foreach(st, a, collect_pending, &pd, &error) == 0);
+	CHECK(pd.n == 1 && pd.from[0] == SIDE_LOCAL);
+	state_close(&st);
+	teardown();
+}
+
+TEST(interimap_database_upgrades)
+{
+	const char *path = setup();
+	struct state *st;
+	const char *error = NULL;
+	struct state_side_status r;
+	uint32_t other;
+	int64_t idx;
+	char sub[160];
+
+	snprintf(sub, sizeof(sub), "%s/data", dir);
+	mkdir(sub, 0700);
+	snprintf(sub, sizeof(sub), "%s/data/imapsync", dir);
+	mkdir(sub, 0700);
+	/* what interimap 0.5.7 creates, with one mailbox */
+	CHECK(
+	    raw_sql(path,
+	            "CREATE TABLE mailboxes (idx INTEGER NOT NULL PRIMARY KEY "
+	            "AUTOINCREMENT, mailbox BLOB COLLATE BINARY NOT NULL "
+	            "CHECK (mailbox != '') UNIQUE, subscribed BOOLEAN NOT "
+	            "NULL);"
+	            "CREATE TABLE local (idx INTEGER NOT NULL PRIMARY KEY "
+	            "REFERENCES mailboxes(idx), UIDVALIDITY UNSIGNED INT NOT "
+	            "NULL CHECK (UIDVALIDITY > 0), UIDNEXT UNSIGNED INT NOT "
+	            "NULL, HIGHESTMODSEQ UNSIGNED BIGINT NOT NULL);"
+	            "CREATE TABLE remote (idx INTEGER NOT NULL PRIMARY KEY "
+	            "REFERENCES mailboxes(idx), UIDVALIDITY UNSIGNED INT NOT "
+	            "NULL CHECK (UIDVALIDITY > 0), UIDNEXT UNSIGNED INT NOT "
+	            "NULL, HIGHESTMODSEQ UNSIGNED BIGINT NOT NULL);"
+	            "CREATE TABLE mapping (idx INTEGER NOT NULL REFERENCES "
+	            "mailboxes(idx), lUID UNSIGNED INT NOT NULL CHECK (lUID > "
+	            "0), rUID UNSIGNED INT NOT NULL CHECK (rUID > 0), PRIMARY "
+	            "KEY (idx,lUID), UNIQUE (idx,rUID));"
+	            "INSERT INTO mailboxes VALUES (1, x'610062', 1);"
+	            "INSERT INTO local VALUES (1, 11, 3, 20);"
+	            "INSERT INTO remote VALUES (1, 12, 4, 30);"
+	            "INSERT INTO mapping VALUES (1, 2, 3);"
+	            "PRAGMA user_version = 1;") == 0);
+	st = open_ok(path);
+	CHECK(st != NULL && state_found_version(st) == 1);
+	if (st != NULL) {
+		CHECK(state_mailbox_find(st, "a\0b", 3, &idx, NULL, &error) ==
+		      1);
+		CHECK(state_status_get(st, idx, SIDE_REMOTE, &r, &error) == 1);
+		CHECK(r.uidvalidity == 12 && r.uidnext == 4 &&
+		      r.highestmodseq == 30);
+		CHECK(state_mapping_lookup(st, idx, SIDE_LOCAL, 2, &other,
+		                           &error) == 1);
+		CHECK(other == 3);
+		CHECK(state_pending_add(st, idx, SIDE_LOCAL, 3, "f", 1,
+		                        &error) == 0);
+	}
+	state_close(&st);
+	CHECK(raw_int(path, "PRAGMA user_version") == 2);
+
+	CHECK(raw_sql(path, "PRAGMA user_version = 3") == 0);
+	CHECK(state_open(path, &st, &error) == -1);
+	CHECK(error != NULL && strstr(error, "schema version 3 is newer"));
+	CHECK(raw_sql(path, "PRAGMA user_version = 0") == 0);
+	CHECK(state_open(path, &st, &error) == -1);
+	CHECK(error != NULL && strstr(error, "interimap < 0.5"));
+	CHECK(st == NULL);
+	teardown();
+}
