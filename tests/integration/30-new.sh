@@ -11,11 +11,13 @@ store_append "$REMOTE" INBOX -s r1 -f '\Flagged $Label1' >/dev/null
 
 sync_ok "first sync exits 0"
 sync_dumps_equal "first sync: local and remote dumps equal"
-tap_is "first sync: 3 messages in local INBOX" "$(store_count "$LOCAL" INBOX)" 3
-tap_is "first sync: 3 messages in remote INBOX" "$(store_count "$REMOTE" INBOX)" 3
+tap_is "$(store_count "$LOCAL" INBOX)" 3 \
+	"first sync: 3 messages in local INBOX"
+tap_is "$(store_count "$REMOTE" INBOX)" 3 \
+	"first sync: 3 messages in remote INBOX"
 idx=$(sync_db_idx INBOX)
-tap_is "first sync: 3 mapping rows for INBOX" \
-	"$(sync_db "SELECT count(*) FROM mapping WHERE idx = '$idx'")" 3
+tap_is "$(sync_db "SELECT count(*) FROM mapping WHERE idx = '$idx'")" 3 \
+	"first sync: 3 mapping rows for INBOX"
 tap_check "first sync: the log reports Added messages" \
 	grep -q 'Added' "$SYNC_ERR" "$SYNC_OUT"
 tap_check "first sync: INTERNALDATE kept" \
@@ -26,17 +28,16 @@ store_append "$REMOTE" INBOX -s r2 -f '\Answered' >/dev/null
 store_append "$REMOTE" INBOX -s r3 >/dev/null
 sync_ok "incremental sync exits 0"
 sync_dumps_equal "incremental sync: dumps equal"
-tap_is "incremental sync: 6 messages in local INBOX" \
-	"$(store_count "$LOCAL" INBOX)" 6
-tap_is "incremental sync: 6 mapping rows" \
-	"$(sync_db "SELECT count(*) FROM mapping WHERE idx = '$idx'")" 6
+tap_is "$(store_count "$LOCAL" INBOX)" 6 \
+	"incremental sync: 6 messages in local INBOX"
+tap_is "$(sync_db "SELECT count(*) FROM mapping WHERE idx = '$idx'")" 6 \
+	"incremental sync: 6 mapping rows"
 lnext=$(store_status "$LOCAL" INBOX | awk '{ print $4 }')
 rnext=$(store_status "$REMOTE" INBOX | awk '{ print $4 }')
-tap_is "database UIDNEXT matches both servers" \
-	"$(sync_db "SELECT l.UIDNEXT || ' ' || r.UIDNEXT FROM local l, remote r WHERE l.idx = r.idx AND l.idx = '$idx'")" \
-	"$lnext $rnext"
-tap_is "mapping pairs distinct local and remote UIDs" \
-	"$(sync_db "SELECT count(DISTINCT lUID) || ' ' || count(DISTINCT rUID) FROM mapping WHERE idx = '$idx'")" "6 6"
+tap_is "$(sync_db "SELECT l.UIDNEXT || ' ' || r.UIDNEXT FROM local l, remote r WHERE l.idx = r.idx AND l.idx = '$idx'")" "$lnext $rnext" \
+	"database UIDNEXT matches both servers"
+tap_is "$(sync_db "SELECT count(DISTINCT lUID) || ' ' || count(DISTINCT rUID) FROM mapping WHERE idx = '$idx'")" "6 6" \
+	"mapping pairs distinct local and remote UIDs"
 
 cp "$SYNC_DIR/dump.local" "$SYNC_DIR/dump.before"
 sync_noop "a second run is a no-op"

@@ -23,35 +23,37 @@ store_flags "$REMOTE" INBOX "$(r m2)" +FLAGS '$Label1 custom'
 store_flags "$LOCAL" INBOX "$(l m4)" +FLAGS '\Draft \Answered'
 sync_ok "sync after flag additions exits 0"
 sync_dumps_equal "flags and keywords added on each side: dumps equal"
-tap_is "system flags reached the remote side" "$(flags "$REMOTE" m1)" \
-	'\Flagged \Seen'
-tap_is "keywords reached the local side" "$(flags "$LOCAL" m2)" \
-	'$Label1 custom'
+tap_is "$(flags "$REMOTE" m1)" '\Flagged \Seen' \
+	"system flags reached the remote side"
+tap_is "$(flags "$LOCAL" m2)" '$Label1 custom' \
+	"keywords reached the local side"
 
 store_flags "$LOCAL" INBOX "$(l m1)" -FLAGS '\Seen'
 store_flags "$REMOTE" INBOX "$(r m2)" -FLAGS 'custom'
 store_flags "$REMOTE" INBOX "$(r m4)" FLAGS ''
 sync_ok "sync after flag removals exits 0"
 sync_dumps_equal "flags removed on each side: dumps equal"
-tap_is "a removed system flag is gone remotely" "$(flags "$REMOTE" m1)" \
-	'\Flagged'
-tap_is "a removed keyword is gone locally" "$(flags "$LOCAL" m2)" '$Label1'
-tap_is "clearing every flag travels" "$(flags "$LOCAL" m4)" ''
+tap_is "$(flags "$REMOTE" m1)" '\Flagged' \
+	"a removed system flag is gone remotely"
+tap_is "$(flags "$LOCAL" m2)" '$Label1' \
+	"a removed keyword is gone locally"
+tap_is "$(flags "$LOCAL" m4)" '' \
+	"clearing every flag travels"
 
 store_flags "$LOCAL" INBOX "$(l m3)" +FLAGS '\Answered kwlocal'
 store_flags "$REMOTE" INBOX "$(r m3)" +FLAGS '\Seen kwremote'
 sync_ok "sync after a conflicting change exits 0"
 sync_dumps_equal "conflict: dumps equal"
-tap_is "conflict: local has the union" "$(flags "$LOCAL" m3)" \
-	'\Answered \Seen kwlocal kwremote'
-tap_is "conflict: remote has the union" "$(flags "$REMOTE" m3)" \
-	'\Answered \Seen kwlocal kwremote'
+tap_is "$(flags "$LOCAL" m3)" '\Answered \Seen kwlocal kwremote' \
+	"conflict: local has the union"
+tap_is "$(flags "$REMOTE" m3)" '\Answered \Seen kwlocal kwremote' \
+	"conflict: remote has the union"
 tap_check "conflict: the log warns" grep -qi 'warning.*conflict' \
 	"$SYNC_ERR" "$SYNC_OUT"
 
 store_flags "$LOCAL" INBOX "$(l m1)" +FLAGS '\Deleted'
 sync_ok "sync of \\Deleted (not expunged) exits 0"
-tap_is "\\Deleted travels as a flag, the message stays" \
-	"$(flags "$REMOTE" m1) $(store_count "$REMOTE" INBOX)" '\Deleted \Flagged 4'
+tap_is "$(flags "$REMOTE" m1) $(store_count "$REMOTE" INBOX)" '\Deleted \Flagged 4' \
+	"\\Deleted travels as a flag, the message stays"
 sync_noop "a further run is a no-op"
 tap_done

@@ -18,10 +18,10 @@ sync_dumps_equal "dumps equal"
 tap_check "a/b/c exists remotely" sh -c "$IMAPTOOL '$REMOTE' list | grep -qx '/ a/b/c'"
 tap_check "the UTF-7 names exist locally" sh -c \
 	"$IMAPTOOL '$LOCAL' list | grep -qx '/ Entw&APw-rfe/&ZeVnLIqe-'"
-tap_is "the spaced mailbox holds its message remotely" \
-	"$(store_count "$REMOTE" 'x y/z w')" 1
-tap_is "INBOX/child holds its message locally" \
-	"$(store_count "$LOCAL" INBOX/child)" 1
+tap_is "$(store_count "$REMOTE" 'x y/z w')" 1 \
+	"the spaced mailbox holds its message remotely"
+tap_is "$(store_count "$LOCAL" INBOX/child)" 1 \
+	"INBOX/child holds its message locally"
 tap_check "the database knows a/b/c (NUL delimited)" sh -c \
 	"python3 -c 'import sqlite3,sys; c = sqlite3.connect(sys.argv[1]); sys.exit(0 if c.execute(\"SELECT 1 FROM mailboxes WHERE CAST(mailbox AS BLOB) = ?\", (b\"a\\0b\\0c\",)).fetchone() else 1)' '$SYNC_DB'"
 tap_check "the database knows the UTF-7 names as sent" \
@@ -32,7 +32,7 @@ store_append "$REMOTE" a/b/d -s sibling >/dev/null
 store_create "$LOCAL" 'Entw&APw-rfe/neu'
 sync_ok "sync of mailboxes under existing parents exits 0"
 sync_dumps_equal "dumps equal after the second round"
-tap_is "a/b/d arrived locally with its message" \
-	"$(store_count "$LOCAL" a/b/d)" 1
+tap_is "$(store_count "$LOCAL" a/b/d)" 1 \
+	"a/b/d arrived locally with its message"
 sync_noop "a further run is a no-op"
 tap_done

@@ -38,7 +38,7 @@ tap_check "list-reference: dumps below the reference equal" \
 	diff -u "$SYNC_DIR/dump.local" "$SYNC_DIR/dump.remote"
 store_append "$REMOTE" work -s later >/dev/null
 sync_ok "list-reference: incremental sync exits 0"
-tap_is "list-reference: the new message is in perso/work" \
-	"$(store_count "$LOCAL" perso/work)" 2
+tap_is "$(store_count "$LOCAL" perso/work)" 2 \
+	"list-reference: the new message is in perso/work"
 sync_noop "list-reference: a further run is a no-op"
 tap_done

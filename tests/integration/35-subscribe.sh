@@ -10,29 +10,28 @@ store_create "$REMOTE" baz
 store_subscribe "$REMOTE" baz
 sync_ok "sync exits 0"
 sync_dumps_equal "dumps equal (subscription state included)"
-tap_is "a mailbox created subscribed is subscribed remotely" \
-	"$(store_lsub "$REMOTE" | tr '\n' ' ')" "baz foo "
-tap_is "database: foo and baz subscribed" \
-	"$(sync_db_boxes | awk '$2 == 1 { print $3 }' | tr '\n' ' ')" "baz foo "
+tap_is "$(store_lsub "$REMOTE" | tr '\n' ' ')" "baz foo " \
+	"a mailbox created subscribed is subscribed remotely"
+tap_is "$(sync_db_boxes | awk '$2 == 1 { print $3 }' | tr '\n' ' ')" "baz foo " \
+	"database: foo and baz subscribed"
 
 store_subscribe "$LOCAL" bar sub/deep
 store_unsubscribe "$REMOTE" foo
 sync_ok "sync after (un)subscribing exits 0"
 sync_dumps_equal "dumps equal after (un)subscribing"
-tap_is "subscriptions local → remote, unsubscription remote → local" \
-	"$(store_lsub "$LOCAL" | tr '\n' ' ')" "bar baz sub/deep "
-tap_is "remote subscriptions" \
-	"$(store_lsub "$REMOTE" | tr '\n' ' ')" "bar baz sub/deep "
-tap_is "database subscriptions follow" \
-	"$(sync_db_boxes | awk '$2 == 1 { print $3 }' | tr '\n' ' ')" \
-	"bar baz sub/deep "
+tap_is "$(store_lsub "$LOCAL" | tr '\n' ' ')" "bar baz sub/deep " \
+	"subscriptions local → remote, unsubscription remote → local"
+tap_is "$(store_lsub "$REMOTE" | tr '\n' ' ')" "bar baz sub/deep " \
+	"remote subscriptions"
+tap_is "$(sync_db_boxes | awk '$2 == 1 { print $3 }' | tr '\n' ' ')" "bar baz sub/deep " \
+	"database subscriptions follow"
 
 store_unsubscribe "$LOCAL" bar
 store_unsubscribe "$REMOTE" bar
 store_subscribe "$REMOTE" INBOX
 sync_ok "sync after the same unsubscription on both sides exits 0"
 sync_dumps_equal "dumps equal after the double unsubscription"
-tap_is "INBOX subscription travels" \
-	"$(store_lsub "$LOCAL" | tr '\n' ' ')" "INBOX baz sub/deep "
+tap_is "$(store_lsub "$LOCAL" | tr '\n' ' ')" "INBOX baz sub/deep " \
+	"INBOX subscription travels"
 sync_noop "a further run is a no-op"
 tap_done

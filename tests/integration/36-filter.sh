@@ -9,13 +9,12 @@ store_append "$LOCAL" virtual/all -s hidden >/dev/null
 store_append "$LOCAL" keep -s kept >/dev/null
 store_create "$REMOTE" virtual/remote
 sync_ok "ignore-mailbox: sync exits 0"
-tap_is "ignore-mailbox: remote has keep and virtualness, no virtual/all" \
-	"$(store_list "$REMOTE" | awk '{ print $2 }' | tr '\n' ' ')" \
-	"INBOX keep virtual virtual/remote virtualness "
+tap_is "$(store_list "$REMOTE" | awk '{ print $2 }' | tr '\n' ' ')" "INBOX keep virtual virtual/remote virtualness " \
+	"ignore-mailbox: remote has keep and virtualness, no virtual/all"
 tap_check "ignore-mailbox: virtual/remote not created locally" sh -c \
 	"! $IMAPTOOL '$LOCAL' list | grep -q virtual/remote"
-tap_is "ignore-mailbox: the database knows no virtual mailbox" \
-	"$(sync_db_boxes | awk '{ print $3 }' | tr '\n' ' ')" "INBOX keep virtualness "
+tap_is "$(sync_db_boxes | awk '{ print $3 }' | tr '\n' ' ')" "INBOX keep virtualness " \
+	"ignore-mailbox: the database knows no virtual mailbox"
 store_append "$LOCAL" virtual/all -s hidden2 >/dev/null
 sync_noop "ignore-mailbox: changes in an ignored mailbox are no change"
 
@@ -25,11 +24,10 @@ for b in work work2 other 'with space'; do
 	store_append "$REMOTE" "$b" -s "in $b" >/dev/null
 done
 sync_ok "list-mailbox: sync exits 0"
-tap_is "list-mailbox: only the listed mailboxes arrived" \
-	"$(store_list "$LOCAL" | awk '{ $1 = ""; print substr($0, 2) }' | tr '\n' ,)" \
-	"INBOX,with space,work,work2,"
+tap_is "$(store_list "$LOCAL" | awk '{ $1 = ""; print substr($0, 2) }' | tr '\n' ,)" "INBOX,with space,work,work2," \
+	"list-mailbox: only the listed mailboxes arrived"
 sync_ok "a MAILBOX argument overrides list-mailbox" other
-tap_is "the named mailbox arrived with its message" \
-	"$(store_count "$LOCAL" other)" 1
+tap_is "$(store_count "$LOCAL" other)" 1 \
+	"the named mailbox arrived with its message"
 sync_dumps_equal "list-mailbox: dumps equal after both runs"
 tap_done

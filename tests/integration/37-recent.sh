@@ -29,7 +29,6 @@ tap_check "incremental: no APPEND or STORE carries \\Recent" sh -c \
 sync_dumps_equal "incremental: dumps equal"
 tap_check "incremental: no Recent-like flag on either side" sh -c \
 	"! grep -i 'recent' '$SYNC_DIR/dump.local' '$SYNC_DIR/dump.remote'"
-tap_is "the copied flags are exactly the sent ones" \
-	"$($IMAPTOOL "$REMOTE" flags INBOX | sed 's/ \\Recent//' | awk '{ $1 = ""; print substr($0, 2) }' | sort | tr '\n' ,)" \
-	",\\Answered,\\Flagged,\\Seen,"
+tap_is "$($IMAPTOOL "$REMOTE" flags INBOX | sed 's/ \\Recent//' | awk '{ $1 = ""; print substr($0, 2) }' | sort | tr '\n' ,)" ",\\Answered,\\Flagged,\\Seen," \
+	"the copied flags are exactly the sent ones"
 tap_done

@@ -37,8 +37,8 @@ put('bin.eml', hdr % (b'binary', b'binary') +
     b'Content-Transfer-Encoding: binary\r\n\r\n' + b'\r\n'.join(lines) +
     b'\r\n')
 PY
-tap_is "the big message is over 30 MB" \
-	"$(($(wc -c <"$d/big.eml") > 30000000))" 1
+tap_is "$(($(wc -c <"$d/big.eml") > 30000000))" 1 \
+	"the big message is over 30 MB"
 store_create "$LOCAL" big
 store_append "$LOCAL" big --file "$d/big.eml" >/dev/null
 store_append "$LOCAL" INBOX --file "$d/8bit.eml" -f '\Seen' >/dev/null

@@ -26,10 +26,12 @@ sync_run
 tap_check "the run exits non-zero" test "$SYNC_RC" -ne 0
 tap_check "the log names the mailbox and UIDVALIDITY" sh -c \
 	"cat '$SYNC_ERR' '$SYNC_OUT' | grep -iE 'uidvalidity.*victim|victim.*uidvalidity'"
-tap_is "the database keeps the old remote UIDVALIDITY" \
-	"$(sync_db "SELECT UIDVALIDITY FROM remote WHERE idx = '$idx'")" "$old"
-tap_is "local victim untouched" "$(store_count "$LOCAL" victim)" 3
-tap_is "remote victim untouched" "$(store_count "$REMOTE" victim)" 1
+tap_is "$(sync_db "SELECT UIDVALIDITY FROM remote WHERE idx = '$idx'")" "$old" \
+	"the database keeps the old remote UIDVALIDITY"
+tap_is "$(store_count "$LOCAL" victim)" 3 \
+	"local victim untouched"
+tap_is "$(store_count "$REMOTE" victim)" 1 \
+	"remote victim untouched"
 sync_imapsync_only "the other mailboxes were synced" \
 	test "$(store_count "$REMOTE" other)" = 4
 sync_imapsync_only "the log gives advice (--repair or --delete)" sh -c \
@@ -37,14 +39,15 @@ sync_imapsync_only "the log gives advice (--repair or --delete)" sh -c \
 
 sync_run
 tap_check "a second run still exits non-zero" test "$SYNC_RC" -ne 0
-tap_is "a second run still leaves victim alone" \
-	"$(store_count "$LOCAL" victim) $(store_count "$REMOTE" victim)" "3 1"
+tap_is "$(store_count "$LOCAL" victim) $(store_count "$REMOTE" victim)" "3 1" \
+	"a second run still leaves victim alone"
 
 sync_ok "forgetting victim in the database works" --target=database \
 	--delete victim
 sync_ok "the next sync exits 0"
 sync_dumps_equal "dumps equal: both contents merged"
-tap_is "victim holds the old and the new messages" \
-	"$(store_count "$LOCAL" victim) $(store_count "$REMOTE" victim)" "4 4"
-tap_is "other caught up" "$(store_count "$REMOTE" other)" 4
+tap_is "$(store_count "$LOCAL" victim) $(store_count "$REMOTE" victim)" "4 4" \
+	"victim holds the old and the new messages"
+tap_is "$(store_count "$REMOTE" other)" 4 \
+	"other caught up"
 tap_done

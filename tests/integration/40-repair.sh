@@ -18,13 +18,15 @@ sync_ok "initial sync exits 0"
 ib=$(sync_db_idx INBOX)
 xb=$(sync_db_idx x)
 mapped() { sync_db "SELECT count(*) FROM mapping WHERE idx = '$1'"; }
-tap_is "7 INBOX messages mapped" "$(mapped "$ib")" 7
+tap_is "$(mapped "$ib")" 7 \
+	"7 INBOX messages mapped"
 
 l1=$(store_uid_of "$LOCAL" INBOX l1)
 r1=$(store_uid_of "$REMOTE" INBOX r1)
 sync_db "DELETE FROM mapping WHERE idx = '$ib' AND (lUID = '$l1' OR rUID = '$r1');
 	DELETE FROM mapping WHERE idx = '$xb' AND lUID IN (SELECT min(lUID) FROM mapping WHERE idx = '$xb');"
-tap_is "three mapping rows gone" "$(sync_db "SELECT count(*) FROM mapping")" 7
+tap_is "$(sync_db "SELECT count(*) FROM mapping")" 7 \
+	"three mapping rows gone"
 store_flags "$LOCAL" INBOX "$(store_uid_of "$LOCAL" INBOX l3)" +FLAGS '\Seen'
 
 sync_ok "--repair exits 0" --repair
@@ -33,8 +35,8 @@ tap_check "the flag change was propagated" sh -c \
 	"$IMAPTOOL '$REMOTE' flags INBOX | grep -q '\\\\Seen'"
 for b in INBOX x; do
 	n=$(store_count "$LOCAL" $b)
-	tap_is "$b: every message mapped after --repair" \
-		"$(mapped "$(sync_db_idx $b)") $(store_count "$REMOTE" $b)" "$n $n"
+	tap_is "$(mapped "$(sync_db_idx $b)") $(store_count "$REMOTE" $b)" "$n $n" \
+		"$b: every message mapped after --repair"
 done
 sync_imapsync_only "no duplicate in INBOX" \
 	test "$(store_count "$LOCAL" INBOX)" = 7

@@ -20,47 +20,50 @@ where() {
 }
 
 sync_ok "--delete exits 0" --delete d1
-tap_is "--delete: gone everywhere" "$(where d1)" "0 0 0"
+tap_is "$(where d1)" "0 0 0" \
+	"--delete: gone everywhere"
 tap_check "--delete: the log says so" grep -q 'Deleted.*d1\|d1.*deleted' \
 	"$SYNC_ERR" "$SYNC_OUT"
 
 sync_ok "--target=local --delete exits 0" --target=local --delete d2
-tap_is "--target=local --delete: gone locally only" "$(where d2)" "0 1 1"
+tap_is "$(where d2)" "0 1 1" \
+	"--target=local --delete: gone locally only"
 sync_ok "--target=remote --delete exits 0" --target=remote --delete d2
-tap_is "--target=remote --delete: gone remotely" "$(where d2)" "0 0 1"
+tap_is "$(where d2)" "0 0 1" \
+	"--target=remote --delete: gone remotely"
 sync_ok "--target=database --delete exits 0" --target=database --delete d2
-tap_is "--target=database --delete: gone from the database" "$(where d2)" \
-	"0 0 0"
+tap_is "$(where d2)" "0 0 0" \
+	"--target=database --delete: gone from the database"
 sync_ok "two targets at once" --target=local --target=remote --delete d3
-tap_is "--target=local --target=remote: gone from both stores" \
-	"$(where d3)" "0 0 1"
+tap_is "$(where d3)" "0 0 1" \
+	"--target=local --target=remote: gone from both stores"
 sync_run --target=database --delete d3
 
 sync_ok "--rename exits 0" --rename r1 n1
-tap_is "--rename: renamed everywhere" "$(where r1) $(where n1)" \
-	"0 0 0 1 1 1"
+tap_is "$(where r1) $(where n1)" "0 0 0 1 1 1" \
+	"--rename: renamed everywhere"
 sync_ok "--target=local --rename exits 0" --target=local --rename r2 n2
-tap_is "--target=local --rename: local only" "$(where r2) $(where n2)" \
-	"0 1 1 1 0 0"
+tap_is "$(where r2) $(where n2)" "0 1 1 1 0 0" \
+	"--target=local --rename: local only"
 sync_ok "--target=remote --rename exits 0" --target=remote --rename r2 n2
-tap_is "--target=remote --rename: remote too" "$(where r2) $(where n2)" \
-	"0 0 1 1 1 0"
+tap_is "$(where r2) $(where n2)" "0 0 1 1 1 0" \
+	"--target=remote --rename: remote too"
 sync_ok "--target=database --rename exits 0" --target=database --rename r2 n2
-tap_is "--target=database --rename: database too" "$(where r2) $(where n2)" \
-	"0 0 0 1 1 1"
-tap_is "the renamed mailbox keeps its mapping" \
-	"$(sync_db "SELECT count(*) FROM mapping WHERE idx = '$(sync_db_idx n2)'")" 1
+tap_is "$(where r2) $(where n2)" "0 0 0 1 1 1" \
+	"--target=database --rename: database too"
+tap_is "$(sync_db "SELECT count(*) FROM mapping WHERE idx = '$(sync_db_idx n2)'")" 1 \
+	"the renamed mailbox keeps its mapping"
 
 sync_ok "a recursive --rename exits 0" --rename p q
-tap_is "--rename moved the child everywhere" "$(where p/c) $(where q/c)" \
-	"0 0 0 1 1 1"
+tap_is "$(where p/c) $(where q/c)" "0 0 0 1 1 1" \
+	"--rename moved the child everywhere"
 sync_run --rename q n1
 tap_check "--rename onto an existing mailbox fails" test "$SYNC_RC" -ne 0
-tap_is "the failed --rename changed nothing" "$(where q) $(where n1)" \
-	"1 1 1 1 1 1"
+tap_is "$(where q) $(where n1)" "1 1 1 1 1 1" \
+	"the failed --rename changed nothing"
 
 sync_noop "a sync afterwards is a no-op (nothing copied again)"
 sync_dumps_equal "dumps equal"
-tap_is "each message still once" \
-	"$(store_count "$LOCAL" n2) $(store_count "$REMOTE" q/c)" "1 1"
+tap_is "$(store_count "$LOCAL" n2) $(store_count "$REMOTE" q/c)" "1 1" \
+	"each message still once"
 tap_done

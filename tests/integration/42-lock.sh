@@ -30,8 +30,10 @@ sync_imapsync_only "the second instance fails at once (< 2 s)" \
 sync_imapsync_only "the second instance says why" test -s "$SYNC_ERR"
 wait $slow
 rc=$?
-tap_is "the first run exits 0" "$rc" 0
+tap_is "$rc" 0 \
+	"the first run exits 0"
 sync_run
 sync_dumps_equal "dumps equal after both"
-tap_is "m2 copied once" "$(store_count "$LOCAL" INBOX)" 2
+tap_is "$(store_count "$LOCAL" INBOX)" 2 \
+	"m2 copied once"
 tap_done

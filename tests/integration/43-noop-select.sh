@@ -19,8 +19,9 @@ tap_check "no SELECT or EXAMINE in a no-op run" sh -c \
 store_append "$REMOTE" c -s later >/dev/null
 sync_ok "a sync after one change with --debug exits 0" --debug
 cat "$SYNC_ERR" "$SYNC_OUT" >"$SYNC_DIR/trace2"
-tap_is "only the changed mailbox is selected" "$(grep -E ' (SELECT|EXAMINE) ' \
+tap_is "$(grep -E ' (SELECT|EXAMINE) ' \
 	"$SYNC_DIR/trace2" | sed -E 's/.* (SELECT|EXAMINE) "?([^" ]*)"?.*/\2/' |
-	sort -u | tr '\n' ' ')" "c "
+	sort -u | tr '\n' ' ')" "c " \
+	"only the changed mailbox is selected"
 sync_dumps_equal "dumps equal"
 tap_done

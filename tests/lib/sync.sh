@@ -1,4 +1,7 @@
 # sync.sh: scenario helpers for the sync engine tests (POSIX sh, sourced).
+# Sources store.sh (stores in $STORE_TMP, tap_result/tap_is/tap_done) and
+# adds tap_pass DESC, tap_fail DESC [DIAG], tap_check DESC CMD...,
+# tap_skip_one DESC REASON, tap_diag TEXT, tap_skip_all REASON.
 #
 # The tool under test is $SYNC_TOOL when set (e.g. SYNC_TOOL=interimap, or
 # a path), else $IMAPSYNC_BUILD/imapsync; when that is not built yet the
@@ -25,6 +28,8 @@
 #       change (Added / Removed / Updated / Created / Deleted / Renamed ...).
 #   sync_db SQL            sqlite3 on the state database.
 #   sync_dumps_equal DESC [DUMP OPTS]   TAP: local and remote dumps match.
+#   sync_ok DESC [ARGS]    TAP: a run that exits 0.
+#   sync_noop DESC         TAP: a run that exits 0 and logs no change.
 #   sync_is_interimap      true when the tool under test is interimap.
 #   sync_imapsync_only DESC CMD...   tap_check, or "ok - DESC # SKIP
 #       interimap differs" under interimap.
@@ -59,8 +64,48 @@ command -v python3 >/dev/null 2>&1 ||
 	{ echo "1..0 # SKIP python3 not installed"; exit 0; }
 command -v sqlite3 >/dev/null 2>&1 ||
 	{ echo "1..0 # SKIP sqlite3 not installed"; exit 0; }
+command -v doveadm >/dev/null 2>&1 ||
+	{ echo "1..0 # SKIP doveadm not installed"; exit 0; }
 
 . "$IMAPSYNC_TOP/tests/lib/store.sh"
+
+# TAP helpers on top of store.sh's tap_result / tap_is / tap_done.
+tap_pass() { tap_result 0 "$1"; }
+
+# tap_fail DESC [DIAG]: a failure, with DIAG as "#" lines.
+tap_fail() {
+	tap_result 1 "$1"
+	if [ $# -gt 1 ]; then
+		shift
+		printf '%s\n' "$*" | sed 's/^/#   /'
+	fi
+}
+
+# tap_check DESC CMD...: passes when CMD succeeds; its output (kept out of
+# the TAP stream) becomes the diagnostic when it fails.
+tap_check() {
+	_desc=$1
+	shift
+	if _out=$("$@" 2>&1); then
+		tap_result 0 "$_desc"
+	else
+		tap_fail "$_desc" "$(printf '%s\n' "$_out" | head -n 40)"
+	fi
+}
+
+# tap_skip_one DESC REASON: one named test counted as skipped.
+tap_skip_one() {
+	TAP_N=$((TAP_N + 1))
+	echo "ok $TAP_N - $1 # SKIP $2"
+}
+
+tap_diag() { printf '%s\n' "$*" | sed 's/^/# /'; }
+
+# tap_skip_all REASON: the whole script is skipped (before any test).
+tap_skip_all() {
+	echo "1..0 # SKIP $1"
+	exit 0
+}
 
 IMAPTOOL="python3 $IMAPSYNC_TOP/tests/lib/imaptool.py"
 SYNC_SEQ=0
@@ -74,7 +119,7 @@ sync_is_interimap() {
 
 sync_imapsync_only() {
 	if sync_is_interimap; then
-		tap_skip "$1" "interimap differs"
+		tap_skip_one "$1" "interimap differs"
 	else
 		tap_check "$@"
 	fi
@@ -148,7 +193,7 @@ sync_pair_new() {
 		esac
 		shift 2
 	done
-	SYNC_DIR=$TEST_TMP/$_sp_name
+	SYNC_DIR=$STORE_TMP/$_sp_name
 	mkdir -p "$SYNC_DIR/logs" || return 1
 	LOCAL=$(store_new "$_sp_name/local" "$_sp_lfmt" "$_sp_lsep" \
 		"$_sp_lpfx") || return 1
@@ -160,7 +205,7 @@ sync_pair_new() {
 }
 
 sync_pair_clone() {
-	_new=$TEST_TMP/$1
+	_new=$STORE_TMP/$1
 	[ ! -e "$_new" ] || { echo "sync_pair_clone: $1 exists" >&2; return 1; }
 	cp -a "$SYNC_DIR" "$_new" || return 1
 	# Each store's scripts and config name their own directory.
@@ -240,7 +285,7 @@ sync_ok() {
 	_desc=$1
 	shift
 	if sync_run "$@"; then
-		tap_ok "$_desc"
+		tap_pass "$_desc"
 	else
 		tap_fail "$_desc" "exit status $SYNC_RC
 $(tail -n 20 "$SYNC_ERR")"
@@ -255,6 +300,6 @@ $(tail -n 20 "$SYNC_ERR")"
 	elif [ -n "$(sync_changes)" ]; then
 		tap_fail "$1" "$(sync_changes)"
 	else
-		tap_ok "$1"
+		tap_pass "$1"
 	fi
 }
