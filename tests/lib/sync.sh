@@ -173,8 +173,8 @@ sync_write_conf() {
 
 sync_pair_new() {
 	_sp_lfmt=maildir _sp_rfmt=maildir _sp_lsep=/ _sp_rsep=/
-	_sp_lpfx= _sp_rpfx= _sp_lref= _sp_rref= _sp_listmb= _sp_ignore=
-	_sp_logprefix= _sp_name=pair
+	_sp_lpfx='' _sp_rpfx='' _sp_lref='' _sp_rref='' _sp_listmb='' _sp_ignore=''
+	_sp_logprefix='' _sp_name=pair
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--local-format) _sp_lfmt=$2 ;;
