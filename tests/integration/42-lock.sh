@@ -1,0 +1,39 @@
+#!/bin/sh
+# 42-lock.sh: while one run holds the database, a second instance is
+# refused at once with a message (imapsync); the first run is unharmed.
+. "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+sync_pair_new
+store_append "$LOCAL" INBOX -s m1 >/dev/null
+sync_ok "initial sync exits 0"
+store_append "$REMOTE" INBOX -s m2 >/dev/null
+
+# Same database, but the local server greets only after 4 s: the first run
+# holds the lock meanwhile.
+sed "s|^command = $LOCAL\$|command = sleep 4; exec $LOCAL|" "$SYNC_CONF" \
+	>"$SYNC_DIR/config.slow"
+XDG_CONFIG_HOME=$SYNC_DIR/xdg-config XDG_DATA_HOME=$SYNC_DIR/xdg-data \
+	"$SYNC_BIN" --config="$SYNC_DIR/config.slow" \
+	>"$SYNC_DIR/slow.out" 2>"$SYNC_DIR/slow.err" </dev/null &
+slow=$!
+sleep 1
+t0=$(now_ms)
+sync_run
+t1=$(now_ms)
+tap_diag "second instance: exit $SYNC_RC after $((t1 - t0)) ms:" \
+	"$(head -n 3 "$SYNC_ERR")"
+sync_imapsync_only "the second instance fails" test "$SYNC_RC" -ne 0
+sync_imapsync_only "the second instance fails at once (< 2 s)" \
+	test $((t1 - t0)) -lt 2000
+sync_imapsync_only "the second instance says why" test -s "$SYNC_ERR"
+wait $slow
+rc=$?
+tap_is "$rc" 0 \
+	"the first run exits 0"
+sync_run
+sync_dumps_equal "dumps equal after both"
+tap_is "$(store_count "$LOCAL" INBOX)" 2 \
+	"m2 copied once"
+tap_done

@@ -1,0 +1,27 @@
+#!/bin/sh
+# 43-noop-select.sh: a run with nothing to do selects no mailbox: the
+# LIST ... RETURN (STATUS) answer shows every mailbox unchanged.
+. "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"
+
+sync_pair_new
+store_create "$LOCAL" a a/b c
+store_create "$REMOTE" a/b c
+for b in INBOX a/b c; do
+	store_append "$LOCAL" "$b" -s "in $b" -f '\Seen' >/dev/null
+	store_append "$REMOTE" "$b" -s "remote $b" >/dev/null
+done
+sync_ok "initial sync exits 0"
+sync_ok "second sync with --debug exits 0" --debug
+cat "$SYNC_ERR" "$SYNC_OUT" >"$SYNC_DIR/trace"
+tap_check "the trace shows the LIST" grep -q 'LIST' "$SYNC_DIR/trace"
+tap_check "no SELECT or EXAMINE in a no-op run" sh -c \
+	"! grep -E ' (SELECT|EXAMINE) ' '$SYNC_DIR/trace'"
+store_append "$REMOTE" c -s later >/dev/null
+sync_ok "a sync after one change with --debug exits 0" --debug
+cat "$SYNC_ERR" "$SYNC_OUT" >"$SYNC_DIR/trace2"
+tap_is "$(grep -E ' (SELECT|EXAMINE) ' \
+	"$SYNC_DIR/trace2" | sed -E 's/.* (SELECT|EXAMINE) "?([^" ]*)"?.*/\2/' |
+	sort -u | tr '\n' ' ')" "c " \
+	"only the changed mailbox is selected"
+sync_dumps_equal "dumps equal"
+tap_done
