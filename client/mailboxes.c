@@ -302,6 +302,7 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 	}
 	if (sync_run_wait(run) < 0)
 		goto out;
+	sync_step("listed");
 	for (s = 0; s < SIDE_COUNT; s++) {
 		imap_conn_set_untagged(run->server[s].conn, NULL, NULL);
 		if (lists[s].failed)
@@ -528,6 +529,7 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;
+	sync_step("mailboxes reconciled");
 	return 0;
 nomem:
 	error = "out of memory";

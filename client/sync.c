@@ -65,6 +65,23 @@ sync_db_fail(struct mbox *mb, const char *error)
 }
 
 void
+sync_step(const char *what)
+{
+	static long at = -1, n;
+
+	if (at < 0) {
+		const char *v = getenv("IMAPSYNC_DEBUG_EXIT_AT");
+
+		at = v != NULL ? strtol(v, NULL, 10) : 0;
+	}
+	if (at > 0 && ++n == at) {
+		fprintf(stderr, "imapsync: exiting at step %ld (%s)\n", n,
+		        what);
+		_exit(99);
+	}
+}
+
+void
 sync_rollback(struct state *st)
 {
 	const char *error;
@@ -526,6 +543,7 @@ mbox_commit(struct mbox *mb, bool exact)
 	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;
+	sync_step("mailbox committed");
 	return;
 db_error:
 	sync_db_fail(mb, error);
@@ -649,6 +667,7 @@ mbox_drop_intents(struct mbox *mb)
 	if (state_commit(st, &error) < 0)
 		goto db_error;
 	free(l.p);
+	sync_step("intents dropped");
 	return 0;
 db_error:
 	free(l.p);
@@ -668,9 +687,11 @@ mbox_rounds(struct mbox *mb)
 		sync_apply(mb);
 		if (mb->failed || mb->run->fatal)
 			return;
+		sync_step("applied");
 		mbox_check(mb);
 		if (mb->failed || mb->run->fatal)
 			return;
+		sync_step("checked");
 		if (!mb->foreign) {
 			exact = true;
 			break;
@@ -694,6 +715,7 @@ mbox_select_both(struct mbox *mb)
 		mbox_select(&mb->s[s]);
 	if (sync_run_wait(mb->run) < 0)
 		return -1;
+	sync_step("selected");
 	for (s = 0; s < SIDE_COUNT; s++) {
 		if (mbox_check_select(&mb->s[s]) < 0)
 			return -1;

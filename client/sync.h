@@ -46,6 +46,12 @@ struct sync_run {
 	uint64_t copied[SIDE_COUNT], expunged[SIDE_COUNT], flagged[SIDE_COUNT];
 };
 
+/* A step boundary. For tests: with IMAPSYNC_DEBUG_EXIT_AT=N in the
+ * environment the process ends at the N-th boundary as abruptly as a
+ * crash (_exit(99), nothing flushed, no LOGOUT), so a test can interrupt
+ * a run at every step and check that the next run repairs it. */
+void sync_step(const char *what);
+
 /* Roll back the open transaction of st; the error that made the caller
  * roll back is the one worth reporting, so a failure here is not. */
 void sync_rollback(struct state *st);
