@@ -45,6 +45,10 @@ struct options {
 	unsigned debug; /* how many --debug */
 	bool help;      /* --help: print options_usage(), exit 0 */
 	bool version;   /* --version: print the version, exit 0 */
+	/* --import-interimap=PATH: start from interimap's database. */
+	const char *import_interimap;
+	bool dry_run; /* --dry-run: say what would be done, do nothing */
+	bool force;   /* --force: past the safety brake */
 	/* MAILBOX arguments: argv's own strings ("inbox" in any case is
 	 * rewritten in place to "INBOX", as interimap does). */
 	char **mailboxes;
