@@ -107,14 +107,14 @@ main(int argc, char **argv)
 		uint64_t pairs;
 
 		if (state_import_interimap(run.state, opts.import_interimap,
-					   &pairs, &error) < 0) {
+		                           &pairs, &error) < 0) {
 			log_error("database", NULL, "%s", error);
 			status = IMAPSYNC_EXIT_USAGE;
 			goto out;
 		}
 		log_info("database", NULL,
-			 "Imported interimap's %s: %" PRIu64 " pair(s)",
-			 opts.import_interimap, pairs);
+		         "Imported interimap's %s: %" PRIu64 " pair(s)",
+		         opts.import_interimap, pairs);
 	}
 	run.config = config;
 	run.set.dry_run = opts.dry_run;
@@ -124,7 +124,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (run_command(&run, &opts) < 0 || run.fatal)
-		status = IMAPSYNC_EXIT_SERVER;
+		status =
+		    run.braked ? IMAPSYNC_EXIT_BRAKE : IMAPSYNC_EXIT_SERVER;
 	else if (run.mailbox_failures > 0)
 		status = IMAPSYNC_EXIT_PARTIAL;
 	server_log_stats(&run);

@@ -224,8 +224,9 @@ check_combination(struct options *opts, bool target_given, const char **error_r)
 		return fail(error_r, "--target only applies to --delete and "
 		                     "--rename");
 	if (opts->import_interimap != NULL && opts->command != OPTIONS_SYNC)
-		return fail(error_r, "--import-interimap cannot be used with "
-		                     "%s",
+		return fail(error_r,
+		            "--import-interimap cannot be used with "
+		            "%s",
 		            name);
 	if (opts->dry_run && opts->command != OPTIONS_SYNC)
 		return fail(error_r, "--dry-run cannot be used with %s", name);

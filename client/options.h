@@ -19,6 +19,8 @@ enum imapsync_exit {
 	IMAPSYNC_EXIT_SERVER = 3,
 	/* Another imapsync holds the lock of the state database. */
 	IMAPSYNC_EXIT_LOCKED = 4,
+	/* The safety brake stopped the run before it changed anything. */
+	IMAPSYNC_EXIT_BRAKE = 5,
 };
 
 enum options_command {

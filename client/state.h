@@ -62,7 +62,7 @@ int state_open(const char *path, struct state **state_r, const char **error_r);
  * so a user switching from interimap copies no mail again. *pairs_r is
  * the number of pairs imported. */
 int state_import_interimap(struct state *state, const char *path,
-			   uint64_t *pairs_r, const char **error_r);
+                           uint64_t *pairs_r, const char **error_r);
 /* Close the database (uncommitted changes are rolled back) and release
  * the lock; sets *state to NULL. */
 void state_close(struct state **state);

@@ -357,14 +357,16 @@ static void
 mbox_select(struct mbox_side *ms)
 {
 	struct imap_conn *conn = mbox_server(ms)->conn;
+	/* --dry-run looks without touching, not even \Recent. */
+	const char *verb = ms->mb->run->set.dry_run ? "EXAMINE" : "SELECT";
 
 	if (ms->have_row && ms->row.highestmodseq > 0 &&
 	    ms->row.uidvalidity > 0)
 		imap_conn_cmd(conn, mbox_select_done, ms,
-		              "SELECT %s (QRESYNC (%u %U))", ms->wire,
+		              "%a %s (QRESYNC (%u %U))", verb, ms->wire,
 		              ms->row.uidvalidity, ms->row.highestmodseq);
 	else
-		imap_conn_cmd(conn, mbox_select_done, ms, "SELECT %s",
+		imap_conn_cmd(conn, mbox_select_done, ms, "%a %s", verb,
 		              ms->wire);
 }
 
@@ -675,6 +677,35 @@ db_error:
 	return -1;
 }
 
+/* --dry-run: what the first round would do, from what EXAMINE said. */
+static void
+mbox_dry_run(struct mbox *mb)
+{
+	unsigned s;
+
+	for (s = 0; s < SIDE_COUNT; s++) {
+		struct mbox_side *ms = &mb->s[s], *os = mbox_other(ms);
+		uint64_t copies = uidset_count(&os->fresh);
+		uint64_t gone = uidset_count(&os->vanished);
+
+		if (copies > 0)
+			log_info(side_name(s), mb->display,
+			         "would add %" PRIu64 " message(s) from %s "
+			         "(less any found on both sides)",
+			         copies, side_name(os->side));
+		if (gone > 0)
+			log_info(side_name(s), mb->display,
+			         "would remove the pairs of %" PRIu64
+			         " message(s) gone from %s",
+			         gone, side_name(os->side));
+		if (os->modified.count > 0)
+			log_info(side_name(s), mb->display,
+			         "would update the flags of %zu message(s) "
+			         "changed on %s",
+			         os->modified.count, side_name(os->side));
+	}
+}
+
 /* APPLY and CHECK until a CHECK sees nothing foreign, then store the
  * numbers. */
 static void
@@ -747,6 +778,10 @@ sync_mailbox(struct sync_run *run, const char *name, size_t len, int64_t idx,
 	for (s = 0; s < SIDE_COUNT; s++) {
 		if (mbox_first_fresh(&mb.s[s]) < 0)
 			goto out;
+	}
+	if (run->set.dry_run) {
+		mbox_dry_run(&mb);
+		goto out;
 	}
 	if (sync_match(&mb) < 0 || mbox_drop_intents(&mb) < 0)
 		goto out;

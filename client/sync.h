@@ -33,6 +33,10 @@ struct sync_settings {
 	bool force;
 };
 
+/* The brake needs at least this many messages gone, whatever the share:
+ * emptying a small mailbox on purpose must not need --force. */
+#define SYNC_BRAKE_MIN 10
+
 struct sync_run {
 	struct sync_server server[SIDE_COUNT];
 	struct state *state;
@@ -42,6 +46,8 @@ struct sync_run {
 	unsigned mailbox_failures;
 	/* A connection failed: the run must stop. */
 	bool fatal;
+	/* The safety brake stopped the run before it changed anything. */
+	bool braked;
 	/* Totals for the closing line. */
 	uint64_t copied[SIDE_COUNT], expunged[SIDE_COUNT], flagged[SIDE_COUNT];
 };
