@@ -189,7 +189,7 @@ server_disconnect(struct sync_run *run)
 	/* The server's answer to LOGOUT tells nothing worth a round
 	 * trip: once the command is written, hang up. */
 	if (n > 0)
-		(void)imap_conn_run(conns, n, server_logout_written, conns[0],
+		(void)imap_conn_run(conns, n, server_logout_written, conns,
 		                    5000);
 	for (s = 0; s < SIDE_COUNT; s++)
 		imap_conn_free(&run->server[s].conn);

@@ -24,7 +24,14 @@
  *
  * UIDNEXT and HIGHESTMODSEQ are stored last, only after a CHECK saw
  * nothing foreign, in the transaction that closes the mailbox; the
- * mapping rows are written as each APPEND or EXPUNGE completes. */
+ * mapping rows are written as each APPEND or EXPUNGE completes.
+ *
+ * A run killed with APPENDs in flight leaves their copies on the target
+ * (or not: MULTIAPPEND is all or nothing) with no mapping rows; the next
+ * run finds them on both sides and MATCH pairs them. What it cannot see
+ * is a copy the killed run's server session commits only after MATCH
+ * looked (that session goes on with the commands it had read): a run
+ * started within that moment would copy the message again. */
 #include "sync.h"
 
 #include "sync-private.h"
