@@ -155,6 +155,12 @@ tunnel_describe_status(struct tunnel *tu, int status)
 			         "command exited with status 127 "
 			         "(command not found?)%s%s",
 			         sep, line);
+		else if (WEXITSTATUS(status) == 255 && line[0] == '\0')
+			/* What ssh's client of a ControlMaster reports for a
+			 * connection lost, without a word on stderr. */
+			snprintf(tu->t.error, sizeof(tu->t.error),
+			         "command exited with status 255 (for ssh: "
+			         "the connection failed or was lost)");
 		else
 			snprintf(tu->t.error, sizeof(tu->t.error),
 			         "command exited with status %d%s%s",
