@@ -123,6 +123,11 @@ deps:
 check: deps
 	@tests/check.sh
 
+# The main job for real, on throwaway stores: see mk/demo.sh.
+demo: deps
+	@$(MAKE) -s all
+	@mk/demo.sh $(BUILD)
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(filter-out %/imapsync-remote,$(PROGRAMS)) \
@@ -135,7 +140,7 @@ install: all
 clean:
 	rm -rf build build-san
 
-.PHONY: all tests fuzz fuzz-smoke deps check install clean
+.PHONY: all tests fuzz fuzz-smoke deps check demo install clean
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

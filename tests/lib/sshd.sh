@@ -65,6 +65,8 @@ sshd_cleanup() {
 	fi
 }
 trap 'rc=$?; sshd_cleanup; store_cleanup; exit $rc' EXIT
+# Output piped into a pager or head must not leave the daemons running.
+trap 'exit 141' PIPE
 
 sshd_free_port() {
 	python3 -c 'import socket
