@@ -29,6 +29,7 @@ enum config_check {
 	CHECK_TEXT_EMPTY,  /* TEXT-CHAR* */
 	CHECK_SELECT_OPTS, /* LIST select options: atoms and spaces */
 	CHECK_PERCENT,     /* 0 to 100, an optional % after */
+	CHECK_COUNT,       /* 0 to 999999 */
 };
 
 #define KEY_DEFAULT_ONLY 0x1 /* interimap reads it from the default section */
@@ -76,6 +77,7 @@ static const struct {
     [CONFIG_SSL_CAFILE] = {"SSL_CAfile", CHECK_NOCTRL, KEY_UNSUPPORTED},
     [CONFIG_SAFETY_EXPUNGE] = {"safety-expunge", CHECK_PERCENT,
                                KEY_DEFAULT_ONLY},
+    [CONFIG_SAFETY_DELETE] = {"safety-delete", CHECK_COUNT, KEY_DEFAULT_ONLY},
 };
 
 /* The sections read: the default one, then [local] and [remote] (indexed
@@ -380,6 +382,9 @@ value_is_valid(enum config_check check, const char *v)
 		return true;
 	case CHECK_PERCENT:
 		return parse_percent(v, NULL) == 0;
+	case CHECK_COUNT:
+		return v[0] != '\0' && strlen(v) <= 6 &&
+		       strspn(v, "0123456789") == strlen(v);
 	}
 	return false;
 }
@@ -683,6 +688,10 @@ build_default(struct config_parse *p, const char **error_r)
 		for (s = config->list_select_opts; *s != '\0'; s++)
 			*s = toupper((unsigned char)*s);
 	}
+	config->safety_delete =
+	    raw[CONFIG_SAFETY_DELETE].value != NULL
+	        ? (unsigned)strtoul(raw[CONFIG_SAFETY_DELETE].value, NULL, 10)
+	        : CONFIG_DEFAULT_SAFETY_DELETE;
 	config->safety_expunge = CONFIG_DEFAULT_SAFETY_EXPUNGE;
 	if (raw[CONFIG_SAFETY_EXPUNGE].value != NULL)
 		(void)parse_percent(raw[CONFIG_SAFETY_EXPUNGE].value,

@@ -22,6 +22,9 @@ struct buf;
 /* The default of safety-expunge, in percent. */
 #define CONFIG_DEFAULT_SAFETY_EXPUNGE 50
 
+/* The default of safety-delete, in mailboxes. */
+#define CONFIG_DEFAULT_SAFETY_DELETE 10
+
 /* The default log-prefix of interimap: "local(INBOX): " and such. */
 #define CONFIG_DEFAULT_LOG_PREFIX "%?n?%?m?%n(%m)&%n?: ?"
 
@@ -58,6 +61,7 @@ enum config_key {
 	CONFIG_SSL_CAFILE,
 	/* imapsync's own, default section: the safety brake. */
 	CONFIG_SAFETY_EXPUNGE,
+	CONFIG_SAFETY_DELETE,
 	CONFIG_KEY_COUNT
 };
 
@@ -118,6 +122,9 @@ struct config {
 	/* safety-expunge: the share of a side's paired messages (percent)
 	 * a run may expunge before it stops and asks for --force. */
 	unsigned safety_expunge;
+	/* safety-delete: how many mailboxes deleted on one side a run may
+	 * delete on the other before it stops and asks for --force. */
+	unsigned safety_delete;
 	unsigned line[CONFIG_KEY_COUNT]; /* default-section lines */
 
 	struct config_side side[SIDE_COUNT];

@@ -27,6 +27,7 @@ struct mbx_entry {
 	unsigned flags; /* enum imap_list_flag */
 	struct imap_status_data status;
 	bool have_status;
+	char *id; /* X-GUID or MAILBOXID, NULL if the server gave none */
 };
 
 struct mbx_list {
@@ -36,6 +37,10 @@ struct mbx_list {
 	bool delim_seen;
 	char delim;
 	bool failed;
+	/* The STATUS item naming mailboxes' stable ids, or NULL; cleared
+	 * (and the LIST sent again) when the server refuses it. */
+	const char *id_item;
+	bool id_refused;
 };
 
 static void
@@ -46,6 +51,7 @@ mbx_list_free(struct mbx_list *l)
 	for (i = 0; i < l->count; i++) {
 		free(l->e[i].name);
 		free(l->e[i].wire);
+		free(l->e[i].id);
 	}
 	free(l->e);
 	memset(l, 0, sizeof(*l));
@@ -158,6 +164,10 @@ mbx_list_untagged(struct imap_conn *conn, const struct imap_response *resp,
 		e->status.x_guid = NULL;
 		e->status.mailboxid = NULL;
 		e->have_status = true;
+		free(e->id);
+		e->id = st.mailboxid != NULL ? strdup(st.mailboxid)
+		        : st.x_guid != NULL  ? strdup(st.x_guid)
+		                             : NULL;
 	}
 }
 
@@ -168,11 +178,37 @@ mbx_cmd_done(struct imap_conn *conn, const struct imap_response *resp,
 	struct mbx_list *l = ctx;
 
 	(void)conn;
-	if (resp != NULL && resp->status != IMAP_STATUS_OK) {
-		log_error(side_name(l->srv->side), NULL, "LIST failed: %s",
-		          resp->text);
-		l->failed = true;
+	if (resp == NULL || resp->status == IMAP_STATUS_OK)
+		return;
+	if (resp->status == IMAP_STATUS_BAD && l->id_item != NULL) {
+		/* Not every server has X-GUID: list again without it. */
+		l->id_refused = true;
+		return;
 	}
+	log_error(side_name(l->srv->side), NULL, "LIST failed: %s",
+	          resp->text);
+	l->failed = true;
+}
+
+/* The LIST of the mailboxes to sync, with their numbers and ids. */
+static void
+mbx_send_list(const struct config *cfg, struct mbx_list *l, const char *pat)
+{
+	struct sync_server *srv = l->srv;
+	const char *id = l->id_item != NULL ? l->id_item : "";
+	const char *sp = l->id_item != NULL ? " " : "";
+
+	if (cfg->list_select_opts != NULL)
+		imap_conn_cmd(srv->conn, mbx_cmd_done, l,
+		              "LIST (%a) %q %a RETURN (SUBSCRIBED STATUS "
+		              "(UIDVALIDITY UIDNEXT HIGHESTMODSEQ MESSAGES%a%a))",
+		              cfg->list_select_opts, srv->reference, pat, sp,
+		              id);
+	else
+		imap_conn_cmd(srv->conn, mbx_cmd_done, l,
+		              "LIST %q %a RETURN (SUBSCRIBED STATUS (UIDVALIDITY "
+		              "UIDNEXT HIGHESTMODSEQ MESSAGES%a%a))",
+		              srv->reference, pat, sp, id);
 }
 
 static void
@@ -257,6 +293,7 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 	const struct config *cfg = run->config;
 	bool delim_first = mbx_patterns_need_delim(cfg, nargs);
 	struct buf *pat = buf_create(1 << 20);
+	char *pats[SIDE_COUNT] = {NULL, NULL};
 	unsigned s;
 	int ret = -1;
 
@@ -267,7 +304,9 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 
 		lists[s].srv = &run->server[s];
 		imap_conn_set_untagged(c, mbx_list_untagged, &lists[s]);
-		imap_conn_cmd(c, mbx_enable_done, &lists[s], "ENABLE QRESYNC");
+		if ((imap_conn_enabled(c) & IMAP_CAP_QRESYNC) == 0)
+			imap_conn_cmd(c, mbx_enable_done, &lists[s],
+			              "ENABLE QRESYNC");
 		imap_conn_cmd(c, mbx_cmd_done, &lists[s], "LIST %q \"\"",
 		              run->server[s].reference);
 	}
@@ -287,22 +326,26 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 			          "delimiter but the namespace is flat");
 			goto out;
 		}
-		if (cfg->list_select_opts != NULL)
-			imap_conn_cmd(srv->conn, mbx_cmd_done, &lists[s],
-			              "LIST (%a) %q %a RETURN (SUBSCRIBED "
-			              "STATUS (UIDVALIDITY UIDNEXT "
-			              "HIGHESTMODSEQ MESSAGES))",
-			              cfg->list_select_opts, srv->reference,
-			              buf_data(pat));
-		else
-			imap_conn_cmd(srv->conn, mbx_cmd_done, &lists[s],
-			              "LIST %q %a RETURN (SUBSCRIBED STATUS "
-			              "(UIDVALIDITY UIDNEXT HIGHESTMODSEQ "
-			              "MESSAGES))",
-			              srv->reference, buf_data(pat));
+		/* RFC 8474's MAILBOXID where offered, else Dovecot's X-GUID
+		 * (refused by other servers: then listed again without). */
+		lists[s].id_item = (srv->caps & IMAP_CAP_OBJECTID) != 0
+		                       ? "MAILBOXID"
+		                       : "X-GUID";
+		pats[s] = strdup(buf_data(pat));
+		if (pats[s] == NULL)
+			goto out;
+		mbx_send_list(cfg, &lists[s], pats[s]);
 	}
 	if (sync_run_wait(run) < 0)
 		goto out;
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (!lists[s].id_refused)
+			continue;
+		lists[s].id_item = NULL;
+		mbx_send_list(cfg, &lists[s], pats[s]);
+		if (sync_run_wait(run) < 0)
+			goto out;
+	}
 	sync_step("listed");
 	for (s = 0; s < SIDE_COUNT; s++) {
 		imap_conn_set_untagged(run->server[s].conn, NULL, NULL);
@@ -310,9 +353,12 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 			goto out;
 		run->server[s].delim = lists[s].delim;
 		run->server[s].delim_known = true;
+		run->server[s].id_item = lists[s].id_item;
 	}
 	ret = 0;
 out:
+	free(pats[0]);
+	free(pats[1]);
 	buf_free(&pat);
 	return ret;
 }
@@ -366,6 +412,12 @@ struct mbx_item {
 	int64_t idx;
 	bool created; /* created on one side in this run */
 	bool skip;    /* failed reconciliation */
+	/* Deleted on one side since the last run (not renamed): delete it
+	 * on the other, which is that side. */
+	bool delete;
+	enum side delete_on;
+	/* The id of a mailbox created in this run, from STATUS. */
+	char *created_id[SIDE_COUNT];
 };
 
 static int
@@ -415,6 +467,10 @@ mbx_cmd(struct sync_run *run, enum side s, struct mbx_item *it,
 		return;
 	}
 	imap_conn_cmd(srv->conn, mbx_done_ignore, it, "%a %s", verb, wire);
+	/* The new mailbox's id, for the next run to know it by. */
+	if (strcmp(verb, "CREATE") == 0 && srv->id_item != NULL)
+		imap_conn_cmd(srv->conn, NULL, NULL, "STATUS %s (%a)", wire,
+		              srv->id_item);
 	if (strcmp(verb, "CREATE") == 0)
 		log_info(side_name(s), NULL, "Created mailbox %s", wire);
 	else if (strcmp(verb, "SUBSCRIBE") == 0)
@@ -424,14 +480,350 @@ mbx_cmd(struct sync_run *run, enum side s, struct mbx_item *it,
 	free(wire);
 }
 
+static void
+mbx_delete_done(struct imap_conn *conn, const struct imap_response *resp,
+                void *ctx)
+{
+	struct mbx_item *it = ctx;
+
+	(void)conn;
+	if (resp != NULL && resp->status != IMAP_STATUS_OK) {
+		log_error(imap_conn_name(conn), NULL, "DELETE failed: %s",
+		          resp->text);
+		it->skip = true;
+	}
+}
+
+/* A mailbox deleted on one side: DELETE on the other and forget it, in
+ * the open transaction (rolled back if the DELETE fails). */
+static void
+mbx_delete(struct sync_run *run, struct mbx_item *m, const char *display)
+{
+	struct sync_server *srv = &run->server[m->delete_on];
+	char *wire = sync_wire_name(srv, m->name, m->len);
+	const char *error;
+
+	m->skip = true;
+	if (wire == NULL)
+		return;
+	if (run->set.dry_run) {
+		log_info(side_name(m->delete_on), NULL,
+		         "would delete mailbox %s (deleted on %s)", wire,
+		         side_name(side_other(m->delete_on)));
+		free(wire);
+		return;
+	}
+	imap_conn_cmd(srv->conn, mbx_delete_done, m, "DELETE %s", wire);
+	if (state_mailbox_delete(run->state, m->idx, &error) < 0)
+		log_error("database", display, "%s", error);
+	log_info(side_name(m->delete_on), NULL,
+	         "Deleted mailbox %s (deleted on %s)", wire,
+	         side_name(side_other(m->delete_on)));
+	log_info("database", NULL, "Removed mailbox %s", display);
+	free(wire);
+}
+
+/* Whether a side's mailbox is as the last run left it (nothing new that
+ * deleting it would lose). */
+static bool
+mbx_untouched(struct sync_run *run, const struct mbx_item *m, enum side s)
+{
+	const struct mbx_entry *e = m->e[s];
+	struct state_side_status row;
+	const char *error;
+
+	if (e == NULL || !e->have_status ||
+	    (e->status.have & IMAP_STATUS_HIGHESTMODSEQ) == 0 ||
+	    state_status_get(run->state, m->idx, s, &row, &error) <= 0)
+		return false;
+	return row.uidvalidity == e->status.uidvalidity &&
+	       row.uidnext == e->status.uidnext &&
+	       row.highestmodseq == e->status.highestmodseq;
+}
+
+/* Mailboxes known to the database and gone from one side: deleted there
+ * if that side's id for it is known (so it was not renamed: renames are
+ * found first) and the other side's copy has not changed since; they are
+ * marked for deletion, within the brake. */
+static int
+mbx_deletions(struct sync_run *run, struct mbx_item *items, size_t n)
+{
+	unsigned count[SIDE_COUNT] = {0, 0}, s;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct mbx_item *m = &items[i];
+		bool ex0 = mbx_exists(m->e[0]), ex1 = mbx_exists(m->e[1]);
+		enum side gone, have;
+		const char *error;
+		char id[256];
+
+		if (m->idx <= 0 || ex0 == ex1)
+			continue;
+		gone = ex0 ? SIDE_REMOTE : SIDE_LOCAL;
+		have = side_other(gone);
+		/* Listed at all (\NonExistent with children, \NoSelect)
+		 * is not gone. */
+		if (m->e[gone] != NULL)
+			continue;
+		if (state_mailbox_id_get(run->state, m->idx, gone, id,
+		                         sizeof(id), &error) <= 0 ||
+		    !mbx_untouched(run, m, have))
+			continue;
+		m->delete = true;
+		m->delete_on = have;
+		count[have]++;
+	}
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (count[s] <= run->config->safety_delete)
+			continue;
+		if (run->set.force) {
+			log_warn(side_name(s), NULL,
+			         "deleting %u mailboxes, past safety-delete "
+			         "(%u): --force",
+			         count[s], run->config->safety_delete);
+			continue;
+		}
+		log_error(side_name(s), NULL,
+		          "%u mailboxes are gone from %s, so this run would "
+		          "delete them here: more than safety-delete (%u) "
+		          "allows. Nothing was changed. If they were deleted "
+		          "on purpose, run again with --force.",
+		          count[s], side_name(side_other(s)),
+		          run->config->safety_delete);
+		run->braked = true;
+		return -1;
+	}
+	return 0;
+}
+
+static void mbx_admin_done(struct imap_conn *conn,
+                           const struct imap_response *resp, void *ctx);
+
+struct mbx_rename {
+	struct mbx_item *from, *to;
+	enum side where; /* the side that renamed it */
+};
+
+/* Whether name lies under parent (parent, a NUL, more). */
+static bool
+mbx_under(const char *name, size_t len, const char *parent, size_t plen)
+{
+	return len > plen && name[plen] == '\0' &&
+	       memcmp(name, parent, plen) == 0;
+}
+
+/* Mailboxes renamed on one side since the last run: a name new to the
+ * database on one side whose id is that of a known mailbox now gone from
+ * that side. RENAME on the other side (children follow) and in the
+ * database. Returns how many were renamed (the list must then be read
+ * again), or -1. */
+static int
+mbx_renames(struct sync_run *run, struct mbx_item *items, size_t n)
+{
+	struct mbx_rename *r = calloc(n + 1, sizeof(*r));
+	struct state *st = run->state;
+	size_t i, j, nr = 0, done = 0;
+	const char *error;
+	bool failed = false;
+
+	if (r == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct mbx_item *to = &items[i];
+		bool ex0 = mbx_exists(to->e[0]), ex1 = mbx_exists(to->e[1]);
+		enum side where;
+		int64_t old;
+
+		if (to->idx > 0 || ex0 == ex1)
+			continue;
+		where = ex0 ? SIDE_LOCAL : SIDE_REMOTE;
+		if (to->e[where]->id == NULL ||
+		    state_mailbox_id_find(st, where, to->e[where]->id, &old,
+		                          &error) <= 0)
+			continue;
+		for (j = 0; j < n; j++) {
+			struct mbx_item *from = &items[j];
+
+			if (from->idx != old || from->e[where] != NULL ||
+			    !mbx_exists(from->e[side_other(where)]))
+				continue;
+			r[nr].from = from;
+			r[nr].to = to;
+			r[nr].where = where;
+			nr++;
+			break;
+		}
+	}
+	if (nr == 0)
+		goto out;
+	if (state_begin(st, &error) < 0)
+		goto db_error;
+	for (i = 0; i < nr; i++) {
+		struct mbx_rename *x = &r[i];
+		enum side other = side_other(x->where);
+		char *fw, *tw, *display;
+		bool nested = false;
+
+		/* Children move with their parent's RENAME. */
+		for (j = 0; j < nr; j++) {
+			if (j != i && mbx_under(x->from->name, x->from->len,
+			                        r[j].from->name,
+			                        r[j].from->len))
+				nested = true;
+		}
+		if (nested)
+			continue;
+		fw = sync_wire_name(&run->server[other], x->from->name,
+		                    x->from->len);
+		tw = sync_wire_name(&run->server[other], x->to->name,
+		                    x->to->len);
+		display = sync_display_name(run, x->to->name, x->to->len);
+		if (fw != NULL && tw != NULL && display != NULL) {
+			if (run->set.dry_run) {
+				log_info(side_name(other), NULL,
+				         "would rename mailbox %s to %s "
+				         "(renamed on %s)",
+				         fw, tw, side_name(x->where));
+			} else {
+				imap_conn_cmd(run->server[other].conn,
+				              mbx_admin_done, &failed,
+				              "RENAME %s %s", fw, tw);
+				log_info(side_name(other), NULL,
+				         "Renamed mailbox %s to %s (renamed "
+				         "on %s)",
+				         fw, tw, side_name(x->where));
+				if (state_mailbox_rename(
+				        st, x->from->name, x->from->len,
+				        x->to->name, x->to->len, NULL,
+				        &error) < 0) {
+					free(fw);
+					free(tw);
+					free(display);
+					sync_rollback(st);
+					goto db_error;
+				}
+				done++;
+			}
+		}
+		free(fw);
+		free(tw);
+		free(display);
+	}
+	if (sync_run_wait(run) < 0 || failed) {
+		sync_rollback(st);
+		free(r);
+		return -1;
+	}
+	if (state_commit(st, &error) < 0)
+		goto db_error;
+	sync_step("mailboxes renamed");
+out:
+	free(r);
+	return (int)done;
+db_error:
+	log_error("database", NULL, "%s", error);
+	free(r);
+	return -1;
+}
+
+/* Record each side's id of the mailboxes both sides have, for the next
+ * run to tell a rename from a deletion. */
+static int
+mbx_record_ids(struct sync_run *run, struct mbx_item *items, size_t n)
+{
+	const char *error;
+	size_t i;
+	unsigned s;
+
+	if (run->set.dry_run)
+		return 0;
+	if (state_begin(run->state, &error) < 0)
+		goto db_error;
+	for (i = 0; i < n; i++) {
+		struct mbx_item *m = &items[i];
+
+		if (m->idx <= 0 || m->skip)
+			continue;
+		for (s = 0; s < SIDE_COUNT; s++) {
+			const char *id = m->e[s] != NULL && m->e[s]->id != NULL
+			                     ? m->e[s]->id
+			                     : m->created_id[s];
+
+			if (id == NULL)
+				continue;
+			if (state_mailbox_id_set(run->state, m->idx, s, id,
+			                         &error) < 0) {
+				sync_rollback(run->state);
+				goto db_error;
+			}
+		}
+	}
+	if (state_commit(run->state, &error) < 0)
+		goto db_error;
+	return 0;
+db_error:
+	log_error("database", NULL, "%s", error);
+	return -1;
+}
+
+struct mbx_created {
+	struct sync_run *run;
+	struct mbx_item *items;
+	size_t n;
+	enum side side;
+};
+
+/* STATUS answers for mailboxes just created: their ids. */
+static void
+mbx_created_untagged(struct imap_conn *conn, const struct imap_response *resp,
+                     void *ctx)
+{
+	struct mbx_created *c = ctx;
+	struct imap_status_data st;
+	const char *error, *id;
+	size_t i;
+
+	(void)conn;
+	if (strcmp(resp->name, "STATUS") != 0 ||
+	    imap_decode_status(resp, &st, &error) < 0)
+		return;
+	id = st.mailboxid != NULL ? st.mailboxid : st.x_guid;
+	if (id == NULL)
+		return;
+	for (i = 0; i < c->n; i++) {
+		struct mbx_item *m = &c->items[i];
+		char *wire;
+
+		if (!m->created || m->created_id[c->side] != NULL)
+			continue;
+		wire = sync_wire_name(&c->run->server[c->side], m->name,
+		                      m->len);
+		if (wire != NULL && strlen(wire) == st.mailbox_len &&
+		    memcmp(wire, st.mailbox, st.mailbox_len) == 0)
+			m->created_id[c->side] = strdup(id);
+		free(wire);
+	}
+}
+
 /* interimap's rules, item by item; commands for both sides pipelined. */
 static int
 mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 {
+	struct mbx_created created[SIDE_COUNT];
 	struct state *st = run->state;
 	const char *error;
 	size_t i;
+	unsigned s;
 
+	for (s = 0; s < SIDE_COUNT; s++) {
+		created[s].run = run;
+		created[s].items = it;
+		created[s].n = n;
+		created[s].side = s;
+		imap_conn_set_untagged(run->server[s].conn,
+		                       mbx_created_untagged, &created[s]);
+	}
 	if (state_begin(st, &error) < 0)
 		goto db_error;
 	for (i = 0; i < n; i++) {
@@ -439,7 +831,6 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 		bool ex[SIDE_COUNT], sub[SIDE_COUNT], dbsub = false;
 		char *display = sync_display_name(run, m->name, m->len);
 		int ret;
-		unsigned s;
 
 		if (display == NULL)
 			goto nomem;
@@ -499,7 +890,9 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 			    ex[SIDE_LOCAL] ? SIDE_LOCAL : SIDE_REMOTE;
 			enum side lack = side_other(have);
 
-			if (ret > 0) {
+			if (ret > 0 && m->delete) {
+				mbx_delete(run, m, display);
+			} else if (ret > 0) {
 				log_error(side_name(lack), display,
 				          "the mailbox is gone from %s but "
 				          "known to the database: if it was "
@@ -537,6 +930,8 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 		sync_rollback(st);
 		return -1;
 	}
+	for (s = 0; s < SIDE_COUNT; s++)
+		imap_conn_set_untagged(run->server[s].conn, NULL, NULL);
 	if (run->set.dry_run) {
 		/* New rows would have been created: nothing to sync yet. */
 		sync_rollback(st);
@@ -639,8 +1034,11 @@ mbx_unchanged(struct sync_run *run, struct mbx_item *m)
 	return true;
 }
 
-int
-mailboxes_sync(struct sync_run *run, char **args, size_t nargs, bool repair)
+/* One listing and what follows it; 1 when mailboxes were renamed and the
+ * list must be read again. */
+static int
+mbx_sync_pass(struct sync_run *run, char **args, size_t nargs, bool repair,
+              bool renames)
 {
 	struct mbx_list lists[SIDE_COUNT];
 	struct mbx_item *items = NULL;
@@ -702,7 +1100,26 @@ mailboxes_sync(struct sync_run *run, char **args, size_t nargs, bool repair)
 		}
 	}
 	qsort(items, n, sizeof(*items), mbx_item_cmp);
-	if (mbx_brake(run, items, n) < 0 || mbx_reconcile(run, items, n) < 0)
+	for (i = 0; i < n; i++) {
+		const char *error;
+
+		if (state_mailbox_find(run->state, items[i].name, items[i].len,
+		                       &items[i].idx, NULL, &error) < 0) {
+			log_error("database", NULL, "%s", error);
+			goto out;
+		}
+	}
+	if (renames) {
+		int r = mbx_renames(run, items, n);
+
+		if (r != 0) {
+			ret = r > 0 ? 1 : -1;
+			goto out;
+		}
+	}
+	if (mbx_deletions(run, items, n) < 0 || mbx_brake(run, items, n) < 0 ||
+	    mbx_reconcile(run, items, n) < 0 ||
+	    mbx_record_ids(run, items, n) < 0)
 		goto out;
 	targets = calloc(n + 1, sizeof(*targets));
 	if (targets == NULL)
@@ -739,6 +1156,10 @@ mailboxes_sync(struct sync_run *run, char **args, size_t nargs, bool repair)
 		goto out;
 	ret = run->fatal ? -1 : 0;
 out:
+	for (i = 0; items != NULL && i < n; i++) {
+		free(items[i].created_id[0]);
+		free(items[i].created_id[1]);
+	}
 	free(targets);
 	free(items);
 	for (s = 0; s < SIDE_COUNT; s++)
@@ -949,5 +1370,16 @@ out:
 	free(tname);
 	for (s = 0; s < SIDE_COUNT; s++)
 		mbx_list_free(&lists[s]);
+	return ret;
+}
+
+int
+mailboxes_sync(struct sync_run *run, char **args, size_t nargs, bool repair)
+{
+	int ret = mbx_sync_pass(run, args, nargs, repair, true);
+
+	/* After renames, the names both sides have changed: list again. */
+	if (ret == 1)
+		ret = mbx_sync_pass(run, args, nargs, repair, false);
 	return ret;
 }

@@ -60,6 +60,20 @@ static const char *const schema_v2[] = {
     NULL,
 };
 
+/* Version 3. mailbox_id: each side's stable id of a mailbox (Dovecot's
+ * X-GUID, or RFC 8474's MAILBOXID), which a RENAME keeps: a known mailbox
+ * missing under its name but present under another with its id was
+ * renamed, not deleted. */
+static const char *const schema_v3[] = {
+    "CREATE TABLE mailbox_id ("
+    "idx INTEGER NOT NULL REFERENCES mailboxes(idx) ON DELETE CASCADE, "
+    "side TEXT NOT NULL CHECK (side IN ('local', 'remote')), "
+    "id TEXT NOT NULL, "
+    "PRIMARY KEY (idx, side))",
+    "CREATE INDEX mailbox_id_by_id ON mailbox_id (side, id)",
+    NULL,
+};
+
 enum stmt {
 	STMT_MAILBOX_FIND,
 	STMT_MAILBOX_CREATE,
@@ -88,6 +102,9 @@ enum stmt {
 	STMT_PENDING_REMOVE,
 	STMT_PENDING_LIST_ONE,
 	STMT_PENDING_LIST_ALL,
+	STMT_ID_SET,
+	STMT_ID_FIND,
+	STMT_ID_GET,
 	STMT_COUNT
 };
 
@@ -151,6 +168,12 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_PENDING_LIST_ONE] = PENDING_COLS " WHERE idx = ?1 "
                                            "ORDER BY created, rowid",
     [STMT_PENDING_LIST_ALL] = PENDING_COLS " ORDER BY created, rowid",
+    [STMT_ID_SET] = "INSERT INTO mailbox_id (idx, side, id) "
+                    "VALUES (?1, ?2, ?3) ON CONFLICT (idx, side) "
+                    "DO UPDATE SET id = excluded.id "
+                    "WHERE id != excluded.id",
+    [STMT_ID_FIND] = "SELECT idx FROM mailbox_id WHERE side = ?1 AND id = ?2",
+    [STMT_ID_GET] = "SELECT id FROM mailbox_id WHERE idx = ?1 AND side = ?2",
 };
 
 struct state {
@@ -305,7 +328,12 @@ migrate(struct state *st, int version, const char **error_r)
 			return -1;
 		version = 2;
 	}
-	return exec(st, "PRAGMA user_version = 2", error_r);
+	if (version == 2) {
+		if (exec_list(st, schema_v3, error_r) < 0)
+			return -1;
+		version = 3;
+	}
+	return exec(st, "PRAGMA user_version = 3", error_r);
 }
 
 /* mkdir -p of path's parent, new directories mode 0700. */
@@ -1079,4 +1107,63 @@ state_import_interimap(struct state *st, const char *from, uint64_t *pairs_r,
 detach:
 	sqlite3_exec(st->db, "DETACH DATABASE src", NULL, NULL, NULL);
 	return ret;
+}
+
+int
+state_mailbox_id_set(struct state *st, int64_t idx, enum side side,
+                     const char *id, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_ID_SET, error_r);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_text(s, 2, side_name(side), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, id, -1, SQLITE_TRANSIENT);
+	return run(st, s, "set mailbox id", error_r) < 0 ? -1 : 0;
+}
+
+int
+state_mailbox_id_find(struct state *st, enum side side, const char *id,
+                      int64_t *idx_r, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_ID_FIND, error_r);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, side_name(side), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*idx_r = sqlite3_column_int64(s, 0);
+	done(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc != SQLITE_DONE)
+		return db_error(st, error_r, "find mailbox id");
+	return 0;
+}
+
+int
+state_mailbox_id_get(struct state *st, int64_t idx, enum side side,
+                     char *id, size_t size, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_ID_GET, error_r);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_text(s, 2, side_name(side), -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		snprintf(id, size, "%s",
+		         (const char *)sqlite3_column_text(s, 0));
+	done(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc != SQLITE_DONE)
+		return db_error(st, error_r, "get mailbox id");
+	return 0;
 }

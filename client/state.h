@@ -16,8 +16,9 @@
 
 #include "side.h"
 
-/* user_version: 1 is interimap's schema, 2 adds imapsync's tables. */
-#define STATE_SCHEMA_VERSION 2
+/* user_version: 1 is interimap's schema, 2 and 3 add imapsync's tables
+ * (pending, mailbox_id). */
+#define STATE_SCHEMA_VERSION 3
 
 /* state_open()'s result when another process holds the database. */
 #define STATE_LOCKED (-2)
@@ -142,5 +143,16 @@ typedef int state_pending_fn(void *context, const struct state_pending *p);
 int state_pending_foreach(struct state *state, int64_t idx,
                           state_pending_fn *fn, void *context,
                           const char **error_r);
+
+/* Record side's stable id of mailbox idx (X-GUID or MAILBOXID). */
+int state_mailbox_id_set(struct state *state, int64_t idx, enum side side,
+			 const char *id, const char **error_r);
+/* 1 and the id (truncated to size) of mailbox idx on side; 0 if none. */
+int state_mailbox_id_get(struct state *state, int64_t idx, enum side side,
+			 char *id, size_t size, const char **error_r);
+/* 1 and *idx_r: the mailbox whose id on side is id; 0 if none. */
+int state_mailbox_id_find(struct state *state, enum side side,
+			  const char *id, int64_t *idx_r,
+			  const char **error_r);
 
 #endif

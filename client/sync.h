@@ -27,6 +27,9 @@ struct sync_server {
 	bool delim_known;
 	const char *reference; /* list-reference, "" by default */
 	uint64_t caps;
+	/* The STATUS item that names a mailbox's stable id on this server
+	 * (MAILBOXID, X-GUID), or NULL when it has none. */
+	const char *id_item;
 	/* Commands in flight that run in a mailbox (sync-private.h), oldest
 	 * first, and the mailbox of the last SELECT queued. */
 	struct sync_epoch *epoch_head, *epoch_tail;

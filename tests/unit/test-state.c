@@ -539,14 +539,53 @@ TEST(interimap_database_upgrades)
 		                        &error) == 0);
 	}
 	state_close(&st);
-	CHECK(raw_int(path, "PRAGMA user_version") == 2);
+	CHECK(raw_int(path, "PRAGMA user_version") == STATE_SCHEMA_VERSION);
 
-	CHECK(raw_sql(path, "PRAGMA user_version = 3") == 0);
+	CHECK(raw_sql(path, "PRAGMA user_version = 4") == 0);
 	CHECK(state_open(path, &st, &error) == -1);
-	CHECK(error != NULL && strstr(error, "schema version 3 is newer"));
+	CHECK(error != NULL && strstr(error, "schema version 4 is newer"));
 	CHECK(raw_sql(path, "PRAGMA user_version = 0") == 0);
 	CHECK(state_open(path, &st, &error) == -1);
 	CHECK(error != NULL && strstr(error, "interimap < 0.5"));
 	CHECK(st == NULL);
+	teardown();
+}
+
+TEST(mailbox_ids)
+{
+	struct state *st;
+	const char *error;
+	int64_t a, b, found = 0;
+	const char *path = setup();
+
+	st = open_ok(path);
+	CHECK(st != NULL);
+	if (st == NULL) {
+		teardown();
+		return;
+	}
+	CHECK(state_mailbox_create(st, "a", 1, false, &a, &error) == 0);
+	CHECK(state_mailbox_create(st, "b", 1, false, &b, &error) == 0);
+	CHECK(state_mailbox_id_set(st, a, SIDE_LOCAL, "guid-a", &error) == 0);
+	CHECK(state_mailbox_id_set(st, b, SIDE_REMOTE, "guid-a", &error) ==
+	      0);
+	CHECK(state_mailbox_id_find(st, SIDE_LOCAL, "guid-a", &found,
+	                            &error) == 1 &&
+	      found == a);
+	CHECK(state_mailbox_id_find(st, SIDE_REMOTE, "guid-a", &found,
+	                            &error) == 1 &&
+	      found == b);
+	CHECK(state_mailbox_id_set(st, a, SIDE_LOCAL, "guid-a2", &error) == 0);
+	CHECK(state_mailbox_id_find(st, SIDE_LOCAL, "guid-a", &found,
+	                            &error) == 0);
+	/* Renaming keeps the id; deleting the mailbox drops it. */
+	CHECK(state_mailbox_rename(st, "a", 1, "c", 1, NULL, &error) == 0);
+	CHECK(state_mailbox_id_find(st, SIDE_LOCAL, "guid-a2", &found,
+	                            &error) == 1 &&
+	      found == a);
+	CHECK(state_mailbox_delete(st, a, &error) == 0);
+	CHECK(state_mailbox_id_find(st, SIDE_LOCAL, "guid-a2", &found,
+	                            &error) == 0);
+	state_close(&st);
 	teardown();
 }
