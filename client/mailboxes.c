@@ -185,8 +185,7 @@ mbx_cmd_done(struct imap_conn *conn, const struct imap_response *resp,
 		l->id_refused = true;
 		return;
 	}
-	log_error(side_name(l->srv->side), NULL, "LIST failed: %s",
-	          resp->text);
+	log_error(side_name(l->srv->side), NULL, "LIST failed: %s", resp->text);
 	l->failed = true;
 }
 
@@ -199,16 +198,17 @@ mbx_send_list(const struct config *cfg, struct mbx_list *l, const char *pat)
 	const char *sp = l->id_item != NULL ? " " : "";
 
 	if (cfg->list_select_opts != NULL)
-		imap_conn_cmd(srv->conn, mbx_cmd_done, l,
-		              "LIST (%a) %q %a RETURN (SUBSCRIBED STATUS "
-		              "(UIDVALIDITY UIDNEXT HIGHESTMODSEQ MESSAGES%a%a))",
-		              cfg->list_select_opts, srv->reference, pat, sp,
-		              id);
+		imap_conn_cmd(
+		    srv->conn, mbx_cmd_done, l,
+		    "LIST (%a) %q %a RETURN (SUBSCRIBED STATUS "
+		    "(UIDVALIDITY UIDNEXT HIGHESTMODSEQ MESSAGES%a%a))",
+		    cfg->list_select_opts, srv->reference, pat, sp, id);
 	else
-		imap_conn_cmd(srv->conn, mbx_cmd_done, l,
-		              "LIST %q %a RETURN (SUBSCRIBED STATUS (UIDVALIDITY "
-		              "UIDNEXT HIGHESTMODSEQ MESSAGES%a%a))",
-		              srv->reference, pat, sp, id);
+		imap_conn_cmd(
+		    srv->conn, mbx_cmd_done, l,
+		    "LIST %q %a RETURN (SUBSCRIBED STATUS (UIDVALIDITY "
+		    "UIDNEXT HIGHESTMODSEQ MESSAGES%a%a))",
+		    srv->reference, pat, sp, id);
 }
 
 static void
@@ -285,6 +285,18 @@ mbx_patterns_need_delim(const struct config *cfg, size_t nargs)
 	return false;
 }
 
+static bool
+mbx_ids_wanted(struct sync_run *run, enum side s)
+{
+	uint64_t missing = 0, known = 0;
+	const char *error;
+
+	if (state_mailbox_ids_missing(run->state, s, &missing, &error) < 0 ||
+	    state_mailbox_count(run->state, &known, &error) < 0)
+		return true;
+	return missing > 0 || known == 0;
+}
+
 /* ENABLE QRESYNC, the delimiter and the list, pipelined on both sides. */
 static int
 mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
@@ -328,9 +340,12 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 		}
 		/* RFC 8474's MAILBOXID where offered, else Dovecot's X-GUID
 		 * (refused by other servers: then listed again without). */
-		lists[s].id_item = (srv->caps & IMAP_CAP_OBJECTID) != 0
-		                       ? "MAILBOXID"
-		                       : "X-GUID";
+		srv->id_item = (srv->caps & IMAP_CAP_OBJECTID) != 0
+		                   ? "MAILBOXID"
+		                   : "X-GUID";
+		/* Ids cost bytes on every run: ask for them only while the
+		 * database lacks some, or knows no mailbox yet. */
+		lists[s].id_item = mbx_ids_wanted(run, s) ? srv->id_item : NULL;
 		pats[s] = strdup(buf_data(pat));
 		if (pats[s] == NULL)
 			goto out;
@@ -342,6 +357,7 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 		if (!lists[s].id_refused)
 			continue;
 		lists[s].id_item = NULL;
+		run->server[s].id_item = NULL; /* the server has none */
 		mbx_send_list(cfg, &lists[s], pats[s]);
 		if (sync_run_wait(run) < 0)
 			goto out;
@@ -353,7 +369,6 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 			goto out;
 		run->server[s].delim = lists[s].delim;
 		run->server[s].delim_known = true;
-		run->server[s].id_item = lists[s].id_item;
 	}
 	ret = 0;
 out:
@@ -416,8 +431,9 @@ struct mbx_item {
 	 * on the other, which is that side. */
 	bool delete;
 	enum side delete_on;
-	/* The id of a mailbox created in this run, from STATUS. */
-	char *created_id[SIDE_COUNT];
+	/* Its id on each side when the LIST did not give it: from STATUS
+	 * (a mailbox new to the database, created in this run). */
+	char *new_id[SIDE_COUNT];
 };
 
 static int
@@ -478,6 +494,70 @@ mbx_cmd(struct sync_run *run, enum side s, struct mbx_item *it,
 	else
 		log_info(side_name(s), NULL, "Unsubscribe to %s", wire);
 	free(wire);
+}
+
+struct mbx_created {
+	struct sync_run *run;
+	struct mbx_item *items;
+	size_t n;
+	enum side side;
+};
+
+/* STATUS answers for mailboxes just created: their ids. */
+static void
+mbx_created_untagged(struct imap_conn *conn, const struct imap_response *resp,
+                     void *ctx)
+{
+	struct mbx_created *c = ctx;
+	struct imap_status_data st;
+	const char *error, *id;
+	size_t i;
+
+	(void)conn;
+	if (strcmp(resp->name, "STATUS") != 0 ||
+	    imap_decode_status(resp, &st, &error) < 0)
+		return;
+	id = st.mailboxid != NULL ? st.mailboxid : st.x_guid;
+	if (id == NULL)
+		return;
+	for (i = 0; i < c->n; i++) {
+		struct mbx_item *m = &c->items[i];
+		char *wire;
+
+		if (m->new_id[c->side] != NULL ||
+		    (m->e[c->side] != NULL && m->e[c->side]->id != NULL))
+			continue;
+		wire =
+		    sync_wire_name(&c->run->server[c->side], m->name, m->len);
+		if (wire != NULL && strlen(wire) == st.mailbox_len &&
+		    memcmp(wire, st.mailbox, st.mailbox_len) == 0)
+			m->new_id[c->side] = strdup(id);
+		free(wire);
+	}
+}
+
+/* Ask side s for the id of item m when its LIST line did not carry it. */
+static void
+mbx_ask_id(struct sync_run *run, struct mbx_item *m, enum side s)
+{
+	struct sync_server *srv = &run->server[s];
+	char *wire;
+
+	if (srv->id_item == NULL || m->new_id[s] != NULL ||
+	    (m->e[s] != NULL && m->e[s]->id != NULL))
+		return;
+	wire = sync_wire_name(srv, m->name, m->len);
+	if (wire != NULL)
+		imap_conn_cmd(srv->conn, NULL, NULL, "STATUS %s (%a)", wire,
+		              srv->id_item);
+	free(wire);
+}
+
+static const char *
+mbx_id(const struct mbx_item *m, enum side s)
+{
+	return m->e[s] != NULL && m->e[s]->id != NULL ? m->e[s]->id
+	                                              : m->new_id[s];
 }
 
 static void
@@ -597,6 +677,48 @@ mbx_deletions(struct sync_run *run, struct mbx_item *items, size_t n)
 	return 0;
 }
 
+/* When a known mailbox is gone from a side, the ids of that side's
+ * mailboxes new to the database tell whether it was renamed: ask for
+ * those the LIST did not give (one flight, and only then). */
+static int
+mbx_rename_ids(struct sync_run *run, struct mbx_item *items, size_t n)
+{
+	struct mbx_created ctx[SIDE_COUNT];
+	bool gone[SIDE_COUNT] = {false, false}, asked = false;
+	size_t i;
+	unsigned s;
+
+	for (i = 0; i < n; i++) {
+		bool ex0 = mbx_exists(items[i].e[0]);
+		bool ex1 = mbx_exists(items[i].e[1]);
+
+		if (items[i].idx > 0 && ex0 != ex1)
+			gone[ex0 ? SIDE_REMOTE : SIDE_LOCAL] = true;
+	}
+	for (s = 0; s < SIDE_COUNT; s++) {
+		ctx[s].run = run;
+		ctx[s].items = items;
+		ctx[s].n = n;
+		ctx[s].side = s;
+		if (!gone[s])
+			continue;
+		imap_conn_set_untagged(run->server[s].conn,
+		                       mbx_created_untagged, &ctx[s]);
+		for (i = 0; i < n; i++) {
+			if (items[i].idx <= 0 && mbx_exists(items[i].e[s]) &&
+			    !mbx_exists(items[i].e[side_other(s)])) {
+				mbx_ask_id(run, &items[i], s);
+				asked = true;
+			}
+		}
+	}
+	if (asked && sync_run_wait(run) < 0)
+		return -1;
+	for (s = 0; s < SIDE_COUNT; s++)
+		imap_conn_set_untagged(run->server[s].conn, NULL, NULL);
+	return 0;
+}
+
 static void mbx_admin_done(struct imap_conn *conn,
                            const struct imap_response *resp, void *ctx);
 
@@ -629,6 +751,10 @@ mbx_renames(struct sync_run *run, struct mbx_item *items, size_t n)
 
 	if (r == NULL)
 		return -1;
+	if (mbx_rename_ids(run, items, n) < 0) {
+		free(r);
+		return -1;
+	}
 	for (i = 0; i < n; i++) {
 		struct mbx_item *to = &items[i];
 		bool ex0 = mbx_exists(to->e[0]), ex1 = mbx_exists(to->e[1]);
@@ -638,8 +764,8 @@ mbx_renames(struct sync_run *run, struct mbx_item *items, size_t n)
 		if (to->idx > 0 || ex0 == ex1)
 			continue;
 		where = ex0 ? SIDE_LOCAL : SIDE_REMOTE;
-		if (to->e[where]->id == NULL ||
-		    state_mailbox_id_find(st, where, to->e[where]->id, &old,
+		if (mbx_id(to, where) == NULL ||
+		    state_mailbox_id_find(st, where, mbx_id(to, where), &old,
 		                          &error) <= 0)
 			continue;
 		for (j = 0; j < n; j++) {
@@ -667,9 +793,9 @@ mbx_renames(struct sync_run *run, struct mbx_item *items, size_t n)
 
 		/* Children move with their parent's RENAME. */
 		for (j = 0; j < nr; j++) {
-			if (j != i && mbx_under(x->from->name, x->from->len,
-			                        r[j].from->name,
-			                        r[j].from->len))
+			if (j != i &&
+			    mbx_under(x->from->name, x->from->len,
+			              r[j].from->name, r[j].from->len))
 				nested = true;
 		}
 		if (nested)
@@ -746,9 +872,7 @@ mbx_record_ids(struct sync_run *run, struct mbx_item *items, size_t n)
 		if (m->idx <= 0 || m->skip)
 			continue;
 		for (s = 0; s < SIDE_COUNT; s++) {
-			const char *id = m->e[s] != NULL && m->e[s]->id != NULL
-			                     ? m->e[s]->id
-			                     : m->created_id[s];
+			const char *id = mbx_id(m, s);
 
 			if (id == NULL)
 				continue;
@@ -765,45 +889,6 @@ mbx_record_ids(struct sync_run *run, struct mbx_item *items, size_t n)
 db_error:
 	log_error("database", NULL, "%s", error);
 	return -1;
-}
-
-struct mbx_created {
-	struct sync_run *run;
-	struct mbx_item *items;
-	size_t n;
-	enum side side;
-};
-
-/* STATUS answers for mailboxes just created: their ids. */
-static void
-mbx_created_untagged(struct imap_conn *conn, const struct imap_response *resp,
-                     void *ctx)
-{
-	struct mbx_created *c = ctx;
-	struct imap_status_data st;
-	const char *error, *id;
-	size_t i;
-
-	(void)conn;
-	if (strcmp(resp->name, "STATUS") != 0 ||
-	    imap_decode_status(resp, &st, &error) < 0)
-		return;
-	id = st.mailboxid != NULL ? st.mailboxid : st.x_guid;
-	if (id == NULL)
-		return;
-	for (i = 0; i < c->n; i++) {
-		struct mbx_item *m = &c->items[i];
-		char *wire;
-
-		if (!m->created || m->created_id[c->side] != NULL)
-			continue;
-		wire = sync_wire_name(&c->run->server[c->side], m->name,
-		                      m->len);
-		if (wire != NULL && strlen(wire) == st.mailbox_len &&
-		    memcmp(wire, st.mailbox, st.mailbox_len) == 0)
-			m->created_id[c->side] = strdup(id);
-		free(wire);
-	}
 }
 
 /* interimap's rules, item by item; commands for both sides pipelined. */
@@ -847,6 +932,9 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 		if (ex[SIDE_LOCAL] && ex[SIDE_REMOTE]) {
 			if (ret == 0) {
 				bool want = sub[0] || sub[1];
+
+				mbx_ask_id(run, m, SIDE_LOCAL);
+				mbx_ask_id(run, m, SIDE_REMOTE);
 
 				if (state_mailbox_create(st, m->name, m->len,
 				                         want, &m->idx,
@@ -915,6 +1003,7 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 				if (!run->set.dry_run)
 					log_info("database", NULL,
 					         "Created mailbox %s", display);
+				mbx_ask_id(run, m, have);
 				mbx_cmd(run, lack, m, "CREATE", display);
 				if (sub[have])
 					mbx_cmd(run, lack, m, "SUBSCRIBE",
@@ -1157,8 +1246,8 @@ mbx_sync_pass(struct sync_run *run, char **args, size_t nargs, bool repair,
 	ret = run->fatal ? -1 : 0;
 out:
 	for (i = 0; items != NULL && i < n; i++) {
-		free(items[i].created_id[0]);
-		free(items[i].created_id[1]);
+		free(items[i].new_id[0]);
+		free(items[i].new_id[1]);
 	}
 	free(targets);
 	free(items);

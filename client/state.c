@@ -105,6 +105,8 @@ enum stmt {
 	STMT_ID_SET,
 	STMT_ID_FIND,
 	STMT_ID_GET,
+	STMT_ID_MISSING,
+	STMT_MAILBOX_COUNT,
 	STMT_COUNT
 };
 
@@ -174,6 +176,10 @@ static const char *const stmt_sql[STMT_COUNT] = {
                     "WHERE id != excluded.id",
     [STMT_ID_FIND] = "SELECT idx FROM mailbox_id WHERE side = ?1 AND id = ?2",
     [STMT_ID_GET] = "SELECT id FROM mailbox_id WHERE idx = ?1 AND side = ?2",
+    [STMT_ID_MISSING] = "SELECT count(*) FROM mailboxes m WHERE NOT EXISTS "
+                        "(SELECT 1 FROM mailbox_id i "
+                        "WHERE i.idx = m.idx AND i.side = ?1)",
+    [STMT_MAILBOX_COUNT] = "SELECT count(*) FROM mailboxes",
 };
 
 struct state {
@@ -1146,8 +1152,8 @@ state_mailbox_id_find(struct state *st, enum side side, const char *id,
 }
 
 int
-state_mailbox_id_get(struct state *st, int64_t idx, enum side side,
-                     char *id, size_t size, const char **error_r)
+state_mailbox_id_get(struct state *st, int64_t idx, enum side side, char *id,
+                     size_t size, const char **error_r)
 {
 	sqlite3_stmt *s = stmt(st, STMT_ID_GET, error_r);
 	int rc;
@@ -1165,5 +1171,41 @@ state_mailbox_id_get(struct state *st, int64_t idx, enum side side,
 		return 1;
 	if (rc != SQLITE_DONE)
 		return db_error(st, error_r, "get mailbox id");
+	return 0;
+}
+
+int
+state_mailbox_ids_missing(struct state *st, enum side side, uint64_t *count_r,
+                          const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_ID_MISSING, error_r);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, side_name(side), -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*count_r = (uint64_t)sqlite3_column_int64(s, 0);
+	done(s);
+	if (rc != SQLITE_ROW)
+		return db_error(st, error_r, "count mailboxes without id");
+	return 0;
+}
+
+int
+state_mailbox_count(struct state *st, uint64_t *count_r, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_MAILBOX_COUNT, error_r);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*count_r = (uint64_t)sqlite3_column_int64(s, 0);
+	done(s);
+	if (rc != SQLITE_ROW)
+		return db_error(st, error_r, "count mailboxes");
 	return 0;
 }

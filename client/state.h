@@ -146,13 +146,18 @@ int state_pending_foreach(struct state *state, int64_t idx,
 
 /* Record side's stable id of mailbox idx (X-GUID or MAILBOXID). */
 int state_mailbox_id_set(struct state *state, int64_t idx, enum side side,
-			 const char *id, const char **error_r);
+                         const char *id, const char **error_r);
 /* 1 and the id (truncated to size) of mailbox idx on side; 0 if none. */
 int state_mailbox_id_get(struct state *state, int64_t idx, enum side side,
-			 char *id, size_t size, const char **error_r);
+                         char *id, size_t size, const char **error_r);
+/* How many mailboxes the database knows. */
+int state_mailbox_count(struct state *state, uint64_t *count_r,
+                        const char **error_r);
+/* How many mailboxes have no id recorded for side. */
+int state_mailbox_ids_missing(struct state *state, enum side side,
+                              uint64_t *count_r, const char **error_r);
 /* 1 and *idx_r: the mailbox whose id on side is id; 0 if none. */
-int state_mailbox_id_find(struct state *state, enum side side,
-			  const char *id, int64_t *idx_r,
-			  const char **error_r);
+int state_mailbox_id_find(struct state *state, enum side side, const char *id,
+                          int64_t *idx_r, const char **error_r);
 
 #endif
