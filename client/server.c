@@ -32,17 +32,11 @@ static const struct {
     {IMAP_CAP_UIDPLUS, "UIDPLUS"},
 };
 
-/* "remote (imap.example.net)" for messages about a network side. */
+/* Messages start with the side's name, as the log-prefix wants it. */
 static const char *
 server_label(const struct server_login *l)
 {
-	static char label[SIDE_COUNT][300];
-
-	if (l->cs->type == CONFIG_TYPE_TUNNEL)
-		return side_name(l->side);
-	snprintf(label[l->side], sizeof(label[l->side]), "%s (%.200s)",
-	         side_name(l->side), l->cs->host);
-	return label[l->side];
+	return side_name(l->side);
 }
 
 void
@@ -95,7 +89,8 @@ server_log_failure(const struct server_login *l)
 	if (imap_conn_state(l->conn) != IMAP_CONN_FAILED &&
 	    imap_conn_state(l->conn) != IMAP_CONN_CLOSED)
 		return;
-	if (why[0] != '\0' && l->cs->type != CONFIG_TYPE_TUNNEL)
+	if (why[0] != '\0' && l->cs->type != CONFIG_TYPE_TUNNEL &&
+	    imap_conn_state(l->conn) == IMAP_CONN_FAILED)
 		log_error(server_label(l), NULL, "%s", why);
 	else
 		log_error(NULL, NULL, "%s", imap_conn_error(l->conn));
@@ -321,8 +316,8 @@ server_login(struct server_login *l)
 	for (s = 0; s < SIDE_COUNT; s++) {
 		if (ret == 0 && want[s] && l[s].status != IMAP_STATUS_OK) {
 			log_error(server_label(&l[s]), NULL,
-			          "authentication failed (%s as %s): %s",
-			          l[s].mech, l[s].cs->username,
+			          "authentication failed on %s (%s as %s): %s",
+			          l[s].cs->host, l[s].mech, l[s].cs->username,
 			          l[s].sasl_error[0] != '\0' ? l[s].sasl_error
 			                                     : l[s].text);
 			ret = -1;
