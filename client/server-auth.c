@@ -84,8 +84,8 @@ auth_continuation(struct imap_conn *c, struct imap_cmd *cmd,
 		return auth_cancel(l, cmd, "invalid SCRAM challenge");
 	if (l->sasl_step == 1) {
 		l->sasl_step++;
-		answer = sasl_scram_client_final(l->scram, challenge, len,
-		                                 &error);
+		answer =
+		    sasl_scram_client_final(l->scram, challenge, len, &error);
 		sasl_free_secret(challenge);
 		if (answer == NULL)
 			return auth_cancel(l, cmd, error);
@@ -187,19 +187,19 @@ server_auth_start(struct server_login *l, const char **error_r)
 			abort();
 		if (ir) {
 			first = sasl_scram_client_first(l->scram);
-			b64 = first != NULL ? sasl_base64_encode(first,
-			                                         strlen(first))
-			                    : NULL;
+			b64 = first != NULL
+			          ? sasl_base64_encode(first, strlen(first))
+			          : NULL;
 			free(first);
 			if (b64 == NULL)
 				abort();
 			l->sasl_step = 1;
 		}
-		cmd = b64 != NULL ? imap_conn_cmd(l->conn, server_step_done, l,
-		                                  "AUTHENTICATE SCRAM-SHA-256 %P",
-		                                  b64)
-		                  : imap_conn_cmd(l->conn, server_step_done, l,
-		                                  "AUTHENTICATE SCRAM-SHA-256");
+		cmd = b64 != NULL
+		          ? imap_conn_cmd(l->conn, server_step_done, l,
+		                          "AUTHENTICATE SCRAM-SHA-256 %P", b64)
+		          : imap_conn_cmd(l->conn, server_step_done, l,
+		                          "AUTHENTICATE SCRAM-SHA-256");
 	}
 	sasl_free_secret(b64);
 	if (cmd == NULL) {

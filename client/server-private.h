@@ -51,8 +51,7 @@ struct transport *server_net_transport(const struct config_side *cs,
                                        const char **error_r);
 /* TLS over lower per the side's SSL_* keys (STARTTLS or imaps). */
 struct transport *server_net_tls(const struct config_side *cs,
-                                 struct transport *lower,
-                                 const char **error_r);
+                                 struct transport *lower, const char **error_r);
 
 /* The password: the config's, or the first line printed by
  * password-command. *password_r is the caller's to wipe and free. */

@@ -260,10 +260,11 @@ server_starttls(struct server_login *l)
 		if (l[s].cs->type != CONFIG_TYPE_IMAP || !l[s].cs->starttls)
 			continue;
 		if ((imap_conn_caps(l[s].conn) & IMAP_CAP_STARTTLS) == 0) {
-			log_error(server_label(&l[s]), NULL,
-			          "the server does not offer STARTTLS: refusing "
-			          "to log in in clear (use type=imaps, or "
-			          "STARTTLS = NO at your own risk)");
+			log_error(
+			    server_label(&l[s]), NULL,
+			    "the server does not offer STARTTLS: refusing "
+			    "to log in in clear (use type=imaps, or "
+			    "STARTTLS = NO at your own risk)");
 			return -1;
 		}
 		l[s].hold = true;

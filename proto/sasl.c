@@ -44,8 +44,8 @@ sasl_free_secret(char *s)
 char *
 sasl_base64_encode(const void *data, size_t len)
 {
-	size_t size = sodium_base64_encoded_len(
-	    len, sodium_base64_VARIANT_ORIGINAL);
+	size_t size =
+	    sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
 	char *out = malloc(size);
 
 	if (out == NULL)

@@ -20,7 +20,7 @@ char *sasl_base64_encode(const void *data, size_t len);
  * of at most IMAP_MAX_SASL_CHALLENGE bytes; -1 when invalid or too long.
  * *out_r is the caller's (sasl_free_secret). */
 int sasl_base64_decode(const char *b64, size_t len, char **out_r,
-		       size_t *len_r);
+                       size_t *len_r);
 
 /* The PLAIN message "authzid NUL user NUL password", base64-encoded;
  * authzid may be NULL. NULL if a part holds a NUL (impossible from C
@@ -31,7 +31,7 @@ char *sasl_plain(const char *authzid, const char *user, const char *password);
  * password wiped on free). nonce NULL: a random one (tests pass the
  * RFC's). Free with sasl_scram_free(). */
 struct sasl_scram *sasl_scram_create(const char *user, const char *password,
-				     const char *nonce);
+                                     const char *nonce);
 void sasl_scram_free(struct sasl_scram **s);
 /* The client-first-message ("n,,n=user,r=nonce"), not base64-encoded. */
 char *sasl_scram_client_first(struct sasl_scram *s);
@@ -40,10 +40,10 @@ char *sasl_scram_client_first(struct sasl_scram *s);
  * its nonce does not extend ours, or its iteration count passes
  * IMAP_MAX_SCRAM_ITERATIONS. */
 char *sasl_scram_client_final(struct sasl_scram *s, const char *server_first,
-			      size_t len, const char **error_r);
+                              size_t len, const char **error_r);
 /* Check the server-final-message: 0 when it proves the server knows the
  * password, -1 with *error_r otherwise (a server error "e=..." too). */
 int sasl_scram_server_final(struct sasl_scram *s, const char *server_final,
-			    size_t len, const char **error_r);
+                            size_t len, const char **error_r);
 
 #endif

@@ -60,7 +60,8 @@ deflate_read(struct transport *t, void *data, size_t len)
 				snprintf(t->error, sizeof(t->error),
 				         "COMPRESS: invalid compressed data "
 				         "from the server (%s)",
-				         d->in.msg != NULL ? d->in.msg : "zlib");
+				         d->in.msg != NULL ? d->in.msg
+				                           : "zlib");
 				errno = EPROTO;
 				return -1;
 			}

@@ -91,8 +91,7 @@ transport_socks5_reply_len(const unsigned char *reply, size_t len,
 	return len >= *need_r ? 1 : 0;
 }
 
-static void
-socks5_fail(struct socks5 *s, const char *fmt, ...)
+static void socks5_fail(struct socks5 *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -228,8 +227,9 @@ io_error:
 		return 0;
 	r = errno;
 	snprintf(s->t.error, sizeof(s->t.error), "SOCKS5 proxy: %s",
-	         transport_error(s->lower)[0] != '\0' ? transport_error(s->lower)
-	                                              : strerror(r));
+	         transport_error(s->lower)[0] != '\0'
+	             ? transport_error(s->lower)
+	             : strerror(r));
 	s->step = SOCKS5_FAILED;
 	errno = r;
 	return -1;
@@ -347,8 +347,7 @@ socks5_request(struct socks5 *s, const char *host, const char *port,
 	*error_r = socks5_create_error;
 	if (*end != '\0' || pnum == 0 || pnum > 65535) {
 		snprintf(socks5_create_error, sizeof(socks5_create_error),
-		         "a SOCKS5 proxy needs a numeric port, not '%s'",
-		         port);
+		         "a SOCKS5 proxy needs a numeric port, not '%s'", port);
 		return -1;
 	}
 	*p++ = 5;
@@ -361,13 +360,15 @@ socks5_request(struct socks5 *s, const char *host, const char *port,
 	if (r == 0) {
 		if (res->ai_family == AF_INET6) {
 			*p++ = 4;
-			memcpy(p,
-			       &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr,
-			       16);
+			memcpy(
+			    p,
+			    &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr,
+			    16);
 			p += 16;
 		} else {
 			*p++ = 1;
-			memcpy(p, &((struct sockaddr_in *)res->ai_addr)->sin_addr,
+			memcpy(p,
+			       &((struct sockaddr_in *)res->ai_addr)->sin_addr,
 			       4);
 			p += 4;
 		}

@@ -94,8 +94,8 @@ tls_bio_get_method(void)
 {
 	if (tls_bio_method != NULL)
 		return tls_bio_method;
-	tls_bio_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
-	                              "imapsync transport");
+	tls_bio_method = BIO_meth_new(
+	    BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "imapsync transport");
 	if (tls_bio_method == NULL)
 		return NULL;
 	BIO_meth_set_write(tls_bio_method, tls_bio_write);
@@ -153,8 +153,7 @@ tls_verify_cb(int ok, X509_STORE_CTX *store)
 }
 
 int
-transport_tls_spki_digest(X509 *cert, const char *algo, char *out,
-                          size_t size)
+transport_tls_spki_digest(X509 *cert, const char *algo, char *out, size_t size)
 {
 	const EVP_MD *md = EVP_get_digestbyname(algo);
 	unsigned char *der = NULL, dig[EVP_MAX_MD_SIZE];
@@ -200,8 +199,7 @@ transport_tls_fingerprint_match(X509 *cert, const char *list)
 			*(char *)dollar = '\0';
 			if (transport_tls_spki_digest(cert, want, got,
 			                              sizeof(got)) == 0 &&
-			    strcasecmp(got + strlen(want) + 1, dollar + 1) ==
-			        0)
+			    strcasecmp(got + strlen(want) + 1, dollar + 1) == 0)
 				return 1;
 		}
 		p += len;
@@ -221,8 +219,7 @@ tls_check_peer(struct tls *tl)
 	int ret = -1;
 
 	if (cert == NULL) {
-		tls_set_error(tl,
-		         "TLS: %s sent no certificate", tl->host);
+		tls_set_error(tl, "TLS: %s sent no certificate", tl->host);
 		return -1;
 	}
 	if (transport_tls_spki_digest(cert, "sha256", fp, sizeof(fp)) < 0)
@@ -231,17 +228,19 @@ tls_check_peer(struct tls *tl)
 		if (transport_tls_fingerprint_match(cert, tl->fingerprints))
 			ret = 0;
 		else
-			tls_set_error(tl,
-			         "TLS: the public key of %s (%s) matches no "
-			         "SSL_fingerprint: refusing the connection",
-			         tl->host, fp);
+			tls_set_error(
+			    tl,
+			    "TLS: the public key of %s (%s) matches no "
+			    "SSL_fingerprint: refusing the connection",
+			    tl->host, fp);
 	} else if (tl->verify && tl->verify_err != X509_V_OK) {
-		tls_set_error(tl,
-		         "TLS: cannot verify the certificate of %s: %s (its "
-		         "public key is %s; to trust this key alone, set "
-		         "SSL_fingerprint = %s)",
-		         tl->host, X509_verify_cert_error_string(tl->verify_err),
-		         fp, fp);
+		tls_set_error(
+		    tl,
+		    "TLS: cannot verify the certificate of %s: %s (its "
+		    "public key is %s; to trust this key alone, set "
+		    "SSL_fingerprint = %s)",
+		    tl->host, X509_verify_cert_error_string(tl->verify_err), fp,
+		    fp);
 	} else {
 		ret = 0;
 	}
@@ -278,15 +277,14 @@ tls_handshake(struct tls *tl)
 		return 0;
 	}
 	if (tl->lower_eof || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0))
-		tls_set_error(tl,
-		         "TLS handshake with %s failed: %s", tl->host,
-		         transport_error(tl->lower)[0] != '\0'
-		             ? transport_error(tl->lower)
-		             : "the server closed the connection");
+		tls_set_error(tl, "TLS handshake with %s failed: %s", tl->host,
+		              transport_error(tl->lower)[0] != '\0'
+		                  ? transport_error(tl->lower)
+		                  : "the server closed the connection");
 	else {
 		tls_openssl_error(err, sizeof(err));
-		tls_set_error(tl,
-		         "TLS handshake with %s failed: %s", tl->host, err);
+		tls_set_error(tl, "TLS handshake with %s failed: %s", tl->host,
+		              err);
 	}
 	errno = EPROTO;
 	return -1;
@@ -312,12 +310,10 @@ tls_io_error(struct tls *tl, int r, const char *what)
 			return 0;
 		if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 &&
 		    transport_error(tl->lower)[0] != '\0') {
-			tls_set_error(tl, "%s",
-			         transport_error(tl->lower));
+			tls_set_error(tl, "%s", transport_error(tl->lower));
 		} else {
 			tls_openssl_error(err, sizeof(err));
-			tls_set_error(tl,
-			         "TLS %s: %s", what, err);
+			tls_set_error(tl, "TLS %s: %s", what, err);
 		}
 		errno = EPROTO;
 		return -1;
@@ -519,8 +515,8 @@ transport_tls_create(struct transport *lower,
 	 * responses tell a truncation anyway. */
 	SSL_CTX_set_options(tl->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 #endif
-	if (set->protocols != NULL && tls_set_protocols(tl->ctx,
-	                                                set->protocols) < 0)
+	if (set->protocols != NULL &&
+	    tls_set_protocols(tl->ctx, set->protocols) < 0)
 		return tls_fail(tl, "invalid SSL_protocols: %s",
 		                set->protocols);
 	if (set->protocol_min != NULL &&

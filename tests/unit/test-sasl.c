@@ -6,11 +6,11 @@
 
 /* RFC 7677 section 3. */
 #define RFC_NONCE "rOprNGfwEbeRWgbNEkqO"
-#define RFC_SERVER_FIRST                                                   \
-	"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"            \
+#define RFC_SERVER_FIRST                                                       \
+	"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"                \
 	"s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
-#define RFC_CLIENT_FINAL                                                   \
-	"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"     \
+#define RFC_CLIENT_FINAL                                                       \
+	"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"         \
 	"p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
 #define RFC_SERVER_FINAL "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
 
@@ -59,8 +59,7 @@ TEST(scram_rfc7677_vector)
 	                              strlen(RFC_SERVER_FINAL), &error) == 0);
 	CHECK(sasl_scram_server_final(s, "v=AAAA", 6, &error) == -1);
 	CHECK(strstr(error, "signature") != NULL);
-	CHECK(sasl_scram_server_final(s, "e=invalid-proof", 15, &error) ==
-	      -1);
+	CHECK(sasl_scram_server_final(s, "e=invalid-proof", 15, &error) == -1);
 	CHECK(strstr(error, "invalid-proof") != NULL);
 	free(first);
 	sasl_free_secret(final);

@@ -143,20 +143,21 @@ TEST(socks5_handshake)
 	const char *error;
 	struct transport *t;
 	static const unsigned char reply[] = {
-	    5, 2,                            /* user/password */
-	    1, 0,                            /* accepted */
-	    5, 0, 0, 3, 4, 'h', 'o', 's', 't', 0, 143, /* bound by name */
+	    5,   2, /* user/password */
+	    1,   0, /* accepted */
+	    5,   0,   0,   3,   4,    'h',
+	    'o', 's', 't', 0,   143, /* bound by name */
 	    '*', ' ', 'O', 'K', '\r', '\n'};
 	static const unsigned char want[] = {
-	    5, 2, 0, 2,                              /* greeting */
-	    1, 1, 'u', 2, 'p', 'w',                  /* RFC 1929 */
-	    5, 1, 0, 3, 9, 'l', 'o', 'c', 'a', 'l', 'h', 'o', 's', 't',
-	    0, 143};
+	    5,   2,   0,   2,             /* greeting */
+	    1,   1,   'u', 2,   'p', 'w', /* RFC 1929 */
+	    5,   1,   0,   3,   9,   'l', 'o', 'c',
+	    'a', 'l', 'h', 'o', 's', 't', 0,   143};
 	char buf[64];
 	ssize_t n;
 
-	t = transport_socks5_create(&m->t, "localhost", "143", "u", "pw",
-	                            true, &error);
+	t = transport_socks5_create(&m->t, "localhost", "143", "u", "pw", true,
+	                            &error);
 	CHECK(t != NULL);
 	memcpy(m->in, reply, sizeof(reply));
 	m->in_len = sizeof(reply);
@@ -171,8 +172,8 @@ TEST(socks5_refusal)
 	struct mem *m = mem_new();
 	const char *error;
 	struct transport *t;
-	static const unsigned char reply[] = {5, 0, 5, 5, 0, 1, 0, 0,
-	                                      0, 0, 0, 0};
+	static const unsigned char reply[] = {5, 0, 5, 5, 0, 1,
+	                                      0, 0, 0, 0, 0, 0};
 	char buf[8];
 
 	t = transport_socks5_create(&m->t, "127.0.0.1", "993", NULL, NULL,
@@ -202,16 +203,15 @@ TEST(socks5_reply_len)
 	                                 &need) == 0 &&
 	      need == 5);
 	CHECK(transport_socks5_reply_len(
-	          (const unsigned char *)"\5\0\0\1\1\2\3\4\0", 9, &need) ==
-	          0 &&
+	          (const unsigned char *)"\5\0\0\1\1\2\3\4\0", 9, &need) == 0 &&
 	      need == 10);
-	CHECK(transport_socks5_reply_len(
-	          (const unsigned char *)"\5\0\0\4\1", 5, &need) == 0 &&
+	CHECK(transport_socks5_reply_len((const unsigned char *)"\5\0\0\4\1", 5,
+	                                 &need) == 0 &&
 	      need == 22);
-	CHECK(transport_socks5_reply_len(
-	          (const unsigned char *)"\5\0\0\7\1", 5, &need) == -1);
-	CHECK(transport_socks5_reply_len(
-	          (const unsigned char *)"\4\0\0\1\1", 5, &need) == -1);
+	CHECK(transport_socks5_reply_len((const unsigned char *)"\5\0\0\7\1", 5,
+	                                 &need) == -1);
+	CHECK(transport_socks5_reply_len((const unsigned char *)"\4\0\0\1\1", 5,
+	                                 &need) == -1);
 }
 
 TEST(tcp_connect)
