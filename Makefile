@@ -48,6 +48,25 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 PROGRAMS := $(if $(CLIENT_MAIN),$(BUILD)/imapsync)
 
+# remote-helper/: imapsync-remote, the one part built on Dovecot's lib
+# (dovecot-dev), with the flags Dovecot's own dovecot-config gives. Built
+# without the sanitizers: it only execs Dovecot, and Dovecot's lib keeps
+# its pools to the end. Its istream.h has an old-style declaration.
+DOVECOT_CONFIG ?= /usr/lib/dovecot/dovecot-config
+dovecot_var = $(shell [ -r $(DOVECOT_CONFIG) ] && . $(DOVECOT_CONFIG) && \
+	echo "$$$(1)")
+REMOTE_SRC := $(wildcard remote-helper/*.c)
+REMOTE_OBJ := $(REMOTE_SRC:%.c=$(BUILD)/%.o)
+ifneq ($(REMOTE_SRC),)
+ifneq ($(wildcard $(DOVECOT_CONFIG)),)
+DOVECOT_CFLAGS := $(call dovecot_var,DOVECOT_CFLAGS) \
+	$(call dovecot_var,LIBDOVECOT_INCLUDE) -DHAVE_CONFIG_H
+LIBDOVECOT := $(call dovecot_var,LIBDOVECOT) \
+	-Wl,-rpath,$(call dovecot_var,dovecot_pkglibdir)
+PROGRAMS += $(BUILD)/imapsync-remote
+endif
+endif
+
 all: $(PROGRAMS)
 
 tests: $(PROGRAMS) $(UNIT_BIN) $(ITEST_BIN)
@@ -67,6 +86,14 @@ $(BUILD)/libclient.a: $(CLIENT_OBJ)
 $(BUILD)/imapsync: $(BUILD)/client/main.o $(BUILD)/libclient.a \
 		$(BUILD)/libproto.a
 	$(CC) $(XLDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/remote-helper/%.o: remote-helper/%.c
+	@mkdir -p $(@D)
+	$(CC) $(DOVECOT_CFLAGS) $(WARN) -Wno-strict-prototypes -MMD -MP \
+		$(CFLAGS) -c -o $@ $<
+
+$(BUILD)/imapsync-remote: $(REMOTE_OBJ)
+	$(CC) $(DOVECOT_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBDOVECOT)
 
 $(BUILD)/tests/test-%: $(BUILD)/tests/unit/test-%.o \
 		$(BUILD)/tests/unit/test-main.o $(BUILD)/libclient.a \
@@ -96,15 +123,24 @@ deps:
 check: deps
 	@tests/check.sh
 
+# The main job for real, on throwaway stores: see mk/demo.sh.
+demo: deps
+	@$(MAKE) -s all
+	@mk/demo.sh $(BUILD)
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
-	install -m 755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(filter-out %/imapsync-remote,$(PROGRAMS)) \
+		$(DESTDIR)$(BINDIR)/
+	$(if $(filter %/imapsync-remote,$(PROGRAMS)),install -d \
+		$(DESTDIR)$(LIBEXECDIR) && install -m 755 \
+		$(BUILD)/imapsync-remote $(DESTDIR)$(LIBEXECDIR)/)
 	install -m 644 client/imapsync.1 $(DESTDIR)$(MANDIR)/man1/
 
 clean:
 	rm -rf build build-san
 
-.PHONY: all tests fuzz fuzz-smoke deps check install clean
+.PHONY: all tests fuzz fuzz-smoke deps check demo install clean
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

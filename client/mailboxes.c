@@ -644,6 +644,8 @@ mailboxes_sync(struct sync_run *run, char **args, size_t nargs, bool repair)
 {
 	struct mbx_list lists[SIDE_COUNT];
 	struct mbx_item *items = NULL;
+	struct sync_target *targets = NULL;
+	size_t ntargets = 0;
 	size_t n = 0, i, j;
 	unsigned s;
 	int ret = -1;
@@ -702,6 +704,9 @@ mailboxes_sync(struct sync_run *run, char **args, size_t nargs, bool repair)
 	qsort(items, n, sizeof(*items), mbx_item_cmp);
 	if (mbx_brake(run, items, n) < 0 || mbx_reconcile(run, items, n) < 0)
 		goto out;
+	targets = calloc(n + 1, sizeof(*targets));
+	if (targets == NULL)
+		goto out;
 	for (i = 0; i < n && !run->fatal; i++) {
 		struct mbx_item *m = &items[i];
 
@@ -725,11 +730,16 @@ mailboxes_sync(struct sync_run *run, char **args, size_t nargs, bool repair)
 			free(display);
 			continue;
 		}
-		if (sync_mailbox(run, m->name, m->len, m->idx, repair) == -1)
-			run->mailbox_failures++;
+		targets[ntargets].name = m->name;
+		targets[ntargets].len = m->len;
+		targets[ntargets].idx = m->idx;
+		ntargets++;
 	}
+	if (ntargets > 0 && sync_mailboxes(run, targets, ntargets, repair) < 0)
+		goto out;
 	ret = run->fatal ? -1 : 0;
 out:
+	free(targets);
 	free(items);
 	for (s = 0; s < SIDE_COUNT; s++)
 		mbx_list_free(&lists[s]);

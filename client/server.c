@@ -447,10 +447,23 @@ server_logout_done(struct imap_conn *conn, const struct imap_response *resp,
 	(void)ctx;
 }
 
+static bool
+server_logout_written(void *ctx)
+{
+	struct imap_conn **conns = ctx;
+	unsigned s;
+
+	for (s = 0; s < SIDE_COUNT && conns[s] != NULL; s++) {
+		if (imap_conn_output_queued(conns[s]) > 0)
+			return false;
+	}
+	return true;
+}
+
 void
 server_disconnect(struct sync_run *run)
 {
-	struct imap_conn *conns[SIDE_COUNT];
+	struct imap_conn *conns[SIDE_COUNT + 1] = {NULL, NULL, NULL};
 	size_t n = 0;
 	unsigned s;
 
@@ -465,8 +478,11 @@ server_disconnect(struct sync_run *run)
 			conns[n++] = c;
 		}
 	}
+	/* The server's answer to LOGOUT tells nothing worth a round
+	 * trip: once the command is written, hang up. */
 	if (n > 0)
-		(void)imap_conn_run(conns, n, NULL, NULL, 5000);
+		(void)imap_conn_run(conns, n, server_logout_written, conns,
+		                    5000);
 	for (s = 0; s < SIDE_COUNT; s++)
 		imap_conn_free(&run->server[s].conn);
 }

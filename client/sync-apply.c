@@ -104,7 +104,6 @@ ignore_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 static void
 apply_expunge(struct mbox_side *ms, const struct uidset *uids)
 {
-	struct imap_conn *conn = mbox_server(ms)->conn;
 	size_t pos = 0, i;
 
 	while (pos < uids->n) {
@@ -125,11 +124,11 @@ apply_expunge(struct mbox_side *ms, const struct uidset *uids)
 		for (i = start; i < pos; i++)
 			uidset_add_range(&sc->uids, uids->r[i].lo,
 			                 uids->r[i].hi);
-		imap_conn_cmd(conn, ignore_done, ms,
-		              "UID STORE %a +FLAGS.SILENT (\\Deleted)",
-		              buf_data(b));
-		imap_conn_cmd(conn, expunge_done, sc, "UID EXPUNGE %a",
-		              buf_data(b));
+		sync_select_for_step(ms);
+		sync_cmd(ms, false, ignore_done, ms,
+		         "UID STORE %a +FLAGS.SILENT (\\Deleted)", buf_data(b));
+		sync_cmd(ms, false, expunge_done, sc, "UID EXPUNGE %a",
+		         buf_data(b));
 		buf_free(&b);
 	}
 }
@@ -358,7 +357,6 @@ uid_pair_cmp(const void *a, const void *b)
 static int
 apply_store_group(struct mbox_side *ms, struct flag_group *g)
 {
-	struct imap_conn *conn = mbox_server(ms)->conn;
 	struct uid_pair *pairs = calloc(g->count, sizeof(*pairs));
 	size_t i = 0;
 
@@ -403,10 +401,10 @@ apply_store_group(struct mbox_side *ms, struct flag_group *g)
 			since = ms->max_modseq;
 		if (ms->hms_seen > since)
 			since = ms->hms_seen;
-		imap_conn_cmd(conn, store_done, sc,
-		              "UID STORE %a (UNCHANGEDSINCE %U) FLAGS.SILENT "
-		              "(%a)",
-		              buf_data(b), since, g->flags);
+		sync_select_for_step(ms);
+		sync_cmd(ms, false, store_done, sc,
+		         "UID STORE %a (UNCHANGEDSINCE %U) FLAGS.SILENT (%a)",
+		         buf_data(b), since, g->flags);
 		buf_free(&b);
 		continue;
 	nomem:
@@ -514,27 +512,14 @@ out:
 		flag_groups_free(&groups[s]);
 }
 
-/* New messages: UID FETCH their bodies, split by set size; each body is
- * streamed into the MULTIAPPEND on the other side as it arrives. */
 void
-sync_apply(struct mbox *mb)
+sync_apply_start(struct mbox *mb)
 {
 	unsigned s;
 
-	mb->phase = PHASE_APPLY;
 	apply_vanished(mb);
 	if (!mb->failed)
 		apply_modified(mb);
 	for (s = 0; s < SIDE_COUNT && !mb->failed; s++)
 		sync_copy_start(&mb->s[s]);
-	/* A FETCH must not outrun the APPEND it feeds. */
-	for (s = 0; s < SIDE_COUNT; s++)
-		imap_conn_throttle(mb->run->server[s].conn,
-		                   mb->run->server[side_other(s)].conn);
-	sync_run_wait(mb->run);
-	for (s = 0; s < SIDE_COUNT; s++) {
-		imap_conn_throttle(mb->run->server[s].conn, NULL);
-		uidset_clear(&mb->s[s].fresh);
-	}
-	log_progress_end();
 }

@@ -350,7 +350,6 @@ copy_fetch_done(struct imap_conn *conn, const struct imap_response *resp,
 void
 sync_copy_start(struct mbox_side *ms)
 {
-	struct imap_conn *conn = mbox_server(ms)->conn;
 	size_t pos = 0;
 
 	uidset_normalize(&ms->fresh);
@@ -366,10 +365,12 @@ sync_copy_start(struct mbox_side *ms)
 			return;
 		}
 		ms->fetches++;
-		imap_conn_cmd(conn, copy_fetch_done, ms,
-		              "UID FETCH %a (UID MODSEQ FLAGS INTERNALDATE "
-		              "BODY.PEEK[])",
-		              buf_data(b));
+		sync_select_for_step(ms);
+		if (sync_cmd(ms, false, copy_fetch_done, ms,
+		             "UID FETCH %a (UID MODSEQ FLAGS INTERNALDATE "
+		             "BODY.PEEK[])",
+		             buf_data(b)) == NULL)
+			ms->fetches--;
 		buf_free(&b);
 	}
 }

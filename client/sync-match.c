@@ -136,7 +136,6 @@ match_prune(struct mbox_side *ms, struct uidset *paired)
 static void
 match_fetch(struct mbox_side *ms)
 {
-	struct imap_conn *conn = ms->mb->run->server[ms->side].conn;
 	size_t pos = 0;
 
 	while (pos < ms->fresh.n) {
@@ -149,37 +148,43 @@ match_fetch(struct mbox_side *ms)
 			sync_fail(ms->mb, ms->side, "out of memory");
 			return;
 		}
-		imap_conn_cmd(conn, match_done, ms,
-		              "UID FETCH %a (UID FLAGS MODSEQ RFC822.SIZE "
-		              "INTERNALDATE BODY.PEEK[HEADER.FIELDS "
-		              "(MESSAGE-ID)])",
-		              buf_data(b));
+		sync_select_for_step(ms);
+		sync_cmd(ms, false, match_done, ms,
+		         "UID FETCH %a (UID FLAGS MODSEQ RFC822.SIZE "
+		         "INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
+		         buf_data(b));
 		buf_free(&b);
 	}
 }
 
+bool
+sync_match_start(struct mbox *mb)
+{
+	struct mbox_side *ls = &mb->s[SIDE_LOCAL], *rs = &mb->s[SIDE_REMOTE];
+
+	if (ls->fresh.n == 0 || rs->fresh.n == 0)
+		return false;
+	uidset_normalize(&ls->fresh);
+	uidset_normalize(&rs->fresh);
+	match_fetch(ls);
+	match_fetch(rs);
+	return true;
+}
+
 int
-sync_match(struct mbox *mb)
+sync_match_finish(struct mbox *mb)
 {
 	struct mbox_side *ls = &mb->s[SIDE_LOCAL], *rs = &mb->s[SIDE_REMOTE];
 	struct uidset lp = UIDSET_INIT, rp = UIDSET_INIT;
 	struct state *st = mb->run->state;
-	enum mbox_phase saved = mb->phase;
 	const char *error;
 	size_t i = 0, j = 0, pairs = 0;
 	int ret = -1;
 
-	if (ls->fresh.n == 0 || rs->fresh.n == 0)
-		return 0;
-	uidset_normalize(&ls->fresh);
-	uidset_normalize(&rs->fresh);
-	mb->phase = PHASE_MATCH;
-	match_fetch(ls);
-	match_fetch(rs);
-	if (sync_run_wait(mb->run) < 0 || mb->failed)
+	if (mb->failed)
 		goto out;
 	if (ls->idents_count == 0 || rs->idents_count == 0)
-		goto done; /* the fresh messages vanished meanwhile */
+		goto done; /* nothing fetched, or vanished meanwhile */
 	qsort(ls->idents, ls->idents_count, sizeof(*ls->idents), ident_cmp);
 	qsort(rs->idents, rs->idents_count, sizeof(*rs->idents), ident_cmp);
 	if (state_begin(st, &error) < 0)
@@ -234,7 +239,6 @@ done:
 db_error:
 	sync_db_fail(mb, error);
 out:
-	mb->phase = saved;
 	sync_match_free(ls);
 	sync_match_free(rs);
 	uidset_free(&lp);

@@ -1,11 +1,13 @@
-/* What the parts of the sync engine share: the state of one mailbox
- * being synced. sync.c runs the rounds, sync-apply.c expunges and stores
- * flags, sync-copy.c copies new messages, sync-repair.c compares whole
- * mailboxes. */
+/* What the parts of the sync engine share: the state of each mailbox
+ * being synced. sync.c runs the steps for all mailboxes at once,
+ * sync-apply.c expunges and stores flags, sync-copy.c copies new
+ * messages, sync-match.c pairs messages found on both sides,
+ * sync-repair.c compares whole mailboxes. */
 #ifndef CLIENT_SYNC_PRIVATE_H
 #define CLIENT_SYNC_PRIVATE_H
 
 #include "flagmap.h"
+#include "imap-conn.h"
 #include "imap-decode.h"
 #include "state.h"
 #include "sync.h"
@@ -69,12 +71,14 @@ struct mbox_side {
 	bool have_row;
 	struct state_side_status row;
 
-	/* What SELECT said. */
+	/* What the first SELECT said. */
 	bool select_done, select_ok;
 	uint32_t uidvalidity, uidnext;
 	uint64_t hms;
 	bool nomodseq;
 	char select_error[256];
+	/* The mailbox is selected for this step's commands. */
+	bool step_selected;
 
 	/* Reported by the server and not handled yet. */
 	struct uidset vanished;
@@ -84,8 +88,10 @@ struct mbox_side {
 	 * merged into modified for the next round, so a conflict is seen. */
 	struct flagmap carry;
 
-	/* PHASE_SCAN: every message on this side. */
+	/* PHASE_SCAN: every message on this side, and what SELECT said
+	 * vanished since the last run (an expunge, not a loss). */
 	struct flagmap all;
+	struct uidset was_vanished;
 	/* PHASE_MATCH: the keys of the fresh messages. */
 	struct sync_ident *idents;
 	size_t idents_count, idents_alloc;
@@ -94,7 +100,7 @@ struct mbox_side {
 	struct flagmap expect;
 	struct uidset expunged;
 	uint64_t max_modseq, hms_seen;
-	uint32_t max_uid;
+	uint32_t max_uid, uidnext_seen;
 
 	/* Copy from this side to the other. */
 	struct copy_batch *batch;
@@ -112,6 +118,20 @@ struct mbox {
 	struct mbox_side s[SIDE_COUNT];
 	bool failed;
 	bool foreign; /* CHECK found changes the sync did not make */
+	bool active;  /* still has rounds to go */
+};
+
+/* A command in flight that runs in a mailbox: the server works through
+ * commands in order and a SELECT waits for those before it, so untagged
+ * responses belong to the mailbox of the oldest such command not yet
+ * answered (APPEND, which names its mailbox, is not one). */
+struct sync_epoch {
+	struct sync_epoch *next;
+	struct sync_server *srv;
+	struct mbox_side *ms;
+	imap_cmd_fn *cb;
+	void *ctx;
+	bool done;
 };
 
 static inline struct sync_server *
@@ -126,7 +146,6 @@ mbox_other(struct mbox_side *ms)
 	return &ms->mb->s[side_other(ms->side)];
 }
 
-/* A mailbox-level failure: logged once per message, the run goes on. */
 /* A mailbox-level failure: logged, the mailbox is left as it is and the
  * run goes on with the others. */
 void sync_fail(struct mbox *mb, enum side side, const char *fmt, ...)
@@ -138,6 +157,14 @@ const char *sync_uids_str(const struct uidset *set, struct buf *b);
 /* Whether uid on ms's side has a pair in the mapping table. */
 bool sync_is_mapped(struct mbox_side *ms, uint32_t uid);
 
+/* Queue a command that runs in ms's mailbox; with select it is the
+ * SELECT (or EXAMINE) that makes it the selected one. */
+struct imap_cmd *sync_cmd(struct mbox_side *ms, bool select, imap_cmd_fn *cb,
+                          void *ctx, const char *fmt, ...);
+/* Make sure ms's mailbox is selected for the commands this step queues
+ * next on its side (a plain SELECT, once per step). */
+void sync_select_for_step(struct mbox_side *ms);
+
 /* sync-copy.c: FETCH the bodies of ms->fresh and stream them into
  * MULTIAPPEND on the other side. */
 void sync_copy_start(struct mbox_side *ms);
@@ -146,22 +173,25 @@ void sync_copy_message(struct mbox_side *from, const struct imap_fetch *f);
 /* Drop the MULTIAPPEND being built from this side, unsent. */
 void sync_copy_abort(struct mbox_side *from);
 
-/* sync-apply.c: one APPLY step: vanished, modified and fresh of both
- * sides, all commands pipelined, then wait for them. */
-void sync_apply(struct mbox *mb);
+/* sync-apply.c: queue the APPLY step of a mailbox: vanished, modified
+ * and fresh of both sides. */
+void sync_apply_start(struct mbox *mb);
 
-/* sync-match.c: pair the fresh messages of both sides that are the same
- * message (recorded in the mapping, dropped from fresh, flags that differ
- * queued as a conflict). -1 when the mailbox failed. */
-int sync_match(struct mbox *mb);
+/* sync-match.c: when both sides have fresh messages, fetch their keys
+ * (true if anything was queued); then pair the same message on both
+ * sides (recorded in the mapping, dropped from fresh, flags that differ
+ * queued as a conflict). */
+bool sync_match_start(struct mbox *mb);
+int sync_match_finish(struct mbox *mb);
 /* A FETCH answer of PHASE_MATCH; flags canonical. */
 void sync_match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
                          const char *flags);
 void sync_match_free(struct mbox_side *ms);
 
 /* sync-repair.c: after SELECT, fetch every message's flags on both sides
- * and compare them with the mapping: fill vanished, modified and fresh
- * with what must be done, as interimap's --repair does. */
+ * (start), then compare them with the mapping and fill vanished, modified
+ * and fresh with what must be done, as interimap's --repair does. */
+void sync_repair_start(struct mbox *mb);
 int sync_repair_compare(struct mbox *mb);
 
 #endif

@@ -27,9 +27,6 @@ scan_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 
 struct repair_ctx {
 	struct mbox *mb;
-	/* What SELECT (QRESYNC) said vanished since the last sync: tells
-	 * an expunge from a loss. */
-	struct uidset vanished[SIDE_COUNT];
 	struct uidset drop; /* local UIDs whose pair goes */
 };
 
@@ -41,8 +38,8 @@ repair_pair(void *context, uint32_t luid, uint32_t ruid)
 	struct mbox_side *ls = &mb->s[SIDE_LOCAL], *rs = &mb->s[SIDE_REMOTE];
 	struct flagmap_entry *l = flagmap_get(&ls->all, luid);
 	struct flagmap_entry *r = flagmap_get(&rs->all, ruid);
-	bool lvan = uidset_contains(&rc->vanished[SIDE_LOCAL], luid);
-	bool rvan = uidset_contains(&rc->vanished[SIDE_REMOTE], ruid);
+	bool lvan = uidset_contains(&ls->was_vanished, luid);
+	bool rvan = uidset_contains(&rs->was_vanished, ruid);
 
 	if (l != NULL && r != NULL) {
 		bool lchg = l->modseq > ls->row.highestmodseq;
@@ -100,6 +97,27 @@ repair_pair(void *context, uint32_t luid, uint32_t ruid)
 	return 0;
 }
 
+void
+sync_repair_start(struct mbox *mb)
+{
+	unsigned s;
+
+	for (s = 0; s < SIDE_COUNT; s++) {
+		struct mbox_side *ms = &mb->s[s];
+
+		/* SELECT's reports are recomputed from the full lists; only
+		 * the pairs to expunge go back into vanished. */
+		flagmap_clear(&ms->modified);
+		uidset_free(&ms->was_vanished);
+		ms->was_vanished = ms->vanished;
+		uidset_normalize(&ms->was_vanished);
+		uidset_init(&ms->vanished);
+		sync_select_for_step(ms);
+		sync_cmd(ms, false, scan_done, ms,
+		         "UID FETCH 1:* (UID FLAGS MODSEQ)");
+	}
+}
+
 int
 sync_repair_compare(struct mbox *mb)
 {
@@ -113,20 +131,7 @@ sync_repair_compare(struct mbox *mb)
 
 	memset(&rc, 0, sizeof(rc));
 	rc.mb = mb;
-	mb->phase = PHASE_SCAN;
-	for (s = 0; s < SIDE_COUNT; s++) {
-		struct mbox_side *ms = &mb->s[s];
-
-		/* SELECT's reports are recomputed from the full lists; only
-		 * the pairs to expunge go back into vanished. */
-		flagmap_clear(&ms->modified);
-		rc.vanished[s] = ms->vanished;
-		uidset_normalize(&rc.vanished[s]);
-		uidset_init(&ms->vanished);
-		imap_conn_cmd(mb->run->server[s].conn, scan_done, ms,
-		              "UID FETCH 1:* (UID FLAGS MODSEQ)");
-	}
-	if (sync_run_wait(mb->run) < 0 || mb->failed)
+	if (mb->failed)
 		goto out;
 	if (state_mapping_foreach(st, mb->idx, SIDE_LOCAL, repair_pair, &rc,
 	                          &error) != 0)
@@ -163,8 +168,6 @@ sync_repair_compare(struct mbox *mb)
 db_error:
 	sync_db_fail(mb, error);
 out:
-	for (s = 0; s < SIDE_COUNT; s++)
-		uidset_free(&rc.vanished[s]);
 	uidset_free(&rc.drop);
 	return ret;
 }

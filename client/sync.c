@@ -1,26 +1,37 @@
-/* The messages of one mailbox, both ways (after interimap's algorithm,
- * restructured so that both servers work at once and no step waits on a
- * per-message round trip).
+/* The messages of the mailboxes that changed, both ways (after
+ * interimap's algorithm, restructured so that both servers work at once,
+ * all mailboxes move together, and no step waits on a per-message or
+ * per-mailbox round trip).
  *
- * A mailbox goes through rounds of three steps, each one flight of
- * pipelined commands on both connections:
+ * Each step is one flight of pipelined commands on both connections,
+ * for every mailbox at once (a SELECT before each mailbox's commands):
  *
  *   SELECT  SELECT (QRESYNC ...) on both sides: the server lists what
  *           vanished and which flags changed since the stored
  *           HIGHESTMODSEQ; the stored UIDNEXT tells which UIDs are new.
+ *   MATCH   where both sides have new messages, their keys (size, date,
+ *           Message-ID): the same message on both sides is paired, not
+ *           copied twice (a first sync of two full stores, a killed run).
  *   APPLY   vanished messages are expunged on the other side; flag
  *           changes stored with UNCHANGEDSINCE, one STORE per distinct
  *           flag list; new messages fetched and streamed into MULTIAPPEND
  *           on the other side, with the intent recorded first.
- *   CHECK   UID FETCH 1:* (CHANGEDSINCE m VANISHED) on both sides, m the
- *           HIGHESTMODSEQ seen at SELECT: everything that changed since,
- *           ours and others'. What the sync did itself is recognised;
- *           anything else (a message delivered meanwhile, a flag set by a
- *           mail client) is applied in another APPLY round.
+ *   CHECK   SELECT (QRESYNC (uidvalidity m)) again, m the HIGHESTMODSEQ
+ *           of the first SELECT: everything that changed since, ours and
+ *           others'. What the sync did itself is recognised; anything
+ *           else (a message delivered meanwhile, a flag set by a mail
+ *           client) makes the mailbox go through APPLY and CHECK again.
  *
  * UIDNEXT and HIGHESTMODSEQ are stored last, only after a CHECK saw
  * nothing foreign, in the transaction that closes the mailbox; the
- * mapping rows are written as each APPEND or EXPUNGE completes. */
+ * mapping rows are written as each APPEND or EXPUNGE completes.
+ *
+ * A run killed with APPENDs in flight leaves their copies on the target
+ * (or not: MULTIAPPEND is all or nothing) with no mapping rows; the next
+ * run finds them on both sides and MATCH pairs them. What it cannot see
+ * is a copy the killed run's server session commits only after MATCH
+ * looked (that session goes on with the commands it had read): a run
+ * started within that moment would copy the message again. */
 #include "sync.h"
 
 #include "sync-private.h"
@@ -297,11 +308,13 @@ mbox_on_code(struct mbox_side *ms, const struct imap_response *resp)
 	case IMAP_CODE_UIDNEXT:
 		if (ms->mb->phase == PHASE_SELECT)
 			ms->uidnext = code.uidnext;
+		else if (ms->mb->phase == PHASE_CHECK)
+			ms->uidnext_seen = code.uidnext;
 		break;
 	case IMAP_CODE_HIGHESTMODSEQ:
 		if (ms->mb->phase == PHASE_SELECT)
 			ms->hms = code.modseq;
-		else if (code.modseq > ms->hms_seen)
+		else if (ms->mb->phase == PHASE_CHECK)
 			ms->hms_seen = code.modseq;
 		break;
 	case IMAP_CODE_NOMODSEQ:
@@ -331,6 +344,82 @@ mbox_untagged(struct imap_conn *conn, const struct imap_response *resp,
 		mbox_on_vanished(ms, resp);
 }
 
+/* --- Commands and their mailboxes ---------------------------------------- */
+
+static void
+epoch_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
+{
+	struct sync_epoch *e = ctx;
+	struct sync_server *srv = e->srv;
+
+	e->done = true;
+	if (e->cb != NULL)
+		e->cb(conn, resp, e->ctx);
+	while (srv->epoch_head != NULL && srv->epoch_head->done) {
+		struct sync_epoch *head = srv->epoch_head;
+
+		srv->epoch_head = head->next;
+		if (srv->epoch_head == NULL)
+			srv->epoch_tail = NULL;
+		free(head);
+	}
+}
+
+struct imap_cmd *
+sync_cmd(struct mbox_side *ms, bool select, imap_cmd_fn *cb, void *ctx,
+         const char *fmt, ...)
+{
+	struct sync_server *srv = mbox_server(ms);
+	struct sync_epoch *e = calloc(1, sizeof(*e));
+	struct imap_cmd *cmd;
+	va_list ap;
+
+	if (e == NULL) {
+		sync_fail(ms->mb, ms->side, "out of memory");
+		ms->mb->run->fatal = true;
+		return NULL;
+	}
+	e->srv = srv;
+	e->ms = ms;
+	e->cb = cb;
+	e->ctx = ctx;
+	va_start(ap, fmt);
+	cmd = imap_conn_cmdv(srv->conn, epoch_done, e, fmt, ap);
+	va_end(ap);
+	if (cmd == NULL) {
+		free(e); /* the connection failed; sync_run_wait says why */
+		return NULL;
+	}
+	if (srv->epoch_tail != NULL)
+		srv->epoch_tail->next = e;
+	else
+		srv->epoch_head = e;
+	srv->epoch_tail = e;
+	if (select)
+		srv->selected = ms;
+	return cmd;
+}
+
+/* Untagged responses go to the mailbox of the oldest command in flight,
+ * or, with none, to the one selected last. */
+static void
+sync_untagged(struct imap_conn *conn, const struct imap_response *resp,
+              void *ctx)
+{
+	struct sync_server *srv = ctx;
+	struct sync_epoch *e;
+	struct mbox_side *ms = srv->selected;
+
+	for (e = srv->epoch_head; e != NULL; e = e->next) {
+		if (!e->done) {
+			ms = e->ms;
+			break;
+		}
+	}
+	if (ms != NULL)
+		mbox_untagged(conn, resp, ms);
+}
+
 /* --- SELECT --------------------------------------------------------------- */
 
 static void
@@ -356,18 +445,17 @@ mbox_select_done(struct imap_conn *conn, const struct imap_response *resp,
 static void
 mbox_select(struct mbox_side *ms)
 {
-	struct imap_conn *conn = mbox_server(ms)->conn;
 	/* --dry-run looks without touching, not even \Recent. */
 	const char *verb = ms->mb->run->set.dry_run ? "EXAMINE" : "SELECT";
 
 	if (ms->have_row && ms->row.highestmodseq > 0 &&
 	    ms->row.uidvalidity > 0)
-		imap_conn_cmd(conn, mbox_select_done, ms,
-		              "%a %s (QRESYNC (%u %U))", verb, ms->wire,
-		              ms->row.uidvalidity, ms->row.highestmodseq);
+		sync_cmd(ms, true, mbox_select_done, ms,
+		         "%a %s (QRESYNC (%u %U))", verb, ms->wire,
+		         ms->row.uidvalidity, ms->row.highestmodseq);
 	else
-		imap_conn_cmd(conn, mbox_select_done, ms, "%a %s", verb,
-		              ms->wire);
+		sync_cmd(ms, true, mbox_select_done, ms, "%a %s", verb,
+		         ms->wire);
 }
 
 /* After SELECT: may the mailbox be synced? */
@@ -480,18 +568,31 @@ mbox_has_work(struct mbox *mb)
 }
 
 static void
-check_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
+step_select_done(struct imap_conn *conn, const struct imap_response *resp,
+                 void *ctx)
 {
 	struct mbox_side *ms = ctx;
 
 	(void)conn;
 	if (resp != NULL && resp->status != IMAP_STATUS_OK)
-		sync_fail(ms->mb, ms->side,
-		          "UID FETCH (CHANGEDSINCE) failed: %s", resp->text);
+		sync_fail(ms->mb, ms->side, "cannot select mailbox: %s",
+		          resp->text);
 }
 
+void
+sync_select_for_step(struct mbox_side *ms)
+{
+	if (ms->step_selected)
+		return;
+	ms->step_selected = true;
+	sync_cmd(ms, true, step_select_done, ms, "SELECT %s", ms->wire);
+}
+
+/* CHECK: select again with QRESYNC from the first SELECT's
+ * HIGHESTMODSEQ; the answers are classified by mbox_on_fetch() and
+ * mbox_on_vanished(). */
 static void
-mbox_check(struct mbox *mb)
+mbox_check_start(struct mbox *mb)
 {
 	unsigned s;
 
@@ -502,17 +603,15 @@ mbox_check(struct mbox *mb)
 
 		/* Looked up for every VANISHED UID: binary search. */
 		uidset_normalize(&ms->expunged);
-		imap_conn_cmd(mbox_server(ms)->conn, check_done, ms,
-		              "UID FETCH 1:* (UID FLAGS MODSEQ) "
-		              "(CHANGEDSINCE %U VANISHED)",
-		              ms->hms);
+		sync_cmd(ms, true, step_select_done, ms,
+		         "SELECT %s (QRESYNC (%u %U))", ms->wire,
+		         ms->uidvalidity, ms->hms);
 	}
-	sync_run_wait(mb->run);
 }
 
 /* Store where the mailbox stands. exact: a CHECK saw nothing foreign, so
- * everything up to the highest UID and MODSEQ seen is in step; else only
- * what SELECT reported is. */
+ * everything up to the UIDNEXT and HIGHESTMODSEQ it reported is in step;
+ * else only what the first SELECT reported is. */
 static void
 mbox_commit(struct mbox *mb, bool exact)
 {
@@ -533,6 +632,8 @@ mbox_commit(struct mbox *mb, bool exact)
 		if (exact) {
 			if (ms->max_uid >= row.uidnext)
 				row.uidnext = ms->max_uid + 1;
+			if (ms->uidnext_seen > row.uidnext)
+				row.uidnext = ms->uidnext_seen;
 			if (ms->max_modseq > row.highestmodseq)
 				row.highestmodseq = ms->max_modseq;
 			if (ms->hms_seen > row.highestmodseq)
@@ -558,9 +659,11 @@ mbox_free(struct mbox *mb)
 
 	for (s = 0; s < SIDE_COUNT; s++) {
 		struct mbox_side *ms = &mb->s[s];
+		struct sync_server *srv = &mb->run->server[s];
 
 		free(ms->wire);
 		uidset_free(&ms->vanished);
+		uidset_free(&ms->was_vanished);
 		uidset_free(&ms->fresh);
 		uidset_free(&ms->expunged);
 		flagmap_free(&ms->modified);
@@ -569,49 +672,54 @@ mbox_free(struct mbox *mb)
 		flagmap_free(&ms->all);
 		sync_match_free(ms);
 		sync_copy_abort(ms);
-		imap_conn_set_untagged(mb->run->server[s].conn, NULL, NULL);
+		if (srv->selected == ms)
+			srv->selected = NULL;
 	}
 	free(mb->display);
 }
 
 static int
-mbox_init(struct mbox *mb, struct sync_run *run, const char *name, size_t len,
-          int64_t idx)
+mbox_init(struct mbox *mb, struct sync_run *run, const struct sync_target *t)
 {
 	const char *error;
 	unsigned s;
 
 	mb->run = run;
-	mb->idx = idx;
-	mb->name = name;
-	mb->len = len;
-	mb->display = sync_display_name(run, name, len);
-	if (mb->display == NULL)
-		return -1;
+	mb->idx = t->idx;
+	mb->name = t->name;
+	mb->len = t->len;
 	for (s = 0; s < SIDE_COUNT; s++) {
 		struct mbox_side *ms = &mb->s[s];
-		int ret;
 
 		ms->mb = mb;
 		ms->side = s;
 		uidset_init(&ms->vanished);
+		uidset_init(&ms->was_vanished);
 		uidset_init(&ms->fresh);
 		uidset_init(&ms->expunged);
 		flagmap_init(&ms->modified);
 		flagmap_init(&ms->carry);
 		flagmap_init(&ms->expect);
 		flagmap_init(&ms->all);
-		ms->wire = sync_wire_name(&run->server[s], name, len);
+	}
+	mb->display = sync_display_name(run, t->name, t->len);
+	if (mb->display == NULL)
+		return -1;
+	for (s = 0; s < SIDE_COUNT; s++) {
+		struct mbox_side *ms = &mb->s[s];
+		int ret;
+
+		ms->wire = sync_wire_name(&run->server[s], t->name, t->len);
 		if (ms->wire == NULL)
 			return -1;
-		ret = state_status_get(run->state, idx, s, &ms->row, &error);
+		ret = state_status_get(run->state, t->idx, s, &ms->row, &error);
 		if (ret < 0) {
 			sync_db_fail(mb, error);
 			return -1;
 		}
 		ms->have_row = ret > 0;
-		imap_conn_set_untagged(run->server[s].conn, mbox_untagged, ms);
 	}
+	mb->active = true;
 	return 0;
 }
 
@@ -641,8 +749,8 @@ intent_collect(void *ctx, const struct state_pending *p)
 }
 
 /* Intents left by a run that was killed: by now the copies they name are
- * either paired (sync_match found them on both sides) or still fresh and
- * about to be copied again, so they can go. */
+ * either paired (MATCH found them on both sides) or still fresh and about
+ * to be copied again, so they can go. */
 static int
 mbox_drop_intents(struct mbox *mb)
 {
@@ -706,94 +814,184 @@ mbox_dry_run(struct mbox *mb)
 	}
 }
 
-/* APPLY and CHECK until a CHECK sees nothing foreign, then store the
- * numbers. */
-static void
-mbox_rounds(struct mbox *mb)
+/* A mailbox that failed stops here; one whose steps are over is done. */
+static bool
+mbox_going(struct mbox *mb)
 {
-	unsigned round;
-	bool exact = false;
+	if (mb->failed)
+		mb->active = false;
+	return mb->active && !mb->run->fatal;
+}
 
-	for (round = 0; round < SYNC_MAX_ROUNDS; round++) {
-		sync_apply(mb);
-		if (mb->failed || mb->run->fatal)
-			return;
-		sync_step("applied");
-		mbox_check(mb);
-		if (mb->failed || mb->run->fatal)
-			return;
-		sync_step("checked");
-		if (!mb->foreign) {
-			exact = true;
-			break;
+/* Start a step: each mailbox selects again before its commands. */
+static void
+mbox_step(struct mbox *mb, enum mbox_phase phase)
+{
+	mb->phase = phase;
+	mb->s[SIDE_LOCAL].step_selected = false;
+	mb->s[SIDE_REMOTE].step_selected = false;
+}
+
+/* The flights after SELECT: MATCH, then APPLY and CHECK until every
+ * mailbox's CHECK sees nothing foreign. */
+static void
+sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
+{
+	struct imap_conn *conns[SIDE_COUNT] = {run->server[0].conn,
+	                                       run->server[1].conn};
+	bool queued = false, any;
+	unsigned round, s;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (mbox_going(&mbs[i])) {
+			mbox_step(&mbs[i], PHASE_MATCH);
+			queued |= sync_match_start(&mbs[i]);
 		}
 	}
-	if (!exact)
-		log_warn(NULL, mb->display,
+	if (queued && sync_run_wait(run) < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		struct mbox *mb = &mbs[i];
+
+		if (!mbox_going(mb))
+			continue;
+		if (sync_match_finish(mb) < 0 || mbox_drop_intents(mb) < 0)
+			continue;
+		if (!mbox_has_work(mb)) {
+			/* Only the numbers moved (an expunge of a message
+			 * we never knew, a flag set back): store them as
+			 * SELECT gave them. */
+			mbox_commit(mb, false);
+			mb->active = false;
+		}
+	}
+	for (round = 0; round < SYNC_MAX_ROUNDS; round++) {
+		any = false;
+		for (i = 0; i < n; i++) {
+			if (!mbox_going(&mbs[i]))
+				continue;
+			mbox_step(&mbs[i], PHASE_APPLY);
+			sync_apply_start(&mbs[i]);
+			any = true;
+		}
+		if (!any)
+			return;
+		/* A FETCH must not outrun the APPEND it feeds. */
+		for (s = 0; s < SIDE_COUNT; s++)
+			imap_conn_throttle(conns[s], conns[side_other(s)]);
+		sync_run_wait(run);
+		for (s = 0; s < SIDE_COUNT; s++)
+			imap_conn_throttle(conns[s], NULL);
+		log_progress_end();
+		if (run->fatal)
+			return;
+		sync_step("applied");
+		for (i = 0; i < n; i++) {
+			uidset_clear(&mbs[i].s[SIDE_LOCAL].fresh);
+			uidset_clear(&mbs[i].s[SIDE_REMOTE].fresh);
+			if (mbox_going(&mbs[i]))
+				mbox_check_start(&mbs[i]);
+		}
+		if (sync_run_wait(run) < 0)
+			return;
+		sync_step("checked");
+		for (i = 0; i < n; i++) {
+			struct mbox *mb = &mbs[i];
+
+			if (!mbox_going(mb) || mb->foreign)
+				continue;
+			mbox_commit(mb, true);
+			mb->active = false;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (!mbox_going(&mbs[i]))
+			continue;
+		log_warn(NULL, mbs[i].display,
 		         "still changing after %d rounds; the next run goes "
 		         "on from here",
 		         SYNC_MAX_ROUNDS);
-	mbox_commit(mb, exact);
-}
-
-/* SELECT on both sides and check what they said. */
-static int
-mbox_select_both(struct mbox *mb)
-{
-	unsigned s;
-
-	for (s = 0; s < SIDE_COUNT; s++)
-		mbox_select(&mb->s[s]);
-	if (sync_run_wait(mb->run) < 0)
-		return -1;
-	sync_step("selected");
-	for (s = 0; s < SIDE_COUNT; s++) {
-		if (mbox_check_select(&mb->s[s]) < 0)
-			return -1;
+		mbox_commit(&mbs[i], false);
 	}
-	return 0;
 }
 
 int
-sync_mailbox(struct sync_run *run, const char *name, size_t len, int64_t idx,
-             bool repair)
+sync_mailboxes(struct sync_run *run, const struct sync_target *targets,
+               size_t n, bool repair)
 {
-	struct mbox mb;
+	struct mbox *mbs = calloc(n + 1, sizeof(*mbs));
 	unsigned s;
-	int ret;
+	size_t i;
 
-	memset(&mb, 0, sizeof(mb));
-	mb.run = run;
-	if (mbox_init(&mb, run, name, len, idx) < 0)
+	if (mbs == NULL)
+		return -1;
+	for (s = 0; s < SIDE_COUNT; s++)
+		imap_conn_set_untagged(run->server[s].conn, sync_untagged,
+		                       &run->server[s]);
+	for (i = 0; i < n; i++) {
+		if (mbox_init(&mbs[i], run, &targets[i]) < 0) {
+			mbs[i].failed = true;
+			continue;
+		}
+		mbs[i].phase = PHASE_SELECT;
+		for (s = 0; s < SIDE_COUNT; s++)
+			mbox_select(&mbs[i].s[s]);
+	}
+	if (sync_run_wait(run) < 0)
 		goto out;
-	if (repair && mb.s[SIDE_LOCAL].have_row && mb.s[SIDE_REMOTE].have_row) {
-		if (mbox_select_both(&mb) < 0 || sync_repair_compare(&mb) < 0 ||
-		    sync_match(&mb) < 0 || mbox_drop_intents(&mb) < 0)
+	sync_step("selected");
+	for (i = 0; i < n; i++) {
+		struct mbox *mb = &mbs[i];
+
+		for (s = 0; s < SIDE_COUNT && !mb->failed; s++) {
+			if (mbox_check_select(&mb->s[s]) < 0)
+				break;
+		}
+		if (mb->failed)
+			continue;
+		if (repair && mb->s[SIDE_LOCAL].have_row &&
+		    mb->s[SIDE_REMOTE].have_row) {
+			mbox_step(mb, PHASE_SCAN);
+			sync_repair_start(mb);
+			continue;
+		}
+		for (s = 0; s < SIDE_COUNT; s++) {
+			if (mbox_first_fresh(&mb->s[s]) < 0)
+				break;
+		}
+		if (run->set.dry_run && !mb->failed) {
+			mbox_dry_run(mb);
+			mb->active = false;
+		}
+	}
+	if (repair) {
+		if (sync_run_wait(run) < 0)
 			goto out;
-		mbox_rounds(&mb);
-		goto out;
+		for (i = 0; i < n; i++) {
+			if (mbs[i].phase == PHASE_SCAN && !mbs[i].failed)
+				sync_repair_compare(&mbs[i]);
+		}
 	}
-	if (mbox_select_both(&mb) < 0)
-		goto out;
-	for (s = 0; s < SIDE_COUNT; s++) {
-		if (mbox_first_fresh(&mb.s[s]) < 0)
-			goto out;
-	}
-	if (run->set.dry_run) {
-		mbox_dry_run(&mb);
-		goto out;
-	}
-	if (sync_match(&mb) < 0 || mbox_drop_intents(&mb) < 0)
-		goto out;
-	if (!mbox_has_work(&mb)) {
-		/* Only the numbers moved (an expunge of a message we never
-		 * knew, a flag set back): store them as SELECT gave them. */
-		mbox_commit(&mb, false);
-		goto out;
-	}
-	mbox_rounds(&mb);
+	sync_rounds(run, mbs, n);
 out:
-	ret = run->fatal ? -2 : mb.failed ? -1 : 0;
-	mbox_free(&mb);
-	return ret;
+	if (run->fatal) {
+		/* Commands still in flight name these mailboxes: end them
+		 * (their callbacks see a NULL response) before the mailboxes
+		 * go. */
+		for (s = 0; s < SIDE_COUNT; s++)
+			imap_conn_free(&run->server[s].conn);
+	}
+	for (i = 0; i < n; i++) {
+		if (mbs[i].failed)
+			run->mailbox_failures++;
+		mbox_free(&mbs[i]);
+	}
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (run->server[s].conn != NULL)
+			imap_conn_set_untagged(run->server[s].conn, NULL, NULL);
+		run->server[s].selected = NULL;
+	}
+	free(mbs);
+	return run->fatal ? -1 : 0;
 }

@@ -14,7 +14,9 @@
 
 struct config;
 struct imap_conn;
+struct mbox_side;
 struct state;
+struct sync_epoch;
 
 /* One server for the whole run. */
 struct sync_server {
@@ -25,6 +27,10 @@ struct sync_server {
 	bool delim_known;
 	const char *reference; /* list-reference, "" by default */
 	uint64_t caps;
+	/* Commands in flight that run in a mailbox (sync-private.h), oldest
+	 * first, and the mailbox of the last SELECT queued. */
+	struct sync_epoch *epoch_head, *epoch_tail;
+	struct mbox_side *selected;
 };
 
 /* What a run is asked to do besides syncing. */
@@ -66,13 +72,22 @@ void sync_rollback(struct state *st);
  * connection failure log it, mark the run fatal and return -1. */
 int sync_run_wait(struct sync_run *run);
 
-/* Sync the messages of one mailbox that exists on both sides: name is the
- * internal name (NUL for the delimiter), idx its state row. With repair,
- * compare every message of both sides with the mapping first (--repair).
- * Returns 0; -1 if the mailbox failed (logged; the run goes on); -2 when
- * a connection failed (the run must stop). */
-int sync_mailbox(struct sync_run *run, const char *name, size_t len,
-                 int64_t idx, bool repair);
+/* A mailbox that exists on both sides: its internal name (NUL for the
+ * delimiter) and its state row. */
+struct sync_target {
+	const char *name;
+	size_t len;
+	int64_t idx;
+};
+
+/* Sync the messages of the mailboxes, all at once: each step is one
+ * flight of pipelined commands on both connections, whatever the number
+ * of mailboxes. With repair, compare every message of both sides with
+ * the mapping first (--repair). Mailboxes that fail are logged and counted
+ * in run->mailbox_failures; -1 when the run must stop (a connection or
+ * the database failed). */
+int sync_mailboxes(struct sync_run *run, const struct sync_target *targets,
+                   size_t n, bool repair);
 
 /* The name of a mailbox on one server: reference + name with the
  * server's delimiter. Caller frees. NULL if the name has a delimiter and

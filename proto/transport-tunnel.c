@@ -6,7 +6,14 @@
  * (quoting, redirection, variables, globbing, "VAR=x cmd", comments, job
  * and history characters); otherwise it is split on spaces and run with
  * execvp(), so its exec failure is reported at once instead of as a shell
- * exit status 127. */
+ * exit status 127.
+ *
+ * The command's stderr goes to an anonymous file (memfd) rather than a
+ * pipe, so a chatty command can never block on it while we wait for its
+ * stdout. Each read copies what it added to our stderr (unless
+ * null_stderr) and keeps the last line, which the error message quotes
+ * when the command ends: "exited with status 255: ssh: connect to host
+ * ... Connection refused" says what "exited with status 255" does not. */
 #include "transport.h"
 
 #include <errno.h>
@@ -16,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,12 +38,26 @@
  * it, so its exit status can explain the end. */
 #define TUNNEL_EOF_REAP_MS 500
 
+/* The stderr file is emptied once we have read this much of it. */
+#define TUNNEL_STDERR_KEEP (64 * 1024)
+/* How much of the command's last stderr line an error message quotes. */
+#define TUNNEL_STDERR_LINE 160
+
 #define TUNNEL_SHELL_CHARS "|&;<>()$`\\\"'*?[]#~=%!{}\t\n"
 
 struct tunnel {
 	struct transport t;
 	int fd;
 	pid_t pid; /* -1 once reaped */
+	/* The command's stderr: a memfd (-1 if none), how far it is read,
+	 * whether to copy it to ours, its last complete line and the line
+	 * being read. */
+	int err_fd;
+	off_t err_off;
+	bool err_copy;
+	char err_last[TUNNEL_STDERR_LINE];
+	char err_cur[TUNNEL_STDERR_LINE];
+	size_t err_cur_len;
 };
 
 static __thread char tunnel_create_error[512];
@@ -49,20 +72,103 @@ sleep_ms(long ms)
 }
 
 static void
+tunnel_stderr_line(struct tunnel *tu, const char *data, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char c = data[i];
+
+		if (c == '\n') {
+			if (tu->err_cur_len > 0) {
+				memcpy(tu->err_last, tu->err_cur,
+				       tu->err_cur_len);
+				tu->err_last[tu->err_cur_len] = '\0';
+			}
+			tu->err_cur_len = 0;
+		} else if (c == '\r' ||
+		           (tu->err_cur_len == 0 && (c == ' ' || c == '\t'))) {
+			continue;
+		} else if (tu->err_cur_len < sizeof(tu->err_cur) - 1) {
+			/* Control bytes from a peer must not reach a
+			 * terminal through our messages. */
+			tu->err_cur[tu->err_cur_len++] =
+			    (unsigned char)c < 0x20 || c == 0x7f ? '?' : c;
+		}
+	}
+}
+
+/* Take in what the command wrote to stderr since the last call. */
+static void
+tunnel_stderr_pump(struct tunnel *tu)
+{
+	char buf[4096];
+	struct stat st;
+	ssize_t n;
+
+	if (tu->err_fd < 0 || fstat(tu->err_fd, &st) < 0 ||
+	    st.st_size <= tu->err_off)
+		return;
+	while ((n = pread(tu->err_fd, buf, sizeof(buf), tu->err_off)) > 0) {
+		tu->err_off += n;
+		tunnel_stderr_line(tu, buf, n);
+		if (tu->err_copy) {
+			ssize_t w, done = 0;
+
+			while (done < n) {
+				w = write(STDERR_FILENO, buf + done, n - done);
+				if (w < 0 && errno == EINTR)
+					continue;
+				if (w <= 0)
+					break;
+				done += w;
+			}
+		}
+	}
+	/* Bytes written between the last read and this truncation are
+	 * lost: a bounded file is worth a rare missing message line. */
+	if (tu->err_off >= TUNNEL_STDERR_KEEP && ftruncate(tu->err_fd, 0) == 0)
+		tu->err_off = 0;
+}
+
+/* The command's last stderr line, or "". */
+static const char *
+tunnel_stderr_last(struct tunnel *tu)
+{
+	tunnel_stderr_pump(tu);
+	if (tu->err_cur_len > 0) {
+		tu->err_cur[tu->err_cur_len] = '\0';
+		return tu->err_cur;
+	}
+	return tu->err_last;
+}
+
+static void
 tunnel_describe_status(struct tunnel *tu, int status)
 {
+	const char *line = tunnel_stderr_last(tu);
+	const char *sep = line[0] != '\0' ? ": " : "";
+
 	if (WIFEXITED(status)) {
 		if (WEXITSTATUS(status) == 127)
 			snprintf(tu->t.error, sizeof(tu->t.error),
 			         "command exited with status 127 "
-			         "(command not found?)");
+			         "(command not found?)%s%s",
+			         sep, line);
+		else if (WEXITSTATUS(status) == 255 && line[0] == '\0')
+			/* What ssh's client of a ControlMaster reports for a
+			 * connection lost, without a word on stderr. */
+			snprintf(tu->t.error, sizeof(tu->t.error),
+			         "command exited with status 255 (for ssh: "
+			         "the connection failed or was lost)");
 		else
 			snprintf(tu->t.error, sizeof(tu->t.error),
-			         "command exited with status %d",
-			         WEXITSTATUS(status));
+			         "command exited with status %d%s%s",
+			         WEXITSTATUS(status), sep, line);
 	} else if (WIFSIGNALED(status)) {
 		snprintf(tu->t.error, sizeof(tu->t.error),
-		         "command killed by signal %d", WTERMSIG(status));
+		         "command killed by signal %d%s%s", WTERMSIG(status),
+		         sep, line);
 	}
 }
 
@@ -112,8 +218,14 @@ tunnel_read(struct transport *t, void *data, size_t len)
 		n = 0;
 	if (n > 0) {
 		t->wire_in += n;
+		tunnel_stderr_pump(tu);
 	} else if (n == 0) {
-		tunnel_reap(tu, TUNNEL_EOF_REAP_MS);
+		/* A command still running after closing its output has
+		 * maybe said why on stderr. */
+		if (!tunnel_reap(tu, TUNNEL_EOF_REAP_MS) &&
+		    tunnel_stderr_last(tu)[0] != '\0')
+			snprintf(t->error, sizeof(t->error), "%s",
+			         tunnel_stderr_last(tu));
 	} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
 		int err = errno;
 
@@ -180,6 +292,10 @@ tunnel_destroy(struct transport *t)
 				;
 		}
 	}
+	if (tu->err_fd >= 0) {
+		tunnel_stderr_pump(tu);
+		close(tu->err_fd);
+	}
 	free(tu);
 }
 
@@ -244,7 +360,7 @@ tunnel_fd_above_stdio(int fd)
 }
 
 static void __attribute__((noreturn))
-tunnel_child(int sock, int errfd, char **argv, bool null_stderr)
+tunnel_child(int sock, int errfd, char **argv, int stderr_fd, bool null_stderr)
 {
 	struct sigaction sa;
 	sigset_t all;
@@ -257,7 +373,10 @@ tunnel_child(int sock, int errfd, char **argv, bool null_stderr)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	if (dup2(sock, 0) < 0 || dup2(sock, 1) < 0)
 		goto fail;
-	if (null_stderr) {
+	if (stderr_fd >= 0) {
+		if (dup2(stderr_fd, 2) < 0)
+			goto fail;
+	} else if (null_stderr) {
 		devnull = open("/dev/null", O_WRONLY);
 		if (devnull < 0 || dup2(devnull, 2) < 0)
 			goto fail;
@@ -289,6 +408,7 @@ transport_tunnel_create(const char *command, bool null_stderr,
 {
 	struct tunnel *tu;
 	int sv[2] = {-1, -1}, errp[2] = {-1, -1}, child_err, status;
+	int err_fd = -1;
 	const char *what = "";
 	char **argv, *words = NULL;
 	ssize_t n;
@@ -315,6 +435,15 @@ transport_tunnel_create(const char *command, bool null_stderr,
 	what = "pipe: ";
 	if (pipe2(errp, O_CLOEXEC) < 0)
 		goto fail_errno;
+	/* Without a memfd (old kernel), stderr is inherited or dropped as
+	 * before, only the messages say less. */
+	err_fd = memfd_create("imapsync-tunnel-stderr", MFD_CLOEXEC);
+	if (err_fd >= 0 && (fcntl(err_fd, F_SETFL, O_APPEND) < 0 ||
+	                    (err_fd = tunnel_fd_above_stdio(err_fd)) < 0)) {
+		if (err_fd >= 0)
+			close(err_fd);
+		err_fd = -1;
+	}
 	sv[1] = tunnel_fd_above_stdio(sv[1]);
 	errp[1] = tunnel_fd_above_stdio(errp[1]);
 	if (sv[1] < 0 || errp[1] < 0)
@@ -322,7 +451,7 @@ transport_tunnel_create(const char *command, bool null_stderr,
 	what = "fork: ";
 	pid = fork();
 	if (pid == 0)
-		tunnel_child(sv[1], errp[1], argv, null_stderr);
+		tunnel_child(sv[1], errp[1], argv, err_fd, null_stderr);
 	if (pid < 0)
 		goto fail_errno;
 	close(sv[1]);
@@ -343,11 +472,15 @@ transport_tunnel_create(const char *command, bool null_stderr,
 	tu->t.v = &tunnel_vfuncs;
 	tu->fd = sv[0];
 	tu->pid = pid;
+	tu->err_fd = err_fd;
+	tu->err_copy = !null_stderr;
 	return &tu->t;
 
 fail_errno:
 	child_err = errno;
 fail:
+	if (err_fd >= 0)
+		close(err_fd);
 	for (int i = 0; i < 2; i++) {
 		if (sv[i] >= 0)
 			close(sv[i]);

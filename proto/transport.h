@@ -41,8 +41,9 @@ struct transport {
 
 /* Start command with a socketpair as its stdin and stdout: directly with
  * execvp() when the command is plain words, through /bin/sh -c when it has
- * shell metacharacters. stderr goes to /dev/null when null_stderr, else it
- * is inherited. Returns NULL with *error_r (static or thread-local text)
+ * shell metacharacters. Its stderr is copied to ours unless null_stderr;
+ * either way its last line ends up in t->error when the command exits
+ * ("command exited with status 255: ssh: ..."). Returns NULL with *error_r (static or thread-local text)
  * on failure to start; a command that starts and exits shows as end of
  * stream, with the exit status in t->error. */
 struct transport *transport_tunnel_create(const char *command,

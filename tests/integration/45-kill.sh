@@ -62,6 +62,10 @@ interrupted() {
 			_steps=$((_k - 1))
 			break
 		fi
+		# A resumed run starts once the killed run's server
+		# sessions have finished what they had read, as it would in
+		# life (they would race it here; see the notes in sync.c).
+		store_wait_sessions "$LOCAL" "$REMOTE"
 		if ! sync_run; then
 			_bad=$((_bad + 1))
 			tap_diag "$_label: resume after step $_k exits $SYNC_RC"
@@ -99,6 +103,7 @@ while [ $i -lt "$KILLS" ]; do
 	sleep "0.$(awk -v s="$i" 'BEGIN { srand(s); printf "%03d", rand() * 300 }')"
 	kill -9 $pid 2>/dev/null
 	wait $pid 2>/dev/null
+	store_wait_sessions "$LOCAL" "$REMOTE"
 	sync_run || bad=$((bad + 1))
 	dump_of "$SYNC_DIR"
 	if ! diff -q "$REF/dump.local" "$SYNC_DIR/dump.local" >/dev/null ||

@@ -61,6 +61,7 @@ namespace inbox {
 EOC
 	cat >"$_d/imap" <<EOC
 #!/bin/sh
+echo \$\$ >>$_d/sessions
 exec $STORE_RUN env -i PATH=/usr/bin:/bin USER=$STORE_USER HOME=$_d/home doveadm -c $_d/dovecot.conf exec imap 2>>$_d/imap.log
 EOC
 	chmod 755 "$_d/imap"
@@ -69,6 +70,23 @@ EOC
 		chown -R "$STORE_USER:$STORE_GROUP" "$_d" || return 1
 	fi
 	echo "$_d/imap"
+}
+
+# store_wait_sessions IMAPCMD...: wait (up to 20 s) until every IMAP
+# session ever started on these stores has ended: a client killed with
+# SIGKILL leaves its server session finishing the commands it had read.
+store_wait_sessions() {
+	for _c in "$@"; do
+		_f=$(dirname "$_c")/sessions
+		[ -f "$_f" ] || continue
+		for _p in $(cat "$_f"); do
+			_n=0
+			while kill -0 "$_p" 2>/dev/null && [ $_n -lt 200 ]; do
+				sleep 0.1
+				_n=$((_n + 1))
+			done
+		done
+	done
 }
 
 TAP_N=0

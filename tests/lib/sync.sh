@@ -214,7 +214,8 @@ sync_pair_clone() {
 		sed -i "s|$SYNC_DIR/|$_new/|g; s|= $SYNC_DIR/state.db|= $_new/state.db|" "$_f" ||
 			return 1
 	done
-	rm -rf "$_new"/local/run/* "$_new"/remote/run/* "$_new"/logs/*
+	rm -rf "$_new"/local/run/* "$_new"/remote/run/* "$_new"/logs/* \
+		"$_new"/local/sessions "$_new"/remote/sessions
 	sync_pair_use "$_new"
 }
 

@@ -1,0 +1,143 @@
+/* imapsync-remote: the forced command of the key imapsync's client uses.
+ *
+ * sshd runs it for every connection made with that key, whatever the
+ * client asked for; the client's request is only in SSH_ORIGINAL_COMMAND,
+ * which is untrusted: empty or exactly "imap" starts Dovecot's imap,
+ * pre-authenticated for the user the key belongs to; anything else gets a
+ * "* BYE", a syslog line naming the client's address and exit status 1. */
+#include "lib.h"
+#include "str-sanitize.h"
+
+#include "remote-session.h"
+#include "remote-settings.h"
+
+#include <pwd.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#define REMOTE_NAME "imapsync-remote"
+/* The one request besides none at all that the client makes. */
+#define REMOTE_COMMAND "imap"
+
+/* Exit statuses, as imapsync's: 1 refused, 2 usage, 3 setup failure. */
+#define REMOTE_EXIT_REFUSED 1
+#define REMOTE_EXIT_USAGE 2
+#define REMOTE_EXIT_SETUP 3
+
+/* Say why on the IMAP stream, where the client looks first, then leave. */
+static void ATTR_NORETURN ATTR_FORMAT(2, 3)
+    remote_bye(int status, const char *fmt, ...)
+{
+	va_list args;
+	const char *reason;
+
+	va_start(args, fmt);
+	reason = t_strdup_vprintf(fmt, args);
+	va_end(args);
+	i_error("%s", reason);
+	printf("* BYE %s: %s\r\n", REMOTE_NAME, reason);
+	fflush(stdout);
+	lib_exit(status);
+}
+
+/* The client's address from sshd ("addr port addr port"), for the log. */
+static const char *
+remote_client_address(void)
+{
+	const char *conn = getenv("SSH_CONNECTION");
+
+	if (conn == NULL || *conn == '\0')
+		return "an unknown address (not started by sshd)";
+	return str_sanitize(t_strcut(conn, ' '), 64);
+}
+
+static void ATTR_NORETURN
+remote_refuse(const struct passwd *pw, const char *command)
+{
+	const char *client = remote_client_address();
+
+	openlog(REMOTE_NAME, LOG_PID, LOG_AUTHPRIV);
+	syslog(LOG_WARNING, "refused command \"%s\" from %s for user %s",
+	       str_sanitize(command, 200), client, pw->pw_name);
+	closelog();
+	remote_bye(REMOTE_EXIT_REFUSED,
+	           "this key only starts an IMAP session (refused \"%s\")",
+	           str_sanitize(command, 80));
+}
+
+static void ATTR_NORETURN
+remote_usage(int status)
+{
+	fprintf(status == 0 ? stdout : stderr,
+	        "usage: %s [--config=FILE] [--check]\n"
+	        "  Forced command of an authorized_keys line: starts "
+	        "Dovecot's imap,\n  pre-authenticated for this user. "
+	        "--check tests that it works.\n"
+	        "  Settings: --config=FILE, else $IMAPSYNC_REMOTE_CONF, "
+	        "else %s.\n",
+	        REMOTE_NAME, REMOTE_SETTINGS_DEFAULT_PATH);
+	lib_exit(status);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct remote_settings set;
+	const struct passwd *pw;
+	const char *conf = NULL, *command, *error;
+	bool check = FALSE, must_exist = TRUE;
+	int i;
+
+	lib_init();
+	i_set_failure_prefix("%s: ", REMOTE_NAME);
+	/* The session's files (Dovecot's indexes, logs) are the user's
+	   alone, whatever umask sshd or PAM left. */
+	umask(0077);
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--check") == 0)
+			check = TRUE;
+		else if (str_begins(argv[i], "--config="))
+			conf = argv[i] + 9;
+		else if (strcmp(argv[i], "--help") == 0)
+			remote_usage(0);
+		else
+			remote_usage(REMOTE_EXIT_USAGE);
+	}
+	/* Dovecot refuses root too; a root session would also own files in
+	   every user's mail with the wrong owner. */
+	if (getuid() == 0 || geteuid() == 0)
+		remote_bye(REMOTE_EXIT_SETUP,
+		           "refusing to run as root: put "
+		           "the key in the mail user's authorized_keys");
+	if (getuid() != geteuid())
+		remote_bye(REMOTE_EXIT_SETUP, "refusing to run set-user-ID");
+	pw = getpwuid(getuid());
+	if (pw == NULL || pw->pw_dir == NULL || pw->pw_dir[0] != '/')
+		remote_bye(REMOTE_EXIT_SETUP,
+		           "uid %ld has no user entry "
+		           "with a home directory",
+		           (long)getuid());
+
+	if (!check) {
+		command = getenv("SSH_ORIGINAL_COMMAND");
+		if (command != NULL && command[0] != '\0' &&
+		    strcmp(command, REMOTE_COMMAND) != 0)
+			remote_refuse(pw, command);
+	}
+
+	if (conf == NULL)
+		conf = getenv("IMAPSYNC_REMOTE_CONF");
+	if (conf == NULL || conf[0] == '\0') {
+		conf = REMOTE_SETTINGS_DEFAULT_PATH;
+		must_exist = FALSE;
+	}
+	if (remote_settings_read(conf, must_exist, &set, &error) < 0)
+		remote_bye(REMOTE_EXIT_SETUP, "%s", error);
+
+	if (check)
+		lib_exit(remote_session_check(&set, pw));
+	remote_session_exec(&set, pw);
+}
