@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "transport.h"
+
 #define PCRE2_CODE_UNIT_WIDTH 8
 
 #include <ctype.h>
@@ -33,7 +35,6 @@ enum config_check {
 };
 
 #define KEY_DEFAULT_ONLY 0x1 /* interimap reads it from the default section */
-#define KEY_UNSUPPORTED 0x2  /* refused by config_check_supported() */
 
 static const struct {
 	const char *name;
@@ -51,30 +52,25 @@ static const struct {
     [CONFIG_TYPE] = {"type", CHECK_TYPE, 0},
     [CONFIG_HOST] = {"host", CHECK_NOCTRL, 0},
     [CONFIG_PORT] = {"port", CHECK_NOCTRL, 0},
-    [CONFIG_PROXY] = {"proxy", CHECK_NOCTRL, KEY_UNSUPPORTED},
+    [CONFIG_PROXY] = {"proxy", CHECK_NOCTRL, 0},
     [CONFIG_COMMAND] = {"command", CHECK_NOCTRL, 0},
-    [CONFIG_STARTTLS] = {"STARTTLS", CHECK_BOOL, KEY_UNSUPPORTED},
-    [CONFIG_AUTH] = {"auth", CHECK_AUTH, KEY_UNSUPPORTED},
-    [CONFIG_USERNAME] = {"username", CHECK_ASCII, KEY_UNSUPPORTED},
-    [CONFIG_PASSWORD] = {"password", CHECK_ASCII, KEY_UNSUPPORTED},
+    [CONFIG_STARTTLS] = {"STARTTLS", CHECK_BOOL, 0},
+    [CONFIG_AUTH] = {"auth", CHECK_AUTH, 0},
+    [CONFIG_USERNAME] = {"username", CHECK_ASCII, 0},
+    [CONFIG_PASSWORD] = {"password", CHECK_ASCII, 0},
+    [CONFIG_PASSWORD_COMMAND] = {"password-command", CHECK_NOCTRL, 0},
     [CONFIG_COMPRESS] = {"compress", CHECK_BOOL, 0},
     [CONFIG_NULL_STDERR] = {"null-stderr", CHECK_BOOL, 0},
-    [CONFIG_SSL_PROTOCOLS] = {"SSL_protocols", CHECK_SSL_PROTOCOLS,
-                              KEY_UNSUPPORTED},
-    [CONFIG_SSL_PROTOCOL_MIN] = {"SSL_protocol_min", CHECK_NOCTRL,
-                                 KEY_UNSUPPORTED},
-    [CONFIG_SSL_PROTOCOL_MAX] = {"SSL_protocol_max", CHECK_NOCTRL,
-                                 KEY_UNSUPPORTED},
-    [CONFIG_SSL_FINGERPRINT] = {"SSL_fingerprint", CHECK_FINGERPRINT,
-                                KEY_UNSUPPORTED},
-    [CONFIG_SSL_CIPHERLIST] = {"SSL_cipherlist", CHECK_NOCTRL, KEY_UNSUPPORTED},
-    [CONFIG_SSL_CIPHERSUITES] = {"SSL_ciphersuites", CHECK_NOCTRL_EMPTY,
-                                 KEY_UNSUPPORTED},
-    [CONFIG_SSL_HOSTNAME] = {"SSL_hostname", CHECK_NOCTRL_EMPTY,
-                             KEY_UNSUPPORTED},
-    [CONFIG_SSL_VERIFY] = {"SSL_verify", CHECK_BOOL, KEY_UNSUPPORTED},
-    [CONFIG_SSL_CAPATH] = {"SSL_CApath", CHECK_NOCTRL, KEY_UNSUPPORTED},
-    [CONFIG_SSL_CAFILE] = {"SSL_CAfile", CHECK_NOCTRL, KEY_UNSUPPORTED},
+    [CONFIG_SSL_PROTOCOLS] = {"SSL_protocols", CHECK_SSL_PROTOCOLS, 0},
+    [CONFIG_SSL_PROTOCOL_MIN] = {"SSL_protocol_min", CHECK_NOCTRL, 0},
+    [CONFIG_SSL_PROTOCOL_MAX] = {"SSL_protocol_max", CHECK_NOCTRL, 0},
+    [CONFIG_SSL_FINGERPRINT] = {"SSL_fingerprint", CHECK_FINGERPRINT, 0},
+    [CONFIG_SSL_CIPHERLIST] = {"SSL_cipherlist", CHECK_NOCTRL, 0},
+    [CONFIG_SSL_CIPHERSUITES] = {"SSL_ciphersuites", CHECK_NOCTRL_EMPTY, 0},
+    [CONFIG_SSL_HOSTNAME] = {"SSL_hostname", CHECK_NOCTRL_EMPTY, 0},
+    [CONFIG_SSL_VERIFY] = {"SSL_verify", CHECK_BOOL, 0},
+    [CONFIG_SSL_CAPATH] = {"SSL_CApath", CHECK_NOCTRL, 0},
+    [CONFIG_SSL_CAFILE] = {"SSL_CAfile", CHECK_NOCTRL, 0},
     [CONFIG_SAFETY_EXPUNGE] = {"safety-expunge", CHECK_PERCENT,
                                KEY_DEFAULT_ONLY},
     [CONFIG_SAFETY_DELETE] = {"safety-delete", CHECK_COUNT, KEY_DEFAULT_ONLY},
@@ -750,6 +746,7 @@ build_side(struct config_parse *p, enum side side)
 	                                          : xstrdup("PLAIN LOGIN");
 	cs->username = take(&eff[CONFIG_USERNAME]);
 	cs->password = take(&eff[CONFIG_PASSWORD]);
+	cs->password_command = take(&eff[CONFIG_PASSWORD_COMMAND]);
 	cs->compress = eff[CONFIG_COMPRESS].value != NULL
 	                   ? yes(eff[CONFIG_COMPRESS].value)
 	                   : side == SIDE_REMOTE;
@@ -924,6 +921,7 @@ side_free(struct config_side *cs)
 	    &cs->port,
 	    &cs->proxy,
 	    &cs->command,
+	    &cs->password_command,
 	    &cs->auth,
 	    &cs->username,
 	    &cs->list_reference,
@@ -969,48 +967,60 @@ config_free(struct config **_config)
 	free(config);
 }
 
+static bool
+is_tls_version(const char *v)
+{
+	return is_ssl_protocol(v, strlen(v)) && v[0] != '!' &&
+	       strcmp(v, "SSLv2") != 0;
+}
+
 int
 config_check_supported(const struct config *config, const char **error_r)
 {
-	static const char *const type_names[] = {"imap", "imaps", "tunnel"};
+	struct transport_socks5_url url;
+	const char *uerr;
 
 	for (int s = 0; s < SIDE_COUNT; s++) {
 		const struct config_side *cs = &config->side[s];
 		const char *name = side_name(s);
 
-		if (cs->type != CONFIG_TYPE_TUNNEL) {
-			unsigned line = cs->line[CONFIG_TYPE];
-
+		if (cs->type == CONFIG_TYPE_TUNNEL) {
+			if (cs->command == NULL)
+				return fail(error_r,
+				            "%s:%u: [%s] type=tunnel needs a "
+				            "command",
+				            config->path, cs->section_line, name);
+			continue;
+		}
+		if (cs->proxy != NULL &&
+		    transport_socks5_parse_url(cs->proxy, &url, &uerr) < 0) {
+			sodium_memzero(&url, sizeof(url));
+			return fail(error_r, "%s:%u: [%s] %s", config->path,
+			            cs->line[CONFIG_PROXY], name, uerr);
+		}
+		sodium_memzero(&url, sizeof(url));
+		if (cs->ssl_protocol_min != NULL &&
+		    !is_tls_version(cs->ssl_protocol_min))
 			return fail(error_r,
-			            "%s:%u: [%s] type=%s%s is not supported "
-			            "yet: use type=tunnel",
+			            "%s:%u: [%s] invalid SSL_protocol_min: %s "
+			            "(TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3)",
 			            config->path,
-			            line != 0 ? line : cs->section_line, name,
-			            type_names[cs->type],
-			            line != 0 ? "" : " (the default)");
-		}
-		if (cs->command == NULL)
+			            cs->line[CONFIG_SSL_PROTOCOL_MIN], name,
+			            cs->ssl_protocol_min);
+		if (cs->ssl_protocol_max != NULL &&
+		    !is_tls_version(cs->ssl_protocol_max))
 			return fail(error_r,
-			            "%s:%u: [%s] type=tunnel needs a command",
-			            config->path, cs->section_line, name);
-		for (int k = 0; k < CONFIG_KEY_COUNT; k++) {
-			if ((keys[k].flags & KEY_UNSUPPORTED) == 0 ||
-			    cs->line[k] == 0)
-				continue;
+			            "%s:%u: [%s] invalid SSL_protocol_max: %s "
+			            "(TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3)",
+			            config->path,
+			            cs->line[CONFIG_SSL_PROTOCOL_MAX], name,
+			            cs->ssl_protocol_max);
+		if (cs->password != NULL && cs->password_command != NULL)
 			return fail(error_r,
-			            "%s:%u: [%s] %s is not supported yet "
-			            "(tunnels only)",
-			            config->path, cs->line[k], name,
-			            keys[k].name);
-		}
-		/* the default YES of [remote] means "when offered"; only an
-		 * explicit YES asks for something we cannot do yet */
-		if (cs->compress && cs->line[CONFIG_COMPRESS] != 0)
-			return fail(error_r,
-			            "%s:%u: [%s] compress=YES is not supported "
-			            "yet: use compress=NO (ssh can compress)",
-			            config->path, cs->line[CONFIG_COMPRESS],
-			            name);
+			            "%s:%u: [%s] password and password-command "
+			            "are both set: keep one",
+			            config->path,
+			            cs->line[CONFIG_PASSWORD_COMMAND], name);
 	}
 	return 0;
 }

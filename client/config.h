@@ -47,6 +47,7 @@ enum config_key {
 	CONFIG_AUTH,
 	CONFIG_USERNAME,
 	CONFIG_PASSWORD,
+	CONFIG_PASSWORD_COMMAND, /* imapsync's own */
 	CONFIG_COMPRESS,
 	CONFIG_NULL_STDERR,
 	CONFIG_SSL_PROTOCOLS,
@@ -90,6 +91,9 @@ struct config_side {
 	char *auth;            /* default "PLAIN LOGIN" */
 	char *username;
 	char *password; /* wiped when freed */
+	/* Run through /bin/sh -c; the first line it prints is the
+	 * password (imapsync's own key). */
+	char *password_command;
 	bool compress;  /* default NO for [local], YES for [remote] */
 	bool null_stderr;
 	char *list_reference; /* default "" */
@@ -154,9 +158,9 @@ void config_free(struct config **config);
 int config_database_path(const struct config *config, char **path_r,
                          const char **error_r);
 
-/* -1 and an error naming the key and FILE:LINE for the first setting this
- * build cannot honour yet (anything but a tunnel: imap(s) transports,
- * proxy, auth, credentials, STARTTLS, SSL_*, an explicit compress=YES). */
+/* -1 and an error naming the key and FILE:LINE for the first setting that
+ * cannot work: a tunnel without a command, a proxy that is not a SOCKS5
+ * URL, an unknown TLS version, both password and password-command. */
 int config_check_supported(const struct config *config, const char **error_r);
 
 /* Whether the ignore-mailbox pattern matches a mailbox name (NUL for the

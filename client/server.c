@@ -1,14 +1,20 @@
+/* Reaching both servers at once: start both transports, then take each
+ * side through the same steps together (greeting, STARTTLS, login,
+ * COMPRESS, capabilities), one round trip per step for both. */
 #include "server.h"
 
 #include "config.h"
 #include "imap-conn.h"
 #include "imap-decode.h"
 #include "log.h"
+#include "server-private.h"
 #include "sync.h"
 #include "transport.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SERVER_TIMEOUT_MS (60 * 1000)
@@ -26,124 +32,410 @@ static const struct {
     {IMAP_CAP_UIDPLUS, "UIDPLUS"},
 };
 
-static bool
-server_greeted(void *ctx)
+/* Messages start with the side's name, as the log-prefix wants it. */
+static const char *
+server_label(const struct server_login *l)
 {
-	struct sync_run *run = ctx;
+	return side_name(l->side);
+}
+
+void
+server_step_begin(struct server_login *l)
+{
+	l->busy = true;
+	l->status = -1;
+	l->text[0] = '\0';
+	l->caps_code = false;
+}
+
+void
+server_step_done(struct imap_conn *conn, const struct imap_response *resp,
+                 void *ctx)
+{
+	struct server_login *l = ctx;
+
+	l->busy = false;
+	l->status = resp != NULL ? (int)resp->status : -1;
+	snprintf(l->text, sizeof(l->text), "%s",
+	         resp != NULL && resp->text != NULL ? resp->text : "");
+	l->caps_code = resp != NULL && resp->code != NULL &&
+	               strcmp(resp->code, "CAPABILITY") == 0;
+	if (l->hold && resp != NULL)
+		imap_conn_hold_input(conn);
+}
+
+static bool
+server_steps_done(void *ctx)
+{
+	struct server_login *l = ctx;
 	unsigned s;
 
 	for (s = 0; s < SIDE_COUNT; s++) {
-		if (imap_conn_state(run->server[s].conn) == IMAP_CONN_GREETING)
+		if (l[s].busy ||
+		    imap_conn_state(l[s].conn) == IMAP_CONN_GREETING)
 			return false;
 	}
 	return true;
 }
 
+/* Why side l failed while connecting: the transport's reason (connect,
+ * TLS, proxy) says more than the connection's "cannot read". */
+static void
+server_log_failure(const struct server_login *l)
+{
+	struct transport *t = imap_conn_get_transport(l->conn);
+	const char *why = transport_error(t);
+
+	if (imap_conn_state(l->conn) != IMAP_CONN_FAILED &&
+	    imap_conn_state(l->conn) != IMAP_CONN_CLOSED)
+		return;
+	if (why[0] != '\0' && l->cs->type != CONFIG_TYPE_TUNNEL &&
+	    imap_conn_state(l->conn) == IMAP_CONN_FAILED)
+		log_error(server_label(l), NULL, "%s", why);
+	else
+		log_error(NULL, NULL, "%s", imap_conn_error(l->conn));
+}
+
+/* Drive both sides until every step command is answered. */
 static int
-server_start(struct sync_server *srv, const struct config_side *cs, int debug)
+server_steps_run(struct server_login *l)
+{
+	struct imap_conn *conns[SIDE_COUNT];
+	unsigned s;
+	int r;
+
+	for (s = 0; s < SIDE_COUNT; s++)
+		conns[s] = l[s].conn;
+	errno = 0;
+	r = imap_conn_run(conns, SIDE_COUNT, server_steps_done, l,
+	                  SERVER_TIMEOUT_MS);
+	if (r == 0)
+		return 0;
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (imap_conn_state(conns[s]) == IMAP_CONN_FAILED ||
+		    imap_conn_state(conns[s]) == IMAP_CONN_CLOSED)
+			server_log_failure(&l[s]);
+		else if (errno == ETIMEDOUT &&
+		         (l[s].busy ||
+		          imap_conn_state(conns[s]) == IMAP_CONN_GREETING))
+			log_error(server_label(&l[s]), NULL,
+			          "no answer within %d s%s",
+			          SERVER_TIMEOUT_MS / 1000,
+			          transport_tcp_connecting(
+			              imap_conn_get_transport(conns[s]))
+			              ? " (connecting)"
+			              : "");
+	}
+	return -1;
+}
+
+static int
+server_start(struct server_login *l, int debug)
 {
 	struct imap_conn_settings set = {
-	    .name = side_name(srv->side),
+	    .name = side_name(l->side),
 	    .debug = debug,
 	    .trace = log_trace,
 	};
+	const struct config_side *cs = l->cs;
 	struct transport *t;
 	const char *error;
 
-	if (cs->type != CONFIG_TYPE_TUNNEL || cs->command == NULL) {
-		log_error(side_name(srv->side), NULL,
-		          "only type=tunnel with a command is supported by "
-		          "this build");
+	if (cs->type == CONFIG_TYPE_TUNNEL) {
+		t = transport_tunnel_create(cs->command, cs->null_stderr,
+		                            &error);
+		if (t == NULL) {
+			log_error(side_name(l->side), NULL,
+			          "cannot start the tunnel command '%s': %s",
+			          cs->command, error);
+			return -1;
+		}
+	} else {
+		t = server_net_transport(cs, &error);
+		if (t == NULL) {
+			log_error(server_label(l), NULL, "%s", error);
+			return -1;
+		}
+	}
+	l->conn = imap_conn_create(&set, t);
+	if (l->conn == NULL) {
+		transport_free(&t);
+		log_error(side_name(l->side), NULL, "out of memory");
 		return -1;
 	}
-	t = transport_tunnel_create(cs->command, cs->null_stderr, &error);
-	if (t == NULL) {
-		log_error(side_name(srv->side), NULL,
-		          "cannot start the tunnel command '%s': %s",
-		          cs->command, error);
-		return -1;
-	}
-	srv->conn = imap_conn_create(&set, t);
-	if (srv->conn == NULL) {
-		log_error(side_name(srv->side), NULL, "out of memory");
-		return -1;
-	}
-	srv->reference = cs->list_reference != NULL ? cs->list_reference : "";
 	return 0;
 }
 
-static void
-server_ignore_done(struct imap_conn *conn, const struct imap_response *resp,
-                   void *ctx)
+/* After the greeting: a tunnel must be pre-authenticated; a connection to
+ * be upgraded by STARTTLS must not be (PREAUTH would skip the upgrade). */
+static int
+server_check_greeting(struct server_login *l)
 {
-	(void)conn;
-	(void)resp;
-	(void)ctx;
+	bool preauth = imap_conn_state(l->conn) == IMAP_CONN_AUTH;
+
+	if (imap_conn_state(l->conn) != IMAP_CONN_AUTH &&
+	    imap_conn_state(l->conn) != IMAP_CONN_NOAUTH) {
+		server_log_failure(l);
+		return -1;
+	}
+	if (l->cs->type == CONFIG_TYPE_TUNNEL && !preauth) {
+		log_error(side_name(l->side), NULL,
+		          "the server did not greet with PREAUTH: the "
+		          "tunnel command must start a pre-authenticated "
+		          "session (e.g. `doveadm exec imap` or "
+		          "imapsync-remote)");
+		return -1;
+	}
+	if (l->cs->type == CONFIG_TYPE_IMAP && l->cs->starttls && preauth) {
+		log_error(server_label(l), NULL,
+		          "the server greeted with PREAUTH on a plaintext "
+		          "connection that STARTTLS was to protect: refusing "
+		          "it (set STARTTLS = NO to accept it in clear)");
+		return -1;
+	}
+	return 0;
+}
+
+/* Ask for CAPABILITY on every side that needs it (want[s]). */
+static int
+server_capability(struct server_login *l, const bool *want)
+{
+	bool any = false;
+	unsigned s;
+
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (!want[s])
+			continue;
+		l[s].hold = false;
+		server_step_begin(&l[s]);
+		imap_conn_cmd(l[s].conn, server_step_done, &l[s], "CAPABILITY");
+		any = true;
+	}
+	if (any && server_steps_run(l) < 0)
+		return -1;
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (want[s] && l[s].status != IMAP_STATUS_OK) {
+			log_error(server_label(&l[s]), NULL,
+			          "CAPABILITY failed: %s", l[s].text);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Swap in a new layer after STARTTLS or COMPRESS: nothing may have come
+ * between the tagged OK and the new layer's first byte. */
+static int
+server_swap_layer(struct server_login *l, const char *what, bool tls)
+{
+	struct transport *old = imap_conn_get_transport(l->conn), *t;
+	const char *error;
+
+	if (imap_conn_input_pending(l->conn) > 0) {
+		log_error(server_label(l), NULL,
+		          "the server sent %zu bytes after its %s response, "
+		          "before the %s started (a response injection?): "
+		          "refusing the connection",
+		          imap_conn_input_pending(l->conn), what,
+		          tls ? "TLS handshake" : "compression");
+		return -1;
+	}
+	t = tls ? server_net_tls(l->cs, old, &error)
+	        : transport_deflate_create(old, &error);
+	if (t == NULL) {
+		log_error(server_label(l), NULL, "%s", error);
+		return -1;
+	}
+	imap_conn_set_transport(l->conn, t);
+	return 0;
+}
+
+static int
+server_starttls(struct server_login *l)
+{
+	bool want[SIDE_COUNT] = {false}, any = false;
+	unsigned s;
+
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (l[s].cs->type != CONFIG_TYPE_IMAP || !l[s].cs->starttls)
+			continue;
+		if ((imap_conn_caps(l[s].conn) & IMAP_CAP_STARTTLS) == 0) {
+			log_error(
+			    server_label(&l[s]), NULL,
+			    "the server does not offer STARTTLS: refusing "
+			    "to log in in clear (use type=imaps, or "
+			    "STARTTLS = NO at your own risk)");
+			return -1;
+		}
+		l[s].hold = true;
+		server_step_begin(&l[s]);
+		imap_conn_cmd(l[s].conn, server_step_done, &l[s], "STARTTLS");
+		want[s] = any = true;
+	}
+	if (!any)
+		return 0;
+	if (server_steps_run(l) < 0)
+		return -1;
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (!want[s])
+			continue;
+		l[s].hold = false;
+		if (l[s].status != IMAP_STATUS_OK) {
+			log_error(server_label(&l[s]), NULL,
+			          "STARTTLS failed: %s", l[s].text);
+			return -1;
+		}
+		if (server_swap_layer(&l[s], "STARTTLS", true) < 0)
+			return -1;
+	}
+	/* What the server said before TLS cannot be trusted. */
+	return server_capability(l, want);
+}
+
+static int
+server_login(struct server_login *l)
+{
+	bool want[SIDE_COUNT] = {false}, any = false;
+	const char *error;
+	unsigned s;
+	int ret = 0;
+
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (imap_conn_state(l[s].conn) != IMAP_CONN_NOAUTH)
+			continue;
+		l[s].hold = false;
+		if (server_auth_start(&l[s], &error) < 0) {
+			log_error(server_label(&l[s]), NULL,
+			          "cannot log in: %s", error);
+			ret = -1;
+			break;
+		}
+		want[s] = any = true;
+	}
+	if (ret == 0 && any && server_steps_run(l) < 0)
+		ret = -1;
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (ret == 0 && want[s] && l[s].status != IMAP_STATUS_OK) {
+			log_error(server_label(&l[s]), NULL,
+			          "authentication failed on %s (%s as %s): %s",
+			          l[s].cs->host, l[s].mech, l[s].cs->username,
+			          l[s].sasl_error[0] != '\0' ? l[s].sasl_error
+			                                     : l[s].text);
+			ret = -1;
+		}
+		server_auth_clear(&l[s]);
+		want[s] = want[s] && !l[s].caps_code;
+	}
+	/* Capabilities change once logged in; most servers say so in the
+	 * tagged OK, the others are asked. */
+	if (ret == 0 && server_capability(l, want) < 0)
+		ret = -1;
+	return ret;
+}
+
+/* COMPRESS=DEFLATE: an explicit compress = YES or NO rules; by default
+ * [remote] over the network compresses and tunnels do not (ssh
+ * compresses already). */
+static bool
+server_wants_compress(const struct config_side *cs)
+{
+	if (cs->line[CONFIG_COMPRESS] != 0)
+		return cs->compress;
+	return cs->compress && cs->type != CONFIG_TYPE_TUNNEL;
+}
+
+static int
+server_compress(struct server_login *l)
+{
+	bool want[SIDE_COUNT] = {false}, any = false;
+	unsigned s;
+
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (!server_wants_compress(l[s].cs) ||
+		    (imap_conn_caps(l[s].conn) & IMAP_CAP_COMPRESS_DEFLATE) ==
+		        0)
+			continue;
+		l[s].hold = true;
+		server_step_begin(&l[s]);
+		imap_conn_cmd(l[s].conn, server_step_done, &l[s],
+		              "COMPRESS DEFLATE");
+		want[s] = any = true;
+	}
+	if (!any)
+		return 0;
+	if (server_steps_run(l) < 0)
+		return -1;
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (!want[s])
+			continue;
+		l[s].hold = false;
+		if (l[s].status != IMAP_STATUS_OK) {
+			/* Not worth failing the run over. */
+			log_warn(server_label(&l[s]), NULL,
+			         "COMPRESS DEFLATE refused: %s", l[s].text);
+			imap_conn_set_transport(
+			    l[s].conn, imap_conn_get_transport(l[s].conn));
+			continue;
+		}
+		if (server_swap_layer(&l[s], "COMPRESS", false) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int
 server_connect(struct sync_run *run, const struct config *config, int debug)
 {
-	struct imap_conn *conns[SIDE_COUNT];
-	bool need_caps = false;
+	struct server_login l[SIDE_COUNT];
+	bool want[SIDE_COUNT];
 	unsigned s, i;
+	int ret = -1;
 
+	memset(l, 0, sizeof(l));
 	for (s = 0; s < SIDE_COUNT; s++) {
 		run->server[s].side = s;
-		if (server_start(&run->server[s], &config->side[s], debug) < 0)
-			return -1;
-		conns[s] = run->server[s].conn;
+		l[s].side = s;
+		l[s].cs = &config->side[s];
+		l[s].debug = debug;
+		run->server[s].reference = l[s].cs->list_reference != NULL
+		                               ? l[s].cs->list_reference
+		                               : "";
+		if (server_start(&l[s], debug) < 0)
+			goto out;
+		run->server[s].conn = l[s].conn;
 	}
-	if (imap_conn_run(conns, SIDE_COUNT, server_greeted, run,
-	                  SERVER_TIMEOUT_MS) < 0) {
-		for (s = 0; s < SIDE_COUNT; s++) {
-			if (imap_conn_error(conns[s])[0] != '\0')
-				log_error(NULL, NULL, "%s",
-				          imap_conn_error(conns[s]));
-		}
-		return -1;
-	}
+	if (server_steps_run(l) < 0)
+		goto out;
 	for (s = 0; s < SIDE_COUNT; s++) {
-		switch (imap_conn_state(conns[s])) {
-		case IMAP_CONN_AUTH:
-			break;
-		case IMAP_CONN_NOAUTH:
-			log_error(side_name(s), NULL,
-			          "the server did not greet with PREAUTH: the "
-			          "tunnel command must start a pre-"
-			          "authenticated session (e.g. `doveadm exec "
-			          "imap` or imapsync-remote)");
-			return -1;
-		default:
-			log_error(NULL, NULL, "%s", imap_conn_error(conns[s]));
-			return -1;
-		}
-		if (imap_conn_caps(conns[s]) == 0) {
-			imap_conn_cmd(conns[s], server_ignore_done, NULL,
-			              "CAPABILITY");
-			need_caps = true;
-		}
+		if (server_check_greeting(&l[s]) < 0)
+			goto out;
+		want[s] = imap_conn_caps(l[s].conn) == 0;
 	}
-	if (need_caps && sync_run_wait(run) < 0)
-		return -1;
+	if (server_capability(l, want) < 0 || server_starttls(l) < 0 ||
+	    server_login(l) < 0 || server_compress(l) < 0)
+		goto out;
 	for (s = 0; s < SIDE_COUNT; s++) {
-		uint64_t caps = imap_conn_caps(conns[s]);
+		uint64_t caps = imap_conn_caps(l[s].conn);
 
 		for (i = 0;
 		     i < sizeof(server_required) / sizeof(server_required[0]);
 		     i++) {
 			if ((caps & server_required[i].cap) != 0)
 				continue;
-			log_error(side_name(s), NULL,
+			log_error(server_label(&l[s]), NULL,
 			          "the server lacks the %s capability, which "
 			          "imapsync needs (Dovecot 2.2.25 or later has "
 			          "all it needs)",
 			          server_required[i].name);
-			return -1;
+			goto out;
 		}
 		run->server[s].caps = caps;
 	}
-	return 0;
+	ret = 0;
+out:
+	for (s = 0; s < SIDE_COUNT; s++)
+		server_auth_clear(&l[s]);
+	return ret;
 }
 
 static void
@@ -229,5 +521,12 @@ server_log_stats(const struct sync_run *run)
 		server_kibi(st.bytes_out, out, sizeof(out));
 		log_info(side_name(s), NULL,
 		         "IMAP traffic (bytes): recv %s sent %s", in, out);
+		/* TLS and COMPRESS make the socket's count differ. */
+		if (st.wire_in == st.bytes_in && st.wire_out == st.bytes_out)
+			continue;
+		server_kibi(st.wire_in, in, sizeof(in));
+		server_kibi(st.wire_out, out, sizeof(out));
+		log_info(side_name(s), NULL,
+		         "Network traffic (bytes): recv %s sent %s", in, out);
 	}
 }

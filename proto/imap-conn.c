@@ -66,6 +66,10 @@ struct imap_conn {
 	bool need_flush;
 	bool bye_in_logout;
 	bool got_bytes; /* since imap_conn_run last looked */
+	/* Read and dispatch nothing more until the transport is swapped:
+	 * what follows STARTTLS's or COMPRESS's OK belongs to the new
+	 * layer. */
+	bool input_held;
 
 	imap_untagged_fn *untagged;
 	void *untagged_ctx;
@@ -269,6 +273,19 @@ void
 imap_conn_set_transport(struct imap_conn *c, struct transport *t)
 {
 	c->t = t;
+	c->input_held = false;
+}
+
+void
+imap_conn_hold_input(struct imap_conn *c)
+{
+	c->input_held = true;
+}
+
+size_t
+imap_conn_input_pending(const struct imap_conn *c)
+{
+	return imap_parser_pending(c->parser);
 }
 
 struct transport *
@@ -496,6 +513,8 @@ conn_throttled(const struct imap_conn *c)
 {
 	const struct imap_conn *t = c->throttle_target;
 
+	if (c->input_held)
+		return true;
 	return t != NULL && conn_active(t) &&
 	       imap_conn_output_queued(t) > IMAP_MAX_OUTPUT_QUEUE / 2;
 }
@@ -871,7 +890,7 @@ conn_dispatch(struct imap_conn *c)
 	const char *error;
 	int r;
 
-	while (conn_active(c)) {
+	while (conn_active(c) && !c->input_held) {
 		r = imap_parser_next(c->parser, &resp, &error);
 		if (r == 0)
 			break;
@@ -1047,7 +1066,12 @@ imap_conn_run(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
 		for (i = 0; i < n && r > 0; i++) {
 			struct imap_conn *c = conns[i];
 
-			if ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
+			/* A transport still connecting, or TLS in a
+			 * handshake, needs POLLOUT to make its reads
+			 * progress. */
+			if (((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) ||
+			     ((pfd[i].revents & POLLOUT) && conn_active(c) &&
+			      (transport_events(c->t, false) & POLLOUT))) &&
 			    conn_input(c) < 0)
 				goto out;
 			if (c->got_bytes) {

@@ -76,6 +76,14 @@ void imap_conn_get_stats(const struct imap_conn *c,
  * deflate after COMPRESS); only when no command is in flight. */
 void imap_conn_set_transport(struct imap_conn *c, struct transport *t);
 struct transport *imap_conn_get_transport(struct imap_conn *c);
+/* Read and dispatch nothing more from c until imap_conn_set_transport():
+ * called from the callback of STARTTLS or COMPRESS, so that bytes after
+ * its tagged OK stay unread (or undispatched) rather than being taken as
+ * responses of the old layer. */
+void imap_conn_hold_input(struct imap_conn *c);
+/* Bytes received and not yet dispatched as responses: after a held
+ * STARTTLS, anything here was sent before the handshake (injected). */
+size_t imap_conn_input_pending(const struct imap_conn *c);
 
 typedef void imap_untagged_fn(struct imap_conn *c,
 			      const struct imap_response *resp, void *ctx);

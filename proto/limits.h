@@ -42,4 +42,20 @@
  * is asked to stop producing (spilled literals do not count). */
 #define IMAP_MAX_OUTPUT_QUEUE (4 * 1024 * 1024)
 
+/* Bytes of one SASL challenge from the server, decoded. */
+#define IMAP_MAX_SASL_CHALLENGE 8192
+
+/* SCRAM iteration count a server may ask for: each costs two HMACs, so a
+ * hostile server could otherwise make us spin for hours. */
+#define IMAP_MAX_SCRAM_ITERATIONS 1000000
+
+/* Bytes of a SOCKS5 reply's bound address (a domain name is at most 255). */
+#define IMAP_MAX_SOCKS5_REPLY (4 + 1 + 255 + 2)
+
+/* Compressed bytes held in each direction by the COMPRESS=DEFLATE layer. */
+#define IMAP_DEFLATE_BUF (64 * 1024)
+
+/* Bytes of the password a password-command may print. */
+#define IMAP_MAX_PASSWORD 4096
+
 #endif

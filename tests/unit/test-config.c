@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "transport.h"
 
 static char tmpdir[64];
 
@@ -579,7 +580,7 @@ check_supported(const char *text)
 	if (config_check_supported(c, &error) == 0)
 		error = "(supported)";
 	config_free(&c);
-	slash = strrchr(error, '/');
+	slash = strstr(error, "/config:");
 	return slash != NULL ? slash + 1 : error;
 }
 
@@ -594,22 +595,19 @@ TEST(check_supported)
 	            "(supported)");
 	CHECK_STREQ(check_supported("[local]\ntype=tunnel\ncommand=x\n"
 	                            "[remote]\ntype=imaps\n"),
-	            "config:5: [remote] type=imaps is not supported yet: use "
-	            "type=tunnel");
-	CHECK_STREQ(check_supported("[local]\n\n[remote]\n"),
-	            "config:1: [local] type=imaps (the default) is not "
-	            "supported yet: use type=tunnel");
-	CHECK_STREQ(check_supported("[local]\ntype=imap\n[remote]\n"),
-	            "config:2: [local] type=imap is not supported yet: use "
-	            "type=tunnel");
+	            "(supported)");
+	CHECK_STREQ(check_supported("[local]\n\n[remote]\n"), "(supported)");
 	CHECK_STREQ(check_supported("type=tunnel\n[local]\n[remote]\n"),
 	            "config:2: [local] type=tunnel needs a command");
+	/* every network key is taken now */
 	static const char *const keys[] = {
 	    "proxy=socks5://h",
+	    "proxy=socks5h://u:p@[::1]:1080",
 	    "STARTTLS=NO",
 	    "auth=PLAIN",
 	    "username=u",
 	    "password=p",
+	    "password-command=pass show mail",
 	    "SSL_verify=YES",
 	    "SSL_CAfile=/x",
 	    "SSL_CApath=/x",
@@ -620,24 +618,62 @@ TEST(check_supported)
 	    "SSL_protocol_max=TLSv1.3",
 	    "SSL_cipherlist=HIGH",
 	    "SSL_ciphersuites=",
+	    "compress=YES",
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		char text[256], want[256];
-		size_t klen = strcspn(keys[i], "=");
+		char text[256];
 
 		snprintf(text, sizeof(text),
-		         "type=tunnel\ncommand=c\n[local]\n[remote]\n%s\n",
+		         "type=imap\n[local]\ntype=tunnel\ncommand=c\n"
+		         "[remote]\n%s\n",
 		         keys[i]);
-		snprintf(want, sizeof(want),
-		         "config:5: [remote] %.*s is not supported yet "
-		         "(tunnels only)",
-		         (int)klen, keys[i]);
-		CHECK_STREQ(check_supported(text), want);
+		CHECK_STREQ(check_supported(text), "(supported)");
 	}
-	CHECK_STREQ(check_supported("type=tunnel\ncommand=c\n[local]\n"
-	                            "compress = yes\n[remote]\n"),
-	            "config:4: [local] compress=YES is not supported yet: use "
-	            "compress=NO (ssh can compress)");
+	CHECK_STREQ(check_supported("[local]\n[remote]\nproxy=http://h:3128\n"),
+	            "config:3: [remote] invalid proxy: expected "
+	            "socks5://[user[:password]@]host[:port] or "
+	            "socks5h://...");
+	CHECK_STREQ(check_supported("[local]\n[remote]\nproxy=socks5://h:x\n"),
+	            "config:3: [remote] invalid proxy: expected "
+	            "socks5://[user[:password]@]host[:port] or "
+	            "socks5h://...");
+	CHECK_STREQ(check_supported("[local]\nSSL_protocol_min=!TLSv1\n"
+	                            "[remote]\n"),
+	            "config:2: [local] invalid SSL_protocol_min: !TLSv1 "
+	            "(TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3)");
+	CHECK_STREQ(check_supported("[local]\n[remote]\npassword=a\n"
+	                            "password-command=echo a\n"),
+	            "config:4: [remote] password and password-command are "
+	            "both set: keep one");
+}
+
+TEST(socks5_url)
+{
+	struct transport_socks5_url u;
+	const char *error;
+
+	CHECK(transport_socks5_parse_url("socks5://proxy", &u, &error) == 0);
+	CHECK_STREQ(u.host, "proxy");
+	CHECK_STREQ(u.port, "1080");
+	CHECK(!u.remote_dns && !u.has_user);
+	CHECK(transport_socks5_parse_url("socks5h://me:p%40ss@[::1]:9050/",
+	                                 &u, &error) == 0);
+	CHECK_STREQ(u.host, "[::1]");
+	CHECK_STREQ(u.port, "9050");
+	CHECK_STREQ(u.user, "me");
+	CHECK_STREQ(u.password, "p@ss");
+	CHECK(u.remote_dns && u.has_user);
+	CHECK(transport_socks5_parse_url("socks5://u@h:1", &u, &error) == 0);
+	CHECK_STREQ(u.user, "u");
+	CHECK_STREQ(u.password, "");
+	CHECK(transport_socks5_parse_url("socks4://h", &u, &error) == -1);
+	CHECK(transport_socks5_parse_url("socks5://", &u, &error) == -1);
+	CHECK(transport_socks5_parse_url("socks5://h:", &u, &error) == -1);
+	CHECK(transport_socks5_parse_url("socks5://[::1", &u, &error) == -1);
+	CHECK(transport_socks5_parse_url("socks5://:p@h", &u, &error) == -1);
+	CHECK(transport_socks5_parse_url("socks5://u:%4@h", &u, &error) == -1);
+	CHECK(transport_socks5_parse_url("socks5://u:%00@h", &u, &error) ==
+	      -1);
 }
 
 TEST(safety_expunge)

@@ -1,0 +1,220 @@
+# dovecot-server.sh: a Dovecot master on free 127.0.0.1 ports serving a
+# store of store.sh over the network, with certificates made here (POSIX
+# sh, sourced after sync.sh). Everything lives under $STORE_TMP and goes
+# with it; the master is stopped on exit.
+#
+#   dovecot_certs                  CA, server certs (RSA, ECDSA, expired,
+#                                  wrong host) and another CA in $CERTS
+#   dovecot_server_start STOREDIR [CERT]  serve STOREDIR's mail (the
+#       directory of a store_new store) for user "test", password
+#       "secret", on $DOVECOT_IMAP_PORT (STARTTLS) and $DOVECOT_IMAPS_PORT;
+#       CERT (default "rsa") names $CERTS/CERT.crt and .key
+#   dovecot_server_stop
+#   dovecot_remote_conf KEY=VALUE...   rewrite $SYNC_CONF: [local] the
+#       pair's tunnel, [remote] these keys
+#   dovecot_spki FILE              sha256 of a certificate's public key
+#   dovecot_bg PORTVAR SCRIPT ARGS  a background helper (killed on exit)
+#
+# The master starts as root and serves the mail as nobody; run as another
+# user the script is skipped.
+
+[ "$(id -u)" = 0 ] || tap_skip_all "needs root (the Dovecot master)"
+command -v dovecot >/dev/null 2>&1 || tap_skip_all "dovecot not installed"
+command -v openssl >/dev/null 2>&1 || tap_skip_all "openssl not installed"
+
+CERTS=$STORE_TMP/certs
+DOVECOT_DIR=
+DOVECOT_PID=
+
+DOVECOT_BG_PIDS=
+
+dovecot_cleanup() {
+	dovecot_server_stop
+	for _p in $DOVECOT_BG_PIDS; do
+		kill "$_p" 2>/dev/null
+	done
+	store_cleanup
+}
+
+# dovecot_bg PORTVAR SCRIPT ARGS...: start tests/lib/SCRIPT (a Python
+# helper that writes its port to the file given as its PORTFILE argument,
+# the first argument after SCRIPT's own mode, if any) in the background;
+# killed on exit. The port file is $STORE_TMP/PORTVAR.port.
+dovecot_bg() {
+	_var=$1
+	shift
+	python3 "$@" &
+	DOVECOT_BG_PIDS="$DOVECOT_BG_PIDS $!"
+	_i=0
+	while [ ! -s "$STORE_TMP/$_var.port" ] && [ $_i -lt 100 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	eval "$_var=\$(cat \"\$STORE_TMP/$_var.port\")"
+}
+trap 'rc=$?; dovecot_cleanup; exit $rc' EXIT
+
+# _dovecot_cert NAME CA KEYTYPE CN SAN [START END]
+_dovecot_cert() {
+	_c=$CERTS
+	if [ "$3" = ec ]; then
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+			-nodes -keyout "$_c/$1.key" -out "$_c/$1.csr" \
+			-subj "/CN=$4" 2>/dev/null || return 1
+	else
+		openssl req -newkey rsa:2048 -nodes -keyout "$_c/$1.key" \
+			-out "$_c/$1.csr" -subj "/CN=$4" 2>/dev/null || return 1
+	fi
+	echo "subjectAltName = $5" >"$_c/$1.ext"
+	openssl ca -batch -config "$_c/$2.cnf" -in "$_c/$1.csr" \
+		-out "$_c/$1.crt" -extfile "$_c/$1.ext" -notext \
+		-startdate "${6:-20200101000000Z}" \
+		-enddate "${7:-20991231000000Z}" >/dev/null 2>&1
+}
+
+# _dovecot_ca NAME: a self-signed CA with what `openssl ca` needs.
+_dovecot_ca() {
+	mkdir -p "$CERTS/$1.db"
+	: >"$CERTS/$1.db/index.txt"
+	echo 1000 >"$CERTS/$1.db/serial"
+	cat >"$CERTS/$1.cnf" <<EOC
+[ca]
+default_ca = ca_default
+[ca_default]
+dir = $CERTS/$1.db
+database = \$dir/index.txt
+new_certs_dir = \$dir
+serial = \$dir/serial
+certificate = $CERTS/$1.crt
+private_key = $CERTS/$1.key
+default_md = sha256
+policy = policy_any
+unique_subject = no
+[policy_any]
+commonName = supplied
+EOC
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$CERTS/$1.key" \
+		-out "$CERTS/$1.crt" -days 30 -subj "/CN=imapsync test $1" \
+		2>/dev/null
+}
+
+dovecot_certs() {
+	mkdir -p "$CERTS" || return 1
+	_dovecot_ca ca && _dovecot_ca otherca &&
+	_dovecot_cert rsa ca rsa localhost "IP:127.0.0.1, DNS:localhost" &&
+	_dovecot_cert ecdsa ca ec localhost "IP:127.0.0.1, DNS:localhost" &&
+	_dovecot_cert expired ca rsa localhost \
+		"IP:127.0.0.1, DNS:localhost" 20200101000000Z 20200201000000Z &&
+	_dovecot_cert wronghost ca rsa wrong.example "DNS:wrong.example"
+}
+
+dovecot_spki() {
+	openssl x509 -in "$1" -pubkey -noout |
+		openssl pkey -pubin -outform der |
+		openssl dgst -sha256 | sed 's/.*= *//'
+}
+
+_dovecot_free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+dovecot_server_start() {
+	_store=$1
+	_cert=${2:-rsa}
+	DOVECOT_DIR=$STORE_TMP/dovecot-master
+	mkdir -p "$DOVECOT_DIR/run" "$DOVECOT_DIR/state" || return 1
+	chmod 755 "$DOVECOT_DIR"
+	DOVECOT_IMAP_PORT=$(_dovecot_free_port)
+	DOVECOT_IMAPS_PORT=$(_dovecot_free_port)
+	echo "test:{PLAIN}secret:65534:65534::$_store/home::" \
+		>"$DOVECOT_DIR/passwd"
+	cat >"$DOVECOT_DIR/dovecot.conf" <<EOC
+protocols = imap
+listen = 127.0.0.1
+base_dir = $DOVECOT_DIR/run
+state_dir = $DOVECOT_DIR/state
+log_path = $DOVECOT_DIR/dovecot.log
+ssl = yes
+ssl_cert = <$CERTS/$_cert.crt
+ssl_key = <$CERTS/$_cert.key
+auth_mechanisms = plain login scram-sha-256
+passdb {
+  driver = passwd-file
+  args = $DOVECOT_DIR/passwd
+}
+userdb {
+  driver = passwd-file
+  args = $DOVECOT_DIR/passwd
+}
+first_valid_uid = 1
+mail_location = maildir:~/Mail
+namespace inbox {
+  inbox = yes
+  separator = /
+}
+protocol imap {
+  mail_plugins = \$mail_plugins imap_zlib
+}
+service imap-login {
+  inet_listener imap {
+    port = $DOVECOT_IMAP_PORT
+  }
+  inet_listener imaps {
+    port = $DOVECOT_IMAPS_PORT
+    ssl = yes
+  }
+}
+service anvil {
+  chroot =
+}
+service imap-login {
+  chroot =
+}
+EOC
+	dovecot -c "$DOVECOT_DIR/dovecot.conf" </dev/null >/dev/null 2>&1 ||
+		return 1
+	_i=0
+	while [ $_i -lt 100 ]; do
+		if python3 -c 'import socket, sys
+for p in sys.argv[1:]:
+    socket.create_connection(("127.0.0.1", int(p)), 1).close()' \
+			"$DOVECOT_IMAP_PORT" "$DOVECOT_IMAPS_PORT" 2>/dev/null &&
+			[ -s "$DOVECOT_DIR/run/master.pid" ]; then
+			DOVECOT_PID=$(cat "$DOVECOT_DIR/run/master.pid")
+			return 0
+		fi
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	echo "dovecot did not start:" >&2
+	cat "$DOVECOT_DIR/dovecot.log" >&2
+	return 1
+}
+
+dovecot_server_stop() {
+	[ -n "${DOVECOT_PID:-}" ] || return 0
+	kill "$DOVECOT_PID" 2>/dev/null
+	_i=0
+	while kill -0 "$DOVECOT_PID" 2>/dev/null && [ $_i -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	DOVECOT_PID=
+}
+
+dovecot_remote_conf() {
+	{
+		echo "database = $SYNC_DB"
+		echo
+		echo "[local]"
+		echo "type = tunnel"
+		echo "command = $LOCAL"
+		echo "null-stderr = YES"
+		echo
+		echo "[remote]"
+		for _kv in "$@"; do
+			echo "$_kv"
+		done
+	} >"$SYNC_CONF"
+	chmod 600 "$SYNC_CONF"
+}
