@@ -989,7 +989,8 @@ config_check_supported(const struct config *config, const char **error_r)
 				return fail(error_r,
 				            "%s:%u: [%s] type=tunnel needs a "
 				            "command",
-				            config->path, cs->section_line, name);
+				            config->path, cs->section_line,
+				            name);
 			continue;
 		}
 		if (cs->proxy != NULL &&

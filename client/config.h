@@ -94,7 +94,7 @@ struct config_side {
 	/* Run through /bin/sh -c; the first line it prints is the
 	 * password (imapsync's own key). */
 	char *password_command;
-	bool compress;  /* default NO for [local], YES for [remote] */
+	bool compress; /* default NO for [local], YES for [remote] */
 	bool null_stderr;
 	char *list_reference; /* default "" */
 	char *ssl_protocols;  /* deprecated in interimap */

@@ -1046,7 +1046,7 @@ db_error:
 static int
 mbx_brake(struct sync_run *run, struct mbx_item *items, size_t n)
 {
-	uint64_t paired = 0, gone[SIDE_COUNT] = {0, 0};
+	uint64_t paired = 0, gone[SIDE_COUNT], held[SIDE_COUNT] = {0, 0};
 	unsigned share = run->config->safety_expunge, s;
 	const char *error;
 	size_t i;
@@ -1066,12 +1066,17 @@ mbx_brake(struct sync_run *run, struct mbx_item *items, size_t n)
 		for (s = 0; s < SIDE_COUNT; s++) {
 			const struct mbx_entry *e = m->e[s];
 
+			/* Net of what came: a message moved between two
+			 * mailboxes is not gone. */
 			if (e->have_status &&
-			    (e->status.have & IMAP_STATUS_MESSAGES) != 0 &&
-			    e->status.messages < count)
-				gone[s] += count - e->status.messages;
+			    (e->status.have & IMAP_STATUS_MESSAGES) != 0)
+				held[s] += e->status.messages;
+			else
+				held[s] += count;
 		}
 	}
+	for (s = 0; s < SIDE_COUNT; s++)
+		gone[s] = held[s] < paired ? paired - held[s] : 0;
 	for (s = 0; s < SIDE_COUNT; s++) {
 		if (gone[s] < SYNC_BRAKE_MIN || gone[s] * 100 <= paired * share)
 			continue;

@@ -517,6 +517,8 @@ sync_apply_start(struct mbox *mb)
 {
 	unsigned s;
 
+	sync_move_apply(&mb->s[SIDE_LOCAL]);
+	sync_move_apply(&mb->s[SIDE_REMOTE]);
 	apply_vanished(mb);
 	if (!mb->failed)
 		apply_modified(mb);

@@ -55,6 +55,19 @@ match_key(const struct imap_fetch *f, unsigned char key[SYNC_KEY_LEN])
 	crypto_generichash_final(&st, key, SYNC_KEY_LEN);
 }
 
+int
+sync_match_key(const struct imap_fetch *f, struct sync_ident *id)
+{
+	if ((f->have & (IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_INTERNALDATE)) !=
+	    (IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_INTERNALDATE))
+		return -1;
+	id->uid = f->uid;
+	id->modseq = f->modseq;
+	id->flags = NULL;
+	match_key(f, id->key);
+	return 0;
+}
+
 void
 sync_match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
                     const char *flags)
@@ -239,8 +252,6 @@ done:
 db_error:
 	sync_db_fail(mb, error);
 out:
-	sync_match_free(ls);
-	sync_match_free(rs);
 	uidset_free(&lp);
 	uidset_free(&rp);
 	return ret;

@@ -50,6 +50,16 @@ struct sync_ident {
 	uint64_t modseq;
 };
 
+/* A message to move on one side (sync-move.c): its pair on the other
+ * side was moved there. */
+struct sync_move {
+	uint32_t uid;       /* here, in the mailbox it leaves */
+	struct mbox *to;    /* the mailbox it goes to */
+	uint32_t other_uid; /* its pair, already in to on the other side */
+	char *flags, *other_flags;
+	bool queued;
+};
+
 /* Messages being copied from one side into a MULTIAPPEND on the other. */
 struct copy_batch {
 	struct mbox *mb;
@@ -95,6 +105,16 @@ struct mbox_side {
 	/* PHASE_MATCH: the keys of the fresh messages. */
 	struct sync_ident *idents;
 	size_t idents_count, idents_alloc;
+	/* PHASE_MATCH: the keys of the pairs of what vanished on the other
+	 * side (sync-move.c), and the moves found. */
+	struct uidset move_want;
+	struct sync_ident *move_idents;
+	size_t move_count, move_alloc;
+	struct sync_move *moves;
+	size_t moves_count, moves_alloc;
+	/* The untagged [COPYUID] a UID MOVE sent (RFC 6851), for its
+	 * tagged response to take. */
+	struct uidset copyuid_src, copyuid_dst;
 
 	/* What the sync did on this side, to recognise it in CHECK. */
 	struct flagmap expect;
@@ -119,6 +139,7 @@ struct mbox {
 	bool failed;
 	bool foreign; /* CHECK found changes the sync did not make */
 	bool active;  /* still has rounds to go */
+	bool move_in; /* messages are moved in: CHECK it before storing */
 };
 
 /* A command in flight that runs in a mailbox: the server works through
@@ -187,6 +208,21 @@ int sync_match_finish(struct mbox *mb);
 void sync_match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
                          const char *flags);
 void sync_match_free(struct mbox_side *ms);
+/* The key of a FETCH answer into id (uid, modseq, key; flags NULL); -1
+ * when it lacks RFC822.SIZE or INTERNALDATE. */
+int sync_match_key(const struct imap_fetch *f, struct sync_ident *id);
+
+/* sync-move.c: when one side has both vanished and new messages, fetch
+ * the keys of the new ones and of the vanished ones' pairs (true if
+ * anything was queued); then turn each vanished-and-new couple with the
+ * same key into a move of the pair on the other side. */
+bool sync_move_start(struct mbox *mbs, size_t n);
+int sync_move_finish(struct mbox *mbs, size_t n);
+void sync_move_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
+                        const char *flags);
+/* APPLY: queue the moves out of ms's mailbox. */
+void sync_move_apply(struct mbox_side *ms);
+void sync_move_free(struct mbox_side *ms);
 
 /* sync-repair.c: after SELECT, fetch every message's flags on both sides
  * (start), then compare them with the mapping and fill vanished, modified

@@ -224,6 +224,7 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp)
 	}
 	if (mb->phase == PHASE_MATCH) {
 		sync_match_on_fetch(ms, &f, buf_data(flags));
+		sync_move_on_fetch(ms, &f, buf_data(flags));
 		buf_free(&flags);
 		return;
 	}
@@ -297,7 +298,10 @@ mbox_on_code(struct mbox_side *ms, const struct imap_response *resp)
 	struct imap_resp_code code;
 	const char *error;
 
-	if (imap_decode_code(resp, &code, NULL, NULL, &error) < 0) {
+	uidset_clear(&ms->copyuid_src);
+	uidset_clear(&ms->copyuid_dst);
+	if (imap_decode_code(resp, &code, &ms->copyuid_src, &ms->copyuid_dst,
+	                     &error) < 0) {
 		sync_fail(ms->mb, ms->side, "bad response code: %s", error);
 		return;
 	}
@@ -559,10 +563,16 @@ mbox_has_work(struct mbox *mb)
 {
 	unsigned s;
 
+	size_t i;
+
 	for (s = 0; s < SIDE_COUNT; s++) {
 		if (mb->s[s].vanished.n > 0 || mb->s[s].modified.count > 0 ||
 		    mb->s[s].carry.count > 0 || mb->s[s].fresh.n > 0)
 			return true;
+		for (i = 0; i < mb->s[s].moves_count; i++) {
+			if (!mb->s[s].moves[i].queued)
+				return true;
+		}
 	}
 	return false;
 }
@@ -671,6 +681,9 @@ mbox_free(struct mbox *mb)
 		flagmap_free(&ms->expect);
 		flagmap_free(&ms->all);
 		sync_match_free(ms);
+		sync_move_free(ms);
+		uidset_free(&ms->copyuid_src);
+		uidset_free(&ms->copyuid_dst);
 		sync_copy_abort(ms);
 		if (srv->selected == ms)
 			srv->selected = NULL;
@@ -701,6 +714,9 @@ mbox_init(struct mbox *mb, struct sync_run *run, const struct sync_target *t)
 		flagmap_init(&ms->carry);
 		flagmap_init(&ms->expect);
 		flagmap_init(&ms->all);
+		uidset_init(&ms->move_want);
+		uidset_init(&ms->copyuid_src);
+		uidset_init(&ms->copyuid_dst);
 	}
 	mb->display = sync_display_name(run, t->name, t->len);
 	if (mb->display == NULL)
@@ -849,16 +865,27 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 			queued |= sync_match_start(&mbs[i]);
 		}
 	}
+	queued |= sync_move_start(mbs, n);
 	if (queued && sync_run_wait(run) < 0)
 		return;
 	for (i = 0; i < n; i++) {
+		if (mbox_going(&mbs[i]))
+			sync_match_finish(&mbs[i]);
+	}
+	if (sync_move_finish(mbs, n) < 0) {
+		run->fatal = true;
+		return;
+	}
+	for (i = 0; i < n; i++) {
 		struct mbox *mb = &mbs[i];
 
+		sync_match_free(&mb->s[SIDE_LOCAL]);
+		sync_match_free(&mb->s[SIDE_REMOTE]);
 		if (!mbox_going(mb))
 			continue;
-		if (sync_match_finish(mb) < 0 || mbox_drop_intents(mb) < 0)
+		if (mbox_drop_intents(mb) < 0)
 			continue;
-		if (!mbox_has_work(mb)) {
+		if (!mbox_has_work(mb) && !mb->move_in) {
 			/* Only the numbers moved (an expunge of a message
 			 * we never knew, a flag set back): store them as
 			 * SELECT gave them. */
@@ -899,7 +926,8 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 		for (i = 0; i < n; i++) {
 			struct mbox *mb = &mbs[i];
 
-			if (!mbox_going(mb) || mb->foreign)
+			/* Foreign changes, or flags a move left to set. */
+			if (!mbox_going(mb) || mb->foreign || mbox_has_work(mb))
 				continue;
 			mbox_commit(mb, true);
 			mb->active = false;

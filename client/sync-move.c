@@ -1,0 +1,499 @@
+/* Moves: a message that vanished from mailbox A on one side and turned
+ * up, new, in mailbox B on the same side was moved (MOVE, or COPY and
+ * EXPUNGE). Its pair on the other side is moved too, with UID MOVE (COPY,
+ * STORE \Deleted and EXPUNGE without MOVE), instead of being expunged
+ * there and its body copied again. The message is known by its key
+ * (size, INTERNALDATE, Message-ID: sync-match.c), which its pair on the
+ * other side shares: the keys of the new messages come from one side,
+ * those of the vanished messages' pairs from the other, in the MATCH
+ * flight. */
+#include "sync-private.h"
+
+#include "buf.h"
+#include "imap-conn.h"
+#include "limits.h"
+#include "log.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+move_fetch_done(struct imap_conn *conn, const struct imap_response *resp,
+                void *ctx)
+{
+	struct mbox_side *ms = ctx;
+
+	(void)conn;
+	if (resp != NULL && resp->status != IMAP_STATUS_OK)
+		sync_fail(ms->mb, ms->side, "UID FETCH of headers failed: %s",
+		          resp->text);
+}
+
+/* Queue a key FETCH of uids on ms (normalized). */
+static void
+move_fetch_keys(struct mbox_side *ms, const struct uidset *uids)
+{
+	size_t pos = 0;
+
+	while (pos < uids->n) {
+		struct buf *b = buf_create(IMAP_MAX_UIDSET_CMD * 2);
+
+		if (b == NULL || uidset_format_chunk(
+		                     uids, &pos, IMAP_MAX_UIDSET_CMD, b) == 0) {
+			buf_free(&b);
+			sync_fail(ms->mb, ms->side, "out of memory");
+			return;
+		}
+		sync_select_for_step(ms);
+		sync_cmd(ms, false, move_fetch_done, ms,
+		         "UID FETCH %a (UID FLAGS MODSEQ RFC822.SIZE "
+		         "INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
+		         buf_data(b));
+		buf_free(&b);
+	}
+}
+
+/* The pairs on the other side of what vanished on ms. */
+static int
+move_partners(struct mbox_side *ms)
+{
+	struct mbox *mb = ms->mb;
+	struct mbox_side *os = mbox_other(ms);
+	struct uidset_iter it;
+	const char *error;
+	uint32_t uid, partner;
+
+	uidset_normalize(&ms->vanished);
+	uidset_iter_init(&it, &ms->vanished);
+	while (uidset_iter_next(&it, &uid)) {
+		int ret = state_mapping_lookup(mb->run->state, mb->idx,
+		                               ms->side, uid, &partner, &error);
+
+		if (ret < 0) {
+			sync_db_fail(mb, error);
+			return -1;
+		}
+		if (ret > 0 && uidset_add(&os->move_want, partner) < 0)
+			return -1;
+	}
+	uidset_normalize(&os->move_want);
+	return 0;
+}
+
+bool
+sync_move_start(struct mbox *mbs, size_t n)
+{
+	bool vanished[SIDE_COUNT] = {false, false};
+	bool fresh[SIDE_COUNT] = {false, false}, queued = false;
+	size_t i;
+	unsigned s;
+
+	for (i = 0; i < n; i++) {
+		if (mbs[i].failed || !mbs[i].active)
+			continue;
+		for (s = 0; s < SIDE_COUNT; s++) {
+			vanished[s] |= mbs[i].s[s].vanished.n > 0;
+			fresh[s] |= mbs[i].s[s].fresh.n > 0;
+		}
+	}
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (!vanished[s] || !fresh[s])
+			continue;
+		for (i = 0; i < n; i++) {
+			struct mbox *mb = &mbs[i];
+			struct mbox_side *ms = &mb->s[s], *os = mbox_other(ms);
+
+			if (mb->failed || !mb->active)
+				continue;
+			/* Keys of what is new here, unless MATCH asked. */
+			if (ms->fresh.n > 0 && os->fresh.n == 0) {
+				uidset_normalize(&ms->fresh);
+				move_fetch_keys(ms, &ms->fresh);
+				queued = true;
+			}
+			if (ms->vanished.n > 0 && move_partners(ms) == 0 &&
+			    os->move_want.n > 0) {
+				move_fetch_keys(os, &os->move_want);
+				queued = true;
+			}
+		}
+	}
+	return queued;
+}
+
+void
+sync_move_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
+                   const char *flags)
+{
+	struct sync_ident *id;
+
+	if (!uidset_contains(&ms->move_want, f->uid))
+		return;
+	if (ms->move_count == ms->move_alloc) {
+		size_t n = ms->move_alloc == 0 ? 64 : ms->move_alloc * 2;
+		struct sync_ident *ni =
+		    realloc(ms->move_idents, n * sizeof(*ni));
+
+		if (ni == NULL) {
+			sync_fail(ms->mb, ms->side, "out of memory");
+			return;
+		}
+		ms->move_idents = ni;
+		ms->move_alloc = n;
+	}
+	id = &ms->move_idents[ms->move_count];
+	if (sync_match_key(f, id) < 0 || (id->flags = strdup(flags)) == NULL)
+		return;
+	ms->move_count++;
+}
+
+/* A vanished message's pair, by key. */
+struct move_cand {
+	struct sync_ident *id; /* in the pair's side's move_idents */
+	struct mbox *mb;       /* the mailbox it is in */
+	bool used;
+};
+
+static int
+cand_cmp(const void *a, const void *b)
+{
+	const struct move_cand *x = a, *y = b;
+
+	return memcmp(x->id->key, y->id->key, SYNC_KEY_LEN);
+}
+
+static int
+move_add(struct mbox_side *from, struct mbox *to, uint32_t uid,
+         uint32_t new_uid, const char *new_flags, const char *flags)
+{
+	struct sync_move *m;
+
+	if (from->moves_count == from->moves_alloc) {
+		size_t n = from->moves_alloc == 0 ? 16 : from->moves_alloc * 2;
+		struct sync_move *nm = realloc(from->moves, n * sizeof(*nm));
+
+		if (nm == NULL)
+			return -1;
+		from->moves = nm;
+		from->moves_alloc = n;
+	}
+	m = &from->moves[from->moves_count];
+	memset(m, 0, sizeof(*m));
+	m->uid = uid;
+	m->to = to;
+	m->other_uid = new_uid;
+	m->other_flags = strdup(new_flags);
+	m->flags = strdup(flags);
+	if (m->other_flags == NULL || m->flags == NULL) {
+		free(m->other_flags);
+		free(m->flags);
+		return -1;
+	}
+	from->moves_count++;
+	return 0;
+}
+
+/* Drop uid from set (normalized after). */
+static void
+move_drop(struct uidset *set, uint32_t uid)
+{
+	struct uidset keep = UIDSET_INIT;
+	struct uidset_iter it;
+	uint32_t u;
+
+	uidset_iter_init(&it, set);
+	while (uidset_iter_next(&it, &u)) {
+		if (u != uid)
+			uidset_add(&keep, u);
+	}
+	uidset_free(set);
+	*set = keep;
+}
+
+int
+sync_move_finish(struct mbox *mbs, size_t n)
+{
+	unsigned s;
+	size_t i, j, k;
+
+	for (s = 0; s < SIDE_COUNT; s++) {
+		enum side other = side_other(s);
+		struct move_cand *cands = NULL;
+		size_t nc = 0, alloc = 0;
+
+		/* The pairs of what vanished on s, on the other side. */
+		for (i = 0; i < n; i++) {
+			struct mbox_side *os = &mbs[i].s[other];
+
+			for (j = 0; j < os->move_count; j++) {
+				if (nc == alloc) {
+					size_t a = alloc == 0 ? 64 : alloc * 2;
+					struct move_cand *nca =
+					    realloc(cands, a * sizeof(*nca));
+
+					if (nca == NULL) {
+						free(cands);
+						return -1;
+					}
+					cands = nca;
+					alloc = a;
+				}
+				cands[nc].id = &os->move_idents[j];
+				cands[nc].mb = &mbs[i];
+				cands[nc].used = false;
+				nc++;
+			}
+		}
+		if (nc > 0)
+			qsort(cands, nc, sizeof(*cands), cand_cmp);
+		/* What is new on s, by key: a pair's twin was moved. */
+		for (i = 0; i < n && nc > 0; i++) {
+			struct mbox *to = &mbs[i];
+			struct mbox_side *ms = &to->s[s];
+
+			if (to->failed || !to->active)
+				continue;
+			for (j = 0; j < ms->idents_count; j++) {
+				struct sync_ident *v = &ms->idents[j];
+				struct move_cand key = {v, NULL, false}, *c;
+				struct mbox_side *fs;
+				uint32_t uid;
+				int ret;
+				const char *error;
+
+				if (!uidset_contains(&ms->fresh, v->uid))
+					continue;
+				c = bsearch(&key, cands, nc, sizeof(*cands),
+				            cand_cmp);
+				if (c == NULL)
+					continue;
+				/* Equal keys sit together: take an unused one.
+				 */
+				while (c > cands && cand_cmp(c - 1, &key) == 0)
+					c--;
+				for (k = (size_t)(c - cands);
+				     k < nc && cand_cmp(&cands[k], &key) == 0 &&
+				     cands[k].used;
+				     k++)
+					;
+				if (k == nc || cand_cmp(&cands[k], &key) != 0)
+					continue;
+				c = &cands[k];
+				fs = &c->mb->s[other];
+				ret = state_mapping_lookup(
+				    c->mb->run->state, c->mb->idx, other,
+				    c->id->uid, &uid, &error);
+				if (ret <= 0)
+					continue;
+				c->used = true;
+				to->move_in = true;
+				if (move_add(fs, to, c->id->uid, v->uid,
+				             v->flags, c->id->flags) < 0) {
+					free(cands);
+					return -1;
+				}
+				/* Not an expunge, not a copy any more. */
+				move_drop(&c->mb->s[s].vanished, uid);
+				move_drop(&ms->fresh, v->uid);
+			}
+		}
+		free(cands);
+	}
+	for (i = 0; i < n; i++) {
+		for (s = 0; s < SIDE_COUNT; s++) {
+			struct mbox_side *ms = &mbs[i].s[s];
+
+			for (j = 0; j < ms->move_count; j++)
+				free(ms->move_idents[j].flags);
+			free(ms->move_idents);
+			ms->move_idents = NULL;
+			ms->move_count = ms->move_alloc = 0;
+			uidset_clear(&ms->move_want);
+		}
+	}
+	return 0;
+}
+
+/* A batch of moves from one mailbox to another on one side. */
+struct move_cmd {
+	struct mbox_side *from; /* the side and mailbox they leave */
+	struct mbox_side *to;   /* the same side, the mailbox they reach */
+	struct sync_move **moves;
+	size_t count;
+	struct uidset uids;
+};
+
+static void
+move_cmd_free(struct move_cmd *mc)
+{
+	uidset_free(&mc->uids);
+	free(mc->moves);
+	free(mc);
+}
+
+static void
+move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
+{
+	struct move_cmd *mc = ctx;
+	struct mbox_side *from = mc->from, *to = mc->to;
+	struct mbox *mb = from->mb;
+	struct state *st = mb->run->state;
+	struct uidset src = UIDSET_INIT, dst = UIDSET_INIT;
+	struct imap_resp_code code;
+	struct uidset_iter si, di;
+	const char *error;
+	uint32_t su, du;
+	size_t i;
+
+	(void)conn;
+	if (resp == NULL)
+		goto out;
+	if (resp->status != IMAP_STATUS_OK) {
+		sync_fail(mb, from->side, "UID MOVE to %s failed: %s",
+		          to->mb->display, resp->text);
+		goto out;
+	}
+	if (imap_decode_code(resp, &code, &src, &dst, &error) < 0)
+		code.code = IMAP_CODE_NONE;
+	if (code.code != IMAP_CODE_COPYUID) {
+		/* UID MOVE sends it untagged, before its expunges. */
+		uidset_free(&src);
+		uidset_free(&dst);
+		src = from->copyuid_src;
+		dst = from->copyuid_dst;
+		uidset_init(&from->copyuid_src);
+		uidset_init(&from->copyuid_dst);
+	}
+	if (src.n == 0 || uidset_count(&src) != uidset_count(&dst)) {
+		sync_fail(mb, from->side,
+		          "UID MOVE gave no COPYUID: the server must support "
+		          "UIDPLUS");
+		goto out;
+	}
+	if (state_begin(st, &error) < 0)
+		goto db_error;
+	uidset_iter_init(&si, &src);
+	uidset_iter_init(&di, &dst);
+	while (uidset_iter_next(&si, &su) && uidset_iter_next(&di, &du)) {
+		struct sync_move *m = NULL;
+
+		for (i = 0; i < mc->count; i++) {
+			if (mc->moves[i]->uid == su) {
+				m = mc->moves[i];
+				break;
+			}
+		}
+		if (m == NULL)
+			continue;
+		if (state_mapping_remove(st, mb->idx, from->side, su, &error) <
+		        0 ||
+		    state_mapping_add(
+		        st, to->mb->idx,
+		        from->side == SIDE_LOCAL ? du : m->other_uid,
+		        from->side == SIDE_LOCAL ? m->other_uid : du,
+		        &error) < 0) {
+			sync_rollback(st);
+			goto db_error;
+		}
+		uidset_add(&from->expunged, su);
+		flagmap_set(&to->expect, du, m->flags, 0);
+		if (du > to->max_uid)
+			to->max_uid = du;
+		/* The twin's flags win: they are the side that moved it. */
+		if (!flags_equal(m->flags, m->other_flags))
+			flagmap_set(&mbox_other(to)->modified, m->other_uid,
+			            m->other_flags, 0);
+	}
+	if (state_commit(st, &error) < 0)
+		goto db_error;
+	sync_step("moves recorded");
+	log_info(side_name(from->side), mb->display, "Moved %zu UID(s) to %s",
+	         mc->count, to->mb->display);
+	mb->run->moved[from->side] += mc->count;
+	goto out;
+db_error:
+	sync_db_fail(mb, error);
+out:
+	uidset_free(&src);
+	uidset_free(&dst);
+	move_cmd_free(mc);
+}
+
+void
+sync_move_apply(struct mbox_side *from)
+{
+	size_t i, j;
+
+	for (i = 0; i < from->moves_count; i++) {
+		struct sync_move *m = &from->moves[i];
+		struct move_cmd *mc;
+		struct buf *b;
+		struct mbox_side *to;
+
+		if (m->queued)
+			continue;
+		to = &m->to->s[from->side];
+		mc = calloc(1, sizeof(*mc));
+		b = buf_create(IMAP_MAX_UIDSET_CMD * 2);
+		if (mc == NULL || b == NULL ||
+		    (mc->moves = calloc(from->moves_count,
+		                        sizeof(*mc->moves))) == NULL) {
+			free(mc);
+			buf_free(&b);
+			sync_fail(from->mb, from->side, "out of memory");
+			return;
+		}
+		mc->from = from;
+		mc->to = to;
+		uidset_init(&mc->uids);
+		/* Every move to the same mailbox, while the set is short. */
+		for (j = i; j < from->moves_count; j++) {
+			struct sync_move *o = &from->moves[j];
+
+			if (o->queued || o->to != m->to)
+				continue;
+			o->queued = true;
+			mc->moves[mc->count++] = o;
+			uidset_add(&mc->uids, o->uid);
+			if (mc->uids.n * 22 > IMAP_MAX_UIDSET_CMD)
+				break;
+		}
+		uidset_normalize(&mc->uids);
+		uidset_format(&mc->uids, b);
+		sync_select_for_step(from);
+		if ((mbox_server(from)->caps & IMAP_CAP_MOVE) != 0) {
+			sync_cmd(from, false, move_done, mc, "UID MOVE %a %s",
+			         buf_data(b), to->wire);
+		} else {
+			sync_cmd(from, false, move_done, mc, "UID COPY %a %s",
+			         buf_data(b), to->wire);
+			sync_cmd(from, false, NULL, NULL,
+			         "UID STORE %a +FLAGS.SILENT (\\Deleted)",
+			         buf_data(b));
+			sync_cmd(from, false, NULL, NULL, "UID EXPUNGE %a",
+			         buf_data(b));
+		}
+		buf_free(&b);
+	}
+}
+
+void
+sync_move_free(struct mbox_side *ms)
+{
+	size_t i;
+
+	for (i = 0; i < ms->moves_count; i++) {
+		free(ms->moves[i].flags);
+		free(ms->moves[i].other_flags);
+	}
+	free(ms->moves);
+	ms->moves = NULL;
+	ms->moves_count = ms->moves_alloc = 0;
+	for (i = 0; i < ms->move_count; i++)
+		free(ms->move_idents[i].flags);
+	free(ms->move_idents);
+	ms->move_idents = NULL;
+	ms->move_count = ms->move_alloc = 0;
+	uidset_free(&ms->move_want);
+}

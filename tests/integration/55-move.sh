@@ -1,0 +1,66 @@
+#!/bin/sh
+# 50-move.sh: messages moved between mailboxes on one side are moved on
+# the other with UID MOVE: no body crosses the wire, the pairs follow,
+# flags set while moving travel too.
+. "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"
+
+sync_is_interimap && tap_skip_all "imapsync's moves"
+
+sync_pair_new --remote-format mdbox
+{
+	echo "create src"
+	echo "create dst"
+	i=1
+	while [ $i -le 1000 ]; do
+		echo "append src -s m$i --size 3000"
+		i=$((i + 1))
+	done
+	echo "append dst -s d1"
+} | store_script "$REMOTE" >/dev/null
+sync_ok "first sync exits 0"
+tap_is "$(store_count "$LOCAL" src)" 1000 "1000 messages in src"
+
+# The user moves everything from src to dst on local, and one message
+# back on remote with a flag set.
+python3 - "$LOCAL" <<'PY'
+import imaplib, sys
+m = imaplib.IMAP4_stream(sys.argv[1])
+m.select('src')
+m.uid('MOVE', '1:*', 'dst')
+m.logout()
+PY
+sync_ok "sync after a move of 1000 messages exits 0"
+tap_check "they were moved on remote" \
+	grep -q '^remote(src): Moved 1000 UID(s) to dst' "$SYNC_ERR"
+tap_check "nothing copied or expunged" sh -c \
+	"! grep -E 'Added [0-9]|Removed [0-9]' '$SYNC_ERR'"
+recv=$(sed -n 's/^remote: IMAP traffic (bytes): recv \([0-9.]*\) \([KMG]*i*B\).*/\1 \2/p' "$SYNC_ERR")
+fetched=$(sed -n 's/^local: IMAP traffic (bytes): recv \([0-9.]*\) \([KMG]*i*B\).*/\1 \2/p' "$SYNC_ERR")
+# 1000 bodies would be 3 MB; their keys are about 200 kB.
+tap_check "no body crossed: remote received $recv, local received $fetched" sh -c \
+	"echo '$recv' | grep -qE '^[0-9.]+ (B|KiB)$' &&
+	 echo '$fetched' | grep -qE '^[0-9.]+ (B|KiB)$'"
+tap_is "$(store_count "$REMOTE" src) $(store_count "$REMOTE" dst)" \
+	"0 1001" "remote: src empty, dst full"
+tap_is "$(sync_db "SELECT count(*) FROM mapping WHERE idx = $(sync_db_idx dst)")" \
+	1001 "the pairs moved with them"
+sync_dumps_equal "dumps equal"
+sync_noop "then a sync is a no-op"
+
+# A move with a flag change on the way.
+uid=$(store_uid_of "$REMOTE" dst m5)
+store_flags "$REMOTE" dst "$uid" +FLAGS '\Flagged'
+python3 - "$REMOTE" "$uid" <<'PY'
+import imaplib, sys
+m = imaplib.IMAP4_stream(sys.argv[1])
+m.select('dst')
+m.uid('MOVE', sys.argv[2], 'src')
+m.logout()
+PY
+sync_ok "sync after moving a flagged message back exits 0"
+tap_check "moved on local" grep -q '^local(dst): Moved 1 UID(s) to src' \
+	"$SYNC_ERR"
+tap_check "its flag came too" sh -c \
+	"$IMAPTOOL '$LOCAL' flags src | grep -q Flagged"
+sync_dumps_equal "dumps equal"
+tap_done
