@@ -1209,3 +1209,14 @@ state_mailbox_count(struct state *st, uint64_t *count_r, const char **error_r)
 		return db_error(st, error_r, "count mailboxes");
 	return 0;
 }
+
+int
+state_mapping_clear(struct state *st, int64_t idx, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_DELETE_MAPPING, error_r);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	return run(st, s, "clear mapping", error_r) < 0 ? -1 : 0;
+}

@@ -117,6 +117,8 @@ int state_mapping_remove(struct state *state, int64_t idx, enum side side,
 /* 1 and *other_r, the UID paired with uid on side, or 0 if none. */
 int state_mapping_lookup(struct state *state, int64_t idx, enum side side,
                          uint32_t uid, uint32_t *other_r, const char **error_r);
+/* Remove every pair of mailbox idx. */
+int state_mapping_clear(struct state *state, int64_t idx, const char **error_r);
 int state_mapping_count(struct state *state, int64_t idx, uint64_t *count_r,
                         const char **error_r);
 

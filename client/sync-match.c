@@ -196,11 +196,20 @@ sync_match_finish(struct mbox *mb)
 
 	if (mb->failed)
 		goto out;
+	if (mb->recover) {
+		/* The old pairs name UIDs that mean nothing now. */
+		if (state_begin(st, &error) < 0)
+			goto db_error;
+		if (state_mapping_clear(st, mb->idx, &error) < 0) {
+			sync_rollback(st);
+			goto db_error;
+		}
+	}
 	if (ls->idents_count == 0 || rs->idents_count == 0)
 		goto done; /* nothing fetched, or vanished meanwhile */
 	qsort(ls->idents, ls->idents_count, sizeof(*ls->idents), ident_cmp);
 	qsort(rs->idents, rs->idents_count, sizeof(*rs->idents), ident_cmp);
-	if (state_begin(st, &error) < 0)
+	if (!mb->recover && state_begin(st, &error) < 0)
 		goto db_error;
 	while (i < ls->idents_count && j < rs->idents_count) {
 		struct sync_ident *l = &ls->idents[i], *r = &rs->idents[j];
@@ -235,6 +244,20 @@ sync_match_finish(struct mbox *mb)
 		i++;
 		j++;
 	}
+	if (mb->recover &&
+	    pairs < uidset_count(&mb->s[mb->recover_side].fresh)) {
+		/* Messages the other side never had: not a restore. */
+		sync_rollback(st);
+		sync_fail(mb, mb->recover_side,
+		          "UIDVALIDITY changed and %" PRIu64 " message(s) here "
+		          "are not on the other side: not a restore from a "
+		          "backup. Skipping it; to sync it afresh, copying its "
+		          "messages again, run `imapsync --target=database "
+		          "--delete %s`",
+		          uidset_count(&mb->s[mb->recover_side].fresh) - pairs,
+		          mb->display);
+		goto out;
+	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;
 	sync_step("paired");
@@ -246,7 +269,25 @@ sync_match_finish(struct mbox *mb)
 			goto out;
 		}
 	}
+	ret = 0;
+	goto out;
 done:
+	if (mb->recover) {
+		/* Nothing paired: only an empty side may be restored. */
+		if (uidset_count(&mb->s[mb->recover_side].fresh) > 0) {
+			sync_rollback(st);
+			sync_fail(
+			    mb, mb->recover_side,
+			    "UIDVALIDITY changed and no message here is on "
+			    "the other side. Skipping it; to sync it "
+			    "afresh, run `imapsync --target=database "
+			    "--delete %s`",
+			    mb->display);
+			goto out;
+		}
+		if (state_commit(st, &error) < 0)
+			goto db_error;
+	}
 	ret = 0;
 	goto out;
 db_error:

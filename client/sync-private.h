@@ -140,6 +140,10 @@ struct mbox {
 	bool foreign; /* CHECK found changes the sync did not make */
 	bool active;  /* still has rounds to go */
 	bool move_in; /* messages are moved in: CHECK it before storing */
+	/* UIDVALIDITY changed on recover_side: the pairs are made again
+	 * by content, if every message there is found on the other side. */
+	bool recover;
+	enum side recover_side;
 };
 
 /* A command in flight that runs in a mailbox: the server works through

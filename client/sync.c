@@ -487,13 +487,19 @@ mbox_check_select(struct mbox_side *ms)
 	}
 	if (ms->have_row && ms->row.uidvalidity != 0 &&
 	    ms->row.uidvalidity != ms->uidvalidity) {
-		sync_fail(mb, ms->side,
-		          "UIDVALIDITY changed (was %" PRIu32 ", now %" PRIu32
-		          "): the stored UIDs mean nothing any more. Skipping "
-		          "it; to sync it afresh, copying its messages again, "
-		          "run `imapsync --target=database --delete %s`",
-		          ms->row.uidvalidity, ms->uidvalidity, mb->display);
-		return -1;
+		/* A server restored from a backup: its messages may all be
+		 * found again on the other side, by content (MATCH). */
+		if (mb->recover) {
+			sync_fail(mb, ms->side,
+			          "UIDVALIDITY changed on both sides");
+			return -1;
+		}
+		log_warn(side_name(ms->side), mb->display,
+		         "UIDVALIDITY changed (was %" PRIu32 ", now %" PRIu32
+		         "): pairing the messages again by content",
+		         ms->row.uidvalidity, ms->uidvalidity);
+		mb->recover = true;
+		mb->recover_side = ms->side;
 	}
 	return 0;
 }
@@ -984,9 +990,19 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *targets,
 			sync_repair_start(mb);
 			continue;
 		}
-		for (s = 0; s < SIDE_COUNT; s++) {
+		for (s = 0; s < SIDE_COUNT && !mb->recover; s++) {
 			if (mbox_first_fresh(&mb->s[s]) < 0)
 				break;
+		}
+		for (s = 0; s < SIDE_COUNT && mb->recover; s++) {
+			/* Every message on both sides, to pair again. */
+			struct mbox_side *ms = &mb->s[s];
+
+			uidset_clear(&ms->vanished);
+			flagmap_clear(&ms->modified);
+			if (ms->uidnext > 1)
+				uidset_add_range(&ms->fresh, 1,
+				                 ms->uidnext - 1);
 		}
 		if (run->set.dry_run && !mb->failed) {
 			mbox_dry_run(mb);
