@@ -45,12 +45,14 @@ ITEST_SRC := $(wildcard tests/integration/*.c)
 ITEST_BIN := $(ITEST_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+BENCH_BIN := $(BUILD)/bench/tunnel
+BENCH_ARGS ?=
 
 PROGRAMS := $(if $(CLIENT_MAIN),$(BUILD)/imapsync)
 
 all: $(PROGRAMS)
 
-tests: $(PROGRAMS) $(UNIT_BIN) $(ITEST_BIN)
+tests: $(PROGRAMS) $(UNIT_BIN) $(ITEST_BIN) $(BENCH_BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -90,6 +92,14 @@ fuzz: $(FUZZ_BIN)
 fuzz-smoke: $(FUZZ_BIN)
 	@tests/fuzz-smoke.sh $(BUILD)/fuzz
 
+# The benchmark against interimap (and mbsync): bench/README.
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) $(CFLAGS) $(XLDFLAGS) $(LDFLAGS) -o $@ $<
+
+bench: $(PROGRAMS) $(BENCH_BIN)
+	bench/run --build=$(BUILD) $(BENCH_ARGS)
+
 deps:
 	@mk/deps.sh
 
@@ -104,7 +114,7 @@ install: all
 clean:
 	rm -rf build build-san
 
-.PHONY: all tests fuzz fuzz-smoke deps check install clean
+.PHONY: all tests fuzz fuzz-smoke deps check install clean bench
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
