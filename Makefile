@@ -45,7 +45,7 @@ ITEST_SRC := $(wildcard tests/integration/*.c)
 ITEST_BIN := $(ITEST_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-BENCH_BIN := $(BUILD)/bench/tunnel
+BENCH_BIN := $(patsubst %.c,$(BUILD)/%,$(wildcard bench/*.c))
 BENCH_ARGS ?=
 
 PROGRAMS := $(if $(CLIENT_MAIN),$(BUILD)/imapsync)
