@@ -57,11 +57,10 @@ main(int argc, char **argv)
 		}
 	}
 	f = fopen(argv[1], "w");
-	if (f == NULL || fprintf(f, "%ld %ld.%06ld %ld.%06ld\n", ru.ru_maxrss,
-	                         (long)ru.ru_utime.tv_sec,
-	                         (long)ru.ru_utime.tv_usec,
-	                         (long)ru.ru_stime.tv_sec,
-	                         (long)ru.ru_stime.tv_usec) < 0 ||
+	if (f == NULL ||
+	    fprintf(f, "%ld %ld.%06ld %ld.%06ld\n", ru.ru_maxrss,
+	            (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec,
+	            (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec) < 0 ||
 	    fclose(f) != 0) {
 		perror("rusage: write");
 		return 111;

@@ -274,7 +274,8 @@ main(int argc, char **argv)
 			bool want_out = flush_due(&d[i], now);
 
 			if (want_out && d[i].out_open)
-				pfd[n++] = (struct pollfd){d[i].out, POLLOUT, 0};
+				pfd[n++] =
+				    (struct pollfd){d[i].out, POLLOUT, 0};
 			else if (d[i].head != NULL && d[i].head->due_ns < next)
 				next = d[i].head->due_ns;
 			if (d[i].in_open && d[i].queued < TUNNEL_QUEUE_MAX)
@@ -298,7 +299,8 @@ main(int argc, char **argv)
 		}
 		now = now_ns();
 		for (i = 0; i < n; i++) {
-			if ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0)
+			if ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) ==
+			    0)
 				continue;
 			if (pfd[i].events != POLLIN)
 				continue;
@@ -312,6 +314,7 @@ main(int argc, char **argv)
 	return 0;
 
 usage:
-	fprintf(stderr, "usage: tunnel [-d RTT_MS] [-o FILE] COMMAND [ARG...]\n");
+	fprintf(stderr,
+	        "usage: tunnel [-d RTT_MS] [-o FILE] COMMAND [ARG...]\n");
 	return 2;
 }
