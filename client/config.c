@@ -28,6 +28,7 @@ enum config_check {
 	CHECK_TEXT,        /* TEXT-CHAR+: ASCII without NUL, CR, LF */
 	CHECK_TEXT_EMPTY,  /* TEXT-CHAR* */
 	CHECK_SELECT_OPTS, /* LIST select options: atoms and spaces */
+	CHECK_PERCENT,     /* 0 to 100, an optional % after */
 };
 
 #define KEY_DEFAULT_ONLY 0x1 /* interimap reads it from the default section */
@@ -73,6 +74,8 @@ static const struct {
     [CONFIG_SSL_VERIFY] = {"SSL_verify", CHECK_BOOL, KEY_UNSUPPORTED},
     [CONFIG_SSL_CAPATH] = {"SSL_CApath", CHECK_NOCTRL, KEY_UNSUPPORTED},
     [CONFIG_SSL_CAFILE] = {"SSL_CAfile", CHECK_NOCTRL, KEY_UNSUPPORTED},
+    [CONFIG_SAFETY_EXPUNGE] = {"safety-expunge", CHECK_PERCENT,
+                               KEY_DEFAULT_ONLY},
 };
 
 /* The sections read: the default one, then [local] and [remote] (indexed
@@ -322,6 +325,22 @@ is_fingerprint(const char *w, size_t len)
 	return true;
 }
 
+/* "50" or "50%": 0 to 100. */
+static int
+parse_percent(const char *v, unsigned *percent_r)
+{
+	unsigned n = 0;
+	size_t i;
+
+	for (i = 0; isdigit((unsigned char)v[i]) && i < 3; i++)
+		n = n * 10 + (unsigned)(v[i] - '0');
+	if (i == 0 || n > 100 || (v[i] != '\0' && strcmp(v + i, "%") != 0))
+		return -1;
+	if (percent_r != NULL)
+		*percent_r = n;
+	return 0;
+}
+
 static bool
 value_is_valid(enum config_check check, const char *v)
 {
@@ -359,6 +378,8 @@ value_is_valid(enum config_check check, const char *v)
 				return false;
 		}
 		return true;
+	case CHECK_PERCENT:
+		return parse_percent(v, NULL) == 0;
 	}
 	return false;
 }
@@ -662,6 +683,10 @@ build_default(struct config_parse *p, const char **error_r)
 		for (s = config->list_select_opts; *s != '\0'; s++)
 			*s = toupper((unsigned char)*s);
 	}
+	config->safety_expunge = CONFIG_DEFAULT_SAFETY_EXPUNGE;
+	if (raw[CONFIG_SAFETY_EXPUNGE].value != NULL)
+		(void)parse_percent(raw[CONFIG_SAFETY_EXPUNGE].value,
+		                    &config->safety_expunge);
 	config->ignore_mailbox = take(&raw[CONFIG_IGNORE_MAILBOX]);
 	if (config->ignore_mailbox != NULL) {
 		config->ignore_re = pcre2_compile(

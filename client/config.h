@@ -19,10 +19,14 @@ struct buf;
 /* The largest config file read (interimap's are a few hundred bytes). */
 #define CONFIG_MAX_FILE_SIZE (1024 * 1024)
 
+/* The default of safety-expunge, in percent. */
+#define CONFIG_DEFAULT_SAFETY_EXPUNGE 50
+
 /* The default log-prefix of interimap: "local(INBOX): " and such. */
 #define CONFIG_DEFAULT_LOG_PREFIX "%?n?%?m?%n(%m)&%n?: ?"
 
-/* Every key interimap 0.5.7 accepts, in any section. */
+/* Every key interimap 0.5.7 accepts, in any section, and imapsync's own
+ * few (which interimap would refuse). */
 enum config_key {
 	CONFIG_DATABASE,
 	CONFIG_LOGFILE,
@@ -52,6 +56,8 @@ enum config_key {
 	CONFIG_SSL_VERIFY,
 	CONFIG_SSL_CAPATH,
 	CONFIG_SSL_CAFILE,
+	/* imapsync's own, default section: the safety brake. */
+	CONFIG_SAFETY_EXPUNGE,
 	CONFIG_KEY_COUNT
 };
 
@@ -109,6 +115,9 @@ struct config {
 	char *list_select_opts; /* upper-cased; NULL when unset or empty */
 	char *ignore_mailbox;   /* the pattern as written */
 	void *ignore_re;        /* its compiled pcre2_code */
+	/* safety-expunge: the share of a side's paired messages (percent)
+	 * a run may expunge before it stops and asks for --force. */
+	unsigned safety_expunge;
 	unsigned line[CONFIG_KEY_COUNT]; /* default-section lines */
 
 	struct config_side side[SIDE_COUNT];

@@ -291,17 +291,19 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 			imap_conn_cmd(srv->conn, mbx_cmd_done, &lists[s],
 			              "LIST (%a) %q %a RETURN (SUBSCRIBED "
 			              "STATUS (UIDVALIDITY UIDNEXT "
-			              "HIGHESTMODSEQ))",
+			              "HIGHESTMODSEQ MESSAGES))",
 			              cfg->list_select_opts, srv->reference,
 			              buf_data(pat));
 		else
 			imap_conn_cmd(srv->conn, mbx_cmd_done, &lists[s],
 			              "LIST %q %a RETURN (SUBSCRIBED STATUS "
-			              "(UIDVALIDITY UIDNEXT HIGHESTMODSEQ))",
+			              "(UIDVALIDITY UIDNEXT HIGHESTMODSEQ "
+			              "MESSAGES))",
 			              srv->reference, buf_data(pat));
 	}
 	if (sync_run_wait(run) < 0)
 		goto out;
+	sync_step("listed");
 	for (s = 0; s < SIDE_COUNT; s++) {
 		imap_conn_set_untagged(run->server[s].conn, NULL, NULL);
 		if (lists[s].failed)
@@ -403,9 +405,16 @@ mbx_cmd(struct sync_run *run, enum side s, struct mbx_item *it,
 		it->skip = true;
 		return;
 	}
-	if (!run->set.dry_run)
-		imap_conn_cmd(srv->conn, mbx_done_ignore, it, "%a %s", verb,
-		              wire);
+	if (run->set.dry_run) {
+		log_info(side_name(s), NULL, "would %s %s",
+		         strcmp(verb, "CREATE") == 0      ? "create mailbox"
+		         : strcmp(verb, "SUBSCRIBE") == 0 ? "subscribe to"
+		                                          : "unsubscribe from",
+		         wire);
+		free(wire);
+		return;
+	}
+	imap_conn_cmd(srv->conn, mbx_done_ignore, it, "%a %s", verb, wire);
 	if (strcmp(verb, "CREATE") == 0)
 		log_info(side_name(s), NULL, "Created mailbox %s", wire);
 	else if (strcmp(verb, "SUBSCRIBE") == 0)
@@ -454,8 +463,9 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 					free(display);
 					goto db_error_rollback;
 				}
-				log_info("database", NULL, "Created mailbox %s",
-				         display);
+				if (!run->set.dry_run)
+					log_info("database", NULL,
+					         "Created mailbox %s", display);
 				for (s = 0; s < SIDE_COUNT && want; s++) {
 					if (!sub[s])
 						mbx_cmd(run, s, m, "SUBSCRIBE",
@@ -509,8 +519,9 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 					free(display);
 					goto db_error_rollback;
 				}
-				log_info("database", NULL, "Created mailbox %s",
-				         display);
+				if (!run->set.dry_run)
+					log_info("database", NULL,
+					         "Created mailbox %s", display);
 				mbx_cmd(run, lack, m, "CREATE", display);
 				if (sub[have])
 					mbx_cmd(run, lack, m, "SUBSCRIBE",
@@ -526,8 +537,14 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 		sync_rollback(st);
 		return -1;
 	}
+	if (run->set.dry_run) {
+		/* New rows would have been created: nothing to sync yet. */
+		sync_rollback(st);
+		return 0;
+	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;
+	sync_step("mailboxes reconciled");
 	return 0;
 nomem:
 	error = "out of memory";
@@ -536,6 +553,64 @@ db_error_rollback:
 db_error:
 	log_error("database", NULL, "%s", error);
 	return -1;
+}
+
+/* The safety brake: a side holding far fewer messages than the pairs the
+ * database knows (a server restored empty, a wrong mail_location) would
+ * have the sync expunge them all on the other side. Counted from the
+ * LIST-STATUS answers, before anything is touched. */
+static int
+mbx_brake(struct sync_run *run, struct mbx_item *items, size_t n)
+{
+	uint64_t paired = 0, gone[SIDE_COUNT] = {0, 0};
+	unsigned share = run->config->safety_expunge, s;
+	const char *error;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct mbx_item *m = &items[i];
+		uint64_t count;
+		int64_t idx;
+
+		if (!mbx_exists(m->e[0]) || !mbx_exists(m->e[1]))
+			continue;
+		if (state_mailbox_find(run->state, m->name, m->len, &idx, NULL,
+		                       &error) <= 0 ||
+		    state_mapping_count(run->state, idx, &count, &error) < 0)
+			continue;
+		paired += count;
+		for (s = 0; s < SIDE_COUNT; s++) {
+			const struct mbx_entry *e = m->e[s];
+
+			if (e->have_status &&
+			    (e->status.have & IMAP_STATUS_MESSAGES) != 0 &&
+			    e->status.messages < count)
+				gone[s] += count - e->status.messages;
+		}
+	}
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (gone[s] < SYNC_BRAKE_MIN || gone[s] * 100 <= paired * share)
+			continue;
+		if (run->set.force) {
+			log_warn(side_name(side_other(s)), NULL,
+			         "expunging up to %" PRIu64 " of %" PRIu64
+			         " paired messages, past safety-expunge "
+			         "(%u%%): --force",
+			         gone[s], paired, share);
+			continue;
+		}
+		log_error(
+		    side_name(side_other(s)), NULL,
+		    "%s holds %" PRIu64 " fewer messages than the %" PRIu64
+		    " pairs the database knows, so this run would expunge "
+		    "them here: more than safety-expunge (%u%%) allows. "
+		    "Nothing was changed. If they were deleted on "
+		    "purpose, run again with --force.",
+		    side_name(s), gone[s], paired, share);
+		run->braked = true;
+		return -1;
+	}
+	return 0;
 }
 
 /* Whether the numbers of both sides are those stored: nothing to do. */
@@ -625,7 +700,7 @@ mailboxes_sync(struct sync_run *run, char **args, size_t nargs, bool repair)
 		}
 	}
 	qsort(items, n, sizeof(*items), mbx_item_cmp);
-	if (mbx_reconcile(run, items, n) < 0)
+	if (mbx_brake(run, items, n) < 0 || mbx_reconcile(run, items, n) < 0)
 		goto out;
 	for (i = 0; i < n && !run->fatal; i++) {
 		struct mbx_item *m = &items[i];
@@ -634,8 +709,22 @@ mailboxes_sync(struct sync_run *run, char **args, size_t nargs, bool repair)
 			continue;
 		if (!repair && mbx_unchanged(run, m))
 			continue;
-		if (run->set.dry_run)
+		if (run->set.dry_run && m->created) {
+			const struct mbx_entry *e =
+			    mbx_exists(m->e[0]) ? m->e[0] : m->e[1];
+			char *display = sync_display_name(run, m->name, m->len);
+
+			if (display != NULL && e->have_status &&
+			    (e->status.have & IMAP_STATUS_MESSAGES) != 0 &&
+			    e->status.messages > 0)
+				log_info(side_name(e == m->e[0] ? SIDE_REMOTE
+				                                : SIDE_LOCAL),
+				         display,
+				         "would add %" PRIu32 " message(s)",
+				         e->status.messages);
+			free(display);
 			continue;
+		}
 		if (sync_mailbox(run, m->name, m->len, m->idx, repair) == -1)
 			run->mailbox_failures++;
 	}

@@ -7,6 +7,7 @@
 #include "state.h"
 #include "sync.h"
 
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,13 +65,6 @@ main(int argc, char **argv)
 		printf("imapsync %s\n", IMAPSYNC_VERSION);
 		return IMAPSYNC_EXIT_OK;
 	}
-	if (opts.watch || opts.notify) {
-		fprintf(stderr,
-		        "imapsync: %s is not implemented yet: run "
-		        "imapsync from a timer meanwhile\n",
-		        opts.notify ? "--notify" : "--watch");
-		return IMAPSYNC_EXIT_USAGE;
-	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "imapsync: cannot initialise libsodium\n");
 		return IMAPSYNC_EXIT_SERVER;
@@ -109,13 +103,29 @@ main(int argc, char **argv)
 		                             : IMAPSYNC_EXIT_SERVER;
 		goto out;
 	}
+	if (opts.import_interimap != NULL) {
+		uint64_t pairs;
+
+		if (state_import_interimap(run.state, opts.import_interimap,
+		                           &pairs, &error) < 0) {
+			log_error("database", NULL, "%s", error);
+			status = IMAPSYNC_EXIT_USAGE;
+			goto out;
+		}
+		log_info("database", NULL,
+		         "Imported interimap's %s: %" PRIu64 " pair(s)",
+		         opts.import_interimap, pairs);
+	}
 	run.config = config;
+	run.set.dry_run = opts.dry_run;
+	run.set.force = opts.force;
 	if (server_connect(&run, config, (int)opts.debug) < 0) {
 		status = IMAPSYNC_EXIT_SERVER;
 		goto out;
 	}
 	if (run_command(&run, &opts) < 0 || run.fatal)
-		status = IMAPSYNC_EXIT_SERVER;
+		status =
+		    run.braked ? IMAPSYNC_EXIT_BRAKE : IMAPSYNC_EXIT_SERVER;
 	else if (run.mailbox_failures > 0)
 		status = IMAPSYNC_EXIT_PARTIAL;
 	server_log_stats(&run);

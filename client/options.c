@@ -36,6 +36,9 @@ enum {
 	OPT_DELETE,
 	OPT_RENAME,
 	OPT_VERSION,
+	OPT_IMPORT,
+	OPT_DRY_RUN,
+	OPT_FORCE,
 };
 
 static const struct option long_options[] = {
@@ -50,6 +53,9 @@ static const struct option long_options[] = {
     {"delete", no_argument, NULL, OPT_DELETE},
     {"rename", no_argument, NULL, OPT_RENAME},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"import-interimap", required_argument, NULL, OPT_IMPORT},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"force", no_argument, NULL, OPT_FORCE},
     {NULL, 0, NULL, 0},
 };
 
@@ -75,6 +81,11 @@ options_usage(void)
 	       "                     and --rename; repeatable, comma lists)\n"
 	       "  --watch[=SECONDS]  keep synchronizing (not available yet)\n"
 	       "  --notify           use IMAP NOTIFY (not available yet)\n"
+	       "  --dry-run          show what a sync would do, change "
+	       "nothing\n"
+	       "  --force            go past the safety brake (mass "
+	       "expunges)\n"
+	       "  --import-interimap=DB  start from interimap's database\n"
 	       "  -q, --quiet        try to be quiet\n"
 	       "  --debug            log IMAP traffic (twice: credentials "
 	       "too)\n"
@@ -212,6 +223,13 @@ check_combination(struct options *opts, bool target_given, const char **error_r)
 	    opts->command != OPTIONS_RENAME)
 		return fail(error_r, "--target only applies to --delete and "
 		                     "--rename");
+	if (opts->import_interimap != NULL && opts->command != OPTIONS_SYNC)
+		return fail(error_r,
+		            "--import-interimap cannot be used with "
+		            "%s",
+		            name);
+	if (opts->dry_run && opts->command != OPTIONS_SYNC)
+		return fail(error_r, "--dry-run cannot be used with %s", name);
 	if (opts->notify)
 		return fail(error_r, "--notify is not implemented yet");
 	if (opts->watch)
@@ -293,6 +311,19 @@ options_parse(int argc, char **argv, struct options *opts_r,
 			break;
 		case OPT_VERSION:
 			opts->version = true;
+			break;
+		case OPT_IMPORT:
+			if (optarg[0] == '\0')
+				return fail(error_r, "--import-interimap needs "
+				                     "the path of interimap's "
+				                     "database");
+			opts->import_interimap = optarg;
+			break;
+		case OPT_DRY_RUN:
+			opts->dry_run = true;
+			break;
+		case OPT_FORCE:
+			opts->force = true;
 			break;
 		case ':':
 			return fail(error_r, "option '%s' needs a value",

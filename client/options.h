@@ -19,6 +19,8 @@ enum imapsync_exit {
 	IMAPSYNC_EXIT_SERVER = 3,
 	/* Another imapsync holds the lock of the state database. */
 	IMAPSYNC_EXIT_LOCKED = 4,
+	/* The safety brake stopped the run before it changed anything. */
+	IMAPSYNC_EXIT_BRAKE = 5,
 };
 
 enum options_command {
@@ -45,6 +47,10 @@ struct options {
 	unsigned debug; /* how many --debug */
 	bool help;      /* --help: print options_usage(), exit 0 */
 	bool version;   /* --version: print the version, exit 0 */
+	/* --import-interimap=PATH: start from interimap's database. */
+	const char *import_interimap;
+	bool dry_run; /* --dry-run: say what would be done, do nothing */
+	bool force;   /* --force: past the safety brake */
 	/* MAILBOX arguments: argv's own strings ("inbox" in any case is
 	 * rewritten in place to "INBOX", as interimap does). */
 	char **mailboxes;

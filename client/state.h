@@ -57,6 +57,12 @@ struct state_pending {
  * "another imapsync is running on PATH (pid N)" when locked. *state_r is
  * the caller's, for state_close(); *error_r is static here. */
 int state_open(const char *path, struct state **state_r, const char **error_r);
+/* Copy the rows of an interimap database (schema version 1: mailboxes,
+ * local, remote, mapping) into this one, which must hold no mailbox yet,
+ * so a user switching from interimap copies no mail again. *pairs_r is
+ * the number of pairs imported. */
+int state_import_interimap(struct state *state, const char *path,
+                           uint64_t *pairs_r, const char **error_r);
 /* Close the database (uncommitted changes are rolled back) and release
  * the lock; sets *state to NULL. */
 void state_close(struct state **state);

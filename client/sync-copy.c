@@ -116,6 +116,7 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 	}
 	if (state_commit(mb->run->state, &error) < 0)
 		goto db_error;
+	sync_step("copies recorded");
 	mb->run->copied[to->side] += b->count;
 	s1 = buf_create(1 << 20);
 	s2 = buf_create(1 << 20);
@@ -197,6 +198,7 @@ copy_flush(struct mbox_side *from)
 	}
 	if (state_commit(mb->run->state, &error) < 0)
 		goto db_error;
+	sync_step("intents recorded");
 	imap_cmd_end(b->cmd);
 	b->cmd = NULL;
 	return;

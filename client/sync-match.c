@@ -219,6 +219,7 @@ sync_match(struct mbox *mb)
 	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;
+	sync_step("paired");
 	if (pairs > 0) {
 		log_info("database", mb->display,
 		         "Paired %zu message(s) found on both sides", pairs);

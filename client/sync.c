@@ -65,6 +65,23 @@ sync_db_fail(struct mbox *mb, const char *error)
 }
 
 void
+sync_step(const char *what)
+{
+	static long at = -1, n;
+
+	if (at < 0) {
+		const char *v = getenv("IMAPSYNC_DEBUG_EXIT_AT");
+
+		at = v != NULL ? strtol(v, NULL, 10) : 0;
+	}
+	if (at > 0 && ++n == at) {
+		fprintf(stderr, "imapsync: exiting at step %ld (%s)\n", n,
+		        what);
+		_exit(99);
+	}
+}
+
+void
 sync_rollback(struct state *st)
 {
 	const char *error;
@@ -340,14 +357,16 @@ static void
 mbox_select(struct mbox_side *ms)
 {
 	struct imap_conn *conn = mbox_server(ms)->conn;
+	/* --dry-run looks without touching, not even \Recent. */
+	const char *verb = ms->mb->run->set.dry_run ? "EXAMINE" : "SELECT";
 
 	if (ms->have_row && ms->row.highestmodseq > 0 &&
 	    ms->row.uidvalidity > 0)
 		imap_conn_cmd(conn, mbox_select_done, ms,
-		              "SELECT %s (QRESYNC (%u %U))", ms->wire,
+		              "%a %s (QRESYNC (%u %U))", verb, ms->wire,
 		              ms->row.uidvalidity, ms->row.highestmodseq);
 	else
-		imap_conn_cmd(conn, mbox_select_done, ms, "SELECT %s",
+		imap_conn_cmd(conn, mbox_select_done, ms, "%a %s", verb,
 		              ms->wire);
 }
 
@@ -526,6 +545,7 @@ mbox_commit(struct mbox *mb, bool exact)
 	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;
+	sync_step("mailbox committed");
 	return;
 db_error:
 	sync_db_fail(mb, error);
@@ -649,11 +669,41 @@ mbox_drop_intents(struct mbox *mb)
 	if (state_commit(st, &error) < 0)
 		goto db_error;
 	free(l.p);
+	sync_step("intents dropped");
 	return 0;
 db_error:
 	free(l.p);
 	sync_db_fail(mb, error != NULL ? error : "out of memory");
 	return -1;
+}
+
+/* --dry-run: what the first round would do, from what EXAMINE said. */
+static void
+mbox_dry_run(struct mbox *mb)
+{
+	unsigned s;
+
+	for (s = 0; s < SIDE_COUNT; s++) {
+		struct mbox_side *ms = &mb->s[s], *os = mbox_other(ms);
+		uint64_t copies = uidset_count(&os->fresh);
+		uint64_t gone = uidset_count(&os->vanished);
+
+		if (copies > 0)
+			log_info(side_name(s), mb->display,
+			         "would add %" PRIu64 " message(s) from %s "
+			         "(less any found on both sides)",
+			         copies, side_name(os->side));
+		if (gone > 0)
+			log_info(side_name(s), mb->display,
+			         "would remove the pairs of %" PRIu64
+			         " message(s) gone from %s",
+			         gone, side_name(os->side));
+		if (os->modified.count > 0)
+			log_info(side_name(s), mb->display,
+			         "would update the flags of %zu message(s) "
+			         "changed on %s",
+			         os->modified.count, side_name(os->side));
+	}
 }
 
 /* APPLY and CHECK until a CHECK sees nothing foreign, then store the
@@ -668,9 +718,11 @@ mbox_rounds(struct mbox *mb)
 		sync_apply(mb);
 		if (mb->failed || mb->run->fatal)
 			return;
+		sync_step("applied");
 		mbox_check(mb);
 		if (mb->failed || mb->run->fatal)
 			return;
+		sync_step("checked");
 		if (!mb->foreign) {
 			exact = true;
 			break;
@@ -694,6 +746,7 @@ mbox_select_both(struct mbox *mb)
 		mbox_select(&mb->s[s]);
 	if (sync_run_wait(mb->run) < 0)
 		return -1;
+	sync_step("selected");
 	for (s = 0; s < SIDE_COUNT; s++) {
 		if (mbox_check_select(&mb->s[s]) < 0)
 			return -1;
@@ -725,6 +778,10 @@ sync_mailbox(struct sync_run *run, const char *name, size_t len, int64_t idx,
 	for (s = 0; s < SIDE_COUNT; s++) {
 		if (mbox_first_fresh(&mb.s[s]) < 0)
 			goto out;
+	}
+	if (run->set.dry_run) {
+		mbox_dry_run(&mb);
+		goto out;
 	}
 	if (sync_match(&mb) < 0 || mbox_drop_intents(&mb) < 0)
 		goto out;

@@ -33,6 +33,10 @@ struct sync_settings {
 	bool force;
 };
 
+/* The brake needs at least this many messages gone, whatever the share:
+ * emptying a small mailbox on purpose must not need --force. */
+#define SYNC_BRAKE_MIN 10
+
 struct sync_run {
 	struct sync_server server[SIDE_COUNT];
 	struct state *state;
@@ -42,9 +46,17 @@ struct sync_run {
 	unsigned mailbox_failures;
 	/* A connection failed: the run must stop. */
 	bool fatal;
+	/* The safety brake stopped the run before it changed anything. */
+	bool braked;
 	/* Totals for the closing line. */
 	uint64_t copied[SIDE_COUNT], expunged[SIDE_COUNT], flagged[SIDE_COUNT];
 };
+
+/* A step boundary. For tests: with IMAPSYNC_DEBUG_EXIT_AT=N in the
+ * environment the process ends at the N-th boundary as abruptly as a
+ * crash (_exit(99), nothing flushed, no LOGOUT), so a test can interrupt
+ * a run at every step and check that the next run repairs it. */
+void sync_step(const char *what);
 
 /* Roll back the open transaction of st; the error that made the caller
  * roll back is the one worth reporting, so a failure here is not. */

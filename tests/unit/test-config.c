@@ -1,5 +1,6 @@
 #include "test.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -637,4 +638,38 @@ TEST(check_supported)
 	                            "compress = yes\n[remote]\n"),
 	            "config:4: [local] compress=YES is not supported yet: use "
 	            "compress=NO (ssh can compress)");
+}
+
+TEST(safety_expunge)
+{
+	struct config *c = NULL;
+	const char *error;
+	char path[] = "/tmp/imapsync-test-config-XXXXXX";
+	int fd = mkstemp(path);
+	static const char body[] = "safety-expunge = 20%\n"
+	                           "[local]\ntype = tunnel\ncommand = x\n"
+	                           "[remote]\ntype = tunnel\ncommand = y\n";
+
+	CHECK(fd >= 0 && write(fd, body, sizeof(body) - 1) ==
+	                     (ssize_t)(sizeof(body) - 1));
+	close(fd);
+	CHECK(config_load(path, &c, &error) == 0);
+	CHECK(c != NULL && c->safety_expunge == 20);
+	config_free(&c);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CHECK(fd >= 0 && write(fd, "safety-expunge = 101\n", 21) == 21 &&
+	      write(fd, body + 21, sizeof(body) - 22) ==
+	          (ssize_t)(sizeof(body) - 22));
+	close(fd);
+	CHECK(config_load(path, &c, &error) == -1);
+	CHECK(error != NULL && strstr(error, "safety-expunge") != NULL);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CHECK(fd >= 0 && write(fd, body + 21, sizeof(body) - 22) ==
+	                     (ssize_t)(sizeof(body) - 22));
+	close(fd);
+	CHECK(config_load(path, &c, &error) == 0);
+	CHECK(c != NULL &&
+	      c->safety_expunge == CONFIG_DEFAULT_SAFETY_EXPUNGE);
+	config_free(&c);
+	unlink(path);
 }

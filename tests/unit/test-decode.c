@@ -546,8 +546,9 @@ TEST(fetch_skips_unknown)
 	const char *error = NULL;
 
 	CHECK(resp != NULL && imap_decode_fetch(resp, &f, &error) == 0);
-	CHECK(f.have == (IMAP_FETCH_UID | IMAP_FETCH_BODY));
+	CHECK(f.have == (IMAP_FETCH_UID | IMAP_FETCH_BODY | IMAP_FETCH_HEADER));
 	CHECK(f.body != NULL && f.body->len == 22);
+	CHECK(f.header != NULL && f.header->len == 15);
 
 	resp = parse("* 7 FETCH (X-A NIL X-B \"s\" X-C (1 (2)) X-D {3}\r\nabc"
 	             " X-E atom body[] NIL uid 9 flags (\\Answered) "

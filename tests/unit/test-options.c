@@ -234,3 +234,23 @@ TEST(cleanup)
 	argc_copy = 0;
 	CHECK(argc_copy == 0);
 }
+
+TEST(import_dry_run_force)
+{
+	char a0[] = "imapsync", a1[] = "--import-interimap=/x/i.db",
+	     a2[] = "--dry-run", a3[] = "--force";
+	char *argv[] = {a0, a1, a2, a3, NULL};
+	char b1[] = "--repair", b2[] = "--dry-run";
+	char *argv2[] = {a0, b1, b2, NULL};
+	char c1[] = "--import-interimap=";
+	char *argv3[] = {a0, c1, NULL};
+	struct options o;
+	const char *error;
+
+	CHECK(options_parse(4, argv, &o, &error) == 0);
+	CHECK_STREQ(o.import_interimap, "/x/i.db");
+	CHECK(o.dry_run && o.force);
+	CHECK(options_parse(3, argv2, &o, &error) == -1);
+	CHECK(strstr(error, "--dry-run") != NULL);
+	CHECK(options_parse(2, argv3, &o, &error) == -1);
+}

@@ -1,0 +1,113 @@
+#!/bin/sh
+# 45-kill.sh: a run interrupted at every step boundary (IMAPSYNC_DEBUG_EXIT_AT)
+# and at random instants (SIGKILL), during a first sync and during an
+# incremental one, then resumed, ends with exactly the stores of an
+# uninterrupted run: no message lost, none doubled.
+. "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"
+
+sync_is_interimap && tap_skip_all "imapsync's crash safety"
+KILLS=${SYNC_KILLS:-8}
+
+sync_pair_new --name base --remote-format mdbox
+BASE=$SYNC_DIR
+{
+	for i in 1 2 3 4 5 6 7 8; do
+		echo "append INBOX -s l$i -f '\\Seen'"
+	done
+	echo "create a"
+	for i in 1 2 3 4 5; do echo "append a -s a$i"; done
+} | store_script "$LOCAL" >/dev/null
+{
+	for i in 1 2 3 4 5 6 7; do echo "append INBOX -s r$i -f '\\Flagged'"; done
+	echo "create b"
+	for i in 1 2 3 4 5 6; do echo "append b -s b$i --size 300000"; done
+} | store_script "$REMOTE" >/dev/null
+
+# dump_of DIR: "local dump / remote dump" of a pair, for comparison.
+dump_of() {
+	store_dump "$1/local/imap" >"$1/dump.local" 2>&1
+	store_dump "$1/remote/imap" >"$1/dump.remote" 2>&1
+}
+
+# The reference: the same pair synced without interruption.
+sync_pair_use "$BASE"
+sync_pair_clone ref
+sync_ok "reference first sync exits 0"
+REF=$SYNC_DIR
+dump_of "$REF"
+tap_check "reference pair equal" diff -u "$REF/dump.local" "$REF/dump.remote"
+
+# An incremental base: the synced reference, then changes on both sides.
+sync_pair_clone incbase
+INCBASE=$SYNC_DIR
+python3 "$IMAPSYNC_TOP/tests/lib/mutate.py" 45 0 "$INCBASE/local/imap" \
+	"$INCBASE/remote/imap" 2>"$INCBASE/mutate.err"
+sync_pair_clone incref
+sync_ok "reference incremental sync exits 0"
+INCREF=$SYNC_DIR
+dump_of "$INCREF"
+
+# interrupted FROM REFDIR LABEL: for each step k, a fresh copy of FROM is
+# interrupted at step k, resumed, and compared with REFDIR.
+interrupted() {
+	_from=$1 _ref=$2 _label=$3
+	_k=1 _bad=0 _steps=0
+	while :; do
+		sync_pair_use "$_from"
+		sync_pair_clone "$_label-$_k" >/dev/null
+		IMAPSYNC_DEBUG_EXIT_AT=$_k sync_run
+		_rc=$SYNC_RC
+		if [ $_rc -ne 99 ]; then
+			# The run finished before step k: every step was tried.
+			_steps=$((_k - 1))
+			break
+		fi
+		if ! sync_run; then
+			_bad=$((_bad + 1))
+			tap_diag "$_label: resume after step $_k exits $SYNC_RC"
+		fi
+		dump_of "$SYNC_DIR"
+		if ! diff -q "$_ref/dump.local" "$SYNC_DIR/dump.local" >/dev/null ||
+			! diff -q "$_ref/dump.remote" "$SYNC_DIR/dump.remote" \
+				>/dev/null; then
+			_bad=$((_bad + 1))
+			tap_diag "$_label: after step $_k the stores differ from the reference"
+			diff "$_ref/dump.local" "$SYNC_DIR/dump.local" | head -n 10 |
+				sed 's/^/# /'
+		fi
+		rm -rf "$SYNC_DIR"
+		_k=$((_k + 1))
+	done
+	tap_diag "$_label: interrupted at each of $_steps steps"
+	tap_is "$_bad" 0 "$_label: every interrupted run resumes to the reference"
+	tap_check "$_label: more than a handful of steps were tried" \
+		test "$_steps" -gt 8
+}
+
+interrupted "$BASE" "$REF" first
+interrupted "$INCBASE" "$INCREF" incremental
+
+# Random instants: SIGKILL after 0 to 300 ms, then resume.
+bad=0
+i=0
+while [ $i -lt "$KILLS" ]; do
+	sync_pair_use "$BASE"
+	sync_pair_clone "rnd-$i" >/dev/null
+	XDG_CONFIG_HOME=$SYNC_DIR/xdg-config XDG_DATA_HOME=$SYNC_DIR/xdg-data \
+		"$SYNC_BIN" --config="$SYNC_CONF" -q >/dev/null 2>&1 </dev/null &
+	pid=$!
+	sleep "0.$(awk -v s="$i" 'BEGIN { srand(s); printf "%03d", rand() * 300 }')"
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	sync_run || bad=$((bad + 1))
+	dump_of "$SYNC_DIR"
+	if ! diff -q "$REF/dump.local" "$SYNC_DIR/dump.local" >/dev/null ||
+		! diff -q "$REF/dump.remote" "$SYNC_DIR/dump.remote" >/dev/null; then
+		bad=$((bad + 1))
+		tap_diag "random kill $i: the stores differ from the reference"
+	fi
+	rm -rf "$SYNC_DIR"
+	i=$((i + 1))
+done
+tap_is "$bad" 0 "$KILLS random kills resume to the reference"
+tap_done

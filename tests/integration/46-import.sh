@@ -1,0 +1,64 @@
+#!/bin/sh
+# 46-import.sh: --import-interimap takes a database interimap itself wrote
+# and goes on from its state: nothing is copied again, later changes of
+# both sides are synced, and a database that already holds mailboxes is
+# not overwritten.
+. "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"
+
+sync_is_interimap && tap_skip_all "imapsync's import of interimap's state"
+IM=$(command -v interimap) || tap_skip_all "interimap not installed"
+
+sync_pair_new --remote-format mdbox
+{
+	for i in 1 2 3 4; do echo "append INBOX -s l$i"; done
+	echo "create a/b"
+	echo "append a/b -s ab1 -f '\\Seen'"
+} | store_script "$LOCAL" >/dev/null
+{
+	for i in 1 2 3; do echo "append INBOX -s r$i -f '\\Flagged'"; done
+	echo "create c"
+	echo "subscribe c"
+	echo "append c -s c1"
+} | store_script "$REMOTE" >/dev/null
+
+# interimap syncs first, into its own database.
+IDB=$SYNC_DB
+if sync_run_with "$IM"; then
+	tap_pass "interimap syncs the pair"
+else
+	tap_fail "interimap syncs the pair" "$(tail -n 5 "$SYNC_ERR")"
+fi
+tap_is "$(sync_db 'PRAGMA user_version')" 1 "interimap wrote schema version 1"
+pairs=$(sync_db 'SELECT count(*) FROM mapping')
+
+# imapsync starts from it, in a database of its own.
+SYNC_DB=$SYNC_DIR/imapsync.db
+sed -i "s|^database = .*|database = $SYNC_DB|" "$SYNC_CONF"
+sync_ok "imapsync --import-interimap exits 0" --import-interimap="$IDB"
+tap_check "the import is logged" grep -q "Imported interimap's" "$SYNC_ERR"
+tap_check "nothing was copied, created or changed" sh -c \
+	"! grep -E 'Added|Removed|Updated|Created|Subscribe' '$SYNC_ERR'"
+tap_is "$(sync_db 'SELECT count(*) FROM mapping')" "$pairs" \
+	"every pair came over"
+tap_is "$(sync_db 'PRAGMA user_version')" 2 "imapsync's schema on top"
+tap_is "$(store_count "$LOCAL" INBOX) $(store_count "$REMOTE" INBOX)" "7 7" \
+	"INBOX holds each message once on both sides"
+
+# Then it goes on: changes on both sides travel.
+store_append "$LOCAL" c -s c2 >/dev/null
+store_flags "$REMOTE" INBOX "$(store_uid_of "$REMOTE" INBOX l1)" +FLAGS '\Answered'
+sync_ok "a later sync exits 0"
+tap_check "the new message was copied" grep -q 'Added 1 UID' "$SYNC_ERR"
+tap_check "the flag change was stored" grep -q 'Updated flags' "$SYNC_ERR"
+sync_dumps_equal "dumps equal"
+sync_noop "then a sync is a no-op"
+
+# A database with mailboxes is never overwritten.
+if sync_run --import-interimap="$IDB"; then
+	tap_fail "a second import is refused"
+else
+	tap_pass "a second import is refused"
+fi
+tap_check "with a message saying why" grep -q 'already holds' "$SYNC_ERR"
+tap_is "$SYNC_RC" 2 "exit status 2"
+tap_done
