@@ -45,6 +45,8 @@ ITEST_SRC := $(wildcard tests/integration/*.c)
 ITEST_BIN := $(ITEST_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+BENCH_BIN := $(patsubst %.c,$(BUILD)/%,$(wildcard bench/*.c))
+BENCH_ARGS ?=
 
 PROGRAMS := $(if $(CLIENT_MAIN),$(BUILD)/imapsync)
 
@@ -69,7 +71,7 @@ endif
 
 all: $(PROGRAMS)
 
-tests: $(PROGRAMS) $(UNIT_BIN) $(ITEST_BIN)
+tests: $(PROGRAMS) $(UNIT_BIN) $(ITEST_BIN) $(BENCH_BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -117,6 +119,14 @@ fuzz: $(FUZZ_BIN)
 fuzz-smoke: $(FUZZ_BIN)
 	@tests/fuzz-smoke.sh $(BUILD)/fuzz
 
+# The benchmark against interimap (and mbsync): bench/README.
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) $(CFLAGS) $(XLDFLAGS) $(LDFLAGS) -o $@ $<
+
+bench: $(PROGRAMS) $(BENCH_BIN)
+	bench/run --build=$(BUILD) $(BENCH_ARGS)
+
 deps:
 	@mk/deps.sh
 
@@ -140,7 +150,7 @@ install: all
 clean:
 	rm -rf build build-san
 
-.PHONY: all tests fuzz fuzz-smoke deps check demo install clean
+.PHONY: all tests fuzz fuzz-smoke deps check demo install clean bench
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
