@@ -146,17 +146,16 @@ match_prune(struct mbox_side *ms, struct uidset *paired)
 	return 0;
 }
 
-static void
-match_fetch(struct mbox_side *ms)
+void
+sync_match_fetch_keys(struct mbox_side *ms, const struct uidset *uids)
 {
 	size_t pos = 0;
 
-	while (pos < ms->fresh.n) {
+	while (pos < uids->n) {
 		struct buf *b = buf_create(IMAP_MAX_UIDSET_CMD * 2);
 
-		if (b == NULL ||
-		    uidset_format_chunk(&ms->fresh, &pos, IMAP_MAX_UIDSET_CMD,
-		                        b) == 0) {
+		if (b == NULL || uidset_format_chunk(
+		                     uids, &pos, IMAP_MAX_UIDSET_CMD, b) == 0) {
 			buf_free(&b);
 			sync_fail(ms->mb, ms->side, "out of memory");
 			return;
@@ -179,8 +178,8 @@ sync_match_start(struct mbox *mb)
 		return false;
 	uidset_normalize(&ls->fresh);
 	uidset_normalize(&rs->fresh);
-	match_fetch(ls);
-	match_fetch(rs);
+	sync_match_fetch_keys(ls, &ls->fresh);
+	sync_match_fetch_keys(rs, &rs->fresh);
 	return true;
 }
 

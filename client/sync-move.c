@@ -18,42 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
-move_fetch_done(struct imap_conn *conn, const struct imap_response *resp,
-                void *ctx)
-{
-	struct mbox_side *ms = ctx;
-
-	(void)conn;
-	if (resp != NULL && resp->status != IMAP_STATUS_OK)
-		sync_fail(ms->mb, ms->side, "UID FETCH of headers failed: %s",
-		          resp->text);
-}
-
-/* Queue a key FETCH of uids on ms (normalized). */
-static void
-move_fetch_keys(struct mbox_side *ms, const struct uidset *uids)
-{
-	size_t pos = 0;
-
-	while (pos < uids->n) {
-		struct buf *b = buf_create(IMAP_MAX_UIDSET_CMD * 2);
-
-		if (b == NULL || uidset_format_chunk(
-		                     uids, &pos, IMAP_MAX_UIDSET_CMD, b) == 0) {
-			buf_free(&b);
-			sync_fail(ms->mb, ms->side, "out of memory");
-			return;
-		}
-		sync_select_for_step(ms);
-		sync_cmd(ms, false, move_fetch_done, ms,
-		         "UID FETCH %a (UID FLAGS MODSEQ RFC822.SIZE "
-		         "INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
-		         buf_data(b));
-		buf_free(&b);
-	}
-}
-
 /* The pairs on the other side of what vanished on ms. */
 static int
 move_partners(struct mbox_side *ms)
@@ -109,12 +73,12 @@ sync_move_start(struct mbox *mbs, size_t n)
 			/* Keys of what is new here, unless MATCH asked. */
 			if (ms->fresh.n > 0 && os->fresh.n == 0) {
 				uidset_normalize(&ms->fresh);
-				move_fetch_keys(ms, &ms->fresh);
+				sync_match_fetch_keys(ms, &ms->fresh);
 				queued = true;
 			}
 			if (ms->vanished.n > 0 && move_partners(ms) == 0 &&
 			    os->move_want.n > 0) {
-				move_fetch_keys(os, &os->move_want);
+				sync_match_fetch_keys(os, &os->move_want);
 				queued = true;
 			}
 		}

@@ -212,6 +212,10 @@ int sync_match_finish(struct mbox *mb);
 void sync_match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
                          const char *flags);
 void sync_match_free(struct mbox_side *ms);
+/* Queue the FETCH of the keys of uids (normalized) on ms, in the step's
+ * flight; the answers reach sync_match_on_fetch() and
+ * sync_move_on_fetch(). */
+void sync_match_fetch_keys(struct mbox_side *ms, const struct uidset *uids);
 /* The key of a FETCH answer into id (uid, modseq, key; flags NULL); -1
  * when it lacks RFC822.SIZE or INTERNALDATE. */
 int sync_match_key(const struct imap_fetch *f, struct sync_ident *id);
