@@ -31,11 +31,16 @@ sync_run &
 run=$!
 i=0
 got=0
-while [ $i -lt 600 ]; do
-	got=$(store_count "$LOCAL" INBOX 2>/dev/null || echo 0)
+# Watch the laptop's maildir itself: a MULTIAPPEND writes each message to
+# tmp/ as it streams in and commits them together, and asking Dovecot
+# would be too slow to catch a fast copy in the middle.
+maildir=$(dirname "$LOCAL")/home/Mail
+while [ $i -lt 3000 ]; do
+	got=$(find "$maildir/tmp" "$maildir/new" "$maildir/cur" -type f \
+		2>/dev/null | wc -l)
 	[ "$got" -gt 5 ] && break
 	kill -0 $run 2>/dev/null || break
-	sleep 0.05
+	sleep 0.01
 	i=$((i + 1))
 done
 # Every process of the session: sshd's monitor, its network child and
