@@ -588,6 +588,9 @@ conn_fill_output(struct imap_conn *c)
 			} else if (cmd->cont != NULL) {
 				break;
 			} else {
+				/* Written: its bodies need not wait for the
+				 * answer in memory. */
+				imap_writer_release(cmd->w);
 				c->wcur = cmd->next;
 			}
 			continue;

@@ -368,20 +368,29 @@ void
 imap_writer_free(struct imap_writer **wp)
 {
 	struct imap_writer *w = *wp;
-	size_t i;
 
 	if (w == NULL)
 		return;
 	*wp = NULL;
-	for (i = 0; i < w->nsegs; i++) {
-		if (w->segs[i].kind == SEG_SECRET)
-			buf_set_secret(w->mem);
-		if (w->segs[i].fd >= 0)
-			close(w->segs[i].fd);
-	}
-	buf_free(&w->mem);
+	imap_writer_release(w);
 	free(w->segs);
 	free(w);
+}
+
+void
+imap_writer_release(struct imap_writer *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nsegs; i++) {
+		if (w->segs[i].kind == SEG_SECRET && w->mem != NULL)
+			buf_set_secret(w->mem);
+		if (w->segs[i].fd >= 0) {
+			close(w->segs[i].fd);
+			w->segs[i].fd = -1;
+		}
+	}
+	buf_free(&w->mem);
 }
 
 static void

@@ -38,6 +38,10 @@ struct imap_writer *imap_writer_createf(const char *tag, const char **error_r,
                                         const char *fmt, ...);
 /* Free, closing dup()ed fds and wiping the bytes if a secret was in them. */
 void imap_writer_free(struct imap_writer **w);
+/* Once everything is written and no line will be added: let go of the
+ * bytes and fds now (a MULTIAPPEND's bodies), not when the server answers.
+ * Only imap_writer_finished() and imap_writer_free() may follow. */
+void imap_writer_release(struct imap_writer *w);
 
 /* Choose the form of every literal from the server's capabilities
  * (enum imap_capability): {n+} with LITERAL+, or with LITERAL- when n is at
