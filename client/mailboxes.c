@@ -447,14 +447,13 @@ mbx_item_cmp(const void *a, const void *b)
 }
 
 static void
-mbx_done_ignore(struct imap_conn *conn, const struct imap_response *resp,
-                void *ctx)
+mbx_item_done(struct imap_conn *conn, const struct imap_response *resp,
+              void *ctx)
 {
 	struct mbx_item *it = ctx;
 
-	(void)conn;
 	if (resp != NULL && resp->status != IMAP_STATUS_OK) {
-		log_error(NULL, NULL, "%s", resp->text);
+		log_error(imap_conn_name(conn), NULL, "%s", resp->text);
 		it->skip = true;
 	}
 }
@@ -482,7 +481,7 @@ mbx_cmd(struct sync_run *run, enum side s, struct mbx_item *it,
 		free(wire);
 		return;
 	}
-	imap_conn_cmd(srv->conn, mbx_done_ignore, it, "%a %s", verb, wire);
+	imap_conn_cmd(srv->conn, mbx_item_done, it, "%a %s", verb, wire);
 	/* The new mailbox's id, for the next run to know it by. */
 	if (strcmp(verb, "CREATE") == 0 && srv->id_item != NULL)
 		imap_conn_cmd(srv->conn, NULL, NULL, "STATUS %s (%a)", wire,
@@ -560,20 +559,6 @@ mbx_id(const struct mbx_item *m, enum side s)
 	                                              : m->new_id[s];
 }
 
-static void
-mbx_delete_done(struct imap_conn *conn, const struct imap_response *resp,
-                void *ctx)
-{
-	struct mbx_item *it = ctx;
-
-	(void)conn;
-	if (resp != NULL && resp->status != IMAP_STATUS_OK) {
-		log_error(imap_conn_name(conn), NULL, "DELETE failed: %s",
-		          resp->text);
-		it->skip = true;
-	}
-}
-
 /* A mailbox deleted on one side: DELETE on the other and forget it, in
  * the open transaction (rolled back if the DELETE fails). */
 static void
@@ -593,7 +578,7 @@ mbx_delete(struct sync_run *run, struct mbx_item *m, const char *display)
 		free(wire);
 		return;
 	}
-	imap_conn_cmd(srv->conn, mbx_delete_done, m, "DELETE %s", wire);
+	imap_conn_cmd(srv->conn, mbx_item_done, m, "DELETE %s", wire);
 	if (state_mailbox_delete(run->state, m->idx, &error) < 0)
 		log_error("database", display, "%s", error);
 	log_info(side_name(m->delete_on), NULL,
@@ -1054,13 +1039,11 @@ mbx_brake(struct sync_run *run, struct mbx_item *items, size_t n)
 	for (i = 0; i < n; i++) {
 		struct mbx_item *m = &items[i];
 		uint64_t count;
-		int64_t idx;
 
-		if (!mbx_exists(m->e[0]) || !mbx_exists(m->e[1]))
-			continue;
-		if (state_mailbox_find(run->state, m->name, m->len, &idx, NULL,
-		                       &error) <= 0 ||
-		    state_mapping_count(run->state, idx, &count, &error) < 0)
+		/* m->idx: looked up once, when the list was read. */
+		if (!mbx_exists(m->e[0]) || !mbx_exists(m->e[1]) ||
+		    m->idx <= 0 ||
+		    state_mapping_count(run->state, m->idx, &count, &error) < 0)
 			continue;
 		paired += count;
 		for (s = 0; s < SIDE_COUNT; s++) {

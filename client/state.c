@@ -48,7 +48,9 @@ static const char *const schema_v1[] = {
  * message, written and committed before its APPEND is sent and removed in
  * the transaction that adds its mapping row; a row left by a killed run
  * names a message that may or may not have reached the other side, which
- * the next run settles by fingerprint instead of copying it again. */
+ * the next run settles by pairing (sync-match.c: the same message found
+ * on both sides) instead of copying it again. The fingerprint column
+ * stays in the schema; the sync leaves it empty, pairing needs none. */
 static const char *const schema_v2[] = {
     "CREATE TABLE pending ("
     "idx INTEGER NOT NULL REFERENCES mailboxes(idx) ON DELETE CASCADE, "

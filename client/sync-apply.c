@@ -75,7 +75,6 @@ expunge_done(struct imap_conn *conn, const struct imap_response *resp,
 	if (state_commit(mb->run->state, &error) < 0)
 		goto db_error;
 	sync_step("expunge recorded");
-	mb->run->expunged[ms->side] += k;
 	s = buf_create(1 << 20);
 	if (s != NULL)
 		log_info(side_name(ms->side), mb->display,
@@ -247,7 +246,6 @@ store_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 		uidset_add(&done, uid);
 	}
 	sync_step("flags stored");
-	mb->run->flagged[ms->side] += uidset_count(&done);
 	s = buf_create(1 << 20);
 	if (s != NULL && done.n > 0)
 		log_info(side_name(ms->side), mb->display,

@@ -21,38 +21,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
-/* The fingerprint of a body, inline or spilled to a file. */
-static int
-sync_fingerprint(const struct imap_arg *body,
-                 unsigned char out[SYNC_FINGERPRINT_LEN])
-{
-	crypto_generichash_state st;
-	unsigned char chunk[65536];
-	uint64_t off = 0;
-
-	crypto_generichash_init(&st, NULL, 0, SYNC_FINGERPRINT_LEN);
-	if (body->str != NULL) {
-		crypto_generichash_update(&st, (const unsigned char *)body->str,
-		                          body->len);
-	} else {
-		while (off < body->len) {
-			size_t want = body->len - off < sizeof(chunk)
-			                  ? (size_t)(body->len - off)
-			                  : sizeof(chunk);
-			ssize_t n = pread(body->fd, chunk, want, (off_t)off);
-
-			if (n <= 0)
-				return -1;
-			crypto_generichash_update(&st, chunk, (size_t)n);
-			off += (uint64_t)n;
-		}
-	}
-	crypto_generichash_final(&st, out, SYNC_FINGERPRINT_LEN);
-	return 0;
-}
-
 static void sync_copy_batch_free(struct copy_batch **bp);
 
 static void
@@ -117,7 +85,6 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 	if (state_commit(mb->run->state, &error) < 0)
 		goto db_error;
 	sync_step("copies recorded");
-	mb->run->copied[to->side] += b->count;
 	s1 = buf_create(1 << 20);
 	s2 = buf_create(1 << 20);
 	if (s1 != NULL && s2 != NULL) {
@@ -168,7 +135,6 @@ sync_copy_batch_free(struct copy_batch **bp)
 	for (i = 0; i < b->count; i++)
 		free(b->flags[i]);
 	free(b->flags);
-	free(b->fp);
 	free(b->uids);
 	free(b);
 	*bp = NULL;
@@ -190,8 +156,7 @@ copy_flush(struct mbox_side *from)
 		goto db_error;
 	for (i = 0; i < b->count; i++) {
 		if (state_pending_add(mb->run->state, mb->idx, b->from,
-		                      b->uids[i], b->fp[i], sizeof(b->fp[i]),
-		                      &error) < 0) {
+		                      b->uids[i], "", 0, &error) < 0) {
 			sync_rollback(mb->run->state);
 			goto db_error;
 		}
@@ -216,7 +181,6 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 	struct mbox *mb = from->mb;
 	struct mbox_side *to = mbox_other(from);
 	struct copy_batch *b = from->batch;
-	unsigned char fp[SYNC_FINGERPRINT_LEN];
 	struct buf *flags;
 	char *fl;
 
@@ -231,12 +195,6 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 		sync_fail(mb, from->side,
 		          "FETCH of UID %" PRIu32 " gave no INTERNALDATE",
 		          f->uid);
-		return;
-	}
-	if (sync_fingerprint(f->body, fp) < 0) {
-		sync_fail(mb, from->side,
-		          "cannot read the spilled body of UID %" PRIu32 ": %s",
-		          f->uid, strerror(errno));
 		return;
 	}
 	flags = buf_create(64 * 1024);
@@ -266,7 +224,6 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 		size_t n = b->alloc == 0 ? 64 : b->alloc * 2;
 		uint32_t *u = realloc(b->uids, n * sizeof(*u));
 		char **fv;
-		unsigned char(*nfp)[SYNC_FINGERPRINT_LEN];
 
 		if (u == NULL)
 			goto nomem;
@@ -275,10 +232,6 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 		if (fv == NULL)
 			goto nomem;
 		b->flags = fv;
-		nfp = realloc(b->fp, n * sizeof(*nfp));
-		if (nfp == NULL)
-			goto nomem;
-		b->fp = nfp;
 		b->alloc = n;
 	}
 	fl = strdup(buf_data(flags));
@@ -293,7 +246,6 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 	} else {
 		imap_cmd_add(b->cmd, "%F", f->body->fd, (uint64_t)f->body->len);
 	}
-	memcpy(b->fp[b->count], fp, sizeof(fp));
 	b->uids[b->count] = f->uid;
 	b->flags[b->count] = fl;
 	b->count++;

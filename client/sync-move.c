@@ -374,7 +374,6 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 	sync_step("moves recorded");
 	log_info(side_name(from->side), mb->display, "Moved %zu UID(s) to %s",
 	         mc->count, to->mb->display);
-	mb->run->moved[from->side] += mc->count;
 	goto out;
 db_error:
 	sync_db_fail(mb, error);

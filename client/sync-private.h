@@ -25,9 +25,6 @@ struct imap_cmd;
 /* APPLY/CHECK rounds before giving up on a mailbox that keeps changing
  * (the next run goes on from a consistent state). */
 #define SYNC_MAX_ROUNDS 5
-/* BLAKE2b of a message's body, recorded with the intent to copy it so a
- * resumed run can tell whether the copy happened. */
-#define SYNC_FINGERPRINT_LEN 16
 /* Seconds without a byte from either server before giving up. */
 #define SYNC_TIMEOUT_MS (300 * 1000)
 
@@ -67,7 +64,6 @@ struct copy_batch {
 	struct imap_cmd *cmd; /* under construction; NULL once queued */
 	uint32_t *uids;       /* source UIDs, in APPEND order */
 	char **flags;         /* their canonical flags */
-	unsigned char (*fp)[SYNC_FINGERPRINT_LEN]; /* their fingerprints */
 	size_t count, alloc;
 	size_t bytes;
 };

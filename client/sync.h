@@ -57,9 +57,6 @@ struct sync_run {
 	bool fatal;
 	/* The safety brake stopped the run before it changed anything. */
 	bool braked;
-	/* Totals for the closing line. */
-	uint64_t copied[SIDE_COUNT], expunged[SIDE_COUNT], flagged[SIDE_COUNT];
-	uint64_t moved[SIDE_COUNT];
 };
 
 /* A step boundary. For tests: with IMAPSYNC_DEBUG_EXIT_AT=N in the
