@@ -106,6 +106,23 @@ sync_rollback(struct state *st)
 	(void)state_rollback(st, &error);
 }
 
+static bool
+sync_wait_done(void *ctx)
+{
+	struct sync_run *run = ctx;
+	unsigned s;
+
+	/* Asked to stop: what is left in flight only reads (or changes
+	 * what the next run finds changed anyway), so hang up. */
+	if (sync_stopping(run) && run->appends_in_flight == 0)
+		return true;
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (imap_conn_in_flight(run->server[s].conn) > 0)
+			return false;
+	}
+	return true;
+}
+
 int
 sync_run_wait(struct sync_run *run)
 {
@@ -117,8 +134,20 @@ sync_run_wait(struct sync_run *run)
 
 	if (run->fatal)
 		return -1;
-	if (imap_conn_run(conns, SIDE_COUNT, NULL, NULL, SYNC_TIMEOUT_MS) == 0)
-		return 0;
+	if (imap_conn_run(conns, SIDE_COUNT, sync_wait_done, run,
+	                  SYNC_TIMEOUT_MS) == 0) {
+		if (imap_conn_in_flight(conns[0]) == 0 &&
+		    imap_conn_in_flight(conns[1]) == 0)
+			return 0;
+		/* Stopped with commands in flight: the connections go
+		 * (sync_mailboxes frees them), their answers unread. */
+		log_info(NULL, NULL, "stopping: leaving %zu command(s) "
+		                     "unanswered",
+		         imap_conn_in_flight(conns[0]) +
+		             imap_conn_in_flight(conns[1]));
+		run->fatal = true;
+		return -1;
+	}
 	for (i = 0; i < SIDE_COUNT; i++) {
 		const char *err = imap_conn_error(conns[i]);
 

@@ -66,6 +66,10 @@ struct sync_run {
 	bool (*skip)(void *ctx, const char *name, size_t len);
 	void (*synced)(void *ctx, const char *name, size_t len, bool failed);
 	void *hook_ctx;
+	/* MULTIAPPENDs sent and not answered: a stop waits for them, so
+	 * that no server session is left adding messages the database does
+	 * not know of. */
+	unsigned appends_in_flight;
 };
 
 /* The run was asked to stop (SIGTERM in watch mode). */
