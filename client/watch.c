@@ -110,6 +110,16 @@ watch_signal(int sig)
 	errno = saved;
 }
 
+/* WATCH_KEEPALIVE_MS, or for tests IMAPSYNC_DEBUG_KEEPALIVE (ms). */
+static int64_t
+watch_keepalive_ms(void)
+{
+	const char *v = getenv("IMAPSYNC_DEBUG_KEEPALIVE");
+	long ms = v != NULL ? strtol(v, NULL, 10) : 0;
+
+	return ms > 0 ? ms : WATCH_KEEPALIVE_MS;
+}
+
 static int64_t
 watch_now(void)
 {
@@ -413,7 +423,7 @@ watch_connect(struct watch *w)
 			return -1;
 	}
 	w->connected = true;
-	w->next_keepalive_ms = watch_now() + WATCH_KEEPALIVE_MS;
+	w->next_keepalive_ms = watch_now() + watch_keepalive_ms();
 	return 0;
 }
 
@@ -550,7 +560,7 @@ watch_keepalive(struct watch *w, struct imap_conn **conns, size_t n)
 		if (w->ws[s].how == WATCH_IDLE)
 			watch_idle_start(&w->ws[s]);
 	}
-	w->next_keepalive_ms = watch_now() + WATCH_KEEPALIVE_MS;
+	w->next_keepalive_ms = watch_now() + watch_keepalive_ms();
 	return 0;
 }
 

@@ -92,6 +92,20 @@ delivered local INBOX l4 "remote(INBOX"
 watch_stop TERM
 tap_is "$WATCH_RC" 0 "no NOTIFY: SIGTERM exits 0"
 
+# Keepalives, every 300 ms here (every 10 minutes for real): NOOP on the
+# sync connections, IDLE ended with DONE and begun again on the watch one.
+: >"$WATCH_LOG"
+IMAPSYNC_DEBUG_KEEPALIVE=300 watch_start --notify --debug
+sleep 2
+tap_check "keepalive: NOOP on the sync connections" \
+	test "$(watch_count 'remote -> A[0-9]* NOOP')" -ge 3
+tap_check "keepalive: IDLE ended with DONE and begun again" \
+	test "$(watch_count 'remote -> DONE')" -ge 3 -a \
+	"$(watch_count 'remote -> A[0-9]* IDLE')" -ge 4
+delivered remote INBOX r5 "local(INBOX"
+watch_stop TERM
+tap_is "$WATCH_RC" 0 "keepalive: SIGTERM exits 0"
+
 # --- --watch: polling -----------------------------------------------------
 : >"$WATCH_LOG"
 watch_start --watch=1
