@@ -443,8 +443,17 @@ watch_down(struct watch *w)
 		log_mute(true);
 	} else if (w->backoff_ms < WATCH_BACKOFF_MAX_MS) {
 		w->backoff_ms *= 2;
-		if (w->backoff_ms > WATCH_BACKOFF_MAX_MS)
+		if (w->backoff_ms >= WATCH_BACKOFF_MAX_MS) {
+			/* Said once more, with the reason as it is now. */
 			w->backoff_ms = WATCH_BACKOFF_MAX_MS;
+			log_mute(false);
+			log_warn(NULL, NULL,
+			         "still no connection after %u attempts "
+			         "(last: %s); trying every %d s",
+			         w->down_count, log_last_error(),
+			         WATCH_BACKOFF_MAX_MS / 1000);
+			log_mute(true);
+		}
 	}
 	w->down_count++;
 	watch_sleep(w->backoff_ms);
