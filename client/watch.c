@@ -244,10 +244,11 @@ watch_synced(void *ctx, const char *name, size_t len, bool failed)
 		wait = WATCH_FAILING_MAX_MS;
 	f->until_ms = watch_now() + wait;
 	display = sync_display_name(w->run, name, len);
-	log_warn(NULL, display,
-	         "failed %u time(s) in a row: left out of the syncs of the "
-	         "next %d minute(s)",
-	         f->count, (int)(wait / 60000));
+	log_warn(NULL, NULL,
+	         "mailbox %s failed %u time(s) in a row: left out of the "
+	         "syncs of the next %d minute(s)",
+	         display != NULL ? display : "?", f->count,
+	         (int)(wait / 60000));
 	free(display);
 }
 
