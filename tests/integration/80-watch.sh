@@ -56,6 +56,14 @@ remote_subscribed() {
 tap_check "--notify: its subscription follows" \
 	watch_until 2 remote_subscribed projects
 
+# Renamed and deleted mailboxes (interimap's --notify misses both).
+store_rename "$REMOTE" projects projects2
+tap_check "--notify: a mailbox renamed on the remote side is renamed on the local side within 2 s" \
+	watch_until 2 sh -c "grep -q 'local: Renamed mailbox projects to projects2' '$WATCH_LOG'"
+store_delete "$LOCAL" projects2
+tap_check "--notify: a mailbox deleted on the local side is deleted on the remote side within 2 s" \
+	watch_until 2 sh -c "grep -q 'remote: Deleted mailbox projects2' '$WATCH_LOG'"
+
 # An expunge.
 uid=$(store_uid_of "$LOCAL" INBOX l1)
 store_expunge "$LOCAL" INBOX "$uid"
