@@ -7,6 +7,7 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/lib/imapsync
 MANDIR ?= $(PREFIX)/share/man
+SYSTEMDUSERDIR ?= $(PREFIX)/lib/systemd/user
 DESTDIR ?=
 
 BUILD ?= build
@@ -146,6 +147,12 @@ install: all
 		$(DESTDIR)$(LIBEXECDIR) && install -m 755 \
 		$(BUILD)/imapsync-remote $(DESTDIR)$(LIBEXECDIR)/)
 	install -m 644 client/imapsync.1 $(DESTDIR)$(MANDIR)/man1/
+	install -d $(DESTDIR)$(SYSTEMDUSERDIR)
+	for u in imapsync.service imapsync@.service; do \
+		sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/$$u \
+			>$(DESTDIR)$(SYSTEMDUSERDIR)/$$u && \
+		chmod 644 $(DESTDIR)$(SYSTEMDUSERDIR)/$$u || exit 1; \
+	done
 
 clean:
 	rm -rf build build-san

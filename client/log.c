@@ -18,6 +18,8 @@ static struct {
 	int debug;
 	bool progress_shown;
 	bool tty;
+	bool muted;
+	char last_error[512];
 } log_state;
 
 int
@@ -55,6 +57,18 @@ log_deinit(void)
 	log_state.prefix_fmt = NULL;
 }
 
+void
+log_mute(bool on)
+{
+	log_state.muted = on;
+}
+
+const char *
+log_last_error(void)
+{
+	return log_state.last_error;
+}
+
 int
 log_debug_level(void)
 {
@@ -81,6 +95,13 @@ log_line(bool always_stderr, const char *side, const char *mailbox,
 	if (label != NULL)
 		buf_append_str(line, label);
 	buf_vprintf(line, fmt, ap);
+	if (label != NULL && strcmp(label, "ERROR: ") == 0)
+		snprintf(log_state.last_error, sizeof(log_state.last_error),
+		         "%s", buf_data(line));
+	if (log_state.muted) {
+		buf_free(&line);
+		return;
+	}
 	log_progress_end();
 	if (log_state.file != NULL) {
 		struct timeval tv;

@@ -20,6 +20,11 @@ struct log_settings {
 int log_init(const struct log_settings *set, const char **error_r);
 void log_deinit(void);
 int log_debug_level(void);
+/* Drop every message but --debug traces while on: watch mode says once
+ * that a server is unreachable, not at each attempt to reach it again. */
+void log_mute(bool on);
+/* The last error line, logged or muted ("" if none). */
+const char *log_last_error(void);
 
 /* An action (suppressed by --quiet). side is "local", "remote",
  * "database" or NULL; mailbox the display name or NULL. */

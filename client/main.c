@@ -6,6 +6,7 @@
 #include "server.h"
 #include "state.h"
 #include "sync.h"
+#include "watch.h"
 
 #include <inttypes.h>
 #include <signal.h>
@@ -119,6 +120,10 @@ main(int argc, char **argv)
 	run.config = config;
 	run.set.dry_run = opts.dry_run;
 	run.set.force = opts.force;
+	if (opts.watch) {
+		status = watch_run(&run, &opts, path, &config);
+		goto out;
+	}
 	if (server_connect(&run, config, (int)opts.debug) < 0) {
 		status = IMAPSYNC_EXIT_SERVER;
 		goto out;

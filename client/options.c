@@ -79,8 +79,9 @@ options_usage(void)
 	       "                     $XDG_CONFIG_HOME/imapsync)\n"
 	       "  --target=TARGET    local, remote or database (for --delete\n"
 	       "                     and --rename; repeatable, comma lists)\n"
-	       "  --watch[=SECONDS]  keep synchronizing (not available yet)\n"
-	       "  --notify           use IMAP NOTIFY (not available yet)\n"
+	       "  --watch[=SECONDS]  keep running: sync every SECONDS (60)\n"
+	       "  --notify           keep running, woken by IMAP NOTIFY (or "
+	       "IDLE)\n"
 	       "  --dry-run          show what a sync would do, change "
 	       "nothing\n"
 	       "  --force            go past the safety brake (mass "
@@ -230,10 +231,9 @@ check_combination(struct options *opts, bool target_given, const char **error_r)
 		            name);
 	if (opts->dry_run && opts->command != OPTIONS_SYNC)
 		return fail(error_r, "--dry-run cannot be used with %s", name);
-	if (opts->notify)
-		return fail(error_r, "--notify is not implemented yet");
-	if (opts->watch)
-		return fail(error_r, "--watch is not implemented yet");
+	if (opts->dry_run && opts->watch)
+		return fail(error_r, "--dry-run cannot be used with %s",
+		            opts->notify ? "--notify" : "--watch");
 	return 0;
 }
 

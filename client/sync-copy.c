@@ -38,6 +38,7 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 	size_t i;
 
 	(void)conn;
+	mb->run->appends_in_flight--;
 	if (resp == NULL)
 		goto out; /* the connection failed; sync_run_wait reports it */
 	if (resp->status != IMAP_STATUS_OK) {
@@ -152,6 +153,13 @@ copy_flush(struct mbox_side *from)
 	if (b == NULL)
 		return;
 	from->batch = NULL;
+	if (sync_stopping(mb->run)) {
+		/* No new copies once asked to stop: these stay new, for
+		 * the next run. */
+		imap_cmd_abort(b->cmd);
+		sync_copy_batch_free(&b);
+		return;
+	}
 	if (state_begin(mb->run->state, &error) < 0)
 		goto db_error;
 	for (i = 0; i < b->count; i++) {
@@ -166,6 +174,7 @@ copy_flush(struct mbox_side *from)
 	sync_step("intents recorded");
 	imap_cmd_end(b->cmd);
 	b->cmd = NULL;
+	mb->run->appends_in_flight++;
 	return;
 db_error:
 	sync_db_fail(mb, error);
@@ -184,6 +193,10 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 	struct buf *flags;
 	char *fl;
 
+	if (sync_stopping(mb->run)) {
+		copy_flush(from); /* drops the batch being built */
+		return;
+	}
 	if (f->body->type == IMAP_ARG_NIL || f->body->len == 0) {
 		/* APPEND cannot take an empty message (RFC 3502 6.3.11). */
 		log_warn(side_name(from->side), mb->display,

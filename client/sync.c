@@ -92,12 +92,35 @@ sync_step(const char *what)
 	}
 }
 
+bool
+sync_stopping(const struct sync_run *run)
+{
+	return run->stop != NULL && *run->stop != 0;
+}
+
 void
 sync_rollback(struct state *st)
 {
 	const char *error;
 
 	(void)state_rollback(st, &error);
+}
+
+static bool
+sync_wait_done(void *ctx)
+{
+	struct sync_run *run = ctx;
+	unsigned s;
+
+	/* Asked to stop: what is left in flight only reads (or changes
+	 * what the next run finds changed anyway), so hang up. */
+	if (sync_stopping(run) && run->appends_in_flight == 0)
+		return true;
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (imap_conn_in_flight(run->server[s].conn) > 0)
+			return false;
+	}
+	return true;
 }
 
 int
@@ -111,8 +134,20 @@ sync_run_wait(struct sync_run *run)
 
 	if (run->fatal)
 		return -1;
-	if (imap_conn_run(conns, SIDE_COUNT, NULL, NULL, SYNC_TIMEOUT_MS) == 0)
-		return 0;
+	if (imap_conn_run(conns, SIDE_COUNT, sync_wait_done, run,
+	                  SYNC_TIMEOUT_MS) == 0) {
+		if (imap_conn_in_flight(conns[0]) == 0 &&
+		    imap_conn_in_flight(conns[1]) == 0)
+			return 0;
+		/* Stopped with commands in flight: the connections go
+		 * (sync_mailboxes frees them), their answers unread. */
+		log_info(NULL, NULL, "stopping: leaving %zu command(s) "
+		                     "unanswered",
+		         imap_conn_in_flight(conns[0]) +
+		             imap_conn_in_flight(conns[1]));
+		run->fatal = true;
+		return -1;
+	}
 	for (i = 0; i < SIDE_COUNT; i++) {
 		const char *err = imap_conn_error(conns[i]);
 
@@ -865,6 +900,11 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 	unsigned round, s;
 	size_t i;
 
+	/* Stopping leaves each mailbox's numbers as they were, its mapping
+	 * as far as the last flight got: the next run goes on from there,
+	 * as after a crash. */
+	if (sync_stopping(run))
+		return;
 	for (i = 0; i < n; i++) {
 		if (mbox_going(&mbs[i])) {
 			mbox_step(&mbs[i], PHASE_MATCH);
@@ -900,6 +940,8 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 		}
 	}
 	for (round = 0; round < SYNC_MAX_ROUNDS; round++) {
+		if (sync_stopping(run))
+			return;
 		any = false;
 		for (i = 0; i < n; i++) {
 			if (!mbox_going(&mbs[i]))
@@ -920,6 +962,8 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 		if (run->fatal)
 			return;
 		sync_step("applied");
+		if (sync_stopping(run))
+			return;
 		for (i = 0; i < n; i++) {
 			uidset_clear(&mbs[i].s[SIDE_LOCAL].fresh);
 			uidset_clear(&mbs[i].s[SIDE_REMOTE].fresh);
@@ -951,15 +995,24 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 }
 
 int
-sync_mailboxes(struct sync_run *run, const struct sync_target *targets,
-               size_t n, bool repair)
+sync_mailboxes(struct sync_run *run, const struct sync_target *all,
+               size_t n_all, bool repair)
 {
-	struct mbox *mbs = calloc(n + 1, sizeof(*mbs));
+	struct mbox *mbs = calloc(n_all + 1, sizeof(*mbs));
+	struct sync_target *targets = calloc(n_all + 1, sizeof(*targets));
 	unsigned s;
-	size_t i;
+	size_t i, n = 0;
 
-	if (mbs == NULL)
+	if (mbs == NULL || targets == NULL) {
+		free(mbs);
+		free(targets);
 		return -1;
+	}
+	for (i = 0; i < n_all; i++) {
+		if (run->skip == NULL ||
+		    !run->skip(run->hook_ctx, all[i].name, all[i].len))
+			targets[n++] = all[i];
+	}
 	for (s = 0; s < SIDE_COUNT; s++)
 		imap_conn_set_untagged(run->server[s].conn, sync_untagged,
 		                       &run->server[s]);
@@ -1029,6 +1082,9 @@ out:
 	for (i = 0; i < n; i++) {
 		if (mbs[i].failed)
 			run->mailbox_failures++;
+		if (run->synced != NULL && !run->fatal && !sync_stopping(run))
+			run->synced(run->hook_ctx, targets[i].name,
+			            targets[i].len, mbs[i].failed);
 		mbox_free(&mbs[i]);
 	}
 	for (s = 0; s < SIDE_COUNT; s++) {
@@ -1037,5 +1093,6 @@ out:
 		run->server[s].selected = NULL;
 	}
 	free(mbs);
+	free(targets);
 	return run->fatal ? -1 : 0;
 }

@@ -8,6 +8,7 @@
 
 #include "side.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,7 +58,22 @@ struct sync_run {
 	bool fatal;
 	/* The safety brake stopped the run before it changed anything. */
 	bool braked;
+	/* Watch mode's hooks (watch.c); NULL in a single run. stop: set by
+	 * a signal, ends the run at the next step boundary, as safely as a
+	 * crash would and without one. skip: leave this mailbox out (it
+	 * keeps failing). synced: how a mailbox's sync ended. */
+	const volatile sig_atomic_t *stop;
+	bool (*skip)(void *ctx, const char *name, size_t len);
+	void (*synced)(void *ctx, const char *name, size_t len, bool failed);
+	void *hook_ctx;
+	/* MULTIAPPENDs sent and not answered: a stop waits for them, so
+	 * that no server session is left adding messages the database does
+	 * not know of. */
+	unsigned appends_in_flight;
 };
+
+/* The run was asked to stop (SIGTERM in watch mode). */
+bool sync_stopping(const struct sync_run *run);
 
 /* A step boundary. For tests: with IMAPSYNC_DEBUG_EXIT_AT=N in the
  * environment the process ends at the N-th boundary as abruptly as a

@@ -1003,7 +1003,14 @@ int
 imap_conn_run(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
               void *ctx, int timeout_ms)
 {
-	struct pollfd *pfd = calloc(n > 0 ? n : 1, sizeof(*pfd));
+	return imap_conn_run_fd(conns, n, done, ctx, timeout_ms, -1);
+}
+
+int
+imap_conn_run_fd(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
+                 void *ctx, int timeout_ms, int wake_fd)
+{
+	struct pollfd *pfd = calloc(n + 1, sizeof(*pfd));
 	int64_t last_rx = now_ms(), wait;
 	size_t i, active;
 	int ret = -1, r;
@@ -1047,20 +1054,27 @@ imap_conn_run(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
 			pfd[i].events = ev;
 			active++;
 		}
-		if (active == 0) {
+		if (active == 0 && wake_fd < 0) {
 			/* Nothing could ever make done() true. */
 			errno = EDEADLK;
 			goto out;
 		}
+		pfd[n].fd = wake_fd;
+		pfd[n].events = POLLIN;
+		pfd[n].revents = 0;
 		wait = -1;
 		if (timeout_ms >= 0) {
 			wait = last_rx + timeout_ms - now_ms();
 			if (wait < 0)
 				wait = 0;
 		}
-		r = poll(pfd, n, wait);
+		r = poll(pfd, n + 1, wait);
 		if (r < 0 && errno != EINTR)
 			goto out;
+		if (r > 0 && (pfd[n].revents & POLLIN) != 0) {
+			ret = 0;
+			goto out;
+		}
 		if (r == 0 && timeout_ms >= 0 &&
 		    now_ms() - last_rx >= timeout_ms) {
 			errno = ETIMEDOUT;

@@ -162,6 +162,13 @@ typedef bool imap_done_fn(void *ctx);
 int imap_conn_run(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
 		  void *ctx, int timeout_ms);
 
+/* imap_conn_run(), also returning 0 as soon as wake_fd (-1: none) is
+ * readable, which it leaves unread: a self-pipe that a signal handler
+ * writes to ends a wait for the servers without a race. */
+int imap_conn_run_fd(struct imap_conn *const *conns, size_t n,
+		     imap_done_fn *done, void *ctx, int timeout_ms,
+		     int wake_fd);
+
 /* Queue a command and drive c alone until its tagged response: returns its
  * status (IMAP_STATUS_OK, NO or BAD), or -1 if the connection failed. The
  * response text is copied into text (if not NULL, truncated to size). */

@@ -77,7 +77,9 @@ writer_mark(struct imap_writer *w, enum seg_kind kind, size_t off)
 	if (len == 0 && kind == SEG_MEM)
 		return 0;
 	w->mem_left += len;
-	if (kind == SEG_MEM && w->nsegs > 0) {
+	/* Extend the last segment only while it is still to be written: a
+	 * line added after the command went out (IDLE's DONE) is new. */
+	if (kind == SEG_MEM && w->nsegs > 0 && w->cur < w->nsegs) {
 		s = &w->segs[w->nsegs - 1];
 		if (s->kind == SEG_MEM && s->off + s->len == off) {
 			s->len += len;

@@ -10,6 +10,8 @@
 #       "secret", on $DOVECOT_IMAP_PORT (STARTTLS) and $DOVECOT_IMAPS_PORT;
 #       CERT (default "rsa") names $CERTS/CERT.crt and .key
 #   dovecot_server_stop
+#   dovecot_server_kill            SIGKILL the master and its children
+#   dovecot_server_restart         stop, start again on the same ports
 #   dovecot_remote_conf KEY=VALUE...   rewrite $SYNC_CONF: [local] the
 #       pair's tunnel, [remote] these keys
 #   dovecot_spki FILE              sha256 of a certificate's public key
@@ -171,6 +173,37 @@ service imap-login {
   chroot =
 }
 EOC
+	_dovecot_run
+}
+
+# dovecot_server_kill: the master and every process it started, at once
+# (a crash, a reboot): nothing answers on its ports until
+# dovecot_server_restart. (A master stopped cleanly leaves its login and
+# imap processes serving their clients for a while.)
+dovecot_server_kill() {
+	[ -n "${DOVECOT_PID:-}" ] || return 0
+	_pids=$DOVECOT_PID
+	_new=$DOVECOT_PID
+	while [ -n "$_new" ]; do
+		_kids=
+		for _p in $_new; do
+			_kids="$_kids $(ps -o pid= --ppid "$_p")"
+		done
+		_new=$(echo $_kids)
+		_pids="$_pids $_new"
+	done
+	kill -9 $_pids 2>/dev/null
+	DOVECOT_PID=
+}
+
+# dovecot_server_restart: stop the master if it runs and start it again
+# on the same ports.
+dovecot_server_restart() {
+	dovecot_server_stop
+	_dovecot_run
+}
+
+_dovecot_run() {
 	dovecot -c "$DOVECOT_DIR/dovecot.conf" </dev/null >/dev/null 2>&1 ||
 		return 1
 	_i=0

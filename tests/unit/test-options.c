@@ -174,18 +174,20 @@ TEST(watch_and_notify)
 	struct options o;
 	const char *e = NULL;
 
-	CHECK_STREQ(ERR("--watch"), "--watch is not implemented yet");
-	CHECK(o.watch && o.watch_seconds == 60);
-	CHECK_STREQ(ERR("--watch=30"), "--watch is not implemented yet");
+	CHECK_STREQ(ERR("--watch"), "(ok)");
+	CHECK(o.watch && !o.notify && o.watch_seconds == 60);
+	CHECK_STREQ(ERR("--watch=30"), "(ok)");
 	CHECK(o.watch_seconds == 30);
-	CHECK_STREQ(ERR("--watch", "45", "INBOX"),
-	            "--watch is not implemented yet");
+	CHECK_STREQ(ERR("--watch", "45", "INBOX"), "(ok)");
 	CHECK(o.watch_seconds == 45 && o.mailbox_count == 1);
-	CHECK_STREQ(ERR("--notify"), "--notify is not implemented yet");
+	CHECK_STREQ(ERR("--notify"), "(ok)");
 	CHECK(o.watch && o.notify && o.watch_seconds == 900);
-	CHECK_STREQ(ERR("--notify", "--watch=0"),
-	            "--notify is not implemented yet");
+	CHECK_STREQ(ERR("--notify", "--watch=0"), "(ok)");
 	CHECK(o.watch_seconds == 900);
+	CHECK_STREQ(ERR("--notify", "--watch=120"), "(ok)");
+	CHECK(o.notify && o.watch_seconds == 120);
+	CHECK_STREQ(ERR("--watch", "--dry-run"),
+	            "--dry-run cannot be used with --watch");
 	CHECK_STREQ(ERR("--watch=abc"),
 	            "invalid value for --watch: \"abc\" (seconds expected)");
 	CHECK_STREQ(ERR("--watch=-5"),

@@ -358,6 +358,28 @@ TEST(continuation_lines)
 	buf_free(&out);
 }
 
+/* IDLE's DONE: a plain line added once the command is all written is
+ * sent, not lost in the segment already consumed. */
+TEST(line_after_written_command)
+{
+	const char *error;
+	struct imap_writer *w;
+	char tmp[256];
+	ssize_t n;
+
+	w = imap_writer_createf("A3", &error, "IDLE");
+	imap_writer_set_caps(w, 0);
+	n = imap_writer_fill(w, tmp, sizeof(tmp), &error);
+	CHECK_MEMEQ(tmp, (size_t)n, "A3 IDLE\r\n", (size_t)9);
+	CHECK(imap_writer_finished(w));
+	CHECK(imap_writer_add_line(w, "DONE", 4, false) == 0);
+	CHECK(!imap_writer_finished(w));
+	n = imap_writer_fill(w, tmp, sizeof(tmp), &error);
+	CHECK_MEMEQ(tmp, (size_t)n, "DONE\r\n", (size_t)6);
+	CHECK(imap_writer_finished(w));
+	imap_writer_free(&w);
+}
+
 TEST(abort_drops_rest)
 {
 	const char *error;
