@@ -6,17 +6,18 @@
  * command's status. The first three cover the command and what it waited
  * for (its tunnel relays too); OWN_HWM_KIB is the command's own process
  * alone: its VmHWM read at its exit, where ptrace (PTRACE_O_TRACEEXIT)
- * stops it before its memory goes, or -1 when it cannot be traced. bench/run needs it because
- * a child forked from the Python harness starts with the harness's own
- * resident pages, and Linux keeps that peak across exec: forked from this
- * small program instead, the command's peak is its own. SIGTERM and
+ * stops it before its memory goes, or -1 when it cannot be traced.
+ * bench/run needs it because a child forked from the Python harness
+ * starts with the harness's own resident pages, and Linux keeps that peak
+ * across exec: forked from this small program instead, the command's
+ * peak is its own. SIGTERM and
  * SIGINT are passed on to the command. */
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
