@@ -71,6 +71,36 @@ def populate(root, nboxes, nmsgs, seed=1):
     return total
 
 
+def populate_one(root, size, seed=1):
+    """One message of about SIZE bytes in INBOX (lines of random words, no
+    flags); returns its size."""
+    rnd = random.Random(seed)
+    letters = 'abcdefghijklmnopqrstuvwxyz'
+    words = [''.join(rnd.choices(letters, k=rnd.randint(2, 9)))
+             for _ in range(3000)]
+    for sub in ('cur', 'new', 'tmp'):
+        os.makedirs(os.path.join(root, sub), exist_ok=True)
+    t = NOW - 86400
+    head = ('From: sender@example.org\r\nTo: user@example.net\r\n'
+            'Subject: message 0 in box 0\r\n'
+            'Message-ID: <big.%d@bench.imapsync.test>\r\n'
+            'Date: %s\r\n\r\n' %
+            (size, time.strftime('%a, %d %b %Y %H:%M:%S +0000',
+                                 time.gmtime(t)))).encode()
+    parts, n = [head], len(head)
+    while n < size:
+        line = (' '.join(rnd.choices(words, k=12)) + '\r\n').encode()
+        parts.append(line)
+        n += len(line)
+    data = b''.join(parts)
+    p = os.path.join(root, 'cur', '%d.M000000P0.bench,S=%d:2,' % (
+        NOW, len(data)))
+    with open(p, 'wb') as f:
+        f.write(data)
+    os.utime(p, (t, t))
+    return len(data)
+
+
 def main():
     if len(sys.argv) < 4:
         sys.exit('usage: populate.py MAILDIR NBOXES NMSGS [SEED]')
