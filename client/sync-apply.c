@@ -120,9 +120,14 @@ apply_expunge(struct mbox_side *ms, const struct uidset *uids)
 		}
 		sc->ms = ms;
 		uidset_init(&sc->uids);
-		for (i = start; i < pos; i++)
+		for (i = start; i < pos; i++) {
 			uidset_add_range(&sc->uids, uids->r[i].lo,
 			                 uids->r[i].hi);
+			/* Ours when the selection reports it gone. */
+			uidset_add_range(&ms->expunged, uids->r[i].lo,
+			                 uids->r[i].hi);
+		}
+		ms->touched = true;
 		sync_select_for_step(ms);
 		sync_cmd(ms, false, ignore_done, ms,
 		         "UID STORE %a +FLAGS.SILENT (\\Deleted)", buf_data(b));
@@ -130,6 +135,7 @@ apply_expunge(struct mbox_side *ms, const struct uidset *uids)
 		         buf_data(b));
 		buf_free(&b);
 	}
+	uidset_normalize(&ms->expunged);
 }
 
 /* Vanished on one side: expunge the partners on the other. */
@@ -364,7 +370,9 @@ apply_store_group(struct mbox_side *ms, struct flag_group *g)
 		pairs[i].uid = g->uids[i];
 		pairs[i].partner = g->partners[i];
 		flagmap_set(&ms->expect, g->uids[i], g->flags, 0);
+		uidset_add(&ms->storing, g->uids[i]);
 	}
+	uidset_normalize(&ms->storing);
 	qsort(pairs, g->count, sizeof(*pairs), uid_pair_cmp);
 	i = 0;
 	while (i < g->count) {
@@ -399,6 +407,7 @@ apply_store_group(struct mbox_side *ms, struct flag_group *g)
 			since = ms->max_modseq;
 		if (ms->hms_seen > since)
 			since = ms->hms_seen;
+		ms->touched = true;
 		sync_select_for_step(ms);
 		sync_cmd(ms, false, store_done, sc,
 		         "UID STORE %a (UNCHANGEDSINCE %U) FLAGS.SILENT (%a)",

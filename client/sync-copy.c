@@ -38,6 +38,8 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 	size_t i;
 
 	(void)conn;
+	if (b->epoch != NULL)
+		sync_epoch_close(b->epoch);
 	if (resp == NULL)
 		goto out; /* the connection failed; sync_run_wait reports it */
 	if (resp->status != IMAP_STATUS_OK) {
@@ -78,6 +80,7 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 			goto db_error;
 		}
 		flagmap_set(&to->expect, tuid, b->flags[i], 0);
+		to->live_added++;
 		uidset_add(&suids, b->uids[i]);
 		if (tuid > to->max_uid)
 			to->max_uid = tuid;
@@ -164,6 +167,10 @@ copy_flush(struct mbox_side *from)
 	if (state_commit(mb->run->state, &error) < 0)
 		goto db_error;
 	sync_step("intents recorded");
+	/* Appended in the target's selection, the server reports the new
+	 * messages, and any other change, in band: no CHECK to follow. */
+	sync_select_live(mbox_other(from));
+	b->epoch = sync_epoch_open(mbox_other(from));
 	imap_cmd_end(b->cmd);
 	b->cmd = NULL;
 	return;
@@ -305,6 +312,8 @@ sync_copy_start(struct mbox_side *ms)
 	size_t pos = 0;
 
 	uidset_normalize(&ms->fresh);
+	if (ms->fresh.n > 0)
+		mbox_other(ms)->touched = true;
 	ms->copy_total += uidset_count(&ms->fresh);
 	while (pos < ms->fresh.n) {
 		struct buf *b = buf_create(IMAP_MAX_UIDSET_CMD * 2);

@@ -409,6 +409,10 @@ sync_move_apply(struct mbox_side *from)
 		}
 		mc->from = from;
 		mc->to = to;
+		from->touched = true;
+		to->touched = true;
+		/* Added there while another mailbox is selected. */
+		to->need_check = true;
 		uidset_init(&mc->uids);
 		/* Every move to the same mailbox, while the set is short. */
 		for (j = i; j < from->moves_count; j++) {
@@ -419,6 +423,7 @@ sync_move_apply(struct mbox_side *from)
 			o->queued = true;
 			mc->moves[mc->count++] = o;
 			uidset_add(&mc->uids, o->uid);
+			uidset_add(&from->expunged, o->uid);
 			if (mc->uids.n * 22 > IMAP_MAX_UIDSET_CMD)
 				break;
 		}

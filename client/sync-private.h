@@ -62,6 +62,7 @@ struct copy_batch {
 	struct mbox *mb;
 	enum side from;
 	struct imap_cmd *cmd; /* under construction; NULL once queued */
+	struct sync_epoch *epoch; /* once queued, until answered */
 	uint32_t *uids;       /* source UIDs, in APPEND order */
 	char **flags;         /* their canonical flags */
 	size_t count, alloc;
@@ -90,6 +91,7 @@ struct mbox_side {
 	struct uidset vanished;
 	struct flagmap modified;
 	struct uidset fresh; /* new UIDs to copy to the other side */
+	struct uidset found; /* new UIDs APPLY's selection reported */
 	/* Flags that could not be stored on the other side (MODIFIED):
 	 * merged into modified for the next round, so a conflict is seen. */
 	struct flagmap carry;
@@ -113,7 +115,22 @@ struct mbox_side {
 	struct uidset copyuid_src, copyuid_dst;
 
 	/* What the sync did on this side, to recognise it in CHECK. */
+	bool touched; /* this round changed something here: CHECK it */
 	struct flagmap expect;
+	/* APPLY selects with QRESYNC from hms, so the server reports what
+	 * changed since, and, while selected, every change as it is made:
+	 * the selection is the CHECK when all of this round's changes
+	 * here went through it and the message count adds up (live_base
+	 * at SELECT, less what vanished since, plus what was appended,
+	 * gives the last EXISTS). */
+	bool live_sel;   /* selected so in this APPLY flight */
+	bool need_check; /* changed outside the selection (moved in) */
+	bool live_exists; /* an EXISTS came with the SELECT */
+	/* UIDs this flight STOREs: what the SELECT reports of them is the
+	 * state before (UNCHANGEDSINCE catches a change by others). */
+	struct uidset storing;
+	uint32_t live_base, live_last;
+	uint64_t live_gone, live_added;
 	struct uidset expunged;
 	uint64_t max_modseq, hms_seen;
 	uint32_t max_uid, uidnext_seen;
@@ -152,6 +169,7 @@ struct sync_epoch {
 	struct mbox_side *ms;
 	imap_cmd_fn *cb;
 	void *ctx;
+	bool select; /* a SELECT: its untagged answers describe ms */
 	bool done;
 };
 
@@ -183,8 +201,17 @@ bool sync_is_mapped(struct mbox_side *ms, uint32_t uid);
 struct imap_cmd *sync_cmd(struct mbox_side *ms, bool select, imap_cmd_fn *cb,
                           void *ctx, const char *fmt, ...);
 /* Make sure ms's mailbox is selected for the commands this step queues
- * next on its side (a plain SELECT, once per step). */
+ * next on its side (once per step; in APPLY with QRESYNC, so the
+ * selection also checks the side). */
 void sync_select_for_step(struct mbox_side *ms);
+/* Before a command that changes ms's mailbox without needing it
+ * selected (APPEND): select it, as APPLY does, unless it already is, so
+ * the change is reported and checked in band. */
+void sync_select_live(struct mbox_side *ms);
+/* An epoch for a command queued outside sync_cmd() (APPEND): untagged
+ * answers go to ms until sync_epoch_close(); owned by the server. */
+struct sync_epoch *sync_epoch_open(struct mbox_side *ms);
+void sync_epoch_close(struct sync_epoch *e);
 
 /* sync-copy.c: FETCH the bodies of ms->fresh and stream them into
  * MULTIAPPEND on the other side. */
