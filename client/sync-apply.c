@@ -128,11 +128,11 @@ apply_expunge(struct mbox_side *ms, const struct uidset *uids)
 			                 uids->r[i].hi);
 		}
 		ms->touched = true;
-		sync_select_for_step(ms);
-		sync_cmd(ms, false, ignore_done, ms,
-		         "UID STORE %a +FLAGS.SILENT (\\Deleted)", buf_data(b));
-		sync_cmd(ms, false, expunge_done, sc, "UID EXPUNGE %a",
-		         buf_data(b));
+		sync_cmd_step(ms, ignore_done, ms,
+		              "UID STORE %a +FLAGS.SILENT (\\Deleted)",
+		              buf_data(b));
+		sync_cmd_step(ms, expunge_done, sc, "UID EXPUNGE %a",
+		              buf_data(b));
 		buf_free(&b);
 	}
 	uidset_normalize(&ms->expunged);
@@ -408,10 +408,10 @@ apply_store_group(struct mbox_side *ms, struct flag_group *g)
 		if (ms->hms_seen > since)
 			since = ms->hms_seen;
 		ms->touched = true;
-		sync_select_for_step(ms);
-		sync_cmd(ms, false, store_done, sc,
-		         "UID STORE %a (UNCHANGEDSINCE %U) FLAGS.SILENT (%a)",
-		         buf_data(b), since, g->flags);
+		sync_cmd_step(
+		    ms, store_done, sc,
+		    "UID STORE %a (UNCHANGEDSINCE %U) FLAGS.SILENT (%a)",
+		    buf_data(b), since, g->flags);
 		buf_free(&b);
 		continue;
 	nomem:
@@ -526,6 +526,14 @@ sync_apply_start(struct mbox *mb)
 
 	sync_move_apply(&mb->s[SIDE_LOCAL]);
 	sync_move_apply(&mb->s[SIDE_REMOTE]);
+	for (s = 0; s < SIDE_COUNT; s++) {
+		struct mbox_side *ms = &mb->s[s];
+
+		/* A side that only receives copies: its expunges and STOREs
+		 * wait for the first APPEND, to share its selection. */
+		ms->hold = !ms->step_selected && ms->fresh.n == 0 &&
+		           mbox_other(ms)->fresh.n > 0;
+	}
 	apply_vanished(mb);
 	if (!mb->failed)
 		apply_modified(mb);

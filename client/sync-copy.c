@@ -170,6 +170,7 @@ copy_flush(struct mbox_side *from)
 	/* Appended in the target's selection, the server reports the new
 	 * messages, and any other change, in band: no CHECK to follow. */
 	sync_select_live(mbox_other(from));
+	sync_release(mbox_other(from));
 	b->epoch = sync_epoch_open(mbox_other(from));
 	imap_cmd_end(b->cmd);
 	b->cmd = NULL;
@@ -303,6 +304,8 @@ copy_fetch_done(struct imap_conn *conn, const struct imap_response *resp,
 			sync_copy_abort(from);
 		else
 			copy_flush(from);
+		/* Nothing to append after all: what waited for it goes. */
+		sync_release(mbox_other(from));
 	}
 }
 

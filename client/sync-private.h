@@ -31,12 +31,18 @@ struct imap_cmd;
 enum mbox_phase {
 	PHASE_SELECT,
 	PHASE_SCAN,  /* --repair: every message's flags */
+	PHASE_SIZES, /* the sizes of what MATCH may pair */
 	PHASE_MATCH, /* pairing unmapped messages found on both sides */
 	PHASE_APPLY,
 	PHASE_CHECK,
 };
 
 struct mbox;
+struct sync_held;
+
+struct sync_size {
+	uint32_t uid, size;
+};
 
 /* What identifies a message across servers (sync-match.c). */
 #define SYNC_KEY_LEN 16
@@ -100,6 +106,10 @@ struct mbox_side {
 	 * vanished since the last run (an expunge, not a loss). */
 	struct flagmap all;
 	struct uidset was_vanished;
+	/* PHASE_SIZES: the sizes of fresh and move_want messages; only
+	 * those whose size is on the other side can pair, and get keys. */
+	struct sync_size *sizes;
+	size_t sizes_count, sizes_alloc;
 	/* PHASE_MATCH: the keys of the fresh messages. */
 	struct sync_ident *idents;
 	size_t idents_count, idents_alloc;
@@ -126,6 +136,10 @@ struct mbox_side {
 	bool live_sel;   /* selected so in this APPLY flight */
 	bool need_check; /* changed outside the selection (moved in) */
 	bool live_exists; /* an EXISTS came with the SELECT */
+	/* Commands of this flight kept until the first APPEND here
+	 * (sync_cmd_step()), oldest first. */
+	bool hold;
+	struct sync_held *held, **held_tail;
 	/* UIDs this flight STOREs: what the SELECT reports of them is the
 	 * state before (UNCHANGEDSINCE catches a change by others). */
 	struct uidset storing;
@@ -204,6 +218,14 @@ struct imap_cmd *sync_cmd(struct mbox_side *ms, bool select, imap_cmd_fn *cb,
  * next on its side (once per step; in APPLY with QRESYNC, so the
  * selection also checks the side). */
 void sync_select_for_step(struct mbox_side *ms);
+/* Queue a command of the APPLY step in ms's mailbox, selecting it first;
+ * or, while ms->hold, keep it for sync_release(). fmt takes only %a and
+ * %U. */
+void sync_cmd_step(struct mbox_side *ms, imap_cmd_fn *cb, void *ctx,
+                   const char *fmt, ...);
+/* Stop holding: select ms's mailbox and queue what was kept (true if
+ * anything was). */
+bool sync_release(struct mbox_side *ms);
 /* Before a command that changes ms's mailbox without needing it
  * selected (APPEND): select it, as APPLY does, unless it already is, so
  * the change is reported and checked in band. */
@@ -231,12 +253,18 @@ void sync_apply_start(struct mbox *mb);
  * queued as a conflict). */
 bool sync_match_start(struct mbox *mb);
 int sync_match_finish(struct mbox *mb);
+/* A FETCH answer of PHASE_SIZES. */
+void sync_match_on_size(struct mbox_side *ms, const struct imap_fetch *f);
+/* After PHASE_SIZES: queue the keys FETCH of the messages whose size
+ * is found where they could pair (true if anything was queued). */
+bool sync_match_narrow(struct mbox *mbs, size_t n);
 /* A FETCH answer of PHASE_MATCH; flags canonical. */
 void sync_match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
                          const char *flags);
 void sync_match_free(struct mbox_side *ms);
 /* Queue the FETCH of the keys of uids (normalized) on ms, in the step's
- * flight; the answers reach sync_match_on_fetch() and
+ * flight (in PHASE_SIZES their sizes only); the answers reach
+ * sync_match_on_size(), or sync_match_on_fetch() and
  * sync_move_on_fetch(). */
 void sync_match_fetch_keys(struct mbox_side *ms, const struct uidset *uids);
 /* The key of a FETCH answer into id (uid, modseq, key; flags NULL); -1

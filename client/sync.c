@@ -212,6 +212,10 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 			sync_copy_message(ms, &f);
 		return;
 	}
+	if (mb->phase == PHASE_SIZES) {
+		sync_match_on_size(ms, &f);
+		return;
+	}
 	if (mb->phase == PHASE_APPLY && in_select &&
 	    (uidset_contains(&ms->storing, f.uid) ||
 	     uidset_contains(&ms->expunged, f.uid)))
@@ -697,6 +701,127 @@ sync_select_for_step(struct mbox_side *ms)
 	sync_cmd(ms, true, step_select_done, ms, "SELECT %s", ms->wire);
 }
 
+/* A command kept by sync_cmd_step(), formatted. */
+struct sync_held {
+	struct sync_held *next;
+	imap_cmd_fn *cb;
+	void *ctx;
+	char *text;
+};
+
+/* fmt with %a and %U only, as text for "%a". */
+static char *
+held_format(const char *fmt, va_list ap)
+{
+	struct buf *b = buf_create(IMAP_MAX_UIDSET_CMD * 4);
+	char *text = NULL;
+	int ret = b == NULL ? -1 : 0;
+
+	for (; ret == 0 && *fmt != '\0'; fmt++) {
+		char c[2] = {*fmt, '\0'};
+
+		if (*fmt != '%') {
+			ret = buf_append_str(b, c);
+			continue;
+		}
+		fmt++;
+		if (*fmt == 'a')
+			ret = buf_append_str(b, va_arg(ap, const char *));
+		else if (*fmt == 'U')
+			ret = buf_printf(b, "%" PRIu64, va_arg(ap, uint64_t));
+		else
+			abort(); /* a caller's mistake */
+	}
+	if (ret == 0)
+		text = strdup(buf_data(b));
+	buf_free(&b);
+	return text;
+}
+
+void
+sync_cmd_step(struct mbox_side *ms, imap_cmd_fn *cb, void *ctx,
+              const char *fmt, ...)
+{
+	struct sync_held *h;
+	va_list ap;
+
+	if (!ms->hold) {
+		sync_select_for_step(ms);
+		va_start(ap, fmt);
+		h = calloc(1, sizeof(*h));
+		if (h != NULL)
+			h->text = held_format(fmt, ap);
+		va_end(ap);
+		if (h == NULL || h->text == NULL)
+			goto nomem;
+		sync_cmd(ms, false, cb, ctx, "%a", h->text);
+		free(h->text);
+		free(h);
+		return;
+	}
+	h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		goto nomem;
+	va_start(ap, fmt);
+	h->text = held_format(fmt, ap);
+	va_end(ap);
+	if (h->text == NULL)
+		goto nomem;
+	h->cb = cb;
+	h->ctx = ctx;
+	if (ms->held == NULL)
+		ms->held_tail = &ms->held;
+	*ms->held_tail = h;
+	ms->held_tail = &h->next;
+	return;
+nomem:
+	if (h != NULL)
+		free(h->text);
+	free(h);
+	sync_fail(ms->mb, ms->side, "out of memory");
+	ms->mb->run->fatal = true;
+	if (cb != NULL)
+		cb(NULL, NULL, ctx); /* lets ctx go */
+}
+
+bool
+sync_release(struct mbox_side *ms)
+{
+	struct sync_held *h;
+	bool any = ms->held != NULL;
+
+	ms->hold = false;
+	if (any)
+		sync_select_live(ms);
+	while ((h = ms->held) != NULL) {
+		ms->held = h->next;
+		if (sync_cmd(ms, false, h->cb, h->ctx, "%a", h->text) == NULL &&
+		    h->cb != NULL)
+			h->cb(NULL, NULL, h->ctx);
+		free(h->text);
+		free(h);
+	}
+	ms->held_tail = &ms->held;
+	return any;
+}
+
+/* Commands kept and never sent (the run stops): their contexts go. */
+static void
+held_discard(struct mbox_side *ms)
+{
+	struct sync_held *h;
+
+	while ((h = ms->held) != NULL) {
+		ms->held = h->next;
+		if (h->cb != NULL)
+			h->cb(NULL, NULL, h->ctx);
+		free(h->text);
+		free(h);
+	}
+	ms->held_tail = &ms->held;
+	ms->hold = false;
+}
+
 void
 sync_select_live(struct mbox_side *ms)
 {
@@ -806,6 +931,7 @@ mbox_free(struct mbox *mb)
 		uidset_free(&ms->copyuid_src);
 		uidset_free(&ms->copyuid_dst);
 		sync_copy_abort(ms);
+		held_discard(ms);
 		if (srv->selected == ms)
 			srv->selected = NULL;
 	}
@@ -999,12 +1125,16 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 
 	for (i = 0; i < n; i++) {
 		if (mbox_going(&mbs[i])) {
-			mbox_step(&mbs[i], PHASE_MATCH);
+			mbox_step(&mbs[i], PHASE_SIZES);
 			queued |= sync_match_start(&mbs[i]);
 		}
 	}
 	queued |= sync_move_start(mbs, n);
 	if (queued && sync_run_wait(run) < 0)
+		return;
+	for (i = 0; i < n; i++)
+		mbox_step(&mbs[i], PHASE_MATCH);
+	if (queued && sync_match_narrow(mbs, n) && sync_run_wait(run) < 0)
 		return;
 	for (i = 0; i < n; i++) {
 		if (mbox_going(&mbs[i]))
@@ -1046,6 +1176,14 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 		for (s = 0; s < SIDE_COUNT; s++)
 			imap_conn_throttle(conns[s], conns[side_other(s)]);
 		sync_run_wait(run);
+		/* Held for copies that never came (failed, or empty). */
+		any = false;
+		for (i = 0; i < n && !run->fatal; i++) {
+			for (s = 0; s < SIDE_COUNT; s++)
+				any |= sync_release(&mbs[i].s[s]);
+		}
+		if (any)
+			sync_run_wait(run);
 		for (s = 0; s < SIDE_COUNT; s++)
 			imap_conn_throttle(conns[s], NULL);
 		log_progress_end();
