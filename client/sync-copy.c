@@ -169,8 +169,8 @@ copy_flush(struct mbox_side *from)
 	sync_step("intents recorded");
 	/* Appended in the target's selection, the server reports the new
 	 * messages, and any other change, in band: no CHECK to follow. */
-	sync_select_live(mbox_other(from));
 	sync_release(mbox_other(from));
+	sync_select_live(mbox_other(from), false);
 	b->epoch = sync_epoch_open(mbox_other(from));
 	imap_cmd_end(b->cmd);
 	b->cmd = NULL;
@@ -329,7 +329,7 @@ sync_copy_start(struct mbox_side *ms)
 			return;
 		}
 		ms->fetches++;
-		sync_select_for_step(ms);
+		sync_select_for_step(ms, false);
 		if (sync_cmd(ms, false, copy_fetch_done, ms,
 		             "UID FETCH %a (UID MODSEQ FLAGS INTERNALDATE "
 		             "BODY.PEEK[])",

@@ -333,7 +333,7 @@ sync_match_fetch_keys(struct mbox_side *ms, const struct uidset *uids)
 			sync_fail(ms->mb, ms->side, "out of memory");
 			return;
 		}
-		sync_select_for_step(ms);
+		sync_select_for_step(ms, false);
 		if (ms->mb->phase == PHASE_SIZES)
 			sync_cmd(ms, false, match_done, ms,
 			         "UID FETCH %a (RFC822.SIZE)", buf_data(b));

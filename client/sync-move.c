@@ -429,7 +429,7 @@ sync_move_apply(struct mbox_side *from)
 		}
 		uidset_normalize(&mc->uids);
 		uidset_format(&mc->uids, b);
-		sync_select_for_step(from);
+		sync_select_for_step(from, true);
 		if ((mbox_server(from)->caps & IMAP_CAP_MOVE) != 0) {
 			sync_cmd(from, false, move_done, mc, "UID MOVE %a %s",
 			         buf_data(b), to->wire);

@@ -134,6 +134,7 @@ struct mbox_side {
 	 * at SELECT, less what vanished since, plus what was appended,
 	 * gives the last EXISTS). */
 	bool live_sel;   /* selected so in this APPLY flight */
+	bool live_ro;    /* by EXAMINE: no STORE or EXPUNGE there */
 	bool need_check; /* changed outside the selection (moved in) */
 	bool live_exists; /* an EXISTS came with the SELECT */
 	/* Commands of this flight kept until the first APPEND here
@@ -216,8 +217,9 @@ struct imap_cmd *sync_cmd(struct mbox_side *ms, bool select, imap_cmd_fn *cb,
                           void *ctx, const char *fmt, ...);
 /* Make sure ms's mailbox is selected for the commands this step queues
  * next on its side (once per step; in APPLY with QRESYNC, so the
- * selection also checks the side). */
-void sync_select_for_step(struct mbox_side *ms);
+ * selection also checks the side); write: they change it (else EXAMINE
+ * does). */
+void sync_select_for_step(struct mbox_side *ms, bool write);
 /* Queue a command of the APPLY step in ms's mailbox, selecting it first;
  * or, while ms->hold, keep it for sync_release(). fmt takes only %a and
  * %U. */
@@ -229,7 +231,7 @@ bool sync_release(struct mbox_side *ms);
 /* Before a command that changes ms's mailbox without needing it
  * selected (APPEND): select it, as APPLY does, unless it already is, so
  * the change is reported and checked in band. */
-void sync_select_live(struct mbox_side *ms);
+void sync_select_live(struct mbox_side *ms, bool write);
 /* An epoch for a command queued outside sync_cmd() (APPEND): untagged
  * answers go to ms until sync_epoch_close(); owned by the server. */
 struct sync_epoch *sync_epoch_open(struct mbox_side *ms);

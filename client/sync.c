@@ -679,26 +679,31 @@ step_select_done(struct imap_conn *conn, const struct imap_response *resp,
 }
 
 /* Select with QRESYNC from the first SELECT's HIGHESTMODSEQ: what
- * changed since is reported, our own changes and others'. */
+ * changed since is reported, our own changes and others'. Where only
+ * FETCH .PEEK and APPEND run, EXAMINE: its answer is a little shorter
+ * (no PERMANENTFLAGS list), and it leaves \Recent alone. */
 static void
-mbox_select_qresync(struct mbox_side *ms)
+mbox_select_qresync(struct mbox_side *ms, bool write)
 {
-	sync_cmd(ms, true, step_select_done, ms, "SELECT %s (QRESYNC (%u %U))",
-	         ms->wire, ms->uidvalidity, ms->hms);
+	ms->live_ro = !write;
+	sync_cmd(ms, true, step_select_done, ms, "%a %s (QRESYNC (%u %U))",
+	         write ? "SELECT" : "EXAMINE", ms->wire, ms->uidvalidity,
+	         ms->hms);
 }
 
 void
-sync_select_for_step(struct mbox_side *ms)
+sync_select_for_step(struct mbox_side *ms, bool write)
 {
-	if (ms->step_selected)
+	if (ms->step_selected && (!write || !ms->live_ro))
 		return;
 	ms->step_selected = true;
 	if (ms->mb->phase == PHASE_APPLY) {
 		ms->live_sel = true;
-		mbox_select_qresync(ms);
+		mbox_select_qresync(ms, write);
 		return;
 	}
-	sync_cmd(ms, true, step_select_done, ms, "SELECT %s", ms->wire);
+	ms->live_ro = true; /* only FETCH .PEEK runs there */
+	sync_cmd(ms, true, step_select_done, ms, "EXAMINE %s", ms->wire);
 }
 
 /* A command kept by sync_cmd_step(), formatted. */
@@ -746,7 +751,7 @@ sync_cmd_step(struct mbox_side *ms, imap_cmd_fn *cb, void *ctx,
 	va_list ap;
 
 	if (!ms->hold) {
-		sync_select_for_step(ms);
+		sync_select_for_step(ms, true);
 		va_start(ap, fmt);
 		h = calloc(1, sizeof(*h));
 		if (h != NULL)
@@ -792,7 +797,7 @@ sync_release(struct mbox_side *ms)
 
 	ms->hold = false;
 	if (any)
-		sync_select_live(ms);
+		sync_select_live(ms, true);
 	while ((h = ms->held) != NULL) {
 		ms->held = h->next;
 		if (sync_cmd(ms, false, h->cb, h->ctx, "%a", h->text) == NULL &&
@@ -823,13 +828,14 @@ held_discard(struct mbox_side *ms)
 }
 
 void
-sync_select_live(struct mbox_side *ms)
+sync_select_live(struct mbox_side *ms, bool write)
 {
-	if (ms->live_sel && mbox_server(ms)->selected == ms)
+	if (ms->live_sel && mbox_server(ms)->selected == ms &&
+	    (!write || !ms->live_ro))
 		return;
 	ms->step_selected = true;
 	ms->live_sel = true;
-	mbox_select_qresync(ms);
+	mbox_select_qresync(ms, write);
 }
 
 /* After APPLY: whether the side's selection saw the whole round, so it
@@ -859,7 +865,7 @@ mbox_check_start(struct mbox *mb)
 
 		if (!ms->touched || mbox_live_checked(ms))
 			continue;
-		mbox_select_qresync(ms);
+		mbox_select_qresync(ms, false);
 	}
 }
 
