@@ -19,6 +19,9 @@
 
 #include <sodium.h>
 
+static void match_fetch(struct mbox_side *ms, const struct uidset *uids,
+                        bool sizes);
+
 static void
 match_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 {
@@ -110,6 +113,49 @@ ident_cmp(const void *a, const void *b)
 	if (c != 0)
 		return c;
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+void
+sync_match_fetch_keys(struct mbox_side *ms, const struct uidset *uids)
+{
+	size_t i;
+
+	if (ms->mb->phase != PHASE_SIZES) {
+		match_fetch(ms, uids, false);
+		return;
+	}
+	/* Gathered, so a mailbox is selected once for them all. */
+	for (i = 0; i < uids->n; i++) {
+		if (uidset_add_range(&ms->size_want, uids->r[i].lo,
+		                     uids->r[i].hi) < 0) {
+			sync_fail(ms->mb, ms->side, "out of memory");
+			return;
+		}
+	}
+}
+
+bool
+sync_match_sizes_flush(struct mbox *mbs, size_t n)
+{
+	bool queued = false;
+	size_t i;
+	unsigned s;
+
+	for (i = 0; i < n; i++) {
+		for (s = 0; s < SIDE_COUNT; s++) {
+			struct mbox_side *ms = &mbs[i].s[s];
+
+			if (ms->size_want.n == 0)
+				continue;
+			if (!mbs[i].failed && mbs[i].active) {
+				uidset_normalize(&ms->size_want);
+				match_fetch(ms, &ms->size_want, true);
+				queued = true;
+			}
+			uidset_free(&ms->size_want);
+		}
+	}
+	return queued;
 }
 
 void
@@ -289,6 +335,7 @@ sync_match_free(struct mbox_side *ms)
 	free(ms->sizes);
 	ms->sizes = NULL;
 	ms->sizes_count = ms->sizes_alloc = 0;
+	uidset_free(&ms->size_want);
 
 	for (i = 0; i < ms->idents_count; i++)
 		free(ms->idents[i].flags);
@@ -319,8 +366,9 @@ match_prune(struct mbox_side *ms, struct uidset *paired)
 	return 0;
 }
 
-void
-sync_match_fetch_keys(struct mbox_side *ms, const struct uidset *uids)
+/* Queue the FETCH of the keys of uids, or with sizes of their sizes. */
+static void
+match_fetch(struct mbox_side *ms, const struct uidset *uids, bool sizes)
 {
 	size_t pos = 0;
 
@@ -334,7 +382,7 @@ sync_match_fetch_keys(struct mbox_side *ms, const struct uidset *uids)
 			return;
 		}
 		sync_select_for_step(ms, false);
-		if (ms->mb->phase == PHASE_SIZES)
+		if (sizes)
 			sync_cmd(ms, false, match_done, ms,
 			         "UID FETCH %a (RFC822.SIZE)", buf_data(b));
 		else

@@ -110,6 +110,7 @@ struct mbox_side {
 	 * those whose size is on the other side can pair, and get keys. */
 	struct sync_size *sizes;
 	size_t sizes_count, sizes_alloc;
+	struct uidset size_want; /* asked by MATCH and moves, one FETCH */
 	/* PHASE_MATCH: the keys of the fresh messages. */
 	struct sync_ident *idents;
 	size_t idents_count, idents_alloc;
@@ -255,6 +256,9 @@ void sync_apply_start(struct mbox *mb);
  * queued as a conflict). */
 bool sync_match_start(struct mbox *mb);
 int sync_match_finish(struct mbox *mb);
+/* PHASE_SIZES: queue one FETCH per mailbox and side for all that MATCH
+ * and moves asked (true if anything was queued). */
+bool sync_match_sizes_flush(struct mbox *mbs, size_t n);
 /* A FETCH answer of PHASE_SIZES. */
 void sync_match_on_size(struct mbox_side *ms, const struct imap_fetch *f);
 /* After PHASE_SIZES: queue the keys FETCH of the messages whose size

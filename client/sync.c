@@ -1136,6 +1136,7 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 		}
 	}
 	queued |= sync_move_start(mbs, n);
+	queued = sync_match_sizes_flush(mbs, n);
 	if (queued && sync_run_wait(run) < 0)
 		return;
 	for (i = 0; i < n; i++)
