@@ -331,8 +331,7 @@ sync_copy_start(struct mbox_side *ms)
 		ms->fetches++;
 		sync_select_for_step(ms, false);
 		if (sync_cmd(ms, false, copy_fetch_done, ms,
-		             "UID FETCH %a (UID MODSEQ FLAGS INTERNALDATE "
-		             "BODY.PEEK[])",
+		             "UID FETCH %a (FLAGS INTERNALDATE BODY.PEEK[])",
 		             buf_data(b)) == NULL)
 			ms->fetches--;
 		buf_free(&b);
