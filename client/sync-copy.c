@@ -38,6 +38,9 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 	size_t i;
 
 	(void)conn;
+	if (resp != NULL && resp->status == IMAP_STATUS_OK &&
+	    (b->epoch == NULL || !b->epoch->saw_modseq))
+		to->live_unsure = true;
 	if (b->epoch != NULL)
 		sync_epoch_close(b->epoch);
 	if (resp == NULL)
@@ -170,7 +173,10 @@ copy_flush(struct mbox_side *from)
 	/* Appended in the target's selection, the server reports the new
 	 * messages, and any other change, in band: no CHECK to follow. */
 	sync_release(mbox_other(from));
-	sync_select_live(mbox_other(from), false);
+	/* SELECT, not EXAMINE: the session that selects a mailbox first
+	 * after an APPEND claims \Recent, which Dovecot counts as a change
+	 * (a higher MODSEQ); it must be this one, in band. */
+	sync_select_live(mbox_other(from), true);
 	b->epoch = sync_epoch_open(mbox_other(from));
 	imap_cmd_end(b->cmd);
 	b->cmd = NULL;

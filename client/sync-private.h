@@ -138,6 +138,10 @@ struct mbox_side {
 	bool live_ro;    /* by EXAMINE: no STORE or EXPUNGE there */
 	bool need_check; /* changed outside the selection (moved in) */
 	bool live_exists; /* an EXISTS came with the SELECT */
+	/* An APPEND was answered without [HIGHESTMODSEQ]: the appended
+	 * messages' MODSEQs are not covered (Dovecot leaves it out when
+	 * it reports only EXISTS). */
+	bool live_unsure;
 	/* Commands of this flight kept until the first APPEND here
 	 * (sync_cmd_step()), oldest first. */
 	bool hold;
@@ -186,6 +190,7 @@ struct sync_epoch {
 	imap_cmd_fn *cb;
 	void *ctx;
 	bool select; /* a SELECT: its untagged answers describe ms */
+	bool saw_modseq; /* an untagged [HIGHESTMODSEQ] came with it */
 	bool done;
 };
 

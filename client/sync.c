@@ -340,6 +340,8 @@ mbox_on_code(struct mbox_side *ms, const struct imap_response *resp)
 		          ms->mb->phase == PHASE_APPLY) &&
 		         code.modseq > ms->hms_seen)
 			ms->hms_seen = code.modseq;
+		if (mbox_server(ms)->answering != NULL)
+			mbox_server(ms)->answering->saw_modseq = true;
 		break;
 	case IMAP_CODE_NOMODSEQ:
 		ms->nomodseq = true;
@@ -358,6 +360,8 @@ mbox_on_exists(struct mbox_side *ms, const struct imap_response *resp,
 	if (ms->mb->phase != PHASE_APPLY || !resp->has_number)
 		return;
 	if (in_select) {
+		/* QRESYNC reports all since, the appended messages too. */
+		ms->live_unsure = false;
 		ms->live_exists = true;
 		ms->live_base = resp->number;
 		ms->live_gone = 0;
@@ -503,8 +507,11 @@ sync_untagged(struct imap_conn *conn, const struct imap_response *resp,
 			break;
 		}
 	}
-	if (ms != NULL)
-		mbox_untagged(conn, resp, ms, in_select);
+	if (ms == NULL)
+		return;
+	srv->answering = e;
+	mbox_untagged(conn, resp, ms, in_select);
+	srv->answering = NULL;
 }
 
 /* --- SELECT --------------------------------------------------------------- */
@@ -680,8 +687,8 @@ step_select_done(struct imap_conn *conn, const struct imap_response *resp,
 
 /* Select with QRESYNC from the first SELECT's HIGHESTMODSEQ: what
  * changed since is reported, our own changes and others'. Where only
- * FETCH .PEEK and APPEND run, EXAMINE: its answer is a little shorter
- * (no PERMANENTFLAGS list), and it leaves \Recent alone. */
+ * FETCH .PEEK runs, EXAMINE: its answer is a little shorter (no
+ * PERMANENTFLAGS list). */
 static void
 mbox_select_qresync(struct mbox_side *ms, bool write)
 {
@@ -843,7 +850,8 @@ sync_select_live(struct mbox_side *ms, bool write)
 static bool
 mbox_live_checked(const struct mbox_side *ms)
 {
-	if (!ms->live_sel || ms->need_check || !ms->live_exists)
+	if (!ms->live_sel || ms->need_check || !ms->live_exists ||
+	    ms->live_unsure)
 		return false;
 	return (uint64_t)ms->live_base + ms->live_added ==
 	       ms->live_gone + ms->live_last;
@@ -865,7 +873,7 @@ mbox_check_start(struct mbox *mb)
 
 		if (!ms->touched || mbox_live_checked(ms))
 			continue;
-		mbox_select_qresync(ms, false);
+		mbox_select_qresync(ms, true); /* \Recent: see copy_flush() */
 	}
 }
 
@@ -1109,6 +1117,7 @@ mbox_step(struct mbox *mb, enum mbox_phase phase)
 			continue;
 		ms->live_sel = false;
 		ms->live_exists = false;
+		ms->live_unsure = false;
 		ms->live_gone = ms->live_added = 0;
 		uidset_clear(&ms->storing);
 		/* Looked up for every VANISHED UID: binary search. */
