@@ -529,10 +529,12 @@ sync_apply_start(struct mbox *mb)
 	for (s = 0; s < SIDE_COUNT; s++) {
 		struct mbox_side *ms = &mb->s[s];
 
-		/* A side that only receives copies: its expunges and STOREs
-		 * wait for the first APPEND, to share its selection. */
-		ms->hold = !ms->step_selected && ms->fresh.n == 0 &&
-		           mbox_other(ms)->fresh.n > 0;
+		/* A side that receives copies: its commands wait for the
+		 * first APPEND, to share its selection. Not the FETCH of what
+		 * it sends, unless on the local side only: the remote's FETCH
+		 * goes at once, so one side's always feeds the other's. */
+		ms->hold = !ms->step_selected && mbox_other(ms)->fresh.n > 0 &&
+		           (ms->fresh.n == 0 || ms->side == SIDE_LOCAL);
 	}
 	apply_vanished(mb);
 	if (!mb->failed)

@@ -335,6 +335,14 @@ sync_copy_start(struct mbox_side *ms)
 			return;
 		}
 		ms->fetches++;
+		if (ms->hold) {
+			sync_cmd_step(ms, copy_fetch_done, ms,
+			              "UID FETCH %a (FLAGS INTERNALDATE "
+			              "BODY.PEEK[])",
+			              buf_data(b));
+			buf_free(&b);
+			continue;
+		}
 		sync_select_for_step(ms, false);
 		if (sync_cmd(ms, false, copy_fetch_done, ms,
 		             "UID FETCH %a (FLAGS INTERNALDATE BODY.PEEK[])",

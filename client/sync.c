@@ -796,12 +796,18 @@ nomem:
 		cb(NULL, NULL, ctx); /* lets ctx go */
 }
 
+static void held_discard(struct mbox_side *ms);
+
 bool
 sync_release(struct mbox_side *ms)
 {
 	struct sync_held *h;
 	bool any = ms->held != NULL;
 
+	if (ms->mb->run->fatal) {
+		held_discard(ms);
+		return false;
+	}
 	ms->hold = false;
 	if (any)
 		sync_select_live(ms, true);
