@@ -222,8 +222,8 @@ struct size_list {
 static bool
 size_list_has(const struct size_list *l, uint32_t size)
 {
-	return l->count > 0 && bsearch(&size, l->v, l->count, sizeof(*l->v),
-	                               size_cmp) != NULL;
+	return l->count > 0 &&
+	       bsearch(&size, l->v, l->count, sizeof(*l->v), size_cmp) != NULL;
 }
 
 /* The messages of ms in set whose size is in l, added to cand. */
@@ -263,7 +263,8 @@ sync_match_narrow(struct mbox *mbs, size_t n)
 			struct mbox_side *ms = &mbs[i].s[s];
 
 			if (sizes_collect(ms, &ms->fresh, &fresh[s].v,
-			                  &fresh[s].count, &fresh[s].alloc) < 0 ||
+			                  &fresh[s].count,
+			                  &fresh[s].alloc) < 0 ||
 			    sizes_collect(ms, &ms->move_want, &want[s].v,
 			                  &want[s].count, &want[s].alloc) < 0)
 				goto nomem;

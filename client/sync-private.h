@@ -2,6 +2,7 @@
  * being synced. sync.c runs the steps for all mailboxes at once,
  * sync-apply.c expunges and stores flags, sync-copy.c copies new
  * messages, sync-match.c pairs messages found on both sides,
+ * sync-select.c selects for APPLY and holds its commands,
  * sync-repair.c compares whole mailboxes. */
 #ifndef CLIENT_SYNC_PRIVATE_H
 #define CLIENT_SYNC_PRIVATE_H
@@ -67,10 +68,10 @@ struct sync_move {
 struct copy_batch {
 	struct mbox *mb;
 	enum side from;
-	struct imap_cmd *cmd; /* under construction; NULL once queued */
+	struct imap_cmd *cmd;     /* under construction; NULL once queued */
 	struct sync_epoch *epoch; /* once queued, until answered */
-	uint32_t *uids;       /* source UIDs, in APPEND order */
-	char **flags;         /* their canonical flags */
+	uint32_t *uids;           /* source UIDs, in APPEND order */
+	char **flags;             /* their canonical flags */
 	size_t count, alloc;
 	size_t bytes;
 };
@@ -134,9 +135,9 @@ struct mbox_side {
 	 * here went through it and the message count adds up (live_base
 	 * at SELECT, less what vanished since, plus what was appended,
 	 * gives the last EXISTS). */
-	bool live_sel;   /* selected so in this APPLY flight */
-	bool live_ro;    /* by EXAMINE: no STORE or EXPUNGE there */
-	bool need_check; /* changed outside the selection (moved in) */
+	bool live_sel;    /* selected so in this APPLY flight */
+	bool live_ro;     /* by EXAMINE: no STORE or EXPUNGE there */
+	bool need_check;  /* changed outside the selection (moved in) */
 	bool live_exists; /* an EXISTS came with the SELECT */
 	/* An APPEND was answered without [HIGHESTMODSEQ]: the appended
 	 * messages' MODSEQs are not covered (Dovecot leaves it out when
@@ -189,7 +190,7 @@ struct sync_epoch {
 	struct mbox_side *ms;
 	imap_cmd_fn *cb;
 	void *ctx;
-	bool select; /* a SELECT: its untagged answers describe ms */
+	bool select;     /* a SELECT: its untagged answers describe ms */
 	bool saw_modseq; /* an untagged [HIGHESTMODSEQ] came with it */
 	bool done;
 };
@@ -234,6 +235,16 @@ void sync_cmd_step(struct mbox_side *ms, imap_cmd_fn *cb, void *ctx,
 /* Stop holding: select ms's mailbox and queue what was kept (true if
  * anything was). */
 bool sync_release(struct mbox_side *ms);
+/* Drop what was kept and never sent (the run stops): their callbacks
+ * see a NULL response, so their contexts go. */
+void sync_held_discard(struct mbox_side *ms);
+/* Select ms's mailbox with QRESYNC from the first SELECT's
+ * HIGHESTMODSEQ (EXAMINE unless write): every change since is
+ * reported, ours and others'. */
+void sync_select_qresync(struct mbox_side *ms, bool write);
+/* After APPLY: whether ms's selection saw the whole round, so the side
+ * needs no CHECK. */
+bool sync_live_checked(const struct mbox_side *ms);
 /* Before a command that changes ms's mailbox without needing it
  * selected (APPEND): select it, as APPLY does, unless it already is, so
  * the change is reported and checked in band. */

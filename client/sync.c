@@ -9,18 +9,24 @@
  *   SELECT  SELECT (QRESYNC ...) on both sides: the server lists what
  *           vanished and which flags changed since the stored
  *           HIGHESTMODSEQ; the stored UIDNEXT tells which UIDs are new.
- *   MATCH   where both sides have new messages, their keys (size, date,
- *           Message-ID): the same message on both sides is paired, not
- *           copied twice (a first sync of two full stores, a killed run).
- *   APPLY   vanished messages are expunged on the other side; flag
- *           changes stored with UNCHANGEDSINCE, one STORE per distinct
- *           flag list; new messages fetched and streamed into MULTIAPPEND
- *           on the other side, with the intent recorded first.
- *   CHECK   SELECT (QRESYNC (uidvalidity m)) again, m the HIGHESTMODSEQ
- *           of the first SELECT: everything that changed since, ours and
- *           others'. What the sync did itself is recognised; anything
- *           else (a message delivered meanwhile, a flag set by a mail
- *           client) makes the mailbox go through APPLY and CHECK again.
+ *   MATCH   where both sides have new messages, or one side has new and
+ *           vanished ones (a move), their sizes, then the keys (size,
+ *           date, Message-ID) of those whose size is on the other side:
+ *           the same message on both sides is paired, not copied twice
+ *           (a first sync of two full stores, a killed run).
+ *   APPLY   SELECT (QRESYNC (uidvalidity m)), m the HIGHESTMODSEQ of the
+ *           first SELECT; vanished messages are expunged on the other
+ *           side; flag changes stored with UNCHANGEDSINCE, one STORE per
+ *           distinct flag list; new messages fetched and streamed into
+ *           MULTIAPPEND on the other side, into its selected mailbox,
+ *           with the intent recorded first (sync-select.c).
+ *   CHECK   what changed since m, ours and others'. The APPLY selection
+ *           reports it in band; a side whose count of messages does not
+ *           add up, or that the server gave no HIGHESTMODSEQ for after an
+ *           APPEND, is selected again with QRESYNC from m. What the sync
+ *           did itself is recognised; anything else (a message delivered
+ *           meanwhile, a flag set by a mail client) makes the mailbox go
+ *           through APPLY and CHECK again.
  *
  * UIDNEXT and HIGHESTMODSEQ are stored last, only after a CHECK saw
  * nothing foreign, in the transaction that closes the mailbox; the
@@ -673,196 +679,6 @@ mbox_has_work(struct mbox *mb)
 	return false;
 }
 
-static void
-step_select_done(struct imap_conn *conn, const struct imap_response *resp,
-                 void *ctx)
-{
-	struct mbox_side *ms = ctx;
-
-	(void)conn;
-	if (resp != NULL && resp->status != IMAP_STATUS_OK)
-		sync_fail(ms->mb, ms->side, "cannot select mailbox: %s",
-		          resp->text);
-}
-
-/* Select with QRESYNC from the first SELECT's HIGHESTMODSEQ: what
- * changed since is reported, our own changes and others'. Where only
- * FETCH .PEEK runs, EXAMINE: its answer is a little shorter (no
- * PERMANENTFLAGS list). */
-static void
-mbox_select_qresync(struct mbox_side *ms, bool write)
-{
-	ms->live_ro = !write;
-	sync_cmd(ms, true, step_select_done, ms, "%a %s (QRESYNC (%u %U))",
-	         write ? "SELECT" : "EXAMINE", ms->wire, ms->uidvalidity,
-	         ms->hms);
-}
-
-void
-sync_select_for_step(struct mbox_side *ms, bool write)
-{
-	if (ms->step_selected && (!write || !ms->live_ro))
-		return;
-	ms->step_selected = true;
-	if (ms->mb->phase == PHASE_APPLY) {
-		ms->live_sel = true;
-		mbox_select_qresync(ms, write);
-		return;
-	}
-	ms->live_ro = true; /* only FETCH .PEEK runs there */
-	sync_cmd(ms, true, step_select_done, ms, "EXAMINE %s", ms->wire);
-}
-
-/* A command kept by sync_cmd_step(), formatted. */
-struct sync_held {
-	struct sync_held *next;
-	imap_cmd_fn *cb;
-	void *ctx;
-	char *text;
-};
-
-/* fmt with %a and %U only, as text for "%a". */
-static char *
-held_format(const char *fmt, va_list ap)
-{
-	struct buf *b = buf_create(IMAP_MAX_UIDSET_CMD * 4);
-	char *text = NULL;
-	int ret = b == NULL ? -1 : 0;
-
-	for (; ret == 0 && *fmt != '\0'; fmt++) {
-		char c[2] = {*fmt, '\0'};
-
-		if (*fmt != '%') {
-			ret = buf_append_str(b, c);
-			continue;
-		}
-		fmt++;
-		if (*fmt == 'a')
-			ret = buf_append_str(b, va_arg(ap, const char *));
-		else if (*fmt == 'U')
-			ret = buf_printf(b, "%" PRIu64, va_arg(ap, uint64_t));
-		else
-			abort(); /* a caller's mistake */
-	}
-	if (ret == 0)
-		text = strdup(buf_data(b));
-	buf_free(&b);
-	return text;
-}
-
-void
-sync_cmd_step(struct mbox_side *ms, imap_cmd_fn *cb, void *ctx,
-              const char *fmt, ...)
-{
-	struct sync_held *h;
-	va_list ap;
-
-	if (!ms->hold) {
-		sync_select_for_step(ms, true);
-		va_start(ap, fmt);
-		h = calloc(1, sizeof(*h));
-		if (h != NULL)
-			h->text = held_format(fmt, ap);
-		va_end(ap);
-		if (h == NULL || h->text == NULL)
-			goto nomem;
-		sync_cmd(ms, false, cb, ctx, "%a", h->text);
-		free(h->text);
-		free(h);
-		return;
-	}
-	h = calloc(1, sizeof(*h));
-	if (h == NULL)
-		goto nomem;
-	va_start(ap, fmt);
-	h->text = held_format(fmt, ap);
-	va_end(ap);
-	if (h->text == NULL)
-		goto nomem;
-	h->cb = cb;
-	h->ctx = ctx;
-	if (ms->held == NULL)
-		ms->held_tail = &ms->held;
-	*ms->held_tail = h;
-	ms->held_tail = &h->next;
-	return;
-nomem:
-	if (h != NULL)
-		free(h->text);
-	free(h);
-	sync_fail(ms->mb, ms->side, "out of memory");
-	ms->mb->run->fatal = true;
-	if (cb != NULL)
-		cb(NULL, NULL, ctx); /* lets ctx go */
-}
-
-static void held_discard(struct mbox_side *ms);
-
-bool
-sync_release(struct mbox_side *ms)
-{
-	struct sync_held *h;
-	bool any = ms->held != NULL;
-
-	if (ms->mb->run->fatal) {
-		held_discard(ms);
-		return false;
-	}
-	ms->hold = false;
-	if (any)
-		sync_select_live(ms, true);
-	while ((h = ms->held) != NULL) {
-		ms->held = h->next;
-		if (sync_cmd(ms, false, h->cb, h->ctx, "%a", h->text) == NULL &&
-		    h->cb != NULL)
-			h->cb(NULL, NULL, h->ctx);
-		free(h->text);
-		free(h);
-	}
-	ms->held_tail = &ms->held;
-	return any;
-}
-
-/* Commands kept and never sent (the run stops): their contexts go. */
-static void
-held_discard(struct mbox_side *ms)
-{
-	struct sync_held *h;
-
-	while ((h = ms->held) != NULL) {
-		ms->held = h->next;
-		if (h->cb != NULL)
-			h->cb(NULL, NULL, h->ctx);
-		free(h->text);
-		free(h);
-	}
-	ms->held_tail = &ms->held;
-	ms->hold = false;
-}
-
-void
-sync_select_live(struct mbox_side *ms, bool write)
-{
-	if (ms->live_sel && mbox_server(ms)->selected == ms &&
-	    (!write || !ms->live_ro))
-		return;
-	ms->step_selected = true;
-	ms->live_sel = true;
-	mbox_select_qresync(ms, write);
-}
-
-/* After APPLY: whether the side's selection saw the whole round, so it
- * needs no CHECK. */
-static bool
-mbox_live_checked(const struct mbox_side *ms)
-{
-	if (!ms->live_sel || ms->need_check || !ms->live_exists ||
-	    ms->live_unsure)
-		return false;
-	return (uint64_t)ms->live_base + ms->live_added ==
-	       ms->live_gone + ms->live_last;
-}
-
 /* CHECK: select again with QRESYNC from the first SELECT's
  * HIGHESTMODSEQ; the answers are classified by mbox_on_fetch() and
  * mbox_on_vanished(). Only the sides this round changed: on the others
@@ -877,9 +693,9 @@ mbox_check_start(struct mbox *mb)
 	for (s = 0; s < SIDE_COUNT; s++) {
 		struct mbox_side *ms = &mb->s[s];
 
-		if (!ms->touched || mbox_live_checked(ms))
+		if (!ms->touched || sync_live_checked(ms))
 			continue;
-		mbox_select_qresync(ms, true); /* \Recent: see copy_flush() */
+		sync_select_qresync(ms, true); /* \Recent: see copy_flush() */
 	}
 }
 
@@ -951,7 +767,7 @@ mbox_free(struct mbox *mb)
 		uidset_free(&ms->copyuid_src);
 		uidset_free(&ms->copyuid_dst);
 		sync_copy_abort(ms);
-		held_discard(ms);
+		sync_held_discard(ms);
 		if (srv->selected == ms)
 			srv->selected = NULL;
 	}
