@@ -219,6 +219,14 @@ struct size_list {
 	size_t count, alloc;
 };
 
+/* qsort() must not be given NULL, even for nothing to sort. */
+static void
+size_list_sort(struct size_list *l)
+{
+	if (l->count > 0)
+		qsort(l->v, l->count, sizeof(*l->v), size_cmp);
+}
+
 static bool
 size_list_has(const struct size_list *l, uint32_t size)
 {
@@ -271,8 +279,8 @@ sync_match_narrow(struct mbox *mbs, size_t n)
 		}
 	}
 	for (s = 0; s < SIDE_COUNT; s++) {
-		qsort(fresh[s].v, fresh[s].count, sizeof(uint32_t), size_cmp);
-		qsort(want[s].v, want[s].count, sizeof(uint32_t), size_cmp);
+		size_list_sort(&fresh[s]);
+		size_list_sort(&want[s]);
 	}
 	for (i = 0; i < n; i++) {
 		struct mbox *mb = &mbs[i];
@@ -285,8 +293,7 @@ sync_match_narrow(struct mbox *mbs, size_t n)
 			if (sizes_collect(ms, &ms->fresh, &here[s].v,
 			                  &here[s].count, &here[s].alloc) < 0)
 				goto nomem_here;
-			qsort(here[s].v, here[s].count, sizeof(uint32_t),
-			      size_cmp);
+			size_list_sort(&here[s]);
 		}
 		for (s = 0; s < SIDE_COUNT; s++) {
 			struct mbox_side *ms = &mb->s[s];
