@@ -120,16 +120,22 @@ apply_expunge(struct mbox_side *ms, const struct uidset *uids)
 		}
 		sc->ms = ms;
 		uidset_init(&sc->uids);
-		for (i = start; i < pos; i++)
+		for (i = start; i < pos; i++) {
 			uidset_add_range(&sc->uids, uids->r[i].lo,
 			                 uids->r[i].hi);
-		sync_select_for_step(ms);
-		sync_cmd(ms, false, ignore_done, ms,
-		         "UID STORE %a +FLAGS.SILENT (\\Deleted)", buf_data(b));
-		sync_cmd(ms, false, expunge_done, sc, "UID EXPUNGE %a",
-		         buf_data(b));
+			/* Ours when the selection reports it gone. */
+			uidset_add_range(&ms->expunged, uids->r[i].lo,
+			                 uids->r[i].hi);
+		}
+		ms->touched = true;
+		sync_cmd_step(ms, ignore_done, ms,
+		              "UID STORE %a +FLAGS.SILENT (\\Deleted)",
+		              buf_data(b));
+		sync_cmd_step(ms, expunge_done, sc, "UID EXPUNGE %a",
+		              buf_data(b));
 		buf_free(&b);
 	}
+	uidset_normalize(&ms->expunged);
 }
 
 /* Vanished on one side: expunge the partners on the other. */
@@ -364,7 +370,9 @@ apply_store_group(struct mbox_side *ms, struct flag_group *g)
 		pairs[i].uid = g->uids[i];
 		pairs[i].partner = g->partners[i];
 		flagmap_set(&ms->expect, g->uids[i], g->flags, 0);
+		uidset_add(&ms->storing, g->uids[i]);
 	}
+	uidset_normalize(&ms->storing);
 	qsort(pairs, g->count, sizeof(*pairs), uid_pair_cmp);
 	i = 0;
 	while (i < g->count) {
@@ -399,10 +407,11 @@ apply_store_group(struct mbox_side *ms, struct flag_group *g)
 			since = ms->max_modseq;
 		if (ms->hms_seen > since)
 			since = ms->hms_seen;
-		sync_select_for_step(ms);
-		sync_cmd(ms, false, store_done, sc,
-		         "UID STORE %a (UNCHANGEDSINCE %U) FLAGS.SILENT (%a)",
-		         buf_data(b), since, g->flags);
+		ms->touched = true;
+		sync_cmd_step(
+		    ms, store_done, sc,
+		    "UID STORE %a (UNCHANGEDSINCE %U) FLAGS.SILENT (%a)",
+		    buf_data(b), since, g->flags);
 		buf_free(&b);
 		continue;
 	nomem:
@@ -517,6 +526,16 @@ sync_apply_start(struct mbox *mb)
 
 	sync_move_apply(&mb->s[SIDE_LOCAL]);
 	sync_move_apply(&mb->s[SIDE_REMOTE]);
+	for (s = 0; s < SIDE_COUNT; s++) {
+		struct mbox_side *ms = &mb->s[s];
+
+		/* A side that receives copies: its commands wait for the
+		 * first APPEND, to share its selection. Not the FETCH of what
+		 * it sends, unless on the local side only: the remote's FETCH
+		 * goes at once, so one side's always feeds the other's. */
+		ms->hold = !ms->step_selected && mbox_other(ms)->fresh.n > 0 &&
+		           (ms->fresh.n == 0 || ms->side == SIDE_LOCAL);
+	}
 	apply_vanished(mb);
 	if (!mb->failed)
 		apply_modified(mb);

@@ -39,6 +39,11 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 
 	(void)conn;
 	mb->run->appends_in_flight--;
+	if (resp != NULL && resp->status == IMAP_STATUS_OK &&
+	    (b->epoch == NULL || !b->epoch->saw_modseq))
+		to->live_unsure = true;
+	if (b->epoch != NULL)
+		sync_epoch_close(b->epoch);
 	if (resp == NULL)
 		goto out; /* the connection failed; sync_run_wait reports it */
 	if (resp->status != IMAP_STATUS_OK) {
@@ -79,6 +84,7 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 			goto db_error;
 		}
 		flagmap_set(&to->expect, tuid, b->flags[i], 0);
+		to->live_added++;
 		uidset_add(&suids, b->uids[i]);
 		if (tuid > to->max_uid)
 			to->max_uid = tuid;
@@ -172,6 +178,14 @@ copy_flush(struct mbox_side *from)
 	if (state_commit(mb->run->state, &error) < 0)
 		goto db_error;
 	sync_step("intents recorded");
+	/* Appended in the target's selection, the server reports the new
+	 * messages, and any other change, in band: no CHECK to follow. */
+	sync_release(mbox_other(from));
+	/* SELECT, not EXAMINE: the session that selects a mailbox first
+	 * after an APPEND claims \Recent, which Dovecot counts as a change
+	 * (a higher MODSEQ); it must be this one, in band. */
+	sync_select_live(mbox_other(from), true);
+	b->epoch = sync_epoch_open(mbox_other(from));
 	imap_cmd_end(b->cmd);
 	b->cmd = NULL;
 	mb->run->appends_in_flight++;
@@ -309,6 +323,8 @@ copy_fetch_done(struct imap_conn *conn, const struct imap_response *resp,
 			sync_copy_abort(from);
 		else
 			copy_flush(from);
+		/* Nothing to append after all: what waited for it goes. */
+		sync_release(mbox_other(from));
 	}
 }
 
@@ -318,6 +334,8 @@ sync_copy_start(struct mbox_side *ms)
 	size_t pos = 0;
 
 	uidset_normalize(&ms->fresh);
+	if (ms->fresh.n > 0)
+		mbox_other(ms)->touched = true;
 	ms->copy_total += uidset_count(&ms->fresh);
 	while (pos < ms->fresh.n) {
 		struct buf *b = buf_create(IMAP_MAX_UIDSET_CMD * 2);
@@ -330,10 +348,17 @@ sync_copy_start(struct mbox_side *ms)
 			return;
 		}
 		ms->fetches++;
-		sync_select_for_step(ms);
+		if (ms->hold) {
+			sync_cmd_step(ms, copy_fetch_done, ms,
+			              "UID FETCH %a (FLAGS INTERNALDATE "
+			              "BODY.PEEK[])",
+			              buf_data(b));
+			buf_free(&b);
+			continue;
+		}
+		sync_select_for_step(ms, false);
 		if (sync_cmd(ms, false, copy_fetch_done, ms,
-		             "UID FETCH %a (UID MODSEQ FLAGS INTERNALDATE "
-		             "BODY.PEEK[])",
+		             "UID FETCH %a (FLAGS INTERNALDATE BODY.PEEK[])",
 		             buf_data(b)) == NULL)
 			ms->fetches--;
 		buf_free(&b);

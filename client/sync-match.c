@@ -19,6 +19,9 @@
 
 #include <sodium.h>
 
+static void match_fetch(struct mbox_side *ms, const struct uidset *uids,
+                        bool sizes);
+
 static void
 match_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 {
@@ -113,9 +116,234 @@ ident_cmp(const void *a, const void *b)
 }
 
 void
+sync_match_fetch_keys(struct mbox_side *ms, const struct uidset *uids)
+{
+	size_t i;
+
+	if (ms->mb->phase != PHASE_SIZES) {
+		match_fetch(ms, uids, false);
+		return;
+	}
+	/* Gathered, so a mailbox is selected once for them all. */
+	for (i = 0; i < uids->n; i++) {
+		if (uidset_add_range(&ms->size_want, uids->r[i].lo,
+		                     uids->r[i].hi) < 0) {
+			sync_fail(ms->mb, ms->side, "out of memory");
+			return;
+		}
+	}
+}
+
+bool
+sync_match_sizes_flush(struct mbox *mbs, size_t n)
+{
+	bool queued = false;
+	size_t i;
+	unsigned s;
+
+	for (i = 0; i < n; i++) {
+		for (s = 0; s < SIDE_COUNT; s++) {
+			struct mbox_side *ms = &mbs[i].s[s];
+
+			if (ms->size_want.n == 0)
+				continue;
+			if (!mbs[i].failed && mbs[i].active) {
+				uidset_normalize(&ms->size_want);
+				match_fetch(ms, &ms->size_want, true);
+				queued = true;
+			}
+			uidset_free(&ms->size_want);
+		}
+	}
+	return queued;
+}
+
+void
+sync_match_on_size(struct mbox_side *ms, const struct imap_fetch *f)
+{
+	if ((f->have & IMAP_FETCH_RFC822_SIZE) == 0 ||
+	    (!uidset_contains(&ms->fresh, f->uid) &&
+	     !uidset_contains(&ms->move_want, f->uid)))
+		return;
+	if (ms->sizes_count == ms->sizes_alloc) {
+		size_t n = ms->sizes_alloc == 0 ? 64 : ms->sizes_alloc * 2;
+		struct sync_size *ns = realloc(ms->sizes, n * sizeof(*ns));
+
+		if (ns == NULL) {
+			sync_fail(ms->mb, ms->side, "out of memory");
+			return;
+		}
+		ms->sizes = ns;
+		ms->sizes_alloc = n;
+	}
+	ms->sizes[ms->sizes_count].uid = f->uid;
+	ms->sizes[ms->sizes_count].size = f->size;
+	ms->sizes_count++;
+}
+
+static int
+size_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The sizes of ms's messages in set (fresh or move_want), appended to
+ * *v; sorted by the caller. */
+static int
+sizes_collect(const struct mbox_side *ms, const struct uidset *set,
+              uint32_t **v, size_t *count, size_t *alloc)
+{
+	size_t i;
+
+	for (i = 0; i < ms->sizes_count; i++) {
+		if (!uidset_contains(set, ms->sizes[i].uid))
+			continue;
+		if (*count == *alloc) {
+			size_t n = *alloc == 0 ? 64 : *alloc * 2;
+			uint32_t *nv = realloc(*v, n * sizeof(*nv));
+
+			if (nv == NULL)
+				return -1;
+			*v = nv;
+			*alloc = n;
+		}
+		(*v)[(*count)++] = ms->sizes[i].size;
+	}
+	return 0;
+}
+
+struct size_list {
+	uint32_t *v;
+	size_t count, alloc;
+};
+
+/* qsort() must not be given NULL, even for nothing to sort. */
+static void
+size_list_sort(struct size_list *l)
+{
+	if (l->count > 0)
+		qsort(l->v, l->count, sizeof(*l->v), size_cmp);
+}
+
+static bool
+size_list_has(const struct size_list *l, uint32_t size)
+{
+	return l->count > 0 &&
+	       bsearch(&size, l->v, l->count, sizeof(*l->v), size_cmp) != NULL;
+}
+
+/* The messages of ms in set whose size is in l, added to cand. */
+static int
+sizes_pick(const struct mbox_side *ms, const struct uidset *set,
+           const struct size_list *l, struct uidset *cand)
+{
+	size_t i;
+
+	for (i = 0; i < ms->sizes_count; i++) {
+		if (uidset_contains(set, ms->sizes[i].uid) &&
+		    size_list_has(l, ms->sizes[i].size) &&
+		    uidset_add(cand, ms->sizes[i].uid) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Keys differ where sizes do (the key hashes the size): only messages
+ * with a size on the other side of their pairing or move get keys. For
+ * MATCH, the other side's fresh messages of the same mailbox; for a
+ * move, the other side's vanished pairs (of any mailbox) for what is
+ * new, and what is new on the other side for a vanished pair. */
+bool
+sync_match_narrow(struct mbox *mbs, size_t n)
+{
+	struct size_list fresh[SIDE_COUNT], want[SIDE_COUNT];
+	struct uidset cand = UIDSET_INIT;
+	bool queued = false;
+	size_t i;
+	unsigned s;
+
+	memset(fresh, 0, sizeof(fresh));
+	memset(want, 0, sizeof(want));
+	for (i = 0; i < n; i++) {
+		for (s = 0; s < SIDE_COUNT; s++) {
+			struct mbox_side *ms = &mbs[i].s[s];
+
+			if (sizes_collect(ms, &ms->fresh, &fresh[s].v,
+			                  &fresh[s].count,
+			                  &fresh[s].alloc) < 0 ||
+			    sizes_collect(ms, &ms->move_want, &want[s].v,
+			                  &want[s].count, &want[s].alloc) < 0)
+				goto nomem;
+		}
+	}
+	for (s = 0; s < SIDE_COUNT; s++) {
+		size_list_sort(&fresh[s]);
+		size_list_sort(&want[s]);
+	}
+	for (i = 0; i < n; i++) {
+		struct mbox *mb = &mbs[i];
+		struct size_list here[SIDE_COUNT];
+
+		memset(here, 0, sizeof(here));
+		for (s = 0; s < SIDE_COUNT; s++) {
+			struct mbox_side *ms = &mb->s[s];
+
+			if (sizes_collect(ms, &ms->fresh, &here[s].v,
+			                  &here[s].count, &here[s].alloc) < 0)
+				goto nomem_here;
+			size_list_sort(&here[s]);
+		}
+		for (s = 0; s < SIDE_COUNT; s++) {
+			struct mbox_side *ms = &mb->s[s];
+			enum side o = side_other(s);
+
+			uidset_clear(&cand);
+			if (mb->failed || !mb->active)
+				continue;
+			if (sizes_pick(ms, &ms->fresh, &here[o], &cand) < 0 ||
+			    sizes_pick(ms, &ms->fresh, &want[o], &cand) < 0 ||
+			    sizes_pick(ms, &ms->move_want, &fresh[o], &cand) <
+			        0)
+				goto nomem_here;
+			ms->sizes_count = 0;
+			if (cand.n == 0)
+				continue;
+			uidset_normalize(&cand);
+			sync_match_fetch_keys(ms, &cand);
+			queued = true;
+		}
+		for (s = 0; s < SIDE_COUNT; s++)
+			free(here[s].v);
+		continue;
+	nomem_here:
+		for (s = 0; s < SIDE_COUNT; s++)
+			free(here[s].v);
+		goto nomem;
+	}
+	goto out;
+nomem:
+	sync_fail(&mbs[0], SIDE_LOCAL, "out of memory");
+	mbs[0].run->fatal = true;
+out:
+	for (s = 0; s < SIDE_COUNT; s++) {
+		free(fresh[s].v);
+		free(want[s].v);
+	}
+	uidset_free(&cand);
+	return queued;
+}
+
+void
 sync_match_free(struct mbox_side *ms)
 {
 	size_t i;
+
+	free(ms->sizes);
+	ms->sizes = NULL;
+	ms->sizes_count = ms->sizes_alloc = 0;
+	uidset_free(&ms->size_want);
 
 	for (i = 0; i < ms->idents_count; i++)
 		free(ms->idents[i].flags);
@@ -146,8 +374,9 @@ match_prune(struct mbox_side *ms, struct uidset *paired)
 	return 0;
 }
 
-void
-sync_match_fetch_keys(struct mbox_side *ms, const struct uidset *uids)
+/* Queue the FETCH of the keys of uids, or with sizes of their sizes. */
+static void
+match_fetch(struct mbox_side *ms, const struct uidset *uids, bool sizes)
 {
 	size_t pos = 0;
 
@@ -160,11 +389,16 @@ sync_match_fetch_keys(struct mbox_side *ms, const struct uidset *uids)
 			sync_fail(ms->mb, ms->side, "out of memory");
 			return;
 		}
-		sync_select_for_step(ms);
-		sync_cmd(ms, false, match_done, ms,
-		         "UID FETCH %a (UID FLAGS MODSEQ RFC822.SIZE "
-		         "INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
-		         buf_data(b));
+		sync_select_for_step(ms, false);
+		if (sizes)
+			sync_cmd(ms, false, match_done, ms,
+			         "UID FETCH %a (RFC822.SIZE)", buf_data(b));
+		else
+			sync_cmd(ms, false, match_done, ms,
+			         "UID FETCH %a (UID FLAGS MODSEQ RFC822.SIZE "
+			         "INTERNALDATE "
+			         "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
+			         buf_data(b));
 		buf_free(&b);
 	}
 }

@@ -409,6 +409,10 @@ sync_move_apply(struct mbox_side *from)
 		}
 		mc->from = from;
 		mc->to = to;
+		from->touched = true;
+		to->touched = true;
+		/* Added there while another mailbox is selected. */
+		to->need_check = true;
 		uidset_init(&mc->uids);
 		/* Every move to the same mailbox, while the set is short. */
 		for (j = i; j < from->moves_count; j++) {
@@ -419,12 +423,13 @@ sync_move_apply(struct mbox_side *from)
 			o->queued = true;
 			mc->moves[mc->count++] = o;
 			uidset_add(&mc->uids, o->uid);
+			uidset_add(&from->expunged, o->uid);
 			if (mc->uids.n * 22 > IMAP_MAX_UIDSET_CMD)
 				break;
 		}
 		uidset_normalize(&mc->uids);
 		uidset_format(&mc->uids, b);
-		sync_select_for_step(from);
+		sync_select_for_step(from, true);
 		if ((mbox_server(from)->caps & IMAP_CAP_MOVE) != 0) {
 			sync_cmd(from, false, move_done, mc, "UID MOVE %a %s",
 			         buf_data(b), to->wire);

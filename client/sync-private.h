@@ -2,6 +2,7 @@
  * being synced. sync.c runs the steps for all mailboxes at once,
  * sync-apply.c expunges and stores flags, sync-copy.c copies new
  * messages, sync-match.c pairs messages found on both sides,
+ * sync-select.c selects for APPLY and holds its commands,
  * sync-repair.c compares whole mailboxes. */
 #ifndef CLIENT_SYNC_PRIVATE_H
 #define CLIENT_SYNC_PRIVATE_H
@@ -31,12 +32,18 @@ struct imap_cmd;
 enum mbox_phase {
 	PHASE_SELECT,
 	PHASE_SCAN,  /* --repair: every message's flags */
+	PHASE_SIZES, /* the sizes of what MATCH may pair */
 	PHASE_MATCH, /* pairing unmapped messages found on both sides */
 	PHASE_APPLY,
 	PHASE_CHECK,
 };
 
 struct mbox;
+struct sync_held;
+
+struct sync_size {
+	uint32_t uid, size;
+};
 
 /* What identifies a message across servers (sync-match.c). */
 #define SYNC_KEY_LEN 16
@@ -61,9 +68,10 @@ struct sync_move {
 struct copy_batch {
 	struct mbox *mb;
 	enum side from;
-	struct imap_cmd *cmd; /* under construction; NULL once queued */
-	uint32_t *uids;       /* source UIDs, in APPEND order */
-	char **flags;         /* their canonical flags */
+	struct imap_cmd *cmd;     /* under construction; NULL once queued */
+	struct sync_epoch *epoch; /* once queued, until answered */
+	uint32_t *uids;           /* source UIDs, in APPEND order */
+	char **flags;             /* their canonical flags */
 	size_t count, alloc;
 	size_t bytes;
 };
@@ -90,6 +98,7 @@ struct mbox_side {
 	struct uidset vanished;
 	struct flagmap modified;
 	struct uidset fresh; /* new UIDs to copy to the other side */
+	struct uidset found; /* new UIDs APPLY's selection reported */
 	/* Flags that could not be stored on the other side (MODIFIED):
 	 * merged into modified for the next round, so a conflict is seen. */
 	struct flagmap carry;
@@ -98,6 +107,11 @@ struct mbox_side {
 	 * vanished since the last run (an expunge, not a loss). */
 	struct flagmap all;
 	struct uidset was_vanished;
+	/* PHASE_SIZES: the sizes of fresh and move_want messages; only
+	 * those whose size is on the other side can pair, and get keys. */
+	struct sync_size *sizes;
+	size_t sizes_count, sizes_alloc;
+	struct uidset size_want; /* asked by MATCH and moves, one FETCH */
 	/* PHASE_MATCH: the keys of the fresh messages. */
 	struct sync_ident *idents;
 	size_t idents_count, idents_alloc;
@@ -113,7 +127,31 @@ struct mbox_side {
 	struct uidset copyuid_src, copyuid_dst;
 
 	/* What the sync did on this side, to recognise it in CHECK. */
+	bool touched; /* this round changed something here: CHECK it */
 	struct flagmap expect;
+	/* APPLY selects with QRESYNC from hms, so the server reports what
+	 * changed since, and, while selected, every change as it is made:
+	 * the selection is the CHECK when all of this round's changes
+	 * here went through it and the message count adds up (live_base
+	 * at SELECT, less what vanished since, plus what was appended,
+	 * gives the last EXISTS). */
+	bool live_sel;    /* selected so in this APPLY flight */
+	bool live_ro;     /* by EXAMINE: no STORE or EXPUNGE there */
+	bool need_check;  /* changed outside the selection (moved in) */
+	bool live_exists; /* an EXISTS came with the SELECT */
+	/* An APPEND was answered without [HIGHESTMODSEQ]: the appended
+	 * messages' MODSEQs are not covered (Dovecot leaves it out when
+	 * it reports only EXISTS). */
+	bool live_unsure;
+	/* Commands of this flight kept until the first APPEND here
+	 * (sync_cmd_step()), oldest first. */
+	bool hold;
+	struct sync_held *held, **held_tail;
+	/* UIDs this flight STOREs: what the SELECT reports of them is the
+	 * state before (UNCHANGEDSINCE catches a change by others). */
+	struct uidset storing;
+	uint32_t live_base, live_last;
+	uint64_t live_gone, live_added;
 	struct uidset expunged;
 	uint64_t max_modseq, hms_seen;
 	uint32_t max_uid, uidnext_seen;
@@ -152,6 +190,8 @@ struct sync_epoch {
 	struct mbox_side *ms;
 	imap_cmd_fn *cb;
 	void *ctx;
+	bool select;     /* a SELECT: its untagged answers describe ms */
+	bool saw_modseq; /* an untagged [HIGHESTMODSEQ] came with it */
 	bool done;
 };
 
@@ -183,8 +223,36 @@ bool sync_is_mapped(struct mbox_side *ms, uint32_t uid);
 struct imap_cmd *sync_cmd(struct mbox_side *ms, bool select, imap_cmd_fn *cb,
                           void *ctx, const char *fmt, ...);
 /* Make sure ms's mailbox is selected for the commands this step queues
- * next on its side (a plain SELECT, once per step). */
-void sync_select_for_step(struct mbox_side *ms);
+ * next on its side (once per step; in APPLY with QRESYNC, so the
+ * selection also checks the side); write: they change it (else EXAMINE
+ * does). */
+void sync_select_for_step(struct mbox_side *ms, bool write);
+/* Queue a command of the APPLY step in ms's mailbox, selecting it first;
+ * or, while ms->hold, keep it for sync_release(). fmt takes only %a and
+ * %U. */
+void sync_cmd_step(struct mbox_side *ms, imap_cmd_fn *cb, void *ctx,
+                   const char *fmt, ...);
+/* Stop holding: select ms's mailbox and queue what was kept (true if
+ * anything was). */
+bool sync_release(struct mbox_side *ms);
+/* Drop what was kept and never sent (the run stops): their callbacks
+ * see a NULL response, so their contexts go. */
+void sync_held_discard(struct mbox_side *ms);
+/* Select ms's mailbox with QRESYNC from the first SELECT's
+ * HIGHESTMODSEQ (EXAMINE unless write): every change since is
+ * reported, ours and others'. */
+void sync_select_qresync(struct mbox_side *ms, bool write);
+/* After APPLY: whether ms's selection saw the whole round, so the side
+ * needs no CHECK. */
+bool sync_live_checked(const struct mbox_side *ms);
+/* Before a command that changes ms's mailbox without needing it
+ * selected (APPEND): select it, as APPLY does, unless it already is, so
+ * the change is reported and checked in band. */
+void sync_select_live(struct mbox_side *ms, bool write);
+/* An epoch for a command queued outside sync_cmd() (APPEND): untagged
+ * answers go to ms until sync_epoch_close(); owned by the server. */
+struct sync_epoch *sync_epoch_open(struct mbox_side *ms);
+void sync_epoch_close(struct sync_epoch *e);
 
 /* sync-copy.c: FETCH the bodies of ms->fresh and stream them into
  * MULTIAPPEND on the other side. */
@@ -204,12 +272,21 @@ void sync_apply_start(struct mbox *mb);
  * queued as a conflict). */
 bool sync_match_start(struct mbox *mb);
 int sync_match_finish(struct mbox *mb);
+/* PHASE_SIZES: queue one FETCH per mailbox and side for all that MATCH
+ * and moves asked (true if anything was queued). */
+bool sync_match_sizes_flush(struct mbox *mbs, size_t n);
+/* A FETCH answer of PHASE_SIZES. */
+void sync_match_on_size(struct mbox_side *ms, const struct imap_fetch *f);
+/* After PHASE_SIZES: queue the keys FETCH of the messages whose size
+ * is found where they could pair (true if anything was queued). */
+bool sync_match_narrow(struct mbox *mbs, size_t n);
 /* A FETCH answer of PHASE_MATCH; flags canonical. */
 void sync_match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
                          const char *flags);
 void sync_match_free(struct mbox_side *ms);
 /* Queue the FETCH of the keys of uids (normalized) on ms, in the step's
- * flight; the answers reach sync_match_on_fetch() and
+ * flight (in PHASE_SIZES their sizes only); the answers reach
+ * sync_match_on_size(), or sync_match_on_fetch() and
  * sync_move_on_fetch(). */
 void sync_match_fetch_keys(struct mbox_side *ms, const struct uidset *uids);
 /* The key of a FETCH answer into id (uid, modseq, key; flags NULL); -1

@@ -112,7 +112,7 @@ sync_repair_start(struct mbox *mb)
 		ms->was_vanished = ms->vanished;
 		uidset_normalize(&ms->was_vanished);
 		uidset_init(&ms->vanished);
-		sync_select_for_step(ms);
+		sync_select_for_step(ms, false);
 		sync_cmd(ms, false, scan_done, ms,
 		         "UID FETCH 1:* (UID FLAGS MODSEQ)");
 	}

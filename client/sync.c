@@ -9,18 +9,24 @@
  *   SELECT  SELECT (QRESYNC ...) on both sides: the server lists what
  *           vanished and which flags changed since the stored
  *           HIGHESTMODSEQ; the stored UIDNEXT tells which UIDs are new.
- *   MATCH   where both sides have new messages, their keys (size, date,
- *           Message-ID): the same message on both sides is paired, not
- *           copied twice (a first sync of two full stores, a killed run).
- *   APPLY   vanished messages are expunged on the other side; flag
- *           changes stored with UNCHANGEDSINCE, one STORE per distinct
- *           flag list; new messages fetched and streamed into MULTIAPPEND
- *           on the other side, with the intent recorded first.
- *   CHECK   SELECT (QRESYNC (uidvalidity m)) again, m the HIGHESTMODSEQ
- *           of the first SELECT: everything that changed since, ours and
- *           others'. What the sync did itself is recognised; anything
- *           else (a message delivered meanwhile, a flag set by a mail
- *           client) makes the mailbox go through APPLY and CHECK again.
+ *   MATCH   where both sides have new messages, or one side has new and
+ *           vanished ones (a move), their sizes, then the keys (size,
+ *           date, Message-ID) of those whose size is on the other side:
+ *           the same message on both sides is paired, not copied twice
+ *           (a first sync of two full stores, a killed run).
+ *   APPLY   SELECT (QRESYNC (uidvalidity m)), m the HIGHESTMODSEQ of the
+ *           first SELECT; vanished messages are expunged on the other
+ *           side; flag changes stored with UNCHANGEDSINCE, one STORE per
+ *           distinct flag list; new messages fetched and streamed into
+ *           MULTIAPPEND on the other side, into its selected mailbox,
+ *           with the intent recorded first (sync-select.c).
+ *   CHECK   what changed since m, ours and others'. The APPLY selection
+ *           reports it in band; a side whose count of messages does not
+ *           add up, or that the server gave no HIGHESTMODSEQ for after an
+ *           APPEND, is selected again with QRESYNC from m. What the sync
+ *           did itself is recognised; anything else (a message delivered
+ *           meanwhile, a flag set by a mail client) makes the mailbox go
+ *           through APPLY and CHECK again.
  *
  * UIDNEXT and HIGHESTMODSEQ are stored last, only after a CHECK saw
  * nothing foreign, in the transaction that closes the mailbox; the
@@ -226,7 +232,8 @@ sync_is_mapped(struct mbox_side *ms, uint32_t uid)
 }
 
 static void
-mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp)
+mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
+              bool in_select)
 {
 	struct mbox *mb = ms->mb;
 	struct imap_fetch f;
@@ -246,10 +253,21 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp)
 			sync_copy_message(ms, &f);
 		return;
 	}
-	if ((f.have & IMAP_FETCH_FLAGS) == 0)
+	if (mb->phase == PHASE_SIZES) {
+		sync_match_on_size(ms, &f);
 		return;
-	if (mb->phase == PHASE_APPLY)
-		return; /* CHECK will report it again with everything else */
+	}
+	if (mb->phase == PHASE_APPLY && in_select &&
+	    (uidset_contains(&ms->storing, f.uid) ||
+	     uidset_contains(&ms->expunged, f.uid)))
+		return;
+	if ((f.have & IMAP_FETCH_FLAGS) == 0) {
+		/* Our own STORE's answer, in band: its MODSEQ is counted in
+		 * what the selection covers. */
+		if (mb->phase == PHASE_APPLY && f.modseq > ms->max_modseq)
+			ms->max_modseq = f.modseq;
+		return;
+	}
 	flags = buf_create(64 * 1024);
 	if (flags == NULL ||
 	    flags_canonical(f.flags, f.flags_count, flags) < 0) {
@@ -277,7 +295,7 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp)
 		buf_free(&flags);
 		return;
 	}
-	/* CHECK: is it ours? */
+	/* CHECK, or APPLY's selection: is it ours? */
 	if (f.modseq > ms->max_modseq)
 		ms->max_modseq = f.modseq;
 	if (f.uid > ms->max_uid)
@@ -290,6 +308,8 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp)
 	mb->foreign = true;
 	if (f.uid < ms->uidnext || e != NULL || sync_is_mapped(ms, f.uid))
 		flagmap_set(&ms->modified, f.uid, buf_data(flags), f.modseq);
+	else if (mb->phase == PHASE_APPLY)
+		uidset_add(&ms->found, f.uid); /* fresh is being copied */
 	else
 		uidset_add(&ms->fresh, f.uid);
 	buf_free(&flags);
@@ -312,10 +332,12 @@ mbox_on_vanished(struct mbox_side *ms, const struct imap_response *resp)
 		for (i = 0; i < uids.n; i++)
 			uidset_add_range(&ms->vanished, uids.r[i].lo,
 			                 uids.r[i].hi);
-	} else if (mb->phase == PHASE_CHECK) {
+	} else if (mb->phase == PHASE_CHECK || mb->phase == PHASE_APPLY) {
 		struct uidset_iter it;
 		uint32_t uid;
 
+		if (!earlier)
+			ms->live_gone += uidset_count(&uids);
 		uidset_iter_init(&it, &uids);
 		while (uidset_iter_next(&it, &uid)) {
 			if (uidset_contains(&ms->expunged, uid))
@@ -347,14 +369,20 @@ mbox_on_code(struct mbox_side *ms, const struct imap_response *resp)
 	case IMAP_CODE_UIDNEXT:
 		if (ms->mb->phase == PHASE_SELECT)
 			ms->uidnext = code.uidnext;
-		else if (ms->mb->phase == PHASE_CHECK)
+		else if ((ms->mb->phase == PHASE_CHECK ||
+		          ms->mb->phase == PHASE_APPLY) &&
+		         code.uidnext > ms->uidnext_seen)
 			ms->uidnext_seen = code.uidnext;
 		break;
 	case IMAP_CODE_HIGHESTMODSEQ:
 		if (ms->mb->phase == PHASE_SELECT)
 			ms->hms = code.modseq;
-		else if (ms->mb->phase == PHASE_CHECK)
+		else if ((ms->mb->phase == PHASE_CHECK ||
+		          ms->mb->phase == PHASE_APPLY) &&
+		         code.modseq > ms->hms_seen)
 			ms->hms_seen = code.modseq;
+		if (mbox_server(ms)->answering != NULL)
+			mbox_server(ms)->answering->saw_modseq = true;
 		break;
 	case IMAP_CODE_NOMODSEQ:
 		ms->nomodseq = true;
@@ -364,12 +392,29 @@ mbox_on_code(struct mbox_side *ms, const struct imap_response *resp)
 	}
 }
 
+/* The message count, for APPLY's check in band: the one a SELECT gives
+ * is the base, later ones follow the changes. */
+static void
+mbox_on_exists(struct mbox_side *ms, const struct imap_response *resp,
+               bool in_select)
+{
+	if (ms->mb->phase != PHASE_APPLY || !resp->has_number)
+		return;
+	if (in_select) {
+		/* QRESYNC reports all since, the appended messages too. */
+		ms->live_unsure = false;
+		ms->live_exists = true;
+		ms->live_base = resp->number;
+		ms->live_gone = 0;
+		ms->live_added = 0;
+	}
+	ms->live_last = resp->number;
+}
+
 static void
 mbox_untagged(struct imap_conn *conn, const struct imap_response *resp,
-              void *ctx)
+              struct mbox_side *ms, bool in_select)
 {
-	struct mbox_side *ms = ctx;
-
 	(void)conn;
 	if (resp->status == IMAP_STATUS_OK && resp->code != NULL)
 		mbox_on_code(ms, resp);
@@ -378,22 +423,49 @@ mbox_untagged(struct imap_conn *conn, const struct imap_response *resp,
 		log_warn(side_name(ms->side), ms->mb->display, "%s",
 		         resp->text);
 	else if (strcmp(resp->name, "FETCH") == 0)
-		mbox_on_fetch(ms, resp);
+		mbox_on_fetch(ms, resp, in_select);
 	else if (strcmp(resp->name, "VANISHED") == 0)
 		mbox_on_vanished(ms, resp);
+	else if (strcmp(resp->name, "EXISTS") == 0)
+		mbox_on_exists(ms, resp, in_select);
 }
 
 /* --- Commands and their mailboxes ---------------------------------------- */
+
+/* A tagged OK with [HIGHESTMODSEQ] (UID EXPUNGE, FETCH) in APPLY's
+ * selection: the highest MODSEQ it covers so far. */
+static void
+epoch_modseq(struct mbox_side *ms, const struct imap_response *resp)
+{
+	struct imap_resp_code code;
+	const char *error;
+
+	if (ms->mb->phase != PHASE_APPLY || resp->status != IMAP_STATUS_OK ||
+	    resp->code == NULL ||
+	    imap_decode_code(resp, &code, NULL, NULL, &error) < 0)
+		return;
+	if (code.code == IMAP_CODE_HIGHESTMODSEQ && code.modseq > ms->hms_seen)
+		ms->hms_seen = code.modseq;
+}
 
 static void
 epoch_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 {
 	struct sync_epoch *e = ctx;
+
+	if (resp != NULL)
+		epoch_modseq(e->ms, resp);
+	if (e->cb != NULL)
+		e->cb(conn, resp, e->ctx);
+	sync_epoch_close(e);
+}
+
+void
+sync_epoch_close(struct sync_epoch *e)
+{
 	struct sync_server *srv = e->srv;
 
 	e->done = true;
-	if (e->cb != NULL)
-		e->cb(conn, resp, e->ctx);
 	while (srv->epoch_head != NULL && srv->epoch_head->done) {
 		struct sync_epoch *head = srv->epoch_head;
 
@@ -402,6 +474,24 @@ epoch_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 			srv->epoch_tail = NULL;
 		free(head);
 	}
+}
+
+struct sync_epoch *
+sync_epoch_open(struct mbox_side *ms)
+{
+	struct sync_server *srv = mbox_server(ms);
+	struct sync_epoch *e = calloc(1, sizeof(*e));
+
+	if (e == NULL)
+		return NULL;
+	e->srv = srv;
+	e->ms = ms;
+	if (srv->epoch_tail != NULL)
+		srv->epoch_tail->next = e;
+	else
+		srv->epoch_head = e;
+	srv->epoch_tail = e;
+	return e;
 }
 
 struct imap_cmd *
@@ -422,6 +512,7 @@ sync_cmd(struct mbox_side *ms, bool select, imap_cmd_fn *cb, void *ctx,
 	e->ms = ms;
 	e->cb = cb;
 	e->ctx = ctx;
+	e->select = select;
 	va_start(ap, fmt);
 	cmd = imap_conn_cmdv(srv->conn, epoch_done, e, fmt, ap);
 	va_end(ap);
@@ -448,15 +539,20 @@ sync_untagged(struct imap_conn *conn, const struct imap_response *resp,
 	struct sync_server *srv = ctx;
 	struct sync_epoch *e;
 	struct mbox_side *ms = srv->selected;
+	bool in_select = false;
 
 	for (e = srv->epoch_head; e != NULL; e = e->next) {
 		if (!e->done) {
 			ms = e->ms;
+			in_select = e->select;
 			break;
 		}
 	}
-	if (ms != NULL)
-		mbox_untagged(conn, resp, ms);
+	if (ms == NULL)
+		return;
+	srv->answering = e;
+	mbox_untagged(conn, resp, ms, in_select);
+	srv->answering = NULL;
 }
 
 /* --- SELECT --------------------------------------------------------------- */
@@ -618,45 +714,23 @@ mbox_has_work(struct mbox *mb)
 	return false;
 }
 
-static void
-step_select_done(struct imap_conn *conn, const struct imap_response *resp,
-                 void *ctx)
-{
-	struct mbox_side *ms = ctx;
-
-	(void)conn;
-	if (resp != NULL && resp->status != IMAP_STATUS_OK)
-		sync_fail(ms->mb, ms->side, "cannot select mailbox: %s",
-		          resp->text);
-}
-
-void
-sync_select_for_step(struct mbox_side *ms)
-{
-	if (ms->step_selected)
-		return;
-	ms->step_selected = true;
-	sync_cmd(ms, true, step_select_done, ms, "SELECT %s", ms->wire);
-}
-
 /* CHECK: select again with QRESYNC from the first SELECT's
  * HIGHESTMODSEQ; the answers are classified by mbox_on_fetch() and
- * mbox_on_vanished(). */
+ * mbox_on_vanished(). Only the sides this round changed: on the others
+ * the numbers that SELECT gave still cover all that was done, and what
+ * came since is the next run's. */
 static void
 mbox_check_start(struct mbox *mb)
 {
 	unsigned s;
 
 	mb->phase = PHASE_CHECK;
-	mb->foreign = false;
 	for (s = 0; s < SIDE_COUNT; s++) {
 		struct mbox_side *ms = &mb->s[s];
 
-		/* Looked up for every VANISHED UID: binary search. */
-		uidset_normalize(&ms->expunged);
-		sync_cmd(ms, true, step_select_done, ms,
-		         "SELECT %s (QRESYNC (%u %U))", ms->wire,
-		         ms->uidvalidity, ms->hms);
+		if (!ms->touched || sync_live_checked(ms))
+			continue;
+		sync_select_qresync(ms, true); /* \Recent: see copy_flush() */
 	}
 }
 
@@ -716,6 +790,8 @@ mbox_free(struct mbox *mb)
 		uidset_free(&ms->vanished);
 		uidset_free(&ms->was_vanished);
 		uidset_free(&ms->fresh);
+		uidset_free(&ms->found);
+		uidset_free(&ms->storing);
 		uidset_free(&ms->expunged);
 		flagmap_free(&ms->modified);
 		flagmap_free(&ms->carry);
@@ -726,6 +802,7 @@ mbox_free(struct mbox *mb)
 		uidset_free(&ms->copyuid_src);
 		uidset_free(&ms->copyuid_dst);
 		sync_copy_abort(ms);
+		sync_held_discard(ms);
 		if (srv->selected == ms)
 			srv->selected = NULL;
 	}
@@ -750,6 +827,8 @@ mbox_init(struct mbox *mb, struct sync_run *run, const struct sync_target *t)
 		uidset_init(&ms->vanished);
 		uidset_init(&ms->was_vanished);
 		uidset_init(&ms->fresh);
+		uidset_init(&ms->found);
+		uidset_init(&ms->storing);
 		uidset_init(&ms->expunged);
 		flagmap_init(&ms->modified);
 		flagmap_init(&ms->carry);
@@ -884,9 +963,25 @@ mbox_going(struct mbox *mb)
 static void
 mbox_step(struct mbox *mb, enum mbox_phase phase)
 {
+	unsigned s;
+
 	mb->phase = phase;
-	mb->s[SIDE_LOCAL].step_selected = false;
-	mb->s[SIDE_REMOTE].step_selected = false;
+	for (s = 0; s < SIDE_COUNT; s++) {
+		struct mbox_side *ms = &mb->s[s];
+
+		ms->step_selected = false;
+		if (phase != PHASE_APPLY)
+			continue;
+		ms->live_sel = false;
+		ms->live_exists = false;
+		ms->live_unsure = false;
+		ms->live_gone = ms->live_added = 0;
+		uidset_clear(&ms->storing);
+		/* Looked up for every VANISHED UID: binary search. */
+		uidset_normalize(&ms->expunged);
+	}
+	if (phase == PHASE_APPLY)
+		mb->foreign = false;
 }
 
 /* The flights after SELECT: MATCH, then APPLY and CHECK until every
@@ -907,12 +1002,17 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 		return;
 	for (i = 0; i < n; i++) {
 		if (mbox_going(&mbs[i])) {
-			mbox_step(&mbs[i], PHASE_MATCH);
+			mbox_step(&mbs[i], PHASE_SIZES);
 			queued |= sync_match_start(&mbs[i]);
 		}
 	}
 	queued |= sync_move_start(mbs, n);
+	queued = sync_match_sizes_flush(mbs, n);
 	if (queued && sync_run_wait(run) < 0)
+		return;
+	for (i = 0; i < n; i++)
+		mbox_step(&mbs[i], PHASE_MATCH);
+	if (queued && sync_match_narrow(mbs, n) && sync_run_wait(run) < 0)
 		return;
 	for (i = 0; i < n; i++) {
 		if (mbox_going(&mbs[i]))
@@ -956,6 +1056,14 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 		for (s = 0; s < SIDE_COUNT; s++)
 			imap_conn_throttle(conns[s], conns[side_other(s)]);
 		sync_run_wait(run);
+		/* Held for copies that never came (failed, or empty). */
+		any = false;
+		for (i = 0; i < n && !run->fatal; i++) {
+			for (s = 0; s < SIDE_COUNT; s++)
+				any |= sync_release(&mbs[i].s[s]);
+		}
+		if (any)
+			sync_run_wait(run);
 		for (s = 0; s < SIDE_COUNT; s++)
 			imap_conn_throttle(conns[s], NULL);
 		log_progress_end();
@@ -965,8 +1073,13 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 		if (sync_stopping(run))
 			return;
 		for (i = 0; i < n; i++) {
-			uidset_clear(&mbs[i].s[SIDE_LOCAL].fresh);
-			uidset_clear(&mbs[i].s[SIDE_REMOTE].fresh);
+			for (s = 0; s < SIDE_COUNT; s++) {
+				struct mbox_side *ms = &mbs[i].s[s];
+
+				uidset_free(&ms->fresh);
+				ms->fresh = ms->found;
+				uidset_init(&ms->found);
+			}
 			if (mbox_going(&mbs[i]))
 				mbox_check_start(&mbs[i]);
 		}
@@ -976,6 +1089,10 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 		for (i = 0; i < n; i++) {
 			struct mbox *mb = &mbs[i];
 
+			for (s = 0; s < SIDE_COUNT; s++) {
+				mb->s[s].touched = false;
+				mb->s[s].need_check = false;
+			}
 			/* Foreign changes, or flags a move left to set. */
 			if (!mbox_going(mb) || mb->foreign || mbox_has_work(mb))
 				continue;

@@ -35,6 +35,8 @@ struct sync_server {
 	 * first, and the mailbox of the last SELECT queued. */
 	struct sync_epoch *epoch_head, *epoch_tail;
 	struct mbox_side *selected;
+	/* The epoch whose untagged answer is being read, if any. */
+	struct sync_epoch *answering;
 };
 
 /* What a run is asked to do besides syncing. */
