@@ -88,18 +88,78 @@ out:
 	set_cmd_free(sc);
 }
 
-static void
-ignore_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
-{
-	struct mbox_side *ms = ctx;
+/* A UID EXPUNGE waiting for the STORE of its \Deleted flags. */
+struct expunge_chain {
+	struct mbox_side *ms;
+	struct uidset uids;
+	imap_cmd_fn *cb;
+	void *ctx;
+};
 
-	(void)conn;
+static void
+expunge_stored(struct imap_conn *conn, const struct imap_response *resp,
+               void *ctx)
+{
+	struct expunge_chain *x = ctx;
+	struct mbox_side *ms = x->ms;
+
 	if (resp != NULL && resp->status != IMAP_STATUS_OK)
-		sync_fail(ms->mb, ms->side, "%s", resp->text);
+		sync_fail(ms->mb, ms->side, "UID STORE \\Deleted failed: %s",
+		          resp->text);
+	if (resp == NULL || resp->status != IMAP_STATUS_OK ||
+	    ms->mb->run->fatal) {
+		if (x->cb != NULL)
+			x->cb(conn, NULL, x->ctx);
+		goto out;
+	}
+	/* Other mailboxes' commands may have been queued since. */
+	if (mbox_server(ms)->selected != ms) {
+		if (ms->mb->phase == PHASE_APPLY)
+			sync_select_live(ms, true);
+		else
+			sync_cmd(ms, true, NULL, NULL, "SELECT %s", ms->wire);
+	}
+	if (sync_cmd(ms, false, x->cb, x->ctx, "UID EXPUNGE %S", &x->uids) ==
+	        NULL &&
+	    x->cb != NULL)
+		x->cb(NULL, NULL, x->ctx);
+out:
+	uidset_free(&x->uids);
+	free(x);
+}
+
+void
+sync_expunge_uids(struct mbox_side *ms, const char *set,
+                  const struct uidset *uids, bool step, imap_cmd_fn *cb,
+                  void *ctx)
+{
+	struct expunge_chain *x = calloc(1, sizeof(*x));
+	size_t i;
+
+	if (x == NULL) {
+		sync_fail(ms->mb, ms->side, "out of memory");
+		ms->mb->run->fatal = true;
+		if (cb != NULL)
+			cb(NULL, NULL, ctx);
+		return;
+	}
+	x->ms = ms;
+	x->cb = cb;
+	x->ctx = ctx;
+	uidset_init(&x->uids);
+	for (i = 0; i < uids->n; i++)
+		uidset_add_range(&x->uids, uids->r[i].lo, uids->r[i].hi);
+	if (step)
+		sync_cmd_step(ms, expunge_stored, x,
+		              "UID STORE %a +FLAGS.SILENT (\\Deleted)", set);
+	else if (sync_cmd(ms, false, expunge_stored, x,
+	                  "UID STORE %a +FLAGS.SILENT (\\Deleted)",
+	                  set) == NULL)
+		expunge_stored(NULL, NULL, x);
 }
 
 /* Expunge uids (normalized) on ms: STORE \Deleted and UID EXPUNGE, one
- * pair of commands per chunk of the set, all pipelined. */
+ * pair of commands per chunk of the set, the chunks pipelined. */
 static void
 apply_expunge(struct mbox_side *ms, const struct uidset *uids)
 {
@@ -128,11 +188,8 @@ apply_expunge(struct mbox_side *ms, const struct uidset *uids)
 			                 uids->r[i].hi);
 		}
 		ms->touched = true;
-		sync_cmd_step(ms, ignore_done, ms,
-		              "UID STORE %a +FLAGS.SILENT (\\Deleted)",
-		              buf_data(b));
-		sync_cmd_step(ms, expunge_done, sc, "UID EXPUNGE %a",
-		              buf_data(b));
+		sync_expunge_uids(ms, buf_data(b), &sc->uids, true,
+		                  expunge_done, sc);
 		buf_free(&b);
 	}
 	uidset_normalize(&ms->expunged);

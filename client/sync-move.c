@@ -436,11 +436,8 @@ sync_move_apply(struct mbox_side *from)
 		} else {
 			sync_cmd(from, false, move_done, mc, "UID COPY %a %s",
 			         buf_data(b), to->wire);
-			sync_cmd(from, false, NULL, NULL,
-			         "UID STORE %a +FLAGS.SILENT (\\Deleted)",
-			         buf_data(b));
-			sync_cmd(from, false, NULL, NULL, "UID EXPUNGE %a",
-			         buf_data(b));
+			sync_expunge_uids(from, buf_data(b), &mc->uids, false,
+			                  NULL, NULL);
 		}
 		buf_free(&b);
 	}

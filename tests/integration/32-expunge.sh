@@ -50,4 +50,15 @@ sync_dumps_equal "double expunge and flag-vs-expunge: dumps equal"
 tap_is "$(store_count "$LOCAL" INBOX) $(mapped)" "6 6" \
 	"6 messages left, 6 mapped"
 sync_noop "a further run is a no-op"
+
+# Dovecot runs a UID EXPUNGE pipelined behind the STORE of its \Deleted
+# flags side by side with it, and on a big mailbox the EXPUNGE finds
+# nothing flagged yet: it must wait for the STORE's answer.
+store_expunge "$REMOTE" INBOX "$(store_uid_of "$REMOTE" INBOX l5)"
+sync_ok "an expunge carried, traced" --debug
+tap_check "the UID EXPUNGE goes out after its STORE is answered" sh -c \
+	"grep '^local [-<]' '$SYNC_ERR' | grep -A1000 'UID STORE.*Deleted' |
+	 grep -m1 -E 'OK Store|UID EXPUNGE' | grep -q 'OK Store'"
+tap_is "$(store_count "$LOCAL" INBOX) $(mapped)" "5 5" \
+	"5 messages left, 5 mapped"
 tap_done

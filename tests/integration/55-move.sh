@@ -63,4 +63,28 @@ tap_check "moved on local" grep -q '^local(dst): Moved 1 UID(s) to src' \
 tap_check "its flag came too" sh -c \
 	"$IMAPTOOL '$LOCAL' flags src | grep -q Flagged"
 sync_dumps_equal "dumps equal"
+
+# A server without MOVE (tests/lib/capfilter.py hides it from the real
+# one): UID COPY, then STORE \Deleted and, once that is answered, UID
+# EXPUNGE.
+sed -i "s|^command = $REMOTE\$|command = $IMAPSYNC_TOP/tests/lib/capfilter.py MOVE $REMOTE|" "$SYNC_CONF"
+python3 - "$LOCAL" <<'PY'
+import imaplib, sys
+m = imaplib.IMAP4_stream(sys.argv[1])
+m.select('dst')
+m.uid('MOVE', '1:200', 'src')
+m.logout()
+PY
+sync_ok "without MOVE: a sync after a move of 200 messages exits 0" --debug
+tap_check "without MOVE: UID COPY, not MOVE" sh -c \
+	"grep -q '^remote -> A[0-9]* UID COPY' '$SYNC_ERR' &&
+	 ! grep -q '^remote -> A[0-9]* UID MOVE' '$SYNC_ERR'"
+tap_check "without MOVE: the EXPUNGE waits for its STORE's answer" sh -c \
+	"grep '^remote [-<]' '$SYNC_ERR' | grep -A1000 'UID STORE.*Deleted' |
+	 grep -m1 -E 'OK Store|UID EXPUNGE' | grep -q 'OK Store'"
+tap_is "$(store_count "$REMOTE" src) $(store_count "$REMOTE" dst)" \
+	"$(store_count "$LOCAL" src) $(store_count "$LOCAL" dst)" \
+	"without MOVE: the same counts on both sides"
+sync_dumps_equal "without MOVE: dumps equal"
+sync_noop "without MOVE: then a sync is a no-op"
 tap_done
