@@ -748,9 +748,9 @@ watch_run(struct sync_run *run, const struct options *opts,
 		if (watch_wait(&w) < 0)
 			watch_down(&w);
 	}
+	log_mute(false);
 	if (watch_stop)
 		log_info(NULL, NULL, "stopping on a signal");
-	log_mute(false);
 	server_log_stats(run);
 	watch_disconnect(&w);
 	run->stop = NULL;
