@@ -138,8 +138,19 @@ tap_check "restart: it tried more than once (${attempts:-?} attempts), with back
 store_append "$REMOTE" INBOX -s after >/dev/null
 tap_check "restart: NOTIFY works again after the reconnection" \
 	watch_until 2 watch_log_has 3 'local(INBOX): Added'
+# Stopped while it waits to reconnect: at once, and it says so.
+dovecot_server_kill
+tap_check "outage: the second loss is noticed" \
+	watch_until 10 watch_log_has 2 'connecting again in the background'
+sleep 2
+t0=$(now_ms)
 watch_stop TERM
-tap_is "$WATCH_RC" 0 "restart: SIGTERM exits 0"
+took=$(($(now_ms) - t0))
+tap_is "$WATCH_RC" 0 "outage: SIGTERM exits 0"
+tap_check "outage: SIGTERM ends the wait at once (${took} ms)" \
+	test "$took" -lt 3000
+tap_check "outage: it says why it stops, though reconnection errors are muted" \
+	grep -q 'stopping on a signal' "$WATCH_LOG"
 sync_dumps_equal "restart: the stores are equal"
 
 tap_done
