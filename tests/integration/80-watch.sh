@@ -3,7 +3,8 @@
 # delivered on either side, a flag set, a mailbox created and subscribed
 # reach the other side within 2 s; over a server without NOTIFY, IDLE
 # on INBOX does it for INBOX. --watch polls. SIGHUP re-reads the config
-# (a broken one is refused, the old one kept); SIGTERM ends it cleanly.
+# (a broken one is refused, the old one kept); SIGTERM ends it cleanly;
+# the safety brake ends it with status 5.
 . "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"
 . "$IMAPSYNC_TOP/tests/lib/watch.sh"
 
@@ -128,5 +129,30 @@ fi
 watch_stop INT
 tap_is "$WATCH_RC" 0 "--watch: SIGINT exits 0"
 sync_dumps_equal "after --watch, the stores are equal"
+
+# --- the safety brake ends a watch ---------------------------------------------
+: >"$WATCH_LOG"
+i=1
+while [ $i -le 30 ]; do
+	echo "append INBOX -s b$i"
+	i=$((i + 1))
+done | store_script "$REMOTE" >/dev/null
+sync_ok "brake: a run copies 30 more messages"
+before=$(store_count "$LOCAL" INBOX)
+watch_start --notify
+sleep 1
+store_expunge "$REMOTE" INBOX 1:40
+if watch_until 10 sh -c "! kill -0 $WATCH_PID 2>/dev/null"; then
+	watch_stop TERM
+	tap_is "$WATCH_RC" 5 "brake: the watcher stops with exit status 5"
+else
+	watch_stop KILL
+	tap_fail "brake: the watcher stops with exit status 5" \
+		"$(tail -n 5 "$WATCH_LOG")"
+fi
+tap_check "brake: saying why and what to do" \
+	grep -q 'safety-expunge.*--force' "$WATCH_LOG"
+tap_is "$(store_count "$LOCAL" INBOX)" "$before" \
+	"brake: nothing was expunged on local"
 
 tap_done
