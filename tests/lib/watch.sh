@@ -5,6 +5,7 @@
 #       --config=$SYNC_CONF ARGS; its stdout and stderr go to $WATCH_LOG;
 #       sets WATCH_PID. Stopped (SIGKILL) on exit if still running.
 #   watch_stop [SIG]        send SIG (default TERM), wait; sets WATCH_RC.
+#   watch_stop_within MS DESC   SIGTERM; TAP: exit 0 within MS ms.
 #   watch_until SECONDS CMD...   run CMD every 20 ms until it succeeds;
 #       returns 1 after SECONDS. Sets WATCH_MS: how long it took.
 #   watch_count PATTERN     lines of $WATCH_LOG matching PATTERN.
@@ -32,6 +33,16 @@ watch_stop() {
 	wait "$WATCH_PID"
 	WATCH_RC=$?
 	WATCH_PID=
+}
+
+# watch_stop_within MS DESC: SIGTERM; TAP: it exits 0, within MS ms.
+watch_stop_within() {
+	_t0=$(now_ms)
+	watch_stop TERM
+	_took=$(($(now_ms) - _t0))
+	tap_is "$WATCH_RC" 0 "$2: SIGTERM exits 0"
+	tap_check "$2: SIGTERM ends it within $1 ms (${_took} ms)" \
+		test "$_took" -lt "$1"
 }
 
 watch_count() {
