@@ -17,6 +17,8 @@ import random
 import re
 import sys
 
+from store import mailboxes  # bench/store.py, beside this script
+
 imaplib._MAXLINE = 10 * 1024 * 1024
 FLAGS = ('\\Seen', '\\Flagged', '\\Answered', '$Label1')
 NOW = 1790000000
@@ -31,22 +33,6 @@ def check(res, what):
     if typ != 'OK':
         raise RuntimeError('%s: %s %r' % (what, typ, dat))
     return dat
-
-
-def mailboxes(imap):
-    names = []
-    for item in check(imap.list('""', '*'), 'LIST'):
-        if isinstance(item, tuple):
-            names.append(item[1].decode())
-            continue
-        m = re.match(rb'\(([^)]*)\) (?:"[^"]*"|NIL) (.*)$', item)
-        if m is None or b'\\Noselect' in m.group(1):
-            continue
-        name = m.group(2).decode()
-        if name.startswith('"'):
-            name = re.sub(r'\\(.)', r'\1', name[1:-1])
-        names.append(name)
-    return sorted(names)
 
 
 def subjects(imap):

@@ -112,21 +112,23 @@ sync_rollback(struct state *st)
 	(void)state_rollback(st, &error);
 }
 
+/* Commands in flight on both connections. */
+static size_t
+sync_in_flight(const struct sync_run *run)
+{
+	return imap_conn_in_flight(run->server[SIDE_LOCAL].conn) +
+	       imap_conn_in_flight(run->server[SIDE_REMOTE].conn);
+}
+
 static bool
 sync_wait_done(void *ctx)
 {
 	struct sync_run *run = ctx;
-	unsigned s;
 
 	/* Asked to stop: what is left in flight only reads (or changes
 	 * what the next run finds changed anyway), so hang up. */
-	if (sync_stopping(run) && run->appends_in_flight == 0)
-		return true;
-	for (s = 0; s < SIDE_COUNT; s++) {
-		if (imap_conn_in_flight(run->server[s].conn) > 0)
-			return false;
-	}
-	return true;
+	return (sync_stopping(run) && run->appends_in_flight == 0) ||
+	       sync_in_flight(run) == 0;
 }
 
 int
@@ -142,15 +144,13 @@ sync_run_wait(struct sync_run *run)
 		return -1;
 	if (imap_conn_run(conns, SIDE_COUNT, sync_wait_done, run,
 	                  SYNC_TIMEOUT_MS) == 0) {
-		if (imap_conn_in_flight(conns[0]) == 0 &&
-		    imap_conn_in_flight(conns[1]) == 0)
+		if (sync_in_flight(run) == 0)
 			return 0;
 		/* Stopped with commands in flight: the connections go
 		 * (sync_mailboxes frees them), their answers unread. */
-		log_info(NULL, NULL, "stopping: leaving %zu command(s) "
-		                     "unanswered",
-		         imap_conn_in_flight(conns[0]) +
-		             imap_conn_in_flight(conns[1]));
+		log_info(NULL, NULL,
+		         "stopping: leaving %zu command(s) unanswered",
+		         sync_in_flight(run));
 		run->fatal = true;
 		return -1;
 	}

@@ -79,7 +79,7 @@ struct watch {
 
 	bool connected;
 	bool changed;
-	int64_t next_sync_ms, next_keepalive_ms, wake_ms;
+	int64_t next_sync_ms, next_keepalive_ms;
 	/* Connection attempts failed in a row, and the wait before the
 	 * next. */
 	unsigned down_count;
@@ -142,7 +142,6 @@ static int
 watch_signals(void)
 {
 	struct sigaction sa;
-	int i;
 
 	if (pipe2(watch_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -1;
@@ -155,8 +154,6 @@ watch_signals(void)
 	    sigaction(SIGINT, &sa, NULL) < 0 ||
 	    sigaction(SIGHUP, &sa, NULL) < 0)
 		return -1;
-	for (i = 0; i < 2; i++)
-		(void)fcntl(watch_pipe[i], F_SETFD, FD_CLOEXEC);
 	return 0;
 }
 
@@ -520,6 +517,7 @@ struct watch_wake {
 	struct watch *w;
 	struct imap_conn **conns;
 	size_t n;
+	int64_t until_ms;
 };
 
 static bool
@@ -528,7 +526,7 @@ watch_woken(void *ctx)
 	struct watch_wake *k = ctx;
 
 	return k->w->changed || watch_stop || watch_reload ||
-	       !watch_conns_ok(k->conns, k->n) || watch_now() >= k->w->wake_ms;
+	       !watch_conns_ok(k->conns, k->n) || watch_now() >= k->until_ms;
 }
 
 static void
@@ -600,7 +598,7 @@ static int
 watch_wait(struct watch *w)
 {
 	struct imap_conn *conns[2 * SIDE_COUNT];
-	struct watch_wake k = {w, conns, watch_conns(w, conns)};
+	struct watch_wake k = {w, conns, watch_conns(w, conns), 0};
 	size_t i;
 
 	for (i = 0; i < k.n; i++)
@@ -628,7 +626,7 @@ watch_wait(struct watch *w)
 		            : w->next_keepalive_ms;
 		if (until > now + WATCH_SLICE_MS)
 			until = now + WATCH_SLICE_MS;
-		w->wake_ms = until;
+		k.until_ms = until;
 		if (imap_conn_run_fd(conns, k.n, watch_woken, &k,
 		                     (int)(until - now), watch_pipe[0]) < 0 &&
 		    errno != ETIMEDOUT && errno != EINTR &&

@@ -4,7 +4,7 @@
 set -eu
 pkgs="gcc make pkg-config clang libclang-rt-14-dev
 libssl-dev zlib1g-dev libsodium-dev libsqlite3-dev libpcre2-dev
-dovecot-imapd dovecot-dev sqlite3 python3 util-linux
+dovecot-imapd dovecot-dev sqlite3 python3 util-linux procps
 openssh-server openssh-client openssl interimap"
 missing=
 for p in $pkgs; do

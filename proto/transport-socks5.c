@@ -245,10 +245,11 @@ socks5_sync(struct socks5 *s)
 		         transport_error(s->lower));
 }
 
+/* Once the proxy has connected: read into in, or write out (the other
+ * NULL), through the layer below. */
 static ssize_t
-socks5_read(struct transport *t, void *data, size_t len)
+socks5_io(struct socks5 *s, void *in, const void *out, size_t len)
 {
-	struct socks5 *s = (struct socks5 *)t;
 	ssize_t n;
 	int r = socks5_progress(s);
 
@@ -258,27 +259,22 @@ socks5_read(struct transport *t, void *data, size_t len)
 			errno = EAGAIN;
 		return -1;
 	}
-	n = transport_read(s->lower, data, len);
+	n = out != NULL ? transport_write(s->lower, out, len)
+	                : transport_read(s->lower, in, len);
 	socks5_sync(s);
 	return n;
 }
 
 static ssize_t
+socks5_read(struct transport *t, void *data, size_t len)
+{
+	return socks5_io((struct socks5 *)t, data, NULL, len);
+}
+
+static ssize_t
 socks5_write(struct transport *t, const void *data, size_t len)
 {
-	struct socks5 *s = (struct socks5 *)t;
-	ssize_t n;
-	int r = socks5_progress(s);
-
-	if (r <= 0) {
-		socks5_sync(s);
-		if (r == 0)
-			errno = EAGAIN;
-		return -1;
-	}
-	n = transport_write(s->lower, data, len);
-	socks5_sync(s);
-	return n;
+	return socks5_io((struct socks5 *)t, NULL, data, len);
 }
 
 static int

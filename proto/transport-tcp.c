@@ -105,10 +105,13 @@ tcp_check_connect(struct tcp *tc)
 	return -1;
 }
 
+/* One recv() into in, or send() of out (the other NULL), once
+ * connected: counted on the wire, and an error worth keeping (not
+ * EAGAIN) said with the host. */
 static ssize_t
-tcp_read(struct transport *t, void *data, size_t len)
+tcp_io(struct tcp *tc, void *in, const void *out, size_t len)
 {
-	struct tcp *tc = (struct tcp *)t;
+	struct transport *t = &tc->t;
 	ssize_t n;
 	int r;
 
@@ -118,45 +121,33 @@ tcp_read(struct transport *t, void *data, size_t len)
 		return -1;
 	}
 	do {
-		n = recv(tc->fd, data, len, 0);
+		n = out != NULL
+		        ? send(tc->fd, out, len, MSG_NOSIGNAL | MSG_DONTWAIT)
+		        : recv(tc->fd, in, len, 0);
 	} while (n < 0 && errno == EINTR);
 	if (n > 0) {
-		t->wire_in += n;
+		*(out != NULL ? &t->wire_out : &t->wire_in) += n;
 	} else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 		int err = errno;
 
-		snprintf(t->error, sizeof(t->error), "read from %.100s: %s",
-		         tc->host, strerror(err));
+		snprintf(t->error, sizeof(t->error), "%s %.100s: %s",
+		         out != NULL ? "write to" : "read from", tc->host,
+		         strerror(err));
 		errno = err;
 	}
 	return n;
 }
 
 static ssize_t
+tcp_read(struct transport *t, void *data, size_t len)
+{
+	return tcp_io((struct tcp *)t, data, NULL, len);
+}
+
+static ssize_t
 tcp_write(struct transport *t, const void *data, size_t len)
 {
-	struct tcp *tc = (struct tcp *)t;
-	ssize_t n;
-	int r;
-
-	if ((r = tcp_check_connect(tc)) <= 0) {
-		if (r == 0)
-			errno = EAGAIN;
-		return -1;
-	}
-	do {
-		n = send(tc->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	} while (n < 0 && errno == EINTR);
-	if (n > 0) {
-		t->wire_out += n;
-	} else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-		int err = errno;
-
-		snprintf(t->error, sizeof(t->error), "write to %.100s: %s",
-		         tc->host, strerror(err));
-		errno = err;
-	}
-	return n;
+	return tcp_io((struct tcp *)t, NULL, data, len);
 }
 
 static short

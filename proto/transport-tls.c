@@ -320,34 +320,32 @@ tls_io_error(struct tls *tl, int r, const char *what)
 	}
 }
 
+/* One SSL_read() into in, or SSL_write() of out (the other NULL), once
+ * the handshake is done. */
 static ssize_t
-tls_read(struct transport *t, void *data, size_t len)
+tls_io(struct tls *tl, void *in, const void *out, size_t len)
 {
-	struct tls *tl = (struct tls *)t;
-	int r;
+	int n = len > INT32_MAX ? INT32_MAX : (int)len, r;
 
 	if ((r = tls_handshake(tl)) <= 0)
 		return -1;
 	tl->want_write = false;
 	ERR_clear_error();
-	r = SSL_read(tl->ssl, data, len > INT32_MAX ? INT32_MAX : (int)len);
+	r = out != NULL ? SSL_write(tl->ssl, out, n) : SSL_read(tl->ssl, in, n);
 	tls_sync(tl);
-	return r > 0 ? r : tls_io_error(tl, r, "read");
+	return r > 0 ? r : tls_io_error(tl, r, out != NULL ? "write" : "read");
+}
+
+static ssize_t
+tls_read(struct transport *t, void *data, size_t len)
+{
+	return tls_io((struct tls *)t, data, NULL, len);
 }
 
 static ssize_t
 tls_write(struct transport *t, const void *data, size_t len)
 {
-	struct tls *tl = (struct tls *)t;
-	int r;
-
-	if ((r = tls_handshake(tl)) <= 0)
-		return -1;
-	tl->want_write = false;
-	ERR_clear_error();
-	r = SSL_write(tl->ssl, data, len > INT32_MAX ? INT32_MAX : (int)len);
-	tls_sync(tl);
-	return r > 0 ? r : tls_io_error(tl, r, "write");
+	return tls_io((struct tls *)t, NULL, data, len);
 }
 
 static short

@@ -100,10 +100,7 @@ pairs_ok "tunnel killed"
 
 # --- the server killed and started again -----------------------------------
 : >"$WATCH_LOG"
-sync_pair_new --name restart
-dovecot_certs || { echo "Bail out! cannot make certificates"; exit 1; }
-dovecot_server_start "$SYNC_DIR/remote" ||
-	{ echo "Bail out! cannot start dovecot"; exit 1; }
+dovecot_pair_new --name restart
 dovecot_remote_conf "type = imap" "host = 127.0.0.1" \
 	"port = $DOVECOT_IMAP_PORT" "username = test" "password = secret" \
 	"SSL_CAfile = $CERTS/ca.crt"

@@ -3,6 +3,8 @@
 # sh, sourced after sync.sh). Everything lives under $STORE_TMP and goes
 # with it; the master is stopped on exit.
 #
+#   dovecot_pair_new [ARGS]        sync_pair_new ARGS, then certificates
+#                                  and a master serving its remote store
 #   dovecot_certs                  CA, server certs (RSA, ECDSA, expired,
 #                                  wrong host) and another CA in $CERTS
 #   dovecot_server_start STOREDIR [CERT]  serve STOREDIR's mail (the
@@ -114,6 +116,17 @@ dovecot_spki() {
 	openssl x509 -in "$1" -pubkey -noout |
 		openssl pkey -pubin -outform der |
 		openssl dgst -sha256 | sed 's/.*= *//'
+}
+
+# dovecot_pair_new [sync_pair_new ARGS]: a new pair (sync_pair_new) whose
+# remote store a Dovecot master serves, with certificates; bails out of
+# the test if that cannot be.
+dovecot_pair_new() {
+	sync_pair_new "$@"
+	[ -s "$CERTS/ca.crt" ] || dovecot_certs ||
+		{ echo "Bail out! cannot make certificates"; exit 1; }
+	dovecot_server_start "$SYNC_DIR/remote" ||
+		{ echo "Bail out! cannot start dovecot"; exit 1; }
 }
 
 _dovecot_free_port() {
