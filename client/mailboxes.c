@@ -1085,30 +1085,22 @@ mbx_brake(struct sync_run *run, struct mbx_item *items, size_t n)
 	return 0;
 }
 
-/* Whether the numbers of both sides are those stored: nothing to do. */
+/* Whether side s of m stands where the database left it (LIST-STATUS). */
 static bool
-mbx_unchanged(struct sync_run *run, struct mbx_item *m)
+mbx_side_unchanged(struct sync_run *run, const struct mbx_item *m, enum side s)
 {
-	unsigned s;
+	struct state_side_status row;
+	const struct mbx_entry *e = m->e[s];
+	const char *error;
 
-	if (m->created)
+	if (m->created || e == NULL || !e->have_status ||
+	    (e->status.have & IMAP_STATUS_HIGHESTMODSEQ) == 0)
 		return false;
-	for (s = 0; s < SIDE_COUNT; s++) {
-		struct state_side_status row;
-		const struct mbx_entry *e = m->e[s];
-		const char *error;
-
-		if (e == NULL || !e->have_status ||
-		    (e->status.have & IMAP_STATUS_HIGHESTMODSEQ) == 0)
-			return false;
-		if (state_status_get(run->state, m->idx, s, &row, &error) <= 0)
-			return false;
-		if (row.uidvalidity != e->status.uidvalidity ||
-		    row.uidnext != e->status.uidnext ||
-		    row.highestmodseq != e->status.highestmodseq)
-			return false;
-	}
-	return true;
+	if (state_status_get(run->state, m->idx, s, &row, &error) <= 0)
+		return false;
+	return row.uidvalidity == e->status.uidvalidity &&
+	       row.uidnext == e->status.uidnext &&
+	       row.highestmodseq == e->status.highestmodseq;
 }
 
 /* One listing and what follows it; 1 when mailboxes were renamed and the
@@ -1203,10 +1195,13 @@ mbx_sync_pass(struct sync_run *run, char **args, size_t nargs, bool repair,
 		goto out;
 	for (i = 0; i < n && !run->fatal; i++) {
 		struct mbx_item *m = &items[i];
+		bool same[SIDE_COUNT];
 
 		if (m->skip || m->idx <= 0)
 			continue;
-		if (!repair && mbx_unchanged(run, m))
+		same[SIDE_LOCAL] = mbx_side_unchanged(run, m, SIDE_LOCAL);
+		same[SIDE_REMOTE] = mbx_side_unchanged(run, m, SIDE_REMOTE);
+		if (!repair && same[SIDE_LOCAL] && same[SIDE_REMOTE])
 			continue;
 		if (run->set.dry_run && m->created) {
 			const struct mbx_entry *e =
@@ -1227,6 +1222,14 @@ mbx_sync_pass(struct sync_run *run, char **args, size_t nargs, bool repair,
 		targets[ntargets].name = m->name;
 		targets[ntargets].len = m->len;
 		targets[ntargets].idx = m->idx;
+		for (s = 0; s < SIDE_COUNT; s++) {
+			const struct mbx_entry *e = m->e[s];
+
+			targets[ntargets].same[s] = same[s];
+			if (e != NULL && e->have_status &&
+			    (e->status.have & IMAP_STATUS_UIDNEXT) != 0)
+				targets[ntargets].uidnext[s] = e->status.uidnext;
+		}
 		ntargets++;
 	}
 	if (ntargets > 0 && sync_mailboxes(run, targets, ntargets, repair) < 0)

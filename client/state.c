@@ -76,6 +76,15 @@ static const char *const schema_v3[] = {
     NULL,
 };
 
+/* Version 4: the size of each paired message (RFC822.SIZE, the same on
+ * both sides), where the sync learnt it: a message that vanished is
+ * matched by size against new ones (a move) without asking the other
+ * side. NULL in rows from before, or written by interimap. */
+static const char *const schema_v4[] = {
+    "ALTER TABLE mapping ADD COLUMN size INTEGER",
+    NULL,
+};
+
 enum stmt {
 	STMT_MAILBOX_FIND,
 	STMT_MAILBOX_CREATE,
@@ -150,15 +159,16 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_STATUS_SET_LOCAL] = STATUS_SET("local"),
     [STMT_STATUS_SET_REMOTE] = STATUS_SET("remote"),
     [STMT_MAPPING_ADD] =
-        "INSERT INTO mapping (idx, lUID, rUID) VALUES (?1, ?2, ?3)",
+        "INSERT INTO mapping (idx, lUID, rUID, size) "
+        "VALUES (?1, ?2, ?3, ?4)",
     [STMT_MAPPING_REMOVE_LOCAL] =
         "DELETE FROM mapping WHERE idx = ?1 AND lUID = ?2",
     [STMT_MAPPING_REMOVE_REMOTE] =
         "DELETE FROM mapping WHERE idx = ?1 AND rUID = ?2",
     [STMT_MAPPING_LOOKUP_LOCAL] =
-        "SELECT rUID FROM mapping WHERE idx = ?1 AND lUID = ?2",
+        "SELECT rUID, size FROM mapping WHERE idx = ?1 AND lUID = ?2",
     [STMT_MAPPING_LOOKUP_REMOTE] =
-        "SELECT lUID FROM mapping WHERE idx = ?1 AND rUID = ?2",
+        "SELECT lUID, size FROM mapping WHERE idx = ?1 AND rUID = ?2",
     [STMT_MAPPING_COUNT] = "SELECT COUNT(*) FROM mapping WHERE idx = ?1",
     [STMT_MAPPING_LIST_LOCAL] = "SELECT lUID, rUID FROM mapping "
                                 "WHERE idx = ?1 ORDER BY lUID",
@@ -341,7 +351,12 @@ migrate(struct state *st, int version, const char **error_r)
 			return -1;
 		version = 3;
 	}
-	return exec(st, "PRAGMA user_version = 3", error_r);
+	if (version == 3) {
+		if (exec_list(st, schema_v4, error_r) < 0)
+			return -1;
+		version = 4;
+	}
+	return exec(st, "PRAGMA user_version = 4", error_r);
 }
 
 /* mkdir -p of path's parent, new directories mode 0700. */
@@ -899,7 +914,7 @@ state_status_set(struct state *st, int64_t idx, enum side side,
 
 int
 state_mapping_add(struct state *st, int64_t idx, uint32_t luid, uint32_t ruid,
-                  const char **error_r)
+                  uint32_t size, const char **error_r)
 {
 	sqlite3_stmt *s = stmt(st, STMT_MAPPING_ADD, error_r);
 
@@ -908,6 +923,10 @@ state_mapping_add(struct state *st, int64_t idx, uint32_t luid, uint32_t ruid,
 	sqlite3_bind_int64(s, 1, idx);
 	sqlite3_bind_int64(s, 2, luid);
 	sqlite3_bind_int64(s, 3, ruid);
+	if (size > 0)
+		sqlite3_bind_int64(s, 4, size);
+	else
+		sqlite3_bind_null(s, 4);
 	return run(st, s, "add mapping", error_r) < 0 ? -1 : 0;
 }
 
@@ -928,6 +947,15 @@ int
 state_mapping_lookup(struct state *st, int64_t idx, enum side side,
                      uint32_t uid, uint32_t *other_r, const char **error_r)
 {
+	return state_mapping_lookup_size(st, idx, side, uid, other_r, NULL,
+	                                 error_r);
+}
+
+int
+state_mapping_lookup_size(struct state *st, int64_t idx, enum side side,
+                          uint32_t uid, uint32_t *other_r, uint32_t *size_r,
+                          const char **error_r)
+{
 	sqlite3_stmt *s = stmt(st, STMT_MAPPING_LOOKUP_LOCAL + side, error_r);
 	int rc;
 
@@ -936,8 +964,15 @@ state_mapping_lookup(struct state *st, int64_t idx, enum side side,
 	sqlite3_bind_int64(s, 1, idx);
 	sqlite3_bind_int64(s, 2, uid);
 	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW) {
+		int64_t size = sqlite3_column_int64(s, 1); /* 0 if NULL */
+
 		*other_r = (uint32_t)sqlite3_column_int64(s, 0);
+		if (size_r != NULL)
+			*size_r = size > 0 && size <= UINT32_MAX
+			              ? (uint32_t)size
+			              : 0;
+	}
 	done(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_error(st, error_r, "look up mapping");
@@ -1062,7 +1097,8 @@ state_import_interimap(struct state *st, const char *from, uint64_t *pairs_r,
 	    "HIGHESTMODSEQ FROM src.local",
 	    "INSERT INTO main.remote SELECT idx, UIDVALIDITY, UIDNEXT, "
 	    "HIGHESTMODSEQ FROM src.remote",
-	    "INSERT INTO main.mapping SELECT idx, lUID, rUID FROM src.mapping",
+	    "INSERT INTO main.mapping (idx, lUID, rUID) "
+	    "SELECT idx, lUID, rUID FROM src.mapping",
 	    NULL,
 	};
 	sqlite3_stmt *s = NULL;

@@ -17,8 +17,8 @@
 #include "side.h"
 
 /* user_version: 1 is interimap's schema, 2 and 3 add imapsync's tables
- * (pending, mailbox_id). */
-#define STATE_SCHEMA_VERSION 3
+ * (pending, mailbox_id), 4 a size column to interimap's mapping. */
+#define STATE_SCHEMA_VERSION 4
 
 /* state_open()'s result when another process holds the database. */
 #define STATE_LOCKED (-2)
@@ -109,14 +109,19 @@ int state_status_set(struct state *state, int64_t idx, enum side side,
                      const struct state_side_status *status,
                      const char **error_r);
 
+/* size: the message's RFC822.SIZE, 0 if not known. */
 int state_mapping_add(struct state *state, int64_t idx, uint32_t luid,
-                      uint32_t ruid, const char **error_r);
+                      uint32_t ruid, uint32_t size, const char **error_r);
 /* Remove the pair holding uid on side: 1 if removed, 0 if none. */
 int state_mapping_remove(struct state *state, int64_t idx, enum side side,
                          uint32_t uid, const char **error_r);
 /* 1 and *other_r, the UID paired with uid on side, or 0 if none. */
 int state_mapping_lookup(struct state *state, int64_t idx, enum side side,
                          uint32_t uid, uint32_t *other_r, const char **error_r);
+/* The same, and *size_r: the pair's stored size, 0 if not known. */
+int state_mapping_lookup_size(struct state *state, int64_t idx,
+                              enum side side, uint32_t uid, uint32_t *other_r,
+                              uint32_t *size_r, const char **error_r);
 /* Remove every pair of mailbox idx. */
 int state_mapping_clear(struct state *state, int64_t idx, const char **error_r);
 int state_mapping_count(struct state *state, int64_t idx, uint64_t *count_r,

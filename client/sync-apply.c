@@ -26,7 +26,10 @@ struct set_cmd {
 	struct uidset uids;
 	char *flags;       /* STORE: the flags set */
 	uint32_t *partner; /* STORE: the other side's UID, by position */
-	bool last;         /* EXPUNGE: the last chunk */
+	/* EXPUNGE: the STORE and the EXPUNGE not answered yet, and how
+	 * they went. */
+	unsigned pending;
+	bool aborted, again;
 };
 
 static void
@@ -38,39 +41,28 @@ set_cmd_free(struct set_cmd *sc)
 	free(sc);
 }
 
-static void
-expunge_done(struct imap_conn *conn, const struct imap_response *resp,
-             void *ctx)
+/* The pairs of gone (on ms) go: only now, a crash before leaves them and
+ * the next run expunges again. */
+static int
+expunge_record(struct mbox_side *ms, const struct uidset *gone)
 {
-	struct set_cmd *sc = ctx;
-	struct mbox_side *ms = sc->ms;
 	struct mbox *mb = ms->mb;
 	struct buf *s = NULL;
 	struct uidset_iter it;
 	const char *error;
-	uint64_t k;
 	uint32_t uid;
 
-	(void)conn;
-	if (resp == NULL)
-		goto out;
-	if (resp->status != IMAP_STATUS_OK) {
-		sync_fail(mb, ms->side, "UID EXPUNGE failed: %s", resp->text);
-		goto out;
-	}
-	/* Only now may the pairs go: a crash before leaves them, and the
-	 * next run expunges again. */
+	if (gone->n == 0)
+		return 0;
 	if (state_begin(mb->run->state, &error) < 0)
 		goto db_error;
-	k = uidset_count(&sc->uids);
-	uidset_iter_init(&it, &sc->uids);
+	uidset_iter_init(&it, gone);
 	while (uidset_iter_next(&it, &uid)) {
 		if (state_mapping_remove(mb->run->state, mb->idx, ms->side, uid,
 		                         &error) < 0) {
 			sync_rollback(mb->run->state);
 			goto db_error;
 		}
-		uidset_add(&ms->expunged, uid);
 	}
 	if (state_commit(mb->run->state, &error) < 0)
 		goto db_error;
@@ -78,14 +70,98 @@ expunge_done(struct imap_conn *conn, const struct imap_response *resp,
 	s = buf_create(1 << 20);
 	if (s != NULL)
 		log_info(side_name(ms->side), mb->display,
-		         "Removed %" PRIu64 " UID(s) %s", k,
-		         sync_uids_str(&sc->uids, s));
-	goto out;
+		         "Removed %" PRIu64 " UID(s) %s", uidset_count(gone),
+		         sync_uids_str(gone, s));
+	buf_free(&s);
+	return 0;
 db_error:
 	sync_db_fail(mb, error);
+	return -1;
+}
+
+static void expunge_answered(struct imap_conn *conn,
+                             const struct imap_response *resp, void *ctx);
+
+/* Both the STORE and the EXPUNGE answered. Dovecot may run the two side
+ * by side, its EXPUNGE looking for \Deleted before the STORE has set it
+ * (seen on a mailbox of 100 000): what the selection did not report
+ * vanished is expunged again, now that the STORE is done. */
+static void
+expunge_settle(struct set_cmd *sc)
+{
+	struct mbox_side *ms = sc->ms;
+	struct uidset gone = UIDSET_INIT, left = UIDSET_INIT;
+	struct uidset_iter it;
+	uint32_t uid;
+
+	if (sc->aborted || ms->mb->run->fatal)
+		goto out;
+	if (sc->again) {
+		/* After the STORE: whatever was there went. */
+		(void)expunge_record(ms, &sc->uids);
+		goto out;
+	}
+	uidset_normalize(&ms->expunged_seen);
+	uidset_iter_init(&it, &sc->uids);
+	while (uidset_iter_next(&it, &uid)) {
+		if (uidset_add(uidset_contains(&ms->expunged_seen, uid) ? &gone
+		                                                         : &left,
+		               uid) < 0) {
+			sync_fail(ms->mb, ms->side, "out of memory");
+			goto out;
+		}
+	}
+	if (expunge_record(ms, &gone) < 0 || left.n == 0)
+		goto out;
+	/* Rare: selected again if another mailbox is now, so CHECK. */
+	if (mbox_server(ms)->selected != ms)
+		ms->need_check = true;
+	sync_select_live(ms, true);
+	uidset_free(&sc->uids);
+	sc->uids = left;
+	uidset_init(&left);
+	sc->again = true;
+	sc->pending = 1;
+	if (sync_cmd(ms, false, expunge_answered, sc, "UID EXPUNGE %S",
+	             &sc->uids) == NULL)
+		goto out;
+	uidset_free(&gone);
+	return;
 out:
-	buf_free(&s);
+	uidset_free(&gone);
+	uidset_free(&left);
 	set_cmd_free(sc);
+}
+
+static void
+expunge_part(struct set_cmd *sc, const struct imap_response *resp,
+             const char *what)
+{
+	if (resp == NULL)
+		sc->aborted = true;
+	else if (resp->status != IMAP_STATUS_OK) {
+		sync_fail(sc->ms->mb, sc->ms->side, "%s failed: %s", what,
+		          resp->text);
+		sc->aborted = true;
+	}
+	if (--sc->pending == 0)
+		expunge_settle(sc);
+}
+
+static void
+expunge_stored(struct imap_conn *conn, const struct imap_response *resp,
+               void *ctx)
+{
+	(void)conn;
+	expunge_part(ctx, resp, "UID STORE \\Deleted");
+}
+
+static void
+expunge_answered(struct imap_conn *conn, const struct imap_response *resp,
+                 void *ctx)
+{
+	(void)conn;
+	expunge_part(ctx, resp, "UID EXPUNGE");
 }
 
 /* A UID EXPUNGE waiting for the STORE of its \Deleted flags. */
@@ -97,8 +173,8 @@ struct expunge_chain {
 };
 
 static void
-expunge_stored(struct imap_conn *conn, const struct imap_response *resp,
-               void *ctx)
+chain_stored(struct imap_conn *conn, const struct imap_response *resp,
+             void *ctx)
 {
 	struct expunge_chain *x = ctx;
 	struct mbox_side *ms = x->ms;
@@ -150,16 +226,16 @@ sync_expunge_uids(struct mbox_side *ms, const char *set,
 	for (i = 0; i < uids->n; i++)
 		uidset_add_range(&x->uids, uids->r[i].lo, uids->r[i].hi);
 	if (step)
-		sync_cmd_step(ms, expunge_stored, x,
+		sync_cmd_step(ms, chain_stored, x,
 		              "UID STORE %a +FLAGS.SILENT (\\Deleted)", set);
-	else if (sync_cmd(ms, false, expunge_stored, x,
+	else if (sync_cmd(ms, false, chain_stored, x,
 	                  "UID STORE %a +FLAGS.SILENT (\\Deleted)",
 	                  set) == NULL)
-		expunge_stored(NULL, NULL, x);
+		chain_stored(NULL, NULL, x);
 }
 
 /* Expunge uids (normalized) on ms: STORE \Deleted and UID EXPUNGE, one
- * pair of commands per chunk of the set, the chunks pipelined. */
+ * pair of commands per chunk of the set, all pipelined. */
 static void
 apply_expunge(struct mbox_side *ms, const struct uidset *uids)
 {
@@ -188,8 +264,14 @@ apply_expunge(struct mbox_side *ms, const struct uidset *uids)
 			                 uids->r[i].hi);
 		}
 		ms->touched = true;
-		sync_expunge_uids(ms, buf_data(b), &sc->uids, true,
-		                  expunge_done, sc);
+		/* Pipelined in one selection: expunge_settle() makes up for
+		 * an EXPUNGE that ran ahead of its STORE. */
+		sc->pending = 2;
+		sync_cmd_step(ms, expunge_stored, sc,
+		              "UID STORE %a +FLAGS.SILENT (\\Deleted)",
+		              buf_data(b));
+		sync_cmd_step(ms, expunge_answered, sc, "UID EXPUNGE %a",
+		              buf_data(b));
 		buf_free(&b);
 	}
 	uidset_normalize(&ms->expunged);

@@ -77,7 +77,7 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 		if (state_mapping_add(mb->run->state, mb->idx,
 		                      b->from == SIDE_LOCAL ? b->uids[i] : tuid,
 		                      b->from == SIDE_LOCAL ? tuid : b->uids[i],
-		                      &error) < 0 ||
+		                      b->sizes[i], &error) < 0 ||
 		    state_pending_remove(mb->run->state, mb->idx, b->from,
 		                         b->uids[i], &error) < 0) {
 			sync_rollback(mb->run->state);
@@ -143,6 +143,7 @@ sync_copy_batch_free(struct copy_batch **bp)
 		free(b->flags[i]);
 	free(b->flags);
 	free(b->uids);
+	free(b->sizes);
 	free(b);
 	*bp = NULL;
 }
@@ -255,6 +256,10 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 		if (u == NULL)
 			goto nomem;
 		b->uids = u;
+		u = realloc(b->sizes, n * sizeof(*u));
+		if (u == NULL)
+			goto nomem;
+		b->sizes = u;
 		fv = realloc(b->flags, n * sizeof(*fv));
 		if (fv == NULL)
 			goto nomem;
@@ -274,6 +279,9 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 		imap_cmd_add(b->cmd, "%F", f->body->fd, (uint64_t)f->body->len);
 	}
 	b->uids[b->count] = f->uid;
+	/* The literal is the message as RFC822.SIZE counts it. */
+	b->sizes[b->count] = f->body->len <= UINT32_MAX ? (uint32_t)f->body->len
+	                                                : 0;
 	b->flags[b->count] = fl;
 	b->count++;
 	from->copy_done++;

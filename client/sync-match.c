@@ -65,6 +65,7 @@ sync_match_key(const struct imap_fetch *f, struct sync_ident *id)
 	    (IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_INTERNALDATE))
 		return -1;
 	id->uid = f->uid;
+	id->size = f->size;
 	id->modseq = f->modseq;
 	id->flags = NULL;
 	match_key(f, id->key);
@@ -99,6 +100,7 @@ sync_match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
 		return;
 	}
 	id->uid = f->uid;
+	id->size = f->size;
 	id->modseq = f->modseq;
 	match_key(f, id->key);
 	ms->idents_count++;
@@ -124,12 +126,28 @@ sync_match_fetch_keys(struct mbox_side *ms, const struct uidset *uids)
 		match_fetch(ms, uids, false);
 		return;
 	}
-	/* Gathered, so a mailbox is selected once for them all. */
+	/* Gathered, so a mailbox is selected once for them all; not
+	 * those whose size the first SELECT's flight gave. */
+	uidset_normalize(&ms->sized);
 	for (i = 0; i < uids->n; i++) {
-		if (uidset_add_range(&ms->size_want, uids->r[i].lo,
-		                     uids->r[i].hi) < 0) {
-			sync_fail(ms->mb, ms->side, "out of memory");
-			return;
+		uint32_t uid;
+
+		if (ms->sized.n == 0) {
+			if (uidset_add_range(&ms->size_want, uids->r[i].lo,
+			                     uids->r[i].hi) < 0) {
+				sync_fail(ms->mb, ms->side, "out of memory");
+				return;
+			}
+			continue;
+		}
+		for (uid = uids->r[i].lo;; uid++) {
+			if (!uidset_contains(&ms->sized, uid) &&
+			    uidset_add(&ms->size_want, uid) < 0) {
+				sync_fail(ms->mb, ms->side, "out of memory");
+				return;
+			}
+			if (uid == uids->r[i].hi)
+				break;
 		}
 	}
 }
@@ -158,6 +176,26 @@ sync_match_sizes_flush(struct mbox *mbs, size_t n)
 	return queued;
 }
 
+int
+sync_match_add_size(struct mbox_side *ms, uint32_t uid, uint32_t size)
+{
+	if (ms->sizes_count == ms->sizes_alloc) {
+		size_t n = ms->sizes_alloc == 0 ? 64 : ms->sizes_alloc * 2;
+		struct sync_size *ns = realloc(ms->sizes, n * sizeof(*ns));
+
+		if (ns == NULL) {
+			sync_fail(ms->mb, ms->side, "out of memory");
+			return -1;
+		}
+		ms->sizes = ns;
+		ms->sizes_alloc = n;
+	}
+	ms->sizes[ms->sizes_count].uid = uid;
+	ms->sizes[ms->sizes_count].size = size;
+	ms->sizes_count++;
+	return 0;
+}
+
 void
 sync_match_on_size(struct mbox_side *ms, const struct imap_fetch *f)
 {
@@ -165,20 +203,7 @@ sync_match_on_size(struct mbox_side *ms, const struct imap_fetch *f)
 	    (!uidset_contains(&ms->fresh, f->uid) &&
 	     !uidset_contains(&ms->move_want, f->uid)))
 		return;
-	if (ms->sizes_count == ms->sizes_alloc) {
-		size_t n = ms->sizes_alloc == 0 ? 64 : ms->sizes_alloc * 2;
-		struct sync_size *ns = realloc(ms->sizes, n * sizeof(*ns));
-
-		if (ns == NULL) {
-			sync_fail(ms->mb, ms->side, "out of memory");
-			return;
-		}
-		ms->sizes = ns;
-		ms->sizes_alloc = n;
-	}
-	ms->sizes[ms->sizes_count].uid = f->uid;
-	ms->sizes[ms->sizes_count].size = f->size;
-	ms->sizes_count++;
+	(void)sync_match_add_size(ms, f->uid, f->size);
 }
 
 static int
@@ -456,8 +481,8 @@ sync_match_finish(struct mbox *mb)
 			j++;
 			continue;
 		}
-		if (state_mapping_add(st, mb->idx, l->uid, r->uid, &error) <
-		        0 ||
+		if (state_mapping_add(st, mb->idx, l->uid, r->uid, l->size,
+		                      &error) < 0 ||
 		    uidset_add(&lp, l->uid) < 0 ||
 		    uidset_add(&rp, r->uid) < 0) {
 			sync_rollback(st);

@@ -18,30 +18,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The pairs on the other side of what vanished on ms. */
+/* The pairs on the other side of what vanished on ms, with their sizes
+ * where the database has them; those it lacks go to unknown, for the
+ * server to give. */
 static int
-move_partners(struct mbox_side *ms)
+move_partners(struct mbox_side *ms, struct uidset *unknown)
 {
 	struct mbox *mb = ms->mb;
 	struct mbox_side *os = mbox_other(ms);
 	struct uidset_iter it;
 	const char *error;
-	uint32_t uid, partner;
+	uint32_t uid, partner, size;
 
 	uidset_normalize(&ms->vanished);
 	uidset_iter_init(&it, &ms->vanished);
 	while (uidset_iter_next(&it, &uid)) {
-		int ret = state_mapping_lookup(mb->run->state, mb->idx,
-		                               ms->side, uid, &partner, &error);
+		int ret = state_mapping_lookup_size(mb->run->state, mb->idx,
+		                                    ms->side, uid, &partner,
+		                                    &size, &error);
 
 		if (ret < 0) {
 			sync_db_fail(mb, error);
 			return -1;
 		}
-		if (ret > 0 && uidset_add(&os->move_want, partner) < 0)
+		if (ret == 0)
+			continue;
+		if (uidset_add(&os->move_want, partner) < 0 ||
+		    (size > 0 ? sync_match_add_size(os, partner, size)
+		              : uidset_add(unknown, partner)) < 0)
 			return -1;
 	}
 	uidset_normalize(&os->move_want);
+	uidset_normalize(unknown);
 	return 0;
 }
 
@@ -50,6 +58,7 @@ sync_move_start(struct mbox *mbs, size_t n)
 {
 	bool vanished[SIDE_COUNT] = {false, false};
 	bool fresh[SIDE_COUNT] = {false, false}, queued = false;
+	struct uidset unknown = UIDSET_INIT;
 	size_t i;
 	unsigned s;
 
@@ -76,13 +85,16 @@ sync_move_start(struct mbox *mbs, size_t n)
 				sync_match_fetch_keys(ms, &ms->fresh);
 				queued = true;
 			}
-			if (ms->vanished.n > 0 && move_partners(ms) == 0 &&
-			    os->move_want.n > 0) {
-				sync_match_fetch_keys(os, &os->move_want);
+			if (ms->vanished.n > 0 &&
+			    move_partners(ms, &unknown) == 0 &&
+			    unknown.n > 0) {
+				sync_match_fetch_keys(os, &unknown);
 				queued = true;
 			}
+			uidset_clear(&unknown);
 		}
 	}
+	uidset_free(&unknown);
 	return queued;
 }
 
@@ -129,7 +141,7 @@ cand_cmp(const void *a, const void *b)
 
 static int
 move_add(struct mbox_side *from, struct mbox *to, uint32_t uid,
-         uint32_t new_uid, const char *new_flags, const char *flags)
+         const struct sync_ident *twin, const char *flags)
 {
 	struct sync_move *m;
 
@@ -146,8 +158,9 @@ move_add(struct mbox_side *from, struct mbox *to, uint32_t uid,
 	memset(m, 0, sizeof(*m));
 	m->uid = uid;
 	m->to = to;
-	m->other_uid = new_uid;
-	m->other_flags = strdup(new_flags);
+	m->other_uid = twin->uid;
+	m->size = twin->size;
+	m->other_flags = strdup(twin->flags);
 	m->flags = strdup(flags);
 	if (m->other_flags == NULL || m->flags == NULL) {
 		free(m->other_flags);
@@ -252,8 +265,8 @@ sync_move_finish(struct mbox *mbs, size_t n)
 					continue;
 				c->used = true;
 				to->move_in = true;
-				if (move_add(fs, to, c->id->uid, v->uid,
-				             v->flags, c->id->flags) < 0) {
+				if (move_add(fs, to, c->id->uid, v,
+				             c->id->flags) < 0) {
 					free(cands);
 					return -1;
 				}
@@ -355,7 +368,7 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 		    state_mapping_add(
 		        st, to->mb->idx,
 		        from->side == SIDE_LOCAL ? du : m->other_uid,
-		        from->side == SIDE_LOCAL ? m->other_uid : du,
+		        from->side == SIDE_LOCAL ? m->other_uid : du, m->size,
 		        &error) < 0) {
 			sync_rollback(st);
 			goto db_error;

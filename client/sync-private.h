@@ -26,6 +26,10 @@ struct imap_cmd;
 /* APPLY/CHECK rounds before giving up on a mailbox that keeps changing
  * (the next run goes on from a consistent state). */
 #define SYNC_MAX_ROUNDS 5
+/* New messages up to which the first SELECT's flight asks their sizes
+ * (~35 bytes each), rather than selecting again if MATCH or a move needs
+ * them. */
+#define SYNC_EARLY_SIZES 100
 /* Seconds without a byte from either server before giving up. */
 #define SYNC_TIMEOUT_MS (300 * 1000)
 
@@ -49,6 +53,7 @@ struct sync_size {
 #define SYNC_KEY_LEN 16
 struct sync_ident {
 	uint32_t uid;
+	uint32_t size; /* RFC822.SIZE, in the key too */
 	unsigned char key[SYNC_KEY_LEN];
 	char *flags;
 	uint64_t modseq;
@@ -60,6 +65,7 @@ struct sync_move {
 	uint32_t uid;       /* here, in the mailbox it leaves */
 	struct mbox *to;    /* the mailbox it goes to */
 	uint32_t other_uid; /* its pair, already in to on the other side */
+	uint32_t size;
 	char *flags, *other_flags;
 	bool queued;
 };
@@ -71,6 +77,7 @@ struct copy_batch {
 	struct imap_cmd *cmd;     /* under construction; NULL once queued */
 	struct sync_epoch *epoch; /* once queued, until answered */
 	uint32_t *uids;           /* source UIDs, in APPEND order */
+	uint32_t *sizes;          /* their sizes */
 	char **flags;             /* their canonical flags */
 	size_t count, alloc;
 	size_t bytes;
@@ -85,6 +92,8 @@ struct mbox_side {
 	bool have_row;
 	struct state_side_status row;
 
+	/* UIDNEXT as LIST-STATUS gave it (0: not given). */
+	uint32_t listed_uidnext;
 	/* What the first SELECT said. */
 	bool select_done, select_ok;
 	uint32_t uidvalidity, uidnext;
@@ -112,6 +121,7 @@ struct mbox_side {
 	struct sync_size *sizes;
 	size_t sizes_count, sizes_alloc;
 	struct uidset size_want; /* asked by MATCH and moves, one FETCH */
+	struct uidset sized;     /* in sizes since the first SELECT */
 	/* PHASE_MATCH: the keys of the fresh messages. */
 	struct sync_ident *idents;
 	size_t idents_count, idents_alloc;
@@ -153,6 +163,8 @@ struct mbox_side {
 	uint32_t live_base, live_last;
 	uint64_t live_gone, live_added;
 	struct uidset expunged;
+	/* Of expunged, what the selection reported vanished. */
+	struct uidset expunged_seen;
 	uint64_t max_modseq, hms_seen;
 	uint32_t max_uid, uidnext_seen;
 
@@ -236,8 +248,9 @@ void sync_cmd_step(struct mbox_side *ms, imap_cmd_fn *cb, void *ctx,
  * STORE +FLAGS.SILENT (\Deleted), then UID EXPUNGE once the STORE is
  * answered, never pipelined behind it: Dovecot runs the two side by
  * side, and its EXPUNGE can look for \Deleted before the STORE has set
- * it (seen on a mailbox of 100 000). cb gets the EXPUNGE's answer, or
- * NULL if it never went out. step: queued as sync_cmd_step() does. */
+ * it (seen on a mailbox of 100 000). For a move without MOVE, where the
+ * COPY must have run first. cb gets the EXPUNGE's answer, or NULL if it
+ * never went out. step: queued as sync_cmd_step() does. */
 void sync_expunge_uids(struct mbox_side *ms, const char *set,
                        const struct uidset *uids, bool step, imap_cmd_fn *cb,
                        void *ctx);
@@ -286,6 +299,8 @@ int sync_match_finish(struct mbox *mb);
 bool sync_match_sizes_flush(struct mbox *mbs, size_t n);
 /* A FETCH answer of PHASE_SIZES. */
 void sync_match_on_size(struct mbox_side *ms, const struct imap_fetch *f);
+/* A size known without asking (the database's, for a pair). */
+int sync_match_add_size(struct mbox_side *ms, uint32_t uid, uint32_t size);
 /* After PHASE_SIZES: queue the keys FETCH of the messages whose size
  * is found where they could pair (true if anything was queued). */
 bool sync_match_narrow(struct mbox *mbs, size_t n);

@@ -261,6 +261,14 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 	    (uidset_contains(&ms->storing, f.uid) ||
 	     uidset_contains(&ms->expunged, f.uid)))
 		return;
+	if (mb->phase == PHASE_SELECT &&
+	    (f.have & IMAP_FETCH_RFC822_SIZE) != 0) {
+		/* mbox_select()'s early sizes ("n:*" may name an older one). */
+		if (f.uid >= ms->row.uidnext &&
+		    sync_match_add_size(ms, f.uid, f.size) == 0)
+			uidset_add(&ms->sized, f.uid);
+		return;
+	}
 	if ((f.have & IMAP_FETCH_FLAGS) == 0) {
 		/* Our own STORE's answer, in band: its MODSEQ is counted in
 		 * what the selection covers. */
@@ -340,8 +348,12 @@ mbox_on_vanished(struct mbox_side *ms, const struct imap_response *resp)
 			ms->live_gone += uidset_count(&uids);
 		uidset_iter_init(&it, &uids);
 		while (uidset_iter_next(&it, &uid)) {
-			if (uidset_contains(&ms->expunged, uid))
+			if (uidset_contains(&ms->expunged, uid)) {
+				if (uidset_add(&ms->expunged_seen, uid) < 0)
+					sync_fail(mb, ms->side,
+					          "out of memory");
 				continue;
+			}
 			uidset_add(&ms->vanished, uid);
 			mb->foreign = true;
 		}
@@ -578,6 +590,18 @@ mbox_select_done(struct imap_conn *conn, const struct imap_response *resp,
 }
 
 static void
+early_sizes_done(struct imap_conn *conn, const struct imap_response *resp,
+                 void *ctx)
+{
+	struct mbox_side *ms = ctx;
+
+	(void)conn;
+	/* Not fatal: MATCH asks again for what is missing. */
+	if (resp != NULL && resp->status != IMAP_STATUS_OK)
+		uidset_clear(&ms->sized);
+}
+
+static void
 mbox_select(struct mbox_side *ms)
 {
 	/* --dry-run looks without touching, not even \Recent. */
@@ -591,6 +615,14 @@ mbox_select(struct mbox_side *ms)
 	else
 		sync_cmd(ms, true, mbox_select_done, ms, "%a %s", verb,
 		         ms->wire);
+	/* A few new messages: their sizes now, in the same selection, for
+	 * MATCH and moves to look at without selecting again. (Many: only
+	 * if needed, later.) */
+	if (ms->have_row && ms->row.uidnext > 0 &&
+	    ms->listed_uidnext > ms->row.uidnext &&
+	    ms->listed_uidnext - ms->row.uidnext <= SYNC_EARLY_SIZES)
+		sync_cmd(ms, false, early_sizes_done, ms,
+		         "UID FETCH %u:* (RFC822.SIZE)", ms->row.uidnext);
 }
 
 /* After SELECT: may the mailbox be synced? */
@@ -793,6 +825,8 @@ mbox_free(struct mbox *mb)
 		uidset_free(&ms->found);
 		uidset_free(&ms->storing);
 		uidset_free(&ms->expunged);
+		uidset_free(&ms->expunged_seen);
+		uidset_free(&ms->sized);
 		flagmap_free(&ms->modified);
 		flagmap_free(&ms->carry);
 		flagmap_free(&ms->expect);
@@ -824,12 +858,15 @@ mbox_init(struct mbox *mb, struct sync_run *run, const struct sync_target *t)
 
 		ms->mb = mb;
 		ms->side = s;
+		ms->listed_uidnext = t->uidnext[s];
+		uidset_init(&ms->sized);
 		uidset_init(&ms->vanished);
 		uidset_init(&ms->was_vanished);
 		uidset_init(&ms->fresh);
 		uidset_init(&ms->found);
 		uidset_init(&ms->storing);
 		uidset_init(&ms->expunged);
+		uidset_init(&ms->expunged_seen);
 		flagmap_init(&ms->modified);
 		flagmap_init(&ms->carry);
 		flagmap_init(&ms->expect);
@@ -1012,7 +1049,8 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 		return;
 	for (i = 0; i < n; i++)
 		mbox_step(&mbs[i], PHASE_MATCH);
-	if (queued && sync_match_narrow(mbs, n) && sync_run_wait(run) < 0)
+	/* Sizes from the database may narrow even with nothing fetched. */
+	if (sync_match_narrow(mbs, n) && sync_run_wait(run) < 0)
 		return;
 	for (i = 0; i < n; i++) {
 		if (mbox_going(&mbs[i]))
@@ -1139,8 +1177,24 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 			continue;
 		}
 		mbs[i].phase = PHASE_SELECT;
-		for (s = 0; s < SIDE_COUNT; s++)
-			mbox_select(&mbs[i].s[s]);
+		for (s = 0; s < SIDE_COUNT; s++) {
+			struct mbox_side *ms = &mbs[i].s[s];
+
+			if (!repair && targets[i].same[s] && ms->have_row &&
+			    ms->row.highestmodseq > 0 &&
+			    ms->row.uidvalidity > 0) {
+				/* Unchanged since the last run, said LIST:
+				 * nothing to ask. APPLY's selection, from
+				 * the same HIGHESTMODSEQ, reports a change
+				 * made since. */
+				ms->select_done = ms->select_ok = true;
+				ms->uidvalidity = ms->row.uidvalidity;
+				ms->uidnext = ms->row.uidnext;
+				ms->hms = ms->row.highestmodseq;
+				continue;
+			}
+			mbox_select(ms);
+		}
 	}
 	if (sync_run_wait(run) < 0)
 		goto out;

@@ -97,6 +97,11 @@ struct sync_target {
 	const char *name;
 	size_t len;
 	int64_t idx;
+	/* The side's LIST-STATUS gave the stored UIDVALIDITY, UIDNEXT and
+	 * HIGHESTMODSEQ: its first SELECT would report nothing. */
+	bool same[SIDE_COUNT];
+	/* The side's UIDNEXT by LIST-STATUS, 0 if it gave none. */
+	uint32_t uidnext[SIDE_COUNT];
 };
 
 /* Sync the messages of the mailboxes, all at once: each step is one

@@ -51,14 +51,37 @@ tap_is "$(store_count "$LOCAL" INBOX) $(mapped)" "6 6" \
 	"6 messages left, 6 mapped"
 sync_noop "a further run is a no-op"
 
-# Dovecot runs a UID EXPUNGE pipelined behind the STORE of its \Deleted
-# flags side by side with it, and on a big mailbox the EXPUNGE finds
-# nothing flagged yet: it must wait for the STORE's answer.
+# The STORE of the \Deleted flags and the UID EXPUNGE go out together,
+# in the selection of the APPLY step: no second SELECT between them.
 store_expunge "$REMOTE" INBOX "$(store_uid_of "$REMOTE" INBOX l5)"
 sync_ok "an expunge carried, traced" --debug
-tap_check "the UID EXPUNGE goes out after its STORE is answered" sh -c \
-	"grep '^local [-<]' '$SYNC_ERR' | grep -A1000 'UID STORE.*Deleted' |
-	 grep -m1 -E 'OK Store|UID EXPUNGE' | grep -q 'OK Store'"
+tap_check "the UID EXPUNGE follows its STORE, not a second SELECT" sh -c \
+	"grep '^local -> ' '$SYNC_ERR' | grep -A1 'UID STORE.*Deleted' |
+	 sed -n 2p | grep -q 'UID EXPUNGE'"
 tap_is "$(store_count "$LOCAL" INBOX) $(mapped)" "5 5" \
 	"5 messages left, 5 mapped"
+
+# Dovecot may run the two side by side, and then (seen on a mailbox of
+# 100 000) the EXPUNGE finds nothing flagged yet. tests/lib/storelag.py
+# makes that happen every time: it holds the STORE back until the
+# EXPUNGE is answered. What VANISHED did not name is expunged again.
+sed -i "s|^command = $LOCAL\$|command = $IMAPSYNC_TOP/tests/lib/storelag.py $LOCAL|" "$SYNC_CONF"
+for s in a b c d e; do
+	store_append "$REMOTE" INBOX -s lag-$s >/dev/null
+done
+sync_ok "five more messages copied through the lagging relay"
+tap_is "$(store_count "$LOCAL" INBOX) $(mapped)" "10 10" \
+	"10 messages, 10 mapped"
+for s in a c e; do
+	store_expunge "$REMOTE" INBOX "$(store_uid_of "$REMOTE" INBOX lag-$s)"
+done
+sync_ok "expunges carried through the lagging relay" --debug
+tap_is "$(grep -c '^local -> [^ ]* UID EXPUNGE' "$SYNC_ERR")" 2 \
+	"the EXPUNGE that ran ahead of its STORE is sent again"
+tap_is "$(store_count "$LOCAL" INBOX) $(mapped)" "7 7" \
+	"the three are gone locally, 7 mapped"
+tap_is "$(store_uid_of "$LOCAL" INBOX lag-c)" "" \
+	"lag-c is gone locally"
+sync_dumps_equal "expunges through the lagging relay: dumps equal"
+sync_noop "a further run is a no-op"
 tap_done

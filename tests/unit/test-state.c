@@ -246,17 +246,17 @@ TEST(mapping)
 	const char *error = NULL;
 	struct pairs p = {{0}, {0}, 0};
 	uint64_t count = 99;
-	uint32_t other = 0;
+	uint32_t other = 0, size = 99;
 	int64_t idx;
 
 	CHECK(state_mailbox_create(st, "INBOX", 5, true, &idx, &error) == 0);
-	CHECK(state_mapping_add(st, idx, 1, 30, &error) == 0);
-	CHECK(state_mapping_add(st, idx, 2, 10, &error) == 0);
-	CHECK(state_mapping_add(st, idx, 3, 20, &error) == 0);
-	CHECK(state_mapping_add(st, idx, 4, 10, &error) < 0);     /* rUID */
-	CHECK(state_mapping_add(st, idx, 1, 40, &error) < 0);     /* lUID */
-	CHECK(state_mapping_add(st, idx, 0, 50, &error) < 0);     /* CHECK */
-	CHECK(state_mapping_add(st, idx + 1, 5, 50, &error) < 0); /* FK */
+	CHECK(state_mapping_add(st, idx, 1, 30, 0, &error) == 0);
+	CHECK(state_mapping_add(st, idx, 2, 10, 0, &error) == 0);
+	CHECK(state_mapping_add(st, idx, 3, 20, 0, &error) == 0);
+	CHECK(state_mapping_add(st, idx, 4, 10, 0, &error) < 0);     /* rUID */
+	CHECK(state_mapping_add(st, idx, 1, 40, 0, &error) < 0);     /* lUID */
+	CHECK(state_mapping_add(st, idx, 0, 50, 0, &error) < 0);     /* CHECK */
+	CHECK(state_mapping_add(st, idx + 1, 5, 50, 0, &error) < 0); /* FK */
 	CHECK(state_mapping_count(st, idx, &count, &error) == 0 && count == 3);
 	CHECK(state_mapping_lookup(st, idx, SIDE_LOCAL, 2, &other, &error) ==
 	      1);
@@ -277,8 +277,16 @@ TEST(mapping)
 	CHECK(state_mapping_remove(st, idx, SIDE_REMOTE, 20, &error) == 0);
 	CHECK(state_mapping_remove(st, idx, SIDE_LOCAL, 1, &error) == 1);
 	CHECK(state_mapping_count(st, idx, &count, &error) == 0 && count == 1);
+	/* A size, where known, comes back with the pair; none reads 0. */
+	CHECK(state_mapping_add(st, idx, 7, 70, 4321, &error) == 0);
+	CHECK(state_mapping_lookup_size(st, idx, SIDE_REMOTE, 70, &other,
+	                                &size, &error) == 1);
+	CHECK(other == 7 && size == 4321);
+	CHECK(state_mapping_lookup_size(st, idx, SIDE_LOCAL, 2, &other, &size,
+	                                &error) == 1);
+	CHECK(other == 10 && size == 0);
 	/* UIDs up to 2^32-1 survive */
-	CHECK(state_mapping_add(st, idx, 4294967295U, 4294967294U, &error) ==
+	CHECK(state_mapping_add(st, idx, 4294967295U, 4294967294U, 0, &error) ==
 	      0);
 	CHECK(state_mapping_lookup(st, idx, SIDE_LOCAL, 4294967295U, &other,
 	                           &error) == 1);
@@ -380,8 +388,8 @@ TEST(delete_mailbox_and_foreign_keys)
 	CHECK(state_mailbox_create(st, "a\0c", 3, false, &other, &error) == 0);
 	CHECK(state_status_set(st, idx, SIDE_LOCAL, &s, &error) == 0);
 	CHECK(state_status_set(st, idx, SIDE_REMOTE, &s, &error) == 0);
-	CHECK(state_mapping_add(st, idx, 1, 1, &error) == 0);
-	CHECK(state_mapping_add(st, other, 1, 1, &error) == 0);
+	CHECK(state_mapping_add(st, idx, 1, 1, 0, &error) == 0);
+	CHECK(state_mapping_add(st, other, 1, 1, 0, &error) == 0);
 	CHECK(state_pending_add(st, idx, SIDE_LOCAL, 5, "fp", 2, &error) == 0);
 	CHECK(state_mailbox_delete(st, idx, &error) == 0);
 	CHECK(state_mailbox_find(st, "a", 1, &idx, NULL, &error) == 0);
@@ -541,9 +549,9 @@ TEST(interimap_database_upgrades)
 	state_close(&st);
 	CHECK(raw_int(path, "PRAGMA user_version") == STATE_SCHEMA_VERSION);
 
-	CHECK(raw_sql(path, "PRAGMA user_version = 4") == 0);
+	CHECK(raw_sql(path, "PRAGMA user_version = 5") == 0);
 	CHECK(state_open(path, &st, &error) == -1);
-	CHECK(error != NULL && strstr(error, "schema version 4 is newer"));
+	CHECK(error != NULL && strstr(error, "schema version 5 is newer"));
 	CHECK(raw_sql(path, "PRAGMA user_version = 0") == 0);
 	CHECK(state_open(path, &st, &error) == -1);
 	CHECK(error != NULL && strstr(error, "interimap < 0.5"));
