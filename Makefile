@@ -11,6 +11,10 @@ SYSTEMDUSERDIR ?= $(PREFIX)/lib/systemd/user
 DESTDIR ?=
 
 BUILD ?= build
+# One name per object: an absolute BUILD inside the tree (the tests pass
+# one) would write dependency files under other target names, and a
+# later `make` would miss the headers an object depends on.
+override BUILD := $(patsubst $(CURDIR)/%,%,$(BUILD))
 SAN ?=
 CC ?= cc
 CLANG ?= clang

@@ -23,5 +23,11 @@ tap_is "$(grep -E ' (SELECT|EXAMINE) ' \
 	"$SYNC_DIR/trace2" | sed -E 's/.* (SELECT|EXAMINE) "?([^" ]*)"?.*/\2/' |
 	sort -u | tr '\n' ' ')" "c " \
 	"only the changed mailbox is selected"
+# Local's LIST-STATUS shows c unchanged there: its only selection is the
+# one that receives the copy, none to ask what changed.
+tap_is "$(grep -cE '^local -> [^ ]+ (SELECT|EXAMINE) c' "$SYNC_DIR/trace2")" 1 \
+	"the unchanged side is selected once, to receive the copy"
+tap_is "$(grep -cE '^remote -> [^ ]+ (SELECT|EXAMINE) c' "$SYNC_DIR/trace2")" 2 \
+	"the changed side twice: what changed, then the copy's source"
 sync_dumps_equal "dumps equal"
 tap_done

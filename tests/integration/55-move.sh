@@ -29,7 +29,14 @@ m.select('src')
 m.uid('MOVE', '1:*', 'dst')
 m.logout()
 PY
-sync_ok "sync after a move of 1000 messages exits 0"
+sync_ok "sync after a move of 1000 messages exits 0" --debug
+# The sizes of the pairs are in the database (written when the first
+# sync copied them): remote is not asked for them, only for the keys of
+# those whose size matches a new message's.
+tap_is "$(sync_db "SELECT count(*) - count(size) FROM mapping")" 0 \
+	"every pair has its size recorded"
+tap_check "remote is not asked for sizes" sh -c \
+	"! grep -E '^remote -> [^ ]+ UID FETCH [^ ]+ \(RFC822\.SIZE\)$' '$SYNC_ERR'"
 tap_check "they were moved on remote" \
 	grep -q '^remote(src): Moved 1000 UID(s) to dst' "$SYNC_ERR"
 tap_check "nothing copied or expunged" sh -c \
