@@ -41,6 +41,7 @@ struct mbx_list {
 	 * (and the LIST sent again) when the server refuses it. */
 	const char *id_item;
 	bool id_refused;
+	bool messages; /* STATUS MESSAGES too */
 };
 
 static void
@@ -196,19 +197,21 @@ mbx_send_list(const struct config *cfg, struct mbx_list *l, const char *pat)
 	struct sync_server *srv = l->srv;
 	const char *id = l->id_item != NULL ? l->id_item : "";
 	const char *sp = l->id_item != NULL ? " " : "";
+	/* Only --dry-run's "would add N message(s)" needs the counts. */
+	const char *msgs = l->messages ? " MESSAGES" : "";
 
 	if (cfg->list_select_opts != NULL)
 		imap_conn_cmd(
 		    srv->conn, mbx_cmd_done, l,
 		    "LIST (%a) %q %a RETURN (SUBSCRIBED STATUS "
-		    "(UIDVALIDITY UIDNEXT HIGHESTMODSEQ MESSAGES%a%a))",
-		    cfg->list_select_opts, srv->reference, pat, sp, id);
+		    "(UIDVALIDITY UIDNEXT HIGHESTMODSEQ%a%a%a))",
+		    cfg->list_select_opts, srv->reference, pat, msgs, sp, id);
 	else
 		imap_conn_cmd(
 		    srv->conn, mbx_cmd_done, l,
 		    "LIST %q %a RETURN (SUBSCRIBED STATUS (UIDVALIDITY "
-		    "UIDNEXT HIGHESTMODSEQ MESSAGES%a%a))",
-		    srv->reference, pat, sp, id);
+		    "UIDNEXT HIGHESTMODSEQ%a%a%a))",
+		    srv->reference, pat, msgs, sp, id);
 }
 
 static void
@@ -319,8 +322,11 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 		if ((imap_conn_enabled(c) & IMAP_CAP_QRESYNC) == 0)
 			imap_conn_cmd(c, mbx_enable_done, &lists[s],
 			              "ENABLE QRESYNC");
-		imap_conn_cmd(c, mbx_cmd_done, &lists[s], "LIST %q \"\"",
-		              run->server[s].reference);
+		/* Else the delimiter comes with the mailboxes listed: all
+		 * but INBOX have the same (RFC 3501, 7.2.2). */
+		if (delim_first)
+			imap_conn_cmd(c, mbx_cmd_done, &lists[s],
+			              "LIST %q \"\"", run->server[s].reference);
 	}
 	if (delim_first && sync_run_wait(run) < 0)
 		goto out;
@@ -346,6 +352,7 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 		/* Ids cost bytes on every run: ask for them only while the
 		 * database lacks some, or knows no mailbox yet. */
 		lists[s].id_item = mbx_ids_wanted(run, s) ? srv->id_item : NULL;
+		lists[s].messages = run->set.dry_run;
 		pats[s] = strdup(buf_data(pat));
 		if (pats[s] == NULL)
 			goto out;
@@ -362,6 +369,16 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 		if (sync_run_wait(run) < 0)
 			goto out;
 	}
+	/* Only INBOX listed: ask the delimiter (one more round trip). */
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (!lists[s].delim_seen)
+			imap_conn_cmd(run->server[s].conn, mbx_cmd_done,
+			              &lists[s], "LIST %q \"\"",
+			              run->server[s].reference);
+	}
+	if ((!lists[0].delim_seen || !lists[1].delim_seen) &&
+	    sync_run_wait(run) < 0)
+		goto out;
 	sync_step("listed");
 	for (s = 0; s < SIDE_COUNT; s++) {
 		imap_conn_set_untagged(run->server[s].conn, NULL, NULL);
@@ -1024,63 +1041,29 @@ db_error:
 	return -1;
 }
 
-/* The safety brake: a side holding far fewer messages than the pairs the
- * database knows (a server restored empty, a wrong mail_location) would
- * have the sync expunge them all on the other side. Counted from the
- * LIST-STATUS answers, before anything is touched. */
+/* The pairs the safety brake (safety-expunge, sync.c) weighs what would
+ * be expunged against: those of every mailbox both sides list. */
 static int
-mbx_brake(struct sync_run *run, struct mbx_item *items, size_t n)
+mbx_count_paired(struct sync_run *run, struct mbx_item *items, size_t n)
 {
-	uint64_t paired = 0, gone[SIDE_COUNT], held[SIDE_COUNT] = {0, 0};
-	unsigned share = run->config->safety_expunge, s;
 	const char *error;
 	size_t i;
 
+	run->paired = 0;
 	for (i = 0; i < n; i++) {
 		struct mbx_item *m = &items[i];
 		uint64_t count;
 
 		/* m->idx: looked up once, when the list was read. */
 		if (!mbx_exists(m->e[0]) || !mbx_exists(m->e[1]) ||
-		    m->idx <= 0 ||
-		    state_mapping_count(run->state, m->idx, &count, &error) < 0)
+		    m->idx <= 0)
 			continue;
-		paired += count;
-		for (s = 0; s < SIDE_COUNT; s++) {
-			const struct mbx_entry *e = m->e[s];
-
-			/* Net of what came: a message moved between two
-			 * mailboxes is not gone. */
-			if (e->have_status &&
-			    (e->status.have & IMAP_STATUS_MESSAGES) != 0)
-				held[s] += e->status.messages;
-			else
-				held[s] += count;
+		if (state_mapping_count(run->state, m->idx, &count, &error) <
+		    0) {
+			log_error("database", NULL, "%s", error);
+			return -1;
 		}
-	}
-	for (s = 0; s < SIDE_COUNT; s++)
-		gone[s] = held[s] < paired ? paired - held[s] : 0;
-	for (s = 0; s < SIDE_COUNT; s++) {
-		if (gone[s] < SYNC_BRAKE_MIN || gone[s] * 100 <= paired * share)
-			continue;
-		if (run->set.force) {
-			log_warn(side_name(side_other(s)), NULL,
-			         "expunging up to %" PRIu64 " of %" PRIu64
-			         " paired messages, past safety-expunge "
-			         "(%u%%): --force",
-			         gone[s], paired, share);
-			continue;
-		}
-		log_error(
-		    side_name(side_other(s)), NULL,
-		    "%s holds %" PRIu64 " fewer messages than the %" PRIu64
-		    " pairs the database knows, so this run would expunge "
-		    "them here: more than safety-expunge (%u%%) allows. "
-		    "Nothing was changed. If they were deleted on "
-		    "purpose, run again with --force.",
-		    side_name(s), gone[s], paired, share);
-		run->braked = true;
-		return -1;
+		run->paired += count;
 	}
 	return 0;
 }
@@ -1186,7 +1169,7 @@ mbx_sync_pass(struct sync_run *run, char **args, size_t nargs, bool repair,
 			goto out;
 		}
 	}
-	if (mbx_deletions(run, items, n) < 0 || mbx_brake(run, items, n) < 0 ||
+	if (mbx_deletions(run, items, n) < 0 || mbx_count_paired(run, items, n) < 0 ||
 	    mbx_reconcile(run, items, n) < 0 ||
 	    mbx_record_ids(run, items, n) < 0)
 		goto out;

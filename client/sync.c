@@ -42,6 +42,7 @@
 
 #include "sync-private.h"
 #include "buf.h"
+#include "config.h"
 #include "flagmap.h"
 #include "imap-conn.h"
 #include "imap-decode.h"
@@ -1021,6 +1022,67 @@ mbox_step(struct mbox *mb, enum mbox_phase phase)
 		mb->foreign = false;
 }
 
+/* The safety brake (safety-expunge): a side that lost far more of the
+ * pairs than usual (a server restored empty, a wrong mail_location)
+ * would have the sync expunge them all on the other. Counted once the
+ * first SELECT said what vanished and the moves are known (a message
+ * moved is not gone), before anything is expunged. */
+static int
+sync_brake(struct sync_run *run, struct mbox *mbs, size_t n)
+{
+	uint64_t gone[SIDE_COUNT] = {0, 0};
+	unsigned share = run->config->safety_expunge, s;
+	const char *error;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct mbox *mb = &mbs[i];
+
+		for (s = 0; s < SIDE_COUNT && mbox_going(mb); s++) {
+			struct uidset_iter it;
+			uint32_t uid, partner;
+
+			uidset_normalize(&mb->s[s].vanished);
+			uidset_iter_init(&it, &mb->s[s].vanished);
+			while (uidset_iter_next(&it, &uid)) {
+				int ret = state_mapping_lookup(
+				    run->state, mb->idx, s, uid, &partner,
+				    &error);
+
+				if (ret < 0) {
+					sync_db_fail(mb, error);
+					break;
+				}
+				gone[s] += (uint64_t)ret;
+			}
+		}
+	}
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (gone[s] < SYNC_BRAKE_MIN ||
+		    gone[s] * 100 <= run->paired * share)
+			continue;
+		if (run->set.force) {
+			log_warn(side_name(side_other(s)), NULL,
+			         "expunging %" PRIu64 " of %" PRIu64
+			         " paired messages, past safety-expunge "
+			         "(%u%%): --force",
+			         gone[s], run->paired, share);
+			continue;
+		}
+		log_error(side_name(side_other(s)), NULL,
+		          "%" PRIu64 " of the %" PRIu64 " paired messages "
+		          "are gone from %s, so this run would expunge them "
+		          "here: more than safety-expunge (%u%%) allows. "
+		          "Nothing was expunged. If they were deleted on "
+		          "purpose, run again with --force.",
+		          gone[s], run->paired, side_name(s), share);
+		run->braked = true;
+		run->fatal = true;
+		return -1;
+	}
+	return 0;
+}
+
 /* The flights after SELECT: MATCH, then APPLY and CHECK until every
  * mailbox's CHECK sees nothing foreign. */
 static void
@@ -1060,6 +1122,8 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 		run->fatal = true;
 		return;
 	}
+	if (sync_brake(run, mbs, n) < 0)
+		return;
 	for (i = 0; i < n; i++) {
 		struct mbox *mb = &mbs[i];
 

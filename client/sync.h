@@ -58,8 +58,11 @@ struct sync_run {
 	unsigned mailbox_failures;
 	/* A connection failed: the run must stop. */
 	bool fatal;
-	/* The safety brake stopped the run before it changed anything. */
+	/* The safety brake stopped the run before it expunged anything. */
 	bool braked;
+	/* The pairs of the mailboxes both sides list: what safety-expunge
+	 * is a share of. */
+	uint64_t paired;
 	/* Watch mode's hooks (watch.c); NULL in a single run. stop: set by
 	 * a signal, ends the run at the next step boundary, as safely as a
 	 * crash would and without one. skip: leave this mailbox out (it

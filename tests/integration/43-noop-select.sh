@@ -16,6 +16,11 @@ cat "$SYNC_ERR" "$SYNC_OUT" >"$SYNC_DIR/trace"
 tap_check "the trace shows the LIST" grep -q 'LIST' "$SYNC_DIR/trace"
 tap_check "no SELECT or EXAMINE in a no-op run" sh -c \
 	"! grep -E ' (SELECT|EXAMINE) ' '$SYNC_DIR/trace'"
+# The delimiter comes with the mailboxes listed (a/b), and the message
+# counts are not asked (the brake counts what vanished): one LIST.
+tap_is "$(grep -cE '^(local|remote) -> [^ ]+ LIST ' "$SYNC_DIR/trace")" 2 \
+	"one LIST per side"
+tap_check "no MESSAGES asked" sh -c "! grep -q MESSAGES '$SYNC_DIR/trace'"
 store_append "$REMOTE" c -s later >/dev/null
 sync_ok "a sync after one change with --debug exits 0" --debug
 cat "$SYNC_ERR" "$SYNC_OUT" >"$SYNC_DIR/trace2"

@@ -42,4 +42,23 @@ sync_ok "new messages copied"
 store_expunge "$REMOTE" INBOX 1:100
 sync_run
 tap_is "$SYNC_RC" 5 "safety-expunge = 0 brakes on 12 expunges"
+tap_is "$(store_count "$LOCAL" INBOX)" 14 "and expunges nothing"
+sync_ok "--force carries them" --force
+
+# A move is not a loss: every message of a mailbox moved to another, on
+# one side, with safety-expunge = 0.
+for i in $(seq 1 15); do echo "append INBOX -s k$i"; done |
+	store_script "$REMOTE" >/dev/null
+sync_ok "15 more copied"
+python3 - "$REMOTE" <<'PY'
+import imaplib, sys
+m = imaplib.IMAP4_stream(sys.argv[1])
+m.select('INBOX')
+m.uid('MOVE', '1:*', 'small')
+m.logout()
+PY
+sync_ok "all of INBOX moved to small on remote: no brake"
+tap_check "the move was carried as a move" \
+	grep -q '^local(INBOX): Moved 15 UID(s) to small' "$SYNC_ERR"
+sync_dumps_equal "dumps equal after the move"
 tap_done
