@@ -230,3 +230,134 @@ flags_equal(const char *a, const char *b)
 {
 	return strcasecmp(a, b) == 0;
 }
+
+void
+flagruns_init(struct flagruns *fr)
+{
+	memset(fr, 0, sizeof(*fr));
+}
+
+void
+flagruns_free(struct flagruns *fr)
+{
+	size_t i;
+
+	for (i = 0; i < fr->nstrs; i++)
+		free(fr->strs[i]);
+	free(fr->strs);
+	free(fr->r);
+	memset(fr, 0, sizeof(*fr));
+}
+
+static int
+flagruns_reserve(struct flagruns *fr)
+{
+	if (fr->n == fr->alloc) {
+		size_t n = fr->alloc == 0 ? 16 : fr->alloc * 2;
+		struct flagrun *nr = realloc(fr->r, n * sizeof(*nr));
+
+		if (nr == NULL)
+			return -1;
+		fr->r = nr;
+		fr->alloc = n;
+	}
+	return 0;
+}
+
+int
+flagruns_add(struct flagruns *fr, uint32_t uid, const char *flags)
+{
+	struct flagrun *last = fr->n > 0 ? &fr->r[fr->n - 1] : NULL;
+	const char *str;
+
+	if (uid == 0 || (last != NULL && uid <= last->hi))
+		return 1;
+	if (last != NULL && strcmp(last->flags, flags) == 0) {
+		if (uid == last->hi + 1) {
+			last->hi = uid;
+			return 0;
+		}
+		str = last->flags;
+	} else {
+		char *copy;
+
+		if (fr->nstrs == fr->strs_alloc) {
+			size_t n = fr->strs_alloc == 0 ? 16
+			                                : fr->strs_alloc * 2;
+			char **ns = realloc(fr->strs, n * sizeof(*ns));
+
+			if (ns == NULL)
+				return -1;
+			fr->strs = ns;
+			fr->strs_alloc = n;
+		}
+		copy = strdup(flags);
+		if (copy == NULL)
+			return -1;
+		fr->strs[fr->nstrs++] = copy;
+		str = copy;
+	}
+	if (flagruns_reserve(fr) < 0)
+		return -1;
+	fr->r[fr->n].lo = fr->r[fr->n].hi = uid;
+	fr->r[fr->n].flags = str;
+	fr->n++;
+	return 0;
+}
+
+/* The index of the run holding uid, or n. */
+static size_t
+flagruns_find(const struct flagruns *fr, uint32_t uid)
+{
+	size_t lo = 0, hi = fr->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (fr->r[mid].hi < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < fr->n && fr->r[lo].lo <= uid ? lo : fr->n;
+}
+
+const char *
+flagruns_get(const struct flagruns *fr, uint32_t uid)
+{
+	size_t i = flagruns_find(fr, uid);
+
+	return i < fr->n ? fr->r[i].flags : NULL;
+}
+
+int
+flagruns_remove(struct flagruns *fr, uint32_t uid)
+{
+	size_t i = flagruns_find(fr, uid);
+	struct flagrun *run;
+
+	if (i == fr->n)
+		return 0;
+	run = &fr->r[i];
+	if (run->lo == run->hi) {
+		memmove(run, run + 1, (fr->n - i - 1) * sizeof(*run));
+		fr->n--;
+		return 0;
+	}
+	if (uid == run->lo) {
+		run->lo++;
+		return 0;
+	}
+	if (uid == run->hi) {
+		run->hi--;
+		return 0;
+	}
+	if (flagruns_reserve(fr) < 0)
+		return -1;
+	run = &fr->r[i];
+	memmove(run + 1, run, (fr->n - i) * sizeof(*run));
+	fr->n++;
+	run[0].hi = uid - 1;
+	run[1].lo = uid + 1;
+	return 0;
+}

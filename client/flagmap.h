@@ -34,6 +34,33 @@ bool flagmap_remove(struct flagmap *m, uint32_t uid);
  * entry just returned is allowed. */
 struct flagmap_entry *flagmap_next(const struct flagmap *m, size_t *pos);
 
+/* The flags of UIDs that come in increasing order with the same flags
+ * one after another (the messages a sync appends: APPENDUID numbers
+ * them in order, and most share their flags), kept as runs: memory by
+ * run, not by message. */
+struct flagrun {
+	uint32_t lo, hi;
+	const char *flags; /* one of strs */
+};
+
+struct flagruns {
+	struct flagrun *r;
+	size_t n, alloc;
+	char **strs; /* the distinct strings, one per change of flags */
+	size_t nstrs, strs_alloc;
+};
+
+void flagruns_init(struct flagruns *fr);
+void flagruns_free(struct flagruns *fr);
+/* Add uid, above every UID added so far, with flags (copied unless the
+ * last run's). 0 if added; 1 if uid is not above the last (the caller
+ * keeps it elsewhere); -1 when out of memory. */
+int flagruns_add(struct flagruns *fr, uint32_t uid, const char *flags);
+/* uid's flags, or NULL. */
+const char *flagruns_get(const struct flagruns *fr, uint32_t uid);
+/* Forget uid (a run splits in two); -1 when out of memory. */
+int flagruns_remove(struct flagruns *fr, uint32_t uid);
+
 /* The canonical form of a FLAGS list: \Recent dropped, duplicates
  * dropped, sorted case-insensitively, joined by spaces. -1 if an item is
  * not an atom. */

@@ -386,6 +386,8 @@ store_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 			 * for, so the next round sees a conflict. */
 			flagmap_set(&os->carry, sc->partner[n], sc->flags, 0);
 			flagmap_remove(&ms->expect, uid);
+			if (flagruns_remove(&ms->appended, uid) < 0)
+				sync_fail(mb, ms->side, "out of memory");
 			continue;
 		}
 		uidset_add(&done, uid);

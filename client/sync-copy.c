@@ -83,7 +83,10 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 			sync_rollback(mb->run->state);
 			goto db_error;
 		}
-		flagmap_set(&to->expect, tuid, b->flags[i], 0);
+		/* By runs: an initial copy of n messages keeps a handful
+		 * of runs, not n entries. */
+		if (flagruns_add(&to->appended, tuid, b->flags[i]) != 0)
+			flagmap_set(&to->expect, tuid, b->flags[i], 0);
 		to->live_added++;
 		uidset_add(&suids, b->uids[i]);
 		if (tuid > to->max_uid)

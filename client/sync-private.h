@@ -139,6 +139,8 @@ struct mbox_side {
 	/* What the sync did on this side, to recognise it in CHECK. */
 	bool touched; /* this round changed something here: CHECK it */
 	struct flagmap expect;
+	/* The same for the messages appended here, by runs of UIDs. */
+	struct flagruns appended;
 	/* APPLY selects with QRESYNC from hms, so the server reports what
 	 * changed since, and, while selected, every change as it is made:
 	 * the selection is the CHECK when all of this round's changes

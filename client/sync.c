@@ -241,6 +241,7 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 	struct buf *flags;
 	const char *error;
 	struct flagmap_entry *e;
+	const char *want;
 
 	if (imap_decode_fetch(resp, &f, &error) < 0) {
 		sync_fail(mb, ms->side, "bad FETCH response: %s", error);
@@ -310,12 +311,13 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 	if (f.uid > ms->max_uid)
 		ms->max_uid = f.uid;
 	e = flagmap_get(&ms->expect, f.uid);
-	if (e != NULL && flags_equal(e->flags, buf_data(flags))) {
+	want = e != NULL ? e->flags : flagruns_get(&ms->appended, f.uid);
+	if (want != NULL && flags_equal(want, buf_data(flags))) {
 		buf_free(&flags);
 		return;
 	}
 	mb->foreign = true;
-	if (f.uid < ms->uidnext || e != NULL || sync_is_mapped(ms, f.uid))
+	if (f.uid < ms->uidnext || want != NULL || sync_is_mapped(ms, f.uid))
 		flagmap_set(&ms->modified, f.uid, buf_data(flags), f.modseq);
 	else if (mb->phase == PHASE_APPLY)
 		uidset_add(&ms->found, f.uid); /* fresh is being copied */
@@ -831,6 +833,7 @@ mbox_free(struct mbox *mb)
 		flagmap_free(&ms->modified);
 		flagmap_free(&ms->carry);
 		flagmap_free(&ms->expect);
+		flagruns_free(&ms->appended);
 		flagmap_free(&ms->all);
 		sync_match_free(ms);
 		sync_move_free(ms);
@@ -871,6 +874,7 @@ mbox_init(struct mbox *mb, struct sync_run *run, const struct sync_target *t)
 		flagmap_init(&ms->modified);
 		flagmap_init(&ms->carry);
 		flagmap_init(&ms->expect);
+		flagruns_init(&ms->appended);
 		flagmap_init(&ms->all);
 		uidset_init(&ms->move_want);
 		uidset_init(&ms->copyuid_src);

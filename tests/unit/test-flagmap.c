@@ -95,3 +95,44 @@ TEST(union_and_equal)
 	CHECK(!flags_equal("\\Seen", "\\Seen \\Flagged"));
 	buf_free(&b);
 }
+
+TEST(runs_by_flags_not_by_message)
+{
+	struct flagruns fr;
+	uint32_t uid;
+
+	flagruns_init(&fr);
+	/* 100 000 messages in 3 changes of flags: 4 runs, 3 strings. */
+	for (uid = 1; uid <= 100000; uid++)
+		CHECK(flagruns_add(&fr, uid,
+		                   uid <= 60000 || uid > 90000 ? "\\Seen"
+		                   : uid <= 70000              ? ""
+		                                               : "\\Flagged") ==
+		      0);
+	CHECK(fr.n == 4 && fr.nstrs == 4);
+	CHECK_STREQ(flagruns_get(&fr, 1), "\\Seen");
+	CHECK_STREQ(flagruns_get(&fr, 60000), "\\Seen");
+	CHECK_STREQ(flagruns_get(&fr, 60001), "");
+	CHECK_STREQ(flagruns_get(&fr, 70001), "\\Flagged");
+	CHECK_STREQ(flagruns_get(&fr, 100000), "\\Seen");
+	CHECK(flagruns_get(&fr, 0) == NULL);
+	CHECK(flagruns_get(&fr, 100001) == NULL);
+	/* Not above the last: the caller keeps it elsewhere. */
+	CHECK(flagruns_add(&fr, 5, "\\Seen") == 1);
+	/* A gap with the same flags shares the string. */
+	CHECK(flagruns_add(&fr, 100005, "\\Seen") == 0);
+	CHECK(fr.n == 5 && fr.nstrs == 4);
+	CHECK(flagruns_get(&fr, 100003) == NULL);
+	/* Forgetting one splits its run; the ends shrink it. */
+	CHECK(flagruns_remove(&fr, 30000) == 0);
+	CHECK(flagruns_get(&fr, 30000) == NULL);
+	CHECK_STREQ(flagruns_get(&fr, 29999), "\\Seen");
+	CHECK_STREQ(flagruns_get(&fr, 30001), "\\Seen");
+	CHECK(flagruns_remove(&fr, 1) == 0 && flagruns_get(&fr, 1) == NULL);
+	CHECK(flagruns_remove(&fr, 100005) == 0);
+	CHECK(flagruns_get(&fr, 100005) == NULL);
+	CHECK(flagruns_remove(&fr, 100004) == 0); /* not there */
+	CHECK(fr.n == 5);
+	flagruns_free(&fr);
+	CHECK(fr.n == 0 && fr.r == NULL);
+}
