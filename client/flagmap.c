@@ -231,6 +231,9 @@ flags_equal(const char *a, const char *b)
 	return strcasecmp(a, b) == 0;
 }
 
+/* Distinct flag lists compared before a new copy is kept. */
+#define FLAGRUNS_INTERN_LOOK 64
+
 void
 flagruns_init(struct flagruns *fr)
 {
@@ -264,6 +267,22 @@ flagruns_reserve(struct flagruns *fr)
 	return 0;
 }
 
+/* One copy of each flag list: messages' flags mix a few lists (\Seen,
+ * \Seen \Answered, none...), so runs break often but strings repeat.
+ * The most recent lists are looked at, a bounded number. */
+static const char *
+flagruns_intern(const struct flagruns *fr, const char *flags)
+{
+	size_t i, k;
+
+	for (i = fr->nstrs, k = 0; i > 0 && k < FLAGRUNS_INTERN_LOOK;
+	     i--, k++) {
+		if (strcmp(fr->strs[i - 1], flags) == 0)
+			return fr->strs[i - 1];
+	}
+	return NULL;
+}
+
 int
 flagruns_add(struct flagruns *fr, uint32_t uid, const char *flags)
 {
@@ -278,7 +297,7 @@ flagruns_add(struct flagruns *fr, uint32_t uid, const char *flags)
 			return 0;
 		}
 		str = last->flags;
-	} else {
+	} else if ((str = flagruns_intern(fr, flags)) == NULL) {
 		char *copy;
 
 		if (fr->nstrs == fr->strs_alloc) {

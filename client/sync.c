@@ -265,11 +265,13 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 		return;
 	if (mb->phase == PHASE_SELECT &&
 	    (f.have & IMAP_FETCH_RFC822_SIZE) != 0) {
-		/* mbox_select()'s early sizes ("n:*" may name an older one). */
+		/* mbox_select()'s early sizes ("n:*" may name an older one);
+		 * FLAGS may come along, if they changed meanwhile. */
 		if (f.uid >= ms->row.uidnext &&
 		    sync_match_add_size(ms, f.uid, f.size) == 0)
 			uidset_add(&ms->sized, f.uid);
-		return;
+		if ((f.have & IMAP_FETCH_FLAGS) == 0)
+			return;
 	}
 	if ((f.have & IMAP_FETCH_FLAGS) == 0) {
 		/* Our own STORE's answer, in band: its MODSEQ is counted in
