@@ -1210,8 +1210,18 @@ mbx_sync_pass(struct sync_run *run, char **args, size_t nargs, bool repair,
 
 			targets[ntargets].same[s] = same[s];
 			if (e != NULL && e->have_status &&
-			    (e->status.have & IMAP_STATUS_UIDNEXT) != 0)
-				targets[ntargets].uidnext[s] = e->status.uidnext;
+			    (e->status.have &
+			     (IMAP_STATUS_UIDVALIDITY | IMAP_STATUS_UIDNEXT |
+			      IMAP_STATUS_HIGHESTMODSEQ)) ==
+			        (IMAP_STATUS_UIDVALIDITY | IMAP_STATUS_UIDNEXT |
+			         IMAP_STATUS_HIGHESTMODSEQ)) {
+				targets[ntargets].listed[s].uidvalidity =
+				    e->status.uidvalidity;
+				targets[ntargets].listed[s].uidnext =
+				    e->status.uidnext;
+				targets[ntargets].listed[s].highestmodseq =
+				    e->status.highestmodseq;
+			}
 		}
 		ntargets++;
 	}

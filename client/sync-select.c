@@ -46,12 +46,16 @@ sync_select_for_step(struct mbox_side *ms, bool write)
 	if (ms->step_selected && (!write || !ms->live_ro))
 		return;
 	ms->step_selected = true;
-	if (ms->mb->phase == PHASE_APPLY) {
+	if (ms->mb->phase == PHASE_APPLY && write) {
 		ms->live_sel = true;
 		sync_select_qresync(ms, write);
 		return;
 	}
-	ms->live_ro = true; /* only FETCH .PEEK runs there */
+	/* Only FETCH .PEEK runs there (a copy's source): nothing it does
+	 * needs checking, and what others change meanwhile is the next
+	 * run's, from the first SELECT's numbers: no QRESYNC (~25 bytes). */
+	ms->live_ro = true;
+	ms->live_sel = false;
 	sync_cmd(ms, true, step_select_done, ms, "EXAMINE %s", ms->wire);
 }
 

@@ -630,6 +630,36 @@ mbox_select(struct mbox_side *ms)
 		         "UID FETCH %u:* (RFC822.SIZE)", ms->row.uidnext);
 }
 
+/* Whether LIST-STATUS said all that the first SELECT would: the side
+ * is unchanged since the last run, or the sync has never seen it (there
+ * is nothing yet to ask what changed since; everything is new). Then the
+ * first SELECT is left out, its numbers taken from LIST, and APPLY's
+ * selection, with QRESYNC from the same HIGHESTMODSEQ, reports what
+ * changed in between. */
+static bool
+mbox_listed_enough(struct mbox_side *ms, const struct sync_target *t)
+{
+	uint32_t uidvalidity = t->listed[ms->side].uidvalidity;
+	uint32_t uidnext = t->listed[ms->side].uidnext;
+	uint64_t hms = t->listed[ms->side].highestmodseq;
+
+	if (ms->have_row) {
+		if (!t->same[ms->side] || ms->row.highestmodseq == 0 ||
+		    ms->row.uidvalidity == 0)
+			return false;
+		uidvalidity = ms->row.uidvalidity;
+		uidnext = ms->row.uidnext;
+		hms = ms->row.highestmodseq;
+	}
+	if (uidvalidity == 0 || uidnext == 0 || hms == 0)
+		return false;
+	ms->select_done = ms->select_ok = true;
+	ms->uidvalidity = uidvalidity;
+	ms->uidnext = uidnext;
+	ms->hms = hms;
+	return true;
+}
+
 /* After SELECT: may the mailbox be synced? */
 static int
 mbox_check_select(struct mbox_side *ms)
@@ -864,7 +894,7 @@ mbox_init(struct mbox *mb, struct sync_run *run, const struct sync_target *t)
 
 		ms->mb = mb;
 		ms->side = s;
-		ms->listed_uidnext = t->uidnext[s];
+		ms->listed_uidnext = t->listed[s].uidnext;
 		uidset_init(&ms->sized);
 		uidset_init(&ms->vanished);
 		uidset_init(&ms->was_vanished);
@@ -1250,19 +1280,8 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 		for (s = 0; s < SIDE_COUNT; s++) {
 			struct mbox_side *ms = &mbs[i].s[s];
 
-			if (!repair && targets[i].same[s] && ms->have_row &&
-			    ms->row.highestmodseq > 0 &&
-			    ms->row.uidvalidity > 0) {
-				/* Unchanged since the last run, said LIST:
-				 * nothing to ask. APPLY's selection, from
-				 * the same HIGHESTMODSEQ, reports a change
-				 * made since. */
-				ms->select_done = ms->select_ok = true;
-				ms->uidvalidity = ms->row.uidvalidity;
-				ms->uidnext = ms->row.uidnext;
-				ms->hms = ms->row.highestmodseq;
+			if (!repair && mbox_listed_enough(ms, &targets[i]))
 				continue;
-			}
 			mbox_select(ms);
 		}
 	}

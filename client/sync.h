@@ -103,8 +103,11 @@ struct sync_target {
 	/* The side's LIST-STATUS gave the stored UIDVALIDITY, UIDNEXT and
 	 * HIGHESTMODSEQ: its first SELECT would report nothing. */
 	bool same[SIDE_COUNT];
-	/* The side's UIDNEXT by LIST-STATUS, 0 if it gave none. */
-	uint32_t uidnext[SIDE_COUNT];
+	/* The side's numbers by LIST-STATUS, 0 where it gave none. */
+	struct {
+		uint32_t uidvalidity, uidnext;
+		uint64_t highestmodseq;
+	} listed[SIDE_COUNT];
 };
 
 /* Sync the messages of the mailboxes, all at once: each step is one

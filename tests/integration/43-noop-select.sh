@@ -35,4 +35,15 @@ tap_is "$(grep -cE '^local -> [^ ]+ (SELECT|EXAMINE) c' "$SYNC_DIR/trace2")" 1 \
 tap_is "$(grep -cE '^remote -> [^ ]+ (SELECT|EXAMINE) c' "$SYNC_DIR/trace2")" 2 \
 	"the changed side twice: what changed, then the copy's source"
 sync_dumps_equal "dumps equal"
+
+# A mailbox the sync has never seen: LIST-STATUS gave its numbers, and
+# everything in it is new, so nothing is asked before its copy.
+store_create "$REMOTE" d
+store_append "$REMOTE" d -s d1 >/dev/null
+store_append "$REMOTE" d -s d2 >/dev/null
+sync_ok "a sync of a new mailbox with --debug exits 0" --debug
+tap_is "$(grep -cE '^remote -> [^ ]+ (SELECT|EXAMINE) d' "$SYNC_ERR")" 1 \
+	"the new mailbox's source is selected once, for its copy"
+tap_is "$(store_count "$LOCAL" d)" 2 "both messages copied"
+sync_dumps_equal "dumps equal after the new mailbox"
 tap_done
