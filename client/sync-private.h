@@ -231,6 +231,9 @@ void sync_db_fail(struct mbox *mb, const char *error);
 const char *sync_uids_str(const struct uidset *set, struct buf *b);
 /* Whether uid on ms's side has a pair in the mapping table. */
 bool sync_is_mapped(struct mbox_side *ms, uint32_t uid);
+/* A response code of ms's mailbox (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ,
+ * NOMODSEQ, COPYUID), untagged or in a tagged answer. */
+void sync_on_code(struct mbox_side *ms, const struct imap_response *resp);
 
 /* Queue a command that runs in ms's mailbox; with select it is the
  * SELECT (or EXAMINE) that makes it the selected one. */
@@ -285,6 +288,15 @@ void sync_copy_start(struct mbox_side *ms);
 void sync_copy_message(struct mbox_side *from, const struct imap_fetch *f);
 /* Drop the MULTIAPPEND being built from this side, unsent. */
 void sync_copy_abort(struct mbox_side *from);
+
+/* sync-first.c: the first SELECT of a side (and the early sizes); or,
+ * when LIST-STATUS said all it would, its numbers from there (true);
+ * then whether the mailbox may be synced (-1 logged), and its new UIDs
+ * into fresh. */
+void sync_first_select(struct mbox_side *ms);
+bool sync_first_listed(struct mbox_side *ms, const struct sync_target *t);
+int sync_first_check(struct mbox_side *ms);
+int sync_first_fresh(struct mbox_side *ms);
 
 /* sync-apply.c: queue the APPLY step of a mailbox: vanished, modified
  * and fresh of both sides. */

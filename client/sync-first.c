@@ -1,0 +1,202 @@
+/* The first step of a sync, SELECT: each side of each mailbox that
+ * changed is selected with QRESYNC from the stored HIGHESTMODSEQ (with
+ * the sizes of a few new messages in the same flight), or left out when
+ * LIST-STATUS already said all a SELECT would; then what it said is
+ * checked and the new UIDs are listed (sync.c has the rest). */
+#include "sync-private.h"
+
+#include "imap-conn.h"
+#include "log.h"
+#include "state.h"
+#include "uidset.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+static void
+mbox_select_done(struct imap_conn *conn, const struct imap_response *resp,
+                 void *ctx)
+{
+	struct mbox_side *ms = ctx;
+
+	(void)conn;
+	ms->select_done = true;
+	if (resp == NULL)
+		return;
+	if (resp->status != IMAP_STATUS_OK) {
+		snprintf(ms->select_error, sizeof(ms->select_error), "%s",
+		         resp->text);
+		return;
+	}
+	if (resp->code != NULL)
+		sync_on_code(ms, resp);
+	ms->select_ok = true;
+}
+
+static void
+early_sizes_done(struct imap_conn *conn, const struct imap_response *resp,
+                 void *ctx)
+{
+	struct mbox_side *ms = ctx;
+
+	(void)conn;
+	/* Not fatal: MATCH asks again for what is missing. */
+	if (resp != NULL && resp->status != IMAP_STATUS_OK)
+		uidset_clear(&ms->sized);
+}
+
+void
+sync_first_select(struct mbox_side *ms)
+{
+	/* --dry-run looks without touching, not even \Recent. */
+	const char *verb = ms->mb->run->set.dry_run ? "EXAMINE" : "SELECT";
+
+	if (ms->have_row && ms->row.highestmodseq > 0 &&
+	    ms->row.uidvalidity > 0)
+		sync_cmd(ms, true, mbox_select_done, ms,
+		         "%a %s (QRESYNC (%u %U))", verb, ms->wire,
+		         ms->row.uidvalidity, ms->row.highestmodseq);
+	else
+		sync_cmd(ms, true, mbox_select_done, ms, "%a %s", verb,
+		         ms->wire);
+	/* A few new messages: their sizes now, in the same selection, for
+	 * MATCH and moves to look at without selecting again. (Many: only
+	 * if needed, later.) */
+	if (ms->have_row && ms->row.uidnext > 0 &&
+	    ms->listed_uidnext > ms->row.uidnext &&
+	    ms->listed_uidnext - ms->row.uidnext <= SYNC_EARLY_SIZES)
+		sync_cmd(ms, false, early_sizes_done, ms,
+		         "UID FETCH %u:* (RFC822.SIZE)", ms->row.uidnext);
+}
+
+/* Whether LIST-STATUS said all that the first SELECT would: the side
+ * is unchanged since the last run, or the sync has never seen it (there
+ * is nothing yet to ask what changed since; everything is new). Then the
+ * first SELECT is left out, its numbers taken from LIST, and APPLY's
+ * selection, with QRESYNC from the same HIGHESTMODSEQ, reports what
+ * changed in between. */
+bool
+sync_first_listed(struct mbox_side *ms, const struct sync_target *t)
+{
+	uint32_t uidvalidity = t->listed[ms->side].uidvalidity;
+	uint32_t uidnext = t->listed[ms->side].uidnext;
+	uint64_t hms = t->listed[ms->side].highestmodseq;
+
+	if (ms->have_row) {
+		if (!t->same[ms->side] || ms->row.highestmodseq == 0 ||
+		    ms->row.uidvalidity == 0)
+			return false;
+		uidvalidity = ms->row.uidvalidity;
+		uidnext = ms->row.uidnext;
+		hms = ms->row.highestmodseq;
+	}
+	if (uidvalidity == 0 || uidnext == 0 || hms == 0)
+		return false;
+	ms->select_done = ms->select_ok = true;
+	ms->uidvalidity = uidvalidity;
+	ms->uidnext = uidnext;
+	ms->hms = hms;
+	return true;
+}
+
+/* After SELECT: may the mailbox be synced? */
+int
+sync_first_check(struct mbox_side *ms)
+{
+	struct mbox *mb = ms->mb;
+
+	if (!ms->select_ok) {
+		sync_fail(mb, ms->side, "cannot select mailbox: %s",
+		          ms->select_error[0] != '\0' ? ms->select_error
+		                                      : "connection lost");
+		return -1;
+	}
+	if (ms->nomodseq || ms->hms == 0) {
+		sync_fail(mb, ms->side,
+		          "the mailbox does not keep MODSEQs (NOMODSEQ): it "
+		          "cannot be synchronized statefully");
+		return -1;
+	}
+	if (ms->uidvalidity == 0 || ms->uidnext == 0) {
+		sync_fail(mb, ms->side,
+		          "SELECT gave no UIDVALIDITY or UIDNEXT");
+		return -1;
+	}
+	if (ms->have_row && ms->row.uidvalidity != 0 &&
+	    ms->row.uidvalidity != ms->uidvalidity) {
+		/* A server restored from a backup: its messages may all be
+		 * found again on the other side, by content (MATCH). */
+		if (mb->recover) {
+			sync_fail(mb, ms->side,
+			          "UIDVALIDITY changed on both sides");
+			return -1;
+		}
+		log_warn(side_name(ms->side), mb->display,
+		         "UIDVALIDITY changed (was %" PRIu32 ", now %" PRIu32
+		         "): pairing the messages again by content",
+		         ms->row.uidvalidity, ms->uidvalidity);
+		mb->recover = true;
+		mb->recover_side = ms->side;
+	}
+	return 0;
+}
+
+struct mapped_from {
+	enum side side;
+	uint32_t lo;
+	struct uidset *uids;
+};
+
+static int
+mapped_from_add(void *ctx, uint32_t luid, uint32_t ruid)
+{
+	struct mapped_from *m = ctx;
+	uint32_t uid = m->side == SIDE_LOCAL ? luid : ruid;
+
+	if (uid >= m->lo && uidset_add(m->uids, uid) < 0)
+		return -1;
+	return 0;
+}
+
+/* New UIDs on ms at the first round: from the stored UIDNEXT to the one
+ * SELECT gave, less those already paired (an interrupted run's). */
+int
+sync_first_fresh(struct mbox_side *ms)
+{
+	struct mbox *mb = ms->mb;
+	struct uidset mapped = UIDSET_INIT;
+	uint32_t lo = ms->row.uidnext > 0 ? ms->row.uidnext : 1, uid;
+	const char *error;
+	size_t i = 0;
+
+	struct mapped_from mf = {ms->side, lo, &mapped};
+
+	if (ms->uidnext <= lo)
+		return 0;
+	if (state_mapping_foreach(mb->run->state, mb->idx, ms->side,
+	                          mapped_from_add, &mf, &error) != 0) {
+		sync_db_fail(mb, error);
+		return -1;
+	}
+	uidset_normalize(&mapped);
+	/* [lo, uidnext-1] minus the mapped ranges. */
+	uid = lo;
+	for (i = 0; i < mapped.n && uid < ms->uidnext; i++) {
+		if (mapped.r[i].hi < uid)
+			continue;
+		if (mapped.r[i].lo > uid)
+			uidset_add_range(&ms->fresh, uid,
+			                 mapped.r[i].lo - 1 < ms->uidnext - 1
+			                     ? mapped.r[i].lo - 1
+			                     : ms->uidnext - 1);
+		if (mapped.r[i].hi == UINT32_MAX) {
+			uid = UINT32_MAX;
+			break;
+		}
+		uid = mapped.r[i].hi + 1;
+	}
+	if (uid < ms->uidnext)
+		uidset_add_range(&ms->fresh, uid, ms->uidnext - 1);
+	uidset_free(&mapped);
+	return 0;
+}
