@@ -62,11 +62,30 @@ sync_first_select(struct mbox_side *ms)
 	/* A few new messages: their sizes now, in the same selection, for
 	 * MATCH and moves to look at without selecting again. (Many: only
 	 * if needed, later.) */
-	if (ms->have_row && ms->row.uidnext > 0 &&
+	if (ms->early_sizes && ms->have_row && ms->row.uidnext > 0 &&
 	    ms->listed_uidnext > ms->row.uidnext &&
 	    ms->listed_uidnext - ms->row.uidnext <= SYNC_EARLY_SIZES)
 		sync_cmd(ms, false, early_sizes_done, ms,
 		         "UID FETCH %u:* (RFC822.SIZE)", ms->row.uidnext);
+}
+
+/* Whether more happened on this side of the mailbox than new mail, by
+ * LIST-STATUS: each message added moves UIDNEXT by one and HIGHESTMODSEQ
+ * by at most one (a MULTIAPPEND by one for all), so a HIGHESTMODSEQ that
+ * moved further saw flags set or messages expunged. Only then may a
+ * message have moved from a mailbox on this side, and the new messages'
+ * sizes are worth asking in the first flight; if it guesses wrong,
+ * MATCH asks them later, at the cost of a selection. */
+bool
+sync_first_churn(const struct mbox_side *ms, const struct sync_target *t)
+{
+	uint32_t uidnext = t->listed[ms->side].uidnext;
+	uint64_t hms = t->listed[ms->side].highestmodseq;
+
+	if (!ms->have_row || hms <= ms->row.highestmodseq ||
+	    uidnext < ms->row.uidnext)
+		return false;
+	return hms - ms->row.highestmodseq > uidnext - ms->row.uidnext;
 }
 
 /* Whether LIST-STATUS said all that the first SELECT would: the side

@@ -94,6 +94,8 @@ struct mbox_side {
 
 	/* UIDNEXT as LIST-STATUS gave it (0: not given). */
 	uint32_t listed_uidnext;
+	/* Ask the sizes of new messages in the first flight. */
+	bool early_sizes;
 	/* What the first SELECT said. */
 	bool select_done, select_ok;
 	uint32_t uidvalidity, uidnext;
@@ -297,6 +299,8 @@ void sync_first_select(struct mbox_side *ms);
 bool sync_first_listed(struct mbox_side *ms, const struct sync_target *t);
 int sync_first_check(struct mbox_side *ms);
 int sync_first_fresh(struct mbox_side *ms);
+/* Whether LIST-STATUS shows more than new mail on this side. */
+bool sync_first_churn(const struct mbox_side *ms, const struct sync_target *t);
 
 /* sync-apply.c: queue the APPLY step of a mailbox: vanished, modified
  * and fresh of both sides. */

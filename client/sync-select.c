@@ -46,6 +46,14 @@ sync_select_for_step(struct mbox_side *ms, bool write)
 	if (ms->step_selected && (!write || !ms->live_ro))
 		return;
 	ms->step_selected = true;
+	if (!write && mbox_server(ms)->selected == ms) {
+		/* Still selected from the step before (the last mailbox of
+		 * its flight: with a single changed mailbox, the usual
+		 * case of new mail): reading needs no new selection. */
+		ms->live_ro = true;
+		ms->live_sel = false;
+		return;
+	}
 	if (ms->mb->phase == PHASE_APPLY && write) {
 		ms->live_sel = true;
 		sync_select_qresync(ms, write);

@@ -1067,6 +1067,9 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 {
 	struct mbox *mbs = calloc(n_all + 1, sizeof(*mbs));
 	struct sync_target *targets = calloc(n_all + 1, sizeof(*targets));
+	/* A side where something else than new mail happened (see
+	 * sync_first_churn()). */
+	bool churn[SIDE_COUNT] = {false, false};
 	unsigned s;
 	size_t i, n = 0;
 
@@ -1088,10 +1091,17 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 			mbs[i].failed = true;
 			continue;
 		}
+		for (s = 0; s < SIDE_COUNT; s++)
+			churn[s] |= sync_first_churn(&mbs[i].s[s], &targets[i]);
+	}
+	for (i = 0; i < n; i++) {
+		if (mbs[i].failed)
+			continue;
 		mbs[i].phase = PHASE_SELECT;
 		for (s = 0; s < SIDE_COUNT; s++) {
 			struct mbox_side *ms = &mbs[i].s[s];
 
+			ms->early_sizes = churn[s];
 			if (!repair && sync_first_listed(ms, &targets[i]))
 				continue;
 			sync_first_select(ms);
