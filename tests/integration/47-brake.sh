@@ -50,13 +50,7 @@ sync_ok "--force carries them" --force
 for i in $(seq 1 15); do echo "append INBOX -s k$i"; done |
 	store_script "$REMOTE" >/dev/null
 sync_ok "15 more copied"
-python3 - "$REMOTE" <<'PY'
-import imaplib, sys
-m = imaplib.IMAP4_stream(sys.argv[1])
-m.select('INBOX')
-m.uid('MOVE', '1:*', 'small')
-m.logout()
-PY
+store_move "$REMOTE" INBOX "1:*" small
 sync_ok "all of INBOX moved to small on remote: no brake"
 tap_check "the move was carried as a move" \
 	grep -q '^local(INBOX): Moved 15 UID(s) to small' "$SYNC_ERR"

@@ -22,13 +22,7 @@ tap_is "$(store_count "$LOCAL" src)" 1000 "1000 messages in src"
 
 # The user moves everything from src to dst on local, and one message
 # back on remote with a flag set.
-python3 - "$LOCAL" <<'PY'
-import imaplib, sys
-m = imaplib.IMAP4_stream(sys.argv[1])
-m.select('src')
-m.uid('MOVE', '1:*', 'dst')
-m.logout()
-PY
+store_move "$LOCAL" src "1:*" dst
 sync_ok "sync after a move of 1000 messages exits 0" --debug
 # The sizes of the pairs are in the database (written when the first
 # sync copied them): remote is not asked for them, only for the keys of
@@ -57,13 +51,7 @@ sync_noop "then a sync is a no-op"
 # A move with a flag change on the way.
 uid=$(store_uid_of "$REMOTE" dst m5)
 store_flags "$REMOTE" dst "$uid" +FLAGS '\Flagged'
-python3 - "$REMOTE" "$uid" <<'PY'
-import imaplib, sys
-m = imaplib.IMAP4_stream(sys.argv[1])
-m.select('dst')
-m.uid('MOVE', sys.argv[2], 'src')
-m.logout()
-PY
+store_move "$REMOTE" dst "$uid" src
 sync_ok "sync after moving a flagged message back exits 0"
 tap_check "moved on local" grep -q '^local(dst): Moved 1 UID(s) to src' \
 	"$SYNC_ERR"
@@ -75,13 +63,7 @@ sync_dumps_equal "dumps equal"
 # one): UID COPY, then STORE \Deleted and, once that is answered, UID
 # EXPUNGE.
 sed -i "s|^command = $REMOTE\$|command = $IMAPSYNC_TOP/tests/lib/capfilter.py MOVE $REMOTE|" "$SYNC_CONF"
-python3 - "$LOCAL" <<'PY'
-import imaplib, sys
-m = imaplib.IMAP4_stream(sys.argv[1])
-m.select('dst')
-m.uid('MOVE', '1:200', 'src')
-m.logout()
-PY
+store_move "$LOCAL" dst "1:200" src
 sync_ok "without MOVE: a sync after a move of 200 messages exits 0" --debug
 tap_check "without MOVE: UID COPY, not MOVE" sh -c \
 	"grep -q '^remote -> A[0-9]* UID COPY' '$SYNC_ERR' &&

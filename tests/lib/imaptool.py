@@ -12,6 +12,7 @@ only.  Subcommands:
                          IMAP date-time; prints the new UID
   store BOX UIDSET OP FLAGS   OP is +FLAGS, -FLAGS or FLAGS
   expunge BOX UIDSET     \\Deleted and UID EXPUNGE those messages
+  move BOX UIDSET DEST   UID MOVE those messages to DEST
   create|delete|subscribe|unsubscribe BOX...
   rename SRC DST
   list                   "DELIM NAME" per mailbox, sorted
@@ -184,6 +185,11 @@ class Tool:
         check(self.imap.uid('STORE', uids, '+FLAGS.SILENT', '(\\Deleted)'),
               'STORE')
         check(self.imap.uid('EXPUNGE', uids), 'UID EXPUNGE')
+
+    def c_move(self, args):
+        box, uids, dest = args
+        self.select(box)
+        check(self.imap.uid('MOVE', uids, quote(dest)), 'UID MOVE')
 
     def _simple(self, cmd, args):
         self.unselect()

@@ -127,6 +127,7 @@ sync_imapsync_only() {
 
 store_flags() { _c=$1; shift; $IMAPTOOL "$_c" store "$@"; }
 store_expunge() { _c=$1; shift; $IMAPTOOL "$_c" expunge "$@"; }
+store_move() { _c=$1; shift; $IMAPTOOL "$_c" move "$@"; }
 store_create() { _c=$1; shift; $IMAPTOOL "$_c" create "$@"; }
 store_delete() { _c=$1; shift; $IMAPTOOL "$_c" delete "$@"; }
 store_rename() { _c=$1; shift; $IMAPTOOL "$_c" rename "$@"; }
