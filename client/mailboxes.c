@@ -1169,7 +1169,7 @@ mbx_sync_pass(struct sync_run *run, char **args, size_t nargs, bool repair,
 			goto out;
 		}
 	}
-	if (mbx_deletions(run, items, n) < 0 || mbx_count_paired(run, items, n) < 0 ||
+	if (mbx_deletions(run, items, n) < 0 ||
 	    mbx_reconcile(run, items, n) < 0 ||
 	    mbx_record_ids(run, items, n) < 0)
 		goto out;
@@ -1178,13 +1178,11 @@ mbx_sync_pass(struct sync_run *run, char **args, size_t nargs, bool repair,
 		goto out;
 	for (i = 0; i < n && !run->fatal; i++) {
 		struct mbx_item *m = &items[i];
-		bool same[SIDE_COUNT];
 
 		if (m->skip || m->idx <= 0)
 			continue;
-		same[SIDE_LOCAL] = mbx_side_unchanged(run, m, SIDE_LOCAL);
-		same[SIDE_REMOTE] = mbx_side_unchanged(run, m, SIDE_REMOTE);
-		if (!repair && same[SIDE_LOCAL] && same[SIDE_REMOTE])
+		if (!repair && mbx_side_unchanged(run, m, SIDE_LOCAL) &&
+		    mbx_side_unchanged(run, m, SIDE_REMOTE))
 			continue;
 		if (run->set.dry_run && m->created) {
 			const struct mbx_entry *e =
@@ -1208,7 +1206,6 @@ mbx_sync_pass(struct sync_run *run, char **args, size_t nargs, bool repair,
 		for (s = 0; s < SIDE_COUNT; s++) {
 			const struct mbx_entry *e = m->e[s];
 
-			targets[ntargets].same[s] = same[s];
 			if (e != NULL && e->have_status &&
 			    (e->status.have &
 			     (IMAP_STATUS_UIDVALIDITY | IMAP_STATUS_UIDNEXT |
@@ -1225,7 +1222,9 @@ mbx_sync_pass(struct sync_run *run, char **args, size_t nargs, bool repair,
 		}
 		ntargets++;
 	}
-	if (ntargets > 0 && sync_mailboxes(run, targets, ntargets, repair) < 0)
+	/* The brake's total, counted only when messages may move. */
+	if (ntargets > 0 && (mbx_count_paired(run, items, n) < 0 ||
+	                     sync_mailboxes(run, targets, ntargets, repair) < 0))
 		goto out;
 	ret = run->fatal ? -1 : 0;
 out:

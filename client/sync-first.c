@@ -46,8 +46,10 @@ early_sizes_done(struct imap_conn *conn, const struct imap_response *resp,
 }
 
 void
-sync_first_select(struct mbox_side *ms)
+sync_first_select(struct mbox_side *ms, const struct sync_target *t,
+                  bool early_sizes)
 {
+	uint32_t listed_uidnext = t->listed[ms->side].uidnext;
 	/* --dry-run looks without touching, not even \Recent. */
 	const char *verb = ms->mb->run->set.dry_run ? "EXAMINE" : "SELECT";
 
@@ -62,9 +64,9 @@ sync_first_select(struct mbox_side *ms)
 	/* A few new messages: their sizes now, in the same selection, for
 	 * MATCH and moves to look at without selecting again. (Many: only
 	 * if needed, later.) */
-	if (ms->early_sizes && ms->have_row && ms->row.uidnext > 0 &&
-	    ms->listed_uidnext > ms->row.uidnext &&
-	    ms->listed_uidnext - ms->row.uidnext <= SYNC_EARLY_SIZES)
+	if (early_sizes && ms->have_row && ms->row.uidnext > 0 &&
+	    listed_uidnext > ms->row.uidnext &&
+	    listed_uidnext - ms->row.uidnext <= SYNC_EARLY_SIZES)
 		sync_cmd(ms, false, early_sizes_done, ms,
 		         "UID FETCH %u:* (RFC822.SIZE)", ms->row.uidnext);
 }
@@ -101,15 +103,11 @@ sync_first_listed(struct mbox_side *ms, const struct sync_target *t)
 	uint32_t uidnext = t->listed[ms->side].uidnext;
 	uint64_t hms = t->listed[ms->side].highestmodseq;
 
-	if (ms->have_row) {
-		if (!t->same[ms->side] || ms->row.highestmodseq == 0 ||
-		    ms->row.uidvalidity == 0)
-			return false;
-		uidvalidity = ms->row.uidvalidity;
-		uidnext = ms->row.uidnext;
-		hms = ms->row.highestmodseq;
-	}
 	if (uidvalidity == 0 || uidnext == 0 || hms == 0)
+		return false;
+	if (ms->have_row && (ms->row.uidvalidity != uidvalidity ||
+	                     ms->row.uidnext != uidnext ||
+	                     ms->row.highestmodseq != hms))
 		return false;
 	ms->select_done = ms->select_ok = true;
 	ms->uidvalidity = uidvalidity;

@@ -92,10 +92,6 @@ struct mbox_side {
 	bool have_row;
 	struct state_side_status row;
 
-	/* UIDNEXT as LIST-STATUS gave it (0: not given). */
-	uint32_t listed_uidnext;
-	/* Ask the sizes of new messages in the first flight. */
-	bool early_sizes;
 	/* What the first SELECT said. */
 	bool select_done, select_ok;
 	uint32_t uidvalidity, uidnext;
@@ -291,11 +287,12 @@ void sync_copy_message(struct mbox_side *from, const struct imap_fetch *f);
 /* Drop the MULTIAPPEND being built from this side, unsent. */
 void sync_copy_abort(struct mbox_side *from);
 
-/* sync-first.c: the first SELECT of a side (and the early sizes); or,
- * when LIST-STATUS said all it would, its numbers from there (true);
- * then whether the mailbox may be synced (-1 logged), and its new UIDs
- * into fresh. */
-void sync_first_select(struct mbox_side *ms);
+/* sync-first.c: the first SELECT of a side (and, with early_sizes, the
+ * sizes of a few new messages); or, when LIST-STATUS said all it would,
+ * its numbers from there (true); then whether the mailbox may be synced
+ * (-1 logged), and its new UIDs into fresh. */
+void sync_first_select(struct mbox_side *ms, const struct sync_target *t,
+                       bool early_sizes);
 bool sync_first_listed(struct mbox_side *ms, const struct sync_target *t);
 int sync_first_check(struct mbox_side *ms);
 int sync_first_fresh(struct mbox_side *ms);

@@ -706,7 +706,6 @@ mbox_init(struct mbox *mb, struct sync_run *run, const struct sync_target *t)
 
 		ms->mb = mb;
 		ms->side = s;
-		ms->listed_uidnext = t->listed[s].uidnext;
 		uidset_init(&ms->sized);
 		uidset_init(&ms->vanished);
 		uidset_init(&ms->was_vanished);
@@ -1101,10 +1100,9 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 		for (s = 0; s < SIDE_COUNT; s++) {
 			struct mbox_side *ms = &mbs[i].s[s];
 
-			ms->early_sizes = churn[s];
 			if (!repair && sync_first_listed(ms, &targets[i]))
 				continue;
-			sync_first_select(ms);
+			sync_first_select(ms, &targets[i], churn[s]);
 		}
 	}
 	if (sync_run_wait(run) < 0)

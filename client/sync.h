@@ -100,9 +100,6 @@ struct sync_target {
 	const char *name;
 	size_t len;
 	int64_t idx;
-	/* The side's LIST-STATUS gave the stored UIDVALIDITY, UIDNEXT and
-	 * HIGHESTMODSEQ: its first SELECT would report nothing. */
-	bool same[SIDE_COUNT];
 	/* The side's numbers by LIST-STATUS, 0 where it gave none. */
 	struct {
 		uint32_t uidvalidity, uidnext;
