@@ -168,9 +168,19 @@ expunge_answered(struct imap_conn *conn, const struct imap_response *resp,
 struct expunge_chain {
 	struct mbox_side *ms;
 	struct uidset uids;
-	imap_cmd_fn *cb;
-	void *ctx;
 };
+
+static void
+chain_expunged(struct imap_conn *conn, const struct imap_response *resp,
+               void *ctx)
+{
+	struct mbox_side *ms = ctx;
+
+	(void)conn;
+	if (resp != NULL && resp->status != IMAP_STATUS_OK)
+		sync_fail(ms->mb, ms->side, "UID EXPUNGE failed: %s",
+		          resp->text);
+}
 
 static void
 chain_stored(struct imap_conn *conn, const struct imap_response *resp,
@@ -179,35 +189,24 @@ chain_stored(struct imap_conn *conn, const struct imap_response *resp,
 	struct expunge_chain *x = ctx;
 	struct mbox_side *ms = x->ms;
 
+	(void)conn;
 	if (resp != NULL && resp->status != IMAP_STATUS_OK)
 		sync_fail(ms->mb, ms->side, "UID STORE \\Deleted failed: %s",
 		          resp->text);
-	if (resp == NULL || resp->status != IMAP_STATUS_OK ||
-	    ms->mb->run->fatal) {
-		if (x->cb != NULL)
-			x->cb(conn, NULL, x->ctx);
-		goto out;
+	if (resp != NULL && resp->status == IMAP_STATUS_OK &&
+	    !ms->mb->run->fatal) {
+		/* Other mailboxes' commands may have been queued since. */
+		sync_select_live(ms, true);
+		sync_cmd(ms, false, chain_expunged, ms, "UID EXPUNGE %S",
+		         &x->uids);
 	}
-	/* Other mailboxes' commands may have been queued since. */
-	if (mbox_server(ms)->selected != ms) {
-		if (ms->mb->phase == PHASE_APPLY)
-			sync_select_live(ms, true);
-		else
-			sync_cmd(ms, true, NULL, NULL, "SELECT %s", ms->wire);
-	}
-	if (sync_cmd(ms, false, x->cb, x->ctx, "UID EXPUNGE %S", &x->uids) ==
-	        NULL &&
-	    x->cb != NULL)
-		x->cb(NULL, NULL, x->ctx);
-out:
 	uidset_free(&x->uids);
 	free(x);
 }
 
 void
 sync_expunge_uids(struct mbox_side *ms, const char *set,
-                  const struct uidset *uids, bool step, imap_cmd_fn *cb,
-                  void *ctx)
+                  const struct uidset *uids)
 {
 	struct expunge_chain *x = calloc(1, sizeof(*x));
 	size_t i;
@@ -215,22 +214,14 @@ sync_expunge_uids(struct mbox_side *ms, const char *set,
 	if (x == NULL) {
 		sync_fail(ms->mb, ms->side, "out of memory");
 		ms->mb->run->fatal = true;
-		if (cb != NULL)
-			cb(NULL, NULL, ctx);
 		return;
 	}
 	x->ms = ms;
-	x->cb = cb;
-	x->ctx = ctx;
 	uidset_init(&x->uids);
 	for (i = 0; i < uids->n; i++)
 		uidset_add_range(&x->uids, uids->r[i].lo, uids->r[i].hi);
-	if (step)
-		sync_cmd_step(ms, chain_stored, x,
-		              "UID STORE %a +FLAGS.SILENT (\\Deleted)", set);
-	else if (sync_cmd(ms, false, chain_stored, x,
-	                  "UID STORE %a +FLAGS.SILENT (\\Deleted)",
-	                  set) == NULL)
+	if (sync_cmd(ms, false, chain_stored, x,
+	             "UID STORE %a +FLAGS.SILENT (\\Deleted)", set) == NULL)
 		chain_stored(NULL, NULL, x);
 }
 

@@ -449,8 +449,7 @@ sync_move_apply(struct mbox_side *from)
 		} else {
 			sync_cmd(from, false, move_done, mc, "UID COPY %a %s",
 			         buf_data(b), to->wire);
-			sync_expunge_uids(from, buf_data(b), &mc->uids, false,
-			                  NULL, NULL);
+			sync_expunge_uids(from, buf_data(b), &mc->uids);
 		}
 		buf_free(&b);
 	}

@@ -247,16 +247,14 @@ void sync_select_for_step(struct mbox_side *ms, bool write);
  * %U. */
 void sync_cmd_step(struct mbox_side *ms, imap_cmd_fn *cb, void *ctx,
                    const char *fmt, ...);
-/* Expunge uids (set: the same, written; one command's worth) on ms: UID
- * STORE +FLAGS.SILENT (\Deleted), then UID EXPUNGE once the STORE is
- * answered, never pipelined behind it: Dovecot runs the two side by
- * side, and its EXPUNGE can look for \Deleted before the STORE has set
- * it (seen on a mailbox of 100 000). For a move without MOVE, where the
- * COPY must have run first. cb gets the EXPUNGE's answer, or NULL if it
- * never went out. step: queued as sync_cmd_step() does. */
+/* A move without MOVE, after its UID COPY: expunge uids (set: the same,
+ * written; one command's worth) on ms with UID STORE +FLAGS.SILENT
+ * (\Deleted), then UID EXPUNGE once the STORE is answered, never
+ * pipelined behind it: Dovecot may run the two side by side, and here
+ * an EXPUNGE that missed would leave the message in both mailboxes.
+ * (APPLY's own expunges pipeline them and check VANISHED instead.) */
 void sync_expunge_uids(struct mbox_side *ms, const char *set,
-                       const struct uidset *uids, bool step, imap_cmd_fn *cb,
-                       void *ctx);
+                       const struct uidset *uids);
 /* Stop holding: select ms's mailbox and queue what was kept (true if
  * anything was). */
 bool sync_release(struct mbox_side *ms);
