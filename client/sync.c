@@ -82,23 +82,6 @@ sync_db_fail(struct mbox *mb, const char *error)
 	mb->run->fatal = true;
 }
 
-void
-sync_step(const char *what)
-{
-	static long at = -1, n;
-
-	if (at < 0) {
-		const char *v = getenv("IMAPSYNC_DEBUG_EXIT_AT");
-
-		at = v != NULL ? strtol(v, NULL, 10) : 0;
-	}
-	if (at > 0 && ++n == at) {
-		fprintf(stderr, "imapsync: exiting at step %ld (%s)\n", n,
-		        what);
-		_exit(99);
-	}
-}
-
 bool
 sync_stopping(const struct sync_run *run)
 {

@@ -80,10 +80,11 @@ struct sync_run {
 /* The run was asked to stop (SIGTERM in watch mode). */
 bool sync_stopping(const struct sync_run *run);
 
-/* A step boundary. For tests: with IMAPSYNC_DEBUG_EXIT_AT=N in the
- * environment the process ends at the N-th boundary as abruptly as a
- * crash (_exit(99), nothing flushed, no LOGOUT), so a test can interrupt
- * a run at every step and check that the next run repairs it. */
+/* A step boundary (client/sync-step.c). In the tests' build only
+ * (IMAPSYNC_TEST_HOOKS): with IMAPSYNC_DEBUG_EXIT_AT=N in the environment
+ * the process ends at the N-th boundary as abruptly as a crash (_exit(99),
+ * nothing flushed, no LOGOUT), so a test can interrupt a run at every step
+ * and check that the next run repairs it. */
 void sync_step(const char *what);
 
 /* Roll back the open transaction of st; the error that made the caller
