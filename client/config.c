@@ -216,6 +216,59 @@ config_database_path(const struct config *config, char **path_r,
 	return ret;
 }
 
+int
+config_database_check(const char *path, const char **error_r)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	struct stat st;
+
+	if (lstat(path, &st) == 0) {
+		if (S_ISLNK(st.st_mode))
+			return fail(error_r,
+			            "database %s is a symbolic link: imapsync "
+			            "does not follow it (set database = to the "
+			            "file it points to)",
+			            path);
+		if (!S_ISREG(st.st_mode))
+			return fail(error_r,
+			            "database %s is not a regular file", path);
+	} else if (errno != ENOENT) {
+		return fail(error_r, "database %s: %s", path, strerror(errno));
+	}
+	if (slash == NULL)
+		return 0;
+	dir = slash == path ? xstrdup("/") : strndup(path, slash - path);
+	if (dir == NULL)
+		abort();
+	/* A directory imapsync creates is 0700; one that exists already is
+	 * whatever it is. */
+	if (stat(dir, &st) < 0) {
+		free(dir);
+		return 0;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		fail(error_r,
+		     "database directory %s belongs to uid %ld, not to you: "
+		     "its owner could replace the database (set database = "
+		     "to a file in a directory of yours)",
+		     dir, (long)st.st_uid);
+		free(dir);
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		fail(error_r,
+		     "database directory %s is writable by group or others, "
+		     "who could replace the database or plant files next to "
+		     "it (chmod go-w %s)",
+		     dir, dir);
+		free(dir);
+		return -1;
+	}
+	free(dir);
+	return 0;
+}
+
 /* Value checks, one per regex of interimap's read_config(). Perl's
  * \P{Control} also refuses bytes 0x80-0x9F of a byte string, which cuts
  * many UTF-8 file names; only ASCII controls are refused here. */

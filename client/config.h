@@ -158,6 +158,11 @@ void config_free(struct config **config);
 int config_database_path(const struct config *config, char **path_r,
                          const char **error_r);
 
+/* Refuse a database path that is a symbolic link (or not a regular file)
+ * or whose existing directory another user owns or may write: the
+ * database decides what gets deleted. 0, or -1 with *error_r. */
+int config_database_check(const char *path, const char **error_r);
+
 /* -1 and an error naming the key and FILE:LINE for the first setting that
  * cannot work: a tunnel without a command, a proxy that is not a SOCKS5
  * URL, an unknown TLS version, both password and password-command. */

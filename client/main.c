@@ -92,7 +92,8 @@ main(int argc, char **argv)
 		status = IMAPSYNC_EXIT_USAGE;
 		goto out;
 	}
-	if (config_database_path(config, &dbpath, &error) < 0) {
+	if (config_database_path(config, &dbpath, &error) < 0 ||
+	    config_database_check(dbpath, &error) < 0) {
 		log_error(NULL, NULL, "%s", error);
 		status = IMAPSYNC_EXIT_USAGE;
 		goto out;

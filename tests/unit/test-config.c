@@ -709,3 +709,37 @@ TEST(safety_expunge)
 	config_free(&c);
 	unlink(path);
 }
+
+TEST(database_check)
+{
+	char dir[] = "/tmp/test-dbcheck.XXXXXX", path[128], link[128];
+	const char *error = NULL;
+	FILE *f;
+
+	if (mkdtemp(dir) == NULL)
+		abort();
+	snprintf(path, sizeof(path), "%s/real.db", dir);
+	snprintf(link, sizeof(link), "%s/link.db", dir);
+	chmod(dir, 0700);
+	CHECK(config_database_check(path, &error) == 0);
+	f = fopen(path, "w");
+	if (f != NULL)
+		fclose(f);
+	CHECK(config_database_check(path, &error) == 0);
+	CHECK(symlink(path, link) == 0);
+	CHECK(config_database_check(link, &error) < 0);
+	CHECK(error != NULL && strstr(error, "is a symbolic link") != NULL);
+	CHECK(config_database_check(dir, &error) < 0);
+	CHECK(error != NULL && strstr(error, "not a regular file") != NULL);
+	chmod(dir, 0777);
+	CHECK(config_database_check(path, &error) < 0);
+	CHECK(error != NULL &&
+	      strstr(error, "is writable by group or others") != NULL);
+	chmod(dir, 01777);
+	CHECK(config_database_check(path, &error) < 0);
+	chmod(dir, 0750);
+	CHECK(config_database_check(path, &error) == 0);
+	unlink(link);
+	unlink(path);
+	rmdir(dir);
+}
