@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <sodium.h>
+#include <sys/prctl.h>
 
 #ifndef IMAPSYNC_VERSION
 #define IMAPSYNC_VERSION "0.1"
@@ -52,6 +53,9 @@ main(int argc, char **argv)
 	size_t i;
 	int ret, status = IMAPSYNC_EXIT_OK;
 
+	/* No core dump, no ptrace by the same user: the process holds the
+	 * passwords until they are sent, and mail all along. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	memset(&run, 0, sizeof(run));
 	if (options_parse(argc, argv, &opts, &error) < 0) {
 		fprintf(stderr, "imapsync: %s\n%s", error,
@@ -125,7 +129,10 @@ main(int argc, char **argv)
 		status = watch_run(&run, &opts, path, &config);
 		goto out;
 	}
-	if (server_connect(&run, config, (int)opts.debug) < 0) {
+	ret = server_connect(&run, config, (int)opts.debug);
+	/* One connection per run: the secrets are of no more use. */
+	config_forget_secrets(config);
+	if (ret < 0) {
 		status = IMAPSYNC_EXIT_SERVER;
 		goto out;
 	}
