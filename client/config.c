@@ -937,8 +937,8 @@ proxy_has_password(const char *proxy)
  * its passwords are theirs: say so when someone else could write it or
  * read them. */
 static void
-warn_file_trust(struct config *config, const char *path,
-                const struct stat *st, bool has_password)
+warn_file_trust(struct config *config, const char *path, const struct stat *st,
+                bool has_password)
 {
 	if (st->st_uid != 0 && st->st_uid != geteuid())
 		add_warning(config,

@@ -149,8 +149,8 @@ server_auth_password(const struct config_side *cs, char **password_r,
 	               : -1;
 	while (len < IMAP_MAX_PASSWORD) {
 		struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
-		int64_t left = deadline < 0 ? -1
-		                            : deadline - server_net_now_ms();
+		int64_t left =
+		    deadline < 0 ? -1 : deadline - server_net_now_ms();
 
 		if (deadline >= 0 && left <= 0) {
 			timed_out = true;

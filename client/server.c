@@ -405,8 +405,8 @@ server_warn_insecure(const struct server_login *l)
 		warned[l->side] = true;
 		log_warn(server_label(l), NULL,
 		         "SSL_verify = NO: the server's certificate is not "
-		         "checked, so anyone on the way can pose as it and read "
-		         "the password and the mail (pin its key with "
+		         "checked, so anyone on the way can pose as it and "
+		         "read the password and the mail (pin its key with "
 		         "SSL_fingerprint instead)");
 	}
 }

@@ -12,9 +12,9 @@
  * sdbox, mdbox, and the mailbox list index), unless told to keep them
  * elsewhere. */
 static const char *const remote_trust_store_markers[] = {
-    "dovecot-uidvalidity", "dovecot-uidlist",  "dovecot.index",
+    "dovecot-uidvalidity", "dovecot-uidlist",    "dovecot.index",
     "dovecot.index.log",   "dovecot.list.index", "dovecot.list.index.log",
-    "dovecot.map.index",   "dovecot-keywords", NULL,
+    "dovecot.map.index",   "dovecot-keywords",   NULL,
 };
 
 static bool
@@ -25,8 +25,7 @@ remote_trust_owner_ok(const struct stat *st)
 
 /* path with symlinks resolved, from the data stack; NULL with *error_r. */
 static const char *
-remote_trust_realpath(const char *path, const char *what,
-                      const char **error_r)
+remote_trust_realpath(const char *path, const char *what, const char **error_r)
 {
 	char *real = realpath(path, NULL);
 	const char *ret;
@@ -88,13 +87,13 @@ remote_trust_file(const char *path, const char *what, const char **error_r)
 	if (real == NULL)
 		return -1;
 	if (stat(real, &st) < 0) {
-		*error_r = t_strdup_printf("%s %s: stat() failed: %m", what,
-		                           path);
+		*error_r =
+		    t_strdup_printf("%s %s: stat() failed: %m", what, path);
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		*error_r = t_strdup_printf("%s %s is not a regular file", what,
-		                           path);
+		*error_r =
+		    t_strdup_printf("%s %s is not a regular file", what, path);
 		return -1;
 	}
 	if (!remote_trust_owner_ok(&st)) {
@@ -163,7 +162,8 @@ remote_trust_not_in_mail_store(const char *path, const char **error_r)
 			    "where mail sent to or stored by the account "
 			    "lands: keep them elsewhere, e.g. "
 			    "/etc/imapsync/remote.conf",
-			    path, dir, marker != NULL ? " holds " : " is a maildir's ",
+			    path, dir,
+			    marker != NULL ? " holds " : " is a maildir's ",
 			    marker != NULL ? marker : "cur/new/tmp");
 			return -1;
 		}
