@@ -76,8 +76,8 @@ remote_usage(int status)
 	        "  Forced command of an authorized_keys line: starts "
 	        "Dovecot's imap,\n  pre-authenticated for this user. "
 	        "--check tests that it works.\n"
-	        "  Settings: --config=FILE, else %s\n"
-	        "  ($IMAPSYNC_REMOTE_CONF too when not started by sshd).\n",
+	        "  Settings: --config=FILE, else $IMAPSYNC_REMOTE_CONF "
+	        "(ignored when\n  started by sshd), else %s.\n",
 	        REMOTE_NAME, REMOTE_SETTINGS_DEFAULT_PATH);
 	lib_exit(status);
 }
