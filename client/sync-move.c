@@ -15,6 +15,7 @@
 #include "log.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -309,6 +310,81 @@ move_cmd_free(struct move_cmd *mc)
 	free(mc);
 }
 
+void
+sync_copyuid_free(struct sync_copyuid **list)
+{
+	while (*list != NULL) {
+		struct sync_copyuid *c = *list;
+
+		*list = c->next;
+		uidset_free(&c->src);
+		uidset_free(&c->dst);
+		free(c);
+	}
+}
+
+/* Whether every UID of set is in uids (normalized). */
+static bool
+uids_within(const struct uidset *set, const struct uidset *uids)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++) {
+		uint32_t uid;
+
+		for (uid = set->r[i].lo;; uid++) {
+			if (!uidset_contains(uids, uid))
+				return false;
+			if (uid == set->r[i].hi)
+				break;
+		}
+	}
+	return set->n > 0;
+}
+
+/* The destination UID of each source UID of mc, from c, into dst_r
+ * (parallel to mc->moves; 0 where c does not say). A COPYUID for another
+ * mailbox's UIDVALIDITY is not believed. */
+static void
+move_take_copyuid(struct move_cmd *mc, const struct sync_copyuid *c,
+                  uint32_t *dst_r)
+{
+	struct uidset_iter si, di;
+	uint32_t su, du;
+	size_t i;
+
+	if (mc->to->uidvalidity != 0 && c->uidvalidity != mc->to->uidvalidity)
+		return;
+	uidset_iter_init(&si, &c->src);
+	uidset_iter_init(&di, &c->dst);
+	while (uidset_iter_next(&si, &su) && uidset_iter_next(&di, &du)) {
+		for (i = 0; i < mc->count; i++) {
+			if (mc->moves[i]->uid == su && du != 0) {
+				dst_r[i] = du;
+				break;
+			}
+		}
+	}
+}
+
+/* A move that did not end as asked, or whose outcome is not known: both
+ * mailboxes are left as they are, their state not committed, and the
+ * next run finds the message where the server has it (vanished there,
+ * new here: the pair goes, or the two are paired by key). */
+static void
+move_unsure(struct move_cmd *mc, const char *why)
+{
+	struct mbox *from = mc->from->mb, *to = mc->to->mb;
+
+	sync_fail(from, mc->from->side, "UID MOVE to %s: %s", to->display,
+	          why);
+	if (to != from)
+		sync_fail(to, mc->to->side,
+		          "a move from %s into this mailbox did not complete; "
+		          "the next run pairs what arrived",
+		          from->display);
+}
+
 static void
 move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 {
@@ -316,55 +392,55 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 	struct mbox_side *from = mc->from, *to = mc->to;
 	struct mbox *mb = from->mb;
 	struct state *st = mb->run->state;
-	struct uidset src = UIDSET_INIT, dst = UIDSET_INIT;
+	struct sync_copyuid tagged = {NULL, 0, UIDSET_INIT, UIDSET_INIT};
+	struct sync_copyuid **cp;
 	struct imap_resp_code code;
-	struct uidset_iter si, di;
+	uint32_t *dst = NULL;
 	const char *error;
-	uint32_t su, du;
-	size_t i;
+	size_t i, moved = 0;
 
 	(void)conn;
 	if (resp == NULL)
 		goto out;
 	if (resp->status != IMAP_STATUS_OK) {
-		sync_fail(mb, from->side, "UID MOVE to %s failed: %s",
-		          to->mb->display, resp->text);
+		move_unsure(mc, resp->text);
 		goto out;
 	}
-	if (imap_decode_code(resp, &code, &src, &dst, &error) < 0)
-		code.code = IMAP_CODE_NONE;
-	if (code.code != IMAP_CODE_COPYUID) {
-		/* UID MOVE sends it untagged, before its expunges. */
-		uidset_free(&src);
-		uidset_free(&dst);
-		src = from->copyuid_src;
-		dst = from->copyuid_dst;
-		uidset_init(&from->copyuid_src);
-		uidset_init(&from->copyuid_dst);
-	}
-	if (src.n == 0 || uidset_count(&src) != uidset_count(&dst)) {
-		sync_fail(mb, from->side,
-		          "UID MOVE gave no COPYUID: the server must support "
-		          "UIDPLUS");
+	if ((dst = calloc(mc->count, sizeof(*dst))) == NULL) {
+		sync_fail(mb, from->side, "out of memory");
 		goto out;
+	}
+	/* UID COPY answers with it; UID MOVE sends it untagged, before
+	 * its expunges, and a server may send several. Each is this
+	 * command's when its source UIDs are among those it moved. */
+	if (imap_decode_code(resp, &code, &tagged.src, &tagged.dst, &error) ==
+	        0 &&
+	    code.code == IMAP_CODE_COPYUID) {
+		tagged.uidvalidity = code.uidvalidity;
+		move_take_copyuid(mc, &tagged, dst);
+	}
+	for (cp = &from->copyuids; *cp != NULL;) {
+		struct sync_copyuid *c = *cp;
+
+		if (!uids_within(&c->src, &mc->uids)) {
+			cp = &c->next;
+			continue;
+		}
+		move_take_copyuid(mc, c, dst);
+		*cp = c->next;
+		c->next = NULL;
+		sync_copyuid_free(&c);
 	}
 	if (state_begin(st, &error) < 0)
 		goto db_error;
-	uidset_iter_init(&si, &src);
-	uidset_iter_init(&di, &dst);
-	while (uidset_iter_next(&si, &su) && uidset_iter_next(&di, &du)) {
-		struct sync_move *m = NULL;
+	for (i = 0; i < mc->count; i++) {
+		struct sync_move *m = mc->moves[i];
+		uint32_t du = dst[i];
 
-		for (i = 0; i < mc->count; i++) {
-			if (mc->moves[i]->uid == su) {
-				m = mc->moves[i];
-				break;
-			}
-		}
-		if (m == NULL)
+		if (du == 0)
 			continue;
-		if (state_mapping_remove(st, mb->idx, from->side, su, &error) <
-		        0 ||
+		if (state_mapping_remove(st, mb->idx, from->side, m->uid,
+		                         &error) < 0 ||
 		    state_mapping_add(
 		        st, to->mb->idx,
 		        from->side == SIDE_LOCAL ? du : m->other_uid,
@@ -373,7 +449,8 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 			sync_rollback(st);
 			goto db_error;
 		}
-		uidset_add(&from->expunged, su);
+		moved++;
+		uidset_add(&from->expunged, m->uid);
 		flagmap_set(&to->expect, du, m->flags, 0);
 		if (du > to->max_uid)
 			to->max_uid = du;
@@ -385,14 +462,26 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 	if (state_commit(st, &error) < 0)
 		goto db_error;
 	sync_step("moves recorded");
-	log_info(side_name(from->side), mb->display, "Moved %zu UID(s) to %s",
-	         mc->count, to->mb->display);
+	if (moved > 0)
+		log_info(side_name(from->side), mb->display,
+		         "Moved %zu UID(s) to %s", moved, to->mb->display);
+	if (moved < mc->count) {
+		char why[160];
+
+		snprintf(why, sizeof(why),
+		         "no valid COPYUID for %zu message(s) (the server "
+		         "must support UIDPLUS); the next run pairs them by "
+		         "content",
+		         mc->count - moved);
+		move_unsure(mc, why);
+	}
 	goto out;
 db_error:
 	sync_db_fail(mb, error);
 out:
-	uidset_free(&src);
-	uidset_free(&dst);
+	free(dst);
+	uidset_free(&tagged.src);
+	uidset_free(&tagged.dst);
 	move_cmd_free(mc);
 }
 

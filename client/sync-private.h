@@ -59,6 +59,13 @@ struct sync_ident {
 	uint64_t modseq;
 };
 
+/* A [COPYUID uidvalidity src dst] response code. */
+struct sync_copyuid {
+	struct sync_copyuid *next;
+	uint32_t uidvalidity;
+	struct uidset src, dst;
+};
+
 /* A message to move on one side (sync-move.c): its pair on the other
  * side was moved there. */
 struct sync_move {
@@ -130,9 +137,11 @@ struct mbox_side {
 	size_t move_count, move_alloc;
 	struct sync_move *moves;
 	size_t moves_count, moves_alloc;
-	/* The untagged [COPYUID] a UID MOVE sent (RFC 6851), for its
-	 * tagged response to take. */
-	struct uidset copyuid_src, copyuid_dst;
+	/* The untagged [COPYUID]s that UID MOVEs sent (RFC 6851), oldest
+	 * first, until the MOVE whose UIDs they name takes them: several
+	 * MOVEs in flight may each have theirs before the first is
+	 * answered, and a server may split one MOVE's. */
+	struct sync_copyuid *copyuids;
 
 	/* What the sync did on this side, to recognise it in CHECK. */
 	bool touched; /* this round changed something here: CHECK it */
@@ -341,6 +350,8 @@ void sync_move_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
 /* APPLY: queue the moves out of ms's mailbox. */
 void sync_move_apply(struct mbox_side *ms);
 void sync_move_free(struct mbox_side *ms);
+/* Free a list of COPYUID codes, *list NULL after. */
+void sync_copyuid_free(struct sync_copyuid **list);
 
 /* sync-repair.c: after SELECT, fetch every message's flags on both sides
  * (start), then compare them with the mapping and fill vanished, modified
