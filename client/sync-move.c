@@ -189,6 +189,91 @@ move_drop(struct uidset *set, uint32_t uid)
 	*set = keep;
 }
 
+static int
+key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, SYNC_KEY_LEN);
+}
+
+/* The keys of what is new on side s, in every mailbox, sorted: a key
+ * found twice there names no one message. */
+static int
+fresh_keys(struct mbox *mbs, size_t n, unsigned s, unsigned char **keys_r,
+           size_t *count_r)
+{
+	unsigned char *keys = NULL;
+	size_t i, j, count = 0, total = 0;
+
+	for (i = 0; i < n; i++)
+		total += mbs[i].s[s].idents_count;
+	if (total > 0 && (keys = malloc(total * SYNC_KEY_LEN)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct mbox_side *ms = &mbs[i].s[s];
+
+		for (j = 0; j < ms->idents_count; j++) {
+			if (!uidset_contains(&ms->fresh, ms->idents[j].uid))
+				continue;
+			memcpy(keys + count * SYNC_KEY_LEN, ms->idents[j].key,
+			       SYNC_KEY_LEN);
+			count++;
+		}
+	}
+	if (count > 0)
+		qsort(keys, count, SYNC_KEY_LEN, key_cmp);
+	*keys_r = keys;
+	*count_r = count;
+	return 0;
+}
+
+static bool
+key_twice(const unsigned char *keys, size_t count, const unsigned char *key)
+{
+	const unsigned char *k = bsearch(key, keys, count, SYNC_KEY_LEN,
+	                                 key_cmp);
+
+	if (k == NULL)
+		return false;
+	return (k > keys && key_cmp(k - SYNC_KEY_LEN, key) == 0) ||
+	       (k + SYNC_KEY_LEN < keys + count * SYNC_KEY_LEN &&
+	        key_cmp(k + SYNC_KEY_LEN, key) == 0);
+}
+
+/* A message that left its mailbox on side s and came back (moved out and
+ * in again, or away and back): the same message, a new UID. Its pair is
+ * kept, with that UID; no server is asked anything. */
+static int
+move_repair(struct mbox *mb, enum side s, uint32_t old_uid,
+            const struct sync_ident *v, const struct sync_ident *twin)
+{
+	struct mbox_side *ms = &mb->s[s];
+	struct state *st = mb->run->state;
+	const char *error;
+
+	if (state_begin(st, &error) < 0)
+		goto db_error;
+	if (state_mapping_remove(st, mb->idx, s, old_uid, &error) < 0 ||
+	    state_mapping_add(st, mb->idx,
+	                      s == SIDE_LOCAL ? v->uid : twin->uid,
+	                      s == SIDE_LOCAL ? twin->uid : v->uid, v->size,
+	                      &error) < 0) {
+		sync_rollback(st);
+		goto db_error;
+	}
+	if (state_commit(st, &error) < 0)
+		goto db_error;
+	/* Its flags here are what the user left: the other side follows. */
+	if (!flags_equal(v->flags, twin->flags) &&
+	    flagmap_set(&ms->modified, v->uid, v->flags, v->modseq) < 0) {
+		sync_fail(mb, s, "out of memory");
+		return -1;
+	}
+	return 0;
+db_error:
+	sync_db_fail(mb, error);
+	return -1;
+}
+
 int
 sync_move_finish(struct mbox *mbs, size_t n)
 {
@@ -198,8 +283,12 @@ sync_move_finish(struct mbox *mbs, size_t n)
 	for (s = 0; s < SIDE_COUNT; s++) {
 		enum side other = side_other(s);
 		struct move_cand *cands = NULL;
-		size_t nc = 0, alloc = 0;
+		unsigned char *keys = NULL;
+		size_t nc = 0, alloc = 0, nkeys = 0;
+		size_t *repaired = calloc(n + 1, sizeof(*repaired));
 
+		if (repaired == NULL)
+			return -1;
 		/* The pairs of what vanished on s, on the other side. */
 		for (i = 0; i < n; i++) {
 			struct mbox_side *os = &mbs[i].s[other];
@@ -210,10 +299,8 @@ sync_move_finish(struct mbox *mbs, size_t n)
 					struct move_cand *nca =
 					    realloc(cands, a * sizeof(*nca));
 
-					if (nca == NULL) {
-						free(cands);
-						return -1;
-					}
+					if (nca == NULL)
+						goto nomem;
 					cands = nca;
 					alloc = a;
 				}
@@ -223,9 +310,14 @@ sync_move_finish(struct mbox *mbs, size_t n)
 				nc++;
 			}
 		}
-		if (nc > 0)
+		if (nc > 0) {
 			qsort(cands, nc, sizeof(*cands), cand_cmp);
-		/* What is new on s, by key: a pair's twin was moved. */
+			if (fresh_keys(mbs, n, s, &keys, &nkeys) < 0)
+				goto nomem;
+		}
+		/* What is new on s, by key: a pair's twin was moved. A key
+		 * that two vanished pairs or two new messages share names
+		 * neither for sure: those are expunged and copied. */
 		for (i = 0; i < n && nc > 0; i++) {
 			struct mbox *to = &mbs[i];
 			struct mbox_side *ms = &to->s[s];
@@ -235,48 +327,62 @@ sync_move_finish(struct mbox *mbs, size_t n)
 			for (j = 0; j < ms->idents_count; j++) {
 				struct sync_ident *v = &ms->idents[j];
 				struct move_cand key = {v, NULL, false}, *c;
-				struct mbox_side *fs;
 				uint32_t uid;
 				int ret;
 				const char *error;
 
-				if (!uidset_contains(&ms->fresh, v->uid))
+				if (!uidset_contains(&ms->fresh, v->uid) ||
+				    key_twice(keys, nkeys, v->key))
 					continue;
 				c = bsearch(&key, cands, nc, sizeof(*cands),
 				            cand_cmp);
 				if (c == NULL)
 					continue;
-				/* Equal keys sit together: take an unused one.
-				 */
-				while (c > cands && cand_cmp(c - 1, &key) == 0)
-					c--;
-				for (k = (size_t)(c - cands);
-				     k < nc && cand_cmp(&cands[k], &key) == 0 &&
-				     cands[k].used;
-				     k++)
-					;
-				if (k == nc || cand_cmp(&cands[k], &key) != 0)
+				k = (size_t)(c - cands);
+				if ((k > 0 && cand_cmp(&cands[k - 1], c) == 0) ||
+				    (k + 1 < nc && cand_cmp(&cands[k + 1], c) == 0))
 					continue;
-				c = &cands[k];
-				fs = &c->mb->s[other];
+				if (c->used || c->mb->failed)
+					continue;
 				ret = state_mapping_lookup(
 				    c->mb->run->state, c->mb->idx, other,
 				    c->id->uid, &uid, &error);
 				if (ret <= 0)
 					continue;
 				c->used = true;
-				to->move_in = true;
-				if (move_add(fs, to, c->id->uid, v,
-				             c->id->flags) < 0) {
-					free(cands);
-					return -1;
+				if (c->mb == to) {
+					/* Gone and back: the pair follows. */
+					if (move_repair(to, s, uid, v, c->id) < 0)
+						continue;
+					repaired[i]++;
+				} else {
+					to->move_in = true;
+					if (move_add(&c->mb->s[other], to,
+					             c->id->uid, v,
+					             c->id->flags) < 0)
+						goto nomem;
 				}
 				/* Not an expunge, not a copy any more. */
 				move_drop(&c->mb->s[s].vanished, uid);
 				move_drop(&ms->fresh, v->uid);
 			}
 		}
+		for (i = 0; i < n; i++) {
+			if (repaired[i] > 0)
+				log_info("database", mbs[i].display,
+				         "Paired again %zu message(s) that "
+				         "left %s and came back",
+				         repaired[i], side_name(s));
+		}
+		free(repaired);
+		free(keys);
 		free(cands);
+		continue;
+	nomem:
+		free(repaired);
+		free(keys);
+		free(cands);
+		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		for (s = 0; s < SIDE_COUNT; s++) {
