@@ -326,6 +326,10 @@ int sync_match_add_size(struct mbox_side *ms, uint32_t uid, uint32_t size);
 /* After PHASE_SIZES: queue the keys FETCH of the messages whose size
  * is found where they could pair (true if anything was queued). */
 bool sync_match_narrow(struct mbox *mbs, size_t n);
+/* The key of a FETCH answer, with its flags (canonical), into
+ * ms->idents (nothing if it has no key; -1 failed ms). */
+int sync_match_ident_add(struct mbox_side *ms, const struct imap_fetch *f,
+                         const char *flags);
 /* A FETCH answer of PHASE_MATCH; flags canonical. */
 void sync_match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
                          const char *flags);

@@ -295,6 +295,7 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 	}
 	if (mb->phase == PHASE_SCAN) {
 		flagmap_set(&ms->all, f.uid, buf_data(flags), f.modseq);
+		(void)sync_match_ident_add(ms, &f, buf_data(flags));
 		buf_free(&flags);
 		return;
 	}
