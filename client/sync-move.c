@@ -163,6 +163,8 @@ move_add(struct mbox_side *from, struct mbox *to, uint32_t uid,
 	m->size = twin->size;
 	m->other_flags = strdup(twin->flags);
 	m->flags = strdup(flags);
+	/* What the flag change here was about goes with the move. */
+	m->changed = flagmap_remove(&from->modified, uid);
 	if (m->other_flags == NULL || m->flags == NULL) {
 		free(m->other_flags);
 		free(m->flags);
@@ -560,10 +562,15 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 		flagmap_set(&to->expect, du, m->flags, 0);
 		if (du > to->max_uid)
 			to->max_uid = du;
-		/* The twin's flags win: they are the side that moved it. */
-		if (!flags_equal(m->flags, m->other_flags))
+		/* The twin's flags win: they are the side that moved it;
+		 * unless they changed here too, which APPLY merges as any
+		 * conflict. */
+		if (!flags_equal(m->flags, m->other_flags)) {
 			flagmap_set(&mbox_other(to)->modified, m->other_uid,
 			            m->other_flags, 0);
+			if (m->changed)
+				flagmap_set(&to->modified, du, m->flags, 0);
+		}
 	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;

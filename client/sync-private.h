@@ -74,6 +74,9 @@ struct sync_move {
 	uint32_t other_uid; /* its pair, already in to on the other side */
 	uint32_t size;
 	char *flags, *other_flags;
+	/* Its flags changed here since the last sync, as the twin was
+	 * moved there: both sides' changes meet, as in a flag conflict. */
+	bool changed;
 	bool queued;
 };
 
