@@ -35,6 +35,7 @@ run_command(struct sync_run *run, const struct options *opts)
 		return mailboxes_rename(run, opts->mailboxes[0],
 		                        opts->mailboxes[1], opts->targets);
 	case OPTIONS_REPAIR:
+	case OPTIONS_VERIFY:
 		return mailboxes_sync(run, opts->mailboxes, opts->mailbox_count,
 		                      true);
 	}
@@ -123,7 +124,9 @@ main(int argc, char **argv)
 		         opts.import_interimap, pairs);
 	}
 	run.config = config;
-	run.set.dry_run = opts.dry_run;
+	/* --verify changes nothing: what a sync would do is only said. */
+	run.set.verify = opts.command == OPTIONS_VERIFY;
+	run.set.dry_run = opts.dry_run || run.set.verify;
 	run.set.force = opts.force;
 	if (opts.watch) {
 		status = watch_run(&run, &opts, path, &config);
@@ -141,6 +144,9 @@ main(int argc, char **argv)
 		    run.braked ? IMAPSYNC_EXIT_BRAKE : IMAPSYNC_EXIT_SERVER;
 	else if (run.mailbox_failures > 0)
 		status = IMAPSYNC_EXIT_PARTIAL;
+	else if (run.set.verify)
+		status = sync_verify_report(&run) ? IMAPSYNC_EXIT_OK
+		                                  : IMAPSYNC_EXIT_DIFFER;
 	server_log_stats(&run);
 out:
 	server_disconnect(&run);

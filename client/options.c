@@ -39,6 +39,7 @@ enum {
 	OPT_IMPORT,
 	OPT_DRY_RUN,
 	OPT_FORCE,
+	OPT_VERIFY,
 };
 
 static const struct option long_options[] = {
@@ -56,6 +57,7 @@ static const struct option long_options[] = {
     {"import-interimap", required_argument, NULL, OPT_IMPORT},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"force", no_argument, NULL, OPT_FORCE},
+    {"verify", no_argument, NULL, OPT_VERIFY},
     {NULL, 0, NULL, 0},
 };
 
@@ -64,6 +66,7 @@ static const char *const command_names[] = {
     [OPTIONS_REPAIR] = "--repair",
     [OPTIONS_DELETE] = "--delete",
     [OPTIONS_RENAME] = "--rename",
+    [OPTIONS_VERIFY] = "--verify",
 };
 
 const char *
@@ -73,6 +76,7 @@ options_usage(void)
 	       "  or:  imapsync [OPTIONS] --repair [MAILBOX...]\n"
 	       "  or:  imapsync [OPTIONS] --delete MAILBOX...\n"
 	       "  or:  imapsync [OPTIONS] --rename SOURCE DEST\n"
+	       "  or:  imapsync [OPTIONS] --verify [MAILBOX...]\n"
 	       "Synchronize two IMAP servers both ways (QRESYNC).\n"
 	       "\n"
 	       "  --config=FILE      configuration file (relative to\n"
@@ -110,7 +114,7 @@ set_command(struct options *opts, unsigned seen, const char **error_r)
 {
 	enum options_command cmd, first = OPTIONS_SYNC;
 
-	for (cmd = OPTIONS_REPAIR; cmd <= OPTIONS_RENAME; cmd++) {
+	for (cmd = OPTIONS_REPAIR; cmd <= OPTIONS_VERIFY; cmd++) {
 		if ((seen & (1U << cmd)) == 0)
 			continue;
 		if (first != OPTIONS_SYNC)
@@ -308,6 +312,9 @@ options_parse(int argc, char **argv, struct options *opts_r,
 			break;
 		case OPT_RENAME:
 			seen |= 1U << OPTIONS_RENAME;
+			break;
+		case OPT_VERIFY:
+			seen |= 1U << OPTIONS_VERIFY;
 			break;
 		case OPT_VERSION:
 			opts->version = true;

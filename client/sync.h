@@ -43,6 +43,7 @@ struct sync_server {
 struct sync_settings {
 	bool dry_run;
 	bool force;
+	bool verify; /* --verify: compare, report, change nothing */
 };
 
 /* The brake needs at least this many messages gone, whatever the share:
@@ -75,6 +76,10 @@ struct sync_run {
 	 * that no server session is left adding messages the database does
 	 * not know of. */
 	unsigned appends_in_flight;
+	/* --verify's count: divergences, mailboxes compared, and those
+	 * with a divergence. */
+	uint64_t verify_diffs;
+	unsigned verify_mailboxes, verify_bad;
 };
 
 /* The run was asked to stop (SIGTERM in watch mode). */
@@ -116,6 +121,9 @@ struct sync_target {
  * the database failed). */
 int sync_mailboxes(struct sync_run *run, const struct sync_target *targets,
                    size_t n, bool repair);
+
+/* After --verify: say what it found; true when nothing. */
+bool sync_verify_report(struct sync_run *run);
 
 /* The name of a mailbox on one server: reference + name with the
  * server's delimiter. Caller frees. NULL if the name has a delimiter and
