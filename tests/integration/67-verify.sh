@@ -1,5 +1,5 @@
 #!/bin/sh
-# 64-verify.sh: --verify compares both stores with the database, mailbox
+# 67-verify.sh: --verify compares both stores with the database, mailbox
 # by mailbox, says each divergence in plain words and exits 6; --repair
 # mends what it found (a message expunged behind the database's back, a
 # pair joining two different messages) without a duplicate.
