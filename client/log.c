@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,26 +77,137 @@ log_debug_level(void)
 	return log_state.debug;
 }
 
+/* Escaped text is at most this many times as long as the text. */
+#define LOG_ESCAPE_GROWTH 4
+
+static int
+log_escape_byte(struct buf *out, unsigned char c)
+{
+	switch (c) {
+	case '\n':
+		return buf_append_str(out, "\\n");
+	case '\r':
+		return buf_append_str(out, "\\r");
+	case '\t':
+		return buf_append_str(out, "\\t");
+	default:
+		return buf_printf(out, "\\x%02x", c);
+	}
+}
+
+/* The length of the UTF-8 sequence at s (1 to 4) and its code point, or
+ * 0 when s does not start one (overlong, surrogate, past U+10FFFF,
+ * truncated). */
+static size_t
+log_utf8(const unsigned char *s, size_t len, uint32_t *cp_r)
+{
+	size_t n, i;
+	uint32_t cp, min;
+
+	if (s[0] < 0x80) {
+		*cp_r = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2, cp = s[0] & 0x1f, min = 0x80;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3, cp = s[0] & 0x0f, min = 0x800;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4, cp = s[0] & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (len < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	*cp_r = cp;
+	return n;
+}
+
+int
+log_escape(struct buf *out, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
+	uint32_t cp;
+	int ret = 0;
+
+	while (i < len && ret == 0) {
+		n = log_utf8(p + i, len - i, &cp);
+		if (n == 0 || cp < 0x20 || cp == 0x7f) {
+			ret = log_escape_byte(out, p[i]);
+			i++;
+			continue;
+		}
+		/* C1 controls (a terminal may take U+009B for CSI), line
+		 * separators and bidirectional overrides. */
+		if ((cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 ||
+		    cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) ||
+		    (cp >= 0x2066 && cp <= 0x2069))
+			ret = buf_printf(out, "\\u%04" PRIx32, cp);
+		else
+			ret = buf_append(out, p + i, n);
+		i += n;
+	}
+	return ret;
+}
+
+char *
+log_shell_quote(const char *s)
+{
+	size_t len = strlen(s), i, j = 0;
+	char *q = malloc(len * 4 + 3);
+
+	if (q == NULL)
+		return NULL;
+	q[j++] = '\'';
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\'') {
+			memcpy(q + j, "'\\''", 4);
+			j += 4;
+		} else {
+			q[j++] = s[i];
+		}
+	}
+	q[j++] = '\'';
+	q[j] = '\0';
+	return q;
+}
+
 /* Write one line with its prefix: to the logfile (timestamped) when there
- * is one, else to stderr; errors and warnings go to stderr too. */
+ * is one, else to stderr; errors and warnings go to stderr too. The whole
+ * line is escaped (log_escape): names and server texts are in it. */
 static void
 log_line(bool always_stderr, const char *side, const char *mailbox,
          const char *label, const char *fmt, va_list ap)
 {
-	struct buf *line = buf_create(64 * 1024);
+	struct buf *raw = buf_create(64 * 1024), *line;
 
-	if (line == NULL)
+	if (raw == NULL)
 		return;
+	line = buf_create(64 * 1024 * LOG_ESCAPE_GROWTH);
+	if (line == NULL) {
+		buf_free(&raw);
+		return;
+	}
 	if (log_state.prefix_fmt != NULL)
 		config_log_prefix_format(log_state.prefix_fmt, side, mailbox,
-		                         line);
+		                         raw);
 	else if (side != NULL && mailbox != NULL)
-		buf_printf(line, "%s(%s): ", side, mailbox);
+		buf_printf(raw, "%s(%s): ", side, mailbox);
 	else if (side != NULL)
-		buf_printf(line, "%s: ", side);
+		buf_printf(raw, "%s: ", side);
 	if (label != NULL)
-		buf_append_str(line, label);
-	buf_vprintf(line, fmt, ap);
+		buf_append_str(raw, label);
+	buf_vprintf(raw, fmt, ap);
+	(void)log_escape(line, buf_data(raw), buf_len(raw));
+	buf_free(&raw);
 	if (label != NULL && strcmp(label, "ERROR: ") == 0)
 		snprintf(log_state.last_error, sizeof(log_state.last_error),
 		         "%s", buf_data(line));
@@ -168,25 +281,41 @@ log_trace(void *ctx, const char *conn_name, bool out, const char *line,
           size_t len)
 {
 	FILE *f = log_state.file != NULL ? log_state.file : stderr;
+	struct buf *esc = buf_create(len * LOG_ESCAPE_GROWTH + 1);
 
 	(void)ctx;
+	if (esc == NULL)
+		return;
+	(void)log_escape(esc, line, len);
 	log_progress_end();
-	fprintf(f, "%s %s %.*s\n", conn_name, out ? "->" : "<-", (int)len,
-	        line);
+	fprintf(f, "%s %s %s\n", conn_name, out ? "->" : "<-", buf_data(esc));
+	buf_free(&esc);
 }
 
 void
 log_progress(const char *fmt, ...)
 {
+	struct buf *raw, *esc;
 	va_list ap;
 
 	if (!log_state.tty || log_state.quiet)
 		return;
-	fputs("\r\033[K", stderr);
+	raw = buf_create(4096);
+	esc = buf_create(4096 * LOG_ESCAPE_GROWTH);
+	if (raw == NULL || esc == NULL) {
+		buf_free(&raw);
+		buf_free(&esc);
+		return;
+	}
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	buf_vprintf(raw, fmt, ap);
 	va_end(ap);
+	(void)log_escape(esc, buf_data(raw), buf_len(raw));
+	fputs("\r\033[K", stderr);
+	fputs(buf_data(esc), stderr);
 	fflush(stderr);
+	buf_free(&raw);
+	buf_free(&esc);
 	log_state.progress_shown = true;
 }
 

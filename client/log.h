@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct buf;
+
 struct log_settings {
 	const char *logfile;    /* NULL: stderr only */
 	const char *prefix_fmt; /* interimap's log-prefix, or NULL */
@@ -39,6 +41,18 @@ void log_error(const char *side, const char *mailbox, const char *fmt, ...)
 /* Only with --debug. */
 void log_debugf(const char *side, const char *mailbox, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Append s to out as inert text: control characters (C0, DEL, C1),
+ * line and paragraph separators, bidirectional overrides and bytes that
+ * are not UTF-8 become \n, \r, \t, \xHH or \uHHHH; the rest (valid
+ * UTF-8, backslash included) is copied. Every line this module writes
+ * goes through it, so nothing a server or a name holds can move the
+ * cursor, set a title or start a line of its own. -1 if out is full. */
+int log_escape(struct buf *out, const char *s, size_t len);
+/* s as one word for a POSIX shell, for advice the user may paste: in
+ * single quotes, each ' written '\''. Caller frees; NULL when out of
+ * memory. */
+char *log_shell_quote(const char *s);
 
 /* A protocol trace line (the imap_conn trace sink). */
 void log_trace(void *ctx, const char *conn_name, bool out, const char *line,
