@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "limits.h"
 #include "transport.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -74,6 +75,7 @@ static const struct {
     [CONFIG_SAFETY_EXPUNGE] = {"safety-expunge", CHECK_PERCENT,
                                KEY_DEFAULT_ONLY},
     [CONFIG_SAFETY_DELETE] = {"safety-delete", CHECK_COUNT, KEY_DEFAULT_ONLY},
+    [CONFIG_MAX_CREATE] = {"max-create", CHECK_COUNT, KEY_DEFAULT_ONLY},
     [CONFIG_PASSWORD_COMMAND_TIMEOUT] = {"password-command-timeout",
                                          CHECK_COUNT, 0},
 };
@@ -743,6 +745,10 @@ build_default(struct config_parse *p, const char **error_r)
 	    raw[CONFIG_SAFETY_DELETE].value != NULL
 	        ? (unsigned)strtoul(raw[CONFIG_SAFETY_DELETE].value, NULL, 10)
 	        : CONFIG_DEFAULT_SAFETY_DELETE;
+	config->max_create =
+	    raw[CONFIG_MAX_CREATE].value != NULL
+	        ? (unsigned)strtoul(raw[CONFIG_MAX_CREATE].value, NULL, 10)
+	        : IMAP_MAX_MAILBOX_CREATES;
 	config->safety_expunge = CONFIG_DEFAULT_SAFETY_EXPUNGE;
 	if (raw[CONFIG_SAFETY_EXPUNGE].value != NULL)
 		(void)parse_percent(raw[CONFIG_SAFETY_EXPUNGE].value,

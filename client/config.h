@@ -67,6 +67,7 @@ enum config_key {
 	/* imapsync's own, default section: the safety brake. */
 	CONFIG_SAFETY_EXPUNGE,
 	CONFIG_SAFETY_DELETE,
+	CONFIG_MAX_CREATE,
 	/* imapsync's own, any section. */
 	CONFIG_PASSWORD_COMMAND_TIMEOUT,
 	CONFIG_KEY_COUNT
@@ -137,6 +138,8 @@ struct config {
 	/* safety-delete: how many mailboxes deleted on one side a run may
 	 * delete on the other before it stops and asks for --force. */
 	unsigned safety_delete;
+	/* max-create: how many mailboxes one run creates on a side. */
+	unsigned max_create;
 	unsigned line[CONFIG_KEY_COUNT]; /* default-section lines */
 
 	struct config_side side[SIDE_COUNT];

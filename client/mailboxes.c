@@ -438,12 +438,19 @@ mbx_find(struct mbx_list *l, const char *name, size_t len)
 
 /* One mailbox of the union. */
 struct mbx_item {
+	struct sync_run *run;
 	const char *name;
 	size_t len;
 	struct mbx_entry *e[SIDE_COUNT];
 	int64_t idx;
 	bool created; /* created on one side in this run */
 	bool skip;    /* failed reconciliation */
+	/* Its name cannot exist on one side (sync_name_fits): never
+	 * created, renamed, deleted or recorded. */
+	bool unfit;
+	/* Its CREATE on create_on was refused: the row goes again. */
+	bool create_failed;
+	enum side create_on;
 	/* Deleted on one side since the last run (not renamed): delete it
 	 * on the other, which is that side. */
 	bool delete;
@@ -463,16 +470,60 @@ mbx_item_cmp(const void *a, const void *b)
 	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
 }
 
+/* A refused command skips the item and fails the run (exit 1). */
+static void
+mbx_item_fail(struct mbx_item *it)
+{
+	if (!it->skip)
+		it->run->mailbox_failures++;
+	it->skip = true;
+}
+
 static void
 mbx_item_done(struct imap_conn *conn, const struct imap_response *resp,
               void *ctx)
 {
 	struct mbx_item *it = ctx;
+	char *display;
 
-	if (resp != NULL && resp->status != IMAP_STATUS_OK) {
-		log_error(imap_conn_name(conn), NULL, "%s", resp->text);
-		it->skip = true;
+	if (resp == NULL || resp->status == IMAP_STATUS_OK)
+		return;
+	display = sync_display_name(it->run, it->name, it->len);
+	log_error(imap_conn_name(conn), display, "%s", resp->text);
+	free(display);
+	mbx_item_fail(it);
+}
+
+static void
+mbx_create_done(struct imap_conn *conn, const struct imap_response *resp,
+                void *ctx)
+{
+	struct mbx_item *it = ctx;
+	enum side s = it->create_on, o = side_other(s);
+	char *display;
+
+	(void)conn;
+	if (resp == NULL)
+		return;
+	if (resp->status == IMAP_STATUS_OK) {
+		char *wire = sync_wire_name(&it->run->server[s], it->name,
+		                            it->len);
+
+		if (wire != NULL)
+			log_info(side_name(s), NULL, "Created mailbox %s",
+			         wire);
+		free(wire);
+		return;
 	}
+	display = sync_display_name(it->run, it->name, it->len);
+	log_error(side_name(s), display,
+	          "the server refused to create the mailbox (%s); nothing was "
+	          "recorded and it is skipped. Rename it on %s to a name %s "
+	          "accepts, or leave it out with ignore-mailbox.",
+	          resp->text, side_name(o), side_name(s));
+	free(display);
+	it->create_failed = true;
+	mbx_item_fail(it);
 }
 
 /* A subscription or a creation on side s of item it. */
@@ -484,9 +535,9 @@ mbx_cmd(struct sync_run *run, enum side s, struct mbx_item *it,
 	char *wire = sync_wire_name(srv, it->name, it->len);
 
 	if (wire == NULL) {
-		log_error(side_name(s), display,
-		          "cannot name the mailbox on a flat namespace");
-		it->skip = true;
+		/* Unfit names were left out before: out of memory. */
+		log_error(side_name(s), display, "cannot name the mailbox");
+		mbx_item_fail(it);
 		return;
 	}
 	if (run->set.dry_run) {
@@ -498,16 +549,22 @@ mbx_cmd(struct sync_run *run, enum side s, struct mbx_item *it,
 		free(wire);
 		return;
 	}
-	imap_conn_cmd(srv->conn, mbx_item_done, it, "%a %s", verb, wire);
+	if (strcmp(verb, "CREATE") == 0) {
+		it->create_on = s;
+		imap_conn_cmd(srv->conn, mbx_create_done, it, "CREATE %s",
+		              wire);
+	} else {
+		imap_conn_cmd(srv->conn, mbx_item_done, it, "%a %s", verb,
+		              wire);
+	}
 	/* The new mailbox's id, for the next run to know it by. */
 	if (strcmp(verb, "CREATE") == 0 && srv->id_item != NULL)
 		imap_conn_cmd(srv->conn, NULL, NULL, "STATUS %s (%a)", wire,
 		              srv->id_item);
-	if (strcmp(verb, "CREATE") == 0)
-		log_info(side_name(s), NULL, "Created mailbox %s", wire);
-	else if (strcmp(verb, "SUBSCRIBE") == 0)
+	/* A creation is said when it is done (mbx_create_done). */
+	if (strcmp(verb, "SUBSCRIBE") == 0)
 		log_info(side_name(s), NULL, "Subscribe to %s", wire);
-	else
+	else if (strcmp(verb, "UNSUBSCRIBE") == 0)
 		log_info(side_name(s), NULL, "Unsubscribe to %s", wire);
 	free(wire);
 }
@@ -525,9 +582,11 @@ mbx_created_untagged(struct imap_conn *conn, const struct imap_response *resp,
                      void *ctx)
 {
 	struct mbx_created *c = ctx;
+	const struct sync_server *srv = &c->run->server[c->side];
 	struct imap_status_data st;
+	struct mbx_item key, *m;
 	const char *error, *id;
-	size_t i;
+	char *name;
 
 	(void)conn;
 	if (strcmp(resp->name, "STATUS") != 0 ||
@@ -536,20 +595,18 @@ mbx_created_untagged(struct imap_conn *conn, const struct imap_response *resp,
 	id = st.mailboxid != NULL ? st.mailboxid : st.x_guid;
 	if (id == NULL)
 		return;
-	for (i = 0; i < c->n; i++) {
-		struct mbx_item *m = &c->items[i];
-		char *wire;
-
-		if (m->new_id[c->side] != NULL ||
-		    (m->e[c->side] != NULL && m->e[c->side]->id != NULL))
-			continue;
-		wire =
-		    sync_wire_name(&c->run->server[c->side], m->name, m->len);
-		if (wire != NULL && strlen(wire) == st.mailbox_len &&
-		    memcmp(wire, st.mailbox, st.mailbox_len) == 0)
-			m->new_id[c->side] = strdup(id);
-		free(wire);
-	}
+	/* The items are sorted: one lookup per answer, not a scan. */
+	name = mbx_unname(srv, srv->delim, st.mailbox, st.mailbox_len,
+	                  &key.len);
+	if (name == NULL)
+		return;
+	key.name = name;
+	m = bsearch(&key, c->items, c->n, sizeof(*c->items), mbx_item_cmp);
+	free(name);
+	if (m == NULL || m->new_id[c->side] != NULL ||
+	    (m->e[c->side] != NULL && m->e[c->side]->id != NULL))
+		return;
+	m->new_id[c->side] = strdup(id);
 }
 
 /* Ask side s for the id of item m when its LIST line did not carry it. */
@@ -640,7 +697,7 @@ mbx_deletions(struct sync_run *run, struct mbx_item *items, size_t n)
 		const char *error;
 		char id[256];
 
-		if (m->idx <= 0 || ex0 == ex1)
+		if (m->idx <= 0 || m->skip || ex0 == ex1)
 			continue;
 		gone = ex0 ? SIDE_REMOTE : SIDE_LOCAL;
 		have = side_other(gone);
@@ -694,6 +751,8 @@ mbx_rename_ids(struct sync_run *run, struct mbx_item *items, size_t n)
 		bool ex0 = mbx_exists(items[i].e[0]);
 		bool ex1 = mbx_exists(items[i].e[1]);
 
+		/* Unfit ones too: a split an earlier run made is found as
+		 * what it is, not created on the other side. */
 		if (items[i].idx > 0 && ex0 != ex1)
 			gone[ex0 ? SIDE_REMOTE : SIDE_LOCAL] = true;
 	}
@@ -707,7 +766,8 @@ mbx_rename_ids(struct sync_run *run, struct mbx_item *items, size_t n)
 		imap_conn_set_untagged(run->server[s].conn,
 		                       mbx_created_untagged, &ctx[s]);
 		for (i = 0; i < n; i++) {
-			if (items[i].idx <= 0 && mbx_exists(items[i].e[s]) &&
+			if (items[i].idx <= 0 && !items[i].skip &&
+			    mbx_exists(items[i].e[s]) &&
 			    !mbx_exists(items[i].e[side_other(s)])) {
 				mbx_ask_id(run, &items[i], s);
 				asked = true;
@@ -779,6 +839,46 @@ mbx_rename_subscriptions(struct sync_run *run, enum side s,
 	}
 }
 
+static int
+mbx_idx_cmp(const void *a, const void *b)
+{
+	const struct mbx_item *const *x = a, *const *y = b;
+
+	return ((*x)->idx > (*y)->idx) - ((*x)->idx < (*y)->idx);
+}
+
+/* The known item of database index idx, through byidx (sorted). */
+static struct mbx_item *
+mbx_by_idx(struct mbx_item **byidx, size_t n, int64_t idx)
+{
+	struct mbx_item key, *kp = &key, **found;
+
+	key.idx = idx;
+	found = bsearch(&kp, byidx, n, sizeof(*byidx), mbx_idx_cmp);
+	return found != NULL ? *found : NULL;
+}
+
+/* A mailbox new on side where that an earlier run made by splitting the
+ * unfit name of from there: skipped, never created on the other side. */
+static void
+mbx_split_found(struct sync_run *run, struct mbx_item *to,
+                const struct mbx_item *from, enum side where)
+{
+	enum side other = side_other(where);
+	char *display = sync_display_name(run, to->name, to->len);
+	char *q = log_shell_quote(from->e[other]->wire);
+
+	log_error(side_name(where), display,
+	          "this mailbox is %s's %s, split at %s's hierarchy "
+	          "delimiter by an earlier run: it is skipped, and not "
+	          "created on %s (see the error about %s).",
+	          side_name(other), q != NULL ? q : "?", side_name(where),
+	          side_name(other), q != NULL ? q : "?");
+	free(q);
+	free(display);
+	mbx_item_fail(to);
+}
+
 /* Mailboxes renamed on one side since the last run: a name new to the
  * database on one side whose id is that of a known mailbox now gone from
  * that side. RENAME on the other side (children follow) and in the
@@ -788,43 +888,54 @@ static int
 mbx_renames(struct sync_run *run, struct mbx_item *items, size_t n)
 {
 	struct mbx_rename *r = calloc(n + 1, sizeof(*r));
+	struct mbx_item **byidx = calloc(n + 1, sizeof(*byidx));
 	struct state *st = run->state;
-	size_t i, j, nr = 0, done = 0;
+	size_t i, j, nr = 0, nidx = 0, done = 0;
 	const char *error;
 	bool failed = false;
 
-	if (r == NULL)
+	if (r == NULL || byidx == NULL) {
+		free(r);
+		free(byidx);
 		return -1;
+	}
 	if (mbx_rename_ids(run, items, n) < 0) {
 		free(r);
+		free(byidx);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		struct mbx_item *to = &items[i];
+		if (items[i].idx > 0)
+			byidx[nidx++] = &items[i];
+	}
+	qsort(byidx, nidx, sizeof(*byidx), mbx_idx_cmp);
+	for (i = 0; i < n; i++) {
+		struct mbx_item *to = &items[i], *from;
 		bool ex0 = mbx_exists(to->e[0]), ex1 = mbx_exists(to->e[1]);
 		enum side where;
 		int64_t old;
 
-		if (to->idx > 0 || ex0 == ex1)
+		if (to->idx > 0 || to->skip || ex0 == ex1)
 			continue;
 		where = ex0 ? SIDE_LOCAL : SIDE_REMOTE;
 		if (mbx_id(to, where) == NULL ||
 		    state_mailbox_id_find(st, where, mbx_id(to, where), &old,
 		                          &error) <= 0)
 			continue;
-		for (j = 0; j < n; j++) {
-			struct mbx_item *from = &items[j];
-
-			if (from->idx != old || from->e[where] != NULL ||
-			    !mbx_exists(from->e[side_other(where)]))
-				continue;
-			r[nr].from = from;
-			r[nr].to = to;
-			r[nr].where = where;
-			nr++;
-			break;
+		from = mbx_by_idx(byidx, nidx, old);
+		if (from == NULL || from->e[where] != NULL ||
+		    !mbx_exists(from->e[side_other(where)]))
+			continue;
+		if (from->unfit) {
+			mbx_split_found(run, to, from, where);
+			continue;
 		}
+		r[nr].from = from;
+		r[nr].to = to;
+		r[nr].where = where;
+		nr++;
 	}
+	free(byidx);
 	if (nr == 0)
 		goto out;
 	if (state_begin(st, &error) < 0)
@@ -938,12 +1049,38 @@ db_error:
 	return -1;
 }
 
+/* A known mailbox gone from side lack and not deleted on the other
+ * (changed there since, or lack's id for it unknown): skipped, with
+ * advice that loses no mail. */
+static void
+mbx_gone(struct sync_run *run, struct mbx_item *m, const char *display,
+         enum side lack)
+{
+	const char *ls = side_name(lack), *hs = side_name(side_other(lack));
+	char *q = log_shell_quote(display);
+
+	log_error(ls, display,
+	          "the mailbox is gone from %s but known to the database, "
+	          "and %s still has it: skipping it. If it was renamed on "
+	          "%s, rename it back there first (`imapsync --target=%s "
+	          "--rename NEWNAME %s`). To copy it to %s again, run "
+	          "`imapsync --target=database --delete %s` (the database "
+	          "forgets it; %s keeps its mail) and run again. To be rid "
+	          "of it, look at what %s's copy holds and delete it there "
+	          "yourself.",
+	          ls, hs, ls, ls, q != NULL ? q : "?", ls,
+	          q != NULL ? q : "?", hs, hs);
+	free(q);
+	mbx_item_fail(m);
+}
+
 /* interimap's rules, item by item; commands for both sides pipelined. */
 static int
 mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 {
 	struct mbx_created created[SIDE_COUNT];
 	struct state *st = run->state;
+	unsigned ncreate[SIDE_COUNT] = {0, 0}, over[SIDE_COUNT] = {0, 0};
 	const char *error;
 	size_t i;
 	unsigned s;
@@ -961,9 +1098,12 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 	for (i = 0; i < n; i++) {
 		struct mbx_item *m = &it[i];
 		bool ex[SIDE_COUNT], sub[SIDE_COUNT], dbsub = false;
-		char *display = sync_display_name(run, m->name, m->len);
+		char *display;
 		int ret;
 
+		if (m->skip)
+			continue;
+		display = sync_display_name(run, m->name, m->len);
 		if (display == NULL)
 			goto nomem;
 		for (s = 0; s < SIDE_COUNT; s++) {
@@ -1028,30 +1168,29 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 			if (ret > 0 && m->delete) {
 				mbx_delete(run, m, display);
 			} else if (ret > 0) {
-				log_error(side_name(lack), display,
-				          "the mailbox is gone from %s but "
-				          "known to the database: if it was "
-				          "deleted there, run `imapsync "
-				          "--delete %s` to delete it "
-				          "everywhere; if it was renamed, "
-				          "`imapsync --target=%s --rename` it "
-				          "back first. Skipping it.",
-				          side_name(lack), display,
-				          side_name(lack));
+				mbx_gone(run, m, display, lack);
+			} else if (ncreate[lack] >=
+			           run->config->max_create) {
+				/* The rest waits for the next run. */
+				over[lack]++;
 				m->skip = true;
-				run->mailbox_failures++;
 			} else {
+				/* CREATE first: a name it cannot send is
+				 * not recorded. */
+				ncreate[lack]++;
+				mbx_cmd(run, lack, m, "CREATE", display);
+				if (m->skip) {
+					free(display);
+					continue;
+				}
+				/* Said once the CREATE is done. */
 				if (state_mailbox_create(st, m->name, m->len,
 				                         sub[have], &m->idx,
 				                         &error) < 0) {
 					free(display);
 					goto db_error_rollback;
 				}
-				if (!run->set.dry_run)
-					log_info("database", NULL,
-					         "Created mailbox %s", display);
 				mbx_ask_id(run, m, have);
-				mbx_cmd(run, lack, m, "CREATE", display);
 				if (sub[have])
 					mbx_cmd(run, lack, m, "SUBSCRIBE",
 					        display);
@@ -1062,12 +1201,44 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 		}
 		free(display);
 	}
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (over[s] == 0)
+			continue;
+		log_error(side_name(s), NULL,
+		          "%u more mailboxes of %s are missing here than "
+		          "max-create (%u) lets one run create: they are "
+		          "skipped and the next run creates the next %u. "
+		          "If %s really has that many, raise max-create.",
+		          over[s], side_name(side_other(s)),
+		          run->config->max_create, run->config->max_create,
+		          side_name(side_other(s)));
+		run->mailbox_failures++;
+	}
 	if (sync_run_wait(run) < 0) {
 		sync_rollback(st);
 		return -1;
 	}
 	for (s = 0; s < SIDE_COUNT; s++)
 		imap_conn_set_untagged(run->server[s].conn, NULL, NULL);
+	/* A refused CREATE leaves no trace: the next run tries again
+	 * instead of calling the mailbox gone. */
+	for (i = 0; i < n; i++) {
+		char *display;
+
+		if (!it[i].created || run->set.dry_run)
+			continue;
+		if (it[i].create_failed) {
+			if (state_mailbox_delete(st, it[i].idx, &error) < 0)
+				goto db_error_rollback;
+			it[i].idx = 0;
+			continue;
+		}
+		display = sync_display_name(run, it[i].name, it[i].len);
+		if (display == NULL)
+			goto nomem;
+		log_info("database", NULL, "Created mailbox %s", display);
+		free(display);
+	}
 	if (run->set.dry_run) {
 		/* New rows would have been created: nothing to sync yet. */
 		sync_rollback(st);
@@ -1131,6 +1302,137 @@ mbx_side_unchanged(struct sync_run *run, const struct mbx_item *m, enum side s)
 	       row.highestmodseq == e->status.highestmodseq;
 }
 
+/* One listed name of one side, for the match. */
+struct mbx_ref {
+	struct mbx_entry *e;
+	enum side side;
+};
+
+static int
+mbx_ref_cmp(const void *a, const void *b)
+{
+	const struct mbx_ref *x = a, *y = b;
+	size_t n = x->e->len < y->e->len ? x->e->len : y->e->len;
+	int c = memcmp(x->e->name, y->e->name, n);
+
+	if (c != 0)
+		return c;
+	if (x->e->len != y->e->len)
+		return (x->e->len > y->e->len) - (x->e->len < y->e->len);
+	if (x->side != y->side)
+		return (int)x->side - (int)y->side;
+	/* The same name twice on a side: the last listed wins. */
+	return (x->e > y->e) - (x->e < y->e);
+}
+
+/* The union of both lists by internal name, sorted (mbx_item_cmp): every
+ * name of both sides sorted once and runs of equal names merged, so a
+ * list of any length costs n log n. Caller frees; NULL if out of
+ * memory. */
+static struct mbx_item *
+mbx_match(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
+          size_t nargs, size_t *n_r)
+{
+	size_t total = lists[0].count + lists[1].count, nrefs = 0, n = 0, i;
+	struct mbx_ref *refs = calloc(total + 1, sizeof(*refs));
+	struct mbx_item *items = calloc(total + 1, sizeof(*items));
+	unsigned s;
+
+	if (refs == NULL || items == NULL) {
+		free(refs);
+		free(items);
+		return NULL;
+	}
+	for (s = 0; s < SIDE_COUNT; s++) {
+		for (i = 0; i < lists[s].count; i++) {
+			struct mbx_entry *e = &lists[s].e[i];
+
+			if (e->name == NULL)
+				continue; /* not under the reference */
+			if (nargs == 0 &&
+			    config_ignore_mailbox(run->config, e->name, e->len))
+				continue;
+			refs[nrefs].e = e;
+			refs[nrefs].side = s;
+			nrefs++;
+		}
+	}
+	qsort(refs, nrefs, sizeof(*refs), mbx_ref_cmp);
+	for (i = 0; i < nrefs; i++) {
+		struct mbx_entry *e = refs[i].e;
+		struct mbx_item *m = n > 0 ? &items[n - 1] : NULL;
+
+		if (m == NULL || m->len != e->len ||
+		    memcmp(m->name, e->name, e->len) != 0) {
+			m = &items[n++];
+			m->run = run;
+			m->name = e->name;
+			m->len = e->len;
+		}
+		m->e[refs[i].side] = e;
+	}
+	free(refs);
+	*n_r = n;
+	return items;
+}
+
+/* A name one side lists that the other cannot hold (sync_name_fits): it
+ * would be split into a hierarchy there, and the next run would take
+ * the split for a rename. Skipped with what to change, every run. */
+static void
+mbx_check_fits(struct sync_run *run, struct mbx_item *m)
+{
+	unsigned s;
+
+	for (s = 0; s < SIDE_COUNT; s++) {
+		const struct sync_server *srv = &run->server[s];
+		enum side o = side_other(s);
+		const struct sync_server *osrv = &run->server[o];
+		char *q;
+
+		if (sync_name_fits(srv, m->name, m->len) || m->e[o] == NULL)
+			continue;
+		q = log_shell_quote(m->e[o]->wire);
+		if (srv->delim == '\0')
+			log_error(side_name(s), NULL,
+			          "%s's mailbox %s has a hierarchy, but %s's "
+			          "namespace is flat: it cannot exist here "
+			          "and is skipped. Give %s a namespace with "
+			          "a hierarchy separator, or leave the "
+			          "mailbox out with ignore-mailbox.",
+			          side_name(o), q != NULL ? q : "?",
+			          side_name(s), side_name(s));
+		else if (osrv->delim != '\0')
+			log_error(side_name(s), NULL,
+			          "%s's mailbox %s cannot exist here: its "
+			          "name holds '%c', %s's hierarchy delimiter, "
+			          "so it would be split. It is skipped; "
+			          "nothing is created or renamed. Set %s's "
+			          "namespace separator to '%c' as on %s "
+			          "(Dovecot: separator = %c), or rename the "
+			          "mailbox on %s, or leave it out with "
+			          "ignore-mailbox.",
+			          side_name(o), q != NULL ? q : "?",
+			          srv->delim, side_name(s), side_name(s),
+			          osrv->delim, side_name(o), osrv->delim,
+			          side_name(o));
+		else
+			log_error(side_name(s), NULL,
+			          "%s's mailbox %s cannot exist here: its "
+			          "name holds '%c', %s's hierarchy delimiter, "
+			          "so it would be split. It is skipped; "
+			          "nothing is created or renamed. Rename it "
+			          "on %s, or leave it out with "
+			          "ignore-mailbox.",
+			          side_name(o), q != NULL ? q : "?",
+			          srv->delim, side_name(s), side_name(o));
+		free(q);
+		m->unfit = true;
+		mbx_item_fail(m);
+		return;
+	}
+}
+
 /* One listing and what follows it; 1 when mailboxes were renamed and the
  * list must be read again. */
 static int
@@ -1141,7 +1443,7 @@ mbx_sync_pass(struct sync_run *run, char **args, size_t nargs, bool repair,
 	struct mbx_item *items = NULL;
 	struct sync_target *targets = NULL;
 	size_t ntargets = 0;
-	size_t n = 0, i, j;
+	size_t n = 0, i;
 	unsigned s;
 	int ret = -1;
 
@@ -1151,52 +1453,11 @@ mbx_sync_pass(struct sync_run *run, char **args, size_t nargs, bool repair,
 	for (s = 0; s < SIDE_COUNT; s++)
 		mbx_internal_names(&lists[s]);
 
-	items = calloc(lists[0].count + lists[1].count + 1, sizeof(*items));
+	items = mbx_match(run, lists, nargs, &n);
 	if (items == NULL)
 		goto out;
-	for (s = 0; s < SIDE_COUNT; s++) {
-		for (i = 0; i < lists[s].count; i++) {
-			struct mbx_entry *e = &lists[s].e[i];
-			struct mbx_item *m = NULL;
-
-			if (e->name == NULL)
-				continue; /* not under the reference */
-			if (nargs == 0 &&
-			    config_ignore_mailbox(run->config, e->name, e->len))
-				continue;
-			if (s == SIDE_REMOTE && memchr(e->name, '\0', e->len) &&
-			    run->server[SIDE_LOCAL].delim == '\0') {
-				log_error("local", NULL,
-				          "the remote mailbox %s has a "
-				          "hierarchy but the local namespace "
-				          "is flat",
-				          e->wire);
-				goto out;
-			}
-			for (j = 0; j < n; j++) {
-				if (items[j].len == e->len &&
-				    memcmp(items[j].name, e->name, e->len) ==
-				        0) {
-					m = &items[j];
-					break;
-				}
-			}
-			if (m == NULL) {
-				m = &items[n++];
-				m->name = e->name;
-				m->len = e->len;
-			}
-			m->e[s] = e;
-		}
-	}
-	for (i = 0; i < n; i++) {
-		for (s = 0; s < SIDE_COUNT; s++) {
-			if (items[i].e[s] == NULL)
-				items[i].e[s] = mbx_find(
-				    &lists[s], items[i].name, items[i].len);
-		}
-	}
-	qsort(items, n, sizeof(*items), mbx_item_cmp);
+	for (i = 0; i < n; i++)
+		mbx_check_fits(run, &items[i]);
 	for (i = 0; i < n; i++) {
 		const char *error;
 
@@ -1423,10 +1684,15 @@ mailboxes_rename(struct sync_run *run, const char *from, const char *to,
 
 		if ((targets & bit) != 0 &&
 		    mbx_exists(mbx_find(&lists[s], tname, tlen))) {
+			char *q = log_shell_quote(to);
+
+			/* It may hold mail: no advice to delete it. */
 			log_error(side_name(s), NULL,
-			          "Mailbox %s exists. Run `imapsync "
-			          "--target=%s --delete %s` to delete.",
-			          to, side_name(s), to);
+			          "Mailbox %s exists. Choose another name, "
+			          "or look at what it holds and move it out "
+			          "of the way first.",
+			          q != NULL ? q : "?");
+			free(q);
 			goto out;
 		}
 	}
@@ -1438,10 +1704,14 @@ mailboxes_rename(struct sync_run *run, const char *from, const char *to,
 			goto out;
 		}
 		if (found > 0) {
+			char *q = log_shell_quote(to);
+
 			log_error("database", NULL,
 			          "Mailbox %s exists. Run `imapsync "
-			          "--target=database --delete %s` to delete.",
-			          to, to);
+			          "--target=database --delete %s` to forget "
+			          "it (no mail is deleted).",
+			          q != NULL ? q : "?", q != NULL ? q : "?");
+			free(q);
 			goto out;
 		}
 	}

@@ -512,6 +512,8 @@ sync_match_finish(struct mbox *mb)
 	if (mb->recover &&
 	    pairs < uidset_count(&mb->s[mb->recover_side].fresh)) {
 		/* Messages the other side never had: not a restore. */
+		char *q = log_shell_quote(mb->display);
+
 		sync_rollback(st);
 		sync_fail(mb, mb->recover_side,
 		          "UIDVALIDITY changed and %" PRIu64 " message(s) here "
@@ -520,7 +522,8 @@ sync_match_finish(struct mbox *mb)
 		          "messages again, run `imapsync --target=database "
 		          "--delete %s`",
 		          uidset_count(&mb->s[mb->recover_side].fresh) - pairs,
-		          mb->display);
+		          q != NULL ? q : "?");
+		free(q);
 		goto out;
 	}
 	if (state_commit(st, &error) < 0)
@@ -540,6 +543,8 @@ done:
 	if (mb->recover) {
 		/* Nothing paired: only an empty side may be restored. */
 		if (uidset_count(&mb->s[mb->recover_side].fresh) > 0) {
+			char *q = log_shell_quote(mb->display);
+
 			sync_rollback(st);
 			sync_fail(
 			    mb, mb->recover_side,
@@ -547,7 +552,8 @@ done:
 			    "the other side. Skipping it; to sync it "
 			    "afresh, run `imapsync --target=database "
 			    "--delete %s`",
-			    mb->display);
+			    q != NULL ? q : "?");
+			free(q);
 			goto out;
 		}
 		if (state_commit(st, &error) < 0)

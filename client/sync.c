@@ -148,25 +148,29 @@ sync_run_wait(struct sync_run *run)
 	return -1;
 }
 
+bool
+sync_name_fits(const struct sync_server *srv, const char *name, size_t len)
+{
+	if (srv->delim == '\0')
+		return memchr(name, '\0', len) == NULL;
+	return memchr(name, srv->delim, len) == NULL;
+}
+
 char *
 sync_wire_name(const struct sync_server *srv, const char *name, size_t len)
 {
 	size_t rlen = strlen(srv->reference), i;
-	char *s = malloc(rlen + len + 1);
+	char *s;
 
+	/* Never a name the server would read as another hierarchy. */
+	if (!sync_name_fits(srv, name, len))
+		return NULL;
+	s = malloc(rlen + len + 1);
 	if (s == NULL)
 		return NULL;
 	memcpy(s, srv->reference, rlen);
 	for (i = 0; i < len; i++) {
-		if (name[i] == '\0') {
-			if (srv->delim == '\0') {
-				free(s);
-				return NULL;
-			}
-			s[rlen + i] = srv->delim;
-		} else {
-			s[rlen + i] = name[i];
-		}
+		s[rlen + i] = name[i] == '\0' ? srv->delim : name[i];
 	}
 	s[rlen + len] = '\0';
 	return s;

@@ -125,9 +125,14 @@ int sync_mailboxes(struct sync_run *run, const struct sync_target *targets,
 /* After --verify: say what it found; true when nothing. */
 bool sync_verify_report(struct sync_run *run);
 
+/* Whether a mailbox of that internal name can exist on srv: none of its
+ * parts holds the server's delimiter (it would be read as a hierarchy),
+ * and it has no hierarchy if the server is flat. */
+bool sync_name_fits(const struct sync_server *srv, const char *name,
+                    size_t len);
 /* The name of a mailbox on one server: reference + name with the
- * server's delimiter. Caller frees. NULL if the name has a delimiter and
- * the server is flat. */
+ * server's delimiter. Caller frees. NULL when the name does not fit the
+ * server (sync_name_fits), or out of memory. */
 char *sync_wire_name(const struct sync_server *srv, const char *name,
                      size_t len);
 /* The name for messages: NULs shown as the local delimiter ('/' if

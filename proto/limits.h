@@ -35,6 +35,12 @@
 /* A UID set written into one command is split past this many bytes. */
 #define IMAP_MAX_UIDSET_CMD 4096
 
+/* Mailboxes one run creates on a side (the max-create key's default):
+ * a server listing a flood of names must not fill the other store with
+ * folders in one go, and the rest waits for the next run; real accounts
+ * have hundreds, a few thousand at most. */
+#define IMAP_MAX_MAILBOX_CREATES 10000
+
 /* Bytes of one mailbox name, decoded or encoded. */
 #define IMAP_MAX_MAILBOX_NAME 4096
 
