@@ -46,6 +46,32 @@ tap_is "$(sync_db_boxes | sed 's/^[^ ]* [^ ]* //' | sort | tr '\n' ' ')" \
 	"INBOX plain " "dot local: the database records no unfit name"
 tap_is "$(store_count "$REMOTE" "Mr. Smith")" 1 "dot local: Mr. Smith's mail still there"
 
+# An earlier version split it: local "Mr. Smith" (Mr, then " Smith")
+# and a database row "Mr. Smith" with the ids of both. The split is not
+# taken for a rename, nor created on remote.
+xguid() {
+	python3 -c '
+import imaplib, re, sys
+m = imaplib.IMAP4_stream(sys.argv[1])
+typ, dat = m._simple_command("STATUS", "\"%s\"" % sys.argv[2], "(X-GUID)")
+typ, dat = m._untagged_response(typ, dat, "STATUS")
+print(re.search(rb"X-GUID (\w+)", dat[-1]).group(1).decode())
+' "$1" "$2"
+}
+store_create "$LOCAL" "Mr. Smith"
+sync_db "INSERT INTO mailboxes (mailbox, subscribed) VALUES (CAST('Mr. Smith' AS BLOB), 0);
+	INSERT INTO mailbox_id SELECT idx, 'local', '$(xguid "$LOCAL" "Mr. Smith")' FROM mailboxes WHERE mailbox = CAST('Mr. Smith' AS BLOB);
+	INSERT INTO mailbox_id SELECT idx, 'remote', '$(xguid "$REMOTE" "Mr. Smith")' FROM mailboxes WHERE mailbox = CAST('Mr. Smith' AS BLOB);"
+for run in 1 2; do
+	sync_run
+	tap_is "$SYNC_RC" 1 "earlier split, run $run: exit status 1"
+	tap_check "earlier split, run $run: the split is named" \
+		grep -q "^local(Mr\. Smith): ERROR: this mailbox is remote's 'Mr\. Smith', split" "$SYNC_ERR"
+done
+tap_check "earlier split: no rename" no_renames
+tap_check "earlier split: remote still has Mr. Smith, no Mr/ Smith" \
+	sh -c "$IMAPTOOL '$REMOTE' list | grep -qx '/ Mr. Smith' && ! $IMAPTOOL '$REMOTE' list | grep -q 'Mr/'"
+
 # --- The other way: a "." remote, a "/" local store holding "a.b" -------
 sync_pair_new --name dot-remote --remote-sep . --local-format mdbox
 store_create "$LOCAL" a.b c/d
