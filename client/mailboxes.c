@@ -15,6 +15,7 @@
 #include "sync.h"
 
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,12 @@ struct mbx_list {
 	const char *id_item;
 	bool id_refused;
 	bool messages; /* STATUS MESSAGES too */
+	/* The entries by wire name, for STATUS answers in any order: open
+	 * addressing, index + 1 (0: free), keyed SipHash so that no server
+	 * can pick names that collide. */
+	size_t *hash;
+	size_t hash_size;
+	unsigned char hash_key[crypto_shorthash_KEYBYTES];
 };
 
 static void
@@ -55,7 +62,54 @@ mbx_list_free(struct mbx_list *l)
 		free(l->e[i].id);
 	}
 	free(l->e);
+	free(l->hash);
 	memset(l, 0, sizeof(*l));
+}
+
+static size_t
+mbx_hash_pos(const struct mbx_list *l, const char *wire, size_t len)
+{
+	unsigned char h[crypto_shorthash_BYTES];
+	uint64_t v;
+
+	crypto_shorthash(h, (const unsigned char *)wire, len, l->hash_key);
+	memcpy(&v, h, sizeof(v));
+	return (size_t)v & (l->hash_size - 1);
+}
+
+static void
+mbx_hash_put(struct mbx_list *l, size_t i)
+{
+	const char *w = l->e[i].wire;
+	size_t pos = mbx_hash_pos(l, w, strlen(w));
+
+	while (l->hash[pos] != 0)
+		pos = (pos + 1) & (l->hash_size - 1);
+	l->hash[pos] = i + 1;
+}
+
+/* Index entry i, the last added; the table stays at most half full. */
+static int
+mbx_hash_add(struct mbx_list *l, size_t i)
+{
+	size_t j;
+
+	if (l->hash_size == 0)
+		randombytes_buf(l->hash_key, sizeof(l->hash_key));
+	if ((i + 1) * 2 > l->hash_size) {
+		size_t n = l->hash_size == 0 ? 64 : l->hash_size * 2;
+		size_t *nh = calloc(n, sizeof(*nh));
+
+		if (nh == NULL)
+			return -1;
+		free(l->hash);
+		l->hash = nh;
+		l->hash_size = n;
+		for (j = 0; j < i; j++)
+			mbx_hash_put(l, j);
+	}
+	mbx_hash_put(l, i);
+	return 0;
 }
 
 /* The internal form of a wire name, or NULL when it is not under the
@@ -83,19 +137,24 @@ mbx_unname(const struct sync_server *srv, char delim, const char *wire,
 	return s;
 }
 
+/* The entry listed last under that wire name, or NULL. */
 static struct mbx_entry *
 mbx_find_wire(struct mbx_list *l, const char *wire, size_t len)
 {
-	size_t i;
+	struct mbx_entry *found = NULL;
+	size_t pos;
 
-	/* STATUS follows its LIST line: look from the end. */
-	for (i = l->count; i > 0; i--) {
-		struct mbx_entry *e = &l->e[i - 1];
+	if (l->hash_size == 0)
+		return NULL;
+	/* Later duplicates lie further along the probe sequence. */
+	for (pos = mbx_hash_pos(l, wire, len); l->hash[pos] != 0;
+	     pos = (pos + 1) & (l->hash_size - 1)) {
+		struct mbx_entry *e = &l->e[l->hash[pos] - 1];
 
 		if (strlen(e->wire) == len && memcmp(e->wire, wire, len) == 0)
-			return e;
+			found = e;
 	}
-	return NULL;
+	return found;
 }
 
 static void
@@ -146,6 +205,11 @@ mbx_list_untagged(struct imap_conn *conn, const struct imap_response *resp,
 		if (!l->delim_seen && strcasecmp(e->wire, "INBOX") != 0) {
 			l->delim_seen = true;
 			l->delim = li.delimiter;
+		}
+		if (mbx_hash_add(l, l->count) < 0) {
+			free(e->wire);
+			l->failed = true;
+			return;
 		}
 		l->count++;
 	} else if (strcmp(resp->name, "STATUS") == 0) {
@@ -1205,13 +1269,12 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 		if (over[s] == 0)
 			continue;
 		log_error(side_name(s), NULL,
-		          "%u more mailboxes of %s are missing here than "
-		          "max-create (%u) lets one run create: they are "
-		          "skipped and the next run creates the next %u. "
+		          "%u more mailboxes of %s are missing here, past "
+		          "max-create (%u), the most one run creates: they "
+		          "are skipped, and the next run goes on with them. "
 		          "If %s really has that many, raise max-create.",
 		          over[s], side_name(side_other(s)),
-		          run->config->max_create, run->config->max_create,
-		          side_name(side_other(s)));
+		          run->config->max_create, side_name(side_other(s)));
 		run->mailbox_failures++;
 	}
 	if (sync_run_wait(run) < 0) {
