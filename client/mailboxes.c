@@ -570,8 +570,8 @@ mbx_create_done(struct imap_conn *conn, const struct imap_response *resp,
 	if (resp == NULL)
 		return;
 	if (resp->status == IMAP_STATUS_OK) {
-		char *wire = sync_wire_name(&it->run->server[s], it->name,
-		                            it->len);
+		char *wire =
+		    sync_wire_name(&it->run->server[s], it->name, it->len);
 
 		if (wire != NULL)
 			log_info(side_name(s), NULL, "Created mailbox %s",
@@ -660,8 +660,8 @@ mbx_created_untagged(struct imap_conn *conn, const struct imap_response *resp,
 	if (id == NULL)
 		return;
 	/* The items are sorted: one lookup per answer, not a scan. */
-	name = mbx_unname(srv, srv->delim, st.mailbox, st.mailbox_len,
-	                  &key.len);
+	name =
+	    mbx_unname(srv, srv->delim, st.mailbox, st.mailbox_len, &key.len);
 	if (name == NULL)
 		return;
 	key.name = name;
@@ -1132,8 +1132,8 @@ mbx_gone(struct sync_run *run, struct mbx_item *m, const char *display,
 	          "forgets it; %s keeps its mail) and run again. To be rid "
 	          "of it, look at what %s's copy holds and delete it there "
 	          "yourself.",
-	          ls, hs, ls, ls, q != NULL ? q : "?", ls,
-	          q != NULL ? q : "?", hs, hs);
+	          ls, hs, ls, ls, q != NULL ? q : "?", ls, q != NULL ? q : "?",
+	          hs, hs);
 	free(q);
 	mbx_item_fail(m);
 }
@@ -1233,8 +1233,7 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 				mbx_delete(run, m, display);
 			} else if (ret > 0) {
 				mbx_gone(run, m, display, lack);
-			} else if (ncreate[lack] >=
-			           run->config->max_create) {
+			} else if (ncreate[lack] >= run->config->max_create) {
 				/* The rest waits for the next run. */
 				over[lack]++;
 				m->skip = true;
@@ -1393,8 +1392,8 @@ mbx_ref_cmp(const void *a, const void *b)
  * list of any length costs n log n. Caller frees; NULL if out of
  * memory. */
 static struct mbx_item *
-mbx_match(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
-          size_t nargs, size_t *n_r)
+mbx_match(struct sync_run *run, struct mbx_list lists[SIDE_COUNT], size_t nargs,
+          size_t *n_r)
 {
 	size_t total = lists[0].count + lists[1].count, nrefs = 0, n = 0, i;
 	struct mbx_ref *refs = calloc(total + 1, sizeof(*refs));
@@ -1475,10 +1474,9 @@ mbx_check_fits(struct sync_run *run, struct mbx_item *m)
 			          "(Dovecot: separator = %c), or rename the "
 			          "mailbox on %s, or leave it out with "
 			          "ignore-mailbox.",
-			          side_name(o), q != NULL ? q : "?",
-			          srv->delim, side_name(s), side_name(s),
-			          osrv->delim, side_name(o), osrv->delim,
-			          side_name(o));
+			          side_name(o), q != NULL ? q : "?", srv->delim,
+			          side_name(s), side_name(s), osrv->delim,
+			          side_name(o), osrv->delim, side_name(o));
 		else
 			log_error(side_name(s), NULL,
 			          "%s's mailbox %s cannot exist here: its "
@@ -1487,8 +1485,8 @@ mbx_check_fits(struct sync_run *run, struct mbx_item *m)
 			          "nothing is created or renamed. Rename it "
 			          "on %s, or leave it out with "
 			          "ignore-mailbox.",
-			          side_name(o), q != NULL ? q : "?",
-			          srv->delim, side_name(s), side_name(o));
+			          side_name(o), q != NULL ? q : "?", srv->delim,
+			          side_name(s), side_name(o));
 		free(q);
 		m->unfit = true;
 		mbx_item_fail(m);
