@@ -1,5 +1,5 @@
 #!/bin/sh
-# 58-names.sh: names one side cannot hold. A name holding the other
+# 68-names.sh: names one side cannot hold. A name holding the other
 # side's hierarchy delimiter ("Mr. Smith" from a "/" server on a "."
 # store) is never split, created, renamed or recorded: it is skipped with
 # an error that says what to change, run after run (exit 1). A CREATE the
