@@ -550,7 +550,10 @@ mbx_item_done(struct imap_conn *conn, const struct imap_response *resp,
 	struct mbx_item *it = ctx;
 	char *display;
 
-	if (resp == NULL || resp->status == IMAP_STATUS_OK)
+	/* A SUBSCRIBE after a refused CREATE fails for want of the
+	 * mailbox: that error was given. */
+	if (resp == NULL || resp->status == IMAP_STATUS_OK ||
+	    it->create_failed)
 		return;
 	display = sync_display_name(it->run, it->name, it->len);
 	log_error(imap_conn_name(conn), display, "%s", resp->text);

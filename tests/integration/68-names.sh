@@ -93,12 +93,14 @@ tap_is "$(store_count "$LOCAL" a.b)" 1 "dot remote: a.b's mail still there"
 # Dovecot's maildir++ layout with "/" refuses "." in a name.
 sync_pair_new --name refused --remote-format mdbox
 store_create "$REMOTE" "Dr. No" ok
+store_subscribe "$REMOTE" "Dr. No"
 store_append "$REMOTE" "Dr. No" -s drno >/dev/null
 for run in 1 2; do
 	sync_run
 	tap_is "$SYNC_RC" 1 "refused, run $run: exit status 1"
 	tap_check "refused, run $run: the error names local and the mailbox" \
 		grep -q "^local(Dr\. No): ERROR: the server refused to create the mailbox" "$SYNC_ERR"
+	tap_is "$(grep -c ERROR "$SYNC_ERR")" 1 "refused, run $run: one error, not one per command"
 	tap_check "refused, run $run: no advice to --delete" \
 		sh -c "! grep -q -- '--delete' '$SYNC_ERR'"
 	tap_check "refused, run $run: not called gone" \
