@@ -478,7 +478,18 @@ sync_match_finish(struct mbox *mb)
 		goto db_error;
 	while (i < ls->idents_count && j < rs->idents_count) {
 		struct sync_ident *l = &ls->idents[i], *r = &rs->idents[j];
-		int c = memcmp(l->key, r->key, SYNC_KEY_LEN);
+		int c;
+
+		/* Taken by a move meanwhile. */
+		if (!uidset_contains(&ls->fresh, l->uid)) {
+			i++;
+			continue;
+		}
+		if (!uidset_contains(&rs->fresh, r->uid)) {
+			j++;
+			continue;
+		}
+		c = memcmp(l->key, r->key, SYNC_KEY_LEN);
 
 		if (c < 0) {
 			i++;

@@ -276,6 +276,38 @@ db_error:
 	return -1;
 }
 
+struct pending_ctx {
+	enum side side;
+	struct uidset *uids;
+};
+
+static int
+pending_add(void *context, const struct state_pending *p)
+{
+	struct pending_ctx *pc = context;
+
+	if (p->from == pc->side && uidset_add(pc->uids, p->uid) < 0)
+		return -1;
+	return 0;
+}
+
+/* The messages of mb on side s that a killed run may have copied already
+ * (an intent is left): MATCH, not a move, says where they are. */
+static int
+move_pending(struct mbox *mb, enum side s, struct uidset *uids)
+{
+	struct pending_ctx pc = {s, uids};
+	const char *error;
+
+	if (state_pending_foreach(mb->run->state, mb->idx, pending_add, &pc,
+	                          &error) != 0) {
+		sync_db_fail(mb, error);
+		return -1;
+	}
+	uidset_normalize(uids);
+	return 0;
+}
+
 int
 sync_move_finish(struct mbox *mbs, size_t n)
 {
@@ -323,8 +355,12 @@ sync_move_finish(struct mbox *mbs, size_t n)
 		for (i = 0; i < n && nc > 0; i++) {
 			struct mbox *to = &mbs[i];
 			struct mbox_side *ms = &to->s[s];
+			struct uidset pending = UIDSET_INIT;
 
-			if (to->failed || !to->active)
+			/* A mailbox being paired afresh (UIDVALIDITY
+			 * changed) takes no move. */
+			if (to->failed || !to->active || to->recover ||
+			    move_pending(to, s, &pending) < 0)
 				continue;
 			for (j = 0; j < ms->idents_count; j++) {
 				struct sync_ident *v = &ms->idents[j];
@@ -334,6 +370,7 @@ sync_move_finish(struct mbox *mbs, size_t n)
 				const char *error;
 
 				if (!uidset_contains(&ms->fresh, v->uid) ||
+				    uidset_contains(&pending, v->uid) ||
 				    key_twice(keys, nkeys, v->key))
 					continue;
 				c = bsearch(&key, cands, nc, sizeof(*cands),
@@ -361,13 +398,16 @@ sync_move_finish(struct mbox *mbs, size_t n)
 					to->move_in = true;
 					if (move_add(&c->mb->s[other], to,
 					             c->id->uid, v,
-					             c->id->flags) < 0)
+					             c->id->flags) < 0) {
+						uidset_free(&pending);
 						goto nomem;
+					}
 				}
 				/* Not an expunge, not a copy any more. */
 				move_drop(&c->mb->s[s].vanished, uid);
 				move_drop(&ms->fresh, v->uid);
 			}
+			uidset_free(&pending);
 		}
 		for (i = 0; i < n; i++) {
 			if (repaired[i] > 0)
