@@ -174,23 +174,6 @@ move_add(struct mbox_side *from, struct mbox *to, uint32_t uid,
 	return 0;
 }
 
-/* Drop uid from set (normalized after). */
-static void
-move_drop(struct uidset *set, uint32_t uid)
-{
-	struct uidset keep = UIDSET_INIT;
-	struct uidset_iter it;
-	uint32_t u;
-
-	uidset_iter_init(&it, set);
-	while (uidset_iter_next(&it, &u)) {
-		if (u != uid)
-			uidset_add(&keep, u);
-	}
-	uidset_free(set);
-	*set = keep;
-}
-
 static int
 key_cmp(const void *a, const void *b)
 {
@@ -320,9 +303,16 @@ sync_move_finish(struct mbox *mbs, size_t n)
 		unsigned char *keys = NULL;
 		size_t nc = 0, alloc = 0, nkeys = 0;
 		size_t *repaired = calloc(n + 1, sizeof(*repaired));
+		/* Per mailbox, what stops being an expunge or a copy on s. */
+		struct uidset *gone = calloc(n + 1, sizeof(*gone));
+		struct uidset *came = calloc(n + 1, sizeof(*came));
 
-		if (repaired == NULL)
+		if (repaired == NULL || gone == NULL || came == NULL) {
+			free(repaired);
+			free(gone);
+			free(came);
 			return -1;
+		}
 		/* The pairs of what vanished on s, on the other side. */
 		for (i = 0; i < n; i++) {
 			struct mbox_side *os = &mbs[i].s[other];
@@ -404,12 +394,20 @@ sync_move_finish(struct mbox *mbs, size_t n)
 					}
 				}
 				/* Not an expunge, not a copy any more. */
-				move_drop(&c->mb->s[s].vanished, uid);
-				move_drop(&ms->fresh, v->uid);
+				if (uidset_add(&gone[c->mb - mbs], uid) < 0 ||
+				    uidset_add(&came[i], v->uid) < 0) {
+					uidset_free(&pending);
+					goto nomem;
+				}
 			}
 			uidset_free(&pending);
 		}
 		for (i = 0; i < n; i++) {
+			if (uidset_subtract(&mbs[i].s[s].vanished, &gone[i]) < 0 ||
+			    uidset_subtract(&mbs[i].s[s].fresh, &came[i]) < 0)
+				goto nomem;
+			uidset_free(&gone[i]);
+			uidset_free(&came[i]);
 			if (repaired[i] > 0)
 				log_info("database", mbs[i].display,
 				         "Paired again %zu message(s) that "
@@ -417,11 +415,19 @@ sync_move_finish(struct mbox *mbs, size_t n)
 				         repaired[i], side_name(s));
 		}
 		free(repaired);
+		free(gone);
+		free(came);
 		free(keys);
 		free(cands);
 		continue;
 	nomem:
+		for (i = 0; i < n; i++) {
+			uidset_free(&gone[i]);
+			uidset_free(&came[i]);
+		}
 		free(repaired);
+		free(gone);
+		free(came);
 		free(keys);
 		free(cands);
 		return -1;
