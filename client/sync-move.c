@@ -498,7 +498,8 @@ uids_within(const struct uidset *set, const struct uidset *uids)
 
 /* The destination UID of each source UID of mc, from c, into dst_r
  * (parallel to mc->moves; 0 where c does not say). A COPYUID for another
- * mailbox's UIDVALIDITY is not believed. */
+ * mailbox's UIDVALIDITY is not believed, nor a new UID below the UIDNEXT
+ * the mailbox had before (a UID it gave already). */
 static void
 move_take_copyuid(struct move_cmd *mc, const struct sync_copyuid *c,
                   uint32_t *dst_r)
@@ -512,6 +513,8 @@ move_take_copyuid(struct move_cmd *mc, const struct sync_copyuid *c,
 	uidset_iter_init(&si, &c->src);
 	uidset_iter_init(&di, &c->dst);
 	while (uidset_iter_next(&si, &su) && uidset_iter_next(&di, &du)) {
+		if (du < mc->to->uidnext)
+			continue;
 		for (i = 0; i < mc->count; i++) {
 			if (mc->moves[i]->uid == su && du != 0) {
 				dst_r[i] = du;
