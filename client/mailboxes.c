@@ -720,6 +720,11 @@ mbx_delete(struct sync_run *run, struct mbx_item *m, const char *display)
 		return;
 	}
 	imap_conn_cmd(srv->conn, mbx_item_done, m, "DELETE %s", wire);
+	/* Subscriptions go by name and outlive a DELETE: the side where
+	 * the user deleted it had it unsubscribed too (else the next
+	 * listing carries it back as a subscription of nothing). */
+	if (mbx_subscribed(m->e[m->delete_on]))
+		imap_conn_cmd(srv->conn, NULL, NULL, "UNSUBSCRIBE %s", wire);
 	if (state_mailbox_delete(run->state, m->idx, &error) < 0)
 		log_error("database", display, "%s", error);
 	log_info(side_name(m->delete_on), NULL,

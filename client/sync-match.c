@@ -384,28 +384,6 @@ sync_match_free(struct mbox_side *ms)
 	ms->idents_count = ms->idents_alloc = 0;
 }
 
-/* fresh minus the paired UIDs. */
-static int
-match_prune(struct mbox_side *ms, struct uidset *paired)
-{
-	struct uidset keep = UIDSET_INIT;
-	struct uidset_iter it;
-	uint32_t uid;
-
-	uidset_normalize(paired);
-	uidset_iter_init(&it, &ms->fresh);
-	while (uidset_iter_next(&it, &uid)) {
-		if (!uidset_contains(paired, uid) &&
-		    uidset_add(&keep, uid) < 0) {
-			uidset_free(&keep);
-			return -1;
-		}
-	}
-	uidset_free(&ms->fresh);
-	ms->fresh = keep;
-	return 0;
-}
-
 /* Queue the FETCH of the keys of uids, or with sizes of their sizes. */
 static void
 match_fetch(struct mbox_side *ms, const struct uidset *uids, bool sizes)
@@ -478,7 +456,18 @@ sync_match_finish(struct mbox *mb)
 		goto db_error;
 	while (i < ls->idents_count && j < rs->idents_count) {
 		struct sync_ident *l = &ls->idents[i], *r = &rs->idents[j];
-		int c = memcmp(l->key, r->key, SYNC_KEY_LEN);
+		int c;
+
+		/* Taken by a move meanwhile. */
+		if (!uidset_contains(&ls->fresh, l->uid)) {
+			i++;
+			continue;
+		}
+		if (!uidset_contains(&rs->fresh, r->uid)) {
+			j++;
+			continue;
+		}
+		c = memcmp(l->key, r->key, SYNC_KEY_LEN);
 
 		if (c < 0) {
 			i++;
@@ -532,7 +521,8 @@ sync_match_finish(struct mbox *mb)
 	if (pairs > 0) {
 		log_info("database", mb->display,
 		         "Paired %zu message(s) found on both sides", pairs);
-		if (match_prune(ls, &lp) < 0 || match_prune(rs, &rp) < 0) {
+		if (uidset_subtract(&ls->fresh, &lp) < 0 ||
+		    uidset_subtract(&rs->fresh, &rp) < 0) {
 			sync_fail(mb, SIDE_LOCAL, "out of memory");
 			goto out;
 		}

@@ -174,23 +174,6 @@ move_add(struct mbox_side *from, struct mbox *to, uint32_t uid,
 	return 0;
 }
 
-/* Drop uid from set (normalized after). */
-static void
-move_drop(struct uidset *set, uint32_t uid)
-{
-	struct uidset keep = UIDSET_INIT;
-	struct uidset_iter it;
-	uint32_t u;
-
-	uidset_iter_init(&it, set);
-	while (uidset_iter_next(&it, &u)) {
-		if (u != uid)
-			uidset_add(&keep, u);
-	}
-	uidset_free(set);
-	*set = keep;
-}
-
 static int
 key_cmp(const void *a, const void *b)
 {
@@ -276,6 +259,38 @@ db_error:
 	return -1;
 }
 
+struct pending_ctx {
+	enum side side;
+	struct uidset *uids;
+};
+
+static int
+pending_add(void *context, const struct state_pending *p)
+{
+	struct pending_ctx *pc = context;
+
+	if (p->from == pc->side && uidset_add(pc->uids, p->uid) < 0)
+		return -1;
+	return 0;
+}
+
+/* The messages of mb on side s that a killed run may have copied already
+ * (an intent is left): MATCH, not a move, says where they are. */
+static int
+move_pending(struct mbox *mb, enum side s, struct uidset *uids)
+{
+	struct pending_ctx pc = {s, uids};
+	const char *error;
+
+	if (state_pending_foreach(mb->run->state, mb->idx, pending_add, &pc,
+	                          &error) != 0) {
+		sync_db_fail(mb, error);
+		return -1;
+	}
+	uidset_normalize(uids);
+	return 0;
+}
+
 int
 sync_move_finish(struct mbox *mbs, size_t n)
 {
@@ -288,9 +303,16 @@ sync_move_finish(struct mbox *mbs, size_t n)
 		unsigned char *keys = NULL;
 		size_t nc = 0, alloc = 0, nkeys = 0;
 		size_t *repaired = calloc(n + 1, sizeof(*repaired));
+		/* Per mailbox, what stops being an expunge or a copy on s. */
+		struct uidset *gone = calloc(n + 1, sizeof(*gone));
+		struct uidset *came = calloc(n + 1, sizeof(*came));
 
-		if (repaired == NULL)
+		if (repaired == NULL || gone == NULL || came == NULL) {
+			free(repaired);
+			free(gone);
+			free(came);
 			return -1;
+		}
 		/* The pairs of what vanished on s, on the other side. */
 		for (i = 0; i < n; i++) {
 			struct mbox_side *os = &mbs[i].s[other];
@@ -323,8 +345,12 @@ sync_move_finish(struct mbox *mbs, size_t n)
 		for (i = 0; i < n && nc > 0; i++) {
 			struct mbox *to = &mbs[i];
 			struct mbox_side *ms = &to->s[s];
+			struct uidset pending = UIDSET_INIT;
 
-			if (to->failed || !to->active)
+			/* A mailbox being paired afresh (UIDVALIDITY
+			 * changed) takes no move. */
+			if (to->failed || !to->active || to->recover ||
+			    move_pending(to, s, &pending) < 0)
 				continue;
 			for (j = 0; j < ms->idents_count; j++) {
 				struct sync_ident *v = &ms->idents[j];
@@ -334,6 +360,7 @@ sync_move_finish(struct mbox *mbs, size_t n)
 				const char *error;
 
 				if (!uidset_contains(&ms->fresh, v->uid) ||
+				    uidset_contains(&pending, v->uid) ||
 				    key_twice(keys, nkeys, v->key))
 					continue;
 				c = bsearch(&key, cands, nc, sizeof(*cands),
@@ -361,15 +388,26 @@ sync_move_finish(struct mbox *mbs, size_t n)
 					to->move_in = true;
 					if (move_add(&c->mb->s[other], to,
 					             c->id->uid, v,
-					             c->id->flags) < 0)
+					             c->id->flags) < 0) {
+						uidset_free(&pending);
 						goto nomem;
+					}
 				}
 				/* Not an expunge, not a copy any more. */
-				move_drop(&c->mb->s[s].vanished, uid);
-				move_drop(&ms->fresh, v->uid);
+				if (uidset_add(&gone[c->mb - mbs], uid) < 0 ||
+				    uidset_add(&came[i], v->uid) < 0) {
+					uidset_free(&pending);
+					goto nomem;
+				}
 			}
+			uidset_free(&pending);
 		}
 		for (i = 0; i < n; i++) {
+			if (uidset_subtract(&mbs[i].s[s].vanished, &gone[i]) < 0 ||
+			    uidset_subtract(&mbs[i].s[s].fresh, &came[i]) < 0)
+				goto nomem;
+			uidset_free(&gone[i]);
+			uidset_free(&came[i]);
 			if (repaired[i] > 0)
 				log_info("database", mbs[i].display,
 				         "Paired again %zu message(s) that "
@@ -377,11 +415,19 @@ sync_move_finish(struct mbox *mbs, size_t n)
 				         repaired[i], side_name(s));
 		}
 		free(repaired);
+		free(gone);
+		free(came);
 		free(keys);
 		free(cands);
 		continue;
 	nomem:
+		for (i = 0; i < n; i++) {
+			uidset_free(&gone[i]);
+			uidset_free(&came[i]);
+		}
 		free(repaired);
+		free(gone);
+		free(came);
 		free(keys);
 		free(cands);
 		return -1;
@@ -452,7 +498,8 @@ uids_within(const struct uidset *set, const struct uidset *uids)
 
 /* The destination UID of each source UID of mc, from c, into dst_r
  * (parallel to mc->moves; 0 where c does not say). A COPYUID for another
- * mailbox's UIDVALIDITY is not believed. */
+ * mailbox's UIDVALIDITY is not believed, nor a new UID below the UIDNEXT
+ * the mailbox had before (a UID it gave already). */
 static void
 move_take_copyuid(struct move_cmd *mc, const struct sync_copyuid *c,
                   uint32_t *dst_r)
@@ -466,6 +513,8 @@ move_take_copyuid(struct move_cmd *mc, const struct sync_copyuid *c,
 	uidset_iter_init(&si, &c->src);
 	uidset_iter_init(&di, &c->dst);
 	while (uidset_iter_next(&si, &su) && uidset_iter_next(&di, &du)) {
+		if (du < mc->to->uidnext)
+			continue;
 		for (i = 0; i < mc->count; i++) {
 			if (mc->moves[i]->uid == su && du != 0) {
 				dst_r[i] = du;

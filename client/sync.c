@@ -965,13 +965,18 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 	/* Sizes from the database may narrow even with nothing fetched. */
 	if (sync_match_narrow(mbs, n) && sync_run_wait(run) < 0)
 		return;
-	for (i = 0; i < n; i++) {
-		if (mbox_going(&mbs[i]))
-			sync_match_finish(&mbs[i]);
-	}
+	/* Moves first: a new message whose key is that of a pair that
+	 * vanished on the same side, the pair's other message still there,
+	 * was moved, even if the other side has a new one with that key in
+	 * the same mailbox (a copy of it moved there too). MATCH pairs what
+	 * is left, and what a killed run may have copied already. */
 	if (sync_move_finish(mbs, n) < 0) {
 		run->fatal = true;
 		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (mbox_going(&mbs[i]))
+			sync_match_finish(&mbs[i]);
 	}
 	if (sync_brake(run, mbs, n) < 0)
 		return;

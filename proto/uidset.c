@@ -234,6 +234,43 @@ uidset_normalize(struct uidset *set)
 	set->normalized = true;
 }
 
+int
+uidset_subtract(struct uidset *set, struct uidset *minus)
+{
+	struct uidset keep = UIDSET_INIT;
+	size_t i, j = 0;
+
+	uidset_normalize(set);
+	uidset_normalize(minus);
+	for (i = 0; i < set->n; i++) {
+		uint64_t lo = set->r[i].lo, hi = set->r[i].hi;
+
+		while (j < minus->n && minus->r[j].hi < lo)
+			j++;
+		/* Cut [lo, hi] by every range of minus that meets it. */
+		for (; j < minus->n && minus->r[j].lo <= hi; j++) {
+			if (minus->r[j].lo > lo &&
+			    uidset_add_range(&keep, (uint32_t)lo,
+			                     minus->r[j].lo - 1) < 0)
+				goto fail;
+			if ((uint64_t)minus->r[j].hi + 1 > lo)
+				lo = (uint64_t)minus->r[j].hi + 1;
+			if (minus->r[j].hi >= hi)
+				break;
+		}
+		if (lo <= hi &&
+		    uidset_add_range(&keep, (uint32_t)lo, (uint32_t)hi) < 0)
+			goto fail;
+	}
+	uidset_free(set);
+	*set = keep;
+	set->normalized = true;
+	return 0;
+fail:
+	uidset_free(&keep);
+	return -1;
+}
+
 uint64_t
 uidset_count(const struct uidset *set)
 {

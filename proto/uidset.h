@@ -46,6 +46,10 @@ int uidset_parse(struct uidset *set, const char *s, size_t len,
 /* Sort and merge overlapping and adjacent ranges. */
 void uidset_normalize(struct uidset *set);
 
+/* Take every UID of minus out of set (both are normalized first), in
+ * time linear in their ranges. -1 out of memory, set unchanged. */
+int uidset_subtract(struct uidset *set, struct uidset *minus);
+
 /* Number of UIDs (counting duplicates if not normalized). */
 uint64_t uidset_count(const struct uidset *set);
 /* The n-th UID (0-based) in set order; false past the end. */

@@ -78,6 +78,23 @@ tap_check "it moves them" grep -q '^remote(a): Moved 2 UID(s) to b' "$SYNC_ERR"
 sync_dumps_equal "dumps equal, no duplicate"
 sync_noop "then a sync is a no-op"
 
+# A COPYUID that lies: the new UIDs are ones the mailbox gave before.
+sync_pair_new --name liar
+fill
+for i in 1 2 3 4 5; do echo "append b -s old$i"; done |
+	store_script "$REMOTE" >/dev/null
+sync_run || tap_diag "second sync: $SYNC_RC"
+store_move "$LOCAL" a 1:2 b
+relay server '(\[COPYUID [0-9]+ ([0-9:,]+)) [0-9:,]+\]' '\1 \2]'
+sync_run
+tap_is "$SYNC_RC" 1 "a COPYUID naming old UIDs: the run exits 1"
+tap_check "it is not believed" \
+	grep -q "remote(a): ERROR: UID MOVE to b: no valid COPYUID for 2 message(s)" "$SYNC_ERR"
+direct
+sync_ok "the next run exits 0"
+sync_dumps_equal "dumps equal, no duplicate"
+tap_is "$(store_count "$REMOTE" b)" 7 "b holds its 5 and the 2 moved"
+
 # Two MOVEs in flight whose COPYUIDs both come before either tagged OK,
 # in the order the server chose: each takes its own.
 sync_pair_new --name twomoves

@@ -483,3 +483,40 @@ TEST(iter_walks_every_uid_in_order)
 	uidset_iter_init(&it, &set);
 	CHECK(!uidset_iter_next(&it, &uid));
 }
+
+/* a minus b, formatted. */
+static void
+check_subtract(const char *a, const char *b, const char *expect)
+{
+	struct uidset x = UIDSET_INIT, y = UIDSET_INIT;
+	struct buf *out = buf_create(1024);
+
+	CHECK(parse(&x, a, NULL) == 0);
+	CHECK(parse(&y, b, NULL) == 0);
+	CHECK(uidset_subtract(&x, &y) == 0);
+	CHECK(uidset_is_normalized(&x));
+	CHECK(uidset_format(&x, out) == 0);
+	CHECK_STREQ(buf_data(out), expect);
+	buf_free(&out);
+	uidset_free(&x);
+	uidset_free(&y);
+}
+
+TEST(subtract)
+{
+	check_subtract("1:10", "3", "1:2,4:10");
+	check_subtract("1:10", "1,10", "2:9");
+	{
+		struct uidset x = UIDSET_INIT, y = UIDSET_INIT;
+
+		CHECK(parse(&x, "1:10", NULL) == 0 && parse(&y, "1:10", NULL) == 0);
+		CHECK(uidset_subtract(&x, &y) == 0 && x.n == 0);
+		uidset_free(&x);
+		uidset_free(&y);
+	}
+	check_subtract("1:10", "5:20", "1:4");
+	check_subtract("5,1:3,9:7", "2,8", "1,3,5,7,9");
+	check_subtract("1:4294967295", "4294967295", "1:4294967294");
+	check_subtract("4:6", "1:3,7:9", "4:6");
+	check_subtract("1:100", "10:20,30,40:50,99:200", "1:9,21:29,31:39,51:98");
+}
