@@ -10,6 +10,8 @@
 #include <strings.h>
 
 static char options_error[512];
+/* --config=~/... and --import-interimap=~/..., expanded. */
+static char options_config_path[4096], options_import_path[4096];
 
 static int fail(const char **error_r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -172,6 +174,32 @@ parse_seconds(const char *s, unsigned *seconds_r)
 	return 0;
 }
 
+/* A path with a leading "~/" (which the shell leaves alone after "=")
+ * rewritten with $HOME into buf; any other path returned as it is. */
+static int
+expand_home(const char *opt, const char *path, char *buf, size_t size,
+            const char **path_r, const char **error_r)
+{
+	const char *home = getenv("HOME");
+	int len;
+
+	if (strncmp(path, "~/", 2) != 0) {
+		*path_r = path;
+		return 0;
+	}
+	if (home == NULL || home[0] != '/')
+		return fail(error_r,
+		            "%s: cannot expand \"~/\": $HOME is not an "
+		            "absolute directory",
+		            opt);
+	len = snprintf(buf, size, "%s%s%s", home,
+	               home[strlen(home) - 1] == '/' ? "" : "/", path + 2);
+	if (len < 0 || (size_t)len >= size)
+		return fail(error_r, "%s: path too long", opt);
+	*path_r = buf;
+	return 0;
+}
+
 /* getopt_long takes any unambiguous prefix ("--conf"); Getopt::Long with
  * posix_default takes only the full name, and so do we. */
 static bool
@@ -270,7 +298,10 @@ options_parse(int argc, char **argv, struct options *opts_r,
 			opts->help = true;
 			break;
 		case OPT_CONFIG:
-			opts->config = optarg;
+			if (expand_home("--config", optarg, options_config_path,
+			                sizeof(options_config_path),
+			                &opts->config, error_r) < 0)
+				return -1;
 			break;
 		case OPT_TARGET:
 			if (!target_given)
@@ -317,7 +348,11 @@ options_parse(int argc, char **argv, struct options *opts_r,
 				return fail(error_r, "--import-interimap needs "
 				                     "the path of interimap's "
 				                     "database");
-			opts->import_interimap = optarg;
+			if (expand_home("--import-interimap", optarg,
+			                options_import_path,
+			                sizeof(options_import_path),
+			                &opts->import_interimap, error_r) < 0)
+				return -1;
 			break;
 		case OPT_DRY_RUN:
 			opts->dry_run = true;
