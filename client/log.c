@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,8 +20,76 @@ static struct {
 	bool progress_shown;
 	bool tty;
 	bool muted;
+	int journal; /* -1: not looked yet */
 	char last_error[512];
-} log_state;
+} log_state = {.journal = -1};
+
+/* sd-daemon(3) priorities, as "<N>" before a line journald reads. */
+enum log_priority {
+	LOG_PRIO_ERR = 3,
+	LOG_PRIO_WARNING = 4,
+	LOG_PRIO_INFO = 6,
+	LOG_PRIO_DEBUG = 7,
+};
+
+/* Whether stderr is the stream systemd connected to journald: then
+ * $JOURNAL_STREAM is its "device:inode" (systemd.exec(5)). A stderr
+ * redirected elsewhere by the service keeps the variable but not the
+ * inode, and gets no prefixes. */
+static bool
+log_stderr_is_journal(void)
+{
+	const char *env;
+	unsigned long long dev, ino;
+	struct stat st;
+	int end = 0;
+
+	if (log_state.journal >= 0)
+		return log_state.journal != 0;
+	log_state.journal = 0;
+	env = getenv("JOURNAL_STREAM");
+	if (env == NULL ||
+	    sscanf(env, "%llu:%llu%n", &dev, &ino, &end) != 2 ||
+	    env[end] != '\0' || fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	log_state.journal = (unsigned long long)st.st_dev == dev &&
+	                    (unsigned long long)st.st_ino == ino;
+	return log_state.journal != 0;
+}
+
+/* One line on stderr, with its priority when journald reads it. */
+static void
+log_stderr(enum log_priority prio, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+log_stderr(enum log_priority prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_stderr_is_journal())
+		fprintf(stderr, "<%d>", (int)prio);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_early(bool warning, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_stderr_is_journal())
+		fprintf(stderr, "<%d>",
+		        warning ? LOG_PRIO_WARNING : LOG_PRIO_ERR);
+	fputs("imapsync: ", stderr);
+	if (warning)
+		fputs("WARNING: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
 
 int
 log_init(const struct log_settings *set, const char **error_r)
@@ -29,6 +98,7 @@ log_init(const struct log_settings *set, const char **error_r)
 
 	log_state.quiet = set->quiet;
 	log_state.debug = set->debug;
+	log_state.journal = -1;
 	log_state.tty = isatty(STDERR_FILENO) == 1;
 	free(log_state.prefix_fmt);
 	log_state.prefix_fmt =
@@ -78,7 +148,7 @@ log_debug_level(void)
 /* Write one line with its prefix: to the logfile (timestamped) when there
  * is one, else to stderr; errors and warnings go to stderr too. */
 static void
-log_line(bool always_stderr, const char *side, const char *mailbox,
+log_line(enum log_priority prio, const char *side, const char *mailbox,
          const char *label, const char *fmt, va_list ap)
 {
 	struct buf *line = buf_create(64 * 1024);
@@ -114,8 +184,8 @@ log_line(bool always_stderr, const char *side, const char *mailbox,
 		fprintf(log_state.file, "%s.%03ld %s\n", stamp,
 		        (long)tv.tv_usec / 1000, buf_data(line));
 	}
-	if (log_state.file == NULL || always_stderr)
-		fprintf(stderr, "%s\n", buf_data(line));
+	if (log_state.file == NULL || prio <= LOG_PRIO_WARNING)
+		log_stderr(prio, "%s\n", buf_data(line));
 	buf_free(&line);
 }
 
@@ -127,7 +197,7 @@ log_info(const char *side, const char *mailbox, const char *fmt, ...)
 	if (log_state.quiet)
 		return;
 	va_start(ap, fmt);
-	log_line(false, side, mailbox, NULL, fmt, ap);
+	log_line(LOG_PRIO_INFO, side, mailbox, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -137,7 +207,7 @@ log_warn(const char *side, const char *mailbox, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_line(true, side, mailbox, "WARNING: ", fmt, ap);
+	log_line(LOG_PRIO_WARNING, side, mailbox, "WARNING: ", fmt, ap);
 	va_end(ap);
 }
 
@@ -147,7 +217,7 @@ log_error(const char *side, const char *mailbox, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_line(true, side, mailbox, "ERROR: ", fmt, ap);
+	log_line(LOG_PRIO_ERR, side, mailbox, "ERROR: ", fmt, ap);
 	va_end(ap);
 }
 
@@ -159,7 +229,7 @@ log_debugf(const char *side, const char *mailbox, const char *fmt, ...)
 	if (log_state.debug == 0)
 		return;
 	va_start(ap, fmt);
-	log_line(false, side, mailbox, NULL, fmt, ap);
+	log_line(LOG_PRIO_DEBUG, side, mailbox, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -167,12 +237,14 @@ void
 log_trace(void *ctx, const char *conn_name, bool out, const char *line,
           size_t len)
 {
-	FILE *f = log_state.file != NULL ? log_state.file : stderr;
-
 	(void)ctx;
 	log_progress_end();
-	fprintf(f, "%s %s %.*s\n", conn_name, out ? "->" : "<-", (int)len,
-	        line);
+	if (log_state.file != NULL)
+		fprintf(log_state.file, "%s %s %.*s\n", conn_name,
+		        out ? "->" : "<-", (int)len, line);
+	else
+		log_stderr(LOG_PRIO_DEBUG, "%s %s %.*s\n", conn_name,
+		           out ? "->" : "<-", (int)len, line);
 }
 
 void

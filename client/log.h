@@ -26,6 +26,13 @@ void log_mute(bool on);
 /* The last error line, logged or muted ("" if none). */
 const char *log_last_error(void);
 
+/* "imapsync: [WARNING: ]..." on stderr, before log_init() or without it
+ * (usage and configuration errors). Every line on stderr starts with its
+ * sd-daemon(3) priority ("<3>" error, "<4>" warning, "<6>" action, "<7>"
+ * debug) when $JOURNAL_STREAM says that journald reads stderr. */
+void log_early(bool warning, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* An action (suppressed by --quiet). side is "local", "remote",
  * "database" or NULL; mailbox the display name or NULL. */
 void log_info(const char *side, const char *mailbox, const char *fmt, ...)

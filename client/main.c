@@ -54,8 +54,8 @@ main(int argc, char **argv)
 
 	memset(&run, 0, sizeof(run));
 	if (options_parse(argc, argv, &opts, &error) < 0) {
-		fprintf(stderr, "imapsync: %s\n%s", error,
-		        options_usage_hint());
+		log_early(false, "%s", error);
+		fputs(options_usage_hint(), stderr);
 		return IMAPSYNC_EXIT_USAGE;
 	}
 	if (opts.help) {
@@ -67,7 +67,7 @@ main(int argc, char **argv)
 		return IMAPSYNC_EXIT_OK;
 	}
 	if (sodium_init() < 0) {
-		fprintf(stderr, "imapsync: cannot initialise libsodium\n");
+		log_early(false, "cannot initialise libsodium");
 		return IMAPSYNC_EXIT_SERVER;
 	}
 	/* A tunnel that dies must not kill us with SIGPIPE. */
@@ -76,19 +76,19 @@ main(int argc, char **argv)
 	if (config_resolve_path(opts.config, &path, &error) < 0 ||
 	    config_load(path, &config, &error) < 0 ||
 	    config_check_supported(config, &error) < 0) {
-		fprintf(stderr, "imapsync: %s\n", error);
+		log_early(false, "%s", error);
 		status = IMAPSYNC_EXIT_USAGE;
 		goto out;
 	}
 	for (i = 0; i < config->warning_count; i++)
-		fprintf(stderr, "imapsync: WARNING: %s\n", config->warnings[i]);
+		log_early(true, "%s", config->warnings[i]);
 	memset(&logset, 0, sizeof(logset));
 	logset.logfile = config->logfile;
 	logset.prefix_fmt = config->log_prefix;
 	logset.quiet = opts.quiet;
 	logset.debug = (int)opts.debug;
 	if (log_init(&logset, &error) < 0) {
-		fprintf(stderr, "imapsync: %s\n", error);
+		log_early(false, "%s", error);
 		status = IMAPSYNC_EXIT_USAGE;
 		goto out;
 	}

@@ -673,7 +673,7 @@ watch_reread(struct watch *w)
 	ls.debug = (int)w->opts->debug;
 	log_deinit();
 	if (log_init(&ls, &error) < 0)
-		fprintf(stderr, "imapsync: %s\n", error);
+		log_early(false, "%s", error);
 	config_free(w->config);
 	*w->config = nc;
 	w->run->config = nc;

@@ -28,19 +28,28 @@ tap_ok "the units reload with SIGHUP" \
 	grep -q '^ExecReload=/bin/kill -HUP \$MAINPID' "$units/imapsync.service"
 tap_ok "the units do not restart after the brake (exit 5)" \
 	grep -q '^RestartPreventExitStatus=2 5' "$units/imapsync.service"
+tap_is "$(grep -hc '^KillMode=mixed$' "$units/imapsync.service" \
+	"$units/imapsync@.service" | tr '\n' ' ')" "1 1 " \
+	"both units stop imapsync alone first (KillMode=mixed)"
+tap_is "$(cat "$units/imapsync.service" "$units/imapsync@.service" |
+	grep -c 'network-online\|network\.target')" 0 \
+	"no system-only target (a no-op in a user unit)"
 tap_ok "the installed program runs" sh -c "\"$d/usr/bin/imapsync\" --version >/dev/null"
 
-# systemd-analyze checks the units, pointed at the installed copy.
+# systemd-analyze checks the units as the user manager reads them,
+# pointed at the installed copy.
 if command -v systemd-analyze >/dev/null 2>&1; then
+	mkdir -m 700 "$STORE_TMP/runtime"
 	for u in imapsync.service "imapsync@.service"; do
 		sed -e "s|/usr/bin/imapsync|$d/usr/bin/imapsync|" \
 			-e "s|%E|$STORE_TMP|" "$units/$u" >"$STORE_TMP/$u"
 	done
 	for u in imapsync.service imapsync@test.service; do
-		systemd-analyze verify "$STORE_TMP/$u" >"$STORE_TMP/verify" 2>&1
+		XDG_RUNTIME_DIR=$STORE_TMP/runtime systemd-analyze --user \
+			verify "$STORE_TMP/$u" >"$STORE_TMP/verify" 2>&1
 		# No man page database in a test: only that may be said.
 		tap_is "$(grep -v "Command 'man " "$STORE_TMP/verify")" "" \
-			"systemd-analyze verify $u"
+			"systemd-analyze --user verify $u"
 	done
 else
 	tap_skip 2 "systemd-analyze not installed"
