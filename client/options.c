@@ -93,9 +93,27 @@ options_usage(void)
 	       "  --debug            log IMAP traffic (twice: credentials "
 	       "too)\n"
 	       "  -h, --help         show this help and exit\n"
-	       "  --version          show the version and exit\n"
+	       "  -V, --version      show the version and exit\n"
 	       "\n"
-	       "Options come before MAILBOX arguments. See imapsync(1).\n";
+	       "Options come before MAILBOX arguments.\n"
+	       "\n"
+	       "Files:\n"
+	       "  $XDG_CONFIG_HOME/imapsync/config   the configuration\n"
+	       "      (~/.config/imapsync/config)\n"
+	       "  $XDG_DATA_HOME/imapsync/HOST.db    the state (the "
+	       "database key;\n"
+	       "      ~/.local/share/imapsync/; HOST is [remote]'s host,\n"
+	       "      localhost for a tunnel)\n"
+	       "\n"
+	       "Exit status: 0 done, 1 some mailbox failed (the others were "
+	       "synced),\n"
+	       "  2 usage or configuration error, 3 server or database "
+	       "error,\n"
+	       "  4 another imapsync holds the database, 5 the safety brake "
+	       "stopped\n"
+	       "  the run (see --force).\n"
+	       "\n"
+	       "See imapsync(1).\n";
 }
 
 const char *
@@ -282,7 +300,7 @@ options_parse(int argc, char **argv, struct options *opts_r,
 	for (;;) {
 		before = optind == 0 ? 1 : optind;
 		index = -1;
-		c = getopt_long(argc, argv, "+:qh", long_options, &index);
+		c = getopt_long(argc, argv, "+:qhV", long_options, &index);
 		if (c == -1)
 			break;
 		if (index >= 0 && c != '?' && c != ':' &&
@@ -340,6 +358,7 @@ options_parse(int argc, char **argv, struct options *opts_r,
 		case OPT_RENAME:
 			seen |= 1U << OPTIONS_RENAME;
 			break;
+		case 'V':
 		case OPT_VERSION:
 			opts->version = true;
 			break;

@@ -91,6 +91,15 @@ TEST(help_and_version_win)
 	CHECK(o.version);
 	CHECK(strstr(options_usage(), "--rename SOURCE DEST") != NULL);
 	CHECK(strstr(options_usage_hint(), "imapsync --help") != NULL);
+	CHECK(parse(&o, &e, "-V", NULL) == 0);
+	CHECK(o.version);
+	CHECK(parse(&o, &e, "-qV", NULL) == 0);
+	CHECK(o.version && o.quiet);
+	/* --help names the default files and the exit statuses */
+	CHECK(strstr(options_usage(), "~/.config/imapsync/config") != NULL);
+	CHECK(strstr(options_usage(), "HOST.db") != NULL);
+	CHECK(strstr(options_usage(), "4 another imapsync holds") != NULL);
+	CHECK(strstr(options_usage(), "-V, --version") != NULL);
 }
 
 TEST(commands)
