@@ -180,9 +180,13 @@ log_line(enum log_priority prio, const char *side, const char *mailbox,
 
 		gettimeofday(&tv, NULL);
 		localtime_r(&tv.tv_sec, &tm);
-		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
-		fprintf(log_state.file, "%s.%03ld %s\n", stamp,
-		        (long)tv.tv_usec / 1000, buf_data(line));
+		/* With the year and the offset: a log outlives a year
+		 * and a time zone change. */
+		strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+		fprintf(log_state.file, "%s.%03ld", stamp,
+		        (long)tv.tv_usec / 1000);
+		strftime(stamp, sizeof(stamp), "%z", &tm);
+		fprintf(log_state.file, "%s %s\n", stamp, buf_data(line));
 	}
 	if (log_state.file == NULL || prio <= LOG_PRIO_WARNING)
 		log_stderr(prio, "%s\n", buf_data(line));

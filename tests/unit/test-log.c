@@ -80,3 +80,32 @@ TEST(no_priorities_elsewhere)
 	CHECK_STREQ(log_to_file("1:2", false), plain);
 	CHECK_STREQ(log_to_file("junk", false), plain);
 }
+
+/* The logfile's lines start with the date, year included. */
+TEST(logfile_timestamp)
+{
+	char path[] = "/tmp/test-log-XXXXXX", line[256];
+	struct log_settings set = {.logfile = path};
+	const char *error;
+	FILE *f;
+	int fd, y, mo, d, h, mi, s, ms, n = 0;
+
+	fd = mkstemp(path);
+	if (!CHECK(fd >= 0))
+		return;
+	close(fd);
+	unsetenv("JOURNAL_STREAM");
+	CHECK(log_init(&set, &error) == 0);
+	log_info("local", "INBOX", "i");
+	log_deinit();
+	f = fopen(path, "r");
+	unlink(path);
+	if (!CHECK(f != NULL))
+		return;
+	CHECK(fgets(line, sizeof(line), f) != NULL);
+	fclose(f);
+	CHECK(sscanf(line, "%4d-%2d-%2d %2d:%2d:%2d.%3d%*[-+0-9] %n", &y, &mo,
+	             &d, &h, &mi, &s, &ms, &n) == 7);
+	CHECK(y >= 2024 && mo >= 1 && mo <= 12);
+	CHECK_STREQ(line + n, "local(INBOX): i\n");
+}
