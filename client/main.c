@@ -40,6 +40,24 @@ run_command(struct sync_run *run, const struct options *opts)
 	return -1;
 }
 
+/* "UIDVALIDITY changed on both sides" with the default database is most
+ * often a second account's config run against the first one's state:
+ * every tunnel's default is localhost.db. Say so. */
+static void
+hint_shared_database(const struct config *config, const char *dbpath)
+{
+	if (config->database != NULL ||
+	    strstr(log_last_error(), "UIDVALIDITY changed on both sides") ==
+	        NULL)
+		return;
+	log_warn("database", NULL,
+	         "%s is the default database of every configuration with "
+	         "the same [remote] host (every tunnel's is localhost.db): "
+	         "if this configuration is a second account, give it its "
+	         "own with `database = NAME.db` in the default section",
+	         dbpath);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -133,6 +151,8 @@ main(int argc, char **argv)
 		    run.braked ? IMAPSYNC_EXIT_BRAKE : IMAPSYNC_EXIT_SERVER;
 	else if (run.mailbox_failures > 0)
 		status = IMAPSYNC_EXIT_PARTIAL;
+	if (status != IMAPSYNC_EXIT_OK)
+		hint_shared_database(config, dbpath);
 	server_log_stats(&run);
 out:
 	server_disconnect(&run);

@@ -689,6 +689,7 @@ watch_run(struct sync_run *run, const struct options *opts,
 {
 	struct watch w;
 	int status = IMAPSYNC_EXIT_OK;
+	bool said_waiting = false;
 	unsigned s;
 	size_t i;
 
@@ -711,6 +712,19 @@ watch_run(struct sync_run *run, const struct options *opts,
 	run->synced = watch_synced;
 	run->hook_ctx = &w;
 	w.changed = true;
+	/* Said once, so that a terminal that shows nothing more is known to
+	 * be waiting, not hung. */
+	if (opts->notify)
+		log_info(NULL, NULL,
+		         "--notify: syncing now, then at each change the "
+		         "servers report (and every %u s); SIGINT or SIGTERM "
+		         "stops, SIGHUP reads %s again",
+		         opts->watch_seconds, config_path);
+	else
+		log_info(NULL, NULL,
+		         "--watch: syncing now, then every %u s; SIGINT or "
+		         "SIGTERM stops, SIGHUP reads %s again",
+		         opts->watch_seconds, config_path);
 	while (!watch_stop) {
 		if (watch_reload) {
 			watch_reload = 0;
@@ -742,6 +756,10 @@ watch_run(struct sync_run *run, const struct options *opts,
 			watch_unselect(&w);
 			w.next_sync_ms =
 			    watch_now() + (int64_t)opts->watch_seconds * 1000;
+			if (!said_waiting)
+				log_info(NULL, NULL, "first sync done; "
+				                     "waiting for changes");
+			said_waiting = true;
 		}
 		if (watch_wait(&w) < 0)
 			watch_down(&w);
