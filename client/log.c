@@ -48,8 +48,7 @@ log_stderr_is_journal(void)
 		return log_state.journal != 0;
 	log_state.journal = 0;
 	env = getenv("JOURNAL_STREAM");
-	if (env == NULL ||
-	    sscanf(env, "%llu:%llu%n", &dev, &ino, &end) != 2 ||
+	if (env == NULL || sscanf(env, "%llu:%llu%n", &dev, &ino, &end) != 2 ||
 	    env[end] != '\0' || fstat(STDERR_FILENO, &st) < 0)
 		return false;
 	log_state.journal = (unsigned long long)st.st_dev == dev &&

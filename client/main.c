@@ -3,6 +3,7 @@
 #include "log.h"
 #include "mailboxes.h"
 #include "options.h"
+#include "progress.h"
 #include "server.h"
 #include "state.h"
 #include "sync.h"
@@ -146,6 +147,7 @@ main(int argc, char **argv)
 		status = IMAPSYNC_EXIT_SERVER;
 		goto out;
 	}
+	progress_start();
 	if (run_command(&run, &opts) < 0 || run.fatal)
 		status =
 		    run.braked ? IMAPSYNC_EXIT_BRAKE : IMAPSYNC_EXIT_SERVER;

@@ -390,8 +390,7 @@ make_parents(const char *path, const char **error_r)
  * lock won on a file that is no longer at PATH.lock is no lock: the file
  * is opened again. */
 static int
-take_lock(const char *path, int *fd_r, char **lock_path_r,
-          const char **error_r)
+take_lock(const char *path, int *fd_r, char **lock_path_r, const char **error_r)
 {
 	char *lock_path, buf[32];
 	struct stat fst, pst;

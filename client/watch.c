@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mailboxes.h"
 #include "options.h"
+#include "progress.h"
 #include "server.h"
 #include "state.h"
 #include "sync.h"
@@ -742,6 +743,7 @@ watch_run(struct sync_run *run, const struct options *opts,
 		if (w.changed) {
 			w.changed = false;
 			run->mailbox_failures = 0;
+			progress_start();
 			if (mailboxes_sync(run, opts->mailboxes,
 			                   opts->mailbox_count, false) < 0 ||
 			    run->fatal) {
