@@ -48,8 +48,16 @@ LIBS := $(PKG_LIBS)
 PROTO_SRC := $(wildcard proto/*.c)
 PROTO_OBJ := $(PROTO_SRC:%.c=$(BUILD)/%.o)
 CLIENT_MAIN := $(wildcard client/main.c)
-CLIENT_SRC := $(filter-out client/main.c,$(wildcard client/*.c))
+# client/sync-step.c is linked by name, not from libclient.a: the programs
+# users run get it plain; the tests' imapsync-hooks gets it with
+# -DIMAPSYNC_TEST_HOOKS (IMAPSYNC_DEBUG_EXIT_AT), which nothing installed
+# has, whichever target built the tree.
+CLIENT_SRC := $(filter-out client/main.c client/sync-step.c,\
+	$(wildcard client/*.c))
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
+STEP_OBJ := $(BUILD)/client/sync-step.o
+HOOKS_OBJ := $(BUILD)/tests/sync-step-hooks.o
+HOOKS_BIN := $(if $(CLIENT_MAIN),$(BUILD)/tests/imapsync-hooks)
 
 UNIT_SRC := $(filter-out tests/unit/test-main.c,$(wildcard tests/unit/test-*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -96,7 +104,7 @@ pkg-check:
 		echo "imapsync: missing libraries (above); on Debian," \
 			"\`make deps\` installs them" >&2; exit 1; }
 
-tests: $(PROGRAMS) $(UNIT_BIN) $(ITEST_BIN) $(BENCH_BIN)
+tests: $(PROGRAMS) $(HOOKS_BIN) $(UNIT_BIN) $(ITEST_BIN) $(BENCH_BIN)
 
 $(BUILD)/%.o: %.c | pkg-check
 	@mkdir -p $(@D)
@@ -110,8 +118,16 @@ $(BUILD)/libclient.a: $(CLIENT_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/imapsync: $(BUILD)/client/main.o $(BUILD)/libclient.a \
+$(BUILD)/imapsync: $(BUILD)/client/main.o $(STEP_OBJ) $(BUILD)/libclient.a \
 		$(BUILD)/libproto.a
+	$(CC) $(XLDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(HOOKS_OBJ): client/sync-step.c
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) -DIMAPSYNC_TEST_HOOKS $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/imapsync-hooks: $(BUILD)/client/main.o $(HOOKS_OBJ) \
+		$(BUILD)/libclient.a $(BUILD)/libproto.a
 	$(CC) $(XLDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/remote-helper/%.o: remote-helper/%.c
@@ -123,12 +139,12 @@ $(BUILD)/imapsync-remote: $(REMOTE_OBJ)
 	$(CC) $(DOVECOT_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBDOVECOT)
 
 $(BUILD)/tests/test-%: $(BUILD)/tests/unit/test-%.o \
-		$(BUILD)/tests/unit/test-main.o $(BUILD)/libclient.a \
-		$(BUILD)/libproto.a
+		$(BUILD)/tests/unit/test-main.o $(STEP_OBJ) \
+		$(BUILD)/libclient.a $(BUILD)/libproto.a
 	$(CC) $(XLDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/integration/%.o $(BUILD)/libclient.a \
-		$(BUILD)/libproto.a
+$(BUILD)/tests/%: $(BUILD)/tests/integration/%.o $(STEP_OBJ) \
+		$(BUILD)/libclient.a $(BUILD)/libproto.a
 	$(CC) $(XLDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # libFuzzer targets: clang, with the library sources compiled in.

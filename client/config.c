@@ -74,6 +74,8 @@ static const struct {
     [CONFIG_SAFETY_EXPUNGE] = {"safety-expunge", CHECK_PERCENT,
                                KEY_DEFAULT_ONLY},
     [CONFIG_SAFETY_DELETE] = {"safety-delete", CHECK_COUNT, KEY_DEFAULT_ONLY},
+    [CONFIG_PASSWORD_COMMAND_TIMEOUT] = {"password-command-timeout",
+                                         CHECK_COUNT, 0},
 };
 
 /* The sections read: the default one, then [local] and [remote] (indexed
@@ -214,6 +216,59 @@ config_database_path(const struct config *config, char **path_r,
 	ret = xdg_path("XDG_DATA_HOME", ".local/share", name, path_r, error_r);
 	free(name);
 	return ret;
+}
+
+int
+config_database_check(const char *path, const char **error_r)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	struct stat st;
+
+	if (lstat(path, &st) == 0) {
+		if (S_ISLNK(st.st_mode))
+			return fail(error_r,
+			            "database %s is a symbolic link: imapsync "
+			            "does not follow it (set database = to the "
+			            "file it points to)",
+			            path);
+		if (!S_ISREG(st.st_mode))
+			return fail(error_r,
+			            "database %s is not a regular file", path);
+	} else if (errno != ENOENT) {
+		return fail(error_r, "database %s: %s", path, strerror(errno));
+	}
+	if (slash == NULL)
+		return 0;
+	dir = slash == path ? xstrdup("/") : strndup(path, slash - path);
+	if (dir == NULL)
+		abort();
+	/* A directory imapsync creates is 0700; one that exists already is
+	 * whatever it is. */
+	if (stat(dir, &st) < 0) {
+		free(dir);
+		return 0;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		fail(error_r,
+		     "database directory %s belongs to uid %ld, not to you: "
+		     "its owner could replace the database (set database = "
+		     "to a file in a directory of yours)",
+		     dir, (long)st.st_uid);
+		free(dir);
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		fail(error_r,
+		     "database directory %s is writable by group or others, "
+		     "who could replace the database or plant files next to "
+		     "it (chmod go-w %s)",
+		     dir, dir);
+		free(dir);
+		return -1;
+	}
+	free(dir);
+	return 0;
 }
 
 /* Value checks, one per regex of interimap's read_config(). Perl's
@@ -801,6 +856,11 @@ build_side(struct config_parse *p, enum side side)
 	cs->username = take(&eff[CONFIG_USERNAME]);
 	cs->password = take(&eff[CONFIG_PASSWORD]);
 	cs->password_command = take(&eff[CONFIG_PASSWORD_COMMAND]);
+	cs->password_command_timeout =
+	    eff[CONFIG_PASSWORD_COMMAND_TIMEOUT].value != NULL
+	        ? (unsigned)strtoul(eff[CONFIG_PASSWORD_COMMAND_TIMEOUT].value,
+	                            NULL, 10)
+	        : CONFIG_DEFAULT_PASSWORD_COMMAND_TIMEOUT;
 	cs->compress = eff[CONFIG_COMPRESS].value != NULL
 	                   ? yes(eff[CONFIG_COMPRESS].value)
 	                   : side == SIDE_REMOTE;
@@ -869,7 +929,7 @@ warn_ignored(struct config_parse *p)
 }
 
 static int
-read_file(const char *path, char **text_r, size_t *len_r, mode_t *mode_r,
+read_file(const char *path, char **text_r, size_t *len_r, struct stat *st_r,
           const char **error_r)
 {
 	struct stat st;
@@ -913,8 +973,50 @@ read_file(const char *path, char **text_r, size_t *len_r, mode_t *mode_r,
 	text[len] = '\0';
 	*text_r = text;
 	*len_r = len;
-	*mode_r = st.st_mode;
+	*st_r = st;
 	return 0;
+}
+
+/* Whether a proxy URL carries a password (socks5://user:pass@...). */
+static bool
+proxy_has_password(const char *proxy)
+{
+	struct transport_socks5_url url;
+	const char *error;
+	bool ret;
+
+	if (proxy == NULL)
+		return false;
+	ret = transport_socks5_parse_url(proxy, &url, &error) == 0 &&
+	      url.password[0] != '\0';
+	sodium_memzero(&url, sizeof(url));
+	return ret;
+}
+
+/* The file's commands (command=, password-command=) run as the user, and
+ * its passwords are theirs: say so when someone else could write it or
+ * read them. */
+static void
+warn_file_trust(struct config *config, const char *path, const struct stat *st,
+                bool has_password)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		add_warning(config,
+		            "%s belongs to uid %ld, not to you: its owner "
+		            "chooses the commands imapsync runs as you "
+		            "(chown it, or use a copy of your own)",
+		            path, (long)st->st_uid);
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		add_warning(config,
+		            "%s is writable by group or others (mode %04o), "
+		            "who choose the commands imapsync runs as you "
+		            "(chmod go-w %s)",
+		            path, (unsigned)(st->st_mode & 07777), path);
+	if (has_password && (st->st_mode & 077) != 0)
+		add_warning(config,
+		            "%s: holds a password but its mode is %04o: "
+		            "others may read it (chmod 600 %s)",
+		            path, (unsigned)(st->st_mode & 07777), path);
 }
 
 int
@@ -924,12 +1026,12 @@ config_load(const char *path, struct config **config_r, const char **error_r)
 	struct config *config;
 	char *text = NULL;
 	size_t len = 0;
-	mode_t mode = 0;
+	struct stat st = {0};
 	bool has_password = false;
 	int ret;
 
 	*config_r = NULL;
-	if (read_file(path, &text, &len, &mode, error_r) < 0)
+	if (read_file(path, &text, &len, &st, error_r) < 0)
 		return -1;
 	memset(&p, 0, sizeof(p));
 	p.path = path;
@@ -955,7 +1057,8 @@ config_load(const char *path, struct config **config_r, const char **error_r)
 		build_side(&p, SIDE_REMOTE);
 	}
 	for (int s = 0; s < SECTION_COUNT; s++) {
-		if (p.raw[s][CONFIG_PASSWORD].value != NULL)
+		if (p.raw[s][CONFIG_PASSWORD].value != NULL ||
+		    proxy_has_password(p.raw[s][CONFIG_PROXY].value))
 			has_password = true;
 		for (int k = 0; k < CONFIG_KEY_COUNT; k++)
 			wipe_free(p.raw[s][k].value);
@@ -964,11 +1067,7 @@ config_load(const char *path, struct config **config_r, const char **error_r)
 		config_free(&config);
 		return -1;
 	}
-	if (has_password && (mode & 077) != 0)
-		add_warning(config,
-		            "%s: holds a password but its mode is %04o: "
-		            "others may read it (chmod 600 %s)",
-		            path, (unsigned)(mode & 07777), path);
+	warn_file_trust(config, path, &st, has_password);
 	*config_r = config;
 	return 0;
 }
@@ -979,7 +1078,6 @@ side_free(struct config_side *cs)
 	char **strs[] = {
 	    &cs->host,
 	    &cs->port,
-	    &cs->proxy,
 	    &cs->command,
 	    &cs->password_command,
 	    &cs->auth,
@@ -999,6 +1097,21 @@ side_free(struct config_side *cs)
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
 	wipe_free(cs->password);
+	wipe_free(cs->proxy);
+}
+
+void
+config_forget_secrets(struct config *config)
+{
+	for (int s = 0; s < SIDE_COUNT; s++) {
+		struct config_side *cs = &config->side[s];
+
+		wipe_free(cs->password);
+		cs->password = NULL;
+		/* socks5://user:password@... */
+		wipe_free(cs->proxy);
+		cs->proxy = NULL;
+	}
 }
 
 void

@@ -25,6 +25,10 @@ struct buf;
 /* The default of safety-delete, in mailboxes. */
 #define CONFIG_DEFAULT_SAFETY_DELETE 10
 
+/* The default of password-command-timeout, in seconds: room to type a
+ * passphrase into a prompt, not to wait for ever. */
+#define CONFIG_DEFAULT_PASSWORD_COMMAND_TIMEOUT 60
+
 /* The default log-prefix of interimap: "local(INBOX): " and such. */
 #define CONFIG_DEFAULT_LOG_PREFIX "%?n?%?m?%n(%m)&%n?: ?"
 
@@ -63,6 +67,8 @@ enum config_key {
 	/* imapsync's own, default section: the safety brake. */
 	CONFIG_SAFETY_EXPUNGE,
 	CONFIG_SAFETY_DELETE,
+	/* imapsync's own, any section. */
+	CONFIG_PASSWORD_COMMAND_TIMEOUT,
 	CONFIG_KEY_COUNT
 };
 
@@ -94,6 +100,8 @@ struct config_side {
 	/* Run through /bin/sh -c; the first line it prints is the
 	 * password (imapsync's own key). */
 	char *password_command;
+	/* Seconds password-command may take; 0: no limit. */
+	unsigned password_command_timeout;
 	bool compress; /* default NO for [local], YES for [remote] */
 	bool null_stderr;
 	char *list_reference; /* default "" */
@@ -148,6 +156,10 @@ int config_resolve_path(const char *arg, char **path_r, const char **error_r);
  * Warnings, if any, are in (*config_r)->warnings. */
 int config_load(const char *path, struct config **config_r,
                 const char **error_r);
+/* Wipe and drop the secrets (password, proxy) of both sides, once they
+ * are sent and no reconnection will need them. */
+void config_forget_secrets(struct config *config);
+
 /* Free the config, wiping the passwords; sets *config to NULL. */
 void config_free(struct config **config);
 
@@ -157,6 +169,11 @@ void config_free(struct config **config);
  * *path_r is the caller's to free. Creates nothing. */
 int config_database_path(const struct config *config, char **path_r,
                          const char **error_r);
+
+/* Refuse a database path that is a symbolic link (or not a regular file)
+ * or whose existing directory another user owns or may write: the
+ * database decides what gets deleted. 0, or -1 with *error_r. */
+int config_database_check(const char *path, const char **error_r);
 
 /* -1 and an error naming the key and FILE:LINE for the first setting that
  * cannot work: a tunnel without a command, a proxy that is not a SOCKS5

@@ -737,6 +737,48 @@ mbx_under(const char *name, size_t len, const char *parent, size_t plen)
 	       memcmp(name, parent, plen) == 0;
 }
 
+/* Subscriptions go by name: after RENAME of from to to on side s, move
+ * those of from and its children there, as a mail client does (the next
+ * listing would otherwise take the old names for unsubscribed mailboxes
+ * and the new ones for unsubscribed mailboxes, and carry that). */
+static void
+mbx_rename_subscriptions(struct sync_run *run, enum side s,
+                         const struct mbx_item *from,
+                         const struct mbx_item *to,
+                         const struct mbx_item *items, size_t n,
+                         bool *failed)
+{
+	struct sync_server *srv = &run->server[s];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct mbx_item *k = &items[i];
+		char *name, *ow, *nw;
+		size_t len;
+
+		if ((k != from &&
+		     !mbx_under(k->name, k->len, from->name, from->len)) ||
+		    !mbx_subscribed(k->e[s]))
+			continue;
+		len = to->len + (k->len - from->len);
+		if ((name = malloc(len + 1)) == NULL)
+			continue;
+		memcpy(name, to->name, to->len);
+		memcpy(name + to->len, k->name + from->len, k->len - from->len);
+		ow = sync_wire_name(srv, k->name, k->len);
+		nw = sync_wire_name(srv, name, len);
+		if (ow != NULL && nw != NULL) {
+			imap_conn_cmd(srv->conn, mbx_admin_done, failed,
+			              "UNSUBSCRIBE %s", ow);
+			imap_conn_cmd(srv->conn, mbx_admin_done, failed,
+			              "SUBSCRIBE %s", nw);
+		}
+		free(ow);
+		free(nw);
+		free(name);
+	}
+}
+
 /* Mailboxes renamed on one side since the last run: a name new to the
  * database on one side whose id is that of a known mailbox now gone from
  * that side. RENAME on the other side (children follow) and in the
@@ -817,6 +859,9 @@ mbx_renames(struct sync_run *run, struct mbx_item *items, size_t n)
 				imap_conn_cmd(run->server[other].conn,
 				              mbx_admin_done, &failed,
 				              "RENAME %s %s", fw, tw);
+				mbx_rename_subscriptions(run, other, x->from,
+				                         x->to, items, n,
+				                         &failed);
 				log_info(side_name(other), NULL,
 				         "Renamed mailbox %s to %s (renamed "
 				         "on %s)",

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <sodium.h>
+#include <sys/prctl.h>
 
 #ifndef IMAPSYNC_VERSION
 #define IMAPSYNC_VERSION "0.1"
@@ -35,6 +36,7 @@ run_command(struct sync_run *run, const struct options *opts)
 		return mailboxes_rename(run, opts->mailboxes[0],
 		                        opts->mailboxes[1], opts->targets);
 	case OPTIONS_REPAIR:
+	case OPTIONS_VERIFY:
 		return mailboxes_sync(run, opts->mailboxes, opts->mailbox_count,
 		                      true);
 	}
@@ -71,6 +73,9 @@ main(int argc, char **argv)
 	size_t i;
 	int ret, status = IMAPSYNC_EXIT_OK;
 
+	/* No core dump, no ptrace by the same user: the process holds the
+	 * passwords until they are sent, and mail all along. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	memset(&run, 0, sizeof(run));
 	if (options_parse(argc, argv, &opts, &error) < 0) {
 		log_early(false, "%s", error);
@@ -111,7 +116,8 @@ main(int argc, char **argv)
 		status = IMAPSYNC_EXIT_USAGE;
 		goto out;
 	}
-	if (config_database_path(config, &dbpath, &error) < 0) {
+	if (config_database_path(config, &dbpath, &error) < 0 ||
+	    config_database_check(dbpath, &error) < 0) {
 		log_error(NULL, NULL, "%s", error);
 		status = IMAPSYNC_EXIT_USAGE;
 		goto out;
@@ -137,13 +143,18 @@ main(int argc, char **argv)
 		         opts.import_interimap, pairs);
 	}
 	run.config = config;
-	run.set.dry_run = opts.dry_run;
+	/* --verify changes nothing: what a sync would do is only said. */
+	run.set.verify = opts.command == OPTIONS_VERIFY;
+	run.set.dry_run = opts.dry_run || run.set.verify;
 	run.set.force = opts.force;
 	if (opts.watch) {
 		status = watch_run(&run, &opts, path, &config);
 		goto out;
 	}
-	if (server_connect(&run, config, (int)opts.debug) < 0) {
+	ret = server_connect(&run, config, (int)opts.debug);
+	/* One connection per run: the secrets are of no more use. */
+	config_forget_secrets(config);
+	if (ret < 0) {
 		status = IMAPSYNC_EXIT_SERVER;
 		goto out;
 	}
@@ -153,6 +164,9 @@ main(int argc, char **argv)
 		    run.braked ? IMAPSYNC_EXIT_BRAKE : IMAPSYNC_EXIT_SERVER;
 	else if (run.mailbox_failures > 0)
 		status = IMAPSYNC_EXIT_PARTIAL;
+	else if (run.set.verify)
+		status = sync_verify_report(&run) ? IMAPSYNC_EXIT_OK
+		                                  : IMAPSYNC_EXIT_DIFFER;
 	if (status != IMAPSYNC_EXIT_OK)
 		hint_shared_database(config, dbpath);
 	server_log_stats(&run);

@@ -41,6 +41,7 @@ enum {
 	OPT_IMPORT,
 	OPT_DRY_RUN,
 	OPT_FORCE,
+	OPT_VERIFY,
 };
 
 static const struct option long_options[] = {
@@ -58,6 +59,7 @@ static const struct option long_options[] = {
     {"import-interimap", required_argument, NULL, OPT_IMPORT},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"force", no_argument, NULL, OPT_FORCE},
+    {"verify", no_argument, NULL, OPT_VERIFY},
     {NULL, 0, NULL, 0},
 };
 
@@ -66,6 +68,7 @@ static const char *const command_names[] = {
     [OPTIONS_REPAIR] = "--repair",
     [OPTIONS_DELETE] = "--delete",
     [OPTIONS_RENAME] = "--rename",
+    [OPTIONS_VERIFY] = "--verify",
 };
 
 const char *
@@ -75,6 +78,7 @@ options_usage(void)
 	       "  or:  imapsync [OPTIONS] --repair [MAILBOX...]\n"
 	       "  or:  imapsync [OPTIONS] --delete MAILBOX...\n"
 	       "  or:  imapsync [OPTIONS] --rename SOURCE DEST\n"
+	       "  or:  imapsync [OPTIONS] --verify [MAILBOX...]\n"
 	       "Synchronize two IMAP servers both ways (QRESYNC).\n"
 	       "\n"
 	       "  --config=FILE      configuration file (relative to\n"
@@ -111,7 +115,9 @@ options_usage(void)
 	       "error,\n"
 	       "  4 another imapsync holds the database, 5 the safety brake "
 	       "stopped\n"
-	       "  the run (see --force).\n"
+	       "  the run (see --force), 6 --verify found the stores and the "
+	       "database\n"
+	       "  apart.\n"
 	       "\n"
 	       "See imapsync(1).\n";
 }
@@ -130,7 +136,7 @@ set_command(struct options *opts, unsigned seen, const char **error_r)
 {
 	enum options_command cmd, first = OPTIONS_SYNC;
 
-	for (cmd = OPTIONS_REPAIR; cmd <= OPTIONS_RENAME; cmd++) {
+	for (cmd = OPTIONS_REPAIR; cmd <= OPTIONS_VERIFY; cmd++) {
 		if ((seen & (1U << cmd)) == 0)
 			continue;
 		if (first != OPTIONS_SYNC)
@@ -357,6 +363,9 @@ options_parse(int argc, char **argv, struct options *opts_r,
 			break;
 		case OPT_RENAME:
 			seen |= 1U << OPTIONS_RENAME;
+			break;
+		case OPT_VERIFY:
+			seen |= 1U << OPTIONS_VERIFY;
 			break;
 		case 'V':
 		case OPT_VERSION:

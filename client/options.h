@@ -21,6 +21,8 @@ enum imapsync_exit {
 	IMAPSYNC_EXIT_LOCKED = 4,
 	/* The safety brake stopped the run before it changed anything. */
 	IMAPSYNC_EXIT_BRAKE = 5,
+	/* --verify found the stores and the database apart. */
+	IMAPSYNC_EXIT_DIFFER = 6,
 };
 
 enum options_command {
@@ -28,6 +30,7 @@ enum options_command {
 	OPTIONS_REPAIR, /* --repair [MAILBOX...] */
 	OPTIONS_DELETE, /* --delete MAILBOX... */
 	OPTIONS_RENAME, /* --rename SOURCE DEST */
+	OPTIONS_VERIFY, /* --verify [MAILBOX...] */
 };
 
 /* --target bits. */

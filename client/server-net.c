@@ -8,11 +8,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -84,6 +88,15 @@ server_net_transport(const struct config_side *cs, const char **error_r)
 	return up;
 }
 
+static int64_t
+server_net_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int
 server_auth_password(const struct config_side *cs, char **password_r,
                      const char **error_r)
@@ -92,6 +105,8 @@ server_auth_password(const struct config_side *cs, char **password_r,
 	size_t len = 0;
 	ssize_t n;
 	int fds[2], status;
+	int64_t deadline;
+	bool timed_out = false;
 	pid_t pid;
 
 	*password_r = NULL;
@@ -128,7 +143,26 @@ server_auth_password(const struct config_side *cs, char **password_r,
 	buf = malloc(IMAP_MAX_PASSWORD + 1);
 	if (buf == NULL)
 		abort();
+	deadline = cs->password_command_timeout > 0
+	               ? server_net_now_ms() +
+	                     (int64_t)cs->password_command_timeout * 1000
+	               : -1;
 	while (len < IMAP_MAX_PASSWORD) {
+		struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+		int64_t left =
+		    deadline < 0 ? -1 : deadline - server_net_now_ms();
+
+		if (deadline >= 0 && left <= 0) {
+			timed_out = true;
+			break;
+		}
+		if (poll(&pfd, 1, left < 0 ? -1 : (int)left) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd.revents == 0)
+			continue;
 		n = read(fds[0], buf + len, IMAP_MAX_PASSWORD - len);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -137,18 +171,32 @@ server_auth_password(const struct config_side *cs, char **password_r,
 		len += n;
 	}
 	close(fds[0]);
+	/* The shell, not what it started: a prompt it left keeps its
+	 * terminal; it has lost its reader. */
+	if (timed_out)
+		kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	buf[len] = '\0';
 	buf[strcspn(buf, "\r\n")] = '\0';
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || buf[0] == '\0') {
+	if (timed_out || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+	    buf[0] == '\0') {
 		sodium_memzero(buf, IMAP_MAX_PASSWORD + 1);
 		free(buf);
-		snprintf(server_net_error, sizeof(server_net_error),
-		         "password-command '%.200s' %s", cs->password_command,
-		         WIFEXITED(status) && WEXITSTATUS(status) == 0
-		             ? "printed no password"
-		             : "failed");
+		if (timed_out)
+			snprintf(server_net_error, sizeof(server_net_error),
+			         "password-command '%.200s' gave no password "
+			         "within %u s: stopped it (raise "
+			         "password-command-timeout if it needs longer)",
+			         cs->password_command,
+			         cs->password_command_timeout);
+		else
+			snprintf(server_net_error, sizeof(server_net_error),
+			         "password-command '%.200s' %s",
+			         cs->password_command,
+			         WIFEXITED(status) && WEXITSTATUS(status) == 0
+			             ? "printed no password"
+			             : "failed");
 		*error_r = server_net_error;
 		return -1;
 	}

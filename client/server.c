@@ -383,6 +383,34 @@ server_compress(struct server_login *l)
 	return 0;
 }
 
+/* A side whose traffic others on the network may read or change: said
+ * once per process, not at each reconnect of --watch. */
+static void
+server_warn_insecure(const struct server_login *l)
+{
+	static bool warned[SIDE_COUNT];
+	const struct config_side *cs = l->cs;
+
+	if (warned[l->side])
+		return;
+	if (cs->type == CONFIG_TYPE_IMAP && !cs->starttls) {
+		warned[l->side] = true;
+		log_warn(server_label(l), NULL,
+		         "STARTTLS = NO: the password and the mail cross the "
+		         "network in clear (use type = imaps, or STARTTLS = "
+		         "YES)");
+	} else if ((cs->type == CONFIG_TYPE_IMAPS ||
+	            cs->type == CONFIG_TYPE_IMAP) &&
+	           !cs->ssl_verify && cs->ssl_fingerprint == NULL) {
+		warned[l->side] = true;
+		log_warn(server_label(l), NULL,
+		         "SSL_verify = NO: the server's certificate is not "
+		         "checked, so anyone on the way can pose as it and "
+		         "read the password and the mail (pin its key with "
+		         "SSL_fingerprint instead)");
+	}
+}
+
 int
 server_connect(struct sync_run *run, const struct config *config, int debug)
 {
@@ -400,6 +428,7 @@ server_connect(struct sync_run *run, const struct config *config, int debug)
 		run->server[s].reference = l[s].cs->list_reference != NULL
 		                               ? l[s].cs->list_reference
 		                               : "";
+		server_warn_insecure(&l[s]);
 		if (server_start(&l[s], debug) < 0)
 			goto out;
 		run->server[s].conn = l[s].conn;

@@ -540,8 +540,12 @@ state_open(const char *path, struct state **state_r, const char **error_r)
 	ret = take_lock(path, &st->lock_fd, &st->lock_path, error_r);
 	if (ret == 0)
 		ret = create_file(path, error_r);
-	if (ret == 0 && sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE,
-	                                NULL) != SQLITE_OK) {
+	/* NOFOLLOW: config_database_check() refused a symlink; one made
+	 * since is refused here. */
+	if (ret == 0 &&
+	    sqlite3_open_v2(path, &st->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+	                    NULL) != SQLITE_OK) {
 		ret = set_error(
 		    NULL, error_r, "cannot open database %s: %s", path,
 		    st->db != NULL ? sqlite3_errmsg(st->db) : "out of memory");

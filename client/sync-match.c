@@ -72,38 +72,45 @@ sync_match_key(const struct imap_fetch *f, struct sync_ident *id)
 	return 0;
 }
 
-void
-sync_match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
-                    const char *flags)
+int
+sync_match_ident_add(struct mbox_side *ms, const struct imap_fetch *f,
+                     const char *flags)
 {
 	struct sync_ident *id;
 
 	if ((f->have & (IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_INTERNALDATE)) !=
-	        (IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_INTERNALDATE) ||
-	    !uidset_contains(&ms->fresh, f->uid))
-		return;
+	    (IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_INTERNALDATE))
+		return 0;
 	if (ms->idents_count == ms->idents_alloc) {
 		size_t n = ms->idents_alloc == 0 ? 64 : ms->idents_alloc * 2;
 		struct sync_ident *ni = realloc(ms->idents, n * sizeof(*ni));
 
-		if (ni == NULL) {
-			sync_fail(ms->mb, ms->side, "out of memory");
-			return;
-		}
+		if (ni == NULL)
+			goto nomem;
 		ms->idents = ni;
 		ms->idents_alloc = n;
 	}
 	id = &ms->idents[ms->idents_count];
 	id->flags = strdup(flags);
-	if (id->flags == NULL) {
-		sync_fail(ms->mb, ms->side, "out of memory");
-		return;
-	}
+	if (id->flags == NULL)
+		goto nomem;
 	id->uid = f->uid;
 	id->size = f->size;
 	id->modseq = f->modseq;
 	match_key(f, id->key);
 	ms->idents_count++;
+	return 0;
+nomem:
+	sync_fail(ms->mb, ms->side, "out of memory");
+	return -1;
+}
+
+void
+sync_match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
+                    const char *flags)
+{
+	if (uidset_contains(&ms->fresh, f->uid))
+		(void)sync_match_ident_add(ms, f, flags);
 }
 
 static int

@@ -15,6 +15,7 @@
 #include "log.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,6 +163,8 @@ move_add(struct mbox_side *from, struct mbox *to, uint32_t uid,
 	m->size = twin->size;
 	m->other_flags = strdup(twin->flags);
 	m->flags = strdup(flags);
+	/* What the flag change here was about goes with the move. */
+	m->changed = flagmap_remove(&from->modified, uid);
 	if (m->other_flags == NULL || m->flags == NULL) {
 		free(m->other_flags);
 		free(m->flags);
@@ -188,6 +191,91 @@ move_drop(struct uidset *set, uint32_t uid)
 	*set = keep;
 }
 
+static int
+key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, SYNC_KEY_LEN);
+}
+
+/* The keys of what is new on side s, in every mailbox, sorted: a key
+ * found twice there names no one message. */
+static int
+fresh_keys(struct mbox *mbs, size_t n, unsigned s, unsigned char **keys_r,
+           size_t *count_r)
+{
+	unsigned char *keys = NULL;
+	size_t i, j, count = 0, total = 0;
+
+	for (i = 0; i < n; i++)
+		total += mbs[i].s[s].idents_count;
+	if (total > 0 && (keys = malloc(total * SYNC_KEY_LEN)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct mbox_side *ms = &mbs[i].s[s];
+
+		for (j = 0; j < ms->idents_count; j++) {
+			if (!uidset_contains(&ms->fresh, ms->idents[j].uid))
+				continue;
+			memcpy(keys + count * SYNC_KEY_LEN, ms->idents[j].key,
+			       SYNC_KEY_LEN);
+			count++;
+		}
+	}
+	if (count > 0)
+		qsort(keys, count, SYNC_KEY_LEN, key_cmp);
+	*keys_r = keys;
+	*count_r = count;
+	return 0;
+}
+
+static bool
+key_twice(const unsigned char *keys, size_t count, const unsigned char *key)
+{
+	const unsigned char *k = bsearch(key, keys, count, SYNC_KEY_LEN,
+	                                 key_cmp);
+
+	if (k == NULL)
+		return false;
+	return (k > keys && key_cmp(k - SYNC_KEY_LEN, key) == 0) ||
+	       (k + SYNC_KEY_LEN < keys + count * SYNC_KEY_LEN &&
+	        key_cmp(k + SYNC_KEY_LEN, key) == 0);
+}
+
+/* A message that left its mailbox on side s and came back (moved out and
+ * in again, or away and back): the same message, a new UID. Its pair is
+ * kept, with that UID; no server is asked anything. */
+static int
+move_repair(struct mbox *mb, enum side s, uint32_t old_uid,
+            const struct sync_ident *v, const struct sync_ident *twin)
+{
+	struct mbox_side *ms = &mb->s[s];
+	struct state *st = mb->run->state;
+	const char *error;
+
+	if (state_begin(st, &error) < 0)
+		goto db_error;
+	if (state_mapping_remove(st, mb->idx, s, old_uid, &error) < 0 ||
+	    state_mapping_add(st, mb->idx,
+	                      s == SIDE_LOCAL ? v->uid : twin->uid,
+	                      s == SIDE_LOCAL ? twin->uid : v->uid, v->size,
+	                      &error) < 0) {
+		sync_rollback(st);
+		goto db_error;
+	}
+	if (state_commit(st, &error) < 0)
+		goto db_error;
+	/* Its flags here are what the user left: the other side follows. */
+	if (!flags_equal(v->flags, twin->flags) &&
+	    flagmap_set(&ms->modified, v->uid, v->flags, v->modseq) < 0) {
+		sync_fail(mb, s, "out of memory");
+		return -1;
+	}
+	return 0;
+db_error:
+	sync_db_fail(mb, error);
+	return -1;
+}
+
 int
 sync_move_finish(struct mbox *mbs, size_t n)
 {
@@ -197,8 +285,12 @@ sync_move_finish(struct mbox *mbs, size_t n)
 	for (s = 0; s < SIDE_COUNT; s++) {
 		enum side other = side_other(s);
 		struct move_cand *cands = NULL;
-		size_t nc = 0, alloc = 0;
+		unsigned char *keys = NULL;
+		size_t nc = 0, alloc = 0, nkeys = 0;
+		size_t *repaired = calloc(n + 1, sizeof(*repaired));
 
+		if (repaired == NULL)
+			return -1;
 		/* The pairs of what vanished on s, on the other side. */
 		for (i = 0; i < n; i++) {
 			struct mbox_side *os = &mbs[i].s[other];
@@ -209,10 +301,8 @@ sync_move_finish(struct mbox *mbs, size_t n)
 					struct move_cand *nca =
 					    realloc(cands, a * sizeof(*nca));
 
-					if (nca == NULL) {
-						free(cands);
-						return -1;
-					}
+					if (nca == NULL)
+						goto nomem;
 					cands = nca;
 					alloc = a;
 				}
@@ -222,9 +312,14 @@ sync_move_finish(struct mbox *mbs, size_t n)
 				nc++;
 			}
 		}
-		if (nc > 0)
+		if (nc > 0) {
 			qsort(cands, nc, sizeof(*cands), cand_cmp);
-		/* What is new on s, by key: a pair's twin was moved. */
+			if (fresh_keys(mbs, n, s, &keys, &nkeys) < 0)
+				goto nomem;
+		}
+		/* What is new on s, by key: a pair's twin was moved. A key
+		 * that two vanished pairs or two new messages share names
+		 * neither for sure: those are expunged and copied. */
 		for (i = 0; i < n && nc > 0; i++) {
 			struct mbox *to = &mbs[i];
 			struct mbox_side *ms = &to->s[s];
@@ -234,48 +329,62 @@ sync_move_finish(struct mbox *mbs, size_t n)
 			for (j = 0; j < ms->idents_count; j++) {
 				struct sync_ident *v = &ms->idents[j];
 				struct move_cand key = {v, NULL, false}, *c;
-				struct mbox_side *fs;
 				uint32_t uid;
 				int ret;
 				const char *error;
 
-				if (!uidset_contains(&ms->fresh, v->uid))
+				if (!uidset_contains(&ms->fresh, v->uid) ||
+				    key_twice(keys, nkeys, v->key))
 					continue;
 				c = bsearch(&key, cands, nc, sizeof(*cands),
 				            cand_cmp);
 				if (c == NULL)
 					continue;
-				/* Equal keys sit together: take an unused one.
-				 */
-				while (c > cands && cand_cmp(c - 1, &key) == 0)
-					c--;
-				for (k = (size_t)(c - cands);
-				     k < nc && cand_cmp(&cands[k], &key) == 0 &&
-				     cands[k].used;
-				     k++)
-					;
-				if (k == nc || cand_cmp(&cands[k], &key) != 0)
+				k = (size_t)(c - cands);
+				if ((k > 0 && cand_cmp(&cands[k - 1], c) == 0) ||
+				    (k + 1 < nc && cand_cmp(&cands[k + 1], c) == 0))
 					continue;
-				c = &cands[k];
-				fs = &c->mb->s[other];
+				if (c->used || c->mb->failed)
+					continue;
 				ret = state_mapping_lookup(
 				    c->mb->run->state, c->mb->idx, other,
 				    c->id->uid, &uid, &error);
 				if (ret <= 0)
 					continue;
 				c->used = true;
-				to->move_in = true;
-				if (move_add(fs, to, c->id->uid, v,
-				             c->id->flags) < 0) {
-					free(cands);
-					return -1;
+				if (c->mb == to) {
+					/* Gone and back: the pair follows. */
+					if (move_repair(to, s, uid, v, c->id) < 0)
+						continue;
+					repaired[i]++;
+				} else {
+					to->move_in = true;
+					if (move_add(&c->mb->s[other], to,
+					             c->id->uid, v,
+					             c->id->flags) < 0)
+						goto nomem;
 				}
 				/* Not an expunge, not a copy any more. */
 				move_drop(&c->mb->s[s].vanished, uid);
 				move_drop(&ms->fresh, v->uid);
 			}
 		}
+		for (i = 0; i < n; i++) {
+			if (repaired[i] > 0)
+				log_info("database", mbs[i].display,
+				         "Paired again %zu message(s) that "
+				         "left %s and came back",
+				         repaired[i], side_name(s));
+		}
+		free(repaired);
+		free(keys);
 		free(cands);
+		continue;
+	nomem:
+		free(repaired);
+		free(keys);
+		free(cands);
+		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		for (s = 0; s < SIDE_COUNT; s++) {
@@ -309,6 +418,81 @@ move_cmd_free(struct move_cmd *mc)
 	free(mc);
 }
 
+void
+sync_copyuid_free(struct sync_copyuid **list)
+{
+	while (*list != NULL) {
+		struct sync_copyuid *c = *list;
+
+		*list = c->next;
+		uidset_free(&c->src);
+		uidset_free(&c->dst);
+		free(c);
+	}
+}
+
+/* Whether every UID of set is in uids (normalized). */
+static bool
+uids_within(const struct uidset *set, const struct uidset *uids)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++) {
+		uint32_t uid;
+
+		for (uid = set->r[i].lo;; uid++) {
+			if (!uidset_contains(uids, uid))
+				return false;
+			if (uid == set->r[i].hi)
+				break;
+		}
+	}
+	return set->n > 0;
+}
+
+/* The destination UID of each source UID of mc, from c, into dst_r
+ * (parallel to mc->moves; 0 where c does not say). A COPYUID for another
+ * mailbox's UIDVALIDITY is not believed. */
+static void
+move_take_copyuid(struct move_cmd *mc, const struct sync_copyuid *c,
+                  uint32_t *dst_r)
+{
+	struct uidset_iter si, di;
+	uint32_t su, du;
+	size_t i;
+
+	if (mc->to->uidvalidity != 0 && c->uidvalidity != mc->to->uidvalidity)
+		return;
+	uidset_iter_init(&si, &c->src);
+	uidset_iter_init(&di, &c->dst);
+	while (uidset_iter_next(&si, &su) && uidset_iter_next(&di, &du)) {
+		for (i = 0; i < mc->count; i++) {
+			if (mc->moves[i]->uid == su && du != 0) {
+				dst_r[i] = du;
+				break;
+			}
+		}
+	}
+}
+
+/* A move that did not end as asked, or whose outcome is not known: both
+ * mailboxes are left as they are, their state not committed, and the
+ * next run finds the message where the server has it (vanished there,
+ * new here: the pair goes, or the two are paired by key). */
+static void
+move_unsure(struct move_cmd *mc, const char *why)
+{
+	struct mbox *from = mc->from->mb, *to = mc->to->mb;
+
+	sync_fail(from, mc->from->side, "UID MOVE to %s: %s", to->display,
+	          why);
+	if (to != from)
+		sync_fail(to, mc->to->side,
+		          "a move from %s into this mailbox did not complete; "
+		          "the next run pairs what arrived",
+		          from->display);
+}
+
 static void
 move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 {
@@ -316,55 +500,55 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 	struct mbox_side *from = mc->from, *to = mc->to;
 	struct mbox *mb = from->mb;
 	struct state *st = mb->run->state;
-	struct uidset src = UIDSET_INIT, dst = UIDSET_INIT;
+	struct sync_copyuid tagged = {NULL, 0, UIDSET_INIT, UIDSET_INIT};
+	struct sync_copyuid **cp;
 	struct imap_resp_code code;
-	struct uidset_iter si, di;
+	uint32_t *dst = NULL;
 	const char *error;
-	uint32_t su, du;
-	size_t i;
+	size_t i, moved = 0;
 
 	(void)conn;
 	if (resp == NULL)
 		goto out;
 	if (resp->status != IMAP_STATUS_OK) {
-		sync_fail(mb, from->side, "UID MOVE to %s failed: %s",
-		          to->mb->display, resp->text);
+		move_unsure(mc, resp->text);
 		goto out;
 	}
-	if (imap_decode_code(resp, &code, &src, &dst, &error) < 0)
-		code.code = IMAP_CODE_NONE;
-	if (code.code != IMAP_CODE_COPYUID) {
-		/* UID MOVE sends it untagged, before its expunges. */
-		uidset_free(&src);
-		uidset_free(&dst);
-		src = from->copyuid_src;
-		dst = from->copyuid_dst;
-		uidset_init(&from->copyuid_src);
-		uidset_init(&from->copyuid_dst);
-	}
-	if (src.n == 0 || uidset_count(&src) != uidset_count(&dst)) {
-		sync_fail(mb, from->side,
-		          "UID MOVE gave no COPYUID: the server must support "
-		          "UIDPLUS");
+	if ((dst = calloc(mc->count, sizeof(*dst))) == NULL) {
+		sync_fail(mb, from->side, "out of memory");
 		goto out;
+	}
+	/* UID COPY answers with it; UID MOVE sends it untagged, before
+	 * its expunges, and a server may send several. Each is this
+	 * command's when its source UIDs are among those it moved. */
+	if (imap_decode_code(resp, &code, &tagged.src, &tagged.dst, &error) ==
+	        0 &&
+	    code.code == IMAP_CODE_COPYUID) {
+		tagged.uidvalidity = code.uidvalidity;
+		move_take_copyuid(mc, &tagged, dst);
+	}
+	for (cp = &from->copyuids; *cp != NULL;) {
+		struct sync_copyuid *c = *cp;
+
+		if (!uids_within(&c->src, &mc->uids)) {
+			cp = &c->next;
+			continue;
+		}
+		move_take_copyuid(mc, c, dst);
+		*cp = c->next;
+		c->next = NULL;
+		sync_copyuid_free(&c);
 	}
 	if (state_begin(st, &error) < 0)
 		goto db_error;
-	uidset_iter_init(&si, &src);
-	uidset_iter_init(&di, &dst);
-	while (uidset_iter_next(&si, &su) && uidset_iter_next(&di, &du)) {
-		struct sync_move *m = NULL;
+	for (i = 0; i < mc->count; i++) {
+		struct sync_move *m = mc->moves[i];
+		uint32_t du = dst[i];
 
-		for (i = 0; i < mc->count; i++) {
-			if (mc->moves[i]->uid == su) {
-				m = mc->moves[i];
-				break;
-			}
-		}
-		if (m == NULL)
+		if (du == 0)
 			continue;
-		if (state_mapping_remove(st, mb->idx, from->side, su, &error) <
-		        0 ||
+		if (state_mapping_remove(st, mb->idx, from->side, m->uid,
+		                         &error) < 0 ||
 		    state_mapping_add(
 		        st, to->mb->idx,
 		        from->side == SIDE_LOCAL ? du : m->other_uid,
@@ -373,26 +557,44 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 			sync_rollback(st);
 			goto db_error;
 		}
-		uidset_add(&from->expunged, su);
+		moved++;
+		uidset_add(&from->expunged, m->uid);
 		flagmap_set(&to->expect, du, m->flags, 0);
 		if (du > to->max_uid)
 			to->max_uid = du;
-		/* The twin's flags win: they are the side that moved it. */
-		if (!flags_equal(m->flags, m->other_flags))
+		/* The twin's flags win: they are the side that moved it;
+		 * unless they changed here too, which APPLY merges as any
+		 * conflict. */
+		if (!flags_equal(m->flags, m->other_flags)) {
 			flagmap_set(&mbox_other(to)->modified, m->other_uid,
 			            m->other_flags, 0);
+			if (m->changed)
+				flagmap_set(&to->modified, du, m->flags, 0);
+		}
 	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;
 	sync_step("moves recorded");
-	log_info(side_name(from->side), mb->display, "Moved %zu UID(s) to %s",
-	         mc->count, to->mb->display);
+	if (moved > 0)
+		log_info(side_name(from->side), mb->display,
+		         "Moved %zu UID(s) to %s", moved, to->mb->display);
+	if (moved < mc->count) {
+		char why[160];
+
+		snprintf(why, sizeof(why),
+		         "no valid COPYUID for %zu message(s) (the server "
+		         "must support UIDPLUS); the next run pairs them by "
+		         "content",
+		         mc->count - moved);
+		move_unsure(mc, why);
+	}
 	goto out;
 db_error:
 	sync_db_fail(mb, error);
 out:
-	uidset_free(&src);
-	uidset_free(&dst);
+	free(dst);
+	uidset_free(&tagged.src);
+	uidset_free(&tagged.dst);
 	move_cmd_free(mc);
 }
 

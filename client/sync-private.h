@@ -59,6 +59,13 @@ struct sync_ident {
 	uint64_t modseq;
 };
 
+/* A [COPYUID uidvalidity src dst] response code. */
+struct sync_copyuid {
+	struct sync_copyuid *next;
+	uint32_t uidvalidity;
+	struct uidset src, dst;
+};
+
 /* A message to move on one side (sync-move.c): its pair on the other
  * side was moved there. */
 struct sync_move {
@@ -67,6 +74,9 @@ struct sync_move {
 	uint32_t other_uid; /* its pair, already in to on the other side */
 	uint32_t size;
 	char *flags, *other_flags;
+	/* Its flags changed here since the last sync, as the twin was
+	 * moved there: both sides' changes meet, as in a flag conflict. */
+	bool changed;
 	bool queued;
 };
 
@@ -130,9 +140,11 @@ struct mbox_side {
 	size_t move_count, move_alloc;
 	struct sync_move *moves;
 	size_t moves_count, moves_alloc;
-	/* The untagged [COPYUID] a UID MOVE sent (RFC 6851), for its
-	 * tagged response to take. */
-	struct uidset copyuid_src, copyuid_dst;
+	/* The untagged [COPYUID]s that UID MOVEs sent (RFC 6851), oldest
+	 * first, until the MOVE whose UIDs they name takes them: several
+	 * MOVEs in flight may each have theirs before the first is
+	 * answered, and a server may split one MOVE's. */
+	struct sync_copyuid *copyuids;
 
 	/* What the sync did on this side, to recognise it in CHECK. */
 	bool touched; /* this round changed something here: CHECK it */
@@ -316,6 +328,10 @@ int sync_match_add_size(struct mbox_side *ms, uint32_t uid, uint32_t size);
 /* After PHASE_SIZES: queue the keys FETCH of the messages whose size
  * is found where they could pair (true if anything was queued). */
 bool sync_match_narrow(struct mbox *mbs, size_t n);
+/* The key of a FETCH answer, with its flags (canonical), into
+ * ms->idents (nothing if it has no key; -1 failed ms). */
+int sync_match_ident_add(struct mbox_side *ms, const struct imap_fetch *f,
+                         const char *flags);
 /* A FETCH answer of PHASE_MATCH; flags canonical. */
 void sync_match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
                          const char *flags);
@@ -340,6 +356,8 @@ void sync_move_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
 /* APPLY: queue the moves out of ms's mailbox. */
 void sync_move_apply(struct mbox_side *ms);
 void sync_move_free(struct mbox_side *ms);
+/* Free a list of COPYUID codes, *list NULL after. */
+void sync_copyuid_free(struct sync_copyuid **list);
 
 /* sync-repair.c: after SELECT, fetch every message's flags on both sides
  * (start), then compare them with the mapping and fill vanished, modified

@@ -1,10 +1,17 @@
-/* --repair: fetch every message's flags on both sides and hold them
- * against the mapping table, as interimap does: a pair whose message
+/* --repair: fetch every message's flags and key on both sides and hold
+ * them against the mapping table, as interimap does: a pair whose message
  * vanished from one side is expunged on the other; one that disappeared
- * without a trace is copied again; flags that differ go the way of the
- * side that changed since the last sync (the union when both did); a
- * message with no pair is copied to the other side. The result feeds the
- * ordinary APPLY and CHECK rounds. */
+ * without a trace is copied again; a pair whose two messages differ (a
+ * wrong pair) is undone and both are paired again by key; flags that
+ * differ go the way of the side that changed since the last sync (the
+ * union when both did); a message with no pair is copied to the other
+ * side, or paired with the same message there. The result feeds the
+ * ordinary MATCH, APPLY and CHECK rounds, so a message found moved is
+ * moved, not copied.
+ *
+ * --verify: the same comparison, only counted and said; a divergence is
+ * what a sync would never mend (what changed since the last sync is a
+ * sync's work, not one). */
 #include "sync-private.h"
 
 #include "buf.h"
@@ -12,6 +19,7 @@
 #include "log.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void
@@ -27,8 +35,36 @@ scan_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 
 struct repair_ctx {
 	struct mbox *mb;
+	bool verify;
 	struct uidset drop; /* local UIDs whose pair goes */
+	/* --verify's findings: pairs whose message is gone from a side
+	 * without a sync seeing it expunged, gone from both, joining two
+	 * different messages, with flags apart that neither side changed;
+	 * messages in no pair below the UIDNEXT of the last sync. */
+	uint64_t missing[SIDE_COUNT], stale, wrong, flags;
+	uint64_t unpaired[SIDE_COUNT];
 };
+
+static int
+ident_uid_cmp(const void *a, const void *b)
+{
+	const struct sync_ident *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+/* The key the scan fetched for uid on ms, NULL if none. */
+static const struct sync_ident *
+scan_ident(const struct mbox_side *ms, uint32_t uid)
+{
+	struct sync_ident key;
+
+	if (ms->idents_count == 0)
+		return NULL;
+	key.uid = uid;
+	return bsearch(&key, ms->idents, ms->idents_count, sizeof(key),
+	               ident_uid_cmp);
+}
 
 static int
 repair_pair(void *context, uint32_t luid, uint32_t ruid)
@@ -42,16 +78,36 @@ repair_pair(void *context, uint32_t luid, uint32_t ruid)
 	bool rvan = uidset_contains(&rs->was_vanished, ruid);
 
 	if (l != NULL && r != NULL) {
+		const struct sync_ident *lk = scan_ident(ls, luid);
+		const struct sync_ident *rk = scan_ident(rs, ruid);
 		bool lchg = l->modseq > ls->row.highestmodseq;
 		bool rchg = r->modseq > rs->row.highestmodseq;
 
-		if (!flags_equal(l->flags, r->flags)) {
-			if (!lchg && !rchg)
+		if (lk != NULL && rk != NULL &&
+		    memcmp(lk->key, rk->key, SYNC_KEY_LEN) != 0) {
+			/* Two different messages: both are paired again
+			 * by key, or copied. */
+			rc->wrong++;
+			if (!rc->verify) {
 				log_warn(NULL, mb->display,
-				         "Missed flag update for (lUID,rUID) "
-				         "= (%" PRIu32 ",%" PRIu32
-				         "). Repairing.",
+				         "Pair (lUID,rUID) = (%" PRIu32
+				         ",%" PRIu32 ") joins two different "
+				         "messages. Pairing them again.",
 				         luid, ruid);
+				uidset_add(&rc->drop, luid);
+				uidset_add(&ls->fresh, luid);
+				uidset_add(&rs->fresh, ruid);
+			}
+		} else if (!flags_equal(l->flags, r->flags)) {
+			if (!lchg && !rchg) {
+				rc->flags++;
+				if (!rc->verify)
+					log_warn(NULL, mb->display,
+					         "Missed flag update for "
+					         "(lUID,rUID) = (%" PRIu32
+					         ",%" PRIu32 "). Repairing.",
+					         luid, ruid);
+			}
 			/* The side that changed wins; both: the union. */
 			if (lchg || !rchg)
 				flagmap_set(&ls->modified, luid, l->flags,
@@ -61,11 +117,14 @@ repair_pair(void *context, uint32_t luid, uint32_t ruid)
 				            r->modseq);
 		}
 	} else if (l == NULL && r == NULL) {
-		if (!lvan || !rvan)
-			log_warn(NULL, mb->display,
-			         "Pair (lUID,rUID) = (%" PRIu32 ",%" PRIu32
-			         ") vanished. Repairing.",
-			         luid, ruid);
+		if (!lvan || !rvan) {
+			rc->stale++;
+			if (!rc->verify)
+				log_warn(NULL, mb->display,
+				         "Pair (lUID,rUID) = (%" PRIu32
+				         ",%" PRIu32 ") vanished. Repairing.",
+				         luid, ruid);
+		}
 		uidset_add(&rc->drop, luid);
 	} else if (l == NULL) {
 		if (lvan) {
@@ -73,10 +132,13 @@ repair_pair(void *context, uint32_t luid, uint32_t ruid)
 			 * drops it then. */
 			uidset_add(&ls->vanished, luid);
 		} else {
-			log_warn("local", mb->display,
-			         "UID %" PRIu32 " disappeared. Redownloading "
-			         "remote UID %" PRIu32 ".",
-			         luid, ruid);
+			rc->missing[SIDE_LOCAL]++;
+			if (!rc->verify)
+				log_warn("local", mb->display,
+				         "UID %" PRIu32 " disappeared. "
+				         "Redownloading remote UID %" PRIu32
+				         ".",
+				         luid, ruid);
 			uidset_add(&rc->drop, luid);
 			uidset_add(&rs->fresh, ruid);
 		}
@@ -84,10 +146,13 @@ repair_pair(void *context, uint32_t luid, uint32_t ruid)
 		if (rvan) {
 			uidset_add(&rs->vanished, ruid);
 		} else {
-			log_warn("remote", mb->display,
-			         "UID %" PRIu32 " disappeared. Redownloading "
-			         "local UID %" PRIu32 ".",
-			         ruid, luid);
+			rc->missing[SIDE_REMOTE]++;
+			if (!rc->verify)
+				log_warn("remote", mb->display,
+				         "UID %" PRIu32 " disappeared. "
+				         "Redownloading local UID %" PRIu32
+				         ".",
+				         ruid, luid);
 			uidset_add(&rc->drop, luid);
 			uidset_add(&ls->fresh, luid);
 		}
@@ -95,6 +160,72 @@ repair_pair(void *context, uint32_t luid, uint32_t ruid)
 	flagmap_remove(&ls->all, luid);
 	flagmap_remove(&rs->all, ruid);
 	return 0;
+}
+
+/* --verify: say what was found in mb, plainly, with what --repair would
+ * do; count it in the run. */
+static void
+verify_report(struct mbox *mb, const struct repair_ctx *rc)
+{
+	struct sync_run *run = mb->run;
+	uint64_t total = rc->stale + rc->wrong + rc->flags;
+	unsigned s;
+
+	for (s = 0; s < SIDE_COUNT; s++) {
+		const char *here = side_name(s), *there = side_name(side_other(s));
+
+		total += rc->missing[s] + rc->unpaired[s];
+		if (rc->missing[s] > 0)
+			log_warn(here, mb->display,
+			         "%" PRIu64 " paired message(s) are missing "
+			         "here, and no sync saw them expunged; "
+			         "--repair would copy them again from %s",
+			         rc->missing[s], there);
+		if (rc->unpaired[s] > 0)
+			log_warn(here, mb->display,
+			         "%" PRIu64 " message(s) here are in no pair "
+			         "and older than the last sync; --repair would "
+			         "pair each with the same message on %s, or "
+			         "copy it there",
+			         rc->unpaired[s], there);
+	}
+	if (rc->wrong > 0)
+		log_warn("database", mb->display,
+		         "%" PRIu64 " pair(s) join two different messages; "
+		         "--repair would pair them again by content",
+		         rc->wrong);
+	if (rc->flags > 0)
+		log_warn("database", mb->display,
+		         "%" PRIu64 " pair(s) have flags that differ though "
+		         "neither side changed them since the last sync; "
+		         "--repair would set both to the union",
+		         rc->flags);
+	if (rc->stale > 0)
+		log_warn("database", mb->display,
+		         "%" PRIu64 " pair(s) name messages gone from both "
+		         "sides; --repair would forget them",
+		         rc->stale);
+	run->verify_diffs += total;
+	run->verify_mailboxes++;
+	if (total > 0)
+		run->verify_bad++;
+}
+
+bool
+sync_verify_report(struct sync_run *run)
+{
+	if (run->verify_diffs == 0) {
+		log_info(NULL, NULL,
+		         "Verified %u mailbox(es): both stores agree with the "
+		         "database",
+		         run->verify_mailboxes);
+		return true;
+	}
+	log_warn(NULL, NULL,
+	         "Verified %u mailbox(es): %" PRIu64 " divergence(s) in %u "
+	         "of them; `imapsync --repair` mends them",
+	         run->verify_mailboxes, run->verify_diffs, run->verify_bad);
+	return false;
 }
 
 void
@@ -113,8 +244,10 @@ sync_repair_start(struct mbox *mb)
 		uidset_normalize(&ms->was_vanished);
 		uidset_init(&ms->vanished);
 		sync_select_for_step(ms, false);
+		/* The keys too: a pair must join the same message. */
 		sync_cmd(ms, false, scan_done, ms,
-		         "UID FETCH 1:* (UID FLAGS MODSEQ)");
+		         "UID FETCH 1:* (UID FLAGS MODSEQ RFC822.SIZE "
+		         "INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])");
 	}
 }
 
@@ -131,11 +264,21 @@ sync_repair_compare(struct mbox *mb)
 
 	memset(&rc, 0, sizeof(rc));
 	rc.mb = mb;
+	rc.verify = mb->run->set.verify;
 	if (mb->failed)
 		goto out;
+	for (s = 0; s < SIDE_COUNT; s++) {
+		struct mbox_side *ms = &mb->s[s];
+
+		if (ms->idents_count > 0)
+			qsort(ms->idents, ms->idents_count,
+			      sizeof(*ms->idents), ident_uid_cmp);
+	}
 	if (state_mapping_foreach(st, mb->idx, SIDE_LOCAL, repair_pair, &rc,
 	                          &error) != 0)
 		goto db_error;
+	if (rc.verify)
+		goto unpaired;
 	if (state_begin(st, &error) < 0)
 		goto db_error;
 	uidset_iter_init(&it, &rc.drop);
@@ -148,13 +291,22 @@ sync_repair_compare(struct mbox *mb)
 	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;
-	/* Messages with no pair: copy them over. */
+unpaired:
+	/* Messages with no pair: copy them over (MATCH pairs those found
+	 * on both sides first). */
 	for (s = 0; s < SIDE_COUNT; s++) {
 		struct mbox_side *ms = &mb->s[s];
 		struct flagmap_entry *e;
 		size_t pos = 0;
 
 		while ((e = flagmap_next(&ms->all, &pos)) != NULL) {
+			/* New since the last sync: a sync's work. */
+			bool old = e->uid < ms->row.uidnext;
+
+			if (rc.verify) {
+				rc.unpaired[s] += old;
+				continue;
+			}
 			log_warn(side_name(side_other(s)), mb->display,
 			         "No match for %s UID %" PRIu32
 			         ". Redownloading.",
@@ -162,6 +314,12 @@ sync_repair_compare(struct mbox *mb)
 			uidset_add(&ms->fresh, e->uid);
 		}
 		flagmap_clear(&ms->all);
+		/* The scan's keys are no MATCH's. */
+		sync_match_free(ms);
+	}
+	if (rc.verify) {
+		verify_report(mb, &rc);
+		mb->active = false;
 	}
 	ret = 0;
 	goto out;

@@ -82,23 +82,6 @@ sync_db_fail(struct mbox *mb, const char *error)
 	mb->run->fatal = true;
 }
 
-void
-sync_step(const char *what)
-{
-	static long at = -1, n;
-
-	if (at < 0) {
-		const char *v = getenv("IMAPSYNC_DEBUG_EXIT_AT");
-
-		at = v != NULL ? strtol(v, NULL, 10) : 0;
-	}
-	if (at > 0 && ++n == at) {
-		fprintf(stderr, "imapsync: exiting at step %ld (%s)\n", n,
-		        what);
-		_exit(99);
-	}
-}
-
 bool
 sync_stopping(const struct sync_run *run)
 {
@@ -295,6 +278,7 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 	}
 	if (mb->phase == PHASE_SCAN) {
 		flagmap_set(&ms->all, f.uid, buf_data(flags), f.modseq);
+		(void)sync_match_ident_add(ms, &f, buf_data(flags));
 		buf_free(&flags);
 		return;
 	}
@@ -370,15 +354,34 @@ void
 sync_on_code(struct mbox_side *ms, const struct imap_response *resp)
 {
 	struct imap_resp_code code;
+	struct uidset src = UIDSET_INIT, dst = UIDSET_INIT;
+	struct sync_copyuid *c, **tail;
 	const char *error;
 
-	uidset_clear(&ms->copyuid_src);
-	uidset_clear(&ms->copyuid_dst);
-	if (imap_decode_code(resp, &code, &ms->copyuid_src, &ms->copyuid_dst,
-	                     &error) < 0) {
+	if (imap_decode_code(resp, &code, &src, &dst, &error) < 0) {
+		uidset_free(&src);
+		uidset_free(&dst);
 		sync_fail(ms->mb, ms->side, "bad response code: %s", error);
 		return;
 	}
+	if (code.code == IMAP_CODE_COPYUID) {
+		/* Kept for the MOVE whose UIDs src names (sync-move.c). */
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			uidset_free(&src);
+			uidset_free(&dst);
+			sync_fail(ms->mb, ms->side, "out of memory");
+			return;
+		}
+		c->uidvalidity = code.uidvalidity;
+		c->src = src;
+		c->dst = dst;
+		for (tail = &ms->copyuids; *tail != NULL; tail = &(*tail)->next)
+			;
+		*tail = c;
+		return;
+	}
+	uidset_free(&src);
+	uidset_free(&dst);
 	switch (code.code) {
 	case IMAP_CODE_UIDVALIDITY:
 		ms->uidvalidity = code.uidvalidity;
@@ -681,8 +684,7 @@ mbox_free(struct mbox *mb)
 		flagmap_free(&ms->all);
 		sync_match_free(ms);
 		sync_move_free(ms);
-		uidset_free(&ms->copyuid_src);
-		uidset_free(&ms->copyuid_dst);
+		sync_copyuid_free(&ms->copyuids);
 		sync_copy_abort(ms);
 		sync_held_discard(ms);
 		if (srv->selected == ms)
@@ -720,8 +722,6 @@ mbox_init(struct mbox *mb, struct sync_run *run, const struct sync_target *t)
 		flagruns_init(&ms->appended);
 		flagmap_init(&ms->all);
 		uidset_init(&ms->move_want);
-		uidset_init(&ms->copyuid_src);
-		uidset_init(&ms->copyuid_dst);
 	}
 	mb->display = sync_display_name(run, t->name, t->len);
 	if (mb->display == NULL)

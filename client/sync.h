@@ -43,6 +43,7 @@ struct sync_server {
 struct sync_settings {
 	bool dry_run;
 	bool force;
+	bool verify; /* --verify: compare, report, change nothing */
 };
 
 /* The brake needs at least this many messages gone, whatever the share:
@@ -75,15 +76,20 @@ struct sync_run {
 	 * that no server session is left adding messages the database does
 	 * not know of. */
 	unsigned appends_in_flight;
+	/* --verify's count: divergences, mailboxes compared, and those
+	 * with a divergence. */
+	uint64_t verify_diffs;
+	unsigned verify_mailboxes, verify_bad;
 };
 
 /* The run was asked to stop (SIGTERM in watch mode). */
 bool sync_stopping(const struct sync_run *run);
 
-/* A step boundary. For tests: with IMAPSYNC_DEBUG_EXIT_AT=N in the
- * environment the process ends at the N-th boundary as abruptly as a
- * crash (_exit(99), nothing flushed, no LOGOUT), so a test can interrupt
- * a run at every step and check that the next run repairs it. */
+/* A step boundary (client/sync-step.c). In the tests' build only
+ * (IMAPSYNC_TEST_HOOKS): with IMAPSYNC_DEBUG_EXIT_AT=N in the environment
+ * the process ends at the N-th boundary as abruptly as a crash (_exit(99),
+ * nothing flushed, no LOGOUT), so a test can interrupt a run at every step
+ * and check that the next run repairs it. */
 void sync_step(const char *what);
 
 /* Roll back the open transaction of st; the error that made the caller
@@ -115,6 +121,9 @@ struct sync_target {
  * the database failed). */
 int sync_mailboxes(struct sync_run *run, const struct sync_target *targets,
                    size_t n, bool repair);
+
+/* After --verify: say what it found; true when nothing. */
+bool sync_verify_report(struct sync_run *run);
 
 /* The name of a mailbox on one server: reference + name with the
  * server's delimiter. Caller frees. NULL if the name has a delimiter and

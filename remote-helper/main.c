@@ -10,6 +10,7 @@
 
 #include "remote-session.h"
 #include "remote-settings.h"
+#include "remote-trust.h"
 
 #include <pwd.h>
 #include <stdio.h>
@@ -75,10 +76,66 @@ remote_usage(int status)
 	        "  Forced command of an authorized_keys line: starts "
 	        "Dovecot's imap,\n  pre-authenticated for this user. "
 	        "--check tests that it works.\n"
-	        "  Settings: --config=FILE, else $IMAPSYNC_REMOTE_CONF, "
-	        "else %s.\n",
+	        "  Settings: --config=FILE, else $IMAPSYNC_REMOTE_CONF "
+	        "(ignored when\n  started by sshd), else %s.\n",
 	        REMOTE_NAME, REMOTE_SETTINGS_DEFAULT_PATH);
 	lib_exit(status);
+}
+
+/* Whether sshd started us: then the environment is partly the key
+ * holder's (AcceptEnv, SetEnv), and only the authorized_keys line and
+ * the files of root and the user may choose what runs. */
+static bool
+remote_from_sshd(void)
+{
+	return getenv("SSH_CONNECTION") != NULL ||
+	       getenv("SSH_CLIENT") != NULL ||
+	       getenv("SSH_ORIGINAL_COMMAND") != NULL;
+}
+
+/* $IMAPSYNC_REMOTE_CONF, for running the helper by hand; ignored (and
+ * logged) in a session from sshd, where the client may have set it. */
+static const char *
+remote_env_config(const struct passwd *pw)
+{
+	const char *conf = getenv("IMAPSYNC_REMOTE_CONF");
+
+	if (conf == NULL || conf[0] == '\0' || !remote_from_sshd())
+		return conf;
+	openlog(REMOTE_NAME, LOG_PID, LOG_AUTHPRIV);
+	syslog(LOG_WARNING,
+	       "ignored IMAPSYNC_REMOTE_CONF=\"%s\" from %s for user %s: "
+	       "sshd passed it on (AcceptEnv?); name the settings with "
+	       "--config= in authorized_keys",
+	       str_sanitize(conf, 200), remote_client_address(), pw->pw_name);
+	closelog();
+	i_warning("ignored IMAPSYNC_REMOTE_CONF: in a session from sshd only "
+	          "--config= in authorized_keys names the settings");
+	return NULL;
+}
+
+/* The files the settings name pass the checks the settings file passed;
+ * doveadm is pinned to the file checked, so PATH cannot change it. */
+static int
+remote_trust_settings(struct remote_settings *set, const char **error_r)
+{
+	const char *doveadm;
+
+	if (set->path != NULL &&
+	    remote_trust_file(set->path, "settings", error_r) < 0)
+		return -1;
+	if (set->dovecot_config != NULL &&
+	    remote_trust_file(set->dovecot_config, "dovecot.conf", error_r) < 0)
+		return -1;
+	doveadm = remote_session_find_doveadm(set->doveadm);
+	if (doveadm == NULL) {
+		/* The exec, or --check, says it is missing. */
+		return 0;
+	}
+	if (remote_trust_file(doveadm, "doveadm", error_r) < 0)
+		return -1;
+	set->doveadm = p_strdup(default_pool, doveadm);
+	return 0;
 }
 
 int
@@ -129,12 +186,15 @@ main(int argc, char *argv[])
 	}
 
 	if (conf == NULL)
-		conf = getenv("IMAPSYNC_REMOTE_CONF");
+		conf = remote_env_config(pw);
 	if (conf == NULL || conf[0] == '\0') {
 		conf = REMOTE_SETTINGS_DEFAULT_PATH;
 		must_exist = FALSE;
 	}
-	if (remote_settings_read(conf, must_exist, &set, &error) < 0)
+	if (remote_settings_read(conf, must_exist, &set, &error) < 0 ||
+	    (set.path != NULL &&
+	     remote_trust_not_in_mail_store(set.path, &error) < 0) ||
+	    remote_trust_settings(&set, &error) < 0)
 		remote_bye(REMOTE_EXIT_SETUP, "%s", error);
 
 	if (check)

@@ -82,9 +82,8 @@ remote_session_exec(const struct remote_settings *set, const struct passwd *pw)
 	execvp_const(argv[0], argv);
 }
 
-/* Where execvp() would find doveadm in the session's PATH, or NULL. */
-static const char *
-remote_check_find_doveadm(const char *doveadm)
+const char *
+remote_session_find_doveadm(const char *doveadm)
 {
 	const char *const *dirs;
 	const char *path;
@@ -203,7 +202,7 @@ remote_session_check(const struct remote_settings *set, const struct passwd *pw)
 	       set->path != NULL ? set->path : "(none; defaults)");
 	printf("user:         %s (uid %ld), home %s\n", pw->pw_name,
 	       (long)pw->pw_uid, pw->pw_dir);
-	doveadm = remote_check_find_doveadm(set->doveadm);
+	doveadm = remote_session_find_doveadm(set->doveadm);
 	if (doveadm == NULL) {
 		i_error("Dovecot's doveadm not found (%s, PATH %s): install "
 		        "dovecot-imapd or set doveadm = in the settings",

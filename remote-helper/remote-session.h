@@ -17,6 +17,10 @@ struct remote_settings;
 void remote_session_exec(const struct remote_settings *set,
                          const struct passwd *pw) ATTR_NORETURN;
 
+/* Where execvp() would find doveadm (a path, or a name looked up in
+ * REMOTE_SESSION_PATH), from the data stack; NULL if not there. */
+const char *remote_session_find_doveadm(const char *doveadm);
+
 /* For --check: start a session as remote_session_exec() would, ask for its
  * CAPABILITY, print it and whether each capability imapsync needs is
  * there. Returns the exit status: 0 all there, 1 some missing, 3 the

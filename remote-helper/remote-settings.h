@@ -4,8 +4,9 @@
 #ifndef REMOTE_SETTINGS_H
 #define REMOTE_SETTINGS_H
 
-/* Where the settings are read from when neither --config=FILE nor
- * $IMAPSYNC_REMOTE_CONF names a file; a missing file means defaults. */
+/* Where the settings are read from when neither --config=FILE nor (outside
+ * sshd) $IMAPSYNC_REMOTE_CONF names a file; a missing file means
+ * defaults. */
 #define REMOTE_SETTINGS_DEFAULT_PATH "/etc/imapsync/remote.conf"
 
 struct remote_settings {

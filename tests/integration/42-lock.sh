@@ -1,7 +1,8 @@
 #!/bin/sh
 # 42-lock.sh: while one run holds the database, a second instance is
 # refused at once with a message (imapsync); the first run is unharmed;
-# the lock file is removed at the end.
+# the lock file is removed at the end. A database that is a symbolic
+# link, or in a directory others may write, is refused.
 . "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -38,4 +39,27 @@ sync_dumps_equal "dumps equal after both"
 tap_ok "no lock file is left after the runs" test ! -e "$SYNC_DB.lock"
 tap_is "$(store_count "$LOCAL" INBOX)" 2 \
 	"m2 copied once"
+
+# The database a symbolic link: not followed.
+mv "$SYNC_DB" "$SYNC_DIR/real.db"
+ln -s "$SYNC_DIR/real.db" "$SYNC_DB"
+sync_run
+sync_imapsync_only "a database that is a symbolic link is refused (exit 2)" \
+	test "$SYNC_RC" -eq 2
+sync_imapsync_only "with an error that says so" grep -q \
+	"ERROR: database .*state.db is a symbolic link: imapsync does not follow it" \
+	"$SYNC_ERR"
+rm -f "$SYNC_DB"
+mv "$SYNC_DIR/real.db" "$SYNC_DB"
+
+# Its directory writable by others: they could swap the database.
+chmod 777 "$SYNC_DIR"
+sync_run
+sync_imapsync_only "a database in a world-writable directory is refused (exit 2)" \
+	test "$SYNC_RC" -eq 2
+sync_imapsync_only "naming the directory and the fix" grep -q \
+	"database directory $SYNC_DIR is writable by group or others.*chmod go-w" \
+	"$SYNC_ERR"
+chmod 755 "$SYNC_DIR"
+sync_ok "with both fixed the run exits 0"
 tap_done

@@ -7,6 +7,9 @@
 
 sync_is_interimap && tap_skip_all "imapsync's crash safety"
 KILLS=${SYNC_KILLS:-8}
+# The step hook is in the tests' build only (make tests).
+HOOKS_BIN=$IMAPSYNC_BUILD/tests/imapsync-hooks
+[ -x "$HOOKS_BIN" ] || tap_skip_all "$HOOKS_BIN not built (make tests)"
 
 sync_pair_new --name base --remote-format mdbox
 BASE=$SYNC_DIR
@@ -37,6 +40,15 @@ REF=$SYNC_DIR
 dump_of "$REF"
 tap_check "reference pair equal" diff -u "$REF/dump.local" "$REF/dump.remote"
 
+# The program users run has no step hook: the variable changes nothing.
+sync_pair_use "$BASE"
+sync_pair_clone nohook
+IMAPSYNC_DEBUG_EXIT_AT=1 sync_run
+tap_is "$SYNC_RC" 0 "imapsync (not the tests' build) ignores IMAPSYNC_DEBUG_EXIT_AT"
+tap_check "and holds no trace of it" \
+	sh -c "! grep -q IMAPSYNC_DEBUG_EXIT_AT '$SYNC_BIN'"
+sync_pair_use "$REF"
+
 # An incremental base: the synced reference, then changes on both sides.
 sync_pair_clone incbase
 INCBASE=$SYNC_DIR
@@ -55,7 +67,7 @@ interrupted() {
 	while :; do
 		sync_pair_use "$_from"
 		sync_pair_clone "$_label-$_k" >/dev/null
-		IMAPSYNC_DEBUG_EXIT_AT=$_k sync_run
+		IMAPSYNC_DEBUG_EXIT_AT=$_k sync_run_with "$HOOKS_BIN"
 		_rc=$SYNC_RC
 		if [ $_rc -ne 99 ]; then
 			# The run finished before step k: every step was tried.

@@ -31,6 +31,8 @@ $(tail -n 5 "$SYNC_ERR")"
 
 imaps "SSL_CAfile = $CERTS/ca.crt"
 sync_ok "imaps: a sync exits 0"
+tap_check "imaps with a checked certificate: no warning" \
+	sh -c "! grep -q WARNING '$SYNC_ERR'"
 sync_dumps_equal "imaps: dumps equal"
 tap_check "imaps: the server saw a TLS login" \
 	grep -q 'Login: user=<test>.*TLS' "$DOVECOT_DIR/dovecot.log"
@@ -62,6 +64,9 @@ sync_run
 refused "a key that matches no pin is refused" "matches no SSL_fingerprint"
 imaps "SSL_CAfile = $CERTS/otherca.crt" "SSL_verify = NO"
 sync_ok "SSL_verify = NO accepts an untrusted chain"
+tap_check "and warns, naming the side, that the certificate is not checked" \
+	grep -q "^remote: WARNING: SSL_verify = NO: the server's certificate is not checked" \
+	"$SYNC_ERR"
 
 imaps "SSL_CAfile = $CERTS/ca.crt" "SSL_hostname = wrong.example"
 sync_run

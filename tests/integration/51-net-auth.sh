@@ -57,6 +57,11 @@ imaps "password-command = exit 1"
 sync_run
 tap_check "a failing password-command is reported" \
 	sh -c "[ $SYNC_RC = 3 ] && grep -q \"password-command 'exit 1' failed\" '$SYNC_ERR'"
+imaps "password-command = sleep 20; echo secret" \
+	"password-command-timeout = 1"
+sync_run
+tap_check "a password-command that does not answer in time is stopped" \
+	sh -c "[ $SYNC_RC = 3 ] && grep -q \"password-command 'sleep 20; echo secret' gave no password within 1 s: stopped it (raise password-command-timeout\" '$SYNC_ERR'"
 imaps "password = secret" "auth = CRAM-MD5"
 sync_run
 tap_check "an auth list the server cannot take is reported" \

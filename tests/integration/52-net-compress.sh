@@ -32,6 +32,9 @@ sync_pair_use "$STORE_TMP/pair"
 dovecot_remote_conf "type = imap" "STARTTLS = NO" "host = 127.0.0.1" \
 	"port = $DOVECOT_IMAP_PORT" "username = test" "password = secret"
 sync_ok "compress (the default): a sync exits 0" --debug
+tap_check "STARTTLS = NO warns, naming the side, that it is plaintext" \
+	grep -q "^remote: WARNING: STARTTLS = NO: the password and the mail cross the network in clear" \
+	"$SYNC_ERR"
 tap_check "compress: COMPRESS DEFLATE was sent" \
 	grep -q 'remote -> A[0-9]* COMPRESS DEFLATE' "$SYNC_ERR"
 sync_dumps_equal "compress: dumps equal"

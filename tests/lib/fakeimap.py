@@ -7,6 +7,8 @@ misbehaves as MODE says:
                the STARTTLS tagged OK, in the same segment (CVE-2020-12398)
   preauth      greets with PREAUTH on a plaintext connection
   nostarttls   greets without STARTTLS in its capabilities
+  silent       takes any LOGIN, then answers nothing more (CAPABILITY
+               aside); the first other command creates PORTFILE.silent
 
 usage: fakeimap.py MODE PORTFILE
 """
@@ -16,7 +18,30 @@ import sys
 CAPS = "IMAP4rev1 ENABLE QRESYNC LIST-EXTENDED LIST-STATUS UIDPLUS"
 
 
-def serve(conn, mode):
+def serve_silent(conn, portfile):
+    f = conn.makefile("rb")
+    conn.sendall(("* OK [CAPABILITY %s AUTH=PLAIN] fake\r\n" % CAPS).encode())
+    silent = False
+    while True:
+        line = f.readline()
+        if not line:
+            return
+        parts = line.decode("latin-1").split()
+        if len(parts) < 2 or silent:
+            continue
+        tag, cmd = parts[0], parts[1].upper()
+        if cmd == "LOGIN":
+            conn.sendall(("%s OK [CAPABILITY %s] in\r\n" % (tag, CAPS)).encode())
+        elif cmd == "CAPABILITY":
+            conn.sendall(("* CAPABILITY %s\r\n%s OK done\r\n" % (CAPS, tag)).encode())
+        else:
+            silent = True
+            open(portfile + ".silent", "w").close()
+
+
+def serve(conn, mode, portfile):
+    if mode == "silent":
+        return serve_silent(conn, portfile)
     f = conn.makefile("rb")
     if mode == "preauth":
         conn.sendall(("* PREAUTH [CAPABILITY %s STARTTLS] fake\r\n" % CAPS).encode())
@@ -60,7 +85,7 @@ def main():
     while True:
         conn, _ = s.accept()
         try:
-            serve(conn, mode)
+            serve(conn, mode, portfile)
         except OSError:
             pass
         finally:

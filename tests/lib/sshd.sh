@@ -11,6 +11,9 @@
 #   sshd_master_pid     the ControlPersist master's pid ("" if none).
 #   sshd_accepted       how many connections sshd has accepted so far.
 #
+# SSHD_EXTRA, when set before sshd_pair_new, is appended to sshd_config
+# (e.g. "AcceptEnv IMAPSYNC_REMOTE_CONF").
+#
 # As root the remote store and sessions belong to the system user
 # imapsync-test (created here if missing: Dovecot and the helper refuse
 # root); otherwise to the current user. sshd, the master and their
@@ -127,6 +130,7 @@ PermitRootLogin no
 AllowTcpForwarding yes
 Subsystem sftp internal-sftp
 LogLevel VERBOSE
+${SSHD_EXTRA:-}
 EOC
 	printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" \
 		"$(cut -d' ' -f1,2 "$SSHD_DIR/host_key.pub")" \

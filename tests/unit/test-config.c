@@ -720,3 +720,116 @@ TEST(safety_expunge)
 	config_free(&c);
 	unlink(path);
 }
+
+TEST(database_check)
+{
+	char dir[] = "/tmp/test-dbcheck.XXXXXX", path[128], link[128];
+	const char *error = NULL;
+	FILE *f;
+
+	if (mkdtemp(dir) == NULL)
+		abort();
+	snprintf(path, sizeof(path), "%s/real.db", dir);
+	snprintf(link, sizeof(link), "%s/link.db", dir);
+	chmod(dir, 0700);
+	CHECK(config_database_check(path, &error) == 0);
+	f = fopen(path, "w");
+	if (f != NULL)
+		fclose(f);
+	CHECK(config_database_check(path, &error) == 0);
+	CHECK(symlink(path, link) == 0);
+	CHECK(config_database_check(link, &error) < 0);
+	CHECK(error != NULL && strstr(error, "is a symbolic link") != NULL);
+	CHECK(config_database_check(dir, &error) < 0);
+	CHECK(error != NULL && strstr(error, "not a regular file") != NULL);
+	chmod(dir, 0777);
+	CHECK(config_database_check(path, &error) < 0);
+	CHECK(error != NULL &&
+	      strstr(error, "is writable by group or others") != NULL);
+	chmod(dir, 01777);
+	CHECK(config_database_check(path, &error) < 0);
+	chmod(dir, 0750);
+	CHECK(config_database_check(path, &error) == 0);
+	unlink(link);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* Whether one of c's warnings contains text. */
+static bool
+has_warning(const struct config *c, const char *text)
+{
+	for (size_t i = 0; i < c->warning_count; i++) {
+		if (strstr(c->warnings[i], text) != NULL)
+			return true;
+	}
+	return false;
+}
+
+TEST(file_trust_warnings)
+{
+	const char *path;
+	struct config *c = NULL;
+	const char *error = NULL;
+
+	path = write_config("config-ww",
+	                    "[local]\ntype=tunnel\ncommand=x\n[remote]\n",
+	                    0666);
+	CHECK(config_load(path, &c, &error) == 0);
+	CHECK(c != NULL && has_warning(c, "is writable by group or others "
+	                                  "(mode 0666), who choose the "
+	                                  "commands"));
+	config_free(&c);
+	chmod(path, 0644);
+	CHECK(config_load(path, &c, &error) == 0);
+	CHECK(c != NULL && c->warning_count == 0);
+	config_free(&c);
+	if (geteuid() == 0) {
+		CHECK(chown(path, 65534, 65534) == 0);
+		CHECK(config_load(path, &c, &error) == 0);
+		CHECK(c != NULL &&
+		      has_warning(c, "belongs to uid 65534, not to you"));
+		config_free(&c);
+	}
+	remove_config(path);
+
+	path = write_config("config-proxy",
+	                    "[local]\ntype=tunnel\ncommand=x\n[remote]\n"
+	                    "proxy = socks5://u:secret@127.0.0.1:1080\n",
+	                    0640);
+	CHECK(config_load(path, &c, &error) == 0);
+	CHECK(c != NULL && has_warning(c, "holds a password but its mode "
+	                                  "is 0640"));
+	config_free(&c);
+	remove_config(path);
+	path = write_config("config-proxy-nopw",
+	                    "[local]\ntype=tunnel\ncommand=x\n[remote]\n"
+	                    "proxy = socks5://u@127.0.0.1:1080\n",
+	                    0640);
+	CHECK(config_load(path, &c, &error) == 0);
+	CHECK(c != NULL && c->warning_count == 0);
+	config_free(&c);
+	remove_config(path);
+}
+
+TEST(password_command_timeout)
+{
+	struct config *c = load("password-command-timeout = 5\n[local]\n"
+	                        "[remote]\npassword-command-timeout = 0\n",
+	                        NULL);
+
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	CHECK(c->side[SIDE_LOCAL].password_command_timeout == 5);
+	CHECK(c->side[SIDE_REMOTE].password_command_timeout == 0);
+	config_free(&c);
+	c = load("[local]\n[remote]\n", NULL);
+	CHECK(c != NULL && c->side[SIDE_REMOTE].password_command_timeout ==
+	                       CONFIG_DEFAULT_PASSWORD_COMMAND_TIMEOUT);
+	config_free(&c);
+	CHECK_STREQ(load_error("[local]\n[remote]\n"
+	                       "password-command-timeout = soon\n"),
+	            "config:3: invalid value for password-command-timeout: "
+	            "soon");
+}
