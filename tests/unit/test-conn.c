@@ -174,7 +174,8 @@ TEST(eof_before_greeting)
 	            "(command exited with status 255: one / line 20: bad / "
 	            "no)");
 	imap_conn_free(&c);
-	c = peer("exit 3", 0);
+	c = peer("true; exit 3", 0);
+	imap_conn_cmd(c, res_cb, &r, "NOOP");
 	CHECK(run(c, 5000) == -1);
 	CHECK_STREQ(imap_conn_error(c),
 	            "test: connection closed before the IMAP greeting "
