@@ -20,6 +20,7 @@ static struct {
 	bool progress_shown;
 	bool tty;
 	bool muted;
+	bool stamp_stderr;
 	int journal; /* -1: not looked yet */
 	char last_error[512];
 } log_state = {.journal = -1};
@@ -144,6 +145,28 @@ log_debug_level(void)
 	return log_state.debug;
 }
 
+/* "2026-03-01 14:05:09.123+0100": with the year and the offset, as a log
+ * outlives a year and a time zone change. */
+static void
+log_stamp(char *buf, size_t size)
+{
+	struct timeval tv;
+	struct tm tm;
+	char date[24], zone[8];
+
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
+	strftime(zone, sizeof(zone), "%z", &tm);
+	snprintf(buf, size, "%s.%03d%s", date, (int)(tv.tv_usec / 1000), zone);
+}
+
+void
+log_stamp_stderr(bool on)
+{
+	log_state.stamp_stderr = on;
+}
+
 /* Write one line with its prefix: to the logfile (timestamped) when there
  * is one, else to stderr; errors and warnings go to stderr too. */
 static void
@@ -151,6 +174,7 @@ log_line(enum log_priority prio, const char *side, const char *mailbox,
          const char *label, const char *fmt, va_list ap)
 {
 	struct buf *line = buf_create(64 * 1024);
+	char stamp[64] = "";
 
 	if (line == NULL)
 		return;
@@ -172,23 +196,20 @@ log_line(enum log_priority prio, const char *side, const char *mailbox,
 		return;
 	}
 	log_progress_end();
-	if (log_state.file != NULL) {
-		struct timeval tv;
-		struct tm tm;
-		char stamp[64];
-
-		gettimeofday(&tv, NULL);
-		localtime_r(&tv.tv_sec, &tm);
-		/* With the year and the offset: a log outlives a year
-		 * and a time zone change. */
-		strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
-		fprintf(log_state.file, "%s.%03ld", stamp,
-		        (long)tv.tv_usec / 1000);
-		strftime(stamp, sizeof(stamp), "%z", &tm);
+	if (log_state.file != NULL || log_state.stamp_stderr)
+		log_stamp(stamp, sizeof(stamp));
+	if (log_state.file != NULL)
 		fprintf(log_state.file, "%s %s\n", stamp, buf_data(line));
-	}
+	/* journald stamps each line itself. */
 	if (log_state.file == NULL || prio <= LOG_PRIO_WARNING)
-		log_stderr(prio, "%s\n", buf_data(line));
+		log_stderr(prio, "%s%s%s\n",
+		           log_state.stamp_stderr && !log_stderr_is_journal()
+		               ? stamp
+		               : "",
+		           log_state.stamp_stderr && !log_stderr_is_journal()
+		               ? " "
+		               : "",
+		           buf_data(line));
 	buf_free(&line);
 }
 

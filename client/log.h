@@ -23,6 +23,9 @@ int log_debug_level(void);
 /* Drop every message but --debug traces while on: watch mode says once
  * that a server is unreachable, not at each attempt to reach it again. */
 void log_mute(bool on);
+/* Start each line on stderr with the time, as in the logfile (watch
+ * mode: a terminal that shows a day's lines), unless journald reads it. */
+void log_stamp_stderr(bool on);
 /* The last error line, logged or muted ("" if none). */
 const char *log_last_error(void);
 

@@ -713,6 +713,8 @@ watch_run(struct sync_run *run, const struct options *opts,
 	run->synced = watch_synced;
 	run->hook_ctx = &w;
 	w.changed = true;
+	/* Lines hours apart: each says when. */
+	log_stamp_stderr(true);
 	/* Said once, so that a terminal that shows nothing more is known to
 	 * be waiting, not hung. */
 	if (opts->notify)

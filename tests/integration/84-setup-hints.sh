@@ -1,6 +1,7 @@
 #!/bin/sh
 # 84-setup-hints.sh: what a new user would otherwise guess. --notify and
-# --watch say at once what they do and when the first sync is done; a
+# --watch say at once what they do and when the first sync is done, each
+# line with its date and time; a
 # second account run without its own `database =` (every tunnel shares
 # localhost.db) gets a hint with the "UIDVALIDITY changed on both sides"
 # error; --import-interimap=~/... finds the file.
@@ -54,13 +55,14 @@ tap_is $? 1 "the same clash with an explicit database"
 tap_is "$(grep -c 'database = NAME.db' "$STORE_TMP/err")" 0 \
 	"gets no hint"
 
-# --- --notify and --watch say what they do --------------------------------
+# --- --notify and --watch say what they do, and when ----------------------
+STAMP='[0-9]\{4\}-[0-9][0-9]-[0-9][0-9] [0-9:]\{8\}\.[0-9]\{3\}[-+][0-9]\{4\}'
 sync_pair_new --name c
 store_append "$LOCAL" INBOX -s c1 >/dev/null
 : >"$WATCH_LOG"
 watch_start --notify
 tap_check "--notify says at once what it does" \
-	watch_until 10 watch_log_has 1 '^--notify: syncing now, then at each change'
+	watch_until 10 watch_log_has 1 "^$STAMP --notify: syncing now, then at each change"
 tap_check "--notify says when the first sync is done" \
 	watch_until 10 watch_log_has 1 'first sync done; waiting for changes'
 watch_stop TERM
@@ -68,11 +70,13 @@ tap_is "$WATCH_RC" 0 "--notify stops with SIGTERM"
 : >"$WATCH_LOG"
 watch_start --watch=30
 tap_check "--watch says at once what it does" \
-	watch_until 10 watch_log_has 1 '^--watch: syncing now, then every 30 s'
+	watch_until 10 watch_log_has 1 "^$STAMP --watch: syncing now, then every 30 s"
 tap_check "--watch says when the first sync is done" \
 	watch_until 10 watch_log_has 1 'first sync done; waiting for changes'
 watch_stop TERM
 tap_is "$WATCH_RC" 0 "--watch stops with SIGTERM"
+tap_is "$(grep -vc "^$STAMP " "$WATCH_LOG")" 0 \
+	"each of its lines starts with the date and time"
 sed 's/^/# /' "$WATCH_LOG"
 
 # --- --import-interimap=~/... -----------------------------------------------
