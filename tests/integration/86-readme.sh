@@ -1,5 +1,5 @@
 #!/bin/sh
-# 68-readme.sh: the README's "Set up the server" and "Set up the laptop",
+# 86-readme.sh: the README's "Set up the server" and "Set up the laptop",
 # step by step as written, on one machine: two users (the server's mail
 # user and the laptop user, each with the Dovecot of the system and a
 # mail_location of their own), a real sshd on a loopback port, `make
