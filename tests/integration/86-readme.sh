@@ -85,6 +85,32 @@ as "$SRV" "$HELPER --config=$T/remote.conf --check" >"$T/check.out" 2>&1
 tap_result $? "server 2: check: imapsync-remote --check, as the mail user"
 sed 's/^/# /' "$T/check.out"
 tap_ok "server 2: it says OK" grep -q '^result: OK' "$T/check.out"
+tap_ok "server 2: it names the mail_location" \
+	grep -q '^mail_location: maildir:~/Maildir$' "$T/check.out"
+tap_ok "server 2: and the mailboxes it sees, with their messages" \
+	grep -q '^mailboxes: *1, 0 message(s) in all' "$T/check.out"
+tap_ok "server 2: an empty store is a warning" \
+	grep -q '^WARNING: no mail in any mailbox' "$T/check.out"
+tap_is "$(grep -c 'Info:' "$T/check.out")" 0 \
+	"server 2: no Dovecot Info line in the report"
+# Debian's default, mbox: and no mail: the warning says where to look.
+echo "dovecot_config = /etc/dovecot/dovecot.conf" >"$T/remote-mbox.conf"
+as "$SRV" "$HELPER --config=$T/remote-mbox.conf --check" \
+	>"$T/check-mbox.out" 2>&1
+sed 's/^/# /' "$T/check-mbox.out"
+tap_ok "server 2: mbox: with no mail says to set a maildir" \
+	grep -q '^WARNING: no mail in mbox:.*mail_location = maildir' \
+	"$T/check-mbox.out"
+# Run as root by mistake: a sentence, not IMAP.
+"$HELPER" --config="$T/remote.conf" --check >"$T/check-root.out" \
+	2>"$T/check-root.err"
+tap_is $? 3 "server 2: --check as root fails (exit 3)"
+tap_ok "server 2: saying why in a sentence" \
+	grep -q 'refusing to run as root' "$T/check-root.err"
+tap_is "$(grep -c 'BYE' "$T/check-root.out" "$T/check-root.err" |
+	awk -F: '{ n += $2 } END { print n }')" 0 "server 2: and no * BYE"
+tap_is "$("$HELPER" --version)" "imapsync-remote 0.1" \
+	"server 1: imapsync-remote --version"
 
 # --- Set up the laptop -------------------------------------------------------
 # 1. imapsync --version; the user's own mail_location.
