@@ -7,8 +7,16 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/lib/imapsync
 MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/imapsync
 SYSTEMDUSERDIR ?= $(PREFIX)/lib/systemd/user
 DESTDIR ?=
+# The installed program's name: another "imapsync" (the unrelated migration
+# tool) may own the default one; `make install` does not replace it unless
+# FORCE=1.
+PROGRAM ?= imapsync
+FORCE ?=
+# Binaries are stripped on install; INSTALL_STRIP= keeps the symbols.
+INSTALL_STRIP ?= -s
 
 BUILD ?= build
 # One name per object: an absolute BUILD inside the tree (the tests pass
@@ -20,7 +28,7 @@ CC ?= cc
 CLANG ?= clang
 PKG_CONFIG ?= pkg-config
 
-PKGS := openssl zlib libsodium sqlite3 libpcre2-8
+PKGS ?= openssl zlib libsodium sqlite3 libpcre2-8
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
@@ -79,14 +87,26 @@ DOVECOT_CFLAGS := $(call dovecot_var,DOVECOT_CFLAGS) \
 LIBDOVECOT := $(call dovecot_var,LIBDOVECOT) \
 	-Wl,-rpath,$(call dovecot_var,dovecot_pkglibdir)
 PROGRAMS += $(BUILD)/imapsync-remote
+else
+REMOTE_SKIPPED := $(DOVECOT_CONFIG) not found (Debian: apt-get install \
+	dovecot-dev); imapsync, the client, does not need it
 endif
 endif
 
 all: $(PROGRAMS)
+	$(if $(REMOTE_SKIPPED),@echo "imapsync-remote (the server's helper)" \
+		"skipped: $(REMOTE_SKIPPED)" >&2)
+
+# The libraries first, with pkg-config's own words for what is missing,
+# rather than a compiler error for each header.
+pkg-check:
+	@$(PKG_CONFIG) --print-errors --exists $(PKGS) || { \
+		echo "imapsync: missing libraries (above); on Debian," \
+			"\`make deps\` installs them" >&2; exit 1; }
 
 tests: $(PROGRAMS) $(HOOKS_BIN) $(UNIT_BIN) $(ITEST_BIN) $(BENCH_BIN)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c | pkg-check
 	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -159,25 +179,73 @@ demo: deps
 	@$(MAKE) -s all
 	@mk/demo.sh $(BUILD)
 
+# Each file `make install` writes, relative to $(DESTDIR); `make uninstall`
+# removes the same list.
+INSTALLED := $(BINDIR)/$(PROGRAM) $(MANDIR)/man1/$(PROGRAM).1 \
+	$(SYSTEMDUSERDIR)/imapsync.service $(SYSTEMDUSERDIR)/imapsync@.service \
+	$(DOCDIR)/README $(DOCDIR)/ssh-config.example $(DOCDIR)/config.example
+ifneq ($(filter %/imapsync-remote,$(PROGRAMS)),)
+INSTALLED += $(LIBEXECDIR)/imapsync-remote $(MANDIR)/man1/imapsync-remote.1
+endif
+# This program's binary and man page, told from another's by a sentence
+# each of ours has.
+OURS_BIN := Synchronize two IMAP servers both ways
+OURS_MAN := unrelated to the one-way migration tool
+
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
-	install -m 755 $(filter-out %/imapsync-remote,$(PROGRAMS)) \
-		$(DESTDIR)$(BINDIR)/
+	@for f in "$(DESTDIR)$(BINDIR)/$(PROGRAM):$(OURS_BIN)" \
+		"$(DESTDIR)$(MANDIR)/man1/$(PROGRAM).1:$(OURS_MAN)"; do \
+		p=$${f%%:*}; \
+		[ -z "$(FORCE)" ] && [ -e "$$p" ] && \
+		! grep -q "$${f#*:}" "$$p" && { \
+			echo "imapsync: $$p belongs to another program" \
+				"(the migration tool of the same name?):" \
+				"not replaced. \`make install" \
+				"PROGRAM=imapsync-qr\` installs this one" \
+				"under another name; FORCE=1 replaces it." >&2; \
+			exit 1; }; \
+	done; exit 0
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSTEMDUSERDIR)
+	install -m 755 $(INSTALL_STRIP) $(BUILD)/imapsync \
+		$(DESTDIR)$(BINDIR)/$(PROGRAM)
+	install -m 644 client/imapsync.1 $(DESTDIR)$(MANDIR)/man1/$(PROGRAM).1
 	$(if $(filter %/imapsync-remote,$(PROGRAMS)),install -d \
-		$(DESTDIR)$(LIBEXECDIR) && install -m 755 \
-		$(BUILD)/imapsync-remote $(DESTDIR)$(LIBEXECDIR)/)
-	install -m 644 client/imapsync.1 $(DESTDIR)$(MANDIR)/man1/
-	install -d $(DESTDIR)$(SYSTEMDUSERDIR)
+		$(DESTDIR)$(LIBEXECDIR) && install -m 755 $(INSTALL_STRIP) \
+		$(BUILD)/imapsync-remote $(DESTDIR)$(LIBEXECDIR)/ && \
+		install -m 644 remote-helper/imapsync-remote.1 \
+		$(DESTDIR)$(MANDIR)/man1/)
+	install -m 644 README ssh-config.example config.example \
+		$(DESTDIR)$(DOCDIR)/
 	for u in imapsync.service imapsync@.service; do \
-		sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/$$u \
-			>$(DESTDIR)$(SYSTEMDUSERDIR)/$$u && \
+		sed 's|@BINDIR@/imapsync|$(BINDIR)/$(PROGRAM)|g' \
+			contrib/systemd/$$u >$(DESTDIR)$(SYSTEMDUSERDIR)/$$u && \
 		chmod 644 $(DESTDIR)$(SYSTEMDUSERDIR)/$$u || exit 1; \
 	done
+
+# The files `make install` wrote, with the same PREFIX, DESTDIR and
+# PROGRAM (another program's imapsync is left alone); the directories only
+# if that left them empty.
+uninstall:
+	@for f in "$(DESTDIR)$(BINDIR)/$(PROGRAM):$(OURS_BIN)" \
+		"$(DESTDIR)$(MANDIR)/man1/$(PROGRAM).1:$(OURS_MAN)"; do \
+		p=$${f%%:*}; \
+		if [ -e "$$p" ] && ! grep -q "$${f#*:}" "$$p"; then \
+			echo "imapsync: $$p belongs to another program:" \
+				"left alone" >&2; \
+		else rm -f "$$p"; fi; \
+	done
+	rm -f $(addprefix $(DESTDIR),$(filter-out $(BINDIR)/% %.1,\
+		$(INSTALLED))) \
+		$(DESTDIR)$(LIBEXECDIR)/imapsync-remote \
+		$(DESTDIR)$(MANDIR)/man1/imapsync-remote.1
+	rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null || :
 
 clean:
 	rm -rf build build-san
 
-.PHONY: all tests fuzz fuzz-smoke deps check demo install clean bench
+.PHONY: all tests fuzz fuzz-smoke deps check demo install uninstall clean \
+	bench pkg-check
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -473,6 +473,54 @@ find_key(const char *name, size_t len)
 	return -1;
 }
 
+/* The edit distance between a and b[0..blen), letters' case ignored;
+ * capped at 9 (no suggestion is that far). */
+static unsigned
+key_distance(const char *a, const char *b, size_t blen)
+{
+	unsigned row[64], diag, up, cost;
+	size_t alen = strlen(a), i, j;
+
+	if (alen >= sizeof(row) / sizeof(row[0]) || blen >= 64)
+		return 9;
+	for (j = 0; j <= blen; j++)
+		row[j] = j;
+	for (i = 1; i <= alen; i++) {
+		diag = row[0];
+		row[0] = i;
+		for (j = 1; j <= blen; j++) {
+			up = row[j];
+			cost = tolower((unsigned char)a[i - 1]) !=
+			       tolower((unsigned char)b[j - 1]);
+			row[j] = diag + cost;
+			if (up + 1 < row[j])
+				row[j] = up + 1;
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			diag = up;
+		}
+	}
+	return row[blen] > 9 ? 9 : row[blen];
+}
+
+/* The known key closest to an unknown one (a typo, a case slip), or NULL
+ * when none is close. */
+static const char *
+suggest_key(const char *name, size_t len)
+{
+	const char *best = NULL;
+	unsigned d, best_d = len <= 4 ? 2 : 3;
+
+	for (int k = 0; k < CONFIG_KEY_COUNT; k++) {
+		d = key_distance(keys[k].name, name, len);
+		if (d < best_d) {
+			best = keys[k].name;
+			best_d = d;
+		}
+	}
+	return best;
+}
+
 /* One line, by Config::Tiny 2.28's rules: comments are lines starting
  * with # or ; (after blanks) and " ; text" at the end of a line; there is
  * no quoting, and blanks around keys and values are dropped. */
@@ -536,9 +584,15 @@ parse_line(struct config_parse *p, char *line, size_t len, unsigned lineno,
 	if (*section == SECTION_OTHER)
 		return 0;
 	key = find_key(start, k_end - start);
-	if (key < 0)
-		return fail(error_r, "%s:%u: unknown option \"%.*s\"", p->path,
-		            lineno, (int)(k_end - start), start);
+	if (key < 0) {
+		const char *close = suggest_key(start, k_end - start);
+
+		return fail(error_r, "%s:%u: unknown option \"%.*s\"%s%s%s",
+		            p->path, lineno, (int)(k_end - start), start,
+		            close != NULL ? " (did you mean \"" : "",
+		            close != NULL ? close : "",
+		            close != NULL ? "\"?)" : "");
+	}
 	v_start = eq + 1;
 	trim(&v_start, &end);
 	wipe_free(p->raw[*section][key].value);
@@ -851,6 +905,12 @@ check_values(struct config_parse *p, const char **error_r)
 				            "%s:%u: invalid value for password "
 				            "(ASCII expected)",
 				            p->path, rv->line);
+			if (keys[k].check == CHECK_ABSPATH)
+				return fail(error_r,
+				            "%s:%u: invalid value for %s: %s "
+				            "(must be an absolute path)",
+				            p->path, rv->line, keys[k].name,
+				            rv->value);
 			return fail(error_r, "%s:%u: invalid value for %s: %s",
 			            p->path, rv->line, keys[k].name, rv->value);
 		}

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,8 +22,76 @@ static struct {
 	bool progress_shown;
 	bool tty;
 	bool muted;
+	bool stamp_stderr;
+	int journal; /* -1: not looked yet */
 	char last_error[512];
-} log_state;
+} log_state = {.journal = -1};
+
+/* sd-daemon(3) priorities, as "<N>" before a line journald reads. */
+enum log_priority {
+	LOG_PRIO_ERR = 3,
+	LOG_PRIO_WARNING = 4,
+	LOG_PRIO_INFO = 6,
+	LOG_PRIO_DEBUG = 7,
+};
+
+/* Whether stderr is the stream systemd connected to journald: then
+ * $JOURNAL_STREAM is its "device:inode" (systemd.exec(5)). A stderr
+ * redirected elsewhere by the service keeps the variable but not the
+ * inode, and gets no prefixes. */
+static bool
+log_stderr_is_journal(void)
+{
+	const char *env;
+	unsigned long long dev, ino;
+	struct stat st;
+	int end = 0;
+
+	if (log_state.journal >= 0)
+		return log_state.journal != 0;
+	log_state.journal = 0;
+	env = getenv("JOURNAL_STREAM");
+	if (env == NULL || sscanf(env, "%llu:%llu%n", &dev, &ino, &end) != 2 ||
+	    env[end] != '\0' || fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	log_state.journal = (unsigned long long)st.st_dev == dev &&
+	                    (unsigned long long)st.st_ino == ino;
+	return log_state.journal != 0;
+}
+
+/* One line on stderr, with its priority when journald reads it. */
+static void
+log_stderr(enum log_priority prio, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+log_stderr(enum log_priority prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_stderr_is_journal())
+		fprintf(stderr, "<%d>", (int)prio);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_early(bool warning, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_stderr_is_journal())
+		fprintf(stderr, "<%d>",
+		        warning ? LOG_PRIO_WARNING : LOG_PRIO_ERR);
+	fputs("imapsync: ", stderr);
+	if (warning)
+		fputs("WARNING: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
 
 int
 log_init(const struct log_settings *set, const char **error_r)
@@ -31,6 +100,7 @@ log_init(const struct log_settings *set, const char **error_r)
 
 	log_state.quiet = set->quiet;
 	log_state.debug = set->debug;
+	log_state.journal = -1;
 	log_state.tty = isatty(STDERR_FILENO) == 1;
 	free(log_state.prefix_fmt);
 	log_state.prefix_fmt =
@@ -180,14 +250,37 @@ log_shell_quote(const char *s)
 	return q;
 }
 
+/* "2026-03-01 14:05:09.123+0100": with the year and the offset, as a log
+ * outlives a year and a time zone change. */
+static void
+log_stamp(char *buf, size_t size)
+{
+	struct timeval tv;
+	struct tm tm;
+	char date[24], zone[8];
+
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
+	strftime(zone, sizeof(zone), "%z", &tm);
+	snprintf(buf, size, "%s.%03d%s", date, (int)(tv.tv_usec / 1000), zone);
+}
+
+void
+log_stamp_stderr(bool on)
+{
+	log_state.stamp_stderr = on;
+}
+
 /* Write one line with its prefix: to the logfile (timestamped) when there
  * is one, else to stderr; errors and warnings go to stderr too. The whole
  * line is escaped (log_escape): names and server texts are in it. */
 static void
-log_line(bool always_stderr, const char *side, const char *mailbox,
+log_line(enum log_priority prio, const char *side, const char *mailbox,
          const char *label, const char *fmt, va_list ap)
 {
 	struct buf *raw = buf_create(64 * 1024), *line;
+	char stamp[64] = "";
 
 	if (raw == NULL)
 		return;
@@ -216,19 +309,20 @@ log_line(bool always_stderr, const char *side, const char *mailbox,
 		return;
 	}
 	log_progress_end();
-	if (log_state.file != NULL) {
-		struct timeval tv;
-		struct tm tm;
-		char stamp[64];
-
-		gettimeofday(&tv, NULL);
-		localtime_r(&tv.tv_sec, &tm);
-		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
-		fprintf(log_state.file, "%s.%03ld %s\n", stamp,
-		        (long)tv.tv_usec / 1000, buf_data(line));
-	}
-	if (log_state.file == NULL || always_stderr)
-		fprintf(stderr, "%s\n", buf_data(line));
+	if (log_state.file != NULL || log_state.stamp_stderr)
+		log_stamp(stamp, sizeof(stamp));
+	if (log_state.file != NULL)
+		fprintf(log_state.file, "%s %s\n", stamp, buf_data(line));
+	/* journald stamps each line itself. */
+	if (log_state.file == NULL || prio <= LOG_PRIO_WARNING)
+		log_stderr(prio, "%s%s%s\n",
+		           log_state.stamp_stderr && !log_stderr_is_journal()
+		               ? stamp
+		               : "",
+		           log_state.stamp_stderr && !log_stderr_is_journal()
+		               ? " "
+		               : "",
+		           buf_data(line));
 	buf_free(&line);
 }
 
@@ -240,7 +334,7 @@ log_info(const char *side, const char *mailbox, const char *fmt, ...)
 	if (log_state.quiet)
 		return;
 	va_start(ap, fmt);
-	log_line(false, side, mailbox, NULL, fmt, ap);
+	log_line(LOG_PRIO_INFO, side, mailbox, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -250,7 +344,7 @@ log_warn(const char *side, const char *mailbox, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_line(true, side, mailbox, "WARNING: ", fmt, ap);
+	log_line(LOG_PRIO_WARNING, side, mailbox, "WARNING: ", fmt, ap);
 	va_end(ap);
 }
 
@@ -260,7 +354,7 @@ log_error(const char *side, const char *mailbox, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_line(true, side, mailbox, "ERROR: ", fmt, ap);
+	log_line(LOG_PRIO_ERR, side, mailbox, "ERROR: ", fmt, ap);
 	va_end(ap);
 }
 
@@ -272,7 +366,7 @@ log_debugf(const char *side, const char *mailbox, const char *fmt, ...)
 	if (log_state.debug == 0)
 		return;
 	va_start(ap, fmt);
-	log_line(false, side, mailbox, NULL, fmt, ap);
+	log_line(LOG_PRIO_DEBUG, side, mailbox, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -280,7 +374,6 @@ void
 log_trace(void *ctx, const char *conn_name, bool out, const char *line,
           size_t len)
 {
-	FILE *f = log_state.file != NULL ? log_state.file : stderr;
 	struct buf *esc = buf_create(len * LOG_ESCAPE_GROWTH + 1);
 
 	(void)ctx;
@@ -288,7 +381,12 @@ log_trace(void *ctx, const char *conn_name, bool out, const char *line,
 		return;
 	(void)log_escape(esc, line, len);
 	log_progress_end();
-	fprintf(f, "%s %s %s\n", conn_name, out ? "->" : "<-", buf_data(esc));
+	if (log_state.file != NULL)
+		fprintf(log_state.file, "%s %s %s\n", conn_name,
+		        out ? "->" : "<-", buf_data(esc));
+	else
+		log_stderr(LOG_PRIO_DEBUG, "%s %s %s\n", conn_name,
+		           out ? "->" : "<-", buf_data(esc));
 	buf_free(&esc);
 }
 

@@ -25,8 +25,18 @@ int log_debug_level(void);
 /* Drop every message but --debug traces while on: watch mode says once
  * that a server is unreachable, not at each attempt to reach it again. */
 void log_mute(bool on);
+/* Start each line on stderr with the time, as in the logfile (watch
+ * mode: a terminal that shows a day's lines), unless journald reads it. */
+void log_stamp_stderr(bool on);
 /* The last error line, logged or muted ("" if none). */
 const char *log_last_error(void);
+
+/* "imapsync: [WARNING: ]..." on stderr, before log_init() or without it
+ * (usage and configuration errors). Every line on stderr starts with its
+ * sd-daemon(3) priority ("<3>" error, "<4>" warning, "<6>" action, "<7>"
+ * debug) when $JOURNAL_STREAM says that journald reads stderr. */
+void log_early(bool warning, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* An action (suppressed by --quiet). side is "local", "remote",
  * "database" or NULL; mailbox the display name or NULL. */

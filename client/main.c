@@ -3,6 +3,7 @@
 #include "log.h"
 #include "mailboxes.h"
 #include "options.h"
+#include "progress.h"
 #include "server.h"
 #include "state.h"
 #include "sync.h"
@@ -42,6 +43,24 @@ run_command(struct sync_run *run, const struct options *opts)
 	return -1;
 }
 
+/* "UIDVALIDITY changed on both sides" with the default database is most
+ * often a second account's config run against the first one's state:
+ * every tunnel's default is localhost.db. Say so. */
+static void
+hint_shared_database(const struct config *config, const char *dbpath)
+{
+	if (config->database != NULL ||
+	    strstr(log_last_error(), "UIDVALIDITY changed on both sides") ==
+	        NULL)
+		return;
+	log_warn("database", NULL,
+	         "%s is the default database of every configuration with "
+	         "the same [remote] host (every tunnel's is localhost.db): "
+	         "if this configuration is a second account, give it its "
+	         "own with `database = NAME.db` in the default section",
+	         dbpath);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -59,8 +78,8 @@ main(int argc, char **argv)
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	memset(&run, 0, sizeof(run));
 	if (options_parse(argc, argv, &opts, &error) < 0) {
-		fprintf(stderr, "imapsync: %s\n%s", error,
-		        options_usage_hint());
+		log_early(false, "%s", error);
+		fputs(options_usage_hint(), stderr);
 		return IMAPSYNC_EXIT_USAGE;
 	}
 	if (opts.help) {
@@ -72,7 +91,7 @@ main(int argc, char **argv)
 		return IMAPSYNC_EXIT_OK;
 	}
 	if (sodium_init() < 0) {
-		fprintf(stderr, "imapsync: cannot initialise libsodium\n");
+		log_early(false, "cannot initialise libsodium");
 		return IMAPSYNC_EXIT_SERVER;
 	}
 	/* A tunnel that dies must not kill us with SIGPIPE. */
@@ -81,19 +100,19 @@ main(int argc, char **argv)
 	if (config_resolve_path(opts.config, &path, &error) < 0 ||
 	    config_load(path, &config, &error) < 0 ||
 	    config_check_supported(config, &error) < 0) {
-		fprintf(stderr, "imapsync: %s\n", error);
+		log_early(false, "%s", error);
 		status = IMAPSYNC_EXIT_USAGE;
 		goto out;
 	}
 	for (i = 0; i < config->warning_count; i++)
-		fprintf(stderr, "imapsync: WARNING: %s\n", config->warnings[i]);
+		log_early(true, "%s", config->warnings[i]);
 	memset(&logset, 0, sizeof(logset));
 	logset.logfile = config->logfile;
 	logset.prefix_fmt = config->log_prefix;
 	logset.quiet = opts.quiet;
 	logset.debug = (int)opts.debug;
 	if (log_init(&logset, &error) < 0) {
-		fprintf(stderr, "imapsync: %s\n", error);
+		log_early(false, "%s", error);
 		status = IMAPSYNC_EXIT_USAGE;
 		goto out;
 	}
@@ -139,6 +158,7 @@ main(int argc, char **argv)
 		status = IMAPSYNC_EXIT_SERVER;
 		goto out;
 	}
+	progress_start();
 	if (run_command(&run, &opts) < 0 || run.fatal)
 		status =
 		    run.braked ? IMAPSYNC_EXIT_BRAKE : IMAPSYNC_EXIT_SERVER;
@@ -147,6 +167,8 @@ main(int argc, char **argv)
 	else if (run.set.verify)
 		status = sync_verify_report(&run) ? IMAPSYNC_EXIT_OK
 		                                  : IMAPSYNC_EXIT_DIFFER;
+	if (status != IMAPSYNC_EXIT_OK)
+		hint_shared_database(config, dbpath);
 	server_log_stats(&run);
 out:
 	server_disconnect(&run);

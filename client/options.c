@@ -10,6 +10,8 @@
 #include <strings.h>
 
 static char options_error[512];
+/* --config=~/... and --import-interimap=~/..., expanded. */
+static char options_config_path[4096], options_import_path[4096];
 
 static int fail(const char **error_r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -95,9 +97,29 @@ options_usage(void)
 	       "  --debug            log IMAP traffic (twice: credentials "
 	       "too)\n"
 	       "  -h, --help         show this help and exit\n"
-	       "  --version          show the version and exit\n"
+	       "  -V, --version      show the version and exit\n"
 	       "\n"
-	       "Options come before MAILBOX arguments. See imapsync(1).\n";
+	       "Options come before MAILBOX arguments.\n"
+	       "\n"
+	       "Files:\n"
+	       "  $XDG_CONFIG_HOME/imapsync/config   the configuration\n"
+	       "      (~/.config/imapsync/config)\n"
+	       "  $XDG_DATA_HOME/imapsync/HOST.db    the state (the "
+	       "database key;\n"
+	       "      ~/.local/share/imapsync/; HOST is [remote]'s host,\n"
+	       "      localhost for a tunnel)\n"
+	       "\n"
+	       "Exit status: 0 done, 1 some mailbox failed (the others were "
+	       "synced),\n"
+	       "  2 usage or configuration error, 3 server or database "
+	       "error,\n"
+	       "  4 another imapsync holds the database, 5 the safety brake "
+	       "stopped\n"
+	       "  the run (see --force), 6 --verify found the stores and the "
+	       "database\n"
+	       "  apart.\n"
+	       "\n"
+	       "See imapsync(1).\n";
 }
 
 const char *
@@ -173,6 +195,32 @@ parse_seconds(const char *s, unsigned *seconds_r)
 	if (errno != 0 || *end != '\0' || v > 7 * 24 * 3600)
 		return -1;
 	*seconds_r = v;
+	return 0;
+}
+
+/* A path with a leading "~/" (which the shell leaves alone after "=")
+ * rewritten with $HOME into buf; any other path returned as it is. */
+static int
+expand_home(const char *opt, const char *path, char *buf, size_t size,
+            const char **path_r, const char **error_r)
+{
+	const char *home = getenv("HOME");
+	int len;
+
+	if (strncmp(path, "~/", 2) != 0) {
+		*path_r = path;
+		return 0;
+	}
+	if (home == NULL || home[0] != '/')
+		return fail(error_r,
+		            "%s: cannot expand \"~/\": $HOME is not an "
+		            "absolute directory",
+		            opt);
+	len = snprintf(buf, size, "%s%s%s", home,
+	               home[strlen(home) - 1] == '/' ? "" : "/", path + 2);
+	if (len < 0 || (size_t)len >= size)
+		return fail(error_r, "%s: path too long", opt);
+	*path_r = buf;
 	return 0;
 }
 
@@ -258,7 +306,7 @@ options_parse(int argc, char **argv, struct options *opts_r,
 	for (;;) {
 		before = optind == 0 ? 1 : optind;
 		index = -1;
-		c = getopt_long(argc, argv, "+:qh", long_options, &index);
+		c = getopt_long(argc, argv, "+:qhV", long_options, &index);
 		if (c == -1)
 			break;
 		if (index >= 0 && c != '?' && c != ':' &&
@@ -274,7 +322,10 @@ options_parse(int argc, char **argv, struct options *opts_r,
 			opts->help = true;
 			break;
 		case OPT_CONFIG:
-			opts->config = optarg;
+			if (expand_home("--config", optarg, options_config_path,
+			                sizeof(options_config_path),
+			                &opts->config, error_r) < 0)
+				return -1;
 			break;
 		case OPT_TARGET:
 			if (!target_given)
@@ -316,6 +367,7 @@ options_parse(int argc, char **argv, struct options *opts_r,
 		case OPT_VERIFY:
 			seen |= 1U << OPTIONS_VERIFY;
 			break;
+		case 'V':
 		case OPT_VERSION:
 			opts->version = true;
 			break;
@@ -324,7 +376,11 @@ options_parse(int argc, char **argv, struct options *opts_r,
 				return fail(error_r, "--import-interimap needs "
 				                     "the path of interimap's "
 				                     "database");
-			opts->import_interimap = optarg;
+			if (expand_home("--import-interimap", optarg,
+			                options_import_path,
+			                sizeof(options_import_path),
+			                &opts->import_interimap, error_r) < 0)
+				return -1;
 			break;
 		case OPT_DRY_RUN:
 			opts->dry_run = true;

@@ -198,6 +198,7 @@ struct state {
 	sqlite3 *db;
 	char *path;
 	int lock_fd;
+	char *lock_path; /* PATH.lock, removed by state_close() */
 	int found_version;
 	sqlite3_stmt *stmts[STMT_COUNT];
 	char error[1024];
@@ -384,47 +385,70 @@ make_parents(const char *path, const char **error_r)
 /* The sidecar lock: flock() on PATH.lock, which holds the owner's pid.
  * flock rather than SQLite's own locks so that a second instance fails
  * at once with a pid to show, and on a file of its own so that it never
- * meets SQLite's fcntl locks (they are the same lock on NFS). */
+ * meets SQLite's fcntl locks (they are the same lock on NFS). The owner
+ * removes the file while it still holds the lock (state_close()), so a
+ * lock won on a file that is no longer at PATH.lock is no lock: the file
+ * is opened again. */
 static int
-take_lock(const char *path, int *fd_r, const char **error_r)
+take_lock(const char *path, int *fd_r, char **lock_path_r, const char **error_r)
 {
 	char *lock_path, buf[32];
+	struct stat fst, pst;
 	ssize_t n;
-	int fd;
+	int fd, tries;
 
 	if (asprintf(&lock_path, "%s.lock", path) < 0)
 		abort();
-	fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		set_error(NULL, error_r, "cannot open %s: %s", lock_path,
-		          strerror(errno));
-		free(lock_path);
-		return -1;
-	}
-	free(lock_path);
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int err = errno;
+	for (tries = 0;; tries++) {
+		fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		          0600);
+		if (fd < 0) {
+			set_error(NULL, error_r, "cannot open %s: %s",
+			          lock_path, strerror(errno));
+			free(lock_path);
+			return -1;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			int err = errno;
 
-		n = pread(fd, buf, sizeof(buf) - 1, 0);
+			n = pread(fd, buf, sizeof(buf) - 1, 0);
+			close(fd);
+			free(lock_path);
+			if (err != EWOULDBLOCK)
+				return set_error(NULL, error_r,
+				                 "cannot lock %s: %s", path,
+				                 strerror(err));
+			buf[n > 0 ? n : 0] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			set_error(NULL, error_r,
+			          "another imapsync is running on %s (pid %s)",
+			          path, buf[0] != '\0' ? buf : "unknown");
+			return STATE_LOCKED;
+		}
+		if (fstat(fd, &fst) == 0 && lstat(lock_path, &pst) == 0 &&
+		    fst.st_dev == pst.st_dev && fst.st_ino == pst.st_ino)
+			break;
+		/* removed by the run that held it, between our open and
+		 * our flock */
 		close(fd);
-		if (err != EWOULDBLOCK)
-			return set_error(NULL, error_r, "cannot lock %s: %s",
-			                 path, strerror(err));
-		buf[n > 0 ? n : 0] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-		set_error(NULL, error_r,
-		          "another imapsync is running on %s (pid %s)", path,
-		          buf[0] != '\0' ? buf : "unknown");
-		return STATE_LOCKED;
+		if (tries == 10) {
+			set_error(NULL, error_r,
+			          "cannot lock %s: %s keeps being replaced",
+			          path, lock_path);
+			free(lock_path);
+			return -1;
+		}
 	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, n, 0) != n) {
-		set_error(NULL, error_r, "cannot write %s.lock: %s", path,
+		set_error(NULL, error_r, "cannot write %s: %s", lock_path,
 		          strerror(errno));
 		close(fd);
+		free(lock_path);
 		return -1;
 	}
 	*fd_r = fd;
+	*lock_path_r = lock_path;
 	return 0;
 }
 
@@ -513,7 +537,7 @@ state_open(const char *path, struct state **state_r, const char **error_r)
 	if (st == NULL || (st->path = strdup(path)) == NULL)
 		abort();
 	st->lock_fd = -1;
-	ret = take_lock(path, &st->lock_fd, error_r);
+	ret = take_lock(path, &st->lock_fd, &st->lock_path, error_r);
 	if (ret == 0)
 		ret = create_file(path, error_r);
 	/* NOFOLLOW: config_database_check() refused a symlink; one made
@@ -575,8 +599,13 @@ state_close(struct state **_st)
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		sqlite3_close(st->db);
 	}
-	if (st->lock_fd >= 0)
+	if (st->lock_fd >= 0) {
+		/* while still holding it: see take_lock() */
+		if (st->lock_path != NULL)
+			unlink(st->lock_path);
 		close(st->lock_fd);
+	}
+	free(st->lock_path);
 	free(st->path);
 	free(st);
 }

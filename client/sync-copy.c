@@ -10,6 +10,7 @@
 #include "imap-decode.h"
 #include "limits.h"
 #include "log.h"
+#include "progress.h"
 #include "state.h"
 #include "uidset.h"
 
@@ -287,13 +288,8 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 	                                                : 0;
 	b->flags[b->count] = fl;
 	b->count++;
-	from->copy_done++;
-	from->copy_bytes += f->body->len;
 	buf_free(&flags);
-	log_progress("%s: copying %s: %" PRIu64 "/%" PRIu64 " message(s), "
-	             "%" PRIu64 " kB",
-	             mb->display, side_name(from->side), from->copy_done,
-	             from->copy_total, from->copy_bytes / 1024);
+	progress_copied(f->body->len);
 	/* Without MULTIAPPEND, one message per APPEND (still pipelined). */
 	if (b->count >=
 	        ((mb->run->server[to->side].caps & IMAP_CAP_MULTIAPPEND) != 0
@@ -347,7 +343,7 @@ sync_copy_start(struct mbox_side *ms)
 	uidset_normalize(&ms->fresh);
 	if (ms->fresh.n > 0)
 		mbox_other(ms)->touched = true;
-	ms->copy_total += uidset_count(&ms->fresh);
+	progress_add(uidset_count(&ms->fresh));
 	while (pos < ms->fresh.n) {
 		struct buf *b = buf_create(IMAP_MAX_UIDSET_CMD * 2);
 

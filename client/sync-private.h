@@ -183,7 +183,6 @@ struct mbox_side {
 	/* Copy from this side to the other. */
 	struct copy_batch *batch;
 	unsigned fetches; /* body FETCH commands in flight */
-	uint64_t copy_total, copy_done, copy_bytes;
 };
 
 struct mbox {

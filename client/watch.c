@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mailboxes.h"
 #include "options.h"
+#include "progress.h"
 #include "server.h"
 #include "state.h"
 #include "sync.h"
@@ -673,7 +674,7 @@ watch_reread(struct watch *w)
 	ls.debug = (int)w->opts->debug;
 	log_deinit();
 	if (log_init(&ls, &error) < 0)
-		fprintf(stderr, "imapsync: %s\n", error);
+		log_early(false, "%s", error);
 	config_free(w->config);
 	*w->config = nc;
 	w->run->config = nc;
@@ -689,6 +690,7 @@ watch_run(struct sync_run *run, const struct options *opts,
 {
 	struct watch w;
 	int status = IMAPSYNC_EXIT_OK;
+	bool said_waiting = false;
 	unsigned s;
 	size_t i;
 
@@ -711,6 +713,21 @@ watch_run(struct sync_run *run, const struct options *opts,
 	run->synced = watch_synced;
 	run->hook_ctx = &w;
 	w.changed = true;
+	/* Lines hours apart: each says when. */
+	log_stamp_stderr(true);
+	/* Said once, so that a terminal that shows nothing more is known to
+	 * be waiting, not hung. */
+	if (opts->notify)
+		log_info(NULL, NULL,
+		         "--notify: syncing now, then at each change the "
+		         "servers report (and every %u s); SIGINT or SIGTERM "
+		         "stops, SIGHUP reads %s again",
+		         opts->watch_seconds, config_path);
+	else
+		log_info(NULL, NULL,
+		         "--watch: syncing now, then every %u s; SIGINT or "
+		         "SIGTERM stops, SIGHUP reads %s again",
+		         opts->watch_seconds, config_path);
 	while (!watch_stop) {
 		if (watch_reload) {
 			watch_reload = 0;
@@ -728,6 +745,7 @@ watch_run(struct sync_run *run, const struct options *opts,
 		if (w.changed) {
 			w.changed = false;
 			run->mailbox_failures = 0;
+			progress_start();
 			if (mailboxes_sync(run, opts->mailboxes,
 			                   opts->mailbox_count, false) < 0 ||
 			    run->fatal) {
@@ -742,6 +760,10 @@ watch_run(struct sync_run *run, const struct options *opts,
 			watch_unselect(&w);
 			w.next_sync_ms =
 			    watch_now() + (int64_t)opts->watch_seconds * 1000;
+			if (!said_waiting)
+				log_info(NULL, NULL, "first sync done; "
+				                     "waiting for changes");
+			said_waiting = true;
 		}
 		if (watch_wait(&w) < 0)
 			watch_down(&w);

@@ -922,7 +922,15 @@ conn_eof(struct imap_conn *c)
 		conn_close(c);
 		return;
 	}
-	if (why[0] != '\0')
+	/* Before the greeting, a tunnel's command may never have reached
+	 * a server (ssh refusing its config, a host that does not
+	 * resolve): no server is to blame. */
+	if (c->state == IMAP_CONN_GREETING && why[0] != '\0')
+		conn_fail(c, "connection closed before the IMAP greeting (%s)",
+		          why);
+	else if (c->state == IMAP_CONN_GREETING)
+		conn_fail(c, "connection closed before the IMAP greeting");
+	else if (why[0] != '\0')
 		conn_fail(c, "connection closed by the server (%s)", why);
 	else
 		conn_fail(c, "connection closed by the server");

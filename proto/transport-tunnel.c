@@ -40,8 +40,11 @@
 
 /* The stderr file is emptied once we have read this much of it. */
 #define TUNNEL_STDERR_KEEP (64 * 1024)
-/* How much of the command's last stderr line an error message quotes. */
+/* How much of each of the command's last stderr lines an error message
+ * quotes, and how many lines: ssh names a bad config line in one and says
+ * what is wrong with it in the next. */
 #define TUNNEL_STDERR_LINE 160
+#define TUNNEL_STDERR_LINES 3
 
 #define TUNNEL_SHELL_CHARS "|&;<>()$`\\\"'*?[]#~=%!{}\t\n"
 
@@ -50,14 +53,17 @@ struct tunnel {
 	int fd;
 	pid_t pid; /* -1 once reaped */
 	/* The command's stderr: a memfd (-1 if none), how far it is read,
-	 * whether to copy it to ours, its last complete line and the line
-	 * being read. */
+	 * whether to copy it to ours, its last complete lines (a ring:
+	 * err_count lines were ever kept) and the line being read. */
 	int err_fd;
 	off_t err_off;
 	bool err_copy;
-	char err_last[TUNNEL_STDERR_LINE];
+	char err_last[TUNNEL_STDERR_LINES][TUNNEL_STDERR_LINE];
+	unsigned err_count;
 	char err_cur[TUNNEL_STDERR_LINE];
 	size_t err_cur_len;
+	/* What tunnel_stderr_last() returns. */
+	char err_joined[TUNNEL_STDERR_LINES * (TUNNEL_STDERR_LINE + 3)];
 };
 
 static __thread char tunnel_create_error[512];
@@ -81,9 +87,11 @@ tunnel_stderr_line(struct tunnel *tu, const char *data, size_t len)
 
 		if (c == '\n') {
 			if (tu->err_cur_len > 0) {
-				memcpy(tu->err_last, tu->err_cur,
-				       tu->err_cur_len);
-				tu->err_last[tu->err_cur_len] = '\0';
+				char *last = tu->err_last[tu->err_count++ %
+				                          TUNNEL_STDERR_LINES];
+
+				memcpy(last, tu->err_cur, tu->err_cur_len);
+				last[tu->err_cur_len] = '\0';
 			}
 			tu->err_cur_len = 0;
 		} else if (c == '\r' ||
@@ -131,16 +139,32 @@ tunnel_stderr_pump(struct tunnel *tu)
 		tu->err_off = 0;
 }
 
-/* The command's last stderr line, or "". */
+/* The command's last few stderr lines, joined by " / ", or "". */
 static const char *
 tunnel_stderr_last(struct tunnel *tu)
 {
+	unsigned n, i;
+	size_t len = 0;
+
 	tunnel_stderr_pump(tu);
+	tu->err_joined[0] = '\0';
+	n = tu->err_count < TUNNEL_STDERR_LINES ? tu->err_count
+	                                        : TUNNEL_STDERR_LINES;
+	/* A line being written counts as the last one. */
+	if (tu->err_cur_len > 0 && n == TUNNEL_STDERR_LINES)
+		n--;
+	for (i = tu->err_count - n; i != tu->err_count; i++) {
+		snprintf(tu->err_joined + len, sizeof(tu->err_joined) - len,
+		         "%s%s", len > 0 ? " / " : "",
+		         tu->err_last[i % TUNNEL_STDERR_LINES]);
+		len = strlen(tu->err_joined);
+	}
 	if (tu->err_cur_len > 0) {
 		tu->err_cur[tu->err_cur_len] = '\0';
-		return tu->err_cur;
+		snprintf(tu->err_joined + len, sizeof(tu->err_joined) - len,
+		         "%s%s", len > 0 ? " / " : "", tu->err_cur);
 	}
-	return tu->err_last;
+	return tu->err_joined;
 }
 
 static void

@@ -22,12 +22,20 @@
 /* The one request besides none at all that the client makes. */
 #define REMOTE_COMMAND "imap"
 
+#ifndef IMAPSYNC_VERSION
+#define IMAPSYNC_VERSION "0.1"
+#endif
+
 /* Exit statuses, as imapsync's: 1 refused, 2 usage, 3 setup failure. */
 #define REMOTE_EXIT_REFUSED 1
 #define REMOTE_EXIT_USAGE 2
 #define REMOTE_EXIT_SETUP 3
 
-/* Say why on the IMAP stream, where the client looks first, then leave. */
+/* --check: a person reads the output, not an IMAP client. */
+static bool remote_by_hand = FALSE;
+
+/* Say why on the IMAP stream, where the client looks first, then leave;
+   with --check, on stderr alone. */
 static void ATTR_NORETURN ATTR_FORMAT(2, 3)
     remote_bye(int status, const char *fmt, ...)
 {
@@ -38,7 +46,8 @@ static void ATTR_NORETURN ATTR_FORMAT(2, 3)
 	reason = t_strdup_vprintf(fmt, args);
 	va_end(args);
 	i_error("%s", reason);
-	printf("* BYE %s: %s\r\n", REMOTE_NAME, reason);
+	if (!remote_by_hand)
+		printf("* BYE %s: %s\r\n", REMOTE_NAME, reason);
 	fflush(stdout);
 	lib_exit(status);
 }
@@ -72,7 +81,7 @@ static void ATTR_NORETURN
 remote_usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr,
-	        "usage: %s [--config=FILE] [--check]\n"
+	        "usage: %s [--config=FILE] [--check] | --version\n"
 	        "  Forced command of an authorized_keys line: starts "
 	        "Dovecot's imap,\n  pre-authenticated for this user. "
 	        "--check tests that it works.\n"
@@ -155,8 +164,12 @@ main(int argc, char *argv[])
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--check") == 0)
-			check = TRUE;
-		else if (str_begins(argv[i], "--config="))
+			check = remote_by_hand = TRUE;
+		else if (strcmp(argv[i], "--version") == 0 ||
+		         strcmp(argv[i], "-V") == 0) {
+			printf("%s %s\n", REMOTE_NAME, IMAPSYNC_VERSION);
+			lib_exit(0);
+		} else if (str_begins(argv[i], "--config="))
 			conf = argv[i] + 9;
 		else if (strcmp(argv[i], "--help") == 0)
 			remote_usage(0);

@@ -5,12 +5,15 @@
 #include "execv-const.h"
 #include "istream.h"
 #include "str-sanitize.h"
+#include "str.h"
 #include "strescape.h"
+#include "strnum.h"
 #include "write-full.h"
 
 #include "remote-session.h"
 #include "remote-settings.h"
 
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -143,11 +146,55 @@ remote_check_add_caps(ARRAY_TYPE(const_string) * caps, const char *text)
 	}
 }
 
-/* Talk to the session on fd; fills caps, returns 0 or -1 with *error_r. */
-static int
-remote_check_talk(int fd, ARRAY_TYPE(const_string) * caps, const char **error_r)
+/* A mailbox the session lists, with its message count. */
+struct remote_check_mailbox {
+	const char *name;
+	unsigned int messages;
+};
+ARRAY_DEFINE_TYPE(remote_check_mailbox, struct remote_check_mailbox);
+
+/* "* STATUS name (MESSAGES n)": the name (quoted or an atom; a literal
+   is left out) and n, into boxes. */
+static void
+remote_check_add_status(ARRAY_TYPE(remote_check_mailbox) * boxes, const char *p)
 {
-	static const char query[] = "c1 CAPABILITY\r\nc2 LOGOUT\r\n";
+	struct remote_check_mailbox box;
+	string_t *name = t_str_new(64);
+	const char *m;
+
+	if (*p == '"') {
+		for (p++; *p != '\0' && *p != '"'; p++) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			str_append_c(name, *p);
+		}
+		if (*p != '"')
+			return;
+		p++;
+	} else if (*p == '{') {
+		return;
+	} else {
+		while (*p != '\0' && *p != ' ')
+			str_append_c(name, *p++);
+	}
+	m = strstr(p, "MESSAGES ");
+	if (m == NULL || str_to_uint(t_strcut(m + 9, ')'), &box.messages) < 0)
+		return;
+	box.name = t_strdup(str_c(name));
+	array_push_back(boxes, &box);
+}
+
+/* Talk to the session on fd; fills caps and boxes, returns 0 or -1 with
+   *error_r. */
+static int
+remote_check_talk(int fd, ARRAY_TYPE(const_string) * caps,
+                  ARRAY_TYPE(remote_check_mailbox) * boxes,
+                  const char **error_r)
+{
+	static const char query[] =
+	    "c1 CAPABILITY\r\n"
+	    "c2 LIST \"\" \"*\" RETURN (STATUS (MESSAGES))\r\n"
+	    "c3 LOGOUT\r\n";
 	struct istream *input;
 	const char *line;
 	bool greeted = FALSE, done = FALSE;
@@ -172,7 +219,9 @@ remote_check_talk(int fd, ARRAY_TYPE(const_string) * caps, const char **error_r)
 			remote_check_add_caps(caps, line + 9);
 		} else if (strncasecmp(line, "* CAPABILITY ", 13) == 0) {
 			remote_check_add_caps(caps, line + 2);
-		} else if (str_begins(line, "c2 ")) {
+		} else if (strncasecmp(line, "* STATUS ", 9) == 0) {
+			remote_check_add_status(boxes, line + 9);
+		} else if (str_begins(line, "c3 ")) {
 			done = TRUE;
 		}
 	}
@@ -182,16 +231,141 @@ remote_check_talk(int fd, ARRAY_TYPE(const_string) * caps, const char **error_r)
 		        ? t_strdup_printf("reading the session failed: %s",
 		                          i_stream_get_error(input))
 		        : "the session ended without a greeting "
-		          "(see Dovecot's error above)";
+		          "(see Dovecot's error)";
 		ret = -1;
 	}
 	i_stream_unref(&input);
 	return ret;
 }
 
+/* Dovecot's mail_location for the session, by `doveconf -h` from beside
+   doveadm, in the session's environment; NULL if it cannot say. */
+static const char *
+remote_check_mail_location(const struct remote_settings *set,
+                           const struct passwd *pw, const char *doveadm)
+{
+	const char *doveconf, *slash = strrchr(doveadm, '/');
+	const char *argv[6];
+	char buf[1024];
+	unsigned int n = 0;
+	size_t len = 0;
+	ssize_t r;
+	int fds[2], status;
+	pid_t pid;
+
+	if (slash == NULL)
+		return NULL;
+	doveconf =
+	    t_strconcat(t_strdup_until(doveadm, slash + 1), "doveconf", NULL);
+	argv[n++] = doveconf;
+	if (set->dovecot_config != NULL) {
+		argv[n++] = "-c";
+		argv[n++] = set->dovecot_config;
+	}
+	argv[n++] = "-h";
+	argv[n++] = "mail_location";
+	argv[n] = NULL;
+	if (access(doveconf, X_OK) < 0 || pipe(fds) < 0)
+		return NULL;
+	pid = fork();
+	if (pid < 0) {
+		i_close_fd(&fds[0]);
+		i_close_fd(&fds[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		if (dup2(fds[1], 1) < 0 || null < 0 || dup2(null, 0) < 0 ||
+		    dup2(null, 2) < 0)
+			_exit(127);
+		i_close_fd(&fds[0]);
+		remote_session_env(pw);
+		execv(doveconf, (char *const *)argv);
+		_exit(127);
+	}
+	i_close_fd(&fds[1]);
+	while (len < sizeof(buf) - 1 &&
+	       (r = read(fds[0], buf + len, sizeof(buf) - 1 - len)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		len += r;
+	}
+	i_close_fd(&fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return NULL;
+	buf[len] = '\0';
+	return str_sanitize(t_strcut(buf, '\n'), 300);
+}
+
+/* What the session said on stderr, but its Info lines (the logout's
+   "Disconnected: Logged out"), each as "dovecot: LINE"; TRUE if any. */
+static bool
+remote_check_print_stderr(FILE *err)
+{
+	char line[1024];
+	bool printed = FALSE;
+
+	if (err == NULL)
+		return FALSE;
+	rewind(err);
+	while (fgets(line, sizeof(line), err) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strstr(line, ": Info: ") != NULL || line[0] == '\0')
+			continue;
+		printf("dovecot:      %s\n", str_sanitize(line, 300));
+		printed = TRUE;
+	}
+	fclose(err);
+	return printed;
+}
+
+/* The mailboxes and their counts; a warning when there is no mail to
+   see, which is most often mail kept where mail_location does not say. */
+static bool
+remote_check_print_mailboxes(ARRAY_TYPE(remote_check_mailbox) * boxes,
+                             const char *location)
+{
+	const struct remote_check_mailbox *box;
+	unsigned int count = array_count(boxes), shown = 0;
+	unsigned long long total = 0;
+
+	array_foreach(boxes, box) total += box->messages;
+	printf("mailboxes:    %u, %llu message(s) in all\n", count, total);
+	array_foreach(boxes, box)
+	{
+		if (shown++ == 20) {
+			printf("  ... and %u more\n", count - 20);
+			break;
+		}
+		printf("  %-40s %u\n", str_sanitize(box->name, 40),
+		       box->messages);
+	}
+	if (total > 0)
+		return FALSE;
+	if (location != NULL && str_begins(location, "mbox:"))
+		printf("WARNING: no mail in %s (Debian's default): mail kept "
+		       "in a maildir is not seen; set mail_location = "
+		       "maildir:~/Maildir (imapsync-remote(1), SETTINGS)\n",
+		       location);
+	else
+		printf("WARNING: no mail in any mailbox: if this account has "
+		       "mail, Dovecot looks in the wrong place (set "
+		       "mail_location)\n");
+	return TRUE;
+}
+
 int
 remote_session_check(const struct remote_settings *set, const struct passwd *pw)
 {
+	ARRAY_TYPE(remote_check_mailbox) boxes;
+	const char *location;
+	FILE *err;
+	bool warned;
 	ARRAY_TYPE(const_string) caps;
 	const char *doveadm, *error, *cap, *missing = NULL;
 	int sv[2], status, ret;
@@ -213,7 +387,15 @@ remote_session_check(const struct remote_settings *set, const struct passwd *pw)
 	printf("dovecot.conf: %s\n", set->dovecot_config != NULL
 	                                 ? set->dovecot_config
 	                                 : "(Dovecot's default)");
+	location = remote_check_mail_location(set, pw, doveadm);
+	printf("mail_location: %s\n",
+	       location == NULL      ? "(doveconf could not say)"
+	       : location[0] == '\0' ? "(empty: Dovecot looks for the mail "
+	                               "itself)"
+	                             : location);
 	fflush(stdout);
+	/* Dovecot's own lines go after the report, not in its middle. */
+	err = tmpfile();
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 		i_fatal("socketpair() failed: %m");
@@ -221,7 +403,8 @@ remote_session_check(const struct remote_settings *set, const struct passwd *pw)
 	if (pid < 0)
 		i_fatal("fork() failed: %m");
 	if (pid == 0) {
-		if (dup2(sv[1], 0) < 0 || dup2(sv[1], 1) < 0)
+		if (dup2(sv[1], 0) < 0 || dup2(sv[1], 1) < 0 ||
+		    (err != NULL && dup2(fileno(err), 2) < 0))
 			i_fatal("dup2() failed: %m");
 		i_close_fd(&sv[0]);
 		i_close_fd(&sv[1]);
@@ -230,15 +413,19 @@ remote_session_check(const struct remote_settings *set, const struct passwd *pw)
 	i_close_fd(&sv[1]);
 	alarm(REMOTE_CHECK_TIMEOUT_SECS);
 	t_array_init(&caps, 32);
-	ret = remote_check_talk(sv[0], &caps, &error);
+	t_array_init(&boxes, 32);
+	ret = remote_check_talk(sv[0], &caps, &boxes, &error);
 	i_close_fd(&sv[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	alarm(0);
 	if (ret < 0) {
+		remote_check_print_stderr(err);
+		fflush(stdout);
 		i_error("%s", error);
 		return 3;
 	}
+	warned = remote_check_print_mailboxes(&boxes, location);
 
 	printf("capabilities:");
 	array_foreach_elem(&caps, cap) printf(" %s", str_sanitize(cap, 100));
@@ -258,11 +445,15 @@ remote_session_check(const struct remote_settings *set, const struct passwd *pw)
 		}
 	}
 	if (missing != NULL) {
+		remote_check_print_stderr(err);
 		printf("result: missing %s; imapsync needs a Dovecot with "
 		       "them (2.2.25 or later)\n",
 		       missing);
 		return 1;
 	}
-	printf("result: OK, imapsync can sync with this server\n");
+	if (remote_check_print_stderr(err))
+		warned = TRUE;
+	printf("result: OK, imapsync can sync with this server%s\n",
+	       warned ? " (but see the warnings above)" : "");
 	return 0;
 }

@@ -1,8 +1,8 @@
 #!/bin/sh
 # 42-lock.sh: while one run holds the database, a second instance is
-# refused at once with a message (imapsync); the first run is unharmed.
-# A database that is a symbolic link, or in a directory others may write,
-# is refused.
+# refused at once with a message (imapsync); the first run is unharmed;
+# the lock file is removed at the end. A database that is a symbolic
+# link, or in a directory others may write, is refused.
 . "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -36,6 +36,7 @@ tap_is "$rc" 0 \
 	"the first run exits 0"
 sync_run
 sync_dumps_equal "dumps equal after both"
+tap_ok "no lock file is left after the runs" test ! -e "$SYNC_DB.lock"
 tap_is "$(store_count "$LOCAL" INBOX)" 2 \
 	"m2 copied once"
 

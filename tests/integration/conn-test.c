@@ -680,8 +680,8 @@ test_tunnel_failures(void)
 	c = connect_to("kill -9 $$", 0, 0, &s);
 	ok(c != NULL && imap_conn_state(c) == IMAP_CONN_FAILED &&
 	       strcmp(imap_conn_error(c),
-	              "remote: connection closed by the server "
-	              "(command killed by signal 9)") == 0,
+	              "remote: connection closed before the IMAP "
+	              "greeting (command killed by signal 9)") == 0,
 	   "killed tunnel: %s", c != NULL ? imap_conn_error(c) : "");
 	imap_conn_free(&c);
 

@@ -485,7 +485,17 @@ TEST(errors_name_file_and_line)
 	CHECK_STREQ(load_error("[local]\nfoo = bar\n[remote]\n"),
 	            "config:2: unknown option \"foo\"");
 	CHECK_STREQ(load_error("[local]\nstarttls = YES\n[remote]\n"),
-	            "config:2: unknown option \"starttls\"");
+	            "config:2: unknown option \"starttls\" (did you mean "
+	            "\"STARTTLS\"?)");
+	CHECK_STREQ(load_error("[local]\ncomand = x\n[remote]\n"),
+	            "config:2: unknown option \"comand\" (did you mean "
+	            "\"command\"?)");
+	CHECK_STREQ(load_error("databse = x\n[local]\n[remote]\n"),
+	            "config:1: unknown option \"databse\" (did you mean "
+	            "\"database\"?)");
+	CHECK_STREQ(load_error("[local]\npasword-command = x\n[remote]\n"),
+	            "config:2: unknown option \"pasword-command\" (did you "
+	            "mean \"password-command\"?)");
 	CHECK_STREQ(
 	    load_error("[local]\n\njust words\n[remote]\n"),
 	    "config:3: syntax error: expected KEY = VALUE or [SECTION]");
@@ -501,7 +511,8 @@ TEST(errors_name_file_and_line)
 	CHECK_STREQ(load_error("[local]\n[remote]\nhost =\n"),
 	            "config:3: invalid value for host: ");
 	CHECK_STREQ(load_error("logfile = rel.log\n[local]\n[remote]\n"),
-	            "config:1: invalid value for logfile: rel.log");
+	            "config:1: invalid value for logfile: rel.log (must be "
+	            "an absolute path)");
 	CHECK_STREQ(load_error("[local]\nauth = PLAIN  LOGIN\n[remote]\n"),
 	            "config:2: invalid value for auth: PLAIN  LOGIN");
 	CHECK_STREQ(load_error("[local]\nSSL_protocols = TLSv2\n[remote]\n"),

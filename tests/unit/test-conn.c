@@ -156,6 +156,33 @@ TEST(eof_with_status)
 	imap_conn_free(&c);
 }
 
+/* A tunnel whose command ends before any greeting (ssh refusing its own
+ * config): no server was contacted, and the last few stderr lines say
+ * why (the line naming the setting, and the one saying what is wrong). */
+TEST(eof_before_greeting)
+{
+	struct imap_conn *c = peer("echo zero >&2; echo one >&2; "
+	                           "echo 'line 20: bad' >&2; printf 'no' >&2; "
+	                           "exit 255",
+	                           0);
+	struct res r = {0};
+
+	imap_conn_cmd(c, res_cb, &r, "NOOP");
+	CHECK(run(c, 5000) == -1);
+	CHECK_STREQ(imap_conn_error(c),
+	            "test: connection closed before the IMAP greeting "
+	            "(command exited with status 255: one / line 20: bad / "
+	            "no)");
+	imap_conn_free(&c);
+	c = peer("true; exit 3", 0);
+	imap_conn_cmd(c, res_cb, &r, "NOOP");
+	CHECK(run(c, 5000) == -1);
+	CHECK_STREQ(imap_conn_error(c),
+	            "test: connection closed before the IMAP greeting "
+	            "(command exited with status 3)");
+	imap_conn_free(&c);
+}
+
 TEST(timeout_leaves_conn_usable)
 {
 	struct imap_conn *c =

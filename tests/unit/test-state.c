@@ -2,6 +2,7 @@
 
 #include <ftw.h>
 #include <sqlite3.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -102,6 +103,8 @@ TEST(create_mode_and_schema)
 	CHECK(stat(sub, &st_buf) == 0 && (st_buf.st_mode & 07777) == 0600);
 	state_close(&st);
 	CHECK(st == NULL);
+	/* the lock file is there only while a run holds it */
+	CHECK(stat(sub, &st_buf) < 0 && errno == ENOENT);
 
 	CHECK(raw_int(path, "PRAGMA user_version") == STATE_SCHEMA_VERSION);
 	CHECK(raw_int(path, "SELECT COUNT(*) FROM pragma_journal_mode "
