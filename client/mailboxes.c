@@ -1829,13 +1829,21 @@ out:
 	return ret;
 }
 
+/* Listings a run may make for renames: each finds those a rename of
+ * their parent hid from the one before. */
+#define MBX_RENAME_PASSES 4
+
 int
 mailboxes_sync(struct sync_run *run, char **args, size_t nargs, bool repair)
 {
 	int ret = mbx_sync_pass(run, args, nargs, repair, true);
+	unsigned pass = 1;
 
-	/* After renames, the names both sides have changed: list again. */
-	if (ret == 1)
-		ret = mbx_sync_pass(run, args, nargs, repair, false);
+	/* After renames, the names both sides have changed: list again,
+	 * and look for renames again (a child renamed under a parent that
+	 * was renamed too shows only then), a few times at most. */
+	while (ret == 1)
+		ret = mbx_sync_pass(run, args, nargs, repair,
+		                    ++pass < MBX_RENAME_PASSES);
 	return ret;
 }

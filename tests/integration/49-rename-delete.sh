@@ -70,4 +70,20 @@ tap_is "$(store_list "$LOCAL" | grep -cE ' d[123]$')" 3 \
 	"nothing deleted on local"
 sync_run --force
 tap_is "$(store_list "$LOCAL" | grep -cE ' d[123]$')" 0 "--force deletes them"
+# A parent renamed and its child renamed under it, both on local, while
+# remote adds mail to the child: the child's rename shows only once the
+# parent's is carried; the mail follows it.
+sync_pair_new --name nested
+{ echo "create m1"; echo "create m1/m2"; } | store_script "$LOCAL" >/dev/null
+sync_ok "nested: first sync exits 0"
+store_rename "$LOCAL" m1 r4
+store_rename "$LOCAL" r4/m2 r4/r5
+store_append "$REMOTE" m1/m2 -s nested22 >/dev/null
+sync_ok "nested: parent and child renamed exits 0"
+tap_check "nested: both renames carried" sh -c \
+	"grep -q '^remote: Renamed mailbox m1 to r4' '$SYNC_ERR' &&
+	 grep -q '^remote: Renamed mailbox r4/m2 to r4/r5' '$SYNC_ERR'"
+tap_is "$(store_count "$LOCAL" r4/r5)" 1 "nested: the new mail reached it"
+sync_dumps_equal "nested: dumps equal"
+sync_noop "nested: then a sync is a no-op"
 tap_done
