@@ -22,6 +22,8 @@ struct server_login {
 	const struct config_side *cs;
 	struct imap_conn *conn;
 	int debug;
+	/* connect-timeout: for all the steps together. */
+	int timeout_ms;
 	/* The step's command is in flight. */
 	bool busy;
 	/* Its tagged status (enum imap_status), -1 if the connection went. */

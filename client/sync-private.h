@@ -30,8 +30,6 @@ struct imap_cmd;
  * (~35 bytes each), rather than selecting again if MATCH or a move needs
  * them. */
 #define SYNC_EARLY_SIZES 100
-/* Seconds without a byte from either server before giving up. */
-#define SYNC_TIMEOUT_MS (300 * 1000)
 
 enum mbox_phase {
 	PHASE_SELECT,
@@ -202,6 +200,11 @@ struct mbox {
 	 * by content, if every message there is found on the other side. */
 	bool recover;
 	enum side recover_side;
+	/* HIGHESTMODSEQ or UIDNEXT went back on that side under the same
+	 * UIDVALIDITY (an index lost): the stored numbers say nothing of
+	 * what changed, so the mailbox is compared in full (sync-repair.c)
+	 * and flags that differ are merged, never taken from one side. */
+	bool went_back[SIDE_COUNT];
 };
 
 /* A command in flight that runs in a mailbox: the server works through
@@ -305,6 +308,10 @@ void sync_first_select(struct mbox_side *ms, const struct sync_target *t,
                        bool early_sizes);
 bool sync_first_listed(struct mbox_side *ms, const struct sync_target *t);
 int sync_first_check(struct mbox_side *ms);
+/* Whether numbers (LIST-STATUS's or SELECT's) went back from the stored
+ * ones on ms under the same UIDVALIDITY; the first time, warn. */
+bool sync_first_went_back(struct mbox_side *ms, uint32_t uidvalidity,
+                          uint32_t uidnext, uint64_t hms);
 int sync_first_fresh(struct mbox_side *ms);
 /* Whether LIST-STATUS shows more than new mail on this side. */
 bool sync_first_churn(const struct mbox_side *ms, const struct sync_target *t);

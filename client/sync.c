@@ -115,6 +115,32 @@ sync_wait_done(void *ctx)
 	       sync_in_flight(run) == 0;
 }
 
+/* Why the connection of side s failed, with the mailbox it was working
+ * in when there was one. */
+static void
+sync_log_conn_error(struct sync_run *run, enum side s, int timeout_ms)
+{
+	struct sync_server *srv = &run->server[s];
+	const char *err = imap_conn_error(srv->conn), *what;
+	size_t len = strlen(side_name(s));
+
+	if (err[0] == '\0') {
+		/* Only silence ends a wait without an error. */
+		what = imap_conn_waiting_for(srv->conn);
+		if (what == NULL)
+			return;
+		log_error(side_name(s), srv->lost_in,
+		          "the server sent nothing for %d s while asked %s",
+		          2 * timeout_ms / 1000, what);
+		return;
+	}
+	if (strncmp(err, side_name(s), len) == 0 && err[len] == ':' &&
+	    err[len + 1] == ' ')
+		log_error(side_name(s), srv->lost_in, "%s", err + len + 2);
+	else
+		log_error(NULL, NULL, "%s", err);
+}
+
 int
 sync_run_wait(struct sync_run *run)
 {
@@ -122,12 +148,16 @@ sync_run_wait(struct sync_run *run)
 	    run->server[SIDE_LOCAL].conn,
 	    run->server[SIDE_REMOTE].conn,
 	};
+	int timeout_ms = (int)run->config->timeout * 1000;
 	size_t i;
 
 	if (run->fatal)
 		return -1;
+	/* Each connection's oldest command has timeout_ms to be answered
+	 * (imap_conn_set_answer_timeout()); silence beyond twice that is
+	 * only a backstop. */
 	if (imap_conn_run(conns, SIDE_COUNT, sync_wait_done, run,
-	                  SYNC_TIMEOUT_MS) == 0) {
+	                  2 * timeout_ms) == 0) {
 		if (sync_in_flight(run) == 0)
 			return 0;
 		/* Stopped with commands in flight: the connections go
@@ -138,12 +168,8 @@ sync_run_wait(struct sync_run *run)
 		run->fatal = true;
 		return -1;
 	}
-	for (i = 0; i < SIDE_COUNT; i++) {
-		const char *err = imap_conn_error(conns[i]);
-
-		if (err[0] != '\0')
-			log_error(NULL, NULL, "%s", err);
-	}
+	for (i = 0; i < SIDE_COUNT; i++)
+		sync_log_conn_error(run, i, timeout_ms);
 	run->fatal = true;
 	return -1;
 }
@@ -479,6 +505,8 @@ epoch_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 
 	if (resp != NULL)
 		epoch_modseq(e->ms, resp);
+	else if (e->srv->lost_in == NULL)
+		e->srv->lost_in = e->ms->mb->display;
 	if (e->cb != NULL)
 		e->cb(conn, resp, e->ctx);
 	sync_epoch_close(e);
@@ -1069,6 +1097,19 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 	}
 }
 
+/* Whether a mailbox is being compared in full (it went back). */
+static bool
+sync_any_scan(const struct mbox *mbs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (mbs[i].phase == PHASE_SCAN && !mbs[i].failed)
+			return true;
+	}
+	return false;
+}
+
 int
 sync_mailboxes(struct sync_run *run, const struct sync_target *all,
                size_t n_all, bool repair)
@@ -1091,16 +1132,23 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 		    !run->skip(run->hook_ctx, all[i].name, all[i].len))
 			targets[n++] = all[i];
 	}
-	for (s = 0; s < SIDE_COUNT; s++)
+	for (s = 0; s < SIDE_COUNT; s++) {
 		imap_conn_set_untagged(run->server[s].conn, sync_untagged,
 		                       &run->server[s]);
+		run->server[s].lost_in = NULL;
+	}
 	for (i = 0; i < n; i++) {
 		if (mbox_init(&mbs[i], run, &targets[i]) < 0) {
 			mbs[i].failed = true;
 			continue;
 		}
-		for (s = 0; s < SIDE_COUNT; s++)
+		for (s = 0; s < SIDE_COUNT; s++) {
 			churn[s] |= sync_first_churn(&mbs[i].s[s], &targets[i]);
+			(void)sync_first_went_back(
+			    &mbs[i].s[s], targets[i].listed[s].uidvalidity,
+			    targets[i].listed[s].uidnext,
+			    targets[i].listed[s].highestmodseq);
+		}
 	}
 	for (i = 0; i < n; i++) {
 		if (mbs[i].failed)
@@ -1126,8 +1174,10 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 		}
 		if (mb->failed)
 			continue;
-		if (repair && mb->s[SIDE_LOCAL].have_row &&
-		    mb->s[SIDE_REMOTE].have_row) {
+		if ((repair || ((mb->went_back[SIDE_LOCAL] ||
+		                 mb->went_back[SIDE_REMOTE]) &&
+		                !run->set.dry_run && !mb->recover)) &&
+		    mb->s[SIDE_LOCAL].have_row && mb->s[SIDE_REMOTE].have_row) {
 			mbox_step(mb, PHASE_SCAN);
 			sync_repair_start(mb);
 			continue;
@@ -1151,7 +1201,7 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 			mb->active = false;
 		}
 	}
-	if (repair) {
+	if (repair || sync_any_scan(mbs, n)) {
 		if (sync_run_wait(run) < 0)
 			goto out;
 		for (i = 0; i < n; i++) {
@@ -1180,6 +1230,7 @@ out:
 		if (run->server[s].conn != NULL)
 			imap_conn_set_untagged(run->server[s].conn, NULL, NULL);
 		run->server[s].selected = NULL;
+		run->server[s].lost_in = NULL;
 	}
 	free(mbs);
 	free(targets);
