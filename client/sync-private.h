@@ -244,6 +244,10 @@ void sync_db_fail(struct mbox *mb, const char *error);
 const char *sync_uids_str(const struct uidset *set, struct buf *b);
 /* Whether uid on ms's side has a pair in the mapping table. */
 bool sync_is_mapped(struct mbox_side *ms, uint32_t uid);
+/* Keep of ms->vanished only the UIDs the mapping holds (one walk over
+ * the mapping, whatever the ranges a server sent); warn of those under
+ * the stored UIDNEXT that had no pair. -1 on a database failure. */
+int sync_vanished_narrow(struct mbox_side *ms);
 /* A response code of ms's mailbox (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ,
  * NOMODSEQ, COPYUID), untagged or in a tagged answer. */
 void sync_on_code(struct mbox_side *ms, const struct imap_response *resp);

@@ -307,6 +307,13 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 		return;
 	}
 	if (mb->phase == PHASE_SCAN) {
+		/* A side that went back may also say less than it holds:
+		 * the run goes on from what its messages show. */
+		if (mb->went_back[ms->side] && f.modseq > ms->hms)
+			ms->hms = f.modseq;
+		if (mb->went_back[ms->side] && f.uid >= ms->uidnext &&
+		    f.uid != UINT32_MAX)
+			ms->uidnext = f.uid + 1;
 		flagmap_set(&ms->all, f.uid, buf_data(flags), f.modseq);
 		(void)sync_match_ident_add(ms, &f, buf_data(flags));
 		buf_free(&flags);
@@ -342,6 +349,84 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 	buf_free(&flags);
 }
 
+/* The highest UID ms's server has shown to exist, plus one: UIDs past
+ * it never did, whatever a VANISHED says. */
+static uint32_t
+mbox_uid_limit(const struct mbox_side *ms)
+{
+	uint32_t limit = ms->uidnext;
+
+	if (ms->uidnext_seen > limit)
+		limit = ms->uidnext_seen;
+	if (ms->max_uid != UINT32_MAX && ms->max_uid + 1 > limit)
+		limit = ms->max_uid + 1;
+	if (ms->row.uidnext > limit)
+		limit = ms->row.uidnext;
+	/* What the sync appended here, from APPENDUID. */
+	if (ms->appended.n > 0 &&
+	    ms->appended.r[ms->appended.n - 1].hi != UINT32_MAX &&
+	    ms->appended.r[ms->appended.n - 1].hi + 1 > limit)
+		limit = ms->appended.r[ms->appended.n - 1].hi + 1;
+	return limit;
+}
+
+/* A VANISHED in APPLY's selection or in CHECK, range by range (a server
+ * may send 1:4000000000): what the sync expunged itself is seen gone,
+ * the rest is foreign. */
+static void
+mbox_vanished_live(struct mbox_side *ms, const struct uidset *uids)
+{
+	const struct uidset *ex = &ms->expunged;
+	uint32_t limit = mbox_uid_limit(ms);
+	size_t i, j, lo_j, hi_j;
+	int ret = 0;
+
+	uidset_normalize(&ms->expunged);
+	for (i = 0; i < uids->n && ret == 0; i++) {
+		uint64_t cur = uids->r[i].lo, hi = uids->r[i].hi;
+
+		if (cur >= limit)
+			continue;
+		if (hi >= limit)
+			hi = limit - 1;
+		/* The first range of expunged that may overlap. */
+		lo_j = 0;
+		hi_j = ex->n;
+		while (lo_j < hi_j) {
+			size_t mid = lo_j + (hi_j - lo_j) / 2;
+
+			if (ex->r[mid].hi < cur)
+				lo_j = mid + 1;
+			else
+				hi_j = mid;
+		}
+		for (j = lo_j; j < ex->n && ex->r[j].lo <= hi && ret == 0;
+		     j++) {
+			uint64_t elo = ex->r[j].lo, ehi = ex->r[j].hi;
+
+			if (elo > cur) {
+				ret |= uidset_add_range(&ms->vanished,
+				                        (uint32_t)cur,
+				                        (uint32_t)(elo - 1));
+				ms->mb->foreign = true;
+				cur = elo;
+			}
+			if (ehi > hi)
+				ehi = hi;
+			ret |= uidset_add_range(&ms->expunged_seen,
+			                        (uint32_t)cur, (uint32_t)ehi);
+			cur = ehi + 1;
+		}
+		if (cur <= hi) {
+			ret |= uidset_add_range(&ms->vanished, (uint32_t)cur,
+			                        (uint32_t)hi);
+			ms->mb->foreign = true;
+		}
+	}
+	if (ret != 0)
+		sync_fail(ms->mb, ms->side, "out of memory");
+}
+
 static void
 mbox_on_vanished(struct mbox_side *ms, const struct imap_response *resp)
 {
@@ -355,29 +440,77 @@ mbox_on_vanished(struct mbox_side *ms, const struct imap_response *resp)
 		sync_fail(mb, ms->side, "bad VANISHED response: %s", error);
 		return;
 	}
+	uidset_normalize(&uids);
 	if (mb->phase == PHASE_SELECT) {
+		/* Only ranges: sync_vanished_narrow() keeps what the
+		 * mapping holds. */
 		for (i = 0; i < uids.n; i++)
 			uidset_add_range(&ms->vanished, uids.r[i].lo,
 			                 uids.r[i].hi);
 	} else if (mb->phase == PHASE_CHECK || mb->phase == PHASE_APPLY) {
-		struct uidset_iter it;
-		uint32_t uid;
-
 		if (!earlier)
 			ms->live_gone += uidset_count(&uids);
-		uidset_iter_init(&it, &uids);
-		while (uidset_iter_next(&it, &uid)) {
-			if (uidset_contains(&ms->expunged, uid)) {
-				if (uidset_add(&ms->expunged_seen, uid) < 0)
-					sync_fail(mb, ms->side,
-					          "out of memory");
-				continue;
-			}
-			uidset_add(&ms->vanished, uid);
-			mb->foreign = true;
-		}
+		mbox_vanished_live(ms, &uids);
 	}
 	uidset_free(&uids);
+}
+
+struct narrow {
+	struct mbox_side *ms;
+	struct uidset kept;
+	uint64_t below; /* kept UIDs under the stored UIDNEXT */
+};
+
+static int
+narrow_add(void *ctx, uint32_t luid, uint32_t ruid)
+{
+	struct narrow *n = ctx;
+	uint32_t uid = n->ms->side == SIDE_LOCAL ? luid : ruid;
+
+	if (!uidset_contains(&n->ms->vanished, uid))
+		return 0;
+	if (uid < n->ms->row.uidnext)
+		n->below++;
+	return uidset_add(&n->kept, uid);
+}
+
+int
+sync_vanished_narrow(struct mbox_side *ms)
+{
+	struct mbox *mb = ms->mb;
+	struct narrow n = {ms, UIDSET_INIT, 0};
+	uint64_t under = 0;
+	const char *error = "out of memory";
+	size_t i;
+
+	if (ms->vanished.n == 0)
+		return 0;
+	uidset_normalize(&ms->vanished);
+	for (i = 0; i < ms->vanished.n; i++) {
+		const struct uid_range *r = &ms->vanished.r[i];
+
+		if (r->lo >= ms->row.uidnext)
+			break;
+		under += (uint64_t)(r->hi < ms->row.uidnext
+		                        ? r->hi
+		                        : ms->row.uidnext - 1) -
+		         r->lo + 1;
+	}
+	if (state_mapping_foreach(mb->run->state, mb->idx, ms->side,
+	                          narrow_add, &n, &error) != 0) {
+		uidset_free(&n.kept);
+		sync_db_fail(mb, error);
+		return -1;
+	}
+	if (under > n.below)
+		log_warn(side_name(side_other(ms->side)), mb->display,
+		         "No match for %" PRIu64
+		         " vanished %s UID(s). Ignoring.",
+		         under - n.below, side_name(ms->side));
+	uidset_free(&ms->vanished);
+	ms->vanished = n.kept;
+	uidset_normalize(&ms->vanished);
+	return 0;
 }
 
 void
@@ -1183,7 +1316,8 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 			continue;
 		}
 		for (s = 0; s < SIDE_COUNT && !mb->recover; s++) {
-			if (sync_first_fresh(&mb->s[s]) < 0)
+			if (sync_vanished_narrow(&mb->s[s]) < 0 ||
+			    sync_first_fresh(&mb->s[s]) < 0)
 				break;
 		}
 		for (s = 0; s < SIDE_COUNT && mb->recover; s++) {

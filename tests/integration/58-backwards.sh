@@ -41,4 +41,25 @@ tap_check "index loss: the remote's new flag reached local" \
 tap_is "$(store_count "$LOCAL" INBOX)" 5 "index loss: the new message was copied"
 sync_dumps_equal "index loss: the stores are equal"
 sync_noop "index loss: the next run has nothing to do"
+
+# --- A relay that lowers UIDNEXT and HIGHESTMODSEQ (tests/lib/liar.py). ---
+cp "$SYNC_CONF" "$SYNC_CONF.sane"
+sed "s|^command = $REMOTE\$|command = $IMAPSYNC_TOP/tests/lib/liar.py low $REMOTE|" \
+	"$SYNC_CONF.sane" >"$SYNC_CONF"
+store_append "$REMOTE" INBOX -s m6 >/dev/null
+l1=$(store_uid_of "$LOCAL" INBOX m1)
+store_flags "$LOCAL" INBOX "$l1" +FLAGS "\\Flagged"
+sync_run
+tap_is "$SYNC_RC" 0 "lowered numbers: exit 0"
+tap_check "lowered numbers: one warning names the remote server and INBOX" \
+	sh -c "[ \$(grep -c 'remote(INBOX).*went back' '$SYNC_ERR') = 1 ]"
+tap_is "$(store_count "$LOCAL" INBOX)" 6 \
+	"lowered numbers: the new message was copied"
+r1=$(store_uid_of "$REMOTE" INBOX m1)
+tap_check "lowered numbers: the local \\Flagged is kept and reached remote" \
+	sh -c "$IMAPTOOL $LOCAL flags INBOX | grep \"^$l1 .*Flagged\" &&
+		$IMAPTOOL $REMOTE flags INBOX | grep \"^$r1 .*Flagged\""
+cp "$SYNC_CONF.sane" "$SYNC_CONF"
+sync_ok "lowered numbers: the next run against the sane server exits 0"
+sync_dumps_equal "lowered numbers: the stores are equal"
 tap_done
