@@ -9,6 +9,7 @@ session, with the server's answers made to lie:
                in LIST-STATUS and SELECT alike, as after a lost index
   appenduid-v  APPENDUID gives a UIDVALIDITY one higher than the real one
   appenduid-low  APPENDUID gives UIDs from 1 (ones that exist already)
+  notify-silent  NOTIFY SET is never answered (its tagged line dropped)
 """
 import re
 import sys
@@ -37,17 +38,23 @@ def main():
     mode = sys.argv[1]
     client, server = Lines(client=True), Lines()
     qresync_tags = set()
+    notify_tags = set()
 
     def from_client(data):
         for line in client.feed(data):
             m = re.match(rb'(\S+) (SELECT|EXAMINE) .*QRESYNC', line, re.I)
             if m:
                 qresync_tags.add(m.group(1))
+            m = re.match(rb'(\S+) NOTIFY SET ', line, re.I)
+            if m:
+                notify_tags.add(m.group(1))
 
     def from_server(data):
         out = []
         for line in server.feed(data):
             tag = line.split(b' ', 1)[0]
+            if mode == 'notify-silent' and tag in notify_tags:
+                continue
             if mode == 'vanished' and tag in qresync_tags:
                 qresync_tags.discard(tag)
                 out.append(b'* VANISHED (EARLIER) 1000:4000000000\r\n')
