@@ -115,30 +115,30 @@ sync_wait_done(void *ctx)
 	       sync_in_flight(run) == 0;
 }
 
-/* Why the connection of side s failed, with the mailbox it was working
- * in when there was one. */
+/* Why the connection of side s failed ("remote: ..."), with the mailbox
+ * it was working in when there was one. */
 static void
 sync_log_conn_error(struct sync_run *run, enum side s, int timeout_ms)
 {
 	struct sync_server *srv = &run->server[s];
 	const char *err = imap_conn_error(srv->conn), *what;
-	size_t len = strlen(side_name(s));
+	const char *in = srv->lost_in != NULL ? srv->lost_in : "";
 
 	if (err[0] == '\0') {
 		/* Only silence ends a wait without an error. */
 		what = imap_conn_waiting_for(srv->conn);
-		if (what == NULL)
-			return;
-		log_error(side_name(s), srv->lost_in,
-		          "the server sent nothing for %d s while asked %s",
-		          2 * timeout_ms / 1000, what);
+		if (what != NULL)
+			log_error(NULL, NULL,
+			          "%s: the server sent nothing for %d s while "
+			          "asked %s%s%s%s",
+			          side_name(s), timeout_ms / 1000, what,
+			          in[0] != '\0' ? " (mailbox " : "", in,
+			          in[0] != '\0' ? ")" : "");
 		return;
 	}
-	if (strncmp(err, side_name(s), len) == 0 && err[len] == ':' &&
-	    err[len + 1] == ' ')
-		log_error(side_name(s), srv->lost_in, "%s", err + len + 2);
-	else
-		log_error(NULL, NULL, "%s", err);
+	log_error(NULL, NULL, "%s%s%s%s", err,
+	          in[0] != '\0' ? " (mailbox " : "", in,
+	          in[0] != '\0' ? ")" : "");
 }
 
 int
@@ -169,7 +169,7 @@ sync_run_wait(struct sync_run *run)
 		return -1;
 	}
 	for (i = 0; i < SIDE_COUNT; i++)
-		sync_log_conn_error(run, i, timeout_ms);
+		sync_log_conn_error(run, i, 2 * timeout_ms);
 	run->fatal = true;
 	return -1;
 }

@@ -1204,13 +1204,6 @@ imap_conn_run_fd(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
 			ret = 0;
 			goto out;
 		}
-		for (i = 0; i < n; i++) {
-			if (!conn_throttled(conns[i]) &&
-			    conn_check_expiry(conns[i], now_ms()) < 0) {
-				errno = ETIMEDOUT;
-				goto out;
-			}
-		}
 		if (r == 0 && timeout_ms >= 0 &&
 		    now_ms() - last_rx >= timeout_ms) {
 			errno = ETIMEDOUT;
@@ -1230,6 +1223,14 @@ imap_conn_run_fd(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
 			if (c->got_bytes) {
 				c->got_bytes = false;
 				last_rx = now_ms();
+			}
+		}
+		/* After reading: an answer that came in time counts. */
+		for (i = 0; i < n; i++) {
+			if (!conn_throttled(conns[i]) &&
+			    conn_check_expiry(conns[i], now_ms()) < 0) {
+				errno = ETIMEDOUT;
+				goto out;
 			}
 		}
 	}
