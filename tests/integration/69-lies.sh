@@ -1,5 +1,5 @@
 #!/bin/sh
-# 58-lies.sh: a server that lies in its answers (tests/lib/liar.py in
+# 69-lies.sh: a server that lies in its answers (tests/lib/liar.py in
 # front of a real Dovecot). A VANISHED (EARLIER) range of four billion
 # UIDs ends the run quickly and touches nothing it should not (the range
 # is met with the mapping, not looked up UID by UID); an APPENDUID with
