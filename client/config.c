@@ -764,8 +764,7 @@ build_default(struct config_parse *p, const char **error_r)
 	        : CONFIG_DEFAULT_TIMEOUT;
 	config->connect_timeout =
 	    raw[CONFIG_CONNECT_TIMEOUT].value != NULL
-	        ? (unsigned)strtoul(raw[CONFIG_CONNECT_TIMEOUT].value, NULL,
-	                            10)
+	        ? (unsigned)strtoul(raw[CONFIG_CONNECT_TIMEOUT].value, NULL, 10)
 	        : CONFIG_DEFAULT_CONNECT_TIMEOUT;
 	config->safety_expunge = CONFIG_DEFAULT_SAFETY_EXPUNGE;
 	if (raw[CONFIG_SAFETY_EXPUNGE].value != NULL)

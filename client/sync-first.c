@@ -134,8 +134,7 @@ sync_first_went_back(struct mbox_side *ms, uint32_t uidvalidity,
 		         ", was %" PRIu64 ") under the same UIDVALIDITY, as "
 		         "after a lost index: comparing every message, as "
 		         "--repair does; flags that differ are merged",
-		         uidnext, ms->row.uidnext, hms,
-		         ms->row.highestmodseq);
+		         uidnext, ms->row.uidnext, hms, ms->row.highestmodseq);
 	mb->went_back[ms->side] = true;
 	return true;
 }

@@ -491,13 +491,13 @@ sync_vanished_narrow(struct mbox_side *ms)
 
 		if (r->lo >= ms->row.uidnext)
 			break;
-		under += (uint64_t)(r->hi < ms->row.uidnext
-		                        ? r->hi
-		                        : ms->row.uidnext - 1) -
-		         r->lo + 1;
+		under +=
+		    (uint64_t)(r->hi < ms->row.uidnext ? r->hi
+		                                       : ms->row.uidnext - 1) -
+		    r->lo + 1;
 	}
-	if (state_mapping_foreach(mb->run->state, mb->idx, ms->side,
-	                          narrow_add, &n, &error) != 0) {
+	if (state_mapping_foreach(mb->run->state, mb->idx, ms->side, narrow_add,
+	                          &n, &error) != 0) {
 		uidset_free(&n.kept);
 		sync_db_fail(mb, error);
 		return -1;

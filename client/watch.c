@@ -344,8 +344,7 @@ struct watch_wait {
 };
 
 static void
-watch_wait_cb(struct imap_conn *c, const struct imap_response *resp,
-              void *ctx)
+watch_wait_cb(struct imap_conn *c, const struct imap_response *resp, void *ctx)
 {
 	struct watch_wait *ww = ctx;
 
@@ -368,15 +367,15 @@ static int
 watch_cmd_wait(struct imap_conn *c, char *text, size_t size, const char *cmd)
 {
 	struct watch_wait ww = {false, -1, text, size};
+	int r;
 
 	text[0] = '\0';
 	if (imap_conn_cmd(c, watch_wait_cb, &ww, "%a", cmd) == NULL) {
 		snprintf(text, size, "%s", imap_conn_error(c));
 		return -1;
 	}
-	if (imap_conn_run_fd(&c, 1, watch_wait_done, &ww, -1,
-	                     watch_pipe[0]) < 0 &&
-	    !ww.done) {
+	r = imap_conn_run_fd(&c, 1, watch_wait_done, &ww, -1, watch_pipe[0]);
+	if (r < 0 && !ww.done) {
 		snprintf(text, size, "%s", imap_conn_error(c));
 		return -1;
 	}

@@ -1086,8 +1086,8 @@ conn_expiry(const struct imap_conn *c)
 		at = c->deadline;
 	if (c->answer_ms > 0 && (cmd = conn_oldest(c)) != NULL &&
 	    !cmd_is(cmd, "IDLE")) {
-		uint64_t moved = c->stats.bytes_in + c->stats.bytes_out -
-		                 c->answer_bytes;
+		uint64_t moved =
+		    c->stats.bytes_in + c->stats.bytes_out - c->answer_bytes;
 		int64_t cmd_at =
 		    c->answer_since + c->answer_ms +
 		    (int64_t)(moved / IMAP_MIN_RATE * 1000 +

@@ -821,7 +821,6 @@ TEST(password_command_timeout)
 	                       "password-command-timeout = soon\n"),
 	            "config:3: invalid value for password-command-timeout: "
 	            "soon");
-
 }
 
 TEST(timeouts)
@@ -831,8 +830,7 @@ TEST(timeouts)
 	CHECK(c != NULL && c->timeout == CONFIG_DEFAULT_TIMEOUT &&
 	      c->connect_timeout == CONFIG_DEFAULT_CONNECT_TIMEOUT);
 	config_free(&c);
-	c = load("timeout = 7\nconnect-timeout = 3\n[local]\n[remote]\n",
-	         NULL);
+	c = load("timeout = 7\nconnect-timeout = 3\n[local]\n[remote]\n", NULL);
 	CHECK(c != NULL && c->timeout == 7 && c->connect_timeout == 3);
 	config_free(&c);
 	CHECK_STREQ(load_error("timeout = 0\n[local]\n[remote]\n"),

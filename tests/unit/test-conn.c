@@ -267,9 +267,9 @@ TEST(trace_incoming_literal)
  * naming the command. */
 TEST(answer_timeout_trickle)
 {
-	struct imap_conn *c = peer(
-	    "printf '* PREAUTH hi\\r\\n'; "
-	    "while :; do printf x; sleep 0.1; done", 0);
+	struct imap_conn *c = peer("printf '* PREAUTH hi\\r\\n'; "
+	                           "while :; do printf x; sleep 0.1; done",
+	                           0);
 	struct res r = {0};
 
 	imap_conn_set_answer_timeout(c, 1000);
@@ -291,9 +291,10 @@ greeted(void *ctx)
 /* A greeting a byte every 100 ms: the deadline is not moved by it. */
 TEST(deadline_trickled_greeting)
 {
-	struct imap_conn *c = peer(
-	    "for b in '*' ' ' O K ' ' h i; do printf \"$b\"; sleep 0.1; "
-	    "done; sleep 0.2; while :; do printf x; sleep 0.1; done", 0);
+	struct imap_conn *c =
+	    peer("for b in '*' ' ' O K ' ' h i; do printf \"$b\"; sleep 0.1; "
+	         "done; sleep 0.2; while :; do printf x; sleep 0.1; done",
+	         0);
 
 	imap_conn_set_deadline(c, 500, "greeting");
 	CHECK(strcmp(imap_conn_waiting_for(c), "greeting") == 0);
