@@ -37,8 +37,6 @@ copy_check_appenduid(struct mbox_side *to, const struct imap_resp_code *code,
 	struct uidset_iter it;
 	uint64_t n = 0;
 
-	if (to->row.uidnext > floor && to->row.uidvalidity == to->uidvalidity)
-		floor = to->row.uidnext;
 	if (to->appended.n > 0 &&
 	    to->appended.r[to->appended.n - 1].hi >= floor)
 		floor = to->appended.r[to->appended.n - 1].hi + 1;
