@@ -338,9 +338,11 @@ watch_idle_end(struct watch_side *ws)
 
 struct watch_wait {
 	bool done;
+	/* The wait ended first (a signal): the answer, when the connection
+	 * gets or drops it, only frees this. */
+	bool orphan;
 	int status;
-	char *text;
-	size_t size;
+	char text[1024];
 };
 
 static void
@@ -348,9 +350,13 @@ watch_wait_cb(struct imap_conn *c, const struct imap_response *resp, void *ctx)
 {
 	struct watch_wait *ww = ctx;
 
+	if (ww->orphan) {
+		free(ww);
+		return;
+	}
 	ww->done = true;
 	ww->status = resp != NULL ? (int)resp->status : -1;
-	snprintf(ww->text, ww->size, "%s",
+	snprintf(ww->text, sizeof(ww->text), "%s",
 	         resp != NULL ? resp->text : imap_conn_error(c));
 }
 
@@ -366,24 +372,29 @@ watch_wait_done(void *ctx)
 static int
 watch_cmd_wait(struct imap_conn *c, char *text, size_t size, const char *cmd)
 {
-	struct watch_wait ww = {false, -1, text, size};
+	struct watch_wait *ww = calloc(1, sizeof(*ww));
 	int r;
 
-	text[0] = '\0';
-	if (imap_conn_cmd(c, watch_wait_cb, &ww, "%a", cmd) == NULL) {
+	if (ww == NULL) {
+		snprintf(text, size, "out of memory");
+		return -1;
+	}
+	if (imap_conn_cmd(c, watch_wait_cb, ww, "%a", cmd) == NULL) {
 		snprintf(text, size, "%s", imap_conn_error(c));
+		free(ww);
 		return -1;
 	}
-	r = imap_conn_run_fd(&c, 1, watch_wait_done, &ww, -1, watch_pipe[0]);
-	if (r < 0 && !ww.done) {
-		snprintf(text, size, "%s", imap_conn_error(c));
+	r = imap_conn_run_fd(&c, 1, watch_wait_done, ww, -1, watch_pipe[0]);
+	if (!ww->done) {
+		snprintf(text, size, "%s",
+		         r < 0 ? imap_conn_error(c) : "stopping on a signal");
+		ww->orphan = true;
 		return -1;
 	}
-	if (!ww.done) {
-		snprintf(text, size, "stopping on a signal");
-		return -1;
-	}
-	return ww.status;
+	snprintf(text, size, "%s", ww->text);
+	r = ww->status;
+	free(ww);
+	return r;
 }
 
 /* Start watching on the peer connections: NOTIFY, else IDLE on INBOX,
