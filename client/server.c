@@ -68,6 +68,8 @@ server_steps_done(void *ctx)
 	struct server_login *l = ctx;
 	unsigned s;
 
+	if (l[0].stop != NULL && *l[0].stop != 0)
+		return true;
 	for (s = 0; s < SIDE_COUNT; s++) {
 		if (l[s].busy ||
 		    imap_conn_state(l[s].conn) == IMAP_CONN_GREETING)
@@ -109,7 +111,7 @@ server_steps_run(struct server_login *l)
 	r = imap_conn_run(conns, SIDE_COUNT, server_steps_done, l,
 	                  l[0].timeout_ms);
 	if (r == 0)
-		return 0;
+		return l[0].stop != NULL && *l[0].stop != 0 ? -1 : 0;
 	for (s = 0; s < SIDE_COUNT; s++) {
 		if (imap_conn_state(conns[s]) == IMAP_CONN_FAILED ||
 		    imap_conn_state(conns[s]) == IMAP_CONN_CLOSED)
@@ -425,6 +427,7 @@ server_connect(struct sync_run *run, const struct config *config, int debug)
 		l[s].cs = &config->side[s];
 		l[s].debug = debug;
 		l[s].timeout_ms = (int)config->connect_timeout * 1000;
+		l[s].stop = run->stop;
 		run->server[s].reference = l[s].cs->list_reference != NULL
 		                               ? l[s].cs->list_reference
 		                               : "";

@@ -495,6 +495,7 @@ watch_connect(struct watch *w)
 		return -1;
 	if (w->opts->notify) {
 		w->peer.config = *w->config;
+		w->peer.stop = &watch_stop;
 		if (server_connect(&w->peer, *w->config, debug) < 0 ||
 		    watch_peer_start(w) < 0)
 			return -1;
@@ -798,6 +799,8 @@ watch_run(struct sync_run *run, const struct options *opts,
 		}
 		if (!w.connected) {
 			if (watch_connect(&w) < 0) {
+				if (watch_stop)
+					break;
 				watch_down(&w);
 				continue;
 			}
