@@ -384,7 +384,14 @@ watch_cmd_wait(struct imap_conn *c, char *text, size_t size, const char *cmd)
 		free(ww);
 		return -1;
 	}
-	r = imap_conn_run_fd(&c, 1, watch_wait_done, ww, -1, watch_pipe[0]);
+	for (;;) {
+		r = imap_conn_run_fd(&c, 1, watch_wait_done, ww, -1,
+		                     watch_pipe[0]);
+		if (ww->done || watch_stop || r < 0)
+			break;
+		/* SIGHUP: its flag stays for the loop to see. */
+		watch_drain();
+	}
 	if (!ww->done) {
 		snprintf(text, size, "%s",
 		         r < 0 ? imap_conn_error(c) : "stopping on a signal");

@@ -35,6 +35,11 @@ sed 's/^timeout = 3$/timeout = 30/' "$SYNC_CONF" >"$SYNC_CONF.long"
 	>"$WATCH_LOG" 2>&1 &
 pid=$!
 watch_until 20 sh -c "grep -q 'remote -> .* NOTIFY SET' '$WATCH_LOG'" || true
+# A SIGHUP meanwhile is no failure of NOTIFY.
+kill -HUP "$pid"
+sleep 1
+tap_check "a SIGHUP while NOTIFY SET waits is not taken for its failure" \
+	sh -c "! grep 'NOTIFY SET failed' '$WATCH_LOG'"
 term "$pid"
 tap_is "$rc" 0 "one SIGTERM ends the watcher waiting for NOTIFY SET, exit 0"
 
