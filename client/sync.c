@@ -479,7 +479,8 @@ sync_vanished_narrow(struct mbox_side *ms)
 {
 	struct mbox *mb = ms->mb;
 	struct narrow n = {ms, UIDSET_INIT, 0};
-	uint64_t under = 0;
+	uint64_t under = 0, past = 0;
+	uint32_t limit = mbox_uid_limit(ms);
 	const char *error = "out of memory";
 	size_t i;
 
@@ -489,8 +490,11 @@ sync_vanished_narrow(struct mbox_side *ms)
 	for (i = 0; i < ms->vanished.n; i++) {
 		const struct uid_range *r = &ms->vanished.r[i];
 
+		if (r->hi >= limit)
+			past += (uint64_t)r->hi -
+			        (r->lo > limit ? r->lo : limit) + 1;
 		if (r->lo >= ms->row.uidnext)
-			break;
+			continue;
 		under +=
 		    (uint64_t)(r->hi < ms->row.uidnext ? r->hi
 		                                       : ms->row.uidnext - 1) -
@@ -507,6 +511,12 @@ sync_vanished_narrow(struct mbox_side *ms)
 		         "No match for %" PRIu64
 		         " vanished %s UID(s). Ignoring.",
 		         under - n.below, side_name(ms->side));
+	if (past > 0)
+		log_warn(side_name(ms->side), mb->display,
+		         "the server said %" PRIu64 " UID(s) vanished at or "
+		         "past UIDNEXT %" PRIu32 ", which no message had: "
+		         "ignored",
+		         past, limit);
 	uidset_free(&ms->vanished);
 	ms->vanished = n.kept;
 	uidset_normalize(&ms->vanished);
