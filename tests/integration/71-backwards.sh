@@ -1,5 +1,5 @@
 #!/bin/sh
-# 68-backwards.sh: a server whose HIGHESTMODSEQ or UIDNEXT goes back under
+# 71-backwards.sh: a server whose HIGHESTMODSEQ or UIDNEXT goes back under
 # the same UIDVALIDITY (Dovecot after its index files are lost, or a
 # relay that lowers the numbers): the run says so, naming the server and
 # the mailbox, and compares the mailbox in full as --repair does: a flag
