@@ -33,6 +33,7 @@ enum config_check {
 	CHECK_SELECT_OPTS, /* LIST select options: atoms and spaces */
 	CHECK_PERCENT,     /* 0 to 100, an optional % after */
 	CHECK_COUNT,       /* 0 to 999999 */
+	CHECK_SECONDS,     /* 1 to 86400 */
 };
 
 #define KEY_DEFAULT_ONLY 0x1 /* interimap reads it from the default section */
@@ -78,6 +79,9 @@ static const struct {
     [CONFIG_MAX_CREATE] = {"max-create", CHECK_COUNT, KEY_DEFAULT_ONLY},
     [CONFIG_PASSWORD_COMMAND_TIMEOUT] = {"password-command-timeout",
                                          CHECK_COUNT, 0},
+    [CONFIG_TIMEOUT] = {"timeout", CHECK_SECONDS, KEY_DEFAULT_ONLY},
+    [CONFIG_CONNECT_TIMEOUT] = {"connect-timeout", CHECK_SECONDS,
+                                KEY_DEFAULT_ONLY},
 };
 
 /* The sections read: the default one, then [local] and [remote] (indexed
@@ -438,6 +442,11 @@ value_is_valid(enum config_check check, const char *v)
 	case CHECK_COUNT:
 		return v[0] != '\0' && strlen(v) <= 6 &&
 		       strspn(v, "0123456789") == strlen(v);
+	case CHECK_SECONDS:
+		return v[0] != '\0' && strlen(v) <= 5 &&
+		       strspn(v, "0123456789") == strlen(v) &&
+		       strtoul(v, NULL, 10) >= 1 &&
+		       strtoul(v, NULL, 10) <= 86400;
 	}
 	return false;
 }
@@ -803,6 +812,14 @@ build_default(struct config_parse *p, const char **error_r)
 	    raw[CONFIG_MAX_CREATE].value != NULL
 	        ? (unsigned)strtoul(raw[CONFIG_MAX_CREATE].value, NULL, 10)
 	        : IMAP_MAX_MAILBOX_CREATES;
+	config->timeout =
+	    raw[CONFIG_TIMEOUT].value != NULL
+	        ? (unsigned)strtoul(raw[CONFIG_TIMEOUT].value, NULL, 10)
+	        : CONFIG_DEFAULT_TIMEOUT;
+	config->connect_timeout =
+	    raw[CONFIG_CONNECT_TIMEOUT].value != NULL
+	        ? (unsigned)strtoul(raw[CONFIG_CONNECT_TIMEOUT].value, NULL, 10)
+	        : CONFIG_DEFAULT_CONNECT_TIMEOUT;
 	config->safety_expunge = CONFIG_DEFAULT_SAFETY_EXPUNGE;
 	if (raw[CONFIG_SAFETY_EXPUNGE].value != NULL)
 		(void)parse_percent(raw[CONFIG_SAFETY_EXPUNGE].value,

@@ -29,6 +29,10 @@ struct buf;
  * passphrase into a prompt, not to wait for ever. */
 #define CONFIG_DEFAULT_PASSWORD_COMMAND_TIMEOUT 60
 
+/* The defaults of timeout and connect-timeout, in seconds. */
+#define CONFIG_DEFAULT_TIMEOUT 300
+#define CONFIG_DEFAULT_CONNECT_TIMEOUT 60
+
 /* The default log-prefix of interimap: "local(INBOX): " and such. */
 #define CONFIG_DEFAULT_LOG_PREFIX "%?n?%?m?%n(%m)&%n?: ?"
 
@@ -70,6 +74,9 @@ enum config_key {
 	CONFIG_MAX_CREATE,
 	/* imapsync's own, any section. */
 	CONFIG_PASSWORD_COMMAND_TIMEOUT,
+	/* imapsync's own, default section: how long a server may take. */
+	CONFIG_TIMEOUT,
+	CONFIG_CONNECT_TIMEOUT,
 	CONFIG_KEY_COUNT
 };
 
@@ -140,6 +147,10 @@ struct config {
 	unsigned safety_delete;
 	/* max-create: how many mailboxes one run creates on a side. */
 	unsigned max_create;
+	/* timeout: seconds a server may take to answer a command (more
+	 * while data flows), and to send nothing at all; connect-timeout:
+	 * seconds to connect, be greeted and log in, whatever comes. */
+	unsigned timeout, connect_timeout;
 	unsigned line[CONFIG_KEY_COUNT]; /* default-section lines */
 
 	struct config_side side[SIDE_COUNT];

@@ -6,6 +6,7 @@
 
 #include "side.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -22,6 +23,10 @@ struct server_login {
 	const struct config_side *cs;
 	struct imap_conn *conn;
 	int debug;
+	/* connect-timeout: for all the steps together. */
+	int timeout_ms;
+	/* Set by a signal (watch mode): the steps end there. */
+	const volatile sig_atomic_t *stop;
 	/* The step's command is in flight. */
 	bool busy;
 	/* Its tagged status (enum imap_status), -1 if the connection went. */

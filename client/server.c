@@ -17,8 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SERVER_TIMEOUT_MS (60 * 1000)
-
 /* What the sync cannot work without, and what a user can do about it. */
 static const struct {
 	uint64_t cap;
@@ -70,6 +68,8 @@ server_steps_done(void *ctx)
 	struct server_login *l = ctx;
 	unsigned s;
 
+	if (l[0].stop != NULL && *l[0].stop != 0)
+		return true;
 	for (s = 0; s < SIDE_COUNT; s++) {
 		if (l[s].busy ||
 		    imap_conn_state(l[s].conn) == IMAP_CONN_GREETING)
@@ -107,10 +107,11 @@ server_steps_run(struct server_login *l)
 	for (s = 0; s < SIDE_COUNT; s++)
 		conns[s] = l[s].conn;
 	errno = 0;
+	/* Each connection also has its deadline for all the steps. */
 	r = imap_conn_run(conns, SIDE_COUNT, server_steps_done, l,
-	                  SERVER_TIMEOUT_MS);
+	                  l[0].timeout_ms);
 	if (r == 0)
-		return 0;
+		return l[0].stop != NULL && *l[0].stop != 0 ? -1 : 0;
 	for (s = 0; s < SIDE_COUNT; s++) {
 		if (imap_conn_state(conns[s]) == IMAP_CONN_FAILED ||
 		    imap_conn_state(conns[s]) == IMAP_CONN_CLOSED)
@@ -120,7 +121,7 @@ server_steps_run(struct server_login *l)
 		          imap_conn_state(conns[s]) == IMAP_CONN_GREETING))
 			log_error(server_label(&l[s]), NULL,
 			          "no answer within %d s%s",
-			          SERVER_TIMEOUT_MS / 1000,
+			          l[s].timeout_ms / 1000,
 			          transport_tcp_connecting(
 			              imap_conn_get_transport(conns[s]))
 			              ? " (connecting)"
@@ -425,6 +426,8 @@ server_connect(struct sync_run *run, const struct config *config, int debug)
 		l[s].side = s;
 		l[s].cs = &config->side[s];
 		l[s].debug = debug;
+		l[s].timeout_ms = (int)config->connect_timeout * 1000;
+		l[s].stop = run->stop;
 		run->server[s].reference = l[s].cs->list_reference != NULL
 		                               ? l[s].cs->list_reference
 		                               : "";
@@ -432,6 +435,11 @@ server_connect(struct sync_run *run, const struct config *config, int debug)
 		if (server_start(&l[s], debug) < 0)
 			goto out;
 		run->server[s].conn = l[s].conn;
+		/* A server that trickles its greeting cannot stretch this. */
+		imap_conn_set_deadline(l[s].conn, l[s].timeout_ms,
+		                       "connecting and logging in");
+		imap_conn_set_answer_timeout(l[s].conn,
+		                             (int)config->timeout * 1000);
 	}
 	if (server_steps_run(l) < 0)
 		goto out;
@@ -459,6 +467,7 @@ server_connect(struct sync_run *run, const struct config *config, int debug)
 			goto out;
 		}
 		run->server[s].caps = caps;
+		imap_conn_set_deadline(l[s].conn, -1, NULL);
 	}
 	ret = 0;
 out:

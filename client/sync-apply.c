@@ -279,8 +279,10 @@ apply_vanished(struct mbox *mb)
 	const char *error;
 	unsigned s;
 
-	for (s = 0; s < SIDE_COUNT; s++)
-		uidset_normalize(&mb->s[s].vanished);
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (sync_vanished_narrow(&mb->s[s]) < 0)
+			return;
+	}
 	if (state_begin(st, &error) < 0)
 		goto db_error;
 	for (s = 0; s < SIDE_COUNT; s++) {

@@ -24,6 +24,44 @@
 
 static void sync_copy_batch_free(struct copy_batch **bp);
 
+/* Whether APPENDUID can name the messages just appended to `to`: its
+ * UIDVALIDITY the mailbox's, its UIDs new (from the UIDNEXT SELECT gave,
+ * past what this run appended before), rising, one per message. A server
+ * that says otherwise gets no pairs recorded: the copies are there, and
+ * the next run finds them on both sides and pairs them by content, as
+ * after a run killed before APPENDUID came. */
+static int
+copy_check_appenduid(struct mbox_side *to, const struct imap_resp_code *code,
+                     const struct uidset *tuids, size_t count)
+{
+	uint32_t floor = to->uidnext, last = 0, uid;
+	struct uidset_iter it;
+	uint64_t n = 0;
+
+	if (to->appended.n > 0 &&
+	    to->appended.r[to->appended.n - 1].hi >= floor)
+		floor = to->appended.r[to->appended.n - 1].hi + 1;
+	if (code->uidvalidity == to->uidvalidity) {
+		uidset_iter_init(&it, tuids);
+		while (uidset_iter_next(&it, &uid)) {
+			if (uid < floor || uid <= last)
+				break;
+			last = uid;
+			n++;
+		}
+		if (n == count)
+			return 0;
+	}
+	sync_fail(to->mb, to->side,
+	          "the server's APPENDUID (UIDVALIDITY %" PRIu32
+	          ") does not name %zu new message(s) of this mailbox "
+	          "(UIDVALIDITY %" PRIu32 ", UIDs from %" PRIu32
+	          "): no pairs recorded; the next run pairs the copies by "
+	          "content",
+	          code->uidvalidity, count, to->uidvalidity, floor);
+	return -1;
+}
+
 static void
 copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
                  void *ctx)
@@ -68,6 +106,8 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 		          uidset_count(&tuids), b->count);
 		goto out;
 	}
+	if (copy_check_appenduid(to, &code, &tuids, b->count) < 0)
+		goto out; /* the intents stay: the next run pairs by content */
 	if (state_begin(mb->run->state, &error) < 0)
 		goto db_error;
 	uidset_iter_init(&it, &tuids);

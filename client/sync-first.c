@@ -116,6 +116,29 @@ sync_first_listed(struct mbox_side *ms, const struct sync_target *t)
 	return true;
 }
 
+bool
+sync_first_went_back(struct mbox_side *ms, uint32_t uidvalidity,
+                     uint32_t uidnext, uint64_t hms)
+{
+	struct mbox *mb = ms->mb;
+
+	if (!ms->have_row || ms->row.uidvalidity == 0 ||
+	    uidvalidity != ms->row.uidvalidity ||
+	    ((uidnext == 0 || uidnext >= ms->row.uidnext) &&
+	     (hms == 0 || hms >= ms->row.highestmodseq)))
+		return false;
+	if (!mb->went_back[ms->side])
+		log_warn(side_name(ms->side), mb->display,
+		         "the server went back (UIDNEXT %" PRIu32
+		         ", was %" PRIu32 "; HIGHESTMODSEQ %" PRIu64
+		         ", was %" PRIu64 ") under the same UIDVALIDITY, as "
+		         "after a lost index: comparing every message, as "
+		         "--repair does; flags that differ are merged",
+		         uidnext, ms->row.uidnext, hms, ms->row.highestmodseq);
+	mb->went_back[ms->side] = true;
+	return true;
+}
+
 /* After SELECT: may the mailbox be synced? */
 int
 sync_first_check(struct mbox_side *ms)
@@ -154,7 +177,9 @@ sync_first_check(struct mbox_side *ms)
 		         ms->row.uidvalidity, ms->uidvalidity);
 		mb->recover = true;
 		mb->recover_side = ms->side;
+		return 0;
 	}
+	(void)sync_first_went_back(ms, ms->uidvalidity, ms->uidnext, ms->hms);
 	return 0;
 }
 

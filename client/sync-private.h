@@ -30,8 +30,6 @@ struct imap_cmd;
  * (~35 bytes each), rather than selecting again if MATCH or a move needs
  * them. */
 #define SYNC_EARLY_SIZES 100
-/* Seconds without a byte from either server before giving up. */
-#define SYNC_TIMEOUT_MS (300 * 1000)
 
 enum mbox_phase {
 	PHASE_SELECT,
@@ -201,6 +199,11 @@ struct mbox {
 	 * by content, if every message there is found on the other side. */
 	bool recover;
 	enum side recover_side;
+	/* HIGHESTMODSEQ or UIDNEXT went back on that side under the same
+	 * UIDVALIDITY (an index lost): the stored numbers say nothing of
+	 * what changed, so the mailbox is compared in full (sync-repair.c)
+	 * and flags that differ are merged, never taken from one side. */
+	bool went_back[SIDE_COUNT];
 };
 
 /* A command in flight that runs in a mailbox: the server works through
@@ -240,6 +243,10 @@ void sync_db_fail(struct mbox *mb, const char *error);
 const char *sync_uids_str(const struct uidset *set, struct buf *b);
 /* Whether uid on ms's side has a pair in the mapping table. */
 bool sync_is_mapped(struct mbox_side *ms, uint32_t uid);
+/* Keep of ms->vanished only the UIDs the mapping holds (one walk over
+ * the mapping, whatever the ranges a server sent); warn of those under
+ * the stored UIDNEXT that had no pair. -1 on a database failure. */
+int sync_vanished_narrow(struct mbox_side *ms);
 /* A response code of ms's mailbox (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ,
  * NOMODSEQ, COPYUID), untagged or in a tagged answer. */
 void sync_on_code(struct mbox_side *ms, const struct imap_response *resp);
@@ -304,6 +311,10 @@ void sync_first_select(struct mbox_side *ms, const struct sync_target *t,
                        bool early_sizes);
 bool sync_first_listed(struct mbox_side *ms, const struct sync_target *t);
 int sync_first_check(struct mbox_side *ms);
+/* Whether numbers (LIST-STATUS's or SELECT's) went back from the stored
+ * ones on ms under the same UIDVALIDITY; the first time, warn. */
+bool sync_first_went_back(struct mbox_side *ms, uint32_t uidvalidity,
+                          uint32_t uidnext, uint64_t hms);
 int sync_first_fresh(struct mbox_side *ms);
 /* Whether LIST-STATUS shows more than new mail on this side. */
 bool sync_first_churn(const struct mbox_side *ms, const struct sync_target *t);

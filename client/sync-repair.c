@@ -83,6 +83,12 @@ repair_pair(void *context, uint32_t luid, uint32_t ruid)
 		bool lchg = l->modseq > ls->row.highestmodseq;
 		bool rchg = r->modseq > rs->row.highestmodseq;
 
+		/* A side that went back cannot tell what changed: both
+		 * lists are kept, merged (nothing a server forgot is
+		 * wiped on the other side). */
+		if (mb->went_back[SIDE_LOCAL] || mb->went_back[SIDE_REMOTE])
+			lchg = rchg = true;
+
 		if (lk != NULL && rk != NULL &&
 		    memcmp(lk->key, rk->key, SYNC_KEY_LEN) != 0) {
 			/* Two different messages: both are paired again

@@ -115,6 +115,32 @@ sync_wait_done(void *ctx)
 	       sync_in_flight(run) == 0;
 }
 
+/* Why the connection of side s failed ("remote: ..."), with the mailbox
+ * it was working in when there was one. */
+static void
+sync_log_conn_error(struct sync_run *run, enum side s, int timeout_ms)
+{
+	struct sync_server *srv = &run->server[s];
+	const char *err = imap_conn_error(srv->conn), *what;
+	const char *in = srv->lost_in != NULL ? srv->lost_in : "";
+
+	if (err[0] == '\0') {
+		/* Only silence ends a wait without an error. */
+		what = imap_conn_waiting_for(srv->conn);
+		if (what != NULL)
+			log_error(NULL, NULL,
+			          "%s: the server sent nothing for %d s while "
+			          "asked %s%s%s%s",
+			          side_name(s), timeout_ms / 1000, what,
+			          in[0] != '\0' ? " (mailbox " : "", in,
+			          in[0] != '\0' ? ")" : "");
+		return;
+	}
+	log_error(NULL, NULL, "%s%s%s%s", err,
+	          in[0] != '\0' ? " (mailbox " : "", in,
+	          in[0] != '\0' ? ")" : "");
+}
+
 int
 sync_run_wait(struct sync_run *run)
 {
@@ -122,12 +148,16 @@ sync_run_wait(struct sync_run *run)
 	    run->server[SIDE_LOCAL].conn,
 	    run->server[SIDE_REMOTE].conn,
 	};
+	int timeout_ms = (int)run->config->timeout * 1000;
 	size_t i;
 
 	if (run->fatal)
 		return -1;
+	/* Each connection's oldest command has timeout_ms to be answered
+	 * (imap_conn_set_answer_timeout()); silence beyond twice that is
+	 * only a backstop. */
 	if (imap_conn_run(conns, SIDE_COUNT, sync_wait_done, run,
-	                  SYNC_TIMEOUT_MS) == 0) {
+	                  2 * timeout_ms) == 0) {
 		if (sync_in_flight(run) == 0)
 			return 0;
 		/* Stopped with commands in flight: the connections go
@@ -138,12 +168,8 @@ sync_run_wait(struct sync_run *run)
 		run->fatal = true;
 		return -1;
 	}
-	for (i = 0; i < SIDE_COUNT; i++) {
-		const char *err = imap_conn_error(conns[i]);
-
-		if (err[0] != '\0')
-			log_error(NULL, NULL, "%s", err);
-	}
+	for (i = 0; i < SIDE_COUNT; i++)
+		sync_log_conn_error(run, i, 2 * timeout_ms);
 	run->fatal = true;
 	return -1;
 }
@@ -281,6 +307,13 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 		return;
 	}
 	if (mb->phase == PHASE_SCAN) {
+		/* A side that went back may also say less than it holds:
+		 * the run goes on from what its messages show. */
+		if (mb->went_back[ms->side] && f.modseq > ms->hms)
+			ms->hms = f.modseq;
+		if (mb->went_back[ms->side] && f.uid >= ms->uidnext &&
+		    f.uid != UINT32_MAX)
+			ms->uidnext = f.uid + 1;
 		flagmap_set(&ms->all, f.uid, buf_data(flags), f.modseq);
 		(void)sync_match_ident_add(ms, &f, buf_data(flags));
 		buf_free(&flags);
@@ -316,6 +349,84 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 	buf_free(&flags);
 }
 
+/* The highest UID ms's server has shown to exist, plus one: UIDs past
+ * it never did, whatever a VANISHED says. */
+static uint32_t
+mbox_uid_limit(const struct mbox_side *ms)
+{
+	uint32_t limit = ms->uidnext;
+
+	if (ms->uidnext_seen > limit)
+		limit = ms->uidnext_seen;
+	if (ms->max_uid != UINT32_MAX && ms->max_uid + 1 > limit)
+		limit = ms->max_uid + 1;
+	if (ms->row.uidnext > limit)
+		limit = ms->row.uidnext;
+	/* What the sync appended here, from APPENDUID. */
+	if (ms->appended.n > 0 &&
+	    ms->appended.r[ms->appended.n - 1].hi != UINT32_MAX &&
+	    ms->appended.r[ms->appended.n - 1].hi + 1 > limit)
+		limit = ms->appended.r[ms->appended.n - 1].hi + 1;
+	return limit;
+}
+
+/* A VANISHED in APPLY's selection or in CHECK, range by range (a server
+ * may send 1:4000000000): what the sync expunged itself is seen gone,
+ * the rest is foreign. */
+static void
+mbox_vanished_live(struct mbox_side *ms, const struct uidset *uids)
+{
+	const struct uidset *ex = &ms->expunged;
+	uint32_t limit = mbox_uid_limit(ms);
+	size_t i, j, lo_j, hi_j;
+	int ret = 0;
+
+	uidset_normalize(&ms->expunged);
+	for (i = 0; i < uids->n && ret == 0; i++) {
+		uint64_t cur = uids->r[i].lo, hi = uids->r[i].hi;
+
+		if (cur >= limit)
+			continue;
+		if (hi >= limit)
+			hi = limit - 1;
+		/* The first range of expunged that may overlap. */
+		lo_j = 0;
+		hi_j = ex->n;
+		while (lo_j < hi_j) {
+			size_t mid = lo_j + (hi_j - lo_j) / 2;
+
+			if (ex->r[mid].hi < cur)
+				lo_j = mid + 1;
+			else
+				hi_j = mid;
+		}
+		for (j = lo_j; j < ex->n && ex->r[j].lo <= hi && ret == 0;
+		     j++) {
+			uint64_t elo = ex->r[j].lo, ehi = ex->r[j].hi;
+
+			if (elo > cur) {
+				ret |= uidset_add_range(&ms->vanished,
+				                        (uint32_t)cur,
+				                        (uint32_t)(elo - 1));
+				ms->mb->foreign = true;
+				cur = elo;
+			}
+			if (ehi > hi)
+				ehi = hi;
+			ret |= uidset_add_range(&ms->expunged_seen,
+			                        (uint32_t)cur, (uint32_t)ehi);
+			cur = ehi + 1;
+		}
+		if (cur <= hi) {
+			ret |= uidset_add_range(&ms->vanished, (uint32_t)cur,
+			                        (uint32_t)hi);
+			ms->mb->foreign = true;
+		}
+	}
+	if (ret != 0)
+		sync_fail(ms->mb, ms->side, "out of memory");
+}
+
 static void
 mbox_on_vanished(struct mbox_side *ms, const struct imap_response *resp)
 {
@@ -329,29 +440,87 @@ mbox_on_vanished(struct mbox_side *ms, const struct imap_response *resp)
 		sync_fail(mb, ms->side, "bad VANISHED response: %s", error);
 		return;
 	}
+	uidset_normalize(&uids);
 	if (mb->phase == PHASE_SELECT) {
+		/* Only ranges: sync_vanished_narrow() keeps what the
+		 * mapping holds. */
 		for (i = 0; i < uids.n; i++)
 			uidset_add_range(&ms->vanished, uids.r[i].lo,
 			                 uids.r[i].hi);
 	} else if (mb->phase == PHASE_CHECK || mb->phase == PHASE_APPLY) {
-		struct uidset_iter it;
-		uint32_t uid;
-
 		if (!earlier)
 			ms->live_gone += uidset_count(&uids);
-		uidset_iter_init(&it, &uids);
-		while (uidset_iter_next(&it, &uid)) {
-			if (uidset_contains(&ms->expunged, uid)) {
-				if (uidset_add(&ms->expunged_seen, uid) < 0)
-					sync_fail(mb, ms->side,
-					          "out of memory");
-				continue;
-			}
-			uidset_add(&ms->vanished, uid);
-			mb->foreign = true;
-		}
+		mbox_vanished_live(ms, &uids);
 	}
 	uidset_free(&uids);
+}
+
+struct narrow {
+	struct mbox_side *ms;
+	struct uidset kept;
+	uint64_t below; /* kept UIDs under the stored UIDNEXT */
+};
+
+static int
+narrow_add(void *ctx, uint32_t luid, uint32_t ruid)
+{
+	struct narrow *n = ctx;
+	uint32_t uid = n->ms->side == SIDE_LOCAL ? luid : ruid;
+
+	if (!uidset_contains(&n->ms->vanished, uid))
+		return 0;
+	if (uid < n->ms->row.uidnext)
+		n->below++;
+	return uidset_add(&n->kept, uid);
+}
+
+int
+sync_vanished_narrow(struct mbox_side *ms)
+{
+	struct mbox *mb = ms->mb;
+	struct narrow n = {ms, UIDSET_INIT, 0};
+	uint64_t under = 0, past = 0;
+	uint32_t limit = mbox_uid_limit(ms);
+	const char *error = "out of memory";
+	size_t i;
+
+	if (ms->vanished.n == 0)
+		return 0;
+	uidset_normalize(&ms->vanished);
+	for (i = 0; i < ms->vanished.n; i++) {
+		const struct uid_range *r = &ms->vanished.r[i];
+
+		if (r->hi >= limit)
+			past += (uint64_t)r->hi -
+			        (r->lo > limit ? r->lo : limit) + 1;
+		if (r->lo >= ms->row.uidnext)
+			continue;
+		under +=
+		    (uint64_t)(r->hi < ms->row.uidnext ? r->hi
+		                                       : ms->row.uidnext - 1) -
+		    r->lo + 1;
+	}
+	if (state_mapping_foreach(mb->run->state, mb->idx, ms->side, narrow_add,
+	                          &n, &error) != 0) {
+		uidset_free(&n.kept);
+		sync_db_fail(mb, error);
+		return -1;
+	}
+	if (under > n.below)
+		log_warn(side_name(side_other(ms->side)), mb->display,
+		         "No match for %" PRIu64
+		         " vanished %s UID(s). Ignoring.",
+		         under - n.below, side_name(ms->side));
+	if (past > 0)
+		log_warn(side_name(ms->side), mb->display,
+		         "the server said %" PRIu64 " UID(s) vanished at or "
+		         "past UIDNEXT %" PRIu32 ", which no message had: "
+		         "ignored",
+		         past, limit);
+	uidset_free(&ms->vanished);
+	ms->vanished = n.kept;
+	uidset_normalize(&ms->vanished);
+	return 0;
 }
 
 void
@@ -479,6 +648,8 @@ epoch_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 
 	if (resp != NULL)
 		epoch_modseq(e->ms, resp);
+	else if (e->srv->lost_in == NULL)
+		e->srv->lost_in = e->ms->mb->display;
 	if (e->cb != NULL)
 		e->cb(conn, resp, e->ctx);
 	sync_epoch_close(e);
@@ -1069,6 +1240,19 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 	}
 }
 
+/* Whether a mailbox is being compared in full (it went back). */
+static bool
+sync_any_scan(const struct mbox *mbs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (mbs[i].phase == PHASE_SCAN && !mbs[i].failed)
+			return true;
+	}
+	return false;
+}
+
 int
 sync_mailboxes(struct sync_run *run, const struct sync_target *all,
                size_t n_all, bool repair)
@@ -1091,16 +1275,23 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 		    !run->skip(run->hook_ctx, all[i].name, all[i].len))
 			targets[n++] = all[i];
 	}
-	for (s = 0; s < SIDE_COUNT; s++)
+	for (s = 0; s < SIDE_COUNT; s++) {
 		imap_conn_set_untagged(run->server[s].conn, sync_untagged,
 		                       &run->server[s]);
+		run->server[s].lost_in = NULL;
+	}
 	for (i = 0; i < n; i++) {
 		if (mbox_init(&mbs[i], run, &targets[i]) < 0) {
 			mbs[i].failed = true;
 			continue;
 		}
-		for (s = 0; s < SIDE_COUNT; s++)
+		for (s = 0; s < SIDE_COUNT; s++) {
 			churn[s] |= sync_first_churn(&mbs[i].s[s], &targets[i]);
+			(void)sync_first_went_back(
+			    &mbs[i].s[s], targets[i].listed[s].uidvalidity,
+			    targets[i].listed[s].uidnext,
+			    targets[i].listed[s].highestmodseq);
+		}
 	}
 	for (i = 0; i < n; i++) {
 		if (mbs[i].failed)
@@ -1126,14 +1317,17 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 		}
 		if (mb->failed)
 			continue;
-		if (repair && mb->s[SIDE_LOCAL].have_row &&
-		    mb->s[SIDE_REMOTE].have_row) {
+		if ((repair || ((mb->went_back[SIDE_LOCAL] ||
+		                 mb->went_back[SIDE_REMOTE]) &&
+		                !run->set.dry_run && !mb->recover)) &&
+		    mb->s[SIDE_LOCAL].have_row && mb->s[SIDE_REMOTE].have_row) {
 			mbox_step(mb, PHASE_SCAN);
 			sync_repair_start(mb);
 			continue;
 		}
 		for (s = 0; s < SIDE_COUNT && !mb->recover; s++) {
-			if (sync_first_fresh(&mb->s[s]) < 0)
+			if (sync_vanished_narrow(&mb->s[s]) < 0 ||
+			    sync_first_fresh(&mb->s[s]) < 0)
 				break;
 		}
 		for (s = 0; s < SIDE_COUNT && mb->recover; s++) {
@@ -1151,7 +1345,7 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 			mb->active = false;
 		}
 	}
-	if (repair) {
+	if (repair || sync_any_scan(mbs, n)) {
 		if (sync_run_wait(run) < 0)
 			goto out;
 		for (i = 0; i < n; i++) {
@@ -1180,6 +1374,7 @@ out:
 		if (run->server[s].conn != NULL)
 			imap_conn_set_untagged(run->server[s].conn, NULL, NULL);
 		run->server[s].selected = NULL;
+		run->server[s].lost_in = NULL;
 	}
 	free(mbs);
 	free(targets);

@@ -37,6 +37,9 @@ struct sync_server {
 	struct mbox_side *selected;
 	/* The epoch whose untagged answer is being read, if any. */
 	struct sync_epoch *answering;
+	/* The mailbox of the oldest command the connection failed to get
+	 * an answer to, for the message. */
+	const char *lost_in;
 };
 
 /* What a run is asked to do besides syncing. */

@@ -79,6 +79,8 @@ struct watch {
 	struct config **config;
 
 	bool connected;
+	/* The server never answered NOTIFY SET: not asked again. */
+	bool no_notify[SIDE_COUNT];
 	bool changed;
 	int64_t next_sync_ms, next_keepalive_ms;
 	/* Connection attempts failed in a row, and the wait before the
@@ -335,12 +337,80 @@ watch_idle_end(struct watch_side *ws)
 		imap_cmd_continue(ws->idle, "DONE", 4, false);
 }
 
+struct watch_wait {
+	bool done;
+	/* The wait ended first (a signal): the answer, when the connection
+	 * gets or drops it, only frees this. */
+	bool orphan;
+	int status;
+	char text[1024];
+};
+
+static void
+watch_wait_cb(struct imap_conn *c, const struct imap_response *resp, void *ctx)
+{
+	struct watch_wait *ww = ctx;
+
+	if (ww->orphan) {
+		free(ww);
+		return;
+	}
+	ww->done = true;
+	ww->status = resp != NULL ? (int)resp->status : -1;
+	snprintf(ww->text, sizeof(ww->text), "%s",
+	         resp != NULL ? resp->text : imap_conn_error(c));
+}
+
+static bool
+watch_wait_done(void *ctx)
+{
+	return ((struct watch_wait *)ctx)->done || watch_stop;
+}
+
+/* A command on a watch connection and its answer, as imap_conn_cmd_wait()
+ * but ended by a signal (-1 then) and bounded by the connection's answer
+ * timeout: its status, or -1 with the reason in text. */
+static int
+watch_cmd_wait(struct imap_conn *c, char *text, size_t size, const char *cmd)
+{
+	struct watch_wait *ww = calloc(1, sizeof(*ww));
+	int r;
+
+	if (ww == NULL) {
+		snprintf(text, size, "out of memory");
+		return -1;
+	}
+	if (imap_conn_cmd(c, watch_wait_cb, ww, "%a", cmd) == NULL) {
+		snprintf(text, size, "%s", imap_conn_error(c));
+		free(ww);
+		return -1;
+	}
+	for (;;) {
+		r = imap_conn_run_fd(&c, 1, watch_wait_done, ww, -1,
+		                     watch_pipe[0]);
+		if (ww->done || watch_stop || r < 0)
+			break;
+		/* SIGHUP: its flag stays for the loop to see. */
+		watch_drain();
+	}
+	if (!ww->done) {
+		snprintf(text, size, "%s",
+		         r < 0 ? imap_conn_error(c) : "stopping on a signal");
+		ww->orphan = true;
+		return -1;
+	}
+	snprintf(text, size, "%s", ww->text);
+	r = ww->status;
+	free(ww);
+	return r;
+}
+
 /* Start watching on the peer connections: NOTIFY, else IDLE on INBOX,
  * else nothing (polling). */
 static int
 watch_peer_start(struct watch *w)
 {
-	char text[256];
+	char text[1024];
 	unsigned s;
 	int st;
 
@@ -350,13 +420,24 @@ watch_peer_start(struct watch *w)
 		uint64_t caps = imap_conn_caps(c);
 
 		ws->how = WATCH_POLL;
-		if ((caps & IMAP_CAP_NOTIFY) != 0) {
-			st = imap_conn_cmd_wait(
+		if ((caps & IMAP_CAP_NOTIFY) != 0 && !w->no_notify[s]) {
+			st = watch_cmd_wait(
 			    c, text, sizeof(text),
 			    "NOTIFY SET (personal (MessageNew MessageExpunge "
 			    "FlagChange MailboxName SubscriptionChange))");
-			if (st < 0)
+			if (st < 0 && watch_stop)
 				return -1;
+			if (st < 0) {
+				/* A server that takes NOTIFY and never
+				 * answers it: the next connection does
+				 * without. */
+				log_warn(side_name(s), NULL,
+				         "NOTIFY SET failed (%s): watching "
+				         "without NOTIFY from now on",
+				         text);
+				w->no_notify[s] = true;
+				return -1;
+			}
 			if (st == IMAP_STATUS_OK) {
 				ws->how = WATCH_NOTIFY;
 				continue;
@@ -365,10 +446,15 @@ watch_peer_start(struct watch *w)
 			         text);
 		}
 		if ((caps & IMAP_CAP_IDLE) != 0) {
-			st = imap_conn_cmd_wait(c, text, sizeof(text),
-			                        "EXAMINE INBOX");
-			if (st < 0)
+			st = watch_cmd_wait(c, text, sizeof(text),
+			                    "EXAMINE INBOX");
+			if (st < 0) {
+				if (!watch_stop)
+					log_error(side_name(s), NULL,
+					          "EXAMINE INBOX failed: %s",
+					          text);
 				return -1;
+			}
 			if (st == IMAP_STATUS_OK) {
 				ws->how = WATCH_IDLE;
 				watch_idle_start(ws);
@@ -417,6 +503,7 @@ watch_connect(struct watch *w)
 		return -1;
 	if (w->opts->notify) {
 		w->peer.config = *w->config;
+		w->peer.stop = &watch_stop;
 		if (server_connect(&w->peer, *w->config, debug) < 0 ||
 		    watch_peer_start(w) < 0)
 			return -1;
@@ -736,6 +823,8 @@ watch_run(struct sync_run *run, const struct options *opts,
 		}
 		if (!w.connected) {
 			if (watch_connect(&w) < 0) {
+				if (watch_stop)
+					break;
 				watch_down(&w);
 				continue;
 			}

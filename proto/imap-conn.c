@@ -42,6 +42,7 @@ struct imap_cmd {
 	/* Could not be built: answered with a BAD made up here. */
 	char *local_error;
 	bool answered;
+	char what[24]; /* for messages: "UID FETCH" */
 };
 
 struct imap_conn {
@@ -77,6 +78,19 @@ struct imap_conn {
 
 	struct buf *trace_line;
 	uint64_t trace_dropped, trace_lit_left;
+
+	/* The oldest command in flight must be answered within answer_ms
+	 * (0: no limit) of becoming the oldest, plus a second for each
+	 * IMAP_MIN_RATE bytes that went either way since (answer_bytes is
+	 * the count then): a trickle cannot hold a command open, a long
+	 * transfer can go on. */
+	int answer_ms;
+	int64_t answer_since;
+	uint64_t answer_bytes;
+	/* Everything must be done by then (0: no deadline): connecting. */
+	int64_t deadline;
+	int deadline_ms;
+	char deadline_what[64];
 };
 
 static bool
@@ -103,6 +117,15 @@ conn_trace_out(void *ctx, const char *line, size_t len)
 
 static int conn_input(struct imap_conn *c);
 static void conn_eof(struct imap_conn *c);
+static int64_t now_ms(void);
+
+/* The answer clock of the oldest command starts again. */
+static void
+conn_answer_restart(struct imap_conn *c)
+{
+	c->answer_since = now_ms();
+	c->answer_bytes = c->stats.bytes_in + c->stats.bytes_out;
+}
 
 static void
 cmd_unlink(struct imap_conn *c, struct imap_cmd *cmd)
@@ -336,8 +359,12 @@ conn_cmd_queue(struct imap_conn *c, struct imap_cmd *cmd)
 		conn_fail(c, "out of memory");
 		return;
 	}
-	if (cmd->w != NULL)
+	if (cmd->w != NULL) {
 		c->queued_mem += imap_writer_mem_pending(cmd->w);
+		imap_writer_what(cmd->w, cmd->what, sizeof(cmd->what));
+	}
+	if (c->in_flight == 0)
+		conn_answer_restart(c);
 	cmd->prev = c->tail;
 	if (c->tail != NULL)
 		c->tail->next = cmd;
@@ -534,6 +561,7 @@ conn_complete(struct imap_conn *c, struct imap_cmd *cmd,
 
 	cmd->answered = true;
 	c->in_flight--;
+	conn_answer_restart(c);
 	if (cmd->w != NULL && imap_writer_stalled(cmd->w)) {
 		/* The server refused a synchronizing literal. */
 		c->queued_mem -= imap_writer_mem_pending(cmd->w);
@@ -1007,6 +1035,97 @@ conns_idle(struct imap_conn *const *conns, size_t n)
 	return true;
 }
 
+/* The oldest command not answered yet, if any. */
+static const struct imap_cmd *
+conn_oldest(const struct imap_conn *c)
+{
+	const struct imap_cmd *cmd;
+
+	for (cmd = c->head; cmd != NULL; cmd = cmd->next) {
+		if (!cmd->answered)
+			return cmd;
+	}
+	return NULL;
+}
+
+void
+imap_conn_set_answer_timeout(struct imap_conn *c, int ms)
+{
+	c->answer_ms = ms > 0 ? ms : 0;
+	conn_answer_restart(c);
+}
+
+void
+imap_conn_set_deadline(struct imap_conn *c, int ms, const char *what)
+{
+	if (ms < 0) {
+		c->deadline = 0;
+		return;
+	}
+	c->deadline = now_ms() + ms;
+	c->deadline_ms = ms;
+	snprintf(c->deadline_what, sizeof(c->deadline_what), "%s",
+	         what != NULL ? what : "connecting");
+}
+
+const char *
+imap_conn_waiting_for(const struct imap_conn *c)
+{
+	const struct imap_cmd *cmd = conn_oldest(c);
+
+	if (cmd == NULL)
+		return c->state == IMAP_CONN_GREETING ? "greeting" : NULL;
+	return cmd->what[0] != '\0' ? cmd->what : "command";
+}
+
+/* When c's time is up (INT64_MAX: never): its deadline, or its oldest
+ * command's (an IDLE waits as long as it is meant to). */
+static int64_t
+conn_expiry(const struct imap_conn *c)
+{
+	const struct imap_cmd *cmd;
+	int64_t at = INT64_MAX;
+
+	if (!conn_active(c))
+		return at;
+	/* Waiting for the others is not being late. */
+	if (c->deadline > 0 &&
+	    (c->in_flight > 0 || c->state == IMAP_CONN_GREETING))
+		at = c->deadline;
+	if (c->answer_ms > 0 && (cmd = conn_oldest(c)) != NULL &&
+	    !cmd_is(cmd, "IDLE")) {
+		uint64_t moved =
+		    c->stats.bytes_in + c->stats.bytes_out - c->answer_bytes;
+		int64_t cmd_at =
+		    c->answer_since + c->answer_ms +
+		    (int64_t)(moved / IMAP_MIN_RATE * 1000 +
+		              moved % IMAP_MIN_RATE * 1000 / IMAP_MIN_RATE);
+
+		if (cmd_at < at)
+			at = cmd_at;
+	}
+	return at;
+}
+
+/* Fail c if its time is up; -1 then. */
+static int
+conn_check_expiry(struct imap_conn *c, int64_t now)
+{
+	const struct imap_cmd *cmd;
+
+	if (now < conn_expiry(c))
+		return 0;
+	if (c->deadline > 0 && now >= c->deadline &&
+	    (c->in_flight > 0 || c->state == IMAP_CONN_GREETING))
+		conn_fail(c, "%s not done within %d s", c->deadline_what,
+		          c->deadline_ms / 1000);
+	else if ((cmd = conn_oldest(c)) != NULL)
+		conn_fail(c, "no answer to %s within %d s",
+		          cmd->what[0] != '\0' ? cmd->what : "a command",
+		          c->answer_ms / 1000);
+	return -1;
+}
+
 int
 imap_conn_run(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
               void *ctx, int timeout_ms)
@@ -1076,6 +1195,16 @@ imap_conn_run_fd(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
 			if (wait < 0)
 				wait = 0;
 		}
+		for (i = 0; i < n; i++) {
+			int64_t at = conn_expiry(conns[i]), now = now_ms();
+
+			/* Not read from: its server is not the one late. */
+			if (conn_throttled(conns[i]))
+				conn_answer_restart(conns[i]);
+			else if (at != INT64_MAX &&
+			         (wait < 0 || at - now < wait))
+				wait = at > now ? at - now : 0;
+		}
 		r = poll(pfd, n + 1, wait);
 		if (r < 0 && errno != EINTR)
 			goto out;
@@ -1102,6 +1231,14 @@ imap_conn_run_fd(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
 			if (c->got_bytes) {
 				c->got_bytes = false;
 				last_rx = now_ms();
+			}
+		}
+		/* After reading: an answer that came in time counts. */
+		for (i = 0; i < n; i++) {
+			if (!conn_throttled(conns[i]) &&
+			    conn_check_expiry(conns[i], now_ms()) < 0) {
+				errno = ETIMEDOUT;
+				goto out;
 			}
 		}
 	}

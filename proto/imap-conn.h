@@ -153,6 +153,18 @@ size_t imap_conn_output_queued(const struct imap_conn *c);
  * outrun it). NULL: never. */
 void imap_conn_throttle(struct imap_conn *c, struct imap_conn *target);
 
+/* The oldest command in flight must be answered within ms (0: no limit)
+ * of becoming the oldest, plus a second per IMAP_MIN_RATE bytes sent or
+ * received meanwhile; else the connection fails ("no answer to SELECT
+ * within 300 s"). IDLE is exempt. */
+void imap_conn_set_answer_timeout(struct imap_conn *c, int ms);
+/* All must be done within ms from now (-1: no deadline), whatever comes
+ * in: else the connection fails ("what not done within 60 s"). */
+void imap_conn_set_deadline(struct imap_conn *c, int ms, const char *what);
+/* What the server was asked and has not answered yet, oldest first
+ * ("UID FETCH", "greeting"); NULL if nothing. */
+const char *imap_conn_waiting_for(const struct imap_conn *c);
+
 typedef bool imap_done_fn(void *ctx);
 /* Drive the connections until done(ctx) returns true (checked after each
  * batch of dispatched responses), or, with done NULL, until none has a

@@ -560,6 +560,34 @@ imap_writer_verb(const struct imap_writer *w)
 	return w->verb;
 }
 
+void
+imap_writer_what(const struct imap_writer *w, char *out, size_t size)
+{
+	const char *p = buf_data(w->mem);
+	size_t len = buf_len(w->mem), i = 0, o = 0, start;
+	unsigned words;
+
+	if (size == 0)
+		return;
+	/* Past the tag. */
+	while (i < len && p[i] != ' ')
+		i++;
+	for (words = 0; words < 2 && i < len && p[i] == ' '; words++) {
+		start = ++i;
+		while (i < len && isalpha((unsigned char)p[i]))
+			i++;
+		if (i == start)
+			break;
+		if (o > 0 && o + 1 < size)
+			out[o++] = ' ';
+		for (; start < i && o + 1 < size; start++)
+			out[o++] = toupper((unsigned char)p[start]);
+		if (o != 3 || strncmp(out, "UID", 3) != 0)
+			break;
+	}
+	out[o] = '\0';
+}
+
 /* Append a literal's body from its fd to out, for a full trace. */
 static void
 writer_trace_fd(const struct seg *s, struct buf *out)

@@ -73,6 +73,10 @@ void imap_writer_abort(struct imap_writer *w);
 size_t imap_writer_mem_pending(const struct imap_writer *w);
 /* The command's first word, upper-cased ("LOGOUT"); "" if none. */
 const char *imap_writer_verb(const struct imap_writer *w);
+/* What the command asks, for a message: its first word, or the first two
+ * after UID ("UID FETCH"), upper-cased, into out (never an argument, so
+ * never a credential); "" if none. Only before anything is written. */
+void imap_writer_what(const struct imap_writer *w, char *out, size_t size);
 
 typedef void imap_writer_trace_fn(void *ctx, const char *line, size_t len);
 /* Call fn for each line of what has not been traced yet, up to the next

@@ -61,6 +61,11 @@
 /* Compressed bytes held in each direction by the COMPRESS=DEFLATE layer. */
 #define IMAP_DEFLATE_BUF (64 * 1024)
 
+/* Bytes per second that buy a command one more second to be answered,
+ * past the answer timeout (imap_conn_set_answer_timeout()): a long
+ * transfer goes on, a server trickling a byte now and then does not. */
+#define IMAP_MIN_RATE 1024
+
 /* Bytes of the password a password-command may print. */
 #define IMAP_MAX_PASSWORD 4096
 

@@ -46,8 +46,8 @@ sync_dumps_equal "dumps equal"
 idx=$(sync_db_idx box)
 uid=$(store_uid_of "$LOCAL" box v3)
 store_expunge "$LOCAL" box "$uid"
-set -- $(store_status "$LOCAL" box)
-sync_db "UPDATE local SET UIDNEXT = $2, HIGHESTMODSEQ = $3 WHERE idx = $idx"
+set -- $(store_status "$LOCAL" box) # UIDVALIDITY v UIDNEXT n HIGHESTMODSEQ m
+sync_db "UPDATE local SET UIDNEXT = $4, HIGHESTMODSEQ = $6 WHERE idx = $idx"
 sync_run --verify
 tap_is "$SYNC_RC" 6 "--verify finds the lost message: exit 6"
 tap_check "it names the side, the mailbox and what --repair does" \

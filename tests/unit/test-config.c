@@ -833,3 +833,21 @@ TEST(password_command_timeout)
 	            "config:3: invalid value for password-command-timeout: "
 	            "soon");
 }
+
+TEST(timeouts)
+{
+	struct config *c = load("[local]\n[remote]\n", NULL);
+
+	CHECK(c != NULL && c->timeout == CONFIG_DEFAULT_TIMEOUT &&
+	      c->connect_timeout == CONFIG_DEFAULT_CONNECT_TIMEOUT);
+	config_free(&c);
+	c = load("timeout = 7\nconnect-timeout = 3\n[local]\n[remote]\n", NULL);
+	CHECK(c != NULL && c->timeout == 7 && c->connect_timeout == 3);
+	config_free(&c);
+	CHECK_STREQ(load_error("timeout = 0\n[local]\n[remote]\n"),
+	            "config:1: invalid value for timeout: 0");
+	CHECK_STREQ(load_error("connect-timeout = 86401\n[local]\n[remote]\n"),
+	            "config:1: invalid value for connect-timeout: 86401");
+	CHECK_STREQ(load_error("timeout = 5s\n[local]\n[remote]\n"),
+	            "config:1: invalid value for timeout: 5s");
+}

@@ -288,3 +288,73 @@ TEST(trace_incoming_literal)
 	imap_conn_free(&c);
 	buf_free(&trace);
 }
+
+/* A server that trickles its answer, a byte every 100 ms (never silent
+ * for the 1 s the idle limit allows): the answer deadline ends it,
+ * naming the command. */
+TEST(answer_timeout_trickle)
+{
+	struct imap_conn *c = peer("printf '* PREAUTH hi\\r\\n'; "
+	                           "while :; do printf x; sleep 0.1; done",
+	                           0);
+	struct res r = {0};
+
+	imap_conn_set_answer_timeout(c, 1000);
+	imap_conn_cmd(c, res_cb, &r, "UID FETCH 1:* (FLAGS)");
+	CHECK(run(c, 1000) == -1);
+	CHECK(imap_conn_state(c) == IMAP_CONN_FAILED);
+	CHECK(strstr(imap_conn_error(c),
+	             "test: no answer to UID FETCH within 1 s") != NULL);
+	CHECK(r.calls == 1 && r.status == -1);
+	imap_conn_free(&c);
+}
+
+static bool
+greeted(void *ctx)
+{
+	return imap_conn_state(ctx) != IMAP_CONN_GREETING;
+}
+
+/* A greeting a byte every 100 ms: the deadline is not moved by it. */
+TEST(deadline_trickled_greeting)
+{
+	struct imap_conn *c =
+	    peer("for b in '*' ' ' O K ' ' h i; do printf \"$b\"; sleep 0.1; "
+	         "done; sleep 0.2; while :; do printf x; sleep 0.1; done",
+	         0);
+
+	imap_conn_set_deadline(c, 500, "greeting");
+	CHECK(strcmp(imap_conn_waiting_for(c), "greeting") == 0);
+	CHECK(imap_conn_run(&c, 1, greeted, c, 1000) == -1);
+	CHECK(imap_conn_state(c) == IMAP_CONN_FAILED);
+	CHECK(strstr(imap_conn_error(c), "greeting not done within 0 s") !=
+	      NULL);
+	imap_conn_free(&c);
+}
+
+static bool
+both_greeted(void *ctx)
+{
+	struct imap_conn **c = ctx;
+
+	return imap_conn_state(c[0]) != IMAP_CONN_GREETING &&
+	       imap_conn_state(c[1]) != IMAP_CONN_GREETING;
+}
+
+/* The deadline does not count against a connection that waits for none
+ * of its commands, only for the other one. */
+TEST(deadline_blames_the_late_one)
+{
+	struct imap_conn *c[2];
+
+	c[0] = peer("printf '* PREAUTH hi\\r\\n'; cat >/dev/null", 0);
+	c[1] = peer("printf '*'; cat >/dev/null", 0);
+	imap_conn_set_deadline(c[0], 300, "connecting");
+	imap_conn_set_deadline(c[1], 300, "connecting");
+	CHECK(imap_conn_run(c, 2, both_greeted, c, 2000) == -1);
+	CHECK(imap_conn_state(c[0]) == IMAP_CONN_AUTH);
+	CHECK(imap_conn_state(c[1]) == IMAP_CONN_FAILED);
+	CHECK(strstr(imap_conn_error(c[1]), "connecting not done") != NULL);
+	imap_conn_free(&c[0]);
+	imap_conn_free(&c[1]);
+}
