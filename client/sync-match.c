@@ -68,6 +68,7 @@ sync_match_key(const struct imap_fetch *f, struct sync_ident *id)
 	id->size = f->size;
 	id->modseq = f->modseq;
 	id->flags = NULL;
+	id->taken = false;
 	match_key(f, id->key);
 	return 0;
 }
@@ -97,6 +98,7 @@ sync_match_ident_add(struct mbox_side *ms, const struct imap_fetch *f,
 	id->uid = f->uid;
 	id->size = f->size;
 	id->modseq = f->modseq;
+	id->taken = false;
 	match_key(f, id->key);
 	ms->idents_count++;
 	return 0;
@@ -427,14 +429,68 @@ sync_match_start(struct mbox *mb)
 	return true;
 }
 
+/* Record x (local) and y (remote) as one message; flags that differ are
+ * a conflict (the union on both). */
+static int
+match_pair(struct mbox *mb, const struct sync_ident *x,
+           const struct sync_ident *y, struct uidset *lp, struct uidset *rp,
+           const char **error_r)
+{
+	struct mbox_side *ls = &mb->s[SIDE_LOCAL], *rs = &mb->s[SIDE_REMOTE];
+
+	if (state_mapping_add(mb->run->state, mb->idx, x->uid, y->uid,
+	                      x->size, error_r) < 0)
+		return -1;
+	if (uidset_add(lp, x->uid) < 0 || uidset_add(rp, y->uid) < 0 ||
+	    (!flags_equal(x->flags, y->flags) &&
+	     (flagmap_set(&ls->modified, x->uid, x->flags, x->modseq) < 0 ||
+	      flagmap_set(&rs->modified, y->uid, y->flags, y->modseq) < 0))) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	return 0;
+}
+
+struct pending_ctx {
+	enum side side;
+	struct uidset *uids;
+};
+
+static int
+pending_add(void *context, const struct state_pending *p)
+{
+	struct pending_ctx *pc = context;
+
+	if (p->from == pc->side && uidset_add(pc->uids, p->uid) < 0)
+		return -1;
+	return 0;
+}
+
+int
+sync_pending_uids(struct mbox *mb, enum side s, struct uidset *uids)
+{
+	struct pending_ctx pc = {s, uids};
+	const char *error;
+
+	if (state_pending_foreach(mb->run->state, mb->idx, pending_add, &pc,
+	                          &error) != 0) {
+		sync_db_fail(mb, error);
+		return -1;
+	}
+	uidset_normalize(uids);
+	return 0;
+}
+
 int
 sync_match_finish(struct mbox *mb)
 {
 	struct mbox_side *ls = &mb->s[SIDE_LOCAL], *rs = &mb->s[SIDE_REMOTE];
 	struct uidset lp = UIDSET_INIT, rp = UIDSET_INIT;
+	struct uidset pend[SIDE_COUNT] = {UIDSET_INIT, UIDSET_INIT};
 	struct state *st = mb->run->state;
 	const char *error;
 	size_t i = 0, j = 0, pairs = 0;
+	bool any;
 	int ret = -1;
 
 	if (mb->failed)
@@ -454,8 +510,19 @@ sync_match_finish(struct mbox *mb)
 	qsort(rs->idents, rs->idents_count, sizeof(*rs->idents), ident_cmp);
 	if (!mb->recover && state_begin(st, &error) < 0)
 		goto db_error;
+	/* Between two runs, a new message on each side with the same key
+	 * are two messages (a copy made on each side), unless a run that
+	 * was killed may have copied one to the other: an intent says so.
+	 * A first sync, a repair and a restore pair whatever is equal. */
+	any = mb->recover || mb->repair || !ls->have_row || !rs->have_row;
+	if (!any && (sync_pending_uids(mb, SIDE_LOCAL, &pend[SIDE_LOCAL]) < 0 ||
+	             sync_pending_uids(mb, SIDE_REMOTE, &pend[SIDE_REMOTE]) < 0)) {
+		sync_rollback(st);
+		goto out;
+	}
 	while (i < ls->idents_count && j < rs->idents_count) {
 		struct sync_ident *l = &ls->idents[i], *r = &rs->idents[j];
+		size_t ie, je, a, b;
 		int c;
 
 		/* Taken by a move meanwhile. */
@@ -468,7 +535,6 @@ sync_match_finish(struct mbox *mb)
 			continue;
 		}
 		c = memcmp(l->key, r->key, SYNC_KEY_LEN);
-
 		if (c < 0) {
 			i++;
 			continue;
@@ -477,26 +543,75 @@ sync_match_finish(struct mbox *mb)
 			j++;
 			continue;
 		}
-		if (state_mapping_add(st, mb->idx, l->uid, r->uid, l->size,
-		                      &error) < 0 ||
-		    uidset_add(&lp, l->uid) < 0 ||
-		    uidset_add(&rp, r->uid) < 0) {
-			sync_rollback(st);
-			goto db_error;
+		/* The messages of this key on each side, UID order. */
+		for (ie = i; ie < ls->idents_count &&
+		             memcmp(ls->idents[ie].key, l->key,
+		                    SYNC_KEY_LEN) == 0;
+		     ie++)
+			;
+		for (je = j; je < rs->idents_count &&
+		             memcmp(rs->idents[je].key, l->key,
+		                    SYNC_KEY_LEN) == 0;
+		     je++)
+			;
+		a = i;
+		b = j;
+		for (;;) {
+			struct sync_ident *x = NULL, *y = NULL;
+
+			while (a < ie && (ls->idents[a].taken ||
+			                  !uidset_contains(&ls->fresh,
+			                                   ls->idents[a].uid)))
+				a++;
+			while (b < je && (rs->idents[b].taken ||
+			                  !uidset_contains(&rs->fresh,
+			                                   rs->idents[b].uid)))
+				b++;
+			if (a == ie || b == je)
+				break;
+			x = &ls->idents[a];
+			y = &rs->idents[b];
+			if (!any && !uidset_contains(&pend[SIDE_LOCAL], x->uid) &&
+			    !uidset_contains(&pend[SIDE_REMOTE], y->uid)) {
+				/* Pair only what an intent names: look for
+				 * one further on either side. */
+				size_t k;
+
+				for (k = a + 1; k < ie; k++) {
+					if (uidset_contains(&pend[SIDE_LOCAL],
+					                    ls->idents[k].uid) &&
+					    !ls->idents[k].taken &&
+					    uidset_contains(&ls->fresh,
+					                    ls->idents[k].uid))
+						break;
+				}
+				if (k < ie) {
+					x = &ls->idents[k];
+				} else {
+					for (k = b + 1; k < je; k++) {
+						if (uidset_contains(
+						        &pend[SIDE_REMOTE],
+						        rs->idents[k].uid) &&
+						    !rs->idents[k].taken &&
+						    uidset_contains(
+						        &rs->fresh,
+						        rs->idents[k].uid))
+							break;
+					}
+					if (k == je)
+						break;
+					y = &rs->idents[k];
+				}
+			}
+			if (match_pair(mb, x, y, &lp, &rp, &error) < 0) {
+				sync_rollback(st);
+				goto db_error;
+			}
+			x->taken = y->taken = true;
+			pairs++;
 		}
-		/* Flags that differ: the union on both, as a conflict. */
-		if (!flags_equal(l->flags, r->flags) &&
-		    (flagmap_set(&ls->modified, l->uid, l->flags, l->modseq) <
-		         0 ||
-		     flagmap_set(&rs->modified, r->uid, r->flags, r->modseq) <
-		         0)) {
-			sync_rollback(st);
-			error = "out of memory";
-			goto db_error;
-		}
-		pairs++;
-		i++;
-		j++;
+		i = ie;
+		j = je;
 	}
 	if (mb->recover &&
 	    pairs < uidset_count(&mb->s[mb->recover_side].fresh)) {
@@ -556,5 +671,7 @@ db_error:
 out:
 	uidset_free(&lp);
 	uidset_free(&rp);
+	uidset_free(&pend[SIDE_LOCAL]);
+	uidset_free(&pend[SIDE_REMOTE]);
 	return ret;
 }

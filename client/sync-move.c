@@ -259,38 +259,6 @@ db_error:
 	return -1;
 }
 
-struct pending_ctx {
-	enum side side;
-	struct uidset *uids;
-};
-
-static int
-pending_add(void *context, const struct state_pending *p)
-{
-	struct pending_ctx *pc = context;
-
-	if (p->from == pc->side && uidset_add(pc->uids, p->uid) < 0)
-		return -1;
-	return 0;
-}
-
-/* The messages of mb on side s that a killed run may have copied already
- * (an intent is left): MATCH, not a move, says where they are. */
-static int
-move_pending(struct mbox *mb, enum side s, struct uidset *uids)
-{
-	struct pending_ctx pc = {s, uids};
-	const char *error;
-
-	if (state_pending_foreach(mb->run->state, mb->idx, pending_add, &pc,
-	                          &error) != 0) {
-		sync_db_fail(mb, error);
-		return -1;
-	}
-	uidset_normalize(uids);
-	return 0;
-}
-
 int
 sync_move_finish(struct mbox *mbs, size_t n)
 {
@@ -350,7 +318,7 @@ sync_move_finish(struct mbox *mbs, size_t n)
 			/* A mailbox being paired afresh (UIDVALIDITY
 			 * changed) takes no move. */
 			if (to->failed || !to->active || to->recover ||
-			    move_pending(to, s, &pending) < 0)
+			    sync_pending_uids(to, s, &pending) < 0)
 				continue;
 			for (j = 0; j < ms->idents_count; j++) {
 				struct sync_ident *v = &ms->idents[j];
@@ -560,6 +528,20 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 	if (resp == NULL)
 		goto out;
 	if (resp->status != IMAP_STATUS_OK) {
+		/* Refused: nothing moved, nothing for MATCH to pair. */
+		if (state_begin(st, &error) < 0)
+			goto db_error;
+		for (i = 0; i < mc->count; i++) {
+			if (state_pending_remove(st, to->mb->idx,
+			                         side_other(from->side),
+			                         mc->moves[i]->other_uid,
+			                         &error) < 0) {
+				sync_rollback(st);
+				goto db_error;
+			}
+		}
+		if (state_commit(st, &error) < 0)
+			goto db_error;
 		move_unsure(mc, resp->text);
 		goto out;
 	}
@@ -597,6 +579,9 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 		if (du == 0)
 			continue;
 		if (state_mapping_remove(st, mb->idx, from->side, m->uid,
+		                         &error) < 0 ||
+		    state_pending_remove(st, to->mb->idx,
+		                         side_other(from->side), m->other_uid,
 		                         &error) < 0 ||
 		    state_mapping_add(
 		        st, to->mb->idx,
@@ -647,6 +632,34 @@ out:
 	move_cmd_free(mc);
 }
 
+static int
+move_intents(struct move_cmd *mc)
+{
+	struct mbox *to = mc->to->mb;
+	struct state *st = to->run->state;
+	enum side twin = side_other(mc->from->side);
+	const char *error;
+	size_t i;
+
+	if (state_begin(st, &error) < 0)
+		goto db_error;
+	for (i = 0; i < mc->count; i++) {
+		if (state_pending_add(st, to->idx, twin,
+		                      mc->moves[i]->other_uid, "", 0,
+		                      &error) < 0) {
+			sync_rollback(st);
+			goto db_error;
+		}
+	}
+	if (state_commit(st, &error) < 0)
+		goto db_error;
+	sync_step("move intents recorded");
+	return 0;
+db_error:
+	sync_db_fail(to, error);
+	return -1;
+}
+
 void
 sync_move_apply(struct mbox_side *from)
 {
@@ -692,6 +705,14 @@ sync_move_apply(struct mbox_side *from)
 				break;
 		}
 		uidset_normalize(&mc->uids);
+		/* Until its COPYUID is recorded, the twin of each (new on the
+		 * other side) may have a message here: the next run's MATCH
+		 * may pair them if this one is killed or the move unsure. */
+		if (move_intents(mc) < 0) {
+			buf_free(&b);
+			move_cmd_free(mc);
+			return;
+		}
 		uidset_format(&mc->uids, b);
 		sync_select_for_step(from, true);
 		if ((mbox_server(from)->caps & IMAP_CAP_MOVE) != 0) {

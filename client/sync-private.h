@@ -55,6 +55,7 @@ struct sync_ident {
 	unsigned char key[SYNC_KEY_LEN];
 	char *flags;
 	uint64_t modseq;
+	bool taken; /* MATCH paired it */
 };
 
 /* A [COPYUID uidvalidity src dst] response code. */
@@ -195,6 +196,7 @@ struct mbox {
 	bool foreign; /* CHECK found changes the sync did not make */
 	bool active;  /* still has rounds to go */
 	bool move_in; /* messages are moved in: CHECK it before storing */
+	bool repair;  /* --repair compares every message: MATCH pairs all */
 	/* UIDVALIDITY changed on recover_side: the pairs are made again
 	 * by content, if every message there is found on the other side. */
 	bool recover;
@@ -347,6 +349,10 @@ int sync_match_ident_add(struct mbox_side *ms, const struct imap_fetch *f,
 void sync_match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
                          const char *flags);
 void sync_match_free(struct mbox_side *ms);
+/* The UIDs on side s of mb that an intent names (a copy or a move a
+ * killed or failed run may have made): MATCH may pair them. -1 failed
+ * the run (database). */
+int sync_pending_uids(struct mbox *mb, enum side s, struct uidset *uids);
 /* Queue the FETCH of the keys of uids (normalized) on ms, in the step's
  * flight (in PHASE_SIZES their sizes only); the answers reach
  * sync_match_on_size(), or sync_match_on_fetch() and

@@ -1322,6 +1322,7 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 		                !run->set.dry_run && !mb->recover)) &&
 		    mb->s[SIDE_LOCAL].have_row && mb->s[SIDE_REMOTE].have_row) {
 			mbox_step(mb, PHASE_SCAN);
+			mb->repair = true;
 			sync_repair_start(mb);
 			continue;
 		}
