@@ -1,0 +1,26 @@
+#!/bin/sh
+# Cyrus IMAP's imapd for the tests, without installing cyrus-imapd: that
+# package conflicts with dovecot-imapd (both provide imap-server). Its
+# libraries and tools come with cyrus-common (mk/deps.sh installs it);
+# imapd itself is taken out of the cyrus-imapd .deb into $CYRUS_CACHE
+# (default /var/cache/imapsync-test/cyrus), where tests/lib/cyrus-server.sh
+# looks for it. Does nothing when it is already there.
+set -eu
+dir=${CYRUS_CACHE:-/var/cache/imapsync-test/cyrus}
+[ -x "$dir/usr/lib/cyrus/bin/imapd" ] && exit 0
+if [ "$(id -u)" != 0 ] && [ ! -w "$(dirname "$dir")" ]; then
+	echo "cyrus: no imapd in $dir; run mk/cyrus.sh as root" >&2
+	exit 1
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+chmod 755 "$tmp"
+(cd "$tmp" && apt-get download -q cyrus-imapd >/dev/null 2>&1) || {
+	echo "cyrus: apt-get download cyrus-imapd failed" >&2
+	exit 1
+}
+mkdir -p "$dir.new"
+dpkg-deb -x "$tmp"/cyrus-imapd_*.deb "$dir.new"
+rm -rf "$dir"
+mv "$dir.new" "$dir"
+echo "cyrus: imapd $(dpkg-deb -f "$tmp"/cyrus-imapd_*.deb Version) in $dir"
