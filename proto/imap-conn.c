@@ -73,6 +73,9 @@ struct imap_conn {
 
 	imap_untagged_fn *untagged;
 	void *untagged_ctx;
+	/* The response keyword whose malformed lines go to the handler
+	 * (imap_conn_accept_malformed), or NULL. */
+	const char *malformed_ok;
 	struct imap_conn *throttle_target;
 
 	struct buf *trace_line;
@@ -292,6 +295,12 @@ struct transport *
 imap_conn_get_transport(struct imap_conn *c)
 {
 	return c->t;
+}
+
+void
+imap_conn_accept_malformed(struct imap_conn *c, const char *name)
+{
+	c->malformed_ok = name;
 }
 
 void
@@ -793,6 +802,12 @@ conn_untagged(struct imap_conn *c, const struct imap_response *resp)
 	const char *error;
 	uint64_t caps;
 
+	if (resp->malformed != NULL &&
+	    (c->malformed_ok == NULL || resp->name == NULL ||
+	     strcmp(resp->name, c->malformed_ok) != 0)) {
+		conn_fail(c, "protocol error: %s", resp->malformed);
+		return;
+	}
 	conn_note_code(c, resp);
 	if (resp->name != NULL && strcmp(resp->name, "CAPABILITY") == 0 &&
 	    imap_decode_capability(resp->args, resp->count, &caps, &error) == 0)

@@ -23,6 +23,14 @@
  * same code both times means the two passes cannot disagree about where a
  * token ends.
  *
+ * A syntax error in the arguments of an untagged data response with no
+ * literal so far ("* STATUS box (MAILBOXID (<control bytes>))") does not
+ * end the connection: the rest of the line is skipped and the response is
+ * returned with its keyword, no arguments and the error in `malformed`, so
+ * the caller can decide whether the server just botched an optional item
+ * (imap-conn.c fails the connection unless told to accept it). The line
+ * end is still found by the same rules, so framing is unchanged.
+ *
  * Line ends: CRLF is the rule, but a bare LF is accepted as a line end
  * (as Dovecot's own parser does) because it is unambiguous; a CR that is
  * not followed by LF is an error, since it could hide a line break from
@@ -55,7 +63,8 @@ enum scan_state {
 	ST_LIT_LF,   /* after "}\r" */
 	ST_LIT_DATA, /* inline literal bytes */
 	ST_LIT_SPILL,
-	ST_CR, /* CR at the end of the response */
+	ST_SKIP, /* the rest of a malformed line */
+	ST_CR,   /* CR at the end of the response */
 	ST_DONE,
 };
 
@@ -73,6 +82,7 @@ struct parser_scan {
 	size_t nspill;
 	bool lit_digits, lit8;
 	bool untagged, has_number, status, fetch, in_code, digits;
+	bool malformed; /* ST_SKIP was entered: no arguments returned */
 };
 
 struct spill {
@@ -110,8 +120,10 @@ struct imap_parser {
 	struct arena_block *arena;
 	struct imap_response resp;
 	bool failed;
+	bool limit; /* the failure is a limit, not a syntax error */
 	const char *error;
 	char errbuf[256];
+	char malformed[256]; /* why the current response is malformed */
 };
 
 #define ARENA_MIN 8192
@@ -621,15 +633,19 @@ args_byte(struct imap_parser *p, struct parser_scan *s, struct builder *b,
 	}
 	if (c != '(' && c != '"' && c != '{' && !is_atom_char(c))
 		return fail_byte(p, c, "response");
-	if (++s->args > p->set.max_args)
+	if (++s->args > p->set.max_args) {
+		p->limit = true;
 		return parser_failf(p, "more than %zu arguments in a response",
 		                    p->set.max_args);
+	}
 	s->tok = s->pos;
 	switch (c) {
 	case '(':
-		if (++s->depth > p->set.max_depth)
+		if (++s->depth > p->set.max_depth) {
+			p->limit = true;
 			return parser_failf(p, "lists nested deeper than %u",
 			                    p->set.max_depth);
+		}
 		if (s->depth > s->max_depth)
 			s->max_depth = s->depth;
 		s->pos++;
@@ -718,6 +734,35 @@ too_large:
 	                    (unsigned long long)max);
 }
 
+/* After an error at the current byte: true when the line can be skipped
+ * instead (an untagged data response, in its arguments, with no literal
+ * before: nothing of it was spilled or needs framing beyond the line).
+ * A limit stays fatal: a server past one is not botching an item. */
+static bool
+parser_recover(struct imap_parser *p, struct parser_scan *s)
+{
+	switch (s->state) {
+	case ST_ARGS:
+	case ST_TILDE:
+	case ST_ATOM:
+	case ST_QUOTED:
+	case ST_QUOTED_ESC:
+		break;
+	default:
+		return false;
+	}
+	if (p->limit || !s->untagged || s->status || s->in_code ||
+	    s->lit_bytes > 0 || s->nspill > 0 || p->spilled > 0)
+		return false;
+	if (!s->malformed)
+		snprintf(p->malformed, sizeof(p->malformed), "%s", p->error);
+	p->failed = false;
+	p->error = NULL;
+	s->malformed = true;
+	s->state = ST_SKIP;
+	return true;
+}
+
 /* Run the state machine over [s->pos, end). Scan mode (b NULL) may stop
  * anywhere and resume; build mode runs over one complete response. */
 static int
@@ -726,6 +771,7 @@ parser_run(struct imap_parser *p, struct parser_scan *s, struct builder *b,
 {
 	const char *d = buf_data(p->in);
 	unsigned char c;
+	size_t at;
 	int ret = 0;
 
 	while (ret == 0 && s->state != ST_DONE) {
@@ -745,6 +791,7 @@ parser_run(struct imap_parser *p, struct parser_scan *s, struct builder *b,
 		if (s->pos == end)
 			return 0;
 		c = (unsigned char)d[s->pos];
+		at = s->pos;
 		switch (s->state) {
 		case ST_START:
 			if (c == '+') {
@@ -910,6 +957,12 @@ parser_run(struct imap_parser *p, struct parser_scan *s, struct builder *b,
 				                     "followed by CRLF");
 			}
 			break;
+		case ST_SKIP:
+			if (c == '\r' || c == '\n')
+				line_end(s, c);
+			else
+				s->pos++;
+			break;
 		case ST_CR:
 			if (c != '\n')
 				ret = parser_fail(p, "CR not followed by LF");
@@ -920,6 +973,10 @@ parser_run(struct imap_parser *p, struct parser_scan *s, struct builder *b,
 		case ST_LIT_SPILL:
 		case ST_DONE:
 			break;
+		}
+		if (ret < 0 && parser_recover(p, s)) {
+			s->pos = at;
+			ret = 0;
 		}
 	}
 	return ret < 0 ? -1 : 1;
@@ -971,7 +1028,15 @@ parser_build(struct imap_parser *p)
 	ret = parser_run(p, &s, &b, p->scan.pos);
 	if (ret < 0)
 		return -1;
-	if (ret == 0 || s.pos != p->scan.pos || b.nframes != 1)
+	if (ret == 0 || s.pos != p->scan.pos || s.malformed != p->scan.malformed)
+		return parser_fail(p, "internal error: response end moved");
+	if (s.malformed) {
+		p->resp.malformed = p->malformed;
+		p->resp.args = NULL;
+		p->resp.count = 0;
+		return 0;
+	}
+	if (b.nframes != 1)
 		return parser_fail(p, "internal error: response end moved");
 	if (p->resp.kind != IMAP_RESP_CONTINUATION && !s.status)
 		return builder_close(p, &b, &p->resp.args, &p->resp.count);
