@@ -1028,6 +1028,7 @@ imap_conn_run_fd(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
 	struct pollfd *pfd = calloc(n + 1, sizeof(*pfd));
 	int64_t last_rx = now_ms(), wait;
 	size_t i, active;
+	bool held;
 	int ret = -1, r;
 
 	if (pfd == NULL)
@@ -1041,7 +1042,16 @@ imap_conn_run_fd(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
 			if (conn_active(c) && !conn_throttled(c) &&
 			    transport_pending(c->t) > 0 && conn_input(c) < 0)
 				goto out;
-			if (conn_output(c) < 0)
+			if (c->got_bytes) {
+				c->got_bytes = false;
+				last_rx = now_ms();
+			}
+		}
+		/* After every input: what one connection's answers queued
+		 * on another goes out before poll, which would not wake for
+		 * it. */
+		for (i = 0; i < n; i++) {
+			if (conn_output(conns[i]) < 0)
 				goto out;
 		}
 		if (done != NULL ? done(ctx) : conns_idle(conns, n)) {
@@ -1049,6 +1059,7 @@ imap_conn_run_fd(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
 			goto out;
 		}
 		active = 0;
+		held = false;
 		for (i = 0; i < n; i++) {
 			struct imap_conn *c = conns[i];
 			bool want_write = c->obuf_len > 0 || c->need_flush;
@@ -1059,6 +1070,11 @@ imap_conn_run_fd(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
 			pfd[i].revents = 0;
 			if (!conn_active(c))
 				continue;
+			/* Input a layer holds (inflated, decrypted) that
+			 * one turn of reads left: the socket may stay
+			 * silent, so poll must not sleep. */
+			if (!conn_throttled(c) && transport_pending(c->t) > 0)
+				held = true;
 			ev = transport_events(c->t, want_write);
 			if (conn_throttled(c)) {
 				if (!want_write)
@@ -1083,6 +1099,8 @@ imap_conn_run_fd(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
 			if (wait < 0)
 				wait = 0;
 		}
+		if (held)
+			wait = 0;
 		r = poll(pfd, n + 1, wait);
 		if (r < 0 && errno != EINTR)
 			goto out;
