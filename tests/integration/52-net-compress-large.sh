@@ -1,5 +1,5 @@
 #!/bin/sh
-# 58-net-compress-large.sh: large, very compressible messages over plain
+# 52-net-compress-large.sh: large, very compressible messages over plain
 # login with COMPRESS=DEFLATE (Dovecot's imap_zlib): the deflate layer
 # holds more input than one turn of reads takes, and the event loop must
 # not sleep on the idle socket while it does. 20 runs in a row, each
