@@ -29,7 +29,7 @@
  * returned with its keyword, no arguments and the error in `malformed`, so
  * the caller can decide whether the server just botched an optional item
  * (imap-conn.c fails the connection unless told to accept it). The line
- * end is still found by the same rules, so framing is unchanged.
+ * ends at the next LF (a CR there is skipped like any other byte).
  *
  * Line ends: CRLF is the rule, but a bare LF is accepted as a line end
  * (as Dovecot's own parser does) because it is unambiguous; a CR that is
@@ -958,7 +958,10 @@ parser_run(struct imap_parser *p, struct parser_scan *s, struct builder *b,
 			}
 			break;
 		case ST_SKIP:
-			if (c == '\r' || c == '\n')
+			/* Only LF ends it: a botched item may hold a CR
+			 * (Cyrus's garbage MAILBOXID does), and nothing of
+			 * the line is used either way. */
+			if (c == '\n')
 				line_end(s, c);
 			else
 				s->pos++;

@@ -623,6 +623,9 @@ TEST(malformed)
 	       "HIGHESTMODSEQ 2)\r\n* STATUS b (UIDNEXT 3)\r\nA1 OK x\r\n",
 	       "* STATUS MALFORMED(control character in an atom)\n"
 	       "* STATUS : b (UIDNEXT 3)\ntag=A1 OK/OK \"x\"\n");
+	EXPECT("* STATUS b (MAILBOXID (O\x01\rx)) x\r\n* STATUS c ()\r\n",
+	       "* STATUS MALFORMED(control character in an atom)\n"
+	       "* STATUS : c ()\n");
 	/* Limits stay fatal, and so does a line with a literal. */
 	EXPECT("* X {1}\r\na \x01\r\n", "ERR: control character in response");
 }
