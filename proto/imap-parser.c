@@ -730,6 +730,7 @@ literal_size_byte(struct imap_parser *p, struct parser_scan *s, unsigned char c)
 	s->state = ST_LIT_CR;
 	return 0;
 too_large:
+	p->limit = true;
 	return parser_failf(p, "literal larger than %llu bytes",
 	                    (unsigned long long)max);
 }
@@ -747,6 +748,9 @@ parser_recover(struct imap_parser *p, struct parser_scan *s)
 	case ST_ATOM:
 	case ST_QUOTED:
 	case ST_QUOTED_ESC:
+	case ST_LIT_SIZE: /* "{" in garbage: no literal byte read yet */
+	case ST_LIT_CR:
+	case ST_LIT_LF:
 		break;
 	default:
 		return false;
@@ -952,6 +956,9 @@ parser_run(struct imap_parser *p, struct parser_scan *s, struct builder *b,
 			} else if (c == '\n') {
 				s->pos++;
 				ret = literal_begin(p, s, b, d);
+				/* A limit or a spill file: not the line's. */
+				if (ret < 0)
+					p->limit = true;
 			} else {
 				ret = parser_fail(p, "literal size not "
 				                     "followed by CRLF");

@@ -580,13 +580,19 @@ TEST(malformed)
 	       "ERR: literal larger than 1073741824 bytes");
 	EXPECT("* 1 FETCH (BODY[] {1073741825}\r\n",
 	       "ERR: literal larger than 1073741824 bytes");
-	EXPECT("* 1 FETCH (BODY[] {-1}\r\n", "ERR: invalid literal size");
-	EXPECT("* 1 FETCH (BODY[] {1x}\r\n", "ERR: invalid literal size");
-	EXPECT("* 1 FETCH (BODY[] {}\r\n", "ERR: invalid literal size");
+	EXPECT("* 1 FETCH (BODY[] {-1}\r\n",
+	       "* #1 FETCH MALFORMED(invalid literal size)\n");
+	EXPECT("* 1 FETCH (BODY[] {1x}\r\n",
+	       "* #1 FETCH MALFORMED(invalid literal size)\n");
+	EXPECT("* 1 FETCH (BODY[] {}\r\n",
+	       "* #1 FETCH MALFORMED(invalid literal size)\n");
+	/* Skipped to the first LF: the rest is read as responses. */
 	EXPECT("* 1 FETCH (BODY[] {5+}\r\nhello)\r\n",
-	       "ERR: non-synchronizing literal {n+} from the server");
+	       "* #1 FETCH MALFORMED(non-synchronizing literal {n+} from "
+	       "the server)\nERR: invalid character ')' in the tag");
 	EXPECT("* 1 FETCH (BODY[] {5} \r\nhello)\r\n",
-	       "ERR: literal size not followed by CRLF");
+	       "* #1 FETCH MALFORMED(literal size not followed by CRLF)\n"
+	       "ERR: invalid character ')' in the tag");
 	EXPECT("* 1 FETCH (UID 1))\r\n",
 	       "* #1 FETCH MALFORMED(unbalanced ')')\n");
 	EXPECT("* 1 FETCH (UID 1\r\n",
@@ -626,6 +632,8 @@ TEST(malformed)
 	EXPECT("* STATUS b (MAILBOXID (O\x01\rx)) x\r\n* STATUS c ()\r\n",
 	       "* STATUS MALFORMED(control character in an atom)\n"
 	       "* STATUS : c ()\n");
+	EXPECT("* STATUS b (MAILBOXID (\x93 {\x01V)) x\r\n* STATUS c ()\r\n",
+	       "* STATUS MALFORMED(invalid literal size)\n* STATUS : c ()\n");
 	/* Limits stay fatal, and so does a line with a literal. */
 	EXPECT("* X {1}\r\na \x01\r\n", "ERR: control character in response");
 }
