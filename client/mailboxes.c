@@ -409,9 +409,8 @@ mbx_refused(struct sync_run *run, enum side s, const char *feature)
 
 /* The server refused (BAD) or botched the id item of l's LIST: say so
  * once, do without it from now on and remember that. A refused item is
- * not asked at all (no ids: renames there are seen as a deletion and a
- * creation); a botched one is asked alone, where the server gets it
- * right. */
+ * not asked at all (no ids: a rename there is not recognised); a botched
+ * one is asked alone, where the server gets it right. */
 static void
 mbx_id_refused(struct sync_run *run, struct mbx_list *l)
 {
@@ -422,8 +421,8 @@ mbx_id_refused(struct sync_run *run, struct mbx_list *l)
 		feature = srv->id_item;
 		log_info(side, NULL,
 		         "the server has no STATUS %s (%s): no mailbox ids, "
-		         "so a mailbox renamed there is seen as deleted and "
-		         "created; not asked again",
+		         "so a mailbox renamed there is not recognised (see "
+		         "--rename); not asked again",
 		         srv->id_item, l->id_why);
 	} else {
 		feature = mbx_in_list(srv);
