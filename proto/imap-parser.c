@@ -29,7 +29,10 @@
  * returned with its keyword, no arguments and the error in `malformed`, so
  * the caller can decide whether the server just botched an optional item
  * (imap-conn.c fails the connection unless told to accept it). The line
- * ends at the next LF (a CR there is skipped like any other byte).
+ * ends at the next LF (a CR there is skipped like any other byte). A LF
+ * among the garbage cuts it short: the line after a malformed one, if it
+ * does not begin like a response (or is tagged without a status), is
+ * taken as the rest of it, another malformed response of the same name.
  *
  * Line ends: CRLF is the rule, but a bare LF is accepted as a line end
  * (as Dovecot's own parser does) because it is unambiguous; a CR that is
@@ -83,6 +86,7 @@ struct parser_scan {
 	bool lit_digits, lit8;
 	bool untagged, has_number, status, fetch, in_code, digits;
 	bool malformed; /* ST_SKIP was entered: no arguments returned */
+	bool rest;      /* ... as the rest of the malformed line before */
 };
 
 struct spill {
@@ -124,6 +128,11 @@ struct imap_parser {
 	const char *error;
 	char errbuf[256];
 	char malformed[256]; /* why the current response is malformed */
+	/* The last response returned was malformed, named so: a line after
+	 * it that does not even begin like a response is the rest of its
+	 * garbage (a LF among the bytes cut it short). */
+	bool after_malformed;
+	char malformed_name[32];
 };
 
 #define ARENA_MIN 8192
@@ -535,6 +544,8 @@ word_end(struct imap_parser *p, struct parser_scan *s, struct builder *b,
 				b->resp->status = statuses[i].status;
 		}
 	}
+	if (!s->untagged && !s->status && p->after_malformed)
+		return parser_fail(p, "tagged response without a status");
 	s->fetch = len == 5 && strncasecmp(w, "FETCH", 5) == 0;
 	if (b != NULL &&
 	    (b->resp->name = arena_strndup(p, w, len, true)) == NULL)
@@ -742,7 +753,16 @@ too_large:
 static bool
 parser_recover(struct imap_parser *p, struct parser_scan *s)
 {
+	bool start = false;
+
 	switch (s->state) {
+	case ST_START:
+	case ST_STAR:
+	case ST_TAG:
+	case ST_WORD_START:
+	case ST_WORD:
+		start = true;
+		break;
 	case ST_ARGS:
 	case ST_TILDE:
 	case ST_ATOM:
@@ -755,11 +775,15 @@ parser_recover(struct imap_parser *p, struct parser_scan *s)
 	default:
 		return false;
 	}
-	if (p->limit || !s->untagged || s->status || s->in_code ||
-	    s->lit_bytes > 0 || s->nspill > 0 || p->spilled > 0)
+	if (p->limit || s->lit_bytes > 0 || s->nspill > 0 || p->spilled > 0)
+		return false;
+	if (start ? !p->after_malformed
+	          : !s->untagged || s->status || s->in_code)
 		return false;
 	if (!s->malformed)
-		snprintf(p->malformed, sizeof(p->malformed), "%s", p->error);
+		snprintf(p->malformed, sizeof(p->malformed), "%s%s", p->error,
+		         start ? " (after a malformed line)" : "");
+	s->rest = start;
 	p->failed = false;
 	p->error = NULL;
 	s->malformed = true;
@@ -1041,6 +1065,11 @@ parser_build(struct imap_parser *p)
 	if (ret == 0 || s.pos != p->scan.pos || s.malformed != p->scan.malformed)
 		return parser_fail(p, "internal error: response end moved");
 	if (s.malformed) {
+		if (s.rest) {
+			memset(&p->resp, 0, sizeof(p->resp));
+			p->resp.kind = IMAP_RESP_UNTAGGED;
+			p->resp.name = p->malformed_name;
+		}
 		p->resp.malformed = p->malformed;
 		p->resp.args = NULL;
 		p->resp.count = 0;
@@ -1172,6 +1201,10 @@ imap_parser_next(struct imap_parser *p, const struct imap_response **resp_r,
 	}
 	if (ret == 0)
 		return 0;
+	p->after_malformed = p->resp.malformed != NULL;
+	if (p->after_malformed && p->resp.name != p->malformed_name)
+		snprintf(p->malformed_name, sizeof(p->malformed_name), "%s",
+		         p->resp.name != NULL ? p->resp.name : "");
 	buf_consume(p->in, p->scan.pos);
 	memcpy(p->done_spill, p->spill, p->scan.nspill * sizeof(p->spill[0]));
 	p->done_nspill = p->scan.nspill;

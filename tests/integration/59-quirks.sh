@@ -65,9 +65,13 @@ sync_noop "store-fetch: the next run changes nothing"
 sync_pair_new --name mboxid
 quirk mailboxid-garbage
 store_create "$LOCAL" Archive
+store_create "$REMOTE" Archive2
+store_create "$REMOTE" Archive3
 store_append "$LOCAL" Archive -s a1 >/dev/null
 store_append "$REMOTE" INBOX -s r1 >/dev/null
 sync_ok "mailboxid-garbage: the first sync exits 0" --debug
+tap_check "mailboxid-garbage: one had a LF" \
+	env LC_ALL=C grep -aq "MAILBOXID (.* {$" "$SYNC_ERR"
 tap_check "mailboxid-garbage: the server did send garbage" \
 	grep -q 'remote <- \* STATUS .*MAILBOXID (O' "$SYNC_ERR"
 tap_is "$(grep -c WARNING "$SYNC_ERR")" 1 "mailboxid-garbage: one warning"
@@ -80,7 +84,7 @@ tap_is "$(sync_db "SELECT side || ' ' || feature FROM refusal")" \
 	"remote LIST-STATUS MAILBOXID" \
 	"mailboxid-garbage: the refusal is in the database"
 tap_is "$(sync_db "SELECT count(*) FROM mailbox_id WHERE side = 'remote'")" \
-	2 "mailboxid-garbage: both remote mailboxes' ids known (asked alone)"
+	4 "mailboxid-garbage: the remote mailboxes' ids known (asked alone)"
 store_create "$REMOTE" New
 sync_ok "mailboxid-garbage: the next run exits 0" --debug
 no_warning "mailboxid-garbage: the next run warns no more"

@@ -23,7 +23,9 @@ import sys
 
 from imaprelay import Lines, relay
 
-GARBAGE = b'MAILBOXID (O\xb7\x12\tV)'
+# Cyrus's garbage looks like a heap pointer's bytes: any byte, LF too.
+GARBAGE = [b'MAILBOXID (O\xb7\x12\tV)', b'MAILBOXID (\x93 {\n\rV)',
+           b'MAILBOXID (\xce z\xe3\xe5\x137V)']
 
 
 def first_line(chunk, edit):
@@ -50,6 +52,7 @@ def main():
         return 2
     up, down = Lines(client=True), Lines()
     deleting = {}  # tag: the UIDs its STORE \Deleted names
+    garbage = [0]
 
     def client_line(line):
         if not re.match(rb'\S+ (UID )?(STORE|STATUS|LIST) ', line, re.I):
@@ -86,7 +89,8 @@ def main():
         if items.strip() == g.group(0):
             new = b'MAILBOXID (' + g.group(1) + b')'
         else:
-            new = GARBAGE
+            new = GARBAGE[garbage[0] % len(GARBAGE)]
+            garbage[0] += 1
         return m.group(1) + items.replace(g.group(0), new) + m.group(3)
 
     def from_client(data):

@@ -589,10 +589,12 @@ TEST(malformed)
 	/* Skipped to the first LF: the rest is read as responses. */
 	EXPECT("* 1 FETCH (BODY[] {5+}\r\nhello)\r\n",
 	       "* #1 FETCH MALFORMED(non-synchronizing literal {n+} from "
-	       "the server)\nERR: invalid character ')' in the tag");
+	       "the server)\n* FETCH MALFORMED(invalid character ')' in the "
+	       "tag (after a malformed line))\n");
 	EXPECT("* 1 FETCH (BODY[] {5} \r\nhello)\r\n",
 	       "* #1 FETCH MALFORMED(literal size not followed by CRLF)\n"
-	       "ERR: invalid character ')' in the tag");
+	       "* FETCH MALFORMED(invalid character ')' in the tag (after a "
+	       "malformed line))\n");
 	EXPECT("* 1 FETCH (UID 1))\r\n",
 	       "* #1 FETCH MALFORMED(unbalanced ')')\n");
 	EXPECT("* 1 FETCH (UID 1\r\n",
@@ -634,6 +636,22 @@ TEST(malformed)
 	       "* STATUS : c ()\n");
 	EXPECT("* STATUS b (MAILBOXID (\x93 {\x01V)) x\r\n* STATUS c ()\r\n",
 	       "* STATUS MALFORMED(invalid literal size)\n* STATUS : c ()\n");
+	/* A LF among the garbage: the rest is the same malformed response;
+	 * a valid response after it is read as usual. */
+	EXPECT("* STATUS b (MAILBOXID (O\x01\nV UIDNEXT 2)\r\n"
+	       "* STATUS c ()\r\n",
+	       "* STATUS MALFORMED(control character in an atom)\n"
+	       "* STATUS MALFORMED(tagged response without a status (after a "
+	       "malformed line))\n* STATUS : c ()\n");
+	EXPECT("* STATUS b (MAILBOXID (O\x01\n)V) x)\r\nA1 OK done\r\n",
+	       "* STATUS MALFORMED(control character in an atom)\n"
+	       "* STATUS MALFORMED(invalid character ')' in the tag (after a "
+	       "malformed line))\ntag=A1 OK/OK \"done\"\n");
+	EXPECT("* STATUS b (MAILBOXID (O\x01\n V) x)\r\n",
+	       "* STATUS MALFORMED(control character in an atom)\n"
+	       "* STATUS MALFORMED(missing tag (after a malformed line))\n");
+	/* Without a malformed line before, such a line is fatal. */
+	EXPECT("V) x)\r\n", "ERR: invalid character ')' in the tag");
 	/* Limits stay fatal, and so does a line with a literal. */
 	EXPECT("* X {1}\r\na \x01\r\n", "ERR: control character in response");
 }
