@@ -45,7 +45,7 @@ struct mbx_list {
 	const char *id_item;
 	bool id_refused, id_botched;
 	char id_why[200]; /* the server's words, or what is wrong */
-	bool messages; /* STATUS MESSAGES too */
+	bool messages;    /* STATUS MESSAGES too */
 	/* The entries by wire name, for STATUS answers in any order: open
 	 * addressing, index + 1 (0: free), keyed SipHash so that no server
 	 * can pick names that collide. */
@@ -507,12 +507,11 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 			srv->id_item = NULL;
 		/* Ids cost bytes on every run: ask for them only while the
 		 * database lacks some, or knows no mailbox yet. */
-		lists[s].id_item = srv->id_item != NULL &&
-		                           !mbx_refused(run, s,
-		                                        mbx_in_list(srv)) &&
-		                           mbx_ids_wanted(run, s)
-		                       ? srv->id_item
-		                       : NULL;
+		lists[s].id_item = NULL;
+		if (srv->id_item != NULL &&
+		    !mbx_refused(run, s, mbx_in_list(srv)) &&
+		    mbx_ids_wanted(run, s))
+			lists[s].id_item = srv->id_item;
 		lists[s].messages = run->set.dry_run;
 		pats[s] = strdup(buf_data(pat));
 		if (pats[s] == NULL)

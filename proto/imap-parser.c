@@ -1062,7 +1062,8 @@ parser_build(struct imap_parser *p)
 	ret = parser_run(p, &s, &b, p->scan.pos);
 	if (ret < 0)
 		return -1;
-	if (ret == 0 || s.pos != p->scan.pos || s.malformed != p->scan.malformed)
+	if (ret == 0 || s.pos != p->scan.pos ||
+	    s.malformed != p->scan.malformed)
 		return parser_fail(p, "internal error: response end moved");
 	if (s.malformed) {
 		if (s.rest) {
