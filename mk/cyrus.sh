@@ -15,10 +15,14 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 chmod 755 "$tmp"
-(cd "$tmp" && apt-get download -q cyrus-imapd >/dev/null 2>&1) || {
-	echo "cyrus: apt-get download cyrus-imapd failed" >&2
-	exit 1
-}
+# The package lists may be stale: update them once if the download fails.
+(cd "$tmp" && apt-get download -q cyrus-imapd >/dev/null 2>&1) ||
+	{ apt-get update -qq &&
+		(cd "$tmp" && apt-get download -q cyrus-imapd >/dev/null 2>&1); } ||
+	{
+		echo "cyrus: apt-get download cyrus-imapd failed" >&2
+		exit 1
+	}
 mkdir -p "$dir.new"
 dpkg-deb -x "$tmp"/cyrus-imapd_*.deb "$dir.new"
 rm -rf "$dir"
