@@ -127,6 +127,10 @@ tap_is "$(store_lsub "$REMOTE" | tr '\n' ' ')" "Archive/2023 INBOX Work " \
 
 # --- renames (Cyrus's MAILBOXID, asked alone) --------------------------------
 store_rename "$REMOTE" Archive/2023 Archive/Old
+# Cyrus's RENAME leaves the subscription under the old name (Dovecot's
+# moves it): a client that renames there moves it itself.
+store_unsubscribe "$REMOTE" Archive/2023
+store_subscribe "$REMOTE" Archive/Old
 sync_ok "remote rename: exits 0"
 tap_check "remote rename: recognised by its id" \
 	grep -q 'Renamed' "$SYNC_ERR"
