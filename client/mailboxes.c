@@ -39,10 +39,13 @@ struct mbx_list {
 	char delim;
 	bool failed;
 	/* The STATUS item naming mailboxes' stable ids, or NULL; cleared
-	 * (and the LIST sent again) when the server refuses it. */
+	 * (and the LIST sent again) when the server refuses it (BAD) or
+	 * botches it (a STATUS line that does not parse, or does not
+	 * decode). */
 	const char *id_item;
-	bool id_refused;
-	bool messages; /* STATUS MESSAGES too */
+	bool id_refused, id_botched;
+	char id_why[200]; /* the server's words, or what is wrong */
+	bool messages;    /* STATUS MESSAGES too */
 	/* The entries by wire name, for STATUS answers in any order: open
 	 * addressing, index + 1 (0: free), keyed SipHash so that no server
 	 * can pick names that collide. */
@@ -110,6 +113,21 @@ mbx_hash_add(struct mbx_list *l, size_t i)
 	}
 	mbx_hash_put(l, i);
 	return 0;
+}
+
+/* Forget what the list gathered, before it is sent again; the delimiter
+ * already learnt stays. */
+static void
+mbx_list_reset(struct mbx_list *l)
+{
+	struct mbx_list keep = *l;
+
+	keep.e = NULL;
+	keep.count = keep.alloc = 0;
+	keep.hash = NULL;
+	keep.hash_size = 0;
+	mbx_list_free(l);
+	*l = keep;
 }
 
 /* The internal form of a wire name, or NULL when it is not under the
@@ -216,7 +234,21 @@ mbx_list_untagged(struct imap_conn *conn, const struct imap_response *resp,
 		struct imap_status_data st;
 		struct mbx_entry *e;
 
-		if (imap_decode_status(resp, &st, &error) < 0) {
+		if (resp->malformed != NULL)
+			error = resp->malformed;
+		if (resp->malformed != NULL ||
+		    imap_decode_status(resp, &st, &error) < 0) {
+			if (l->id_item != NULL) {
+				/* The optional item is the likely culprit
+				 * (Cyrus 3.6 sends garbage for MAILBOXID
+				 * asked with other items): list again
+				 * without it. */
+				if (!l->id_botched)
+					snprintf(l->id_why, sizeof(l->id_why),
+					         "%s", error);
+				l->id_botched = true;
+				return;
+			}
 			log_error(side, NULL, "bad STATUS response: %s", error);
 			l->failed = true;
 			return;
@@ -248,8 +280,11 @@ mbx_cmd_done(struct imap_conn *conn, const struct imap_response *resp,
 	if (resp->status == IMAP_STATUS_BAD && l->id_item != NULL) {
 		/* Not every server has X-GUID: list again without it. */
 		l->id_refused = true;
+		snprintf(l->id_why, sizeof(l->id_why), "BAD %s", resp->text);
 		return;
 	}
+	if (l->id_botched)
+		return; /* listed again without the id */
 	log_error(side_name(l->srv->side), NULL, "LIST failed: %s", resp->text);
 	l->failed = true;
 }
@@ -352,6 +387,58 @@ mbx_patterns_need_delim(const struct config *cfg, size_t nargs)
 	return false;
 }
 
+/* The refusal naming srv's id item asked with other STATUS items. */
+static const char *
+mbx_in_list(const struct sync_server *srv)
+{
+	return strcmp(srv->id_item, "MAILBOXID") == 0 ? "LIST-STATUS MAILBOXID"
+	                                              : "LIST-STATUS X-GUID";
+}
+
+/* Whether side s's server refused or botched feature in an earlier run. */
+static bool
+mbx_refused(struct sync_run *run, enum side s, const char *feature)
+{
+	const char *error;
+	bool refused = false;
+
+	if (state_refusal_get(run->state, s, feature, &refused, &error) < 0)
+		log_error("database", NULL, "%s", error);
+	return refused;
+}
+
+/* The server refused (BAD) or botched the id item of l's LIST: say so
+ * once, do without it from now on and remember that. A refused item is
+ * not asked at all (no ids: a rename there is not recognised); a botched
+ * one is asked alone, where the server gets it right. */
+static void
+mbx_id_refused(struct sync_run *run, struct mbx_list *l)
+{
+	struct sync_server *srv = l->srv;
+	const char *side = side_name(srv->side), *feature, *error;
+
+	if (l->id_refused) {
+		feature = srv->id_item;
+		log_info(side, NULL,
+		         "the server has no STATUS %s (%s): no mailbox ids, "
+		         "so a mailbox renamed there is not recognised (see "
+		         "--rename); not asked again",
+		         srv->id_item, l->id_why);
+	} else {
+		feature = mbx_in_list(srv);
+		log_warn(side, NULL,
+		         "the server botches STATUS %s asked with other items "
+		         "(%s): it is asked alone from now on",
+		         srv->id_item, l->id_why);
+	}
+	if (!run->set.dry_run &&
+	    state_refusal_set(run->state, srv->side, feature, l->id_why,
+	                      &error) < 0)
+		log_error("database", NULL, "%s", error);
+	if (l->id_refused)
+		srv->id_item = NULL; /* the server has none */
+}
+
 static bool
 mbx_ids_wanted(struct sync_run *run, enum side s)
 {
@@ -383,6 +470,7 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 
 		lists[s].srv = &run->server[s];
 		imap_conn_set_untagged(c, mbx_list_untagged, &lists[s]);
+		imap_conn_accept_malformed(c, "STATUS");
 		if ((imap_conn_enabled(c) & IMAP_CAP_QRESYNC) == 0)
 			imap_conn_cmd(c, mbx_enable_done, &lists[s],
 			              "ENABLE QRESYNC");
@@ -409,13 +497,21 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 			goto out;
 		}
 		/* RFC 8474's MAILBOXID where offered, else Dovecot's X-GUID
-		 * (refused by other servers: then listed again without). */
+		 * (refused by other servers: then listed again without, and
+		 * never asked again), asked in the LIST unless the server
+		 * botched that before (then alone, in mbx_ask_id()). */
 		srv->id_item = (srv->caps & IMAP_CAP_OBJECTID) != 0
 		                   ? "MAILBOXID"
 		                   : "X-GUID";
+		if (mbx_refused(run, s, srv->id_item))
+			srv->id_item = NULL;
 		/* Ids cost bytes on every run: ask for them only while the
 		 * database lacks some, or knows no mailbox yet. */
-		lists[s].id_item = mbx_ids_wanted(run, s) ? srv->id_item : NULL;
+		lists[s].id_item = NULL;
+		if (srv->id_item != NULL &&
+		    !mbx_refused(run, s, mbx_in_list(srv)) &&
+		    mbx_ids_wanted(run, s))
+			lists[s].id_item = srv->id_item;
 		lists[s].messages = run->set.dry_run;
 		pats[s] = strdup(buf_data(pat));
 		if (pats[s] == NULL)
@@ -425,10 +521,11 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 	if (sync_run_wait(run) < 0)
 		goto out;
 	for (s = 0; s < SIDE_COUNT; s++) {
-		if (!lists[s].id_refused)
+		if (!lists[s].id_refused && !lists[s].id_botched)
 			continue;
+		mbx_id_refused(run, &lists[s]);
+		mbx_list_reset(&lists[s]);
 		lists[s].id_item = NULL;
-		run->server[s].id_item = NULL; /* the server has none */
 		mbx_send_list(cfg, &lists[s], pats[s]);
 		if (sync_run_wait(run) < 0)
 			goto out;
@@ -446,6 +543,7 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 	sync_step("listed");
 	for (s = 0; s < SIDE_COUNT; s++) {
 		imap_conn_set_untagged(run->server[s].conn, NULL, NULL);
+		imap_conn_accept_malformed(run->server[s].conn, NULL);
 		if (lists[s].failed)
 			goto out;
 		run->server[s].delim = lists[s].delim;
@@ -837,6 +935,7 @@ mbx_rename_ids(struct sync_run *run, struct mbx_item *items, size_t n)
 			continue;
 		imap_conn_set_untagged(run->server[s].conn,
 		                       mbx_created_untagged, &ctx[s]);
+		imap_conn_accept_malformed(run->server[s].conn, "STATUS");
 		for (i = 0; i < n; i++) {
 			if (items[i].idx <= 0 && !items[i].skip &&
 			    mbx_exists(items[i].e[s]) &&
@@ -848,8 +947,10 @@ mbx_rename_ids(struct sync_run *run, struct mbx_item *items, size_t n)
 	}
 	if (asked && sync_run_wait(run) < 0)
 		return -1;
-	for (s = 0; s < SIDE_COUNT; s++)
+	for (s = 0; s < SIDE_COUNT; s++) {
 		imap_conn_set_untagged(run->server[s].conn, NULL, NULL);
+		imap_conn_accept_malformed(run->server[s].conn, NULL);
+	}
 	return 0;
 }
 
@@ -1164,6 +1265,7 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 		created[s].side = s;
 		imap_conn_set_untagged(run->server[s].conn,
 		                       mbx_created_untagged, &created[s]);
+		imap_conn_accept_malformed(run->server[s].conn, "STATUS");
 	}
 	if (state_begin(st, &error) < 0)
 		goto db_error;
@@ -1288,8 +1390,10 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 		sync_rollback(st);
 		return -1;
 	}
-	for (s = 0; s < SIDE_COUNT; s++)
+	for (s = 0; s < SIDE_COUNT; s++) {
 		imap_conn_set_untagged(run->server[s].conn, NULL, NULL);
+		imap_conn_accept_malformed(run->server[s].conn, NULL);
+	}
 	/* A refused CREATE leaves no trace: the next run tries again
 	 * instead of calling the mailbox gone. */
 	for (i = 0; i < n; i++) {

@@ -85,6 +85,19 @@ static const char *const schema_v4[] = {
     NULL,
 };
 
+/* Version 5. refusal: an optional item or extension a side's server
+ * refused or botched (feature, e.g. "X-GUID", "STATUS MAILBOXID"), with
+ * why, so later runs do without it instead of asking again. */
+static const char *const schema_v5[] = {
+    "CREATE TABLE refusal ("
+    "side TEXT NOT NULL CHECK (side IN ('local', 'remote')), "
+    "feature TEXT NOT NULL, "
+    "reason TEXT NOT NULL, "
+    "created INTEGER NOT NULL, "
+    "PRIMARY KEY (side, feature))",
+    NULL,
+};
+
 enum stmt {
 	STMT_MAILBOX_FIND,
 	STMT_MAILBOX_CREATE,
@@ -118,6 +131,8 @@ enum stmt {
 	STMT_ID_GET,
 	STMT_ID_MISSING,
 	STMT_MAILBOX_COUNT,
+	STMT_REFUSAL_GET,
+	STMT_REFUSAL_SET,
 	STMT_COUNT
 };
 
@@ -192,6 +207,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
                         "(SELECT 1 FROM mailbox_id i "
                         "WHERE i.idx = m.idx AND i.side = ?1)",
     [STMT_MAILBOX_COUNT] = "SELECT count(*) FROM mailboxes",
+    [STMT_REFUSAL_GET] =
+        "SELECT reason FROM refusal WHERE side = ?1 AND feature = ?2",
+    [STMT_REFUSAL_SET] = "INSERT OR REPLACE INTO refusal "
+                         "(side, feature, reason, created) "
+                         "VALUES (?1, ?2, ?3, ?4)",
 };
 
 struct state {
@@ -357,7 +377,12 @@ migrate(struct state *st, int version, const char **error_r)
 			return -1;
 		version = 4;
 	}
-	return exec(st, "PRAGMA user_version = 4", error_r);
+	if (version == 4) {
+		if (exec_list(st, schema_v5, error_r) < 0)
+			return -1;
+		version = 5;
+	}
+	return exec(st, "PRAGMA user_version = 5", error_r);
 }
 
 /* mkdir -p of path's parent, new directories mode 0700. */
@@ -1290,4 +1315,43 @@ state_mapping_clear(struct state *st, int64_t idx, const char **error_r)
 		return -1;
 	sqlite3_bind_int64(s, 1, idx);
 	return run(st, s, "clear mapping", error_r) < 0 ? -1 : 0;
+}
+
+int
+state_refusal_get(struct state *st, enum side side, const char *feature,
+                  bool *refused_r, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_REFUSAL_GET, error_r);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, side_name(side), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, feature, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	*refused_r = rc == SQLITE_ROW;
+	done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(st, error_r, "read refusals");
+	return 0;
+}
+
+int
+state_refusal_set(struct state *st, enum side side, const char *feature,
+                  const char *reason, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_REFUSAL_SET, error_r);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, side_name(side), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, feature, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)time(NULL));
+	rc = sqlite3_step(s);
+	done(s);
+	if (rc != SQLITE_DONE)
+		return db_error(st, error_r, "record a refusal");
+	return 0;
 }

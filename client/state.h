@@ -17,8 +17,9 @@
 #include "side.h"
 
 /* user_version: 1 is interimap's schema, 2 and 3 add imapsync's tables
- * (pending, mailbox_id), 4 a size column to interimap's mapping. */
-#define STATE_SCHEMA_VERSION 4
+ * (pending, mailbox_id), 4 a size column to interimap's mapping, 5 the
+ * refusal table. */
+#define STATE_SCHEMA_VERSION 5
 
 /* state_open()'s result when another process holds the database. */
 #define STATE_LOCKED (-2)
@@ -166,5 +167,14 @@ int state_mailbox_ids_missing(struct state *state, enum side side,
 /* 1 and *idx_r: the mailbox whose id on side is id; 0 if none. */
 int state_mailbox_id_find(struct state *state, enum side side, const char *id,
                           int64_t *idx_r, const char **error_r);
+
+/* Whether side's server refused or botched feature before (a row of
+ * state_refusal_set). */
+int state_refusal_get(struct state *state, enum side side, const char *feature,
+                      bool *refused_r, const char **error_r);
+/* Remember that side's server refused or botched feature, and why: later
+ * runs do without it (delete the row to try again). */
+int state_refusal_set(struct state *state, enum side side, const char *feature,
+                      const char *reason, const char **error_r);
 
 #endif

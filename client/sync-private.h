@@ -155,7 +155,9 @@ struct mbox_side {
 	 * the selection is the CHECK when all of this round's changes
 	 * here went through it and the message count adds up (live_base
 	 * at SELECT, less what vanished since, plus what was appended,
-	 * gives the last EXISTS). */
+	 * gives the last EXISTS, less what vanished after it: a VANISHED
+	 * counts down without an EXISTS, RFC 7162 3.2.10, and neither
+	 * Dovecot nor Cyrus sends one). */
 	bool live_sel;    /* selected so in this APPLY flight */
 	bool live_ro;     /* by EXAMINE: no STORE or EXPUNGE there */
 	bool need_check;  /* changed outside the selection (moved in) */
@@ -173,6 +175,7 @@ struct mbox_side {
 	struct uidset storing;
 	uint32_t live_base, live_last;
 	uint64_t live_gone, live_added;
+	uint64_t live_gone_last; /* live_gone at the last EXISTS */
 	struct uidset expunged;
 	/* Of expunged, what the selection reported vanished. */
 	struct uidset expunged_seen;

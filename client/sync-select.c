@@ -212,5 +212,5 @@ sync_live_checked(const struct mbox_side *ms)
 	    ms->live_unsure)
 		return false;
 	return (uint64_t)ms->live_base + ms->live_added ==
-	       ms->live_gone + ms->live_last;
+	       ms->live_gone_last + ms->live_last;
 }

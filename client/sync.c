@@ -273,9 +273,18 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 		return;
 	}
 	if (mb->phase == PHASE_APPLY && in_select &&
-	    (uidset_contains(&ms->storing, f.uid) ||
-	     uidset_contains(&ms->expunged, f.uid)))
+	    uidset_contains(&ms->storing, f.uid))
 		return;
+	if ((mb->phase == PHASE_APPLY || mb->phase == PHASE_CHECK) &&
+	    uidset_contains(&ms->expunged, f.uid)) {
+		/* The answer to our own STORE \Deleted (a CONDSTORE server
+		 * may answer even a .SILENT one, RFC 7162 3.2: Cyrus does),
+		 * whatever command is oldest in flight; or a change to a
+		 * message on its way out: nothing to sync either way. */
+		if (f.modseq > ms->max_modseq)
+			ms->max_modseq = f.modseq;
+		return;
+	}
 	if (mb->phase == PHASE_SELECT &&
 	    (f.have & IMAP_FETCH_RFC822_SIZE) != 0) {
 		/* mbox_select()'s early sizes ("n:*" may name an older one);
@@ -602,6 +611,7 @@ mbox_on_exists(struct mbox_side *ms, const struct imap_response *resp,
 		ms->live_added = 0;
 	}
 	ms->live_last = resp->number;
+	ms->live_gone_last = ms->live_gone;
 }
 
 static void
@@ -1035,7 +1045,7 @@ mbox_step(struct mbox *mb, enum mbox_phase phase)
 		ms->live_sel = false;
 		ms->live_exists = false;
 		ms->live_unsure = false;
-		ms->live_gone = ms->live_added = 0;
+		ms->live_gone = ms->live_added = ms->live_gone_last = 0;
 		uidset_clear(&ms->storing);
 		/* Looked up for every VANISHED UID: binary search. */
 		uidset_normalize(&ms->expunged);

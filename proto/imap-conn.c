@@ -74,6 +74,9 @@ struct imap_conn {
 
 	imap_untagged_fn *untagged;
 	void *untagged_ctx;
+	/* The response keyword whose malformed lines go to the handler
+	 * (imap_conn_accept_malformed), or NULL. */
+	const char *malformed_ok;
 	struct imap_conn *throttle_target;
 
 	struct buf *trace_line;
@@ -315,6 +318,12 @@ struct transport *
 imap_conn_get_transport(struct imap_conn *c)
 {
 	return c->t;
+}
+
+void
+imap_conn_accept_malformed(struct imap_conn *c, const char *name)
+{
+	c->malformed_ok = name;
 }
 
 void
@@ -821,6 +830,12 @@ conn_untagged(struct imap_conn *c, const struct imap_response *resp)
 	const char *error;
 	uint64_t caps;
 
+	if (resp->malformed != NULL &&
+	    (c->malformed_ok == NULL || resp->name == NULL ||
+	     strcmp(resp->name, c->malformed_ok) != 0)) {
+		conn_fail(c, "protocol error: %s", resp->malformed);
+		return;
+	}
 	conn_note_code(c, resp);
 	if (resp->name != NULL && strcmp(resp->name, "CAPABILITY") == 0 &&
 	    imap_decode_capability(resp->args, resp->count, &caps, &error) == 0)
@@ -1140,6 +1155,7 @@ imap_conn_run_fd(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
 	struct pollfd *pfd = calloc(n + 1, sizeof(*pfd));
 	int64_t last_rx = now_ms(), wait;
 	size_t i, active;
+	bool held;
 	int ret = -1, r;
 
 	if (pfd == NULL)
@@ -1153,7 +1169,16 @@ imap_conn_run_fd(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
 			if (conn_active(c) && !conn_throttled(c) &&
 			    transport_pending(c->t) > 0 && conn_input(c) < 0)
 				goto out;
-			if (conn_output(c) < 0)
+			if (c->got_bytes) {
+				c->got_bytes = false;
+				last_rx = now_ms();
+			}
+		}
+		/* After every input: what one connection's answers queued
+		 * on another goes out before poll, which would not wake for
+		 * it. */
+		for (i = 0; i < n; i++) {
+			if (conn_output(conns[i]) < 0)
 				goto out;
 		}
 		if (done != NULL ? done(ctx) : conns_idle(conns, n)) {
@@ -1161,6 +1186,7 @@ imap_conn_run_fd(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
 			goto out;
 		}
 		active = 0;
+		held = false;
 		for (i = 0; i < n; i++) {
 			struct imap_conn *c = conns[i];
 			bool want_write = c->obuf_len > 0 || c->need_flush;
@@ -1171,6 +1197,11 @@ imap_conn_run_fd(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
 			pfd[i].revents = 0;
 			if (!conn_active(c))
 				continue;
+			/* Input a layer holds (inflated, decrypted) that
+			 * one turn of reads left: the socket may stay
+			 * silent, so poll must not sleep. */
+			if (!conn_throttled(c) && transport_pending(c->t) > 0)
+				held = true;
 			ev = transport_events(c->t, want_write);
 			if (conn_throttled(c)) {
 				if (!want_write)
@@ -1205,6 +1236,8 @@ imap_conn_run_fd(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
 			         (wait < 0 || at - now < wait))
 				wait = at > now ? at - now : 0;
 		}
+		if (held)
+			wait = 0;
 		r = poll(pfd, n + 1, wait);
 		if (r < 0 && errno != EINTR)
 			goto out;

@@ -91,6 +91,12 @@ typedef void imap_untagged_fn(struct imap_conn *c,
  * CAPABILITY, ENABLED and BYE itself). */
 void imap_conn_set_untagged(struct imap_conn *c, imap_untagged_fn *fn,
 			    void *ctx);
+/* Untagged NAME responses whose arguments do not parse go to the untagged
+ * handler with resp->malformed set, instead of failing the connection (a
+ * caller that knows how to do without them: a server that botches an
+ * optional STATUS item). name must outlive its use; NULL: none (the
+ * default). */
+void imap_conn_accept_malformed(struct imap_conn *c, const char *name);
 
 /* Called with the tagged response, or NULL when the connection failed or
  * was freed before it came. May queue further commands. */

@@ -23,6 +23,17 @@
  * same code both times means the two passes cannot disagree about where a
  * token ends.
  *
+ * A syntax error in the arguments of an untagged data response with no
+ * literal so far ("* STATUS box (MAILBOXID (<control bytes>))") does not
+ * end the connection: the rest of the line is skipped and the response is
+ * returned with its keyword, no arguments and the error in `malformed`, so
+ * the caller can decide whether the server just botched an optional item
+ * (imap-conn.c fails the connection unless told to accept it). The line
+ * ends at the next LF (a CR there is skipped like any other byte). A LF
+ * among the garbage cuts it short: the line after a malformed one, if it
+ * does not begin like a response (or is tagged without a status), is
+ * taken as the rest of it, another malformed response of the same name.
+ *
  * Line ends: CRLF is the rule, but a bare LF is accepted as a line end
  * (as Dovecot's own parser does) because it is unambiguous; a CR that is
  * not followed by LF is an error, since it could hide a line break from
@@ -55,7 +66,8 @@ enum scan_state {
 	ST_LIT_LF,   /* after "}\r" */
 	ST_LIT_DATA, /* inline literal bytes */
 	ST_LIT_SPILL,
-	ST_CR, /* CR at the end of the response */
+	ST_SKIP, /* the rest of a malformed line */
+	ST_CR,   /* CR at the end of the response */
 	ST_DONE,
 };
 
@@ -73,6 +85,8 @@ struct parser_scan {
 	size_t nspill;
 	bool lit_digits, lit8;
 	bool untagged, has_number, status, fetch, in_code, digits;
+	bool malformed; /* ST_SKIP was entered: no arguments returned */
+	bool rest;      /* ... as the rest of the malformed line before */
 };
 
 struct spill {
@@ -110,8 +124,15 @@ struct imap_parser {
 	struct arena_block *arena;
 	struct imap_response resp;
 	bool failed;
+	bool limit; /* the failure is a limit, not a syntax error */
 	const char *error;
 	char errbuf[256];
+	char malformed[256]; /* why the current response is malformed */
+	/* The last response returned was malformed, named so: a line after
+	 * it that does not even begin like a response is the rest of its
+	 * garbage (a LF among the bytes cut it short). */
+	bool after_malformed;
+	char malformed_name[32];
 };
 
 #define ARENA_MIN 8192
@@ -523,6 +544,8 @@ word_end(struct imap_parser *p, struct parser_scan *s, struct builder *b,
 				b->resp->status = statuses[i].status;
 		}
 	}
+	if (!s->untagged && !s->status && p->after_malformed)
+		return parser_fail(p, "tagged response without a status");
 	s->fetch = len == 5 && strncasecmp(w, "FETCH", 5) == 0;
 	if (b != NULL &&
 	    (b->resp->name = arena_strndup(p, w, len, true)) == NULL)
@@ -621,15 +644,19 @@ args_byte(struct imap_parser *p, struct parser_scan *s, struct builder *b,
 	}
 	if (c != '(' && c != '"' && c != '{' && !is_atom_char(c))
 		return fail_byte(p, c, "response");
-	if (++s->args > p->set.max_args)
+	if (++s->args > p->set.max_args) {
+		p->limit = true;
 		return parser_failf(p, "more than %zu arguments in a response",
 		                    p->set.max_args);
+	}
 	s->tok = s->pos;
 	switch (c) {
 	case '(':
-		if (++s->depth > p->set.max_depth)
+		if (++s->depth > p->set.max_depth) {
+			p->limit = true;
 			return parser_failf(p, "lists nested deeper than %u",
 			                    p->set.max_depth);
+		}
 		if (s->depth > s->max_depth)
 			s->max_depth = s->depth;
 		s->pos++;
@@ -714,8 +741,54 @@ literal_size_byte(struct imap_parser *p, struct parser_scan *s, unsigned char c)
 	s->state = ST_LIT_CR;
 	return 0;
 too_large:
+	p->limit = true;
 	return parser_failf(p, "literal larger than %llu bytes",
 	                    (unsigned long long)max);
+}
+
+/* After an error at the current byte: true when the line can be skipped
+ * instead (an untagged data response, in its arguments, with no literal
+ * before: nothing of it was spilled or needs framing beyond the line).
+ * A limit stays fatal: a server past one is not botching an item. */
+static bool
+parser_recover(struct imap_parser *p, struct parser_scan *s)
+{
+	bool start = false;
+
+	switch (s->state) {
+	case ST_START:
+	case ST_STAR:
+	case ST_TAG:
+	case ST_WORD_START:
+	case ST_WORD:
+		start = true;
+		break;
+	case ST_ARGS:
+	case ST_TILDE:
+	case ST_ATOM:
+	case ST_QUOTED:
+	case ST_QUOTED_ESC:
+	case ST_LIT_SIZE: /* "{" in garbage: no literal byte read yet */
+	case ST_LIT_CR:
+	case ST_LIT_LF:
+		break;
+	default:
+		return false;
+	}
+	if (p->limit || s->lit_bytes > 0 || s->nspill > 0 || p->spilled > 0)
+		return false;
+	if (start ? !p->after_malformed
+	          : !s->untagged || s->status || s->in_code)
+		return false;
+	if (!s->malformed)
+		snprintf(p->malformed, sizeof(p->malformed), "%s%s", p->error,
+		         start ? " (after a malformed line)" : "");
+	s->rest = start;
+	p->failed = false;
+	p->error = NULL;
+	s->malformed = true;
+	s->state = ST_SKIP;
+	return true;
 }
 
 /* Run the state machine over [s->pos, end). Scan mode (b NULL) may stop
@@ -726,6 +799,7 @@ parser_run(struct imap_parser *p, struct parser_scan *s, struct builder *b,
 {
 	const char *d = buf_data(p->in);
 	unsigned char c;
+	size_t at;
 	int ret = 0;
 
 	while (ret == 0 && s->state != ST_DONE) {
@@ -745,6 +819,7 @@ parser_run(struct imap_parser *p, struct parser_scan *s, struct builder *b,
 		if (s->pos == end)
 			return 0;
 		c = (unsigned char)d[s->pos];
+		at = s->pos;
 		switch (s->state) {
 		case ST_START:
 			if (c == '+') {
@@ -905,10 +980,22 @@ parser_run(struct imap_parser *p, struct parser_scan *s, struct builder *b,
 			} else if (c == '\n') {
 				s->pos++;
 				ret = literal_begin(p, s, b, d);
+				/* A limit or a spill file: not the line's. */
+				if (ret < 0)
+					p->limit = true;
 			} else {
 				ret = parser_fail(p, "literal size not "
 				                     "followed by CRLF");
 			}
+			break;
+		case ST_SKIP:
+			/* Only LF ends it: a botched item may hold a CR
+			 * (Cyrus's garbage MAILBOXID does), and nothing of
+			 * the line is used either way. */
+			if (c == '\n')
+				line_end(s, c);
+			else
+				s->pos++;
 			break;
 		case ST_CR:
 			if (c != '\n')
@@ -920,6 +1007,10 @@ parser_run(struct imap_parser *p, struct parser_scan *s, struct builder *b,
 		case ST_LIT_SPILL:
 		case ST_DONE:
 			break;
+		}
+		if (ret < 0 && parser_recover(p, s)) {
+			s->pos = at;
+			ret = 0;
 		}
 	}
 	return ret < 0 ? -1 : 1;
@@ -971,7 +1062,21 @@ parser_build(struct imap_parser *p)
 	ret = parser_run(p, &s, &b, p->scan.pos);
 	if (ret < 0)
 		return -1;
-	if (ret == 0 || s.pos != p->scan.pos || b.nframes != 1)
+	if (ret == 0 || s.pos != p->scan.pos ||
+	    s.malformed != p->scan.malformed)
+		return parser_fail(p, "internal error: response end moved");
+	if (s.malformed) {
+		if (s.rest) {
+			memset(&p->resp, 0, sizeof(p->resp));
+			p->resp.kind = IMAP_RESP_UNTAGGED;
+			p->resp.name = p->malformed_name;
+		}
+		p->resp.malformed = p->malformed;
+		p->resp.args = NULL;
+		p->resp.count = 0;
+		return 0;
+	}
+	if (b.nframes != 1)
 		return parser_fail(p, "internal error: response end moved");
 	if (p->resp.kind != IMAP_RESP_CONTINUATION && !s.status)
 		return builder_close(p, &b, &p->resp.args, &p->resp.count);
@@ -1097,6 +1202,10 @@ imap_parser_next(struct imap_parser *p, const struct imap_response **resp_r,
 	}
 	if (ret == 0)
 		return 0;
+	p->after_malformed = p->resp.malformed != NULL;
+	if (p->after_malformed && p->resp.name != p->malformed_name)
+		snprintf(p->malformed_name, sizeof(p->malformed_name), "%s",
+		         p->resp.name != NULL ? p->resp.name : "");
 	buf_consume(p->in, p->scan.pos);
 	memcpy(p->done_spill, p->spill, p->scan.nspill * sizeof(p->spill[0]));
 	p->done_nspill = p->scan.nspill;

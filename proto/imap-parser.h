@@ -80,6 +80,9 @@ struct imap_response {
 	/* Data responses: the arguments after the keyword. */
 	const struct imap_arg *args;
 	size_t count;
+	/* Untagged data responses whose arguments do not parse: what is
+	 * wrong (args NULL, count 0; name and number kept). NULL otherwise. */
+	const char *malformed;
 };
 
 struct imap_parser_settings {

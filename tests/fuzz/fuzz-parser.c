@@ -141,6 +141,7 @@ hash_resp(uint64_t h, const struct imap_response *r)
 	h = hash_str(h, r->code);
 	h = hash_args(h, r->code_args, r->code_count, 0);
 	h = hash_str(h, r->text);
+	h = hash_str(h, r->malformed);
 	return hash_args(h, r->args, r->count, 0);
 }
 

@@ -2,7 +2,8 @@
 """imaptool.py IMAPCMD SUBCOMMAND [ARGS]: act on an IMAP store for the tests.
 
 IMAPCMD is a command speaking IMAP on stdin/stdout with a PREAUTH greeting
-(the `imap` script store_new prints).  Mailbox names are taken and printed
+(the `imap` script store_new prints), or imap://USER:PASSWORD@HOST:PORT
+for a server on the network (plain LOGIN, no TLS: a test's own server).  Mailbox names are taken and printed
 raw (modified UTF-7, real hierarchy delimiter).  Python 3 standard library
 only.  Subcommands:
 
@@ -96,7 +97,12 @@ def parse_list_item(item):
 class Tool:
     def __init__(self, cmd):
         self.cmd = cmd
-        self.imap = imaplib.IMAP4_stream(cmd)
+        m = re.fullmatch(r'imap://([^:@]+):([^@]*)@([^:]+):(\d+)', cmd)
+        if m:
+            self.imap = imaplib.IMAP4(m.group(3), int(m.group(4)))
+            self.imap.login(m.group(1), m.group(2))
+        else:
+            self.imap = imaplib.IMAP4_stream(cmd)
         self.selected = None
         self.out = sys.stdout
 

@@ -114,6 +114,8 @@ dump_resp(struct buf *out, const struct imap_response *r)
 		buf_append_str(out, " : ");
 		dump_args(out, r->args, r->count);
 	}
+	if (r->malformed != NULL)
+		buf_printf(out, " MALFORMED(%s)", r->malformed);
 	buf_append_byte(out, '\n');
 }
 
@@ -569,26 +571,36 @@ TEST(spill_dir_fallback)
 TEST(malformed)
 {
 	EXPECT("* LIST () \"/\" \"unterminated\r\n",
-	       "ERR: line ends inside a quoted string");
+	       "* LIST MALFORMED(line ends inside a quoted string)\n");
 	EXPECT("* LIST () \"/\" \"bad\\e\"\r\n",
-	       "ERR: invalid escape in quoted string");
+	       "* LIST MALFORMED(invalid escape in quoted string)\n");
 	EXPECT("* LIST () \"/\" \"nul\0\"\r\n",
-	       "ERR: NUL byte in a quoted string");
+	       "* LIST MALFORMED(NUL byte in a quoted string)\n");
 	EXPECT("* 1 FETCH (BODY[] {99999999999999999999}\r\n",
 	       "ERR: literal larger than 1073741824 bytes");
 	EXPECT("* 1 FETCH (BODY[] {1073741825}\r\n",
 	       "ERR: literal larger than 1073741824 bytes");
-	EXPECT("* 1 FETCH (BODY[] {-1}\r\n", "ERR: invalid literal size");
-	EXPECT("* 1 FETCH (BODY[] {1x}\r\n", "ERR: invalid literal size");
-	EXPECT("* 1 FETCH (BODY[] {}\r\n", "ERR: invalid literal size");
+	EXPECT("* 1 FETCH (BODY[] {-1}\r\n",
+	       "* #1 FETCH MALFORMED(invalid literal size)\n");
+	EXPECT("* 1 FETCH (BODY[] {1x}\r\n",
+	       "* #1 FETCH MALFORMED(invalid literal size)\n");
+	EXPECT("* 1 FETCH (BODY[] {}\r\n",
+	       "* #1 FETCH MALFORMED(invalid literal size)\n");
+	/* Skipped to the first LF: the rest is read as responses. */
 	EXPECT("* 1 FETCH (BODY[] {5+}\r\nhello)\r\n",
-	       "ERR: non-synchronizing literal {n+} from the server");
+	       "* #1 FETCH MALFORMED(non-synchronizing literal {n+} from "
+	       "the server)\n* FETCH MALFORMED(invalid character ')' in the "
+	       "tag (after a malformed line))\n");
 	EXPECT("* 1 FETCH (BODY[] {5} \r\nhello)\r\n",
-	       "ERR: literal size not followed by CRLF");
-	EXPECT("* 1 FETCH (UID 1))\r\n", "ERR: unbalanced ')'");
-	EXPECT("* 1 FETCH (UID 1\r\n", "ERR: missing ')' at end of line");
-	EXPECT("* X a\0b\r\n", "ERR: NUL byte in an atom");
-	EXPECT("* X \0\r\n", "ERR: NUL byte in response");
+	       "* #1 FETCH MALFORMED(literal size not followed by CRLF)\n"
+	       "* FETCH MALFORMED(invalid character ')' in the tag (after a "
+	       "malformed line))\n");
+	EXPECT("* 1 FETCH (UID 1))\r\n",
+	       "* #1 FETCH MALFORMED(unbalanced ')')\n");
+	EXPECT("* 1 FETCH (UID 1\r\n",
+	       "* #1 FETCH MALFORMED(missing ')' at end of line)\n");
+	EXPECT("* X a\0b\r\n", "* X MALFORMED(NUL byte in an atom)\n");
+	EXPECT("* X \0\r\n", "* X MALFORMED(NUL byte in response)\n");
 	EXPECT("* OK te\0xt\r\n", "ERR: NUL byte in the response text");
 	EXPECT("A1\0 OK\r\n", "ERR: NUL byte in the tag");
 	EXPECT(" OK x\r\n", "ERR: missing tag");
@@ -599,16 +611,49 @@ TEST(malformed)
 	EXPECT("* \r\n", "ERR: missing response keyword");
 	EXPECT("* X a\rb\r\n", "ERR: CR not followed by LF");
 	EXPECT("* OK a\rb\r\n", "ERR: CR not followed by LF");
-	EXPECT("* X a\x01\r\n", "ERR: control character in an atom");
-	EXPECT("* X a\"b\"\r\n", "ERR: invalid character '\"' in an atom");
+	EXPECT("* X a\x01\r\n",
+	       "* X MALFORMED(control character in an atom)\n");
+	EXPECT("* X a\"b\"\r\n",
+	       "* X MALFORMED(invalid character '\"' in an atom)\n");
 	EXPECT("* OK [ALERT x\r\n", "ERR: unterminated response code");
 	EXPECT("* OK [] x\r\n", "ERR: empty response code");
 	EXPECT("* OK [X (a] x\r\n", "ERR: missing ')' in response code");
 	EXPECT("* 1 FETCH (BODY[HEADER\r\n",
-	       "ERR: line ends inside a FETCH item's [section]");
+	       "* #1 FETCH MALFORMED(line ends inside a FETCH item's "
+	       "[section])\n");
 	EXPECT("(a)\r\n", "ERR: invalid character '(' in the tag");
 	/* Whatever follows an error is not looked at. */
-	EXPECT("* X )\r\n* OK fine\r\n", "ERR: unbalanced ')'");
+	EXPECT("* OK [X )] x\r\n* OK fine\r\n", "ERR: unbalanced ')'");
+	/* A malformed data line is skipped to its end, whatever it holds,
+	 * and the next response is read as usual (Cyrus 3.6's STATUS with
+	 * garbage bytes in place of a MAILBOXID). */
+	EXPECT("* STATUS INBOX (UIDNEXT 2 MAILBOXID (O\xb7\x12\tV) "
+	       "HIGHESTMODSEQ 2)\r\n* STATUS b (UIDNEXT 3)\r\nA1 OK x\r\n",
+	       "* STATUS MALFORMED(control character in an atom)\n"
+	       "* STATUS : b (UIDNEXT 3)\ntag=A1 OK/OK \"x\"\n");
+	EXPECT("* STATUS b (MAILBOXID (O\x01\rx)) x\r\n* STATUS c ()\r\n",
+	       "* STATUS MALFORMED(control character in an atom)\n"
+	       "* STATUS : c ()\n");
+	EXPECT("* STATUS b (MAILBOXID (\x93 {\x01V)) x\r\n* STATUS c ()\r\n",
+	       "* STATUS MALFORMED(invalid literal size)\n* STATUS : c ()\n");
+	/* A LF among the garbage: the rest is the same malformed response;
+	 * a valid response after it is read as usual. */
+	EXPECT("* STATUS b (MAILBOXID (O\x01\nV UIDNEXT 2)\r\n"
+	       "* STATUS c ()\r\n",
+	       "* STATUS MALFORMED(control character in an atom)\n"
+	       "* STATUS MALFORMED(tagged response without a status (after a "
+	       "malformed line))\n* STATUS : c ()\n");
+	EXPECT("* STATUS b (MAILBOXID (O\x01\n)V) x)\r\nA1 OK done\r\n",
+	       "* STATUS MALFORMED(control character in an atom)\n"
+	       "* STATUS MALFORMED(invalid character ')' in the tag (after a "
+	       "malformed line))\ntag=A1 OK/OK \"done\"\n");
+	EXPECT("* STATUS b (MAILBOXID (O\x01\n V) x)\r\n",
+	       "* STATUS MALFORMED(control character in an atom)\n"
+	       "* STATUS MALFORMED(missing tag (after a malformed line))\n");
+	/* Without a malformed line before, such a line is fatal. */
+	EXPECT("V) x)\r\n", "ERR: invalid character ')' in the tag");
+	/* Limits stay fatal, and so does a line with a literal. */
+	EXPECT("* X {1}\r\na \x01\r\n", "ERR: control character in response");
 }
 
 TEST(nesting_and_args)
