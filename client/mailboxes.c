@@ -913,7 +913,9 @@ static int
 mbx_rename_ids(struct sync_run *run, struct mbx_item *items, size_t n)
 {
 	struct mbx_created ctx[SIDE_COUNT];
-	bool gone[SIDE_COUNT] = {false, false}, asked = false;
+	bool gone[SIDE_COUNT] = {false, false}, both = false, asked = false;
+	uint64_t known = 0, listed = 0;
+	const char *error;
 	size_t i;
 	unsigned s;
 
@@ -925,21 +927,33 @@ mbx_rename_ids(struct sync_run *run, struct mbx_item *items, size_t n)
 		 * what it is, not created on the other side. */
 		if (items[i].idx > 0 && ex0 != ex1)
 			gone[ex0 ? SIDE_REMOTE : SIDE_LOCAL] = true;
+		if (items[i].idx > 0)
+			listed++;
 	}
+	/* A known mailbox listed on neither side may have been renamed on
+	 * both by a run stopped before it recorded it (mbx_renames_done()):
+	 * the ids of the names new on both sides tell. */
+	if (state_mailbox_count(run->state, &known, &error) < 0) {
+		log_error("database", NULL, "%s", error);
+		return -1;
+	}
+	both = known > listed;
 	for (s = 0; s < SIDE_COUNT; s++) {
 		ctx[s].run = run;
 		ctx[s].items = items;
 		ctx[s].n = n;
 		ctx[s].side = s;
-		if (!gone[s])
+		if (!gone[s] && !both)
 			continue;
 		imap_conn_set_untagged(run->server[s].conn,
 		                       mbx_created_untagged, &ctx[s]);
 		imap_conn_accept_malformed(run->server[s].conn, "STATUS");
 		for (i = 0; i < n; i++) {
+			bool there = mbx_exists(items[i].e[side_other(s)]);
+
 			if (items[i].idx <= 0 && !items[i].skip &&
 			    mbx_exists(items[i].e[s]) &&
-			    !mbx_exists(items[i].e[side_other(s)])) {
+			    (there ? both : gone[s])) {
 				mbx_ask_id(run, &items[i], s);
 				asked = true;
 			}
@@ -1052,6 +1066,126 @@ mbx_split_found(struct sync_run *run, struct mbx_item *to,
 	mbx_item_fail(to);
 }
 
+/* The database's name of mailbox idx, for state_mailbox_foreach(). */
+struct mbx_db_name {
+	int64_t idx;
+	char *name;
+	size_t len;
+};
+
+static int
+mbx_db_name(void *context, const struct state_mailbox *mb)
+{
+	struct mbx_db_name *d = context;
+
+	if (mb->idx != d->idx)
+		return 0;
+	if ((d->name = malloc(mb->name_len + 1)) == NULL)
+		return -1;
+	memcpy(d->name, mb->name, mb->name_len);
+	d->name[mb->name_len] = '\0';
+	d->len = mb->name_len;
+	return 1;
+}
+
+/* Whether to lies under a name that is new to the database on both
+ * sides too (its parent, renamed with it). */
+static bool
+mbx_renamed_parent(struct mbx_item *items, size_t n,
+                   const struct mbx_item *to)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		const struct mbx_item *p = &items[k];
+
+		if (p != to && p->idx <= 0 && mbx_exists(p->e[0]) &&
+		    mbx_exists(p->e[1]) &&
+		    mbx_under(to->name, to->len, p->name, p->len) &&
+		    mbx_id(p, SIDE_LOCAL) != NULL &&
+		    mbx_id(p, SIDE_REMOTE) != NULL)
+			return true;
+	}
+	return false;
+}
+
+/* A rename a killed run carried to the other server but never recorded:
+ * a name new to the database on both sides, with both sides' ids of a
+ * known mailbox that is gone from both. Renamed in the database alone,
+ * so the mailbox keeps its state (what vanished or changed since the last
+ * sync) instead of being met as a new one on both sides. */
+static int
+mbx_renames_done(struct sync_run *run, struct mbx_item *items, size_t n,
+                 struct mbx_item **byidx, size_t nidx, size_t *done)
+{
+	struct state *st = run->state;
+	const char *error;
+	size_t i, found = 0;
+	unsigned s;
+
+	if (run->set.dry_run)
+		return 0;
+	for (i = 0; i < n; i++) {
+		struct mbx_item *to = &items[i], *from;
+		int64_t old[SIDE_COUNT] = {0, 0};
+		char *fd = NULL, *td = NULL;
+		struct mbx_db_name dbn;
+
+		if (to->idx > 0 || to->skip || !mbx_exists(to->e[0]) ||
+		    !mbx_exists(to->e[1]))
+			continue;
+		for (s = 0; s < SIDE_COUNT; s++) {
+			if (mbx_id(to, s) == NULL ||
+			    state_mailbox_id_find(st, s, mbx_id(to, s), &old[s],
+			                          &error) <= 0)
+				break;
+		}
+		if (s < SIDE_COUNT || old[0] != old[1])
+			continue;
+		from = mbx_by_idx(byidx, nidx, old[0]);
+		if (from != NULL &&
+		    (mbx_exists(from->e[0]) || mbx_exists(from->e[1])))
+			continue;
+		memset(&dbn, 0, sizeof(dbn));
+		dbn.idx = old[0];
+		if (state_mailbox_foreach(st, mbx_db_name, &dbn, &error) < 0) {
+			log_error("database", NULL, "%s", error);
+			return -1;
+		}
+		if (dbn.name == NULL)
+			continue;
+		/* A child goes with its parent's row: recover the parent
+		 * (the child's new name lies under a name new on both). */
+		if (mbx_renamed_parent(items, n, to)) {
+			free(dbn.name);
+			continue;
+		}
+		fd = sync_display_name(run, dbn.name, dbn.len);
+		td = sync_display_name(run, to->name, to->len);
+		if (state_begin(st, &error) < 0 ||
+		    state_mailbox_rename(st, dbn.name, dbn.len, to->name,
+		                         to->len, NULL, &error) < 0 ||
+		    state_commit(st, &error) < 0) {
+			sync_rollback(st);
+			log_error("database", NULL, "%s", error);
+			free(dbn.name);
+			free(fd);
+			free(td);
+			return -1;
+		}
+		free(dbn.name);
+		log_info("database", NULL,
+		         "Renamed mailbox %s to %s (both servers have it "
+		         "renamed: an earlier run was stopped)",
+		         fd != NULL ? fd : "?", td != NULL ? td : "?");
+		free(fd);
+		free(td);
+		found++;
+	}
+	*done += found;
+	return 0;
+}
+
 /* Mailboxes renamed on one side since the last run: a name new to the
  * database on one side whose id is that of a known mailbox now gone from
  * that side. RENAME on the other side (children follow) and in the
@@ -1082,6 +1216,11 @@ mbx_renames(struct sync_run *run, struct mbx_item *items, size_t n)
 			byidx[nidx++] = &items[i];
 	}
 	qsort(byidx, nidx, sizeof(*byidx), mbx_idx_cmp);
+	if (mbx_renames_done(run, items, n, byidx, nidx, &done) < 0) {
+		free(r);
+		free(byidx);
+		return -1;
+	}
 	for (i = 0; i < n; i++) {
 		struct mbx_item *to = &items[i], *from;
 		bool ex0 = mbx_exists(to->e[0]), ex1 = mbx_exists(to->e[1]);

@@ -86,4 +86,27 @@ tap_check "nested: both renames carried" sh -c \
 tap_is "$(store_count "$LOCAL" r4/r5)" 1 "nested: the new mail reached it"
 sync_dumps_equal "nested: dumps equal"
 sync_noop "nested: then a sync is a no-op"
+# A rename carried to the other server by a run stopped before it
+# recorded it: both servers have the new name, the database the old one.
+# The database follows (the ids tell), and the mailbox keeps its state:
+# an expunge made before is carried, nothing is paired afresh.
+sync_pair_new --name stopped
+{
+	echo "create A"
+	echo "create A/c"
+	for i in 1 2 3; do echo "append A -s sa$i"; echo "append A/c -s sc$i"; done
+} | store_script "$REMOTE" >/dev/null
+sync_ok "stopped: first sync exits 0"
+store_expunge "$LOCAL" A 1
+store_rename "$REMOTE" A B
+store_rename "$LOCAL" A B
+sync_ok "stopped: the next run exits 0"
+tap_check "stopped: the database follows" \
+	grep -q '^database: Renamed mailbox A to B (both servers have it renamed' "$SYNC_ERR"
+tap_check "stopped: nothing paired afresh" sh -c "! grep -q 'Paired' '$SYNC_ERR'"
+tap_is "$(store_count "$REMOTE" B)" 2 "stopped: the expunge made before is carried"
+tap_is "$(sync_db_boxes | awk '{print $3}' | tr '\n' ' ')" "B B/c INBOX " \
+	"stopped: the database names B and B/c"
+sync_dumps_equal "stopped: dumps equal"
+sync_noop "stopped: then a sync is a no-op"
 tap_done
