@@ -165,8 +165,11 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) $(CFLAGS) $(XLDFLAGS) $(LDFLAGS) -o $@ $<
 
+# Then watch mode's delays (bench/watch delay): the figure the tests do
+# not bound.
 bench: $(PROGRAMS) $(BENCH_BIN)
 	bench/run --build=$(BUILD) $(BENCH_ARGS)
+	IMAPSYNC_BUILD=$(BUILD) bench/watch delay
 
 deps:
 	@mk/deps.sh
