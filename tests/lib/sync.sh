@@ -107,7 +107,20 @@ tap_skip_all() {
 	exit 0
 }
 
-IMAPTOOL="python3 $IMAPSYNC_TOP/tests/lib/imaptool.py"
+# One imaptool.py for the whole script, serving imaptool-client; not a
+# job of this shell (a bare `wait` would wait for it); it ends when
+# $STORE_TMP goes or this shell exits.
+IMAPTOOL_SERVER=$STORE_TMP/imaptool
+if mkdir "$IMAPTOOL_SERVER" && mkfifo "$IMAPTOOL_SERVER/req"; then
+	(
+		python3 "$IMAPSYNC_TOP/tests/lib/imaptool.py" --serve \
+			"$IMAPTOOL_SERVER" $$ </dev/null >/dev/null \
+			2>"$IMAPTOOL_SERVER/log" &
+		echo $! >"$IMAPTOOL_SERVER/pid"
+	)
+	export IMAPTOOL_SERVER
+fi
+IMAPTOOL="sh $IMAPSYNC_TOP/tests/lib/imaptool-client"
 SYNC_SEQ=0
 
 sync_is_interimap() {
