@@ -3,7 +3,7 @@
 # process (a shell busy loop per core), as on a shared machine: the tests
 # must not depend on how fast they are scheduled.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 n=$(nproc 2>/dev/null || echo 2)
 pids=
 stop() {

@@ -15,8 +15,7 @@
 #   KEEP=1                     keep a failed test's directory (printed)
 #   LONG=1                     the long variants (45-kill's full sweep)
 set -u
-cd "$(dirname "$0")/.."
-top=$PWD
+cd "$(dirname "$0")/.." || exit 2
 ncpu=$(nproc 2>/dev/null || echo 2)
 mkjobs=$(printf ' %s ' "${MAKEFLAGS:-}" |
 	sed -n 's/.* -[a-zA-Z]*j *\([0-9][0-9]*\) .*/\1/p')
@@ -72,7 +71,7 @@ fi
 # Longest first, by the last run's times (BUILD/tests/log/NAME.res);
 # a test not timed yet counts as long, so a new script starts early.
 while read -r v n; do
-	if [ $v = san ]; then d=build-san; else d=build; fi
+	if [ "$v" = san ]; then d=build-san; else d=build; fi
 	secs=
 	[ -s "$d/tests/log/$n.res" ] && read -r _ _ _ secs <"$d/tests/log/$n.res"
 	case $n in test-*) def=1 ;; fuzz-smoke) def=40 ;; *) def=60 ;; esac
@@ -106,7 +105,7 @@ if [ "$(id -u)" = 0 ] && grep -q ' 6[0-9]-' "$list"; then
 fi
 
 while read -r v n; do
-	if [ $v = san ]; then d=build-san; else d=build; fi
+	if [ "$v" = san ]; then d=build-san; else d=build; fi
 	rm -f "$d/tests/log/$n.res"
 done <"$list"
 
@@ -120,7 +119,7 @@ t_end=$(date +%s)
 
 total_p=0 total_f=$fail_build total_s=0
 while read -r v n; do
-	if [ $v = san ]; then d=build-san; else d=build; fi
+	if [ "$v" = san ]; then d=build-san; else d=build; fi
 	if [ -s "$d/tests/log/$n.res" ]; then
 		read -r p f s _ <"$d/tests/log/$n.res"
 	else

@@ -100,7 +100,7 @@ steps_of() {
 # REFDIR.
 interrupted() {
 	_from=$1 _ref=$2 _label=$3
-	_bad=0 _steps=0 _sample= _k=1
+	_bad=0 _steps=0 _sample='' _k=1
 	if [ -z "${SYNC_LONG:-}" ]; then
 		_nsteps=$(steps_of "$_from")
 		_sample=$(for _s in 1 2 3 $((_nsteps / 4)) $((_nsteps / 2)) \
