@@ -69,12 +69,13 @@ if [ ! -s "$list.new" ]; then
 fi
 
 # Longest first, by the last run's times (BUILD/tests/log/NAME.res);
-# a test not timed yet counts as long, so a new script starts early.
+# a test not timed yet counts as long, so a new script starts early (the
+# fuzz run first: it builds its targets).
 while read -r v n; do
 	if [ "$v" = san ]; then d=build-san; else d=build; fi
 	secs=
 	[ -s "$d/tests/log/$n.res" ] && read -r _ _ _ secs <"$d/tests/log/$n.res"
-	case $n in test-*) def=1 ;; fuzz-smoke) def=40 ;; *) def=60 ;; esac
+	case $n in test-*) def=1 ;; fuzz-smoke) def=100 ;; *) def=60 ;; esac
 	echo "${secs:-$def} $v $n"
 done <"$list.new" | sort -k1,1nr -k3,3r | cut -d' ' -f2- >"$list"
 rm -f "$list.new"
