@@ -732,12 +732,12 @@ TEST(database_check)
 	snprintf(path, sizeof(path), "%s/real.db", dir);
 	snprintf(link, sizeof(link), "%s/link.db", dir);
 	chmod(dir, 0700);
-	CHECK(config_database_check(path, &error) == 0);
+	CHECK_INT_EQ(config_database_check(path, &error), 0);
 	f = fopen(path, "w");
 	if (f != NULL)
 		fclose(f);
-	CHECK(config_database_check(path, &error) == 0);
-	CHECK(symlink(path, link) == 0);
+	CHECK_INT_EQ(config_database_check(path, &error), 0);
+	CHECK_INT_EQ(symlink(path, link), 0);
 	CHECK(config_database_check(link, &error) < 0);
 	CHECK(error != NULL && strstr(error, "is a symbolic link") != NULL);
 	CHECK(config_database_check(dir, &error) < 0);
@@ -749,7 +749,7 @@ TEST(database_check)
 	chmod(dir, 01777);
 	CHECK(config_database_check(path, &error) < 0);
 	chmod(dir, 0750);
-	CHECK(config_database_check(path, &error) == 0);
+	CHECK_INT_EQ(config_database_check(path, &error), 0);
 	unlink(link);
 	unlink(path);
 	rmdir(dir);
@@ -775,18 +775,18 @@ TEST(file_trust_warnings)
 	path = write_config("config-ww",
 	                    "[local]\ntype=tunnel\ncommand=x\n[remote]\n",
 	                    0666);
-	CHECK(config_load(path, &c, &error) == 0);
+	CHECK_INT_EQ(config_load(path, &c, &error), 0);
 	CHECK(c != NULL && has_warning(c, "is writable by group or others "
 	                                  "(mode 0666), who choose the "
 	                                  "commands"));
 	config_free(&c);
 	chmod(path, 0644);
-	CHECK(config_load(path, &c, &error) == 0);
+	CHECK_INT_EQ(config_load(path, &c, &error), 0);
 	CHECK(c != NULL && c->warning_count == 0);
 	config_free(&c);
 	if (geteuid() == 0) {
-		CHECK(chown(path, 65534, 65534) == 0);
-		CHECK(config_load(path, &c, &error) == 0);
+		CHECK_INT_EQ(chown(path, 65534, 65534), 0);
+		CHECK_INT_EQ(config_load(path, &c, &error), 0);
 		CHECK(c != NULL &&
 		      has_warning(c, "belongs to uid 65534, not to you"));
 		config_free(&c);
@@ -797,7 +797,7 @@ TEST(file_trust_warnings)
 	                    "[local]\ntype=tunnel\ncommand=x\n[remote]\n"
 	                    "proxy = socks5://u:secret@127.0.0.1:1080\n",
 	                    0640);
-	CHECK(config_load(path, &c, &error) == 0);
+	CHECK_INT_EQ(config_load(path, &c, &error), 0);
 	CHECK(c != NULL && has_warning(c, "holds a password but its mode "
 	                                  "is 0640"));
 	config_free(&c);
@@ -806,7 +806,7 @@ TEST(file_trust_warnings)
 	                    "[local]\ntype=tunnel\ncommand=x\n[remote]\n"
 	                    "proxy = socks5://u@127.0.0.1:1080\n",
 	                    0640);
-	CHECK(config_load(path, &c, &error) == 0);
+	CHECK_INT_EQ(config_load(path, &c, &error), 0);
 	CHECK(c != NULL && c->warning_count == 0);
 	config_free(&c);
 	remove_config(path);
@@ -821,8 +821,8 @@ TEST(password_command_timeout)
 	CHECK(c != NULL);
 	if (c == NULL)
 		return;
-	CHECK(c->side[SIDE_LOCAL].password_command_timeout == 5);
-	CHECK(c->side[SIDE_REMOTE].password_command_timeout == 0);
+	CHECK_INT_EQ(c->side[SIDE_LOCAL].password_command_timeout, 5);
+	CHECK_INT_EQ(c->side[SIDE_REMOTE].password_command_timeout, 0);
 	config_free(&c);
 	c = load("[local]\n[remote]\n", NULL);
 	CHECK(c != NULL && c->side[SIDE_REMOTE].password_command_timeout ==

@@ -168,7 +168,7 @@ TEST(eof_before_greeting)
 	struct res r = {0};
 
 	imap_conn_cmd(c, res_cb, &r, "NOOP");
-	CHECK(run(c, 5000) == -1);
+	CHECK_INT_EQ(run(c, 5000), -1);
 	CHECK_STREQ(imap_conn_error(c),
 	            "test: connection closed before the IMAP greeting "
 	            "(command exited with status 255: one / line 20: bad / "
@@ -176,7 +176,7 @@ TEST(eof_before_greeting)
 	imap_conn_free(&c);
 	c = peer("true; exit 3", 0);
 	imap_conn_cmd(c, res_cb, &r, "NOOP");
-	CHECK(run(c, 5000) == -1);
+	CHECK_INT_EQ(run(c, 5000), -1);
 	CHECK_STREQ(imap_conn_error(c),
 	            "test: connection closed before the IMAP greeting "
 	            "(command exited with status 3)");
@@ -301,8 +301,8 @@ TEST(answer_timeout_trickle)
 
 	imap_conn_set_answer_timeout(c, 1000);
 	imap_conn_cmd(c, res_cb, &r, "UID FETCH 1:* (FLAGS)");
-	CHECK(run(c, 1000) == -1);
-	CHECK(imap_conn_state(c) == IMAP_CONN_FAILED);
+	CHECK_INT_EQ(run(c, 1000), -1);
+	CHECK_INT_EQ(imap_conn_state(c), IMAP_CONN_FAILED);
 	CHECK(strstr(imap_conn_error(c),
 	             "test: no answer to UID FETCH within 1 s") != NULL);
 	CHECK(r.calls == 1 && r.status == -1);
@@ -324,9 +324,9 @@ TEST(deadline_trickled_greeting)
 	         0);
 
 	imap_conn_set_deadline(c, 500, "greeting");
-	CHECK(strcmp(imap_conn_waiting_for(c), "greeting") == 0);
-	CHECK(imap_conn_run(&c, 1, greeted, c, 1000) == -1);
-	CHECK(imap_conn_state(c) == IMAP_CONN_FAILED);
+	CHECK_STREQ(imap_conn_waiting_for(c), "greeting");
+	CHECK_INT_EQ(imap_conn_run(&c, 1, greeted, c, 1000), -1);
+	CHECK_INT_EQ(imap_conn_state(c), IMAP_CONN_FAILED);
 	CHECK(strstr(imap_conn_error(c), "greeting not done within 0 s") !=
 	      NULL);
 	imap_conn_free(&c);
@@ -351,9 +351,9 @@ TEST(deadline_blames_the_late_one)
 	c[1] = peer("printf '*'; cat >/dev/null", 0);
 	imap_conn_set_deadline(c[0], 300, "connecting");
 	imap_conn_set_deadline(c[1], 300, "connecting");
-	CHECK(imap_conn_run(c, 2, both_greeted, c, 2000) == -1);
-	CHECK(imap_conn_state(c[0]) == IMAP_CONN_AUTH);
-	CHECK(imap_conn_state(c[1]) == IMAP_CONN_FAILED);
+	CHECK_INT_EQ(imap_conn_run(c, 2, both_greeted, c, 2000), -1);
+	CHECK_INT_EQ(imap_conn_state(c[0]), IMAP_CONN_AUTH);
+	CHECK_INT_EQ(imap_conn_state(c[1]), IMAP_CONN_FAILED);
 	CHECK(strstr(imap_conn_error(c[1]), "connecting not done") != NULL);
 	imap_conn_free(&c[0]);
 	imap_conn_free(&c[1]);

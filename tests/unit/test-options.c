@@ -91,9 +91,9 @@ TEST(help_and_version_win)
 	CHECK(o.version);
 	CHECK(strstr(options_usage(), "--rename SOURCE DEST") != NULL);
 	CHECK(strstr(options_usage_hint(), "imapsync --help") != NULL);
-	CHECK(parse(&o, &e, "-V", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "-V", NULL), 0);
 	CHECK(o.version);
-	CHECK(parse(&o, &e, "-qV", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "-qV", NULL), 0);
 	CHECK(o.version && o.quiet);
 	/* --help names the default files and the exit statuses */
 	CHECK(strstr(options_usage(), "~/.config/imapsync/config") != NULL);
@@ -277,18 +277,18 @@ TEST(tilde_after_equals)
 	CHECK(parse(&o, &e, "--import-interimap=~/.local/share/i.db", NULL) ==
 	      0);
 	CHECK_STREQ(o.import_interimap, "/home/alice/.local/share/i.db");
-	CHECK(parse(&o, &e, "--config=~/imapsync.conf", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "--config=~/imapsync.conf", NULL), 0);
 	CHECK_STREQ(o.config, "/home/alice/imapsync.conf");
 	setenv("HOME", "/", 1);
-	CHECK(parse(&o, &e, "--config=~/c", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "--config=~/c", NULL), 0);
 	CHECK_STREQ(o.config, "/c");
 	/* Only a leading "~/" */
-	CHECK(parse(&o, &e, "--import-interimap=a/~/b", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "--import-interimap=a/~/b", NULL), 0);
 	CHECK_STREQ(o.import_interimap, "a/~/b");
-	CHECK(parse(&o, &e, "--config=~bob/c", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "--config=~bob/c", NULL), 0);
 	CHECK_STREQ(o.config, "~bob/c");
 	unsetenv("HOME");
-	CHECK(parse(&o, &e, "--import-interimap=~/i.db", NULL) == -1);
+	CHECK_INT_EQ(parse(&o, &e, "--import-interimap=~/i.db", NULL), -1);
 	CHECK(e != NULL && strstr(e, "$HOME") != NULL);
 	if (home != NULL)
 		setenv("HOME", home, 1);

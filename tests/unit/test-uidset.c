@@ -491,11 +491,11 @@ check_subtract(const char *a, const char *b, const char *expect)
 	struct uidset x = UIDSET_INIT, y = UIDSET_INIT;
 	struct buf *out = buf_create(1024);
 
-	CHECK(parse(&x, a, NULL) == 0);
-	CHECK(parse(&y, b, NULL) == 0);
-	CHECK(uidset_subtract(&x, &y) == 0);
+	CHECK_INT_EQ(parse(&x, a, NULL), 0);
+	CHECK_INT_EQ(parse(&y, b, NULL), 0);
+	CHECK_INT_EQ(uidset_subtract(&x, &y), 0);
 	CHECK(uidset_is_normalized(&x));
-	CHECK(uidset_format(&x, out) == 0);
+	CHECK_INT_EQ(uidset_format(&x, out), 0);
 	CHECK_STREQ(buf_data(out), expect);
 	buf_free(&out);
 	uidset_free(&x);
