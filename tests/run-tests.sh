@@ -19,7 +19,8 @@ run_one() {
 	rc=$?
 	p=$(grep -c '^ok ' "$out" | tr -d ' ')
 	s=$(grep -c '^ok .*# *SKIP' "$out" | tr -d ' ')
-	f=$(grep -c '^not ok ' "$out" | tr -d ' ')
+	# "not ok ... # TODO": a known bug, reported, not a failure.
+	f=$(grep '^not ok ' "$out" | grep -vc '# *TODO' | tr -d ' ')
 	p=$((p - s))
 	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\).*/\1/p' "$out" | head -n 1)
 	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
