@@ -652,6 +652,9 @@ class Pair:
                     except (ProcessLookupError, PermissionError):
                         break
                     time.sleep(0.05)
+            # Those are done: a later wait need not look at their PIDs
+            # (which another process may have by then).
+            open(f, 'w').close()
 
     def remove(self):
         shutil.rmtree(self.dir, ignore_errors=True)
