@@ -170,7 +170,7 @@ bench: $(PROGRAMS) $(BENCH_BIN)
 
 # The model-based random test for a time budget (tests/lib/model.py):
 # SOAK_SECONDS, at most SOAK_SEEDS sequences from SOAK_FIRST on, SOAK_ARGS
-# for model.py (e.g. "--tool interimap", "--sides one", "--no-renames").
+# for model.py (e.g. "--compare interimap", "--sides one", "--no-renames").
 SOAK_SECONDS ?= 3600
 SOAK_SEEDS ?= 2000
 SOAK_FIRST ?= 1

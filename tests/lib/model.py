@@ -35,6 +35,9 @@ Options:
   --tool T          imapsync (default: $IMAPSYNC_BUILD/imapsync),
                     interimap (implies --no-renames --no-deletes and
                     --kill-mode sig), or a path
+  --compare T       run every sequence with tool T too (e.g. interimap,
+                    which implies what --tool interimap does, for both)
+                    and count its results apart
   --shrink          shrink a failing sequence (delta debugging) and print
                     the shortest one found with a reproducer command
   --keep DIR        keep the stores of failing runs under DIR
@@ -1185,6 +1188,7 @@ class Opts:
     tmp = None
     flag_rule = 'union'
     paranoid = False
+    compare = None
     todo = ()
     todo_why = 'issue 21'
 
@@ -1234,6 +1238,8 @@ def parse(argv):
             o.paranoid = True
         elif a == '--todo':
             o.todo = next(it).split()
+        elif a == '--compare':
+            o.compare = next(it)
         elif a == '--tap':
             o.tap = True
         elif a == '-v':
@@ -1248,7 +1254,9 @@ def parse(argv):
         o.tool = os.path.join(os.path.abspath(build), 'imapsync')
     elif '/' not in o.tool:
         o.tool = shutil.which(o.tool) or o.tool
-    if is_interimap(o.tool):
+    if o.compare and '/' not in o.compare:
+        o.compare = shutil.which(o.compare) or o.compare
+    if is_interimap(o.tool) or (o.compare and is_interimap(o.compare)):
         # interimap cannot carry a rename, and stops at a mailbox deleted
         # on one side; it has no IMAPSYNC_DEBUG_EXIT_AT.
         o.kill_mode = 'sig'
@@ -1341,6 +1349,8 @@ def main(argv):
             out(s)
 
     totals = Result('all')
+    totals2 = Result('compared')
+    nfail2 = 0
     nseq = 0
     nfail = 0
     failed = []
@@ -1363,6 +1373,23 @@ def main(argv):
                 flush=True)
         if res.failed or o.verbose or cmd != 'soak':
             report(o, res, ops, out, log)
+        if o.compare:
+            nonlocal nfail2
+            o2 = Opts()
+            o2.__dict__.update(o.__dict__)
+            o2.tool = o.compare
+            r2 = Runner(o2, seed).run(ops)
+            for k in ('ops', 'syncs', 'kills', 'dups', 'lost', 'divergent'):
+                setattr(totals2, k, getattr(totals2, k) + getattr(r2, k))
+            totals2.kinds.update(r2.kinds)
+            nfail2 += r2.failed
+            if res.failed or r2.failed or o.verbose or cmd != 'soak':
+                out('  the same with %s: %s' % (
+                    os.path.basename(o.compare), 'ok' if not r2.failed else
+                    'FAILED ' + ', '.join('%s %d' % kv for kv in
+                                          sorted(r2.kinds.items()))))
+                for line in r2.msgs[:4]:
+                    out('    ' + line.replace('\n', '\n      '))
         log('  (%.1f s)' % (time.monotonic() - t0))
         return res
 
@@ -1395,7 +1422,7 @@ def main(argv):
             ops = Gen(seed, o).sequence()
             one(seed, ops)
             seed += 1
-    if cmd == 'soak' or len(args) > 1:
+    if cmd == 'soak' or len(args) > 1 or o.compare:
         print('%ssequences %d, operations %d, syncs %d, kills %d, '
               'duplicates %d, lost %d, divergent stores %d, failed '
               'sequences %d%s' % (
@@ -1406,6 +1433,15 @@ def main(argv):
         if failed:
             print('%sfailing seeds: %s' % ('# ' if o.tap else '',
                                            ' '.join(map(str, failed))))
+        if o.compare:
+            t = totals2
+            print('%s%s on the same sequences: operations %d, syncs %d, '
+                  'kills %d, duplicates %d, lost %d, divergent stores %d, '
+                  'failed sequences %d%s' % (
+                      '# ' if o.tap else '', os.path.basename(o.compare),
+                      t.ops, t.syncs, t.kills, t.dups, t.lost, t.divergent,
+                      nfail2, (' (' + ', '.join('%s %d' % kv for kv in sorted(
+                          t.kinds.items())) + ')') if nfail2 else ''))
     return 0 if o.tap or not nfail else 1
 
 
