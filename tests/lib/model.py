@@ -1446,4 +1446,9 @@ def main(argv):
 
 
 if __name__ == '__main__':
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except BrokenPipeError:
+        # The reader (head) has seen enough.
+        sys.stdout = None
+        sys.exit(1)
