@@ -9,8 +9,9 @@ read back and compared.
 
   model.py run [OPTIONS] SEED...      run these seeds, report each
   model.py soak [OPTIONS]             run seeds until --seconds or --seeds
-  model.py replay [OPTIONS] FILE      run the operation list in FILE
-                                      (as a failing run prints it)
+  model.py replay [OPTIONS] FILE...   run the operation list in each
+                                      FILE (as --shrink writes it; the
+                                      cases in tests/model/)
 
 Options:
   --rounds N        rounds of user actions and a sync (default 4)
@@ -44,7 +45,9 @@ Options:
   --seconds S, --seeds N, --first-seed N   (soak) the budget, the count
                     of sequences and the first seed
   --tap             (run) print TAP, one test per seed
-  --todo "SEED..."  (with --tap) these seeds are known to fail: TODO
+  --todo "SEED..."  (with --tap) these seeds (or replayed files, by name
+                    without .ops) are known to fail: TODO
+  --todo-why TEXT   the reason given with TODO (default "issue 21")
   --paranoid        also check that each store is what the user's actions
                     made it before each sync (a check of the test itself)
   -v                say what is done
@@ -1238,6 +1241,8 @@ def parse(argv):
             o.paranoid = True
         elif a == '--todo':
             o.todo = next(it).split()
+        elif a == '--todo-why':
+            o.todo_why = next(it)
         elif a == '--compare':
             o.compare = next(it)
         elif a == '--tap':
@@ -1355,7 +1360,7 @@ def main(argv):
     nfail = 0
     failed = []
 
-    def one(seed, ops):
+    def one(seed, ops, label=None):
         nonlocal nseq, nfail
         t0 = time.monotonic()
         res = Runner(o, seed).run(ops)
@@ -1367,10 +1372,11 @@ def main(argv):
             nfail += 1
             failed.append(res.seed)
         if o.tap:
-            print('%s %d - seed %s: %d rounds converge%s' % (
-                'not ok' if res.failed else 'ok', nseq, seed, o.rounds + 1,
-                ' # TODO %s' % o.todo_why if str(seed) in o.todo else ''),
-                flush=True)
+            label = label or 'seed %s, %d rounds' % (seed, o.rounds + 1)
+            print('%s %d - %s: the stores converge%s' % (
+                'not ok' if res.failed else 'ok', nseq, label,
+                ' # TODO %s' % o.todo_why if str(seed) in o.todo or
+                label in o.todo else ''), flush=True)
         if res.failed or o.verbose or cmd != 'soak':
             report(o, res, ops, out, log)
         if o.compare:
@@ -1394,13 +1400,16 @@ def main(argv):
         return res
 
     if cmd == 'replay':
+        if o.tap:
+            print('1..%d' % len(args))
         for fname in args:
             with open(fname) as f:
                 ops = [parse_op(x) for x in f
                        if x.strip() and not x.startswith('#')]
             seed = re.sub(r'\D', '', os.path.basename(fname)) or '0'
             o.replaying = fname
-            res = one(int(seed), ops)
+            res = one(int(seed), ops,
+                      os.path.basename(fname).rsplit('.', 1)[0])
             for op in ops:
                 log('  ' + op_text(op))
     elif cmd == 'run':
