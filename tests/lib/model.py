@@ -1298,8 +1298,11 @@ def flags_of(o):
 
 def report(o, res, ops, out, log):
     me = 'python3 tests/lib/model.py'
-    out('seed %s: %d round(s), %d operation(s), %d sync(s), %d kill(s): %s'
-        % (res.seed, res.rounds, res.ops, res.syncs, res.kills,
+    name = 'seed %s' % res.seed
+    if getattr(o, 'replaying', None):
+        name = os.path.basename(o.replaying)
+    out('%s: %d round(s), %d operation(s), %d sync(s), %d kill(s): %s'
+        % (name, res.rounds, res.ops, res.syncs, res.kills,
            'ok' if not res.failed else 'FAILED ' + ', '.join(
                '%s %d' % kv for kv in sorted(res.kinds.items()))))
     if not res.failed:
