@@ -48,6 +48,8 @@ Options:
   --todo "SEED..."  (with --tap) these seeds (or replayed files, by name
                     without .ops) are known to fail: TODO
   --todo-why TEXT   the reason given with TODO (default "issue 21")
+  --flag-rule union|perflag   what merge_flags() does when both sides
+                    changed a message's flags (default union, as today)
   --paranoid        also check that each store is what the user's actions
                     made it before each sync (a check of the test itself)
   -v                say what is done
@@ -68,6 +70,18 @@ sides, a subscription changed on both sides.  CONFLICTS (--conflicts
 only): a message expunged on one side and moved on the other survives
 where it was moved, with that side's flags; expunged on one side and its
 flags changed on the other, it is gone.
+
+An operation list (what --shrink prints and replay reads) has one action
+a line: "append SIDE BOX TOKEN FLAGS", "flag SIDE TOKEN BOX N +|- FLAG",
+"expunge SIDE TOKEN BOX N", "copy|move SIDE TOKEN BOX N DEST", "create
+SIDE BOX PARENT|- SUBSCRIBED", "delete SIDE BOX", "rename SIDE BOX NEWNAME",
+"sub SIDE BOX 0|1", and "sync KILLS" ends a round ("()" for none, else
+"sig:F" for SIGKILL after F times a usual run, "exit:K" for
+IMAPSYNC_DEBUG_EXIT_AT=K, comma-separated: a run each, then one to the
+end).  A mailbox is named by the name it was created with, whatever its
+renames; a message by its token (its X-Model-Id header), the mailbox it
+is in and N, its rank among the copies of that token there.  An action
+that does not apply (once others are cut away) is skipped.
 
 Each failure is counted: duplicates (a message more often on a side than
 the model has it), lost (less often), misplaced (right count, wrong
