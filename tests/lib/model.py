@@ -60,7 +60,8 @@ other; a copy exists twice on both; an expunge on one side removes the
 message on both; flags changed on one side only are that side's, changed
 on both sides are merged by merge_flags() (the union today: FLAG_RULE);
 a mailbox created, renamed, deleted or (un)subscribed on one side is so
-on both.  Renames and deletions are done as a mail client does them:
+on both (deleted with the messages in it: the other side did not touch
+it in that round).  Renames and deletions are done as a mail client does them:
 subscriptions follow (unsubscribe the old name, subscribe the new).
 
 The generator avoids what has no single answer a user would give: the
