@@ -31,7 +31,8 @@ Options:
                     other (see CONFLICTS below)
   --kills P         probability that a sync is interrupted (default 0.3)
   --kill-mode sig|exit|mix   SIGKILL at a random instant, or
-                    IMAPSYNC_DEBUG_EXIT_AT=k (deterministic), or both
+                    IMAPSYNC_DEBUG_EXIT_AT=k (deterministic, with the
+                    tests' build BUILD/tests/imapsync-hooks), or both
                     (default mix; interimap: sig)
   --tool T          imapsync (default: $IMAPSYNC_BUILD/imapsync),
                     interimap (implies --no-renames --no-deletes and
@@ -851,6 +852,11 @@ class Runner:
         log = os.path.join(pair.dir, 'logs', 'run%d' % pair.runs)
         if kill and kill.startswith('exit:'):
             env['IMAPSYNC_DEBUG_EXIT_AT'] = kill[5:]
+            # Only the tests' build (IMAPSYNC_TEST_HOOKS) obeys it.
+            hooks = os.path.join(os.path.dirname(cmd[0]), 'tests',
+                                 'imapsync-hooks')
+            if os.path.exists(hooks):
+                cmd[0] = hooks
         t0 = time.monotonic()
         with open(log, 'w') as out:
             p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
