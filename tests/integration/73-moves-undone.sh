@@ -1,5 +1,5 @@
 #!/bin/sh
-# 69-moves-undone.sh: moves between two syncs on one side (each pattern
+# 73-moves-undone.sh: moves between two syncs on one side (each pattern
 # done on local, then on remote) that 65-move-patterns does not make: a
 # full undo, a full chain, a swap, a copy and a move of a copy.  After the
 # sync the changed side is exactly as the user left it, the other side

@@ -1,5 +1,5 @@
 #!/bin/sh
-# 59-model.sh: the model-based random test (tests/lib/model.py) on a fixed
+# 72-model.sh: the model-based random test (tests/lib/model.py) on a fixed
 # handful of seeds: random user actions on one or both sides between
 # syncs (appends, flags and keywords, expunges, copies, moves back, on and
 # apart, mailboxes created, renamed, deleted, subscriptions), syncs
