@@ -171,6 +171,18 @@ bench: $(PROGRAMS) $(BENCH_BIN)
 	bench/run --build=$(BUILD) $(BENCH_ARGS)
 	IMAPSYNC_BUILD=$(BUILD) bench/watch delay
 
+# The model-based random test for a time budget (tests/lib/model.py):
+# SOAK_SECONDS, at most SOAK_SEEDS sequences from SOAK_FIRST on, SOAK_ARGS
+# for model.py (e.g. "--compare interimap", "--sides one", "--no-renames").
+SOAK_SECONDS ?= 3600
+SOAK_SEEDS ?= 2000
+SOAK_FIRST ?= 1
+SOAK_ARGS ?=
+soak: $(PROGRAMS)
+	IMAPSYNC_BUILD=$(CURDIR)/$(BUILD) python3 tests/lib/model.py soak \
+		--seconds $(SOAK_SECONDS) --seeds $(SOAK_SEEDS) \
+		--first-seed $(SOAK_FIRST) $(SOAK_ARGS)
+
 deps:
 	@mk/deps.sh
 
@@ -257,7 +269,7 @@ clean:
 	rm -rf build build-san
 
 .PHONY: all tests fuzz fuzz-smoke deps check check-long check-loaded demo \
-	install uninstall clean bench pkg-check
+	install uninstall clean bench pkg-check soak
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -34,7 +34,9 @@ rc=$?
 secs=$(($(date +%s) - t0))
 p=$(grep -c '^ok ' "$out")
 s=$(grep -c '^ok .*# *SKIP' "$out")
-f=$(grep -c '^not ok ' "$out")
+# "not ok ... # TODO": a known bug, reported, not a failure.
+f=$(grep '^not ok ' "$out" | grep -vc '# *TODO')
+todo=$(grep '^not ok ' "$out" | grep -c '# *TODO')
 p=$((p - s))
 plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\).*/\1/p' "$out" | head -n 1)
 if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
@@ -44,9 +46,9 @@ if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
 	else
 		echo "not ok - $name exited with status $rc" >>"$out"
 	fi
-elif [ -n "$plan" ] && [ $((p + s + f)) -ne "$plan" ]; then
+elif [ -n "$plan" ] && [ $((p + s + f + todo)) -ne "$plan" ]; then
 	f=$((f + 1))
-	echo "not ok - $name planned $plan, ran $((p + s + f - 1))" >>"$out"
+	echo "not ok - $name planned $plan, ran $((p + s + f + todo - 1))" >>"$out"
 fi
 echo "$p $f $s $secs" >"$log/$name.res"
 # One write, so that results of tests running side by side do not mix.
@@ -66,6 +68,7 @@ if [ "$f" -gt 0 ]; then
 else
 	skip=
 	[ "$s" -gt 0 ] && skip=", $s skipped"
+	[ "$todo" -gt 0 ] && skip="$skip, $todo known failures (TODO)"
 	echo "ok   $variant $name: $p passed$skip ($secs s)" >"$block"
 fi
 cat "$block"

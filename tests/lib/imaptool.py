@@ -14,6 +14,7 @@ only.  Subcommands:
   store BOX UIDSET OP FLAGS   OP is +FLAGS, -FLAGS or FLAGS
   expunge BOX UIDSET     \\Deleted and UID EXPUNGE those messages
   move BOX UIDSET DEST   UID MOVE those messages to DEST
+  copy BOX UIDSET DEST   UID COPY those messages to DEST
   create|delete|subscribe|unsubscribe BOX...
   rename SRC DST
   list                   "DELIM NAME" per mailbox, sorted
@@ -207,6 +208,11 @@ class Tool:
         box, uids, dest = args
         self.select(box)
         check(self.imap.uid('MOVE', uids, quote(dest)), 'UID MOVE')
+
+    def c_copy(self, args):
+        box, uids, dest = args
+        self.select(box)
+        check(self.imap.uid('COPY', uids, quote(dest)), 'UID COPY')
 
     def _simple(self, cmd, args):
         self.unselect()

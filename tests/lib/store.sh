@@ -141,13 +141,20 @@ tap_plan() {
 	echo "1..$1"
 }
 
+# While TAP_TODO is set (to a reason, e.g. "issue 21"), results are marked
+# "# TODO reason": a known bug, reported but not counted as a failure (nor
+# is a description that already says "# TODO", from tap_import).
 tap_result() {
 	TAP_N=$((TAP_N + 1))
+	_todo=${TAP_TODO:+ # TODO $TAP_TODO}
 	if [ "$1" -eq 0 ]; then
-		echo "ok $TAP_N - $2"
+		echo "ok $TAP_N - $2$_todo"
 	else
-		echo "not ok $TAP_N - $2"
-		TAP_FAILED=$((TAP_FAILED + 1))
+		echo "not ok $TAP_N - $2$_todo"
+		case "$2$_todo" in
+		*"# TODO"*) ;;
+		*) TAP_FAILED=$((TAP_FAILED + 1)) ;;
+		esac
 	fi
 }
 

@@ -39,6 +39,7 @@
 #                [--size N]                (prints the UID)
 #   store_flags IMAPCMD BOX UIDSET +FLAGS|-FLAGS|FLAGS "FLAG..."
 #   store_expunge IMAPCMD BOX UIDSET
+#   store_move|store_copy IMAPCMD BOX UIDSET DEST
 #   store_create|store_delete|store_subscribe|store_unsubscribe IMAPCMD BOX..
 #   store_rename IMAPCMD SRC DST
 #   store_list / store_lsub IMAPCMD;  store_count / store_status /
@@ -141,6 +142,7 @@ sync_imapsync_only() {
 store_flags() { _c=$1; shift; $IMAPTOOL "$_c" store "$@"; }
 store_expunge() { _c=$1; shift; $IMAPTOOL "$_c" expunge "$@"; }
 store_move() { _c=$1; shift; $IMAPTOOL "$_c" move "$@"; }
+store_copy() { _c=$1; shift; $IMAPTOOL "$_c" copy "$@"; }
 store_create() { _c=$1; shift; $IMAPTOOL "$_c" create "$@"; }
 store_delete() { _c=$1; shift; $IMAPTOOL "$_c" delete "$@"; }
 store_rename() { _c=$1; shift; $IMAPTOOL "$_c" rename "$@"; }
