@@ -1,7 +1,7 @@
 # imapsync: GNU Makefile. `make check` is the one command for the tests.
 #
 # Objects go under $(BUILD) (default build/); `make SAN=1` builds with
-# AddressSanitizer and UBSan (check.sh uses BUILD=build-san SAN=1).
+# AddressSanitizer and UBSan (tests/check.sh uses BUILD=build-san SAN=1).
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -165,14 +165,26 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) $(CFLAGS) $(XLDFLAGS) $(LDFLAGS) -o $@ $<
 
+# Then watch mode's delays (bench/watch delay): the figure the tests do
+# not bound.
 bench: $(PROGRAMS) $(BENCH_BIN)
 	bench/run --build=$(BUILD) $(BENCH_ARGS)
+	IMAPSYNC_BUILD=$(BUILD) bench/watch delay
 
 deps:
 	@mk/deps.sh
 
+# The tests, several at a time (tests/check.sh: TESTS=, SKIP_TESTS=,
+# JOBS=, KEEP=1). check-long: with the long variants (45-kill's full
+# sweep); check-loaded: with every core kept busy by a busy loop.
 check: deps
 	@tests/check.sh
+
+check-long: deps
+	@LONG=1 tests/check.sh
+
+check-loaded: deps
+	@tests/check-loaded.sh
 
 # The main job for real, on throwaway stores: see mk/demo.sh.
 demo: deps
@@ -244,8 +256,8 @@ uninstall:
 clean:
 	rm -rf build build-san
 
-.PHONY: all tests fuzz fuzz-smoke deps check demo install uninstall clean \
-	bench pkg-check
+.PHONY: all tests fuzz fuzz-smoke deps check check-long check-loaded demo \
+	install uninstall clean bench pkg-check
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -420,6 +420,26 @@ watch_peer_start(struct watch *w)
 		uint64_t caps = imap_conn_caps(c);
 
 		ws->how = WATCH_POLL;
+		/* A flag changed in a mailbox not selected changes none of
+		 * MESSAGES, UIDNEXT, UNSEEN: NOTIFY's STATUS for FlagChange
+		 * carries HIGHESTMODSEQ only with CONDSTORE enabled, and
+		 * Dovecot sends nothing without it. */
+		if ((caps & IMAP_CAP_NOTIFY) != 0 && !w->no_notify[s] &&
+		    (caps & IMAP_CAP_CONDSTORE) != 0) {
+			st = watch_cmd_wait(c, text, sizeof(text),
+			                    "ENABLE CONDSTORE");
+			if (st < 0 && watch_stop)
+				return -1;
+			if (st < 0) {
+				/* As for NOTIFY SET below. */
+				log_warn(side_name(s), NULL,
+				         "ENABLE failed (%s): watching "
+				         "without NOTIFY from now on",
+				         text);
+				w->no_notify[s] = true;
+				return -1;
+			}
+		}
 		if ((caps & IMAP_CAP_NOTIFY) != 0 && !w->no_notify[s]) {
 			st = watch_cmd_wait(
 			    c, text, sizeof(text),

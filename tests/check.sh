@@ -1,53 +1,136 @@
 #!/bin/sh
-# check.sh: build and run every test twice (plainly, then under
-# AddressSanitizer and UBSan), then the fuzz smoke run, and end with one
-# line "N passed, N failed".
+# check.sh: build, then run the tests several at a time and end with one
+# line "N passed, N failed". Every integration script runs once, against
+# the ASan/UBSan build (build-san/); the plain build (build/) runs the
+# unit tests, the install test and one end-to-end smoke test; the unit
+# tests also run under the sanitizers; then the fuzz smoke run.
+#
+# Environment (make check passes its command-line variables on):
+#   TESTS='31-flags 45-kill'   only these (names or shell patterns: a
+#                              script's name without .sh, test-NAME for a
+#                              unit test, fuzz-smoke)
+#   SKIP_TESTS='80-*'          all but these
+#   JOBS=N                     N tests at a time (default: make's -jN,
+#                              else the number of cores)
+#   KEEP=1                     keep a failed test's directory (printed)
+#   LONG=1                     the long variants (45-kill's full sweep)
 set -u
-cd "$(dirname "$0")/.."
-jobs=$(nproc 2>/dev/null || echo 2)
-total_p=0 total_f=0 total_s=0
+cd "$(dirname "$0")/.." || exit 2
+ncpu=$(nproc 2>/dev/null || echo 2)
+mkjobs=$(printf ' %s ' "${MAKEFLAGS:-}" |
+	sed -n 's/.* -[a-zA-Z]*j *\([0-9][0-9]*\) .*/\1/p')
+jobs=${JOBS:-${mkjobs:-$ncpu}}
+[ "$jobs" -ge 1 ] 2>/dev/null || jobs=$ncpu
+TESTS=${TESTS:-} SKIP_TESTS=${SKIP_TESTS:-}
+export KEEP="${KEEP:-}" SYNC_LONG="${LONG:-}"
+# The plain build's integration runs: the install test and a smoke test.
+PLAIN_ITESTS="30-new 82-install"
 
-add_counts() {
-	read -r p f s <"$1"
-	total_p=$((total_p + p)) total_f=$((total_f + f))
-	total_s=$((total_s + s))
+# wanted NAME: selected by TESTS and not excluded by SKIP_TESTS.
+wanted() {
+	if [ -n "$TESTS" ]; then
+		_hit=
+		for _p in $TESTS; do
+			# shellcheck disable=SC2254
+			case $1 in $_p | $_p-* | ${_p%.sh}) _hit=1 ;; esac
+		done
+		[ -n "$_hit" ] || return 1
+	fi
+	for _p in $SKIP_TESTS; do
+		# shellcheck disable=SC2254
+		case $1 in $_p | $_p-* | ${_p%.sh}) return 1 ;; esac
+	done
+	return 0
 }
 
+t_start=$(date +%s)
+list=build-san/tests/jobs
+mkdir -p build/tests build-san/tests
+: >"$list.new"
+units=$(for f in tests/unit/test-*.c; do
+	n=$(basename "$f" .c)
+	[ "$n" = test-main ] || echo "$n"
+done)
+for n in $units; do
+	wanted "$n" && echo "plain $n" && echo "san $n"
+done >>"$list.new"
+for f in tests/integration/[0-9]*.sh; do
+	[ -f "$f" ] || continue
+	n=$(basename "$f" .sh)
+	wanted "$n" || continue
+	echo "san $n"
+	case " $PLAIN_ITESTS " in *" $n "*) echo "plain $n" ;; esac
+done >>"$list.new"
+wanted fuzz-smoke && echo "plain fuzz-smoke" >>"$list.new"
+if [ ! -s "$list.new" ]; then
+	echo "no test matches TESTS='$TESTS' SKIP_TESTS='$SKIP_TESTS'"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+# Longest first, by the last run's times (BUILD/tests/log/NAME.res);
+# a test not timed yet counts as long, so a new script starts early (the
+# fuzz run first: it builds its targets).
+while read -r v n; do
+	if [ "$v" = san ]; then d=build-san; else d=build; fi
+	secs=
+	[ -s "$d/tests/log/$n.res" ] && read -r _ _ _ secs <"$d/tests/log/$n.res"
+	case $n in test-*) def=1 ;; fuzz-smoke) def=100 ;; *) def=60 ;; esac
+	echo "${secs:-$def} $v $n"
+done <"$list.new" | sort -k1,1nr -k3,3r | cut -d' ' -f2- >"$list"
+rm -f "$list.new"
+
+fail_build=0
 for variant in plain san; do
+	grep -q "^$variant " "$list" || continue
 	if [ $variant = plain ]; then
 		args="BUILD=build"; dir=build
 	else
 		args="BUILD=build-san SAN=1"; dir=build-san
 	fi
 	# shellcheck disable=SC2086
-	if ! make -s -j"$jobs" $args tests >"/tmp/imapsync-build-$$.log" 2>&1; then
-		cat "/tmp/imapsync-build-$$.log"
+	if ! make -s -j"$jobs" $args tests >"$dir/tests/build.log" 2>&1; then
+		cat "$dir/tests/build.log"
 		echo "build ($variant) failed"
-		total_f=$((total_f + 1))
-		continue
+		fail_build=$((fail_build + 1))
+		grep -v "^$variant " "$list" >"$list.tmp"
+		mv "$list.tmp" "$list"
 	fi
-	rm -f "/tmp/imapsync-build-$$.log"
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		tests/run-tests.sh $dir $variant
-	add_counts $dir/tests/counts
 done
+t_built=$(date +%s)
 
-if command -v clang >/dev/null 2>&1; then
-	mkdir -p build/tests
-	if make -s -j"$jobs" BUILD=build fuzz >build/fuzz-build.log 2>&1; then
-		tests/fuzz-smoke.sh build/fuzz >build/fuzz-smoke.tap
-		p=$(grep -c '^ok ' build/fuzz-smoke.tap)
-		f=$(grep -c '^not ok ' build/fuzz-smoke.tap)
-		grep -E '^(ok|not ok)' build/fuzz-smoke.tap | sed 's/^/fuzz /'
-		total_p=$((total_p + p)) total_f=$((total_f + f))
-	else
-		cat build/fuzz-build.log
-		echo "fuzz build failed"
-		total_f=$((total_f + 1))
-	fi
+# A system user the SSH tests share, created here once rather than by
+# several scripts at the same time.
+if [ "$(id -u)" = 0 ] && grep -q ' 6[0-9]-' "$list"; then
+	sh -c '. tests/lib/sshd-user.sh && sshd_user_create' >/dev/null 2>&1
 fi
 
+while read -r v n; do
+	if [ "$v" = san ]; then d=build-san; else d=build; fi
+	rm -f "$d/tests/log/$n.res"
+done <"$list"
+
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export ASAN_OPTIONS UBSAN_OPTIONS
+n=$(wc -l <"$list")
+echo "# $n tests, $jobs at a time"
+xargs -n 2 -P "$jobs" sh tests/run-test.sh <"$list"
+t_end=$(date +%s)
+
+total_p=0 total_f=$fail_build total_s=0
+while read -r v n; do
+	if [ "$v" = san ]; then d=build-san; else d=build; fi
+	if [ -s "$d/tests/log/$n.res" ]; then
+		read -r p f s _ <"$d/tests/log/$n.res"
+	else
+		echo "FAIL $v $n: no result"
+		p=0 f=1 s=0
+	fi
+	total_p=$((total_p + p)) total_f=$((total_f + f))
+	total_s=$((total_s + s))
+done <"$list"
+echo "# wall time: build $((t_built - t_start)) s, tests $((t_end - t_built)) s"
 if [ $total_s -gt 0 ]; then
 	echo "$total_p passed, $total_f failed, $total_s skipped"
 else

@@ -1,12 +1,21 @@
 #!/bin/sh
-# 45-kill.sh: a run interrupted at every step boundary (IMAPSYNC_DEBUG_EXIT_AT)
+# 45-kill.sh: a run interrupted at step boundaries (IMAPSYNC_DEBUG_EXIT_AT)
 # and at random instants (SIGKILL), during a first sync and during an
 # incremental one, then resumed, ends with exactly the stores of an
 # uninterrupted run: no message lost, none doubled.
+#
+# By default (make check) a sample: the first three boundaries, the last
+# two and three between, and 3 random kills. With SYNC_LONG=1 (make
+# check-long) the full sweep: every boundary and 200 random kills.
+# SYNC_KILLS=N sets the number of random kills.
 . "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"
 
 sync_is_interimap && tap_skip_all "imapsync's crash safety"
-KILLS=${SYNC_KILLS:-8}
+if [ -n "${SYNC_LONG:-}" ]; then
+	KILLS=${SYNC_KILLS:-200}
+else
+	KILLS=${SYNC_KILLS:-3}
+fi
 # The step hook is in the tests' build only (make tests).
 HOOKS_BIN=$IMAPSYNC_BUILD/tests/imapsync-hooks
 [ -x "$HOOKS_BIN" ] || tap_skip_all "$HOOKS_BIN not built (make tests)"
@@ -59,20 +68,66 @@ sync_ok "reference incremental sync exits 0"
 INCREF=$SYNC_DIR
 dump_of "$INCREF"
 
-# interrupted FROM REFDIR LABEL: for each step k, a fresh copy of FROM is
-# interrupted at step k, resumed, and compared with REFDIR.
+# stops_at FROM K: a run from a copy of FROM stops at step boundary K
+# (it has at least K).
+stops_at() {
+	sync_pair_use "$1"
+	sync_pair_clone "probe-$2" >/dev/null
+	IMAPSYNC_DEBUG_EXIT_AT=$2 sync_run_with "$HOOKS_BIN"
+	_r=$SYNC_RC
+	store_wait_sessions "$LOCAL" "$REMOTE"
+	rm -rf "$SYNC_DIR"
+	[ "$_r" -eq 99 ]
+}
+
+# steps_of FROM: how many step boundaries a run from FROM has (doubling,
+# then bisecting, on runs stopped at a boundary).
+steps_of() {
+	_lo=0 _hi=8
+	while stops_at "$1" $_hi; do
+		_lo=$_hi _hi=$((_hi * 2))
+		[ $_hi -le 4096 ] || break
+	done
+	while [ $((_hi - _lo)) -gt 1 ]; do
+		_mid=$(((_lo + _hi) / 2))
+		if stops_at "$1" $_mid; then _lo=$_mid; else _hi=$_mid; fi
+	done
+	echo $_lo
+}
+
+# interrupted FROM REFDIR LABEL: for each step k (or the sample), a fresh
+# copy of FROM is interrupted at step k, resumed, and compared with
+# REFDIR.
 interrupted() {
 	_from=$1 _ref=$2 _label=$3
-	_k=1 _bad=0 _steps=0
+	_bad=0 _steps=0 _sample='' _k=1
+	if [ -z "${SYNC_LONG:-}" ]; then
+		_nsteps=$(steps_of "$_from")
+		_sample=$(for _s in 1 2 3 $((_nsteps / 4)) $((_nsteps / 2)) \
+			$((_nsteps * 3 / 4)) $((_nsteps - 1)) $_nsteps; do
+			[ "$_s" -ge 1 ] && echo "$_s"
+		done | sort -nu)
+		tap_diag "$_label: $_nsteps steps; interrupted at" $_sample
+		set -- $_sample
+		_k=$1
+	fi
 	while :; do
 		sync_pair_use "$_from"
 		sync_pair_clone "$_label-$_k" >/dev/null
 		IMAPSYNC_DEBUG_EXIT_AT=$_k sync_run_with "$HOOKS_BIN"
 		_rc=$SYNC_RC
-		if [ $_rc -ne 99 ]; then
+		if [ $_rc -ne 99 ] && [ -z "$_sample" ]; then
 			# The run finished before step k: every step was tried.
 			_steps=$((_k - 1))
 			break
+		elif [ $_rc -ne 99 ]; then
+			tap_diag "$_label: the run ended before step $_k"
+			rm -rf "$SYNC_DIR"
+			_steps=$_nsteps
+			shift
+			[ $# -gt 0 ] || break
+			_k=$1
+			continue
 		fi
 		# A resumed run starts once the killed run's server
 		# sessions have finished what they had read, as it would in
@@ -92,9 +147,17 @@ interrupted() {
 				sed 's/^/# /'
 		fi
 		rm -rf "$SYNC_DIR"
-		_k=$((_k + 1))
+		if [ -n "$_sample" ]; then
+			_steps=$_nsteps
+			shift
+			[ $# -gt 0 ] || break
+			_k=$1
+		else
+			_k=$((_k + 1))
+		fi
 	done
-	tap_diag "$_label: interrupted at each of $_steps steps"
+	[ -n "$_sample" ] ||
+		tap_diag "$_label: interrupted at each of $_steps steps"
 	tap_is "$_bad" 0 "$_label: every interrupted run resumes to the reference"
 	tap_check "$_label: more than a handful of steps were tried" \
 		test "$_steps" -gt 8

@@ -1,8 +1,10 @@
 #!/bin/sh
 # 80-watch.sh: watch mode against real Dovecot stores. --notify: a message
-# delivered on either side, a flag set, a mailbox created and subscribed
-# reach the other side within 2 s; over a server without NOTIFY, IDLE
-# on INBOX does it for INBOX. --watch polls. SIGHUP re-reads the config
+# delivered on either side, a flag set, a mailbox created, subscribed,
+# renamed, deleted reach the other side (before a generous deadline,
+# $WATCH_DEADLINE s: how fast is a figure of `make bench`, bench/watch
+# delay, not a test); over a server without NOTIFY, IDLE on INBOX does
+# it for INBOX. --watch polls. SIGHUP re-reads the config
 # (a broken one is refused, the old one kept); SIGTERM ends it cleanly;
 # the safety brake ends it with status 5.
 . "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"
@@ -19,20 +21,21 @@ store_append "$REMOTE" work -s w1 >/dev/null
 # --- --notify -----------------------------------------------------------
 watch_start --notify
 tap_check "--notify: the first sync copies both ways" \
-	watch_until 10 watch_log_has 1 'local(work): Added'
+	watch_until "$WATCH_DEADLINE" watch_log_has 1 'local(work): Added'
 sleep 0.5
 
 # delivered ONE SIDE BOX SUBJECT: append, then wait for the other side's
-# "Added" line; TAP, with the delay.
+# "Added" line; TAP, the delay as a comment.
 delivered() {
 	_n=$(($(watch_count "$4): Added") + 1))
 	if [ "$1" = local ]; then _imap=$LOCAL; else _imap=$REMOTE; fi
 	if [ "$1" = local ]; then _other=remote; else _other=local; fi
 	store_append "$_imap" "$2" -s "$3" >/dev/null
-	if watch_until 2 watch_log_has "$_n" "$4): Added"; then
-		tap_pass "--notify: $3 delivered on the $1 side reaches the $_other side within 2 s (${WATCH_MS} ms)"
+	if watch_until "$WATCH_DEADLINE" watch_log_has "$_n" "$4): Added"; then
+		tap_pass "--notify: $3 delivered on the $1 side reaches the $_other side"
+		tap_diag "in $WATCH_MS ms"
 	else
-		tap_fail "--notify: $3 delivered on the $1 side reaches the $_other side within 2 s" \
+		tap_fail "--notify: $3 delivered on the $1 side reaches the $_other side" \
 			"$(tail -n 5 "$WATCH_LOG")"
 	fi
 }
@@ -44,42 +47,42 @@ delivered local work l3 "remote(work"
 
 uid=$(store_uid_of "$REMOTE" work w1)
 store_flags "$REMOTE" work "$uid" +FLAGS '\Flagged'
-tap_check "--notify: a flag set on the remote side is carried within 2 s" \
-	watch_until 2 sh -c "grep -q 'local(work): Updated flags' '$WATCH_LOG'"
+tap_check "--notify: a flag set on the remote side is carried" \
+	watch_until "$WATCH_DEADLINE" sh -c "grep -q 'local(work): Updated flags' '$WATCH_LOG'"
 
 store_create "$LOCAL" projects
 store_subscribe "$LOCAL" projects
-tap_check "--notify: a mailbox created on the local side is created on the remote side within 2 s" \
-	watch_until 2 sh -c "grep -q 'remote: Created mailbox projects' '$WATCH_LOG'"
+tap_check "--notify: a mailbox created on the local side is created on the remote side" \
+	watch_until "$WATCH_DEADLINE" sh -c "grep -q 'remote: Created mailbox projects' '$WATCH_LOG'"
 remote_subscribed() {
 	store_lsub "$REMOTE" | grep -q "$1"
 }
 tap_check "--notify: its subscription follows" \
-	watch_until 2 remote_subscribed projects
+	watch_until "$WATCH_DEADLINE" remote_subscribed projects
 
 # Renamed and deleted mailboxes (interimap's --notify misses both).
 store_rename "$REMOTE" projects projects2
-tap_check "--notify: a mailbox renamed on the remote side is renamed on the local side within 2 s" \
-	watch_until 2 sh -c "grep -q 'local: Renamed mailbox projects to projects2' '$WATCH_LOG'"
+tap_check "--notify: a mailbox renamed on the remote side is renamed on the local side" \
+	watch_until "$WATCH_DEADLINE" sh -c "grep -q 'local: Renamed mailbox projects to projects2' '$WATCH_LOG'"
 store_delete "$LOCAL" projects2
-tap_check "--notify: a mailbox deleted on the local side is deleted on the remote side within 2 s" \
-	watch_until 2 sh -c "grep -q 'remote: Deleted mailbox projects2' '$WATCH_LOG'"
+tap_check "--notify: a mailbox deleted on the local side is deleted on the remote side" \
+	watch_until "$WATCH_DEADLINE" sh -c "grep -q 'remote: Deleted mailbox projects2' '$WATCH_LOG'"
 
 # An expunge.
 uid=$(store_uid_of "$LOCAL" INBOX l1)
 store_expunge "$LOCAL" INBOX "$uid"
-tap_check "--notify: an expunge on the local side is carried within 2 s" \
-	watch_until 2 sh -c "grep -q 'remote(INBOX): Removed' '$WATCH_LOG'"
+tap_check "--notify: an expunge on the local side is carried" \
+	watch_until "$WATCH_DEADLINE" sh -c "grep -q 'remote(INBOX): Removed' '$WATCH_LOG'"
 
 # --- SIGHUP ---------------------------------------------------------------
 cp "$SYNC_CONF" "$SYNC_CONF.good"
 kill -HUP "$WATCH_PID"
 tap_check "SIGHUP: the configuration is read again" \
-	watch_until 5 sh -c "grep -q 'configuration read again' '$WATCH_LOG'"
+	watch_until "$WATCH_DEADLINE" sh -c "grep -q 'configuration read again' '$WATCH_LOG'"
 echo "this is = not [valid" >>"$SYNC_CONF"
 kill -HUP "$WATCH_PID"
 tap_check "SIGHUP: a broken configuration is refused, the old one kept" \
-	watch_until 5 sh -c "grep -q 'going on with the configuration read before' '$WATCH_LOG'"
+	watch_until "$WATCH_DEADLINE" sh -c "grep -q 'going on with the configuration read before' '$WATCH_LOG'"
 cp "$SYNC_CONF.good" "$SYNC_CONF"
 delivered remote INBOX r3 "local(INBOX"
 
@@ -94,7 +97,7 @@ sync_dumps_equal "after the watch, the stores are equal"
 sed -i "s|^command = $REMOTE\$|command = $IMAPSYNC_TOP/tests/lib/capfilter.py NOTIFY $REMOTE|" "$SYNC_CONF"
 watch_start --notify
 tap_check "no NOTIFY: the watcher says it falls back to IDLE on INBOX" \
-	watch_until 10 sh -c "grep -q 'remote: no NOTIFY: watching INBOX with IDLE' '$WATCH_LOG'"
+	watch_until "$WATCH_DEADLINE" sh -c "grep -q 'remote: no NOTIFY: watching INBOX with IDLE' '$WATCH_LOG'"
 sleep 0.5
 delivered remote INBOX r4 "local(INBOX"
 delivered local INBOX l4 "remote(INBOX"
@@ -105,12 +108,17 @@ tap_is "$WATCH_RC" 0 "no NOTIFY: SIGTERM exits 0"
 # sync connections, IDLE ended with DONE and begun again on the watch one.
 : >"$WATCH_LOG"
 IMAPSYNC_DEBUG_KEEPALIVE=300 watch_start --notify --debug
-sleep 2
+keepalives() {
+	[ "$(watch_count 'remote -> A[0-9]* NOOP')" -ge 3 ]
+}
+idles() {
+	[ "$(watch_count 'remote -> DONE')" -ge 3 ] &&
+		[ "$(watch_count 'remote -> A[0-9]* IDLE')" -ge 4 ]
+}
 tap_check "keepalive: NOOP on the sync connections" \
-	test "$(watch_count 'remote -> A[0-9]* NOOP')" -ge 3
+	watch_until "$WATCH_DEADLINE" keepalives
 tap_check "keepalive: IDLE ended with DONE and begun again" \
-	test "$(watch_count 'remote -> DONE')" -ge 3 -a \
-	"$(watch_count 'remote -> A[0-9]* IDLE')" -ge 4
+	watch_until "$WATCH_DEADLINE" idles
 delivered remote INBOX r5 "local(INBOX"
 watch_stop TERM
 tap_is "$WATCH_RC" 0 "keepalive: SIGTERM exits 0"
@@ -120,10 +128,11 @@ tap_is "$WATCH_RC" 0 "keepalive: SIGTERM exits 0"
 watch_start --watch=1
 sleep 1
 store_append "$REMOTE" work -s w3 >/dev/null
-if watch_until 4 sh -c "grep -q 'local(work): Added' '$WATCH_LOG'"; then
-	tap_pass "--watch=1: a delivery is carried by the next poll (${WATCH_MS} ms)"
+if watch_until "$WATCH_DEADLINE" sh -c "grep -q 'local(work): Added' '$WATCH_LOG'"; then
+	tap_pass "--watch=1: a delivery is carried by a poll"
+	tap_diag "in $WATCH_MS ms"
 else
-	tap_fail "--watch=1: a delivery is carried by the next poll" \
+	tap_fail "--watch=1: a delivery is carried by a poll" \
 		"$(tail -n 5 "$WATCH_LOG")"
 fi
 watch_stop INT
@@ -142,7 +151,7 @@ before=$(store_count "$LOCAL" INBOX)
 watch_start --notify
 sleep 1
 store_expunge "$REMOTE" INBOX 1:40
-if watch_until 10 sh -c "! kill -0 $WATCH_PID 2>/dev/null"; then
+if watch_until "$WATCH_DEADLINE" sh -c "! kill -0 $WATCH_PID 2>/dev/null"; then
 	watch_stop TERM
 	tap_is "$WATCH_RC" 5 "brake: the watcher stops with exit status 5"
 else

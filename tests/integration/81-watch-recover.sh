@@ -38,8 +38,8 @@ pairs_ok() {
 sync_pair_new --name term
 fill "$REMOTE" INBOX "$N"
 watch_start --notify
-if watch_until 30 watch_log_has 1 'local(INBOX): Added'; then
-	watch_stop_within 10000 "mid-copy"
+if watch_until "$WATCH_DEADLINE" watch_log_has 1 'local(INBOX): Added'; then
+	watch_stop_within "mid-copy"
 	tap_diag "copied before the stop: $(store_count "$LOCAL" INBOX) of $N"
 	tap_is "$(sync_db 'SELECT count(*) FROM pending')" 0 \
 		"SIGTERM mid-copy: every APPEND sent was answered and recorded"
@@ -64,10 +64,10 @@ chmod 000 "$SYNC_DIR/remote/home/Mail/.bad" 2>/dev/null ||
 	chmod 000 "$SYNC_DIR/remote/home/Mail/bad"
 watch_start --notify
 tap_check "failing: the failure is reported, with the mailbox skipped for a while" \
-	watch_until 10 watch_log_has 1 'mailbox bad failed 1 time(s) in a row: left out'
+	watch_until "$WATCH_DEADLINE" watch_log_has 1 'mailbox bad failed 1 time(s) in a row: left out'
 for i in 1 2 3; do
 	store_append "$REMOTE" INBOX -s x$i >/dev/null
-	watch_until 3 watch_log_has "$i" 'local(INBOX): Added'
+	watch_until "$WATCH_DEADLINE" watch_log_has "$i" 'local(INBOX): Added'
 done
 tap_is "$(watch_count 'local(INBOX): Added')" 3 \
 	"failing: the other mailboxes go on syncing (3 deliveries)"
@@ -81,11 +81,11 @@ tap_is "$WATCH_RC" 0 "failing: SIGTERM exits 0"
 sync_pair_new --name tunnel
 fill "$REMOTE" INBOX "$N"
 watch_start --notify
-if watch_until 30 watch_log_has 1 'local(INBOX): Added'; then
+if watch_until "$WATCH_DEADLINE" watch_log_has 1 'local(INBOX): Added'; then
 	# Every remote session: the sync's and the watch's.
 	kill -9 $(cat "$(dirname "$REMOTE")/sessions") 2>/dev/null
 	tap_check "tunnel killed: the watcher connects again" \
-		watch_until 30 watch_log_has 1 'connected again'
+		watch_until "$WATCH_DEADLINE" watch_log_has 1 'connected again'
 	finished() {
 		[ "$(store_count "$LOCAL" INBOX)" = "$N" ]
 	}
@@ -107,20 +107,20 @@ dovecot_remote_conf "type = imap" "host = 127.0.0.1" \
 store_append "$REMOTE" INBOX -s before >/dev/null
 watch_start --notify
 tap_check "restart: the first sync is done" \
-	watch_until 20 watch_log_has 1 'local(INBOX): Added'
+	watch_until "$WATCH_DEADLINE" watch_log_has 1 'local(INBOX): Added'
 errors_before=$(watch_count 'ERROR')
 dovecot_server_kill
 # Delivered while the server is down (straight into the store).
 store_append "$REMOTE" INBOX -s during >/dev/null
 sleep 4
 tap_check "restart: the loss is noticed and said" \
-	grep -q 'connecting again in the background' "$WATCH_LOG"
+	watch_until "$WATCH_DEADLINE" grep -q 'connecting again in the background' "$WATCH_LOG"
 dovecot_server_restart ||
 	{ echo "Bail out! cannot restart dovecot"; exit 1; }
 tap_check "restart: the watcher connects again" \
-	watch_until 30 watch_log_has 1 'connected again'
+	watch_until "$WATCH_DEADLINE" watch_log_has 1 'connected again'
 tap_check "restart: what arrived meanwhile is synced" \
-	watch_until 10 watch_log_has 2 'local(INBOX): Added'
+	watch_until "$WATCH_DEADLINE" watch_log_has 2 'local(INBOX): Added'
 errors=$(($(watch_count 'ERROR') - errors_before))
 tap_check "restart: the outage is logged once, not at every attempt ($errors error line(s))" \
 	test "$errors" -le 1
@@ -129,13 +129,13 @@ tap_check "restart: it tried more than once (${attempts:-?} attempts), with back
 	test "${attempts:-0}" -ge 2 -a "${attempts:-0}" -le 6
 store_append "$REMOTE" INBOX -s after >/dev/null
 tap_check "restart: NOTIFY works again after the reconnection" \
-	watch_until 2 watch_log_has 3 'local(INBOX): Added'
+	watch_until "$WATCH_DEADLINE" watch_log_has 3 'local(INBOX): Added'
 # Stopped while it waits to reconnect: at once, and it says so.
 dovecot_server_kill
 tap_check "outage: the second loss is noticed" \
-	watch_until 10 watch_log_has 2 'connecting again in the background'
+	watch_until "$WATCH_DEADLINE" watch_log_has 2 'connecting again in the background'
 sleep 2
-watch_stop_within 3000 "outage"
+watch_stop_within "outage"
 tap_check "outage: it says why it stops, though reconnection errors are muted" \
 	grep -q 'stopping on a signal' "$WATCH_LOG"
 sync_dumps_equal "restart: the stores are equal"

@@ -139,10 +139,30 @@ dovecot_server_start() {
 	DOVECOT_DIR=$STORE_TMP/dovecot-master
 	mkdir -p "$DOVECOT_DIR/run" "$DOVECOT_DIR/state" || return 1
 	chmod 755 "$DOVECOT_DIR"
-	DOVECOT_IMAP_PORT=$(_dovecot_free_port)
-	DOVECOT_IMAPS_PORT=$(_dovecot_free_port)
 	echo "test:{PLAIN}secret:65534:65534::$_store/home::" \
 		>"$DOVECOT_DIR/passwd"
+	# Ports free a moment ago may be taken by a test running alongside
+	# before the master binds them: it then fails, and others are tried.
+	_try=0
+	while :; do
+		_try=$((_try + 1))
+		DOVECOT_IMAP_PORT=$(_dovecot_free_port)
+		DOVECOT_IMAPS_PORT=$(_dovecot_free_port)
+		_dovecot_conf "$_store" "$_cert" && _dovecot_run && return 0
+		[ $_try -lt 5 ] || break
+		grep -q 'in use' "$DOVECOT_DIR/dovecot.log" || break
+	done
+	echo "dovecot did not start:" >&2
+	cat "$DOVECOT_DIR/dovecot.log" >&2
+	return 1
+}
+
+# _dovecot_conf STOREDIR CERT: the master's configuration, on the ports
+# chosen.
+_dovecot_conf() {
+	_store=$1
+	_cert=$2
+	: >"$DOVECOT_DIR/dovecot.log"
 	cat >"$DOVECOT_DIR/dovecot.conf" <<EOC
 protocols = imap
 listen = 127.0.0.1
@@ -186,7 +206,6 @@ service imap-login {
   chroot =
 }
 EOC
-	_dovecot_run
 }
 
 # dovecot_server_kill: the master and every process it started, at once
@@ -213,7 +232,10 @@ dovecot_server_kill() {
 # on the same ports.
 dovecot_server_restart() {
 	dovecot_server_stop
-	_dovecot_run
+	_dovecot_run && return 0
+	echo "dovecot did not start again:" >&2
+	cat "$DOVECOT_DIR/dovecot.log" >&2
+	return 1
 }
 
 _dovecot_run() {
@@ -232,8 +254,6 @@ for p in sys.argv[1:]:
 		sleep 0.1
 		_i=$((_i + 1))
 	done
-	echo "dovecot did not start:" >&2
-	cat "$DOVECOT_DIR/dovecot.log" >&2
 	return 1
 }
 

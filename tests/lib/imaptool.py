@@ -35,14 +35,24 @@ only.  Subcommands:
                          and strips it.
   script                 read subcommands from stdin, one per line
                          (shell quoting), over one connection
+
+imaptool.py --serve DIR PID: run the subcommands that imaptool-client (its
+command line is this one's) hands over through the FIFO DIR/req, each in
+a thread with its own connection, so that a test pays for one Python
+start, not one per check. Ends when DIR goes or process PID exits.
 """
 
 import hashlib
 import imaplib
+import io
+import os
 import re
+import select
 import shlex
 import sys
+import threading
 import time
+import traceback
 
 imaplib._MAXLINE = 10 * 1024 * 1024
 
@@ -95,7 +105,7 @@ def parse_list_item(item):
 
 
 class Tool:
-    def __init__(self, cmd):
+    def __init__(self, cmd, out=None, inb=None):
         self.cmd = cmd
         m = re.fullmatch(r'imap://([^:@]+):([^@]*)@([^:]+):(\d+)', cmd)
         if m:
@@ -104,7 +114,8 @@ class Tool:
         else:
             self.imap = imaplib.IMAP4_stream(cmd)
         self.selected = None
-        self.out = sys.stdout
+        self.out = out or sys.stdout
+        self.inb = inb or sys.stdin.buffer
 
     def close(self):
         try:
@@ -161,7 +172,7 @@ class Tool:
             else:
                 raise Fail('append: unknown option ' + o)
         if fname == '-':
-            msg = sys.stdin.buffer.read()
+            msg = self.inb.read()
         elif fname:
             with open(fname, 'rb') as f:
                 msg = f.read()
@@ -319,9 +330,9 @@ class Tool:
         r = self.fetch(box, 'UID BODY.PEEK[]', uid)
         if len(r) != 1:
             raise Fail('fetch: no message %s' % uid)
-        sys.stdout.flush()
-        sys.stdout.buffer.write(r[0][3])
-        sys.stdout.buffer.flush()
+        self.out.flush()
+        self.out.buffer.write(r[0][3])
+        self.out.buffer.flush()
 
     def c_dump(self, args):
         canon, ref, keep_recent = False, '', False
@@ -378,7 +389,8 @@ class Tool:
             self.p(line)
 
     def c_script(self, args):
-        for line in sys.stdin:
+        for line in io.TextIOWrapper(self.inb, encoding='utf-8',
+                                     errors='surrogateescape'):
             words = shlex.split(line, comments=True)
             if words:
                 self.run(words)
@@ -413,7 +425,70 @@ def make_message(subject, size=None):
     return head + body
 
 
+def handle(r):
+    """Run the request in directory r (args, in) for imaptool-client:
+    out, err, and the exit status written to the FIFO r/done."""
+    rc = 1
+    try:
+        with open(os.path.join(r, 'args'), 'rb') as f:
+            args = [a.decode('utf-8', 'surrogateescape')
+                    for a in f.read().split(b'\0')[:-1]]
+        inp = os.path.join(r, 'in')
+        inb = open(inp, 'rb') if os.path.exists(inp) else io.BytesIO()
+        with open(os.path.join(r, 'out'), 'wb') as outb, \
+                open(os.path.join(r, 'err'), 'w') as err, inb:
+            out = io.TextIOWrapper(outb, encoding='utf-8',
+                                   errors='surrogateescape',
+                                   write_through=True)
+            t = None
+            try:
+                if len(args) < 2:
+                    raise Fail('usage: IMAPCMD SUBCOMMAND [ARGS]')
+                t = Tool(args[0], out, inb)
+                t.run(args[1:])
+                rc = 0
+            except (Fail, imaplib.IMAP4.error) as e:
+                err.write('imaptool: %s\n' % e)
+            except Exception:
+                err.write(traceback.format_exc())
+            finally:
+                if t is not None:
+                    t.close()
+                out.flush()
+    finally:
+        with open(os.path.join(r, 'done'), 'w') as f:
+            f.write('%d\n' % rc)
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def serve(d, pid):
+    fd = os.open(os.path.join(d, 'req'), os.O_RDWR)
+    buf = b''
+    while True:
+        ready, _, _ = select.select([fd], [], [], 1.0)
+        if not ready:
+            if not alive(pid) or not os.path.isdir(d):
+                return 0
+            continue
+        buf += os.read(fd, 4096)
+        while b'\n' in buf:
+            line, buf = buf.split(b'\n', 1)
+            threading.Thread(target=handle, args=(line.decode(),),
+                             daemon=True).start()
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == '--serve':
+        return serve(sys.argv[2], int(sys.argv[3]))
     if len(sys.argv) < 3:
         sys.stderr.write(__doc__)
         return 2

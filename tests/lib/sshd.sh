@@ -20,7 +20,6 @@
 # sessions are stopped on exit, failure or signal, then $STORE_TMP goes.
 
 SSHD_BIN=${SSHD_BIN:-/usr/sbin/sshd}
-SSHD_TEST_USER=imapsync-test
 SSHD_PID=
 SSHD_DIR=
 
@@ -29,28 +28,17 @@ command -v ssh >/dev/null 2>&1 || tap_skip_all "ssh not installed"
 [ -x "$IMAPSYNC_BUILD/imapsync-remote" ] ||
 	tap_skip_all "imapsync-remote not built (dovecot-dev missing?)"
 
-# sshd_ensure_user: as root, the system user the remote store runs as,
-# created once (a real shell: sshd runs the forced command through it; a
-# password field of '*' rather than '!': without PAM, sshd refuses locked
-# accounts even for keys).
+. "$IMAPSYNC_TOP/tests/lib/sshd-user.sh"
+
+# sshd_ensure_user: sets SSHD_USER: as root the system user of
+# sshd-user.sh (created if missing), otherwise the current user.
 sshd_ensure_user() {
 	if [ "$(id -u)" != 0 ]; then
 		SSHD_USER=$(id -un)
 		return 0
 	fi
 	SSHD_USER=$SSHD_TEST_USER
-	if ! getent passwd "$SSHD_USER" >/dev/null; then
-		useradd --system --user-group --create-home \
-			--home-dir "/var/lib/$SSHD_USER" --shell /bin/sh \
-			--password '*' --comment "imapsync tests and demo" \
-			"$SSHD_USER" || return 1
-	fi
-	if [ "$(getent shadow "$SSHD_USER" | cut -d: -f2)" != '*' ]; then
-		usermod --password '*' "$SSHD_USER" || return 1
-	fi
-	# sshd's privilege separation directory (absent until the system
-	# sshd has run once).
-	mkdir -p /run/sshd && chmod 755 /run/sshd
+	sshd_user_create
 }
 
 sshd_cleanup() {
@@ -78,19 +66,6 @@ s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
 }
 
-sshd_wait_port() {
-	python3 - "$1" <<'PY'
-import socket, sys, time
-for _ in range(100):
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
-        sys.exit(0)
-    except OSError:
-        time.sleep(0.05)
-sys.exit(1)
-PY
-}
-
 # sshd_start: keys, configs and the daemon in $SSHD_DIR; the helper's
 # settings name the dovecot.conf given.
 sshd_start() {
@@ -112,6 +87,22 @@ sshd_start() {
 		"$SSHD_DIR/imapsync-remote" "$SSHD_DIR/remote.conf" \
 		"$(cat "$SSHD_DIR/user_key.pub")" >"$SSHD_DIR/authorized_keys"
 	chmod 644 "$SSHD_DIR/authorized_keys"
+	# A port free a moment ago may be taken by a test running alongside
+	# before sshd binds it: sshd then fails, and another port is tried.
+	_try=0
+	while :; do
+		_try=$((_try + 1))
+		sshd_try_port && return 0
+		[ $_try -lt 5 ] || break
+		grep -q 'Address already in use' "$SSHD_DIR/sshd.log" || break
+	done
+	echo "sshd did not start:" >&2
+	cat "$SSHD_DIR/sshd.log" >&2
+	return 1
+}
+
+# sshd_try_port: sshd on a port that was free; fails if it cannot listen.
+sshd_try_port() {
 	SSHD_PORT=$(sshd_free_port) || return 1
 	cat >"$SSHD_DIR/sshd_config" <<EOC
 ListenAddress 127.0.0.1:$SSHD_PORT
@@ -155,13 +146,23 @@ Host $SSHD_HOST
 	LogLevel ERROR
 EOC
 	SSH="ssh -F $SSHD_DIR/ssh_config"
+	: >"$SSHD_DIR/sshd.log"
 	"$SSHD_BIN" -D -f "$SSHD_DIR/sshd_config" -E "$SSHD_DIR/sshd.log" &
 	SSHD_PID=$!
-	sshd_wait_port "$SSHD_PORT" || {
-		echo "sshd did not start:" >&2
-		cat "$SSHD_DIR/sshd.log" >&2
-		return 1
-	}
+	# Listening when it says so (a connection could reach another
+	# test's server on that port).
+	_i=0
+	while [ $_i -lt 200 ]; do
+		grep -q "Server listening on 127.0.0.1 port $SSHD_PORT\." \
+			"$SSHD_DIR/sshd.log" && return 0
+		kill -0 "$SSHD_PID" 2>/dev/null || break
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	kill "$SSHD_PID" 2>/dev/null
+	wait "$SSHD_PID" 2>/dev/null
+	SSHD_PID=
+	return 1
 }
 
 sshd_pair_new() {

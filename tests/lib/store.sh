@@ -9,16 +9,58 @@
 #   tap_done
 #
 # Everything lives under $STORE_TMP (mktemp -d) and goes on exit, on
-# failure and on INT/TERM/HUP. Nothing uses a fixed path or a port, so
-# tests run in parallel. As root the stores belong to nobody and sessions
-# run as nobody (Dovecot refuses root); otherwise as the current user.
+# failure and on INT/TERM/HUP; with KEEP=1 in the environment a failed
+# test's directory stays, and its path and what to look at are printed as
+# TAP comments. On failure, a fixture's store_on_failure (sync.sh: the
+# last run's stderr, the difference between the stores) runs first.
+# Nothing uses a fixed path or a port, so tests run in parallel. As root
+# the stores belong to nobody and sessions run as nobody (Dovecot refuses
+# root); otherwise as the current user.
 
 STORE_TMP=$(mktemp -d "${TMPDIR:-/tmp}/imapsync-test.XXXXXX") || exit 1
 chmod 755 "$STORE_TMP"
 
+# store_cleanup: called by the EXIT traps (here and in the other fixtures),
+# which set rc to the script's exit status first.
 store_cleanup() {
-	[ -n "${STORE_TMP:-}" ] && [ -d "$STORE_TMP" ] && rm -rf "$STORE_TMP"
+	if [ -n "${STORE_TMP:-}" ] && [ -d "$STORE_TMP" ]; then
+		if [ "${rc:-0}" -ne 0 ] || [ "${TAP_FAILED:-0}" -gt 0 ]; then
+			if command -v store_on_failure >/dev/null 2>&1; then
+				store_on_failure
+			fi
+			if [ "${KEEP:-}" = 1 ]; then
+				store_kept
+				STORE_TMP=
+				return 0
+			fi
+		fi
+		rm -rf "$STORE_TMP"
+	fi
 	STORE_TMP=
+}
+
+# store_kept: the kept directory and the commands to look inside it.
+store_kept() {
+	_top=${IMAPSYNC_TOP:-.}
+	echo "# kept: $STORE_TMP (KEEP=1); to look inside:"
+	echo "# kept:   ls -lR $STORE_TMP"
+	find "$STORE_TMP" -maxdepth 5 -name imap -type f 2>/dev/null | sort |
+		head -n 8 | while read -r _f; do
+		echo "# kept:   python3 $_top/tests/lib/imaptool.py $_f dump    # the store"
+	done
+	find "$STORE_TMP" -maxdepth 4 -name '*.db' -type f 2>/dev/null | sort |
+		head -n 4 | while read -r _f; do
+		echo "# kept:   sqlite3 $_f .dump    # the state database"
+	done
+	find "$STORE_TMP" -maxdepth 4 -name logs -type d 2>/dev/null | sort |
+		head -n 4 | while read -r _f; do
+		echo "# kept:   ls -l $_f    # imapsync's runN.out, runN.err"
+	done
+	find "$STORE_TMP" -maxdepth 5 -name '*.log' -size +0 -type f \
+		! -path '*/home/*' 2>/dev/null | sort | head -n 12 | while read -r _f; do
+		echo "# kept:   less $_f"
+	done
+	echo "# kept:   rm -rf $STORE_TMP    # when done"
 }
 trap 'rc=$?; store_cleanup; exit $rc' EXIT
 trap 'exit 129' HUP

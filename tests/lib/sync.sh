@@ -107,7 +107,20 @@ tap_skip_all() {
 	exit 0
 }
 
-IMAPTOOL="python3 $IMAPSYNC_TOP/tests/lib/imaptool.py"
+# One imaptool.py for the whole script, serving imaptool-client; not a
+# job of this shell (a bare `wait` would wait for it); it ends when
+# $STORE_TMP goes or this shell exits.
+IMAPTOOL_SERVER=$STORE_TMP/imaptool
+if mkdir "$IMAPTOOL_SERVER" && mkfifo "$IMAPTOOL_SERVER/req"; then
+	(
+		python3 "$IMAPSYNC_TOP/tests/lib/imaptool.py" --serve \
+			"$IMAPTOOL_SERVER" $$ </dev/null >/dev/null \
+			2>"$IMAPTOOL_SERVER/log" &
+		echo $! >"$IMAPTOOL_SERVER/pid"
+	)
+	export IMAPTOOL_SERVER
+fi
+IMAPTOOL="sh $IMAPSYNC_TOP/tests/lib/imaptool-client"
 SYNC_SEQ=0
 
 sync_is_interimap() {
@@ -303,5 +316,26 @@ $(tail -n 20 "$SYNC_ERR")"
 		tap_fail "$1" "$(sync_changes)"
 	else
 		tap_pass "$1"
+	fi
+}
+
+# store_on_failure: called by store_cleanup when the script fails: the
+# last lines of the last run's stderr and the difference between the
+# current pair's stores, as TAP comments.
+store_on_failure() {
+	if [ -n "${SYNC_ERR:-}" ] && [ -s "$SYNC_ERR" ]; then
+		echo "# the last run's stderr ($SYNC_ERR), last lines:"
+		tail -n 15 "$SYNC_ERR" | sed 's/^/#   /'
+	fi
+	[ -n "${SYNC_DIR:-}" ] && [ -x "${LOCAL:-}" ] && [ -x "${REMOTE:-}" ] ||
+		return 0
+	store_dump "$LOCAL" >"$SYNC_DIR/dump.local.end" 2>&1
+	store_dump "$REMOTE" >"$SYNC_DIR/dump.remote.end" 2>&1
+	if cmp -s "$SYNC_DIR/dump.local.end" "$SYNC_DIR/dump.remote.end"; then
+		echo "# the local and remote stores are equal now"
+	else
+		echo "# the local and remote stores differ now (diff -u local remote):"
+		diff -u "$SYNC_DIR/dump.local.end" "$SYNC_DIR/dump.remote.end" |
+			sed -n '3,42s/^/#   /p'
 	fi
 }

@@ -5,12 +5,17 @@
 #       --config=$SYNC_CONF ARGS; its stdout and stderr go to $WATCH_LOG;
 #       sets WATCH_PID. Stopped (SIGKILL) on exit if still running.
 #   watch_stop [SIG]        send SIG (default TERM), wait; sets WATCH_RC.
-#   watch_stop_within MS DESC   SIGTERM; TAP: exit 0 within MS ms.
+#   watch_stop_within DESC  SIGTERM; TAP: exit 0, before the deadline.
 #   watch_until SECONDS CMD...   run CMD every 20 ms until it succeeds;
 #       returns 1 after SECONDS. Sets WATCH_MS: how long it took.
+#
+# WATCH_DEADLINE (default 60) is the seconds a test gives the watcher to
+# do something: a generous bound, not a measure (a loaded machine may
+# take seconds; bench/watch measures the delays).
 #   watch_count PATTERN     lines of $WATCH_LOG matching PATTERN.
 #   now_ms                  milliseconds since the epoch.
 
+WATCH_DEADLINE=${WATCH_DEADLINE:-60}
 WATCH_PID=
 WATCH_LOG=$STORE_TMP/watch.log
 
@@ -35,14 +40,16 @@ watch_stop() {
 	WATCH_PID=
 }
 
-# watch_stop_within MS DESC: SIGTERM; TAP: it exits 0, within MS ms.
+# watch_stop_within DESC: SIGTERM; TAP: it exits 0, and before the
+# deadline (not after a reconnection's backoff or a copy's end).
 watch_stop_within() {
 	_t0=$(now_ms)
 	watch_stop TERM
 	_took=$(($(now_ms) - _t0))
-	tap_is "$WATCH_RC" 0 "$2: SIGTERM exits 0"
-	tap_check "$2: SIGTERM ends it within $1 ms (${_took} ms)" \
-		test "$_took" -lt "$1"
+	tap_is "$WATCH_RC" 0 "$1: SIGTERM exits 0"
+	tap_check "$1: SIGTERM ends it before the deadline" \
+		test "$_took" -lt $((WATCH_DEADLINE * 1000))
+	tap_diag "in $_took ms"
 }
 
 watch_count() {

@@ -6,12 +6,12 @@ TEST(append_and_consume)
 {
 	struct buf *b = buf_create(16);
 
-	CHECK(buf_append_str(b, "hello") == 0);
-	CHECK(buf_len(b) == 5);
+	CHECK_INT_EQ(buf_append_str(b, "hello"), 0);
+	CHECK_INT_EQ(buf_len(b), 5);
 	CHECK_STREQ(buf_data(b), "hello");
 	buf_consume(b, 2);
 	CHECK_STREQ(buf_data(b), "llo");
-	CHECK(buf_printf(b, "%d", 42) == 0);
+	CHECK_INT_EQ(buf_printf(b, "%d", 42), 0);
 	CHECK_STREQ(buf_data(b), "llo42");
 	buf_truncate(b, 1);
 	CHECK_STREQ(buf_data(b), "l");
@@ -23,14 +23,14 @@ TEST(cap_is_enforced)
 {
 	struct buf *b = buf_create(8);
 
-	CHECK(buf_append(b, "12345678", 8) == 0);
-	CHECK(buf_append_byte(b, '9') == -1);
-	CHECK(buf_len(b) == 8);
+	CHECK_INT_EQ(buf_append(b, "12345678", 8), 0);
+	CHECK_INT_EQ(buf_append_byte(b, '9'), -1);
+	CHECK_INT_EQ(buf_len(b), 8);
 	CHECK(buf_reserve(b, 1) == NULL);
-	CHECK(buf_printf(b, "x") == -1);
+	CHECK_INT_EQ(buf_printf(b, "x"), -1);
 	buf_consume(b, 4);
-	CHECK(buf_avail(b) == 4);
-	CHECK(buf_append(b, "abcd", 4) == 0);
+	CHECK_INT_EQ(buf_avail(b), 4);
+	CHECK_INT_EQ(buf_append(b, "abcd", 4), 0);
 	CHECK_STREQ(buf_data(b), "5678abcd");
 	buf_free(&b);
 }
@@ -46,7 +46,7 @@ TEST(space_and_commit)
 	buf_commit(b, 3);
 	CHECK_STREQ(buf_data(b), "abc");
 	buf_reset(b);
-	CHECK(buf_len(b) == 0);
+	CHECK_INT_EQ(buf_len(b), 0);
 	buf_free(&b);
 }
 
@@ -57,8 +57,8 @@ TEST(secret_buffer_grows)
 
 	buf_set_secret(b);
 	for (i = 0; i < 1000; i++)
-		CHECK(buf_append_str(b, "password") == 0);
-	CHECK(buf_len(b) == 8000);
+		CHECK_INT_EQ(buf_append_str(b, "password"), 0);
+	CHECK_INT_EQ(buf_len(b), 8000);
 	buf_consume(b, 7999);
 	CHECK_STREQ(buf_data(b), "d");
 	buf_free(&b);

@@ -86,7 +86,7 @@ TEST(defaults)
 	CHECK(c->database == NULL);
 	CHECK(c->logfile == NULL);
 	CHECK_STREQ(c->log_prefix, CONFIG_DEFAULT_LOG_PREFIX);
-	CHECK(c->list_mailbox_count == 0);
+	CHECK_INT_EQ(c->list_mailbox_count, 0);
 	CHECK(c->list_select_opts == NULL);
 	CHECK(c->ignore_mailbox == NULL && c->ignore_re == NULL);
 	CHECK(l->type == CONFIG_TYPE_IMAPS && r->type == CONFIG_TYPE_IMAPS);
@@ -99,9 +99,9 @@ TEST(defaults)
 	CHECK_STREQ(l->list_reference, "");
 	CHECK(l->username == NULL && l->password == NULL);
 	CHECK(l->ssl_hostname == NULL && l->command == NULL);
-	CHECK(l->line[CONFIG_TYPE] == 0);
+	CHECK_INT_EQ(l->line[CONFIG_TYPE], 0);
 	CHECK(l->section_line == 1 && r->section_line == 2);
-	CHECK(c->warning_count == 0);
+	CHECK_INT_EQ(c->warning_count, 0);
 	config_free(&c);
 	CHECK(c == NULL);
 }
@@ -155,7 +155,7 @@ TEST(every_key)
 	CHECK_STREQ(c->database, "my.db");
 	CHECK_STREQ(c->logfile, "/var/log/imapsync.log");
 	CHECK_STREQ(c->log_prefix, "%n:");
-	CHECK(c->list_mailbox_count == 3);
+	CHECK_INT_EQ(c->list_mailbox_count, 3);
 	if (c->list_mailbox_count == 3) {
 		CHECK_MEMEQ(c->list_mailbox[0].name, c->list_mailbox[0].len,
 		            "INBOX", 5);
@@ -170,18 +170,18 @@ TEST(every_key)
 	CHECK(config_ignore_mailbox(c, "virtual\0all", 11));
 	CHECK(!config_ignore_mailbox(c, "virtually", 9));
 	CHECK(!config_ignore_mailbox(c, "INBOX", 5));
-	CHECK(c->line[CONFIG_DATABASE] == 3);
+	CHECK_INT_EQ(c->line[CONFIG_DATABASE], 3);
 
-	CHECK(l->type == CONFIG_TYPE_TUNNEL);
+	CHECK_INT_EQ(l->type, CONFIG_TYPE_TUNNEL);
 	CHECK_STREQ(l->command, "doveadm exec imap");
 	CHECK(l->port == NULL);
 	CHECK(l->null_stderr);
 	CHECK(!l->compress && l->line[CONFIG_COMPRESS] == 16);
 	CHECK_STREQ(l->list_reference, "ref/");
 	CHECK_STREQ(l->username, "common");
-	CHECK(l->line[CONFIG_USERNAME] == 10);
+	CHECK_INT_EQ(l->line[CONFIG_USERNAME], 10);
 
-	CHECK(r->type == CONFIG_TYPE_IMAP);
+	CHECK_INT_EQ(r->type, CONFIG_TYPE_IMAP);
 	CHECK_STREQ(r->host, "[192.0.2.1]");
 	CHECK_STREQ(r->port, "imap");
 	CHECK_STREQ(r->proxy, "socks5h://u:p@proxy:1080");
@@ -202,7 +202,7 @@ TEST(every_key)
 	CHECK_STREQ(r->ssl_capath, "/etc/ssl/certs");
 	CHECK_STREQ(r->ssl_cafile, "/etc/ssl/ca.pem");
 	CHECK(r->line[CONFIG_TYPE] == 19 && r->section_line == 18);
-	CHECK(c->warning_count == 0);
+	CHECK_INT_EQ(c->warning_count, 0);
 	config_free(&c);
 }
 
@@ -225,12 +225,12 @@ TEST(config_tiny_syntax)
 	if (c == NULL)
 		return;
 	CHECK_STREQ(c->side[SIDE_LOCAL].host, "b#not a comment ;x");
-	CHECK(c->side[SIDE_LOCAL].line[CONFIG_HOST] == 3);
+	CHECK_INT_EQ(c->side[SIDE_LOCAL].line[CONFIG_HOST], 3);
 	CHECK_STREQ(c->side[SIDE_REMOTE].command, "\"ssh\" -C = x");
-	CHECK(c->side[SIDE_REMOTE].line[CONFIG_COMMAND] == 5);
+	CHECK_INT_EQ(c->side[SIDE_REMOTE].line[CONFIG_COMMAND], 5);
 	CHECK_STREQ(c->side[SIDE_LOCAL].port, "1 ;");
 	CHECK_STREQ(c->side[SIDE_LOCAL].username, "u;v");
-	CHECK(c->side[SIDE_LOCAL].section_line == 1);
+	CHECK_INT_EQ(c->side[SIDE_LOCAL].section_line, 1);
 	config_free(&c);
 }
 
@@ -249,14 +249,14 @@ TEST(default_section_inherited)
 	CHECK(c != NULL);
 	if (c == NULL)
 		return;
-	CHECK(c->side[SIDE_LOCAL].type == CONFIG_TYPE_TUNNEL);
-	CHECK(c->side[SIDE_REMOTE].type == CONFIG_TYPE_TUNNEL);
-	CHECK(c->side[SIDE_REMOTE].line[CONFIG_TYPE] == 1);
+	CHECK_INT_EQ(c->side[SIDE_LOCAL].type, CONFIG_TYPE_TUNNEL);
+	CHECK_INT_EQ(c->side[SIDE_REMOTE].type, CONFIG_TYPE_TUNNEL);
+	CHECK_INT_EQ(c->side[SIDE_REMOTE].line[CONFIG_TYPE], 1);
 	CHECK_STREQ(c->side[SIDE_LOCAL].host, "here");
 	CHECK_STREQ(c->side[SIDE_REMOTE].host, "example.org");
 	CHECK_STREQ(c->side[SIDE_REMOTE].list_reference, "x/");
 	setenv("XDG_DATA_HOME", "/xdg/data", 1);
-	CHECK(config_database_path(c, &path, &error) == 0);
+	CHECK_INT_EQ(config_database_path(c, &path, &error), 0);
 	CHECK_STREQ(path, "/xdg/data/imapsync/example.org.db");
 	free(path);
 	config_free(&c);
@@ -274,34 +274,34 @@ TEST(paths)
 	setenv("HOME", "/home/u", 1);
 	unsetenv("XDG_DATA_HOME");
 	unsetenv("XDG_CONFIG_HOME");
-	CHECK(config_database_path(c, &path, &error) == 0);
+	CHECK_INT_EQ(config_database_path(c, &path, &error), 0);
 	CHECK_STREQ(path, "/home/u/.local/share/imapsync/localhost.db");
 	free(path);
 	setenv("XDG_DATA_HOME", "relative/ignored", 1);
-	CHECK(config_database_path(c, &path, &error) == 0);
+	CHECK_INT_EQ(config_database_path(c, &path, &error), 0);
 	CHECK_STREQ(path, "/home/u/.local/share/imapsync/localhost.db");
 	free(path);
 	free(c->database);
 	c->database = strdup("/abs/state.db");
-	CHECK(config_database_path(c, &path, &error) == 0);
+	CHECK_INT_EQ(config_database_path(c, &path, &error), 0);
 	CHECK_STREQ(path, "/abs/state.db");
 	free(path);
 	free(c->database);
 	c->database = strdup("sub/x.db");
 	setenv("XDG_DATA_HOME", "/d", 1);
-	CHECK(config_database_path(c, &path, &error) == 0);
+	CHECK_INT_EQ(config_database_path(c, &path, &error), 0);
 	CHECK_STREQ(path, "/d/imapsync/sub/x.db");
 	free(path);
 	config_free(&c);
 
-	CHECK(config_resolve_path(NULL, &path, &error) == 0);
+	CHECK_INT_EQ(config_resolve_path(NULL, &path, &error), 0);
 	CHECK_STREQ(path, "/home/u/.config/imapsync/config");
 	free(path);
 	setenv("XDG_CONFIG_HOME", "/cfg", 1);
-	CHECK(config_resolve_path("work", &path, &error) == 0);
+	CHECK_INT_EQ(config_resolve_path("work", &path, &error), 0);
 	CHECK_STREQ(path, "/cfg/imapsync/work");
 	free(path);
-	CHECK(config_resolve_path("/etc/x", &path, &error) == 0);
+	CHECK_INT_EQ(config_resolve_path("/etc/x", &path, &error), 0);
 	CHECK_STREQ(path, "/etc/x");
 	free(path);
 	unsetenv("XDG_CONFIG_HOME");
@@ -327,7 +327,7 @@ check_list(const char *value, const char *const *names, const size_t *lens,
 		printf("# %s: %s\n", value, error);
 		return;
 	}
-	CHECK(c->list_mailbox_count == count);
+	CHECK_INT_EQ(c->list_mailbox_count, count);
 	for (size_t i = 0; i < count && i < c->list_mailbox_count; i++)
 		CHECK_MEMEQ(c->list_mailbox[i].name, c->list_mailbox[i].len,
 		            names[i], lens[i]);
@@ -475,8 +475,8 @@ TEST(log_prefix)
 
 	/* the cap of the output buffer holds */
 	b = buf_create(8);
-	CHECK(config_log_prefix_format("%n", "remote", "x", b) == 0);
-	CHECK(config_log_prefix_format("%m%n", "remote", "x", b) == -1);
+	CHECK_INT_EQ(config_log_prefix_format("%n", "remote", "x", b), 0);
+	CHECK_INT_EQ(config_log_prefix_format("%m%n", "remote", "x", b), -1);
 	buf_free(&b);
 }
 
@@ -558,11 +558,11 @@ TEST(warnings)
 	struct config *c = NULL;
 	const char *error = NULL;
 
-	CHECK(config_load(path, &c, &error) == 0);
+	CHECK_INT_EQ(config_load(path, &c, &error), 0);
 	if (c == NULL)
 		return;
 	CHECK(c->database == NULL);
-	CHECK(c->warning_count == 3);
+	CHECK_INT_EQ(c->warning_count, 3);
 	if (c->warning_count == 3) {
 		CHECK(strstr(c->warnings[0], "config-pw:5: section [other]") !=
 		      NULL);
@@ -574,7 +574,7 @@ TEST(warnings)
 	}
 	config_free(&c);
 	chmod(path, 0600);
-	CHECK(config_load(path, &c, &error) == 0);
+	CHECK_INT_EQ(config_load(path, &c, &error), 0);
 	CHECK(c != NULL && c->warning_count == 2);
 	config_free(&c);
 	remove_config(path);
@@ -663,7 +663,7 @@ TEST(socks5_url)
 	struct transport_socks5_url u;
 	const char *error;
 
-	CHECK(transport_socks5_parse_url("socks5://proxy", &u, &error) == 0);
+	CHECK_INT_EQ(transport_socks5_parse_url("socks5://proxy", &u, &error), 0);
 	CHECK_STREQ(u.host, "proxy");
 	CHECK_STREQ(u.port, "1080");
 	CHECK(!u.remote_dns && !u.has_user);
@@ -674,15 +674,15 @@ TEST(socks5_url)
 	CHECK_STREQ(u.user, "me");
 	CHECK_STREQ(u.password, "p@ss");
 	CHECK(u.remote_dns && u.has_user);
-	CHECK(transport_socks5_parse_url("socks5://u@h:1", &u, &error) == 0);
+	CHECK_INT_EQ(transport_socks5_parse_url("socks5://u@h:1", &u, &error), 0);
 	CHECK_STREQ(u.user, "u");
 	CHECK_STREQ(u.password, "");
-	CHECK(transport_socks5_parse_url("socks4://h", &u, &error) == -1);
-	CHECK(transport_socks5_parse_url("socks5://", &u, &error) == -1);
-	CHECK(transport_socks5_parse_url("socks5://h:", &u, &error) == -1);
-	CHECK(transport_socks5_parse_url("socks5://[::1", &u, &error) == -1);
-	CHECK(transport_socks5_parse_url("socks5://:p@h", &u, &error) == -1);
-	CHECK(transport_socks5_parse_url("socks5://u:%4@h", &u, &error) == -1);
+	CHECK_INT_EQ(transport_socks5_parse_url("socks4://h", &u, &error), -1);
+	CHECK_INT_EQ(transport_socks5_parse_url("socks5://", &u, &error), -1);
+	CHECK_INT_EQ(transport_socks5_parse_url("socks5://h:", &u, &error), -1);
+	CHECK_INT_EQ(transport_socks5_parse_url("socks5://[::1", &u, &error), -1);
+	CHECK_INT_EQ(transport_socks5_parse_url("socks5://:p@h", &u, &error), -1);
+	CHECK_INT_EQ(transport_socks5_parse_url("socks5://u:%4@h", &u, &error), -1);
 	CHECK(transport_socks5_parse_url("socks5://u:%00@h", &u, &error) ==
 	      -1);
 }
@@ -700,7 +700,7 @@ TEST(safety_expunge)
 	CHECK(fd >= 0 && write(fd, body, sizeof(body) - 1) ==
 	                     (ssize_t)(sizeof(body) - 1));
 	close(fd);
-	CHECK(config_load(path, &c, &error) == 0);
+	CHECK_INT_EQ(config_load(path, &c, &error), 0);
 	CHECK(c != NULL && c->safety_expunge == 20);
 	config_free(&c);
 	fd = open(path, O_WRONLY | O_TRUNC);
@@ -708,13 +708,13 @@ TEST(safety_expunge)
 	      write(fd, body + 21, sizeof(body) - 22) ==
 	          (ssize_t)(sizeof(body) - 22));
 	close(fd);
-	CHECK(config_load(path, &c, &error) == -1);
+	CHECK_INT_EQ(config_load(path, &c, &error), -1);
 	CHECK(error != NULL && strstr(error, "safety-expunge") != NULL);
 	fd = open(path, O_WRONLY | O_TRUNC);
 	CHECK(fd >= 0 && write(fd, body + 21, sizeof(body) - 22) ==
 	                     (ssize_t)(sizeof(body) - 22));
 	close(fd);
-	CHECK(config_load(path, &c, &error) == 0);
+	CHECK_INT_EQ(config_load(path, &c, &error), 0);
 	CHECK(c != NULL &&
 	      c->safety_expunge == CONFIG_DEFAULT_SAFETY_EXPUNGE);
 	config_free(&c);
@@ -732,12 +732,12 @@ TEST(database_check)
 	snprintf(path, sizeof(path), "%s/real.db", dir);
 	snprintf(link, sizeof(link), "%s/link.db", dir);
 	chmod(dir, 0700);
-	CHECK(config_database_check(path, &error) == 0);
+	CHECK_INT_EQ(config_database_check(path, &error), 0);
 	f = fopen(path, "w");
 	if (f != NULL)
 		fclose(f);
-	CHECK(config_database_check(path, &error) == 0);
-	CHECK(symlink(path, link) == 0);
+	CHECK_INT_EQ(config_database_check(path, &error), 0);
+	CHECK_INT_EQ(symlink(path, link), 0);
 	CHECK(config_database_check(link, &error) < 0);
 	CHECK(error != NULL && strstr(error, "is a symbolic link") != NULL);
 	CHECK(config_database_check(dir, &error) < 0);
@@ -749,7 +749,7 @@ TEST(database_check)
 	chmod(dir, 01777);
 	CHECK(config_database_check(path, &error) < 0);
 	chmod(dir, 0750);
-	CHECK(config_database_check(path, &error) == 0);
+	CHECK_INT_EQ(config_database_check(path, &error), 0);
 	unlink(link);
 	unlink(path);
 	rmdir(dir);
@@ -775,18 +775,18 @@ TEST(file_trust_warnings)
 	path = write_config("config-ww",
 	                    "[local]\ntype=tunnel\ncommand=x\n[remote]\n",
 	                    0666);
-	CHECK(config_load(path, &c, &error) == 0);
+	CHECK_INT_EQ(config_load(path, &c, &error), 0);
 	CHECK(c != NULL && has_warning(c, "is writable by group or others "
 	                                  "(mode 0666), who choose the "
 	                                  "commands"));
 	config_free(&c);
 	chmod(path, 0644);
-	CHECK(config_load(path, &c, &error) == 0);
+	CHECK_INT_EQ(config_load(path, &c, &error), 0);
 	CHECK(c != NULL && c->warning_count == 0);
 	config_free(&c);
 	if (geteuid() == 0) {
-		CHECK(chown(path, 65534, 65534) == 0);
-		CHECK(config_load(path, &c, &error) == 0);
+		CHECK_INT_EQ(chown(path, 65534, 65534), 0);
+		CHECK_INT_EQ(config_load(path, &c, &error), 0);
 		CHECK(c != NULL &&
 		      has_warning(c, "belongs to uid 65534, not to you"));
 		config_free(&c);
@@ -797,7 +797,7 @@ TEST(file_trust_warnings)
 	                    "[local]\ntype=tunnel\ncommand=x\n[remote]\n"
 	                    "proxy = socks5://u:secret@127.0.0.1:1080\n",
 	                    0640);
-	CHECK(config_load(path, &c, &error) == 0);
+	CHECK_INT_EQ(config_load(path, &c, &error), 0);
 	CHECK(c != NULL && has_warning(c, "holds a password but its mode "
 	                                  "is 0640"));
 	config_free(&c);
@@ -806,7 +806,7 @@ TEST(file_trust_warnings)
 	                    "[local]\ntype=tunnel\ncommand=x\n[remote]\n"
 	                    "proxy = socks5://u@127.0.0.1:1080\n",
 	                    0640);
-	CHECK(config_load(path, &c, &error) == 0);
+	CHECK_INT_EQ(config_load(path, &c, &error), 0);
 	CHECK(c != NULL && c->warning_count == 0);
 	config_free(&c);
 	remove_config(path);
@@ -821,8 +821,8 @@ TEST(password_command_timeout)
 	CHECK(c != NULL);
 	if (c == NULL)
 		return;
-	CHECK(c->side[SIDE_LOCAL].password_command_timeout == 5);
-	CHECK(c->side[SIDE_REMOTE].password_command_timeout == 0);
+	CHECK_INT_EQ(c->side[SIDE_LOCAL].password_command_timeout, 5);
+	CHECK_INT_EQ(c->side[SIDE_REMOTE].password_command_timeout, 0);
 	config_free(&c);
 	c = load("[local]\n[remote]\n", NULL);
 	CHECK(c != NULL && c->side[SIDE_REMOTE].password_command_timeout ==

@@ -72,7 +72,7 @@ TEST(unknown_tag)
 	struct res r = {0};
 
 	CHECK(imap_conn_cmd(c, res_cb, &r, "NOOP") != NULL);
-	CHECK(run(c, 5000) == -1);
+	CHECK_INT_EQ(run(c, 5000), -1);
 	CHECK_STREQ(imap_conn_error(c),
 	            "test: protocol error: tagged response for unknown tag "
 	            "'X9'");
@@ -88,8 +88,8 @@ TEST(bye_outside_logout)
 	struct res r = {0};
 
 	imap_conn_cmd(c, res_cb, &r, "NOOP");
-	CHECK(run(c, 5000) == -1);
-	CHECK(imap_conn_state(c) == IMAP_CONN_FAILED);
+	CHECK_INT_EQ(run(c, 5000), -1);
+	CHECK_INT_EQ(imap_conn_state(c), IMAP_CONN_FAILED);
 	CHECK_STREQ(imap_conn_error(c), "test: server said BYE: going down");
 	CHECK(r.calls == 1 && r.status == -1);
 	imap_conn_free(&c);
@@ -99,7 +99,7 @@ TEST(greeting_bye)
 {
 	struct imap_conn *c = peer("printf '* BYE too busy\\r\\n'", 0);
 
-	CHECK(imap_conn_cmd_wait(c, NULL, 0, "NOOP") == -1);
+	CHECK_INT_EQ(imap_conn_cmd_wait(c, NULL, 0, "NOOP"), -1);
 	CHECK_STREQ(imap_conn_error(c), "test: server said BYE: too busy");
 	imap_conn_free(&c);
 }
@@ -110,7 +110,7 @@ TEST(bad_greeting)
 	    peer("printf 'A1 OK hi\\r\\n'; cat >/dev/null", 0);
 	char text[200];
 
-	CHECK(imap_conn_cmd_wait(c, text, sizeof(text), "NOOP") == -1);
+	CHECK_INT_EQ(imap_conn_cmd_wait(c, text, sizeof(text), "NOOP"), -1);
 	CHECK_STREQ(text, "test: protocol error: the greeting is not OK, "
 	                  "PREAUTH or BYE");
 	imap_conn_free(&c);
@@ -122,7 +122,7 @@ TEST(unexpected_continuation)
 	    peer("printf '* PREAUTH hi\\r\\n+ go on\\r\\n'; cat >/dev/null", 0);
 
 	imap_conn_cmd(c, NULL, NULL, "NOOP");
-	CHECK(run(c, 5000) == -1);
+	CHECK_INT_EQ(run(c, 5000), -1);
 	CHECK_STREQ(imap_conn_error(c),
 	            "test: protocol error: unexpected continuation request");
 	imap_conn_free(&c);
@@ -136,7 +136,7 @@ TEST(line_limit)
 	         0);
 
 	imap_conn_cmd(c, NULL, NULL, "NOOP");
-	CHECK(run(c, 5000) == -1);
+	CHECK_INT_EQ(run(c, 5000), -1);
 	CHECK(strncmp(imap_conn_error(c), "test: protocol error: ", 22) == 0);
 	imap_conn_free(&c);
 }
@@ -147,12 +147,12 @@ TEST(eof_with_status)
 	struct res r = {0};
 
 	imap_conn_cmd(c, res_cb, &r, "NOOP");
-	CHECK(run(c, 5000) == -1);
+	CHECK_INT_EQ(run(c, 5000), -1);
 	CHECK_STREQ(imap_conn_error(c),
 	            "test: connection closed by the server (command exited "
 	            "with status 4)");
 	CHECK(r.calls == 1 && r.status == -1);
-	CHECK(imap_conn_in_flight(c) == 0);
+	CHECK_INT_EQ(imap_conn_in_flight(c), 0);
 	imap_conn_free(&c);
 }
 
@@ -168,7 +168,7 @@ TEST(eof_before_greeting)
 	struct res r = {0};
 
 	imap_conn_cmd(c, res_cb, &r, "NOOP");
-	CHECK(run(c, 5000) == -1);
+	CHECK_INT_EQ(run(c, 5000), -1);
 	CHECK_STREQ(imap_conn_error(c),
 	            "test: connection closed before the IMAP greeting "
 	            "(command exited with status 255: one / line 20: bad / "
@@ -176,7 +176,7 @@ TEST(eof_before_greeting)
 	imap_conn_free(&c);
 	c = peer("true; exit 3", 0);
 	imap_conn_cmd(c, res_cb, &r, "NOOP");
-	CHECK(run(c, 5000) == -1);
+	CHECK_INT_EQ(run(c, 5000), -1);
 	CHECK_STREQ(imap_conn_error(c),
 	            "test: connection closed before the IMAP greeting "
 	            "(command exited with status 3)");
@@ -190,9 +190,9 @@ TEST(timeout_leaves_conn_usable)
 	struct res r = {0};
 
 	imap_conn_cmd(c, res_cb, &r, "NOOP");
-	CHECK(run(c, 200) == -1);
-	CHECK(errno == ETIMEDOUT);
-	CHECK(imap_conn_state(c) == IMAP_CONN_AUTH);
+	CHECK_INT_EQ(run(c, 200), -1);
+	CHECK_INT_EQ(errno, ETIMEDOUT);
+	CHECK_INT_EQ(imap_conn_state(c), IMAP_CONN_AUTH);
 	CHECK(r.calls == 0 && imap_conn_in_flight(c) == 1);
 	imap_conn_free(&c);
 	CHECK(r.calls == 1 && r.status == -1);
@@ -211,7 +211,7 @@ TEST(refused_sync_literal)
 
 	imap_conn_cmd(c, res_cb, &r1, "APPEND x %L", "abc", (size_t)3);
 	imap_conn_cmd(c, res_cb, &r2, "NOOP");
-	CHECK(run(c, 5000) == 0);
+	CHECK_INT_EQ(run(c, 5000), 0);
 	CHECK(r1.calls == 1 && r1.status == IMAP_STATUS_NO);
 	CHECK(r2.calls == 1 && r2.status == IMAP_STATUS_OK);
 	CHECK_STREQ(r2.text, "got A2 NOOP");
@@ -225,8 +225,8 @@ TEST(logout_closes)
 	                           0);
 	struct res r = {0};
 
-	CHECK(imap_conn_cmd_wait(c, NULL, 0, "LOGOUT") == IMAP_STATUS_OK);
-	CHECK(imap_conn_state(c) == IMAP_CONN_CLOSED);
+	CHECK_INT_EQ(imap_conn_cmd_wait(c, NULL, 0, "LOGOUT"), IMAP_STATUS_OK);
+	CHECK_INT_EQ(imap_conn_state(c), IMAP_CONN_CLOSED);
 	CHECK_STREQ(imap_conn_error(c), "");
 	CHECK(imap_conn_cmd(c, res_cb, &r, "NOOP") == NULL);
 	imap_conn_free(&c);
@@ -243,8 +243,8 @@ TEST(piecewise_after_failure)
 	imap_cmd_add(left, "NOOP");
 	imap_cmd_add(cmd, "APPEND x %L", "abc", (size_t)3);
 	imap_conn_cmd(c, NULL, NULL, "NOOP");
-	CHECK(run(c, 5000) == -1);
-	CHECK(r.calls == 0);
+	CHECK_INT_EQ(run(c, 5000), -1);
+	CHECK_INT_EQ(r.calls, 0);
 	imap_cmd_end(cmd);
 	CHECK(r.calls == 1 && r.status == -1);
 	CHECK(imap_conn_cmd_begin(c, res_cb, &r) == NULL);
@@ -253,7 +253,7 @@ TEST(piecewise_after_failure)
 	imap_cmd_abort(NULL);
 	/* left is still being built: freeing the connection frees it. */
 	imap_conn_free(&c);
-	CHECK(r.calls == 1);
+	CHECK_INT_EQ(r.calls, 1);
 }
 
 TEST(trace_incoming_literal)
@@ -301,8 +301,8 @@ TEST(answer_timeout_trickle)
 
 	imap_conn_set_answer_timeout(c, 1000);
 	imap_conn_cmd(c, res_cb, &r, "UID FETCH 1:* (FLAGS)");
-	CHECK(run(c, 1000) == -1);
-	CHECK(imap_conn_state(c) == IMAP_CONN_FAILED);
+	CHECK_INT_EQ(run(c, 1000), -1);
+	CHECK_INT_EQ(imap_conn_state(c), IMAP_CONN_FAILED);
 	CHECK(strstr(imap_conn_error(c),
 	             "test: no answer to UID FETCH within 1 s") != NULL);
 	CHECK(r.calls == 1 && r.status == -1);
@@ -324,9 +324,9 @@ TEST(deadline_trickled_greeting)
 	         0);
 
 	imap_conn_set_deadline(c, 500, "greeting");
-	CHECK(strcmp(imap_conn_waiting_for(c), "greeting") == 0);
-	CHECK(imap_conn_run(&c, 1, greeted, c, 1000) == -1);
-	CHECK(imap_conn_state(c) == IMAP_CONN_FAILED);
+	CHECK_STREQ(imap_conn_waiting_for(c), "greeting");
+	CHECK_INT_EQ(imap_conn_run(&c, 1, greeted, c, 1000), -1);
+	CHECK_INT_EQ(imap_conn_state(c), IMAP_CONN_FAILED);
 	CHECK(strstr(imap_conn_error(c), "greeting not done within 0 s") !=
 	      NULL);
 	imap_conn_free(&c);
@@ -351,9 +351,9 @@ TEST(deadline_blames_the_late_one)
 	c[1] = peer("printf '*'; cat >/dev/null", 0);
 	imap_conn_set_deadline(c[0], 300, "connecting");
 	imap_conn_set_deadline(c[1], 300, "connecting");
-	CHECK(imap_conn_run(c, 2, both_greeted, c, 2000) == -1);
-	CHECK(imap_conn_state(c[0]) == IMAP_CONN_AUTH);
-	CHECK(imap_conn_state(c[1]) == IMAP_CONN_FAILED);
+	CHECK_INT_EQ(imap_conn_run(c, 2, both_greeted, c, 2000), -1);
+	CHECK_INT_EQ(imap_conn_state(c[0]), IMAP_CONN_AUTH);
+	CHECK_INT_EQ(imap_conn_state(c[1]), IMAP_CONN_FAILED);
 	CHECK(strstr(imap_conn_error(c[1]), "connecting not done") != NULL);
 	imap_conn_free(&c[0]);
 	imap_conn_free(&c[1]);

@@ -157,7 +157,7 @@ TEST(capability_dovecot)
 	       IMAP_CAP_NOTIFY;
 	CHECK(resp != NULL && imap_decode_capability(resp->args, resp->count,
 	                                             &caps, &error) == 0);
-	CHECK(caps == want);
+	CHECK_INT_EQ(caps, want);
 	done();
 }
 
@@ -195,9 +195,9 @@ TEST(capability_in_code)
 	      imap_decode_capability(resp->code_args, resp->code_count, &caps,
 	                             &error) == 0);
 	CHECK((caps & IMAP_CAP_QRESYNC) != 0);
-	CHECK(imap_decode_code(resp, &code, NULL, NULL, &error) == 0);
-	CHECK(code.code == IMAP_CODE_CAPABILITY);
-	CHECK(code.caps == caps);
+	CHECK_INT_EQ(imap_decode_code(resp, &code, NULL, NULL, &error), 0);
+	CHECK_INT_EQ(code.code, IMAP_CODE_CAPABILITY);
+	CHECK_INT_EQ(code.caps, caps);
 	CHECK(code.caps ==
 	      (IMAP_CAP_IMAP4REV1 | IMAP_CAP_SASL_IR | IMAP_CAP_ID |
 	       IMAP_CAP_ENABLE | IMAP_CAP_IDLE | IMAP_CAP_UIDPLUS |
@@ -227,16 +227,16 @@ TEST(enabled)
 	const char *error = NULL;
 
 	CHECK(resp != NULL && imap_decode_enabled(resp, &caps, &error) == 0);
-	CHECK(caps == (IMAP_CAP_CONDSTORE | IMAP_CAP_QRESYNC));
+	CHECK_INT_EQ(caps, (IMAP_CAP_CONDSTORE | IMAP_CAP_QRESYNC));
 
 	resp = parse("* ENABLED\r\n");
 	CHECK(resp != NULL && imap_decode_enabled(resp, &caps, &error) == 0);
-	CHECK(caps == 0);
+	CHECK_INT_EQ(caps, 0);
 
 	/* RFC 7162 3.2.3: QRESYNC implies CONDSTORE. */
 	resp = parse("* ENABLED qresync\r\n");
 	CHECK(resp != NULL && imap_decode_enabled(resp, &caps, &error) == 0);
-	CHECK(caps == (IMAP_CAP_CONDSTORE | IMAP_CAP_QRESYNC));
+	CHECK_INT_EQ(caps, (IMAP_CAP_CONDSTORE | IMAP_CAP_QRESYNC));
 
 	CHECK(fails(D_ENABLED, "* ENABLED \"QRESYNC\"\r\n", "ENABLED"));
 	CHECK(fails(D_ENABLED, "* CAPABILITY QRESYNC\r\n", "ENABLED"));
@@ -252,15 +252,15 @@ TEST(list_dovecot)
 	/* Dovecot */
 	resp = parse("* LIST (\\Subscribed \\HasNoChildren) \"/\" Foo/Bar\r\n");
 	CHECK(resp != NULL && imap_decode_list(resp, &list, &error) == 0);
-	CHECK(list.flags == (IMAP_LIST_SUBSCRIBED | IMAP_LIST_HASNOCHILDREN));
-	CHECK(list.delimiter == '/');
+	CHECK_INT_EQ(list.flags, (IMAP_LIST_SUBSCRIBED | IMAP_LIST_HASNOCHILDREN));
+	CHECK_INT_EQ(list.delimiter, '/');
 	CHECK_MEMEQ(list.name, list.name_len, "Foo/Bar", 7);
 	CHECK(list.oldname == NULL);
 
 	/* Dovecot */
 	resp = parse("* LIST (\\NonExistent \\HasChildren) \"/\" Foo\r\n");
 	CHECK(resp != NULL && imap_decode_list(resp, &list, &error) == 0);
-	CHECK(list.flags == (IMAP_LIST_NONEXISTENT | IMAP_LIST_HASCHILDREN));
+	CHECK_INT_EQ(list.flags, (IMAP_LIST_NONEXISTENT | IMAP_LIST_HASCHILDREN));
 
 	/* Dovecot */
 	resp = parse("* LIST (\\HasNoChildren) \"/\" \"Sp ace\"\r\n");
@@ -282,7 +282,7 @@ TEST(list_dovecot)
 	/* Dovecot */
 	resp = parse("* LSUB () \"/\" Foo/Bar\r\n");
 	CHECK(resp != NULL && imap_decode_list(resp, &list, &error) == 0);
-	CHECK(list.flags == 0);
+	CHECK_INT_EQ(list.flags, 0);
 	CHECK_MEMEQ(list.name, list.name_len, "Foo/Bar", 7);
 	done();
 }
@@ -302,7 +302,7 @@ TEST(list_rfc_shapes)
 	CHECK(list.flags == (IMAP_LIST_MARKED | IMAP_LIST_NOINFERIORS |
 	                     IMAP_LIST_UNMARKED | IMAP_LIST_NOSELECT |
 	                     IMAP_LIST_REMOTE | IMAP_LIST_CHILD_SUBSCRIBED));
-	CHECK(list.delimiter == '\0');
+	CHECK_INT_EQ(list.delimiter, '\0');
 	CHECK_MEMEQ(list.name, list.name_len, "Foo", 3);
 	CHECK_STREQ(list.oldname, "Bar");
 
@@ -312,11 +312,11 @@ TEST(list_rfc_shapes)
 	CHECK_MEMEQ(list.name, list.name_len, "inbox", 5);
 	resp = parse("* LIST () \".\" {5}\r\na\"b\\c\r\n");
 	CHECK(resp != NULL && imap_decode_list(resp, &list, &error) == 0);
-	CHECK(list.delimiter == '.');
+	CHECK_INT_EQ(list.delimiter, '.');
 	CHECK_MEMEQ(list.name, list.name_len, "a\"b\\c", 5);
 	resp = parse("* LIST (\\Noselect) \"/\" \"\"\r\n");
 	CHECK(resp != NULL && imap_decode_list(resp, &list, &error) == 0);
-	CHECK(list.name_len == 0);
+	CHECK_INT_EQ(list.name_len, 0);
 	resp = parse("* LIST () \"/\" x ()\r\n");
 	CHECK(resp != NULL && imap_decode_list(resp, &list, &error) == 0);
 	done();
@@ -428,17 +428,17 @@ TEST(status_rfc_shapes)
 	CHECK(resp != NULL && imap_decode_status(resp, &st, &error) == 0);
 	CHECK_MEMEQ(st.mailbox, st.mailbox_len, "A B", 3);
 	CHECK(st.messages == 231 && st.uidnext == 44292);
-	CHECK(st.uidvalidity == 4294967295u);
-	CHECK(st.highestmodseq == 7011231777ULL);
-	CHECK(st.size == 9223372036854775807ULL);
+	CHECK_INT_EQ(st.uidvalidity, 4294967295u);
+	CHECK_INT_EQ(st.highestmodseq, 7011231777ULL);
+	CHECK_INT_EQ(st.size, 9223372036854775807ULL);
 	CHECK_STREQ(st.mailboxid, "F2212ea87-6097-4256-9d51-71338625");
 	CHECK((st.have & IMAP_STATUS_MAILBOXID) != 0);
-	CHECK((st.have & IMAP_STATUS_UNSEEN) == 0);
+	CHECK_INT_EQ((st.have & IMAP_STATUS_UNSEEN), 0);
 
 	/* an empty list and HIGHESTMODSEQ 0 (mod-sequence-valzer) */
 	resp = parse("* STATUS x ()\r\n");
 	CHECK(resp != NULL && imap_decode_status(resp, &st, &error) == 0);
-	CHECK(st.have == 0);
+	CHECK_INT_EQ(st.have, 0);
 	resp = parse("* STATUS x (HIGHESTMODSEQ 0)\r\n");
 	CHECK(resp != NULL && imap_decode_status(resp, &st, &error) == 0);
 	CHECK(st.have == IMAP_STATUS_HIGHESTMODSEQ && st.highestmodseq == 0);
@@ -505,16 +505,16 @@ TEST(fetch_dovecot)
 	                 IMAP_FETCH_INTERNALDATE | IMAP_FETCH_RFC822_SIZE |
 	                 IMAP_FETCH_X_GUID | IMAP_FETCH_BODY));
 	CHECK(f.seq == 1 && f.uid == 1);
-	CHECK(f.flags_count == 3);
+	CHECK_INT_EQ(f.flags_count, 3);
 	if (f.flags_count == 3) {
 		CHECK(flag_is(&f.flags[0], "\\Seen"));
 		CHECK(flag_is(&f.flags[1], "\\Recent"));
 		CHECK(flag_is(&f.flags[2], "$Label1"));
 	}
-	CHECK(f.modseq == 3);
+	CHECK_INT_EQ(f.modseq, 3);
 	CHECK_STREQ(f.internaldate, "17-Jul-1996 09:44:25 +0000");
-	CHECK(f.internaldate_time == 837596665);
-	CHECK(f.size == 22);
+	CHECK_INT_EQ(f.internaldate_time, 837596665);
+	CHECK_INT_EQ(f.size, 22);
 	CHECK_STREQ(f.x_guid, "1795844538.M629917P8146.vm,S=19,W=22");
 	CHECK(f.body != NULL && f.body->type == IMAP_ARG_LITERAL);
 	if (f.body != NULL && f.body->str != NULL)
@@ -546,7 +546,7 @@ TEST(fetch_skips_unknown)
 	const char *error = NULL;
 
 	CHECK(resp != NULL && imap_decode_fetch(resp, &f, &error) == 0);
-	CHECK(f.have == (IMAP_FETCH_UID | IMAP_FETCH_BODY | IMAP_FETCH_HEADER));
+	CHECK_INT_EQ(f.have, (IMAP_FETCH_UID | IMAP_FETCH_BODY | IMAP_FETCH_HEADER));
 	CHECK(f.body != NULL && f.body->len == 22);
 	CHECK(f.header != NULL && f.header->len == 15);
 
@@ -559,17 +559,17 @@ TEST(fetch_skips_unknown)
 	CHECK(f.body != NULL && f.body->type == IMAP_ARG_NIL);
 	CHECK(f.flags_count == 1 && flag_is(&f.flags[0], "\\Answered"));
 	CHECK_STREQ(f.emailid, "M6d99ac3275bb4e");
-	CHECK(f.modseq == 9223372036854775807ULL);
+	CHECK_INT_EQ(f.modseq, 9223372036854775807ULL);
 	CHECK((f.have & IMAP_FETCH_RFC822_SIZE) != 0 && f.size == 0);
 
 	/* a quoted BODY[] and a space-padded day */
 	resp = parse("* 4294967295 FETCH (BODY[] \"x\" INTERNALDATE "
 	             "\" 7-Jul-1996 02:44:25 -0700\" X-GUID \"a b\")\r\n");
 	CHECK(resp != NULL && imap_decode_fetch(resp, &f, &error) == 0);
-	CHECK(f.seq == 4294967295u);
+	CHECK_INT_EQ(f.seq, 4294967295u);
 	CHECK(f.body != NULL && f.body->type == IMAP_ARG_STRING);
 	CHECK_STREQ(f.internaldate, " 7-Jul-1996 02:44:25 -0700");
-	CHECK(f.internaldate_time == 836732665);
+	CHECK_INT_EQ(f.internaldate_time, 836732665);
 	CHECK_STREQ(f.x_guid, "a b");
 	done();
 }
@@ -662,8 +662,8 @@ TEST(fetch_big_and_binary_bodies)
 	CHECK(resp != NULL && imap_decode_fetch(resp, &f, &error) == 0);
 	CHECK(f.uid == 9 && f.body != NULL);
 	if (f.body != NULL) {
-		CHECK(f.body->type == IMAP_ARG_LITERAL);
-		CHECK(f.body->len == body_len);
+		CHECK_INT_EQ(f.body->type, IMAP_ARG_LITERAL);
+		CHECK_INT_EQ(f.body->len, body_len);
 		CHECK(f.body->str == NULL && f.body->fd >= 0);
 	}
 	free(msg);
@@ -731,7 +731,7 @@ TEST(esearch)
 	CHECK(es.uid && es.have_min && es.have_max && es.have_count);
 	CHECK(es.have_all && !es.have_modseq);
 	CHECK(es.min == 1 && es.max == 3 && es.count == 3);
-	CHECK(uidset_count(&all) == 3);
+	CHECK_INT_EQ(uidset_count(&all), 3);
 
 	/* Dovecot */
 	resp = parse("* ESEARCH (TAG \"b8\") COUNT 0\r\n");
@@ -753,7 +753,7 @@ TEST(esearch)
 	      imap_decode_esearch(resp, &es, &all, &error) == 0);
 	CHECK(es.tag == NULL && !es.uid);
 	CHECK(es.have_modseq && es.modseq == 917162500);
-	CHECK(uidset_count(&all) == 15 + 1 + 1);
+	CHECK_INT_EQ(uidset_count(&all), 15 + 1 + 1);
 
 	resp = parse("* ESEARCH\r\n");
 	CHECK(resp != NULL &&
@@ -791,15 +791,15 @@ TEST(search)
 	/* Dovecot */
 	resp = parse("* SEARCH\r\n");
 	CHECK(resp != NULL && imap_decode_search(resp, &nums, &error) == 0);
-	CHECK(uidset_count(&nums) == 0);
+	CHECK_INT_EQ(uidset_count(&nums), 0);
 	/* Dovecot */
 	resp = parse("* SEARCH 1 2 3 (MODSEQ 4)\r\n");
 	CHECK(resp != NULL && imap_decode_search(resp, &nums, &error) == 0);
-	CHECK(uidset_count(&nums) == 3);
+	CHECK_INT_EQ(uidset_count(&nums), 3);
 	uidset_clear(&nums);
 	resp = parse("* SEARCH 2 84 882 4294967295\r\n");
 	CHECK(resp != NULL && imap_decode_search(resp, &nums, &error) == 0);
-	CHECK(uidset_count(&nums) == 4);
+	CHECK_INT_EQ(uidset_count(&nums), 4);
 	CHECK(uidset_contains(&nums, 84) && uidset_contains(&nums, 882));
 	CHECK(!uidset_contains(&nums, 3));
 	uidset_free(&nums);
@@ -845,26 +845,26 @@ TEST(code_dovecot)
 	CHECK(code_is("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted "
 	              "\\Seen \\Draft $Label1 \\*)] Flags permitted.\r\n",
 	              IMAP_CODE_PERMANENTFLAGS, &c, NULL, NULL));
-	CHECK(c.flags_count == 7);
+	CHECK_INT_EQ(c.flags_count, 7);
 	if (c.flags_count == 7) {
 		CHECK(flag_is(&c.flags[0], "\\Answered"));
 		CHECK(flag_is(&c.flags[6], "\\*"));
 	}
 	CHECK(code_is("* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n",
 	              IMAP_CODE_PERMANENTFLAGS, &c, NULL, NULL));
-	CHECK(c.flags_count == 0);
+	CHECK_INT_EQ(c.flags_count, 0);
 	CHECK(code_is("* OK [UNSEEN 2] First unseen.\r\n", IMAP_CODE_UNSEEN, &c,
 	              NULL, NULL));
-	CHECK(c.unseen == 2);
+	CHECK_INT_EQ(c.unseen, 2);
 	CHECK(code_is("* OK [UIDVALIDITY 1795844540] UIDs valid\r\n",
 	              IMAP_CODE_UIDVALIDITY, &c, NULL, NULL));
-	CHECK(c.uidvalidity == 1795844540u);
+	CHECK_INT_EQ(c.uidvalidity, 1795844540u);
 	CHECK(code_is("* OK [UIDNEXT 4] Predicted next UID\r\n",
 	              IMAP_CODE_UIDNEXT, &c, NULL, NULL));
-	CHECK(c.uidnext == 4);
+	CHECK_INT_EQ(c.uidnext, 4);
 	CHECK(code_is("* OK [HIGHESTMODSEQ 4] Highest\r\n",
 	              IMAP_CODE_HIGHESTMODSEQ, &c, NULL, NULL));
-	CHECK(c.modseq == 4);
+	CHECK_INT_EQ(c.modseq, 4);
 	CHECK(code_is("b1 OK [READ-WRITE] Select completed (0.001 + 0.000 "
 	              "secs).\r\n",
 	              IMAP_CODE_READ_WRITE, &c, NULL, NULL));
@@ -879,7 +879,7 @@ TEST(code_dovecot)
 	CHECK(code_is("c2 OK [HIGHESTMODSEQ 7] Move completed (0.002 + 0.000 "
 	              "+ 0.001 secs).\r\n",
 	              IMAP_CODE_HIGHESTMODSEQ, &c, NULL, NULL));
-	CHECK(c.modseq == 7);
+	CHECK_INT_EQ(c.modseq, 7);
 	CHECK(code_is("c8 NO Mailbox doesn't exist: Nope (0.001 + 0.000 "
 	              "secs).\r\n",
 	              IMAP_CODE_NONE, &c, NULL, NULL));
@@ -897,7 +897,7 @@ TEST(code_dovecot)
 	CHECK(code_is("b7 OK [COPYUID 1795844538 1:3 1:3] Copy completed "
 	              "(0.002 + 0.000 + 0.001 secs).\r\n",
 	              IMAP_CODE_COPYUID, &c, &set, &set2));
-	CHECK(c.uidvalidity == 1795844538u);
+	CHECK_INT_EQ(c.uidvalidity, 1795844538u);
 	CHECK(uidset_count(&set) == 3 && uidset_count(&set2) == 3);
 	uidset_clear(&set);
 	uidset_clear(&set2);
@@ -909,7 +909,7 @@ TEST(code_dovecot)
 	CHECK(code_is("b6 OK [MODIFIED 1:2] Conditional store failed (0.002 + "
 	              "0.000 + 0.001 secs).\r\n",
 	              IMAP_CODE_MODIFIED, &c, &set, NULL));
-	CHECK(uidset_count(&set) == 2);
+	CHECK_INT_EQ(uidset_count(&set), 2);
 	uidset_clear(&set);
 
 	/* RFC 4315: matching order, NULL sets still validated */
@@ -956,10 +956,10 @@ TEST(code_all_names)
 	CHECK_STREQ(c.mailboxid, "F2212ea87-6097-4256-9d51-71338625");
 	CHECK(code_is("* OK [UIDVALIDITY 4294967295] x\r\n",
 	              IMAP_CODE_UIDVALIDITY, &c, NULL, NULL));
-	CHECK(c.uidvalidity == 4294967295u);
+	CHECK_INT_EQ(c.uidvalidity, 4294967295u);
 	CHECK(code_is("* OK [HIGHESTMODSEQ 9223372036854775807] x\r\n",
 	              IMAP_CODE_HIGHESTMODSEQ, &c, NULL, NULL));
-	CHECK(c.modseq == 9223372036854775807ULL);
+	CHECK_INT_EQ(c.modseq, 9223372036854775807ULL);
 	done();
 }
 
@@ -1009,60 +1009,60 @@ TEST(datetime)
 {
 	int64_t t = 0;
 
-	CHECK(imap_decode_datetime("17-Jul-1996 02:44:25 -0700", &t) == 0);
-	CHECK(t == 837596665);
-	CHECK(imap_decode_datetime("17-Jul-1996 09:44:25 +0000", &t) == 0);
-	CHECK(t == 837596665);
-	CHECK(imap_decode_datetime(" 7-Jul-1996 02:44:25 -0700", &t) == 0);
-	CHECK(t == 836732665);
-	CHECK(imap_decode_datetime("07-jul-1996 02:44:25 -0700", &t) == 0);
-	CHECK(t == 836732665);
-	CHECK(imap_decode_datetime("01-Jan-1970 00:00:00 +0000", &t) == 0);
-	CHECK(t == 0);
-	CHECK(imap_decode_datetime("01-Jan-1970 00:00:00 +0130", &t) == 0);
-	CHECK(t == -5400);
-	CHECK(imap_decode_datetime("31-Dec-1969 23:59:59 +0000", &t) == 0);
-	CHECK(t == -1);
-	CHECK(imap_decode_datetime("29-Feb-2000 12:00:00 +0000", &t) == 0);
-	CHECK(t == 951825600);
-	CHECK(imap_decode_datetime("29-Feb-2024 00:00:00 +0000", &t) == 0);
-	CHECK(t == 1709164800);
-	CHECK(imap_decode_datetime("19-Jan-2038 03:14:08 +0000", &t) == 0);
-	CHECK(t == 2147483648LL);
-	CHECK(imap_decode_datetime("31-Dec-9999 23:59:59 -2359", &t) == 0);
-	CHECK(t == 253402300799LL + 86340);
-	CHECK(imap_decode_datetime("28-Nov-2026 05:42:18 +0000", &t) == 0);
-	CHECK(t == 1795844538);
+	CHECK_INT_EQ(imap_decode_datetime("17-Jul-1996 02:44:25 -0700", &t), 0);
+	CHECK_INT_EQ(t, 837596665);
+	CHECK_INT_EQ(imap_decode_datetime("17-Jul-1996 09:44:25 +0000", &t), 0);
+	CHECK_INT_EQ(t, 837596665);
+	CHECK_INT_EQ(imap_decode_datetime(" 7-Jul-1996 02:44:25 -0700", &t), 0);
+	CHECK_INT_EQ(t, 836732665);
+	CHECK_INT_EQ(imap_decode_datetime("07-jul-1996 02:44:25 -0700", &t), 0);
+	CHECK_INT_EQ(t, 836732665);
+	CHECK_INT_EQ(imap_decode_datetime("01-Jan-1970 00:00:00 +0000", &t), 0);
+	CHECK_INT_EQ(t, 0);
+	CHECK_INT_EQ(imap_decode_datetime("01-Jan-1970 00:00:00 +0130", &t), 0);
+	CHECK_INT_EQ(t, -5400);
+	CHECK_INT_EQ(imap_decode_datetime("31-Dec-1969 23:59:59 +0000", &t), 0);
+	CHECK_INT_EQ(t, -1);
+	CHECK_INT_EQ(imap_decode_datetime("29-Feb-2000 12:00:00 +0000", &t), 0);
+	CHECK_INT_EQ(t, 951825600);
+	CHECK_INT_EQ(imap_decode_datetime("29-Feb-2024 00:00:00 +0000", &t), 0);
+	CHECK_INT_EQ(t, 1709164800);
+	CHECK_INT_EQ(imap_decode_datetime("19-Jan-2038 03:14:08 +0000", &t), 0);
+	CHECK_INT_EQ(t, 2147483648LL);
+	CHECK_INT_EQ(imap_decode_datetime("31-Dec-9999 23:59:59 -2359", &t), 0);
+	CHECK_INT_EQ(t, 253402300799LL + 86340);
+	CHECK_INT_EQ(imap_decode_datetime("28-Nov-2026 05:42:18 +0000", &t), 0);
+	CHECK_INT_EQ(t, 1795844538);
 
 	t = 42;
-	CHECK(imap_decode_datetime("29-Feb-1900 00:00:00 +0000", &t) == -1);
-	CHECK(imap_decode_datetime("29-Feb-2023 00:00:00 +0000", &t) == -1);
-	CHECK(imap_decode_datetime("31-Apr-2023 00:00:00 +0000", &t) == -1);
-	CHECK(imap_decode_datetime("00-Apr-2023 00:00:00 +0000", &t) == -1);
-	CHECK(imap_decode_datetime("32-Jan-2023 00:00:00 +0000", &t) == -1);
-	CHECK(imap_decode_datetime("01-Foo-2023 00:00:00 +0000", &t) == -1);
-	CHECK(imap_decode_datetime("01-Ja-2023 00:00:00 +0000", &t) == -1);
-	CHECK(imap_decode_datetime("01-Jan-0000 00:00:00 +0000", &t) == -1);
-	CHECK(imap_decode_datetime("01-Jan-2023 24:00:00 +0000", &t) == -1);
-	CHECK(imap_decode_datetime("01-Jan-2023 00:60:00 +0000", &t) == -1);
-	CHECK(imap_decode_datetime("01-Jan-2023 00:00:61 +0000", &t) == -1);
-	CHECK(imap_decode_datetime("01-Jan-2023 00:00:00 +0060", &t) == -1);
-	CHECK(imap_decode_datetime("01-Jan-2023 00:00:00 +2400", &t) == -1);
-	CHECK(imap_decode_datetime("01-Jan-2023 00:00:00 0000", &t) == -1);
-	CHECK(imap_decode_datetime("01-Jan-2023 00:00:00 *0000", &t) == -1);
-	CHECK(imap_decode_datetime("01-Jan-2023 00:00:00 +000", &t) == -1);
-	CHECK(imap_decode_datetime("01-Jan-2023 00:00:00 +00000", &t) == -1);
-	CHECK(imap_decode_datetime("1-Jan-2023 00:00:00 +0000", &t) == -1);
-	CHECK(imap_decode_datetime("1 -Jan-2023 00:00:00 +0000", &t) == -1);
-	CHECK(imap_decode_datetime("  -Jan-2023 00:00:00 +0000", &t) == -1);
-	CHECK(imap_decode_datetime("01-Jan-2023 0:00:00 +0000", &t) == -1);
-	CHECK(imap_decode_datetime("01-Jan-2023 00:00:00 +0000 ", &t) == -1);
-	CHECK(imap_decode_datetime("01-Jan-2023T00:00:00 +0000", &t) == -1);
-	CHECK(imap_decode_datetime("01-Jan-2023 00:0a:00 +0000", &t) == -1);
-	CHECK(imap_decode_datetime("01-Jan-2023 00:00:00 +0-00", &t) == -1);
-	CHECK(imap_decode_datetime("01-Jan-20-3 00:00:00 +0000", &t) == -1);
-	CHECK(imap_decode_datetime("", &t) == -1);
-	CHECK(t == 42);
+	CHECK_INT_EQ(imap_decode_datetime("29-Feb-1900 00:00:00 +0000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("29-Feb-2023 00:00:00 +0000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("31-Apr-2023 00:00:00 +0000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("00-Apr-2023 00:00:00 +0000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("32-Jan-2023 00:00:00 +0000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("01-Foo-2023 00:00:00 +0000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("01-Ja-2023 00:00:00 +0000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("01-Jan-0000 00:00:00 +0000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("01-Jan-2023 24:00:00 +0000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("01-Jan-2023 00:60:00 +0000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("01-Jan-2023 00:00:61 +0000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("01-Jan-2023 00:00:00 +0060", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("01-Jan-2023 00:00:00 +2400", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("01-Jan-2023 00:00:00 0000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("01-Jan-2023 00:00:00 *0000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("01-Jan-2023 00:00:00 +000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("01-Jan-2023 00:00:00 +00000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("1-Jan-2023 00:00:00 +0000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("1 -Jan-2023 00:00:00 +0000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime(" -Jan-2023 00:00:00 +0000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("01-Jan-2023 0:00:00 +0000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("01-Jan-2023 00:00:00 +0000 ", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("01-Jan-2023T00:00:00 +0000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("01-Jan-2023 00:0a:00 +0000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("01-Jan-2023 00:00:00 +0-00", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("01-Jan-20-3 00:00:00 +0000", &t), -1);
+	CHECK_INT_EQ(imap_decode_datetime("", &t), -1);
+	CHECK_INT_EQ(t, 42);
 }
 
 TEST(fetch_header_fields)

@@ -15,7 +15,7 @@ TEST(set_get_remove_many)
 	for (uid = 1; uid <= 10000; uid++)
 		CHECK(flagmap_set(&m, uid * 7, uid % 2 ? "\\Seen" : "", uid) ==
 		      0);
-	CHECK(m.count == 10000);
+	CHECK_INT_EQ(m.count, 10000);
 	CHECK(flagmap_get(&m, 7 * 5) != NULL &&
 	      strcmp(flagmap_get(&m, 35)->flags, "\\Seen") == 0);
 	CHECK(flagmap_get(&m, 8) == NULL);
@@ -24,17 +24,17 @@ TEST(set_get_remove_many)
 	for (uid = 1; uid <= 10000; uid += 2)
 		CHECK(flagmap_remove(&m, uid * 7));
 	CHECK(!flagmap_remove(&m, 7));
-	CHECK(m.count == 5000);
+	CHECK_INT_EQ(m.count, 5000);
 	for (uid = 2; uid <= 10000; uid += 2) {
 		e = flagmap_get(&m, uid * 7);
 		CHECK(e != NULL && e->modseq == uid);
 	}
 	while ((e = flagmap_next(&m, &pos)) != NULL)
 		seen++;
-	CHECK(seen == 5000);
-	CHECK(flagmap_set(&m, 14, "\\Flagged", 99) == 0);
-	CHECK(strcmp(flagmap_get(&m, 14)->flags, "\\Flagged") == 0);
-	CHECK(m.count == 5000);
+	CHECK_INT_EQ(seen, 5000);
+	CHECK_INT_EQ(flagmap_set(&m, 14, "\\Flagged", 99), 0);
+	CHECK_STREQ(flagmap_get(&m, 14)->flags, "\\Flagged");
+	CHECK_INT_EQ(m.count, 5000);
 	flagmap_free(&m);
 	CHECK(m.count == 0 && m.slots == NULL);
 }
@@ -46,7 +46,7 @@ parse_flags(struct imap_parser *p, const char *line)
 	const char *error;
 
 	imap_parser_feed(p, line, strlen(line));
-	CHECK(imap_parser_next(p, &resp, &error) == 1);
+	CHECK_INT_EQ(imap_parser_next(p, &resp, &error), 1);
 	return resp;
 }
 
@@ -62,18 +62,18 @@ TEST(canonical_drops_recent_sorts_and_dedupes)
 
 	CHECK(resp != NULL && resp->count == 1);
 	CHECK(imap_arg_get_list(&resp->args[0], &items, &n));
-	CHECK(flags_canonical(items, n, b) == 0);
+	CHECK_INT_EQ(flags_canonical(items, n, b), 0);
 	CHECK_STREQ(buf_data(b), "$Label1 \\answered \\Flagged \\Seen");
 	buf_reset(b);
 	resp = parse_flags(p, "* FLAGS ()\r\n");
 	CHECK(resp != NULL &&
 	      imap_arg_get_list(&resp->args[0], &items, &n) && n == 0);
-	CHECK(flags_canonical(items, n, b) == 0);
+	CHECK_INT_EQ(flags_canonical(items, n, b), 0);
 	CHECK_STREQ(buf_data(b), "");
 	buf_reset(b);
 	resp = parse_flags(p, "* FLAGS (\\Seen \"quoted\")\r\n");
 	CHECK(resp != NULL && imap_arg_get_list(&resp->args[0], &items, &n));
-	CHECK(flags_canonical(items, n, b) == -1);
+	CHECK_INT_EQ(flags_canonical(items, n, b), -1);
 	buf_free(&b);
 	imap_parser_free(&p);
 }
@@ -82,14 +82,14 @@ TEST(union_and_equal)
 {
 	struct buf *b = buf_create(1024);
 
-	CHECK(flags_union("\\Seen $a", "\\Flagged \\seen", b) == 0);
+	CHECK_INT_EQ(flags_union("\\Seen $a", "\\Flagged \\seen", b), 0);
 	/* Either spelling of \Seen may survive: flags are caseless. */
 	CHECK(flags_equal(buf_data(b), "$a \\Flagged \\Seen"));
 	buf_reset(b);
-	CHECK(flags_union("", "", b) == 0);
+	CHECK_INT_EQ(flags_union("", "", b), 0);
 	CHECK_STREQ(buf_data(b), "");
 	buf_reset(b);
-	CHECK(flags_union("", "\\Draft", b) == 0);
+	CHECK_INT_EQ(flags_union("", "\\Draft", b), 0);
 	CHECK_STREQ(buf_data(b), "\\Draft");
 	CHECK(flags_equal("\\Seen \\Flagged", "\\seen \\flagged"));
 	CHECK(!flags_equal("\\Seen", "\\Seen \\Flagged"));
@@ -118,21 +118,21 @@ TEST(runs_by_flags_not_by_message)
 	CHECK(flagruns_get(&fr, 0) == NULL);
 	CHECK(flagruns_get(&fr, 100001) == NULL);
 	/* Not above the last: the caller keeps it elsewhere. */
-	CHECK(flagruns_add(&fr, 5, "\\Seen") == 1);
+	CHECK_INT_EQ(flagruns_add(&fr, 5, "\\Seen"), 1);
 	/* A gap with the same flags shares the string. */
-	CHECK(flagruns_add(&fr, 100005, "\\Seen") == 0);
+	CHECK_INT_EQ(flagruns_add(&fr, 100005, "\\Seen"), 0);
 	CHECK(fr.n == 5 && fr.nstrs == 3);
 	CHECK(flagruns_get(&fr, 100003) == NULL);
 	/* Forgetting one splits its run; the ends shrink it. */
-	CHECK(flagruns_remove(&fr, 30000) == 0);
+	CHECK_INT_EQ(flagruns_remove(&fr, 30000), 0);
 	CHECK(flagruns_get(&fr, 30000) == NULL);
 	CHECK_STREQ(flagruns_get(&fr, 29999), "\\Seen");
 	CHECK_STREQ(flagruns_get(&fr, 30001), "\\Seen");
 	CHECK(flagruns_remove(&fr, 1) == 0 && flagruns_get(&fr, 1) == NULL);
-	CHECK(flagruns_remove(&fr, 100005) == 0);
+	CHECK_INT_EQ(flagruns_remove(&fr, 100005), 0);
 	CHECK(flagruns_get(&fr, 100005) == NULL);
-	CHECK(flagruns_remove(&fr, 100004) == 0); /* not there */
-	CHECK(fr.n == 5);
+	CHECK_INT_EQ(flagruns_remove(&fr, 100004), 0); /* not there */
+	CHECK_INT_EQ(fr.n, 5);
 	flagruns_free(&fr);
 	CHECK(fr.n == 0 && fr.r == NULL);
 

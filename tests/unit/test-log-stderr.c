@@ -95,7 +95,7 @@ TEST(logfile_timestamp)
 		return;
 	close(fd);
 	unsetenv("JOURNAL_STREAM");
-	CHECK(log_init(&set, &error) == 0);
+	CHECK_INT_EQ(log_init(&set, &error), 0);
 	log_info("local", "INBOX", "i");
 	log_deinit();
 	f = fopen(path, "r");

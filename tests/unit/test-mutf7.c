@@ -39,11 +39,11 @@ check_pair(const char *utf8, const char *mutf7)
 	int ret;
 
 	b = encode(utf8, &ret);
-	CHECK(ret == 0);
+	CHECK_INT_EQ(ret, 0);
 	CHECK_STREQ(buf_data(b), mutf7);
 	buf_free(&b);
 	b = decode(mutf7, &ret);
-	CHECK(ret == 0);
+	CHECK_INT_EQ(ret, 0);
 	CHECK_STREQ(buf_data(b), utf8);
 	buf_free(&b);
 }
@@ -55,7 +55,7 @@ decode_fails(const char *mutf7)
 	const char *error = NULL;
 	int ret;
 
-	CHECK(buf_append_str(b, "keep") == 0);
+	CHECK_INT_EQ(buf_append_str(b, "keep"), 0);
 	ret = mutf7_decode(mutf7, strlen(mutf7), b, &error);
 	/* A failed call must leave what was there before untouched. */
 	CHECK_STREQ(buf_data(b), "keep");
@@ -70,7 +70,7 @@ encode_fails(const char *utf8, size_t len)
 	const char *error = NULL;
 	int ret;
 
-	CHECK(buf_append_str(b, "keep") == 0);
+	CHECK_INT_EQ(buf_append_str(b, "keep"), 0);
 	ret = mutf7_encode(utf8, len, b, &error);
 	CHECK_STREQ(buf_data(b), "keep");
 	buf_free(&b);
@@ -202,23 +202,23 @@ TEST(cap_reached)
 	struct buf *b = buf_create(10);
 	const char *error = NULL;
 
-	CHECK(mutf7_encode("0123456789", 10, b, &error) == 0);
-	CHECK(buf_len(b) == 10);
+	CHECK_INT_EQ(mutf7_encode("0123456789", 10, b, &error), 0);
+	CHECK_INT_EQ(buf_len(b), 10);
 	buf_reset(b);
-	CHECK(mutf7_encode("01234567890", 11, b, &error) == -1);
+	CHECK_INT_EQ(mutf7_encode("01234567890", 11, b, &error), -1);
 	CHECK(error != NULL);
-	CHECK(buf_len(b) == 0);
+	CHECK_INT_EQ(buf_len(b), 0);
 	/* Here the cap falls inside the base64. */
 	error = NULL;
-	CHECK(mutf7_encode("ab\xc3\xa9\xc3\xa9\xc3\xa9", 8, b, &error) == -1);
+	CHECK_INT_EQ(mutf7_encode("ab\xc3\xa9\xc3\xa9\xc3\xa9", 8, b, &error), -1);
 	CHECK(error != NULL);
-	CHECK(buf_len(b) == 0);
-	CHECK(buf_append_str(b, "12345") == 0);
+	CHECK_INT_EQ(buf_len(b), 0);
+	CHECK_INT_EQ(buf_append_str(b, "12345"), 0);
 	error = NULL;
-	CHECK(mutf7_decode("&AOkA6QDp-", 10, b, &error) == -1);
+	CHECK_INT_EQ(mutf7_decode("&AOkA6QDp-", 10, b, &error), -1);
 	CHECK(error != NULL);
 	CHECK_STREQ(buf_data(b), "12345");
-	CHECK(mutf7_decode("&AOk-", 5, b, &error) == 0);
+	CHECK_INT_EQ(mutf7_decode("&AOk-", 5, b, &error), 0);
 	CHECK_STREQ(buf_data(b), "12345\xc3\xa9");
 	buf_free(&b);
 }
@@ -231,17 +231,17 @@ TEST(name_length_limit)
 	size_t i;
 
 	memset(s, 'a', IMAP_MAX_MAILBOX_NAME + 1);
-	CHECK(mutf7_encode(s, IMAP_MAX_MAILBOX_NAME, b, &error) == 0);
-	CHECK(buf_len(b) == IMAP_MAX_MAILBOX_NAME);
-	CHECK(mutf7_encode(s, IMAP_MAX_MAILBOX_NAME + 1, b, &error) == -1);
-	CHECK(mutf7_decode(s, IMAP_MAX_MAILBOX_NAME + 1, b, &error) == -1);
-	CHECK(buf_len(b) == IMAP_MAX_MAILBOX_NAME);
+	CHECK_INT_EQ(mutf7_encode(s, IMAP_MAX_MAILBOX_NAME, b, &error), 0);
+	CHECK_INT_EQ(buf_len(b), IMAP_MAX_MAILBOX_NAME);
+	CHECK_INT_EQ(mutf7_encode(s, IMAP_MAX_MAILBOX_NAME + 1, b, &error), -1);
+	CHECK_INT_EQ(mutf7_decode(s, IMAP_MAX_MAILBOX_NAME + 1, b, &error), -1);
+	CHECK_INT_EQ(buf_len(b), IMAP_MAX_MAILBOX_NAME);
 	/* Short in UTF-8, too long once encoded: tabs take 8/3 bytes. */
 	buf_reset(b);
 	for (i = 0; i < 2000; i++)
 		s[i] = '\t';
-	CHECK(mutf7_encode(s, 2000, b, &error) == -1);
-	CHECK(buf_len(b) == 0);
+	CHECK_INT_EQ(mutf7_encode(s, 2000, b, &error), -1);
+	CHECK_INT_EQ(buf_len(b), 0);
 	free(s);
 	buf_free(&b);
 }
@@ -341,7 +341,7 @@ TEST(random_round_trip)
 				bad++;
 		}
 	}
-	CHECK(bad == 0);
+	CHECK_INT_EQ(bad, 0);
 	buf_free(&enc);
 	buf_free(&dec);
 	buf_free(&again);

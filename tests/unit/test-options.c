@@ -48,13 +48,13 @@ TEST(defaults)
 	struct options o;
 	const char *e = NULL;
 
-	CHECK(parse(&o, &e, NULL) == 0);
-	CHECK(o.command == OPTIONS_SYNC);
-	CHECK(o.targets == OPTIONS_TARGET_ALL);
+	CHECK_INT_EQ(parse(&o, &e, NULL), 0);
+	CHECK_INT_EQ(o.command, OPTIONS_SYNC);
+	CHECK_INT_EQ(o.targets, OPTIONS_TARGET_ALL);
 	CHECK(o.config == NULL);
 	CHECK(!o.watch && !o.notify && !o.quiet && o.debug == 0);
 	CHECK(!o.help && !o.version);
-	CHECK(o.mailbox_count == 0);
+	CHECK_INT_EQ(o.mailbox_count, 0);
 }
 
 TEST(simple_options)
@@ -66,17 +66,17 @@ TEST(simple_options)
 	            "INBOX", "Sent", NULL) == 0);
 	CHECK_STREQ(o.config, "work");
 	CHECK(o.quiet);
-	CHECK(o.debug == 2);
-	CHECK(o.mailbox_count == 2);
+	CHECK_INT_EQ(o.debug, 2);
+	CHECK_INT_EQ(o.mailbox_count, 2);
 	CHECK_STREQ(o.mailboxes[0], "INBOX");
 	CHECK_STREQ(o.mailboxes[1], "Sent");
 
-	CHECK(parse(&o, &e, "--config", "/etc/x", "--quiet", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "--config", "/etc/x", "--quiet", NULL), 0);
 	CHECK_STREQ(o.config, "/etc/x");
 	CHECK(o.quiet);
 
 	/* bundled short options */
-	CHECK(parse(&o, &e, "-qh", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "-qh", NULL), 0);
 	CHECK(o.quiet && o.help);
 }
 
@@ -85,15 +85,15 @@ TEST(help_and_version_win)
 	struct options o;
 	const char *e = NULL;
 
-	CHECK(parse(&o, &e, "--help", "--repair", "--delete", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "--help", "--repair", "--delete", NULL), 0);
 	CHECK(o.help);
-	CHECK(parse(&o, &e, "--version", "--rename", "a", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "--version", "--rename", "a", NULL), 0);
 	CHECK(o.version);
 	CHECK(strstr(options_usage(), "--rename SOURCE DEST") != NULL);
 	CHECK(strstr(options_usage_hint(), "imapsync --help") != NULL);
-	CHECK(parse(&o, &e, "-V", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "-V", NULL), 0);
 	CHECK(o.version);
-	CHECK(parse(&o, &e, "-qV", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "-qV", NULL), 0);
 	CHECK(o.version && o.quiet);
 	/* --help names the default files and the exit statuses */
 	CHECK(strstr(options_usage(), "~/.config/imapsync/config") != NULL);
@@ -107,19 +107,19 @@ TEST(commands)
 	struct options o;
 	const char *e = NULL;
 
-	CHECK(parse(&o, &e, "--repair", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "--repair", NULL), 0);
 	CHECK(o.command == OPTIONS_REPAIR && o.mailbox_count == 0);
-	CHECK(parse(&o, &e, "--repair", "a", "b", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "--repair", "a", "b", NULL), 0);
 	CHECK(o.command == OPTIONS_REPAIR && o.mailbox_count == 2);
-	CHECK(parse(&o, &e, "--delete", "a", "b", "c", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "--delete", "a", "b", "c", NULL), 0);
 	CHECK(o.command == OPTIONS_DELETE && o.mailbox_count == 3);
-	CHECK(o.targets == OPTIONS_TARGET_ALL);
-	CHECK(parse(&o, &e, "--rename", "a", "b", NULL) == 0);
+	CHECK_INT_EQ(o.targets, OPTIONS_TARGET_ALL);
+	CHECK_INT_EQ(parse(&o, &e, "--rename", "a", "b", NULL), 0);
 	CHECK(o.command == OPTIONS_RENAME && o.mailbox_count == 2);
 	CHECK_STREQ(o.mailboxes[0], "a");
 	CHECK_STREQ(o.mailboxes[1], "b");
 	/* the same command twice is still one command */
-	CHECK(parse(&o, &e, "--delete", "--delete", "a", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "--delete", "--delete", "a", NULL), 0);
 }
 
 TEST(command_errors)
@@ -142,11 +142,11 @@ TEST(command_errors)
 	CHECK_STREQ(ERR("--rename", "a", "b", "--target=local"),
 	            "--rename needs SOURCE and DEST (and options before "
 	            "them)");
-	CHECK(parse(&o, &e, "a", "--debug", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "a", "--debug", NULL), 0);
 	CHECK(o.debug == 0 && o.mailbox_count == 2);
 	CHECK_STREQ(o.mailboxes[1], "--debug");
-	CHECK(parse(&o, &e, "--", "-dash", NULL) == 0);
-	CHECK(o.mailbox_count == 1);
+	CHECK_INT_EQ(parse(&o, &e, "--", "-dash", NULL), 0);
+	CHECK_INT_EQ(o.mailbox_count, 1);
 	CHECK_STREQ(o.mailboxes[0], "-dash");
 }
 
@@ -155,14 +155,14 @@ TEST(targets)
 	struct options o;
 	const char *e = NULL;
 
-	CHECK(parse(&o, &e, "--target=local", "--delete", "a", NULL) == 0);
-	CHECK(o.targets == OPTIONS_TARGET_LOCAL);
+	CHECK_INT_EQ(parse(&o, &e, "--target=local", "--delete", "a", NULL), 0);
+	CHECK_INT_EQ(o.targets, OPTIONS_TARGET_LOCAL);
 	CHECK(parse(&o, &e, "--target", "remote,database", "--rename", "a", "b",
 	            NULL) == 0);
-	CHECK(o.targets == (OPTIONS_TARGET_REMOTE | OPTIONS_TARGET_DATABASE));
+	CHECK_INT_EQ(o.targets, (OPTIONS_TARGET_REMOTE | OPTIONS_TARGET_DATABASE));
 	CHECK(parse(&o, &e, "--target=local", "--target=database,", "--delete",
 	            "a", NULL) == 0);
-	CHECK(o.targets == (OPTIONS_TARGET_LOCAL | OPTIONS_TARGET_DATABASE));
+	CHECK_INT_EQ(o.targets, (OPTIONS_TARGET_LOCAL | OPTIONS_TARGET_DATABASE));
 	CHECK_STREQ(ERR("--target=locale", "--delete", "a"),
 	            "invalid target \"locale\" (local, remote or database "
 	            "expected)");
@@ -186,13 +186,13 @@ TEST(watch_and_notify)
 	CHECK_STREQ(ERR("--watch"), "(ok)");
 	CHECK(o.watch && !o.notify && o.watch_seconds == 60);
 	CHECK_STREQ(ERR("--watch=30"), "(ok)");
-	CHECK(o.watch_seconds == 30);
+	CHECK_INT_EQ(o.watch_seconds, 30);
 	CHECK_STREQ(ERR("--watch", "45", "INBOX"), "(ok)");
 	CHECK(o.watch_seconds == 45 && o.mailbox_count == 1);
 	CHECK_STREQ(ERR("--notify"), "(ok)");
 	CHECK(o.watch && o.notify && o.watch_seconds == 900);
 	CHECK_STREQ(ERR("--notify", "--watch=0"), "(ok)");
-	CHECK(o.watch_seconds == 900);
+	CHECK_INT_EQ(o.watch_seconds, 900);
 	CHECK_STREQ(ERR("--notify", "--watch=120"), "(ok)");
 	CHECK(o.notify && o.watch_seconds == 120);
 	CHECK_STREQ(ERR("--watch", "--dry-run"),
@@ -227,7 +227,7 @@ TEST(mailbox_names)
 	struct options o;
 	const char *e = NULL;
 
-	CHECK(parse(&o, &e, "inbox", "InBoX", "inboxes", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "inbox", "InBoX", "inboxes", NULL), 0);
 	CHECK_STREQ(o.mailboxes[0], "INBOX");
 	CHECK_STREQ(o.mailboxes[1], "INBOX");
 	CHECK_STREQ(o.mailboxes[2], "inboxes");
@@ -235,7 +235,7 @@ TEST(mailbox_names)
 	            "invalid mailbox name \"caf\xc3\xa9\": non-ASCII names "
 	            "must be given in modified UTF-7");
 	CHECK_STREQ(ERR("--delete", ""), "invalid mailbox name \"\"");
-	CHECK(parse(&o, &e, "Caf&AOk-", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "Caf&AOk-", NULL), 0);
 }
 
 TEST(cleanup)
@@ -243,7 +243,7 @@ TEST(cleanup)
 	for (int i = 0; i < argc_copy; i++)
 		free(argv_copy[i]);
 	argc_copy = 0;
-	CHECK(argc_copy == 0);
+	CHECK_INT_EQ(argc_copy, 0);
 }
 
 TEST(import_dry_run_force)
@@ -258,12 +258,12 @@ TEST(import_dry_run_force)
 	struct options o;
 	const char *error;
 
-	CHECK(options_parse(4, argv, &o, &error) == 0);
+	CHECK_INT_EQ(options_parse(4, argv, &o, &error), 0);
 	CHECK_STREQ(o.import_interimap, "/x/i.db");
 	CHECK(o.dry_run && o.force);
-	CHECK(options_parse(3, argv2, &o, &error) == -1);
+	CHECK_INT_EQ(options_parse(3, argv2, &o, &error), -1);
 	CHECK(strstr(error, "--dry-run") != NULL);
-	CHECK(options_parse(2, argv3, &o, &error) == -1);
+	CHECK_INT_EQ(options_parse(2, argv3, &o, &error), -1);
 }
 
 /* The shell expands "~" only at the start of a word, not after "=". */
@@ -277,18 +277,18 @@ TEST(tilde_after_equals)
 	CHECK(parse(&o, &e, "--import-interimap=~/.local/share/i.db", NULL) ==
 	      0);
 	CHECK_STREQ(o.import_interimap, "/home/alice/.local/share/i.db");
-	CHECK(parse(&o, &e, "--config=~/imapsync.conf", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "--config=~/imapsync.conf", NULL), 0);
 	CHECK_STREQ(o.config, "/home/alice/imapsync.conf");
 	setenv("HOME", "/", 1);
-	CHECK(parse(&o, &e, "--config=~/c", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "--config=~/c", NULL), 0);
 	CHECK_STREQ(o.config, "/c");
 	/* Only a leading "~/" */
-	CHECK(parse(&o, &e, "--import-interimap=a/~/b", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "--import-interimap=a/~/b", NULL), 0);
 	CHECK_STREQ(o.import_interimap, "a/~/b");
-	CHECK(parse(&o, &e, "--config=~bob/c", NULL) == 0);
+	CHECK_INT_EQ(parse(&o, &e, "--config=~bob/c", NULL), 0);
 	CHECK_STREQ(o.config, "~bob/c");
 	unsetenv("HOME");
-	CHECK(parse(&o, &e, "--import-interimap=~/i.db", NULL) == -1);
+	CHECK_INT_EQ(parse(&o, &e, "--import-interimap=~/i.db", NULL), -1);
 	CHECK(e != NULL && strstr(e, "$HOME") != NULL);
 	if (home != NULL)
 		setenv("HOME", home, 1);

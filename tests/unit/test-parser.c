@@ -297,21 +297,21 @@ TEST(response_code_fields)
 	const char *error, *s;
 	uint32_t n;
 
-	CHECK(imap_parser_feed(p, in, strlen(in)) == strlen(in));
-	CHECK(imap_parser_next(p, &r, &error) == 1);
-	CHECK(r->kind == IMAP_RESP_TAGGED);
+	CHECK_INT_EQ(imap_parser_feed(p, in, strlen(in)), strlen(in));
+	CHECK_INT_EQ(imap_parser_next(p, &r, &error), 1);
+	CHECK_INT_EQ(r->kind, IMAP_RESP_TAGGED);
 	CHECK_STREQ(r->tag, "A1");
 	CHECK_STREQ(r->name, "OK");
-	CHECK(r->status == IMAP_STATUS_OK);
+	CHECK_INT_EQ(r->status, IMAP_STATUS_OK);
 	CHECK_STREQ(r->code, "COPYUID");
-	CHECK(r->code_count == 3);
+	CHECK_INT_EQ(r->code_count, 3);
 	CHECK(imap_arg_get_uint32(&r->code_args[0], &n) && n == 38505);
 	CHECK(imap_arg_get_astring(&r->code_args[1], &s) &&
 	      strcmp(s, "304,319:320") == 0);
 	CHECK(r->args == NULL && r->count == 0);
 	CHECK_STREQ(r->text, "Done");
-	CHECK(imap_parser_next(p, &r, &error) == 0);
-	CHECK(imap_parser_pending(p) == 0);
+	CHECK_INT_EQ(imap_parser_next(p, &r, &error), 0);
+	CHECK_INT_EQ(imap_parser_pending(p), 0);
 	imap_parser_free(&p);
 	CHECK(p == NULL);
 }
@@ -371,9 +371,9 @@ TEST(status_modseq)
 
 	EXPECT("* STATUS \"a b\" (HIGHESTMODSEQ 715194045007)\r\n",
 	       "* STATUS : \"a b\" (HIGHESTMODSEQ 715194045007)\n");
-	CHECK(imap_parser_feed(p, in, strlen(in)) == strlen(in));
-	CHECK(imap_parser_next(p, &r, &error) == 1);
-	CHECK(r->count == 2);
+	CHECK_INT_EQ(imap_parser_feed(p, in, strlen(in)), strlen(in));
+	CHECK_INT_EQ(imap_parser_next(p, &r, &error), 1);
+	CHECK_INT_EQ(r->count, 2);
 	CHECK(imap_arg_get_list(&r->args[1], &list, &n) && n == 6);
 	CHECK(imap_arg_is_atom(&list[4], "highestmodseq"));
 	CHECK(imap_arg_get_uint64(&list[5], &v) && v == UINT64_MAX);
@@ -416,8 +416,8 @@ TEST(fetch_fields)
 	const char *error, *s;
 	size_t n;
 
-	CHECK(imap_parser_feed(p, in, sizeof(in) - 1) == sizeof(in) - 1);
-	CHECK(imap_parser_next(p, &r, &error) == 1);
+	CHECK_INT_EQ(imap_parser_feed(p, in, sizeof(in) - 1), sizeof(in) - 1);
+	CHECK_INT_EQ(imap_parser_next(p, &r, &error), 1);
 	CHECK(r->kind == IMAP_RESP_UNTAGGED && r->tag == NULL);
 	CHECK(r->has_number && r->number == 3);
 	CHECK(r->status == IMAP_STATUS_NONE && r->code == NULL);
@@ -425,7 +425,7 @@ TEST(fetch_fields)
 	CHECK(imap_arg_get_list(&r->args[0], &list, &n) && n == 4);
 	CHECK(list[3].type == IMAP_ARG_LITERAL && list[3].fd == -1);
 	CHECK_MEMEQ(list[3].str, list[3].len, "x\0y", (size_t)3);
-	CHECK(list[3].str[3] == '\0');
+	CHECK_INT_EQ(list[3].str[3], '\0');
 	CHECK(imap_arg_get_astring(&list[3], &s));
 	CHECK(imap_arg_is_atom(&list[2], "BODY[]"));
 	CHECK(!imap_arg_get_nstring(&list[0], &s) || strcmp(s, "UID") == 0);
@@ -496,12 +496,12 @@ TEST(spilled_literal)
 	           "\\x0a\\xff45678901234567890123456789\" BODY[1] "
 	           "{16}\"0123456789abcdef\")\n"
 	           "tag=A1 OK/OK \"done\"\n");
-	CHECK(count_fds() == fds);
+	CHECK_INT_EQ(count_fds(), fds);
 
 	/* Byte by byte: the buffer never holds the spilled bytes. */
 	p = imap_parser_create(&set);
 	for (i = 0; i < sizeof(in) - 1; i++) {
-		CHECK(imap_parser_feed(p, in + i, 1) == 1);
+		CHECK_INT_EQ(imap_parser_feed(p, in + i, 1), 1);
 		CHECK(imap_parser_pending(p) <= i + 1);
 		if (imap_parser_next(p, &r, &error) == 1)
 			break;
@@ -510,28 +510,28 @@ TEST(spilled_literal)
 	CHECK(imap_arg_get_list(&r->args[0], &list, &n) && n == 4);
 	CHECK(list[1].type == IMAP_ARG_LITERAL && list[1].str == NULL);
 	CHECK(list[1].fd >= 0 && list[1].len == 40);
-	CHECK(pread(list[1].fd, tmp, sizeof(tmp), 0) == 40);
+	CHECK_INT_EQ(pread(list[1].fd, tmp, sizeof(tmp), 0), 40);
 	CHECK_MEMEQ(tmp, (size_t)40, in + 24, (size_t)40);
 	CHECK(!imap_arg_get_astring(&list[1], &error));
 	CHECK(list[3].fd == -1 && list[3].len == 16);
-	CHECK(count_fds() == fds + 1);
+	CHECK_INT_EQ(count_fds(), fds + 1);
 	imap_parser_free(&p);
-	CHECK(count_fds() == fds);
+	CHECK_INT_EQ(count_fds(), fds);
 
 	/* The file is closed by the following next() call. */
 	p = imap_parser_create(&set);
-	CHECK(imap_parser_feed(p, in, sizeof(in) - 1) == sizeof(in) - 1);
-	CHECK(imap_parser_next(p, &r, &error) == 1);
-	CHECK(count_fds() == fds + 1);
-	CHECK(imap_parser_next(p, &r, &error) == 1);
-	CHECK(count_fds() == fds);
-	CHECK(imap_parser_next(p, &r, &error) == 0);
+	CHECK_INT_EQ(imap_parser_feed(p, in, sizeof(in) - 1), sizeof(in) - 1);
+	CHECK_INT_EQ(imap_parser_next(p, &r, &error), 1);
+	CHECK_INT_EQ(count_fds(), fds + 1);
+	CHECK_INT_EQ(imap_parser_next(p, &r, &error), 1);
+	CHECK_INT_EQ(count_fds(), fds);
+	CHECK_INT_EQ(imap_parser_next(p, &r, &error), 0);
 	imap_parser_free(&p);
 
 	/* An error mid-literal leaves no descriptor behind either. */
 	EXPECT_SET(&set, "* 1 FETCH (BODY[] {20}\r\n01234567890123456789\r\n",
 	           "ERR: missing ')' at end of line");
-	CHECK(count_fds() == fds);
+	CHECK_INT_EQ(count_fds(), fds);
 }
 
 TEST(spill_count_limit)
@@ -554,7 +554,7 @@ TEST(spill_count_limit)
 	      0);
 	CHECK(strstr(got, "ERR") == NULL);
 	free(got);
-	CHECK(count_fds() == fds);
+	CHECK_INT_EQ(count_fds(), fds);
 	buf_free(&in);
 }
 
@@ -688,7 +688,7 @@ TEST(overlong_line)
 	int i, ret = 0;
 
 	memset(chunk, 'a', sizeof(chunk));
-	CHECK(imap_parser_feed(p, "* X ", 4) == 4);
+	CHECK_INT_EQ(imap_parser_feed(p, "* X ", 4), 4);
 	for (i = 0; i < 100 && ret == 0; i++) {
 		CHECK(imap_parser_feed(p, chunk, sizeof(chunk)) ==
 		      sizeof(chunk));
@@ -696,7 +696,7 @@ TEST(overlong_line)
 	}
 	CHECK(ret == -1 && i == 5);
 	CHECK_STREQ(error, "response line longer than 4096 bytes");
-	CHECK(imap_parser_next(p, &r, &error) == -1);
+	CHECK_INT_EQ(imap_parser_next(p, &r, &error), -1);
 	imap_parser_free(&p);
 
 	/* The default limit, and its message. */
@@ -740,7 +740,7 @@ TEST(response_limit)
 	/* Many small literals fill the buffer: an error, not a hang. */
 	memset(lit, 'x', sizeof(lit));
 	p = imap_parser_create(&set);
-	CHECK(imap_parser_feed(p, "* 1 FETCH (", 11) == 11);
+	CHECK_INT_EQ(imap_parser_feed(p, "* 1 FETCH (", 11), 11);
 	while (imap_parser_next(p, &r, &error) == 0) {
 		if (imap_parser_input_space(p, &room) == NULL || room == 0)
 			break;
@@ -748,7 +748,7 @@ TEST(response_limit)
 		    imap_parser_feed(p, lit, 100) != 100)
 			break;
 	}
-	CHECK(imap_parser_next(p, &r, &error) == -1);
+	CHECK_INT_EQ(imap_parser_next(p, &r, &error), -1);
 	CHECK_STREQ(error, "response longer than 1000 bytes");
 	CHECK(imap_parser_pending(p) <= 1000);
 	imap_parser_free(&p);
@@ -773,7 +773,7 @@ TEST(huge_spilled_literal)
 	for (n = 0; n < sizeof(chunk); n++)
 		chunk[n] = (char)(n * 7);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	CHECK(imap_parser_feed(p, head, sizeof(head) - 1) == sizeof(head) - 1);
+	CHECK_INT_EQ(imap_parser_feed(p, head, sizeof(head) - 1), sizeof(head) - 1);
 	while (off < size && ret == 0) {
 		n = size - off < sizeof(chunk) ? size - off : sizeof(chunk);
 		imap_parser_input_space(p, &room);
@@ -787,8 +787,8 @@ TEST(huge_spilled_literal)
 			max_pending = imap_parser_pending(p) - off;
 	}
 	CHECK(off == size && ret == 0);
-	CHECK(imap_parser_feed(p, tail, sizeof(tail) - 1) == sizeof(tail) - 1);
-	CHECK(imap_parser_next(p, &r, &error) == 1);
+	CHECK_INT_EQ(imap_parser_feed(p, tail, sizeof(tail) - 1), sizeof(tail) - 1);
+	CHECK_INT_EQ(imap_parser_next(p, &r, &error), 1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
 	printf("# 20 MB spilled literal in 4 KB chunks: %.1f ms\n", ms);
@@ -796,13 +796,13 @@ TEST(huge_spilled_literal)
 	CHECK(max_pending < 100);
 	CHECK(imap_arg_get_list(&r->args[0], &list, &cnt) && cnt == 6);
 	CHECK(list[3].fd >= 0 && list[3].len == size);
-	CHECK(pread(list[3].fd, back, sizeof(back), size - 4096) == 4096);
+	CHECK_INT_EQ(pread(list[3].fd, back, sizeof(back), size - 4096), 4096);
 	CHECK_MEMEQ(back, sizeof(back), chunk, sizeof(chunk));
 	CHECK(imap_arg_get_list(&list[5], &list, &cnt) && cnt == 1);
-	CHECK(imap_parser_next(p, &r, &error) == 1);
+	CHECK_INT_EQ(imap_parser_next(p, &r, &error), 1);
 	CHECK_STREQ(r->tag, "A1");
 	imap_parser_free(&p);
-	CHECK(count_fds() == fds);
+	CHECK_INT_EQ(count_fds(), fds);
 }
 
 TEST(large_inline_literal)
@@ -823,7 +823,7 @@ TEST(large_inline_literal)
 	n = (size_t)snprintf(hdr, sizeof(hdr), "* 1 FETCH (BODY[] {%zu}\r\n",
 	                     size);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	CHECK(imap_parser_feed(p, hdr, n) == n);
+	CHECK_INT_EQ(imap_parser_feed(p, hdr, n), n);
 	while (off < size && ret == 0) {
 		n = size - off < sizeof(chunk) ? size - off : sizeof(chunk);
 		if (imap_parser_feed(p, chunk, n) != n)
@@ -832,14 +832,14 @@ TEST(large_inline_literal)
 		ret = imap_parser_next(p, &r, &error);
 	}
 	CHECK(off == size && ret == 0);
-	CHECK(imap_parser_feed(p, ")\r\n", 3) == 3);
-	CHECK(imap_parser_next(p, &r, &error) == 1);
+	CHECK_INT_EQ(imap_parser_feed(p, ")\r\n", 3), 3);
+	CHECK_INT_EQ(imap_parser_next(p, &r, &error), 1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
 	printf("# 7 MB inline literal in 4 KB chunks: %.1f ms\n", ms);
 	CHECK(ms < 2000);
 	CHECK(r->args[0].list[1].len == size && r->args[0].list[1].fd == -1);
-	CHECK(r->args[0].list[1].str[size - 1] == 'q');
+	CHECK_INT_EQ(r->args[0].list[1].str[size - 1], 'q');
 	imap_parser_free(&p);
 }
 

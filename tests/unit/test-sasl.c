@@ -32,15 +32,15 @@ TEST(base64_roundtrip_and_limits)
 	size_t len = 0;
 
 	CHECK_STREQ(enc, "aGVsbG8AeA==");
-	CHECK(sasl_base64_decode(enc, strlen(enc), &dec, &len) == 0);
+	CHECK_INT_EQ(sasl_base64_decode(enc, strlen(enc), &dec, &len), 0);
 	CHECK_MEMEQ(dec, len, "hello\0x", (size_t)7);
 	sasl_free_secret(enc);
 	free(dec);
-	CHECK(sasl_base64_decode("a b", 3, &dec, &len) == -1);
-	CHECK(sasl_base64_decode("aGVsbG8", 7, &dec, &len) == -1);
+	CHECK_INT_EQ(sasl_base64_decode("a b", 3, &dec, &len), -1);
+	CHECK_INT_EQ(sasl_base64_decode("aGVsbG8", 7, &dec, &len), -1);
 	enc = calloc(1, 20000);
 	memset(enc, 'A', 16000);
-	CHECK(sasl_base64_decode(enc, 16000, &dec, &len) == -1);
+	CHECK_INT_EQ(sasl_base64_decode(enc, 16000, &dec, &len), -1);
 	free(enc);
 }
 
@@ -57,9 +57,9 @@ TEST(scram_rfc7677_vector)
 	CHECK_STREQ(final, RFC_CLIENT_FINAL);
 	CHECK(sasl_scram_server_final(s, RFC_SERVER_FINAL,
 	                              strlen(RFC_SERVER_FINAL), &error) == 0);
-	CHECK(sasl_scram_server_final(s, "v=AAAA", 6, &error) == -1);
+	CHECK_INT_EQ(sasl_scram_server_final(s, "v=AAAA", 6, &error), -1);
 	CHECK(strstr(error, "signature") != NULL);
-	CHECK(sasl_scram_server_final(s, "e=invalid-proof", 15, &error) == -1);
+	CHECK_INT_EQ(sasl_scram_server_final(s, "e=invalid-proof", 15, &error), -1);
 	CHECK(strstr(error, "invalid-proof") != NULL);
 	free(first);
 	sasl_free_secret(final);
@@ -74,7 +74,7 @@ TEST(scram_refuses_bad_server_first)
 	char *first = sasl_scram_client_first(s), msg[256];
 
 	CHECK(strncmp(first, "n,,n=a=2Cb=3Dc,r=", 17) == 0);
-	CHECK(strlen(first) == 17 + 32);
+	CHECK_INT_EQ(strlen(first), 17 + 32);
 	/* a nonce that does not extend ours */
 	CHECK(sasl_scram_client_final(s, "r=xyz,s=QUJD,i=4096", 19, &error) ==
 	      NULL);
@@ -89,7 +89,7 @@ TEST(scram_refuses_bad_server_first)
 	CHECK(sasl_scram_client_final(s, "m=ext,r=a", 9, &error) == NULL);
 	CHECK(strstr(error, "extension") != NULL);
 	/* no proof computed: the server-final cannot be accepted */
-	CHECK(sasl_scram_server_final(s, "v=AAAA", 6, &error) == -1);
+	CHECK_INT_EQ(sasl_scram_server_final(s, "v=AAAA", 6, &error), -1);
 	free(first);
 	sasl_scram_free(&s);
 }

@@ -43,7 +43,7 @@ open_ok(const char *path)
 	struct state *st = NULL;
 	const char *error = NULL;
 
-	if (!CHECK(state_open(path, &st, &error) == 0))
+	if (!CHECK_INT_EQ(state_open(path, &st, &error), 0))
 		printf("# state_open: %s\n", error);
 	return st;
 }
@@ -95,7 +95,7 @@ TEST(create_mode_and_schema)
 		teardown();
 		return;
 	}
-	CHECK(state_found_version(st) == 0);
+	CHECK_INT_EQ(state_found_version(st), 0);
 	CHECK(stat(path, &st_buf) == 0 && (st_buf.st_mode & 07777) == 0600);
 	snprintf(sub, sizeof(sub), "%s/data/imapsync", dir);
 	CHECK(stat(sub, &st_buf) == 0 && (st_buf.st_mode & 07777) == 0700);
@@ -106,7 +106,7 @@ TEST(create_mode_and_schema)
 	/* the lock file is there only while a run holds it */
 	CHECK(stat(sub, &st_buf) < 0 && errno == ENOENT);
 
-	CHECK(raw_int(path, "PRAGMA user_version") == STATE_SCHEMA_VERSION);
+	CHECK_INT_EQ(raw_int(path, "PRAGMA user_version"), STATE_SCHEMA_VERSION);
 	CHECK(raw_int(path, "SELECT COUNT(*) FROM pragma_journal_mode "
 	                    "WHERE journal_mode = 'wal'") == 1);
 	CHECK(raw_int(path, "SELECT COUNT(*) FROM sqlite_schema WHERE type = "
@@ -125,7 +125,7 @@ TEST(second_open_fails_at_once)
 	const char *error = NULL;
 	char want[256];
 
-	CHECK(state_open(path, &st2, &error) == STATE_LOCKED);
+	CHECK_INT_EQ(state_open(path, &st2, &error), STATE_LOCKED);
 	CHECK(st2 == NULL);
 	snprintf(want, sizeof(want),
 	         "another imapsync is running on %s (pid %ld)", path,
@@ -147,12 +147,12 @@ TEST(locked_by_another_program)
 
 	state_close(&st);
 	/* an interimap-like holder of SQLite's own lock */
-	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK_INT_EQ(sqlite3_open(path, &db), SQLITE_OK);
 	CHECK(sqlite3_exec(db,
 	                   "PRAGMA locking_mode = EXCLUSIVE; "
 	                   "BEGIN EXCLUSIVE",
 	                   NULL, NULL, NULL) == SQLITE_OK);
-	CHECK(state_open(path, &st, &error) == STATE_LOCKED);
+	CHECK_INT_EQ(state_open(path, &st, &error), STATE_LOCKED);
 	if (!CHECK(error != NULL && strstr(error, "locked by another program")))
 		printf("# %s\n", error);
 	CHECK(st == NULL);
@@ -169,18 +169,18 @@ TEST(mailboxes)
 	int64_t idx, idx2, found;
 	bool sub;
 
-	CHECK(state_mailbox_find(st, "INBOX", 5, &found, &sub, &error) == 0);
-	CHECK(state_mailbox_create(st, "INBOX", 5, true, &idx, &error) == 0);
-	CHECK(state_mailbox_create(st, "a\0b", 3, false, &idx2, &error) == 0);
+	CHECK_INT_EQ(state_mailbox_find(st, "INBOX", 5, &found, &sub, &error), 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "INBOX", 5, true, &idx, &error), 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "a\0b", 3, false, &idx2, &error), 0);
 	CHECK(idx != idx2);
-	CHECK(state_mailbox_find(st, "INBOX", 5, &found, &sub, &error) == 1);
+	CHECK_INT_EQ(state_mailbox_find(st, "INBOX", 5, &found, &sub, &error), 1);
 	CHECK(found == idx && sub);
-	CHECK(state_mailbox_find(st, "a\0b", 3, &found, &sub, &error) == 1);
+	CHECK_INT_EQ(state_mailbox_find(st, "a\0b", 3, &found, &sub, &error), 1);
 	CHECK(found == idx2 && !sub);
-	CHECK(state_mailbox_find(st, "a", 1, &found, NULL, &error) == 0);
-	CHECK(state_mailbox_find(st, "a/b", 3, &found, NULL, &error) == 0);
-	CHECK(state_mailbox_set_subscribed(st, idx2, true, &error) == 0);
-	CHECK(state_mailbox_find(st, "a\0b", 3, &found, &sub, &error) == 1);
+	CHECK_INT_EQ(state_mailbox_find(st, "a", 1, &found, NULL, &error), 0);
+	CHECK_INT_EQ(state_mailbox_find(st, "a/b", 3, &found, NULL, &error), 0);
+	CHECK_INT_EQ(state_mailbox_set_subscribed(st, idx2, true, &error), 0);
+	CHECK_INT_EQ(state_mailbox_find(st, "a\0b", 3, &found, &sub, &error), 1);
 	CHECK(sub);
 	CHECK(state_mailbox_create(st, "INBOX", 5, false, &found, &error) < 0);
 	CHECK(error != NULL && strstr(error, "UNIQUE") != NULL);
@@ -196,25 +196,25 @@ TEST(status)
 	struct state_side_status s = {7, 100, 123456789012345ULL}, r;
 	int64_t idx;
 
-	CHECK(state_mailbox_create(st, "INBOX", 5, true, &idx, &error) == 0);
-	CHECK(state_status_get(st, idx, SIDE_LOCAL, &r, &error) == 0);
-	CHECK(state_status_set(st, idx, SIDE_LOCAL, &s, &error) == 0);
-	CHECK(state_status_get(st, idx, SIDE_LOCAL, &r, &error) == 1);
+	CHECK_INT_EQ(state_mailbox_create(st, "INBOX", 5, true, &idx, &error), 0);
+	CHECK_INT_EQ(state_status_get(st, idx, SIDE_LOCAL, &r, &error), 0);
+	CHECK_INT_EQ(state_status_set(st, idx, SIDE_LOCAL, &s, &error), 0);
+	CHECK_INT_EQ(state_status_get(st, idx, SIDE_LOCAL, &r, &error), 1);
 	CHECK(r.uidvalidity == 7 && r.uidnext == 100 &&
 	      r.highestmodseq == 123456789012345ULL);
-	CHECK(state_status_get(st, idx, SIDE_REMOTE, &r, &error) == 0);
+	CHECK_INT_EQ(state_status_get(st, idx, SIDE_REMOTE, &r, &error), 0);
 	s.uidnext = 4294967295U;
 	s.uidvalidity = 4000000000U;
 	s.highestmodseq = INT64_MAX;
-	CHECK(state_status_set(st, idx, SIDE_REMOTE, &s, &error) == 0);
-	CHECK(state_status_get(st, idx, SIDE_REMOTE, &r, &error) == 1);
+	CHECK_INT_EQ(state_status_set(st, idx, SIDE_REMOTE, &s, &error), 0);
+	CHECK_INT_EQ(state_status_get(st, idx, SIDE_REMOTE, &r, &error), 1);
 	CHECK(r.uidnext == 4294967295U && r.uidvalidity == 4000000000U &&
 	      r.highestmodseq == INT64_MAX);
 	/* an update keeps one row */
 	s.uidnext = 5;
-	CHECK(state_status_set(st, idx, SIDE_REMOTE, &s, &error) == 0);
-	CHECK(state_status_get(st, idx, SIDE_REMOTE, &r, &error) == 1);
-	CHECK(r.uidnext == 5);
+	CHECK_INT_EQ(state_status_set(st, idx, SIDE_REMOTE, &s, &error), 0);
+	CHECK_INT_EQ(state_status_get(st, idx, SIDE_REMOTE, &r, &error), 1);
+	CHECK_INT_EQ(r.uidnext, 5);
 	s.highestmodseq = (uint64_t)INT64_MAX + 1;
 	CHECK(state_status_set(st, idx, SIDE_REMOTE, &s, &error) < 0);
 	/* UIDVALIDITY > 0 and the foreign key hold */
@@ -252,10 +252,10 @@ TEST(mapping)
 	uint32_t other = 0, size = 99;
 	int64_t idx;
 
-	CHECK(state_mailbox_create(st, "INBOX", 5, true, &idx, &error) == 0);
-	CHECK(state_mapping_add(st, idx, 1, 30, 0, &error) == 0);
-	CHECK(state_mapping_add(st, idx, 2, 10, 0, &error) == 0);
-	CHECK(state_mapping_add(st, idx, 3, 20, 0, &error) == 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "INBOX", 5, true, &idx, &error), 0);
+	CHECK_INT_EQ(state_mapping_add(st, idx, 1, 30, 0, &error), 0);
+	CHECK_INT_EQ(state_mapping_add(st, idx, 2, 10, 0, &error), 0);
+	CHECK_INT_EQ(state_mapping_add(st, idx, 3, 20, 0, &error), 0);
 	CHECK(state_mapping_add(st, idx, 4, 10, 0, &error) < 0);     /* rUID */
 	CHECK(state_mapping_add(st, idx, 1, 40, 0, &error) < 0);     /* lUID */
 	CHECK(state_mapping_add(st, idx, 0, 50, 0, &error) < 0);     /* CHECK */
@@ -263,10 +263,10 @@ TEST(mapping)
 	CHECK(state_mapping_count(st, idx, &count, &error) == 0 && count == 3);
 	CHECK(state_mapping_lookup(st, idx, SIDE_LOCAL, 2, &other, &error) ==
 	      1);
-	CHECK(other == 10);
+	CHECK_INT_EQ(other, 10);
 	CHECK(state_mapping_lookup(st, idx, SIDE_REMOTE, 20, &other, &error) ==
 	      1);
-	CHECK(other == 3);
+	CHECK_INT_EQ(other, 3);
 	CHECK(state_mapping_lookup(st, idx, SIDE_REMOTE, 3, &other, &error) ==
 	      0);
 	CHECK(state_mapping_foreach(st, idx, SIDE_LOCAL, collect_pair, &p,
@@ -276,12 +276,12 @@ TEST(mapping)
 	CHECK(state_mapping_foreach(st, idx, SIDE_REMOTE, collect_pair, &p,
 	                            &error) == 0);
 	CHECK(p.n == 3 && p.r[0] == 10 && p.r[1] == 20 && p.r[2] == 30);
-	CHECK(state_mapping_remove(st, idx, SIDE_REMOTE, 20, &error) == 1);
-	CHECK(state_mapping_remove(st, idx, SIDE_REMOTE, 20, &error) == 0);
-	CHECK(state_mapping_remove(st, idx, SIDE_LOCAL, 1, &error) == 1);
+	CHECK_INT_EQ(state_mapping_remove(st, idx, SIDE_REMOTE, 20, &error), 1);
+	CHECK_INT_EQ(state_mapping_remove(st, idx, SIDE_REMOTE, 20, &error), 0);
+	CHECK_INT_EQ(state_mapping_remove(st, idx, SIDE_LOCAL, 1, &error), 1);
 	CHECK(state_mapping_count(st, idx, &count, &error) == 0 && count == 1);
 	/* A size, where known, comes back with the pair; none reads 0. */
-	CHECK(state_mapping_add(st, idx, 7, 70, 4321, &error) == 0);
+	CHECK_INT_EQ(state_mapping_add(st, idx, 7, 70, 4321, &error), 0);
 	CHECK(state_mapping_lookup_size(st, idx, SIDE_REMOTE, 70, &other,
 	                                &size, &error) == 1);
 	CHECK(other == 7 && size == 4321);
@@ -293,7 +293,7 @@ TEST(mapping)
 	      0);
 	CHECK(state_mapping_lookup(st, idx, SIDE_LOCAL, 4294967295U, &other,
 	                           &error) == 1);
-	CHECK(other == 4294967294U);
+	CHECK_INT_EQ(other, 4294967294U);
 	state_close(&st);
 	teardown();
 }
@@ -328,12 +328,12 @@ TEST(rename_with_children)
 	unsigned count = 0;
 	int64_t idx, a, ab;
 
-	CHECK(state_mailbox_create(st, "a", 1, false, &a, &error) == 0);
-	CHECK(state_mailbox_create(st, "a\0b", 3, false, &ab, &error) == 0);
-	CHECK(state_mailbox_create(st, "a\0b\0c", 5, false, &idx, &error) == 0);
-	CHECK(state_mailbox_create(st, "ab", 2, false, &idx, &error) == 0);
-	CHECK(state_mailbox_create(st, "z", 1, false, &idx, &error) == 0);
-	CHECK(state_mailbox_create(st, "x\0b", 3, false, &idx, &error) == 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "a", 1, false, &a, &error), 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "a\0b", 3, false, &ab, &error), 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "a\0b\0c", 5, false, &idx, &error), 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "ab", 2, false, &idx, &error), 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "z", 1, false, &idx, &error), 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "x\0b", 3, false, &idx, &error), 0);
 
 	CHECK(state_mailbox_rename(st, "a", 1, "z", 1, &count, &error) < 0);
 	CHECK(error != NULL && strstr(error, "mailbox z exists") != NULL);
@@ -342,17 +342,17 @@ TEST(rename_with_children)
 	/* a child's new name is taken: nothing moves */
 	CHECK(state_mailbox_rename(st, "a", 1, "x", 1, &count, &error) < 0);
 	CHECK(error != NULL && strstr(error, "mailbox x/b exists") != NULL);
-	CHECK(state_mailbox_find(st, "a\0b", 3, &idx, NULL, &error) == 1);
+	CHECK_INT_EQ(state_mailbox_find(st, "a\0b", 3, &idx, NULL, &error), 1);
 
 	CHECK(state_mailbox_rename(st, "a", 1, "new\0q", 5, &count, &error) ==
 	      0);
-	CHECK(count == 3);
-	CHECK(state_mailbox_find(st, "new\0q", 5, &idx, NULL, &error) == 1);
-	CHECK(idx == a);
-	CHECK(state_mailbox_find(st, "new\0q\0b", 7, &idx, NULL, &error) == 1);
-	CHECK(idx == ab);
-	CHECK(state_mailbox_foreach(st, collect_name, &ns, &error) == 0);
-	CHECK(ns.n == 6);
+	CHECK_INT_EQ(count, 3);
+	CHECK_INT_EQ(state_mailbox_find(st, "new\0q", 5, &idx, NULL, &error), 1);
+	CHECK_INT_EQ(idx, a);
+	CHECK_INT_EQ(state_mailbox_find(st, "new\0q\0b", 7, &idx, NULL, &error), 1);
+	CHECK_INT_EQ(idx, ab);
+	CHECK_INT_EQ(state_mailbox_foreach(st, collect_name, &ns, &error), 0);
+	CHECK_INT_EQ(ns.n, 6);
 	CHECK_STREQ(ns.name[0], "ab");
 	CHECK_STREQ(ns.name[1], "new/q");
 	CHECK_STREQ(ns.name[2], "new/q/b");
@@ -360,11 +360,11 @@ TEST(rename_with_children)
 	CHECK_STREQ(ns.name[4], "x/b");
 	CHECK_STREQ(ns.name[5], "z");
 	/* a name with no row renames its children only (interimap too) */
-	CHECK(state_mailbox_rename(st, "x", 1, "y", 1, &count, &error) == 0);
-	CHECK(count == 1);
+	CHECK_INT_EQ(state_mailbox_rename(st, "x", 1, "y", 1, &count, &error), 0);
+	CHECK_INT_EQ(count, 1);
 	CHECK(state_mailbox_rename(st, "nothing", 7, "y2", 2, &count, &error) ==
 	      0);
-	CHECK(count == 0);
+	CHECK_INT_EQ(count, 0);
 	state_close(&st);
 	teardown();
 }
@@ -387,21 +387,21 @@ TEST(delete_mailbox_and_foreign_keys)
 	uint64_t count;
 	int n = 0;
 
-	CHECK(state_mailbox_create(st, "a", 1, false, &idx, &error) == 0);
-	CHECK(state_mailbox_create(st, "a\0c", 3, false, &other, &error) == 0);
-	CHECK(state_status_set(st, idx, SIDE_LOCAL, &s, &error) == 0);
-	CHECK(state_status_set(st, idx, SIDE_REMOTE, &s, &error) == 0);
-	CHECK(state_mapping_add(st, idx, 1, 1, 0, &error) == 0);
-	CHECK(state_mapping_add(st, other, 1, 1, 0, &error) == 0);
-	CHECK(state_pending_add(st, idx, SIDE_LOCAL, 5, "fp", 2, &error) == 0);
-	CHECK(state_mailbox_delete(st, idx, &error) == 0);
-	CHECK(state_mailbox_find(st, "a", 1, &idx, NULL, &error) == 0);
-	CHECK(state_status_get(st, idx, SIDE_LOCAL, &r, &error) == 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "a", 1, false, &idx, &error), 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "a\0c", 3, false, &other, &error), 0);
+	CHECK_INT_EQ(state_status_set(st, idx, SIDE_LOCAL, &s, &error), 0);
+	CHECK_INT_EQ(state_status_set(st, idx, SIDE_REMOTE, &s, &error), 0);
+	CHECK_INT_EQ(state_mapping_add(st, idx, 1, 1, 0, &error), 0);
+	CHECK_INT_EQ(state_mapping_add(st, other, 1, 1, 0, &error), 0);
+	CHECK_INT_EQ(state_pending_add(st, idx, SIDE_LOCAL, 5, "fp", 2, &error), 0);
+	CHECK_INT_EQ(state_mailbox_delete(st, idx, &error), 0);
+	CHECK_INT_EQ(state_mailbox_find(st, "a", 1, &idx, NULL, &error), 0);
+	CHECK_INT_EQ(state_status_get(st, idx, SIDE_LOCAL, &r, &error), 0);
 	CHECK(state_mapping_count(st, idx, &count, &error) == 0 && count == 0);
-	CHECK(state_pending_foreach(st, 0, count_pending, &n, &error) == 0);
-	CHECK(n == 0);
+	CHECK_INT_EQ(state_pending_foreach(st, 0, count_pending, &n, &error), 0);
+	CHECK_INT_EQ(n, 0);
 	/* not recursive: the child stays */
-	CHECK(state_mailbox_find(st, "a\0c", 3, &idx, NULL, &error) == 1);
+	CHECK_INT_EQ(state_mailbox_find(st, "a\0c", 3, &idx, NULL, &error), 1);
 	CHECK(state_mapping_count(st, other, &count, &error) == 0 &&
 	      count == 1);
 	CHECK(state_pending_add(st, other, SIDE_REMOTE, 9, "x", 1, &error) ==
@@ -413,7 +413,7 @@ TEST(delete_mailbox_and_foreign_keys)
 	                    "DELETE FROM mailboxes") < 0);
 	CHECK(raw_sql(path, "PRAGMA foreign_keys = ON; DELETE FROM mapping; "
 	                    "DELETE FROM mailboxes") == 0);
-	CHECK(raw_int(path, "SELECT COUNT(*) FROM pending") == 0);
+	CHECK_INT_EQ(raw_int(path, "SELECT COUNT(*) FROM pending"), 0);
 	teardown();
 }
 
@@ -423,23 +423,23 @@ TEST(transactions)
 	const char *error = NULL;
 	int64_t idx;
 
-	CHECK(state_begin(st, &error) == 0);
-	CHECK(state_mailbox_create(st, "gone", 4, false, &idx, &error) == 0);
-	CHECK(state_mailbox_find(st, "gone", 4, &idx, NULL, &error) == 1);
-	CHECK(state_rollback(st, &error) == 0);
-	CHECK(state_mailbox_find(st, "gone", 4, &idx, NULL, &error) == 0);
-	CHECK(state_begin(st, &error) == 0);
+	CHECK_INT_EQ(state_begin(st, &error), 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "gone", 4, false, &idx, &error), 0);
+	CHECK_INT_EQ(state_mailbox_find(st, "gone", 4, &idx, NULL, &error), 1);
+	CHECK_INT_EQ(state_rollback(st, &error), 0);
+	CHECK_INT_EQ(state_mailbox_find(st, "gone", 4, &idx, NULL, &error), 0);
+	CHECK_INT_EQ(state_begin(st, &error), 0);
 	CHECK(state_begin(st, &error) < 0);
-	CHECK(state_mailbox_create(st, "kept", 4, false, &idx, &error) == 0);
-	CHECK(state_commit(st, &error) == 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "kept", 4, false, &idx, &error), 0);
+	CHECK_INT_EQ(state_commit(st, &error), 0);
 	CHECK(state_commit(st, &error) < 0);
 	/* left open at close: rolled back */
-	CHECK(state_begin(st, &error) == 0);
-	CHECK(state_mailbox_create(st, "lost", 4, false, &idx, &error) == 0);
+	CHECK_INT_EQ(state_begin(st, &error), 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "lost", 4, false, &idx, &error), 0);
 	state_close(&st);
 	st = open_ok(dbpath);
-	CHECK(state_mailbox_find(st, "kept", 4, &idx, NULL, &error) == 1);
-	CHECK(state_mailbox_find(st, "lost", 4, &idx, NULL, &error) == 0);
+	CHECK_INT_EQ(state_mailbox_find(st, "kept", 4, &idx, NULL, &error), 1);
+	CHECK_INT_EQ(state_mailbox_find(st, "lost", 4, &idx, NULL, &error), 0);
 	state_close(&st);
 	teardown();
 }
@@ -474,24 +474,24 @@ TEST(pending)
 	int64_t a, b;
 
 	memset(fp, 0xab, sizeof(fp));
-	CHECK(state_mailbox_create(st, "a", 1, false, &a, &error) == 0);
-	CHECK(state_mailbox_create(st, "b", 1, false, &b, &error) == 0);
-	CHECK(state_pending_add(st, a, SIDE_LOCAL, 7, fp, 32, &error) == 0);
-	CHECK(state_pending_add(st, a, SIDE_REMOTE, 7, fp, 32, &error) == 0);
-	CHECK(state_pending_add(st, b, SIDE_REMOTE, 8, NULL, 0, &error) == 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "a", 1, false, &a, &error), 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "b", 1, false, &b, &error), 0);
+	CHECK_INT_EQ(state_pending_add(st, a, SIDE_LOCAL, 7, fp, 32, &error), 0);
+	CHECK_INT_EQ(state_pending_add(st, a, SIDE_REMOTE, 7, fp, 32, &error), 0);
+	CHECK_INT_EQ(state_pending_add(st, b, SIDE_REMOTE, 8, NULL, 0, &error), 0);
 	CHECK(state_pending_add(st, a, SIDE_LOCAL, 7, fp, 32, &error) < 0);
 	CHECK(state_pending_add(st, a, SIDE_LOCAL, 0, fp, 32, &error) < 0);
-	CHECK(state_pending_foreach(st, a, collect_pending, &pd, &error) == 0);
-	CHECK(pd.n == 2);
+	CHECK_INT_EQ(state_pending_foreach(st, a, collect_pending, &pd, &error), 0);
+	CHECK_INT_EQ(pd.n, 2);
 	CHECK(pd.uid[0] == 7 && pd.from[0] == SIDE_LOCAL && pd.fplen[0] == 32);
 	CHECK(pd.uid[1] == 7 && pd.from[1] == SIDE_REMOTE);
 	pd.n = 0;
-	CHECK(state_pending_foreach(st, 0, collect_pending, &pd, &error) == 0);
+	CHECK_INT_EQ(state_pending_foreach(st, 0, collect_pending, &pd, &error), 0);
 	CHECK(pd.n == 3 && pd.uid[2] == 8 && pd.fplen[2] == 0);
-	CHECK(state_pending_remove(st, a, SIDE_REMOTE, 7, &error) == 1);
-	CHECK(state_pending_remove(st, a, SIDE_REMOTE, 7, &error) == 0);
+	CHECK_INT_EQ(state_pending_remove(st, a, SIDE_REMOTE, 7, &error), 1);
+	CHECK_INT_EQ(state_pending_remove(st, a, SIDE_REMOTE, 7, &error), 0);
 	pd.n = 0;
-	CHECK(state_pending_foreach(st, a, collect_pending, &pd, &error) == 0);
+	CHECK_INT_EQ(state_pending_foreach(st, a, collect_pending, &pd, &error), 0);
 	CHECK(pd.n == 1 && pd.from[0] == SIDE_LOCAL);
 	state_close(&st);
 	teardown();
@@ -540,23 +540,23 @@ TEST(interimap_database_upgrades)
 	if (st != NULL) {
 		CHECK(state_mailbox_find(st, "a\0b", 3, &idx, NULL, &error) ==
 		      1);
-		CHECK(state_status_get(st, idx, SIDE_REMOTE, &r, &error) == 1);
+		CHECK_INT_EQ(state_status_get(st, idx, SIDE_REMOTE, &r, &error), 1);
 		CHECK(r.uidvalidity == 12 && r.uidnext == 4 &&
 		      r.highestmodseq == 30);
 		CHECK(state_mapping_lookup(st, idx, SIDE_LOCAL, 2, &other,
 		                           &error) == 1);
-		CHECK(other == 3);
+		CHECK_INT_EQ(other, 3);
 		CHECK(state_pending_add(st, idx, SIDE_LOCAL, 3, "f", 1,
 		                        &error) == 0);
 	}
 	state_close(&st);
-	CHECK(raw_int(path, "PRAGMA user_version") == STATE_SCHEMA_VERSION);
+	CHECK_INT_EQ(raw_int(path, "PRAGMA user_version"), STATE_SCHEMA_VERSION);
 
-	CHECK(raw_sql(path, "PRAGMA user_version = 99") == 0);
-	CHECK(state_open(path, &st, &error) == -1);
+	CHECK_INT_EQ(raw_sql(path, "PRAGMA user_version = 99"), 0);
+	CHECK_INT_EQ(state_open(path, &st, &error), -1);
 	CHECK(error != NULL && strstr(error, "schema version 99 is newer"));
-	CHECK(raw_sql(path, "PRAGMA user_version = 0") == 0);
-	CHECK(state_open(path, &st, &error) == -1);
+	CHECK_INT_EQ(raw_sql(path, "PRAGMA user_version = 0"), 0);
+	CHECK_INT_EQ(state_open(path, &st, &error), -1);
 	CHECK(error != NULL && strstr(error, "interimap < 0.5"));
 	CHECK(st == NULL);
 	teardown();
@@ -575,9 +575,9 @@ TEST(mailbox_ids)
 		teardown();
 		return;
 	}
-	CHECK(state_mailbox_create(st, "a", 1, false, &a, &error) == 0);
-	CHECK(state_mailbox_create(st, "b", 1, false, &b, &error) == 0);
-	CHECK(state_mailbox_id_set(st, a, SIDE_LOCAL, "guid-a", &error) == 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "a", 1, false, &a, &error), 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "b", 1, false, &b, &error), 0);
+	CHECK_INT_EQ(state_mailbox_id_set(st, a, SIDE_LOCAL, "guid-a", &error), 0);
 	CHECK(state_mailbox_id_set(st, b, SIDE_REMOTE, "guid-a", &error) ==
 	      0);
 	CHECK(state_mailbox_id_find(st, SIDE_LOCAL, "guid-a", &found,
@@ -586,15 +586,15 @@ TEST(mailbox_ids)
 	CHECK(state_mailbox_id_find(st, SIDE_REMOTE, "guid-a", &found,
 	                            &error) == 1 &&
 	      found == b);
-	CHECK(state_mailbox_id_set(st, a, SIDE_LOCAL, "guid-a2", &error) == 0);
+	CHECK_INT_EQ(state_mailbox_id_set(st, a, SIDE_LOCAL, "guid-a2", &error), 0);
 	CHECK(state_mailbox_id_find(st, SIDE_LOCAL, "guid-a", &found,
 	                            &error) == 0);
 	/* Renaming keeps the id; deleting the mailbox drops it. */
-	CHECK(state_mailbox_rename(st, "a", 1, "c", 1, NULL, &error) == 0);
+	CHECK_INT_EQ(state_mailbox_rename(st, "a", 1, "c", 1, NULL, &error), 0);
 	CHECK(state_mailbox_id_find(st, SIDE_LOCAL, "guid-a2", &found,
 	                            &error) == 1 &&
 	      found == a);
-	CHECK(state_mailbox_delete(st, a, &error) == 0);
+	CHECK_INT_EQ(state_mailbox_delete(st, a, &error), 0);
 	CHECK(state_mailbox_id_find(st, SIDE_LOCAL, "guid-a2", &found,
 	                            &error) == 0);
 	state_close(&st);

@@ -104,10 +104,10 @@ TEST(deflate_roundtrip)
 			break;
 		off += r;
 	}
-	CHECK(transport_flush(ta) == 0);
+	CHECK_INT_EQ(transport_flush(ta), 0);
 	CHECK(a->out_len > 0 && a->out_len < sizeof(text) / 10);
 	/* the payload counter is above, the wire one below */
-	CHECK(ta->wire_out == a->out_len);
+	CHECK_INT_EQ(ta->wire_out, a->out_len);
 	memcpy(b->in, a->out, a->out_len);
 	b->in_len = a->out_len;
 	while (n < sizeof(got)) {
@@ -132,7 +132,7 @@ TEST(deflate_refuses_garbage)
 
 	memcpy(m->in, "\xff\xff\xff\xff garbage", 12);
 	m->in_len = 12;
-	CHECK(transport_read(t, buf, sizeof(buf)) == -1);
+	CHECK_INT_EQ(transport_read(t, buf, sizeof(buf)), -1);
 	CHECK(strstr(transport_error(t), "COMPRESS") != NULL);
 	transport_free(&t);
 }
@@ -180,7 +180,7 @@ TEST(socks5_refusal)
 	                            false, &error);
 	memcpy(m->in, reply, sizeof(reply));
 	m->in_len = sizeof(reply);
-	CHECK(transport_read(t, buf, sizeof(buf)) == -1);
+	CHECK_INT_EQ(transport_read(t, buf, sizeof(buf)), -1);
 	CHECK_STREQ(transport_error(t), "SOCKS5 proxy: cannot connect to "
 	                                "127.0.0.1 port 993: connection "
 	                                "refused");
@@ -225,8 +225,8 @@ TEST(tcp_connect)
 	ssize_t n = -1;
 
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CHECK(bind(ls, (struct sockaddr *)&sin, sizeof(sin)) == 0);
-	CHECK(listen(ls, 1) == 0);
+	CHECK_INT_EQ(bind(ls, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	CHECK_INT_EQ(listen(ls, 1), 0);
 	getsockname(ls, (struct sockaddr *)&sin, &len);
 	snprintf(port, sizeof(port), "%u", ntohs(sin.sin_port));
 	t = transport_tcp_connect("127.0.0.1", port, true, &error);
@@ -239,7 +239,7 @@ TEST(tcp_connect)
 		poll(&p, 1, 100);
 		n = transport_write(t, "hi", 2);
 	}
-	CHECK(n == 2);
+	CHECK_INT_EQ(n, 2);
 	CHECK(!transport_tcp_connecting(t));
 	CHECK(read(as, buf, 2) == 2 && memcmp(buf, "hi", 2) == 0);
 	transport_free(&t);
@@ -262,9 +262,9 @@ TEST(tcp_connect)
 	CHECK(transport_tcp_connect("no-such-host.invalid", "143", false,
 	                            &error) == NULL);
 	CHECK(strstr(error, "cannot resolve no-such-host.invalid") != NULL);
-	CHECK(transport_tcp_host("[::1]", host, sizeof(host)) == 0);
+	CHECK_INT_EQ(transport_tcp_host("[::1]", host, sizeof(host)), 0);
 	CHECK_STREQ(host, "::1");
-	CHECK(transport_tcp_host("[]", host, sizeof(host)) == -1);
+	CHECK_INT_EQ(transport_tcp_host("[]", host, sizeof(host)), -1);
 }
 
 TEST(tls_settings_and_pins)
@@ -294,16 +294,16 @@ TEST(tls_settings_and_pins)
 	len = snprintf(want, sizeof(want), "sha256$");
 	for (unsigned i = 0; i < dlen; i++)
 		len += snprintf(want + len, sizeof(want) - len, "%02x", dig[i]);
-	CHECK(transport_tls_spki_digest(cert, "sha256", fp, sizeof(fp)) == 0);
+	CHECK_INT_EQ(transport_tls_spki_digest(cert, "sha256", fp, sizeof(fp)), 0);
 	CHECK_STREQ(fp, want);
-	CHECK(transport_tls_spki_digest(cert, "nosuch", fp, sizeof(fp)) == -1);
-	CHECK(transport_tls_fingerprint_match(cert, want) == 1);
+	CHECK_INT_EQ(transport_tls_spki_digest(cert, "nosuch", fp, sizeof(fp)), -1);
+	CHECK_INT_EQ(transport_tls_fingerprint_match(cert, want), 1);
 	/* no algorithm means sha256; hex in any case; any of a list */
 	snprintf(list, sizeof(list), "sha1$00 %s", want + 7);
 	for (char *p = list; *p != '\0'; p++)
 		*p = *p >= 'a' && *p <= 'f' ? *p - 32 : *p;
-	CHECK(transport_tls_fingerprint_match(cert, list) == 1);
-	CHECK(transport_tls_fingerprint_match(cert, "sha256$00ff") == 0);
+	CHECK_INT_EQ(transport_tls_fingerprint_match(cert, list), 1);
+	CHECK_INT_EQ(transport_tls_fingerprint_match(cert, "sha256$00ff"), 0);
 	X509_free(cert);
 	EVP_PKEY_free(key);
 }

@@ -40,8 +40,8 @@ check_format(const char *s, const char *expect)
 	struct uidset set = UIDSET_INIT;
 	struct buf *b = buf_create(1024);
 
-	CHECK(parse(&set, s, NULL) == 0);
-	CHECK(uidset_format(&set, b) == 0);
+	CHECK_INT_EQ(parse(&set, s, NULL), 0);
+	CHECK_INT_EQ(uidset_format(&set, b), 0);
 	CHECK_STREQ(buf_data(b), expect);
 	buf_free(&b);
 	uidset_free(&set);
@@ -54,11 +54,11 @@ parse_fails(const char *s, const uint32_t *star)
 	static const uint32_t before[] = {10, 12, 20, 20};
 	bool failed;
 
-	CHECK(parse(&set, "10:12,20", NULL) == 0);
+	CHECK_INT_EQ(parse(&set, "10:12,20", NULL), 0);
 	failed = parse(&set, s, star) == -1;
 	/* The set must be exactly as before the failed call. */
 	CHECK(ranges_are(&set, before, 2));
-	CHECK(uidset_count(&set) == 4);
+	CHECK_INT_EQ(uidset_count(&set), 4);
 	uidset_free(&set);
 	return failed;
 }
@@ -68,9 +68,9 @@ TEST(parse_keeps_order)
 	struct uidset set = UIDSET_INIT;
 	static const uint32_t expect[] = {1, 3, 5, 5, 7, 9};
 
-	CHECK(parse(&set, "1:3,5,9:7", NULL) == 0);
+	CHECK_INT_EQ(parse(&set, "1:3,5,9:7", NULL), 0);
 	CHECK(ranges_are(&set, expect, 3));
-	CHECK(uidset_count(&set) == 7);
+	CHECK_INT_EQ(uidset_count(&set), 7);
 	CHECK(uidset_is_normalized(&set));
 	uidset_free(&set);
 	CHECK(set.r == NULL && set.n == 0);
@@ -82,8 +82,8 @@ TEST(parse_appends)
 	static const uint32_t expect[] = {20, 20,          1,
 	                                  2,  4294967295U, 4294967295U};
 
-	CHECK(parse(&set, "20", NULL) == 0);
-	CHECK(parse(&set, "2:1,4294967295", NULL) == 0);
+	CHECK_INT_EQ(parse(&set, "20", NULL), 0);
+	CHECK_INT_EQ(parse(&set, "2:1,4294967295", NULL), 0);
 	CHECK(ranges_are(&set, expect, 3));
 	CHECK(!uidset_is_normalized(&set));
 	uidset_free(&set);
@@ -98,7 +98,7 @@ TEST(parse_star)
 	CHECK(parse_fails("*", NULL));
 	CHECK(parse_fails("1:*", NULL));
 	CHECK(parse_fails("*", &zero));
-	CHECK(parse(&set, "40:*,*,50:*", &star) == 0);
+	CHECK_INT_EQ(parse(&set, "40:*,*,50:*", &star), 0);
 	CHECK(ranges_are(&set, expect, 3));
 	uidset_free(&set);
 }
@@ -139,10 +139,10 @@ TEST(parse_respects_length)
 	const char *error;
 
 	/* Only len bytes are read: the rest of a response line follows. */
-	CHECK(uidset_parse(&set, "1:3 OK", 3, NULL, &error) == 0);
-	CHECK(uidset_count(&set) == 3);
-	CHECK(uidset_parse(&set, "12", 1, NULL, &error) == 0);
-	CHECK(uidset_count(&set) == 4);
+	CHECK_INT_EQ(uidset_parse(&set, "1:3 OK", 3, NULL, &error), 0);
+	CHECK_INT_EQ(uidset_count(&set), 3);
+	CHECK_INT_EQ(uidset_parse(&set, "12", 1, NULL, &error), 0);
+	CHECK_INT_EQ(uidset_count(&set), 4);
 	CHECK(uidset_contains(&set, 1) && !uidset_contains(&set, 12));
 	uidset_free(&set);
 }
@@ -155,23 +155,23 @@ TEST(too_many_ranges)
 	uint32_t i;
 
 	for (i = 0; i < IMAP_MAX_UIDSET_RANGES; i++)
-		CHECK(buf_printf(b, "%s%u", i > 0 ? "," : "", 2 * i + 1) == 0);
-	CHECK(uidset_parse(&set, buf_data(b), buf_len(b), NULL, &error) == 0);
-	CHECK(set.n == IMAP_MAX_UIDSET_RANGES);
+		CHECK_INT_EQ(buf_printf(b, "%s%u", i > 0 ? "," : "", 2 * i + 1), 0);
+	CHECK_INT_EQ(uidset_parse(&set, buf_data(b), buf_len(b), NULL, &error), 0);
+	CHECK_INT_EQ(set.n, IMAP_MAX_UIDSET_RANGES);
 	CHECK(uidset_is_normalized(&set));
 	CHECK(uidset_contains(&set, 2 * 4321 + 1));
 	CHECK(!uidset_contains(&set, 2 * 4321));
 	/* Full: one more range fails, a UID that extends the last works. */
-	CHECK(uidset_parse(&set, "3", 1, NULL, &error) == -1);
-	CHECK(uidset_add(&set, 1) == -1);
-	CHECK(uidset_add(&set, 2 * (IMAP_MAX_UIDSET_RANGES - 1) + 2) == 0);
-	CHECK(set.n == IMAP_MAX_UIDSET_RANGES);
+	CHECK_INT_EQ(uidset_parse(&set, "3", 1, NULL, &error), -1);
+	CHECK_INT_EQ(uidset_add(&set, 1), -1);
+	CHECK_INT_EQ(uidset_add(&set, 2 * (IMAP_MAX_UIDSET_RANGES - 1) + 2), 0);
+	CHECK_INT_EQ(set.n, IMAP_MAX_UIDSET_RANGES);
 	uidset_clear(&set);
 	CHECK(set.n == 0 && uidset_count(&set) == 0);
 	/* One range too many is refused before anything is kept. */
-	CHECK(buf_append_str(b, ",9") == 0);
-	CHECK(uidset_parse(&set, buf_data(b), buf_len(b), NULL, &error) == -1);
-	CHECK(set.n == 0);
+	CHECK_INT_EQ(buf_append_str(b, ",9"), 0);
+	CHECK_INT_EQ(uidset_parse(&set, buf_data(b), buf_len(b), NULL, &error), -1);
+	CHECK_INT_EQ(set.n, 0);
 	buf_free(&b);
 	uidset_free(&set);
 }
@@ -190,14 +190,14 @@ TEST(format_empty_and_cap)
 	struct uidset set = UIDSET_INIT;
 	struct buf *b = buf_create(9);
 
-	CHECK(uidset_format(&set, b) == 0);
-	CHECK(buf_len(b) == 0);
-	CHECK(parse(&set, "1:3,5,100", NULL) == 0);
-	CHECK(buf_append_str(b, "x") == 0);
-	CHECK(uidset_format(&set, b) == -1);
+	CHECK_INT_EQ(uidset_format(&set, b), 0);
+	CHECK_INT_EQ(buf_len(b), 0);
+	CHECK_INT_EQ(parse(&set, "1:3,5,100", NULL), 0);
+	CHECK_INT_EQ(buf_append_str(b, "x"), 0);
+	CHECK_INT_EQ(uidset_format(&set, b), -1);
 	CHECK_STREQ(buf_data(b), "x");
 	buf_consume(b, 1);
-	CHECK(uidset_format(&set, b) == 0);
+	CHECK_INT_EQ(uidset_format(&set, b), 0);
 	CHECK_STREQ(buf_data(b), "1:3,5,100");
 	buf_free(&b);
 	uidset_free(&set);
@@ -221,13 +221,13 @@ TEST(round_trip)
 		buf_reset(out);
 		uidset_clear(&a);
 		uidset_clear(&b);
-		CHECK(parse(&a, sets[i], NULL) == 0);
-		CHECK(uidset_format(&a, out) == 0);
-		CHECK(parse(&b, buf_data(out), NULL) == 0);
-		CHECK(a.n == b.n);
+		CHECK_INT_EQ(parse(&a, sets[i], NULL), 0);
+		CHECK_INT_EQ(uidset_format(&a, out), 0);
+		CHECK_INT_EQ(parse(&b, buf_data(out), NULL), 0);
+		CHECK_INT_EQ(a.n, b.n);
 		for (k = 0; k < a.n && k < b.n; k++) {
-			CHECK(a.r[k].lo == b.r[k].lo);
-			CHECK(a.r[k].hi == b.r[k].hi);
+			CHECK_INT_EQ(a.r[k].lo, b.r[k].lo);
+			CHECK_INT_EQ(a.r[k].hi, b.r[k].hi);
 		}
 	}
 	buf_free(&out);
@@ -240,20 +240,20 @@ TEST(add_extends_last_range)
 	struct uidset set = UIDSET_INIT;
 	static const uint32_t expect[] = {5, 8, 3, 3, 10, 12};
 
-	CHECK(uidset_add(&set, 5) == 0);
-	CHECK(uidset_add(&set, 6) == 0);
-	CHECK(uidset_add(&set, 7) == 0);
-	CHECK(uidset_add(&set, 6) == 0); /* inside */
-	CHECK(uidset_add(&set, 8) == 0);
-	CHECK(uidset_add(&set, 3) == 0); /* before: a new range */
-	CHECK(uidset_add_range(&set, 12, 10) == 0);
-	CHECK(uidset_add_range(&set, 11, 11) == 0);
+	CHECK_INT_EQ(uidset_add(&set, 5), 0);
+	CHECK_INT_EQ(uidset_add(&set, 6), 0);
+	CHECK_INT_EQ(uidset_add(&set, 7), 0);
+	CHECK_INT_EQ(uidset_add(&set, 6), 0); /* inside */
+	CHECK_INT_EQ(uidset_add(&set, 8), 0);
+	CHECK_INT_EQ(uidset_add(&set, 3), 0); /* before: a new range */
+	CHECK_INT_EQ(uidset_add_range(&set, 12, 10), 0);
+	CHECK_INT_EQ(uidset_add_range(&set, 11, 11), 0);
 	CHECK(ranges_are(&set, expect, 3));
 	CHECK(!uidset_is_normalized(&set));
 	uidset_clear(&set);
 	/* Ends of the UID space do not wrap around. */
-	CHECK(uidset_add(&set, 4294967295U) == 0);
-	CHECK(uidset_add(&set, 0) == 0);
+	CHECK_INT_EQ(uidset_add(&set, 4294967295U), 0);
+	CHECK_INT_EQ(uidset_add(&set, 0), 0);
 	CHECK(set.n == 2 && set.r[1].lo == 0);
 	uidset_free(&set);
 }
@@ -270,7 +270,7 @@ TEST(normalize)
 	uidset_normalize(&set);
 	CHECK(ranges_are(&set, expect, 3));
 	CHECK(uidset_is_normalized(&set));
-	CHECK(uidset_format(&set, b) == 0);
+	CHECK_INT_EQ(uidset_format(&set, b), 0);
 	CHECK_STREQ(buf_data(b), "1:12,20,22:4294967295");
 	uidset_normalize(&set);
 	CHECK(ranges_are(&set, expect, 3));
@@ -287,8 +287,8 @@ TEST(count_and_nth)
 	uint32_t uid = 0;
 
 	CHECK(!uidset_nth(&set, 0, &uid));
-	CHECK(parse(&set, "10:12,3,100:101,1:4294967295", NULL) == 0);
-	CHECK(uidset_count(&set) == 6 + 4294967295ULL);
+	CHECK_INT_EQ(parse(&set, "10:12,3,100:101,1:4294967295", NULL), 0);
+	CHECK_INT_EQ(uidset_count(&set), 6 + 4294967295ULL);
 	CHECK(uidset_nth(&set, 0, &uid) && uid == 10);
 	CHECK(uidset_nth(&set, 2, &uid) && uid == 12);
 	CHECK(uidset_nth(&set, 3, &uid) && uid == 3);
@@ -309,9 +309,9 @@ TEST(copyuid_pairs_by_position)
 	static const uint32_t pairs[][2] = {
 	    {304, 3956}, {319, 3957}, {320, 3958}};
 
-	CHECK(parse(&src, "304,319:320", NULL) == 0);
-	CHECK(parse(&dst, "3956:3958", NULL) == 0);
-	CHECK(uidset_count(&src) == uidset_count(&dst));
+	CHECK_INT_EQ(parse(&src, "304,319:320", NULL), 0);
+	CHECK_INT_EQ(parse(&dst, "3956:3958", NULL), 0);
+	CHECK_INT_EQ(uidset_count(&src), uidset_count(&dst));
 	for (i = 0; i < 3; i++) {
 		CHECK(uidset_nth(&src, i, &s) && s == pairs[i][0]);
 		CHECK(uidset_nth(&dst, i, &d) && d == pairs[i][1]);
@@ -319,8 +319,8 @@ TEST(copyuid_pairs_by_position)
 	uidset_clear(&src);
 	uidset_clear(&dst);
 	/* Order that is not ascending survives too. */
-	CHECK(parse(&src, "9,3,5:6", NULL) == 0);
-	CHECK(parse(&dst, "100:103", NULL) == 0);
+	CHECK_INT_EQ(parse(&src, "9,3,5:6", NULL), 0);
+	CHECK_INT_EQ(parse(&dst, "100:103", NULL), 0);
 	CHECK(uidset_nth(&src, 1, &s) && s == 3);
 	CHECK(uidset_nth(&src, 3, &s) && s == 6);
 	CHECK(uidset_nth(&dst, 3, &d) && d == 103);
@@ -335,7 +335,7 @@ TEST(contains)
 	int bad = 0;
 
 	CHECK(!uidset_contains(&set, 1));
-	CHECK(parse(&set, "50:60,1,30:20,4294967295,70", NULL) == 0);
+	CHECK_INT_EQ(parse(&set, "50:60,1,30:20,4294967295,70", NULL), 0);
 	CHECK(!uidset_is_normalized(&set));
 	for (int pass = 0; pass < 2; pass++) {
 		for (uid = 0; uid < 100; uid++) {
@@ -350,7 +350,7 @@ TEST(contains)
 		uidset_normalize(&set);
 		CHECK(uidset_is_normalized(&set));
 	}
-	CHECK(bad == 0);
+	CHECK_INT_EQ(bad, 0);
 	uidset_free(&set);
 }
 
@@ -412,11 +412,11 @@ TEST(chunks_of_scattered_uids)
 		    0)
 			bad++;
 	}
-	CHECK(bad == 0);
+	CHECK_INT_EQ(bad, 0);
 	CHECK(pos == set.n && total == set.n);
 	CHECK(chunks > 100);
 	uidset_normalize(&back);
-	CHECK(back.n == set.n);
+	CHECK_INT_EQ(back.n, set.n);
 	CHECK(back.n == set.n &&
 	      memcmp(back.r, set.r, set.n * sizeof(*set.r)) == 0);
 	buf_free(&b);
@@ -430,35 +430,35 @@ TEST(chunk_limits)
 	struct buf *b = buf_create(100);
 	size_t pos = 0;
 
-	CHECK(parse(&set, "1:3,5,100000:200000,7", NULL) == 0);
+	CHECK_INT_EQ(parse(&set, "1:3,5,100000:200000,7", NULL), 0);
 	/* Each call writes at least one range, even past max. */
-	CHECK(uidset_format_chunk(&set, &pos, 4, b) == 1);
+	CHECK_INT_EQ(uidset_format_chunk(&set, &pos, 4, b), 1);
 	CHECK_STREQ(buf_data(b), "1:3");
-	CHECK(pos == 1);
+	CHECK_INT_EQ(pos, 1);
 	buf_reset(b);
-	CHECK(uidset_format_chunk(&set, &pos, 4, b) == 1);
+	CHECK_INT_EQ(uidset_format_chunk(&set, &pos, 4, b), 1);
 	CHECK_STREQ(buf_data(b), "5");
 	buf_reset(b);
-	CHECK(uidset_format_chunk(&set, &pos, 4, b) == 1);
+	CHECK_INT_EQ(uidset_format_chunk(&set, &pos, 4, b), 1);
 	CHECK_STREQ(buf_data(b), "100000:200000");
 	buf_reset(b);
-	CHECK(uidset_format_chunk(&set, &pos, 4, b) == 1);
+	CHECK_INT_EQ(uidset_format_chunk(&set, &pos, 4, b), 1);
 	CHECK_STREQ(buf_data(b), "7");
-	CHECK(uidset_format_chunk(&set, &pos, 4, b) == 0);
-	CHECK(pos == set.n);
+	CHECK_INT_EQ(uidset_format_chunk(&set, &pos, 4, b), 0);
+	CHECK_INT_EQ(pos, set.n);
 	/* Exactly max fits. */
 	pos = 0;
 	buf_reset(b);
-	CHECK(uidset_format_chunk(&set, &pos, 5, b) == 2);
+	CHECK_INT_EQ(uidset_format_chunk(&set, &pos, 5, b), 2);
 	CHECK_STREQ(buf_data(b), "1:3,5");
 	buf_free(&b);
 	/* The buffer's cap stops it short of the end. */
 	b = buf_create(6);
 	pos = 0;
-	CHECK(uidset_format_chunk(&set, &pos, 1000, b) == 2);
-	CHECK(pos == 2);
-	CHECK(uidset_format_chunk(&set, &pos, 1000, b) == 0);
-	CHECK(pos == 2);
+	CHECK_INT_EQ(uidset_format_chunk(&set, &pos, 1000, b), 2);
+	CHECK_INT_EQ(pos, 2);
+	CHECK_INT_EQ(uidset_format_chunk(&set, &pos, 1000, b), 0);
+	CHECK_INT_EQ(pos, 2);
 	buf_free(&b);
 	uidset_free(&set);
 }
@@ -478,7 +478,7 @@ TEST(iter_walks_every_uid_in_order)
 		CHECK(n < 6 && uid == want[n]);
 		n++;
 	}
-	CHECK(n == 6);
+	CHECK_INT_EQ(n, 6);
 	uidset_free(&set);
 	uidset_iter_init(&it, &set);
 	CHECK(!uidset_iter_next(&it, &uid));
@@ -491,11 +491,11 @@ check_subtract(const char *a, const char *b, const char *expect)
 	struct uidset x = UIDSET_INIT, y = UIDSET_INIT;
 	struct buf *out = buf_create(1024);
 
-	CHECK(parse(&x, a, NULL) == 0);
-	CHECK(parse(&y, b, NULL) == 0);
-	CHECK(uidset_subtract(&x, &y) == 0);
+	CHECK_INT_EQ(parse(&x, a, NULL), 0);
+	CHECK_INT_EQ(parse(&y, b, NULL), 0);
+	CHECK_INT_EQ(uidset_subtract(&x, &y), 0);
 	CHECK(uidset_is_normalized(&x));
-	CHECK(uidset_format(&x, out) == 0);
+	CHECK_INT_EQ(uidset_format(&x, out), 0);
 	CHECK_STREQ(buf_data(out), expect);
 	buf_free(&out);
 	uidset_free(&x);

@@ -346,13 +346,13 @@ TEST(continuation_lines)
 	CHECK_MEMEQ(tmp, (size_t)n, "A7 AUTHENTICATE PLAIN\r\n", (size_t)23);
 	CHECK(imap_writer_finished(w));
 	CHECK(!imap_writer_at_start(w));
-	CHECK(imap_writer_add_line(w, "AGpvZQBwdw==", 12, true) == 0);
+	CHECK_INT_EQ(imap_writer_add_line(w, "AGpvZQBwdw==", 12, true), 0);
 	CHECK(!imap_writer_finished(w));
-	CHECK(imap_writer_mem_pending(w) == 14);
+	CHECK_INT_EQ(imap_writer_mem_pending(w), 14);
 	imap_writer_trace(w, 1, trace_cb, &t);
 	n = imap_writer_fill(w, tmp, sizeof(tmp), &error);
 	CHECK_MEMEQ(tmp, (size_t)n, "AGpvZQBwdw==\r\n", (size_t)14);
-	CHECK(imap_writer_mem_pending(w) == 0);
+	CHECK_INT_EQ(imap_writer_mem_pending(w), 0);
 	CHECK_STREQ(buf_data(out), "A7 AUTHENTICATE PLAIN|<redacted>|");
 	imap_writer_free(&w);
 	buf_free(&out);
@@ -372,7 +372,7 @@ TEST(line_after_written_command)
 	n = imap_writer_fill(w, tmp, sizeof(tmp), &error);
 	CHECK_MEMEQ(tmp, (size_t)n, "A3 IDLE\r\n", (size_t)9);
 	CHECK(imap_writer_finished(w));
-	CHECK(imap_writer_add_line(w, "DONE", 4, false) == 0);
+	CHECK_INT_EQ(imap_writer_add_line(w, "DONE", 4, false), 0);
 	CHECK(!imap_writer_finished(w));
 	n = imap_writer_fill(w, tmp, sizeof(tmp), &error);
 	CHECK_MEMEQ(tmp, (size_t)n, "DONE\r\n", (size_t)6);
@@ -396,7 +396,7 @@ TEST(abort_drops_rest)
 	CHECK(!imap_writer_finished(w));
 	imap_writer_abort(w);
 	CHECK(imap_writer_finished(w));
-	CHECK(imap_writer_fill(w, tmp, sizeof(tmp), &error) == 0);
+	CHECK_INT_EQ(imap_writer_fill(w, tmp, sizeof(tmp), &error), 0);
 	imap_writer_free(&w);
 }
 
@@ -407,7 +407,7 @@ add(struct imap_writer *w, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	CHECK(imap_writer_add(w, fmt, ap, &error) == 0);
+	CHECK_INT_EQ(imap_writer_add(w, fmt, ap, &error), 0);
 	va_end(ap);
 	return w;
 }
@@ -421,7 +421,7 @@ TEST(piecewise)
 	add(w, "APPEND %m", "Sent");
 	add(w, " (\\Seen) %L", "one", (size_t)3);
 	add(w, " %L", "two", (size_t)3);
-	CHECK(imap_writer_end(w) == 0);
+	CHECK_INT_EQ(imap_writer_end(w), 0);
 	CHECK_STREQ(imap_writer_verb(w), "APPEND");
 	t = transcript(w, 0, 7, &len);
 	CHECK_STREQ(t,

@@ -1,0 +1,73 @@
+#!/bin/sh
+# run-test.sh VARIANT NAME: run one test of check.sh and print its result
+# in one block: VARIANT is plain (build/) or san (build-san/); NAME is a
+# unit test binary (test-buf), an integration script (31-flags) or
+# fuzz-smoke. Its TAP goes to BUILD/tests/log/NAME.tap, its stderr to
+# NAME.err, and "passed failed skipped seconds" to NAME.res.
+set -u
+variant=$1 name=$2
+top=$(cd "$(dirname "$0")/.." && pwd)
+case $variant in
+plain) B=$top/build ;;
+san) B=$top/build-san ;;
+*) echo "run-test.sh: unknown variant $variant" >&2; exit 2 ;;
+esac
+export IMAPSYNC_BUILD="$B" IMAPSYNC_TOP="$top"
+log=$B/tests/log
+mkdir -p "$log"
+out=$log/$name.tap err=$log/$name.err
+case $name in
+test-*) set -- "$B/tests/$name" ;;
+fuzz-smoke)
+	# Built here, not before the tests: it builds while they run.
+	set -- sh -c 'command -v "${CLANG:-clang}" >/dev/null 2>&1 ||
+		{ echo "1..0 # SKIP clang not installed"; exit 0; }
+	make -s -C "$1" BUILD="$2" fuzz >"$3" 2>&1 ||
+		{ sed "s/^/# /" "$3"; echo "not ok - the fuzz targets build"; exit 1; }
+	exec sh "$1/tests/fuzz-smoke.sh" "$2/fuzz"' sh "$top" "$B" "$log/fuzz-build.log"
+	;;
+*) set -- sh "$top/tests/integration/$name.sh" ;;
+esac
+t0=$(date +%s)
+timeout -k 10 "${IMAPSYNC_TEST_TIMEOUT:-900}" "$@" >"$out" 2>"$err"
+rc=$?
+secs=$(($(date +%s) - t0))
+p=$(grep -c '^ok ' "$out")
+s=$(grep -c '^ok .*# *SKIP' "$out")
+f=$(grep -c '^not ok ' "$out")
+p=$((p - s))
+plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\).*/\1/p' "$out" | head -n 1)
+if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+	f=1
+	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		echo "not ok - $name timed out" >>"$out"
+	else
+		echo "not ok - $name exited with status $rc" >>"$out"
+	fi
+elif [ -n "$plan" ] && [ $((p + s + f)) -ne "$plan" ]; then
+	f=$((f + 1))
+	echo "not ok - $name planned $plan, ran $((p + s + f - 1))" >>"$out"
+fi
+echo "$p $f $s $secs" >"$log/$name.res"
+# One write, so that results of tests running side by side do not mix.
+block=$log/$name.block
+if [ "$f" -gt 0 ]; then
+	{
+		echo "FAIL $variant $name: $p passed, $f failed ($secs s)"
+		grep -E '^(not ok|#)' "$out" | grep -v '^# kept' |
+			head -n 40 | sed 's/^/    /'
+		grep '^# kept: ' "$out" | sed 's/^# kept: /    kept: /'
+		if [ -s "$err" ]; then
+			echo "    stderr ($err):"
+			tail -n 10 "$err" | sed 's/^/      /'
+		fi
+		echo "    TAP: $out"
+	} >"$block"
+else
+	skip=
+	[ "$s" -gt 0 ] && skip=", $s skipped"
+	echo "ok   $variant $name: $p passed$skip ($secs s)" >"$block"
+fi
+cat "$block"
+rm -f "$block"
+exit 0
