@@ -984,10 +984,24 @@ mbx_under(const char *name, size_t len, const char *parent, size_t plen)
 	       memcmp(name, parent, plen) == 0;
 }
 
+/* Whether the listed mailbox name is subscribed on side s. */
+static bool
+mbx_new_subscribed(const struct mbx_item *items, size_t n, const char *name,
+                   size_t len, enum side s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (items[i].len == len && memcmp(items[i].name, name, len) == 0)
+			return mbx_subscribed(items[i].e[s]);
+	}
+	return false;
+}
+
 /* Subscriptions go by name: after RENAME of from to to on side s, move
- * those of from and its children there, as a mail client does (the next
- * listing would otherwise take the old names for unsubscribed mailboxes
- * and the new ones for unsubscribed mailboxes, and carry that). */
+ * those of from and its children there as the side that renamed them
+ * did (a mail client moves them; a plain RENAME leaves the old names
+ * subscribed, and then so does this). */
 static void
 mbx_rename_subscriptions(struct sync_run *run, enum side s,
                          const struct mbx_item *from,
@@ -1012,6 +1026,14 @@ mbx_rename_subscriptions(struct sync_run *run, enum side s,
 			continue;
 		memcpy(name, to->name, to->len);
 		memcpy(name + to->len, k->name + from->len, k->len - from->len);
+		/* Mirrored: moved here only if the side that renamed it
+		 * has the new name subscribed (a plain RENAME, as
+		 * Dovecot's and Cyrus's are, leaves the old name
+		 * subscribed and the new one not; then so does this). */
+		if (!mbx_new_subscribed(items, n, name, len, side_other(s))) {
+			free(name);
+			continue;
+		}
 		ow = sync_wire_name(srv, k->name, k->len);
 		nw = sync_wire_name(srv, name, len);
 		if (ow != NULL && nw != NULL) {
