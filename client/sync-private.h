@@ -200,6 +200,7 @@ struct mbox {
 	bool active;  /* still has rounds to go */
 	bool move_in; /* messages are moved in: CHECK it before storing */
 	bool repair;  /* --repair compares every message: MATCH pairs all */
+	bool resumed; /* compared in full after a stopped first sync */
 	/* UIDVALIDITY changed on recover_side: the pairs are made again
 	 * by content, if every message there is found on the other side. */
 	bool recover;

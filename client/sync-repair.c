@@ -313,10 +313,12 @@ unpaired:
 				rc.unpaired[s] += old;
 				continue;
 			}
-			log_warn(side_name(side_other(s)), mb->display,
-			         "No match for %s UID %" PRIu32
-			         ". Redownloading.",
-			         side_name(s), e->uid);
+			/* A stopped first copy goes on: no news. */
+			if (!mb->resumed)
+				log_warn(side_name(side_other(s)), mb->display,
+				         "No match for %s UID %" PRIu32
+				         ". Redownloading.",
+				         side_name(s), e->uid);
 			uidset_add(&ms->fresh, e->uid);
 		}
 		flagmap_clear(&ms->all);

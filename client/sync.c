@@ -1250,6 +1250,22 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 	}
 }
 
+/* Whether a side of mb has no numbers while the mapping has pairs. */
+static bool
+mbox_interrupted(struct mbox *mb)
+{
+	uint64_t pairs = 0;
+	const char *error;
+
+	if (mb->s[SIDE_LOCAL].have_row && mb->s[SIDE_REMOTE].have_row)
+		return false;
+	if (state_mapping_count(mb->run->state, mb->idx, &pairs, &error) < 0) {
+		sync_db_fail(mb, error);
+		return false;
+	}
+	return pairs > 0;
+}
+
 /* Whether a mailbox is being compared in full (it went back). */
 static bool
 sync_any_scan(const struct mbox *mbs, size_t n)
@@ -1327,6 +1343,18 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 		}
 		if (mb->failed)
 			continue;
+		if (!repair && !run->set.dry_run && !mb->recover &&
+		    mbox_interrupted(mb) && !mb->failed) {
+			/* Pairs but no numbers: a run stopped before this
+			 * mailbox's first commit. What it meant to do still
+			 * (flags a move left to set) no SELECT reports:
+			 * compare it in full. */
+			mbox_step(mb, PHASE_SCAN);
+			mb->repair = true;
+			mb->resumed = true;
+			sync_repair_start(mb);
+			continue;
+		}
 		if ((repair || ((mb->went_back[SIDE_LOCAL] ||
 		                 mb->went_back[SIDE_REMOTE]) &&
 		                !run->set.dry_run && !mb->recover)) &&
