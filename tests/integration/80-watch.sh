@@ -61,7 +61,11 @@ tap_check "--notify: its subscription follows" \
 	watch_until "$WATCH_DEADLINE" remote_subscribed projects
 
 # Renamed and deleted mailboxes (interimap's --notify misses both).
+# Dovecot 2.3 announces a rename made in another session only with the
+# next event there (here, new mail), not at once: what is tested is that
+# the watcher carries it then.
 store_rename "$REMOTE" projects projects2
+store_append "$REMOTE" INBOX -s after-rename >/dev/null
 tap_check "--notify: a mailbox renamed on the remote side is renamed on the local side" \
 	watch_until "$WATCH_DEADLINE" sh -c "grep -q 'local: Renamed mailbox projects to projects2' '$WATCH_LOG'"
 store_delete "$LOCAL" projects2
