@@ -823,6 +823,17 @@ mbx_delete(struct sync_run *run, struct mbx_item *m, const char *display)
 	 * listing carries it back as a subscription of nothing). */
 	if (mbx_subscribed(m->e[m->delete_on]))
 		imap_conn_cmd(srv->conn, NULL, NULL, "UNSUBSCRIBE %s", wire);
+	/* And where it was deleted: a plain DELETE (Dovecot's) leaves a
+	 * subscription to nothing behind. */
+	{
+		enum side o = side_other(m->delete_on);
+		char *ow = sync_wire_name(&run->server[o], m->name, m->len);
+
+		if (ow != NULL)
+			imap_conn_cmd(run->server[o].conn, NULL, NULL,
+			              "UNSUBSCRIBE %s", ow);
+		free(ow);
+	}
 	if (state_mailbox_delete(run->state, m->idx, &error) < 0)
 		log_error("database", display, "%s", error);
 	log_info(side_name(m->delete_on), NULL,
@@ -984,24 +995,25 @@ mbx_under(const char *name, size_t len, const char *parent, size_t plen)
 	       memcmp(name, parent, plen) == 0;
 }
 
-/* Whether the listed mailbox name is subscribed on side s. */
-static bool
-mbx_new_subscribed(const struct mbx_item *items, size_t n, const char *name,
-                   size_t len, enum side s)
+/* The listed item named name, NULL if none. */
+static const struct mbx_item *
+mbx_named(const struct mbx_item *items, size_t n, const char *name,
+          size_t len)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		if (items[i].len == len && memcmp(items[i].name, name, len) == 0)
-			return mbx_subscribed(items[i].e[s]);
+			return &items[i];
 	}
-	return false;
+	return NULL;
 }
 
-/* Subscriptions go by name: after RENAME of from to to on side s, move
- * those of from and its children there as the side that renamed them
- * did (a mail client moves them; a plain RENAME leaves the old names
- * subscribed, and then so does this). */
+/* Subscriptions go by name, and a plain RENAME (Dovecot's, Cyrus's)
+ * leaves them under the old name. A mailbox's subscription is kept in
+ * the database with it, so it travels with the rename, children
+ * included: on side s, where RENAME was just sent, and on the side that
+ * renamed it (where a client may have moved it already, or not). */
 static void
 mbx_rename_subscriptions(struct sync_run *run, enum side s,
                          const struct mbx_item *from,
@@ -1009,41 +1021,62 @@ mbx_rename_subscriptions(struct sync_run *run, enum side s,
                          const struct mbx_item *items, size_t n,
                          bool *failed)
 {
-	struct sync_server *srv = &run->server[s];
+	enum side w = side_other(s);
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		const struct mbx_item *k = &items[i];
-		char *name, *ow, *nw;
+		const struct mbx_item *k = &items[i], *nk;
+		char *name, *ow[SIDE_COUNT], *nw[SIDE_COUNT];
+		const char *error;
+		bool dbsub = false;
+		int64_t idx;
 		size_t len;
+		unsigned t;
 
-		if ((k != from &&
-		     !mbx_under(k->name, k->len, from->name, from->len)) ||
-		    !mbx_subscribed(k->e[s]))
+		if (k != from &&
+		    !mbx_under(k->name, k->len, from->name, from->len))
+			continue;
+		if (state_mailbox_find(run->state, k->name, k->len, &idx,
+		                       &dbsub, &error) <= 0 ||
+		    (!dbsub && !mbx_subscribed(k->e[s])))
 			continue;
 		len = to->len + (k->len - from->len);
 		if ((name = malloc(len + 1)) == NULL)
 			continue;
 		memcpy(name, to->name, to->len);
 		memcpy(name + to->len, k->name + from->len, k->len - from->len);
-		/* Mirrored: moved here only if the side that renamed it
-		 * has the new name subscribed (a plain RENAME, as
-		 * Dovecot's and Cyrus's are, leaves the old name
-		 * subscribed and the new one not; then so does this). */
-		if (!mbx_new_subscribed(items, n, name, len, side_other(s))) {
-			free(name);
-			continue;
+		nk = mbx_named(items, n, name, len);
+		for (t = 0; t < SIDE_COUNT; t++) {
+			ow[t] = sync_wire_name(&run->server[t], k->name,
+			                       k->len);
+			nw[t] = sync_wire_name(&run->server[t], name, len);
 		}
-		ow = sync_wire_name(srv, k->name, k->len);
-		nw = sync_wire_name(srv, name, len);
-		if (ow != NULL && nw != NULL) {
-			imap_conn_cmd(srv->conn, mbx_admin_done, failed,
-			              "UNSUBSCRIBE %s", ow);
-			imap_conn_cmd(srv->conn, mbx_admin_done, failed,
-			              "SUBSCRIBE %s", nw);
+		if (ow[s] != NULL && nw[s] != NULL) {
+			if (mbx_subscribed(k->e[s]))
+				imap_conn_cmd(run->server[s].conn,
+				              mbx_admin_done, failed,
+				              "UNSUBSCRIBE %s", ow[s]);
+			if (dbsub)
+				imap_conn_cmd(run->server[s].conn,
+				              mbx_admin_done, failed,
+				              "SUBSCRIBE %s", nw[s]);
 		}
-		free(ow);
-		free(nw);
+		/* The renaming side: the old name is gone there (unless a
+		 * new mailbox took it); the new one, if it is there. */
+		if (dbsub && ow[w] != NULL && nw[w] != NULL) {
+			if (!mbx_exists(k->e[w]))
+				imap_conn_cmd(run->server[w].conn, NULL, NULL,
+				              "UNSUBSCRIBE %s", ow[w]);
+			if (nk != NULL && mbx_exists(nk->e[w]) &&
+			    !mbx_subscribed(nk->e[w]))
+				imap_conn_cmd(run->server[w].conn,
+				              mbx_admin_done, failed,
+				              "SUBSCRIBE %s", nw[w]);
+		}
+		for (t = 0; t < SIDE_COUNT; t++) {
+			free(ow[t]);
+			free(nw[t]);
+		}
 		free(name);
 	}
 }
