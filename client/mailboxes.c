@@ -1010,10 +1010,10 @@ mbx_named(const struct mbx_item *items, size_t n, const char *name,
 }
 
 /* Subscriptions go by name, and a plain RENAME (Dovecot's, Cyrus's)
- * leaves them under the old name. A mailbox's subscription is kept in
- * the database with it, so it travels with the rename, children
- * included: on side s, where RENAME was just sent, and on the side that
- * renamed it (where a client may have moved it already, or not). */
+ * leaves them under the old name. After RENAME on side s, for the
+ * mailbox and its children: the old name is unsubscribed on both sides
+ * (where it no longer exists), and the new one subscribed on s as the
+ * side that renamed it has it. */
 static void
 mbx_rename_subscriptions(struct sync_run *run, enum side s,
                          const struct mbx_item *from,
@@ -1051,28 +1051,24 @@ mbx_rename_subscriptions(struct sync_run *run, enum side s,
 			                       k->len);
 			nw[t] = sync_wire_name(&run->server[t], name, len);
 		}
+		/* Here: the old name goes; the new one is subscribed as
+		 * the renaming side has it (the user's word, moved there
+		 * by a client or not). */
 		if (ow[s] != NULL && nw[s] != NULL) {
 			if (mbx_subscribed(k->e[s]))
 				imap_conn_cmd(run->server[s].conn,
 				              mbx_admin_done, failed,
 				              "UNSUBSCRIBE %s", ow[s]);
-			if (dbsub)
+			if (nk != NULL && mbx_subscribed(nk->e[w]))
 				imap_conn_cmd(run->server[s].conn,
 				              mbx_admin_done, failed,
 				              "SUBSCRIBE %s", nw[s]);
 		}
-		/* The renaming side: the old name is gone there (unless a
-		 * new mailbox took it); the new one, if it is there. */
-		if (dbsub && ow[w] != NULL && nw[w] != NULL) {
-			if (!mbx_exists(k->e[w]))
-				imap_conn_cmd(run->server[w].conn, NULL, NULL,
-				              "UNSUBSCRIBE %s", ow[w]);
-			if (nk != NULL && mbx_exists(nk->e[w]) &&
-			    !mbx_subscribed(nk->e[w]))
-				imap_conn_cmd(run->server[w].conn,
-				              mbx_admin_done, failed,
-				              "SUBSCRIBE %s", nw[w]);
-		}
+		/* There: the old name is gone (unless a new mailbox took
+		 * it), so is any subscription a plain RENAME left on it. */
+		if (dbsub && ow[w] != NULL && !mbx_exists(k->e[w]))
+			imap_conn_cmd(run->server[w].conn, NULL, NULL,
+			              "UNSUBSCRIBE %s", ow[w]);
 		for (t = 0; t < SIDE_COUNT; t++) {
 			free(ow[t]);
 			free(nw[t]);
