@@ -453,6 +453,7 @@ match_pair(struct mbox *mb, const struct sync_ident *x,
 
 struct pending_ctx {
 	enum side side;
+	bool copies;
 	struct uidset *uids;
 };
 
@@ -461,15 +462,19 @@ pending_add(void *context, const struct state_pending *p)
 {
 	struct pending_ctx *pc = context;
 
-	if (p->from == pc->side && uidset_add(pc->uids, p->uid) < 0)
-		return -1;
-	return 0;
+	if (p->from != pc->side ||
+	    (pc->copies && p->fingerprint_len == SYNC_INTENT_MOVE_LEN &&
+	     memcmp(p->fingerprint, SYNC_INTENT_MOVE, SYNC_INTENT_MOVE_LEN) ==
+	         0))
+		return 0;
+	return uidset_add(pc->uids, p->uid) < 0 ? -1 : 0;
 }
 
 int
-sync_pending_uids(struct mbox *mb, enum side s, struct uidset *uids)
+sync_pending_uids(struct mbox *mb, enum side s, bool copies,
+                  struct uidset *uids)
 {
-	struct pending_ctx pc = {s, uids};
+	struct pending_ctx pc = {s, copies, uids};
 	const char *error;
 
 	if (state_pending_foreach(mb->run->state, mb->idx, pending_add, &pc,
@@ -515,8 +520,8 @@ sync_match_finish(struct mbox *mb)
 	 * was killed may have copied one to the other: an intent says so.
 	 * A first sync, a repair and a restore pair whatever is equal. */
 	any = mb->recover || mb->repair || !ls->have_row || !rs->have_row;
-	if (!any && (sync_pending_uids(mb, SIDE_LOCAL, &pend[SIDE_LOCAL]) < 0 ||
-	             sync_pending_uids(mb, SIDE_REMOTE, &pend[SIDE_REMOTE]) < 0)) {
+	if (!any && (sync_pending_uids(mb, SIDE_LOCAL, false, &pend[SIDE_LOCAL]) < 0 ||
+	             sync_pending_uids(mb, SIDE_REMOTE, false, &pend[SIDE_REMOTE]) < 0)) {
 		sync_rollback(st);
 		goto out;
 	}

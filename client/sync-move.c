@@ -318,7 +318,7 @@ sync_move_finish(struct mbox *mbs, size_t n)
 			/* A mailbox being paired afresh (UIDVALIDITY
 			 * changed) takes no move. */
 			if (to->failed || !to->active || to->recover ||
-			    sync_pending_uids(to, s, &pending) < 0)
+			    sync_pending_uids(to, s, true, &pending) < 0)
 				continue;
 			for (j = 0; j < ms->idents_count; j++) {
 				struct sync_ident *v = &ms->idents[j];
@@ -645,7 +645,8 @@ move_intents(struct move_cmd *mc)
 		goto db_error;
 	for (i = 0; i < mc->count; i++) {
 		if (state_pending_add(st, to->idx, twin,
-		                      mc->moves[i]->other_uid, "", 0,
+		                      mc->moves[i]->other_uid,
+		                      SYNC_INTENT_MOVE, SYNC_INTENT_MOVE_LEN,
 		                      &error) < 0) {
 			sync_rollback(st);
 			goto db_error;

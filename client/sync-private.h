@@ -354,9 +354,14 @@ void sync_match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
                          const char *flags);
 void sync_match_free(struct mbox_side *ms);
 /* The UIDs on side s of mb that an intent names (a copy or a move a
- * killed or failed run may have made): MATCH may pair them. -1 failed
- * the run (database). */
-int sync_pending_uids(struct mbox *mb, enum side s, struct uidset *uids);
+ * killed or failed run may have made): MATCH may pair them; with
+ * copies, those of copies only. -1 failed the run (database). */
+int sync_pending_uids(struct mbox *mb, enum side s, bool copies,
+                      struct uidset *uids);
+/* The mark of a move's intent in the pending table's fingerprint column
+ * (a copy's is empty): a move that was never sent can still be made. */
+#define SYNC_INTENT_MOVE "move"
+#define SYNC_INTENT_MOVE_LEN 4
 /* Queue the FETCH of the keys of uids (normalized) on ms, in the step's
  * flight (in PHASE_SIZES their sizes only); the answers reach
  * sync_match_on_size(), or sync_match_on_fetch() and
