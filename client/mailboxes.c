@@ -806,6 +806,7 @@ mbx_delete(struct sync_run *run, struct mbx_item *m, const char *display)
 	struct sync_server *srv = &run->server[m->delete_on];
 	char *wire = sync_wire_name(srv, m->name, m->len);
 	const char *error;
+	unsigned s;
 
 	m->skip = true;
 	if (wire == NULL)
@@ -818,21 +819,17 @@ mbx_delete(struct sync_run *run, struct mbx_item *m, const char *display)
 		return;
 	}
 	imap_conn_cmd(srv->conn, mbx_item_done, m, "DELETE %s", wire);
-	/* Subscriptions go by name and outlive a DELETE: the side where
-	 * the user deleted it had it unsubscribed too (else the next
-	 * listing carries it back as a subscription of nothing). */
-	if (mbx_subscribed(m->e[m->delete_on]))
-		imap_conn_cmd(srv->conn, NULL, NULL, "UNSUBSCRIBE %s", wire);
-	/* And where it was deleted: a plain DELETE (Dovecot's) leaves a
-	 * subscription to nothing behind. */
-	{
-		enum side o = side_other(m->delete_on);
-		char *ow = sync_wire_name(&run->server[o], m->name, m->len);
+	/* Subscriptions go by name and outlive a plain DELETE (Dovecot's):
+	 * the deleted name is unsubscribed on both sides, or the next
+	 * listing would carry a subscription of nothing. */
+	for (s = 0; s < SIDE_COUNT; s++) {
+		char *w = sync_wire_name(&run->server[s], m->name, m->len);
 
-		if (ow != NULL)
-			imap_conn_cmd(run->server[o].conn, NULL, NULL,
-			              "UNSUBSCRIBE %s", ow);
-		free(ow);
+		if (w != NULL && (s != m->delete_on ||
+		                  mbx_subscribed(m->e[m->delete_on])))
+			imap_conn_cmd(run->server[s].conn, NULL, NULL,
+			              "UNSUBSCRIBE %s", w);
+		free(w);
 	}
 	if (state_mailbox_delete(run->state, m->idx, &error) < 0)
 		log_error("database", display, "%s", error);

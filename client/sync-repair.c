@@ -132,35 +132,25 @@ repair_pair(void *context, uint32_t luid, uint32_t ruid)
 				         luid, ruid);
 		}
 		uidset_add(&rc->drop, luid);
-	} else if (l == NULL) {
-		if (lvan) {
+	} else {
+		/* On one side only: gone from the other (gone). */
+		enum side gone = l == NULL ? SIDE_LOCAL : SIDE_REMOTE;
+		enum side have = side_other(gone);
+		uint32_t uid[SIDE_COUNT] = {luid, ruid};
+
+		if (gone == SIDE_LOCAL ? lvan : rvan) {
 			/* Keep the pair: APPLY expunges the partner and
 			 * drops it then. */
-			uidset_add(&ls->vanished, luid);
+			uidset_add(&mb->s[gone].vanished, uid[gone]);
 		} else {
-			rc->missing[SIDE_LOCAL]++;
+			rc->missing[gone]++;
 			if (!rc->verify)
-				log_warn("local", mb->display,
+				log_warn(side_name(gone), mb->display,
 				         "UID %" PRIu32 " disappeared. "
-				         "Redownloading remote UID %" PRIu32
-				         ".",
-				         luid, ruid);
+				         "Redownloading %s UID %" PRIu32 ".",
+				         uid[gone], side_name(have), uid[have]);
 			uidset_add(&rc->drop, luid);
-			uidset_add(&rs->fresh, ruid);
-		}
-	} else {
-		if (rvan) {
-			uidset_add(&rs->vanished, ruid);
-		} else {
-			rc->missing[SIDE_REMOTE]++;
-			if (!rc->verify)
-				log_warn("remote", mb->display,
-				         "UID %" PRIu32 " disappeared. "
-				         "Redownloading local UID %" PRIu32
-				         ".",
-				         ruid, luid);
-			uidset_add(&rc->drop, luid);
-			uidset_add(&ls->fresh, luid);
+			uidset_add(&mb->s[have].fresh, uid[have]);
 		}
 	}
 	flagmap_remove(&ls->all, luid);
