@@ -12,24 +12,15 @@ sync_pair_new
 store_append "$REMOTE" INBOX -s r1 >/dev/null
 store_append "$LOCAL" INBOX -s l1 >/dev/null
 sed -i '1i timeout = 4\nconnect-timeout = 4' "$SYNC_CONF"
-cp "$SYNC_CONF" "$SYNC_CONF.sane"
 
 # slow MODE WHAT: a run against the remote slowed by slowserver.py MODE
 # ends with exit 3 and an error naming the remote and WHAT.
 slow() {
-	sed "s|^command = $REMOTE\$|command = $IMAPSYNC_TOP/tests/lib/slowserver.py $1 $REMOTE|" \
-		"$SYNC_CONF.sane" >"$SYNC_CONF"
-	SYNC_SEQ=$((SYNC_SEQ + 1))
-	SYNC_ERR=$SYNC_DIR/logs/run$SYNC_SEQ.err
-	XDG_CONFIG_HOME=$SYNC_DIR/xdg-config XDG_DATA_HOME=$SYNC_DIR/xdg-data \
-		timeout 60 "$SYNC_BIN" --config="$SYNC_CONF" \
-		>/dev/null 2>"$SYNC_ERR" </dev/null
-	SYNC_RC=$?
+	sync_run_relayed "$IMAPSYNC_TOP/tests/lib/slowserver.py $1"
 	tap_is "$SYNC_RC" 3 "$1: the run ends, exit status 3"
 	tap_check "$1: the error names the remote and $2" \
 		grep -q "ERROR: remote: $2" "$SYNC_ERR"
 	tap_diag "$(grep ERROR "$SYNC_ERR" | head -n 2)"
-	cp "$SYNC_CONF.sane" "$SYNC_CONF"
 }
 
 slow greeting "connecting and logging in not done within 4 s"

@@ -262,6 +262,20 @@ sync_run() {
 	sync_run_with "$SYNC_BIN" "$@"
 }
 
+# sync_run_relayed 'RELAY ARGS' [IMAPSYNC ARGS]: one run (at most 60 s)
+# with the remote's tunnel behind RELAY (a relay of tests/lib taking the
+# real command last), the configuration as it was after.
+sync_run_relayed() {
+	_relay=$1
+	shift
+	cp "$SYNC_CONF" "$SYNC_CONF.relayed"
+	sed -i "s|^command = $REMOTE\$|command = $_relay $REMOTE|" "$SYNC_CONF"
+	sync_run_with _sync_bounded "$@"
+	mv "$SYNC_CONF.relayed" "$SYNC_CONF"
+	return $SYNC_RC
+}
+_sync_bounded() { timeout 60 "$SYNC_BIN" "$@"; }
+
 # The log lines that report a change on a store or in the database.
 sync_changes() {
 	grep -E '(Added|Removed|Updated|Created|Deleted|Renamed|Subscribe|Unsubscribe|Expunged|Copied|Moved)' \
