@@ -139,6 +139,10 @@ def merge_flags(base, a, b):
     return frozenset(res)
 
 
+# The wire, as --debug logs it (MODEL_TOOL_ARGS=--debug): no change.
+DEBUG_RE = re.compile(r'(local|remote) (<-|->) ')
+
+
 class Skip(Exception):
     """The operation does not apply (its message or mailbox is not there,
     or it would make a conflict the generator avoids)."""
@@ -841,6 +845,8 @@ class Runner:
         cmd = [t, '--config=' + pair.conf]
         if not is_interimap(t):
             cmd.append('--force')
+            # MODEL_TOOL_ARGS="--debug": more in each run's log (--keep).
+            cmd += os.environ.get('MODEL_TOOL_ARGS', '').split()
         return cmd, env
 
     def run_tool(self, pair, kill=None):
@@ -926,7 +932,7 @@ class Runner:
                 if sess[s]:
                     sess[s].close()
         self.res.rounds = rno
-        if self.res.failed and self.o.keep:
+        if (self.res.failed or os.environ.get('MODEL_KEEP_ALL')) and self.o.keep:
             dst = os.path.join(self.o.keep, 'seed-%s' % self.seed)
             shutil.rmtree(dst, ignore_errors=True)
             shutil.move(pair.dir, dst)
@@ -1026,7 +1032,8 @@ class Runner:
         if not self.compare(m, got, rno, 'after the sync'):
             return False
         rc, text, killed = self.run_tool(pair)
-        changes = [x for x in text.splitlines() if CHANGE_RE.search(x)]
+        changes = [x for x in text.splitlines() if CHANGE_RE.search(x)
+                   and not DEBUG_RE.match(x)]
         if rc != 0 or changes:
             res.fail('idle', 'round %d: a second sync exits %d and logs:'
                      '\n%s' % (rno, rc, '\n'.join(changes[:20]) or
