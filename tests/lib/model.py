@@ -93,6 +93,7 @@ not idle (a second sync that is not a no-op).
 """
 
 import collections
+import fcntl
 import imaplib
 import os
 import random
@@ -228,10 +229,23 @@ class Model:
             raise Skip('no message %d in %s' % (tok, bid))
         return lst[k]
 
+    def twins(self, iid):
+        """iid and the instances no user can tell from it: copies of the
+        same message in the same mailbox when the round began.  Which of
+        them a sync paired with which is the engine's choice, so what one
+        side does to any of them meets what the other does to any."""
+        b = self.base.msgs.get(iid)
+        if b is None:
+            return [iid]
+        return [j for j, (t, bid, f) in self.base.msgs.items()
+                if t == b[0] and bid == b[1]]
+
     def msg_ok(self, s, iid, kind):
         """Whether side s may do KIND to instance iid, given what the
         other side did to it this round."""
-        other = self.touch[1 - s].get(iid, set())
+        other = set()
+        for j in self.twins(iid):
+            other |= self.touch[1 - s].get(j, set())
         if kind == 'copysrc':
             return True
         if self.disjoint and other - {'copysrc'}:
@@ -681,6 +695,19 @@ class Pair:
             # Those are done: a later wait need not look at their PIDs
             # (which another process may have by then).
             open(f, 'w').close()
+        # A session forked but not yet started when the client was killed
+        # holds the client's lock until it starts (a loaded machine makes
+        # that long enough for the next run to find it locked).
+        lock = self.db + '.lock'
+        if os.path.exists(lock):
+            with open(lock) as fd:
+                for _ in range(200):
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        fcntl.flock(fd, fcntl.LOCK_UN)
+                        break
+                    except OSError:
+                        time.sleep(0.05)
 
     def remove(self):
         shutil.rmtree(self.dir, ignore_errors=True)
