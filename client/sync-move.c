@@ -330,7 +330,9 @@ sync_move_finish(struct mbox *mbs, size_t n)
 		}
 		/* What is new on s, by key: a pair's twin was moved. A key
 		 * that two vanished pairs or two new messages share names
-		 * neither for sure: those are expunged and copied. */
+		 * neither for sure, nor one without a Message-ID (a
+		 * different message may have its size and date): those are
+		 * expunged and copied. */
 		for (i = 0; i < n && nc > 0; i++) {
 			struct mbox *to = &mbs[i];
 			struct mbox_side *ms = &to->s[s];
@@ -354,6 +356,7 @@ sync_move_finish(struct mbox *mbs, size_t n)
 				const char *error;
 
 				if (!uidset_contains(&ms->fresh, v->uid) ||
+				    v->weak ||
 				    uidset_contains(&pending, v->uid) ||
 				    key_twice(keys, nkeys, v->key) ||
 				    intent_twin(to, s, v, &named))

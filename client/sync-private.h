@@ -56,6 +56,9 @@ struct sync_ident {
 	char *flags;
 	uint64_t modseq;
 	bool taken; /* MATCH paired it */
+	/* No Message-ID: the key is the size and INTERNALDATE only, which
+	 * two different messages may share; it names no move. */
+	bool weak;
 };
 
 /* A [COPYUID uidvalidity src dst] response code. */
