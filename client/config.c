@@ -119,12 +119,6 @@ fail(const char **error_r, const char *fmt, ...)
 	return -1;
 }
 
-const char *
-config_key_name(enum config_key key)
-{
-	return keys[key].name;
-}
-
 static void
 wipe_free(char *s)
 {

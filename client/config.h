@@ -206,7 +206,4 @@ bool config_ignore_mailbox(const struct config *config, const char *name,
 int config_log_prefix_format(const char *fmt, const char *side_name,
                              const char *mailbox, struct buf *buf);
 
-/* The name of a key as written in the file ("SSL_CAfile"). */
-const char *config_key_name(enum config_key key);
-
 #endif
