@@ -1134,10 +1134,10 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 	for (i = 0; i < n; i++) {
 		if (mbox_going(&mbs[i])) {
 			mbox_step(&mbs[i], PHASE_SIZES);
-			queued |= sync_match_start(&mbs[i]);
+			sync_match_start(&mbs[i]);
 		}
 	}
-	queued |= sync_move_start(mbs, n);
+	sync_move_start(mbs, n);
 	queued = sync_match_sizes_flush(mbs, n);
 	if (queued && sync_run_wait(run) < 0)
 		return;
