@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The configuration file: interimap's INI format (Config::Tiny syntax),
  * keys, meanings and defaults, so a user switches by pointing imapsync at
  * the config they have. Keys of the default section (before any

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The messages of the mailboxes that changed, both ways (after
  * interimap's algorithm, restructured so that both servers work at once,
  * all mailboxes move together, and no step waits on a per-message or

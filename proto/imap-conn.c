@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The connection: a queue of commands written as fast as the socket takes
  * them, and the responses read back and dispatched by tag.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Typed decoders over parsed responses. Every value a server sends is
  * checked for type and range before it lands in an output struct, and
  * every error names the response and the item, so a broken server is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Typed decoders for the responses the sync needs. Each takes a parsed
  * response (or a response code) and fills a plain struct whose strings
  * point into the response: they are valid as long as the response is.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Every number that bounds what a peer may make us hold or do.
  * A server that passes one of these gets its connection dropped with an
  * error naming the limit; nothing past a limit is ever allocated. */

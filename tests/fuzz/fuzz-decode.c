@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Fuzz the typed reply decoders (proto/imap-decode.c) on what the parser
  * makes of a server's byte stream: each response goes to the decoder its
  * keyword calls for (FETCH, LIST/LSUB, STATUS, VANISHED, CAPABILITY,
