@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The mailbox list: one LIST ... RETURN (SUBSCRIBED STATUS (...)) per
  * side, names brought to the internal form (reference stripped,
  * delimiter as NUL), then reconciled as interimap does: a mailbox found

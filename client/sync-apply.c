@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The APPLY step: expunge on one side what vanished on the other, store
  * flag changes with UNCHANGEDSINCE (one STORE per distinct flag list,
  * conflicts resolved to the union), and start the copies. */

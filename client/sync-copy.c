@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Copying new messages: UID FETCH of their bodies on one side, each body
  * added to a MULTIAPPEND for the other side as it arrives (spilled
  * bodies are sent from their file), the intent to copy recorded before

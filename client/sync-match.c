@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Pairing before copying: when both sides have messages the mapping does
  * not know (a first sync of two stores that already hold the same mail,
  * a run killed between an APPEND and the recording of its UIDs, a

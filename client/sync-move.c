@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Moves: a message that vanished from mailbox A on one side and turned
  * up, new, in mailbox B on the same side was moved (MOVE, or COPY and
  * EXPUNGE). Its pair on the other side is moved too, with UID MOVE (COPY,

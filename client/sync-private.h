@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* What the parts of the sync engine share: the state of each mailbox
  * being synced. sync.c runs the steps for all mailboxes at once,
  * sync-apply.c expunges and stores flags, sync-copy.c copies new

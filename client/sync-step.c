@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* sync_step(): a no-op in the programs users run; in the tests' build
  * (-DIMAPSYNC_TEST_HOOKS, $(BUILD)/tests/imapsync-hooks) the point where
  * IMAPSYNC_DEBUG_EXIT_AT ends the process. Kept out of libclient.a so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The messages of the mailboxes that changed, both ways (after
  * interimap's algorithm, restructured so that both servers work at once,
  * all mailboxes move together, and no step waits on a per-message or
@@ -1134,10 +1135,10 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 	for (i = 0; i < n; i++) {
 		if (mbox_going(&mbs[i])) {
 			mbox_step(&mbs[i], PHASE_SIZES);
-			queued |= sync_match_start(&mbs[i]);
+			sync_match_start(&mbs[i]);
 		}
 	}
-	queued |= sync_move_start(mbs, n);
+	sync_move_start(mbs, n);
 	queued = sync_match_sizes_flush(mbs, n);
 	if (queued && sync_run_wait(run) < 0)
 		return;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* One IMAP connection with a command pipeline: any number of commands may
  * be in flight; each tagged response reaches the callback of the command
  * that carries its tag, untagged responses go to one handler. Several
@@ -113,7 +114,6 @@ typedef int imap_cmd_cont_fn(struct imap_conn *c, struct imap_cmd *cmd,
  *   %s  const char *: astring: atom, quoted string or literal, the
  *       shortest that is valid for the bytes
  *   %q  const char *: string: quoted or literal, never an atom
- *   %m  const char *: mailbox name in UTF-8: modified UTF-7, then as %s
  *   %P  const char *: like %s, but a credential: redacted in traces
  *   %u  unsigned, %U uint64_t, %d int
  *   %S  const struct uidset *: the whole set as written by uidset_format

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 48-dry-run.sh: --dry-run says what a sync would do and changes nothing:
 # not the stores, not the database; the real sync afterwards does it.
 . "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 65-move-patterns.sh: moves as users make them, on either side, between
 # two syncs: part of a move taken back, moves on to a third mailbox, a
 # split into two, a chain then back. The changed side stays exactly as

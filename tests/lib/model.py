@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """model.py: model-based random test of a two-way IMAP sync (issue 21).
 
 A model of both stores, written from what a user expects of a two-way
