@@ -114,6 +114,7 @@ typedef int imap_cmd_cont_fn(struct imap_conn *c, struct imap_cmd *cmd,
  *   %s  const char *: astring: atom, quoted string or literal, the
  *       shortest that is valid for the bytes
  *   %q  const char *: string: quoted or literal, never an atom
+ *   %m  const char *: mailbox name in UTF-8: modified UTF-7, then as %s
  *   %P  const char *: like %s, but a credential: redacted in traces
  *   %u  unsigned, %U uint64_t, %d int
  *   %S  const struct uidset *: the whole set as written by uidset_format

@@ -3,6 +3,8 @@
 
 #include "buf.h"
 #include "imap-decode.h"
+#include "limits.h"
+#include "mutf7.h"
 #include "uidset.h"
 
 #include <ctype.h>
@@ -211,6 +213,22 @@ writer_directive(struct imap_writer *w, char d, va_list *ap,
 	case 'P':
 		s = va_arg(*ap, const char *);
 		return writer_string(w, s, strlen(s), d != 'q', d == 'P');
+	case 'm': {
+		struct buf *enc = buf_create(IMAP_MAX_MAILBOX_NAME);
+		int ret;
+
+		s = va_arg(*ap, const char *);
+		if (enc == NULL)
+			return -1;
+		if (mutf7_encode(s, strlen(s), enc, error_r) < 0) {
+			buf_free(&enc);
+			return -2;
+		}
+		ret =
+		    writer_string(w, buf_data(enc), buf_len(enc), true, false);
+		buf_free(&enc);
+		return ret;
+	}
 	case 'u':
 		if (buf_printf(w->mem, "%u", va_arg(*ap, unsigned)) < 0)
 			return -1;
@@ -334,6 +352,18 @@ imap_writer_create(const char *tag, const char *fmt, va_list ap,
 		imap_writer_free(&w);
 		return NULL;
 	}
+	return w;
+}
+
+struct imap_writer *
+imap_writer_createf(const char *tag, const char **error_r, const char *fmt, ...)
+{
+	struct imap_writer *w;
+	va_list ap;
+
+	va_start(ap, fmt);
+	w = imap_writer_create(tag, fmt, ap, error_r);
+	va_end(ap);
 	return w;
 }
 

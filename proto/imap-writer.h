@@ -21,8 +21,9 @@ struct imap_writer;
 #define IMAP_WRITER_QUOTED_MAX 1024
 
 /* Build "tag " + fmt + CRLF. Returns NULL with *error_r (static text) when
- * an argument cannot be written (a %F fd that cannot be dup()ed); aborts
- * on a malformed fmt. The caller owns the result (imap_writer_free). */
+ * an argument cannot be written (a %m name that is not valid UTF-8, a
+ * %F fd that cannot be dup()ed); aborts on a malformed fmt. The caller
+ * owns the result (imap_writer_free). */
 struct imap_writer *imap_writer_create(const char *tag, const char *fmt,
                                        va_list ap, const char **error_r);
 /* The same in pieces: begin writes "tag ", add appends fmt (the first
@@ -33,6 +34,9 @@ struct imap_writer *imap_writer_begin(const char *tag);
 int imap_writer_add(struct imap_writer *w, const char *fmt, va_list ap,
                     const char **error_r);
 int imap_writer_end(struct imap_writer *w);
+/* imap_writer_create() with variable arguments. */
+struct imap_writer *imap_writer_createf(const char *tag, const char **error_r,
+                                        const char *fmt, ...);
 /* Free, closing dup()ed fds and wiping the bytes if a secret was in them. */
 void imap_writer_free(struct imap_writer **w);
 /* Once everything is written and no line will be added: let go of the

@@ -42,7 +42,7 @@
  * have hundreds, a few thousand at most. */
 #define IMAP_MAX_MAILBOX_CREATES 10000
 
-/* Bytes of one mailbox name, as a server sends it. */
+/* Bytes of one mailbox name, decoded or encoded. */
 #define IMAP_MAX_MAILBOX_NAME 4096
 
 /* Bytes queued in memory for output on one connection before the caller

@@ -14,19 +14,6 @@
 #define LITPLUS IMAP_CAP_LITERALPLUS
 #define LITMINUS IMAP_CAP_LITERALMINUS
 
-/* imap_writer_create() with variable arguments. */
-static struct imap_writer *
-writer_createf(const char *tag, const char **error_r, const char *fmt, ...)
-{
-	struct imap_writer *w;
-	va_list ap;
-
-	va_start(ap, fmt);
-	w = imap_writer_create(tag, fmt, ap, error_r);
-	va_end(ap);
-	return w;
-}
-
 /* The bytes a command puts on the wire, with "<+>" where it waits for the
  * server's continuation request, filled chunk bytes at a time. */
 static char *
@@ -197,7 +184,7 @@ TEST(multiappend_transcript)
 	CMD(0,
 	    "A1 APPEND \"Sent Items\" (\\Seen) {3}\r\n<+>one"
 	    " \"1-Jan-2020 00:00:00 +0000\" {3}\r\n<+>two\r\n",
-	    "APPEND %s (\\Seen) %L %q %L", "Sent Items", "one", (size_t)3,
+	    "APPEND %m (\\Seen) %L %q %L", "Sent Items", "one", (size_t)3,
 	    "1-Jan-2020 00:00:00 +0000", "two", (size_t)3);
 	CMD(LITPLUS, "A1 APPEND x {3+}\r\none {3+}\r\ntwo\r\n",
 	    "APPEND x %L %L", "one", (size_t)3, "two", (size_t)3);
@@ -235,13 +222,24 @@ TEST(literal_fd_short)
 	close(fd);
 }
 
-/* Names go as the server's bytes (modified UTF-7 already): %s. */
 TEST(mailbox_names)
 {
-	CMD(0, "A1 CREATE INBOX/Entw&APw-rfe\r\n", "CREATE %s",
-	    "INBOX/Entw&APw-rfe");
-	CMD(0, "A1 CREATE \"a b\"\r\n", "CREATE %s", "a b");
-	CMD(0, "A1 CREATE \"Nil\"\r\n", "CREATE %s", "Nil");
+	CMD(0, "A1 CREATE INBOX/Entw&APw-rfe\r\n", "CREATE %m",
+	    "INBOX/Entw\xc3\xbc"
+	    "rfe");
+	CMD(0, "A1 CREATE A&-B\r\n", "CREATE %m", "A&B");
+	CMD(0, "A1 CREATE \"a b\"\r\n", "CREATE %m", "a b");
+	CMD(0, "A1 CREATE \"Nil\"\r\n", "CREATE %m", "Nil");
+}
+
+TEST(mailbox_name_invalid_utf8)
+{
+	const char *error = NULL;
+	struct imap_writer *w =
+	    imap_writer_createf("A1", &error, "CREATE %m", "bad\xff");
+
+	CHECK(w == NULL);
+	CHECK(error != NULL && *error != '\0');
 }
 
 TEST(uid_set)
@@ -296,25 +294,25 @@ TEST(trace_redacts)
 	struct imap_writer *w;
 	int fd = tmpfile_with("0123456789", 10);
 
-	w = writer_createf("A1", &error, "LOGIN %s %P", "joe", "s3cr et");
+	w = imap_writer_createf("A1", &error, "LOGIN %s %P", "joe", "s3cr et");
 	trace_all(w, 0, 1, out);
 	CHECK_STREQ(buf_data(out), "A1 LOGIN joe <redacted>|");
 	imap_writer_free(&w);
 
 	buf_reset(out);
-	w = writer_createf("A1", &error, "LOGIN %s %P", "joe", "s3cr et");
+	w = imap_writer_createf("A1", &error, "LOGIN %s %P", "joe", "s3cr et");
 	trace_all(w, 0, 2, out);
 	CHECK_STREQ(buf_data(out), "A1 LOGIN joe \"s3cr et\"|");
 	imap_writer_free(&w);
 
 	buf_reset(out);
-	w = writer_createf("A1", &error, "LOGIN %s %P", "joe", "\xc3\xa9");
+	w = imap_writer_createf("A1", &error, "LOGIN %s %P", "joe", "\xc3\xa9");
 	trace_all(w, 0, 1, out);
 	CHECK_STREQ(buf_data(out), "A1 LOGIN joe {2}|<+><redacted>|");
 	imap_writer_free(&w);
 
 	buf_reset(out);
-	w = writer_createf("A1", &error, "APPEND x %L %F", "a\r\nb",
+	w = imap_writer_createf("A1", &error, "APPEND x %L %F", "a\r\nb",
 	                        (size_t)4, fd, (uint64_t)10);
 	trace_all(w, 0, 1, out);
 	CHECK_STREQ(buf_data(out),
@@ -322,7 +320,7 @@ TEST(trace_redacts)
 	imap_writer_free(&w);
 
 	buf_reset(out);
-	w = writer_createf("A1", &error, "APPEND x %L %F", "a\r\nb",
+	w = imap_writer_createf("A1", &error, "APPEND x %L %F", "a\r\nb",
 	                        (size_t)4, fd, (uint64_t)10);
 	trace_all(w, LITPLUS, 2, out);
 	CHECK_STREQ(buf_data(out), "A1 APPEND x {4+}|a|b {10+}|0123456789|");
@@ -340,7 +338,7 @@ TEST(continuation_lines)
 	char tmp[256];
 	ssize_t n;
 
-	w = writer_createf("A7", &error, "AUTHENTICATE PLAIN");
+	w = imap_writer_createf("A7", &error, "AUTHENTICATE PLAIN");
 	CHECK_STREQ(imap_writer_verb(w), "AUTHENTICATE");
 	imap_writer_set_caps(w, 0);
 	imap_writer_trace(w, 1, trace_cb, &t);
@@ -370,7 +368,7 @@ TEST(line_after_written_command)
 	char tmp[256];
 	ssize_t n;
 
-	w = writer_createf("A3", &error, "IDLE");
+	w = imap_writer_createf("A3", &error, "IDLE");
 	imap_writer_set_caps(w, 0);
 	n = imap_writer_fill(w, tmp, sizeof(tmp), &error);
 	CHECK_MEMEQ(tmp, (size_t)n, "A3 IDLE\r\n", (size_t)9);
@@ -390,7 +388,7 @@ TEST(abort_drops_rest)
 	char tmp[256];
 	ssize_t n;
 
-	w = writer_createf("A2", &error, "APPEND x %L", "abc", (size_t)3);
+	w = imap_writer_createf("A2", &error, "APPEND x %L", "abc", (size_t)3);
 	CHECK_STREQ(imap_writer_verb(w), "APPEND");
 	imap_writer_set_caps(w, 0);
 	n = imap_writer_fill(w, tmp, sizeof(tmp), &error);
@@ -421,7 +419,7 @@ TEST(piecewise)
 	size_t len;
 	char *t;
 
-	add(w, "APPEND %s", "Sent");
+	add(w, "APPEND %m", "Sent");
 	add(w, " (\\Seen) %L", "one", (size_t)3);
 	add(w, " %L", "two", (size_t)3);
 	CHECK_INT_EQ(imap_writer_end(w), 0);
