@@ -303,7 +303,7 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 			ms->max_modseq = f.modseq;
 		return;
 	}
-	flags = buf_create(64 * 1024);
+	flags = buf_create(SYNC_MAX_FLAGS_TEXT);
 	if (flags == NULL ||
 	    flags_canonical(f.flags, f.flags_count, flags) < 0) {
 		buf_free(&flags);
