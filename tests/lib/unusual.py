@@ -30,6 +30,13 @@ quirks.py store-fetch, for a STORE's FETCH answers to be reordered).
   no-greeting-caps
                   no CAPABILITY code in the greeting: the client has to
                   ask (RFC 9051 7.1: the code is optional)
+  prelogin-minimal
+                  before the login, every capability list reduced to
+                  IMAP4rev1, STARTTLS, LOGINDISABLED and AUTH= (the rest
+                  is only said once logged in, RFC 9051 6.2.3)
+  login-no-caps   no CAPABILITY code in the tagged OK of LOGIN or
+                  AUTHENTICATE: the client must ask again, not go on
+                  with what it was told before the login
   modseq-ok       after every tagged response while a mailbox is selected,
                   an untagged OK [HIGHESTMODSEQ n] with the highest
                   mod-sequence seen so far (RFC 7162 3.1.2.1)
@@ -41,6 +48,9 @@ quirks.py store-fetch, for a STORE's FETCH answers to be reordered).
                   string instead
   split-writes    every response line written in four pieces, 2 ms apart
                   (the client's reads end anywhere)
+
+COMPRESS is taken out of every capability list (the relay reads lines).
+Over TCP, with a login: tests/lib/listen.py serves this relay.
 """
 import os
 import re
@@ -51,6 +61,7 @@ from imaprelay import Lines, relay
 
 MODES = ('late-tagged', 'fetch-reverse', 'fetch-split', 'vanished-repeat',
          'copyuid-tagged', 'copyuid-split', 'no-enabled', 'no-greeting-caps',
+         'prelogin-minimal', 'login-no-caps',
          'modseq-ok', 'list-bare', 'names-literal', 'names-quoted',
          'split-writes')
 
@@ -160,6 +171,7 @@ def main():
     st = {'verbs': {}, 'inflight': [], 'held': [], 'moves': {},
           'copyuid': [],
           'greeted': False, 'literal_next': False, 'modseq': 0,
+          'authed': False, 'logins': set(),
           'selected': False, 'selecting': set()}
 
     def from_client(data):
@@ -185,6 +197,8 @@ def main():
                     st['selected'] = False
                 if verb in (b'CLOSE', b'UNSELECT'):
                     st['selected'] = False
+                if verb in (b'LOGIN', b'AUTHENTICATE'):
+                    st['logins'].add(tag)
             out.append(c)
         return b''.join(out)
 
@@ -210,8 +224,27 @@ def main():
             return head + b'"' + raw + b'"' + rest
         return c
 
+    def minimal(c):
+        """Capability lists before the login cut to the login's needs."""
+        def cut(m):
+            keep = [w for w in m.group(2).split()
+                    if w.upper() in (b'IMAP4REV1', b'STARTTLS',
+                                     b'LOGINDISABLED')
+                    or w.upper().startswith(b'AUTH=')]
+            return m.group(1) + b' '.join(keep)
+        return re.sub(rb'(CAPABILITY )([^\]\r\n]*)', cut, c, count=1)
+
     def server_chunk(c):
         """The bytes to pass on for one response (its literals included)."""
+        # A compressed stream cannot be read line by line: never offered.
+        if b'COMPRESS=' in c and b'CAPABILITY' in c:
+            c = re.sub(rb' COMPRESS=[A-Za-z0-9]+', b'', c)
+        t = re.match(rb'(\S+) OK', c)
+        if 'prelogin-minimal' in modes and not st['authed'] and \
+                not (t and t.group(1) in st['logins']):
+            c = minimal(c)
+        if re.match(rb'\* PREAUTH', c):
+            st['authed'] = True
         if not st['greeted']:
             st['greeted'] = True
             if 'no-greeting-caps' in modes:
@@ -265,6 +298,13 @@ def main():
         if m and m.group(1) in st['inflight']:
             tag = m.group(1)
             st['inflight'].remove(tag)
+            if tag in st['logins']:
+                st['logins'].discard(tag)
+                if m.group(2) == b'OK':
+                    st['authed'] = True
+                    if 'login-no-caps' in modes:
+                        c = re.sub(rb'^(\S+ OK )\[CAPABILITY [^\]]*\] ?',
+                                   rb'\1', c)
             if tag in st['selecting']:
                 st['selecting'].discard(tag)
                 st['selected'] = m.group(2) == b'OK'
@@ -317,4 +357,7 @@ def main():
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (BrokenPipeError, ConnectionResetError):
+        sys.exit(0)  # the client went (over TCP, listen.py)
