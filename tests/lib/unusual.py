@@ -17,6 +17,12 @@ quirks.py store-fetch, for a STORE's FETCH answers to be reordered).
   fetch-split     the items of a FETCH response in several FETCH responses
                   for the same message, each with its UID: FLAGS with
                   MODSEQ (RFC 7162 3.1.4.1), then every other item alone
+                  (M. Crispin, imap-protocol 2011-11: "completely
+                  compliant ... There are servers that do it")
+  fetch-split-keys
+                  the same, only for the FETCH responses that carry a
+                  header field (BODY[HEADER.FIELDS ...]: the keys a first
+                  sync pairs messages by), not the bodies
   vanished-repeat every VANISHED (EARLIER) cut into one response per range,
                   the whole sent twice (RFC 7162 3.2.10: the server may
                   name UIDs the client has not, or has already seen go)
@@ -59,7 +65,8 @@ import time
 
 from imaprelay import Lines, relay
 
-MODES = ('late-tagged', 'fetch-reverse', 'fetch-split', 'vanished-repeat',
+MODES = ('late-tagged', 'fetch-reverse', 'fetch-split', 'fetch-split-keys',
+         'vanished-repeat',
          'copyuid-tagged', 'copyuid-split', 'no-enabled', 'no-greeting-caps',
          'prelogin-minimal', 'login-no-caps',
          'modseq-ok', 'list-bare', 'names-literal', 'names-quoted',
@@ -277,11 +284,14 @@ def main():
             # Kept for the tagged OK of the MOVE of those UIDs.
             st['copyuid'].append((set(expand(cu.group(2))), cu.group(0)[5:]))
             return b''
-        fi = fetch_items(c) if modes & {'fetch-reverse',
-                                        'fetch-split'} else None
+        fi = fetch_items(c) if modes & {'fetch-reverse', 'fetch-split',
+                                        'fetch-split-keys'} else None
         if fi is not None:
             num, items = fi
-            if 'fetch-split' in modes:
+            if 'fetch-split' in modes or (
+                    'fetch-split-keys' in modes and
+                    any(n.upper().startswith(b'BODY[HEADER')
+                        for n, _ in items)):
                 uid = [it for it in items if it[0].upper() == b'UID']
                 flags = [it for it in items
                          if it[0].upper() in (b'FLAGS', b'MODSEQ')]
