@@ -1,14 +1,14 @@
 #!/bin/sh
 # 58-cyrus-both.sh: Cyrus IMAP on both sides (two masters of
 # tests/lib/cyrus-server.sh, stock settings) over STARTTLS, the remote
-# with COMPRESS. The end-to-end scenarios of
-# 58-cyrus (first sync both ways, flags and keywords each side, a
-# conflict, expunges each side, new mail each side and both, new
-# mailboxes and children, subscriptions, renames by MAILBOXID, a no-op
-# run) and moves on each side: several messages out of one mailbox into
-# several, pipelined (#13's two-moves trace), carried as moves. After
-# each: exit 0, no warning, stores identical, no message doubled, the
-# next run changes nothing.
+# with COMPRESS. The end-to-end scenarios of 58-cyrus (first sync both
+# ways, flags and keywords each side, a conflict, expunges each side, new
+# mail each side and both, new mailboxes and children, subscriptions,
+# renames by MAILBOXID, a killed run resumed, a no-op run) and moves on
+# each side: several messages out of one mailbox into several, pipelined
+# (#13's two-moves trace), carried as moves. After each: exit 0, no
+# warning, stores identical, no message doubled, the next run changes
+# nothing; at the end a new database pairs everything, copies nothing.
 . "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"
 . "$IMAPSYNC_TOP/tests/lib/cyrus-server.sh"
 
@@ -179,6 +179,36 @@ tap_check "remote moves: no body copied" \
 	sh -c "! grep -q -- '-> A[0-9]* APPEND' '$RUN_ERR'"
 tap_is "$(store_count "$LOCAL" Sort) $(store_count "$LOCAL" Sort/A) $(store_count "$LOCAL" Sort/B)" \
 	"3 0 1" "remote moves: 3, 0 and 1 locally"
+
+# --- a killed run, resumed ------------------------------------------------
+{
+	echo "create Big"
+	i=1
+	while [ $i -le 8 ]; do
+		echo "append Big -s big$i --size 300000"
+		i=$((i + 1))
+	done
+} | store_script "$LOCAL" >/dev/null
+# Killed once the APPEND to the remote has begun (the trace says so).
+XDG_CONFIG_HOME=$SYNC_DIR/xdg-config XDG_DATA_HOME=$SYNC_DIR/xdg-data \
+	"$SYNC_BIN" --config="$SYNC_CONF" --debug \
+	>"$SYNC_DIR/logs/killed.out" 2>"$SYNC_DIR/logs/killed.err" </dev/null &
+pid=$!
+i=0
+while [ $i -lt 400 ] &&
+	! grep -q 'remote -> A[0-9]* APPEND Big' "$SYNC_DIR/logs/killed.err"; do
+	sleep 0.05
+	i=$((i + 1))
+done
+if kill -9 $pid 2>/dev/null; then
+	tap_pass "killed run: killed while copying"
+else
+	tap_fail "killed run: killed while copying" "it had ended"
+fi
+wait $pid 2>/dev/null
+tap_diag "killed with $(store_count "$REMOTE" Big 2>/dev/null) of 8 copied"
+synced "a killed run, resumed"
+tap_is "$(store_count "$REMOTE" Big)" 8 "killed run: 8 on the remote, none doubled"
 
 # --- the database agrees with both servers -------------------------------
 rm -f "$SYNC_DB" "$SYNC_DB"-*
