@@ -7,6 +7,10 @@ as `nobody` when we are root (Dovecot refuses root), like the tests'
 tests/lib/store.sh. A pair is a directory with local/ and remote/ stores
 and state/ for the synchronizers' own state. Pairs are copied with cp -a
 (ownership kept) and their scripts rewritten for the new place.
+
+With REMOTE = 'cyrus' (bench/run --remote=cyrus) the remote store of a
+pair is a Cyrus IMAP one instead (bench/cyrus.py), its server started by
+imap_cmd() when first used and stopped by release() or before a copy.
 """
 
 import hashlib
@@ -18,6 +22,8 @@ import re
 import shutil
 import subprocess
 
+import cyrus
+
 imaplib._MAXLINE = 10 * 1024 * 1024
 
 if os.getuid() == 0:
@@ -28,6 +34,12 @@ else:
     USER = pwd.getpwuid(os.getuid()).pw_name
     GROUP = grp.getgrgid(os.getgid()).gr_name
     RUN = ''
+
+REMOTE = 'dovecot'  # or 'cyrus': the server of every pair's remote store
+
+
+def is_cyrus(pair, side):
+    return side == 'remote' and REMOTE == 'cyrus'
 
 
 def write_store_files(d):
@@ -70,11 +82,22 @@ def new_store(d):
 def new_pair(d):
     os.makedirs(os.path.join(d, 'state'), exist_ok=True)
     new_store(os.path.join(d, 'local'))
-    new_store(os.path.join(d, 'remote'))
+    if REMOTE == 'cyrus':
+        cyrus.new_store(os.path.join(d, 'remote'))
+    else:
+        new_store(os.path.join(d, 'remote'))
+
+
+def release(d):
+    """Stop the servers of the pairs under D (before it is moved or
+    removed); Dovecot's run only while a tunnel does."""
+    if REMOTE == 'cyrus':
+        cyrus.stop_under(d)
 
 
 def copy_pair(src, dst):
     """Copy pair SRC to DST (which must not exist), stores and state."""
+    release(src)
     subprocess.run(['cp', '-a', src, dst], check=True)
     relocate_pair(dst)
 
@@ -83,6 +106,9 @@ def relocate_pair(dst):
     """Rewrite the scripts of a pair moved or copied to DST."""
     for side in ('local', 'remote'):
         d = os.path.join(dst, side)
+        if is_cyrus(dst, side):
+            cyrus.relocate(d)
+            continue
         for sub in ('run', 'state'):
             shutil.rmtree(os.path.join(d, sub), ignore_errors=True)
         write_store_files(d)
@@ -96,6 +122,10 @@ def relocate_pair(dst):
 
 
 def imap_cmd(pair, side):
+    """The pre-authenticated tunnel command of a side (its server started
+    if it is a Cyrus one)."""
+    if is_cyrus(pair, side):
+        return cyrus.ensure(os.path.join(pair, side))
     return os.path.join(pair, side, 'imap')
 
 

@@ -264,10 +264,18 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 		         f->uid);
 		return;
 	}
-	if ((f->have & IMAP_FETCH_INTERNALDATE) == 0) {
+	if ((f->have & (IMAP_FETCH_INTERNALDATE | IMAP_FETCH_FLAGS)) !=
+	    (IMAP_FETCH_INTERNALDATE | IMAP_FETCH_FLAGS)) {
+		/* Without its flags the copy would lose them for good. */
+		if (mb->failed)
+			return; /* said once */
 		sync_fail(mb, from->side,
-		          "FETCH of UID %" PRIu32 " gave no INTERNALDATE",
-		          f->uid);
+		          "FETCH of UID %" PRIu32 " gave its body without its "
+		          "%s (a server may give them in another FETCH "
+		          "response, which imapsync cannot put together yet): "
+		          "not copied", f->uid,
+		          (f->have & IMAP_FETCH_INTERNALDATE) == 0 ?
+		          "INTERNALDATE" : "FLAGS");
 		return;
 	}
 	flags = buf_create(SYNC_MAX_FLAGS_TEXT);

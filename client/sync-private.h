@@ -353,6 +353,11 @@ bool sync_match_narrow(struct mbox *mbs, size_t n);
  * ms->idents (nothing if it has no key; -1 failed ms). */
 int sync_match_ident_add(struct mbox_side *ms, const struct imap_fetch *f,
                          const char *flags);
+/* The FETCH items a message's key is made of (sync_match_key), asked
+ * together with FLAGS. */
+#define SYNC_KEY_ITEMS (IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_INTERNALDATE | \
+                        IMAP_FETCH_HEADER)
+
 /* A FETCH answer of PHASE_MATCH; flags canonical. */
 void sync_match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
                          const char *flags);

@@ -263,6 +263,22 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 	}
 	if ((f.have & IMAP_FETCH_UID) == 0)
 		return; /* not about a message we can name */
+	if ((mb->phase == PHASE_MATCH || mb->phase == PHASE_SCAN) &&
+	    (f.have & SYNC_KEY_ITEMS) != 0 &&
+	    (f.have & (SYNC_KEY_ITEMS | IMAP_FETCH_FLAGS)) !=
+	    (SYNC_KEY_ITEMS | IMAP_FETCH_FLAGS)) {
+		/* A server may give one message's items in several FETCH
+		 * responses; they are not put together yet, and a key made
+		 * of a part would pair nothing: every message copied twice. */
+		if (mb->failed)
+			return; /* said once */
+		sync_fail(mb, ms->side, "the server gave the FLAGS, "
+		          "RFC822.SIZE, INTERNALDATE and Message-ID of UID %"
+		          PRIu32 " in several FETCH responses, which imapsync "
+		          "cannot put together yet: nothing is paired or "
+		          "copied in this mailbox", f.uid);
+		return;
+	}
 	if ((f.have & IMAP_FETCH_BODY) != 0) {
 		if (mb->phase == PHASE_APPLY &&
 		    uidset_contains(&ms->fresh, f.uid))

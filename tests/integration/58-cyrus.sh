@@ -158,17 +158,12 @@ sync_dumps_equal "moves: stores equal"
 n=$(store_dump "$REMOTE" | grep -c message)
 tap_is "$n" "$(store_dump "$LOCAL" | grep -c message)" \
 	"moves: as many messages on Cyrus as local"
-# Fault 3 (COPYUID of pipelined moves matched to the wrong command) is
-# being fixed apart: until then these two may fail.
-if grep -q 'remote -> .*APPEND Sort' "$SYNC_ERR" ||
-	grep -q 'WARNING' "$SYNC_ERR"; then
-	tap_skip_one "moves: no body copied for a moved message" \
-		"TODO COPYUID matching (fault 3)"
-	tap_skip_one "moves: no warning" "TODO COPYUID matching (fault 3)"
-else
-	tap_pass "moves: no body copied for a moved message"
-	tap_pass "moves: no warning"
-fi
+# Fault 3: each pipelined MOVE takes the COPYUID that names its UIDs.
+tap_is "$(grep -c 'remote -> A[0-9]* UID MOVE' "$SYNC_ERR")" 2 \
+	"moves: two UID MOVEs sent to Cyrus"
+tap_check "moves: no body copied for a moved message" \
+	sh -c "! grep -q 'remote -> A[0-9]* APPEND' '$SYNC_ERR'"
+no_warning "moves: no warning"
 sync_noop "moves: the next run changes nothing"
 
 # --- a killed run, resumed ------------------------------------------------

@@ -24,6 +24,15 @@
 #   cyrus_plain_conf [KEY=VALUE...]     [remote]: Cyrus, plain text login
 #   cyrus_version                  "3.6.1-4+deb12u5" (the package's)
 #
+# A second master, for Cyrus on both sides (its own directory, port,
+# sasldb, same user and password):
+#   cyrus_local_start [KEY:VALUE...]  start it (or again); LOCAL becomes
+#                                  imap://test:secret@127.0.0.1:$CYRUS_LOCAL_PORT
+#   cyrus_local_stop
+#   cyrus_both_conf [KEY=VALUE...]  rewrite $SYNC_CONF: [local] the second
+#       master, [remote] the first with COMPRESS, both over STARTTLS;
+#       KEY=VALUE lines go to [remote]
+#
 # Cyrus drops root for the user "cyrus": its directories belong to it.
 # Each imapd session's protocol log is kept in
 # $CYRUS_DIR/config/log/test/ (Cyrus's telemetry), for diagnosis.
@@ -45,10 +54,70 @@ id cyrus >/dev/null 2>&1 || tap_skip_all "no user cyrus"
 CYRUS_DIR=
 CYRUS_PID=
 CYRUS_PORT=
+CYRUS_NAME=cyrus
+CYRUS_LOCAL_DIR=
+CYRUS_LOCAL_PID=
+CYRUS_LOCAL_PORT=
 
 cyrus_cleanup() {
 	cyrus_server_stop
+	cyrus_local_stop
 	dovecot_cleanup
+}
+
+# _cyrus_swap: the second master's variables in place of the first's, and
+# back.
+_cyrus_swap() {
+	_t=$CYRUS_DIR CYRUS_DIR=$CYRUS_LOCAL_DIR CYRUS_LOCAL_DIR=$_t
+	_t=$CYRUS_PID CYRUS_PID=$CYRUS_LOCAL_PID CYRUS_LOCAL_PID=$_t
+	_t=$CYRUS_PORT CYRUS_PORT=$CYRUS_LOCAL_PORT CYRUS_LOCAL_PORT=$_t
+	if [ "$CYRUS_NAME" = cyrus ]; then
+		CYRUS_NAME=cyrus-local
+	else
+		CYRUS_NAME=cyrus
+	fi
+}
+
+cyrus_local_start() {
+	_cyrus_swap
+	cyrus_server_start "$@"
+	_rc=$?
+	_cyrus_swap
+	LOCAL=imap://test:secret@127.0.0.1:$CYRUS_LOCAL_PORT
+	return $_rc
+}
+
+cyrus_local_stop() {
+	_cyrus_swap
+	cyrus_server_stop
+	_cyrus_swap
+}
+
+cyrus_both_conf() {
+	{
+		echo "database = $SYNC_DB"
+		echo
+		echo "[local]"
+		echo "type = imap"
+		echo "host = 127.0.0.1"
+		echo "port = $CYRUS_LOCAL_PORT"
+		echo "username = test"
+		echo "password = secret"
+		echo "SSL_CAfile = $CERTS/ca.crt"
+		echo
+		echo "[remote]"
+		echo "type = imap"
+		echo "compress = YES"
+		echo "host = 127.0.0.1"
+		echo "port = $CYRUS_PORT"
+		echo "username = test"
+		echo "password = secret"
+		echo "SSL_CAfile = $CERTS/ca.crt"
+		for _kv in "$@"; do
+			echo "$_kv"
+		done
+	} >"$SYNC_CONF"
+	chmod 600 "$SYNC_CONF"
 }
 trap 'rc=$?; cyrus_cleanup; exit $rc' EXIT
 
@@ -68,7 +137,7 @@ cyrus_pair_new() {
 cyrus_server_start() {
 	_new=
 	if [ -z "$CYRUS_DIR" ]; then
-		CYRUS_DIR=$STORE_TMP/cyrus
+		CYRUS_DIR=$STORE_TMP/$CYRUS_NAME
 		CYRUS_PORT=$(_dovecot_free_port)
 		_new=1
 	fi
