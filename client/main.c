@@ -122,7 +122,11 @@ main(int argc, char **argv)
 		status = IMAPSYNC_EXIT_USAGE;
 		goto out;
 	}
-	ret = state_open(dbpath, &run.state, &error);
+	/* A dry run works on a copy in memory: it decides as the real run
+	 * would, database changes included, and writes nothing. */
+	ret = opts.dry_run || opts.command == OPTIONS_VERIFY
+	          ? state_open_dry(dbpath, &run.state, &error)
+	          : state_open(dbpath, &run.state, &error);
 	if (ret < 0) {
 		log_error("database", NULL, "%s", error);
 		status = ret == STATE_LOCKED ? IMAPSYNC_EXIT_LOCKED
@@ -139,7 +143,8 @@ main(int argc, char **argv)
 			goto out;
 		}
 		log_info("database", NULL,
-		         "Imported interimap's %s: %" PRIu64 " pair(s)",
+		         "%s interimap's %s: %" PRIu64 " pair(s)",
+		         opts.dry_run ? "would import" : "Imported",
 		         opts.import_interimap, pairs);
 	}
 	run.config = config;

@@ -378,8 +378,10 @@ sync_move_finish(struct mbox *mbs, size_t n)
 			uidset_free(&came[i]);
 			if (repaired[i] > 0)
 				log_info("database", mbs[i].display,
-				         "Paired again %zu message(s) that "
+				         "%s %zu message(s) that "
 				         "left %s and came back",
+				         sync_verb(mbs[i].run, "Paired again",
+				                   "would pair again"),
 				         repaired[i], side_name(s));
 		}
 		free(repaired);
@@ -661,10 +663,40 @@ db_error:
 	return -1;
 }
 
+/* --dry-run: the moves out of from, said: one line per mailbox they
+ * go to, as move_done() says them. */
+static void
+move_dry(struct mbox_side *from)
+{
+	size_t i, j, count;
+
+	for (i = 0; i < from->moves_count; i++) {
+		struct sync_move *m = &from->moves[i];
+
+		if (m->queued)
+			continue;
+		count = 0;
+		for (j = i; j < from->moves_count; j++) {
+			if (from->moves[j].queued || from->moves[j].to != m->to)
+				continue;
+			from->moves[j].queued = true;
+			count++;
+		}
+		log_info(side_name(from->side), from->mb->display,
+		         "would move %zu UID(s) to %s", count,
+		         m->to->display);
+	}
+}
+
 void
 sync_move_apply(struct mbox_side *from)
 {
 	size_t i, j;
+
+	if (from->mb->run->set.dry_run) {
+		move_dry(from);
+		return;
+	}
 
 	for (i = 0; i < from->moves_count; i++) {
 		struct sync_move *m = &from->moves[i];

@@ -247,6 +247,11 @@ sync_pair_use() {
 sync_run_with() {
 	_tool=$1
 	shift
+	_dr_on=0
+	if sync_dryrun_applies "$_tool" "$@"; then
+		_dr_on=1
+		sync_dryrun_before "$_tool" "$@"
+	fi
 	SYNC_SEQ=$((SYNC_SEQ + 1))
 	SYNC_OUT=$SYNC_DIR/logs/run$SYNC_SEQ.out
 	SYNC_ERR=$SYNC_DIR/logs/run$SYNC_SEQ.err
@@ -255,7 +260,96 @@ sync_run_with() {
 		"$_tool" --config="$SYNC_CONF" "$@" >"$SYNC_OUT" 2>"$SYNC_ERR" \
 		</dev/null
 	SYNC_RC=$?
+	[ "$_dr_on" = 0 ] || sync_dryrun_after
 	return $SYNC_RC
+}
+
+# The differential dry run: before every sync a scenario runs, the same
+# command with --dry-run, which must leave both stores and every file of
+# the pair (database, lock) as they were, say the same actions the real
+# run then logs (dryrun-diff.py: "would" and server-assigned UIDs aside)
+# and end with the same exit status. A difference is a "not ok" line of
+# its own. On unless SYNC_DRYRUN=0 (a scenario's opt-out, with its reason
+# in a comment there).
+#
+# Left out by design: runs that are not syncs (--watch/--notify,
+# --delete, --rename, --verify, --status, --dry-run itself), another tool
+# (interimap), and sync_run_relayed (the relay's faults are for the real
+# run; a dry run through it would meet them first). Under
+# IMAPSYNC_DEBUG_EXIT_AT the dry run runs without it (the crash is the
+# real run's) and only its writes are checked: the interrupted run's
+# actions are a prefix of its plan.
+sync_dryrun_applies() {
+	[ "${SYNC_DRYRUN:-1}" = 1 ] || return 1
+	[ "$1" = "$SYNC_BIN" ] || return 1
+	sync_is_interimap && return 1
+	shift
+	for _dr_a in "$@"; do
+		case $_dr_a in
+		--dry-run | --watch* | --notify | --delete | --rename | \
+			--verify | --status* | --help | -h | --version | -V)
+			return 1
+			;;
+		esac
+	done
+	return 0
+}
+
+# The files of the pair but the stores' own and the logs: names, and for
+# files size and content (a lock left, a database written or created).
+sync_dryrun_files() {
+	find "$SYNC_DIR" \( -path "$SYNC_DIR/local" -o -path "$SYNC_DIR/remote" \
+		-o -path "$SYNC_DIR/logs" -o -name 'dump.*' -o -name 'dry.*' \) \
+		-prune -o -type f -exec cksum {} + 2>/dev/null | sort
+	find "$SYNC_DIR" \( -path "$SYNC_DIR/local" -o -path "$SYNC_DIR/remote" \
+		-o -path "$SYNC_DIR/logs" \) -prune -o -type d -print | sort
+}
+
+sync_dryrun_snapshot() {
+	store_dump "$LOCAL" --keep-recent >"$SYNC_DIR/dry.$1.local" 2>&1
+	store_dump "$REMOTE" --keep-recent >"$SYNC_DIR/dry.$1.remote" 2>&1
+	sync_dryrun_files >"$SYNC_DIR/dry.$1.files"
+}
+
+sync_dryrun_before() {
+	_dr_tool=$1
+	shift
+	SYNC_SEQ=$((SYNC_SEQ + 1))
+	_dr_seq=$SYNC_SEQ
+	_dr_err=$SYNC_DIR/logs/run$SYNC_SEQ.dry.err
+	sync_dryrun_snapshot before
+	XDG_CONFIG_HOME=$SYNC_DIR/xdg-config XDG_DATA_HOME=$SYNC_DIR/xdg-data \
+		IMAPSYNC_DEBUG_EXIT_AT='' \
+		"$_dr_tool" --config="$SYNC_CONF" --dry-run "$@" \
+		>"$SYNC_DIR/logs/run$SYNC_SEQ.dry.out" 2>"$_dr_err" </dev/null
+	_dr_rc=$?
+	sync_dryrun_snapshot after
+	for _dr_f in local remote files; do
+		if ! cmp -s "$SYNC_DIR/dry.before.$_dr_f" \
+			"$SYNC_DIR/dry.after.$_dr_f"; then
+			tap_fail "the dry run $_dr_seq changed nothing ($_dr_f)" \
+				"$(diff -u "$SYNC_DIR/dry.before.$_dr_f" \
+					"$SYNC_DIR/dry.after.$_dr_f" | head -n 30)"
+		fi
+	done
+}
+
+sync_dryrun_after() {
+	[ -z "${IMAPSYNC_DEBUG_EXIT_AT:-}" ] || return 0
+	# A run that failed (a fault a scenario made) is not compared.
+	case $SYNC_RC in
+	0 | 5) ;;
+	*) return 0 ;;
+	esac
+	if [ "$_dr_rc" != "$SYNC_RC" ]; then
+		tap_fail "the dry run $_dr_seq exits as run $SYNC_SEQ does" \
+			"dry run: exit $_dr_rc, real run: exit $SYNC_RC
+$(tail -n 15 "$_dr_err")"
+	elif ! _dr_out=$(python3 "$IMAPSYNC_TOP/tests/lib/dryrun-diff.py" \
+		"$_dr_err" "$SYNC_ERR" 2>&1); then
+		tap_fail "the dry run $_dr_seq says what run $SYNC_SEQ does" \
+			"$(printf '%s\n' "$_dr_out" | head -n 30)"
+	fi
 }
 
 sync_run() {
