@@ -663,6 +663,35 @@ db_error:
 	return -1;
 }
 
+/* --dry-run: the flags move_done() would leave for the next round to
+ * store, said now: the twin's on the moved message (its new UID, "?"),
+ * or, changed on both sides, the union on both. */
+static void
+move_dry_flags(struct mbox_side *from, const struct sync_move *m)
+{
+	enum side twin = side_other(from->side);
+	struct buf *u;
+
+	if (flags_equal(m->flags, m->other_flags))
+		return;
+	if (!m->changed) {
+		log_info(side_name(from->side), m->to->display,
+		         "would update flags (%s) for UID ?", m->other_flags);
+		return;
+	}
+	u = buf_create(64 * 1024);
+	if (u == NULL || flags_union(m->flags, m->other_flags, u) < 0) {
+		buf_free(&u);
+		return;
+	}
+	log_info(side_name(from->side), m->to->display,
+	         "would update flags (%s) for UID ?", buf_data(u));
+	log_info(side_name(twin), m->to->display,
+	         "would update flags (%s) for UID %" PRIu32, buf_data(u),
+	         m->other_uid);
+	buf_free(&u);
+}
+
 /* --dry-run: the moves out of from, said: one line per mailbox they
  * go to, as move_done() says them. */
 static void
@@ -680,6 +709,7 @@ move_dry(struct mbox_side *from)
 			if (from->moves[j].queued || from->moves[j].to != m->to)
 				continue;
 			from->moves[j].queued = true;
+			move_dry_flags(from, &from->moves[j]);
 			count++;
 		}
 		log_info(side_name(from->side), from->mb->display,

@@ -59,7 +59,10 @@ def uids(text):
 
 
 def actions(path):
-    acts = {}
+    """The actions of a log: key -> set of UIDs, sum, or True; and key ->
+    how many UIDs a dry run could not name ("?", a message's UID after a
+    move)."""
+    acts, wild = {}, {}
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             m = PREFIX.match(line.rstrip("\n"))
@@ -72,14 +75,33 @@ def actions(path):
                 if not r:
                     continue
                 key = (m.group("p"), kind) + tuple(r.group(g) for g in keys)
-                if ugroup is not None:
+                if ugroup is not None and r.group(ugroup) == "?":
+                    acts.setdefault(key, set())
+                    wild[key] = wild.get(key, 0) + 1
+                elif ugroup is not None:
                     acts.setdefault(key, set()).update(uids(r.group(ugroup)))
                 elif cgroup is not None:
                     acts[key] = acts.get(key, 0) + int(r.group(cgroup))
                 else:
                     acts[key] = True
                 break
-    return acts
+    return acts, wild
+
+
+def same(dry, wild, real):
+    """Whether the real run did what the dry run said: the same keys, and
+    each dry set found in the real one with exactly as many more UIDs as
+    it left unnamed."""
+    if set(dry) != set(real):
+        return False
+    for key, value in dry.items():
+        if key in wild:
+            if not (value <= real[key] and
+                    len(real[key]) == len(value) + wild[key]):
+                return False
+        elif value != real[key]:
+            return False
+    return True
 
 
 def show(key, value):
@@ -91,8 +113,8 @@ def show(key, value):
 
 
 def main():
-    dry, real = actions(sys.argv[1]), actions(sys.argv[2])
-    if dry == real:
+    (dry, wild), (real, _) = actions(sys.argv[1]), actions(sys.argv[2])
+    if same(dry, wild, real):
         return 0
     for key in sorted(set(dry) | set(real)):
         if dry.get(key) == real.get(key):
