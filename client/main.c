@@ -107,7 +107,8 @@ main(int argc, char **argv)
 	for (i = 0; i < config->warning_count; i++)
 		log_early(true, "%s", config->warnings[i]);
 	memset(&logset, 0, sizeof(logset));
-	logset.logfile = config->logfile;
+	/* A dry run is read on the terminal, and writes no file. */
+	logset.logfile = opts.dry_run ? NULL : config->logfile;
 	logset.prefix_fmt = config->log_prefix;
 	logset.quiet = opts.quiet;
 	logset.debug = (int)opts.debug;

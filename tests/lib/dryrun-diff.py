@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""dryrun-diff.py DRY_LOG REAL_LOG: compare what a --dry-run said it would
+"""dryrun-diff.py DRY_LOG REAL_LOG...: compare what a --dry-run said it would
 do with what the real run that followed it did (tests/lib/sync.sh).
 
 Both logs are reduced to a set of actions: "would " dropped, the UIDs a
@@ -13,7 +13,8 @@ when both sets are equal, 1 with the difference on stdout."""
 import re
 import sys
 
-PREFIX = re.compile(r"^(?P<p>(?:local|remote|database)(?:\(.*?\))?): "
+PREFIX = re.compile(r"^(?:\d{4}-\d\d-\d\d \S+ )?"
+                    r"(?P<p>(?:local|remote|database)(?:\(.*?\))?): "
                     r"(?:would )?(?P<m>.*)$")
 
 # (regex on the message, first letter lowercased; kind; key groups;
@@ -58,33 +59,36 @@ def uids(text):
     return out
 
 
-def actions(path):
+def actions(*paths):
     """The actions of a log: key -> set of UIDs, sum, or True; and key ->
     how many UIDs a dry run could not name ("?", a message's UID after a
     move)."""
     acts, wild = {}, {}
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            m = PREFIX.match(line.rstrip("\n"))
-            if not m:
+    lines = []
+    for path in paths:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines.extend(f)
+    for line in lines:
+        m = PREFIX.match(line.rstrip("\n"))
+        if not m:
+            continue
+        msg = m.group("m")
+        msg = msg[:1].lower() + msg[1:]
+        for rx, kind, keys, ugroup, cgroup in RULES:
+            r = rx.match(msg)
+            if not r:
                 continue
-            msg = m.group("m")
-            msg = msg[:1].lower() + msg[1:]
-            for rx, kind, keys, ugroup, cgroup in RULES:
-                r = rx.match(msg)
-                if not r:
-                    continue
-                key = (m.group("p"), kind) + tuple(r.group(g) for g in keys)
-                if ugroup is not None and r.group(ugroup) == "?":
-                    acts.setdefault(key, set())
-                    wild[key] = wild.get(key, 0) + 1
-                elif ugroup is not None:
-                    acts.setdefault(key, set()).update(uids(r.group(ugroup)))
-                elif cgroup is not None:
-                    acts[key] = acts.get(key, 0) + int(r.group(cgroup))
-                else:
-                    acts[key] = True
-                break
+            key = (m.group("p"), kind) + tuple(r.group(g) for g in keys)
+            if ugroup is not None and r.group(ugroup) == "?":
+                acts.setdefault(key, set())
+                wild[key] = wild.get(key, 0) + 1
+            elif ugroup is not None:
+                acts.setdefault(key, set()).update(uids(r.group(ugroup)))
+            elif cgroup is not None:
+                acts[key] = acts.get(key, 0) + int(r.group(cgroup))
+            else:
+                acts[key] = True
+            break
     return acts, wild
 
 
@@ -113,7 +117,7 @@ def show(key, value):
 
 
 def main():
-    (dry, wild), (real, _) = actions(sys.argv[1]), actions(sys.argv[2])
+    (dry, wild), (real, _) = actions(sys.argv[1]), actions(*sys.argv[2:])
     if same(dry, wild, real):
         return 0
     for key in sorted(set(dry) | set(real)):

@@ -324,6 +324,10 @@ sync_dryrun_before() {
 		>"$SYNC_DIR/logs/run$SYNC_SEQ.dry.out" 2>"$_dr_err" </dev/null
 	_dr_rc=$?
 	sync_dryrun_snapshot after
+	# A logfile takes the real run's lines (a dry run's stay on stderr).
+	_dr_logf=$(sed -n 's/^logfile *= *//p' "$SYNC_CONF" | tail -n 1)
+	_dr_logsz=0
+	[ -z "$_dr_logf" ] || _dr_logsz=$(stat -c %s "$_dr_logf" 2>/dev/null || echo 0)
 	for _dr_f in local remote files; do
 		if ! cmp -s "$SYNC_DIR/dry.before.$_dr_f" \
 			"$SYNC_DIR/dry.after.$_dr_f"; then
@@ -345,8 +349,14 @@ sync_dryrun_after() {
 		tap_fail "the dry run $_dr_seq exits as run $SYNC_SEQ does" \
 			"dry run: exit $_dr_rc, real run: exit $SYNC_RC
 $(tail -n 15 "$_dr_err")"
-	elif ! _dr_out=$(python3 "$IMAPSYNC_TOP/tests/lib/dryrun-diff.py" \
-		"$_dr_err" "$SYNC_ERR" 2>&1); then
+		return 0
+	fi
+	_dr_log=$SYNC_DIR/logs/run$SYNC_SEQ.logfile
+	: >"$_dr_log"
+	[ -z "$_dr_logf" ] ||
+		tail -c +$((_dr_logsz + 1)) "$_dr_logf" >"$_dr_log" 2>/dev/null
+	if ! _dr_out=$(python3 "$IMAPSYNC_TOP/tests/lib/dryrun-diff.py" \
+		"$_dr_err" "$SYNC_ERR" "$_dr_log" 2>&1); then
 		tap_fail "the dry run $_dr_seq says what run $SYNC_SEQ does" \
 			"$(printf '%s\n' "$_dr_out" | head -n 30)"
 	fi
