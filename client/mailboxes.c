@@ -1245,7 +1245,8 @@ mbx_renames_done(struct sync_run *run, struct mbx_item *items, size_t n,
 /* --dry-run: the list of side s as it would be read again after x's
  * RENAME there (mbx_renames()) and its subscriptions moved
  * (mbx_rename_subscriptions()): the mailbox and its children under the
- * new name, still at their old one on the server (dry_wire). */
+ * new name, still at their old one on the server (dry_wire). After the
+ * database's rename. */
 static int
 mbx_dry_rename(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
                enum side s, const struct mbx_rename *x,
@@ -1282,8 +1283,9 @@ mbx_dry_rename(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 		name[len] = '\0';
 		nk = mbx_named(items, n, name, len);
 		k = mbx_named(items, n, e->name, e->len);
-		if (state_mailbox_find(run->state, e->name, e->len, &idx,
-		                       &dbsub, &error) <= 0)
+		/* The database has renamed it already. */
+		if (state_mailbox_find(run->state, name, len, &idx, &dbsub,
+		                       &error) <= 0)
 			dbsub = false;
 		/* Subscribed under the new name as the renaming side has
 		 * it; the old name unsubscribed there too. */

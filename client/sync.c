@@ -1015,8 +1015,8 @@ mbox_drop_intents(struct mbox *mb)
 		goto db_error;
 	if (l.count == 0)
 		return 0;
-	log_info("database", mb->display, "Resuming %zu interrupted copie(s)",
-	         l.count);
+	log_info("database", mb->display, "%s %zu interrupted copie(s)",
+	         sync_verb(mb->run, "Resuming", "would resume"), l.count);
 	if (state_begin(st, &error) < 0)
 		goto db_error;
 	for (i = 0; i < l.count; i++) {
