@@ -8,6 +8,8 @@
 . "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"
 
 sync_is_interimap && tap_skip_all "imapsync's --dry-run"
+# Every differential dry run compares the stores' dumps too.
+SYNC_DRYRUN_DUMPS=1
 
 # dry DESC [ARGS]: a dry run by hand (the helper leaves those alone).
 dry() {
@@ -155,6 +157,10 @@ if [ "\${PLANT:-}" = write ]; then
 	touch "$SYNC_DIR/xdg-data/planted"
 	exec "$SYNC_BIN" "\$@"
 fi
+if [ "\${PLANT:-}" = store ]; then
+	echo 'local -> A9 UID STORE 1 +FLAGS.SILENT (\\Seen)' >&2
+	exec "$SYNC_BIN" "\$@"
+fi
 "$SYNC_BIN" "\$@" 2>&1 | grep -v 'would update flags' >&2
 EOF
 chmod +x "$SYNC_DIR/liar"
@@ -168,5 +174,8 @@ store_flags "$REMOTE" INBOX "$(store_uid_of "$REMOTE" INBOX l4)" -FLAGS '\Answer
 out=$(SYNC_BIN=$SYNC_DIR/liar PLANT=write; export PLANT; sync_run)
 tap_check "and one that writes a file" \
 	sh -c "printf '%s\n' \"\$1\" | grep -q '^not ok .* changed nothing (files)'" _ "$out"
+out=$(SYNC_BIN=$SYNC_DIR/liar PLANT=store; export PLANT; sync_run)
+tap_check "and one that sends a command that writes" \
+	sh -c "printf '%s\n' \"\$1\" | grep -q '^not ok .* sent only reads'" _ "$out"
 sync_dumps_equal "dumps equal at the end"
 tap_done

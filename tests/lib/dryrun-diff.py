@@ -116,23 +116,25 @@ def show(key, value):
     return "%s: %s %s" % (key[0], " ".join(key[1:]), value)
 
 
-def main():
-    (dry, wild), (real, _) = actions(sys.argv[1]), actions(*sys.argv[2:])
+def compare(dry_log, real_logs, out):
+    """0 when the dry run said what the real run did, else 1 with the
+    difference written to out."""
+    (dry, wild), (real, _) = actions(dry_log), actions(*real_logs)
     if same(dry, wild, real):
         return 0
     for key in sorted(set(dry) | set(real)):
         if dry.get(key) == real.get(key):
             continue
         if key in dry:
-            print("dry run:  " + show(key, dry[key]))
+            out.write("dry run:  " + show(key, dry[key]) + "\n")
         else:
-            print("dry run:  (nothing) for " + show(key, "")[:-1])
+            out.write("dry run:  (nothing) for " + show(key, "")[:-1] + "\n")
         if key in real:
-            print("real run: " + show(key, real[key]))
+            out.write("real run: " + show(key, real[key]) + "\n")
         else:
-            print("real run: (nothing) for " + show(key, "")[:-1])
+            out.write("real run: (nothing) for " + show(key, "")[:-1] + "\n")
     return 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(compare(sys.argv[1], sys.argv[2:], sys.stdout))

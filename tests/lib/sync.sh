@@ -265,12 +265,17 @@ sync_run_with() {
 }
 
 # The differential dry run: before every sync a scenario runs, the same
-# command with --dry-run, which must leave both stores and every file of
-# the pair (database, lock) as they were, say the same actions the real
-# run then logs (dryrun-diff.py: "would" and server-assigned UIDs aside)
-# and end with the same exit status. A difference is a "not ok" line of
-# its own. On unless SYNC_DRYRUN=0 (a scenario's opt-out, with its reason
-# in a comment there).
+# command with --dry-run (and --debug), which must send the servers no
+# command but reads (its trace: LIST, STATUS, EXAMINE, FETCH with .PEEK
+# ...), leave every file of the pair (database, lock, logfile) as it was,
+# say the same actions the real run then logs (dryrun-diff.py: "would"
+# and server-assigned UIDs aside) and end with the same exit status. The
+# stores' dumps before and after are compared too on the first dry run of
+# each pair, and on every one with SYNC_DRYRUN_DUMPS=1: what a dry run
+# sends is all it can change, and dumping both stores twice a sync would
+# cost the suite more than the dry run itself. A difference is a "not ok"
+# line of its own. On unless SYNC_DRYRUN=0 (a scenario's opt-out, with its
+# reason in a comment there).
 #
 # Left out by design: runs that are not syncs (--watch/--notify,
 # --delete, --rename, --verify, --status, --dry-run itself), another tool
@@ -306,9 +311,22 @@ sync_dryrun_files() {
 }
 
 sync_dryrun_snapshot() {
-	store_dump "$LOCAL" --keep-recent >"$SYNC_DIR/dry.$1.local" 2>&1
-	store_dump "$REMOTE" --keep-recent >"$SYNC_DIR/dry.$1.remote" 2>&1
+	: >"$SYNC_DIR/dry.$1.local"
+	: >"$SYNC_DIR/dry.$1.remote"
+	if [ "$_dr_dumps" = 1 ]; then
+		store_dump "$LOCAL" --keep-recent >"$SYNC_DIR/dry.$1.local" 2>&1
+		store_dump "$REMOTE" --keep-recent >"$SYNC_DIR/dry.$1.remote" 2>&1
+	fi
 	sync_dryrun_files >"$SYNC_DIR/dry.$1.files"
+}
+
+# The commands a --debug trace shows sent that are not reads, if any.
+sync_dryrun_writes() {
+	sed -n 's/^\(local\|remote\) -> [^ ]* //p' "$1" |
+		awk '{ c = toupper($1); if (c == "UID") c = c " " toupper($2) }
+		c ~ /^(CAPABILITY|ENABLE|LIST|LSUB|STATUS|EXAMINE|NOOP|LOGOUT|ID|COMPRESS|AUTHENTICATE|LOGIN|NAMESPACE|STARTTLS|UNSELECT|IDLE|DONE|SEARCH|UID SEARCH)$/ { next }
+		c ~ /^(UID )?FETCH$/ && toupper($0) !~ /BODY\[/ { next }
+		{ print }'
 }
 
 sync_dryrun_before() {
@@ -317,13 +335,24 @@ sync_dryrun_before() {
 	SYNC_SEQ=$((SYNC_SEQ + 1))
 	_dr_seq=$SYNC_SEQ
 	_dr_err=$SYNC_DIR/logs/run$SYNC_SEQ.dry.err
+	_dr_dumps=${SYNC_DRYRUN_DUMPS:-0}
+	[ -e "$SYNC_DIR/dry.dumped" ] || _dr_dumps=1
+	: >"$SYNC_DIR/dry.dumped"
+	_dr_debug=--debug
+	for _dr_a in "$@"; do
+		[ "$_dr_a" != --debug ] || _dr_debug=--dry-run
+	done
 	sync_dryrun_snapshot before
 	XDG_CONFIG_HOME=$SYNC_DIR/xdg-config XDG_DATA_HOME=$SYNC_DIR/xdg-data \
 		IMAPSYNC_DEBUG_EXIT_AT='' \
-		"$_dr_tool" --config="$SYNC_CONF" --dry-run "$@" \
+		"$_dr_tool" --config="$SYNC_CONF" --dry-run $_dr_debug "$@" \
 		>"$SYNC_DIR/logs/run$SYNC_SEQ.dry.out" 2>"$_dr_err" </dev/null
 	_dr_rc=$?
 	sync_dryrun_snapshot after
+	_dr_w=$(sync_dryrun_writes "$_dr_err")
+	[ -z "$_dr_w" ] ||
+		tap_fail "the dry run $_dr_seq sent only reads" \
+			"$(printf '%s\n' "$_dr_w" | head -n 10)"
 	# A logfile takes the real run's lines (a dry run's stay on stderr).
 	_dr_logf=$(sed -n 's/^logfile *= *//p' "$SYNC_CONF" | tail -n 1)
 	_dr_logsz=0
@@ -355,8 +384,8 @@ $(tail -n 15 "$_dr_err")"
 	: >"$_dr_log"
 	[ -z "$_dr_logf" ] ||
 		tail -c +$((_dr_logsz + 1)) "$_dr_logf" >"$_dr_log" 2>/dev/null
-	if ! _dr_out=$(python3 "$IMAPSYNC_TOP/tests/lib/dryrun-diff.py" \
-		"$_dr_err" "$SYNC_ERR" "$_dr_log" 2>&1); then
+	if ! _dr_out=$($IMAPTOOL --dryrun-diff "$_dr_err" "$SYNC_ERR" \
+		"$_dr_log" 2>&1); then
 		tap_fail "the dry run $_dr_seq says what run $SYNC_SEQ does" \
 			"$(printf '%s\n' "$_dr_out" | head -n 30)"
 	fi
