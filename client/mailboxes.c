@@ -303,11 +303,11 @@ mbx_send_list(const struct config *cfg, struct mbx_list *l, const char *pat)
 	const char *sp = l->id_item != NULL ? " " : "";
 
 	if (cfg->list_select_opts != NULL)
-		imap_conn_cmd(
-		    srv->conn, mbx_cmd_done, l,
-		    "LIST (%a) %q %a RETURN (SUBSCRIBED STATUS "
-		    "(UIDVALIDITY UIDNEXT HIGHESTMODSEQ%a%a))",
-		    cfg->list_select_opts, srv->reference, pat, sp, id);
+		imap_conn_cmd(srv->conn, mbx_cmd_done, l,
+		              "LIST (%a) %q %a RETURN (SUBSCRIBED STATUS "
+		              "(UIDVALIDITY UIDNEXT HIGHESTMODSEQ%a%a))",
+		              cfg->list_select_opts, srv->reference, pat, sp,
+		              id);
 	else
 		imap_conn_cmd(
 		    srv->conn, mbx_cmd_done, l,
@@ -1295,7 +1295,8 @@ mbx_dry_rename(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 				e->flags |= IMAP_LIST_SUBSCRIBED;
 			if (dbsub && k != NULL && k->e[w] != NULL &&
 			    !mbx_exists(k->e[w]))
-				k->e[w]->flags &= ~(unsigned)IMAP_LIST_SUBSCRIBED;
+				k->e[w]->flags &=
+				    ~(unsigned)IMAP_LIST_SUBSCRIBED;
 		} else {
 			e->flags &= ~(unsigned)IMAP_LIST_SUBSCRIBED;
 		}
@@ -1455,8 +1456,9 @@ mbx_renames(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 	/* The items' names are the lists' own: patched last, each from
 	 * a copy. */
 	for (i = 0; i < nr; i++) {
-		if (r[i].dry && mbx_dry_rename(run, lists, side_other(r[i].where),
-		                               &r[i], items, n) < 0)
+		if (r[i].dry &&
+		    mbx_dry_rename(run, lists, side_other(r[i].where), &r[i],
+		                   items, n) < 0)
 			goto nomem;
 	}
 out:
@@ -1587,10 +1589,10 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 					free(display);
 					goto db_error_rollback;
 				}
-				log_info("database", NULL, "%s mailbox %s",
-				         sync_verb(run, "Created",
-				                   "would create"),
-				         display);
+				log_info(
+				    "database", NULL, "%s mailbox %s",
+				    sync_verb(run, "Created", "would create"),
+				    display);
 				for (s = 0; s < SIDE_COUNT && want; s++) {
 					if (!sub[s])
 						mbx_cmd(run, s, m, "SUBSCRIBE",

@@ -668,8 +668,8 @@ read_copy(const char *path, sqlite3 *db, const char **error_r)
 
 	if (tmp == NULL || tmp[0] == '\0')
 		tmp = "/tmp";
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/imapsync-dry.XXXXXX",
-	                     tmp) >= sizeof(dir) ||
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/imapsync-dry.XXXXXX", tmp) >=
+	        sizeof(dir) ||
 	    mkdtemp(dir) == NULL)
 		return set_error(NULL, error_r,
 		                 "cannot make a directory in %s: %s", tmp,
@@ -681,12 +681,11 @@ read_copy(const char *path, sqlite3 *db, const char **error_r)
 			ret = -1;
 	}
 	snprintf(to, sizeof(to), "%s/db", dir);
-	if (ret == 0 && sqlite3_open_v2(to, &src, SQLITE_OPEN_READWRITE,
-	                                NULL) != SQLITE_OK)
-		ret = set_error(NULL, error_r, "cannot open database %s: %s",
-		                path,
-		                src != NULL ? sqlite3_errmsg(src)
-		                            : "out of memory");
+	if (ret == 0 &&
+	    sqlite3_open_v2(to, &src, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+		ret = set_error(
+		    NULL, error_r, "cannot open database %s: %s", path,
+		    src != NULL ? sqlite3_errmsg(src) : "out of memory");
 	if (ret == 0) {
 		bk = sqlite3_backup_init(db, "main", src, "main");
 		rc = bk != NULL ? sqlite3_backup_step(bk, -1)
@@ -725,10 +724,11 @@ state_open_dry(const char *path, struct state **state_r, const char **error_r)
 	if (st == NULL || (st->path = strdup(path)) == NULL)
 		abort();
 	st->lock_fd = -1;
-	if (sqlite3_open_v2(":memory:", &st->db, SQLITE_OPEN_READWRITE,
-	                    NULL) != SQLITE_OK)
-		ret = set_error(NULL, error_r, "cannot open a database in "
-		                               "memory: out of memory");
+	if (sqlite3_open_v2(":memory:", &st->db, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK)
+		ret = set_error(NULL, error_r,
+		                "cannot open a database in "
+		                "memory: out of memory");
 	if (ret == 0 && lstat(path, &sb) == 0) {
 		ret = take_lock(path, &st->lock_fd, &st->lock_path,
 		                &st->lock_kept, error_r);

@@ -525,8 +525,8 @@ apply_store_group(struct mbox_side *ms, struct flag_group *g)
 		uidset_normalize(&uids);
 		if (ret == 0)
 			log_info(side_name(ms->side), ms->mb->display,
-			         "would update flags (%s) for UID %s",
-			         g->flags, sync_uids_str(&uids, s));
+			         "would update flags (%s) for UID %s", g->flags,
+			         sync_uids_str(&uids, s));
 		uidset_free(&uids);
 		buf_free(&s);
 		free(pairs);

@@ -713,8 +713,7 @@ move_dry(struct mbox_side *from)
 			count++;
 		}
 		log_info(side_name(from->side), from->mb->display,
-		         "would move %zu UID(s) to %s", count,
-		         m->to->display);
+		         "would move %zu UID(s) to %s", count, m->to->display);
 	}
 }
 

@@ -711,9 +711,9 @@ static bool
 sync_cmd_writes(const char *fmt, va_list ap)
 {
 	static const char *const verbs[] = {
-	    "SELECT",   "UID STORE", "UID EXPUNGE", "UID MOVE", "UID COPY",
-	    "APPEND",   "STORE",     "EXPUNGE",     "COPY",     "MOVE",
-	    NULL,
+	    "SELECT",   "UID STORE", "UID EXPUNGE", "UID MOVE",
+	    "UID COPY", "APPEND",    "STORE",       "EXPUNGE",
+	    "COPY",     "MOVE",      NULL,
 	};
 	const char *text = fmt;
 	va_list aq;
@@ -957,10 +957,9 @@ mbox_init(struct mbox *mb, struct sync_run *run, const struct sync_target *t)
 		struct mbox_side *ms = &mb->s[s];
 		int ret;
 
-		ms->wire = t->wire[s] != NULL
-		               ? strdup(t->wire[s])
-		               : sync_wire_name(&run->server[s], t->name,
-		                                t->len);
+		ms->wire = t->wire[s] != NULL ? strdup(t->wire[s])
+		                              : sync_wire_name(&run->server[s],
+		                                               t->name, t->len);
 		ms->absent = t->absent[s];
 		if (ms->wire == NULL)
 			return -1;
@@ -1120,23 +1119,25 @@ sync_brake(struct sync_run *run, struct mbox *mbs, size_t n)
 			continue;
 		}
 		if (run->set.dry_run)
-			log_error(side_name(side_other(s)), NULL,
-			          "%" PRIu64 " of the %" PRIu64 " paired "
-			          "messages are gone from %s: the real run "
-			          "would stop here (exit 5) rather than expunge "
-			          "them here, more than safety-expunge (%u%%) "
-			          "allows. If they were deleted on purpose, "
-			          "run with --force.",
-			          gone[s], run->paired, side_name(s), share);
+			log_error(
+			    side_name(side_other(s)), NULL,
+			    "%" PRIu64 " of the %" PRIu64 " paired "
+			    "messages are gone from %s: the real run "
+			    "would stop here (exit 5) rather than expunge "
+			    "them here, more than safety-expunge (%u%%) "
+			    "allows. If they were deleted on purpose, "
+			    "run with --force.",
+			    gone[s], run->paired, side_name(s), share);
 		else
-			log_error(side_name(side_other(s)), NULL,
-			          "%" PRIu64 " of the %" PRIu64 " paired "
-			          "messages are gone from %s, so this run would "
-			          "expunge them here: more than safety-expunge "
-			          "(%u%%) allows. Nothing was expunged. If they "
-			          "were deleted on purpose, run again with "
-			          "--force.",
-			          gone[s], run->paired, side_name(s), share);
+			log_error(
+			    side_name(side_other(s)), NULL,
+			    "%" PRIu64 " of the %" PRIu64 " paired "
+			    "messages are gone from %s, so this run would "
+			    "expunge them here: more than safety-expunge "
+			    "(%u%%) allows. Nothing was expunged. If they "
+			    "were deleted on purpose, run again with "
+			    "--force.",
+			    gone[s], run->paired, side_name(s), share);
 		run->braked = true;
 		run->fatal = true;
 		return -1;
