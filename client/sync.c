@@ -28,6 +28,13 @@
  *           meanwhile, a flag set by a mail client) makes the mailbox go
  *           through APPLY and CHECK again.
  *
+ * --dry-run goes through the same steps, every decision included, on a
+ * copy of the database in memory (state_open_dry()) and with EXAMINE:
+ * SELECT, MATCH and the moves read as in a run, the brake brakes; at
+ * APPLY each part says what it would send ("would ...") instead of
+ * sending it, the copies after asking which new messages are there, and
+ * the run ends there. sync_cmd() refuses a command that writes.
+ *
  * UIDNEXT and HIGHESTMODSEQ are stored last, only after a CHECK saw
  * nothing foreign, in the transaction that closes the mailbox; the
  * mapping rows are written as each APPEND or EXPUNGE completes.
