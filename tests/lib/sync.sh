@@ -322,7 +322,8 @@ sync_dryrun_snapshot() {
 
 # The commands a --debug trace shows sent that are not reads, if any.
 sync_dryrun_writes() {
-	sed -n 's/^\(local\|remote\) -> [^ ]* //p' "$1" |
+	# A literal goes on a line of its own ("{N bytes} ..."): not a command.
+	sed -n 's/^\(local\|remote\) -> [A-Za-z][^ ]* //p' "$1" |
 		awk '{ c = toupper($1); if (c == "UID") c = c " " toupper($2) }
 		c ~ /^(CAPABILITY|ENABLE|LIST|LSUB|STATUS|EXAMINE|NOOP|LOGOUT|ID|COMPRESS|AUTHENTICATE|LOGIN|NAMESPACE|STARTTLS|UNSELECT|IDLE|DONE|SEARCH|UID SEARCH)$/ { next }
 		c ~ /^(UID )?FETCH$/ && toupper($0) !~ /BODY\[/ { next }
