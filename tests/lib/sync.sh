@@ -279,14 +279,16 @@ sync_run_with() {
 #
 # Left out by design: runs that are not syncs (--watch/--notify,
 # --delete, --rename, --verify, --status, --dry-run itself), another tool
-# (interimap), and sync_run_relayed (the relay's faults are for the real
+# (interimap, a script's own wrapper unless it names it SYNC_DRYRUN_TOOL),
+# and sync_run_relayed (the relay's faults are for the real
 # run; a dry run through it would meet them first). Under
 # IMAPSYNC_DEBUG_EXIT_AT the dry run runs without it (the crash is the
 # real run's) and only its writes are checked: the interrupted run's
 # actions are a prefix of its plan.
 sync_dryrun_applies() {
 	[ "${SYNC_DRYRUN:-1}" = 1 ] || return 1
-	[ "$1" = "$SYNC_BIN" ] || return 1
+	[ "$1" = "$SYNC_BIN" ] || [ "$1" = "${SYNC_DRYRUN_TOOL:-}" ] ||
+		return 1
 	sync_is_interimap && return 1
 	shift
 	for _dr_a in "$@"; do
