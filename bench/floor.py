@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """floor.py [--batch=N] [--overlap] SOURCECMD TARGETCMD: the servers' own
 floor for an initial copy (--fetch-only SOURCECMD: the FETCH alone).
 

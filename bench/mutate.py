@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """mutate.py IMAPCMD SIDE SEED [FRACTION]: seeded random offline changes to
 one store of a synced pair, through a pre-authenticated IMAP command.
 

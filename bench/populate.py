@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """populate.py MAILDIR NBOXES NMSGS [SEED]: fill an empty Dovecot maildir
 (Maildir++, namespace separator "/") with seeded random messages.
 

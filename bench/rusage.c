@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rusage: run a command and write its peak RSS and CPU time to a file.
  *
  *   rusage FILE COMMAND [ARG...]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """store.py: throwaway Dovecot maildir stores and synced pairs for bench/run.
 
 A store is a directory holding home/Mail (the maildir), dovecot.conf and an

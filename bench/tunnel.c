@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* tunnel: the benchmark's wrapper around an IMAP tunnel command.
  *
  *   tunnel [-d RTT_MS] [-o FILE] COMMAND [ARG...]

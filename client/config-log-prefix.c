@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* log-prefix: interimap's printf-like format for the start of each log
  * line, kept apart from the file parser. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
 #include "limits.h"
@@ -117,12 +118,6 @@ fail(const char **error_r, const char *fmt, ...)
 	va_end(ap);
 	*error_r = config_error;
 	return -1;
-}
-
-const char *
-config_key_name(enum config_key key)
-{
-	return keys[key].name;
 }
 
 static void

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The configuration file: interimap's INI format (Config::Tiny syntax),
  * keys, meanings and defaults, so a user switches by pointing imapsync at
  * the config they have. Keys of the default section (before any
@@ -205,8 +206,5 @@ bool config_ignore_mailbox(const struct config *config, const char *name,
  * stand for &, ? and \. -1 when buf's cap is reached. */
 int config_log_prefix_format(const char *fmt, const char *side_name,
                              const char *mailbox, struct buf *buf);
-
-/* The name of a key as written in the file ("SSL_CAfile"). */
-const char *config_key_name(enum config_key key);
 
 #endif

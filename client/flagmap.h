@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A map from UID to a flag list (canonical string) and MODSEQ, for the
  * changes one side reported and the changes the sync made itself. */
 #ifndef CLIENT_FLAGMAP_H

@@ -1,7 +1,9 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "log.h"
 
 #include "buf.h"
 #include "config.h"
+#include "limits.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -279,12 +281,12 @@ static void
 log_line(enum log_priority prio, const char *side, const char *mailbox,
          const char *label, const char *fmt, va_list ap)
 {
-	struct buf *raw = buf_create(64 * 1024), *line;
+	struct buf *raw = buf_create(LOG_MAX_LINE), *line;
 	char stamp[64] = "";
 
 	if (raw == NULL)
 		return;
-	line = buf_create(64 * 1024 * LOG_ESCAPE_GROWTH);
+	line = buf_create(LOG_MAX_LINE * LOG_ESCAPE_GROWTH);
 	if (line == NULL) {
 		buf_free(&raw);
 		return;
@@ -398,8 +400,8 @@ log_progress(const char *fmt, ...)
 
 	if (!log_state.tty || log_state.quiet)
 		return;
-	raw = buf_create(4096);
-	esc = buf_create(4096 * LOG_ESCAPE_GROWTH);
+	raw = buf_create(LOG_MAX_PROGRESS_LINE);
+	esc = buf_create(LOG_MAX_PROGRESS_LINE * LOG_ESCAPE_GROWTH);
 	if (raw == NULL || esc == NULL) {
 		buf_free(&raw);
 		buf_free(&esc);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Messages for the user: one line per action, on stderr or the logfile,
  * each started by the configured log-prefix; warnings and errors always,
  * actions unless --quiet, protocol traces with --debug. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The mailbox list: one LIST ... RETURN (SUBSCRIBED STATUS (...)) per
  * side, names brought to the internal form (reference stripped,
  * delimiter as NUL), then reconciled as interimap does: a mailbox found
@@ -10,6 +11,7 @@
 #include "config.h"
 #include "imap-conn.h"
 #include "imap-decode.h"
+#include "limits.h"
 #include "log.h"
 #include "state.h"
 #include "sync.h"
@@ -461,7 +463,7 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 {
 	const struct config *cfg = run->config;
 	bool delim_first = mbx_patterns_need_delim(cfg, nargs);
-	struct buf *pat = buf_create(1 << 20);
+	struct buf *pat = buf_create(SYNC_MAX_LIST_PATTERNS);
 	char *pats[SIDE_COUNT] = {NULL, NULL};
 	unsigned s;
 	int ret = -1;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The mailbox list of both sides, reconciled, then each mailbox that
  * changed synced. */
 #ifndef CLIENT_MAILBOXES_H

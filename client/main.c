@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* imapsync: keep two IMAP servers in step, both ways. */
 #include "config.h"
 #include "log.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The command line, parsed as interimap parses its own (Getopt::Long with
  * posix_default and bundling): options come before the first MAILBOX
  * (a later "--debug" is a mailbox name), long options are never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The progress of a run's copies, as one line on a terminal: messages
  * and bytes copied out of the total, the rate and the time left, redrawn
  * at most twice a second (log_progress(): nothing when stderr is not a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Logging in: the first mechanism of the side's `auth` list the server
  * can take. PLAIN and SCRAM-SHA-256 go through AUTHENTICATE (with the
  * initial response on the command line when the server has SASL-IR);

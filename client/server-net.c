@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The byte streams of type=imap and type=imaps: TCP, a SOCKS5 proxy in
  * front when configured, TLS per the SSL_* keys; and the password. */
 #include "server-private.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Inside server.c and its helpers: one side's progress through the
  * connection steps (greeting, STARTTLS, AUTHENTICATE, COMPRESS), driven for
  * both sides together so both servers work at the same time. */

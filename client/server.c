@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Reaching both servers at once: start both transports, then take each
  * side through the same steps together (greeting, STARTTLS, login,
  * COMPRESS, capabilities), one round trip per step for both. */

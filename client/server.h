@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Reaching the two servers: start both connections at once, read both
  * greetings, check that each offers what the sync needs. */
 #ifndef CLIENT_SERVER_H

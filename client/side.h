@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The two servers a sync keeps in step. Two-sided data lives in [2]
  * arrays indexed by enum side (after isync), so the logic is written once
  * for both directions. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The SQLite state database. Its tables are interimap 0.5.7's (schema
  * version 1: mailboxes, local, remote, mapping), so an interimap database
  * is imported by opening a copy of it; imapsync adds its own tables on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The APPLY step: expunge on one side what vanished on the other, store
  * flag changes with UNCHANGEDSINCE (one STORE per distinct flag list,
  * conflicts resolved to the union), and start the copies. */
@@ -67,7 +68,7 @@ expunge_record(struct mbox_side *ms, const struct uidset *gone)
 	if (state_commit(mb->run->state, &error) < 0)
 		goto db_error;
 	sync_step("expunge recorded");
-	s = buf_create(1 << 20);
+	s = buf_create(SYNC_MAX_LOGGED_UIDS);
 	if (s != NULL)
 		log_info(side_name(ms->side), mb->display,
 		         "Removed %" PRIu64 " UID(s) %s", uidset_count(gone),
@@ -401,7 +402,7 @@ store_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 		uidset_add(&done, uid);
 	}
 	sync_step("flags stored");
-	s = buf_create(1 << 20);
+	s = buf_create(SYNC_MAX_LOGGED_UIDS);
 	if (s != NULL && done.n > 0)
 		log_info(side_name(ms->side), mb->display,
 		         "Updated flags (%s) for UID %s", sc->flags,
@@ -598,7 +599,7 @@ apply_modified(struct mbox *mb)
 {
 	struct flag_groups groups[SIDE_COUNT] = {{NULL, 0, 0}, {NULL, 0, 0}};
 	struct state *st = mb->run->state;
-	struct buf *u = buf_create(64 * 1024);
+	struct buf *u = buf_create(SYNC_MAX_FLAGS_TEXT);
 	const char *error;
 	unsigned s;
 

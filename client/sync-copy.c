@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Copying new messages: UID FETCH of their bodies on one side, each body
  * added to a MULTIAPPEND for the other side as it arrives (spilled
  * bodies are sent from their file), the intent to copy recorded before
@@ -136,8 +137,8 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 	if (state_commit(mb->run->state, &error) < 0)
 		goto db_error;
 	sync_step("copies recorded");
-	s1 = buf_create(1 << 20);
-	s2 = buf_create(1 << 20);
+	s1 = buf_create(SYNC_MAX_LOGGED_UIDS);
+	s2 = buf_create(SYNC_MAX_LOGGED_UIDS);
 	if (s1 != NULL && s2 != NULL) {
 		if (to->side == SIDE_LOCAL)
 			log_info("local", mb->display,
@@ -269,7 +270,7 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 		          f->uid);
 		return;
 	}
-	flags = buf_create(64 * 1024);
+	flags = buf_create(SYNC_MAX_FLAGS_TEXT);
 	if (flags == NULL ||
 	    flags_canonical(f->flags, f->flags_count, flags) < 0) {
 		buf_free(&flags);

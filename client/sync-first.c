@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The first step of a sync, SELECT: each side of each mailbox that
  * changed is selected with QRESYNC from the stored HIGHESTMODSEQ (with
  * the sizes of a few new messages in the same flight), or left out when

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Pairing before copying: when both sides have messages the mapping does
  * not know (a first sync of two stores that already hold the same mail,
  * a run killed between an APPEND and the recording of its UIDs, a
@@ -58,6 +59,15 @@ match_key(const struct imap_fetch *f, unsigned char key[SYNC_KEY_LEN])
 	crypto_generichash_final(&st, key, SYNC_KEY_LEN);
 }
 
+/* Whether the message has no Message-ID: the server sends the
+ * HEADER.FIELDS section empty (a blank line) or not at all. */
+static bool
+key_weak(const struct imap_fetch *f)
+{
+	return f->header == NULL || f->header->str == NULL ||
+	       memchr(f->header->str, ':', f->header->len) == NULL;
+}
+
 int
 sync_match_key(const struct imap_fetch *f, struct sync_ident *id)
 {
@@ -70,6 +80,7 @@ sync_match_key(const struct imap_fetch *f, struct sync_ident *id)
 	id->flags = NULL;
 	id->taken = false;
 	match_key(f, id->key);
+	id->weak = key_weak(f);
 	return 0;
 }
 
@@ -100,6 +111,7 @@ sync_match_ident_add(struct mbox_side *ms, const struct imap_fetch *f,
 	id->modseq = f->modseq;
 	id->taken = false;
 	match_key(f, id->key);
+	id->weak = key_weak(f);
 	ms->idents_count++;
 	return 0;
 nomem:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Moves: a message that vanished from mailbox A on one side and turned
  * up, new, in mailbox B on the same side was moved (MOVE, or COPY and
  * EXPUNGE). Its pair on the other side is moved too, with UID MOVE (COPY,
@@ -259,6 +260,27 @@ db_error:
 	return -1;
 }
 
+/* Whether v, new on side s of mb, has the key of a message new on the
+ * other side there that an intent names: what a stopped run copied or
+ * moved into mb, there twice now. MATCH pairs the two; v is no move. */
+static bool
+intent_twin(struct mbox *mb, enum side s, const struct sync_ident *v,
+            const struct uidset *named)
+{
+	const struct mbox_side *os = &mb->s[side_other(s)];
+	size_t j;
+
+	for (j = 0; j < os->idents_count; j++) {
+		const struct sync_ident *w = &os->idents[j];
+
+		if (uidset_contains(named, w->uid) &&
+		    uidset_contains(&os->fresh, w->uid) &&
+		    memcmp(w->key, v->key, SYNC_KEY_LEN) == 0)
+			return true;
+	}
+	return false;
+}
+
 int
 sync_move_finish(struct mbox *mbs, size_t n)
 {
@@ -309,17 +331,24 @@ sync_move_finish(struct mbox *mbs, size_t n)
 		}
 		/* What is new on s, by key: a pair's twin was moved. A key
 		 * that two vanished pairs or two new messages share names
-		 * neither for sure: those are expunged and copied. */
+		 * neither for sure, nor one without a Message-ID (a
+		 * different message may have its size and date): those are
+		 * expunged and copied. */
 		for (i = 0; i < n && nc > 0; i++) {
 			struct mbox *to = &mbs[i];
 			struct mbox_side *ms = &to->s[s];
 			struct uidset pending = UIDSET_INIT;
+			struct uidset named = UIDSET_INIT;
 
 			/* A mailbox being paired afresh (UIDVALIDITY
 			 * changed) takes no move. */
-			if (to->failed || !to->active || to->recover ||
-			    sync_pending_uids(to, s, true, &pending) < 0)
+			if (to->failed || !to->active || to->recover)
 				continue;
+			if (sync_pending_uids(to, s, true, &pending) < 0 ||
+			    sync_pending_uids(to, other, false, &named) < 0) {
+				uidset_free(&pending);
+				continue;
+			}
 			for (j = 0; j < ms->idents_count; j++) {
 				struct sync_ident *v = &ms->idents[j];
 				struct move_cand key = {v, NULL, false}, *c;
@@ -328,8 +357,10 @@ sync_move_finish(struct mbox *mbs, size_t n)
 				const char *error;
 
 				if (!uidset_contains(&ms->fresh, v->uid) ||
+				    v->weak ||
 				    uidset_contains(&pending, v->uid) ||
-				    key_twice(keys, nkeys, v->key))
+				    key_twice(keys, nkeys, v->key) ||
+				    intent_twin(to, s, v, &named))
 					continue;
 				c = bsearch(&key, cands, nc, sizeof(*cands),
 				            cand_cmp);
@@ -358,6 +389,7 @@ sync_move_finish(struct mbox *mbs, size_t n)
 					             c->id->uid, v,
 					             c->id->flags) < 0) {
 						uidset_free(&pending);
+						uidset_free(&named);
 						goto nomem;
 					}
 				}
@@ -365,10 +397,12 @@ sync_move_finish(struct mbox *mbs, size_t n)
 				if (uidset_add(&gone[c->mb - mbs], uid) < 0 ||
 				    uidset_add(&came[i], v->uid) < 0) {
 					uidset_free(&pending);
+					uidset_free(&named);
 					goto nomem;
 				}
 			}
 			uidset_free(&pending);
+			uidset_free(&named);
 		}
 		for (i = 0; i < n; i++) {
 			if (uidset_subtract(&mbs[i].s[s].vanished, &gone[i]) < 0 ||

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* What the parts of the sync engine share: the state of each mailbox
  * being synced. sync.c runs the steps for all mailboxes at once,
  * sync-apply.c expunges and stores flags, sync-copy.c copies new
@@ -56,6 +57,9 @@ struct sync_ident {
 	char *flags;
 	uint64_t modseq;
 	bool taken; /* MATCH paired it */
+	/* No Message-ID: the key is the size and INTERNALDATE only, which
+	 * two different messages may share; it names no move. */
+	bool weak;
 };
 
 /* A [COPYUID uidvalidity src dst] response code. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* --repair: fetch every message's flags and key on both sides and hold
  * them against the mapping table, as interimap does: a pair whose message
  * vanished from one side is expunged on the other; one that disappeared

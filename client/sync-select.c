@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Selections and held commands of the APPLY step: a mailbox is
  * selected with QRESYNC there, so the selection doubles as the CHECK
  * (sync.c), and the commands of a side that receives copies wait for

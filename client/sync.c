@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The messages of the mailboxes that changed, both ways (after
  * interimap's algorithm, restructured so that both servers work at once,
  * all mailboxes move together, and no step waits on a per-message or
@@ -315,7 +316,7 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 			ms->max_modseq = f.modseq;
 		return;
 	}
-	flags = buf_create(64 * 1024);
+	flags = buf_create(SYNC_MAX_FLAGS_TEXT);
 	if (flags == NULL ||
 	    flags_canonical(f.flags, f.flags_count, flags) < 0) {
 		buf_free(&flags);
@@ -1197,10 +1198,10 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 	for (i = 0; i < n; i++) {
 		if (mbox_going(&mbs[i])) {
 			mbox_step(&mbs[i], PHASE_SIZES);
-			queued |= sync_match_start(&mbs[i]);
+			sync_match_start(&mbs[i]);
 		}
 	}
-	queued |= sync_move_start(mbs, n);
+	sync_move_start(mbs, n);
 	queued = sync_match_sizes_flush(mbs, n);
 	if (queued && sync_run_wait(run) < 0)
 		return;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The sync engine: both servers, one run. Mailbox-list reconciliation is
  * in mailboxes.c; the messages of one mailbox in sync.c. Both sides work
  * at the same time: every step queues its commands on both connections

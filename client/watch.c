@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Watch mode. Between syncs the two sync connections sit idle, read for
  * anything the servers say; with --notify a second connection to each
  * server, which never syncs, holds NOTIFY (RFC 5465) on every personal

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Watch mode (--watch, --notify): sync, wait for a change or the next
  * poll, sync again, until SIGTERM or SIGINT; reconnect with capped
  * backoff when a server goes away; re-read the configuration on SIGHUP. */

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Cyrus IMAP's imapd for the tests, without installing cyrus-imapd: that
 # package conflicts with dovecot-imapd (both provide imap-server). Its
 # libraries and tools come with cyrus-common (mk/deps.sh installs it);

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """demo-fill.py DIR COUNT: write COUNT sample messages as files in DIR and
 print, on stdout, the imaptool.py script that creates the mailboxes and
 appends them (with flags and dates), for `make demo`. Seeded: the same

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # demo.sh BUILD: `make demo`. Two throwaway Dovecot stores, a "server"
 # filled with a few hundred messages, an sshd on a free loopback port whose
 # authorized_keys forces imapsync-remote, and imapsync syncing the laptop

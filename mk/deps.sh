@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Install the Debian packages the build and the tests need: as root it runs
 # apt-get; otherwise it prints the one command to run and fails. Then
 # mk/cyrus.sh takes Cyrus's imapd out of its package (cyrus-imapd itself

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A growable byte buffer with a hard size cap, used wherever peer bytes
  * land (after OpenSSH's sshbuf). Data lives in [off, off+len) of the
  * allocation; consuming from the front is O(1) and compaction happens

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The imap_arg_* decoding helpers declared in imap-parser.h. */
 #include "imap-parser.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The connection: a queue of commands written as fast as the socket takes
  * them, and the responses read back and dispatched by tag.
  *
@@ -27,8 +28,6 @@
 #define CONN_OBUF_SIZE (256 * 1024)
 /* Reads from one connection before giving the others their turn. */
 #define CONN_READS_PER_TURN 8
-/* Longest line a trace shows; the rest is counted. */
-#define CONN_TRACE_LINE_MAX (64 * 1024)
 
 struct imap_cmd {
 	struct imap_cmd *prev, *next;
@@ -213,7 +212,7 @@ imap_conn_create(const struct imap_conn_settings *set, struct transport *t)
 	c->set = *set;
 	c->name = strdup(set->name != NULL ? set->name : "imap");
 	c->obuf = malloc(CONN_OBUF_SIZE);
-	c->trace_line = buf_create(CONN_TRACE_LINE_MAX + 64);
+	c->trace_line = buf_create(IMAP_MAX_TRACE_LINE + 64);
 	if (set->parser != NULL) {
 		c->parser_set = *set->parser;
 		c->set.parser = &c->parser_set;
@@ -731,7 +730,7 @@ trace_literal_size(const char *line, size_t len)
 static void
 trace_in_add(struct imap_conn *c, const char *data, size_t len)
 {
-	size_t room = CONN_TRACE_LINE_MAX - buf_len(c->trace_line);
+	size_t room = IMAP_MAX_TRACE_LINE - buf_len(c->trace_line);
 	size_t k = len < room ? len : room;
 
 	buf_append(c->trace_line, data, k);

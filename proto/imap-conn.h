@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* One IMAP connection with a command pipeline: any number of commands may
  * be in flight; each tagged response reaches the callback of the command
  * that carries its tag, untagged responses go to one handler. Several

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Typed decoders for the responses the sync needs. Each takes a parsed
  * response (or a response code) and fills a plain struct whose strings
  * point into the response: they are valid as long as the response is.
@@ -144,26 +145,6 @@ int imap_decode_fetch(const struct imap_response *resp,
  * caller initialises it). */
 int imap_decode_vanished(const struct imap_response *resp, bool *earlier_r,
 			 struct uidset *uids, const char **error_r);
-
-struct imap_esearch {
-	const char *tag; /* the (TAG "x") correlator, or NULL */
-	bool uid;
-	bool have_min, have_max, have_count, have_modseq;
-	uint32_t min, max, count;
-	uint64_t modseq;
-	/* ALL: the set, if given (the caller initialises it). */
-	bool have_all;
-};
-
-/* "* ESEARCH [(TAG "x")] [UID] (MIN n | MAX n | COUNT n | ALL set)...". */
-int imap_decode_esearch(const struct imap_response *resp,
-			struct imap_esearch *es_r, struct uidset *all,
-			const char **error_r);
-
-/* "* SEARCH n n n" (with "(MODSEQ n)" at the end after CONDSTORE): the
- * numbers are added to *nums. */
-int imap_decode_search(const struct imap_response *resp, struct uidset *nums,
-		       const char **error_r);
 
 enum imap_code {
 	IMAP_CODE_NONE,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Incremental parser for what an IMAP server sends: the greeting, untagged,
  * tagged and continuation responses.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* One IMAP command being built and sent: a list of segments (bytes in
  * memory, literal bodies read from a file, and points where a
  * synchronizing literal waits for the server's continuation request).

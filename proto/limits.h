@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Every number that bounds what a peer may make us hold or do.
  * A server that passes one of these gets its connection dropped with an
  * error naming the limit; nothing past a limit is ever allocated. */
@@ -68,5 +69,35 @@
 
 /* Bytes of the password a password-command may print. */
 #define IMAP_MAX_PASSWORD 4096
+
+/* Bytes of one line of a --debug trace (a command or a response line);
+ * the rest is counted, not shown: a 1 MiB line (IMAP_MAX_LINE) must not
+ * flood the log. */
+#define IMAP_MAX_TRACE_LINE (64 * 1024)
+
+/* The client's own text buffers. Each is capped, as every struct buf
+ * is; these say how far, and what happens past it. */
+
+/* Bytes of one log line before escaping (client/log.c). A message
+ * longer than this is left out of its line (the prefix is written); a
+ * server's text (up to IMAP_MAX_LINE) can reach it. */
+#define LOG_MAX_LINE (64 * 1024)
+
+/* Bytes of the progress line on a terminal (client/log.c). */
+#define LOG_MAX_PROGRESS_LINE 4096
+
+/* Bytes of a UID set written into a log line ("Added 3 UID(s) 1:3 <-
+ * 7:9"): a longer set is shown as "(too many)" (sync_uids_str()). */
+#define SYNC_MAX_LOGGED_UIDS (1024 * 1024)
+
+/* Bytes of one message's flag list in canonical form (sorted, one space
+ * between flags). A server's list longer than this fails the mailbox
+ * with "bad FLAGS for UID n"; the union of two lists that conflict is
+ * built in a buffer of the same cap. */
+#define SYNC_MAX_FLAGS_TEXT (64 * 1024)
+
+/* Bytes of the LIST command's patterns (the MAILBOX arguments, or
+ * list-mailbox): the user's, not a server's. */
+#define SYNC_MAX_LIST_PATTERNS (1024 * 1024)
 
 #endif

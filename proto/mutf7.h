@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Modified UTF-7 (RFC 3501 section 5.1.3), the encoding of mailbox names
  * on the wire before IMAP4rev2 and UTF8=ACCEPT. */
 #ifndef PROTO_MUTF7_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* SASL mechanisms. SCRAM follows RFC 5802 section 3:
  *   SaltedPassword  = Hi(password, salt, i)        (PBKDF2-HMAC-SHA-256)
  *   ClientKey       = HMAC(SaltedPassword, "Client Key")

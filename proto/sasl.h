@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* SASL mechanisms for AUTHENTICATE, as pure functions over strings: PLAIN
  * (RFC 4616) and SCRAM-SHA-256 (RFC 5802, RFC 7677). The connection code
  * base64-encodes what these return and decodes what the server sends.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* COMPRESS=DEFLATE (RFC 4978) over any transport: raw deflate both ways,
  * each burst of output ended by a sync flush when the connection flushes,
  * so the server sees whole commands without waiting for more.

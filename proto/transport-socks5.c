@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* SOCKS5 (RFC 1928) with username/password authentication (RFC 1929), as
  * a layer over the TCP connection to the proxy: the handshake runs from
  * the first read or write, non-blocking, then bytes pass through. It reads

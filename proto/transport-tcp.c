@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The TCP transport: a non-blocking connect to each address of the host in
  * turn (IPv6 and IPv4 as getaddrinfo orders them), driven by the
  * connection's poll loop, so two servers are reached at the same time.

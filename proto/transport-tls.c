@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* TLS with OpenSSL over any transport (TCP, SOCKS5), through a BIO that
  * reads and writes the layer below, so the byte counters stay right.
  *

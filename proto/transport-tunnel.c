@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The tunnel transport: a command whose stdin and stdout are one end of a
  * socketpair (ssh, doveadm exec imap, openssl s_client, ...).
  *

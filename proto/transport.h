@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Byte streams to an IMAP server. A transport is a small vtable so layers
  * stack: tunnel or TCP at the bottom, TLS and COMPRESS=DEFLATE above. All
  * transports are non-blocking; the connection polls transport_fd() for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Sets of UIDs (or sequence numbers) as ranges: parsed from what servers
  * send, built from UIDs the client collects, and written back in the
  * shortest range form, split so no command carries more than

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* imapsync-remote: the forced command of the key imapsync's client uses.
  *
  * sshd runs it for every connection made with that key, whatever the

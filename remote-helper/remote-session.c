@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The session: a cleaned environment and `doveadm exec imap`. */
 #include "lib.h"
 #include "array.h"

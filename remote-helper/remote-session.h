@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Starting Dovecot's imap, pre-authenticated, for the calling user. */
 #ifndef REMOTE_SESSION_H
 #define REMOTE_SESSION_H

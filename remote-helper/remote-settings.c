@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* remote.conf: "key = value" lines, '#' comments, blank lines. */
 #include "lib.h"
 #include "istream.h"

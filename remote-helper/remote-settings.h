@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The helper's own settings: which Dovecot to start and with which
  * dovecot.conf. Read from one small "key = value" file that the server's
  * administrator or the user writes; never from the SSH client. */

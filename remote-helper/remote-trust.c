@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Owner and mode checks of the files the helper reads or runs. */
 #include "lib.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Whether a file the helper reads or runs can be trusted: only root and
  * the calling user may have written it or be able to replace it. */
 #ifndef REMOTE_TRUST_H

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # check-loaded.sh: `make check` with every core kept busy by another
 # process (a shell busy loop per core), as on a shared machine: the tests
 # must not depend on how fast they are scheduled.

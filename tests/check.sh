@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # check.sh: build, then run the tests several at a time and end with one
 # line "N passed, N failed". Every integration script runs once, against
 # the ASan/UBSan build (build-san/); the plain build (build/) runs the

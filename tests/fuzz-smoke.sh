@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # fuzz-smoke.sh DIR: run each libFuzzer target in DIR for a few thousand
 # iterations from its seed corpus, printing one TAP line per target.
 set -u

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # run-test.sh VARIANT NAME: run one test of check.sh and print its result
 # in one block: VARIANT is plain (build/) or san (build-san/); NAME is a
 # unit test binary (test-buf), an integration script (31-flags) or

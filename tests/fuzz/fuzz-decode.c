@@ -1,7 +1,8 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Fuzz the typed reply decoders (proto/imap-decode.c) on what the parser
  * makes of a server's byte stream: each response goes to the decoder its
- * keyword calls for (FETCH, LIST/LSUB, STATUS, ESEARCH, SEARCH, VANISHED,
- * CAPABILITY, ENABLED) and every response to the response-code decoder.
+ * keyword calls for (FETCH, LIST/LSUB, STATUS, VANISHED, CAPABILITY,
+ * ENABLED) and every response to the response-code decoder.
  * What a decoder returns is read in full, so that a pointer outside the
  * response or a length past its string shows under AddressSanitizer; a
  * failure must say why. The first byte picks the parser's limits (inline
@@ -156,18 +157,6 @@ decode_one(const struct imap_response *r)
 			touch_str(st.x_guid);
 			touch_str(st.mailboxid);
 		}
-	} else if (strcmp(name, "ESEARCH") == 0) {
-		struct imap_esearch es;
-
-		ret = imap_decode_esearch(r, &es, &set, &error);
-		failed(ret, error);
-		if (ret == 0)
-			touch_str(es.tag);
-		touch_set(&set);
-	} else if (strcmp(name, "SEARCH") == 0) {
-		ret = imap_decode_search(r, &set, &error);
-		failed(ret, error);
-		touch_set(&set);
 	} else if (strcmp(name, "VANISHED") == 0) {
 		bool earlier;
 

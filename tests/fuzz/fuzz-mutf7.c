@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Modified UTF-7 both ways: whatever decodes must encode back to the same
  * bytes, and whatever encodes must decode back to the same UTF-8. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Fuzz the IMAP response parser. The first byte says how many of the next
  * bytes are chunk sizes; the rest is the server's byte stream, fed in
  * chunks of those sizes in turn. Every returned argument is read in full,

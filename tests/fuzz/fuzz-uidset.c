@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* UID sets: what parses must format and parse back to the same ranges,
  * normalize to sorted and apart, and split into chunks that join up. */
 #include <stdint.h>

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The connection library against real Dovecot stores (maildir and mdbox)
 # through the tunnel transport: see tests/integration/conn-test.c.
 set -u

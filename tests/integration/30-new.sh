@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 30-new.sh: new messages travel both ways, on the first sync and then
 # incrementally; the state database maps every pair; a further run is a
 # no-op.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 31-flags.sh: flags and keywords travel both ways, additions and removals;
 # a message changed on both sides ends with the union of both flag lists
 # on both sides, with a warning.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 32-expunge.sh: expunges travel both ways; a message added then expunged
 # between two runs is never copied; the same message expunged on both sides
 # is no error.

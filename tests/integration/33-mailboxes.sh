@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 33-mailboxes.sh: mailboxes created on either side appear on the other,
 # with their hierarchy (a/b/c), modified UTF-7 names and spaces.
 . "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 34-delimiters.sh: the two sides may use different hierarchy delimiters
 # ("/" and ".") and list-references, names are mapped between them.
 . "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"

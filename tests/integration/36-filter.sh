@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 36-filter.sh: ignore-mailbox keeps matching mailboxes out; list-mailbox
 # limits the run to its patterns; MAILBOX arguments override both.
 . "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 38-large.sh: a 30 MB message, an 8-bit one and a binary-ish one (no NUL,
 # bytes >= 0x80, lines of tens of kilobytes) are copied byte for byte.
 . "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 39-uidvalidity.sh: a mailbox recreated on one side (new UIDVALIDITY) is
 # left alone with advice, the run ends non-zero; imapsync still syncs the
 # other mailboxes (interimap aborts the whole run).  Dropping the mailbox

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 40-repair.sh: --repair after the database lost mapping rows leaves both
 # stores identical and the mapping whole; imapsync also adds no duplicate
 # (interimap copies the unmapped messages again, as its manual says).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 41-delete-rename.sh: --delete and --rename on every --target (local,
 # remote, database, and by default all three); renames are recursive; a
 # rename onto an existing mailbox fails; the mapping survives a rename.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 42-lock.sh: while one run holds the database, a second instance is
 # refused at once with a message (imapsync); the first run is unharmed;
 # the lock file is removed at the end. A database that is a symbolic

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 43-noop-select.sh: a run with nothing to do selects no mailbox: the
 # LIST ... RETURN (STATUS) answer shows every mailbox unchanged.
 . "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"

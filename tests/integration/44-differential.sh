@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 44-differential.sh: the same seeded random changes applied to two copies
 # of a pair; one copy synced by imapsync, the other by interimap; after
 # each round the four dumps are equal.  (SYNC_DIFF_SELFTEST=1 with

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 45-kill.sh: a run interrupted at step boundaries (IMAPSYNC_DEBUG_EXIT_AT)
 # and at random instants (SIGKILL), during a first sync and during an
 # incremental one, then resumed, ends with exactly the stores of an

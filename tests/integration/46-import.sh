@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 46-import.sh: --import-interimap takes a database interimap itself wrote
 # and goes on from its state: nothing is copied again, later changes of
 # both sides are synced, and a database that already holds mailboxes is

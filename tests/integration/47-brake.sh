@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 47-brake.sh: the safety brake. A side that suddenly holds far fewer
 # messages than the database knows stops the run before anything changes;
 # --force goes on; a small deletion and a lower safety-expunge behave.

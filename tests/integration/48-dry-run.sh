@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 48-dry-run.sh: --dry-run is the run without the writes: it goes through
 # the same decisions (renames, moves, expunges, the brake, an import) and
 # says each action with "would"; nothing is written, not the stores, not

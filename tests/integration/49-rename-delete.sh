@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 49-rename-delete.sh: a mailbox renamed on one side is renamed on the
 # other (children too, no message copied); one deleted on one side is
 # deleted on the other, unless the other side's copy changed since; the

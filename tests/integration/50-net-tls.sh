@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 50-net-tls.sh: a sync with a Dovecot master over imaps and over
 # STARTTLS (RSA and ECDSA certificates the test makes); a wrong host
 # name, an untrusted CA and an expired certificate refused with clear

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 51-net-auth.sh: each AUTH mechanism (PLAIN with SASL-IR, LOGIN,
 # SCRAM-SHA-256) logs in; a wrong password is refused cleanly; the
 # password may come from password-command; credentials reach a trace only

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 52-net-compress-large.sh: large, very compressible messages over plain
 # login with COMPRESS=DEFLATE (Dovecot's imap_zlib): the deflate layer
 # holds more input than one turn of reads takes, and the event loop must

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 52-net-compress.sh: COMPRESS=DEFLATE on and off give the same stores;
 # with it on, fewer bytes cross the socket than the IMAP payload.
 . "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 53-net-starttls-inject.sh: a server that sends a response after its
 # STARTTLS OK and before the handshake (the injection of CVE-2020-12398)
 # is refused; so is a PREAUTH greeting on a connection STARTTLS was to

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 54-net-socks5.sh: syncs through a SOCKS5 proxy the test runs on
 # loopback: socks5:// (name resolved here) and socks5h:// (by the proxy),
 # without and with RFC 1929 authentication; a wrong proxy password is

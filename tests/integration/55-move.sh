@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 50-move.sh: messages moved between mailboxes on one side are moved on
 # the other with UID MOVE: no body crosses the wire, the pairs follow,
 # flags set while moving travel too.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 56-uidvalidity-restore.sh: a mailbox restored from a backup on one side
 # (new UIDVALIDITY, same messages, the newest missing) is paired again by
 # content: nothing is copied twice, the missing message comes back.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 57-hostile.sh: a server that turns hostile in the middle of a sync (a
 # real Dovecot behind tests/lib/hostile.py, which corrupts the session
 # after the first SELECT): every kind of breakage ends the run within

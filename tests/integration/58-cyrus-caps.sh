@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 58-cyrus-caps.sh: what each extension buys, measured against a real
 # Cyrus IMAP with it switched off (suppress_capabilities): without one the
 # sync still ends identical, or stops at once with an error naming the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 58-cyrus-compress.sh: local Dovecot, remote a real Cyrus IMAP over a
 # plain-text password login with COMPRESS=DEFLATE: large, very
 # compressible messages both ways (each run bounded by `timeout`), flags,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 58-cyrus.sh: local Dovecot, remote a real Cyrus IMAP (stock settings,
 # tests/lib/cyrus-server.sh) over STARTTLS with a password: the end-to-end
 # scenarios of the Dovecot tests (first sync both ways, flags and keywords,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 58-secrets.sh: once logged in, the password is no longer in imapsync's
 # memory, and the process cannot be dumped or traced by its own user.
 # The run waits on a server that stops answering after LOGIN; meanwhile

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 59-quirks.sh: Dovecot behind tests/lib/quirks.py, with habits of other
 # servers (Cyrus IMAP 3.6), so they are tested without that server:
 #  - a STORE answered with FETCH responses (even .SILENT, RFC 7162 3.2):

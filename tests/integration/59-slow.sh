@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 59-slow.sh: a server that trickles (a byte a second, never silent long
 # enough for the idle limit) or goes silent: the run ends within its
 # configured limits (timeout, connect-timeout) with an error that names

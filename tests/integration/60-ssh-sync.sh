@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 60-ssh-sync.sh: a full sync through a real sshd, the authorized_keys
 # forced command imapsync-remote and a ControlPersist master; later runs
 # reuse the master (no new SSH connection), including a master that

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 61-ssh-restrict.sh: the key whose authorized_keys line forces
 # imapsync-remote gets an IMAP session and nothing else: no shell, no scp
 # or sftp, no port forwarding, no command smuggled in

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 62-ssh-interrupt.sh: the SSH connection dies in the middle of a large
 # copy (sshd's session process killed). The run ends with exit status 3
 # and an error naming the remote side with ssh's own message; the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 63-remote-helper.sh: imapsync-remote's settings and failures as the user
 # meets them: --check's report, a broken setting refused with a BYE, and a
 # Dovecot that cannot start named in imapsync's error through ssh.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 64-remote-trust.sh: imapsync-remote lets only the authorized_keys line
 # and the files of root and the user choose what it runs: a settings path
 # the SSH client sends (AcceptEnv / SetEnv) is ignored, settings inside

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 65-move-patterns.sh: moves as users make them, on either side, between
 # two syncs: part of a move taken back, moves on to a third mailbox, a
 # split into two, a chain then back. The changed side stays exactly as
@@ -62,5 +63,36 @@ for side in local remote; do
 	pattern $side 3 "5 moved box001 to box002, 3 on to box003"
 	pattern $side 4 "box001 split into box002 and box003"
 	pattern $side 5 "6 moved box001 to box002 to box003, 4 back"
+done
+# A message without a Message-ID is known by its size and INTERNALDATE
+# only, which a different message may share: one expunged on one side
+# while another of the same size and date arrives in another mailbox is
+# no move (the other side would keep the expunged message in place of
+# the new one); one moved is carried as an expunge and a copy.
+nomid() { # SUBJECT: a message without Message-ID, 4-letter subject
+	printf 'From: a@example.org\r\nSubject: %s\r\n\r\nbody\r\n' "$1"
+}
+for side in local remote; do
+	sync_pair_new --name "nomid-$side"
+	store_create "$REMOTE" a b >/dev/null
+	nomid aaaa | store_append "$REMOTE" a -d "01-Jan-2024 10:00:00 +0000" \
+		--file - >/dev/null
+	sync_run || tap_diag "first sync: $SYNC_RC"
+	[ "$side" = local ] && c=$LOCAL || c=$REMOTE
+	store_expunge "$c" a 1 >/dev/null
+	nomid bbbb | store_append "$c" b -d "01-Jan-2024 10:00:00 +0000" \
+		--file - >/dev/null
+	before=$(store_dump "$c")
+	sync_run
+	tap_is "$SYNC_RC" 0 "$side, no Message-ID, expunged + another arrived: exit 0"
+	tap_is "$(store_dump "$c")" "$before" \
+		"$side, no Message-ID: the changed side is as the user left it"
+	sync_dumps_equal "$side, no Message-ID: the other side has the new message"
+	store_move "$c" b 1 a >/dev/null
+	sync_run
+	tap_check "$side, no Message-ID, moved: carried as expunge + copy" \
+		grep -q 'Added 1 UID' "$SYNC_ERR"
+	sync_dumps_equal "$side, no Message-ID, moved: the stores are equal"
+	sync_noop "$side, no Message-ID: then a sync is a no-op"
 done
 tap_done

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 66-move-unsure.sh: a move whose outcome the server does not tell (no
 # COPYUID) or that it refuses fails both mailboxes with nothing recorded
 # that was not seen done; the next run finds the messages where the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 67-verify.sh: --verify compares both stores with the database, mailbox
 # by mailbox, says each divergence in plain words and exits 6; --repair
 # mends what it found (a message expunged behind the database's back, a

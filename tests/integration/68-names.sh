@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 68-names.sh: names one side cannot hold. A name holding the other
 # side's hierarchy delimiter ("Mr. Smith" from a "/" server on a "."
 # store) is never split, created, renamed or recorded: it is skipped with

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 69-lies.sh: a server that lies in its answers (tests/lib/liar.py in
 # front of a real Dovecot). A VANISHED (EARLIER) range of four billion
 # UIDs ends the run quickly and touches nothing it should not (the range

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 70-bench-quick.sh: `bench/run --quick` (tiny data, one run, loopback)
 # so that `make bench` cannot rot: the table has a row with numbers for
 # every scenario and tool, both stores agree after every run, and the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 71-backwards.sh: a server whose HIGHESTMODSEQ or UIDNEXT goes back under
 # the same UIDVALIDITY (Dovecot after its index files are lost, or a
 # relay that lowers the numbers): the run says so, naming the server and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 72-model.sh: the model-based random test (tests/lib/model.py) on a fixed
 # handful of seeds: random user actions on one or both sides between
 # syncs (appends, flags and keywords, expunges, copies, moves back, on and

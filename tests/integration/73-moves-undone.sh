@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 73-moves-undone.sh: moves between two syncs on one side (each pattern
 # done on local, then on remote) that 65-move-patterns does not make: a
 # full undo, a full chain, a swap, a copy and a move of a copy.  After the

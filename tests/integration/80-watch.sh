@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 80-watch.sh: watch mode against real Dovecot stores. --notify: a message
 # delivered on either side, a flag set, a mailbox created, subscribed,
 # renamed, deleted reach the other side (before a generous deadline,

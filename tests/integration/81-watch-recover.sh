@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 81-watch-recover.sh: a watcher survives the real world. SIGTERM in the
 # middle of a big copy stops it at once with the database consistent (no
 # copy left half-recorded; the next run finishes without a duplicate); a

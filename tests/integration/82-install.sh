@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 82-install.sh: `make install` puts the program, the server helper, the
 # man pages, the documentation and the systemd user units where they
 # belong; the units start the installed program in --notify mode and pass

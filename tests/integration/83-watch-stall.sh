@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 83-watch-stall.sh: --notify against a server that takes NOTIFY SET and
 # never answers it: the watcher says so, naming the server, and goes on
 # without NOTIFY (a message delivered is still synced); and a single

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 84-setup-hints.sh: what a new user would otherwise guess. --notify and
 # --watch say at once what they do and when the first sync is done, each
 # line with its date and time; a

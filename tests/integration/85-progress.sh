@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 85-progress.sh: on a terminal, a run's copies show as one progress line
 # (messages and bytes done out of the total, the rate, the time left),
 # redrawn at most twice a second: a 5000-message first copy writes under

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 86-readme.sh: the README's "Set up the server" and "Set up the laptop",
 # step by step as written, on one machine: two users (the server's mail
 # user and the laptop user, each with the Dovecot of the system and a

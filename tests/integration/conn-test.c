@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* conn-test IMAP-COMMAND: drives the connection library against a real
  * Dovecot store reached through IMAP-COMMAND (a pre-authenticated `imap`
  * script from tests/lib/store.sh), printing TAP. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """capfilter.py CAP COMMAND...: run COMMAND (an IMAP tunnel) and relay
 its standard input and output, taking CAP out of every CAPABILITY the
 server announces: the same real server, seen as one that lacks CAP."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # cyrus-server.sh: a Cyrus IMAP master on a free 127.0.0.1 port, with its
 # own imapd.conf, cyrus.conf, spool and sasldb under $STORE_TMP (POSIX sh,
 # sourced after sync.sh; it sources dovecot-server.sh for the certificates

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # dovecot-server.sh: a Dovecot master on free 127.0.0.1 ports serving a
 # store of store.sh over the network, with certificates made here (POSIX
 # sh, sourced after sync.sh). Everything lives under $STORE_TMP and goes

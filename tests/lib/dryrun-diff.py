@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """dryrun-diff.py DRY_LOG REAL_LOG...: compare what a --dry-run said it would
 do with what the real run that followed it did (tests/lib/sync.sh).
 

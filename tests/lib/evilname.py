@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """evilname.py WORD COMMAND...: run COMMAND (a real IMAP tunnel) and relay
 its session, showing the mailbox named WORD under a hostile name: in every
 untagged LIST and STATUS line the server sends, WORD (an atom or a quoted

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A scripted IMAP server for the connection tests: it listens on a free
 127.0.0.1 port (written to PORTFILE), takes one connection at a time and
 misbehaves as MODE says:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """hostile.py MODE COMMAND...: run COMMAND (a real IMAP tunnel) and relay
 its session, turning the server hostile once the client has sent its
 first SELECT: what a broken or malicious server, or a corrupted link,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """imaprelay: run an IMAP tunnel command and relay its session between
 our standard input/output and it, handing each chunk to the caller on the
 way (the shared part of capfilter.py and hostile.py)."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """imaptool.py IMAPCMD SUBCOMMAND [ARGS]: act on an IMAP store for the tests.
 
 IMAPCMD is a command speaking IMAP on stdin/stdout with a PREAUTH greeting

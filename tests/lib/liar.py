@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """liar.py MODE COMMAND...: run COMMAND (a real IMAP tunnel) and relay its
 session, with the server's answers made to lie:
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """mutate.py SEED ROUND LOCALCMD REMOTECMD: seeded random changes on a pair.
 
 Applies one round of changes to both stores of a pair: new mailboxes,

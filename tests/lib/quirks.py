@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """quirks.py MODE COMMAND...: run COMMAND (a real IMAP tunnel, Dovecot)
 and relay its session, giving the server another server's habits, so the
 tests meet them without that server (Cyrus IMAP 3.6's, see

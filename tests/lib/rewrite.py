@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """rewrite.py [server|client PATTERN REPLACEMENT]... -- COMMAND...: run
 COMMAND (a real IMAP tunnel) and relay its session, rewriting each whole
 line (literals included) of the server's answers or of the client's

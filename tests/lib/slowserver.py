@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """slowserver.py MODE COMMAND...: run COMMAND (a real IMAP tunnel) and
 relay its session, slowed down the way a hostile or broken server can:
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A small SOCKS5 proxy (RFC 1928, CONNECT only) with optional RFC 1929
 username/password authentication, for the tests. It listens on a free
 127.0.0.1 port (written to PORTFILE), connects only to loopback targets,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # sshd-user.sh: sourced by sshd.sh and by check.sh (POSIX sh).
 #
 #   sshd_user_create   as root, the system user imapsync-test the SSH

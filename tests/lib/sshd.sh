@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # sshd.sh: sourced after sync.sh. A real sshd on a free loopback port with
 # its own host key, a user key whose authorized_keys line forces
 # imapsync-remote, and an ssh_config with a ControlPersist master, so the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # store.sh: sourced by integration tests (POSIX sh). Throwaway Dovecot
 # stores reached through a pre-authenticated `imap` script, and TAP output.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """storelag.py COMMAND...: run COMMAND (a real IMAP tunnel) and relay its
 session, holding back a `UID STORE ... (\\Deleted)` followed in the same
 write by a `UID EXPUNGE` until the server has answered that EXPUNGE: the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # sync.sh: scenario helpers for the sync engine tests (POSIX sh, sourced).
 # Sources store.sh (stores in $STORE_TMP, tap_result/tap_is/tap_done) and
 # adds tap_pass DESC, tap_fail DESC [DIAG], tap_check DESC CMD...,

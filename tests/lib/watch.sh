@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # watch.sh: helpers for the watch-mode tests (POSIX sh, sourced after
 # sync.sh).
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "test.h"
 
 #include "imap-decode.h"
@@ -55,8 +56,6 @@ enum decoder {
 	D_STATUS,
 	D_FETCH,
 	D_VANISHED,
-	D_ESEARCH,
-	D_SEARCH,
 	D_CODE,
 };
 
@@ -68,7 +67,6 @@ run_decoder(enum decoder d, const struct imap_response *resp,
 	struct imap_list list;
 	struct imap_status_data st;
 	struct imap_fetch f;
-	struct imap_esearch es;
 	struct imap_resp_code code;
 	uint64_t caps;
 	bool earlier;
@@ -93,12 +91,6 @@ run_decoder(enum decoder d, const struct imap_response *resp,
 		break;
 	case D_VANISHED:
 		ret = imap_decode_vanished(resp, &earlier, &set, error_r);
-		break;
-	case D_ESEARCH:
-		ret = imap_decode_esearch(resp, &es, &set, error_r);
-		break;
-	case D_SEARCH:
-		ret = imap_decode_search(resp, &set, error_r);
 		break;
 	case D_CODE:
 		ret = imap_decode_code(resp, &code, &set, &set2, error_r);
@@ -712,110 +704,6 @@ TEST(vanished)
 	CHECK(fails(D_VANISHED, "* VANISHED EARLIER 1\r\n", "EARLIER"));
 	CHECK(fails(D_VANISHED, "* VANISHED (EARLIER)\r\n", "VANISHED"));
 	CHECK(fails(D_VANISHED, "* VANISHED (EARLIER) 1 2\r\n", "VANISHED"));
-	done();
-}
-
-TEST(esearch)
-{
-	struct uidset all = UIDSET_INIT;
-	struct imap_esearch es;
-	const struct imap_response *resp;
-	const char *error = NULL;
-
-	/* Dovecot */
-	resp = parse("* ESEARCH (TAG \"b5\") UID MIN 1 MAX 3 ALL 1:3 "
-	             "COUNT 3\r\n");
-	CHECK(resp != NULL &&
-	      imap_decode_esearch(resp, &es, &all, &error) == 0);
-	CHECK_STREQ(es.tag, "b5");
-	CHECK(es.uid && es.have_min && es.have_max && es.have_count);
-	CHECK(es.have_all && !es.have_modseq);
-	CHECK(es.min == 1 && es.max == 3 && es.count == 3);
-	CHECK_INT_EQ(uidset_count(&all), 3);
-
-	/* Dovecot */
-	resp = parse("* ESEARCH (TAG \"b8\") COUNT 0\r\n");
-	uidset_clear(&all);
-	CHECK(resp != NULL &&
-	      imap_decode_esearch(resp, &es, &all, &error) == 0);
-	CHECK(!es.uid && es.have_count && es.count == 0 && !es.have_all);
-	CHECK(!es.have_min && !es.have_max);
-
-	resp = parse("* ESEARCH (TAG \"A285\") UID MIN 7 MAX 3800\r\n");
-	CHECK(resp != NULL &&
-	      imap_decode_esearch(resp, &es, &all, &error) == 0);
-	CHECK_STREQ(es.tag, "A285");
-	CHECK(es.min == 7 && es.max == 3800);
-
-	resp = parse("* ESEARCH ALL 4:18,21,28 modseq 917162500 "
-	             "PARTIAL (1:10 NIL) X-A NIL\r\n");
-	CHECK(resp != NULL &&
-	      imap_decode_esearch(resp, &es, &all, &error) == 0);
-	CHECK(es.tag == NULL && !es.uid);
-	CHECK(es.have_modseq && es.modseq == 917162500);
-	CHECK_INT_EQ(uidset_count(&all), 15 + 1 + 1);
-
-	resp = parse("* ESEARCH\r\n");
-	CHECK(resp != NULL &&
-	      imap_decode_esearch(resp, &es, NULL, &error) == 0);
-	resp = parse("* ESEARCH (TAG {2}\r\nA1) ALL 5\r\n");
-	CHECK(resp != NULL &&
-	      imap_decode_esearch(resp, &es, NULL, &error) == 0);
-	CHECK_STREQ(es.tag, "A1");
-	CHECK(es.have_all);
-	uidset_free(&all);
-
-	CHECK(fails(D_ESEARCH, "* ESEARCH MIN 0\r\n", "ESEARCH: MIN"));
-	CHECK(fails(D_ESEARCH, "* ESEARCH MAX 4294967296\r\n", "ESEARCH: MAX"));
-	CHECK(fails(D_ESEARCH, "* ESEARCH COUNT -1\r\n", "ESEARCH: COUNT"));
-	CHECK(fails(D_ESEARCH, "* ESEARCH COUNT (1)\r\n", "ESEARCH: COUNT"));
-	CHECK(fails(D_ESEARCH, "* ESEARCH MODSEQ 9223372036854775808\r\n",
-	            "ESEARCH: MODSEQ"));
-	CHECK(fails(D_ESEARCH, "* ESEARCH ALL 1:*\r\n", "ESEARCH: ALL"));
-	CHECK(fails(D_ESEARCH, "* ESEARCH ALL (1)\r\n", "ESEARCH: ALL"));
-	CHECK(fails(D_ESEARCH, "* ESEARCH UID COUNT\r\n", "without a value"));
-	CHECK(fails(D_ESEARCH, "* ESEARCH (TAG A1) COUNT 1\r\n", "TAG"));
-	CHECK(fails(D_ESEARCH, "* ESEARCH (TAG) COUNT 1\r\n", "TAG"));
-	CHECK(fails(D_ESEARCH, "* ESEARCH (X \"a\") COUNT 1\r\n", "TAG"));
-	CHECK(fails(D_ESEARCH, "* ESEARCH \"MIN\" 1\r\n", "return item"));
-	CHECK(fails(D_ESEARCH, "* ESEARCH UID UID MIN 1\r\n", "ESEARCH"));
-	done();
-}
-
-TEST(search)
-{
-	struct uidset nums = UIDSET_INIT;
-	const struct imap_response *resp;
-	const char *error = NULL;
-
-	/* Dovecot */
-	resp = parse("* SEARCH\r\n");
-	CHECK(resp != NULL && imap_decode_search(resp, &nums, &error) == 0);
-	CHECK_INT_EQ(uidset_count(&nums), 0);
-	/* Dovecot */
-	resp = parse("* SEARCH 1 2 3 (MODSEQ 4)\r\n");
-	CHECK(resp != NULL && imap_decode_search(resp, &nums, &error) == 0);
-	CHECK_INT_EQ(uidset_count(&nums), 3);
-	uidset_clear(&nums);
-	resp = parse("* SEARCH 2 84 882 4294967295\r\n");
-	CHECK(resp != NULL && imap_decode_search(resp, &nums, &error) == 0);
-	CHECK_INT_EQ(uidset_count(&nums), 4);
-	CHECK(uidset_contains(&nums, 84) && uidset_contains(&nums, 882));
-	CHECK(!uidset_contains(&nums, 3));
-	uidset_free(&nums);
-
-	CHECK(fails(D_SEARCH, "* SEARCH 0\r\n", "SEARCH: result"));
-	CHECK(fails(D_SEARCH, "* SEARCH 1 4294967296\r\n", "SEARCH: result"));
-	CHECK(fails(D_SEARCH, "* SEARCH 1 x\r\n", "SEARCH: result"));
-	CHECK(fails(D_SEARCH, "* SEARCH 1 \"2\"\r\n", "SEARCH: result"));
-	CHECK(fails(D_SEARCH, "* SEARCH 1 NIL\r\n", "SEARCH: result"));
-	CHECK(fails(D_SEARCH, "* SEARCH (MODSEQ 4) 1\r\n", "SEARCH: result"));
-	CHECK(fails(D_SEARCH, "* SEARCH 1 (MODSEQ)\r\n", "MODSEQ"));
-	CHECK(fails(D_SEARCH, "* SEARCH 1 (MODSEQ 0)\r\n", "MODSEQ"));
-	CHECK(fails(D_SEARCH, "* SEARCH 1 (MODSEQ 9223372036854775808)\r\n",
-	            "MODSEQ"));
-	CHECK(fails(D_SEARCH, "* SEARCH 1 (X 4)\r\n", "MODSEQ"));
-	CHECK(fails(D_SEARCH, "* SEARCH (MODSEQ 4)\r\n", "MODSEQ"));
 	done();
 }
 

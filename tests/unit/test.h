@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A small unit test harness printing TAP: each TEST() is one case, each
  * failed CHECK() one diagnostic, with both values (OpenSSH test_helper's
  * style): CHECK_STREQ and CHECK_MEMEQ print both strings and their
