@@ -24,6 +24,9 @@ Options:
   --no-deletes      no mailbox deleted
   --no-subscriptions   no subscription changed (every mailbox stays
                     unsubscribed)
+  --no-dry-run      no differential --dry-run before each sync (by
+                    default one runs, must leave both stores as they
+                    were and say what the sync then does)
   --disjoint        the two sides never act on the same message in the
                     same round (no flag change on one side of a message
                     the other side moves, for one)
@@ -1050,7 +1053,7 @@ class Runner:
                          (rno, rc, tail(text)))
                 return False
         dry = None
-        if not is_interimap(self.o.tool):
+        if self.o.dry_diff and not is_interimap(self.o.tool):
             # The differential dry run (as tests/lib/sync.sh's): it
             # writes nothing and says what the real run then does.
             before = self.read_both(pair)
@@ -1276,6 +1279,7 @@ class Opts:
     compare = None
     todo = ()
     todo_why = 'issue 21'
+    dry_diff = True
 
 
 def parse(argv):
@@ -1293,6 +1297,8 @@ def parse(argv):
                 sys.exit('model.py: --sides both|local|remote|one')
         elif a == '--no-renames':
             o.no_renames = True
+        elif a == '--no-dry-run':
+            o.dry_diff = False
         elif a == '--no-deletes':
             o.no_deletes = True
         elif a == '--no-subscriptions':
