@@ -25,8 +25,9 @@ Options:
   --no-subscriptions   no subscription changed (every mailbox stays
                     unsubscribed)
   --no-dry-run      no differential --dry-run before each sync (by
-                    default one runs, must leave both stores as they
-                    were and say what the sync then does)
+                    default, unless SYNC_DRYRUN=0, one runs, must leave
+                    both stores as they were and say what the sync then
+                    does)
   --disjoint        the two sides never act on the same message in the
                     same round (no flag change on one side of a message
                     the other side moves, for one)
@@ -1279,7 +1280,8 @@ class Opts:
     compare = None
     todo = ()
     todo_why = 'issue 21'
-    dry_diff = True
+    # As tests/lib/sync.sh's: SYNC_DRYRUN=0 turns it off too.
+    dry_diff = os.environ.get('SYNC_DRYRUN', '1') != '0'
 
 
 def parse(argv):
