@@ -9,7 +9,9 @@
 . "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"
 
 sync_is_interimap && tap_skip_all "imapsync's --dry-run"
-# Every differential dry run compares the stores' dumps too.
+# Every differential dry run compares the stores' dumps too; and the
+# helper is on whatever SYNC_DRYRUN says: its last cases test it.
+SYNC_DRYRUN=1
 SYNC_DRYRUN_DUMPS=1
 
 # dry DESC [ARGS]: a dry run by hand (the helper leaves those alone).
