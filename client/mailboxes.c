@@ -31,6 +31,10 @@ struct mbx_entry {
 	struct imap_status_data status;
 	bool have_status;
 	char *id; /* X-GUID or MAILBOXID, NULL if the server gave none */
+	/* --dry-run: the name the server still has for a mailbox the run
+	 * renamed in the list only (name is the new one), NULL if none. */
+	char *dry_wire;
+	char *dry_old; /* the name before, until the pass is over */
 };
 
 struct mbx_list {
@@ -47,7 +51,6 @@ struct mbx_list {
 	const char *id_item;
 	bool id_refused, id_botched;
 	char id_why[200]; /* the server's words, or what is wrong */
-	bool messages;    /* STATUS MESSAGES too */
 	/* The entries by wire name, for STATUS answers in any order: open
 	 * addressing, index + 1 (0: free), keyed SipHash so that no server
 	 * can pick names that collide. */
@@ -65,6 +68,8 @@ mbx_list_free(struct mbx_list *l)
 		free(l->e[i].name);
 		free(l->e[i].wire);
 		free(l->e[i].id);
+		free(l->e[i].dry_wire);
+		free(l->e[i].dry_old);
 	}
 	free(l->e);
 	free(l->hash);
@@ -298,21 +303,19 @@ mbx_send_list(const struct config *cfg, struct mbx_list *l, const char *pat)
 	struct sync_server *srv = l->srv;
 	const char *id = l->id_item != NULL ? l->id_item : "";
 	const char *sp = l->id_item != NULL ? " " : "";
-	/* Only --dry-run's "would add N message(s)" needs the counts. */
-	const char *msgs = l->messages ? " MESSAGES" : "";
 
 	if (cfg->list_select_opts != NULL)
-		imap_conn_cmd(
-		    srv->conn, mbx_cmd_done, l,
-		    "LIST (%a) %q %a RETURN (SUBSCRIBED STATUS "
-		    "(UIDVALIDITY UIDNEXT HIGHESTMODSEQ%a%a%a))",
-		    cfg->list_select_opts, srv->reference, pat, msgs, sp, id);
+		imap_conn_cmd(srv->conn, mbx_cmd_done, l,
+		              "LIST (%a) %q %a RETURN (SUBSCRIBED STATUS "
+		              "(UIDVALIDITY UIDNEXT HIGHESTMODSEQ%a%a))",
+		              cfg->list_select_opts, srv->reference, pat, sp,
+		              id);
 	else
 		imap_conn_cmd(
 		    srv->conn, mbx_cmd_done, l,
 		    "LIST %q %a RETURN (SUBSCRIBED STATUS (UIDVALIDITY "
-		    "UIDNEXT HIGHESTMODSEQ%a%a%a))",
-		    srv->reference, pat, msgs, sp, id);
+		    "UIDNEXT HIGHESTMODSEQ%a%a))",
+		    srv->reference, pat, sp, id);
 }
 
 static void
@@ -514,7 +517,6 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 		    !mbx_refused(run, s, mbx_in_list(srv)) &&
 		    mbx_ids_wanted(run, s))
 			lists[s].id_item = srv->id_item;
-		lists[s].messages = run->set.dry_run;
 		pats[s] = strdup(buf_data(pat));
 		if (pats[s] == NULL)
 			goto out;
@@ -708,6 +710,9 @@ mbx_cmd(struct sync_run *run, enum side s, struct mbx_item *it,
 		return;
 	}
 	if (run->set.dry_run) {
+		/* The lines the real run says, with "would". */
+		if (strcmp(verb, "CREATE") == 0)
+			it->create_on = s;
 		log_info(side_name(s), NULL, "would %s %s",
 		         strcmp(verb, "CREATE") == 0      ? "create mailbox"
 		         : strcmp(verb, "SUBSCRIBE") == 0 ? "subscribe to"
@@ -817,6 +822,9 @@ mbx_delete(struct sync_run *run, struct mbx_item *m, const char *display)
 		log_info(side_name(m->delete_on), NULL,
 		         "would delete mailbox %s (deleted on %s)", wire,
 		         side_name(side_other(m->delete_on)));
+		if (state_mailbox_delete(run->state, m->idx, &error) < 0)
+			log_error("database", display, "%s", error);
+		log_info("database", NULL, "would remove mailbox %s", display);
 		free(wire);
 		return;
 	}
@@ -984,6 +992,7 @@ static void mbx_admin_done(struct imap_conn *conn,
 struct mbx_rename {
 	struct mbx_item *from, *to;
 	enum side where; /* the side that renamed it */
+	bool dry;        /* --dry-run: renamed in the lists only */
 };
 
 /* Whether name lies under parent (parent, a NUL, more). */
@@ -1173,8 +1182,6 @@ mbx_renames_done(struct sync_run *run, struct mbx_item *items, size_t n,
 	size_t i, found = 0;
 	unsigned s;
 
-	if (run->set.dry_run)
-		return 0;
 	for (i = 0; i < n; i++) {
 		struct mbx_item *to = &items[i], *from;
 		int64_t old[SIDE_COUNT] = {0, 0};
@@ -1225,8 +1232,9 @@ mbx_renames_done(struct sync_run *run, struct mbx_item *items, size_t n,
 		}
 		free(dbn.name);
 		log_info("database", NULL,
-		         "Renamed mailbox %s to %s (both servers have it "
+		         "%s mailbox %s to %s (both servers have it "
 		         "renamed: an earlier run was stopped)",
+		         sync_verb(run, "Renamed", "would rename"),
 		         fd != NULL ? fd : "?", td != NULL ? td : "?");
 		free(fd);
 		free(td);
@@ -1236,13 +1244,84 @@ mbx_renames_done(struct sync_run *run, struct mbx_item *items, size_t n,
 	return 0;
 }
 
+/* --dry-run: the list of side s as it would be read again after x's
+ * RENAME there (mbx_renames()) and its subscriptions moved
+ * (mbx_rename_subscriptions()): the mailbox and its children under the
+ * new name, still at their old one on the server (dry_wire). After the
+ * database's rename. */
+static int
+mbx_dry_rename(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
+               enum side s, const struct mbx_rename *x,
+               const struct mbx_item *items, size_t n)
+{
+	struct mbx_list *l = &lists[s];
+	enum side w = side_other(s);
+	const char *error;
+	size_t i, flen = x->from->len;
+	char *from = malloc(flen + 1);
+
+	if (from == NULL)
+		return -1;
+	memcpy(from, x->from->name, flen);
+	for (i = 0; i < l->count; i++) {
+		struct mbx_entry *e = &l->e[i];
+		const struct mbx_item *nk, *k;
+		bool dbsub = false;
+		int64_t idx;
+		size_t len;
+		char *name;
+
+		if (e->name == NULL ||
+		    ((e->len != flen || memcmp(e->name, from, flen) != 0) &&
+		     !mbx_under(e->name, e->len, from, flen)))
+			continue;
+		len = x->to->len + (e->len - flen);
+		if ((name = malloc(len + 1)) == NULL) {
+			free(from);
+			return -1;
+		}
+		memcpy(name, x->to->name, x->to->len);
+		memcpy(name + x->to->len, e->name + flen, e->len - flen);
+		name[len] = '\0';
+		nk = mbx_named(items, n, name, len);
+		k = mbx_named(items, n, e->name, e->len);
+		/* The database has renamed it already. */
+		if (state_mailbox_find(run->state, name, len, &idx, &dbsub,
+		                       &error) <= 0)
+			dbsub = false;
+		/* Subscribed under the new name as the renaming side has
+		 * it; the old name unsubscribed there too. */
+		if (dbsub || mbx_subscribed(e)) {
+			e->flags &= ~(unsigned)IMAP_LIST_SUBSCRIBED;
+			if (nk != NULL && mbx_subscribed(nk->e[w]))
+				e->flags |= IMAP_LIST_SUBSCRIBED;
+			if (dbsub && k != NULL && k->e[w] != NULL &&
+			    !mbx_exists(k->e[w]))
+				k->e[w]->flags &=
+				    ~(unsigned)IMAP_LIST_SUBSCRIBED;
+		} else {
+			e->flags &= ~(unsigned)IMAP_LIST_SUBSCRIBED;
+		}
+		if (e->dry_wire == NULL)
+			e->dry_wire = e->wire != NULL ? strdup(e->wire) : NULL;
+		/* This pass's items name it by its old name still. */
+		free(e->dry_old);
+		e->dry_old = e->name;
+		e->name = name;
+		e->len = len;
+	}
+	free(from);
+	return 0;
+}
+
 /* Mailboxes renamed on one side since the last run: a name new to the
  * database on one side whose id is that of a known mailbox now gone from
  * that side. RENAME on the other side (children follow) and in the
  * database. Returns how many were renamed (the list must then be read
  * again), or -1. */
 static int
-mbx_renames(struct sync_run *run, struct mbx_item *items, size_t n)
+mbx_renames(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
+            struct mbx_item *items, size_t n)
 {
 	struct mbx_rename *r = calloc(n + 1, sizeof(*r));
 	struct mbx_item **byidx = calloc(n + 1, sizeof(*byidx));
@@ -1328,6 +1407,18 @@ mbx_renames(struct sync_run *run, struct mbx_item *items, size_t n)
 				         "would rename mailbox %s to %s "
 				         "(renamed on %s)",
 				         fw, tw, side_name(x->where));
+				x->dry = true;
+				if (state_mailbox_rename(
+				        st, x->from->name, x->from->len,
+				        x->to->name, x->to->len, NULL,
+				        &error) < 0) {
+					free(fw);
+					free(tw);
+					free(display);
+					sync_rollback(st);
+					goto db_error;
+				}
+				done++;
 			} else {
 				imap_conn_cmd(run->server[other].conn,
 				              mbx_admin_done, &failed,
@@ -1364,9 +1455,19 @@ mbx_renames(struct sync_run *run, struct mbx_item *items, size_t n)
 	if (state_commit(st, &error) < 0)
 		goto db_error;
 	sync_step("mailboxes renamed");
+	/* The items' names are the lists' own: patched last, each from
+	 * a copy. */
+	for (i = 0; i < nr; i++) {
+		if (r[i].dry &&
+		    mbx_dry_rename(run, lists, side_other(r[i].where), &r[i],
+		                   items, n) < 0)
+			goto nomem;
+	}
 out:
 	free(r);
 	return (int)done;
+nomem:
+	error = "out of memory";
 db_error:
 	log_error("database", NULL, "%s", error);
 	free(r);
@@ -1382,8 +1483,6 @@ mbx_record_ids(struct sync_run *run, struct mbx_item *items, size_t n)
 	size_t i;
 	unsigned s;
 
-	if (run->set.dry_run)
-		return 0;
 	if (state_begin(run->state, &error) < 0)
 		goto db_error;
 	for (i = 0; i < n; i++) {
@@ -1492,9 +1591,10 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 					free(display);
 					goto db_error_rollback;
 				}
-				if (!run->set.dry_run)
-					log_info("database", NULL,
-					         "Created mailbox %s", display);
+				log_info(
+				    "database", NULL, "%s mailbox %s",
+				    sync_verb(run, "Created", "would create"),
+				    display);
 				for (s = 0; s < SIDE_COUNT && want; s++) {
 					if (!sub[s])
 						mbx_cmd(run, s, m, "SUBSCRIBE",
@@ -1588,7 +1688,7 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 	for (i = 0; i < n; i++) {
 		char *display;
 
-		if (!it[i].created || run->set.dry_run)
+		if (!it[i].created)
 			continue;
 		if (it[i].create_failed) {
 			if (state_mailbox_delete(st, it[i].idx, &error) < 0)
@@ -1599,13 +1699,9 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 		display = sync_display_name(run, it[i].name, it[i].len);
 		if (display == NULL)
 			goto nomem;
-		log_info("database", NULL, "Created mailbox %s", display);
+		log_info("database", NULL, "%s mailbox %s",
+		         sync_verb(run, "Created", "would create"), display);
 		free(display);
-	}
-	if (run->set.dry_run) {
-		/* New rows would have been created: nothing to sync yet. */
-		sync_rollback(st);
-		return 0;
 	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;
@@ -1796,12 +1892,12 @@ mbx_check_fits(struct sync_run *run, struct mbx_item *m)
 }
 
 /* One listing and what follows it; 1 when mailboxes were renamed and the
- * list must be read again. */
+ * list must be read again. A dry run reads it once: its renames change
+ * the lists as a new LIST would show them (mbx_dry_rename()). */
 static int
-mbx_sync_pass(struct sync_run *run, char **args, size_t nargs, bool repair,
-              bool renames)
+mbx_sync_pass(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
+              char **args, size_t nargs, bool repair, bool renames)
 {
-	struct mbx_list lists[SIDE_COUNT];
 	struct mbx_item *items = NULL;
 	struct sync_target *targets = NULL;
 	size_t ntargets = 0;
@@ -1809,11 +1905,14 @@ mbx_sync_pass(struct sync_run *run, char **args, size_t nargs, bool repair,
 	unsigned s;
 	int ret = -1;
 
-	memset(lists, 0, sizeof(lists));
-	if (mbx_list_both(run, lists, args, nargs) < 0)
-		goto out;
-	for (s = 0; s < SIDE_COUNT; s++)
-		mbx_internal_names(&lists[s]);
+	if (!run->set.dry_run || lists[SIDE_LOCAL].srv == NULL) {
+		for (s = 0; s < SIDE_COUNT; s++)
+			mbx_list_free(&lists[s]);
+		if (mbx_list_both(run, lists, args, nargs) < 0)
+			goto out;
+		for (s = 0; s < SIDE_COUNT; s++)
+			mbx_internal_names(&lists[s]);
+	}
 
 	items = mbx_match(run, lists, nargs, &n);
 	if (items == NULL)
@@ -1830,7 +1929,7 @@ mbx_sync_pass(struct sync_run *run, char **args, size_t nargs, bool repair,
 		}
 	}
 	if (renames) {
-		int r = mbx_renames(run, items, n);
+		int r = mbx_renames(run, lists, items, n);
 
 		if (r != 0) {
 			ret = r > 0 ? 1 : -1;
@@ -1852,21 +1951,13 @@ mbx_sync_pass(struct sync_run *run, char **args, size_t nargs, bool repair,
 		if (!repair && mbx_side_unchanged(run, m, SIDE_LOCAL) &&
 		    mbx_side_unchanged(run, m, SIDE_REMOTE))
 			continue;
-		if (run->set.dry_run && m->created) {
-			const struct mbx_entry *e =
-			    mbx_exists(m->e[0]) ? m->e[0] : m->e[1];
-			char *display = sync_display_name(run, m->name, m->len);
-
-			if (display != NULL && e->have_status &&
-			    (e->status.have & IMAP_STATUS_MESSAGES) != 0 &&
-			    e->status.messages > 0)
-				log_info(side_name(e == m->e[0] ? SIDE_REMOTE
-				                                : SIDE_LOCAL),
-				         display,
-				         "would add %" PRIu32 " message(s)",
-				         e->status.messages);
-			free(display);
-			continue;
+		/* A dry run syncs a mailbox it would create as an empty
+		 * one there, and one it would rename by its old name. */
+		if (run->set.dry_run && m->created)
+			targets[ntargets].absent[m->create_on] = true;
+		for (s = 0; s < SIDE_COUNT; s++) {
+			if (m->e[s] != NULL)
+				targets[ntargets].wire[s] = m->e[s]->dry_wire;
 		}
 		targets[ntargets].name = m->name;
 		targets[ntargets].len = m->len;
@@ -1902,8 +1993,6 @@ out:
 	}
 	free(targets);
 	free(items);
-	for (s = 0; s < SIDE_COUNT; s++)
-		mbx_list_free(&lists[s]);
 	return ret;
 }
 
@@ -2129,14 +2218,20 @@ out:
 int
 mailboxes_sync(struct sync_run *run, char **args, size_t nargs, bool repair)
 {
-	int ret = mbx_sync_pass(run, args, nargs, repair, true);
-	unsigned pass = 1;
+	struct mbx_list lists[SIDE_COUNT];
+	unsigned pass = 1, s;
+	int ret;
+
+	memset(lists, 0, sizeof(lists));
+	ret = mbx_sync_pass(run, lists, args, nargs, repair, true);
 
 	/* After renames, the names both sides have changed: list again,
 	 * and look for renames again (a child renamed under a parent that
 	 * was renamed too shows only then), a few times at most. */
 	while (ret == 1)
-		ret = mbx_sync_pass(run, args, nargs, repair,
+		ret = mbx_sync_pass(run, lists, args, nargs, repair,
 		                    ++pass < MBX_RENAME_PASSES);
+	for (s = 0; s < SIDE_COUNT; s++)
+		mbx_list_free(&lists[s]);
 	return ret;
 }

@@ -108,7 +108,8 @@ main(int argc, char **argv)
 	for (i = 0; i < config->warning_count; i++)
 		log_early(true, "%s", config->warnings[i]);
 	memset(&logset, 0, sizeof(logset));
-	logset.logfile = config->logfile;
+	/* A dry run is read on the terminal, and writes no file. */
+	logset.logfile = opts.dry_run ? NULL : config->logfile;
 	logset.prefix_fmt = config->log_prefix;
 	logset.quiet = opts.quiet;
 	logset.debug = (int)opts.debug;
@@ -123,7 +124,11 @@ main(int argc, char **argv)
 		status = IMAPSYNC_EXIT_USAGE;
 		goto out;
 	}
-	ret = state_open(dbpath, &run.state, &error);
+	/* A dry run works on a copy in memory: it decides as the real run
+	 * would, database changes included, and writes nothing. */
+	ret = opts.dry_run || opts.command == OPTIONS_VERIFY
+	          ? state_open_dry(dbpath, &run.state, &error)
+	          : state_open(dbpath, &run.state, &error);
 	if (ret < 0) {
 		log_error("database", NULL, "%s", error);
 		status = ret == STATE_LOCKED ? IMAPSYNC_EXIT_LOCKED
@@ -140,7 +145,8 @@ main(int argc, char **argv)
 			goto out;
 		}
 		log_info("database", NULL,
-		         "Imported interimap's %s: %" PRIu64 " pair(s)",
+		         "%s interimap's %s: %" PRIu64 " pair(s)",
+		         opts.dry_run ? "would import" : "Imported",
 		         opts.import_interimap, pairs);
 	}
 	run.config = config;

@@ -282,7 +282,8 @@ check_combination(struct options *opts, bool target_given, const char **error_r)
 		            "--import-interimap cannot be used with "
 		            "%s",
 		            name);
-	if (opts->dry_run && opts->command != OPTIONS_SYNC)
+	if (opts->dry_run && opts->command != OPTIONS_SYNC &&
+	    opts->command != OPTIONS_REPAIR)
 		return fail(error_r, "--dry-run cannot be used with %s", name);
 	if (opts->dry_run && opts->watch)
 		return fail(error_r, "--dry-run cannot be used with %s",

@@ -220,6 +220,7 @@ struct state {
 	char *path;
 	int lock_fd;
 	char *lock_path; /* PATH.lock, removed by state_close() */
+	bool lock_kept;  /* a dry run's, found there: left there */
 	int found_version;
 	sqlite3_stmt *stmts[STMT_COUNT];
 	char error[1024];
@@ -416,7 +417,8 @@ make_parents(const char *path, const char **error_r)
  * lock won on a file that is no longer at PATH.lock is no lock: the file
  * is opened again. */
 static int
-take_lock(const char *path, int *fd_r, char **lock_path_r, const char **error_r)
+take_lock(const char *path, int *fd_r, char **lock_path_r, bool *kept_r,
+          const char **error_r)
 {
 	char *lock_path, buf[32];
 	struct stat fst, pst;
@@ -425,6 +427,10 @@ take_lock(const char *path, int *fd_r, char **lock_path_r, const char **error_r)
 
 	if (asprintf(&lock_path, "%s.lock", path) < 0)
 		abort();
+	/* A dry run (kept_r) leaves a file it found as it was: one a
+	 * killed run left keeps its pid and stays. */
+	if (kept_r != NULL)
+		*kept_r = lstat(lock_path, &pst) == 0;
 	for (tries = 0;; tries++) {
 		fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 		          0600);
@@ -466,7 +472,8 @@ take_lock(const char *path, int *fd_r, char **lock_path_r, const char **error_r)
 		}
 	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, n, 0) != n) {
+	if ((kept_r == NULL || !*kept_r) &&
+	    (ftruncate(fd, 0) < 0 || pwrite(fd, buf, n, 0) != n)) {
 		set_error(NULL, error_r, "cannot write %s: %s", lock_path,
 		          strerror(errno));
 		close(fd);
@@ -563,7 +570,7 @@ state_open(const char *path, struct state **state_r, const char **error_r)
 	if (st == NULL || (st->path = strdup(path)) == NULL)
 		abort();
 	st->lock_fd = -1;
-	ret = take_lock(path, &st->lock_fd, &st->lock_path, error_r);
+	ret = take_lock(path, &st->lock_fd, &st->lock_path, NULL, error_r);
 	if (ret == 0)
 		ret = create_file(path, error_r);
 	/* NOFOLLOW: config_database_check() refused a symlink; one made
@@ -610,6 +617,153 @@ state_open(const char *path, struct state **state_r, const char **error_r)
 	return 0;
 }
 
+/* Copy the file at from to to (new, 0600); 0 when from does not exist,
+ * 1 when copied. */
+static int
+copy_file(const char *from, const char *to, const char **error_r)
+{
+	char buf[65536];
+	ssize_t n = 0;
+	int in, out, ret = 1;
+
+	in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (in < 0 && errno == ENOENT)
+		return 0;
+	if (in < 0)
+		return set_error(NULL, error_r, "cannot read %s: %s", from,
+		                 strerror(errno));
+	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0) {
+		close(in);
+		return set_error(NULL, error_r, "cannot create %s: %s", to,
+		                 strerror(errno));
+	}
+	while (ret == 1 && (n = read(in, buf, sizeof(buf))) > 0) {
+		if (write(out, buf, (size_t)n) != n)
+			ret = set_error(NULL, error_r, "cannot write %s: %s",
+			                to, strerror(errno));
+	}
+	if (ret == 1 && n < 0)
+		ret = set_error(NULL, error_r, "cannot read %s: %s", from,
+		                strerror(errno));
+	close(in);
+	if (close(out) < 0 && ret == 1)
+		ret = set_error(NULL, error_r, "cannot write %s: %s", to,
+		                strerror(errno));
+	return ret;
+}
+
+/* The database at path (and its -wal, what a stopped run left there)
+ * into memory (db), through a private copy in $TMPDIR that SQLite may
+ * recover: path itself is only read. */
+static int
+read_copy(const char *path, sqlite3 *db, const char **error_r)
+{
+	static const char *const ext[] = {"", "-wal", "-shm", "-journal"};
+	char dir[4096], from[4096 + 8], to[4096 + 16];
+	const char *tmp = getenv("TMPDIR");
+	sqlite3 *src = NULL;
+	sqlite3_backup *bk;
+	size_t i;
+	int ret = 0, rc;
+
+	if (tmp == NULL || tmp[0] == '\0')
+		tmp = "/tmp";
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/imapsync-dry.XXXXXX", tmp) >=
+	        sizeof(dir) ||
+	    mkdtemp(dir) == NULL)
+		return set_error(NULL, error_r,
+		                 "cannot make a directory in %s: %s", tmp,
+		                 strerror(errno));
+	for (i = 0; i < 2 && ret == 0; i++) {
+		snprintf(from, sizeof(from), "%s%s", path, ext[i]);
+		snprintf(to, sizeof(to), "%s/db%s", dir, ext[i]);
+		if (copy_file(from, to, error_r) < 0)
+			ret = -1;
+	}
+	snprintf(to, sizeof(to), "%s/db", dir);
+	if (ret == 0 &&
+	    sqlite3_open_v2(to, &src, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+		ret = set_error(
+		    NULL, error_r, "cannot open database %s: %s", path,
+		    src != NULL ? sqlite3_errmsg(src) : "out of memory");
+	if (ret == 0) {
+		bk = sqlite3_backup_init(db, "main", src, "main");
+		rc = bk != NULL ? sqlite3_backup_step(bk, -1)
+		                : sqlite3_errcode(db);
+		if (bk != NULL)
+			sqlite3_backup_finish(bk);
+		if (rc != SQLITE_DONE)
+			ret = set_error(NULL, error_r,
+			                "cannot read database %s: %s", path,
+			                sqlite3_errstr(rc));
+	}
+	sqlite3_close(src);
+	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		snprintf(to, sizeof(to), "%s/db%s", dir, ext[i]);
+		(void)unlink(to);
+	}
+	(void)rmdir(dir);
+	return ret;
+}
+
+/* --dry-run: the database read into memory, so the run goes through the
+ * same decisions, writes included, and leaves no trace. A missing file
+ * stays missing (no directory, no lock made); an existing one is locked
+ * while it is read, so no run is writing it meanwhile. */
+int
+state_open_dry(const char *path, struct state **state_r, const char **error_r)
+{
+	struct state *st;
+	struct stat sb;
+	int ret = 0, version = 0;
+
+	*state_r = NULL;
+	if (path[0] == '\0')
+		return set_error(NULL, error_r, "empty database path");
+	st = calloc(1, sizeof(*st));
+	if (st == NULL || (st->path = strdup(path)) == NULL)
+		abort();
+	st->lock_fd = -1;
+	if (sqlite3_open_v2(":memory:", &st->db, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK)
+		ret = set_error(NULL, error_r,
+		                "cannot open a database in "
+		                "memory: out of memory");
+	if (ret == 0 && lstat(path, &sb) == 0) {
+		ret = take_lock(path, &st->lock_fd, &st->lock_path,
+		                &st->lock_kept, error_r);
+		if (ret == 0)
+			ret = read_copy(path, st->db, error_r);
+	} else if (ret == 0 && errno != ENOENT) {
+		ret = set_error(NULL, error_r, "cannot read database %s: %s",
+		                path, strerror(errno));
+	}
+	if (ret == 0 && exec(st, "PRAGMA foreign_keys = ON", error_r) < 0)
+		ret = -1;
+	if (ret == 0) {
+		if (exec(st, "BEGIN", error_r) < 0 ||
+		    pragma_int(st, "PRAGMA user_version", &version, error_r) <
+		        0 ||
+		    (version != STATE_SCHEMA_VERSION &&
+		     migrate(st, version, error_r) < 0) ||
+		    exec(st, "COMMIT", error_r) < 0)
+			ret = -1;
+		st->found_version = version;
+	}
+	if (ret < 0 || ret == STATE_LOCKED) {
+		if (*error_r == st->error) {
+			snprintf(state_open_error, sizeof(state_open_error),
+			         "%s", st->error);
+			*error_r = state_open_error;
+		}
+		state_close(&st);
+		return ret;
+	}
+	*state_r = st;
+	return 0;
+}
+
 void
 state_close(struct state **_st)
 {
@@ -627,7 +781,7 @@ state_close(struct state **_st)
 	}
 	if (st->lock_fd >= 0) {
 		/* while still holding it: see take_lock() */
-		if (st->lock_path != NULL)
+		if (st->lock_path != NULL && !st->lock_kept)
 			unlink(st->lock_path);
 		close(st->lock_fd);
 	}

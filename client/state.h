@@ -60,6 +60,11 @@ struct state_pending {
  * "another imapsync is running on PATH (pid N)" when locked. *state_r is
  * the caller's, for state_close(); *error_r is static here. */
 int state_open(const char *path, struct state **state_r, const char **error_r);
+/* The same for --dry-run: the database at path (if any) copied into
+ * memory, where the run's changes go and are lost on state_close();
+ * nothing is created on disk but the lock while it is read. */
+int state_open_dry(const char *path, struct state **state_r,
+                   const char **error_r);
 /* Copy the rows of an interimap database (schema version 1: mailboxes,
  * local, remote, mapping) into this one, which must hold no mailbox yet,
  * so a user switching from interimap copies no mail again. *pairs_r is

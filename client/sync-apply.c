@@ -233,6 +233,21 @@ apply_expunge(struct mbox_side *ms, const struct uidset *uids)
 {
 	size_t pos = 0, i;
 
+	if (ms->mb->run->set.dry_run) {
+		struct buf *s = buf_create(1 << 20);
+
+		/* What "Removed N UID(s)" means: mail expunged here. */
+		if (s != NULL && uids->n > 0)
+			log_info(side_name(ms->side), ms->mb->display,
+			         "would expunge %" PRIu64 " message(s) on %s "
+			         "(gone from %s): UID(s) %s",
+			         uidset_count(uids), side_name(ms->side),
+			         side_name(side_other(ms->side)),
+			         sync_uids_str(uids, s));
+		buf_free(&s);
+		return;
+	}
+
 	while (pos < uids->n) {
 		struct set_cmd *sc = calloc(1, sizeof(*sc));
 		size_t start = pos;
@@ -501,6 +516,23 @@ apply_store_group(struct mbox_side *ms, struct flag_group *g)
 
 	if (pairs == NULL)
 		return -1;
+	if (ms->mb->run->set.dry_run) {
+		struct uidset uids = UIDSET_INIT;
+		struct buf *s = buf_create(1 << 20);
+		int ret = s == NULL ? -1 : 0;
+
+		for (i = 0; i < g->count && ret == 0; i++)
+			ret = uidset_add(&uids, g->uids[i]);
+		uidset_normalize(&uids);
+		if (ret == 0)
+			log_info(side_name(ms->side), ms->mb->display,
+			         "would update flags (%s) for UID %s", g->flags,
+			         sync_uids_str(&uids, s));
+		uidset_free(&uids);
+		buf_free(&s);
+		free(pairs);
+		return ret;
+	}
 	for (i = 0; i < g->count; i++) {
 		pairs[i].uid = g->uids[i];
 		pairs[i].partner = g->partners[i];
@@ -622,9 +654,11 @@ apply_modified(struct mbox *mb)
 			log_warn(NULL, NULL,
 			         "Conflicting flag update in %s for local UID "
 			         "%" PRIu32 " (%s) and remote UID %" PRIu32
-			         " (%s). Setting both to the union (%s).",
+			         " (%s). %s both to the union (%s).",
 			         mb->display, e->uid, e->flags, partner,
-			         oe->flags, buf_data(u));
+			         oe->flags,
+			         sync_verb(mb->run, "Setting", "Would set"),
+			         buf_data(u));
 			if (flag_groups_add(&groups[ms->side], buf_data(u),
 			                    e->uid, partner) < 0 ||
 			    flag_groups_add(&groups[os->side], buf_data(u),
@@ -669,7 +703,8 @@ sync_apply_start(struct mbox *mb)
 		 * it sends, unless on the local side only: the remote's FETCH
 		 * goes at once, so one side's always feeds the other's. */
 		ms->hold = !ms->step_selected && mbox_other(ms)->fresh.n > 0 &&
-		           (ms->fresh.n == 0 || ms->side == SIDE_LOCAL);
+		           (ms->fresh.n == 0 || ms->side == SIDE_LOCAL) &&
+		           !mb->run->set.dry_run;
 	}
 	apply_vanished(mb);
 	if (!mb->failed)

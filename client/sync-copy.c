@@ -384,6 +384,43 @@ copy_fetch_done(struct imap_conn *conn, const struct imap_response *resp,
 	}
 }
 
+static void
+copy_dry_done(struct imap_conn *conn, const struct imap_response *resp,
+              void *ctx)
+{
+	struct mbox_side *from = ctx;
+
+	(void)conn;
+	if (resp != NULL && resp->status != IMAP_STATUS_OK)
+		sync_fail(from->mb, from->side, "UID FETCH failed: %s",
+		          resp->text);
+}
+
+void
+sync_copy_dry_report(struct mbox_side *from)
+{
+	struct mbox *mb = from->mb;
+	struct buf *s = NULL;
+	uint64_t n = uidset_count(&from->found);
+
+	if (n == 0 || mb->failed || (s = buf_create(1 << 20)) == NULL)
+		goto out;
+	uidset_normalize(&from->found);
+	/* The shape of copy_recorded()'s line; "?": the UIDs the server
+	 * would give. */
+	if (from->side == SIDE_REMOTE)
+		log_info("local", mb->display,
+		         "would add %" PRIu64 " UID(s) ? <- %s", n,
+		         sync_uids_str(&from->found, s));
+	else
+		log_info("remote", mb->display,
+		         "would add %" PRIu64 " UID(s) %s -> ?", n,
+		         sync_uids_str(&from->found, s));
+out:
+	buf_free(&s);
+	uidset_clear(&from->found);
+}
+
 void
 sync_copy_start(struct mbox_side *ms)
 {
@@ -392,7 +429,8 @@ sync_copy_start(struct mbox_side *ms)
 	uidset_normalize(&ms->fresh);
 	if (ms->fresh.n > 0)
 		mbox_other(ms)->touched = true;
-	progress_add(uidset_count(&ms->fresh));
+	if (!ms->mb->run->set.dry_run)
+		progress_add(uidset_count(&ms->fresh));
 	while (pos < ms->fresh.n) {
 		struct buf *b = buf_create(IMAP_MAX_UIDSET_CMD * 2);
 
@@ -402,6 +440,14 @@ sync_copy_start(struct mbox_side *ms)
 			buf_free(&b);
 			sync_fail(ms->mb, ms->side, "out of memory");
 			return;
+		}
+		if (ms->mb->run->set.dry_run) {
+			/* Which are there to copy: the bodies stay. */
+			sync_select_for_step(ms, false);
+			(void)sync_cmd(ms, false, copy_dry_done, ms,
+			               "UID FETCH %a (FLAGS)", buf_data(b));
+			buf_free(&b);
+			continue;
 		}
 		ms->fetches++;
 		if (ms->hold) {

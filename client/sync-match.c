@@ -652,7 +652,8 @@ sync_match_finish(struct mbox *mb)
 	sync_step("paired");
 	if (pairs > 0) {
 		log_info("database", mb->display,
-		         "Paired %zu message(s) found on both sides", pairs);
+		         "%s %zu message(s) found on both sides",
+		         sync_verb(mb->run, "Paired", "would pair"), pairs);
 		if (uidset_subtract(&ls->fresh, &lp) < 0 ||
 		    uidset_subtract(&rs->fresh, &rp) < 0) {
 			sync_fail(mb, SIDE_LOCAL, "out of memory");

@@ -412,8 +412,10 @@ sync_move_finish(struct mbox *mbs, size_t n)
 			uidset_free(&came[i]);
 			if (repaired[i] > 0)
 				log_info("database", mbs[i].display,
-				         "Paired again %zu message(s) that "
+				         "%s %zu message(s) that "
 				         "left %s and came back",
+				         sync_verb(mbs[i].run, "Paired again",
+				                   "would pair again"),
 				         repaired[i], side_name(s));
 		}
 		free(repaired);
@@ -695,10 +697,69 @@ db_error:
 	return -1;
 }
 
+/* --dry-run: the flags move_done() would leave for the next round to
+ * store, said now: the twin's on the moved message (its new UID, "?"),
+ * or, changed on both sides, the union on both. */
+static void
+move_dry_flags(struct mbox_side *from, const struct sync_move *m)
+{
+	enum side twin = side_other(from->side);
+	struct buf *u;
+
+	if (flags_equal(m->flags, m->other_flags))
+		return;
+	if (!m->changed) {
+		log_info(side_name(from->side), m->to->display,
+		         "would update flags (%s) for UID ?", m->other_flags);
+		return;
+	}
+	u = buf_create(64 * 1024);
+	if (u == NULL || flags_union(m->flags, m->other_flags, u) < 0) {
+		buf_free(&u);
+		return;
+	}
+	log_info(side_name(from->side), m->to->display,
+	         "would update flags (%s) for UID ?", buf_data(u));
+	log_info(side_name(twin), m->to->display,
+	         "would update flags (%s) for UID %" PRIu32, buf_data(u),
+	         m->other_uid);
+	buf_free(&u);
+}
+
+/* --dry-run: the moves out of from, said: one line per mailbox they
+ * go to, as move_done() says them. */
+static void
+move_dry(struct mbox_side *from)
+{
+	size_t i, j, count;
+
+	for (i = 0; i < from->moves_count; i++) {
+		struct sync_move *m = &from->moves[i];
+
+		if (m->queued)
+			continue;
+		count = 0;
+		for (j = i; j < from->moves_count; j++) {
+			if (from->moves[j].queued || from->moves[j].to != m->to)
+				continue;
+			from->moves[j].queued = true;
+			move_dry_flags(from, &from->moves[j]);
+			count++;
+		}
+		log_info(side_name(from->side), from->mb->display,
+		         "would move %zu UID(s) to %s", count, m->to->display);
+	}
+}
+
 void
 sync_move_apply(struct mbox_side *from)
 {
 	size_t i, j;
+
+	if (from->mb->run->set.dry_run) {
+		move_dry(from);
+		return;
+	}
 
 	for (i = 0; i < from->moves_count; i++) {
 		struct sync_move *m = &from->moves[i];

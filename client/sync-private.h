@@ -101,6 +101,10 @@ struct mbox_side {
 	enum side side;
 	char *wire; /* the name on this server */
 
+	/* --dry-run: the mailbox is not there yet (the real run would
+	 * have created it): empty, never selected. */
+	bool absent;
+
 	/* Stored state. */
 	bool have_row;
 	struct state_side_status row;
@@ -310,6 +314,9 @@ void sync_epoch_close(struct sync_epoch *e);
 void sync_copy_start(struct mbox_side *ms);
 /* A body arrived from FETCH on side from. */
 void sync_copy_message(struct mbox_side *from, const struct imap_fetch *f);
+/* --dry-run: say what sync_copy_start() found there to copy from this
+ * side. */
+void sync_copy_dry_report(struct mbox_side *from);
 /* Drop the MULTIAPPEND being built from this side, unsent. */
 void sync_copy_abort(struct mbox_side *from);
 

@@ -29,6 +29,13 @@
  *           meanwhile, a flag set by a mail client) makes the mailbox go
  *           through APPLY and CHECK again.
  *
+ * --dry-run goes through the same steps, every decision included, on a
+ * copy of the database in memory (state_open_dry()) and with EXAMINE:
+ * SELECT, MATCH and the moves read as in a run, the brake brakes; at
+ * APPLY each part says what it would send ("would ...") instead of
+ * sending it, the copies after asking which new messages are there, and
+ * the run ends there. sync_cmd() refuses a command that writes.
+ *
  * UIDNEXT and HIGHESTMODSEQ are stored last, only after a CHECK saw
  * nothing foreign, in the transaction that closes the mailbox; the
  * mapping rows are written as each APPEND or EXPUNGE completes.
@@ -277,6 +284,12 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 		          PRIu32 " in several FETCH responses, which imapsync "
 		          "cannot put together yet: nothing is paired or "
 		          "copied in this mailbox", f.uid);
+		return;
+	}
+	if (mb->run->set.dry_run && mb->phase == PHASE_APPLY) {
+		/* What of fresh is there to copy (sync_copy_start()). */
+		if (uidset_contains(&ms->fresh, f.uid))
+			uidset_add(&ms->found, f.uid);
 		return;
 	}
 	if ((f.have & IMAP_FETCH_BODY) != 0) {
@@ -716,6 +729,32 @@ sync_epoch_open(struct mbox_side *ms)
 	return e;
 }
 
+/* Whether a command changes a mailbox (its format; the text of a
+ * leading %a, first): never sent in a dry run. */
+static bool
+sync_cmd_writes(const char *fmt, va_list ap)
+{
+	static const char *const verbs[] = {
+	    "SELECT",   "UID STORE", "UID EXPUNGE", "UID MOVE",
+	    "UID COPY", "APPEND",    "STORE",       "EXPUNGE",
+	    "COPY",     "MOVE",      NULL,
+	};
+	const char *text = fmt;
+	va_list aq;
+	size_t i;
+
+	if (strncmp(fmt, "%a", 2) == 0) {
+		va_copy(aq, ap);
+		text = va_arg(aq, const char *);
+		va_end(aq);
+	}
+	for (i = 0; verbs[i] != NULL; i++) {
+		if (strncasecmp(text, verbs[i], strlen(verbs[i])) == 0)
+			return true;
+	}
+	return false;
+}
+
 struct imap_cmd *
 sync_cmd(struct mbox_side *ms, bool select, imap_cmd_fn *cb, void *ctx,
          const char *fmt, ...)
@@ -736,6 +775,16 @@ sync_cmd(struct mbox_side *ms, bool select, imap_cmd_fn *cb, void *ctx,
 	e->ctx = ctx;
 	e->select = select;
 	va_start(ap, fmt);
+	if (ms->mb->run->set.dry_run && sync_cmd_writes(fmt, ap)) {
+		/* A mistake of ours, never a server's: stop, unsent. */
+		va_end(ap);
+		free(e);
+		sync_fail(ms->mb, ms->side,
+		          "internal error: a dry run was about to send %s",
+		          fmt);
+		ms->mb->run->fatal = true;
+		return NULL;
+	}
 	cmd = imap_conn_cmdv(srv->conn, epoch_done, e, fmt, ap);
 	va_end(ap);
 	if (cmd == NULL) {
@@ -932,7 +981,10 @@ mbox_init(struct mbox *mb, struct sync_run *run, const struct sync_target *t)
 		struct mbox_side *ms = &mb->s[s];
 		int ret;
 
-		ms->wire = sync_wire_name(&run->server[s], t->name, t->len);
+		ms->wire = t->wire[s] != NULL ? strdup(t->wire[s])
+		                              : sync_wire_name(&run->server[s],
+		                                               t->name, t->len);
+		ms->absent = t->absent[s];
 		if (ms->wire == NULL)
 			return -1;
 		ret = state_status_get(run->state, t->idx, s, &ms->row, &error);
@@ -986,8 +1038,8 @@ mbox_drop_intents(struct mbox *mb)
 		goto db_error;
 	if (l.count == 0)
 		return 0;
-	log_info("database", mb->display, "Resuming %zu interrupted copie(s)",
-	         l.count);
+	log_info("database", mb->display, "%s %zu interrupted copie(s)",
+	         sync_verb(mb->run, "Resuming", "would resume"), l.count);
 	if (state_begin(st, &error) < 0)
 		goto db_error;
 	for (i = 0; i < l.count; i++) {
@@ -1006,35 +1058,6 @@ db_error:
 	free(l.p);
 	sync_db_fail(mb, error != NULL ? error : "out of memory");
 	return -1;
-}
-
-/* --dry-run: what the first round would do, from what EXAMINE said. */
-static void
-mbox_dry_run(struct mbox *mb)
-{
-	unsigned s;
-
-	for (s = 0; s < SIDE_COUNT; s++) {
-		struct mbox_side *ms = &mb->s[s], *os = mbox_other(ms);
-		uint64_t copies = uidset_count(&os->fresh);
-		uint64_t gone = uidset_count(&os->vanished);
-
-		if (copies > 0)
-			log_info(side_name(s), mb->display,
-			         "would add %" PRIu64 " message(s) from %s "
-			         "(less any found on both sides)",
-			         copies, side_name(os->side));
-		if (gone > 0)
-			log_info(side_name(s), mb->display,
-			         "would remove the pairs of %" PRIu64
-			         " message(s) gone from %s",
-			         gone, side_name(os->side));
-		if (os->modified.count > 0)
-			log_info(side_name(s), mb->display,
-			         "would update the flags of %zu message(s) "
-			         "changed on %s",
-			         os->modified.count, side_name(os->side));
-	}
 }
 
 /* A mailbox that failed stops here; one whose steps are over is done. */
@@ -1112,24 +1135,64 @@ sync_brake(struct sync_run *run, struct mbox *mbs, size_t n)
 			continue;
 		if (run->set.force) {
 			log_warn(side_name(side_other(s)), NULL,
-			         "expunging %" PRIu64 " of %" PRIu64
+			         "%s %" PRIu64 " of %" PRIu64
 			         " paired messages, past safety-expunge "
 			         "(%u%%): --force",
+			         sync_verb(run, "expunging", "would expunge"),
 			         gone[s], run->paired, share);
 			continue;
 		}
-		log_error(side_name(side_other(s)), NULL,
-		          "%" PRIu64 " of the %" PRIu64 " paired messages "
-		          "are gone from %s, so this run would expunge them "
-		          "here: more than safety-expunge (%u%%) allows. "
-		          "Nothing was expunged. If they were deleted on "
-		          "purpose, run again with --force.",
-		          gone[s], run->paired, side_name(s), share);
+		if (run->set.dry_run)
+			log_error(
+			    side_name(side_other(s)), NULL,
+			    "%" PRIu64 " of the %" PRIu64 " paired "
+			    "messages are gone from %s: the real run "
+			    "would stop here (exit 5) rather than expunge "
+			    "them here, more than safety-expunge (%u%%) "
+			    "allows. If they were deleted on purpose, "
+			    "run with --force.",
+			    gone[s], run->paired, side_name(s), share);
+		else
+			log_error(
+			    side_name(side_other(s)), NULL,
+			    "%" PRIu64 " of the %" PRIu64 " paired "
+			    "messages are gone from %s, so this run would "
+			    "expunge them here: more than safety-expunge "
+			    "(%u%%) allows. Nothing was expunged. If they "
+			    "were deleted on purpose, run again with "
+			    "--force.",
+			    gone[s], run->paired, side_name(s), share);
 		run->braked = true;
 		run->fatal = true;
 		return -1;
 	}
 	return 0;
+}
+
+/* --dry-run's APPLY: the same decisions, said instead of sent (each
+ * part logs what it would do), and which of the new messages are there
+ * to copy, read. */
+static void
+sync_dry_apply(struct sync_run *run, struct mbox *mbs, size_t n)
+{
+	unsigned s;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!mbox_going(&mbs[i]))
+			continue;
+		mbox_step(&mbs[i], PHASE_APPLY);
+		sync_apply_start(&mbs[i]);
+	}
+	if (sync_run_wait(run) < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		if (!mbox_going(&mbs[i]))
+			continue;
+		for (s = 0; s < SIDE_COUNT; s++)
+			sync_copy_dry_report(&mbs[i].s[s]);
+		mbs[i].active = false;
+	}
 }
 
 /* The flights after SELECT: MATCH, then APPLY and CHECK until every
@@ -1194,6 +1257,10 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 			mbox_commit(mb, false);
 			mb->active = false;
 		}
+	}
+	if (run->set.dry_run) {
+		sync_dry_apply(run, mbs, n);
+		return;
 	}
 	for (round = 0; round < SYNC_MAX_ROUNDS; round++) {
 		if (sync_stopping(run))
@@ -1343,6 +1410,13 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 		for (s = 0; s < SIDE_COUNT; s++) {
 			struct mbox_side *ms = &mbs[i].s[s];
 
+			if (ms->absent) {
+				/* --dry-run: as the CREATE would leave it. */
+				ms->select_done = ms->select_ok = true;
+				ms->uidvalidity = ms->uidnext = 1;
+				ms->hms = 1;
+				continue;
+			}
 			if (!repair && sync_first_listed(ms, &targets[i]))
 				continue;
 			sync_first_select(ms, &targets[i], churn[s]);
@@ -1360,8 +1434,8 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 		}
 		if (mb->failed)
 			continue;
-		if (!repair && !run->set.dry_run && !mb->recover &&
-		    mbox_interrupted(mb) && !mb->failed) {
+		if (!repair && !mb->recover && mbox_interrupted(mb) &&
+		    !mb->failed) {
 			/* Pairs but no numbers: a run stopped before this
 			 * mailbox's first commit. What it meant to do still
 			 * (flags a move left to set) no SELECT reports:
@@ -1374,7 +1448,7 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 		}
 		if ((repair || ((mb->went_back[SIDE_LOCAL] ||
 		                 mb->went_back[SIDE_REMOTE]) &&
-		                !run->set.dry_run && !mb->recover)) &&
+		                !mb->recover)) &&
 		    mb->s[SIDE_LOCAL].have_row && mb->s[SIDE_REMOTE].have_row) {
 			mbox_step(mb, PHASE_SCAN);
 			mb->repair = true;
@@ -1395,10 +1469,6 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 			if (ms->uidnext > 1)
 				uidset_add_range(&ms->fresh, 1,
 				                 ms->uidnext - 1);
-		}
-		if (run->set.dry_run && !mb->failed) {
-			mbox_dry_run(mb);
-			mb->active = false;
 		}
 	}
 	if (repair || sync_any_scan(mbs, n)) {

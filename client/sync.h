@@ -86,6 +86,14 @@ struct sync_run {
 	unsigned verify_mailboxes, verify_bad;
 };
 
+/* An action line's verb: as done ("Added") in a run, as it would be
+ * ("would add") in a dry run, which says the same lines. */
+static inline const char *
+sync_verb(const struct sync_run *run, const char *done, const char *would)
+{
+	return run->set.dry_run ? would : done;
+}
+
 /* The run was asked to stop (SIGTERM in watch mode). */
 bool sync_stopping(const struct sync_run *run);
 
@@ -110,6 +118,11 @@ struct sync_target {
 	const char *name;
 	size_t len;
 	int64_t idx;
+	/* --dry-run: the name the mailbox still has on a side where the
+	 * real run would have renamed it first (NULL: name); a side where
+	 * it would have been created, and is empty as it would be. */
+	const char *wire[SIDE_COUNT];
+	bool absent[SIDE_COUNT];
 	/* The side's numbers by LIST-STATUS, 0 where it gave none. */
 	struct {
 		uint32_t uidvalidity, uidnext;

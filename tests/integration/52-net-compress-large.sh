@@ -16,7 +16,9 @@ dovecot_pair_new
 dovecot_remote_conf "type = imap" "STARTTLS = NO" "host = 127.0.0.1" \
 	"port = $DOVECOT_IMAP_PORT" "username = test" "password = secret"
 
-# The tool, killed after 60 s: a hang fails that run only.
+# The tool, killed after 60 s: a hang fails that run only. Not named
+# SYNC_DRYRUN_TOOL: this loop hunts a hang of the real transfer of large
+# bodies, which a dry run does not fetch; 20 dry runs would only slow it.
 bounded=$STORE_TMP/bounded
 printf '#!/bin/sh\nexec timeout 60 %s "$@"\n' "$SYNC_BIN" >"$bounded"
 chmod 755 "$bounded"

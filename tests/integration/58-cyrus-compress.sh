@@ -17,6 +17,8 @@ cyrus_plain_conf
 bounded=$STORE_TMP/bounded
 printf '#!/bin/sh\nexec timeout 60 %s "$@"\n' "$SYNC_BIN" >"$bounded"
 chmod 755 "$bounded"
+# The differential dry run (tests/lib/sync.sh) goes through it too.
+SYNC_DRYRUN_TOOL=$bounded
 
 # run DESC [ARGS]: a bounded run exits 0 with no warning but Cyrus's
 # MAILBOXID one and the (true) one about a password sent in clear.

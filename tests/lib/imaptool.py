@@ -432,6 +432,22 @@ def make_message(subject, size=None):
     return head + body
 
 
+_dryrun_diff = None
+
+
+def dryrun_diff():
+    """dryrun-diff.py, loaded once."""
+    global _dryrun_diff
+    if _dryrun_diff is None:
+        import importlib.util
+        spec = importlib.util.spec_from_file_location(
+            'dryrun_diff', os.path.join(os.path.dirname(
+                os.path.abspath(__file__)), 'dryrun-diff.py'))
+        _dryrun_diff = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(_dryrun_diff)
+    return _dryrun_diff
+
+
 def handle(r):
     """Run the request in directory r (args, in) for imaptool-client:
     out, err, and the exit status written to the FIFO r/done."""
@@ -449,6 +465,11 @@ def handle(r):
                                    write_through=True)
             t = None
             try:
+                if args[:1] == ['--dryrun-diff']:
+                    # tests/lib/sync.sh's differential dry run: its
+                    # comparison here, without a Python start per sync.
+                    rc = dryrun_diff().compare(args[1], args[2:], out)
+                    return
                 if len(args) < 2:
                     raise Fail('usage: IMAPCMD SUBCOMMAND [ARGS]')
                 t = Tool(args[0], out, inb)
@@ -496,6 +517,8 @@ def serve(d, pid):
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == '--serve':
         return serve(sys.argv[2], int(sys.argv[3]))
+    if len(sys.argv) >= 4 and sys.argv[1] == '--dryrun-diff':
+        return dryrun_diff().compare(sys.argv[2], sys.argv[3:], sys.stdout)
     if len(sys.argv) < 3:
         sys.stderr.write(__doc__)
         return 2

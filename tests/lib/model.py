@@ -24,6 +24,10 @@ Options:
   --no-deletes      no mailbox deleted
   --no-subscriptions   no subscription changed (every mailbox stays
                     unsubscribed)
+  --no-dry-run      no differential --dry-run before each sync (by
+                    default, unless SYNC_DRYRUN=0, one runs, must leave
+                    both stores as they were and say what the sync then
+                    does)
   --disjoint        the two sides never act on the same message in the
                     same round (no flag change on one side of a message
                     the other side moves, for one)
@@ -877,10 +881,13 @@ class Runner:
             cmd += os.environ.get('MODEL_TOOL_ARGS', '').split()
         return cmd, env
 
-    def run_tool(self, pair, kill=None):
+    def run_tool(self, pair, kill=None, dry=False):
         """One run; KILL 'sig:F' (SIGKILL after F times the usual run
-        time) or 'exit:K'.  Returns (status, log text, killed)."""
+        time) or 'exit:K'; DRY: with --dry-run.  Returns (status, log
+        text, killed)."""
         cmd, env = self.tool_cmd(pair)
+        if dry:
+            cmd.append('--dry-run')
         pair.runs += 1
         self.res.syncs += 1
         log = os.path.join(pair.dir, 'logs', 'run%d' % pair.runs)
@@ -1046,7 +1053,30 @@ class Runner:
                 res.fail('sync', 'round %d: a run exits %d:\n%s' %
                          (rno, rc, tail(text)))
                 return False
+        dry = None
+        if self.o.dry_diff and not is_interimap(self.o.tool):
+            # The differential dry run (as tests/lib/sync.sh's): it
+            # writes nothing and says what the real run then does.
+            before = self.read_both(pair)
+            drc, dtext, _ = self.run_tool(pair, dry=True)
+            if self.read_both(pair) != before:
+                res.fail('dry-run', 'round %d: the dry run changed a '
+                         'store' % rno)
+            dry = os.path.join(pair.dir, 'logs', 'run%d' % pair.runs)
         rc, text, killed = self.run_tool(pair)
+        if dry is not None and rc == drc == 0:
+            d = subprocess.run(
+                [sys.executable, os.path.join(os.path.dirname(
+                    os.path.abspath(__file__)), 'dryrun-diff.py'), dry,
+                 os.path.join(pair.dir, 'logs', 'run%d' % pair.runs)],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                universal_newlines=True)
+            if d.returncode != 0:
+                res.fail('dry-run', 'round %d: the dry run did not say '
+                         'what the sync did:\n%s' % (rno, d.stdout))
+        elif dry is not None and drc != rc:
+            res.fail('dry-run', 'round %d: the dry run exits %d, the sync '
+                     '%d:\n%s' % (rno, drc, rc, tail(dtext)))
         if rc != 0:
             # Counted; then, as a user would, run it again and look at
             # what the stores hold.
@@ -1250,6 +1280,8 @@ class Opts:
     compare = None
     todo = ()
     todo_why = 'issue 21'
+    # As tests/lib/sync.sh's: SYNC_DRYRUN=0 turns it off too.
+    dry_diff = os.environ.get('SYNC_DRYRUN', '1') != '0'
 
 
 def parse(argv):
@@ -1267,6 +1299,8 @@ def parse(argv):
                 sys.exit('model.py: --sides both|local|remote|one')
         elif a == '--no-renames':
             o.no_renames = True
+        elif a == '--no-dry-run':
+            o.dry_diff = False
         elif a == '--no-deletes':
             o.no_deletes = True
         elif a == '--no-subscriptions':

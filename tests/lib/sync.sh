@@ -248,6 +248,11 @@ sync_pair_use() {
 sync_run_with() {
 	_tool=$1
 	shift
+	_dr_on=0
+	if sync_dryrun_applies "$_tool" "$@"; then
+		_dr_on=1
+		sync_dryrun_before "$_tool" "$@"
+	fi
 	SYNC_SEQ=$((SYNC_SEQ + 1))
 	SYNC_OUT=$SYNC_DIR/logs/run$SYNC_SEQ.out
 	SYNC_ERR=$SYNC_DIR/logs/run$SYNC_SEQ.err
@@ -256,7 +261,138 @@ sync_run_with() {
 		"$_tool" --config="$SYNC_CONF" "$@" >"$SYNC_OUT" 2>"$SYNC_ERR" \
 		</dev/null
 	SYNC_RC=$?
+	[ "$_dr_on" = 0 ] || sync_dryrun_after
 	return $SYNC_RC
+}
+
+# The differential dry run: before every sync a scenario runs, the same
+# command with --dry-run (and --debug), which must send the servers no
+# command but reads (its trace: LIST, STATUS, EXAMINE, FETCH with .PEEK
+# ...), leave every file of the pair (database, lock, logfile) as it was,
+# say the same actions the real run then logs (dryrun-diff.py: "would"
+# and server-assigned UIDs aside) and end with the same exit status. The
+# stores' dumps before and after are compared too on the first dry run of
+# each pair, and on every one with SYNC_DRYRUN_DUMPS=1: what a dry run
+# sends is all it can change, and dumping both stores twice a sync would
+# cost the suite more than the dry run itself. A difference is a "not ok"
+# line of its own. On unless SYNC_DRYRUN=0 (a scenario's opt-out, with its
+# reason in a comment there).
+#
+# Left out by design: runs that are not syncs (--watch/--notify,
+# --delete, --rename, --verify, --status, --dry-run itself), another tool
+# (interimap, a script's own wrapper unless it names it SYNC_DRYRUN_TOOL),
+# and sync_run_relayed (the relay's faults are for the real
+# run; a dry run through it would meet them first). Under
+# IMAPSYNC_DEBUG_EXIT_AT the dry run runs without it (the crash is the
+# real run's) and only its writes are checked: the interrupted run's
+# actions are a prefix of its plan.
+sync_dryrun_applies() {
+	[ "${SYNC_DRYRUN:-1}" = 1 ] || return 1
+	[ "$1" = "$SYNC_BIN" ] || [ "$1" = "${SYNC_DRYRUN_TOOL:-}" ] ||
+		return 1
+	sync_is_interimap && return 1
+	shift
+	for _dr_a in "$@"; do
+		case $_dr_a in
+		--dry-run | --watch* | --notify | --delete | --rename | \
+			--verify | --status* | --help | -h | --version | -V)
+			return 1
+			;;
+		esac
+	done
+	return 0
+}
+
+# The files of the pair but the stores' own and the logs: names, and for
+# files size and content (a lock left, a database written or created).
+sync_dryrun_files() {
+	find "$SYNC_DIR" \( -path "$SYNC_DIR/local" -o -path "$SYNC_DIR/remote" \
+		-o -path "$SYNC_DIR/logs" -o -name 'dump.*' -o -name 'dry.*' \) \
+		-prune -o -type f -exec cksum {} + 2>/dev/null | sort
+	find "$SYNC_DIR" \( -path "$SYNC_DIR/local" -o -path "$SYNC_DIR/remote" \
+		-o -path "$SYNC_DIR/logs" \) -prune -o -type d -print | sort
+}
+
+sync_dryrun_snapshot() {
+	: >"$SYNC_DIR/dry.$1.local"
+	: >"$SYNC_DIR/dry.$1.remote"
+	if [ "$_dr_dumps" = 1 ]; then
+		store_dump "$LOCAL" --keep-recent >"$SYNC_DIR/dry.$1.local" 2>&1
+		store_dump "$REMOTE" --keep-recent >"$SYNC_DIR/dry.$1.remote" 2>&1
+	fi
+	sync_dryrun_files >"$SYNC_DIR/dry.$1.files"
+}
+
+# The commands a --debug trace shows sent that are not reads, if any.
+sync_dryrun_writes() {
+	# A literal goes on a line of its own ("{N bytes} ..."): not a command.
+	sed -n 's/^\(local\|remote\) -> [A-Za-z][^ ]* //p' "$1" |
+		awk '{ c = toupper($1); if (c == "UID") c = c " " toupper($2) }
+		c ~ /^(CAPABILITY|ENABLE|LIST|LSUB|STATUS|EXAMINE|NOOP|LOGOUT|ID|COMPRESS|AUTHENTICATE|LOGIN|NAMESPACE|STARTTLS|UNSELECT|IDLE|DONE|SEARCH|UID SEARCH)$/ { next }
+		c ~ /^(UID )?FETCH$/ && toupper($0) !~ /BODY\[/ { next }
+		{ print }'
+}
+
+sync_dryrun_before() {
+	_dr_tool=$1
+	shift
+	SYNC_SEQ=$((SYNC_SEQ + 1))
+	_dr_seq=$SYNC_SEQ
+	_dr_err=$SYNC_DIR/logs/run$SYNC_SEQ.dry.err
+	_dr_dumps=${SYNC_DRYRUN_DUMPS:-0}
+	[ -e "$SYNC_DIR/dry.dumped" ] || _dr_dumps=1
+	: >"$SYNC_DIR/dry.dumped"
+	_dr_debug=--debug
+	for _dr_a in "$@"; do
+		[ "$_dr_a" != --debug ] || _dr_debug=--dry-run
+	done
+	sync_dryrun_snapshot before
+	XDG_CONFIG_HOME=$SYNC_DIR/xdg-config XDG_DATA_HOME=$SYNC_DIR/xdg-data \
+		IMAPSYNC_DEBUG_EXIT_AT='' \
+		"$_dr_tool" --config="$SYNC_CONF" --dry-run $_dr_debug "$@" \
+		>"$SYNC_DIR/logs/run$SYNC_SEQ.dry.out" 2>"$_dr_err" </dev/null
+	_dr_rc=$?
+	sync_dryrun_snapshot after
+	_dr_w=$(sync_dryrun_writes "$_dr_err")
+	[ -z "$_dr_w" ] ||
+		tap_fail "the dry run $_dr_seq sent only reads" \
+			"$(printf '%s\n' "$_dr_w" | head -n 10)"
+	# A logfile takes the real run's lines (a dry run's stay on stderr).
+	_dr_logf=$(sed -n 's/^logfile *= *//p' "$SYNC_CONF" | tail -n 1)
+	_dr_logsz=0
+	[ -z "$_dr_logf" ] || _dr_logsz=$(stat -c %s "$_dr_logf" 2>/dev/null || echo 0)
+	for _dr_f in local remote files; do
+		if ! cmp -s "$SYNC_DIR/dry.before.$_dr_f" \
+			"$SYNC_DIR/dry.after.$_dr_f"; then
+			tap_fail "the dry run $_dr_seq changed nothing ($_dr_f)" \
+				"$(diff -u "$SYNC_DIR/dry.before.$_dr_f" \
+					"$SYNC_DIR/dry.after.$_dr_f" | head -n 30)"
+		fi
+	done
+}
+
+sync_dryrun_after() {
+	[ -z "${IMAPSYNC_DEBUG_EXIT_AT:-}" ] || return 0
+	# A run that failed (a fault a scenario made) is not compared.
+	case $SYNC_RC in
+	0 | 5) ;;
+	*) return 0 ;;
+	esac
+	if [ "$_dr_rc" != "$SYNC_RC" ]; then
+		tap_fail "the dry run $_dr_seq exits as run $SYNC_SEQ does" \
+			"dry run: exit $_dr_rc, real run: exit $SYNC_RC
+$(tail -n 15 "$_dr_err")"
+		return 0
+	fi
+	_dr_log=$SYNC_DIR/logs/run$SYNC_SEQ.logfile
+	: >"$_dr_log"
+	[ -z "$_dr_logf" ] ||
+		tail -c +$((_dr_logsz + 1)) "$_dr_logf" >"$_dr_log" 2>/dev/null
+	if ! _dr_out=$($IMAPTOOL --dryrun-diff "$_dr_err" "$SYNC_ERR" \
+		"$_dr_log" 2>&1); then
+		tap_fail "the dry run $_dr_seq says what run $SYNC_SEQ does" \
+			"$(printf '%s\n' "$_dr_out" | head -n 30)"
+	fi
 }
 
 sync_run() {

@@ -254,6 +254,8 @@ TEST(import_dry_run_force)
 	char *argv[] = {a0, a1, a2, a3, NULL};
 	char b1[] = "--repair", b2[] = "--dry-run";
 	char *argv2[] = {a0, b1, b2, NULL};
+	char d1[] = "--verify";
+	char *argv4[] = {a0, d1, b2, NULL};
 	char c1[] = "--import-interimap=";
 	char *argv3[] = {a0, c1, NULL};
 	struct options o;
@@ -262,7 +264,10 @@ TEST(import_dry_run_force)
 	CHECK_INT_EQ(options_parse(4, argv, &o, &error), 0);
 	CHECK_STREQ(o.import_interimap, "/x/i.db");
 	CHECK(o.dry_run && o.force);
-	CHECK_INT_EQ(options_parse(3, argv2, &o, &error), -1);
+	/* --repair --dry-run says what the repair would do. */
+	CHECK_INT_EQ(options_parse(3, argv2, &o, &error), 0);
+	CHECK(o.dry_run && o.command == OPTIONS_REPAIR);
+	CHECK_INT_EQ(options_parse(3, argv4, &o, &error), -1);
 	CHECK(strstr(error, "--dry-run") != NULL);
 	CHECK_INT_EQ(options_parse(2, argv3, &o, &error), -1);
 }

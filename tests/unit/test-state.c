@@ -637,3 +637,104 @@ TEST(refusals)
 	state_close(&st);
 	teardown();
 }
+
+/* A file's bytes, for a comparison; NULL if it cannot be read. */
+static char *
+slurp(const char *path, size_t *len_r)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, alloc = 0, got;
+
+	if (f == NULL)
+		return NULL;
+	do {
+		if (n == alloc) {
+			alloc = alloc == 0 ? 65536 : alloc * 2;
+			buf = realloc(buf, alloc);
+			if (buf == NULL)
+				abort();
+		}
+		got = fread(buf + n, 1, alloc - n, f);
+		n += got;
+	} while (got > 0);
+	fclose(f);
+	*len_r = n;
+	return buf;
+}
+
+/* --dry-run: the database in memory; the file as it was, none made. */
+TEST(dry_open_writes_nothing)
+{
+	const char *path = setup();
+	struct state *st = NULL;
+	const char *error = NULL;
+	char lock[160];
+	char *before, *after;
+	size_t blen = 0, alen = 0;
+	int64_t idx, found;
+
+	/* No file: none made, nor its directory, nor a lock. */
+	CHECK_INT_EQ(state_open_dry(path, &st, &error), 0);
+	CHECK(st != NULL);
+	if (st != NULL)
+		CHECK_INT_EQ(state_mailbox_create(st, "INBOX", 5, true, &idx,
+		                                  &error),
+		             0);
+	state_close(&st);
+	CHECK(access(path, F_OK) != 0);
+	snprintf(lock, sizeof(lock), "%s/data", dir);
+	CHECK(access(lock, F_OK) != 0);
+
+	/* A file: read, changed in memory only, the lock gone after. */
+	st = open_ok(path);
+	CHECK_INT_EQ(state_mailbox_create(st, "INBOX", 5, true, &idx, &error),
+	             0);
+	state_close(&st);
+	before = slurp(path, &blen);
+	CHECK_INT_EQ(state_open_dry(path, &st, &error), 0);
+	if (st != NULL) {
+		CHECK_INT_EQ(state_mailbox_find(st, "INBOX", 5, &found, NULL,
+		                                &error),
+		             1);
+		CHECK_INT_EQ(state_mailbox_create(st, "new", 3, false, &idx,
+		                                  &error),
+		             0);
+	}
+	/* A real run meanwhile is refused, as with any run. */
+	{
+		struct state *st2 = NULL;
+
+		CHECK_INT_EQ(state_open(path, &st2, &error), STATE_LOCKED);
+	}
+	state_close(&st);
+	after = slurp(path, &alen);
+	CHECK(before != NULL && after != NULL && blen == alen &&
+	      memcmp(before, after, blen) == 0);
+	free(before);
+	free(after);
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	CHECK(access(lock, F_OK) != 0);
+	st = open_ok(path);
+	CHECK_INT_EQ(state_mailbox_find(st, "new", 3, &found, NULL, &error), 0);
+	state_close(&st);
+
+	/* A lock file a killed run left stays as it was. */
+	{
+		FILE *f = fopen(lock, "w");
+		char *l;
+		size_t llen = 0;
+
+		CHECK(f != NULL);
+		if (f != NULL) {
+			fputs("99999\n", f);
+			fclose(f);
+		}
+		CHECK_INT_EQ(state_open_dry(path, &st, &error), 0);
+		state_close(&st);
+		l = slurp(lock, &llen);
+		CHECK(l != NULL && llen == 6 && memcmp(l, "99999\n", 6) == 0);
+		free(l);
+	}
+	teardown();
+}
