@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 struct mbx_entry {
 	char *name; /* internal form */
@@ -1434,6 +1435,39 @@ mbx_gone(struct sync_run *run, struct mbx_item *m, const char *display,
 	mbx_item_fail(m);
 }
 
+static bool mbx_side_unchanged(struct sync_run *run, const struct mbx_item *m,
+                               enum side s);
+
+/* For --status, in reconcile's transaction: each side's delimiter, and
+ * the mailboxes found unchanged on both sides, so in step now. */
+static int
+mbx_record_status(struct sync_run *run, struct mbx_item *it, size_t n,
+                  const char **error_r)
+{
+	int64_t now = (int64_t)time(NULL);
+	unsigned s;
+	size_t i;
+
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (run->server[s].delim_known &&
+		    state_delimiter_set(run->state, s, run->server[s].delim,
+		                        error_r) < 0)
+			return -1;
+	}
+	for (i = 0; i < n; i++) {
+		struct mbx_item *m = &it[i];
+
+		if (m->skip || m->idx <= 0 || !mbx_exists(m->e[0]) ||
+		    !mbx_exists(m->e[1]) ||
+		    !mbx_side_unchanged(run, m, SIDE_LOCAL) ||
+		    !mbx_side_unchanged(run, m, SIDE_REMOTE))
+			continue;
+		if (state_synced_set(run->state, m->idx, now, error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* interimap's rules, item by item; commands for both sides pipelined. */
 static int
 mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
@@ -1605,6 +1639,8 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 		sync_rollback(st);
 		return 0;
 	}
+	if (mbx_record_status(run, it, n, &error) < 0)
+		goto db_error_rollback;
 	if (state_commit(st, &error) < 0)
 		goto db_error;
 	sync_step("mailboxes reconciled");

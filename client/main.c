@@ -6,6 +6,7 @@
 #include "progress.h"
 #include "server.h"
 #include "state.h"
+#include "status.h"
 #include "sync.h"
 #include "watch.h"
 
@@ -39,6 +40,8 @@ run_command(struct sync_run *run, const struct options *opts)
 	case OPTIONS_VERIFY:
 		return mailboxes_sync(run, opts->mailboxes, opts->mailbox_count,
 		                      true);
+	case OPTIONS_STATUS:
+		break; /* main() answers it without a server */
 	}
 	return -1;
 }
@@ -120,6 +123,10 @@ main(int argc, char **argv)
 	    config_database_check(dbpath, &error) < 0) {
 		log_error(NULL, NULL, "%s", error);
 		status = IMAPSYNC_EXIT_USAGE;
+		goto out;
+	}
+	if (opts.command == OPTIONS_STATUS) {
+		status = status_show(dbpath, opts.json, stdout);
 		goto out;
 	}
 	ret = state_open(dbpath, &run.state, &error);

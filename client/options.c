@@ -42,6 +42,8 @@ enum {
 	OPT_DRY_RUN,
 	OPT_FORCE,
 	OPT_VERIFY,
+	OPT_STATUS,
+	OPT_JSON,
 };
 
 static const struct option long_options[] = {
@@ -60,6 +62,8 @@ static const struct option long_options[] = {
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"force", no_argument, NULL, OPT_FORCE},
     {"verify", no_argument, NULL, OPT_VERIFY},
+    {"status", no_argument, NULL, OPT_STATUS},
+    {"json", no_argument, NULL, OPT_JSON},
     {NULL, 0, NULL, 0},
 };
 
@@ -69,6 +73,7 @@ static const char *const command_names[] = {
     [OPTIONS_DELETE] = "--delete",
     [OPTIONS_RENAME] = "--rename",
     [OPTIONS_VERIFY] = "--verify",
+    [OPTIONS_STATUS] = "--status",
 };
 
 const char *
@@ -79,6 +84,7 @@ options_usage(void)
 	       "  or:  imapsync [OPTIONS] --delete MAILBOX...\n"
 	       "  or:  imapsync [OPTIONS] --rename SOURCE DEST\n"
 	       "  or:  imapsync [OPTIONS] --verify [MAILBOX...]\n"
+	       "  or:  imapsync [OPTIONS] --status [--json]\n"
 	       "Synchronize two IMAP servers both ways (QRESYNC).\n"
 	       "\n"
 	       "  --config=FILE      configuration file (relative to\n"
@@ -92,6 +98,9 @@ options_usage(void)
 	       "nothing\n"
 	       "  --force            go past the safety brake (mass "
 	       "expunges)\n"
+	       "  --status           show the database's state (no "
+	       "server); --json\n"
+	       "                     for scripts\n"
 	       "  --import-interimap=DB  start from interimap's database\n"
 	       "  -q, --quiet        try to be quiet\n"
 	       "  --debug            log IMAP traffic (twice: credentials "
@@ -136,7 +145,7 @@ set_command(struct options *opts, unsigned seen, const char **error_r)
 {
 	enum options_command cmd, first = OPTIONS_SYNC;
 
-	for (cmd = OPTIONS_REPAIR; cmd <= OPTIONS_VERIFY; cmd++) {
+	for (cmd = OPTIONS_REPAIR; cmd <= OPTIONS_STATUS; cmd++) {
 		if ((seen & (1U << cmd)) == 0)
 			continue;
 		if (first != OPTIONS_SYNC)
@@ -283,6 +292,13 @@ check_combination(struct options *opts, bool target_given, const char **error_r)
 		            name);
 	if (opts->dry_run && opts->command != OPTIONS_SYNC)
 		return fail(error_r, "--dry-run cannot be used with %s", name);
+	if (opts->json && opts->command != OPTIONS_STATUS)
+		return fail(error_r, "--json only applies to --status");
+	if (opts->command == OPTIONS_STATUS && opts->mailbox_count > 0)
+		return fail(error_r, "--status takes no MAILBOX");
+	if (opts->command == OPTIONS_STATUS && (opts->force || opts->dry_run))
+		return fail(error_r, "--status cannot be used with %s",
+		            opts->force ? "--force" : "--dry-run");
 	if (opts->dry_run && opts->watch)
 		return fail(error_r, "--dry-run cannot be used with %s",
 		            opts->notify ? "--notify" : "--watch");
@@ -387,6 +403,12 @@ options_parse(int argc, char **argv, struct options *opts_r,
 			break;
 		case OPT_FORCE:
 			opts->force = true;
+			break;
+		case OPT_STATUS:
+			seen |= 1U << OPTIONS_STATUS;
+			break;
+		case OPT_JSON:
+			opts->json = true;
 			break;
 		case ':':
 			return fail(error_r, "option '%s' needs a value",

@@ -31,6 +31,7 @@ enum options_command {
 	OPTIONS_DELETE, /* --delete MAILBOX... */
 	OPTIONS_RENAME, /* --rename SOURCE DEST */
 	OPTIONS_VERIFY, /* --verify [MAILBOX...] */
+	OPTIONS_STATUS, /* --status: the database's view, no server */
 };
 
 /* --target bits. */
@@ -54,6 +55,7 @@ struct options {
 	const char *import_interimap;
 	bool dry_run; /* --dry-run: say what would be done, do nothing */
 	bool force;   /* --force: past the safety brake */
+	bool json;    /* --json: --status for scripts */
 	/* MAILBOX arguments: argv's own strings ("inbox" in any case is
 	 * rewritten in place to "INBOX", as interimap does). */
 	char **mailboxes;

@@ -18,8 +18,8 @@
 
 /* user_version: 1 is interimap's schema, 2 and 3 add imapsync's tables
  * (pending, mailbox_id), 4 a size column to interimap's mapping, 5 the
- * refusal table. */
-#define STATE_SCHEMA_VERSION 5
+ * refusal table, 6 the synced and delimiter tables (for --status). */
+#define STATE_SCHEMA_VERSION 6
 
 /* state_open()'s result when another process holds the database. */
 #define STATE_LOCKED (-2)
@@ -176,5 +176,13 @@ int state_refusal_get(struct state *state, enum side side, const char *feature,
  * runs do without it (delete the row to try again). */
 int state_refusal_set(struct state *state, enum side side, const char *feature,
                       const char *reason, const char **error_r);
+
+/* Record that mailbox idx was found in step on both sides at when (unix
+ * time). */
+int state_synced_set(struct state *state, int64_t idx, int64_t when,
+                     const char **error_r);
+/* Record side's hierarchy delimiter ('\0': flat), for --status. */
+int state_delimiter_set(struct state *state, enum side side, char delim,
+                        const char **error_r);
 
 #endif

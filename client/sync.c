@@ -57,6 +57,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 void
@@ -835,6 +836,12 @@ mbox_commit(struct mbox *mb, bool exact)
 			sync_rollback(st);
 			goto db_error;
 		}
+	}
+	/* In step, unless rounds ran out with work left (--status). */
+	if (!mb->foreign && !mbox_has_work(mb) &&
+	    state_synced_set(st, mb->idx, (int64_t)time(NULL), &error) < 0) {
+		sync_rollback(st);
+		goto db_error;
 	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;
