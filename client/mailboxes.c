@@ -513,7 +513,7 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 		    !mbx_refused(run, s, mbx_in_list(srv)) &&
 		    mbx_ids_wanted(run, s))
 			lists[s].id_item = srv->id_item;
-		lists[s].messages = run->set.dry_run;
+		lists[s].messages = run->set.dry_run || run->merge_check;
 		pats[s] = strdup(buf_data(pat));
 		if (pats[s] == NULL)
 			goto out;
@@ -1829,6 +1829,37 @@ mbx_check_fits(struct sync_run *run, struct mbx_item *m)
 	}
 }
 
+/* A first run: stop before merging two sides that both hold mail
+ * (sync-merge.c). 0 to go on; else the run stops. */
+static int
+mbx_merge_check(struct sync_run *run, struct mbx_item *items, size_t n)
+{
+	struct sync_merge_box *boxes = calloc(n + 1, sizeof(*boxes));
+	size_t i;
+	unsigned s;
+	int ret;
+
+	if (boxes == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const struct mbx_item *m = &items[i];
+
+		boxes[i].name = m->name;
+		boxes[i].len = m->len;
+		for (s = 0; s < SIDE_COUNT && !m->skip && !m->unfit; s++) {
+			const struct mbx_entry *e = m->e[s];
+
+			boxes[i].exists[s] = mbx_exists(e);
+			if (boxes[i].exists[s] && e->have_status &&
+			    (e->status.have & IMAP_STATUS_MESSAGES) != 0)
+				boxes[i].messages[s] = e->status.messages;
+		}
+	}
+	ret = sync_merge_check(run, boxes, n);
+	free(boxes);
+	return ret;
+}
+
 /* One listing and what follows it; 1 when mailboxes were renamed and the
  * list must be read again. */
 static int
@@ -1863,6 +1894,8 @@ mbx_sync_pass(struct sync_run *run, char **args, size_t nargs, bool repair,
 			goto out;
 		}
 	}
+	if (run->merge_check && mbx_merge_check(run, items, n) != 0)
+		goto out;
 	if (renames) {
 		int r = mbx_renames(run, items, n);
 
@@ -2163,8 +2196,20 @@ out:
 int
 mailboxes_sync(struct sync_run *run, char **args, size_t nargs, bool repair)
 {
-	int ret = mbx_sync_pass(run, args, nargs, repair, true);
+	uint64_t known = 0;
+	const char *error;
 	unsigned pass = 1;
+	int ret;
+
+	if (!run->set.merge_ok && !run->set.force && run->config->safety_merge) {
+		if (state_mailbox_count(run->state, &known, &error) < 0) {
+			log_error("database", NULL, "%s", error);
+			return -1;
+		}
+		run->merge_check = known == 0;
+	}
+	ret = mbx_sync_pass(run, args, nargs, repair, true);
+	run->merge_check = false;
 
 	/* After renames, the names both sides have changed: list again,
 	 * and look for renames again (a child renamed under a parent that

@@ -154,6 +154,10 @@ main(int argc, char **argv)
 	run.set.verify = opts.command == OPTIONS_VERIFY;
 	run.set.dry_run = opts.dry_run || run.set.verify;
 	run.set.force = opts.force;
+	/* A first run may merge two non-empty sides when the database
+	 * comes from interimap's, or when it changes nothing. */
+	run.set.merge_ok =
+	    opts.import_interimap != NULL || run.set.verify;
 	if (opts.watch) {
 		status = watch_run(&run, &opts, path, &config);
 		goto out;
@@ -179,6 +183,10 @@ main(int argc, char **argv)
 	server_log_stats(&run);
 out:
 	server_disconnect(&run);
+	/* The first-run brake leaves no database behind (this run's). */
+	if (run.braked_merge && run.state != NULL &&
+	    state_found_version(run.state) == 0)
+		state_discard(&run.state);
 	state_close(&run.state);
 	log_deinit();
 	config_free(&config);

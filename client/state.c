@@ -664,6 +664,39 @@ state_close(struct state **_st)
 	free(st);
 }
 
+void
+state_discard(struct state **_st)
+{
+	struct state *st = *_st;
+	char *side;
+
+	if (st == NULL)
+		return;
+	*_st = NULL;
+	for (int i = 0; i < STMT_COUNT; i++) {
+		sqlite3_finalize(st->stmts[i]);
+		st->stmts[i] = NULL;
+	}
+	if (st->db != NULL) {
+		if (!sqlite3_get_autocommit(st->db))
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close(st->db);
+		st->db = NULL;
+	}
+	/* under the lock still, so no other run opens it meanwhile */
+	unlink(st->path);
+	if (asprintf(&side, "%s-wal", st->path) >= 0) {
+		unlink(side);
+		free(side);
+	}
+	if (asprintf(&side, "%s-journal", st->path) >= 0) {
+		unlink(side);
+		free(side);
+	}
+	*_st = st;
+	state_close(_st);
+}
+
 int
 state_found_version(const struct state *st)
 {

@@ -68,6 +68,9 @@ int state_import_interimap(struct state *state, const char *path,
 /* Close the database (uncommitted changes are rolled back) and release
  * the lock; sets *state to NULL. */
 void state_close(struct state **state);
+/* state_close(), removing the database file (and its WAL) first: for a
+ * database this run created and must not leave behind. */
+void state_discard(struct state **state);
 /* The schema version found before state_open() created or upgraded it
  * (0 for a new database). */
 int state_found_version(const struct state *state);
