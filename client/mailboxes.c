@@ -859,6 +859,167 @@ mbx_untouched(struct sync_run *run, const struct mbx_item *m, enum side s)
 	       row.highestmodseq == e->status.highestmodseq;
 }
 
+/* Deleting a mailbox expunges its messages: the pairs of the mailboxes
+ * marked for deletion on each side, and of every known mailbox, for the
+ * brake (a server come back empty lists none of its folders). */
+static int
+mbx_deletion_pairs(struct sync_run *run, const struct mbx_item *items,
+                   size_t n, uint64_t pairs[SIDE_COUNT], uint64_t *total_r)
+{
+	const char *error;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct mbx_item *m = &items[i];
+		uint64_t count;
+
+		if (m->idx <= 0)
+			continue;
+		if (state_mapping_count(run->state, m->idx, &count, &error) <
+		    0) {
+			log_error("database", NULL, "%s", error);
+			return -1;
+		}
+		*total_r += count;
+		if (m->delete)
+			pairs[m->delete_on] += count;
+	}
+	return 0;
+}
+
+struct mbx_estimate {
+	struct sync_run *run;
+	struct mbx_item *items;
+	size_t n;
+	enum side side;
+	uint32_t *messages; /* per item; UINT32_MAX: no answer */
+};
+
+static void
+mbx_estimate_untagged(struct imap_conn *conn, const struct imap_response *resp,
+                      void *ctx)
+{
+	struct mbx_estimate *c = ctx;
+	const struct sync_server *srv = &c->run->server[c->side];
+	struct imap_status_data st;
+	struct mbx_item key, *m;
+	const char *error;
+	char *name;
+
+	(void)conn;
+	if (strcmp(resp->name, "STATUS") != 0 ||
+	    imap_decode_status(resp, &st, &error) < 0 ||
+	    (st.have & IMAP_STATUS_MESSAGES) == 0)
+		return;
+	name =
+	    mbx_unname(srv, srv->delim, st.mailbox, st.mailbox_len, &key.len);
+	if (name == NULL)
+		return;
+	key.name = name;
+	m = bsearch(&key, c->items, c->n, sizeof(*c->items), mbx_item_cmp);
+	free(name);
+	if (m != NULL)
+		c->messages[m - c->items] = st.messages;
+}
+
+/* With mailboxes about to be deleted on have: about how many paired
+ * messages are gone from the other side's mailboxes it still lists (its
+ * pairs less its messages, by STATUS): a server come back empty lists
+ * INBOX, empty, and none of its folders, and the folders would be gone
+ * before the messages' brake (sync.c) could weigh INBOX. One flight, on
+ * a run that deletes mailboxes only. */
+static int
+mbx_gone_estimate(struct sync_run *run, struct mbx_item *items, size_t n,
+                  enum side have, uint64_t *gone_r)
+{
+	struct mbx_estimate c;
+	struct sync_server *srv = &run->server[side_other(have)];
+	const char *error;
+	size_t i;
+	int ret = -1;
+
+	c.run = run;
+	c.items = items;
+	c.n = n;
+	c.side = side_other(have);
+	c.messages = calloc(n + 1, sizeof(*c.messages));
+	if (c.messages == NULL)
+		return -1;
+	imap_conn_set_untagged(srv->conn, mbx_estimate_untagged, &c);
+	imap_conn_accept_malformed(srv->conn, "STATUS");
+	for (i = 0; i < n; i++) {
+		struct mbx_item *m = &items[i];
+		char *wire;
+
+		c.messages[i] = UINT32_MAX;
+		if (m->idx <= 0 || m->skip || !mbx_exists(m->e[0]) ||
+		    !mbx_exists(m->e[1]))
+			continue;
+		wire = sync_wire_name(srv, m->name, m->len);
+		if (wire == NULL)
+			continue;
+		imap_conn_cmd(srv->conn, NULL, NULL, "STATUS %s (MESSAGES)",
+		              wire);
+		free(wire);
+	}
+	if (sync_run_wait(run) < 0)
+		goto out;
+	*gone_r = 0;
+	for (i = 0; i < n; i++) {
+		uint64_t pairs;
+
+		if (c.messages[i] == UINT32_MAX)
+			continue;
+		if (state_mapping_count(run->state, items[i].idx, &pairs,
+		                        &error) < 0) {
+			log_error("database", NULL, "%s", error);
+			goto out;
+		}
+		if (pairs > c.messages[i])
+			*gone_r += pairs - c.messages[i];
+	}
+	ret = 0;
+out:
+	if (srv->conn != NULL) {
+		imap_conn_set_untagged(srv->conn, NULL, NULL);
+		imap_conn_accept_malformed(srv->conn, NULL);
+	}
+	free(c.messages);
+	return ret;
+}
+
+/* --restore-from: a known mailbox the other side no longer lists was
+ * lost there, not deleted: the database forgets it, so that it is
+ * created there again and filled from restore_from as a new one. */
+static int
+mbx_restore_boxes(struct sync_run *run, struct mbx_item *items, size_t n)
+{
+	enum side keep = run->set.restore_from, lost = side_other(keep);
+	const char *error;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct mbx_item *m = &items[i];
+		char *display;
+
+		if (m->idx <= 0 || m->skip || m->unfit ||
+		    !mbx_exists(m->e[keep]) || m->e[lost] != NULL)
+			continue;
+		if (state_mailbox_delete(run->state, m->idx, &error) < 0) {
+			log_error("database", NULL, "%s", error);
+			return -1;
+		}
+		m->idx = 0;
+		display = sync_display_name(run, m->name, m->len);
+		log_info(side_name(lost), display,
+		         "Restoring the mailbox, lost here: creating it "
+		         "again, its mail copied back from %s",
+		         side_name(keep));
+		free(display);
+	}
+	return 0;
+}
+
 /* Mailboxes known to the database and gone from one side: deleted there
  * if that side's id for it is known (so it was not renamed: renames are
  * found first) and the other side's copy has not changed since; they are
@@ -867,6 +1028,8 @@ static int
 mbx_deletions(struct sync_run *run, struct mbx_item *items, size_t n)
 {
 	unsigned count[SIDE_COUNT] = {0, 0}, s;
+	unsigned share = run->config->safety_expunge;
+	uint64_t pairs[SIDE_COUNT] = {0, 0}, total = 0;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -892,23 +1055,45 @@ mbx_deletions(struct sync_run *run, struct mbx_item *items, size_t n)
 		m->delete_on = have;
 		count[have]++;
 	}
+	if (count[0] + count[1] > 0 &&
+	    mbx_deletion_pairs(run, items, n, pairs, &total) < 0)
+		return -1;
 	for (s = 0; s < SIDE_COUNT; s++) {
-		if (count[s] <= run->config->safety_delete)
+		bool many = count[s] > run->config->safety_delete;
+		uint64_t also = 0, lost;
+		bool mail;
+
+		if (count[s] > 0 && !many && !run->set.force &&
+		    mbx_gone_estimate(run, items, n, s, &also) < 0)
+			return -1;
+		lost = pairs[s] + also;
+		mail = lost >= SYNC_BRAKE_MIN && lost * 100 > total * share;
+
+		if (!many && !mail)
 			continue;
 		if (run->set.force) {
 			log_warn(side_name(s), NULL,
-			         "deleting %u mailboxes, past safety-delete "
-			         "(%u): --force",
-			         count[s], run->config->safety_delete);
+			         "deleting %u mailboxes (%" PRIu64 " paired "
+			         "messages), past %s: --force",
+			         count[s], pairs[s],
+			         many ? "safety-delete" : "safety-expunge");
 			continue;
 		}
 		log_error(side_name(s), NULL,
-		          "%u mailboxes are gone from %s, so this run would "
-		          "delete them here: more than safety-delete (%u) "
-		          "allows. Nothing was changed. If they were deleted "
-		          "on purpose, run again with --force.",
-		          count[s], side_name(side_other(s)),
-		          run->config->safety_delete);
+		          "%u mailboxes holding %" PRIu64 " of the %" PRIu64
+		          " paired messages are gone from %s (and %" PRIu64
+		          " more paired messages from the mailboxes it still "
+		          "lists), so this run would delete them here: more "
+		          "than %s (%u%s) allows. Nothing was changed. If they were deleted "
+		          "on purpose, run again with --force, which deletes "
+		          "them here too. If they were lost there (a server "
+		          "restored empty), run again with --restore-from=%s, "
+		          "which creates them there again and copies their "
+		          "mail back from here.",
+		          count[s], pairs[s], total, side_name(side_other(s)),
+		          also, many ? "safety-delete" : "safety-expunge",
+		          many ? run->config->safety_delete : share,
+		          many ? "" : "%", side_name(s));
 		run->braked = true;
 		return -1;
 	}
@@ -1904,6 +2089,8 @@ mbx_sync_pass(struct sync_run *run, char **args, size_t nargs, bool repair,
 			goto out;
 		}
 	}
+	if (run->set.restore && mbx_restore_boxes(run, items, n) < 0)
+		goto out;
 	if (mbx_deletions(run, items, n) < 0 ||
 	    mbx_reconcile(run, items, n) < 0 ||
 	    mbx_record_ids(run, items, n) < 0)

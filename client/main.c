@@ -28,8 +28,9 @@ run_command(struct sync_run *run, const struct options *opts)
 {
 	switch (opts->command) {
 	case OPTIONS_SYNC:
+		/* A restore compares every message, as --repair does. */
 		return mailboxes_sync(run, opts->mailboxes, opts->mailbox_count,
-		                      false);
+		                      opts->restore);
 	case OPTIONS_DELETE:
 		return mailboxes_delete(run, opts->mailboxes,
 		                        opts->mailbox_count, opts->targets);
@@ -154,6 +155,8 @@ main(int argc, char **argv)
 	run.set.verify = opts.command == OPTIONS_VERIFY;
 	run.set.dry_run = opts.dry_run || run.set.verify;
 	run.set.force = opts.force;
+	run.set.restore = opts.restore;
+	run.set.restore_from = opts.restore_from;
 	/* A first run may merge two non-empty sides when the database
 	 * comes from interimap's, or when it changes nothing. */
 	run.set.merge_ok =

@@ -44,6 +44,7 @@ enum {
 	OPT_VERIFY,
 	OPT_STATUS,
 	OPT_JSON,
+	OPT_RESTORE,
 };
 
 static const struct option long_options[] = {
@@ -64,6 +65,7 @@ static const struct option long_options[] = {
     {"verify", no_argument, NULL, OPT_VERIFY},
     {"status", no_argument, NULL, OPT_STATUS},
     {"json", no_argument, NULL, OPT_JSON},
+    {"restore-from", required_argument, NULL, OPT_RESTORE},
     {NULL, 0, NULL, 0},
 };
 
@@ -96,8 +98,16 @@ options_usage(void)
 	       "IDLE)\n"
 	       "  --dry-run          show what a sync would do, change "
 	       "nothing\n"
-	       "  --force            go past the safety brake (mass "
-	       "expunges)\n"
+	       "  --force            go past the safety brake: carry the "
+	       "expunges and\n"
+	       "                     deletions, or merge two stores on a "
+	       "first run\n"
+	       "  --restore-from=SIDE  local or remote: what vanished from "
+	       "the other\n"
+	       "                     side since the last run is copied "
+	       "back from SIDE\n"
+	       "                     (after the brake); nothing expunged "
+	       "on SIDE\n"
 	       "  --status           show the database's state (no "
 	       "server); --json\n"
 	       "                     for scripts\n"
@@ -299,6 +309,23 @@ check_combination(struct options *opts, bool target_given, const char **error_r)
 	if (opts->command == OPTIONS_STATUS && (opts->force || opts->dry_run))
 		return fail(error_r, "--status cannot be used with %s",
 		            opts->force ? "--force" : "--dry-run");
+	if (opts->restore && opts->command != OPTIONS_SYNC)
+		return fail(error_r, "--restore-from cannot be used with %s",
+		            name);
+	if (opts->restore && opts->watch)
+		return fail(error_r, "--restore-from cannot be used with %s",
+		            opts->notify ? "--notify" : "--watch");
+	if (opts->restore && opts->force)
+		return fail(error_r, "--restore-from and --force cannot be "
+		                     "used together: one copies back what "
+		                     "vanished, the other expunges it");
+	if (opts->restore && opts->dry_run)
+		return fail(error_r, "--restore-from cannot be used with "
+		                     "--dry-run (yet): run --verify to see "
+		                     "what is missing where");
+	if (opts->restore && opts->import_interimap != NULL)
+		return fail(error_r, "--restore-from cannot be used with "
+		                     "--import-interimap");
 	if (opts->dry_run && opts->watch)
 		return fail(error_r, "--dry-run cannot be used with %s",
 		            opts->notify ? "--notify" : "--watch");
@@ -409,6 +436,18 @@ options_parse(int argc, char **argv, struct options *opts_r,
 			break;
 		case OPT_JSON:
 			opts->json = true;
+			break;
+		case OPT_RESTORE:
+			opts->restore = true;
+			if (strcmp(optarg, "local") == 0)
+				opts->restore_from = SIDE_LOCAL;
+			else if (strcmp(optarg, "remote") == 0)
+				opts->restore_from = SIDE_REMOTE;
+			else
+				return fail(error_r,
+				            "invalid value for --restore-from: "
+				            "\"%s\" (local or remote expected)",
+				            optarg);
 			break;
 		case ':':
 			return fail(error_r, "option '%s' needs a value",

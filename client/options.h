@@ -5,6 +5,8 @@
 #ifndef CLIENT_OPTIONS_H
 #define CLIENT_OPTIONS_H
 
+#include "side.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -56,6 +58,11 @@ struct options {
 	bool dry_run; /* --dry-run: say what would be done, do nothing */
 	bool force;   /* --force: past the safety brake */
 	bool json;    /* --json: --status for scripts */
+	/* --restore-from=SIDE: what vanished from the other side since the
+	 * last run is lost there, not deleted: copied back from
+	 * restore_from. */
+	bool restore;
+	enum side restore_from;
 	/* MAILBOX arguments: argv's own strings ("inbox" in any case is
 	 * rewritten in place to "INBOX", as interimap does). */
 	char **mailboxes;

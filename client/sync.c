@@ -1113,8 +1113,13 @@ sync_brake(struct sync_run *run, struct mbox *mbs, size_t n)
 		          "are gone from %s, so this run would expunge them "
 		          "here: more than safety-expunge (%u%%) allows. "
 		          "Nothing was expunged. If they were deleted on "
-		          "purpose, run again with --force.",
-		          gone[s], run->paired, side_name(s), share);
+		          "purpose, run again with --force, which expunges "
+		          "them here too. If they were lost there (a server "
+		          "restored empty), run again with --restore-from=%s, "
+		          "which copies them back there from here, with their "
+		          "flags, and expunges nothing here.",
+		          gone[s], run->paired, side_name(s), share,
+		          side_name(side_other(s)));
 		run->braked = true;
 		run->fatal = true;
 		return -1;

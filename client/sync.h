@@ -50,6 +50,12 @@ struct sync_settings {
 	/* A first run may merge two non-empty sides: --force, safety-merge
 	 * = NO, or --import-interimap. */
 	bool merge_ok;
+	/* --restore-from: what vanished from the other side since the last
+	 * run is lost there, not deleted: messages copied back from
+	 * restore_from and paired again, mailboxes created again; nothing
+	 * expunged or deleted on restore_from for it. */
+	bool restore;
+	enum side restore_from;
 };
 
 /* The brake needs at least this many messages gone, whatever the share:
