@@ -102,4 +102,15 @@ tap_is "$(store_count "$LOCAL" work) $(store_count "$REMOTE" work)" "5 5" \
 	"work: the local expunge carried"
 sync_dumps_equal "identical"
 tap_check "no message twice" unique
+
+# 4. A mailbox the server made again, empty, with a new UIDVALIDITY.
+store_delete "$REMOTE" work
+store_create "$REMOTE" work
+store_subscribe "$REMOTE" work
+sync_run --restore-from=local
+tap_is "$SYNC_RC" 0 "a mailbox made again, empty: --restore-from=local exits 0"
+tap_diag "$(cat "$SYNC_ERR")"
+tap_is "$(store_count "$REMOTE" work)" 5 "its mail copied back"
+sync_dumps_equal "identical"
+tap_check "no message twice" unique
 tap_done
