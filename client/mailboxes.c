@@ -1623,8 +1623,8 @@ mbx_gone(struct sync_run *run, struct mbx_item *m, const char *display,
 static bool mbx_side_unchanged(struct sync_run *run, const struct mbx_item *m,
                                enum side s);
 
-/* For --status, in reconcile's transaction: each side's delimiter, and
- * the mailboxes found unchanged on both sides, so in step now. */
+/* For --status: each side's delimiter, and the mailboxes found unchanged
+ * on both sides, so in step now. */
 static int
 mbx_record_status(struct sync_run *run, struct mbx_item *it, size_t n,
                   const char **error_r)
@@ -1660,7 +1660,7 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 	struct mbx_created created[SIDE_COUNT];
 	struct state *st = run->state;
 	unsigned ncreate[SIDE_COUNT] = {0, 0}, over[SIDE_COUNT] = {0, 0};
-	const char *error;
+	const char *error, *ignored;
 	size_t i;
 	unsigned s;
 
@@ -1824,11 +1824,23 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 		sync_rollback(st);
 		return 0;
 	}
-	if (mbx_record_status(run, it, n, &error) < 0)
-		goto db_error_rollback;
 	if (state_commit(st, &error) < 0)
 		goto db_error;
 	sync_step("mailboxes reconciled");
+	/* Apart, without a sync to disk: nothing depends on it, and a
+	 * no-op run must not wait for the disk. */
+	if (state_set_lazy(st, true, &error) < 0)
+		goto db_error;
+	if (state_begin(st, &error) < 0 ||
+	    mbx_record_status(run, it, n, &error) < 0 ||
+	    state_commit(st, &error) < 0) {
+		if (state_in_transaction(st))
+			sync_rollback(st);
+		(void)state_set_lazy(st, false, &ignored);
+		goto db_error;
+	}
+	if (state_set_lazy(st, false, &error) < 0)
+		goto db_error;
 	return 0;
 nomem:
 	error = "out of memory";

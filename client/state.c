@@ -716,6 +716,23 @@ state_commit(struct state *st, const char **error_r)
 }
 
 int
+state_set_lazy(struct state *st, bool lazy, const char **error_r)
+{
+	/* WAL and synchronous=NORMAL: appended, not synced; the next
+	 * FULL commit syncs it too, in order. */
+	return exec(st,
+	            lazy ? "PRAGMA synchronous = NORMAL"
+	                 : "PRAGMA synchronous = FULL",
+	            error_r);
+}
+
+bool
+state_in_transaction(const struct state *st)
+{
+	return !sqlite3_get_autocommit(st->db);
+}
+
+int
 state_rollback(struct state *st, const char **error_r)
 {
 	return exec(st, "ROLLBACK", error_r);

@@ -78,6 +78,12 @@ int state_found_version(const struct state *state);
 int state_begin(struct state *state, const char **error_r);
 int state_commit(struct state *state, const char **error_r);
 int state_rollback(struct state *state, const char **error_r);
+/* Outside a transaction: lazy, the commits that follow do not wait for
+ * the disk (a crash may lose them, never a later commit made with lazy
+ * false, the default): for records nothing depends on. */
+int state_set_lazy(struct state *state, bool lazy, const char **error_r);
+/* Whether a transaction is open. */
+bool state_in_transaction(const struct state *state);
 
 /* 1 and *idx_r (and *subscribed_r unless NULL) when the mailbox is
  * known, 0 when not. */
