@@ -51,12 +51,50 @@ struct status {
 	int schema;
 	bool locked;
 	long pid; /* 0: unknown */
+	/* The holder by its command line (Linux's /proc): "watcher" (with
+	 * --watch or --notify), "run", or NULL when it cannot be read. */
+	const char *holder;
 	/* Each side's delimiter; NULL when no run recorded it. */
 	char *delim[SIDE_COUNT];
 	struct status_row *rows;
 	size_t count, alloc;
 	uint64_t pairs, pending;
 };
+
+/* "watcher" when pid's arguments (before the first MAILBOX, as options
+ * are parsed) hold --watch or --notify, "run" when they do not, NULL
+ * when they cannot be read. */
+static const char *
+status_holder(long pid)
+{
+	char path[64], buf[8192];
+	ssize_t n;
+	size_t i;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	/* argv[0] first, then each argument after its NUL */
+	for (i = strlen(buf) + 1; i < (size_t)n; i += strlen(buf + i) + 1) {
+		const char *a = buf + i;
+
+		if (strncmp(a, "--watch", 7) == 0 &&
+		    (a[7] == '\0' || a[7] == '='))
+			return "watcher";
+		if (strcmp(a, "--notify") == 0)
+			return "watcher";
+		if (a[0] != '-' || strcmp(a, "--") == 0)
+			break;
+	}
+	return "run";
+}
 
 /* Whether a run holds path's lock (state.c's take_lock()), and its pid.
  * A shared flock is taken and given back at once when the lock is free:
@@ -99,6 +137,8 @@ status_probe_lock(struct status *st, const char **error_r)
 	st->pid = strtol(buf, NULL, 10);
 	if (st->pid < 0)
 		st->pid = 0;
+	if (st->pid > 0)
+		st->holder = status_holder(st->pid);
 	return 0;
 }
 
@@ -426,9 +466,12 @@ status_print_text(const struct status *st, FILE *out)
 	fprintf(out, "database %s (schema %d)\n", st->path, st->schema);
 	if (st->locked && st->pid > 0)
 		fprintf(out,
-		        "lock: held by pid %ld (a run or a watcher is using "
-		        "the database; shown as of its last commit)\n",
-		        st->pid);
+		        "lock: held by pid %ld (%s is using the database; "
+		        "shown as of its last commit)\n",
+		        st->pid,
+		        st->holder == NULL                   ? "a run or a watcher"
+		        : strcmp(st->holder, "watcher") == 0 ? "a watcher"
+		                                             : "a run");
 	else if (st->locked)
 		fprintf(out, "lock: held (a run or a watcher is using the "
 		             "database; shown as of its last commit)\n");
@@ -525,7 +568,12 @@ status_print_json(const struct status *st, FILE *out)
 	fprintf(out, ", \"schema\": %d, \"lock\": {\"held\": %s, \"pid\": ",
 	        st->schema, st->locked ? "true" : "false");
 	if (st->locked && st->pid > 0)
-		fprintf(out, "%ld}", st->pid);
+		fprintf(out, "%ld", st->pid);
+	else
+		fputs("null", out);
+	fputs(", \"by\": ", out);
+	if (st->locked && st->holder != NULL)
+		fprintf(out, "\"%s\"}", st->holder);
 	else
 		fputs("null}", out);
 	fputs(", \"delimiter\": {", out);

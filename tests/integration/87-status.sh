@@ -70,7 +70,7 @@ tap_is "$(wc -l <"$SYNC_OUT")" 6 "one line a mailbox, a header and a total"
 
 sync_run --status --json
 tap_is "$SYNC_RC" 0 "--status --json exits 0"
-tap_is "$(json 'd["lock"]')" "{'held': False, 'pid': None}" "json: lock free"
+tap_is "$(json 'd["lock"]')" "{'held': False, 'pid': None, 'by': None}" "json: lock free"
 tap_is "$(json '[m["name"] for m in d["mailboxes"]]')" "['Café.Sub', 'INBOX']" \
 	"json: names in UTF-8, local delimiter"
 tap_is "$(json 'd["delimiter"]')" "{'local': '.', 'remote': '/'}" \
@@ -99,10 +99,11 @@ watch_until 30 test -e "$SYNC_DB.held"
 sync_run --status
 tap_is "$SYNC_RC" 0 "--status with the lock held exits 0"
 tap_check "naming the holder's pid" \
-	grep -q "^lock: held by pid $HOLDER" "$SYNC_OUT"
+	grep -q "^lock: held by pid $HOLDER (a run is using" "$SYNC_OUT"
 tap_check "and still the mailboxes" grep -Eq "^INBOX +3 +$PENDING " "$SYNC_OUT"
 sync_run --status --json
-tap_is "$(json 'd["lock"]')" "{'held': True, 'pid': $HOLDER}" "json: lock held, pid"
+tap_is "$(json 'd["lock"]')" "{'held': True, 'pid': $HOLDER, 'by': 'run'}" \
+	"json: lock held, pid"
 sync_run
 tap_is "$SYNC_RC" 4 "a sync meanwhile is refused (the lock is real)"
 kill "$HOLDER"
@@ -118,10 +119,13 @@ watch_start --watch=3600
 tap_check "the watcher's first sync settles the interrupted copies" \
 	watch_until 60 settled
 sync_run --status --json
-tap_is "$(json 'd["lock"]')" "{'held': True, 'pid': $WATCH_PID}" \
-	"json: the watcher's pid"
+tap_is "$(json 'd["lock"]')" "{'held': True, 'pid': $WATCH_PID, 'by': 'watcher'}" \
+	"json: the watcher's pid, a watcher"
 tap_is "$(json '[m["pairs"] for m in d["mailboxes"]]')" "[2, 7]" \
 	"json: read while the watcher holds the database"
+sync_run --status
+tap_check "text: held by a watcher" \
+	grep -q "^lock: held by pid $WATCH_PID (a watcher is using" "$SYNC_OUT"
 watch_stop TERM
 tap_is "$WATCH_RC" 0 "the watcher stops"
 sync_dumps_equal "stores equal" --canon
