@@ -863,8 +863,8 @@ mbx_untouched(struct sync_run *run, const struct mbx_item *m, enum side s)
  * marked for deletion on each side, and of every known mailbox, for the
  * brake (a server come back empty lists none of its folders). */
 static int
-mbx_deletion_pairs(struct sync_run *run, const struct mbx_item *items,
-                   size_t n, uint64_t pairs[SIDE_COUNT], uint64_t *total_r)
+mbx_deletion_pairs(struct sync_run *run, const struct mbx_item *items, size_t n,
+                   uint64_t pairs[SIDE_COUNT], uint64_t *total_r)
 {
 	const char *error;
 	size_t i;
@@ -1084,8 +1084,9 @@ mbx_deletions(struct sync_run *run, struct mbx_item *items, size_t n)
 		          " paired messages are gone from %s (and %" PRIu64
 		          " more paired messages from the mailboxes it still "
 		          "lists), so this run would delete them here: more "
-		          "than %s (%u%s) allows. Nothing was changed. If they were deleted "
-		          "on purpose, run again with --force, which deletes "
+		          "than %s (%u%s) allows. Nothing was changed. If "
+		          "they were deleted on purpose, run again with "
+		          "--force, which deletes "
 		          "them here too. If they were lost there (a server "
 		          "restored empty), run again with --restore-from=%s, "
 		          "which creates them there again and copies their "
@@ -2400,7 +2401,8 @@ mailboxes_sync(struct sync_run *run, char **args, size_t nargs, bool repair)
 	unsigned pass = 1;
 	int ret;
 
-	if (!run->set.merge_ok && !run->set.force && run->config->safety_merge) {
+	if (!run->set.merge_ok && !run->set.force &&
+	    run->config->safety_merge) {
 		if (state_mailbox_count(run->state, &known, &error) < 0) {
 			log_error("database", NULL, "%s", error);
 			return -1;

@@ -159,8 +159,7 @@ main(int argc, char **argv)
 	run.set.restore_from = opts.restore_from;
 	/* A first run may merge two non-empty sides when the database
 	 * comes from interimap's, or when it changes nothing. */
-	run.set.merge_ok =
-	    opts.import_interimap != NULL || run.set.verify;
+	run.set.merge_ok = opts.import_interimap != NULL || run.set.verify;
 	if (opts.watch) {
 		status = watch_run(&run, &opts, path, &config);
 		goto out;

@@ -303,7 +303,7 @@ status_name(const struct status *st, const unsigned char *name, size_t len)
 	if (b == NULL || raw == NULL)
 		abort();
 	for (i = 0; i < len; i++)
-		raw[i] = name[i] == '\0' ? delim
+		raw[i] = name[i] == '\0'  ? delim
 		         : name[i] < 0x20 ? '?'
 		                          : (char)name[i];
 	raw[len] = '\0';
@@ -323,7 +323,8 @@ static int
 status_read(struct status *st, sqlite3 *db, const char **error_r)
 {
 	static char error[1024];
-	bool pending = has_table(db, "pending"), synced = has_table(db, "synced");
+	bool pending = has_table(db, "pending"),
+	     synced = has_table(db, "synced");
 	sqlite3_stmt *s = NULL;
 	char *sql;
 	int rc;
@@ -350,7 +351,8 @@ status_read(struct status *st, sqlite3 *db, const char **error_r)
 		                       -1, &s, NULL) != SQLITE_OK)
 			goto db_error;
 		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-			const char *side = (const char *)sqlite3_column_text(s, 0);
+			const char *side =
+			    (const char *)sqlite3_column_text(s, 0);
 			const char *delim =
 			    (const char *)sqlite3_column_text(s, 1);
 			enum side i = strcmp(side, "local") == 0 ? SIDE_LOCAL
@@ -469,7 +471,7 @@ status_print_text(const struct status *st, FILE *out)
 		        "lock: held by pid %ld (%s is using the database; "
 		        "shown as of its last commit)\n",
 		        st->pid,
-		        st->holder == NULL                   ? "a run or a watcher"
+		        st->holder == NULL ? "a run or a watcher"
 		        : strcmp(st->holder, "watcher") == 0 ? "a watcher"
 		                                             : "a run");
 	else if (st->locked)
@@ -505,12 +507,13 @@ status_print_text(const struct status *st, FILE *out)
 			         r->side[s].highestmodseq);
 		}
 		/* printf pads bytes: pad a UTF-8 name by characters */
-		fprintf(out, "%s%*s %8" PRIu64 " %7" PRIu64
-		             " %10s %15s %10s %15s  %s\n",
-		        r->name, (int)(w < width ? width - w : 0), "", r->pairs,
-		        r->pending, num[0], num[1], num[2], num[3],
-		        r->have_synced ? status_time(r->synced, tbuf, sizeof(tbuf))
-		                       : "never");
+		fprintf(
+		    out,
+		    "%s%*s %8" PRIu64 " %7" PRIu64 " %10s %15s %10s %15s  %s\n",
+		    r->name, (int)(w < width ? width - w : 0), "", r->pairs,
+		    r->pending, num[0], num[1], num[2], num[3],
+		    r->have_synced ? status_time(r->synced, tbuf, sizeof(tbuf))
+		                   : "never");
 		if (r->have_synced && r->synced > last)
 			last = r->synced;
 	}
@@ -607,7 +610,8 @@ status_print_json(const struct status *st, FILE *out)
 			        r->side[s].uidnext, r->side[s].highestmodseq);
 		}
 		if (r->have_synced)
-			fprintf(out, ", \"last_sync\": %" PRId64 "}", r->synced);
+			fprintf(out, ", \"last_sync\": %" PRId64 "}",
+			        r->synced);
 		else
 			fputs(", \"last_sync\": null}", out);
 	}
@@ -660,7 +664,8 @@ status_show(const char *path, bool json, FILE *out)
 		static char msg[1024];
 
 		snprintf(msg, sizeof(msg), "cannot read the copy of %s: %s",
-		         path, db != NULL ? sqlite3_errmsg(db) : "out of memory");
+		         path,
+		         db != NULL ? sqlite3_errmsg(db) : "out of memory");
 		error = msg;
 		goto fail_dir;
 	}

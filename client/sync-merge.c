@@ -219,6 +219,18 @@ sync_merge_check(struct sync_run *run, const struct sync_merge_box *boxes,
 			copies[s] += from > common ? from - common : 0;
 		}
 	}
+	/* The same mail on both sides (a store restored, a new database):
+	 * every message pairs, nothing mixes. */
+	if (copies[SIDE_LOCAL] == 0 && copies[SIDE_REMOTE] == 0 &&
+	    creates[SIDE_LOCAL] == 0 && creates[SIDE_REMOTE] == 0 &&
+	    !scan[SIDE_LOCAL].failed && !scan[SIDE_REMOTE].failed) {
+		log_info(NULL, NULL,
+		         "first run: both sides hold the same %" PRIu64
+		         " message(s); pairing them",
+		         paired);
+		ret = 0;
+		goto out;
+	}
 	log_error(NULL, NULL,
 	          "first run: the database knows no mailbox and both sides "
 	          "hold mail, so this run would merge them for good. local: %u "

@@ -105,6 +105,23 @@ for i in 1 2; do echo "append INBOX -s l$i"; done |
 sync_ok "a later run with mail on both sides: no brake"
 sync_dumps_equal "still equal"
 
+# The same mail on both sides (a store restored, a new database): all
+# of it pairs, nothing would be copied: no brake.
+sync_pair_new --name same
+sed -i '/^safety-merge/d' "$SYNC_CONF"
+for c in "$LOCAL" "$REMOTE"; do
+	{
+		echo "create work"
+		for i in 1 2 3; do echo "append INBOX -s s$i -d '$D'"; done
+		echo "append work -s w -d '$D'"
+	} | store_script "$c" >/dev/null
+done
+sync_ok "the same mail on both sides: no brake"
+tap_check "saying so" grep -q 'both sides hold the same 4 message(s); pairing them' \
+	"$SYNC_ERR"
+tap_check "nothing copied" sh -c "! grep -q 'Added' '$SYNC_ERR'"
+tap_is "$(sync_db 'SELECT count(*) FROM mapping')" 4 "4 pairs"
+
 # A database an earlier run made, knowing no mailbox yet, is kept.
 sync_pair_new --name kept
 sed -i '/^safety-merge/d' "$SYNC_CONF"
