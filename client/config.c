@@ -83,6 +83,7 @@ static const struct {
     [CONFIG_TIMEOUT] = {"timeout", CHECK_SECONDS, KEY_DEFAULT_ONLY},
     [CONFIG_CONNECT_TIMEOUT] = {"connect-timeout", CHECK_SECONDS,
                                 KEY_DEFAULT_ONLY},
+    [CONFIG_SAFETY_MERGE] = {"safety-merge", CHECK_BOOL, KEY_DEFAULT_ONLY},
 };
 
 /* The sections read: the default one, then [local] and [remote] (indexed
@@ -815,6 +816,8 @@ build_default(struct config_parse *p, const char **error_r)
 	    raw[CONFIG_CONNECT_TIMEOUT].value != NULL
 	        ? (unsigned)strtoul(raw[CONFIG_CONNECT_TIMEOUT].value, NULL, 10)
 	        : CONFIG_DEFAULT_CONNECT_TIMEOUT;
+	config->safety_merge = raw[CONFIG_SAFETY_MERGE].value == NULL ||
+	                       yes(raw[CONFIG_SAFETY_MERGE].value);
 	config->safety_expunge = CONFIG_DEFAULT_SAFETY_EXPUNGE;
 	if (raw[CONFIG_SAFETY_EXPUNGE].value != NULL)
 		(void)parse_percent(raw[CONFIG_SAFETY_EXPUNGE].value,

@@ -78,6 +78,8 @@ enum config_key {
 	/* imapsync's own, default section: how long a server may take. */
 	CONFIG_TIMEOUT,
 	CONFIG_CONNECT_TIMEOUT,
+	/* imapsync's own, default section: the first-run brake. */
+	CONFIG_SAFETY_MERGE,
 	CONFIG_KEY_COUNT
 };
 
@@ -146,6 +148,9 @@ struct config {
 	/* safety-delete: how many mailboxes deleted on one side a run may
 	 * delete on the other before it stops and asks for --force. */
 	unsigned safety_delete;
+	/* safety-merge: a first run stops before merging two sides that
+	 * both hold mail (YES, the default) or merges them (NO). */
+	bool safety_merge;
 	/* max-create: how many mailboxes one run creates on a side. */
 	unsigned max_create;
 	/* timeout: seconds a server may take to answer a command (more

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 struct mbx_entry {
 	char *name; /* internal form */
@@ -44,6 +45,7 @@ struct mbx_list {
 	bool delim_seen;
 	char delim;
 	bool failed;
+	bool messages; /* STATUS MESSAGES too (the first run's brake) */
 	/* The STATUS item naming mailboxes' stable ids, or NULL; cleared
 	 * (and the LIST sent again) when the server refuses it (BAD) or
 	 * botches it (a STATUS line that does not parse, or does not
@@ -303,19 +305,21 @@ mbx_send_list(const struct config *cfg, struct mbx_list *l, const char *pat)
 	struct sync_server *srv = l->srv;
 	const char *id = l->id_item != NULL ? l->id_item : "";
 	const char *sp = l->id_item != NULL ? " " : "";
+	/* Only the first run's brake (sync-merge.c) needs the counts. */
+	const char *msgs = l->messages ? " MESSAGES" : "";
 
 	if (cfg->list_select_opts != NULL)
 		imap_conn_cmd(srv->conn, mbx_cmd_done, l,
 		              "LIST (%a) %q %a RETURN (SUBSCRIBED STATUS "
-		              "(UIDVALIDITY UIDNEXT HIGHESTMODSEQ%a%a))",
-		              cfg->list_select_opts, srv->reference, pat, sp,
-		              id);
+		              "(UIDVALIDITY UIDNEXT HIGHESTMODSEQ%a%a%a))",
+		              cfg->list_select_opts, srv->reference, pat, msgs,
+		              sp, id);
 	else
 		imap_conn_cmd(
 		    srv->conn, mbx_cmd_done, l,
 		    "LIST %q %a RETURN (SUBSCRIBED STATUS (UIDVALIDITY "
-		    "UIDNEXT HIGHESTMODSEQ%a%a))",
-		    srv->reference, pat, sp, id);
+		    "UIDNEXT HIGHESTMODSEQ%a%a%a))",
+		    srv->reference, pat, msgs, sp, id);
 }
 
 static void
@@ -517,6 +521,7 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 		    !mbx_refused(run, s, mbx_in_list(srv)) &&
 		    mbx_ids_wanted(run, s))
 			lists[s].id_item = srv->id_item;
+		lists[s].messages = run->merge_check;
 		pats[s] = strdup(buf_data(pat));
 		if (pats[s] == NULL)
 			goto out;
@@ -868,6 +873,167 @@ mbx_untouched(struct sync_run *run, const struct mbx_item *m, enum side s)
 	       row.highestmodseq == e->status.highestmodseq;
 }
 
+/* Deleting a mailbox expunges its messages: the pairs of the mailboxes
+ * marked for deletion on each side, and of every known mailbox, for the
+ * brake (a server come back empty lists none of its folders). */
+static int
+mbx_deletion_pairs(struct sync_run *run, const struct mbx_item *items, size_t n,
+                   uint64_t pairs[SIDE_COUNT], uint64_t *total_r)
+{
+	const char *error;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct mbx_item *m = &items[i];
+		uint64_t count;
+
+		if (m->idx <= 0)
+			continue;
+		if (state_mapping_count(run->state, m->idx, &count, &error) <
+		    0) {
+			log_error("database", NULL, "%s", error);
+			return -1;
+		}
+		*total_r += count;
+		if (m->delete)
+			pairs[m->delete_on] += count;
+	}
+	return 0;
+}
+
+struct mbx_estimate {
+	struct sync_run *run;
+	struct mbx_item *items;
+	size_t n;
+	enum side side;
+	uint32_t *messages; /* per item; UINT32_MAX: no answer */
+};
+
+static void
+mbx_estimate_untagged(struct imap_conn *conn, const struct imap_response *resp,
+                      void *ctx)
+{
+	struct mbx_estimate *c = ctx;
+	const struct sync_server *srv = &c->run->server[c->side];
+	struct imap_status_data st;
+	struct mbx_item key, *m;
+	const char *error;
+	char *name;
+
+	(void)conn;
+	if (strcmp(resp->name, "STATUS") != 0 ||
+	    imap_decode_status(resp, &st, &error) < 0 ||
+	    (st.have & IMAP_STATUS_MESSAGES) == 0)
+		return;
+	name =
+	    mbx_unname(srv, srv->delim, st.mailbox, st.mailbox_len, &key.len);
+	if (name == NULL)
+		return;
+	key.name = name;
+	m = bsearch(&key, c->items, c->n, sizeof(*c->items), mbx_item_cmp);
+	free(name);
+	if (m != NULL)
+		c->messages[m - c->items] = st.messages;
+}
+
+/* With mailboxes about to be deleted on have: about how many paired
+ * messages are gone from the other side's mailboxes it still lists (its
+ * pairs less its messages, by STATUS): a server come back empty lists
+ * INBOX, empty, and none of its folders, and the folders would be gone
+ * before the messages' brake (sync.c) could weigh INBOX. One flight, on
+ * a run that deletes mailboxes only. */
+static int
+mbx_gone_estimate(struct sync_run *run, struct mbx_item *items, size_t n,
+                  enum side have, uint64_t *gone_r)
+{
+	struct mbx_estimate c;
+	struct sync_server *srv = &run->server[side_other(have)];
+	const char *error;
+	size_t i;
+	int ret = -1;
+
+	c.run = run;
+	c.items = items;
+	c.n = n;
+	c.side = side_other(have);
+	c.messages = calloc(n + 1, sizeof(*c.messages));
+	if (c.messages == NULL)
+		return -1;
+	imap_conn_set_untagged(srv->conn, mbx_estimate_untagged, &c);
+	imap_conn_accept_malformed(srv->conn, "STATUS");
+	for (i = 0; i < n; i++) {
+		struct mbx_item *m = &items[i];
+		char *wire;
+
+		c.messages[i] = UINT32_MAX;
+		if (m->idx <= 0 || m->skip || !mbx_exists(m->e[0]) ||
+		    !mbx_exists(m->e[1]))
+			continue;
+		wire = sync_wire_name(srv, m->name, m->len);
+		if (wire == NULL)
+			continue;
+		imap_conn_cmd(srv->conn, NULL, NULL, "STATUS %s (MESSAGES)",
+		              wire);
+		free(wire);
+	}
+	if (sync_run_wait(run) < 0)
+		goto out;
+	*gone_r = 0;
+	for (i = 0; i < n; i++) {
+		uint64_t pairs;
+
+		if (c.messages[i] == UINT32_MAX)
+			continue;
+		if (state_mapping_count(run->state, items[i].idx, &pairs,
+		                        &error) < 0) {
+			log_error("database", NULL, "%s", error);
+			goto out;
+		}
+		if (pairs > c.messages[i])
+			*gone_r += pairs - c.messages[i];
+	}
+	ret = 0;
+out:
+	if (srv->conn != NULL) {
+		imap_conn_set_untagged(srv->conn, NULL, NULL);
+		imap_conn_accept_malformed(srv->conn, NULL);
+	}
+	free(c.messages);
+	return ret;
+}
+
+/* --restore-from: a known mailbox the other side no longer lists was
+ * lost there, not deleted: the database forgets it, so that it is
+ * created there again and filled from restore_from as a new one. */
+static int
+mbx_restore_boxes(struct sync_run *run, struct mbx_item *items, size_t n)
+{
+	enum side keep = run->set.restore_from, lost = side_other(keep);
+	const char *error;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct mbx_item *m = &items[i];
+		char *display;
+
+		if (m->idx <= 0 || m->skip || m->unfit ||
+		    !mbx_exists(m->e[keep]) || m->e[lost] != NULL)
+			continue;
+		if (state_mailbox_delete(run->state, m->idx, &error) < 0) {
+			log_error("database", NULL, "%s", error);
+			return -1;
+		}
+		m->idx = 0;
+		display = sync_display_name(run, m->name, m->len);
+		log_info(side_name(lost), display,
+		         "Restoring the mailbox, lost here: creating it "
+		         "again, its mail copied back from %s",
+		         side_name(keep));
+		free(display);
+	}
+	return 0;
+}
+
 /* Mailboxes known to the database and gone from one side: deleted there
  * if that side's id for it is known (so it was not renamed: renames are
  * found first) and the other side's copy has not changed since; they are
@@ -876,6 +1042,8 @@ static int
 mbx_deletions(struct sync_run *run, struct mbx_item *items, size_t n)
 {
 	unsigned count[SIDE_COUNT] = {0, 0}, s;
+	unsigned share = run->config->safety_expunge;
+	uint64_t pairs[SIDE_COUNT] = {0, 0}, total = 0;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -901,23 +1069,46 @@ mbx_deletions(struct sync_run *run, struct mbx_item *items, size_t n)
 		m->delete_on = have;
 		count[have]++;
 	}
+	if (count[0] + count[1] > 0 &&
+	    mbx_deletion_pairs(run, items, n, pairs, &total) < 0)
+		return -1;
 	for (s = 0; s < SIDE_COUNT; s++) {
-		if (count[s] <= run->config->safety_delete)
+		bool many = count[s] > run->config->safety_delete;
+		uint64_t also = 0, lost;
+		bool mail;
+
+		if (count[s] > 0 && !many && !run->set.force &&
+		    mbx_gone_estimate(run, items, n, s, &also) < 0)
+			return -1;
+		lost = pairs[s] + also;
+		mail = lost >= SYNC_BRAKE_MIN && lost * 100 > total * share;
+
+		if (!many && !mail)
 			continue;
 		if (run->set.force) {
 			log_warn(side_name(s), NULL,
-			         "deleting %u mailboxes, past safety-delete "
-			         "(%u): --force",
-			         count[s], run->config->safety_delete);
+			         "deleting %u mailboxes (%" PRIu64 " paired "
+			         "messages), past %s: --force",
+			         count[s], pairs[s],
+			         many ? "safety-delete" : "safety-expunge");
 			continue;
 		}
 		log_error(side_name(s), NULL,
-		          "%u mailboxes are gone from %s, so this run would "
-		          "delete them here: more than safety-delete (%u) "
-		          "allows. Nothing was changed. If they were deleted "
-		          "on purpose, run again with --force.",
-		          count[s], side_name(side_other(s)),
-		          run->config->safety_delete);
+		          "%u mailboxes holding %" PRIu64 " of the %" PRIu64
+		          " paired messages are gone from %s (and %" PRIu64
+		          " more paired messages from the mailboxes it still "
+		          "lists), so this run would delete them here: more "
+		          "than %s (%u%s) allows. Nothing was changed. If "
+		          "they were deleted on purpose, run again with "
+		          "--force, which deletes "
+		          "them here too. If they were lost there (a server "
+		          "restored empty), run again with --restore-from=%s, "
+		          "which creates them there again and copies their "
+		          "mail back from here.",
+		          count[s], pairs[s], total, side_name(side_other(s)),
+		          also, many ? "safety-delete" : "safety-expunge",
+		          many ? run->config->safety_delete : share,
+		          many ? "" : "%", side_name(s));
 		run->braked = true;
 		return -1;
 	}
@@ -1535,6 +1726,39 @@ mbx_gone(struct sync_run *run, struct mbx_item *m, const char *display,
 	mbx_item_fail(m);
 }
 
+static bool mbx_side_unchanged(struct sync_run *run, const struct mbx_item *m,
+                               enum side s);
+
+/* For --status: each side's delimiter, and the mailboxes found unchanged
+ * on both sides, so in step now. */
+static int
+mbx_record_status(struct sync_run *run, struct mbx_item *it, size_t n,
+                  const char **error_r)
+{
+	int64_t now = (int64_t)time(NULL);
+	unsigned s;
+	size_t i;
+
+	for (s = 0; s < SIDE_COUNT; s++) {
+		if (run->server[s].delim_known &&
+		    state_delimiter_set(run->state, s, run->server[s].delim,
+		                        error_r) < 0)
+			return -1;
+	}
+	for (i = 0; i < n; i++) {
+		struct mbx_item *m = &it[i];
+
+		if (m->skip || m->idx <= 0 || !mbx_exists(m->e[0]) ||
+		    !mbx_exists(m->e[1]) ||
+		    !mbx_side_unchanged(run, m, SIDE_LOCAL) ||
+		    !mbx_side_unchanged(run, m, SIDE_REMOTE))
+			continue;
+		if (state_synced_set(run->state, m->idx, now, error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* interimap's rules, item by item; commands for both sides pipelined. */
 static int
 mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
@@ -1542,7 +1766,7 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 	struct mbx_created created[SIDE_COUNT];
 	struct state *st = run->state;
 	unsigned ncreate[SIDE_COUNT] = {0, 0}, over[SIDE_COUNT] = {0, 0};
-	const char *error;
+	const char *error, *ignored;
 	size_t i;
 	unsigned s;
 
@@ -1706,6 +1930,20 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 	if (state_commit(st, &error) < 0)
 		goto db_error;
 	sync_step("mailboxes reconciled");
+	/* Apart, without a sync to disk: nothing depends on it, and a
+	 * no-op run must not wait for the disk. */
+	if (state_set_lazy(st, true, &error) < 0)
+		goto db_error;
+	if (state_begin(st, &error) < 0 ||
+	    mbx_record_status(run, it, n, &error) < 0 ||
+	    state_commit(st, &error) < 0) {
+		if (state_in_transaction(st))
+			sync_rollback(st);
+		(void)state_set_lazy(st, false, &ignored);
+		goto db_error;
+	}
+	if (state_set_lazy(st, false, &error) < 0)
+		goto db_error;
 	return 0;
 nomem:
 	error = "out of memory";
@@ -1891,6 +2129,37 @@ mbx_check_fits(struct sync_run *run, struct mbx_item *m)
 	}
 }
 
+/* A first run: stop before merging two sides that both hold mail
+ * (sync-merge.c). 0 to go on; else the run stops. */
+static int
+mbx_merge_check(struct sync_run *run, struct mbx_item *items, size_t n)
+{
+	struct sync_merge_box *boxes = calloc(n + 1, sizeof(*boxes));
+	size_t i;
+	unsigned s;
+	int ret;
+
+	if (boxes == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const struct mbx_item *m = &items[i];
+
+		boxes[i].name = m->name;
+		boxes[i].len = m->len;
+		for (s = 0; s < SIDE_COUNT && !m->skip && !m->unfit; s++) {
+			const struct mbx_entry *e = m->e[s];
+
+			boxes[i].exists[s] = mbx_exists(e);
+			if (boxes[i].exists[s] && e->have_status &&
+			    (e->status.have & IMAP_STATUS_MESSAGES) != 0)
+				boxes[i].messages[s] = e->status.messages;
+		}
+	}
+	ret = sync_merge_check(run, boxes, n);
+	free(boxes);
+	return ret;
+}
+
 /* One listing and what follows it; 1 when mailboxes were renamed and the
  * list must be read again. A dry run reads it once: its renames change
  * the lists as a new LIST would show them (mbx_dry_rename()). */
@@ -1928,6 +2197,8 @@ mbx_sync_pass(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 			goto out;
 		}
 	}
+	if (run->merge_check && mbx_merge_check(run, items, n) != 0)
+		goto out;
 	if (renames) {
 		int r = mbx_renames(run, lists, items, n);
 
@@ -1936,6 +2207,8 @@ mbx_sync_pass(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 			goto out;
 		}
 	}
+	if (run->set.restore && mbx_restore_boxes(run, items, n) < 0)
+		goto out;
 	if (mbx_deletions(run, items, n) < 0 ||
 	    mbx_reconcile(run, items, n) < 0 ||
 	    mbx_record_ids(run, items, n) < 0)
@@ -2219,11 +2492,22 @@ int
 mailboxes_sync(struct sync_run *run, char **args, size_t nargs, bool repair)
 {
 	struct mbx_list lists[SIDE_COUNT];
+	uint64_t known = 0;
+	const char *error;
 	unsigned pass = 1, s;
 	int ret;
 
+	if (!run->set.merge_ok && !run->set.force &&
+	    run->config->safety_merge) {
+		if (state_mailbox_count(run->state, &known, &error) < 0) {
+			log_error("database", NULL, "%s", error);
+			return -1;
+		}
+		run->merge_check = known == 0;
+	}
 	memset(lists, 0, sizeof(lists));
 	ret = mbx_sync_pass(run, lists, args, nargs, repair, true);
+	run->merge_check = false;
 
 	/* After renames, the names both sides have changed: list again,
 	 * and look for renames again (a child renamed under a parent that

@@ -7,6 +7,7 @@
 #include "progress.h"
 #include "server.h"
 #include "state.h"
+#include "status.h"
 #include "sync.h"
 #include "watch.h"
 
@@ -28,8 +29,9 @@ run_command(struct sync_run *run, const struct options *opts)
 {
 	switch (opts->command) {
 	case OPTIONS_SYNC:
+		/* A restore compares every message, as --repair does. */
 		return mailboxes_sync(run, opts->mailboxes, opts->mailbox_count,
-		                      false);
+		                      opts->restore);
 	case OPTIONS_DELETE:
 		return mailboxes_delete(run, opts->mailboxes,
 		                        opts->mailbox_count, opts->targets);
@@ -40,6 +42,8 @@ run_command(struct sync_run *run, const struct options *opts)
 	case OPTIONS_VERIFY:
 		return mailboxes_sync(run, opts->mailboxes, opts->mailbox_count,
 		                      true);
+	case OPTIONS_STATUS:
+		break; /* main() answers it without a server */
 	}
 	return -1;
 }
@@ -124,6 +128,10 @@ main(int argc, char **argv)
 		status = IMAPSYNC_EXIT_USAGE;
 		goto out;
 	}
+	if (opts.command == OPTIONS_STATUS) {
+		status = status_show(dbpath, opts.json, stdout);
+		goto out;
+	}
 	/* A dry run works on a copy in memory: it decides as the real run
 	 * would, database changes included, and writes nothing. */
 	ret = opts.dry_run || opts.command == OPTIONS_VERIFY
@@ -154,6 +162,11 @@ main(int argc, char **argv)
 	run.set.verify = opts.command == OPTIONS_VERIFY;
 	run.set.dry_run = opts.dry_run || run.set.verify;
 	run.set.force = opts.force;
+	run.set.restore = opts.restore;
+	run.set.restore_from = opts.restore_from;
+	/* A first run may merge two non-empty sides when the database
+	 * comes from interimap's, or when it changes nothing. */
+	run.set.merge_ok = opts.import_interimap != NULL || run.set.verify;
 	if (opts.watch) {
 		status = watch_run(&run, &opts, path, &config);
 		goto out;
@@ -179,6 +192,10 @@ main(int argc, char **argv)
 	server_log_stats(&run);
 out:
 	server_disconnect(&run);
+	/* The first-run brake leaves no database behind (this run's). */
+	if (run.braked_merge && run.state != NULL &&
+	    state_found_version(run.state) == 0)
+		state_discard(&run.state);
 	state_close(&run.state);
 	log_deinit();
 	config_free(&config);

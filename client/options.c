@@ -43,6 +43,9 @@ enum {
 	OPT_DRY_RUN,
 	OPT_FORCE,
 	OPT_VERIFY,
+	OPT_STATUS,
+	OPT_JSON,
+	OPT_RESTORE,
 };
 
 static const struct option long_options[] = {
@@ -61,6 +64,9 @@ static const struct option long_options[] = {
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"force", no_argument, NULL, OPT_FORCE},
     {"verify", no_argument, NULL, OPT_VERIFY},
+    {"status", no_argument, NULL, OPT_STATUS},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"restore-from", required_argument, NULL, OPT_RESTORE},
     {NULL, 0, NULL, 0},
 };
 
@@ -70,6 +76,7 @@ static const char *const command_names[] = {
     [OPTIONS_DELETE] = "--delete",
     [OPTIONS_RENAME] = "--rename",
     [OPTIONS_VERIFY] = "--verify",
+    [OPTIONS_STATUS] = "--status",
 };
 
 const char *
@@ -80,6 +87,7 @@ options_usage(void)
 	       "  or:  imapsync [OPTIONS] --delete MAILBOX...\n"
 	       "  or:  imapsync [OPTIONS] --rename SOURCE DEST\n"
 	       "  or:  imapsync [OPTIONS] --verify [MAILBOX...]\n"
+	       "  or:  imapsync [OPTIONS] --status [--json]\n"
 	       "Synchronize two IMAP servers both ways (QRESYNC).\n"
 	       "\n"
 	       "  --config=FILE      configuration file (relative to\n"
@@ -91,8 +99,19 @@ options_usage(void)
 	       "IDLE)\n"
 	       "  --dry-run          show what a sync would do, change "
 	       "nothing\n"
-	       "  --force            go past the safety brake (mass "
-	       "expunges)\n"
+	       "  --force            go past the safety brake: carry the "
+	       "expunges and\n"
+	       "                     deletions, or merge two stores on a "
+	       "first run\n"
+	       "  --restore-from=SIDE  local or remote: what vanished from "
+	       "the other\n"
+	       "                     side since the last run is copied "
+	       "back from SIDE\n"
+	       "                     (after the brake); nothing expunged "
+	       "on SIDE\n"
+	       "  --status           show the database's state (no "
+	       "server); --json\n"
+	       "                     for scripts\n"
 	       "  --import-interimap=DB  start from interimap's database\n"
 	       "  -q, --quiet        try to be quiet\n"
 	       "  --debug            log IMAP traffic (twice: credentials "
@@ -137,7 +156,7 @@ set_command(struct options *opts, unsigned seen, const char **error_r)
 {
 	enum options_command cmd, first = OPTIONS_SYNC;
 
-	for (cmd = OPTIONS_REPAIR; cmd <= OPTIONS_VERIFY; cmd++) {
+	for (cmd = OPTIONS_REPAIR; cmd <= OPTIONS_STATUS; cmd++) {
 		if ((seen & (1U << cmd)) == 0)
 			continue;
 		if (first != OPTIONS_SYNC)
@@ -285,6 +304,30 @@ check_combination(struct options *opts, bool target_given, const char **error_r)
 	if (opts->dry_run && opts->command != OPTIONS_SYNC &&
 	    opts->command != OPTIONS_REPAIR)
 		return fail(error_r, "--dry-run cannot be used with %s", name);
+	if (opts->json && opts->command != OPTIONS_STATUS)
+		return fail(error_r, "--json only applies to --status");
+	if (opts->command == OPTIONS_STATUS && opts->mailbox_count > 0)
+		return fail(error_r, "--status takes no MAILBOX");
+	if (opts->command == OPTIONS_STATUS && (opts->force || opts->dry_run))
+		return fail(error_r, "--status cannot be used with %s",
+		            opts->force ? "--force" : "--dry-run");
+	if (opts->restore && opts->command != OPTIONS_SYNC)
+		return fail(error_r, "--restore-from cannot be used with %s",
+		            name);
+	if (opts->restore && opts->watch)
+		return fail(error_r, "--restore-from cannot be used with %s",
+		            opts->notify ? "--notify" : "--watch");
+	if (opts->restore && opts->force)
+		return fail(error_r, "--restore-from and --force cannot be "
+		                     "used together: one copies back what "
+		                     "vanished, the other expunges it");
+	if (opts->restore && opts->dry_run)
+		return fail(error_r, "--restore-from cannot be used with "
+		                     "--dry-run (yet): run --verify to see "
+		                     "what is missing where");
+	if (opts->restore && opts->import_interimap != NULL)
+		return fail(error_r, "--restore-from cannot be used with "
+		                     "--import-interimap");
 	if (opts->dry_run && opts->watch)
 		return fail(error_r, "--dry-run cannot be used with %s",
 		            opts->notify ? "--notify" : "--watch");
@@ -389,6 +432,24 @@ options_parse(int argc, char **argv, struct options *opts_r,
 			break;
 		case OPT_FORCE:
 			opts->force = true;
+			break;
+		case OPT_STATUS:
+			seen |= 1U << OPTIONS_STATUS;
+			break;
+		case OPT_JSON:
+			opts->json = true;
+			break;
+		case OPT_RESTORE:
+			opts->restore = true;
+			if (strcmp(optarg, "local") == 0)
+				opts->restore_from = SIDE_LOCAL;
+			else if (strcmp(optarg, "remote") == 0)
+				opts->restore_from = SIDE_REMOTE;
+			else
+				return fail(error_r,
+				            "invalid value for --restore-from: "
+				            "\"%s\" (local or remote expected)",
+				            optarg);
 			break;
 		case ':':
 			return fail(error_r, "option '%s' needs a value",

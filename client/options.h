@@ -6,6 +6,8 @@
 #ifndef CLIENT_OPTIONS_H
 #define CLIENT_OPTIONS_H
 
+#include "side.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -32,6 +34,7 @@ enum options_command {
 	OPTIONS_DELETE, /* --delete MAILBOX... */
 	OPTIONS_RENAME, /* --rename SOURCE DEST */
 	OPTIONS_VERIFY, /* --verify [MAILBOX...] */
+	OPTIONS_STATUS, /* --status: the database's view, no server */
 };
 
 /* --target bits. */
@@ -55,6 +58,12 @@ struct options {
 	const char *import_interimap;
 	bool dry_run; /* --dry-run: say what would be done, do nothing */
 	bool force;   /* --force: past the safety brake */
+	bool json;    /* --json: --status for scripts */
+	/* --restore-from=SIDE: what vanished from the other side since the
+	 * last run is lost there, not deleted: copied back from
+	 * restore_from. */
+	bool restore;
+	enum side restore_from;
 	/* MAILBOX arguments: argv's own strings ("inbox" in any case is
 	 * rewritten in place to "INBOX", as interimap does). */
 	char **mailboxes;

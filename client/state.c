@@ -99,6 +99,23 @@ static const char *const schema_v5[] = {
     NULL,
 };
 
+/* Version 6, for `imapsync --status`, which reads the database alone.
+ * synced: when each mailbox was last found in step on both sides (a sync
+ * that ended with its numbers stored, or a run that found it unchanged).
+ * delimiter: each side's hierarchy delimiter as last listed ("" for a
+ * flat namespace), so the NULs of the names can be shown as the user
+ * knows them without asking a server. */
+static const char *const schema_v6[] = {
+    "CREATE TABLE synced ("
+    "idx INTEGER NOT NULL PRIMARY KEY REFERENCES mailboxes(idx) "
+    "ON DELETE CASCADE, "
+    "time INTEGER NOT NULL)",
+    "CREATE TABLE delimiter ("
+    "side TEXT NOT NULL PRIMARY KEY CHECK (side IN ('local', 'remote')), "
+    "delim TEXT NOT NULL)",
+    NULL,
+};
+
 enum stmt {
 	STMT_MAILBOX_FIND,
 	STMT_MAILBOX_CREATE,
@@ -134,6 +151,8 @@ enum stmt {
 	STMT_MAILBOX_COUNT,
 	STMT_REFUSAL_GET,
 	STMT_REFUSAL_SET,
+	STMT_SYNCED_SET,
+	STMT_DELIM_SET,
 	STMT_COUNT
 };
 
@@ -213,6 +232,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_REFUSAL_SET] = "INSERT OR REPLACE INTO refusal "
                          "(side, feature, reason, created) "
                          "VALUES (?1, ?2, ?3, ?4)",
+    [STMT_SYNCED_SET] = "INSERT INTO synced (idx, time) VALUES (?1, ?2) "
+                        "ON CONFLICT (idx) DO UPDATE SET time = excluded.time",
+    [STMT_DELIM_SET] = "INSERT INTO delimiter (side, delim) VALUES (?1, ?2) "
+                       "ON CONFLICT (side) DO UPDATE SET delim = "
+                       "excluded.delim WHERE delim != excluded.delim",
 };
 
 struct state {
@@ -384,7 +408,12 @@ migrate(struct state *st, int version, const char **error_r)
 			return -1;
 		version = 5;
 	}
-	return exec(st, "PRAGMA user_version = 5", error_r);
+	if (version == 5) {
+		if (exec_list(st, schema_v6, error_r) < 0)
+			return -1;
+		version = 6;
+	}
+	return exec(st, "PRAGMA user_version = 6", error_r);
 }
 
 /* mkdir -p of path's parent, new directories mode 0700. */
@@ -790,6 +819,39 @@ state_close(struct state **_st)
 	free(st);
 }
 
+void
+state_discard(struct state **_st)
+{
+	struct state *st = *_st;
+	char *side;
+
+	if (st == NULL)
+		return;
+	*_st = NULL;
+	for (int i = 0; i < STMT_COUNT; i++) {
+		sqlite3_finalize(st->stmts[i]);
+		st->stmts[i] = NULL;
+	}
+	if (st->db != NULL) {
+		if (!sqlite3_get_autocommit(st->db))
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close(st->db);
+		st->db = NULL;
+	}
+	/* under the lock still, so no other run opens it meanwhile */
+	unlink(st->path);
+	if (asprintf(&side, "%s-wal", st->path) >= 0) {
+		unlink(side);
+		free(side);
+	}
+	if (asprintf(&side, "%s-journal", st->path) >= 0) {
+		unlink(side);
+		free(side);
+	}
+	*_st = st;
+	state_close(_st);
+}
+
 int
 state_found_version(const struct state *st)
 {
@@ -806,6 +868,23 @@ int
 state_commit(struct state *st, const char **error_r)
 {
 	return exec(st, "COMMIT", error_r);
+}
+
+int
+state_set_lazy(struct state *st, bool lazy, const char **error_r)
+{
+	/* WAL and synchronous=NORMAL: appended, not synced; the next
+	 * FULL commit syncs it too, in order. */
+	return exec(st,
+	            lazy ? "PRAGMA synchronous = NORMAL"
+	                 : "PRAGMA synchronous = FULL",
+	            error_r);
+}
+
+bool
+state_in_transaction(const struct state *st)
+{
+	return !sqlite3_get_autocommit(st->db);
 }
 
 int
@@ -1509,4 +1588,31 @@ state_refusal_set(struct state *st, enum side side, const char *feature,
 	if (rc != SQLITE_DONE)
 		return db_error(st, error_r, "record a refusal");
 	return 0;
+}
+
+int
+state_synced_set(struct state *st, int64_t idx, int64_t when,
+                 const char **error_r)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt(st, STMT_SYNCED_SET, error_r)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_int64(s, 2, when);
+	return run(st, s, "set synced", error_r) < 0 ? -1 : 0;
+}
+
+int
+state_delimiter_set(struct state *st, enum side side, char delim,
+                    const char **error_r)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt(st, STMT_DELIM_SET, error_r)) == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, side_name(side), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, &delim, delim != '\0' ? 1 : 0,
+	                  SQLITE_TRANSIENT);
+	return run(st, s, "set delimiter", error_r) < 0 ? -1 : 0;
 }

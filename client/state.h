@@ -19,8 +19,8 @@
 
 /* user_version: 1 is interimap's schema, 2 and 3 add imapsync's tables
  * (pending, mailbox_id), 4 a size column to interimap's mapping, 5 the
- * refusal table. */
-#define STATE_SCHEMA_VERSION 5
+ * refusal table, 6 the synced and delimiter tables (for --status). */
+#define STATE_SCHEMA_VERSION 6
 
 /* state_open()'s result when another process holds the database. */
 #define STATE_LOCKED (-2)
@@ -74,6 +74,9 @@ int state_import_interimap(struct state *state, const char *path,
 /* Close the database (uncommitted changes are rolled back) and release
  * the lock; sets *state to NULL. */
 void state_close(struct state **state);
+/* state_close(), removing the database file (and its WAL) first: for a
+ * database this run created and must not leave behind. */
+void state_discard(struct state **state);
 /* The schema version found before state_open() created or upgraded it
  * (0 for a new database). */
 int state_found_version(const struct state *state);
@@ -81,6 +84,12 @@ int state_found_version(const struct state *state);
 int state_begin(struct state *state, const char **error_r);
 int state_commit(struct state *state, const char **error_r);
 int state_rollback(struct state *state, const char **error_r);
+/* Outside a transaction: lazy, the commits that follow do not wait for
+ * the disk (a crash may lose them, never a later commit made with lazy
+ * false, the default): for records nothing depends on. */
+int state_set_lazy(struct state *state, bool lazy, const char **error_r);
+/* Whether a transaction is open. */
+bool state_in_transaction(const struct state *state);
 
 /* 1 and *idx_r (and *subscribed_r unless NULL) when the mailbox is
  * known, 0 when not. */
@@ -182,5 +191,13 @@ int state_refusal_get(struct state *state, enum side side, const char *feature,
  * runs do without it (delete the row to try again). */
 int state_refusal_set(struct state *state, enum side side, const char *feature,
                       const char *reason, const char **error_r);
+
+/* Record that mailbox idx was found in step on both sides at when (unix
+ * time). */
+int state_synced_set(struct state *state, int64_t idx, int64_t when,
+                     const char **error_r);
+/* Record side's hierarchy delimiter ('\0': flat), for --status. */
+int state_delimiter_set(struct state *state, enum side side, char delim,
+                        const char **error_r);
 
 #endif

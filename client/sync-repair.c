@@ -37,6 +37,9 @@ scan_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 struct repair_ctx {
 	struct mbox *mb;
 	bool verify;
+	/* --restore-from: the missing are said once per mailbox, not one
+	 * line each. */
+	bool restore;
 	struct uidset drop; /* local UIDs whose pair goes */
 	/* --verify's findings: pairs whose message is gone from a side
 	 * without a sync seeing it expunged, gone from both, joining two
@@ -145,7 +148,7 @@ repair_pair(void *context, uint32_t luid, uint32_t ruid)
 			uidset_add(&mb->s[gone].vanished, uid[gone]);
 		} else {
 			rc->missing[gone]++;
-			if (!rc->verify)
+			if (!rc->verify && !rc->restore)
 				log_warn(side_name(gone), mb->display,
 				         "UID %" PRIu32 " disappeared. "
 				         "Redownloading %s UID %" PRIu32 ".",
@@ -240,6 +243,10 @@ sync_repair_start(struct mbox *mb)
 		ms->was_vanished = ms->vanished;
 		uidset_normalize(&ms->was_vanished);
 		uidset_init(&ms->vanished);
+		/* --restore-from: what vanished from the other side was
+		 * lost there, not expunged: copied back, not carried. */
+		if (mb->run->set.restore && s != mb->run->set.restore_from)
+			uidset_clear(&ms->was_vanished);
 		sync_select_for_step(ms, false);
 		/* The keys too: a pair must join the same message. */
 		sync_cmd(ms, false, scan_done, ms,
@@ -262,6 +269,7 @@ sync_repair_compare(struct mbox *mb)
 	memset(&rc, 0, sizeof(rc));
 	rc.mb = mb;
 	rc.verify = mb->run->set.verify;
+	rc.restore = mb->run->set.restore;
 	if (mb->failed)
 		goto out;
 	for (s = 0; s < SIDE_COUNT; s++) {
@@ -288,6 +296,13 @@ sync_repair_compare(struct mbox *mb)
 	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;
+	for (s = 0; s < SIDE_COUNT && rc.restore; s++) {
+		if (rc.missing[s] > 0)
+			log_info(side_name(s), mb->display,
+			         "Restoring %" PRIu64 " message(s) lost here: "
+			         "copying them back from %s",
+			         rc.missing[s], side_name(side_other(s)));
+	}
 unpaired:
 	/* Messages with no pair: copy them over (MATCH pairs those found
 	 * on both sides first). */
@@ -304,8 +319,9 @@ unpaired:
 				rc.unpaired[s] += old;
 				continue;
 			}
-			/* A stopped first copy goes on: no news. */
-			if (!mb->resumed)
+			/* A stopped first copy goes on: no news; nor is
+			 * new mail in a restore. */
+			if (!mb->resumed && (!rc.restore || old))
 				log_warn(side_name(side_other(s)), mb->display,
 				         "No match for %s UID %" PRIu32
 				         ". Redownloading.",

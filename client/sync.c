@@ -65,6 +65,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 void
@@ -902,6 +903,12 @@ mbox_commit(struct mbox *mb, bool exact)
 			goto db_error;
 		}
 	}
+	/* In step, unless rounds ran out with work left (--status). */
+	if (!mb->foreign && !mbox_has_work(mb) &&
+	    state_synced_set(st, mb->idx, (int64_t)time(NULL), &error) < 0) {
+		sync_rollback(st);
+		goto db_error;
+	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;
 	sync_step("mailbox committed");
@@ -1150,8 +1157,12 @@ sync_brake(struct sync_run *run, struct mbox *mbs, size_t n)
 			    "would stop here (exit 5) rather than expunge "
 			    "them here, more than safety-expunge (%u%%) "
 			    "allows. If they were deleted on purpose, "
-			    "run with --force.",
-			    gone[s], run->paired, side_name(s), share);
+			    "run with --force, which expunges them here "
+			    "too. If they were lost there (a server "
+			    "restored empty), run with --restore-from=%s, "
+			    "which copies them back there from here.",
+			    gone[s], run->paired, side_name(s), share,
+			    side_name(side_other(s)));
 		else
 			log_error(
 			    side_name(side_other(s)), NULL,
@@ -1160,8 +1171,13 @@ sync_brake(struct sync_run *run, struct mbox *mbs, size_t n)
 			    "expunge them here: more than safety-expunge "
 			    "(%u%%) allows. Nothing was expunged. If they "
 			    "were deleted on purpose, run again with "
-			    "--force.",
-			    gone[s], run->paired, side_name(s), share);
+			    "--force, which expunges them here too. If "
+			    "they were lost there (a server restored "
+			    "empty), run again with --restore-from=%s, "
+			    "which copies them back there from here, with "
+			    "their flags, and expunges nothing here.",
+			    gone[s], run->paired, side_name(s), share,
+			    side_name(side_other(s)));
 		run->braked = true;
 		run->fatal = true;
 		return -1;

@@ -48,6 +48,15 @@ struct sync_settings {
 	bool dry_run;
 	bool force;
 	bool verify; /* --verify: compare, report, change nothing */
+	/* A first run may merge two non-empty sides: --force, safety-merge
+	 * = NO, or --import-interimap. */
+	bool merge_ok;
+	/* --restore-from: what vanished from the other side since the last
+	 * run is lost there, not deleted: messages copied back from
+	 * restore_from and paired again, mailboxes created again; nothing
+	 * expunged or deleted on restore_from for it. */
+	bool restore;
+	enum side restore_from;
 };
 
 /* The brake needs at least this many messages gone, whatever the share:
@@ -65,6 +74,12 @@ struct sync_run {
 	bool fatal;
 	/* The safety brake stopped the run before it expunged anything. */
 	bool braked;
+	/* The brake stopped a first run that would merge two non-empty
+	 * sides (sync-merge.c): nothing was written anywhere. */
+	bool braked_merge;
+	/* This run is a first one (the database knows no mailbox) that may
+	 * not merge two non-empty sides: the lists count messages. */
+	bool merge_check;
 	/* The pairs of the mailboxes both sides list: what safety-expunge
 	 * is a share of. */
 	uint64_t paired;
@@ -138,6 +153,22 @@ struct sync_target {
  * the database failed). */
 int sync_mailboxes(struct sync_run *run, const struct sync_target *targets,
                    size_t n, bool repair);
+
+/* A mailbox of a first run, for sync_merge_check(): where it exists and
+ * its messages there (LIST-STATUS MESSAGES). */
+struct sync_merge_box {
+	const char *name; /* internal name */
+	size_t len;
+	bool exists[SIDE_COUNT];
+	uint32_t messages[SIDE_COUNT];
+};
+
+/* A first run (the database knows no mailbox) that would merge two
+ * sides both holding mail: say what it would pair and copy each way and
+ * stop (run->braked, braked_merge, fatal; 1). 0 when one side holds no
+ * mail; -1 when a connection failed. */
+int sync_merge_check(struct sync_run *run, const struct sync_merge_box *boxes,
+                     size_t n);
 
 /* After --verify: say what it found; true when nothing. */
 bool sync_verify_report(struct sync_run *run);

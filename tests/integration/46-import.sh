@@ -41,7 +41,7 @@ tap_check "nothing was copied, created or changed" sh -c \
 	"! grep -E 'Added|Removed|Updated|Created|Subscribe' '$SYNC_ERR'"
 tap_is "$(sync_db 'SELECT count(*) FROM mapping')" "$pairs" \
 	"every pair came over"
-tap_is "$(sync_db 'PRAGMA user_version')" 5 "imapsync's schema on top"
+tap_is "$(sync_db 'PRAGMA user_version')" 6 "imapsync's schema on top"
 tap_is "$(store_count "$LOCAL" INBOX) $(store_count "$REMOTE" INBOX)" "7 7" \
 	"INBOX holds each message once on both sides"
 

@@ -242,8 +242,13 @@ msg() {
 }
 msg on-server | as "$SRV" "doveadm -c ~/.config/dovecot/dovecot.conf save -m INBOX"
 msg on-laptop | as "$LAP" "doveadm -c ~/.config/dovecot/dovecot.conf save -m INBOX"
-as "$LAP" imapsync >"$T/run1.out" 2>&1
-tap_result $? "laptop 5: imapsync"
+as "$LAP" imapsync >"$T/run0.out" 2>&1
+tap_is $? 5 "laptop 5: imapsync: both sides hold mail, it stops first (exit 5)"
+tap_ok "saying what a merge would do" grep -q \
+	'1 would be copied to remote and 1 to local' "$T/run0.out"
+sed 's/^/# /' "$T/run0.out"
+as "$LAP" imapsync --force >"$T/run1.out" 2>&1
+tap_result $? "laptop 5: imapsync --force merges them"
 sed 's/^/# /' "$T/run1.out"
 count() {
 	as "$1" "doveadm -c ~/.config/dovecot/dovecot.conf mailbox status messages INBOX"

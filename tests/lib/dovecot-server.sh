@@ -272,6 +272,7 @@ dovecot_server_stop() {
 dovecot_remote_conf() {
 	{
 		echo "database = $SYNC_DB"
+		sync_merge_key
 		echo
 		echo "[local]"
 		echo "type = tunnel"

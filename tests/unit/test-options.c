@@ -300,3 +300,47 @@ TEST(tilde_after_equals)
 		setenv("HOME", home, 1);
 	free(home);
 }
+
+TEST(status_json)
+{
+	struct options o;
+	const char *e = NULL;
+
+	CHECK_INT_EQ(parse(&o, &e, "--status", NULL), 0);
+	CHECK_INT_EQ(o.command, OPTIONS_STATUS);
+	CHECK(!o.json);
+	CHECK_INT_EQ(parse(&o, &e, "--status", "--json", NULL), 0);
+	CHECK(o.json);
+	CHECK_STREQ(ERR("--json"), "--json only applies to --status");
+	CHECK_STREQ(ERR("--status", "INBOX"), "--status takes no MAILBOX");
+	CHECK_STREQ(ERR("--status", "--force"),
+	            "--status cannot be used with --force");
+	CHECK_STREQ(ERR("--status", "--repair"),
+	            "--repair and --status cannot be used together");
+	CHECK_STREQ(ERR("--status", "--watch"),
+	            "--status cannot be used with --watch");
+}
+
+TEST(restore_from)
+{
+	struct options o;
+	const char *e = NULL;
+
+	CHECK_INT_EQ(parse(&o, &e, NULL), 0);
+	CHECK(!o.restore);
+	CHECK_INT_EQ(parse(&o, &e, "--restore-from=local", NULL), 0);
+	CHECK(o.restore && o.restore_from == SIDE_LOCAL);
+	CHECK_INT_EQ(parse(&o, &e, "--restore-from", "remote", NULL), 0);
+	CHECK(o.restore && o.restore_from == SIDE_REMOTE);
+	CHECK_STREQ(ERR("--restore-from=both"),
+	            "invalid value for --restore-from: \"both\" (local or "
+	            "remote expected)");
+	CHECK(strstr(ERR("--restore-from=local", "--force"),
+	             "cannot be used together") != NULL);
+	CHECK_STREQ(ERR("--restore-from=local", "--repair"),
+	            "--restore-from cannot be used with --repair");
+	CHECK_STREQ(ERR("--restore-from=local", "--watch"),
+	            "--restore-from cannot be used with --watch");
+	CHECK(strstr(ERR("--restore-from=local", "--dry-run"), "--dry-run") !=
+	      NULL);
+}
