@@ -321,10 +321,6 @@ check_combination(struct options *opts, bool target_given, const char **error_r)
 		return fail(error_r, "--restore-from and --force cannot be "
 		                     "used together: one copies back what "
 		                     "vanished, the other expunges it");
-	if (opts->restore && opts->dry_run)
-		return fail(error_r, "--restore-from cannot be used with "
-		                     "--dry-run (yet): run --verify to see "
-		                     "what is missing where");
 	if (opts->restore && opts->import_interimap != NULL)
 		return fail(error_r, "--restore-from cannot be used with "
 		                     "--import-interimap");
