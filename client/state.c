@@ -98,6 +98,21 @@ static const char *const schema_v5[] = {
     NULL,
 };
 
+/* Version 6: each pair's flags as last synchronized (the base of the
+ * three-way merge of a flag conflict, sync-apply.c). A flag list is
+ * stored once in flagset and a pair names it by id (most messages share
+ * a handful of lists); mapping.base is NULL where the base is not known
+ * (rows from before, imported from interimap, paired by MATCH with flags
+ * apart): such a pair's conflict falls back to the union once. flagset
+ * rows are never removed: there are as many as distinct lists. */
+static const char *const schema_v6[] = {
+    "CREATE TABLE flagset ("
+    "id INTEGER NOT NULL PRIMARY KEY, "
+    "flags TEXT NOT NULL UNIQUE)",
+    "ALTER TABLE mapping ADD COLUMN base INTEGER",
+    NULL,
+};
+
 enum stmt {
 	STMT_MAILBOX_FIND,
 	STMT_MAILBOX_CREATE,
@@ -133,6 +148,12 @@ enum stmt {
 	STMT_MAILBOX_COUNT,
 	STMT_REFUSAL_GET,
 	STMT_REFUSAL_SET,
+	STMT_FLAGSET_FIND,
+	STMT_FLAGSET_ADD,
+	STMT_MAPPING_ADD_BASE,
+	STMT_BASE_SET,
+	STMT_BASE_GET_LOCAL,
+	STMT_BASE_GET_REMOTE,
 	STMT_COUNT
 };
 
@@ -212,6 +233,19 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_REFUSAL_SET] = "INSERT OR REPLACE INTO refusal "
                          "(side, feature, reason, created) "
                          "VALUES (?1, ?2, ?3, ?4)",
+    [STMT_FLAGSET_FIND] = "SELECT id FROM flagset WHERE flags = ?1",
+    [STMT_FLAGSET_ADD] = "INSERT INTO flagset (flags) VALUES (?1)",
+    [STMT_MAPPING_ADD_BASE] =
+        "INSERT INTO mapping (idx, lUID, rUID, size, base) "
+        "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [STMT_BASE_SET] =
+        "UPDATE mapping SET base = ?3 WHERE idx = ?1 AND lUID = ?2",
+    [STMT_BASE_GET_LOCAL] =
+        "SELECT f.flags FROM mapping m JOIN flagset f ON f.id = m.base "
+        "WHERE m.idx = ?1 AND m.lUID = ?2",
+    [STMT_BASE_GET_REMOTE] =
+        "SELECT f.flags FROM mapping m JOIN flagset f ON f.id = m.base "
+        "WHERE m.idx = ?1 AND m.rUID = ?2",
 };
 
 struct state {
@@ -220,6 +254,11 @@ struct state {
 	int lock_fd;
 	char *lock_path; /* PATH.lock, removed by state_close() */
 	int found_version;
+	/* The flagset row of the last list stored (a copy of n messages
+	 * mostly repeats one list); forgotten with a transaction that
+	 * may have created it and did not commit. */
+	char *last_flags;
+	int64_t last_flags_id;
 	sqlite3_stmt *stmts[STMT_COUNT];
 	char error[1024];
 };
@@ -382,7 +421,12 @@ migrate(struct state *st, int version, const char **error_r)
 			return -1;
 		version = 5;
 	}
-	return exec(st, "PRAGMA user_version = 5", error_r);
+	if (version == 5) {
+		if (exec_list(st, schema_v6, error_r) < 0)
+			return -1;
+		version = 6;
+	}
+	return exec(st, "PRAGMA user_version = 6", error_r);
 }
 
 /* mkdir -p of path's parent, new directories mode 0700. */
@@ -631,6 +675,7 @@ state_close(struct state **_st)
 		close(st->lock_fd);
 	}
 	free(st->lock_path);
+	free(st->last_flags);
 	free(st->path);
 	free(st);
 }
@@ -647,15 +692,27 @@ state_begin(struct state *st, const char **error_r)
 	return exec(st, "BEGIN IMMEDIATE", error_r);
 }
 
+static void
+forget_last_flags(struct state *st)
+{
+	free(st->last_flags);
+	st->last_flags = NULL;
+}
+
 int
 state_commit(struct state *st, const char **error_r)
 {
-	return exec(st, "COMMIT", error_r);
+	if (exec(st, "COMMIT", error_r) < 0) {
+		forget_last_flags(st);
+		return -1;
+	}
+	return 0;
 }
 
 int
 state_rollback(struct state *st, const char **error_r)
 {
+	forget_last_flags(st);
 	return exec(st, "ROLLBACK", error_r);
 }
 
@@ -986,6 +1043,114 @@ state_mapping_add(struct state *st, int64_t idx, uint32_t luid, uint32_t ruid,
 	else
 		sqlite3_bind_null(s, 4);
 	return run(st, s, "add mapping", error_r) < 0 ? -1 : 0;
+}
+
+/* The id of flags' row in flagset, made if missing. */
+static int
+flagset_id(struct state *st, const char *flags, int64_t *id_r,
+           const char **error_r)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (st->last_flags != NULL && strcmp(st->last_flags, flags) == 0) {
+		*id_r = st->last_flags_id;
+		return 0;
+	}
+	if ((s = stmt(st, STMT_FLAGSET_FIND, error_r)) == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, flags, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id_r = sqlite3_column_int64(s, 0);
+	done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(st, error_r, "look up flag list");
+	if (rc == SQLITE_DONE) {
+		if ((s = stmt(st, STMT_FLAGSET_ADD, error_r)) == NULL)
+			return -1;
+		sqlite3_bind_text(s, 1, flags, -1, SQLITE_STATIC);
+		if (run(st, s, "add flag list", error_r) < 0)
+			return -1;
+		*id_r = sqlite3_last_insert_rowid(st->db);
+	}
+	forget_last_flags(st);
+	if ((st->last_flags = strdup(flags)) != NULL)
+		st->last_flags_id = *id_r;
+	return 0;
+}
+
+int
+state_mapping_add_base(struct state *st, int64_t idx, uint32_t luid,
+                       uint32_t ruid, uint32_t size, const char *base,
+                       const char **error_r)
+{
+	sqlite3_stmt *s;
+	int64_t id = 0;
+
+	if (base != NULL && flagset_id(st, base, &id, error_r) < 0)
+		return -1;
+	if ((s = stmt(st, STMT_MAPPING_ADD_BASE, error_r)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_int64(s, 2, luid);
+	sqlite3_bind_int64(s, 3, ruid);
+	if (size > 0)
+		sqlite3_bind_int64(s, 4, size);
+	else
+		sqlite3_bind_null(s, 4);
+	if (base != NULL)
+		sqlite3_bind_int64(s, 5, id);
+	else
+		sqlite3_bind_null(s, 5);
+	return run(st, s, "add mapping", error_r) < 0 ? -1 : 0;
+}
+
+int
+state_mapping_set_base(struct state *st, int64_t idx, uint32_t luid,
+                       const char *base, const char **error_r)
+{
+	sqlite3_stmt *s;
+	int64_t id = 0;
+
+	if (base != NULL && flagset_id(st, base, &id, error_r) < 0)
+		return -1;
+	if ((s = stmt(st, STMT_BASE_SET, error_r)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_int64(s, 2, luid);
+	if (base != NULL)
+		sqlite3_bind_int64(s, 3, id);
+	else
+		sqlite3_bind_null(s, 3);
+	return run(st, s, "set base flags", error_r) < 0 ? -1 : 0;
+}
+
+int
+state_mapping_get_base(struct state *st, int64_t idx, enum side side,
+                       uint32_t uid, char **base_r, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_BASE_GET_LOCAL + side, error_r);
+	int rc;
+
+	*base_r = NULL;
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_int64(s, 2, uid);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(s, 0);
+
+		if (t == NULL || (*base_r = strdup((const char *)t)) == NULL) {
+			done(s);
+			return set_error(st, error_r, "out of memory");
+		}
+	}
+	done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(st, error_r, "look up base flags");
+	return rc == SQLITE_ROW ? 1 : 0;
 }
 
 int

@@ -430,7 +430,8 @@ sync_match_start(struct mbox *mb)
 }
 
 /* Record x (local) and y (remote) as one message; flags that differ are
- * a conflict (the union on both). */
+ * a conflict with no base (the union on both), the same flags the
+ * pair's base. */
 static int
 match_pair(struct mbox *mb, const struct sync_ident *x,
            const struct sync_ident *y, struct uidset *lp, struct uidset *rp,
@@ -438,8 +439,11 @@ match_pair(struct mbox *mb, const struct sync_ident *x,
 {
 	struct mbox_side *ls = &mb->s[SIDE_LOCAL], *rs = &mb->s[SIDE_REMOTE];
 
-	if (state_mapping_add(mb->run->state, mb->idx, x->uid, y->uid,
-	                      x->size, error_r) < 0)
+	if (state_mapping_add_base(mb->run->state, mb->idx, x->uid, y->uid,
+	                           x->size,
+	                           flags_equal(x->flags, y->flags) ? x->flags
+	                                                           : NULL,
+	                           error_r) < 0)
 		return -1;
 	if (uidset_add(lp, x->uid) < 0 || uidset_add(rp, y->uid) < 0 ||
 	    (!flags_equal(x->flags, y->flags) &&

@@ -808,7 +808,9 @@ static void
 mbox_commit(struct mbox *mb, bool exact)
 {
 	struct state *st = mb->run->state;
+	struct flagmap_entry *e;
 	const char *error;
+	size_t pos = 0;
 	unsigned s;
 
 	if (state_begin(st, &error) < 0)
@@ -836,8 +838,20 @@ mbox_commit(struct mbox *mb, bool exact)
 			goto db_error;
 		}
 	}
+	/* The flags the pairs agree on, with the numbers that cover the
+	 * changes that made them: a run killed before has both sides
+	 * report them again, and the same change on both is no
+	 * conflict. */
+	while ((e = flagmap_next(&mb->synced, &pos)) != NULL) {
+		if (state_mapping_set_base(st, mb->idx, e->uid, e->flags,
+		                           &error) < 0) {
+			sync_rollback(st);
+			goto db_error;
+		}
+	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;
+	flagmap_clear(&mb->synced);
 	sync_step("mailbox committed");
 	return;
 db_error:
@@ -875,6 +889,8 @@ mbox_free(struct mbox *mb)
 		if (srv->selected == ms)
 			srv->selected = NULL;
 	}
+	flagmap_free(&mb->settling);
+	flagmap_free(&mb->synced);
 	free(mb->display);
 }
 
@@ -888,6 +904,8 @@ mbox_init(struct mbox *mb, struct sync_run *run, const struct sync_target *t)
 	mb->idx = t->idx;
 	mb->name = t->name;
 	mb->len = t->len;
+	flagmap_init(&mb->settling);
+	flagmap_init(&mb->synced);
 	for (s = 0; s < SIDE_COUNT; s++) {
 		struct mbox_side *ms = &mb->s[s];
 
