@@ -50,7 +50,8 @@ Options:
                     without .ops) are known to fail: TODO
   --todo-why TEXT   the reason given with TODO (default "issue 21")
   --flag-rule union|perflag   what merge_flags() does when both sides
-                    changed a message's flags (default union, as today)
+                    changed a message's flags (default perflag, issue 18;
+                    union with --tool interimap)
   --paranoid        also check that each store is what the user's actions
                     made it before each sync (a check of the test itself)
   -v                say what is done
@@ -59,7 +60,8 @@ What the oracle expects (class Model): a message is where the side that
 moved it last put it; a change made on one side only is carried to the
 other; a copy exists twice on both; an expunge on one side removes the
 message on both; flags changed on one side only are that side's, changed
-on both sides are merged by merge_flags() (the union today: FLAG_RULE);
+on both sides are merged by merge_flags() (per flag from the flags of the
+last sync: FLAG_RULE);
 a mailbox created, renamed, deleted or (un)subscribed on one side is so
 on both (deleted with the messages in it: the other side did not touch
 it in that round).  Renames and deletions are done as a mail client does them:
@@ -109,7 +111,7 @@ imaplib._MAXLINE = 10 * 1024 * 1024
 SIDES = ('local', 'remote')
 FLAGS = ('\\Seen', '\\Flagged', '\\Answered', '\\Draft', '$Label1',
          '$Forwarded', 'kw_a', 'kw_b')
-FLAG_RULE = 'union'
+FLAG_RULE = 'perflag'
 CHANGE_RE = re.compile(r'(Added|Removed|Updated|Created|Deleted|Renamed|'
                        r'Subscribe|Unsubscribe|Expunged|Copied|Moved)')
 
@@ -117,10 +119,12 @@ CHANGE_RE = re.compile(r'(Added|Removed|Updated|Created|Deleted|Renamed|'
 def merge_flags(base, a, b):
     """The flags of a message both sides may have changed since BASE.
 
-    The one place that says what a flag conflict gives.  'union' (today's
-    engine and man page): one side changed, that side's; both changed, the
-    union.  'perflag' (issue 18): each flag as the side that changed it
-    left it (local first when both changed the same flag)."""
+    The one place that says what a flag conflict gives.  'perflag' (issue
+    18, the default): each flag as the side that changed it since BASE
+    left it; a flag both changed was changed the same way (it can only be
+    set or unset), and a flag neither changed stays as in BASE.  'union'
+    (interimap): one side changed, that side's; both changed, the union
+    of both lists."""
     if a == base:
         return b
     if b == base:
@@ -1210,7 +1214,7 @@ class Opts:
     tap = False
     verbose = False
     tmp = None
-    flag_rule = 'union'
+    flag_rule = None
     paranoid = False
     compare = None
     todo = ()
@@ -1287,6 +1291,10 @@ def parse(argv):
         # on one side; it has no IMAPSYNC_DEBUG_EXIT_AT.
         o.kill_mode = 'sig'
         o.no_renames = o.no_deletes = True
+    if o.flag_rule is None:
+        o.flag_rule = 'union' if is_interimap(o.tool) else 'perflag'
+    if o.flag_rule not in ('union', 'perflag'):
+        sys.exit('model.py: --flag-rule union|perflag')
     global FLAG_RULE
     FLAG_RULE = o.flag_rule
     o.tmp = os.environ.get('TMPDIR', '/tmp')
