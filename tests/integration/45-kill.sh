@@ -2,7 +2,8 @@
 # 45-kill.sh: a run interrupted at step boundaries (IMAPSYNC_DEBUG_EXIT_AT)
 # and at random instants (SIGKILL), during a first sync and during an
 # incremental one, then resumed, ends with exactly the stores of an
-# uninterrupted run: no message lost, none doubled.
+# uninterrupted run: no message lost, none doubled; flags changed on both
+# sides are merged as by an uninterrupted run, and so is the next change.
 #
 # By default (make check) a sample: the first three boundaries, the last
 # two and three between, and 3 random kills. With SYNC_LONG=1 (make
@@ -165,6 +166,104 @@ interrupted() {
 
 interrupted "$BASE" "$REF" first
 interrupted "$INCBASE" "$INCREF" incremental
+
+# Flags changed on both sides since the last sync (issue 18): a run
+# stopped at each step, between a STORE and the database write that
+# records the merged flags as the pair's base, or after, then resumed,
+# gives the reference's flags (no flag lost); a second round of changes
+# merged from the recorded base gives the reference's too (no flag
+# resurrected by a base left stale).
+sync_pair_new --name fbase
+FBASE=$SYNC_DIR
+{
+	echo "append INBOX -s f1 -f '\\Seen'"
+	echo "append INBOX -s f2 -f '\$label2'"
+	echo "append INBOX -s f3 -f '\\Answered \\Flagged \\Seen'"
+	echo "append INBOX -s f4"
+	echo "append INBOX -s f5 -f '\\Seen'"
+	echo "append INBOX -s f6"
+} | store_script "$LOCAL" >/dev/null
+sync_ok "flags: first sync exits 0"
+# flag_changes N: round N of changes, on the current pair.
+flag_changes() {
+	_l() { store_uid_of "$LOCAL" INBOX "$1"; }
+	_r() { store_uid_of "$REMOTE" INBOX "$1"; }
+	if [ "$1" = 1 ]; then
+		store_flags "$LOCAL" INBOX "$(_l f1)" -FLAGS '\Seen'
+		store_flags "$REMOTE" INBOX "$(_r f1)" +FLAGS '\Flagged'
+		store_flags "$LOCAL" INBOX "$(_l f2)" +FLAGS '$label1'
+		store_flags "$REMOTE" INBOX "$(_r f2)" -FLAGS '$label2'
+		store_flags "$LOCAL" INBOX "$(_l f3)" -FLAGS '\Flagged'
+		store_flags "$REMOTE" INBOX "$(_r f3)" -FLAGS '\Seen'
+		store_flags "$LOCAL" INBOX "$(_l f4)" +FLAGS '\Seen'
+		store_flags "$REMOTE" INBOX "$(_r f4)" +FLAGS '\Seen'
+		store_flags "$LOCAL" INBOX "$(_l f5)" -FLAGS '\Seen'
+		store_flags "$REMOTE" INBOX "$(_r f6)" +FLAGS '\Answered'
+	else
+		store_flags "$LOCAL" INBOX "$(_l f1)" +FLAGS '\Seen'
+		store_flags "$REMOTE" INBOX "$(_r f1)" -FLAGS '\Flagged'
+		store_flags "$LOCAL" INBOX "$(_l f3)" +FLAGS '\Seen'
+		store_flags "$REMOTE" INBOX "$(_r f3)" -FLAGS '\Answered'
+		store_flags "$LOCAL" INBOX "$(_l f5)" +FLAGS '\Draft'
+		store_flags "$REMOTE" INBOX "$(_r f5)" +FLAGS '\Flagged'
+		store_flags "$LOCAL" INBOX "$(_l f6)" -FLAGS '\Answered'
+		store_flags "$REMOTE" INBOX "$(_r f6)" +FLAGS '\Seen'
+	fi >/dev/null
+}
+flag_changes 1
+sync_pair_clone fref
+sync_ok "flags: reference sync exits 0"
+FREF=$SYNC_DIR
+dump_of "$FREF"
+# flag_lists: the flags of f1 to f6 on the remote, \Recent left out.
+flag_lists() {
+	store_msgflags "$REMOTE" INBOX | awk '{ s = ""
+		for (i = 2; i <= NF; i++) if ($i != "\\Recent") s = s " " $i
+		printf "%s/", substr(s, 2) }'
+}
+tap_is "$(flag_lists)" '\Flagged/$label1/\Answered/\Seen//\Answered/' \
+	"flags: the reference merged per flag"
+flag_changes 2
+sync_ok "flags: reference second sync exits 0"
+tap_is "$(flag_lists)" '\Seen/$label1/\Seen/\Seen/\Draft \Flagged/\Seen/' \
+	"flags: the reference merged the next changes from the merged flags"
+store_dump "$LOCAL" >"$FREF/dump2.local" 2>&1
+fbad=0
+fsteps=$(steps_of "$FBASE")
+k=1
+while [ "$k" -le "$fsteps" ]; do
+	sync_pair_use "$FBASE"
+	sync_pair_clone "flags-$k" >/dev/null
+	IMAPSYNC_DEBUG_EXIT_AT=$k sync_run_with "$HOOKS_BIN"
+	store_wait_sessions "$LOCAL" "$REMOTE"
+	sync_run || fbad=$((fbad + 1))
+	dump_of "$SYNC_DIR"
+	if ! diff -q "$FREF/dump.local" "$SYNC_DIR/dump.local" >/dev/null ||
+		! diff -q "$FREF/dump.remote" "$SYNC_DIR/dump.remote" \
+			>/dev/null; then
+		fbad=$((fbad + 1))
+		tap_diag "flags: after step $k the stores differ from the reference"
+		diff "$FREF/dump.local" "$SYNC_DIR/dump.local" | head -n 10 |
+			sed 's/^/# /'
+	fi
+	flag_changes 2
+	sync_run || fbad=$((fbad + 1))
+	dump_of "$SYNC_DIR"
+	if ! diff -q "$FREF/dump2.local" "$SYNC_DIR/dump.local" >/dev/null ||
+		! diff -q "$FREF/dump2.local" "$SYNC_DIR/dump.remote" \
+			>/dev/null; then
+		fbad=$((fbad + 1))
+		tap_diag "flags: after step $k, the next merge differs from the reference"
+		diff "$FREF/dump2.local" "$SYNC_DIR/dump.local" | head -n 10 |
+			sed 's/^/# /'
+	fi
+	rm -rf "$SYNC_DIR"
+	k=$((k + 1))
+done
+tap_diag "flags: interrupted at each of $fsteps steps"
+tap_is "$fbad" 0 "flags: every interrupted run resumes to the reference, and merges the next changes as it does"
+tap_check "flags: the run has steps between its STOREs and its commit" \
+	test "$fsteps" -ge 3
 
 # Random instants: SIGKILL after 0 to 300 ms, then resume.
 bad=0
