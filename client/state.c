@@ -103,13 +103,22 @@ static const char *const schema_v5[] = {
  * stored once in flagset and a pair names it by id (most messages share
  * a handful of lists); mapping.base is NULL where the base is not known
  * (rows from before, imported from interimap, paired by MATCH with flags
- * apart): such a pair's conflict falls back to the union once. flagset
+ * apart, synced by interimap since): such a pair's conflict falls back to
+ * the union once. flagset
  * rows are never removed: there are as many as distinct lists. */
 static const char *const schema_v6[] = {
     "CREATE TABLE flagset ("
     "id INTEGER NOT NULL PRIMARY KEY, "
     "flags TEXT NOT NULL UNIQUE)",
     "ALTER TABLE mapping ADD COLUMN base INTEGER",
+    /* The HIGHESTMODSEQs imapsync stored with a mailbox's bases: others
+     * in local and remote mean that another program (interimap) synced
+     * it since, without keeping the bases, so they are forgotten. */
+    "CREATE TABLE base_mark ("
+    "idx INTEGER NOT NULL PRIMARY KEY "
+    "REFERENCES mailboxes(idx) ON DELETE CASCADE, "
+    "local_hms INTEGER NOT NULL, "
+    "remote_hms INTEGER NOT NULL)",
     NULL,
 };
 
@@ -154,6 +163,9 @@ enum stmt {
 	STMT_BASE_SET,
 	STMT_BASE_GET_LOCAL,
 	STMT_BASE_GET_REMOTE,
+	STMT_MARK_GET,
+	STMT_MARK_SET,
+	STMT_BASE_FORGET,
 	STMT_COUNT
 };
 
@@ -246,6 +258,12 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_BASE_GET_REMOTE] =
         "SELECT f.flags FROM mapping m JOIN flagset f ON f.id = m.base "
         "WHERE m.idx = ?1 AND m.rUID = ?2",
+    [STMT_MARK_GET] =
+        "SELECT local_hms, remote_hms FROM base_mark WHERE idx = ?1",
+    [STMT_MARK_SET] = "INSERT OR REPLACE INTO base_mark "
+                      "(idx, local_hms, remote_hms) VALUES (?1, ?2, ?3)",
+    [STMT_BASE_FORGET] = "UPDATE mapping SET base = NULL "
+                         "WHERE idx = ?1 AND base IS NOT NULL",
 };
 
 struct state {
@@ -1151,6 +1169,51 @@ state_mapping_get_base(struct state *st, int64_t idx, enum side side,
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_error(st, error_r, "look up base flags");
 	return rc == SQLITE_ROW ? 1 : 0;
+}
+
+int
+state_base_mark(struct state *st, int64_t idx, uint64_t local_hms,
+                uint64_t remote_hms, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_MARK_SET, error_r);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_int64(s, 2, (int64_t)local_hms);
+	sqlite3_bind_int64(s, 3, (int64_t)remote_hms);
+	return run(st, s, "mark bases", error_r) < 0 ? -1 : 0;
+}
+
+int
+state_base_check(struct state *st, int64_t idx, uint64_t local_hms,
+                 uint64_t remote_hms, uint64_t *forgotten_r,
+                 const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_MARK_GET, error_r);
+	bool same = false;
+	int rc, n;
+
+	*forgotten_r = 0;
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		same = (uint64_t)sqlite3_column_int64(s, 0) == local_hms &&
+		       (uint64_t)sqlite3_column_int64(s, 1) == remote_hms;
+	done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(st, error_r, "look up base mark");
+	if (same)
+		return 0;
+	if ((s = stmt(st, STMT_BASE_FORGET, error_r)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	if ((n = run(st, s, "forget bases", error_r)) < 0)
+		return -1;
+	*forgotten_r = (uint64_t)n;
+	return 0;
 }
 
 int

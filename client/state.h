@@ -18,7 +18,8 @@
 
 /* user_version: 1 is interimap's schema, 2 and 3 add imapsync's tables
  * (pending, mailbox_id), 4 a size column to interimap's mapping, 5 the
- * refusal table, 6 each pair's last synced flags (flagset, mapping.base). */
+ * refusal table, 6 each pair's last synced flags (flagset, mapping.base,
+ * base_mark). */
 #define STATE_SCHEMA_VERSION 6
 
 /* state_open()'s result when another process holds the database. */
@@ -127,6 +128,16 @@ int state_mapping_set_base(struct state *state, int64_t idx, uint32_t luid,
  * there is no pair. */
 int state_mapping_get_base(struct state *state, int64_t idx, enum side side,
                            uint32_t uid, char **base_r, const char **error_r);
+/* Record that the bases of mailbox idx go with these HIGHESTMODSEQs of
+ * its local and remote rows (written with them). */
+int state_base_mark(struct state *state, int64_t idx, uint64_t local_hms,
+                    uint64_t remote_hms, const char **error_r);
+/* Unless the mark of mailbox idx says these HIGHESTMODSEQs (those of its
+ * rows now), another program synced it without keeping the bases: they
+ * are forgotten (set to NULL; *forgotten_r says how many). */
+int state_base_check(struct state *state, int64_t idx, uint64_t local_hms,
+                     uint64_t remote_hms, uint64_t *forgotten_r,
+                     const char **error_r);
 /* Remove the pair holding uid on side: 1 if removed, 0 if none. */
 int state_mapping_remove(struct state *state, int64_t idx, enum side side,
                          uint32_t uid, const char **error_r);
