@@ -266,17 +266,22 @@ static const char *const stmt_sql[STMT_COUNT] = {
                          "WHERE idx = ?1 AND base IS NOT NULL",
 };
 
+#define FLAGS_CACHE 16
+
 struct state {
 	sqlite3 *db;
 	char *path;
 	int lock_fd;
 	char *lock_path; /* PATH.lock, removed by state_close() */
 	int found_version;
-	/* The flagset row of the last list stored (a copy of n messages
-	 * mostly repeats one list); forgotten with a transaction that
-	 * may have created it and did not commit. */
-	char *last_flags;
-	int64_t last_flags_id;
+	/* The flagset rows of the last lists stored (a copy of n messages
+	 * repeats a handful of lists), replaced in turn; forgotten with a
+	 * transaction that may have created them and did not commit. */
+	struct {
+		char *flags;
+		int64_t id;
+	} flags_cache[FLAGS_CACHE];
+	unsigned flags_cache_next;
 	sqlite3_stmt *stmts[STMT_COUNT];
 	char error[1024];
 };
@@ -671,6 +676,15 @@ state_open(const char *path, struct state **state_r, const char **error_r)
 	return 0;
 }
 
+static void
+forget_last_flags(struct state *st)
+{
+	for (unsigned i = 0; i < FLAGS_CACHE; i++) {
+		free(st->flags_cache[i].flags);
+		st->flags_cache[i].flags = NULL;
+	}
+}
+
 void
 state_close(struct state **_st)
 {
@@ -693,7 +707,7 @@ state_close(struct state **_st)
 		close(st->lock_fd);
 	}
 	free(st->lock_path);
-	free(st->last_flags);
+	forget_last_flags(st);
 	free(st->path);
 	free(st);
 }
@@ -708,13 +722,6 @@ int
 state_begin(struct state *st, const char **error_r)
 {
 	return exec(st, "BEGIN IMMEDIATE", error_r);
-}
-
-static void
-forget_last_flags(struct state *st)
-{
-	free(st->last_flags);
-	st->last_flags = NULL;
 }
 
 int
@@ -1069,11 +1076,15 @@ flagset_id(struct state *st, const char *flags, int64_t *id_r,
            const char **error_r)
 {
 	sqlite3_stmt *s;
+	unsigned i;
 	int rc;
 
-	if (st->last_flags != NULL && strcmp(st->last_flags, flags) == 0) {
-		*id_r = st->last_flags_id;
-		return 0;
+	for (i = 0; i < FLAGS_CACHE; i++) {
+		if (st->flags_cache[i].flags != NULL &&
+		    strcmp(st->flags_cache[i].flags, flags) == 0) {
+			*id_r = st->flags_cache[i].id;
+			return 0;
+		}
 	}
 	if ((s = stmt(st, STMT_FLAGSET_FIND, error_r)) == NULL)
 		return -1;
@@ -1092,9 +1103,10 @@ flagset_id(struct state *st, const char *flags, int64_t *id_r,
 			return -1;
 		*id_r = sqlite3_last_insert_rowid(st->db);
 	}
-	forget_last_flags(st);
-	if ((st->last_flags = strdup(flags)) != NULL)
-		st->last_flags_id = *id_r;
+	i = st->flags_cache_next++ % FLAGS_CACHE;
+	free(st->flags_cache[i].flags);
+	if ((st->flags_cache[i].flags = strdup(flags)) != NULL)
+		st->flags_cache[i].id = *id_r;
 	return 0;
 }
 
