@@ -603,10 +603,20 @@ merge_conflict(struct mbox *mb, uint32_t luid, const char *lflags,
 	int ret = 0;
 
 	if (!mb->went_back[SIDE_LOCAL] && !mb->went_back[SIDE_REMOTE]) {
-		ret = state_mapping_get_base(mb->run->state, mb->idx,
-		                             SIDE_LOCAL, luid, &base, error_r);
-		if (ret < 0)
-			return -1;
+		/* An earlier round's, not written yet, is the newer. */
+		struct flagmap_entry *se = flagmap_get(&mb->synced, luid);
+
+		if (se != NULL) {
+			if ((base = strdup(se->flags)) == NULL)
+				return -2;
+			ret = 1;
+		} else {
+			ret = state_mapping_get_base(mb->run->state, mb->idx,
+			                             SIDE_LOCAL, luid, &base,
+			                             error_r);
+			if (ret < 0)
+				return -1;
+		}
 	}
 	if (ret == 0) {
 		if (flags_union(lflags, rflags, u) < 0)
