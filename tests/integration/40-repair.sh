@@ -57,9 +57,12 @@ done
 sync_ok "flags: synced"
 store_flags "$LOCAL" INBOX "$(store_uid_of "$LOCAL" INBOX l2)" -FLAGS '\Seen'
 store_flags "$REMOTE" INBOX "$(store_uid_of "$REMOTE" INBOX l4)" +FLAGS '\Flagged'
+# (base_mark too: else the numbers say another program synced INBOX.)
 hms() { store_status "$1" INBOX | awk '{ print $6 }'; }
 sync_db "UPDATE local SET HIGHESTMODSEQ = $(hms "$LOCAL") WHERE idx = $ib;
-	UPDATE remote SET HIGHESTMODSEQ = $(hms "$REMOTE") WHERE idx = $ib;"
+	UPDATE remote SET HIGHESTMODSEQ = $(hms "$REMOTE") WHERE idx = $ib;
+	UPDATE base_mark SET local_hms = $(hms "$LOCAL"),
+		remote_hms = $(hms "$REMOTE") WHERE idx = $ib;" 2>/dev/null
 store_flags "$LOCAL" INBOX "$(store_uid_of "$LOCAL" INBOX l5)" -FLAGS '\Seen'
 store_flags "$REMOTE" INBOX "$(store_uid_of "$REMOTE" INBOX l5)" +FLAGS '\Answered'
 sync_ok "flags: --repair exits 0" --repair
