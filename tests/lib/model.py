@@ -51,7 +51,7 @@ Options:
   --todo-why TEXT   the reason given with TODO (default "issue 21")
   --flag-rule union|perflag   what merge_flags() does when both sides
                     changed a message's flags (default perflag, issue 18;
-                    union with --tool interimap)
+                    union for interimap, with --tool or --compare)
   --paranoid        also check that each store is what the user's actions
                     made it before each sync (a check of the test itself)
   -v                say what is done
@@ -1291,6 +1291,7 @@ def parse(argv):
         # on one side; it has no IMAPSYNC_DEBUG_EXIT_AT.
         o.kill_mode = 'sig'
         o.no_renames = o.no_deletes = True
+    o.flag_rule_given = o.flag_rule is not None
     if o.flag_rule is None:
         o.flag_rule = 'union' if is_interimap(o.tool) else 'perflag'
     if o.flag_rule not in ('union', 'perflag'):
@@ -1416,7 +1417,14 @@ def main(argv):
             o2 = Opts()
             o2.__dict__.update(o.__dict__)
             o2.tool = o.compare
+            # Each tool held to its own flag rule (interimap: the
+            # union), unless --flag-rule says one for both.
+            global FLAG_RULE
+            if not o.flag_rule_given:
+                FLAG_RULE = 'union' if is_interimap(o.compare) else \
+                    'perflag'
             r2 = Runner(o2, seed).run(ops)
+            FLAG_RULE = o.flag_rule
             for k in ('ops', 'syncs', 'kills', 'dups', 'lost', 'divergent'):
                 setattr(totals2, k, getattr(totals2, k) + getattr(r2, k))
             totals2.kinds.update(r2.kinds)
