@@ -114,6 +114,10 @@ static const char *const schema_v6[] = {
     /* The HIGHESTMODSEQs imapsync stored with a mailbox's bases: others
      * in local and remote mean that another program (interimap) synced
      * it since, without keeping the bases, so they are forgotten. */
+    /* An intent's base: the flags a copy is appended with, the base of
+     * the pair a move takes along, for the pair MATCH makes of it if
+     * the run stops before recording it. */
+    "ALTER TABLE pending ADD COLUMN base INTEGER",
     "CREATE TABLE base_mark ("
     "idx INTEGER NOT NULL PRIMARY KEY "
     "REFERENCES mailboxes(idx) ON DELETE CASCADE, "
@@ -166,6 +170,8 @@ enum stmt {
 	STMT_MARK_GET,
 	STMT_MARK_SET,
 	STMT_BASE_FORGET,
+	STMT_PENDING_ADD_BASE,
+	STMT_PENDING_BASE_GET,
 	STMT_COUNT
 };
 
@@ -264,6 +270,12 @@ static const char *const stmt_sql[STMT_COUNT] = {
                       "(idx, local_hms, remote_hms) VALUES (?1, ?2, ?3)",
     [STMT_BASE_FORGET] = "UPDATE mapping SET base = NULL "
                          "WHERE idx = ?1 AND base IS NOT NULL",
+    [STMT_PENDING_ADD_BASE] = "INSERT INTO pending "
+                              "(idx, side, uid, fingerprint, created, base) "
+                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [STMT_PENDING_BASE_GET] =
+        "SELECT f.flags FROM pending p JOIN flagset f ON f.id = p.base "
+        "WHERE p.idx = ?1 AND p.side = ?2 AND p.uid = ?3",
 };
 
 #define FLAGS_CACHE 16
@@ -1334,6 +1346,59 @@ state_pending_add(struct state *st, int64_t idx, enum side from, uint32_t uid,
 	                  SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, (int64_t)time(NULL));
 	return run(st, s, "add pending copy", error_r) < 0 ? -1 : 0;
+}
+
+int
+state_pending_add_base(struct state *st, int64_t idx, enum side from,
+                       uint32_t uid, const void *fingerprint, size_t fp_len,
+                       const char *base, const char **error_r)
+{
+	sqlite3_stmt *s;
+	int64_t id = 0;
+
+	if (base != NULL && flagset_id(st, base, &id, error_r) < 0)
+		return -1;
+	if ((s = stmt(st, STMT_PENDING_ADD_BASE, error_r)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_text(s, 2, side_name(from), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, uid);
+	sqlite3_bind_blob(s, 4, fp_len > 0 ? fingerprint : "", fp_len,
+	                  SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, (int64_t)time(NULL));
+	if (base != NULL)
+		sqlite3_bind_int64(s, 6, id);
+	else
+		sqlite3_bind_null(s, 6);
+	return run(st, s, "add pending copy", error_r) < 0 ? -1 : 0;
+}
+
+int
+state_pending_get_base(struct state *st, int64_t idx, enum side from,
+                       uint32_t uid, char **base_r, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_PENDING_BASE_GET, error_r);
+	int rc;
+
+	*base_r = NULL;
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_text(s, 2, side_name(from), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, uid);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(s, 0);
+
+		if (t == NULL || (*base_r = strdup((const char *)t)) == NULL) {
+			done(s);
+			return set_error(st, error_r, "out of memory");
+		}
+	}
+	done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(st, error_r, "look up intent base");
+	return rc == SQLITE_ROW ? 1 : 0;
 }
 
 int

@@ -166,6 +166,17 @@ int state_mapping_foreach(struct state *state, int64_t idx, enum side order,
 int state_pending_add(struct state *state, int64_t idx, enum side from,
                       uint32_t uid, const void *fingerprint, size_t fp_len,
                       const char **error_r);
+/* The same, with the base the pair made of it will have (NULL: none
+ * known): the flags a copy is appended with, the base a move's pair
+ * takes along. */
+int state_pending_add_base(struct state *state, int64_t idx, enum side from,
+                           uint32_t uid, const void *fingerprint,
+                           size_t fp_len, const char *base,
+                           const char **error_r);
+/* 1 and *base_r (the caller frees it) when the intent for uid of side
+ * from has a base; 0 (and NULL) if not, or no such intent. */
+int state_pending_get_base(struct state *state, int64_t idx, enum side from,
+                           uint32_t uid, char **base_r, const char **error_r);
 /* 1 if the intent was there and is removed, 0 if there was none. */
 int state_pending_remove(struct state *state, int64_t idx, enum side from,
                          uint32_t uid, const char **error_r);

@@ -217,8 +217,9 @@ copy_flush(struct mbox_side *from)
 	if (state_begin(mb->run->state, &error) < 0)
 		goto db_error;
 	for (i = 0; i < b->count; i++) {
-		if (state_pending_add(mb->run->state, mb->idx, b->from,
-		                      b->uids[i], "", 0, &error) < 0) {
+		if (state_pending_add_base(mb->run->state, mb->idx, b->from,
+		                           b->uids[i], "", 0, b->flags[i],
+		                           &error) < 0) {
 			sync_rollback(mb->run->state);
 			goto db_error;
 		}

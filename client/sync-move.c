@@ -659,13 +659,25 @@ move_intents(struct move_cmd *mc)
 	if (state_begin(st, &error) < 0)
 		goto db_error;
 	for (i = 0; i < mc->count; i++) {
-		if (state_pending_add(st, to->idx, twin,
-		                      mc->moves[i]->other_uid,
-		                      SYNC_INTENT_MOVE, SYNC_INTENT_MOVE_LEN,
-		                      &error) < 0) {
+		struct sync_move *m = mc->moves[i];
+		char *base = NULL;
+
+		/* With the base the pair takes along: if the run stops
+		 * before move_done(), the old pair goes (gone on both
+		 * sides) and MATCH pairs the two again from the intent. */
+		if (state_mapping_get_base(st, mc->from->mb->idx,
+		                           mc->from->side, m->uid, &base,
+		                           &error) < 0 ||
+		    state_pending_add_base(
+		        st, to->idx, twin, m->other_uid, SYNC_INTENT_MOVE,
+		        SYNC_INTENT_MOVE_LEN,
+		        flags_equal(m->flags, m->other_flags) ? m->flags : base,
+		        &error) < 0) {
+			free(base);
 			sync_rollback(st);
 			goto db_error;
 		}
+		free(base);
 	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;

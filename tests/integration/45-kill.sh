@@ -265,6 +265,67 @@ tap_is "$fbad" 0 "flags: every interrupted run resumes to the reference, and mer
 tap_check "flags: the run has steps between its STOREs and its commit" \
 	test "$fsteps" -ge 3
 
+# A message moved on one side with a flag removed, and flagged on the
+# other side: stopped at each step, resumed, it ends where it was moved
+# with both changes (\Flagged \Seen), whatever step the run stopped at,
+# the move's intent carrying the pair's base when the move was made and
+# not recorded.
+sync_pair_new --name mbase
+MBASE=$SYNC_DIR
+store_create "$LOCAL" m2 >/dev/null
+store_append "$LOCAL" m2 -s t1 -f '$Label1 \Seen' >/dev/null
+store_append "$LOCAL" m2 -s t2 >/dev/null
+sync_ok "move and flags: first sync exits 0"
+store_flags "$LOCAL" m2 "$(store_uid_of "$LOCAL" m2 t1)" -FLAGS '$Label1'
+store_flags "$REMOTE" m2 "$(store_uid_of "$REMOTE" m2 t1)" +FLAGS '\Flagged'
+store_move "$LOCAL" m2 "$(store_uid_of "$LOCAL" m2 t1)" INBOX
+mflags() {
+	store_msgflags "$1" INBOX | awk '{ s = ""
+		for (i = 2; i <= NF; i++) if ($i != "\\Recent") s = s " " $i
+		printf "%s/", substr(s, 2) }'
+}
+mbad=0
+msteps=$(steps_of "$MBASE")
+k=1
+while [ "$k" -le "$msteps" ]; do
+	sync_pair_use "$MBASE"
+	sync_pair_clone "move-$k" >/dev/null
+	IMAPSYNC_DEBUG_EXIT_AT=$k sync_run_with "$HOOKS_BIN"
+	store_wait_sessions "$LOCAL" "$REMOTE"
+	sync_run || mbad=$((mbad + 1))
+	got="$(mflags "$LOCAL")$(mflags "$REMOTE")"
+	if [ "$got" != '\Flagged \Seen/\Flagged \Seen/' ]; then
+		mbad=$((mbad + 1))
+		tap_diag "move and flags: after step $k: $got"
+	fi
+	rm -rf "$SYNC_DIR"
+	k=$((k + 1))
+done
+tap_diag "move and flags: interrupted at each of $msteps steps"
+tap_is "$mbad" 0 "move and flags: every interrupted run resumes with both changes"
+# The run stopped once the server made its UID MOVE and before it
+# recorded it (a SIGKILL's window, no step's): stopped at its intent, the
+# move made by hand as the server would have. The old pair is gone on
+# both sides then; MATCH pairs the two again from the intent, which
+# kept the pair's last synced flags (not the union: $Label1 stays off).
+k=1
+while [ "$k" -le "$msteps" ]; do
+	sync_pair_use "$MBASE"
+	sync_pair_clone "intent-$k" >/dev/null
+	IMAPSYNC_DEBUG_EXIT_AT=$k sync_run_with "$HOOKS_BIN"
+	grep -q "(move intents recorded)" "$SYNC_ERR" && break
+	rm -rf "$SYNC_DIR"
+	k=$((k + 1))
+done
+tap_check "move and flags: a run stops at its move intent" \
+	grep -q "(move intents recorded)" "$SYNC_ERR"
+store_wait_sessions "$LOCAL" "$REMOTE"
+store_move "$REMOTE" m2 "$(store_uid_of "$REMOTE" m2 t1)" INBOX
+sync_ok "move made, not recorded: the next run exits 0"
+tap_is "$(mflags "$LOCAL")$(mflags "$REMOTE")" '\Flagged \Seen/\Flagged \Seen/' \
+	"move made, not recorded: both changes, merged from the intent's base"
+sync_dumps_equal "move made, not recorded: dumps equal"
+
 # Random instants: SIGKILL after 0 to 300 ms, then resume.
 bad=0
 i=0
