@@ -19,7 +19,7 @@
 /* user_version: 1 is interimap's schema, 2 and 3 add imapsync's tables
  * (pending, mailbox_id), 4 a size column to interimap's mapping, 5 the
  * refusal table, 6 each pair's last synced flags (flagset, mapping.base,
- * base_mark). */
+ * pending.base, base_mark). */
 #define STATE_SCHEMA_VERSION 6
 
 /* state_open()'s result when another process holds the database. */

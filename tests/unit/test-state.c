@@ -692,6 +692,21 @@ TEST(pair_bases)
 	          1 &&
 	      base != NULL && strcmp(base, "kw_new") == 0);
 	free(base);
+	/* An intent's base. */
+	CHECK(state_pending_add_base(st, idx, SIDE_REMOTE, 21, "", 0,
+	                             "\\Draft", &error) == 0);
+	CHECK(state_pending_add(st, idx, SIDE_REMOTE, 22, "", 0, &error) ==
+	      0);
+	CHECK(state_pending_get_base(st, idx, SIDE_REMOTE, 21, &base,
+	                             &error) == 1 &&
+	      base != NULL && strcmp(base, "\\Draft") == 0);
+	free(base);
+	CHECK(state_pending_get_base(st, idx, SIDE_REMOTE, 22, &base,
+	                             &error) == 0 &&
+	      base == NULL);
+	CHECK(state_pending_get_base(st, idx, SIDE_LOCAL, 21, &base,
+	                             &error) == 0 &&
+	      base == NULL);
 	/* The mark: the same numbers keep the bases, others forget them. */
 	CHECK(state_base_mark(st, idx, 40, 50, &error) == 0);
 	CHECK(state_base_check(st, idx, 40, 50, &forgotten, &error) == 0 &&
@@ -704,7 +719,7 @@ TEST(pair_bases)
 	CHECK(state_mapping_get_base(st, idx, SIDE_LOCAL, 1, &base, &error) ==
 	      0);
 	state_close(&st);
-	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM flagset"), 4);
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM flagset"), 5);
 	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM mapping "
 	                           "WHERE base IS NOT NULL"),
 	             0);
