@@ -264,12 +264,11 @@ flag_words_has(const struct flag_words *w, const char *flag)
 }
 
 int
-flags_merge3(const char *base, const char *a, const char *b,
-             const char *a_name, const char *b_name, struct buf *out,
-             struct buf *changes)
+flags_merge3(const char *base, const char *a, const char *b, const char *a_name,
+             const char *b_name, struct buf *out, struct buf *changes)
 {
-	struct flag_words w[3] = {{NULL, NULL, 0}, {NULL, NULL, 0},
-	                          {NULL, NULL, 0}};
+	struct flag_words w[3] = {
+	    {NULL, NULL, 0}, {NULL, NULL, 0}, {NULL, NULL, 0}};
 	const char **res = NULL;
 	size_t i, k, n = 0;
 	int ret = -1;

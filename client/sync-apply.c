@@ -629,13 +629,12 @@ merge_conflict(struct mbox *mb, uint32_t luid, const char *lflags,
 		return 0;
 	}
 	if ((changes = buf_create(64 * 1024)) == NULL ||
-	    flags_merge3(base, lflags, rflags, "local", "remote", u,
-	                 changes) < 0)
+	    flags_merge3(base, lflags, rflags, "local", "remote", u, changes) <
+	        0)
 		goto nomem;
 	/* Nothing lost: said, not warned. */
-	log_info("local", mb->display,
-	         "merged flags for UID %" PRIu32 " (%s)", luid,
-	         buf_data(changes));
+	log_info("local", mb->display, "merged flags for UID %" PRIu32 " (%s)",
+	         luid, buf_data(changes));
 	buf_free(&changes);
 	free(base);
 	return 0;
@@ -698,8 +697,9 @@ apply_modified(struct mbox *mb)
 				if (flag_groups_add(&groups[os->side], e->flags,
 				                    partner, e->uid) < 0 ||
 				    settle_expect(mb,
-				                  ms->side == SIDE_LOCAL ? e->uid
-				                                         : partner,
+				                  ms->side == SIDE_LOCAL
+				                      ? e->uid
+				                      : partner,
 				                  e->flags, 1) < 0)
 					goto nomem;
 				continue;
