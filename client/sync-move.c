@@ -726,12 +726,17 @@ db_error:
 
 /* --dry-run: the flags move_done() would leave for the next round to
  * store, said now: the twin's on the moved message (its new UID, "?"),
- * or, changed on both sides, the union on both. */
+ * or, changed on both sides, their merge from the pair's last synced
+ * flags (the union without them) where a side lacks it. */
 static void
 move_dry_flags(struct mbox_side *from, const struct sync_move *m)
 {
+	struct mbox *mb = from->mb;
 	enum side twin = side_other(from->side);
+	const char *error;
+	char *base = NULL;
 	struct buf *u;
+	int ret;
 
 	if (flags_equal(m->flags, m->other_flags))
 		return;
@@ -740,17 +745,30 @@ move_dry_flags(struct mbox_side *from, const struct sync_move *m)
 		         "would update flags (%s) for UID ?", m->other_flags);
 		return;
 	}
-	u = buf_create(64 * 1024);
-	if (u == NULL || flags_union(m->flags, m->other_flags, u) < 0) {
-		buf_free(&u);
+	ret = state_mapping_get_base(mb->run->state, mb->idx, from->side,
+	                             m->uid, &base, &error);
+	if (ret < 0) {
+		sync_db_fail(mb, error);
 		return;
 	}
-	log_info(side_name(from->side), m->to->display,
-	         "would update flags (%s) for UID ?", buf_data(u));
-	log_info(side_name(twin), m->to->display,
-	         "would update flags (%s) for UID %" PRIu32, buf_data(u),
-	         m->other_uid);
+	u = buf_create(64 * 1024);
+	if (u == NULL ||
+	    (ret > 0
+	         ? flags_merge3(base, m->flags, m->other_flags, "", "", u, NULL)
+	         : flags_union(m->flags, m->other_flags, u)) < 0) {
+		buf_free(&u);
+		free(base);
+		return;
+	}
+	if (!flags_equal(buf_data(u), m->flags))
+		log_info(side_name(from->side), m->to->display,
+		         "would update flags (%s) for UID ?", buf_data(u));
+	if (!flags_equal(buf_data(u), m->other_flags))
+		log_info(side_name(twin), m->to->display,
+		         "would update flags (%s) for UID %" PRIu32,
+		         buf_data(u), m->other_uid);
 	buf_free(&u);
+	free(base);
 }
 
 /* --dry-run: the moves out of from, said: one line per mailbox they
