@@ -232,6 +232,98 @@ flags_equal(const char *a, const char *b)
 	return strcasecmp(a, b) == 0;
 }
 
+/* A canonical list split into words, in its own copy. */
+struct flag_words {
+	char *s;
+	const char **v;
+	size_t n;
+};
+
+static int
+flag_words_split(const char *list, struct flag_words *w)
+{
+	size_t len = strlen(list);
+
+	w->s = strdup(list);
+	w->v = calloc(len / 2 + 2, sizeof(*w->v));
+	if (w->s == NULL || w->v == NULL)
+		return -1;
+	w->n = flags_split(w->s, w->v, len / 2 + 2);
+	return 0;
+}
+
+static bool
+flag_words_has(const struct flag_words *w, const char *flag)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		if (strcasecmp(w->v[i], flag) == 0)
+			return true;
+	}
+	return false;
+}
+
+int
+flags_merge3(const char *base, const char *a, const char *b, const char *a_name,
+             const char *b_name, struct buf *out, struct buf *changes)
+{
+	struct flag_words w[3] = {
+	    {NULL, NULL, 0}, {NULL, NULL, 0}, {NULL, NULL, 0}};
+	const char **res = NULL;
+	size_t i, k, n = 0;
+	int ret = -1;
+
+	if (flag_words_split(base, &w[0]) < 0 ||
+	    flag_words_split(a, &w[1]) < 0 || flag_words_split(b, &w[2]) < 0)
+		goto out;
+	res = calloc(w[0].n + w[1].n + w[2].n + 1, sizeof(*res));
+	if (res == NULL)
+		goto out;
+	for (k = 0; k < 3; k++) {
+		for (i = 0; i < w[k].n; i++) {
+			const char *f = w[k].v[i];
+			bool in_base, in_a, in_b, set;
+			const char *who = NULL;
+
+			/* Each flag once: at its first list. */
+			if ((k > 0 && flag_words_has(&w[0], f)) ||
+			    (k > 1 && flag_words_has(&w[1], f)))
+				continue;
+			in_base = flag_words_has(&w[0], f);
+			in_a = flag_words_has(&w[1], f);
+			in_b = flag_words_has(&w[2], f);
+			set = in_base;
+			if (in_a != in_base) {
+				set = in_a;
+				who = in_b != in_base ? "both sides" : a_name;
+			} else if (in_b != in_base) {
+				set = in_b;
+				who = b_name;
+			}
+			if (set)
+				res[n++] = f;
+			if (who == NULL || changes == NULL)
+				continue;
+			if ((buf_len(changes) > 0 &&
+			     buf_append_str(changes, ", ") < 0) ||
+			    buf_append_byte(changes, set ? '+' : '-') < 0 ||
+			    buf_append_str(changes, f) < 0 ||
+			    buf_append_str(changes, " from ") < 0 ||
+			    buf_append_str(changes, who) < 0)
+				goto out;
+		}
+	}
+	ret = flags_join(res, n, out);
+out:
+	free(res);
+	for (k = 0; k < 3; k++) {
+		free(w[k].s);
+		free(w[k].v);
+	}
+	return ret;
+}
+
 /* Distinct flag lists compared before a new copy is kept. */
 #define FLAGRUNS_INTERN_LOOK 64
 

@@ -69,6 +69,16 @@ int flags_canonical(const struct imap_arg *flags, size_t count,
                     struct buf *out);
 /* The union of two canonical lists, canonical. */
 int flags_union(const char *a, const char *b, struct buf *out);
+/* The three-way merge of two canonical lists a and b that both started
+ * from base: each flag as the side that changed it left it (a flag
+ * changed on both sides was changed the same way), into out
+ * (canonical). With changes, each change is appended to it, in the
+ * order of the lists, as "+FLAG from NAME" or "-FLAG from NAME" (NAME
+ * a_name, b_name or "both sides"), joined by ", ". -1 when out of
+ * memory. */
+int flags_merge3(const char *base, const char *a, const char *b,
+                 const char *a_name, const char *b_name, struct buf *out,
+                 struct buf *changes);
 /* Whether two canonical lists hold the same flags. */
 bool flags_equal(const char *a, const char *b);
 

@@ -116,6 +116,34 @@ static const char *const schema_v6[] = {
     NULL,
 };
 
+/* Version 7: each pair's flags as last synchronized (the base of the
+ * three-way merge of a flag conflict, sync-apply.c). A flag list is
+ * stored once in flagset and a pair names it by id (most messages share
+ * a handful of lists); mapping.base is NULL where the base is not known
+ * (rows from before, imported from interimap, paired by MATCH with flags
+ * apart, synced by interimap since): such a pair's conflict falls back to
+ * the union once. flagset
+ * rows are never removed: there are as many as distinct lists. */
+static const char *const schema_v7[] = {
+    "CREATE TABLE flagset ("
+    "id INTEGER NOT NULL PRIMARY KEY, "
+    "flags TEXT NOT NULL UNIQUE)",
+    "ALTER TABLE mapping ADD COLUMN base INTEGER",
+    /* The HIGHESTMODSEQs imapsync stored with a mailbox's bases: others
+     * in local and remote mean that another program (interimap) synced
+     * it since, without keeping the bases, so they are forgotten. */
+    /* An intent's base: the flags a copy is appended with, the base of
+     * the pair a move takes along, for the pair MATCH makes of it if
+     * the run stops before recording it. */
+    "ALTER TABLE pending ADD COLUMN base INTEGER",
+    "CREATE TABLE base_mark ("
+    "idx INTEGER NOT NULL PRIMARY KEY "
+    "REFERENCES mailboxes(idx) ON DELETE CASCADE, "
+    "local_hms INTEGER NOT NULL, "
+    "remote_hms INTEGER NOT NULL)",
+    NULL,
+};
+
 enum stmt {
 	STMT_MAILBOX_FIND,
 	STMT_MAILBOX_CREATE,
@@ -153,6 +181,17 @@ enum stmt {
 	STMT_REFUSAL_SET,
 	STMT_SYNCED_SET,
 	STMT_DELIM_SET,
+	STMT_FLAGSET_FIND,
+	STMT_FLAGSET_ADD,
+	STMT_MAPPING_ADD_BASE,
+	STMT_BASE_SET,
+	STMT_BASE_GET_LOCAL,
+	STMT_BASE_GET_REMOTE,
+	STMT_MARK_GET,
+	STMT_MARK_SET,
+	STMT_BASE_FORGET,
+	STMT_PENDING_ADD_BASE,
+	STMT_PENDING_BASE_GET,
 	STMT_COUNT
 };
 
@@ -237,7 +276,34 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_DELIM_SET] = "INSERT INTO delimiter (side, delim) VALUES (?1, ?2) "
                        "ON CONFLICT (side) DO UPDATE SET delim = "
                        "excluded.delim WHERE delim != excluded.delim",
+    [STMT_FLAGSET_FIND] = "SELECT id FROM flagset WHERE flags = ?1",
+    [STMT_FLAGSET_ADD] = "INSERT INTO flagset (flags) VALUES (?1)",
+    [STMT_MAPPING_ADD_BASE] =
+        "INSERT INTO mapping (idx, lUID, rUID, size, base) "
+        "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [STMT_BASE_SET] =
+        "UPDATE mapping SET base = ?3 WHERE idx = ?1 AND lUID = ?2",
+    [STMT_BASE_GET_LOCAL] =
+        "SELECT f.flags FROM mapping m JOIN flagset f ON f.id = m.base "
+        "WHERE m.idx = ?1 AND m.lUID = ?2",
+    [STMT_BASE_GET_REMOTE] =
+        "SELECT f.flags FROM mapping m JOIN flagset f ON f.id = m.base "
+        "WHERE m.idx = ?1 AND m.rUID = ?2",
+    [STMT_MARK_GET] =
+        "SELECT local_hms, remote_hms FROM base_mark WHERE idx = ?1",
+    [STMT_MARK_SET] = "INSERT OR REPLACE INTO base_mark "
+                      "(idx, local_hms, remote_hms) VALUES (?1, ?2, ?3)",
+    [STMT_BASE_FORGET] = "UPDATE mapping SET base = NULL "
+                         "WHERE idx = ?1 AND base IS NOT NULL",
+    [STMT_PENDING_ADD_BASE] = "INSERT INTO pending "
+                              "(idx, side, uid, fingerprint, created, base) "
+                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [STMT_PENDING_BASE_GET] =
+        "SELECT f.flags FROM pending p JOIN flagset f ON f.id = p.base "
+        "WHERE p.idx = ?1 AND p.side = ?2 AND p.uid = ?3",
 };
+
+#define FLAGS_CACHE 16
 
 struct state {
 	sqlite3 *db;
@@ -246,6 +312,14 @@ struct state {
 	char *lock_path; /* PATH.lock, removed by state_close() */
 	bool lock_kept;  /* a dry run's, found there: left there */
 	int found_version;
+	/* The flagset rows of the last lists stored (a copy of n messages
+	 * repeats a handful of lists), replaced in turn; forgotten with a
+	 * transaction that may have created them and did not commit. */
+	struct {
+		char *flags;
+		int64_t id;
+	} flags_cache[FLAGS_CACHE];
+	unsigned flags_cache_next;
 	sqlite3_stmt *stmts[STMT_COUNT];
 	char error[1024];
 };
@@ -413,7 +487,12 @@ migrate(struct state *st, int version, const char **error_r)
 			return -1;
 		version = 6;
 	}
-	return exec(st, "PRAGMA user_version = 6", error_r);
+	if (version == 6) {
+		if (exec_list(st, schema_v7, error_r) < 0)
+			return -1;
+		version = 7;
+	}
+	return exec(st, "PRAGMA user_version = 7", error_r);
 }
 
 /* mkdir -p of path's parent, new directories mode 0700. */
@@ -793,6 +872,15 @@ state_open_dry(const char *path, struct state **state_r, const char **error_r)
 	return 0;
 }
 
+static void
+forget_last_flags(struct state *st)
+{
+	for (unsigned i = 0; i < FLAGS_CACHE; i++) {
+		free(st->flags_cache[i].flags);
+		st->flags_cache[i].flags = NULL;
+	}
+}
+
 void
 state_close(struct state **_st)
 {
@@ -815,6 +903,7 @@ state_close(struct state **_st)
 		close(st->lock_fd);
 	}
 	free(st->lock_path);
+	forget_last_flags(st);
 	free(st->path);
 	free(st);
 }
@@ -867,7 +956,11 @@ state_begin(struct state *st, const char **error_r)
 int
 state_commit(struct state *st, const char **error_r)
 {
-	return exec(st, "COMMIT", error_r);
+	if (exec(st, "COMMIT", error_r) < 0) {
+		forget_last_flags(st);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -890,6 +983,7 @@ state_in_transaction(const struct state *st)
 int
 state_rollback(struct state *st, const char **error_r)
 {
+	forget_last_flags(st);
 	return exec(st, "ROLLBACK", error_r);
 }
 
@@ -1222,6 +1316,164 @@ state_mapping_add(struct state *st, int64_t idx, uint32_t luid, uint32_t ruid,
 	return run(st, s, "add mapping", error_r) < 0 ? -1 : 0;
 }
 
+/* The id of flags' row in flagset, made if missing. */
+static int
+flagset_id(struct state *st, const char *flags, int64_t *id_r,
+           const char **error_r)
+{
+	sqlite3_stmt *s;
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < FLAGS_CACHE; i++) {
+		if (st->flags_cache[i].flags != NULL &&
+		    strcmp(st->flags_cache[i].flags, flags) == 0) {
+			*id_r = st->flags_cache[i].id;
+			return 0;
+		}
+	}
+	if ((s = stmt(st, STMT_FLAGSET_FIND, error_r)) == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, flags, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id_r = sqlite3_column_int64(s, 0);
+	done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(st, error_r, "look up flag list");
+	if (rc == SQLITE_DONE) {
+		if ((s = stmt(st, STMT_FLAGSET_ADD, error_r)) == NULL)
+			return -1;
+		sqlite3_bind_text(s, 1, flags, -1, SQLITE_STATIC);
+		if (run(st, s, "add flag list", error_r) < 0)
+			return -1;
+		*id_r = sqlite3_last_insert_rowid(st->db);
+	}
+	i = st->flags_cache_next++ % FLAGS_CACHE;
+	free(st->flags_cache[i].flags);
+	if ((st->flags_cache[i].flags = strdup(flags)) != NULL)
+		st->flags_cache[i].id = *id_r;
+	return 0;
+}
+
+int
+state_mapping_add_base(struct state *st, int64_t idx, uint32_t luid,
+                       uint32_t ruid, uint32_t size, const char *base,
+                       const char **error_r)
+{
+	sqlite3_stmt *s;
+	int64_t id = 0;
+
+	if (base != NULL && flagset_id(st, base, &id, error_r) < 0)
+		return -1;
+	if ((s = stmt(st, STMT_MAPPING_ADD_BASE, error_r)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_int64(s, 2, luid);
+	sqlite3_bind_int64(s, 3, ruid);
+	if (size > 0)
+		sqlite3_bind_int64(s, 4, size);
+	else
+		sqlite3_bind_null(s, 4);
+	if (base != NULL)
+		sqlite3_bind_int64(s, 5, id);
+	else
+		sqlite3_bind_null(s, 5);
+	return run(st, s, "add mapping", error_r) < 0 ? -1 : 0;
+}
+
+int
+state_mapping_set_base(struct state *st, int64_t idx, uint32_t luid,
+                       const char *base, const char **error_r)
+{
+	sqlite3_stmt *s;
+	int64_t id = 0;
+
+	if (base != NULL && flagset_id(st, base, &id, error_r) < 0)
+		return -1;
+	if ((s = stmt(st, STMT_BASE_SET, error_r)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_int64(s, 2, luid);
+	if (base != NULL)
+		sqlite3_bind_int64(s, 3, id);
+	else
+		sqlite3_bind_null(s, 3);
+	return run(st, s, "set base flags", error_r) < 0 ? -1 : 0;
+}
+
+int
+state_mapping_get_base(struct state *st, int64_t idx, enum side side,
+                       uint32_t uid, char **base_r, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_BASE_GET_LOCAL + side, error_r);
+	int rc;
+
+	*base_r = NULL;
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_int64(s, 2, uid);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(s, 0);
+
+		if (t == NULL || (*base_r = strdup((const char *)t)) == NULL) {
+			done(s);
+			return set_error(st, error_r, "out of memory");
+		}
+	}
+	done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(st, error_r, "look up base flags");
+	return rc == SQLITE_ROW ? 1 : 0;
+}
+
+int
+state_base_mark(struct state *st, int64_t idx, uint64_t local_hms,
+                uint64_t remote_hms, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_MARK_SET, error_r);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_int64(s, 2, (int64_t)local_hms);
+	sqlite3_bind_int64(s, 3, (int64_t)remote_hms);
+	return run(st, s, "mark bases", error_r) < 0 ? -1 : 0;
+}
+
+int
+state_base_check(struct state *st, int64_t idx, uint64_t local_hms,
+                 uint64_t remote_hms, uint64_t *forgotten_r,
+                 const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_MARK_GET, error_r);
+	bool same = false;
+	int rc, n;
+
+	*forgotten_r = 0;
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		same = (uint64_t)sqlite3_column_int64(s, 0) == local_hms &&
+		       (uint64_t)sqlite3_column_int64(s, 1) == remote_hms;
+	done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(st, error_r, "look up base mark");
+	if (same)
+		return 0;
+	if ((s = stmt(st, STMT_BASE_FORGET, error_r)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	if ((n = run(st, s, "forget bases", error_r)) < 0)
+		return -1;
+	*forgotten_r = (uint64_t)n;
+	return 0;
+}
+
 int
 state_mapping_remove(struct state *st, int64_t idx, enum side side,
                      uint32_t uid, const char **error_r)
@@ -1328,6 +1580,59 @@ state_pending_add(struct state *st, int64_t idx, enum side from, uint32_t uid,
 	                  SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, (int64_t)time(NULL));
 	return run(st, s, "add pending copy", error_r) < 0 ? -1 : 0;
+}
+
+int
+state_pending_add_base(struct state *st, int64_t idx, enum side from,
+                       uint32_t uid, const void *fingerprint, size_t fp_len,
+                       const char *base, const char **error_r)
+{
+	sqlite3_stmt *s;
+	int64_t id = 0;
+
+	if (base != NULL && flagset_id(st, base, &id, error_r) < 0)
+		return -1;
+	if ((s = stmt(st, STMT_PENDING_ADD_BASE, error_r)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_text(s, 2, side_name(from), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, uid);
+	sqlite3_bind_blob(s, 4, fp_len > 0 ? fingerprint : "", fp_len,
+	                  SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, (int64_t)time(NULL));
+	if (base != NULL)
+		sqlite3_bind_int64(s, 6, id);
+	else
+		sqlite3_bind_null(s, 6);
+	return run(st, s, "add pending copy", error_r) < 0 ? -1 : 0;
+}
+
+int
+state_pending_get_base(struct state *st, int64_t idx, enum side from,
+                       uint32_t uid, char **base_r, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_PENDING_BASE_GET, error_r);
+	int rc;
+
+	*base_r = NULL;
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_text(s, 2, side_name(from), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, uid);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(s, 0);
+
+		if (t == NULL || (*base_r = strdup((const char *)t)) == NULL) {
+			done(s);
+			return set_error(st, error_r, "out of memory");
+		}
+	}
+	done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(st, error_r, "look up intent base");
+	return rc == SQLITE_ROW ? 1 : 0;
 }
 
 int

@@ -19,8 +19,10 @@
 
 /* user_version: 1 is interimap's schema, 2 and 3 add imapsync's tables
  * (pending, mailbox_id), 4 a size column to interimap's mapping, 5 the
- * refusal table, 6 the synced and delimiter tables (for --status). */
-#define STATE_SCHEMA_VERSION 6
+ * refusal table, 6 the synced and delimiter tables (for --status), 7
+ * each pair's last synced flags (flagset, mapping.base, pending.base,
+ * base_mark). */
+#define STATE_SCHEMA_VERSION 7
 
 /* state_open()'s result when another process holds the database. */
 #define STATE_LOCKED (-2)
@@ -128,6 +130,30 @@ int state_status_set(struct state *state, int64_t idx, enum side side,
 /* size: the message's RFC822.SIZE, 0 if not known. */
 int state_mapping_add(struct state *state, int64_t idx, uint32_t luid,
                       uint32_t ruid, uint32_t size, const char **error_r);
+/* The same, with the pair's flags as last synchronized (canonical, ""
+ * for none; NULL: not known). */
+int state_mapping_add_base(struct state *state, int64_t idx, uint32_t luid,
+                           uint32_t ruid, uint32_t size, const char *base,
+                           const char **error_r);
+/* Set the last synchronized flags of the pair of local UID luid (NULL:
+ * not known); no pair, no change. */
+int state_mapping_set_base(struct state *state, int64_t idx, uint32_t luid,
+                           const char *base, const char **error_r);
+/* 1 and *base_r (the caller frees it) when the pair holding uid on side
+ * has its last synchronized flags; 0 (and NULL) when it has none or
+ * there is no pair. */
+int state_mapping_get_base(struct state *state, int64_t idx, enum side side,
+                           uint32_t uid, char **base_r, const char **error_r);
+/* Record that the bases of mailbox idx go with these HIGHESTMODSEQs of
+ * its local and remote rows (written with them). */
+int state_base_mark(struct state *state, int64_t idx, uint64_t local_hms,
+                    uint64_t remote_hms, const char **error_r);
+/* Unless the mark of mailbox idx says these HIGHESTMODSEQs (those of its
+ * rows now), another program synced it without keeping the bases: they
+ * are forgotten (set to NULL; *forgotten_r says how many). */
+int state_base_check(struct state *state, int64_t idx, uint64_t local_hms,
+                     uint64_t remote_hms, uint64_t *forgotten_r,
+                     const char **error_r);
 /* Remove the pair holding uid on side: 1 if removed, 0 if none. */
 int state_mapping_remove(struct state *state, int64_t idx, enum side side,
                          uint32_t uid, const char **error_r);
@@ -156,6 +182,17 @@ int state_mapping_foreach(struct state *state, int64_t idx, enum side order,
 int state_pending_add(struct state *state, int64_t idx, enum side from,
                       uint32_t uid, const void *fingerprint, size_t fp_len,
                       const char **error_r);
+/* The same, with the base the pair made of it will have (NULL: none
+ * known): the flags a copy is appended with, the base a move's pair
+ * takes along. */
+int state_pending_add_base(struct state *state, int64_t idx, enum side from,
+                           uint32_t uid, const void *fingerprint,
+                           size_t fp_len, const char *base,
+                           const char **error_r);
+/* 1 and *base_r (the caller frees it) when the intent for uid of side
+ * from has a base; 0 (and NULL) if not, or no such intent. */
+int state_pending_get_base(struct state *state, int64_t idx, enum side from,
+                           uint32_t uid, char **base_r, const char **error_r);
 /* 1 if the intent was there and is removed, 0 if there was none. */
 int state_pending_remove(struct state *state, int64_t idx, enum side from,
                          uint32_t uid, const char **error_r);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The APPLY step: expunge on one side what vanished on the other, store
  * flag changes with UNCHANGEDSINCE (one STORE per distinct flag list,
- * conflicts resolved to the union), and start the copies. */
+ * conflicts merged per flag from the pair's last synced flags), and
+ * start the copies. */
 #include "sync-private.h"
 
 #include "buf.h"
@@ -390,6 +391,21 @@ store_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 		uidset_clear(&modified);
 	uidset_iter_init(&it, &sc->uids);
 	for (n = 0; uidset_iter_next(&it, &uid); n++) {
+		uint32_t luid = ms->side == SIDE_LOCAL ? uid : sc->partner[n];
+		struct flagmap_entry *se = flagmap_get(&mb->settling, luid);
+
+		if (se != NULL && se->modseq != SYNC_SETTLE_FAILED) {
+			if (uidset_contains(&modified, uid))
+				se->modseq = SYNC_SETTLE_FAILED;
+			else if (--se->modseq == 0) {
+				/* Both sides hold them now. */
+				if (flagmap_set(&mb->synced, luid, se->flags,
+				                0) < 0)
+					sync_fail(mb, ms->side,
+					          "out of memory");
+				flagmap_remove(&mb->settling, luid);
+			}
+		}
 		if (uidset_contains(&modified, uid)) {
 			/* Changed meanwhile: keep what the other side asked
 			 * for, so the next round sees a conflict. */
@@ -592,8 +608,80 @@ apply_store_group(struct mbox_side *ms, struct flag_group *g)
 	return 0;
 }
 
-/* Flag changes: each side's to the other, conflicts to the union of
- * both lists on both sides, one STORE per distinct list. */
+/* A pair's flags are being set to flags by stores STOREs: the base of
+ * the pair of local UID luid once they are all answered. */
+static int
+settle_expect(struct mbox *mb, uint32_t luid, const char *flags,
+              unsigned stores)
+{
+	if (stores == 0)
+		return flagmap_set(&mb->synced, luid, flags, 0);
+	return flagmap_set(&mb->settling, luid, flags, stores);
+}
+
+/* Both sides changed the flags of the pair (luid, ruid): their merge into
+ * u, said in the log. Each flag as the side that changed it since the
+ * pair's last synced flags left it; without those (a pair from an
+ * interimap database or from before they were kept, or paired by
+ * content with flags apart), or after a side went back (what it lost
+ * would look removed), the union of both lists. -1 with *error_r on a
+ * database failure, -2 when out of memory. */
+static int
+merge_conflict(struct mbox *mb, uint32_t luid, const char *lflags,
+               uint32_t ruid, const char *rflags, struct buf *u,
+               const char **error_r)
+{
+	struct buf *changes = NULL;
+	char *base = NULL;
+	int ret = 0;
+
+	if (!mb->went_back[SIDE_LOCAL] && !mb->went_back[SIDE_REMOTE]) {
+		/* An earlier round's, not written yet, is the newer. */
+		struct flagmap_entry *se = flagmap_get(&mb->synced, luid);
+
+		if (se != NULL) {
+			if ((base = strdup(se->flags)) == NULL)
+				return -2;
+			ret = 1;
+		} else {
+			ret = state_mapping_get_base(mb->run->state, mb->idx,
+			                             SIDE_LOCAL, luid, &base,
+			                             error_r);
+			if (ret < 0)
+				return -1;
+		}
+	}
+	if (ret == 0) {
+		if (flags_union(lflags, rflags, u) < 0)
+			return -2;
+		log_warn(NULL, NULL,
+		         "Conflicting flag update in %s for local UID "
+		         "%" PRIu32 " (%s) and remote UID %" PRIu32
+		         " (%s). %s both to the union (%s).",
+		         mb->display, luid, lflags, ruid, rflags,
+		         sync_verb(mb->run, "Setting", "Would set"), buf_data(u));
+		return 0;
+	}
+	if ((changes = buf_create(64 * 1024)) == NULL ||
+	    flags_merge3(base, lflags, rflags, "local", "remote", u, changes) <
+	        0)
+		goto nomem;
+	/* Nothing lost: said, not warned. */
+	log_info("local", mb->display, "%s flags for UID %" PRIu32 " (%s)",
+	         sync_verb(mb->run, "merged", "would merge"), luid,
+	         buf_data(changes));
+	buf_free(&changes);
+	free(base);
+	return 0;
+nomem:
+	buf_free(&changes);
+	free(base);
+	return -2;
+}
+
+/* Flag changes: each side's to the other, conflicts merged
+ * (merge_conflict()) and stored where a side lacks the result, one
+ * STORE per distinct list. */
 static void
 apply_modified(struct mbox *mb)
 {
@@ -605,6 +693,7 @@ apply_modified(struct mbox *mb)
 
 	if (u == NULL)
 		goto nomem;
+	flagmap_clear(&mb->settling);
 	for (s = 0; s < SIDE_COUNT; s++) {
 		struct mbox_side *ms = &mb->s[s];
 		struct flagmap_entry *e;
@@ -623,6 +712,7 @@ apply_modified(struct mbox *mb)
 		struct flagmap_entry *e, *oe;
 		size_t pos = 0;
 		uint32_t partner;
+		unsigned stores;
 		int ret;
 
 		while ((e = flagmap_next(&ms->modified, &pos)) != NULL) {
@@ -640,29 +730,46 @@ apply_modified(struct mbox *mb)
 			oe = flagmap_get(&os->modified, partner);
 			if (oe == NULL) {
 				if (flag_groups_add(&groups[os->side], e->flags,
-				                    partner, e->uid) < 0)
+				                    partner, e->uid) < 0 ||
+				    settle_expect(mb,
+				                  ms->side == SIDE_LOCAL
+				                      ? e->uid
+				                      : partner,
+				                  e->flags, 1) < 0)
 					goto nomem;
 				continue;
 			}
 			/* Both changed: handled once, from local. */
-			if (ms->side != SIDE_LOCAL ||
-			    flags_equal(e->flags, oe->flags))
+			if (ms->side != SIDE_LOCAL)
 				continue;
+			if (flags_equal(e->flags, oe->flags)) {
+				if (settle_expect(mb, e->uid, e->flags, 0) < 0)
+					goto nomem;
+				continue;
+			}
 			buf_reset(u);
-			if (flags_union(e->flags, oe->flags, u) < 0)
+			ret = merge_conflict(mb, e->uid, e->flags, partner,
+			                     oe->flags, u, &error);
+			if (ret == -1)
+				goto db_error;
+			if (ret < 0)
 				goto nomem;
-			log_warn(NULL, NULL,
-			         "Conflicting flag update in %s for local UID "
-			         "%" PRIu32 " (%s) and remote UID %" PRIu32
-			         " (%s). %s both to the union (%s).",
-			         mb->display, e->uid, e->flags, partner,
-			         oe->flags,
-			         sync_verb(mb->run, "Setting", "Would set"),
-			         buf_data(u));
-			if (flag_groups_add(&groups[ms->side], buf_data(u),
-			                    e->uid, partner) < 0 ||
-			    flag_groups_add(&groups[os->side], buf_data(u),
-			                    partner, e->uid) < 0)
+			stores = 0;
+			if (!flags_equal(buf_data(u), e->flags)) {
+				if (flag_groups_add(&groups[ms->side],
+				                    buf_data(u), e->uid,
+				                    partner) < 0)
+					goto nomem;
+				stores++;
+			}
+			if (!flags_equal(buf_data(u), oe->flags)) {
+				if (flag_groups_add(&groups[os->side],
+				                    buf_data(u), partner,
+				                    e->uid) < 0)
+					goto nomem;
+				stores++;
+			}
+			if (settle_expect(mb, e->uid, buf_data(u), stores) < 0)
 				goto nomem;
 		}
 	}

@@ -116,10 +116,13 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 		uint32_t tuid = 0;
 
 		uidset_iter_next(&it, &tuid);
-		if (state_mapping_add(mb->run->state, mb->idx,
-		                      b->from == SIDE_LOCAL ? b->uids[i] : tuid,
-		                      b->from == SIDE_LOCAL ? tuid : b->uids[i],
-		                      b->sizes[i], &error) < 0 ||
+		/* Appended with the flags the source had: the pair's
+		 * base. */
+		if (state_mapping_add_base(
+		        mb->run->state, mb->idx,
+		        b->from == SIDE_LOCAL ? b->uids[i] : tuid,
+		        b->from == SIDE_LOCAL ? tuid : b->uids[i], b->sizes[i],
+		        b->flags[i], &error) < 0 ||
 		    state_pending_remove(mb->run->state, mb->idx, b->from,
 		                         b->uids[i], &error) < 0) {
 			sync_rollback(mb->run->state);
@@ -215,8 +218,9 @@ copy_flush(struct mbox_side *from)
 	if (state_begin(mb->run->state, &error) < 0)
 		goto db_error;
 	for (i = 0; i < b->count; i++) {
-		if (state_pending_add(mb->run->state, mb->idx, b->from,
-		                      b->uids[i], "", 0, &error) < 0) {
+		if (state_pending_add_base(mb->run->state, mb->idx, b->from,
+		                           b->uids[i], "", 0, b->flags[i],
+		                           &error) < 0) {
 			sync_rollback(mb->run->state);
 			goto db_error;
 		}

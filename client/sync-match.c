@@ -441,17 +441,34 @@ sync_match_start(struct mbox *mb)
 	return true;
 }
 
-/* Record x (local) and y (remote) as one message; flags that differ are
- * a conflict (the union on both). */
+/* Record x (local) and y (remote) as one message; the same flags are
+ * the pair's base; flags that differ are a conflict, merged from the
+ * base an intent for either recorded (what a stopped run copied or
+ * moved), else with none (the union on both). */
 static int
 match_pair(struct mbox *mb, const struct sync_ident *x,
            const struct sync_ident *y, struct uidset *lp, struct uidset *rp,
            const char **error_r)
 {
 	struct mbox_side *ls = &mb->s[SIDE_LOCAL], *rs = &mb->s[SIDE_REMOTE];
+	struct state *st = mb->run->state;
+	char *base = NULL;
+	int ret = 0;
 
-	if (state_mapping_add(mb->run->state, mb->idx, x->uid, y->uid,
-	                      x->size, error_r) < 0)
+	if (!flags_equal(x->flags, y->flags)) {
+		ret = state_pending_get_base(st, mb->idx, SIDE_LOCAL, x->uid,
+		                             &base, error_r);
+		if (ret == 0)
+			ret = state_pending_get_base(st, mb->idx, SIDE_REMOTE,
+			                             y->uid, &base, error_r);
+		if (ret < 0)
+			return -1;
+	}
+	ret = state_mapping_add_base(
+	    st, mb->idx, x->uid, y->uid, x->size,
+	    flags_equal(x->flags, y->flags) ? x->flags : base, error_r);
+	free(base);
+	if (ret < 0)
 		return -1;
 	if (uidset_add(lp, x->uid) < 0 || uidset_add(rp, y->uid) < 0 ||
 	    (!flags_equal(x->flags, y->flags) &&

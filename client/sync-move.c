@@ -235,17 +235,24 @@ move_repair(struct mbox *mb, enum side s, uint32_t old_uid,
 	struct mbox_side *ms = &mb->s[s];
 	struct state *st = mb->run->state;
 	const char *error;
+	char *base = NULL;
 
 	if (state_begin(st, &error) < 0)
 		goto db_error;
-	if (state_mapping_remove(st, mb->idx, s, old_uid, &error) < 0 ||
-	    state_mapping_add(st, mb->idx,
-	                      s == SIDE_LOCAL ? v->uid : twin->uid,
-	                      s == SIDE_LOCAL ? twin->uid : v->uid, v->size,
-	                      &error) < 0) {
+	/* With its last synced flags, unless both sides agree now. */
+	if (state_mapping_get_base(st, mb->idx, s, old_uid, &base, &error) <
+	        0 ||
+	    state_mapping_remove(st, mb->idx, s, old_uid, &error) < 0 ||
+	    state_mapping_add_base(
+	        st, mb->idx, s == SIDE_LOCAL ? v->uid : twin->uid,
+	        s == SIDE_LOCAL ? twin->uid : v->uid, v->size,
+	        flags_equal(v->flags, twin->flags) ? v->flags : base,
+	        &error) < 0) {
+		free(base);
 		sync_rollback(st);
 		goto db_error;
 	}
+	free(base);
 	if (state_commit(st, &error) < 0)
 		goto db_error;
 	/* Its flags here are what the user left: the other side follows. */
@@ -611,22 +618,30 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 	for (i = 0; i < mc->count; i++) {
 		struct sync_move *m = mc->moves[i];
 		uint32_t du = dst[i];
+		char *base = NULL;
 
 		if (du == 0)
 			continue;
-		if (state_mapping_remove(st, mb->idx, from->side, m->uid,
+		/* The pair's last synced flags go with it: a flag changed
+		 * here as the twin was moved there is merged from them. */
+		if (state_mapping_get_base(st, mb->idx, from->side, m->uid,
+		                           &base, &error) < 0 ||
+		    state_mapping_remove(st, mb->idx, from->side, m->uid,
 		                         &error) < 0 ||
 		    state_pending_remove(st, to->mb->idx,
 		                         side_other(from->side), m->other_uid,
 		                         &error) < 0 ||
-		    state_mapping_add(
+		    state_mapping_add_base(
 		        st, to->mb->idx,
 		        from->side == SIDE_LOCAL ? du : m->other_uid,
 		        from->side == SIDE_LOCAL ? m->other_uid : du, m->size,
+		        flags_equal(m->flags, m->other_flags) ? m->flags : base,
 		        &error) < 0) {
+			free(base);
 			sync_rollback(st);
 			goto db_error;
 		}
+		free(base);
 		moved++;
 		uidset_add(&from->expunged, m->uid);
 		flagmap_set(&to->expect, du, m->flags, 0);
@@ -634,7 +649,7 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 			to->max_uid = du;
 		/* The twin's flags win: they are the side that moved it;
 		 * unless they changed here too, which APPLY merges as any
-		 * conflict. */
+		 * conflict, from the base the pair brought. */
 		if (!flags_equal(m->flags, m->other_flags)) {
 			flagmap_set(&mbox_other(to)->modified, m->other_uid,
 			            m->other_flags, 0);
@@ -680,13 +695,25 @@ move_intents(struct move_cmd *mc)
 	if (state_begin(st, &error) < 0)
 		goto db_error;
 	for (i = 0; i < mc->count; i++) {
-		if (state_pending_add(st, to->idx, twin,
-		                      mc->moves[i]->other_uid,
-		                      SYNC_INTENT_MOVE, SYNC_INTENT_MOVE_LEN,
-		                      &error) < 0) {
+		struct sync_move *m = mc->moves[i];
+		char *base = NULL;
+
+		/* With the base the pair takes along: if the run stops
+		 * before move_done(), the old pair goes (gone on both
+		 * sides) and MATCH pairs the two again from the intent. */
+		if (state_mapping_get_base(st, mc->from->mb->idx,
+		                           mc->from->side, m->uid, &base,
+		                           &error) < 0 ||
+		    state_pending_add_base(
+		        st, to->idx, twin, m->other_uid, SYNC_INTENT_MOVE,
+		        SYNC_INTENT_MOVE_LEN,
+		        flags_equal(m->flags, m->other_flags) ? m->flags : base,
+		        &error) < 0) {
+			free(base);
 			sync_rollback(st);
 			goto db_error;
 		}
+		free(base);
 	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;
@@ -699,12 +726,17 @@ db_error:
 
 /* --dry-run: the flags move_done() would leave for the next round to
  * store, said now: the twin's on the moved message (its new UID, "?"),
- * or, changed on both sides, the union on both. */
+ * or, changed on both sides, their merge from the pair's last synced
+ * flags (the union without them) where a side lacks it. */
 static void
 move_dry_flags(struct mbox_side *from, const struct sync_move *m)
 {
+	struct mbox *mb = from->mb;
 	enum side twin = side_other(from->side);
+	const char *error;
+	char *base = NULL;
 	struct buf *u;
+	int ret;
 
 	if (flags_equal(m->flags, m->other_flags))
 		return;
@@ -713,17 +745,30 @@ move_dry_flags(struct mbox_side *from, const struct sync_move *m)
 		         "would update flags (%s) for UID ?", m->other_flags);
 		return;
 	}
-	u = buf_create(64 * 1024);
-	if (u == NULL || flags_union(m->flags, m->other_flags, u) < 0) {
-		buf_free(&u);
+	ret = state_mapping_get_base(mb->run->state, mb->idx, from->side,
+	                             m->uid, &base, &error);
+	if (ret < 0) {
+		sync_db_fail(mb, error);
 		return;
 	}
-	log_info(side_name(from->side), m->to->display,
-	         "would update flags (%s) for UID ?", buf_data(u));
-	log_info(side_name(twin), m->to->display,
-	         "would update flags (%s) for UID %" PRIu32, buf_data(u),
-	         m->other_uid);
+	u = buf_create(64 * 1024);
+	if (u == NULL ||
+	    (ret > 0
+	         ? flags_merge3(base, m->flags, m->other_flags, "", "", u, NULL)
+	         : flags_union(m->flags, m->other_flags, u)) < 0) {
+		buf_free(&u);
+		free(base);
+		return;
+	}
+	if (!flags_equal(buf_data(u), m->flags))
+		log_info(side_name(from->side), m->to->display,
+		         "would update flags (%s) for UID ?", buf_data(u));
+	if (!flags_equal(buf_data(u), m->other_flags))
+		log_info(side_name(twin), m->to->display,
+		         "would update flags (%s) for UID %" PRIu32,
+		         buf_data(u), m->other_uid);
 	buf_free(&u);
+	free(base);
 }
 
 /* --dry-run: the moves out of from, said: one line per mailbox they

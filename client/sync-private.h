@@ -218,7 +218,17 @@ struct mbox {
 	 * what changed, so the mailbox is compared in full (sync-repair.c)
 	 * and flags that differ are merged, never taken from one side. */
 	bool went_back[SIDE_COUNT];
+	/* The flags this round's STOREs set on a pair, by local UID, with
+	 * in modseq how many of its STOREs are not answered yet
+	 * (SYNC_SETTLE_FAILED once one was refused): when the last is
+	 * answered, both sides hold them and they go to synced. */
+	struct flagmap settling;
+	/* Pairs whose two sides hold the same flags now, by local UID:
+	 * their base for the next conflict (sync-apply.c), written with
+	 * the mailbox's numbers. */
+	struct flagmap synced;
 };
+#define SYNC_SETTLE_FAILED UINT64_MAX
 
 /* A command in flight that runs in a mailbox: the server works through
  * commands in order and a SELECT waits for those before it, so untagged

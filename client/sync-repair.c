@@ -4,8 +4,9 @@
  * vanished from one side is expunged on the other; one that disappeared
  * without a trace is copied again; a pair whose two messages differ (a
  * wrong pair) is undone and both are paired again by key; flags that
- * differ go the way of the side that changed since the last sync (the
- * union when both did); a message with no pair is copied to the other
+ * differ are merged per flag from the pair's last synced flags (without
+ * them: the side that changed since the last sync wins, the union when
+ * both did); a message with no pair is copied to the other
  * side, or paired with the same message there. The result feeds the
  * ordinary MATCH, APPLY and CHECK rounds, so a message found moved is
  * moved, not copied.
@@ -47,6 +48,7 @@ struct repair_ctx {
 	 * messages in no pair below the UIDNEXT of the last sync. */
 	uint64_t missing[SIDE_COUNT], stale, wrong, flags;
 	uint64_t unpaired[SIDE_COUNT];
+	const char *error; /* a database failure stopped the walk */
 };
 
 static int
@@ -118,7 +120,27 @@ repair_pair(void *context, uint32_t luid, uint32_t ruid)
 					         ",%" PRIu32 "). Repairing.",
 					         luid, ruid);
 			}
-			/* The side that changed wins; both: the union. */
+			/* With the pair's last synced flags, both lists go
+			 * to APPLY, which keeps each side's changes from
+			 * them and says which (unless a side went back).
+			 * Without: the side that changed wins; both: the
+			 * union. */
+			if (!rc->verify && !mb->went_back[SIDE_LOCAL] &&
+			    !mb->went_back[SIDE_REMOTE]) {
+				const char *error;
+				char *base = NULL;
+				int ret = state_mapping_get_base(
+				    mb->run->state, mb->idx, SIDE_LOCAL, luid,
+				    &base, &error);
+
+				free(base);
+				if (ret < 0) {
+					rc->error = error;
+					return -1;
+				}
+				if (ret > 0)
+					lchg = rchg = true;
+			}
 			if (lchg || !rchg)
 				flagmap_set(&ls->modified, luid, l->flags,
 				            l->modseq);
@@ -198,7 +220,7 @@ verify_report(struct mbox *mb, const struct repair_ctx *rc)
 		log_warn("database", mb->display,
 		         "%" PRIu64 " pair(s) have flags that differ though "
 		         "neither side changed them since the last sync; "
-		         "--repair would set both to the union",
+		         "--repair would merge them",
 		         rc->flags);
 	if (rc->stale > 0)
 		log_warn("database", mb->display,
@@ -280,8 +302,11 @@ sync_repair_compare(struct mbox *mb)
 			      sizeof(*ms->idents), ident_uid_cmp);
 	}
 	if (state_mapping_foreach(st, mb->idx, SIDE_LOCAL, repair_pair, &rc,
-	                          &error) != 0)
+	                          &error) != 0) {
+		if (rc.error != NULL)
+			error = rc.error;
 		goto db_error;
+	}
 	if (rc.verify)
 		goto unpaired;
 	if (state_begin(st, &error) < 0)

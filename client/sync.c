@@ -875,7 +875,10 @@ static void
 mbox_commit(struct mbox *mb, bool exact)
 {
 	struct state *st = mb->run->state;
+	struct flagmap_entry *e;
+	uint64_t hms[SIDE_COUNT];
 	const char *error;
+	size_t pos = 0;
 	unsigned s;
 
 	if (state_begin(st, &error) < 0)
@@ -902,6 +905,23 @@ mbox_commit(struct mbox *mb, bool exact)
 			sync_rollback(st);
 			goto db_error;
 		}
+		hms[s] = row.highestmodseq;
+	}
+	/* The flags the pairs agree on, with the numbers that cover the
+	 * changes that made them: a run killed before has both sides
+	 * report them again, and the same change on both is no
+	 * conflict. The mark says that these numbers are imapsync's. */
+	while ((e = flagmap_next(&mb->synced, &pos)) != NULL) {
+		if (state_mapping_set_base(st, mb->idx, e->uid, e->flags,
+		                           &error) < 0) {
+			sync_rollback(st);
+			goto db_error;
+		}
+	}
+	if (state_base_mark(st, mb->idx, hms[SIDE_LOCAL], hms[SIDE_REMOTE],
+	                    &error) < 0) {
+		sync_rollback(st);
+		goto db_error;
 	}
 	/* In step, unless rounds ran out with work left (--status). */
 	if (!mb->foreign && !mbox_has_work(mb) &&
@@ -911,6 +931,7 @@ mbox_commit(struct mbox *mb, bool exact)
 	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;
+	flagmap_clear(&mb->synced);
 	sync_step("mailbox committed");
 	return;
 db_error:
@@ -948,6 +969,8 @@ mbox_free(struct mbox *mb)
 		if (srv->selected == ms)
 			srv->selected = NULL;
 	}
+	flagmap_free(&mb->settling);
+	flagmap_free(&mb->synced);
 	free(mb->display);
 }
 
@@ -961,6 +984,8 @@ mbox_init(struct mbox *mb, struct sync_run *run, const struct sync_target *t)
 	mb->idx = t->idx;
 	mb->name = t->name;
 	mb->len = t->len;
+	flagmap_init(&mb->settling);
+	flagmap_init(&mb->synced);
 	for (s = 0; s < SIDE_COUNT; s++) {
 		struct mbox_side *ms = &mb->s[s];
 
@@ -1000,6 +1025,24 @@ mbox_init(struct mbox *mb, struct sync_run *run, const struct sync_target *t)
 			return -1;
 		}
 		ms->have_row = ret > 0;
+	}
+	if (mb->s[SIDE_LOCAL].have_row && mb->s[SIDE_REMOTE].have_row) {
+		uint64_t forgotten;
+
+		if (state_base_check(run->state, mb->idx,
+		                     mb->s[SIDE_LOCAL].row.highestmodseq,
+		                     mb->s[SIDE_REMOTE].row.highestmodseq,
+		                     &forgotten, &error) < 0) {
+			sync_db_fail(mb, error);
+			return -1;
+		}
+		if (forgotten > 0)
+			log_info("database", mb->display,
+			         "synced by another program since: the last "
+			         "synced flags of its %" PRIu64 " pair(s) are "
+			         "forgotten (a flag conflict takes the union "
+			         "once)",
+			         forgotten);
 	}
 	mb->active = true;
 	return 0;

@@ -3,7 +3,8 @@
 # 45-kill.sh: a run interrupted at step boundaries (IMAPSYNC_DEBUG_EXIT_AT)
 # and at random instants (SIGKILL), during a first sync and during an
 # incremental one, then resumed, ends with exactly the stores of an
-# uninterrupted run: no message lost, none doubled.
+# uninterrupted run: no message lost, none doubled; flags changed on both
+# sides are merged as by an uninterrupted run, and so is the next change.
 #
 # By default (make check) a sample: the first three boundaries, the last
 # two and three between, and 3 random kills. With SYNC_LONG=1 (make
@@ -166,6 +167,165 @@ interrupted() {
 
 interrupted "$BASE" "$REF" first
 interrupted "$INCBASE" "$INCREF" incremental
+
+# Flags changed on both sides since the last sync (issue 18): a run
+# stopped at each step, between a STORE and the database write that
+# records the merged flags as the pair's base, or after, then resumed,
+# gives the reference's flags (no flag lost); a second round of changes
+# merged from the recorded base gives the reference's too (no flag
+# resurrected by a base left stale).
+sync_pair_new --name fbase
+FBASE=$SYNC_DIR
+{
+	echo "append INBOX -s f1 -f '\\Seen'"
+	echo "append INBOX -s f2 -f '\$label2'"
+	echo "append INBOX -s f3 -f '\\Answered \\Flagged \\Seen'"
+	echo "append INBOX -s f4"
+	echo "append INBOX -s f5 -f '\\Seen'"
+	echo "append INBOX -s f6"
+} | store_script "$LOCAL" >/dev/null
+sync_ok "flags: first sync exits 0"
+# flag_changes N: round N of changes, on the current pair.
+flag_changes() {
+	_l() { store_uid_of "$LOCAL" INBOX "$1"; }
+	_r() { store_uid_of "$REMOTE" INBOX "$1"; }
+	if [ "$1" = 1 ]; then
+		store_flags "$LOCAL" INBOX "$(_l f1)" -FLAGS '\Seen'
+		store_flags "$REMOTE" INBOX "$(_r f1)" +FLAGS '\Flagged'
+		store_flags "$LOCAL" INBOX "$(_l f2)" +FLAGS '$label1'
+		store_flags "$REMOTE" INBOX "$(_r f2)" -FLAGS '$label2'
+		store_flags "$LOCAL" INBOX "$(_l f3)" -FLAGS '\Flagged'
+		store_flags "$REMOTE" INBOX "$(_r f3)" -FLAGS '\Seen'
+		store_flags "$LOCAL" INBOX "$(_l f4)" +FLAGS '\Seen'
+		store_flags "$REMOTE" INBOX "$(_r f4)" +FLAGS '\Seen'
+		store_flags "$LOCAL" INBOX "$(_l f5)" -FLAGS '\Seen'
+		store_flags "$REMOTE" INBOX "$(_r f6)" +FLAGS '\Answered'
+	else
+		store_flags "$LOCAL" INBOX "$(_l f1)" +FLAGS '\Seen'
+		store_flags "$REMOTE" INBOX "$(_r f1)" -FLAGS '\Flagged'
+		store_flags "$LOCAL" INBOX "$(_l f3)" +FLAGS '\Seen'
+		store_flags "$REMOTE" INBOX "$(_r f3)" -FLAGS '\Answered'
+		store_flags "$LOCAL" INBOX "$(_l f5)" +FLAGS '\Draft'
+		store_flags "$REMOTE" INBOX "$(_r f5)" +FLAGS '\Flagged'
+		store_flags "$LOCAL" INBOX "$(_l f6)" -FLAGS '\Answered'
+		store_flags "$REMOTE" INBOX "$(_r f6)" +FLAGS '\Seen'
+	fi >/dev/null
+}
+flag_changes 1
+sync_pair_clone fref
+sync_ok "flags: reference sync exits 0"
+FREF=$SYNC_DIR
+dump_of "$FREF"
+# flag_lists: the flags of f1 to f6 on the remote, \Recent left out.
+flag_lists() {
+	store_msgflags "$REMOTE" INBOX | awk '{ s = ""
+		for (i = 2; i <= NF; i++) if ($i != "\\Recent") s = s " " $i
+		printf "%s/", substr(s, 2) }'
+}
+tap_is "$(flag_lists)" '\Flagged/$label1/\Answered/\Seen//\Answered/' \
+	"flags: the reference merged per flag"
+flag_changes 2
+sync_ok "flags: reference second sync exits 0"
+tap_is "$(flag_lists)" '\Seen/$label1/\Seen/\Seen/\Draft \Flagged/\Seen/' \
+	"flags: the reference merged the next changes from the merged flags"
+store_dump "$LOCAL" >"$FREF/dump2.local" 2>&1
+fbad=0
+fsteps=$(steps_of "$FBASE")
+k=1
+while [ "$k" -le "$fsteps" ]; do
+	sync_pair_use "$FBASE"
+	sync_pair_clone "flags-$k" >/dev/null
+	IMAPSYNC_DEBUG_EXIT_AT=$k sync_run_with "$HOOKS_BIN"
+	store_wait_sessions "$LOCAL" "$REMOTE"
+	sync_run || fbad=$((fbad + 1))
+	dump_of "$SYNC_DIR"
+	if ! diff -q "$FREF/dump.local" "$SYNC_DIR/dump.local" >/dev/null ||
+		! diff -q "$FREF/dump.remote" "$SYNC_DIR/dump.remote" \
+			>/dev/null; then
+		fbad=$((fbad + 1))
+		tap_diag "flags: after step $k the stores differ from the reference"
+		diff "$FREF/dump.local" "$SYNC_DIR/dump.local" | head -n 10 |
+			sed 's/^/# /'
+	fi
+	flag_changes 2
+	sync_run || fbad=$((fbad + 1))
+	dump_of "$SYNC_DIR"
+	if ! diff -q "$FREF/dump2.local" "$SYNC_DIR/dump.local" >/dev/null ||
+		! diff -q "$FREF/dump2.local" "$SYNC_DIR/dump.remote" \
+			>/dev/null; then
+		fbad=$((fbad + 1))
+		tap_diag "flags: after step $k, the next merge differs from the reference"
+		diff "$FREF/dump2.local" "$SYNC_DIR/dump.local" | head -n 10 |
+			sed 's/^/# /'
+	fi
+	rm -rf "$SYNC_DIR"
+	k=$((k + 1))
+done
+tap_diag "flags: interrupted at each of $fsteps steps"
+tap_is "$fbad" 0 "flags: every interrupted run resumes to the reference, and merges the next changes as it does"
+tap_check "flags: the run has steps between its STOREs and its commit" \
+	test "$fsteps" -ge 3
+
+# A message moved on one side with a flag removed, and flagged on the
+# other side: stopped at each step, resumed, it ends where it was moved
+# with both changes (\Flagged \Seen), whatever step the run stopped at,
+# the move's intent carrying the pair's base when the move was made and
+# not recorded.
+sync_pair_new --name mbase
+MBASE=$SYNC_DIR
+store_create "$LOCAL" m2 >/dev/null
+store_append "$LOCAL" m2 -s t1 -f '$Label1 \Seen' >/dev/null
+store_append "$LOCAL" m2 -s t2 >/dev/null
+sync_ok "move and flags: first sync exits 0"
+store_flags "$LOCAL" m2 "$(store_uid_of "$LOCAL" m2 t1)" -FLAGS '$Label1'
+store_flags "$REMOTE" m2 "$(store_uid_of "$REMOTE" m2 t1)" +FLAGS '\Flagged'
+store_move "$LOCAL" m2 "$(store_uid_of "$LOCAL" m2 t1)" INBOX
+mflags() {
+	store_msgflags "$1" INBOX | awk '{ s = ""
+		for (i = 2; i <= NF; i++) if ($i != "\\Recent") s = s " " $i
+		printf "%s/", substr(s, 2) }'
+}
+mbad=0
+msteps=$(steps_of "$MBASE")
+k=1
+while [ "$k" -le "$msteps" ]; do
+	sync_pair_use "$MBASE"
+	sync_pair_clone "move-$k" >/dev/null
+	IMAPSYNC_DEBUG_EXIT_AT=$k sync_run_with "$HOOKS_BIN"
+	store_wait_sessions "$LOCAL" "$REMOTE"
+	sync_run || mbad=$((mbad + 1))
+	got="$(mflags "$LOCAL")$(mflags "$REMOTE")"
+	if [ "$got" != '\Flagged \Seen/\Flagged \Seen/' ]; then
+		mbad=$((mbad + 1))
+		tap_diag "move and flags: after step $k: $got"
+	fi
+	rm -rf "$SYNC_DIR"
+	k=$((k + 1))
+done
+tap_diag "move and flags: interrupted at each of $msteps steps"
+tap_is "$mbad" 0 "move and flags: every interrupted run resumes with both changes"
+# The run stopped once the server made its UID MOVE and before it
+# recorded it (a SIGKILL's window, no step's): stopped at its intent, the
+# move made by hand as the server would have. The old pair is gone on
+# both sides then; MATCH pairs the two again from the intent, which
+# kept the pair's last synced flags (not the union: $Label1 stays off).
+k=1
+while [ "$k" -le "$msteps" ]; do
+	sync_pair_use "$MBASE"
+	sync_pair_clone "intent-$k" >/dev/null
+	IMAPSYNC_DEBUG_EXIT_AT=$k sync_run_with "$HOOKS_BIN"
+	grep -q "(move intents recorded)" "$SYNC_ERR" && break
+	rm -rf "$SYNC_DIR"
+	k=$((k + 1))
+done
+tap_check "move and flags: a run stops at its move intent" \
+	grep -q "(move intents recorded)" "$SYNC_ERR"
+store_wait_sessions "$LOCAL" "$REMOTE"
+store_move "$REMOTE" m2 "$(store_uid_of "$REMOTE" m2 t1)" INBOX
+sync_ok "move made, not recorded: the next run exits 0"
+tap_is "$(mflags "$LOCAL")$(mflags "$REMOTE")" '\Flagged \Seen/\Flagged \Seen/' \
+	"move made, not recorded: both changes, merged from the intent's base"
+sync_dumps_equal "move made, not recorded: dumps equal"
 
 # Random instants: SIGKILL after 0 to 300 ms, then resume.
 bad=0

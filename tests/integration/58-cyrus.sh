@@ -76,13 +76,28 @@ store_flags "$LOCAL" INBOX "$(store_uid_of "$LOCAL" INBOX r2)" +FLAGS \
 	'\Seen'
 store_flags "$REMOTE" INBOX "$(store_uid_of "$REMOTE" INBOX r2)" +FLAGS \
 	'\Flagged'
+# Removals too: merged per flag from the last synced flags (issue 18).
+store_flags "$LOCAL" INBOX "$(store_uid_of "$LOCAL" INBOX r1)" -FLAGS \
+	'\Seen'
+store_flags "$REMOTE" INBOX "$(store_uid_of "$REMOTE" INBOX r1)" -FLAGS \
+	'kw_l'
+store_flags "$REMOTE" INBOX "$(store_uid_of "$REMOTE" INBOX r1)" +FLAGS \
+	'\Answered'
 sync_ok "conflicting flags: exits 0"
-tap_check "conflicting flags: the conflict is reported" \
-	grep -q 'Conflicting flag update' "$SYNC_ERR"
+tap_check "conflicting flags: the merge is reported" \
+	grep -qF "local(INBOX): merged flags for UID $(store_uid_of "$LOCAL" INBOX r2) (+\\Seen from local, +\\Flagged from remote)" \
+	"$SYNC_ERR"
+tap_check "conflicting flags: the removals are reported" \
+	grep -qF "local(INBOX): merged flags for UID $(store_uid_of "$LOCAL" INBOX r1) (-\\Seen from local, -kw_l from remote, +\\Answered from remote)" \
+	"$SYNC_ERR"
+no_warning "conflicting flags: no warning"
 sync_dumps_equal "conflicting flags: stores equal"
 tap_is "$(store_msgflags "$REMOTE" INBOX |
 	grep "^$(store_uid_of "$REMOTE" INBOX r2) " | cut -d' ' -f2-)" \
-	'$Label1 \Flagged \Seen' "conflicting flags: the union on Cyrus"
+	'$Label1 \Flagged \Seen' "conflicting flags: both additions on Cyrus"
+tap_is "$(store_msgflags "$REMOTE" INBOX |
+	grep "^$(store_uid_of "$REMOTE" INBOX r1) " | cut -d' ' -f2-)" \
+	'\Answered \Flagged' "conflicting flags: both sides' removals on Cyrus"
 sync_noop "conflicting flags: the next run changes nothing"
 
 # --- expunges, each side ---------------------------------------------------

@@ -131,7 +131,9 @@ tap_is "$WATCH_RC" 0 "the watcher stops"
 sync_dumps_equal "stores equal" --canon
 
 # An older database (schema 5): no last sync, no delimiter, no error.
-sync_db 'DROP TABLE synced; DROP TABLE delimiter; PRAGMA user_version = 5'
+sync_db 'DROP TABLE synced; DROP TABLE delimiter; DROP TABLE flagset;
+	DROP TABLE base_mark; ALTER TABLE mapping DROP COLUMN base;
+	ALTER TABLE pending DROP COLUMN base; PRAGMA user_version = 5'
 sync_run --status --json
 tap_is "$SYNC_RC" 0 "--status on a schema 5 database exits 0"
 tap_is "$(json '[m["last_sync"] for m in d["mailboxes"]] + [d["schema"]]')" \

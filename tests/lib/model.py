@@ -55,7 +55,8 @@ Options:
                     without .ops) are known to fail: TODO
   --todo-why TEXT   the reason given with TODO (default "issue 21")
   --flag-rule union|perflag   what merge_flags() does when both sides
-                    changed a message's flags (default union, as today)
+                    changed a message's flags (default perflag, issue 18;
+                    union for interimap, with --tool or --compare)
   --paranoid        also check that each store is what the user's actions
                     made it before each sync (a check of the test itself)
   -v                say what is done
@@ -64,7 +65,8 @@ What the oracle expects (class Model): a message is where the side that
 moved it last put it; a change made on one side only is carried to the
 other; a copy exists twice on both; an expunge on one side removes the
 message on both; flags changed on one side only are that side's, changed
-on both sides are merged by merge_flags() (the union today: FLAG_RULE);
+on both sides are merged by merge_flags() (per flag from the flags of the
+last sync: FLAG_RULE);
 a mailbox created, renamed, deleted or (un)subscribed on one side is so
 on both (deleted with the messages in it: the other side did not touch
 it in that round).  Renames and deletions are done as a mail client does them:
@@ -115,7 +117,7 @@ imaplib._MAXLINE = 10 * 1024 * 1024
 SIDES = ('local', 'remote')
 FLAGS = ('\\Seen', '\\Flagged', '\\Answered', '\\Draft', '$Label1',
          '$Forwarded', 'kw_a', 'kw_b')
-FLAG_RULE = 'union'
+FLAG_RULE = 'perflag'
 CHANGE_RE = re.compile(r'(Added|Removed|Updated|Created|Deleted|Renamed|'
                        r'Subscribe|Unsubscribe|Expunged|Copied|Moved)')
 
@@ -123,10 +125,12 @@ CHANGE_RE = re.compile(r'(Added|Removed|Updated|Created|Deleted|Renamed|'
 def merge_flags(base, a, b):
     """The flags of a message both sides may have changed since BASE.
 
-    The one place that says what a flag conflict gives.  'union' (today's
-    engine and man page): one side changed, that side's; both changed, the
-    union.  'perflag' (issue 18): each flag as the side that changed it
-    left it (local first when both changed the same flag)."""
+    The one place that says what a flag conflict gives.  'perflag' (issue
+    18, the default): each flag as the side that changed it since BASE
+    left it; a flag both changed was changed the same way (it can only be
+    set or unset), and a flag neither changed stays as in BASE.  'union'
+    (interimap): one side changed, that side's; both changed, the union
+    of both lists."""
     if a == base:
         return b
     if b == base:
@@ -1275,7 +1279,7 @@ class Opts:
     tap = False
     verbose = False
     tmp = None
-    flag_rule = 'union'
+    flag_rule = None
     paranoid = False
     compare = None
     todo = ()
@@ -1356,6 +1360,11 @@ def parse(argv):
         # on one side; it has no IMAPSYNC_DEBUG_EXIT_AT.
         o.kill_mode = 'sig'
         o.no_renames = o.no_deletes = True
+    o.flag_rule_given = o.flag_rule is not None
+    if o.flag_rule is None:
+        o.flag_rule = 'union' if is_interimap(o.tool) else 'perflag'
+    if o.flag_rule not in ('union', 'perflag'):
+        sys.exit('model.py: --flag-rule union|perflag')
     global FLAG_RULE
     FLAG_RULE = o.flag_rule
     o.tmp = os.environ.get('TMPDIR', '/tmp')
@@ -1477,7 +1486,14 @@ def main(argv):
             o2 = Opts()
             o2.__dict__.update(o.__dict__)
             o2.tool = o.compare
+            # Each tool held to its own flag rule (interimap: the
+            # union), unless --flag-rule says one for both.
+            global FLAG_RULE
+            if not o.flag_rule_given:
+                FLAG_RULE = 'union' if is_interimap(o.compare) else \
+                    'perflag'
             r2 = Runner(o2, seed).run(ops)
+            FLAG_RULE = o.flag_rule
             for k in ('ops', 'syncs', 'kills', 'dups', 'lost', 'divergent'):
                 setattr(totals2, k, getattr(totals2, k) + getattr(r2, k))
             totals2.kinds.update(r2.kinds)

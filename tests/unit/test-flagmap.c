@@ -5,6 +5,8 @@
 #include "flagmap.h"
 #include "imap-parser.h"
 
+#include <stdio.h>
+
 TEST(set_get_remove_many)
 {
 	struct flagmap m;
@@ -95,6 +97,48 @@ TEST(union_and_equal)
 	CHECK(flags_equal("\\Seen \\Flagged", "\\seen \\flagged"));
 	CHECK(!flags_equal("\\Seen", "\\Seen \\Flagged"));
 	buf_free(&b);
+}
+
+/* merge3(base, a, b) into a string, changes into *changes. */
+static const char *
+merge3(const char *base, const char *a, const char *b, char *changes)
+{
+	static char out[256];
+	struct buf *r = buf_create(1024), *c = buf_create(1024);
+
+	CHECK_INT_EQ(flags_merge3(base, a, b, "local", "remote", r, c), 0);
+	snprintf(out, sizeof(out), "%s", buf_data(r));
+	snprintf(changes, 256, "%s", buf_data(c));
+	buf_free(&r);
+	buf_free(&c);
+	return out;
+}
+
+TEST(merge_per_flag_from_the_base)
+{
+	char c[256];
+
+	/* -\Seen here, +\Flagged there: the union would undo the
+	 * unread mark. */
+	CHECK_STREQ(merge3("\\Seen", "", "\\Flagged \\Seen", c),
+	            "\\Flagged");
+	CHECK_STREQ(c, "-\\Seen from local, +\\Flagged from remote");
+	/* A keyword added here, another removed there. */
+	CHECK_STREQ(merge3("$label2", "$label1 $label2", "", c), "$label1");
+	CHECK_STREQ(c, "-$label2 from remote, +$label1 from local");
+	/* Both remove different flags. */
+	CHECK_STREQ(merge3("\\Answered \\Flagged \\Seen",
+	                   "\\Answered \\Seen", "\\Answered \\Flagged",
+	                   c),
+	            "\\Answered");
+	/* Both add the same one: no conflict on it. */
+	CHECK_STREQ(merge3("", "\\Seen", "\\Seen kw", c), "\\Seen kw");
+	CHECK_STREQ(c, "+\\Seen from both sides, +kw from remote");
+	/* One side only: that side's list. */
+	CHECK_STREQ(merge3("a b", "a b", "b c", c), "b c");
+	CHECK_STREQ(merge3("a b", "b c", "a b", c), "b c");
+	/* Case does not make a flag another. */
+	CHECK_STREQ(merge3("\\Seen", "\\SEEN kw", "", c), "kw");
 }
 
 TEST(runs_by_flags_not_by_message)

@@ -738,3 +738,97 @@ TEST(dry_open_writes_nothing)
 	}
 	teardown();
 }
+
+TEST(pair_bases)
+{
+	struct state *st;
+	const char *error;
+	char *base = NULL;
+	uint64_t forgotten = 9;
+	int64_t idx = 0;
+	const char *path = setup();
+
+	st = open_ok(path);
+	CHECK(st != NULL);
+	if (st == NULL) {
+		teardown();
+		return;
+	}
+	CHECK(state_mailbox_create(st, "INBOX", 5, false, &idx, &error) == 0);
+	CHECK(state_begin(st, &error) == 0);
+	CHECK(state_mapping_add_base(st, idx, 1, 11, 100, "\\Seen", &error) ==
+	      0);
+	CHECK(state_mapping_add_base(st, idx, 2, 12, 100, "\\Seen", &error) ==
+	      0);
+	CHECK(state_mapping_add_base(st, idx, 3, 13, 0, "", &error) == 0);
+	CHECK(state_mapping_add_base(st, idx, 4, 14, 0, NULL, &error) == 0);
+	CHECK(state_mapping_add(st, idx, 5, 15, 0, &error) == 0);
+	CHECK(state_commit(st, &error) == 0);
+	/* Known, by either side's UID; "" is a base, NULL none. */
+	CHECK(state_mapping_get_base(st, idx, SIDE_REMOTE, 12, &base,
+	                             &error) == 1 &&
+	      base != NULL && strcmp(base, "\\Seen") == 0);
+	free(base);
+	CHECK(state_mapping_get_base(st, idx, SIDE_LOCAL, 3, &base, &error) ==
+	          1 &&
+	      base != NULL && strcmp(base, "") == 0);
+	free(base);
+	CHECK(state_mapping_get_base(st, idx, SIDE_LOCAL, 4, &base, &error) ==
+	          0 &&
+	      base == NULL);
+	CHECK(state_mapping_get_base(st, idx, SIDE_LOCAL, 5, &base, &error) ==
+	          0 &&
+	      base == NULL);
+	CHECK(state_mapping_get_base(st, idx, SIDE_LOCAL, 9, &base, &error) ==
+	          0 &&
+	      base == NULL);
+	/* A list is stored once. */
+	CHECK(state_mapping_set_base(st, idx, 5, "\\Seen", &error) == 0);
+	CHECK(state_mapping_set_base(st, idx, 1, "$a \\Flagged", &error) == 0);
+	/* A rolled back list is not taken for one that exists. */
+	CHECK(state_begin(st, &error) == 0);
+	CHECK(state_mapping_set_base(st, idx, 2, "kw_new", &error) == 0);
+	CHECK(state_rollback(st, &error) == 0);
+	CHECK(state_mapping_set_base(st, idx, 3, "kw_new", &error) == 0);
+	CHECK(state_mapping_get_base(st, idx, SIDE_LOCAL, 3, &base, &error) ==
+	          1 &&
+	      base != NULL && strcmp(base, "kw_new") == 0);
+	free(base);
+	/* An intent's base. */
+	CHECK(state_pending_add_base(st, idx, SIDE_REMOTE, 21, "", 0,
+	                             "\\Draft", &error) == 0);
+	CHECK(state_pending_add(st, idx, SIDE_REMOTE, 22, "", 0, &error) ==
+	      0);
+	CHECK(state_pending_get_base(st, idx, SIDE_REMOTE, 21, &base,
+	                             &error) == 1 &&
+	      base != NULL && strcmp(base, "\\Draft") == 0);
+	free(base);
+	CHECK(state_pending_get_base(st, idx, SIDE_REMOTE, 22, &base,
+	                             &error) == 0 &&
+	      base == NULL);
+	CHECK(state_pending_get_base(st, idx, SIDE_LOCAL, 21, &base,
+	                             &error) == 0 &&
+	      base == NULL);
+	/* The mark: the same numbers keep the bases, others forget them. */
+	CHECK(state_base_mark(st, idx, 40, 50, &error) == 0);
+	CHECK(state_base_check(st, idx, 40, 50, &forgotten, &error) == 0 &&
+	      forgotten == 0);
+	CHECK(state_mapping_get_base(st, idx, SIDE_LOCAL, 1, &base, &error) ==
+	      1);
+	free(base);
+	CHECK(state_base_check(st, idx, 40, 51, &forgotten, &error) == 0 &&
+	      forgotten == 4);
+	CHECK(state_mapping_get_base(st, idx, SIDE_LOCAL, 1, &base, &error) ==
+	      0);
+	state_close(&st);
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM flagset"), 5);
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM mapping "
+	                           "WHERE base IS NOT NULL"),
+	             0);
+	/* The mark goes with its mailbox. */
+	st = open_ok(path);
+	CHECK(st != NULL && state_mailbox_delete(st, idx, &error) == 0);
+	state_close(&st);
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM base_mark"), 0);
+	teardown();
+}
