@@ -269,7 +269,10 @@ db_error:
 
 /* Whether v, new on side s of mb, has the key of a message new on the
  * other side there that an intent names: what a stopped run copied or
- * moved into mb, there twice now. MATCH pairs the two; v is no move. */
+ * moved into mb, there twice now. MATCH pairs the two; v is no move.
+ * (Unless an intent names v too: a move the stopped run meant to make
+ * of v, crossing one of the other side's, neither sent; the caller
+ * looks.) */
 static bool
 intent_twin(struct mbox *mb, enum side s, const struct sync_ident *v,
             const struct uidset *named)
@@ -346,14 +349,18 @@ sync_move_finish(struct mbox *mbs, size_t n)
 			struct mbox_side *ms = &to->s[s];
 			struct uidset pending = UIDSET_INIT;
 			struct uidset named = UIDSET_INIT;
+			struct uidset mine = UIDSET_INIT;
 
 			/* A mailbox being paired afresh (UIDVALIDITY
 			 * changed) takes no move. */
 			if (to->failed || !to->active || to->recover)
 				continue;
 			if (sync_pending_uids(to, s, true, &pending) < 0 ||
+			    sync_pending_uids(to, s, false, &mine) < 0 ||
 			    sync_pending_uids(to, other, false, &named) < 0) {
 				uidset_free(&pending);
+				uidset_free(&mine);
+				uidset_free(&named);
 				continue;
 			}
 			for (j = 0; j < ms->idents_count; j++) {
@@ -367,7 +374,8 @@ sync_move_finish(struct mbox *mbs, size_t n)
 				    v->weak ||
 				    uidset_contains(&pending, v->uid) ||
 				    key_twice(keys, nkeys, v->key) ||
-				    intent_twin(to, s, v, &named))
+				    (!uidset_contains(&mine, v->uid) &&
+				     intent_twin(to, s, v, &named)))
 					continue;
 				c = bsearch(&key, cands, nc, sizeof(*cands),
 				            cand_cmp);
@@ -396,6 +404,7 @@ sync_move_finish(struct mbox *mbs, size_t n)
 					             c->id->uid, v,
 					             c->id->flags) < 0) {
 						uidset_free(&pending);
+						uidset_free(&mine);
 						uidset_free(&named);
 						goto nomem;
 					}
@@ -404,11 +413,13 @@ sync_move_finish(struct mbox *mbs, size_t n)
 				if (uidset_add(&gone[c->mb - mbs], uid) < 0 ||
 				    uidset_add(&came[i], v->uid) < 0) {
 					uidset_free(&pending);
+					uidset_free(&mine);
 					uidset_free(&named);
 					goto nomem;
 				}
 			}
 			uidset_free(&pending);
+			uidset_free(&mine);
 			uidset_free(&named);
 		}
 		for (i = 0; i < n; i++) {
