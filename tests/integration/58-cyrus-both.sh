@@ -89,12 +89,13 @@ store_flags "$LOCAL" INBOX "$(store_uid_of "$LOCAL" INBOX r2)" +FLAGS '\Seen'
 store_flags "$REMOTE" INBOX "$(store_uid_of "$REMOTE" INBOX r2)" +FLAGS \
 	'\Flagged'
 sync_ok "conflicting flags: exits 0"
-tap_check "conflicting flags: the conflict is reported" \
-	grep -q 'Conflicting flag update' "$SYNC_ERR"
+tap_check "conflicting flags: the merge is reported" \
+	grep -qF "local(INBOX): merged flags for UID $(store_uid_of "$LOCAL" INBOX r2) (+\\Seen from local, +\\Flagged from remote)" \
+	"$SYNC_ERR"
 sync_dumps_equal "conflicting flags: stores equal"
 tap_is "$(store_msgflags "$LOCAL" INBOX |
 	grep "^$(store_uid_of "$LOCAL" INBOX r2) " | cut -d' ' -f2-)" \
-	'$Label1 \Flagged \Seen' "conflicting flags: the union"
+	'$Label1 \Flagged \Seen' "conflicting flags: both additions"
 sync_noop "conflicting flags: the next run changes nothing"
 
 # --- expunges, each side ---------------------------------------------------

@@ -96,6 +96,9 @@ cyrus_local_stop() {
 cyrus_both_conf() {
 	{
 		echo "database = $SYNC_DB"
+		# First syncs of two stores that both hold mail, on purpose
+		# (as sync_write_conf).
+		echo "safety-merge = NO"
 		echo
 		echo "[local]"
 		echo "type = imap"
