@@ -203,6 +203,7 @@ copy_flush(struct mbox_side *from)
 	struct copy_batch *b = from->batch;
 	struct mbox *mb = from->mb;
 	const char *error;
+	char floor[32];
 	size_t i;
 
 	if (b == NULL)
@@ -215,12 +216,17 @@ copy_flush(struct mbox_side *from)
 		sync_copy_batch_free(&b);
 		return;
 	}
+	/* The intent keeps the target's UIDNEXT before the APPEND: what
+	 * the APPEND makes is at or above it, a message the user put there
+	 * before is below (sync_match_finish() tells them apart). */
+	snprintf(floor, sizeof(floor), "%s%" PRIu32, SYNC_INTENT_FLOOR,
+	         mbox_other(from)->uidnext);
 	if (state_begin(mb->run->state, &error) < 0)
 		goto db_error;
 	for (i = 0; i < b->count; i++) {
 		if (state_pending_add_base(mb->run->state, mb->idx, b->from,
-		                           b->uids[i], "", 0, b->flags[i],
-		                           &error) < 0) {
+		                           b->uids[i], floor, strlen(floor),
+		                           b->flags[i], &error) < 0) {
 			sync_rollback(mb->run->state);
 			goto db_error;
 		}

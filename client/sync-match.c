@@ -484,6 +484,7 @@ struct pending_ctx {
 	enum side side;
 	bool copies;
 	struct uidset *uids;
+	uint32_t floor; /* the lowest floor of the side's copy intents */
 };
 
 static int
@@ -491,19 +492,35 @@ pending_add(void *context, const struct state_pending *p)
 {
 	struct pending_ctx *pc = context;
 
+	size_t fl = strlen(SYNC_INTENT_FLOOR);
+
 	if (p->from != pc->side ||
 	    (pc->copies && p->fingerprint_len == SYNC_INTENT_MOVE_LEN &&
 	     memcmp(p->fingerprint, SYNC_INTENT_MOVE, SYNC_INTENT_MOVE_LEN) ==
 	         0))
 		return 0;
+	if (p->fingerprint_len > fl && p->fingerprint_len < fl + 11 &&
+	    memcmp(p->fingerprint, SYNC_INTENT_FLOOR, fl) == 0) {
+		char num[12];
+		unsigned long v;
+
+		memcpy(num, (const char *)p->fingerprint + fl,
+		       p->fingerprint_len - fl);
+		num[p->fingerprint_len - fl] = '\0';
+		v = strtoul(num, NULL, 10);
+		if (v <= UINT32_MAX && (uint32_t)v < pc->floor)
+			pc->floor = (uint32_t)v;
+	} else {
+		pc->floor = 0; /* an intent without one: no floor */
+	}
 	return uidset_add(pc->uids, p->uid) < 0 ? -1 : 0;
 }
 
-int
-sync_pending_uids(struct mbox *mb, enum side s, bool copies,
-                  struct uidset *uids)
+static int
+pending_uids(struct mbox *mb, enum side s, bool copies, struct uidset *uids,
+             uint32_t *floor_r)
 {
-	struct pending_ctx pc = {s, copies, uids};
+	struct pending_ctx pc = {s, copies, uids, UINT32_MAX};
 	const char *error;
 
 	if (state_pending_foreach(mb->run->state, mb->idx, pending_add, &pc,
@@ -512,7 +529,36 @@ sync_pending_uids(struct mbox *mb, enum side s, bool copies,
 		return -1;
 	}
 	uidset_normalize(uids);
+	if (floor_r != NULL)
+		*floor_r = pc.floor == UINT32_MAX ? 0 : pc.floor;
 	return 0;
+}
+
+int
+sync_pending_uids(struct mbox *mb, enum side s, bool copies,
+                  struct uidset *uids)
+{
+	return pending_uids(mb, s, copies, uids, NULL);
+}
+
+/* The first message of idents [from, to) of ms not paired yet, still
+ * new, named by an intent (in pend) or not, as named says, and at or
+ * above floor; to if none. */
+static size_t
+ident_find(const struct mbox_side *ms, size_t from, size_t to,
+           const struct uidset *pend, bool named, uint32_t floor)
+{
+	size_t k;
+
+	for (k = from; k < to; k++) {
+		const struct sync_ident *id = &ms->idents[k];
+
+		if (!id->taken && uidset_contains(&ms->fresh, id->uid) &&
+		    uidset_contains(pend, id->uid) == named &&
+		    id->uid >= floor)
+			return k;
+	}
+	return to;
 }
 
 int
@@ -521,6 +567,9 @@ sync_match_finish(struct mbox *mb)
 	struct mbox_side *ls = &mb->s[SIDE_LOCAL], *rs = &mb->s[SIDE_REMOTE];
 	struct uidset lp = UIDSET_INIT, rp = UIDSET_INIT;
 	struct uidset pend[SIDE_COUNT] = {UIDSET_INIT, UIDSET_INIT};
+	/* Per side, the UID below which a message was there before the
+	 * other side's intents: the user's, not what they copied. */
+	uint32_t floor[SIDE_COUNT] = {0, 0};
 	struct state *st = mb->run->state;
 	const char *error;
 	size_t i = 0, j = 0, pairs = 0;
@@ -549,8 +598,10 @@ sync_match_finish(struct mbox *mb)
 	 * was killed may have copied one to the other: an intent says so.
 	 * A first sync, a repair and a restore pair whatever is equal. */
 	any = mb->recover || mb->repair || !ls->have_row || !rs->have_row;
-	if (!any && (sync_pending_uids(mb, SIDE_LOCAL, false, &pend[SIDE_LOCAL]) < 0 ||
-	             sync_pending_uids(mb, SIDE_REMOTE, false, &pend[SIDE_REMOTE]) < 0)) {
+	if (!any && (pending_uids(mb, SIDE_LOCAL, false, &pend[SIDE_LOCAL],
+	                          &floor[SIDE_REMOTE]) < 0 ||
+	             pending_uids(mb, SIDE_REMOTE, false, &pend[SIDE_REMOTE],
+	                          &floor[SIDE_LOCAL]) < 0)) {
 		sync_rollback(st);
 		goto out;
 	}
@@ -605,37 +656,29 @@ sync_match_finish(struct mbox *mb)
 				break;
 			x = &ls->idents[a];
 			y = &rs->idents[b];
-			if (!any && !uidset_contains(&pend[SIDE_LOCAL], x->uid) &&
-			    !uidset_contains(&pend[SIDE_REMOTE], y->uid)) {
-				/* Pair only what an intent names: look for
-				 * one further on either side. */
-				size_t k;
+			if (!any) {
+				/* Pair only a message an intent names with
+				 * one no intent names: the copy or the move a
+				 * stopped run made of it. Two that intents
+				 * both name are two messages the user put
+				 * there, neither copied yet. */
+				size_t k = ident_find(ls, a, ie,
+				                      &pend[SIDE_LOCAL], true, 0);
+				size_t m = ident_find(rs, b, je,
+				                      &pend[SIDE_REMOTE], false,
+				                      floor[SIDE_REMOTE]);
 
-				for (k = a + 1; k < ie; k++) {
-					if (uidset_contains(&pend[SIDE_LOCAL],
-					                    ls->idents[k].uid) &&
-					    !ls->idents[k].taken &&
-					    uidset_contains(&ls->fresh,
-					                    ls->idents[k].uid))
-						break;
+				if (k == ie || m == je) {
+					k = ident_find(ls, a, ie,
+					               &pend[SIDE_LOCAL], false,
+					               floor[SIDE_LOCAL]);
+					m = ident_find(rs, b, je,
+					               &pend[SIDE_REMOTE], true, 0);
 				}
-				if (k < ie) {
-					x = &ls->idents[k];
-				} else {
-					for (k = b + 1; k < je; k++) {
-						if (uidset_contains(
-						        &pend[SIDE_REMOTE],
-						        rs->idents[k].uid) &&
-						    !rs->idents[k].taken &&
-						    uidset_contains(
-						        &rs->fresh,
-						        rs->idents[k].uid))
-							break;
-					}
-					if (k == je)
-						break;
-					y = &rs->idents[k];
-				}
+				if (k == ie || m == je)
+					break;
+				x = &ls->idents[k];
+				y = &rs->idents[m];
 			}
 			if (match_pair(mb, x, y, &lp, &rp, &error) < 0) {
 				sync_rollback(st);

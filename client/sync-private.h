@@ -387,6 +387,8 @@ int sync_pending_uids(struct mbox *mb, enum side s, bool copies,
 /* The mark of a move's intent in the pending table's fingerprint column
  * (a copy's is empty): a move that was never sent can still be made. */
 #define SYNC_INTENT_MOVE "move"
+/* A copy's intent: this and the target's UIDNEXT before the APPEND. */
+#define SYNC_INTENT_FLOOR "floor "
 #define SYNC_INTENT_MOVE_LEN 4
 /* Queue the FETCH of the keys of uids (normalized) on ms, in the step's
  * flight (in PHASE_SIZES their sizes only); the answers reach
