@@ -1536,10 +1536,16 @@ def main(argv):
         seed = o.first_seed
         limit = o.seeds if o.seeds is not None else (
             1 << 62 if o.seconds else 100)
-        while nseq < limit and time.monotonic() < t_end:
-            ops = Gen(seed, o).sequence()
-            one(seed, ops)
-            seed += 1
+        # SIGTERM or ^C: the counts so far (the sequence cut short is
+        # not counted).
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        try:
+            while nseq < limit and time.monotonic() < t_end:
+                ops = Gen(seed, o).sequence()
+                one(seed, ops)
+                seed += 1
+        except KeyboardInterrupt:
+            print('stopped at seed %d' % seed)
     if cmd == 'soak' or len(args) > 1 or o.compare:
         print('%ssequences %d, operations %d, syncs %d, kills %d, '
               'duplicates %d, lost %d, divergent stores %d, failed '
