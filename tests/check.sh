@@ -12,7 +12,10 @@
 #                              unit test, fuzz-smoke)
 #   SKIP_TESTS='80-*'          all but these
 #   JOBS=N                     N tests at a time (default: make's -jN,
-#                              else the number of cores)
+#                              else twice the number of cores: a test
+#                              mostly waits on its servers, and the
+#                              tests pass with every core busy, see
+#                              check-loaded)
 #   KEEP=1                     keep a failed test's directory (printed)
 #   LONG=1                     the long variants (45-kill's full sweep)
 set -u
@@ -20,8 +23,8 @@ cd "$(dirname "$0")/.." || exit 2
 ncpu=$(nproc 2>/dev/null || echo 2)
 mkjobs=$(printf ' %s ' "${MAKEFLAGS:-}" |
 	sed -n 's/.* -[a-zA-Z]*j *\([0-9][0-9]*\) .*/\1/p')
-jobs=${JOBS:-${mkjobs:-$ncpu}}
-[ "$jobs" -ge 1 ] 2>/dev/null || jobs=$ncpu
+jobs=${JOBS:-${mkjobs:-$((ncpu * 2))}}
+[ "$jobs" -ge 1 ] 2>/dev/null || jobs=$((ncpu * 2))
 TESTS=${TESTS:-} SKIP_TESTS=${SKIP_TESTS:-}
 export KEEP="${KEEP:-}" SYNC_LONG="${LONG:-}"
 # The plain build's integration runs: the install test and a smoke test.
