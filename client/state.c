@@ -1402,31 +1402,40 @@ state_mapping_set_base(struct state *st, int64_t idx, uint32_t luid,
 	return run(st, s, "set base flags", error_r) < 0 ? -1 : 0;
 }
 
-int
-state_mapping_get_base(struct state *st, int64_t idx, enum side side,
-                       uint32_t uid, char **base_r, const char **error_r)
+/* Step s, bound, for one text column: 1 and *text_r (the caller frees
+ * it) for a row, 0 for none. */
+static int
+step_text(struct state *st, sqlite3_stmt *s, char **text_r, const char *what,
+          const char **error_r)
 {
-	sqlite3_stmt *s = stmt(st, STMT_BASE_GET_LOCAL + side, error_r);
-	int rc;
+	int rc = sqlite3_step(s);
 
-	*base_r = NULL;
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, idx);
-	sqlite3_bind_int64(s, 2, uid);
-	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		const unsigned char *t = sqlite3_column_text(s, 0);
 
-		if (t == NULL || (*base_r = strdup((const char *)t)) == NULL) {
+		if (t == NULL || (*text_r = strdup((const char *)t)) == NULL) {
 			done(s);
 			return set_error(st, error_r, "out of memory");
 		}
 	}
 	done(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(st, error_r, "look up base flags");
+		return db_error(st, error_r, what);
 	return rc == SQLITE_ROW ? 1 : 0;
+}
+
+int
+state_mapping_get_base(struct state *st, int64_t idx, enum side side,
+                       uint32_t uid, char **base_r, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_BASE_GET_LOCAL + side, error_r);
+
+	*base_r = NULL;
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_int64(s, 2, uid);
+	return step_text(st, s, base_r, "look up base flags", error_r);
 }
 
 int
@@ -1612,7 +1621,6 @@ state_pending_get_base(struct state *st, int64_t idx, enum side from,
                        uint32_t uid, char **base_r, const char **error_r)
 {
 	sqlite3_stmt *s = stmt(st, STMT_PENDING_BASE_GET, error_r);
-	int rc;
 
 	*base_r = NULL;
 	if (s == NULL)
@@ -1620,19 +1628,7 @@ state_pending_get_base(struct state *st, int64_t idx, enum side from,
 	sqlite3_bind_int64(s, 1, idx);
 	sqlite3_bind_text(s, 2, side_name(from), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, uid);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(s, 0);
-
-		if (t == NULL || (*base_r = strdup((const char *)t)) == NULL) {
-			done(s);
-			return set_error(st, error_r, "out of memory");
-		}
-	}
-	done(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(st, error_r, "look up intent base");
-	return rc == SQLITE_ROW ? 1 : 0;
+	return step_text(st, s, base_r, "look up intent base", error_r);
 }
 
 int
