@@ -1599,17 +1599,6 @@ mbx_renames(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 				         "(renamed on %s)",
 				         fw, tw, side_name(x->where));
 				x->dry = true;
-				if (state_mailbox_rename(
-				        st, x->from->name, x->from->len,
-				        x->to->name, x->to->len, NULL,
-				        &error) < 0) {
-					free(fw);
-					free(tw);
-					free(display);
-					sync_rollback(st);
-					goto db_error;
-				}
-				done++;
 			} else {
 				imap_conn_cmd(run->server[other].conn,
 				              mbx_admin_done, &failed,
@@ -1621,18 +1610,17 @@ mbx_renames(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 				         "Renamed mailbox %s to %s (renamed "
 				         "on %s)",
 				         fw, tw, side_name(x->where));
-				if (state_mailbox_rename(
-				        st, x->from->name, x->from->len,
-				        x->to->name, x->to->len, NULL,
-				        &error) < 0) {
-					free(fw);
-					free(tw);
-					free(display);
-					sync_rollback(st);
-					goto db_error;
-				}
-				done++;
 			}
+			if (state_mailbox_rename(st, x->from->name,
+			                         x->from->len, x->to->name,
+			                         x->to->len, NULL, &error) < 0) {
+				free(fw);
+				free(tw);
+				free(display);
+				sync_rollback(st);
+				goto db_error;
+			}
+			done++;
 		}
 		free(fw);
 		free(tw);
