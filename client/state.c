@@ -144,6 +144,21 @@ static const char *const schema_v7[] = {
     NULL,
 };
 
+/* Version 8. expunging: the messages an expunge is about to flag
+ * \Deleted, written in the transaction that decides it (before the
+ * STORE is sent) and removed in the one that records it done. A row a
+ * killed run left names a \Deleted that is the sync's, not the user's:
+ * the next run takes it off before it looks at the message (and expunges
+ * again if it still should), so it is never carried to the other side. */
+static const char *const schema_v8[] = {
+    "CREATE TABLE expunging ("
+    "idx INTEGER NOT NULL REFERENCES mailboxes(idx) ON DELETE CASCADE, "
+    "side TEXT NOT NULL CHECK (side IN ('local', 'remote')), "
+    "uid UNSIGNED INT NOT NULL CHECK (uid > 0), "
+    "PRIMARY KEY (idx, side, uid))",
+    NULL,
+};
+
 enum stmt {
 	STMT_MAILBOX_FIND,
 	STMT_MAILBOX_CREATE,
@@ -192,6 +207,11 @@ enum stmt {
 	STMT_BASE_FORGET,
 	STMT_PENDING_ADD_BASE,
 	STMT_PENDING_BASE_GET,
+	STMT_EXPUNGING_ADD,
+	STMT_EXPUNGING_REMOVE,
+	STMT_EXPUNGING_LIST,
+	STMT_EXPUNGING_ANY,
+	STMT_DELETE_EXPUNGING,
 	STMT_COUNT
 };
 
@@ -225,6 +245,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_DELETE_LOCAL] = "DELETE FROM local WHERE idx = ?1",
     [STMT_DELETE_REMOTE] = "DELETE FROM remote WHERE idx = ?1",
     [STMT_DELETE_PENDING] = "DELETE FROM pending WHERE idx = ?1",
+    [STMT_DELETE_EXPUNGING] = "DELETE FROM expunging WHERE idx = ?1",
     [STMT_DELETE_MAILBOX] = "DELETE FROM mailboxes WHERE idx = ?1",
     [STMT_STATUS_GET_LOCAL] = "SELECT UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ "
                               "FROM local WHERE idx = ?1",
@@ -301,6 +322,13 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_PENDING_BASE_GET] =
         "SELECT f.flags FROM pending p JOIN flagset f ON f.id = p.base "
         "WHERE p.idx = ?1 AND p.side = ?2 AND p.uid = ?3",
+    [STMT_EXPUNGING_ADD] = "INSERT OR IGNORE INTO expunging (idx, side, uid) "
+                           "VALUES (?1, ?2, ?3)",
+    [STMT_EXPUNGING_REMOVE] = "DELETE FROM expunging "
+                              "WHERE idx = ?1 AND side = ?2 AND uid = ?3",
+    [STMT_EXPUNGING_LIST] = "SELECT uid FROM expunging "
+                            "WHERE idx = ?1 AND side = ?2 ORDER BY uid",
+    [STMT_EXPUNGING_ANY] = "SELECT EXISTS (SELECT 1 FROM expunging)",
 };
 
 #define FLAGS_CACHE 16
@@ -492,7 +520,12 @@ migrate(struct state *st, int version, const char **error_r)
 			return -1;
 		version = 7;
 	}
-	return exec(st, "PRAGMA user_version = 7", error_r);
+	if (version == 7) {
+		if (exec_list(st, schema_v8, error_r) < 0)
+			return -1;
+		version = 8;
+	}
+	return exec(st, "PRAGMA user_version = 8", error_r);
 }
 
 /* mkdir -p of path's parent, new directories mode 0700. */
@@ -1059,7 +1092,7 @@ state_mailbox_delete(struct state *st, int64_t idx, const char **error_r)
 	/* interimap's order, so its foreign keys hold at every step */
 	static const enum stmt order[] = {
 	    STMT_DELETE_MAPPING, STMT_DELETE_LOCAL,   STMT_DELETE_REMOTE,
-	    STMT_DELETE_PENDING, STMT_DELETE_MAILBOX,
+	    STMT_DELETE_PENDING, STMT_DELETE_EXPUNGING, STMT_DELETE_MAILBOX,
 	};
 	sqlite3_stmt *s;
 	int ret = 0;
@@ -1916,4 +1949,71 @@ state_delimiter_set(struct state *st, enum side side, char delim,
 	sqlite3_bind_text(s, 2, &delim, delim != '\0' ? 1 : 0,
 	                  SQLITE_TRANSIENT);
 	return run(st, s, "set delimiter", error_r) < 0 ? -1 : 0;
+}
+
+static int
+expunging_set(struct state *st, enum stmt id, int64_t idx, enum side side,
+              uint32_t uid, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, id, error_r);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_text(s, 2, side_name(side), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, uid);
+	return run(st, s, "expunging", error_r) < 0 ? -1 : 0;
+}
+
+int
+state_expunging_add(struct state *st, int64_t idx, enum side side,
+                    uint32_t uid, const char **error_r)
+{
+	return expunging_set(st, STMT_EXPUNGING_ADD, idx, side, uid, error_r);
+}
+
+int
+state_expunging_remove(struct state *st, int64_t idx, enum side side,
+                       uint32_t uid, const char **error_r)
+{
+	return expunging_set(st, STMT_EXPUNGING_REMOVE, idx, side, uid,
+	                     error_r);
+}
+
+int
+state_expunging_any(struct state *st, bool *any_r, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_EXPUNGING_ANY, error_r);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	*any_r = rc == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
+	done(s);
+	if (rc != SQLITE_ROW)
+		return db_error(st, error_r, "expunging");
+	return 0;
+}
+
+int
+state_expunging_foreach(struct state *st, int64_t idx, enum side side,
+                        state_uid_fn *fn, void *context, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(st, STMT_EXPUNGING_LIST, error_r);
+	int rc, ret = 0;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_text(s, 2, side_name(side), -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		ret = fn(context, (uint32_t)sqlite3_column_int64(s, 0));
+		if (ret != 0)
+			break;
+	}
+	done(s);
+	if (ret == 0 && rc != SQLITE_DONE)
+		return db_error(st, error_r, "list expunging");
+	return ret;
 }

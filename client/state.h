@@ -22,7 +22,7 @@
  * refusal table, 6 the synced and delimiter tables (for --status), 7
  * each pair's last synced flags (flagset, mapping.base, pending.base,
  * base_mark). */
-#define STATE_SCHEMA_VERSION 7
+#define STATE_SCHEMA_VERSION 8
 
 /* state_open()'s result when another process holds the database. */
 #define STATE_LOCKED (-2)
@@ -203,6 +203,23 @@ typedef int state_pending_fn(void *context, const struct state_pending *p);
 int state_pending_foreach(struct state *state, int64_t idx,
                           state_pending_fn *fn, void *context,
                           const char **error_r);
+
+/* The messages of side in mailbox idx an expunge is flagging \Deleted
+ * (recorded before the STORE, removed with the expunge's record): what a
+ * killed run leaves names a \Deleted that is the sync's own. */
+int state_expunging_add(struct state *state, int64_t idx, enum side side,
+                        uint32_t uid, const char **error_r);
+int state_expunging_remove(struct state *state, int64_t idx, enum side side,
+                           uint32_t uid, const char **error_r);
+/* Whether any mailbox has such messages (the usual answer: no). */
+int state_expunging_any(struct state *state, bool *any_r,
+                        const char **error_r);
+typedef int state_uid_fn(void *context, uint32_t uid);
+/* Call fn for each of them, by UID; a non-zero return from fn stops and
+ * is returned. */
+int state_expunging_foreach(struct state *state, int64_t idx, enum side side,
+                            state_uid_fn *fn, void *context,
+                            const char **error_r);
 
 /* Record side's stable id of mailbox idx (X-GUID or MAILBOXID). */
 int state_mailbox_id_set(struct state *state, int64_t idx, enum side side,

@@ -42,7 +42,7 @@ tap_check "nothing was copied, created or changed" sh -c \
 	"! grep -E 'Added|Removed|Updated|Created|Subscribe' '$SYNC_ERR'"
 tap_is "$(sync_db 'SELECT count(*) FROM mapping')" "$pairs" \
 	"every pair came over"
-tap_is "$(sync_db 'PRAGMA user_version')" 7 "imapsync's schema on top"
+tap_is "$(sync_db 'PRAGMA user_version')" 8 "imapsync's schema on top"
 tap_is "$(sync_db 'SELECT count(*) FROM mapping WHERE base IS NULL')" \
 	"$pairs" "interimap kept no pair's last synced flags"
 tap_is "$(store_count "$LOCAL" INBOX) $(store_count "$REMOTE" INBOX)" "7 7" \
