@@ -232,6 +232,28 @@ flags_equal(const char *a, const char *b)
 	return strcasecmp(a, b) == 0;
 }
 
+int
+flags_drop(struct buf *list, const char *flag)
+{
+	char *copy = strdup(buf_data(list)), *word, *save = NULL;
+	size_t len = buf_len(list);
+
+	if (copy == NULL)
+		return -1;
+	buf_reset(list);
+	for (word = strtok_r(copy, " ", &save); word != NULL;
+	     word = strtok_r(NULL, " ", &save)) {
+		if (strcasecmp(word, flag) == 0)
+			continue;
+		/* Never longer than what was there: it fits. */
+		if (buf_len(list) > 0)
+			(void)buf_append_byte(list, ' ');
+		(void)buf_append_str(list, word);
+	}
+	free(copy);
+	return buf_len(list) <= len ? 0 : -1;
+}
+
 /* A canonical list split into words, in its own copy. */
 struct flag_words {
 	char *s;

@@ -79,6 +79,9 @@ int flags_union(const char *a, const char *b, struct buf *out);
 int flags_merge3(const char *base, const char *a, const char *b,
                  const char *a_name, const char *b_name, struct buf *out,
                  struct buf *changes);
+/* Take flag out of the canonical list (still canonical); -1 when out of
+ * memory. */
+int flags_drop(struct buf *list, const char *flag);
 /* Whether two canonical lists hold the same flags. */
 bool flags_equal(const char *a, const char *b);
 

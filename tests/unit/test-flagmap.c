@@ -99,6 +99,24 @@ TEST(union_and_equal)
 	buf_free(&b);
 }
 
+TEST(drop_one_flag)
+{
+	struct buf *b = buf_create(1024);
+
+	buf_append_str(b, "$a \\Deleted \\Seen");
+	CHECK_INT_EQ(flags_drop(b, "\\deleted"), 0);
+	CHECK_STREQ(buf_data(b), "$a \\Seen");
+	CHECK_INT_EQ(flags_drop(b, "\\Deleted"), 0);
+	CHECK_STREQ(buf_data(b), "$a \\Seen");
+	CHECK_INT_EQ(flags_drop(b, "\\Seen"), 0);
+	CHECK_STREQ(buf_data(b), "$a");
+	CHECK_INT_EQ(flags_drop(b, "$a"), 0);
+	CHECK_STREQ(buf_data(b), "");
+	CHECK_INT_EQ(flags_drop(b, "$a"), 0);
+	CHECK_STREQ(buf_data(b), "");
+	buf_free(&b);
+}
+
 /* merge3(base, a, b) into a string, changes into *changes. */
 static const char *
 merge3(const char *base, const char *a, const char *b, char *changes)
