@@ -61,7 +61,9 @@ expunge_record(struct mbox_side *ms, const struct uidset *gone)
 	uidset_iter_init(&it, gone);
 	while (uidset_iter_next(&it, &uid)) {
 		if (state_mapping_remove(mb->run->state, mb->idx, ms->side, uid,
-		                         &error) < 0) {
+		                         &error) < 0 ||
+		    state_expunging_remove(mb->run->state, mb->idx, ms->side,
+		                           uid, &error) < 0) {
 			sync_rollback(mb->run->state);
 			goto db_error;
 		}
@@ -176,12 +178,37 @@ static void
 chain_expunged(struct imap_conn *conn, const struct imap_response *resp,
                void *ctx)
 {
-	struct mbox_side *ms = ctx;
+	struct expunge_chain *x = ctx;
+	struct mbox_side *ms = x->ms;
+	struct state *st = ms->mb->run->state;
+	struct uidset_iter it;
+	const char *error;
+	uint32_t uid;
 
 	(void)conn;
 	if (resp != NULL && resp->status != IMAP_STATUS_OK)
 		sync_fail(ms->mb, ms->side, "UID EXPUNGE failed: %s",
 		          resp->text);
+	if (resp == NULL || resp->status != IMAP_STATUS_OK)
+		goto out; /* the next run finishes it (expunging table) */
+	if (state_begin(st, &error) < 0)
+		goto db_error;
+	uidset_iter_init(&it, &x->uids);
+	while (uidset_iter_next(&it, &uid)) {
+		if (state_expunging_remove(st, ms->mb->idx, ms->side, uid,
+		                           &error) < 0) {
+			sync_rollback(st);
+			goto db_error;
+		}
+	}
+	if (state_commit(st, &error) < 0)
+		goto db_error;
+	goto out;
+db_error:
+	sync_db_fail(ms->mb, error);
+out:
+	uidset_free(&x->uids);
+	free(x);
 }
 
 static void
@@ -199,8 +226,9 @@ chain_stored(struct imap_conn *conn, const struct imap_response *resp,
 	    !ms->mb->run->fatal) {
 		/* Other mailboxes' commands may have been queued since. */
 		sync_select_live(ms, true);
-		sync_cmd(ms, false, chain_expunged, ms, "UID EXPUNGE %S",
-		         &x->uids);
+		if (sync_cmd(ms, false, chain_expunged, x, "UID EXPUNGE %S",
+		             &x->uids) != NULL)
+			return;
 	}
 	uidset_free(&x->uids);
 	free(x);
@@ -225,6 +253,124 @@ sync_expunge_uids(struct mbox_side *ms, const char *set,
 	if (sync_cmd(ms, false, chain_stored, x,
 	             "UID STORE %a +FLAGS.SILENT (\\Deleted)", set) == NULL)
 		chain_stored(NULL, NULL, x);
+}
+
+/* --- What a killed run's expunge left ------------------------------------ */
+
+static int
+undelete_add(void *ctx, uint32_t uid)
+{
+	return uidset_add(ctx, uid) < 0 ? -1 : 0;
+}
+
+int
+sync_expunging_load(struct mbox_side *ms)
+{
+	struct mbox *mb = ms->mb;
+	const char *error = "out of memory";
+
+	if (state_expunging_foreach(mb->run->state, mb->idx, ms->side,
+	                            undelete_add, &ms->undelete, &error) != 0) {
+		sync_db_fail(mb, error);
+		return -1;
+	}
+	uidset_normalize(&ms->undelete);
+	return 0;
+}
+
+/* The rows of uids go: their \Deleted is off, or they are expunged. */
+static void
+undelete_done(struct imap_conn *conn, const struct imap_response *resp,
+              void *ctx)
+{
+	struct set_cmd *sc = ctx;
+	struct mbox_side *ms = sc->ms;
+	struct state *st = ms->mb->run->state;
+	struct uidset_iter it;
+	const char *error;
+	uint32_t uid;
+
+	(void)conn;
+	if (resp == NULL || sc->aborted)
+		goto out;
+	if (resp->status != IMAP_STATUS_OK) {
+		sync_fail(ms->mb, ms->side,
+		          "cannot take off the \\Deleted an interrupted run "
+		          "left on UID(s) it meant to expunge: %s", resp->text);
+		goto out;
+	}
+	if (sc->again) {
+		/* Gone by our UID EXPUNGE: not the other side's news. */
+		(void)uidset_subtract(&ms->vanished, &sc->uids);
+	} else if (ms->undelete_modseq == ms->hms + 1) {
+		/* The STORE's is the only change since what SELECT said
+		 * (no other MODSEQ fits between): the numbers stored cover
+		 * it, and a STORE UNCHANGEDSINCE there passes. */
+		ms->hms = ms->undelete_modseq;
+	}
+	if (state_begin(st, &error) < 0)
+		goto db_error;
+	uidset_iter_init(&it, &sc->uids);
+	while (uidset_iter_next(&it, &uid)) {
+		if (state_expunging_remove(st, ms->mb->idx, ms->side, uid,
+		                           &error) < 0) {
+			sync_rollback(st);
+			goto db_error;
+		}
+	}
+	if (state_commit(st, &error) < 0)
+		goto db_error;
+	goto out;
+db_error:
+	sync_db_fail(ms->mb, error);
+out:
+	set_cmd_free(sc);
+}
+
+void
+sync_expunging_resume(struct mbox_side *ms)
+{
+	struct set_cmd *sc[2] = {NULL, NULL};
+	struct uidset_iter it;
+	uint32_t uid;
+	unsigned i;
+
+	if (ms->mb->run->set.dry_run)
+		return; /* EXAMINE: the flag is only left out of what it sees */
+	for (i = 0; i < 2; i++) {
+		if ((sc[i] = calloc(1, sizeof(*sc[i]))) == NULL)
+			goto nomem;
+		sc[i]->ms = ms;
+		uidset_init(&sc[i]->uids);
+		sc[i]->again = i == 1; /* 1: finish the expunge */
+	}
+	/* Still paired: the run decides again. A pair recorded gone (a
+	 * move without MOVE, stopped before its EXPUNGE): finish it. */
+	uidset_iter_init(&it, &ms->undelete);
+	while (uidset_iter_next(&it, &uid)) {
+		if (uidset_add(&sc[sync_is_mapped(ms, uid) ? 0 : 1]->uids,
+		               uid) < 0)
+			goto nomem;
+	}
+	if (ms->mb->failed)
+		goto nomem; /* the mapping lookup said why */
+	if (sc[0]->uids.n == 0 ||
+	    sync_cmd(ms, false, undelete_done, sc[0],
+	             "UID STORE %S -FLAGS.SILENT (\\Deleted)",
+	             &sc[0]->uids) == NULL)
+		set_cmd_free(sc[0]);
+	if (sc[1]->uids.n == 0 ||
+	    sync_cmd(ms, false, undelete_done, sc[1], "UID EXPUNGE %S",
+	             &sc[1]->uids) == NULL)
+		set_cmd_free(sc[1]);
+	return;
+nomem:
+	for (i = 0; i < 2; i++) {
+		if (sc[i] != NULL)
+			set_cmd_free(sc[i]);
+	}
+	if (!ms->mb->failed)
+		sync_fail(ms->mb, ms->side, "out of memory");
 }
 
 /* Expunge uids (normalized) on ms: STORE \Deleted and UID EXPUNGE, one
@@ -334,6 +480,12 @@ apply_vanished(struct mbox *mb)
 					goto db_error_rollback;
 				continue;
 			}
+			/* Before its STORE \Deleted is sent: that flag is
+			 * ours if the run dies before the EXPUNGE. */
+			if (!mb->run->set.dry_run &&
+			    state_expunging_add(st, mb->idx, os->side, partner,
+			                        &error) < 0)
+				goto db_error_rollback;
 			uidset_add(&remove[os->side], partner);
 		}
 		if (unmatched > 0)

@@ -719,7 +719,12 @@ move_intents(struct move_cmd *mc)
 		        st, to->idx, twin, m->other_uid, SYNC_INTENT_MOVE,
 		        SYNC_INTENT_MOVE_LEN,
 		        flags_equal(m->flags, m->other_flags) ? m->flags : base,
-		        &error) < 0) {
+		        &error) < 0 ||
+		    /* Without MOVE: COPY, STORE \Deleted, EXPUNGE; the
+		     * \Deleted is ours until the EXPUNGE is answered. */
+		    ((mbox_server(mc->from)->caps & IMAP_CAP_MOVE) == 0 &&
+		     state_expunging_add(st, mc->from->mb->idx,
+		                         mc->from->side, m->uid, &error) < 0)) {
 			free(base);
 			sync_rollback(st);
 			goto db_error;

@@ -185,6 +185,11 @@ struct mbox_side {
 	uint64_t live_gone, live_added;
 	uint64_t live_gone_last; /* live_gone at the last EXISTS */
 	struct uidset expunged;
+	/* What a killed run's expunge left flagged \Deleted here (the
+	 * expunging table): that flag is the sync's, not shown as a
+	 * change; the SELECT step takes it off, or finishes the expunge. */
+	struct uidset undelete;
+	uint64_t undelete_modseq; /* the highest MODSEQ SELECT saw of them */
 	/* Of expunged, what the selection reported vanished. */
 	struct uidset expunged_seen;
 	uint64_t max_modseq, hms_seen;
@@ -297,6 +302,14 @@ void sync_cmd_step(struct mbox_side *ms, imap_cmd_fn *cb, void *ctx,
  * (APPLY's own expunges pipeline them and check VANISHED instead.) */
 void sync_expunge_uids(struct mbox_side *ms, const char *set,
                        const struct uidset *uids);
+/* The messages of ms a killed run's expunge left \Deleted (the
+ * expunging table), into ms->undelete; -1 (the mailbox failed) on a
+ * database error. */
+int sync_expunging_load(struct mbox_side *ms);
+/* After its first SELECT: take that \Deleted off the messages still
+ * paired (the run decides again what to expunge), and finish the expunge
+ * of those whose pairs a run recorded gone (a move without MOVE). */
+void sync_expunging_resume(struct mbox_side *ms);
 /* Stop holding: select ms's mailbox and queue what was kept (true if
  * anything was). */
 bool sync_release(struct mbox_side *ms);

@@ -271,6 +271,10 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 	}
 	if ((f.have & IMAP_FETCH_UID) == 0)
 		return; /* not about a message we can name */
+	if (mb->phase == PHASE_SELECT && ms->undelete.n > 0 &&
+	    f.modseq > ms->undelete_modseq &&
+	    uidset_contains(&ms->undelete, f.uid))
+		ms->undelete_modseq = f.modseq;
 	if ((mb->phase == PHASE_MATCH || mb->phase == PHASE_SCAN) &&
 	    (f.have & SYNC_KEY_ITEMS) != 0 &&
 	    (f.have & (SYNC_KEY_ITEMS | IMAP_FETCH_FLAGS)) !=
@@ -338,6 +342,13 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 	    flags_canonical(f.flags, f.flags_count, flags) < 0) {
 		buf_free(&flags);
 		sync_fail(mb, ms->side, "bad FLAGS for UID %" PRIu32, f.uid);
+		return;
+	}
+	if (ms->undelete.n > 0 && uidset_contains(&ms->undelete, f.uid) &&
+	    flags_drop(flags, "\\Deleted") < 0) {
+		/* The sync's own \Deleted, left by a killed run. */
+		buf_free(&flags);
+		sync_fail(mb, ms->side, "out of memory");
 		return;
 	}
 	if (mb->phase == PHASE_MATCH) {
@@ -955,6 +966,7 @@ mbox_free(struct mbox *mb)
 		uidset_free(&ms->storing);
 		uidset_free(&ms->expunged);
 		uidset_free(&ms->expunged_seen);
+		uidset_free(&ms->undelete);
 		uidset_free(&ms->sized);
 		flagmap_free(&ms->modified);
 		flagmap_free(&ms->carry);
@@ -999,6 +1011,7 @@ mbox_init(struct mbox *mb, struct sync_run *run, const struct sync_target *t)
 		uidset_init(&ms->storing);
 		uidset_init(&ms->expunged);
 		uidset_init(&ms->expunged_seen);
+		uidset_init(&ms->undelete);
 		flagmap_init(&ms->modified);
 		flagmap_init(&ms->carry);
 		flagmap_init(&ms->expect);
@@ -1431,10 +1444,19 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 	/* A side where something else than new mail happened (see
 	 * sync_first_churn()). */
 	bool churn[SIDE_COUNT] = {false, false};
+	/* Expunges a killed run left half done (usually none). */
+	bool expunging = false;
+	const char *error;
 	unsigned s;
 	size_t i, n = 0;
 
 	if (mbs == NULL || targets == NULL) {
+		free(mbs);
+		free(targets);
+		return -1;
+	}
+	if (state_expunging_any(run->state, &expunging, &error) < 0) {
+		log_error("database", NULL, "%s", error);
 		free(mbs);
 		free(targets);
 		return -1;
@@ -1450,7 +1472,10 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 		run->server[s].lost_in = NULL;
 	}
 	for (i = 0; i < n; i++) {
-		if (mbox_init(&mbs[i], run, &targets[i]) < 0) {
+		if (mbox_init(&mbs[i], run, &targets[i]) < 0 ||
+		    (expunging &&
+		     (sync_expunging_load(&mbs[i].s[SIDE_LOCAL]) < 0 ||
+		      sync_expunging_load(&mbs[i].s[SIDE_REMOTE]) < 0))) {
 			mbs[i].failed = true;
 			continue;
 		}
@@ -1476,9 +1501,12 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 				ms->hms = 1;
 				continue;
 			}
-			if (!repair && sync_first_listed(ms, &targets[i]))
+			if (!repair && ms->undelete.n == 0 &&
+			    sync_first_listed(ms, &targets[i]))
 				continue;
 			sync_first_select(ms, &targets[i], churn[s]);
+			if (ms->undelete.n > 0)
+				sync_expunging_resume(ms);
 		}
 	}
 	if (sync_run_wait(run) < 0)
