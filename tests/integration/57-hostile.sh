@@ -23,16 +23,14 @@ cp "$SYNC_CONF" "$SYNC_CONF.sane"
 for mode in garbage badfetch hugeliteral cut bye; do
 	sed "s|^command = $REMOTE\$|command = $IMAPSYNC_TOP/tests/lib/hostile.py $mode $REMOTE|" \
 		"$SYNC_CONF.sane" >"$SYNC_CONF"
-	t0=$(date +%s)
-	sync_run
-	took=$(($(date +%s) - t0))
+	# Bounded (timeout 60): a hang ends as status 124, not 1 or 3.
+	sync_run_with _sync_bounded
 	if [ "$mode" = badfetch ]; then
 		# One bad response: that mailbox fails, the run goes on.
 		tap_is "$SYNC_RC" 1 "$mode: exit status 1"
 	else
 		tap_is "$SYNC_RC" 3 "$mode: exit status 3"
 	fi
-	tap_check "$mode: ends within 20 s (${took} s)" test "$took" -le 20
 	tap_check "$mode: the error names the remote server" \
 		grep -q 'remote.*ERROR\|ERROR: remote' "$SYNC_ERR"
 	tap_diag "$(grep ERROR "$SYNC_ERR" | head -n 2)"
