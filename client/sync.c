@@ -158,6 +158,7 @@ sync_run_wait(struct sync_run *run)
 	    run->server[SIDE_REMOTE].conn,
 	};
 	int timeout_ms = (int)run->config->timeout * 1000;
+	bool failed;
 	size_t i;
 
 	if (run->fatal)
@@ -177,8 +178,15 @@ sync_run_wait(struct sync_run *run)
 		run->fatal = true;
 		return -1;
 	}
+	/* A side that failed says why; the other, still waiting for an
+	 * answer then, was not silent: it was cut off. */
+	failed = false;
 	for (i = 0; i < SIDE_COUNT; i++)
-		sync_log_conn_error(run, i, 2 * timeout_ms);
+		failed |= imap_conn_error(conns[i])[0] != '\0';
+	for (i = 0; i < SIDE_COUNT; i++) {
+		if (!failed || imap_conn_error(conns[i])[0] != '\0')
+			sync_log_conn_error(run, i, 2 * timeout_ms);
+	}
 	run->fatal = true;
 	return -1;
 }

@@ -33,6 +33,8 @@ for mode in garbage badfetch hugeliteral cut bye; do
 	fi
 	tap_check "$mode: the error names the remote server" \
 		grep -q 'remote.*ERROR\|ERROR: remote' "$SYNC_ERR"
+	tap_check "$mode: the local server, cut off, is not said silent" \
+		sh -c "! grep -q 'local: the server sent nothing' '$SYNC_ERR'"
 	tap_diag "$(grep ERROR "$SYNC_ERR" | head -n 2)"
 	cp "$SYNC_CONF.sane" "$SYNC_CONF"
 	sync_ok "$mode: the next run against the sane server exits 0"
