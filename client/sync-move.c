@@ -291,6 +291,32 @@ intent_twin(struct mbox *mb, enum side s, const struct sync_ident *v,
 	return false;
 }
 
+/* Whether v, new on side s of mb and named by a stopped run's move
+ * intent, has the key of a message new on the other side there that no
+ * intent names, and that side's server has no MOVE: what the stopped
+ * run's UID COPY left there, its answer never read (the source is still
+ * there, so the move is seen again). MATCH pairs the two and the source
+ * goes as an expunge: moving it again would leave the copy twice. */
+static bool
+copy_arrived(struct mbox *mb, enum side s, const struct sync_ident *v,
+             const struct uidset *named)
+{
+	struct mbox_side *os = &mb->s[side_other(s)];
+	size_t j;
+
+	if ((mbox_server(os)->caps & IMAP_CAP_MOVE) != 0)
+		return false;
+	for (j = 0; j < os->idents_count; j++) {
+		const struct sync_ident *w = &os->idents[j];
+
+		if (!uidset_contains(named, w->uid) &&
+		    uidset_contains(&os->fresh, w->uid) &&
+		    memcmp(w->key, v->key, SYNC_KEY_LEN) == 0)
+			return true;
+	}
+	return false;
+}
+
 int
 sync_move_finish(struct mbox *mbs, size_t n)
 {
@@ -375,7 +401,9 @@ sync_move_finish(struct mbox *mbs, size_t n)
 				    uidset_contains(&pending, v->uid) ||
 				    key_twice(keys, nkeys, v->key) ||
 				    (!uidset_contains(&mine, v->uid) &&
-				     intent_twin(to, s, v, &named)))
+				     intent_twin(to, s, v, &named)) ||
+				    (uidset_contains(&mine, v->uid) &&
+				     copy_arrived(to, s, v, &named)))
 					continue;
 				c = bsearch(&key, cands, nc, sizeof(*cands),
 				            cand_cmp);

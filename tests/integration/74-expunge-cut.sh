@@ -87,7 +87,6 @@ sync_run_relayed "$CUT $IMAPSYNC_TOP/tests/lib/capfilter.py MOVE"
 tap_check "nomove: the cut run does not exit 0" test "$SYNC_RC" -ne 0
 tap_is "$(store_msgflags "$REMOTE" box001 | grep -c Deleted)" 1 \
 	"nomove: it left \\Deleted on the remote's a1 in box001 (copied)"
-cp "$SYNC_CONF" "$SYNC_CONF.sane"
 sed -i "s|^command = $REMOTE\$|command = $IMAPSYNC_TOP/tests/lib/capfilter.py MOVE $REMOTE|" \
 	"$SYNC_CONF"
 sync_ok "nomove: the next run exits 0"
@@ -97,4 +96,26 @@ tap_check "nomove: the remote equals what the user left on local" \
 tap_is "$(deleted_count "$REMOTE")" 0 "nomove: no \\Deleted left"
 sync_noop "nomove: a second sync is a no-op"
 sync_dumps_equal "nomove: both stores are equal"
+
+# 4. The same, dead before the STORE \Deleted, the UID COPY done but its
+# answer never read (the move not recorded, the source still there): the
+# next run pairs the copy that arrived and expunges the source, instead
+# of moving it again (which left the message twice in box002).
+sync_pair_use "$BASE"
+sync_pair_clone nomove-store >/dev/null
+store_move "$LOCAL" box001 "$(store_uid_of "$LOCAL" box001 a1)" box002 \
+	>/dev/null
+store_dump "$LOCAL" >"$SYNC_DIR/dump.user" 2>&1
+sync_run_relayed "$IMAPSYNC_TOP/tests/lib/cutat.py UID.STORE.*Deleted $IMAPSYNC_TOP/tests/lib/capfilter.py MOVE"
+tap_check "nomove-store: the cut run does not exit 0" test "$SYNC_RC" -ne 0
+tap_is "$(store_count "$REMOTE" box002)" 3 \
+	"nomove-store: the COPY went through (a1 in box002 too)"
+sed -i "s|^command = $REMOTE\$|command = $IMAPSYNC_TOP/tests/lib/capfilter.py MOVE $REMOTE|" \
+	"$SYNC_CONF"
+sync_ok "nomove-store: the next run exits 0"
+store_dump "$REMOTE" >"$SYNC_DIR/dump.other" 2>&1
+tap_check "nomove-store: the remote equals what the user left on local" \
+	diff -u "$SYNC_DIR/dump.user" "$SYNC_DIR/dump.other"
+sync_noop "nomove-store: a second sync is a no-op"
+sync_dumps_equal "nomove-store: both stores are equal"
 tap_done
