@@ -21,6 +21,7 @@ static struct {
 	char *prefix_fmt;
 	bool quiet;
 	int debug;
+	bool debug_sync;
 	bool progress_shown;
 	bool tty;
 	bool muted;
@@ -102,6 +103,7 @@ log_init(const struct log_settings *set, const char **error_r)
 
 	log_state.quiet = set->quiet;
 	log_state.debug = set->debug;
+	log_state.debug_sync = set->debug_sync;
 	log_state.journal = -1;
 	log_state.tty = isatty(STDERR_FILENO) == 1;
 	free(log_state.prefix_fmt);
@@ -370,6 +372,37 @@ log_debugf(const char *side, const char *mailbox, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_line(LOG_PRIO_DEBUG, side, mailbox, NULL, fmt, ap);
 	va_end(ap);
+}
+
+bool
+log_sync_tracing(void)
+{
+	return log_state.debug_sync;
+}
+
+void
+log_sync_trace(const char *fmt, va_list ap)
+{
+	struct buf *raw, *esc;
+
+	if (!log_state.debug_sync)
+		return;
+	raw = buf_create(LOG_MAX_LINE);
+	esc = buf_create(LOG_MAX_LINE * LOG_ESCAPE_GROWTH);
+	if (raw == NULL || esc == NULL) {
+		buf_free(&raw);
+		buf_free(&esc);
+		return;
+	}
+	(void)buf_vprintf(raw, fmt, ap);
+	(void)log_escape(esc, buf_data(raw), buf_len(raw));
+	log_progress_end();
+	if (log_state.file != NULL)
+		fprintf(log_state.file, "sync: %s\n", buf_data(esc));
+	else
+		log_stderr(LOG_PRIO_DEBUG, "sync: %s\n", buf_data(esc));
+	buf_free(&raw);
+	buf_free(&esc);
 }
 
 void
