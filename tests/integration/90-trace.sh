@@ -24,6 +24,8 @@ D='01-Jan-2024 12:00:00 +0000'
 {
 	for i in 1 2 3 4; do echo "append INBOX -s both$i -d '$D'"; done
 	echo "create Archive"
+	echo "create Caf&AOk-"
+	echo "append Caf&AOk- -s c1"
 } | store_script "$LOCAL" >/dev/null
 {
 	for i in 1 2 3 4; do echo "append INBOX -s both$i -d '$D'"; done
@@ -32,7 +34,8 @@ D='01-Jan-2024 12:00:00 +0000'
 
 sync_ok "first sync, traced, exits 0" --debug=sync
 no_wire "--debug=sync: no wire line"
-has "which mailboxes are synced" 'mailboxes: 2 to sync, 0 unchanged'
+has "which mailboxes are synced" 'mailboxes: 3 to sync, 0 unchanged'
+has "mailbox names in UTF-8" 'Café: copied local -> remote: UID\(s\) 1 -> 1'
 has "the first SELECT, or why none" \
 	'local INBOX: select: none, LIST-STATUS said it all \(never synced; UIDVALIDITY [0-9]+ UIDNEXT 5 HIGHESTMODSEQ [0-9]+\)'
 has "phase changes with counts" \
@@ -51,14 +54,36 @@ sync_dumps_equal "first sync: dumps equal"
 # The change scenario: local sets \Seen on both1 and moves both2 to
 # Archive; remote expunges both3 and gets new mail; both change r1's
 # flags (a conflict, merged per flag).
-store_flags "$LOCAL" INBOX "$(store_uid_of "$LOCAL" INBOX both1)" +FLAGS '\Seen'
-store_move "$LOCAL" INBOX "$(store_uid_of "$LOCAL" INBOX both2)" Archive
-store_expunge "$REMOTE" INBOX "$(store_uid_of "$REMOTE" INBOX both3)"
-echo "append INBOX -s m4" | store_script "$REMOTE" >/dev/null
-store_flags "$LOCAL" INBOX "$(store_uid_of "$LOCAL" INBOX r1)" +FLAGS '\Flagged'
-store_flags "$REMOTE" INBOX "$(store_uid_of "$REMOTE" INBOX r1)" +FLAGS '\Answered'
+changes() {
+	store_flags "$LOCAL" INBOX "$(store_uid_of "$LOCAL" INBOX both1)" \
+		+FLAGS '\Seen'
+	store_move "$LOCAL" INBOX "$(store_uid_of "$LOCAL" INBOX both2)" Archive
+	store_expunge "$REMOTE" INBOX "$(store_uid_of "$REMOTE" INBOX both3)"
+	echo "append INBOX -s m4 -d '$D'" | store_script "$REMOTE" >/dev/null
+	store_flags "$LOCAL" INBOX "$(store_uid_of "$LOCAL" INBOX r1)" \
+		+FLAGS '\Flagged'
+	store_flags "$REMOTE" INBOX "$(store_uid_of "$REMOTE" INBOX r1)" \
+		+FLAGS '\Answered'
+}
+# What imapsync sends to each side ("IMAP traffic" line).
+sent() {
+	sed -n 's/^\(local\|remote\): IMAP traffic (bytes): recv .* sent /\1 /p' \
+		"$SYNC_ERR"
+}
+
+# The same scenario on a twin of the pair, without the trace: the trace
+# is only logging, the same bytes go to the servers.
+traced=$SYNC_DIR
+sync_pair_clone twin
+changes
+sync_ok "the change scenario, untraced, exits 0"
+quiet_sent=$(sent)
+sync_pair_use "$traced"
+changes
 
 sync_ok "the change scenario, traced, exits 0" --debug=sync
+tap_is "$(sent)" "$quiet_sent" "the trace changes no byte sent"
+tap_check "some were" test -n "$quiet_sent"
 no_wire "--debug=sync: still no wire line"
 has "the SELECT, with the stored and listed numbers" \
 	'remote INBOX: select: QRESYNC from the stored numbers \(stored UIDVALIDITY [0-9]+ UIDNEXT 6 HIGHESTMODSEQ [0-9]+; listed UIDNEXT 7 HIGHESTMODSEQ [0-9]+\), with the new messages. sizes'
