@@ -1085,15 +1085,16 @@ mbx_deletions(struct sync_run *run, struct mbx_item *items, size_t n)
 		if (count[s] > 0 && log_sync_tracing())
 			sync_trace_text(
 			    "brake safety-delete: %u mailbox(es) to delete on "
-			    "%s (limit %u), holding %" PRIu64 " pair(s), and %"
-			    PRIu64 " more gone from the others, of %" PRIu64
+			    "%s (limit %u), holding %" PRIu64
+			    " pair(s), and %" PRIu64
+			    " more gone from the others, of %" PRIu64
 			    " (safety-expunge %u%%, at least %d): %s",
-			    count[s], side_name(s),
-			    run->config->safety_delete, pairs[s], also, total,
-			    share, SYNC_BRAKE_MIN,
-			    !many && !mail   ? "within"
-			    : run->set.force ? "past it, --force goes on"
-			                     : "past it, the run stops (exit 5)");
+			    count[s], side_name(s), run->config->safety_delete,
+			    pairs[s], also, total, share, SYNC_BRAKE_MIN,
+			    !many && !mail ? "within"
+			    : run->set.force
+			        ? "past it, --force goes on"
+			        : "past it, the run stops (exit 5)");
 
 		if (!many && !mail)
 			continue;

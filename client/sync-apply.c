@@ -342,12 +342,13 @@ apply_vanished(struct mbox *mb)
 			}
 			flagmap_remove(&os->modified, partner);
 			if (uidset_contains(&os->vanished, partner)) {
-				sync_trace(mb, -1,
-				           "pair %s %" PRIu32 " <-> %s %" PRIu32
-				           " vanished from both sides: only the "
-				           "pair goes",
-				           side_name(ms->side), uid,
-				           side_name(os->side), partner);
+				sync_trace(
+				    mb, -1,
+				    "pair %s %" PRIu32 " <-> %s %" PRIu32
+				    " vanished from both sides: only the "
+				    "pair goes",
+				    side_name(ms->side), uid,
+				    side_name(os->side), partner);
 				/* Gone on both sides: only the pair left. */
 				if (state_mapping_remove(st, mb->idx, ms->side,
 				                         uid, &error) < 0 ||
@@ -440,7 +441,8 @@ store_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 	}
 	sync_trace(mb, (int)ms->side,
 	           "stored (%s) on UID(s) %s; refused by [MODIFIED]: %s%s",
-	           sc->flags, sync_trace_uids(&done), sync_trace_uids(&modified),
+	           sc->flags, sync_trace_uids(&done),
+	           sync_trace_uids(&modified),
 	           modified.n > 0 ? " (changed meanwhile: the other side's "
 	                            "wish is carried to the next round, "
 	                            "where it meets the change)"
@@ -619,12 +621,13 @@ apply_store_group(struct mbox_side *ms, struct flag_group *g)
 		if (ms->hms_seen > since)
 			since = ms->hms_seen;
 		ms->touched = true;
-		sync_trace(ms->mb, (int)ms->side,
-		           "store FLAGS.SILENT (%s) on UID(s) %s, UNCHANGEDSINCE "
-		           "%" PRIu64 " (%s)",
-		           g->flags, sync_trace_uids(&sc->uids), since,
-		           since == ms->hms ? "the first SELECT's HIGHESTMODSEQ"
-		                            : "the highest MODSEQ seen since");
+		sync_trace(
+		    ms->mb, (int)ms->side,
+		    "store FLAGS.SILENT (%s) on UID(s) %s, UNCHANGEDSINCE "
+		    "%" PRIu64 " (%s)",
+		    g->flags, sync_trace_uids(&sc->uids), since,
+		    since == ms->hms ? "the first SELECT's HIGHESTMODSEQ"
+		                     : "the highest MODSEQ seen since");
 		sync_cmd_step(
 		    ms, store_done, sc,
 		    "UID STORE %a (UNCHANGEDSINCE %U) FLAGS.SILENT (%a)",
@@ -692,7 +695,8 @@ merge_conflict(struct mbox *mb, uint32_t luid, const char *lflags,
 		           "conflict: local %" PRIu32 " (%s), remote %" PRIu32
 		           " (%s): %s, so the union (%s) on both",
 		           luid, lflags, ruid, rflags,
-		           mb->went_back[SIDE_LOCAL] || mb->went_back[SIDE_REMOTE]
+		           mb->went_back[SIDE_LOCAL] ||
+		                   mb->went_back[SIDE_REMOTE]
 		               ? "a side went back (its losses would look "
 		                 "removed)"
 		               : "no synced flags known for the pair",
@@ -803,8 +807,8 @@ apply_modified(struct mbox *mb)
 			}
 			oe = flagmap_get(&os->modified, partner);
 			if (oe == NULL && log_sync_tracing())
-				apply_trace_change(mb, ms->side, e->uid, partner,
-				                   e->flags);
+				apply_trace_change(mb, ms->side, e->uid,
+				                   partner, e->flags);
 			if (oe == NULL) {
 				if (flag_groups_add(&groups[os->side], e->flags,
 				                    partner, e->uid) < 0 ||
@@ -821,7 +825,8 @@ apply_modified(struct mbox *mb)
 				continue;
 			if (flags_equal(e->flags, oe->flags)) {
 				sync_trace(mb, -1,
-				           "local %" PRIu32 " and remote %" PRIu32
+				           "local %" PRIu32
+				           " and remote %" PRIu32
 				           " changed alike to (%s): no STORE",
 				           e->uid, partner, e->flags);
 				if (settle_expect(mb, e->uid, e->flags, 0) < 0)

@@ -144,12 +144,12 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 
 		for (i = 0; i < b->count; i++)
 			bytes += b->sizes[i];
-		sync_trace(mb, -1,
-		           "copied %s -> %s: UID(s) %s -> %s, %" PRIu64
-		           " bytes (APPENDUID); pairs recorded, intents removed",
-		           side_name(b->from), side_name(to->side),
-		           sync_trace_uids(&suids), sync_trace_uids(&tuids),
-		           bytes);
+		sync_trace(
+		    mb, -1,
+		    "copied %s -> %s: UID(s) %s -> %s, %" PRIu64
+		    " bytes (APPENDUID); pairs recorded, intents removed",
+		    side_name(b->from), side_name(to->side),
+		    sync_trace_uids(&suids), sync_trace_uids(&tuids), bytes);
 	}
 	sync_step("copies recorded");
 	s1 = buf_create(SYNC_MAX_LOGGED_UIDS);
@@ -251,7 +251,8 @@ copy_flush(struct mbox_side *from)
 		for (i = 0; i < b->count; i++)
 			bytes += b->sizes[i];
 		sync_trace(mb, -1,
-		           "append %zu message(s), %" PRIu64 " bytes, %s -> %s: "
+		           "append %zu message(s), %" PRIu64
+		           " bytes, %s -> %s: "
 		           "intents recorded (%s)",
 		           b->count, bytes, side_name(b->from),
 		           side_name(side_other(b->from)), floor);

@@ -62,9 +62,8 @@ sync_first_select(struct mbox_side *ms, const struct sync_target *t,
 	           : ms->row.highestmodseq > 0 && ms->row.uidvalidity > 0
 	               ? "QRESYNC from the stored numbers"
 	               : "no stored HIGHESTMODSEQ, plain",
-	           ms->row.uidvalidity, ms->row.uidnext,
-	           ms->row.highestmodseq, listed_uidnext,
-	           t->listed[ms->side].highestmodseq,
+	           ms->row.uidvalidity, ms->row.uidnext, ms->row.highestmodseq,
+	           listed_uidnext, t->listed[ms->side].highestmodseq,
 	           early_sizes && ms->have_row && ms->row.uidnext > 0 &&
 	                   listed_uidnext > ms->row.uidnext &&
 	                   listed_uidnext - ms->row.uidnext <= SYNC_EARLY_SIZES

@@ -676,14 +676,15 @@ sync_match_finish(struct mbox *mb)
 					               &pend[SIDE_REMOTE], true, 0);
 				}
 				if (k == ie || m == je) {
-					sync_trace(mb, -1,
-					           "not paired: local %" PRIu32
-					           " and remote %" PRIu32
-					           " share key %s, but no intent "
-					           "names one of them alone: two "
-					           "messages, each copied",
-					           x->uid, y->uid,
-					           sync_trace_key(x->key));
+					sync_trace(
+					    mb, -1,
+					    "not paired: local %" PRIu32
+					    " and remote %" PRIu32
+					    " share key %s, but no intent "
+					    "names one of them alone: two "
+					    "messages, each copied",
+					    x->uid, y->uid,
+					    sync_trace_key(x->key));
 					break;
 				}
 				x = &ls->idents[k];
@@ -699,11 +700,11 @@ sync_match_finish(struct mbox *mb)
 			    " by key %s (size, date%s): %s%s%s%s%s%s",
 			    x->uid, y->uid, sync_trace_key(x->key),
 			    x->weak ? ", no Message-ID" : " and Message-ID",
-			    mb->recover    ? "UIDVALIDITY changed, paired again"
-			    : mb->resumed  ? "a stopped first sync, compared "
-			                     "in full"
-			    : mb->repair   ? "compared in full"
-			    : any          ? "first sync"
+			    mb->recover   ? "UIDVALIDITY changed, paired again"
+			    : mb->resumed ? "a stopped first sync, compared "
+			                    "in full"
+			    : mb->repair  ? "compared in full"
+			    : any         ? "first sync"
 			    : uidset_contains(&pend[SIDE_LOCAL], x->uid)
 			        ? "re-pair after a stopped run (a local "
 			          "intent names it)"

@@ -317,8 +317,7 @@ move_trace_refused(struct mbox *to, enum side s, const struct sync_ident *v,
 		why = "an intent names it (a stopped run's copy)";
 	else if (key_twice(keys, nkeys, v->key))
 		why = "two new messages share its key";
-	else if (!uidset_contains(mine, v->uid) &&
-	         intent_twin(to, s, v, named))
+	else if (!uidset_contains(mine, v->uid) && intent_twin(to, s, v, named))
 		why = "the other side's copy of it, an intent says, is new "
 		      "there: MATCH pairs the two";
 	else if ((k > 0 && cand_cmp(&cands[k - 1], c) == 0) ||
@@ -444,14 +443,14 @@ sync_move_finish(struct mbox *mbs, size_t n)
 					if (move_repair(to, s, uid, v, c->id) < 0)
 						continue;
 					repaired[i]++;
-					sync_trace(to, (int)s,
-					           "paired again: UID %" PRIu32
-					           " left and came back as %" PRIu32
-					           " (key %s); the pair with %s %"
-					           PRIu32 " is kept, no command",
-					           uid, v->uid,
-					           sync_trace_key(v->key),
-					           side_name(other), c->id->uid);
+					sync_trace(
+					    to, (int)s,
+					    "paired again: UID %" PRIu32
+					    " left and came back as %" PRIu32
+					    " (key %s); the pair with %s "
+					    "%" PRIu32 " is kept, no command",
+					    uid, v->uid, sync_trace_key(v->key),
+					    side_name(other), c->id->uid);
 				} else {
 					to->move_in = true;
 					if (move_add(&c->mb->s[other], to,
@@ -475,7 +474,8 @@ sync_move_finish(struct mbox *mbs, size_t n)
 					    sync_trace_key(v->key),
 					    c->mb->s[other]
 					            .moves[c->mb->s[other]
-					                       .moves_count - 1]
+					                       .moves_count -
+					                   1]
 					            .changed
 					        ? "; its flags changed here "
 					          "too, merged as a conflict"

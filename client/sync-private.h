@@ -418,10 +418,10 @@ void sync_copyuid_free(struct sync_copyuid **list);
  * fmt, ...) logs "sync: SIDE MAILBOX: text" (side -1: no side; mb NULL:
  * the run); a macro, so that nothing of its arguments is evaluated (no
  * set formatted, no database asked) unless the trace is on. */
-#define sync_trace(mb, side, ...)                                          \
-	do {                                                               \
-		if (log_sync_tracing())                                    \
-			sync_trace_line((mb), (side), __VA_ARGS__);        \
+#define sync_trace(mb, side, ...)                                              \
+	do {                                                                   \
+		if (log_sync_tracing())                                        \
+			sync_trace_line((mb), (side), __VA_ARGS__);            \
 	} while (0)
 void sync_trace_line(const struct mbox *mb, int side, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -45,9 +45,8 @@ trace_buf(void)
 }
 
 static const char *const phase_names[] = {
-    [PHASE_SELECT] = "SELECT", [PHASE_SCAN] = "SCAN",
-    [PHASE_SIZES] = "SIZES",   [PHASE_MATCH] = "MATCH",
-    [PHASE_APPLY] = "APPLY",   [PHASE_CHECK] = "CHECK",
+    [PHASE_SELECT] = "SELECT", [PHASE_SCAN] = "SCAN",   [PHASE_SIZES] = "SIZES",
+    [PHASE_MATCH] = "MATCH",   [PHASE_APPLY] = "APPLY", [PHASE_CHECK] = "CHECK",
 };
 
 const char *
@@ -159,8 +158,9 @@ flags_missing(struct buf *b, const char *a, const char *b_list, char mark)
 		size_t n = strcspn(p, " ");
 
 		if (n > 0 && !flag_in(b_list, p, n))
-			(void)buf_printf(b, "%s%c%.*s", buf_len(b) > 0 ? " " : "",
-			                 mark, (int)n, p);
+			(void)buf_printf(b, "%s%c%.*s",
+			                 buf_len(b) > 0 ? " " : "", mark,
+			                 (int)n, p);
 		p += n;
 		p += strspn(p, " ");
 	}
@@ -202,17 +202,16 @@ sync_trace_phase(const struct mbox *mb, enum mbox_phase from,
 		sync_trace_line(mb, -1, "phase %s", sync_phase_name(to));
 		return;
 	}
-	sync_trace_line(mb, -1,
-	                "phase %s -> %s: local %llu vanished, %zu changed, "
-	                "%llu new, %zu to move; remote %llu vanished, %zu "
-	                "changed, %llu new, %zu to move",
-	                sync_phase_name(from), sync_phase_name(to),
-	                (unsigned long long)uidset_count(&l->vanished),
-	                l->modified.count + l->carry.count,
-	                (unsigned long long)uidset_count(&l->fresh),
-	                moves_left(l),
-	                (unsigned long long)uidset_count(&r->vanished),
-	                r->modified.count + r->carry.count,
-	                (unsigned long long)uidset_count(&r->fresh),
-	                moves_left(r));
+	sync_trace_line(
+	    mb, -1,
+	    "phase %s -> %s: local %llu vanished, %zu changed, "
+	    "%llu new, %zu to move; remote %llu vanished, %zu "
+	    "changed, %llu new, %zu to move",
+	    sync_phase_name(from), sync_phase_name(to),
+	    (unsigned long long)uidset_count(&l->vanished),
+	    l->modified.count + l->carry.count,
+	    (unsigned long long)uidset_count(&l->fresh), moves_left(l),
+	    (unsigned long long)uidset_count(&r->vanished),
+	    r->modified.count + r->carry.count,
+	    (unsigned long long)uidset_count(&r->fresh), moves_left(r));
 }

@@ -894,8 +894,7 @@ mbox_check_start(struct mbox *mb)
 			                          "whole round, no SELECT");
 			continue;
 		}
-		sync_trace(mb, (int)s,
-		           "check: SELECT again (%s)",
+		sync_trace(mb, (int)s, "check: SELECT again (%s)",
 		           ms->need_check    ? "moved into from another mailbox"
 		           : !ms->live_sel   ? "changed outside a selection"
 		           : ms->live_unsure ? "an APPEND answered without "
@@ -1244,17 +1243,18 @@ sync_brake(struct sync_run *run, struct mbox *mbs, size_t n)
 		}
 	}
 	for (s = 0; s < SIDE_COUNT; s++) {
-		sync_trace(NULL, -1,
-		           "brake safety-expunge: %" PRIu64 " of %" PRIu64
-		           " pair(s) gone from %s, to expunge on %s; limit %u%% "
-		           "(and at least %d): %s",
-		           gone[s], run->paired, side_name(s),
-		           side_name(side_other(s)), share, SYNC_BRAKE_MIN,
-		           gone[s] < SYNC_BRAKE_MIN ||
-		                   gone[s] * 100 <= run->paired * share
-		               ? "within"
-		           : run->set.force ? "past it, --force goes on"
-		                            : "past it, the run stops (exit 5)");
+		sync_trace(
+		    NULL, -1,
+		    "brake safety-expunge: %" PRIu64 " of %" PRIu64
+		    " pair(s) gone from %s, to expunge on %s; limit %u%% "
+		    "(and at least %d): %s",
+		    gone[s], run->paired, side_name(s),
+		    side_name(side_other(s)), share, SYNC_BRAKE_MIN,
+		    gone[s] < SYNC_BRAKE_MIN ||
+		            gone[s] * 100 <= run->paired * share
+		        ? "within"
+		    : run->set.force ? "past it, --force goes on"
+		                     : "past it, the run stops (exit 5)");
 		if (gone[s] < SYNC_BRAKE_MIN ||
 		    gone[s] * 100 <= run->paired * share)
 			continue;
@@ -1385,7 +1385,8 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 		if (mbox_drop_intents(mb) < 0)
 			continue;
 		if (!mbox_has_work(mb) && !mb->move_in) {
-			sync_trace(mb, -1, "nothing to apply: only the numbers "
+			sync_trace(mb, -1,
+			           "nothing to apply: only the numbers "
 			           "moved");
 			/* Only the numbers moved (an expunge of a message
 			 * we never knew, a flag set back): store them as
@@ -1457,11 +1458,13 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 				mb->s[s].need_check = false;
 			}
 			/* Foreign changes, or flags a move left to set. */
-			if (mbox_going(mb) && (mb->foreign || mbox_has_work(mb)))
-				sync_trace(mb, -1, "round %u: another round (%s)",
-				           round + 1,
-				           mb->foreign ? "foreign changes"
-				                       : "flags a move left to set");
+			if (mbox_going(mb) &&
+			    (mb->foreign || mbox_has_work(mb)))
+				sync_trace(
+				    mb, -1, "round %u: another round (%s)",
+				    round + 1,
+				    mb->foreign ? "foreign changes"
+				                : "flags a move left to set");
 			if (!mbox_going(mb) || mb->foreign || mbox_has_work(mb))
 				continue;
 			mbox_commit(mb, true);
@@ -1585,7 +1588,8 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 			 * mailbox's first commit. What it meant to do still
 			 * (flags a move left to set) no SELECT reports:
 			 * compare it in full. */
-			sync_trace(mb, -1, "compared in full: pairs but no "
+			sync_trace(mb, -1,
+			           "compared in full: pairs but no "
 			           "numbers, a first sync was stopped");
 			mbox_step(mb, PHASE_SCAN);
 			mb->repair = true;
