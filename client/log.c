@@ -380,49 +380,44 @@ log_sync_tracing(void)
 	return log_state.debug_sync;
 }
 
+/* A debug line, "HEAD SEP TEXT" with TEXT escaped, where the traces
+ * go: the logfile if there is one, else stderr. */
+static void
+log_debug_write(const char *head, const char *sep, const char *text,
+                size_t len)
+{
+	struct buf *esc = buf_create(len * LOG_ESCAPE_GROWTH + 1);
+
+	if (esc == NULL)
+		return;
+	(void)log_escape(esc, text, len);
+	log_progress_end();
+	if (log_state.file != NULL)
+		fprintf(log_state.file, "%s%s%s\n", head, sep, buf_data(esc));
+	else
+		log_stderr(LOG_PRIO_DEBUG, "%s%s%s\n", head, sep,
+		           buf_data(esc));
+	buf_free(&esc);
+}
+
 void
 log_sync_trace(const char *fmt, va_list ap)
 {
-	struct buf *raw, *esc;
+	struct buf *raw;
 
-	if (!log_state.debug_sync)
+	if (!log_state.debug_sync || (raw = buf_create(LOG_MAX_LINE)) == NULL)
 		return;
-	raw = buf_create(LOG_MAX_LINE);
-	esc = buf_create(LOG_MAX_LINE * LOG_ESCAPE_GROWTH);
-	if (raw == NULL || esc == NULL) {
-		buf_free(&raw);
-		buf_free(&esc);
-		return;
-	}
 	(void)buf_vprintf(raw, fmt, ap);
-	(void)log_escape(esc, buf_data(raw), buf_len(raw));
-	log_progress_end();
-	if (log_state.file != NULL)
-		fprintf(log_state.file, "sync: %s\n", buf_data(esc));
-	else
-		log_stderr(LOG_PRIO_DEBUG, "sync: %s\n", buf_data(esc));
+	log_debug_write("sync:", " ", buf_data(raw), buf_len(raw));
 	buf_free(&raw);
-	buf_free(&esc);
 }
 
 void
 log_trace(void *ctx, const char *conn_name, bool out, const char *line,
           size_t len)
 {
-	struct buf *esc = buf_create(len * LOG_ESCAPE_GROWTH + 1);
-
 	(void)ctx;
-	if (esc == NULL)
-		return;
-	(void)log_escape(esc, line, len);
-	log_progress_end();
-	if (log_state.file != NULL)
-		fprintf(log_state.file, "%s %s %s\n", conn_name,
-		        out ? "->" : "<-", buf_data(esc));
-	else
-		log_stderr(LOG_PRIO_DEBUG, "%s %s %s\n", conn_name,
-		           out ? "->" : "<-", buf_data(esc));
-	buf_free(&esc);
+	log_debug_write(conn_name, out ? " -> " : " <- ", line, len);
 }
 
 void
