@@ -152,6 +152,12 @@ has "its intent dropped" 'INBOX: dropped 1 intent\(s\) of a stopped run'
 tap_check "nothing copied again" sh -c "! grep -q 'Added' '$SYNC_ERR'"
 sync_dumps_equal "after the stopped run: dumps equal"
 
+# --repair compares every message, and says so.
+sync_ok "--repair, traced, exits 0" --repair --debug=sync
+has "why in full" 'INBOX: compared in full: --repair or --verify'
+has "what the comparison found" \
+	'INBOX: compared in full: 0 pair\(s\) joining two messages, 0 gone from both sides, 0 missing on local, 0 on remote'
+
 # Nothing traced without it, and a bad value is a usage error.
 sync_noop "then a sync is a no-op"
 tap_check "no --debug: no trace" sh -c "! grep -qE '^sync: |^(local|remote) (->|<-) ' '$SYNC_ERR'"
