@@ -425,8 +425,9 @@ void sync_copyuid_free(struct sync_copyuid **list);
 	} while (0)
 void sync_trace_line(const struct mbox *mb, int side, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* For a trace line's arguments: texts in a ring of buffers owned here,
- * valid for the line being made. A UID set ("1:3,5", cut when long,
+/* For a trace line's arguments: texts in a ring of buffers owned here
+ * (sync-trace.c's TRACE_RING, eight: at most seven per line, the line's
+ * own mailbox name takes one), valid for the line being made. A UID set ("1:3,5", cut when long,
  * "none" when empty); the first bytes of a message key in hex; the flags
  * a change from one canonical list to another adds and removes ("+\Seen
  * -\Flagged"). */
