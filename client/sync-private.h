@@ -4,7 +4,8 @@
  * sync-apply.c expunges and stores flags, sync-copy.c copies new
  * messages, sync-match.c pairs messages found on both sides,
  * sync-select.c selects for APPLY and holds its commands,
- * sync-repair.c compares whole mailboxes. */
+ * sync-repair.c compares whole mailboxes, sync-trace.c writes the
+ * decision trace (--debug=sync). */
 #ifndef CLIENT_SYNC_PRIVATE_H
 #define CLIENT_SYNC_PRIVATE_H
 
