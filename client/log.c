@@ -21,6 +21,7 @@ static struct {
 	char *prefix_fmt;
 	bool quiet;
 	int debug;
+	bool debug_sync;
 	bool progress_shown;
 	bool tty;
 	bool muted;
@@ -102,6 +103,7 @@ log_init(const struct log_settings *set, const char **error_r)
 
 	log_state.quiet = set->quiet;
 	log_state.debug = set->debug;
+	log_state.debug_sync = set->debug_sync;
 	log_state.journal = -1;
 	log_state.tty = isatty(STDERR_FILENO) == 1;
 	free(log_state.prefix_fmt);
@@ -372,24 +374,50 @@ log_debugf(const char *side, const char *mailbox, const char *fmt, ...)
 	va_end(ap);
 }
 
+bool
+log_sync_tracing(void)
+{
+	return log_state.debug_sync;
+}
+
+/* A debug line, "HEAD SEP TEXT" with TEXT escaped, where the traces
+ * go: the logfile if there is one, else stderr. */
+static void
+log_debug_write(const char *head, const char *sep, const char *text,
+                size_t len)
+{
+	struct buf *esc = buf_create(len * LOG_ESCAPE_GROWTH + 1);
+
+	if (esc == NULL)
+		return;
+	(void)log_escape(esc, text, len);
+	log_progress_end();
+	if (log_state.file != NULL)
+		fprintf(log_state.file, "%s%s%s\n", head, sep, buf_data(esc));
+	else
+		log_stderr(LOG_PRIO_DEBUG, "%s%s%s\n", head, sep,
+		           buf_data(esc));
+	buf_free(&esc);
+}
+
+void
+log_sync_trace(const char *fmt, va_list ap)
+{
+	struct buf *raw;
+
+	if (!log_state.debug_sync || (raw = buf_create(LOG_MAX_LINE)) == NULL)
+		return;
+	(void)buf_vprintf(raw, fmt, ap);
+	log_debug_write("sync:", " ", buf_data(raw), buf_len(raw));
+	buf_free(&raw);
+}
+
 void
 log_trace(void *ctx, const char *conn_name, bool out, const char *line,
           size_t len)
 {
-	struct buf *esc = buf_create(len * LOG_ESCAPE_GROWTH + 1);
-
 	(void)ctx;
-	if (esc == NULL)
-		return;
-	(void)log_escape(esc, line, len);
-	log_progress_end();
-	if (log_state.file != NULL)
-		fprintf(log_state.file, "%s %s %s\n", conn_name,
-		        out ? "->" : "<-", buf_data(esc));
-	else
-		log_stderr(LOG_PRIO_DEBUG, "%s %s %s\n", conn_name,
-		           out ? "->" : "<-", buf_data(esc));
-	buf_free(&esc);
+	log_debug_write(conn_name, out ? " -> " : " <- ", line, len);
 }
 
 void

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Messages for the user: one line per action, on stderr or the logfile,
  * each started by the configured log-prefix; warnings and errors always,
- * actions unless --quiet, protocol traces with --debug. */
+ * actions unless --quiet, protocol traces with --debug (=imap), the sync
+ * engine's decisions with --debug (=sync). */
 #ifndef CLIENT_LOG_H
 #define CLIENT_LOG_H
 
@@ -15,7 +16,8 @@ struct log_settings {
 	const char *logfile;    /* NULL: stderr only */
 	const char *prefix_fmt; /* interimap's log-prefix, or NULL */
 	bool quiet;
-	int debug;
+	int debug;       /* the wire trace: 1, and 2 with credentials */
+	bool debug_sync; /* the decision trace (log_sync_trace()) */
 };
 
 /* Open the logfile (appending) if one is set; -1 with *error_r if it
@@ -64,6 +66,14 @@ int log_escape(struct buf *out, const char *s, size_t len);
  * single quotes, each ' written '\''. Caller frees; NULL when out of
  * memory. */
 char *log_shell_quote(const char *s);
+
+/* Whether --debug=sync is on: callers test it before they format a
+ * line (client/sync-trace.c's sync_trace()). */
+bool log_sync_tracing(void);
+/* A line of the decision trace, "sync: " and the text, on stderr or the
+ * logfile as the protocol trace goes, at debug priority. */
+void log_sync_trace(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
 
 /* A protocol trace line (the imap_conn trace sink). */
 void log_trace(void *ctx, const char *conn_name, bool out, const char *line,

@@ -1082,6 +1082,19 @@ mbx_deletions(struct sync_run *run, struct mbx_item *items, size_t n)
 			return -1;
 		lost = pairs[s] + also;
 		mail = lost >= SYNC_BRAKE_MIN && lost * 100 > total * share;
+		if (count[s] > 0 && log_sync_tracing())
+			sync_trace_text(
+			    "brake safety-delete: %u mailbox(es) to delete on "
+			    "%s (limit %u), holding %" PRIu64
+			    " pair(s), and %" PRIu64
+			    " more gone from the others, of %" PRIu64
+			    " (safety-expunge %u%%, at least %d): %s",
+			    count[s], side_name(s), run->config->safety_delete,
+			    pairs[s], also, total, share, SYNC_BRAKE_MIN,
+			    !many && !mail ? "within"
+			    : run->set.force
+			        ? "past it, --force goes on"
+			        : "past it, the run stops (exit 5)");
 
 		if (!many && !mail)
 			continue;
@@ -2157,7 +2170,7 @@ mbx_sync_pass(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 {
 	struct mbx_item *items = NULL;
 	struct sync_target *targets = NULL;
-	size_t ntargets = 0;
+	size_t ntargets = 0, unchanged = 0;
 	size_t n = 0, i;
 	unsigned s;
 	int ret = -1;
@@ -2210,8 +2223,10 @@ mbx_sync_pass(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 		if (m->skip || m->idx <= 0)
 			continue;
 		if (!repair && mbx_side_unchanged(run, m, SIDE_LOCAL) &&
-		    mbx_side_unchanged(run, m, SIDE_REMOTE))
+		    mbx_side_unchanged(run, m, SIDE_REMOTE)) {
+			unchanged++;
 			continue;
+		}
 		/* A dry run syncs a mailbox it would create as an empty
 		 * one there, and one it would rename by its old name. */
 		if (run->set.dry_run && m->created)
@@ -2242,6 +2257,11 @@ mbx_sync_pass(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 		}
 		ntargets++;
 	}
+	if (log_sync_tracing())
+		sync_trace_text("mailboxes: %zu to sync, %zu unchanged on both "
+		                "sides since the last run (LIST-STATUS), not "
+		                "selected",
+		                ntargets, unchanged);
 	/* The brake's total, counted only when messages may move. */
 	if (ntargets > 0 && (mbx_count_paired(run, items, n) < 0 ||
 	                     sync_mailboxes(run, targets, ntargets, repair) < 0))

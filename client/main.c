@@ -117,6 +117,7 @@ main(int argc, char **argv)
 	logset.prefix_fmt = config->log_prefix;
 	logset.quiet = opts.quiet;
 	logset.debug = (int)opts.debug;
+	logset.debug_sync = opts.debug_sync;
 	if (log_init(&logset, &error) < 0) {
 		log_early(false, "%s", error);
 		status = IMAPSYNC_EXIT_USAGE;

@@ -52,7 +52,7 @@ static const struct option long_options[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"quiet", no_argument, NULL, 'q'},
     {"target", required_argument, NULL, OPT_TARGET},
-    {"debug", no_argument, NULL, OPT_DEBUG},
+    {"debug", optional_argument, NULL, OPT_DEBUG},
     {"help", no_argument, NULL, 'h'},
     {"watch", optional_argument, NULL, OPT_WATCH},
     {"notify", no_argument, NULL, OPT_NOTIFY},
@@ -114,8 +114,9 @@ options_usage(void)
 	       "                     for scripts\n"
 	       "  --import-interimap=DB  start from interimap's database\n"
 	       "  -q, --quiet        try to be quiet\n"
-	       "  --debug            log IMAP traffic (twice: credentials "
-	       "too)\n"
+	       "  --debug[=WHAT]     trace imap (the traffic; twice:\n"
+	       "                     credentials too), sync (the engine's\n"
+	       "                     decisions), or both (the default)\n"
 	       "  -h, --help         show this help and exit\n"
 	       "  -V, --version      show the version and exit\n"
 	       "\n"
@@ -255,6 +256,35 @@ is_full_name(const char *arg, const char *name)
 	       (arg[2 + len] == '\0' || arg[2 + len] == '=');
 }
 
+/* --debug[=imap,sync]: no value traces both. */
+static int
+add_debug(struct options *opts, const char *arg, const char **error_r)
+{
+	const char *p = arg;
+
+	if (arg == NULL) {
+		opts->debug++;
+		opts->debug_sync = true;
+		return 0;
+	}
+	for (;;) {
+		size_t len = strcspn(p, ",");
+
+		if (len == 4 && strncmp(p, "imap", 4) == 0)
+			opts->debug++;
+		else if (len == 4 && strncmp(p, "sync", 4) == 0)
+			opts->debug_sync = true;
+		else
+			return fail(error_r,
+			            "invalid value for --debug: \"%s\" (imap, "
+			            "sync or both, comma separated)",
+			            arg);
+		if (p[len] == '\0')
+			return 0;
+		p += len + 1;
+	}
+}
+
 static int
 check_mailboxes(struct options *opts, const char **error_r)
 {
@@ -376,7 +406,8 @@ options_parse(int argc, char **argv, struct options *opts_r,
 				return -1;
 			break;
 		case OPT_DEBUG:
-			opts->debug++;
+			if (add_debug(opts, optarg, error_r) < 0)
+				return -1;
 			break;
 		case OPT_WATCH:
 			watch_seen = true;

@@ -51,7 +51,8 @@ struct options {
 	unsigned watch_seconds; /* 60, or 900 with --notify */
 	bool notify;
 	bool quiet;
-	unsigned debug; /* how many --debug */
+	unsigned debug;  /* how many --debug or --debug=imap: the wire */
+	bool debug_sync; /* --debug or --debug=sync: the engine's decisions */
 	bool help;      /* --help: print options_usage(), exit 0 */
 	bool version;   /* --version: print the version, exit 0 */
 	/* --import-interimap=PATH: start from interimap's database. */

@@ -70,6 +70,9 @@ expunge_record(struct mbox_side *ms, const struct uidset *gone)
 	}
 	if (state_commit(mb->run->state, &error) < 0)
 		goto db_error;
+	sync_trace(mb, (int)ms->side,
+	           "expunged UID(s) %s, seen vanished: their pairs removed",
+	           sync_trace_uids(gone));
 	sync_step("expunge recorded");
 	s = buf_create(SYNC_MAX_LOGGED_UIDS);
 	if (s != NULL)
@@ -117,6 +120,10 @@ expunge_settle(struct set_cmd *sc)
 	}
 	if (expunge_record(ms, &gone) < 0 || left.n == 0)
 		goto out;
+	sync_trace(ms->mb, (int)ms->side,
+	           "expunge again UID(s) %s: the EXPUNGE ran before its "
+	           "STORE \\Deleted, they are still there",
+	           sync_trace_uids(&left));
 	/* Rare: selected again if another mailbox is now, so CHECK. */
 	if (mbox_server(ms)->selected != ms)
 		ms->need_check = true;
@@ -250,6 +257,10 @@ sync_expunge_uids(struct mbox_side *ms, const char *set,
 	uidset_init(&x->uids);
 	for (i = 0; i < uids->n; i++)
 		uidset_add_range(&x->uids, uids->r[i].lo, uids->r[i].hi);
+	sync_trace(ms->mb, (int)ms->side,
+	           "expunge UID(s) %s: move source (copied, no MOVE): STORE "
+	           "\\Deleted, then UID EXPUNGE once it is answered",
+	           sync_trace_uids(&x->uids));
 	if (sync_cmd(ms, false, chain_stored, x,
 	             "UID STORE %a +FLAGS.SILENT (\\Deleted)", set) == NULL)
 		chain_stored(NULL, NULL, x);
@@ -354,6 +365,16 @@ sync_expunging_resume(struct mbox_side *ms)
 	}
 	if (ms->mb->failed)
 		goto nomem; /* the mapping lookup said why */
+	if (sc[0]->uids.n > 0)
+		sync_trace(ms->mb, (int)ms->side,
+		           "\\Deleted a killed run's expunge left on UID %s: "
+		           "taken off (still paired, decided again)",
+		           sync_trace_uids(&sc[0]->uids));
+	if (sc[1]->uids.n > 0)
+		sync_trace(ms->mb, (int)ms->side,
+		           "expunge a killed run left half done on UID %s: "
+		           "finished (its pair was recorded gone)",
+		           sync_trace_uids(&sc[1]->uids));
 	if (sc[0]->uids.n == 0 ||
 	    sync_cmd(ms, false, undelete_done, sc[0],
 	             "UID STORE %S -FLAGS.SILENT (\\Deleted)",
@@ -380,6 +401,10 @@ apply_expunge(struct mbox_side *ms, const struct uidset *uids)
 {
 	size_t pos = 0, i;
 
+	sync_trace(ms->mb, (int)ms->side,
+	           "expunge UID(s) %s: mirrored expunge (their pairs vanished "
+	           "from %s)",
+	           sync_trace_uids(uids), side_name(side_other(ms->side)));
 	if (ms->mb->run->set.dry_run) {
 		struct buf *s = buf_create(1 << 20);
 
@@ -473,6 +498,13 @@ apply_vanished(struct mbox *mb)
 			}
 			flagmap_remove(&os->modified, partner);
 			if (uidset_contains(&os->vanished, partner)) {
+				sync_trace(
+				    mb, -1,
+				    "pair %s %" PRIu32 " <-> %s %" PRIu32
+				    " vanished from both sides: only the "
+				    "pair goes",
+				    side_name(ms->side), uid,
+				    side_name(os->side), partner);
 				/* Gone on both sides: only the pair left. */
 				if (state_mapping_remove(st, mb->idx, ms->side,
 				                         uid, &error) < 0 ||
@@ -569,6 +601,14 @@ store_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 		}
 		uidset_add(&done, uid);
 	}
+	sync_trace(mb, (int)ms->side,
+	           "stored (%s) on UID(s) %s; refused by [MODIFIED]: %s%s",
+	           sc->flags, sync_trace_uids(&done),
+	           sync_trace_uids(&modified),
+	           modified.n > 0 ? " (changed meanwhile: the other side's "
+	                            "wish is carried to the next round, "
+	                            "where it meets the change)"
+	                          : "");
 	sync_step("flags stored");
 	s = buf_create(SYNC_MAX_LOGGED_UIDS);
 	if (s != NULL && done.n > 0)
@@ -743,6 +783,13 @@ apply_store_group(struct mbox_side *ms, struct flag_group *g)
 		if (ms->hms_seen > since)
 			since = ms->hms_seen;
 		ms->touched = true;
+		sync_trace(
+		    ms->mb, (int)ms->side,
+		    "store FLAGS.SILENT (%s) on UID(s) %s, UNCHANGEDSINCE "
+		    "%" PRIu64 " (%s)",
+		    g->flags, sync_trace_uids(&sc->uids), since,
+		    since == ms->hms ? "the first SELECT's HIGHESTMODSEQ"
+		                     : "the highest MODSEQ seen since");
 		sync_cmd_step(
 		    ms, store_done, sc,
 		    "UID STORE %a (UNCHANGEDSINCE %U) FLAGS.SILENT (%a)",
@@ -806,6 +853,16 @@ merge_conflict(struct mbox *mb, uint32_t luid, const char *lflags,
 	if (ret == 0) {
 		if (flags_union(lflags, rflags, u) < 0)
 			return -2;
+		sync_trace(mb, -1,
+		           "conflict: local %" PRIu32 " (%s), remote %" PRIu32
+		           " (%s): %s, so the union (%s) on both",
+		           luid, lflags, ruid, rflags,
+		           mb->went_back[SIDE_LOCAL] ||
+		                   mb->went_back[SIDE_REMOTE]
+		               ? "a side went back (its losses would look "
+		                 "removed)"
+		               : "no synced flags known for the pair",
+		           buf_data(u));
 		log_warn(NULL, NULL,
 		         "Conflicting flag update in %s for local UID "
 		         "%" PRIu32 " (%s) and remote UID %" PRIu32
@@ -818,6 +875,11 @@ merge_conflict(struct mbox *mb, uint32_t luid, const char *lflags,
 	    flags_merge3(base, lflags, rflags, "local", "remote", u, changes) <
 	        0)
 		goto nomem;
+	sync_trace(mb, -1,
+	           "conflict: local %" PRIu32 " (%s), remote %" PRIu32
+	           " (%s), last synced (%s): merged per flag to (%s): %s",
+	           luid, lflags, ruid, rflags, base, buf_data(u),
+	           buf_data(changes));
 	/* Nothing lost: said, not warned. */
 	log_info("local", mb->display, "%s flags for UID %" PRIu32 " (%s)",
 	         sync_verb(mb->run, "merged", "would merge"), luid,
@@ -829,6 +891,32 @@ nomem:
 	buf_free(&changes);
 	free(base);
 	return -2;
+}
+
+/* --debug=sync: a flag change on one side, to store on the other: what
+ * it adds and removes from the pair's last synced flags. */
+static void
+apply_trace_change(struct mbox *mb, enum side side, uint32_t uid,
+                   uint32_t partner, const char *flags)
+{
+	const char *error;
+	char *base = NULL;
+	int ret;
+
+	ret = state_mapping_get_base(mb->run->state, mb->idx, side, uid, &base,
+	                             &error);
+	if (ret > 0)
+		sync_trace(mb, (int)side,
+		           "flags of UID %" PRIu32 " changed to (%s): %s since "
+		           "the last sync (%s); store on %s UID %" PRIu32,
+		           uid, flags, sync_trace_flag_diff(base, flags), base,
+		           side_name(side_other(side)), partner);
+	else
+		sync_trace(mb, (int)side,
+		           "flags of UID %" PRIu32 " changed to (%s), the last "
+		           "synced flags unknown; store on %s UID %" PRIu32,
+		           uid, flags, side_name(side_other(side)), partner);
+	free(base);
 }
 
 /* Flag changes: each side's to the other, conflicts merged
@@ -880,6 +968,9 @@ apply_modified(struct mbox *mb)
 				continue;
 			}
 			oe = flagmap_get(&os->modified, partner);
+			if (oe == NULL && log_sync_tracing())
+				apply_trace_change(mb, ms->side, e->uid,
+				                   partner, e->flags);
 			if (oe == NULL) {
 				if (flag_groups_add(&groups[os->side], e->flags,
 				                    partner, e->uid) < 0 ||
@@ -895,6 +986,11 @@ apply_modified(struct mbox *mb)
 			if (ms->side != SIDE_LOCAL)
 				continue;
 			if (flags_equal(e->flags, oe->flags)) {
+				sync_trace(mb, -1,
+				           "local %" PRIu32
+				           " and remote %" PRIu32
+				           " changed alike to (%s): no STORE",
+				           e->uid, partner, e->flags);
 				if (settle_expect(mb, e->uid, e->flags, 0) < 0)
 					goto nomem;
 				continue;

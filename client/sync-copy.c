@@ -139,6 +139,18 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 	}
 	if (state_commit(mb->run->state, &error) < 0)
 		goto db_error;
+	if (log_sync_tracing()) {
+		uint64_t bytes = 0;
+
+		for (i = 0; i < b->count; i++)
+			bytes += b->sizes[i];
+		sync_trace(
+		    mb, -1,
+		    "copied %s -> %s: UID(s) %s -> %s, %" PRIu64
+		    " bytes (APPENDUID); pairs recorded, intents removed",
+		    side_name(b->from), side_name(to->side),
+		    sync_trace_uids(&suids), sync_trace_uids(&tuids), bytes);
+	}
 	sync_step("copies recorded");
 	s1 = buf_create(SYNC_MAX_LOGGED_UIDS);
 	s2 = buf_create(SYNC_MAX_LOGGED_UIDS);
@@ -233,6 +245,18 @@ copy_flush(struct mbox_side *from)
 	}
 	if (state_commit(mb->run->state, &error) < 0)
 		goto db_error;
+	if (log_sync_tracing()) {
+		uint64_t bytes = 0;
+
+		for (i = 0; i < b->count; i++)
+			bytes += b->sizes[i];
+		sync_trace(mb, -1,
+		           "append %zu message(s), %" PRIu64
+		           " bytes, %s -> %s: "
+		           "intents recorded (%s)",
+		           b->count, bytes, side_name(b->from),
+		           side_name(side_other(b->from)), floor);
+	}
 	sync_step("intents recorded");
 	/* Appended in the target's selection, the server reports the new
 	 * messages, and any other change, in band: no CHECK to follow. */
@@ -439,6 +463,14 @@ sync_copy_start(struct mbox_side *ms)
 	uidset_normalize(&ms->fresh);
 	if (ms->fresh.n > 0)
 		mbox_other(ms)->touched = true;
+	if (ms->fresh.n > 0)
+		sync_trace(ms->mb, (int)ms->side,
+		           "copy UID(s) %s to %s: new here, no pair, no move%s",
+		           sync_trace_uids(&ms->fresh),
+		           side_name(side_other(ms->side)),
+		           ms->mb->run->set.dry_run
+		               ? " (dry run: only asked which are there)"
+		               : "");
 	if (!ms->mb->run->set.dry_run)
 		progress_add(uidset_count(&ms->fresh));
 	while (pos < ms->fresh.n) {

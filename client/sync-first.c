@@ -54,6 +54,21 @@ sync_first_select(struct mbox_side *ms, const struct sync_target *t,
 	/* --dry-run looks without touching, not even \Recent. */
 	const char *verb = ms->mb->run->set.dry_run ? "EXAMINE" : "SELECT";
 
+	sync_trace(ms->mb, (int)ms->side,
+	           "select: %s (stored UIDVALIDITY %" PRIu32 " UIDNEXT %" PRIu32
+	           " HIGHESTMODSEQ %" PRIu64 "; listed UIDNEXT %" PRIu32
+	           " HIGHESTMODSEQ %" PRIu64 ")%s",
+	           !ms->have_row ? "never synced, every message is new"
+	           : ms->row.highestmodseq > 0 && ms->row.uidvalidity > 0
+	               ? "QRESYNC from the stored numbers"
+	               : "no stored HIGHESTMODSEQ, plain",
+	           ms->row.uidvalidity, ms->row.uidnext, ms->row.highestmodseq,
+	           listed_uidnext, t->listed[ms->side].highestmodseq,
+	           early_sizes && ms->have_row && ms->row.uidnext > 0 &&
+	                   listed_uidnext > ms->row.uidnext &&
+	                   listed_uidnext - ms->row.uidnext <= SYNC_EARLY_SIZES
+	               ? ", with the new messages' sizes"
+	               : "");
 	if (ms->have_row && ms->row.highestmodseq > 0 &&
 	    ms->row.uidvalidity > 0)
 		sync_cmd(ms, true, mbox_select_done, ms,
@@ -114,6 +129,12 @@ sync_first_listed(struct mbox_side *ms, const struct sync_target *t)
 	ms->uidvalidity = uidvalidity;
 	ms->uidnext = uidnext;
 	ms->hms = hms;
+	sync_trace(ms->mb, (int)ms->side,
+	           "select: none, LIST-STATUS said it all (%s; UIDVALIDITY "
+	           "%" PRIu32 " UIDNEXT %" PRIu32 " HIGHESTMODSEQ %" PRIu64 ")",
+	           ms->have_row ? "unchanged since the last run"
+	                        : "never synced",
+	           uidvalidity, uidnext, hms);
 	return true;
 }
 
@@ -181,6 +202,12 @@ sync_first_check(struct mbox_side *ms)
 		return 0;
 	}
 	(void)sync_first_went_back(ms, ms->uidvalidity, ms->uidnext, ms->hms);
+	sync_trace(mb, (int)ms->side,
+	           "selected: UIDVALIDITY %" PRIu32 " UIDNEXT %" PRIu32
+	           " HIGHESTMODSEQ %" PRIu64 "%s",
+	           ms->uidvalidity, ms->uidnext, ms->hms,
+	           mb->went_back[ms->side] ? " (went back: compared in full)"
+	                                   : "");
 	return 0;
 }
 

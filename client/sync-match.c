@@ -675,8 +675,18 @@ sync_match_finish(struct mbox *mb)
 					m = ident_find(rs, b, je,
 					               &pend[SIDE_REMOTE], true, 0);
 				}
-				if (k == ie || m == je)
+				if (k == ie || m == je) {
+					sync_trace(
+					    mb, -1,
+					    "not paired: local %" PRIu32
+					    " and remote %" PRIu32
+					    " share key %s, but no intent "
+					    "names one of them alone: two "
+					    "messages, each copied",
+					    x->uid, y->uid,
+					    sync_trace_key(x->key));
 					break;
+				}
 				x = &ls->idents[k];
 				y = &rs->idents[m];
 			}
@@ -684,6 +694,31 @@ sync_match_finish(struct mbox *mb)
 				sync_rollback(st);
 				goto db_error;
 			}
+			sync_trace(
+			    mb, -1,
+			    "paired local %" PRIu32 " <-> remote %" PRIu32
+			    " by key %s (size, date%s): %s%s%s%s%s%s",
+			    x->uid, y->uid, sync_trace_key(x->key),
+			    x->weak ? ", no Message-ID" : " and Message-ID",
+			    mb->recover   ? "UIDVALIDITY changed, paired again"
+			    : mb->resumed ? "a stopped first sync, compared "
+			                    "in full"
+			    : mb->repair  ? "compared in full"
+			    : any         ? "first sync"
+			    : uidset_contains(&pend[SIDE_LOCAL], x->uid)
+			        ? "re-pair after a stopped run (a local "
+			          "intent names it)"
+			        : "re-pair after a stopped run (a remote "
+			          "intent names it)",
+			    flags_equal(x->flags, y->flags)
+			        ? ""
+			        : "; flags differ, a conflict for APPLY: "
+			          "local (",
+			    flags_equal(x->flags, y->flags) ? "" : x->flags,
+			    flags_equal(x->flags, y->flags) ? ""
+			                                    : "), remote (",
+			    flags_equal(x->flags, y->flags) ? "" : y->flags,
+			    flags_equal(x->flags, y->flags) ? "" : ")");
 			x->taken = y->taken = true;
 			pairs++;
 		}

@@ -219,6 +219,21 @@ sync_merge_check(struct sync_run *run, const struct sync_merge_box *boxes,
 			copies[s] += from > common ? from - common : 0;
 		}
 	}
+	sync_trace(
+	    NULL, -1,
+	    "brake safety-merge: first run, local %u mailbox(es) %" PRIu64
+	    " message(s), remote %u mailbox(es) %" PRIu64
+	    " message(s): %" PRIu64 " on both sides, %" PRIu64
+	    " to copy to remote, %" PRIu64 " to local, %u mailbox(es) "
+	    "to create on remote, %u on local: %s",
+	    mboxes[SIDE_LOCAL], msgs[SIDE_LOCAL], mboxes[SIDE_REMOTE],
+	    msgs[SIDE_REMOTE], paired, copies[SIDE_REMOTE], copies[SIDE_LOCAL],
+	    creates[SIDE_REMOTE], creates[SIDE_LOCAL],
+	    copies[SIDE_LOCAL] == 0 && copies[SIDE_REMOTE] == 0 &&
+	            creates[SIDE_LOCAL] == 0 && creates[SIDE_REMOTE] == 0 &&
+	            !scan[SIDE_LOCAL].failed && !scan[SIDE_REMOTE].failed
+	        ? "the same mail, pairing"
+	        : "a merge, the run stops (exit 5)");
 	/* The same mail on both sides (a store restored, a new database):
 	 * every message pairs, nothing mixes. */
 	if (copies[SIDE_LOCAL] == 0 && copies[SIDE_REMOTE] == 0 &&

@@ -317,6 +317,50 @@ copy_arrived(struct mbox *mb, enum side s, const struct sync_ident *v,
 	return false;
 }
 
+/* --debug=sync: why v, new on side s of `to`, whose key is that of a
+ * vanished message's pair, is not taken for a move (the tests of
+ * sync_move_finish(), in its order). */
+static void
+move_trace_refused(struct mbox *to, enum side s, const struct sync_ident *v,
+                   const struct uidset *pending, const struct uidset *mine,
+                   const struct uidset *named, const unsigned char *keys,
+                   size_t nkeys, struct move_cand *cands, size_t nc)
+{
+	struct move_cand key = {(struct sync_ident *)v, NULL, false}, *c;
+	const char *why;
+	size_t k;
+
+	if (!uidset_contains(&to->s[s].fresh, v->uid))
+		return;
+	c = bsearch(&key, cands, nc, sizeof(*cands), cand_cmp);
+	if (c == NULL)
+		return;
+	k = (size_t)(c - cands);
+	if (v->weak)
+		why = "no Message-ID, another message may share its size and "
+		      "date";
+	else if (uidset_contains(pending, v->uid))
+		why = "an intent names it (a stopped run's copy)";
+	else if (key_twice(keys, nkeys, v->key))
+		why = "two new messages share its key";
+	else if (!uidset_contains(mine, v->uid) && intent_twin(to, s, v, named))
+		why = "the other side's copy of it, an intent says, is new "
+		      "there: MATCH pairs the two";
+	else if (uidset_contains(mine, v->uid) && copy_arrived(to, s, v, named))
+		why = "a stopped run's UID COPY of it arrived on the other side "
+		      "(no MOVE there): MATCH pairs the two";
+	else if ((k > 0 && cand_cmp(&cands[k - 1], c) == 0) ||
+	         (k + 1 < nc && cand_cmp(&cands[k + 1], c) == 0))
+		why = "two vanished messages' pairs share its key";
+	else
+		return;
+	sync_trace(to, (int)s,
+	           "not a move: new UID %" PRIu32 " has the key %s of a pair "
+	           "that vanished from %s, but %s; expunged and copied "
+	           "instead",
+	           v->uid, sync_trace_key(v->key), sync_trace_name(c->mb), why);
+}
+
 int
 sync_move_finish(struct mbox *mbs, size_t n)
 {
@@ -396,6 +440,10 @@ sync_move_finish(struct mbox *mbs, size_t n)
 				int ret;
 				const char *error;
 
+				if (log_sync_tracing())
+					move_trace_refused(to, s, v, &pending,
+					                   &mine, &named, keys,
+					                   nkeys, cands, nc);
 				if (!uidset_contains(&ms->fresh, v->uid) ||
 				    v->weak ||
 				    uidset_contains(&pending, v->uid) ||
@@ -426,6 +474,14 @@ sync_move_finish(struct mbox *mbs, size_t n)
 					if (move_repair(to, s, uid, v, c->id) < 0)
 						continue;
 					repaired[i]++;
+					sync_trace(
+					    to, (int)s,
+					    "paired again: UID %" PRIu32
+					    " left and came back as %" PRIu32
+					    " (key %s); the pair with %s "
+					    "%" PRIu32 " is kept, no command",
+					    uid, v->uid, sync_trace_key(v->key),
+					    side_name(other), c->id->uid);
 				} else {
 					to->move_in = true;
 					if (move_add(&c->mb->s[other], to,
@@ -436,6 +492,25 @@ sync_move_finish(struct mbox *mbs, size_t n)
 						uidset_free(&named);
 						goto nomem;
 					}
+					sync_trace(
+					    c->mb, (int)other,
+					    "move UID %" PRIu32 " to %s: its "
+					    "pair %s %" PRIu32 " left %s and "
+					    "came to %s as %" PRIu32
+					    " (key %s)%s",
+					    c->id->uid, sync_trace_name(to),
+					    side_name(s), uid,
+					    sync_trace_name(c->mb),
+					    sync_trace_name(to), v->uid,
+					    sync_trace_key(v->key),
+					    c->mb->s[other]
+					            .moves[c->mb->s[other]
+					                       .moves_count -
+					                   1]
+					            .changed
+					        ? "; its flags changed here "
+					          "too, merged as a conflict"
+					        : "; the flags there win");
 				}
 				/* Not an expunge, not a copy any more. */
 				if (uidset_add(&gone[c->mb - mbs], uid) < 0 ||
@@ -698,6 +773,24 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;
+	if (log_sync_tracing()) {
+		struct uidset su = UIDSET_INIT, du = UIDSET_INIT;
+
+		for (i = 0; i < mc->count; i++) {
+			if (dst[i] == 0)
+				continue;
+			(void)uidset_add(&su, mc->moves[i]->uid);
+			(void)uidset_add(&du, dst[i]);
+		}
+		sync_trace(mb, (int)from->side,
+		           "moved UID(s) %s to %s as %s (COPYUID); the pairs "
+		           "follow them%s",
+		           sync_trace_uids(&su), sync_trace_name(to->mb),
+		           sync_trace_uids(&du),
+		           moved < mc->count ? "; the rest unsure" : "");
+		uidset_free(&su);
+		uidset_free(&du);
+	}
 	sync_step("moves recorded");
 	if (moved > 0)
 		log_info(side_name(from->side), mb->display,
@@ -899,6 +992,12 @@ sync_move_apply(struct mbox_side *from)
 			return;
 		}
 		uidset_format(&mc->uids, b);
+		sync_trace(from->mb, (int)from->side,
+		           "move UID(s) %s to %s: %s (intents recorded first)",
+		           sync_trace_uids(&mc->uids), sync_trace_name(to->mb),
+		           (mbox_server(from)->caps & IMAP_CAP_MOVE) != 0
+		               ? "UID MOVE"
+		               : "no MOVE: UID COPY, then the source expunged");
 		sync_select_for_step(from, true);
 		if ((mbox_server(from)->caps & IMAP_CAP_MOVE) != 0) {
 			sync_cmd(from, false, move_done, mc, "UID MOVE %a %s",

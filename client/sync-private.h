@@ -4,13 +4,15 @@
  * sync-apply.c expunges and stores flags, sync-copy.c copies new
  * messages, sync-match.c pairs messages found on both sides,
  * sync-select.c selects for APPLY and holds its commands,
- * sync-repair.c compares whole mailboxes. */
+ * sync-repair.c compares whole mailboxes, sync-trace.c writes the
+ * decision trace (--debug=sync). */
 #ifndef CLIENT_SYNC_PRIVATE_H
 #define CLIENT_SYNC_PRIVATE_H
 
 #include "flagmap.h"
 #include "imap-conn.h"
 #include "imap-decode.h"
+#include "log.h"
 #include "state.h"
 #include "sync.h"
 #include "uidset.h"
@@ -425,6 +427,35 @@ void sync_move_apply(struct mbox_side *ms);
 void sync_move_free(struct mbox_side *ms);
 /* Free a list of COPYUID codes, *list NULL after. */
 void sync_copyuid_free(struct sync_copyuid **list);
+
+/* sync-trace.c: the decision trace (--debug=sync). sync_trace(mb, side,
+ * fmt, ...) logs "sync: SIDE MAILBOX: text" (side -1: no side; mb NULL:
+ * the run); a macro, so that nothing of its arguments is evaluated (no
+ * set formatted, no database asked) unless the trace is on. */
+#define sync_trace(mb, side, ...)                                              \
+	do {                                                                   \
+		if (log_sync_tracing())                                        \
+			sync_trace_line((mb), (side), __VA_ARGS__);            \
+	} while (0)
+void sync_trace_line(const struct mbox *mb, int side, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* For a trace line's arguments: texts in a ring of buffers owned here
+ * (sync-trace.c's TRACE_RING, eight: at most seven per line, the line's
+ * own mailbox name takes one), valid for the line being made. A UID set ("1:3,5", cut when long,
+ * "none" when empty); the first bytes of a message key in hex; the flags
+ * a change from one canonical list to another adds and removes ("+\Seen
+ * -\Flagged"). */
+const char *sync_trace_uids(const struct uidset *set);
+const char *sync_trace_key(const unsigned char *key);
+const char *sync_trace_flag_diff(const char *from, const char *to);
+/* The mailbox's name in UTF-8 when it decodes as modified UTF-7, else
+ * as mb->display has it. */
+const char *sync_trace_name(const struct mbox *mb);
+/* "SELECT", "MATCH", ...: the phases by name. */
+const char *sync_phase_name(enum mbox_phase phase);
+/* A mailbox going from one phase to the next, with what it has to do. */
+void sync_trace_phase(const struct mbox *mb, enum mbox_phase from,
+                      enum mbox_phase to);
 
 /* sync-repair.c: after SELECT, fetch every message's flags on both sides
  * (start), then compare them with the mapping and fill vanished, modified

@@ -141,6 +141,13 @@ repair_pair(void *context, uint32_t luid, uint32_t ruid)
 				if (ret > 0)
 					lchg = rchg = true;
 			}
+			sync_trace(mb, -1,
+			           "compared: local %" PRIu32 " (%s), remote "
+			           "%" PRIu32 " (%s) differ: %s",
+			           luid, l->flags, ruid, r->flags,
+			           lchg && rchg ? "a conflict for APPLY"
+			           : rchg       ? "remote changed, it wins"
+			                        : "local changed, it wins");
 			if (lchg || !rchg)
 				flagmap_set(&ls->modified, luid, l->flags,
 				            l->modseq);
@@ -357,6 +364,16 @@ unpaired:
 		/* The scan's keys are no MATCH's. */
 		sync_match_free(ms);
 	}
+	sync_trace(mb, -1,
+	           "compared in full: %" PRIu64 " pair(s) joining two "
+	           "messages, %" PRIu64 " gone from both sides, %" PRIu64
+	           " missing on local, %" PRIu64 " on remote (copied again), "
+	           "%" PRIu64 " with flags apart that neither side changed; "
+	           "new: local %llu, remote %llu",
+	           rc.wrong, rc.stale, rc.missing[SIDE_LOCAL],
+	           rc.missing[SIDE_REMOTE], rc.flags,
+	           (unsigned long long)uidset_count(&mb->s[SIDE_LOCAL].fresh),
+	           (unsigned long long)uidset_count(&mb->s[SIDE_REMOTE].fresh));
 	if (rc.verify) {
 		verify_report(mb, &rc);
 		mb->active = false;

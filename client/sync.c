@@ -399,6 +399,11 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 		return;
 	}
 	mb->foreign = true;
+	sync_trace(mb, (int)ms->side,
+	           "foreign change in %s: UID %" PRIu32 " flags (%s)%s%s%s",
+	           sync_phase_name(mb->phase), f.uid, buf_data(flags),
+	           want != NULL ? ", the run set (" : ", not set by the run",
+	           want != NULL ? want : "", want != NULL ? ")" : "");
 	if (f.uid < ms->uidnext || want != NULL || sync_is_mapped(ms, f.uid))
 		flagmap_set(&ms->modified, f.uid, buf_data(flags), f.modseq);
 	else if (mb->phase == PHASE_APPLY)
@@ -484,6 +489,12 @@ mbox_vanished_live(struct mbox_side *ms, const struct uidset *uids)
 	}
 	if (ret != 0)
 		sync_fail(ms->mb, ms->side, "out of memory");
+	sync_trace(ms->mb, (int)ms->side,
+	           "VANISHED %s in %s: the run's own expunges seen so far "
+	           "%s; foreign, to mirror: %s",
+	           sync_trace_uids(uids), sync_phase_name(ms->mb->phase),
+	           sync_trace_uids(&ms->expunged_seen),
+	           sync_trace_uids(&ms->vanished));
 }
 
 static void
@@ -501,6 +512,10 @@ mbox_on_vanished(struct mbox_side *ms, const struct imap_response *resp)
 	}
 	uidset_normalize(&uids);
 	if (mb->phase == PHASE_SELECT) {
+		sync_trace(mb, (int)ms->side,
+		           "VANISHED%s %s at SELECT: expunged since the last "
+		           "run (kept: those with a pair)",
+		           earlier ? " (EARLIER)" : "", sync_trace_uids(&uids));
 		/* Only ranges: sync_vanished_narrow() keeps what the
 		 * mapping holds. */
 		for (i = 0; i < uids.n; i++)
@@ -848,6 +863,16 @@ sync_untagged(struct imap_conn *conn, const struct imap_response *resp,
 
 /* --- The flights after SELECT -------------------------------------------- */
 
+/* The one place a mailbox's phase changes, traced with what it has to
+ * do. */
+static void
+mbox_set_phase(struct mbox *mb, enum mbox_phase phase)
+{
+	if (log_sync_tracing())
+		sync_trace_phase(mb, mb->phase, phase);
+	mb->phase = phase;
+}
+
 static bool
 mbox_has_work(struct mbox *mb)
 {
@@ -877,12 +902,24 @@ mbox_check_start(struct mbox *mb)
 {
 	unsigned s;
 
-	mb->phase = PHASE_CHECK;
+	mbox_set_phase(mb, PHASE_CHECK);
 	for (s = 0; s < SIDE_COUNT; s++) {
 		struct mbox_side *ms = &mb->s[s];
 
-		if (!ms->touched || sync_live_checked(ms))
+		if (!ms->touched || sync_live_checked(ms)) {
+			sync_trace(mb, (int)s, "check: %s",
+			           !ms->touched ? "nothing changed here"
+			                        : "APPLY's selection saw the "
+			                          "whole round, no SELECT");
 			continue;
+		}
+		sync_trace(mb, (int)s, "check: SELECT again (%s)",
+		           ms->need_check    ? "moved into from another mailbox"
+		           : !ms->live_sel   ? "changed outside a selection"
+		           : ms->live_unsure ? "an APPEND answered without "
+		                               "HIGHESTMODSEQ"
+		                             : "the count of messages does not "
+		                               "add up");
 		sync_select_qresync(ms, true); /* \Recent: see copy_flush() */
 	}
 }
@@ -896,6 +933,7 @@ mbox_commit(struct mbox *mb, bool exact)
 	struct state *st = mb->run->state;
 	struct flagmap_entry *e;
 	uint64_t hms[SIDE_COUNT];
+	uint32_t committed_uidnext[SIDE_COUNT];
 	const char *error;
 	size_t pos = 0;
 	unsigned s;
@@ -925,6 +963,7 @@ mbox_commit(struct mbox *mb, bool exact)
 			goto db_error;
 		}
 		hms[s] = row.highestmodseq;
+		committed_uidnext[s] = row.uidnext;
 	}
 	/* The flags the pairs agree on, with the numbers that cover the
 	 * changes that made them: a run killed before has both sides
@@ -950,6 +989,26 @@ mbox_commit(struct mbox *mb, bool exact)
 	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;
+	if (log_sync_tracing()) {
+		uint64_t pairs = 0;
+
+		(void)state_mapping_count(st, mb->idx, &pairs, &error);
+		sync_trace(mb, -1,
+		           "committed (%s): local UIDVALIDITY %" PRIu32
+		           " UIDNEXT %" PRIu32 " HIGHESTMODSEQ %" PRIu64
+		           ", remote UIDVALIDITY %" PRIu32 " UIDNEXT %" PRIu32
+		           " HIGHESTMODSEQ %" PRIu64 "; %" PRIu64 " pair(s), "
+		           "%zu synced flag base(s) written%s",
+		           exact ? "as the last CHECK saw it"
+		                 : "as the first SELECT said",
+		           mb->s[SIDE_LOCAL].uidvalidity, committed_uidnext[0],
+		           hms[SIDE_LOCAL], mb->s[SIDE_REMOTE].uidvalidity,
+		           committed_uidnext[1], hms[SIDE_REMOTE], pairs,
+		           mb->synced.count,
+		           !mb->foreign && !mbox_has_work(mb)
+		               ? ", in step"
+		               : ", work left for the next run");
+	}
 	flagmap_clear(&mb->synced);
 	sync_step("mailbox committed");
 	return;
@@ -1122,6 +1181,10 @@ mbox_drop_intents(struct mbox *mb)
 	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;
+	sync_trace(mb, -1,
+	           "dropped %zu intent(s) of a stopped run: each is paired "
+	           "now or still new, copied again",
+	           l.count);
 	free(l.p);
 	sync_step("intents dropped");
 	return 0;
@@ -1146,7 +1209,7 @@ mbox_step(struct mbox *mb, enum mbox_phase phase)
 {
 	unsigned s;
 
-	mb->phase = phase;
+	mbox_set_phase(mb, phase);
 	for (s = 0; s < SIDE_COUNT; s++) {
 		struct mbox_side *ms = &mb->s[s];
 
@@ -1201,6 +1264,18 @@ sync_brake(struct sync_run *run, struct mbox *mbs, size_t n)
 		}
 	}
 	for (s = 0; s < SIDE_COUNT; s++) {
+		sync_trace(
+		    NULL, -1,
+		    "brake safety-expunge: %" PRIu64 " of %" PRIu64
+		    " pair(s) gone from %s, to expunge on %s; limit %u%% "
+		    "(and at least %d): %s",
+		    gone[s], run->paired, side_name(s),
+		    side_name(side_other(s)), share, SYNC_BRAKE_MIN,
+		    gone[s] < SYNC_BRAKE_MIN ||
+		            gone[s] * 100 <= run->paired * share
+		        ? "within"
+		    : run->set.force ? "past it, --force goes on"
+		                     : "past it, the run stops (exit 5)");
 		if (gone[s] < SYNC_BRAKE_MIN ||
 		    gone[s] * 100 <= run->paired * share)
 			continue;
@@ -1331,6 +1406,9 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 		if (mbox_drop_intents(mb) < 0)
 			continue;
 		if (!mbox_has_work(mb) && !mb->move_in) {
+			sync_trace(mb, -1,
+			           "nothing to apply: only the numbers "
+			           "moved");
 			/* Only the numbers moved (an expunge of a message
 			 * we never knew, a flag set back): store them as
 			 * SELECT gave them. */
@@ -1349,6 +1427,9 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 		for (i = 0; i < n; i++) {
 			if (!mbox_going(&mbs[i]))
 				continue;
+			if (!any)
+				sync_trace(NULL, -1, "round %u: APPLY flight",
+				           round + 1);
 			mbox_step(&mbs[i], PHASE_APPLY);
 			sync_apply_start(&mbs[i]);
 			any = true;
@@ -1375,6 +1456,7 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 		sync_step("applied");
 		if (sync_stopping(run))
 			return;
+		sync_trace(NULL, -1, "round %u: CHECK flight", round + 1);
 		for (i = 0; i < n; i++) {
 			for (s = 0; s < SIDE_COUNT; s++) {
 				struct mbox_side *ms = &mbs[i].s[s];
@@ -1397,6 +1479,13 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 				mb->s[s].need_check = false;
 			}
 			/* Foreign changes, or flags a move left to set. */
+			if (mbox_going(mb) &&
+			    (mb->foreign || mbox_has_work(mb)))
+				sync_trace(
+				    mb, -1, "round %u: another round (%s)",
+				    round + 1,
+				    mb->foreign ? "foreign changes"
+				                : "flags a move left to set");
 			if (!mbox_going(mb) || mb->foreign || mbox_has_work(mb))
 				continue;
 			mbox_commit(mb, true);
@@ -1498,7 +1587,7 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 	for (i = 0; i < n; i++) {
 		if (mbs[i].failed)
 			continue;
-		mbs[i].phase = PHASE_SELECT;
+		mbox_set_phase(&mbs[i], PHASE_SELECT);
 		for (s = 0; s < SIDE_COUNT; s++) {
 			struct mbox_side *ms = &mbs[i].s[s];
 
@@ -1535,6 +1624,9 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 			 * mailbox's first commit. What it meant to do still
 			 * (flags a move left to set) no SELECT reports:
 			 * compare it in full. */
+			sync_trace(mb, -1,
+			           "compared in full: pairs but no "
+			           "numbers, a first sync was stopped");
 			mbox_step(mb, PHASE_SCAN);
 			mb->repair = true;
 			mb->resumed = true;
@@ -1545,6 +1637,9 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 		                 mb->went_back[SIDE_REMOTE]) &&
 		                !mb->recover)) &&
 		    mb->s[SIDE_LOCAL].have_row && mb->s[SIDE_REMOTE].have_row) {
+			sync_trace(mb, -1, "compared in full: %s",
+			           repair ? "--repair or --verify"
+			                  : "a side went back");
 			mbox_step(mb, PHASE_SCAN);
 			mb->repair = true;
 			sync_repair_start(mb);
@@ -1555,6 +1650,10 @@ sync_mailboxes(struct sync_run *run, const struct sync_target *all,
 			    sync_first_fresh(&mb->s[s]) < 0)
 				break;
 		}
+		if (mb->recover)
+			sync_trace(mb, (int)mb->recover_side,
+			           "UIDVALIDITY changed: every message of both "
+			           "sides is new, to pair again by key");
 		for (s = 0; s < SIDE_COUNT && mb->recover; s++) {
 			/* Every message on both sides, to pair again. */
 			struct mbox_side *ms = &mb->s[s];

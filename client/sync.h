@@ -111,6 +111,11 @@ sync_verb(const struct sync_run *run, const char *done, const char *would)
 
 /* The run was asked to stop (SIGTERM in watch mode). */
 bool sync_stopping(const struct sync_run *run);
+/* A line of the decision trace with neither side nor mailbox, "sync:
+ * text" (sync-trace.c; the engine's own lines go through sync_trace()).
+ * Callers test log_sync_tracing() first. */
+void sync_trace_text(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 /* A step boundary (client/sync-step.c). In the tests' build only
  * (IMAPSYNC_TEST_HOOKS): with IMAPSYNC_DEBUG_EXIT_AT=N in the environment

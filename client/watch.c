@@ -780,6 +780,7 @@ watch_reread(struct watch *w)
 	ls.prefix_fmt = nc->log_prefix;
 	ls.quiet = w->opts->quiet;
 	ls.debug = (int)w->opts->debug;
+	ls.debug_sync = w->opts->debug_sync;
 	log_deinit();
 	if (log_init(&ls, &error) < 0)
 		log_early(false, "%s", error);

@@ -100,4 +100,10 @@
  * list-mailbox): the user's, not a server's. */
 #define SYNC_MAX_LIST_PATTERNS (1024 * 1024)
 
+/* Bytes of one item of a --debug=sync line (a UID set, a flag change,
+ * a mailbox name: client/sync-trace.c). A longer UID set is cut and
+ * its count given; the trace is for reading, the real sets are in the
+ * actions' lines. */
+#define SYNC_TRACE_MAX_ITEM 4096
+
 #endif

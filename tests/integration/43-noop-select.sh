@@ -12,7 +12,7 @@ for b in INBOX a/b c; do
 	store_append "$REMOTE" "$b" -s "remote $b" >/dev/null
 done
 sync_ok "initial sync exits 0"
-sync_ok "second sync with --debug exits 0" --debug
+sync_ok "second sync with --debug=imap exits 0" --debug=imap
 cat "$SYNC_ERR" "$SYNC_OUT" >"$SYNC_DIR/trace"
 tap_check "the trace shows the LIST" grep -q 'LIST' "$SYNC_DIR/trace"
 tap_check "no SELECT or EXAMINE in a no-op run" sh -c \
@@ -23,7 +23,7 @@ tap_is "$(grep -cE '^(local|remote) -> [^ ]+ LIST ' "$SYNC_DIR/trace")" 2 \
 	"one LIST per side"
 tap_check "no MESSAGES asked" sh -c "! grep -q MESSAGES '$SYNC_DIR/trace'"
 store_append "$REMOTE" c -s later >/dev/null
-sync_ok "a sync after one change with --debug exits 0" --debug
+sync_ok "a sync after one change with --debug=imap exits 0" --debug=imap
 cat "$SYNC_ERR" "$SYNC_OUT" >"$SYNC_DIR/trace2"
 tap_is "$(grep -E ' (SELECT|EXAMINE) ' \
 	"$SYNC_DIR/trace2" | sed -E 's/.* (SELECT|EXAMINE) "?([^" ]*)"?.*/\2/' |
@@ -46,7 +46,7 @@ sync_dumps_equal "dumps equal"
 store_create "$REMOTE" d
 store_append "$REMOTE" d -s d1 >/dev/null
 store_append "$REMOTE" d -s d2 >/dev/null
-sync_ok "a sync of a new mailbox with --debug exits 0" --debug
+sync_ok "a sync of a new mailbox with --debug=imap exits 0" --debug=imap
 tap_is "$(grep -cE '^remote -> [^ ]+ (SELECT|EXAMINE) d' "$SYNC_ERR")" 1 \
 	"the new mailbox's source is selected once, for its copy"
 tap_is "$(store_count "$LOCAL" d)" 2 "both messages copied"

@@ -361,7 +361,10 @@ sync_dryrun_before() {
 	: >"$SYNC_DIR/dry.dumped"
 	_dr_debug=--debug
 	for _dr_a in "$@"; do
-		[ "$_dr_a" != --debug ] || _dr_debug=--dry-run
+		# Already tracing the wire (--debug=sync alone is not).
+		case $_dr_a in
+		--debug | --debug=*imap*) _dr_debug=--dry-run ;;
+		esac
 	done
 	sync_dryrun_snapshot before
 	XDG_CONFIG_HOME=$SYNC_DIR/xdg-config XDG_DATA_HOME=$SYNC_DIR/xdg-data \

@@ -208,6 +208,35 @@ TEST(watch_and_notify)
 	            "--delete cannot be used with --notify");
 }
 
+TEST(debug_kinds)
+{
+	struct options o;
+	const char *e = NULL;
+
+	/* Alone: the wire and the decisions; twice: credentials too. */
+	CHECK_INT_EQ(parse(&o, &e, "--debug", NULL), 0);
+	CHECK(o.debug == 1 && o.debug_sync);
+	CHECK_INT_EQ(parse(&o, &e, "--debug=sync", NULL), 0);
+	CHECK(o.debug == 0 && o.debug_sync);
+	CHECK_INT_EQ(parse(&o, &e, "--debug=imap", NULL), 0);
+	CHECK(o.debug == 1 && !o.debug_sync);
+	CHECK_INT_EQ(parse(&o, &e, "--debug=imap,sync", "--debug=imap", NULL),
+	             0);
+	CHECK(o.debug == 2 && o.debug_sync);
+	/* A value only after "=": the next word is a mailbox. */
+	CHECK_INT_EQ(parse(&o, &e, "--debug", "sync", NULL), 0);
+	CHECK(o.debug == 1 && o.mailbox_count == 1);
+	CHECK_STREQ(ERR("--debug=wire"),
+	            "invalid value for --debug: \"wire\" (imap, sync or both, "
+	            "comma separated)");
+	CHECK_STREQ(ERR("--debug="),
+	            "invalid value for --debug: \"\" (imap, sync or both, "
+	            "comma separated)");
+	CHECK_STREQ(ERR("--debug=imap,"),
+	            "invalid value for --debug: \"imap,\" (imap, sync or "
+	            "both, comma separated)");
+}
+
 TEST(bad_options)
 {
 	struct options o;
