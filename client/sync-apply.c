@@ -311,8 +311,23 @@ undelete_done(struct imap_conn *conn, const struct imap_response *resp,
 		goto out;
 	}
 	if (sc->again) {
-		/* Gone by our UID EXPUNGE: not the other side's news. */
-		(void)uidset_subtract(&ms->vanished, &sc->uids);
+		/* Gone by our UID EXPUNGE: not news of the other side's.
+		 * What it did not remove keeps its row: tried again. */
+		struct uidset gone = UIDSET_INIT;
+
+		uidset_normalize(&ms->vanished);
+		uidset_iter_init(&it, &sc->uids);
+		while (uidset_iter_next(&it, &uid)) {
+			if (uidset_contains(&ms->vanished, uid) &&
+			    uidset_add(&gone, uid) < 0) {
+				uidset_free(&gone);
+				sync_fail(ms->mb, ms->side, "out of memory");
+				goto out;
+			}
+		}
+		(void)uidset_subtract(&ms->vanished, &gone);
+		uidset_free(&sc->uids);
+		sc->uids = gone;
 	} else if (ms->undelete_modseq == ms->hms + 1) {
 		/* The STORE's is the only change since what SELECT said
 		 * (no other MODSEQ fits between): the numbers stored cover
@@ -336,6 +351,18 @@ db_error:
 	sync_db_fail(ms->mb, error);
 out:
 	set_cmd_free(sc);
+}
+
+static void
+undelete_flagged(struct imap_conn *conn, const struct imap_response *resp,
+                 void *ctx)
+{
+	struct mbox_side *ms = ctx;
+
+	(void)conn;
+	if (resp != NULL && resp->status != IMAP_STATUS_OK)
+		sync_fail(ms->mb, ms->side,
+		          "UID STORE \\Deleted failed: %s", resp->text);
 }
 
 void
@@ -380,7 +407,11 @@ sync_expunging_resume(struct mbox_side *ms)
 	             "UID STORE %S -FLAGS.SILENT (\\Deleted)",
 	             &sc[0]->uids) == NULL)
 		set_cmd_free(sc[0]);
+	/* The STORE again: the run may have died before it. */
 	if (sc[1]->uids.n == 0 ||
+	    sync_cmd(ms, false, undelete_flagged, ms,
+	             "UID STORE %S +FLAGS.SILENT (\\Deleted)",
+	             &sc[1]->uids) == NULL ||
 	    sync_cmd(ms, false, undelete_done, sc[1], "UID EXPUNGE %S",
 	             &sc[1]->uids) == NULL)
 		set_cmd_free(sc[1]);
