@@ -2264,7 +2264,7 @@ mbx_sync_pass(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 		                ntargets, unchanged);
 	/* The brake's total, counted only when messages may move. */
 	if (ntargets > 0 && (mbx_count_paired(run, items, n) < 0 ||
-	                     sync_mailboxes(run, targets, ntargets, repair) < 0))
+	                     sync_messages(run, targets, ntargets, repair) < 0))
 		goto out;
 	ret = run->fatal ? -1 : 0;
 out:

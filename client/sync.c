@@ -171,7 +171,7 @@ sync_run_wait(struct sync_run *run)
 		if (sync_in_flight(run) == 0)
 			return 0;
 		/* Stopped with commands in flight: the connections go
-		 * (sync_mailboxes frees them), their answers unread. */
+		 * (sync_messages frees them), their answers unread. */
 		log_info(NULL, NULL,
 		         "stopping: leaving %zu command(s) unanswered",
 		         sync_in_flight(run));
@@ -1533,8 +1533,8 @@ sync_any_scan(const struct mbox *mbs, size_t n)
 }
 
 int
-sync_mailboxes(struct sync_run *run, const struct sync_target *all,
-               size_t n_all, bool repair)
+sync_messages(struct sync_run *run, const struct sync_target *all,
+              size_t n_all, bool repair)
 {
 	struct mbox *mbs = calloc(n_all + 1, sizeof(*mbs));
 	struct sync_target *targets = calloc(n_all + 1, sizeof(*targets));

@@ -156,8 +156,8 @@ struct sync_target {
  * the mapping first (--repair). Mailboxes that fail are logged and counted
  * in run->mailbox_failures; -1 when the run must stop (a connection or
  * the database failed). */
-int sync_mailboxes(struct sync_run *run, const struct sync_target *targets,
-                   size_t n, bool repair);
+int sync_messages(struct sync_run *run, const struct sync_target *targets,
+                  size_t n, bool repair);
 
 /* A mailbox of a first run, for sync_merge_check(): where it exists and
  * its messages there (LIST-STATUS MESSAGES). */
