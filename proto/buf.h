@@ -12,8 +12,9 @@
 
 struct buf;
 
-/* A new empty buffer that never holds more than max bytes. The caller owns
- * it and frees it with buf_free(). */
+/* A new empty buffer that never holds more than max bytes (a cap from
+ * limits.h). The caller owns it and frees it with buf_free(). Memory
+ * itself runs out through xmalloc_fatal(): only the cap fails. */
 struct buf *buf_create(size_t max);
 /* Free the buffer, wiping its memory first if it was marked secret. */
 void buf_free(struct buf **b);
@@ -29,7 +30,7 @@ size_t buf_max(const struct buf *b);
 size_t buf_avail(const struct buf *b);
 
 /* Room for n more bytes at the end; returns where to write them or NULL if
- * that would pass the cap (or memory ran out). Call buf_commit() after. */
+ * that would pass the cap. Call buf_commit() after. */
 char *buf_reserve(struct buf *b, size_t n);
 /* Mark n bytes written into the space from buf_reserve() as data. */
 void buf_commit(struct buf *b, size_t n);

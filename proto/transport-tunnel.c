@@ -16,6 +16,7 @@
  * when the command ends: "exited with status 255: ssh: connect to host
  * ... Connection refused" says what "exited with status 255" does not. */
 #include "transport.h"
+#include "xmalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -334,8 +335,8 @@ static const struct transport_vfuncs tunnel_vfuncs = {
     .destroy = tunnel_destroy,
 };
 
-/* argv for the command: sh -c, or its words. Returns NULL on no memory;
- * *words_r is what to free (NULL for the shell form). */
+/* argv for the command: sh -c, or its words; *words_r is what to free
+ * (NULL for the shell form). */
 static char **
 tunnel_argv(const char *command, char **words_r)
 {
@@ -344,21 +345,14 @@ tunnel_argv(const char *command, char **words_r)
 
 	*words_r = NULL;
 	if (strpbrk(command, TUNNEL_SHELL_CHARS) != NULL) {
-		argv = calloc(4, sizeof(*argv));
-		if (argv == NULL)
-			return NULL;
+		argv = xcalloc(4, sizeof(*argv));
 		argv[0] = (char *)"/bin/sh";
 		argv[1] = (char *)"-c";
 		argv[2] = (char *)command;
 		return argv;
 	}
-	p = strdup(command);
-	argv = calloc(len / 2 + 2, sizeof(*argv));
-	if (p == NULL || argv == NULL) {
-		free(p);
-		free(argv);
-		return NULL;
-	}
+	p = xstrdup(command);
+	argv = xcalloc(len / 2 + 2, sizeof(*argv));
 	for (i = 0; i < len; i++) {
 		if (p[i] == ' ') {
 			p[i] = '\0';
@@ -439,12 +433,8 @@ transport_tunnel_create(const char *command, bool null_stderr,
 	ssize_t n;
 	pid_t pid = -1;
 
-	tu = calloc(1, sizeof(*tu));
+	tu = xcalloc(1, sizeof(*tu));
 	argv = tunnel_argv(command, &words);
-	if (tu == NULL || argv == NULL) {
-		child_err = ENOMEM;
-		goto fail;
-	}
 	if (argv[0] == NULL) {
 		free(tu);
 		free(argv);

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "limits.h"
+#include "xmalloc.h"
 
 void
 uidset_init(struct uidset *set)
@@ -36,7 +37,6 @@ uidset_clear(struct uidset *set)
 static int
 uidset_reserve(struct uidset *set, size_t extra)
 {
-	struct uid_range *r;
 	size_t nalloc;
 
 	if (extra > IMAP_MAX_UIDSET_RANGES - set->n)
@@ -48,10 +48,7 @@ uidset_reserve(struct uidset *set, size_t extra)
 		nalloc = set->n + extra;
 	if (nalloc > IMAP_MAX_UIDSET_RANGES)
 		nalloc = IMAP_MAX_UIDSET_RANGES;
-	r = realloc(set->r, nalloc * sizeof(*r));
-	if (r == NULL)
-		return -1;
-	set->r = r;
+	set->r = xreallocarray(set->r, nalloc, sizeof(*set->r));
 	set->alloc = nalloc;
 	return 0;
 }
@@ -162,12 +159,8 @@ uidset_parse(struct uidset *set, const char *s, size_t len,
 		if (s[i] == ',')
 			nranges++;
 	}
-	if (nranges > IMAP_MAX_UIDSET_RANGES - set->n) {
-		*error_r = "too many ranges in UID set";
-		return -1;
-	}
 	if (uidset_reserve(set, nranges) < 0) {
-		*error_r = "out of memory for UID set";
+		*error_r = "too many ranges in UID set";
 		return -1;
 	}
 	i = 0;
