@@ -92,8 +92,6 @@ config_log_prefix_format(const char *fmt, const char *side_name,
 		mailbox = "";
 	cur = buf_create(buf_max(buf) + strlen(fmt) + 1);
 	next = buf_create(buf_max(buf) + strlen(fmt) + 1);
-	if (cur == NULL || next == NULL)
-		abort();
 	if (buf_append_str(cur, fmt) < 0)
 		ret = -1;
 	do {

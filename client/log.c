@@ -4,6 +4,7 @@
 #include "buf.h"
 #include "config.h"
 #include "limits.h"
+#include "xmalloc.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -106,7 +107,7 @@ log_init(const struct log_settings *set, const char **error_r)
 	log_state.tty = isatty(STDERR_FILENO) == 1;
 	free(log_state.prefix_fmt);
 	log_state.prefix_fmt =
-	    set->prefix_fmt != NULL ? strdup(set->prefix_fmt) : NULL;
+	    set->prefix_fmt != NULL ? xstrdup(set->prefix_fmt) : NULL;
 	if (set->logfile != NULL) {
 		log_state.file = fopen(set->logfile, "ae");
 		if (log_state.file == NULL) {
@@ -234,10 +235,8 @@ char *
 log_shell_quote(const char *s)
 {
 	size_t len = strlen(s), i, j = 0;
-	char *q = malloc(len * 4 + 3);
+	char *q = xmalloc(len * 4 + 3);
 
-	if (q == NULL)
-		return NULL;
 	q[j++] = '\'';
 	for (i = 0; i < len; i++) {
 		if (s[i] == '\'') {
@@ -274,6 +273,39 @@ log_stamp_stderr(bool on)
 	log_state.stamp_stderr = on;
 }
 
+/* Room kept at the end of a log line for the marker of a cut. */
+#define LOG_CUT_MARKER_MAX 48
+
+/* fmt into raw, whose cap is LOG_MAX_LINE: a message that would pass it
+ * is cut, and says how much was left out, rather than being lost. */
+static void
+log_vappend(struct buf *raw, const char *fmt, va_list ap)
+{
+	size_t len, keep;
+	va_list aq;
+	char *text;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		return;
+	len = (size_t)n;
+	if (len <= buf_avail(raw)) {
+		(void)buf_vprintf(raw, fmt, ap);
+		return;
+	}
+	text = xmalloc(len + 1);
+	vsnprintf(text, len + 1, fmt, ap);
+	keep = buf_avail(raw) > LOG_CUT_MARKER_MAX
+	           ? buf_avail(raw) - LOG_CUT_MARKER_MAX
+	           : 0;
+	(void)buf_append(raw, text, keep);
+	(void)buf_printf(raw, "... (%zu more bytes not logged)", len - keep);
+	free(text);
+}
+
 /* Write one line with its prefix: to the logfile (timestamped) when there
  * is one, else to stderr; errors and warnings go to stderr too. The whole
  * line is escaped (log_escape): names and server texts are in it. */
@@ -284,13 +316,7 @@ log_line(enum log_priority prio, const char *side, const char *mailbox,
 	struct buf *raw = buf_create(LOG_MAX_LINE), *line;
 	char stamp[64] = "";
 
-	if (raw == NULL)
-		return;
 	line = buf_create(LOG_MAX_LINE * LOG_ESCAPE_GROWTH);
-	if (line == NULL) {
-		buf_free(&raw);
-		return;
-	}
 	if (log_state.prefix_fmt != NULL)
 		config_log_prefix_format(log_state.prefix_fmt, side, mailbox,
 		                         raw);
@@ -300,7 +326,7 @@ log_line(enum log_priority prio, const char *side, const char *mailbox,
 		buf_printf(raw, "%s: ", side);
 	if (label != NULL)
 		buf_append_str(raw, label);
-	buf_vprintf(raw, fmt, ap);
+	log_vappend(raw, fmt, ap);
 	(void)log_escape(line, buf_data(raw), buf_len(raw));
 	buf_free(&raw);
 	if (label != NULL && strcmp(label, "ERROR: ") == 0)
@@ -379,8 +405,6 @@ log_trace(void *ctx, const char *conn_name, bool out, const char *line,
 	struct buf *esc = buf_create(len * LOG_ESCAPE_GROWTH + 1);
 
 	(void)ctx;
-	if (esc == NULL)
-		return;
 	(void)log_escape(esc, line, len);
 	log_progress_end();
 	if (log_state.file != NULL)
@@ -402,13 +426,8 @@ log_progress(const char *fmt, ...)
 		return;
 	raw = buf_create(LOG_MAX_PROGRESS_LINE);
 	esc = buf_create(LOG_MAX_PROGRESS_LINE * LOG_ESCAPE_GROWTH);
-	if (raw == NULL || esc == NULL) {
-		buf_free(&raw);
-		buf_free(&esc);
-		return;
-	}
 	va_start(ap, fmt);
-	buf_vprintf(raw, fmt, ap);
+	log_vappend(raw, fmt, ap);
 	va_end(ap);
 	(void)log_escape(esc, buf_data(raw), buf_len(raw));
 	fputs("\r\033[K", stderr);

@@ -61,8 +61,7 @@ void log_debugf(const char *side, const char *mailbox, const char *fmt, ...)
  * cursor, set a title or start a line of its own. -1 if out is full. */
 int log_escape(struct buf *out, const char *s, size_t len);
 /* s as one word for a POSIX shell, for advice the user may paste: in
- * single quotes, each ' written '\''. Caller frees; NULL when out of
- * memory. */
+ * single quotes, each ' written '\''. Caller frees. */
 char *log_shell_quote(const char *s);
 
 /* A protocol trace line (the imap_conn trace sink). */

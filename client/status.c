@@ -14,6 +14,7 @@
 #include "mutf7.h"
 #include "options.h"
 #include "state.h"
+#include "xmalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -107,8 +108,7 @@ status_probe_lock(struct status *st, const char **error_r)
 	ssize_t n;
 	int fd;
 
-	if (asprintf(&lock_path, "%s.lock", st->path) < 0)
-		abort();
+	lock_path = xasprintf("%s.lock", st->path);
 	fd = open(lock_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		int err = errno;
@@ -210,10 +210,9 @@ status_snapshot(const char *path, const char *dir, char **copy_r,
 	char *wal_path, *copy, *copy_wal;
 	int tries, ret = -1;
 
-	if (asprintf(&wal_path, "%s-wal", path) < 0 ||
-	    asprintf(&copy, "%s/state.db", dir) < 0 ||
-	    asprintf(&copy_wal, "%s/state.db-wal", dir) < 0)
-		abort();
+	wal_path = xasprintf("%s-wal", path);
+	copy = xasprintf("%s/state.db", dir);
+	copy_wal = xasprintf("%s/state.db-wal", dir);
 	for (tries = 0; tries < STATUS_COPY_TRIES; tries++) {
 		if (tries > 0)
 			usleep(100 * 1000);
@@ -262,8 +261,7 @@ status_cleanup(const char *dir)
 	char *path;
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		if (asprintf(&path, "%s/%s", dir, files[i]) < 0)
-			abort();
+		path = xasprintf("%s/%s", dir, files[i]);
 		unlink(path);
 		free(path);
 	}
@@ -297,11 +295,9 @@ status_name(const struct status *st, const unsigned char *name, size_t len)
 	char delim = d != NULL && d[0] != '\0' ? d[0] : '/';
 	struct buf *b = buf_create(4 * len + 16);
 	const char *error;
-	char *raw = malloc(len + 1), *out;
+	char *raw = xmalloc(len + 1), *out;
 	size_t i;
 
-	if (b == NULL || raw == NULL)
-		abort();
 	for (i = 0; i < len; i++)
 		raw[i] = name[i] == '\0'  ? delim
 		         : name[i] < 0x20 ? '?'
@@ -311,9 +307,7 @@ status_name(const struct status *st, const unsigned char *name, size_t len)
 		buf_free(&b);
 		return raw;
 	}
-	out = strndup(buf_data(b), buf_len(b));
-	if (out == NULL)
-		abort();
+	out = xstrndup(buf_data(b), buf_len(b));
 	buf_free(&b);
 	free(raw);
 	return out;
@@ -359,16 +353,14 @@ status_read(struct status *st, sqlite3 *db, const char **error_r)
 			                                         : SIDE_REMOTE;
 
 			free(st->delim[i]);
-			st->delim[i] = strdup(delim != NULL ? delim : "");
-			if (st->delim[i] == NULL)
-				abort();
+			st->delim[i] = xstrdup(delim != NULL ? delim : "");
 		}
 		sqlite3_finalize(s);
 		s = NULL;
 		if (rc != SQLITE_DONE)
 			goto db_error;
 	}
-	if (asprintf(&sql,
+	sql = xasprintf(
 	             "SELECT m.mailbox, m.subscribed, "
 	             "l.UIDVALIDITY, l.UIDNEXT, l.HIGHESTMODSEQ, "
 	             "r.UIDVALIDITY, r.UIDNEXT, r.HIGHESTMODSEQ, "
@@ -380,8 +372,7 @@ status_read(struct status *st, sqlite3 *db, const char **error_r)
 	                       "WHERE q.idx = m.idx)"
 	                     : "0",
 	             synced ? "(SELECT time FROM synced t WHERE t.idx = m.idx)"
-	                    : "NULL") < 0)
-		abort();
+	                    : "NULL");
 	rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
 	free(sql);
 	if (rc != SQLITE_OK)
@@ -391,10 +382,8 @@ status_read(struct status *st, sqlite3 *db, const char **error_r)
 
 		if (st->count == st->alloc) {
 			st->alloc = st->alloc == 0 ? 16 : st->alloc * 2;
-			st->rows = reallocarray(st->rows, st->alloc,
-			                        sizeof(*st->rows));
-			if (st->rows == NULL)
-				abort();
+			st->rows = xreallocarray(st->rows, st->alloc,
+			                         sizeof(*st->rows));
 		}
 		r = &st->rows[st->count++];
 		memset(r, 0, sizeof(*r));

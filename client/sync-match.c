@@ -681,7 +681,7 @@ sync_match_finish(struct mbox *mb)
 		          "messages again, run `imapsync --target=database "
 		          "--delete %s`",
 		          uidset_count(&mb->s[mb->recover_side].fresh) - pairs,
-		          q != NULL ? q : "?");
+		          q);
 		free(q);
 		goto out;
 	}
@@ -718,7 +718,7 @@ done:
 			    "the other side. Skipping it; to sync it "
 			    "afresh, run `imapsync --target=database "
 			    "--delete %s`",
-			    q != NULL ? q : "?");
+			    q);
 			free(q);
 			goto out;
 		}

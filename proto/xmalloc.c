@@ -14,9 +14,13 @@ xmalloc_fatal(size_t size)
 	int len;
 
 	/* snprintf into the stack: no allocation on the way out. */
-	len = snprintf(msg, sizeof(msg),
-	               "imapsync: out of memory (allocating %zu bytes)\n",
-	               size);
+	if (size > 0)
+		len = snprintf(msg, sizeof(msg),
+		               "imapsync: out of memory (allocating %zu "
+		               "bytes)\n",
+		               size);
+	else
+		len = snprintf(msg, sizeof(msg), "imapsync: out of memory\n");
 	if (len > 0)
 		(void)!write(STDERR_FILENO, msg,
 		             (size_t)len < sizeof(msg) ? (size_t)len

@@ -11,7 +11,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-/* Say "out of memory" on stderr (without allocating) and abort. */
+/* Say "out of memory" on stderr (without allocating) and abort; size:
+ * what was asked, 0 if not known (a library's allocation). */
 void xmalloc_fatal(size_t size) __attribute__((noreturn));
 
 /* malloc, calloc, reallocarray, strdup, strndup, memdup; never NULL
