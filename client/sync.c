@@ -87,11 +87,11 @@ sync_fail_uids(struct mbox_side *ms)
 	if (ms->mb->failed)
 		return;
 	sync_fail(ms->mb, ms->side,
-	          "more than %d separate UID ranges to keep track of in one "
+	          "more than %zu separate UID ranges to keep track of in one "
 	          "set (IMAP_MAX_UIDSET_RANGES): this mailbox is skipped and "
 	          "nothing of it recorded; move part of its messages to "
 	          "another mailbox on the %s server",
-	          IMAP_MAX_UIDSET_RANGES, side_name(ms->side));
+	          uidset_max_ranges, side_name(ms->side));
 }
 
 int

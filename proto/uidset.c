@@ -33,21 +33,23 @@ uidset_clear(struct uidset *set)
 	set->normalized = true;
 }
 
-/* Room for extra more ranges, within IMAP_MAX_UIDSET_RANGES. */
+size_t uidset_max_ranges = IMAP_MAX_UIDSET_RANGES;
+
+/* Room for extra more ranges, within uidset_max_ranges. */
 static int
 uidset_reserve(struct uidset *set, size_t extra)
 {
 	size_t nalloc;
 
-	if (extra > IMAP_MAX_UIDSET_RANGES - set->n)
+	if (set->n > uidset_max_ranges || extra > uidset_max_ranges - set->n)
 		return -1;
 	if (set->n + extra <= set->alloc)
 		return 0;
 	nalloc = set->alloc < 16 ? 16 : set->alloc * 2;
 	if (nalloc < set->n + extra)
 		nalloc = set->n + extra;
-	if (nalloc > IMAP_MAX_UIDSET_RANGES)
-		nalloc = IMAP_MAX_UIDSET_RANGES;
+	if (nalloc > uidset_max_ranges)
+		nalloc = uidset_max_ranges;
 	set->r = xreallocarray(set->r, nalloc, sizeof(*set->r));
 	set->alloc = nalloc;
 	return 0;

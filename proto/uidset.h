@@ -28,13 +28,18 @@ struct uidset {
 
 #define UIDSET_INIT {NULL, 0, 0, true}
 
+/* The ranges one set may hold: IMAP_MAX_UIDSET_RANGES, lowered only by
+ * the tests' build (tests/imapsync-hooks, IMAPSYNC_DEBUG_MAX_UID_RANGES)
+ * so that a real server's mailbox of a few messages reaches it. */
+extern size_t uidset_max_ranges;
+
 void uidset_init(struct uidset *set);
 void uidset_free(struct uidset *set);
 void uidset_clear(struct uidset *set);
 
 /* Append a UID or a range (any order; lo and hi are swapped if needed).
  * A UID next to the last range extends it. -1 if that would pass
- * IMAP_MAX_UIDSET_RANGES (a server's mailbox can get there: fail the
+ * uidset_max_ranges (a server's mailbox can get there: fail the
  * mailbox, never drop the UID), set unchanged. */
 int uidset_add(struct uidset *set, uint32_t uid)
 	__attribute__((warn_unused_result));
