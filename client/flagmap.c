@@ -217,7 +217,9 @@ flags_equal(const char *a, const char *b)
 	return strcasecmp(a, b) == 0;
 }
 
-/* A canonical list split into words, in its own copy. */
+/* A canonical list split into words, in its own copy, sorted as
+ * flags_canonical() sorts (a list from elsewhere too), so that a flag is
+ * looked up in log time: a server's lists may hold thousands. */
 struct flag_words {
 	char *s;
 	const char **v;
@@ -232,6 +234,8 @@ flag_words_split(const char *list, struct flag_words *w)
 	w->s = xstrdup(list);
 	w->v = xcalloc(len / 2 + 2, sizeof(*w->v));
 	w->n = flags_split(w->s, w->v, len / 2 + 2);
+	if (w->n > 1)
+		qsort(w->v, w->n, sizeof(*w->v), flag_cmp);
 }
 
 /* One change for flags_merge3(): ", +FLAG from NAME". The text is for a
@@ -261,13 +265,8 @@ flag_change_add(struct buf *changes, bool set, const char *flag,
 static bool
 flag_words_has(const struct flag_words *w, const char *flag)
 {
-	size_t i;
-
-	for (i = 0; i < w->n; i++) {
-		if (strcasecmp(w->v[i], flag) == 0)
-			return true;
-	}
-	return false;
+	return w->n > 0 &&
+	       bsearch(&flag, w->v, w->n, sizeof(*w->v), flag_cmp) != NULL;
 }
 
 int

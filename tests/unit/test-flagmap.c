@@ -4,8 +4,11 @@
 #include "buf.h"
 #include "flagmap.h"
 #include "imap-parser.h"
+#include "limits.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 TEST(set_get_remove_many)
 {
@@ -191,4 +194,74 @@ TEST(runs_by_flags_not_by_message)
 	CHECK(fr.n == 1000 && fr.nstrs == 3);
 	CHECK_STREQ(flagruns_get(&fr, 301), "\\Answered \\Seen");
 	flagruns_free(&fr);
+}
+
+/* n keywords "Pnnnnn_xxx...x" (KW_LEN bytes each, P one letter),
+ * canonical: sorted, one space between. Caller frees. */
+#define KW_LEN 45
+static char *
+keywords(const char *prefix, size_t n)
+{
+	struct buf *b = buf_create(BUF_NO_CAP);
+	char *s;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		CHECK_INT_EQ(buf_printf(b, "%s%s%05zu_%s", i > 0 ? " " : "",
+		                        prefix, i,
+		                        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
+		             0);
+	s = strdup(buf_data(b));
+	buf_free(&b);
+	return s;
+}
+
+/* The known fault: the union of two lists was built in a buffer of one
+ * list's cap, and a server's long lists made it "out of memory". Two
+ * lists of SYNC_MAX_FLAGS_TEXT each merge in SYNC_MAX_FLAGS_MERGED. */
+TEST(union_of_two_longest_lists_fits)
+{
+	/* Just under the cap each: KW_LEN + 1 bytes a keyword. */
+	size_t n = (SYNC_MAX_FLAGS_TEXT + 1) / (KW_LEN + 1);
+	char *a = keywords("a", n), *b = keywords("b", n);
+	struct buf *u = buf_create(SYNC_MAX_FLAGS_MERGED);
+	struct buf *c = buf_create(SYNC_MAX_FLAG_CHANGES);
+	struct buf *small = buf_create(SYNC_MAX_FLAGS_TEXT);
+
+	CHECK(strlen(a) <= SYNC_MAX_FLAGS_TEXT &&
+	      strlen(a) > SYNC_MAX_FLAGS_TEXT - (KW_LEN + 1));
+	CHECK_INT_EQ(flags_union(a, b, u), 0);
+	CHECK_INT_EQ(buf_len(u), strlen(a) + 1 + strlen(b));
+	CHECK(strncmp(buf_data(u), a, strlen(a)) == 0);
+	/* A buffer of one list's cap: the limit is said (-1), and the
+	 * buffer is not left half written with garbage past it. */
+	CHECK_INT_EQ(flags_union(a, b, small), -1);
+	CHECK(buf_len(small) <= SYNC_MAX_FLAGS_TEXT);
+	/* The merge from an empty base: every flag added, by its side; the
+	 * text of the changes, a log line's worth, ends in "...". */
+	buf_reset(u);
+	CHECK_INT_EQ(flags_merge3("", a, b, "local", "remote", u, c), 0);
+	CHECK_INT_EQ(buf_len(u), strlen(a) + 1 + strlen(b));
+	CHECK(buf_len(c) <= SYNC_MAX_FLAG_CHANGES);
+	CHECK(strncmp(buf_data(c), "+a00000_", 8) == 0);
+	CHECK(buf_len(c) > 3 &&
+	      strcmp(buf_data(c) + buf_len(c) - 3, "...") == 0);
+	buf_free(&u);
+	buf_free(&c);
+	buf_free(&small);
+	free(a);
+	free(b);
+}
+
+/* A changes buffer too small for even the marker: the merge still
+ * works, the text says nothing. */
+TEST(merge_changes_tiny_buffer)
+{
+	struct buf *r = buf_create(1024), *c = buf_create(2);
+
+	CHECK_INT_EQ(flags_merge3("", "\\Seen", "kw", "l", "r", r, c), 0);
+	CHECK_STREQ(buf_data(r), "\\Seen kw");
+	CHECK_STREQ(buf_data(c), "");
+	buf_free(&r);
+	buf_free(&c);
 }
