@@ -96,11 +96,12 @@ log_early(bool warning, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* The text of log_init()'s failure (HACKING.md, "Error text"). */
+static char log_error_text[512];
+
 int
 log_init(const struct log_settings *set, const char **error_r)
 {
-	static char err[512];
-
 	log_state.quiet = set->quiet;
 	log_state.debug = set->debug;
 	log_state.journal = -1;
@@ -111,9 +112,10 @@ log_init(const struct log_settings *set, const char **error_r)
 	if (set->logfile != NULL) {
 		log_state.file = fopen(set->logfile, "ae");
 		if (log_state.file == NULL) {
-			snprintf(err, sizeof(err), "cannot open logfile %s: %s",
-			         set->logfile, strerror(errno));
-			*error_r = err;
+			snprintf(log_error_text, sizeof(log_error_text),
+			         "cannot open logfile %s: %s", set->logfile,
+			         strerror(errno));
+			*error_r = log_error_text;
 			return -1;
 		}
 		setvbuf(log_state.file, NULL, _IOLBF, 0);

@@ -130,10 +130,13 @@ auth_choose(const char *list, uint64_t caps)
 	return NULL;
 }
 
+/* The text of a failure with no login to keep it (HACKING.md, "Error
+ * text"). */
+static char server_auth_error[512];
+
 int
 server_auth_start(struct server_login *l, const char **error_r)
 {
-	static char error[512];
 	const struct config_side *cs = l->cs;
 	uint64_t caps = imap_conn_caps(l->conn);
 	struct imap_cmd *cmd;
@@ -147,14 +150,14 @@ server_auth_start(struct server_login *l, const char **error_r)
 	}
 	l->mech = auth_choose(cs->auth, caps);
 	if (l->mech == NULL) {
-		snprintf(error, sizeof(error),
+		snprintf(server_auth_error, sizeof(server_auth_error),
 		         "none of the mechanisms in auth (%s) is offered by "
 		         "the server%s",
 		         cs->auth,
 		         (caps & IMAP_CAP_LOGINDISABLED) != 0
 		             ? " (it refuses LOGIN: LOGINDISABLED)"
 		             : "");
-		*error_r = error;
+		*error_r = server_auth_error;
 		return -1;
 	}
 	if (server_auth_password(cs, &l->password, error_r) < 0)

@@ -271,20 +271,23 @@ out:
 	return msg;
 }
 
+/* The text of the server's own SCRAM error (HACKING.md, "Error
+ * text"). */
+static char sasl_error[128];
+
 int
 sasl_scram_server_final(struct sasl_scram *s, const char *server_final,
                         size_t len, const char **error_r)
 {
-	static char error[128];
 	const char *v, *e;
 	size_t vlen, elen, n;
 	char *sig = NULL;
 	int ret = -1;
 
 	if ((e = scram_attr(server_final, len, 'e', &elen)) != NULL) {
-		snprintf(error, sizeof(error), "the server said: %.*s",
+		snprintf(sasl_error, sizeof(sasl_error), "the server said: %.*s",
 		         (int)(elen > 64 ? 64 : elen), e);
-		*error_r = error;
+		*error_r = sasl_error;
 		return -1;
 	}
 	*error_r = "the server did not prove it knows the password "

@@ -31,7 +31,7 @@ struct deflate_layer {
 	bool in_eof, out_dirty;
 };
 
-static __thread char deflate_create_error[256];
+static char deflate_create_error[256];
 
 static void
 deflate_sync(struct deflate_layer *d)

@@ -46,7 +46,7 @@ struct socks5 {
 	char target[300];
 };
 
-static __thread char socks5_create_error[512];
+static char socks5_create_error[512];
 
 static const char *
 socks5_reply_text(unsigned rep)

@@ -28,7 +28,7 @@ struct tcp {
 	int last_err;
 };
 
-static __thread char tcp_create_error[512];
+static char tcp_create_error[512];
 
 /* Start connecting to tc->ai or the next address that accepts a socket;
  * 0 when a connect is under way (or done), -1 when none is left. */

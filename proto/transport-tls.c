@@ -44,7 +44,7 @@ struct tls {
 	int verify_err; /* first chain or name error, X509_V_OK if none */
 };
 
-static __thread char tls_create_error[512];
+static char tls_create_error[512];
 static BIO_METHOD *tls_bio_method;
 
 static int

@@ -68,7 +68,7 @@ struct tunnel {
 	char err_joined[TUNNEL_STDERR_LINES * (TUNNEL_STDERR_LINE + 3)];
 };
 
-static __thread char tunnel_create_error[512];
+static char tunnel_create_error[512];
 
 static void
 sleep_ms(long ms)
