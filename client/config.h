@@ -17,9 +17,6 @@
 
 struct buf;
 
-/* The largest config file read (interimap's are a few hundred bytes). */
-#define CONFIG_MAX_FILE_SIZE (1024 * 1024)
-
 /* The default of safety-expunge, in percent. */
 #define CONFIG_DEFAULT_SAFETY_EXPUNGE 50
 

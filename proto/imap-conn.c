@@ -25,8 +25,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Output is gathered into one buffer of this size per write(2). */
-#define CONN_OBUF_SIZE (256 * 1024)
 /* Reads from one connection before giving the others their turn. */
 #define CONN_READS_PER_TURN 8
 
@@ -210,7 +208,7 @@ imap_conn_create(const struct imap_conn_settings *set, struct transport *t)
 
 	c->set = *set;
 	c->name = xstrdup(set->name != NULL ? set->name : "imap");
-	c->obuf = xmalloc(CONN_OBUF_SIZE);
+	c->obuf = xmalloc(IMAP_CONN_OBUF_SIZE);
 	c->trace_line = buf_create(IMAP_MAX_TRACE_LINE + 64);
 	if (set->parser != NULL) {
 		c->parser_set = *set->parser;
@@ -583,7 +581,7 @@ conn_fill_output(struct imap_conn *c)
 	size_t before;
 	ssize_t n;
 
-	while (c->obuf_len < CONN_OBUF_SIZE && conn_active(c) &&
+	while (c->obuf_len < IMAP_CONN_OBUF_SIZE && conn_active(c) &&
 	       (cmd = c->wcur) != NULL) {
 		if (cmd->local_error != NULL) {
 			conn_complete_local(c, cmd);
@@ -613,7 +611,7 @@ conn_fill_output(struct imap_conn *c)
 			                  c);
 		before = imap_writer_mem_pending(cmd->w);
 		n = imap_writer_fill(cmd->w, c->obuf + c->obuf_len,
-		                     CONN_OBUF_SIZE - c->obuf_len, &error);
+		                     IMAP_CONN_OBUF_SIZE - c->obuf_len, &error);
 		c->queued_mem -= before - imap_writer_mem_pending(cmd->w);
 		if (n < 0) {
 			conn_fail(c, "cannot send a literal of %s: %s",

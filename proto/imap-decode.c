@@ -12,8 +12,6 @@
 
 /* RFC 7162: mod-sequence-value is a positive 63-bit number. */
 #define MODSEQ_MAX ((uint64_t)INT64_MAX)
-/* RFC 8474: objectid = 1*255(ALPHA / DIGIT / "_" / "-"). */
-#define OBJECTID_MAX 255
 
 static int
 fail(const char **error_r, const char *msg)
@@ -86,7 +84,7 @@ get_objectid(const struct imap_arg *arg, const char **id_r)
 	    !imap_arg_get_list(arg, &items, &count) || count != 1)
 		return false;
 	if (items[0].type != IMAP_ARG_ATOM || items[0].str == NULL ||
-	    items[0].len == 0 || items[0].len > OBJECTID_MAX)
+	    items[0].len == 0 || items[0].len > IMAP_MAX_OBJECTID)
 		return false;
 	for (i = 0; i < items[0].len; i++) {
 		char c = items[0].str[i];

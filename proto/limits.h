@@ -69,6 +69,18 @@
  * transfer goes on, a server trickling a byte now and then does not. */
 #define IMAP_MIN_RATE 1024
 
+/* Bytes gathered into one buffer per write(2) on a connection (its
+ * memory, each connection). */
+#define IMAP_CONN_OBUF_SIZE (256 * 1024)
+
+/* Bytes of a tunnel command's stderr read before its file is emptied
+ * (the last lines are quoted in an error; ssh may say much). */
+#define IMAP_TUNNEL_STDERR_KEEP (64 * 1024)
+
+/* Bytes of a MAILBOXID or X-GUID (RFC 8474: objectid = 1*255(ALPHA /
+ * DIGIT / "_" / "-")); a longer one is refused. */
+#define IMAP_MAX_OBJECTID 255
+
 /* Bytes of the password a password-command may print. */
 #define IMAP_MAX_PASSWORD 4096
 
@@ -84,6 +96,14 @@
  * cut at IMAP_MAX_TRACE_LINE. Memory runs out (xmalloc_fatal()) before
  * this is reached. */
 #define BUF_NO_CAP (SIZE_MAX / 2)
+
+/* The largest config file read (interimap's are a few hundred bytes):
+ * the user's, read whole into memory. */
+#define CONFIG_MAX_FILE_SIZE (1024 * 1024)
+
+/* Nesting of log-prefix's %?X?...?...? conditionals (the parser
+ * recurses once a level). */
+#define LOG_PREFIX_MAX_DEPTH 32
 
 /* The client's own text buffers. Each is capped, as every struct buf
  * is; these say how far, and what happens past it. */

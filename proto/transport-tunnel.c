@@ -15,6 +15,7 @@
  * null_stderr) and keeps the last line, which the error message quotes
  * when the command ends: "exited with status 255: ssh: connect to host
  * ... Connection refused" says what "exited with status 255" does not. */
+#include "limits.h"
 #include "transport.h"
 #include "xmalloc.h"
 
@@ -40,8 +41,6 @@
  * it, so its exit status can explain the end. */
 #define TUNNEL_EOF_REAP_MS 500
 
-/* The stderr file is emptied once we have read this much of it. */
-#define TUNNEL_STDERR_KEEP (64 * 1024)
 /* How much of each of the command's last stderr lines an error message
  * quotes, and how many lines: ssh names a bad config line in one and says
  * what is wrong with it in the next. */
@@ -137,7 +136,7 @@ tunnel_stderr_pump(struct tunnel *tu)
 	}
 	/* Bytes written between the last read and this truncation are
 	 * lost: a bounded file is worth a rare missing message line. */
-	if (tu->err_off >= TUNNEL_STDERR_KEEP && ftruncate(tu->err_fd, 0) == 0)
+	if (tu->err_off >= IMAP_TUNNEL_STDERR_KEEP && ftruncate(tu->err_fd, 0) == 0)
 		tu->err_off = 0;
 }
 
