@@ -276,13 +276,24 @@ log_stamp_stderr(bool on)
 }
 
 /* Room kept at the end of a log line for the marker of a cut. */
-#define LOG_CUT_MARKER_MAX 48
+#define LOG_CUT_MARKER_MAX 64
+
+/* Append what fits of data: a log line is cut, never refused. */
+static void
+log_put(struct buf *raw, const char *data, size_t len)
+{
+	if (len > buf_avail(raw))
+		len = buf_avail(raw);
+	if (buf_append(raw, data, len) < 0)
+		return; /* within buf_avail: cannot */
+}
 
 /* fmt into raw, whose cap is LOG_MAX_LINE: a message that would pass it
  * is cut, and says how much was left out, rather than being lost. */
 static void
 log_vappend(struct buf *raw, const char *fmt, va_list ap)
 {
+	char mark[LOG_CUT_MARKER_MAX];
 	size_t len, keep;
 	va_list aq;
 	char *text;
@@ -294,18 +305,34 @@ log_vappend(struct buf *raw, const char *fmt, va_list ap)
 	if (n < 0)
 		return;
 	len = (size_t)n;
-	if (len <= buf_avail(raw)) {
-		(void)buf_vprintf(raw, fmt, ap);
-		return;
-	}
 	text = xmalloc(len + 1);
 	vsnprintf(text, len + 1, fmt, ap);
-	keep = buf_avail(raw) > LOG_CUT_MARKER_MAX
-	           ? buf_avail(raw) - LOG_CUT_MARKER_MAX
-	           : 0;
-	(void)buf_append(raw, text, keep);
-	(void)buf_printf(raw, "... (%zu more bytes not logged)", len - keep);
+	if (len <= buf_avail(raw)) {
+		log_put(raw, text, len);
+	} else {
+		keep = buf_avail(raw) > LOG_CUT_MARKER_MAX
+		           ? buf_avail(raw) - LOG_CUT_MARKER_MAX
+		           : 0;
+		log_put(raw, text, keep);
+		n = snprintf(mark, sizeof(mark),
+		             "... (%zu more bytes not logged)", len - keep);
+		if (n > 0)
+			log_put(raw, mark, (size_t)n);
+	}
 	free(text);
+}
+
+static void log_appendf(struct buf *raw, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+log_appendf(struct buf *raw, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vappend(raw, fmt, ap);
+	va_end(ap);
 }
 
 /* Write one line with its prefix: to the logfile (timestamped) when there
@@ -319,17 +346,22 @@ log_line(enum log_priority prio, const char *side, const char *mailbox,
 	char stamp[64] = "";
 
 	line = buf_create(LOG_MAX_LINE * LOG_ESCAPE_GROWTH);
-	if (log_state.prefix_fmt != NULL)
-		config_log_prefix_format(log_state.prefix_fmt, side, mailbox,
-		                         raw);
-	else if (side != NULL && mailbox != NULL)
-		buf_printf(raw, "%s(%s): ", side, mailbox);
+	/* A log-prefix past the line's cap stops there, said by "...". */
+	if (log_state.prefix_fmt != NULL) {
+		if (config_log_prefix_format(log_state.prefix_fmt, side,
+		                             mailbox, raw) < 0)
+			log_put(raw, "...", 3);
+	} else if (side != NULL && mailbox != NULL)
+		log_appendf(raw, "%s(%s): ", side, mailbox);
 	else if (side != NULL)
-		buf_printf(raw, "%s: ", side);
+		log_appendf(raw, "%s: ", side);
 	if (label != NULL)
-		buf_append_str(raw, label);
+		log_appendf(raw, "%s", label);
 	log_vappend(raw, fmt, ap);
-	(void)log_escape(line, buf_data(raw), buf_len(raw));
+	/* LOG_ESCAPE_GROWTH bytes of line for each of raw's: it cannot be
+	 * full; if it were, what fits is kept and "..." says so. */
+	if (log_escape(line, buf_data(raw), buf_len(raw)) < 0)
+		log_put(line, "...", 3);
 	buf_free(&raw);
 	if (label != NULL && strcmp(label, "ERROR: ") == 0)
 		snprintf(log_state.last_error, sizeof(log_state.last_error),
@@ -407,7 +439,8 @@ log_trace(void *ctx, const char *conn_name, bool out, const char *line,
 	struct buf *esc = buf_create(len * LOG_ESCAPE_GROWTH + 1);
 
 	(void)ctx;
-	(void)log_escape(esc, line, len);
+	if (log_escape(esc, line, len) < 0) /* sized as in log_line() */
+		log_put(esc, "...", 3);
 	log_progress_end();
 	if (log_state.file != NULL)
 		fprintf(log_state.file, "%s %s %s\n", conn_name,
@@ -431,7 +464,8 @@ log_progress(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vappend(raw, fmt, ap);
 	va_end(ap);
-	(void)log_escape(esc, buf_data(raw), buf_len(raw));
+	if (log_escape(esc, buf_data(raw), buf_len(raw)) < 0) /* as above */
+		log_put(esc, "...", 3);
 	fputs("\r\033[K", stderr);
 	fputs(buf_data(esc), stderr);
 	fflush(stderr);

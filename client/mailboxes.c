@@ -318,18 +318,21 @@ mbx_enable_done(struct imap_conn *conn, const struct imap_response *resp,
 }
 
 /* The LIST patterns: the MAILBOX arguments, else list-mailbox, else "*";
- * NUL replaced by the server's delimiter. */
+ * NUL replaced by the server's delimiter. -1 when a name has a delimiter
+ * but the server has none; -2 when they pass out's cap
+ * (SYNC_MAX_LIST_PATTERNS). */
 static int
 mbx_list_patterns(const struct sync_run *run, struct sync_server *srv,
                   char **args, size_t nargs, struct buf *out)
 {
 	const struct config *cfg = run->config;
 	size_t n = nargs > 0 ? nargs : cfg->list_mailbox_count, i, j;
+	int full = 0;
 
 	if (n == 0)
-		return buf_append_str(out, "\"*\"");
+		return buf_append_str(out, "\"*\"") < 0 ? -2 : 0;
 	if (n > 1)
-		buf_append_byte(out, '(');
+		full |= buf_append_byte(out, '(');
 	for (i = 0; i < n; i++) {
 		const char *name =
 		    nargs > 0 ? args[i] : cfg->list_mailbox[i].name;
@@ -337,8 +340,8 @@ mbx_list_patterns(const struct sync_run *run, struct sync_server *srv,
 		    nargs > 0 ? strlen(args[i]) : cfg->list_mailbox[i].len;
 
 		if (i > 0)
-			buf_append_byte(out, ' ');
-		buf_append_byte(out, '"');
+			full |= buf_append_byte(out, ' ');
+		full |= buf_append_byte(out, '"');
 		for (j = 0; j < len; j++) {
 			char c = name[j];
 
@@ -352,14 +355,14 @@ mbx_list_patterns(const struct sync_run *run, struct sync_server *srv,
 				c = srv->delim;
 			}
 			if (c == '"' || c == '\\')
-				buf_append_byte(out, '\\');
-			buf_append_byte(out, (unsigned char)c);
+				full |= buf_append_byte(out, '\\');
+			full |= buf_append_byte(out, (unsigned char)c);
 		}
-		buf_append_byte(out, '"');
+		full |= buf_append_byte(out, '"');
 	}
 	if (n > 1)
-		buf_append_byte(out, ')');
-	return 0;
+		full |= buf_append_byte(out, ')');
+	return full != 0 ? -2 : 0;
 }
 
 static bool
@@ -478,10 +481,20 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 			srv->delim_known = true;
 		}
 		buf_reset(pat);
-		if (mbx_list_patterns(run, srv, args, nargs, pat) < 0) {
+		switch (mbx_list_patterns(run, srv, args, nargs, pat)) {
+		case 0:
+			break;
+		case -1:
 			log_error(side_name(s), NULL,
 			          "a list-mailbox name has a hierarchy "
 			          "delimiter but the namespace is flat");
+			goto out;
+		default:
+			log_error(side_name(s), NULL,
+			          "the mailbox names to list (list-mailbox or "
+			          "the command line) pass %d bytes "
+			          "(SYNC_MAX_LIST_PATTERNS): name fewer",
+			          SYNC_MAX_LIST_PATTERNS);
 			goto out;
 		}
 		/* RFC 8474's MAILBOXID where offered, else Dovecot's X-GUID

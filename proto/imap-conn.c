@@ -704,7 +704,9 @@ trace_in_add(struct imap_conn *c, const char *data, size_t len)
 	size_t room = IMAP_MAX_TRACE_LINE - buf_len(c->trace_line);
 	size_t k = len < room ? len : room;
 
-	buf_append(c->trace_line, data, k);
+	/* Within IMAP_MAX_TRACE_LINE: the rest is counted, not shown. */
+	if (buf_append(c->trace_line, data, k) < 0)
+		k = 0;
 	c->trace_dropped += len - k;
 }
 
@@ -721,10 +723,12 @@ trace_in_end(struct imap_conn *c, bool detect)
 		len--;
 	if (detect && c->trace_dropped == 0)
 		lit = trace_literal_size(line, len);
+	/* The marker fits the 64 bytes the buffer has past the line. */
 	if (c->trace_dropped > 0) {
 		buf_truncate(c->trace_line, len);
-		buf_printf(c->trace_line, "... (%" PRIu64 " more bytes)",
-		           c->trace_dropped);
+		if (buf_printf(c->trace_line, "... (%" PRIu64 " more bytes)",
+		               c->trace_dropped) < 0)
+			buf_truncate(c->trace_line, len);
 		len = buf_len(c->trace_line);
 	}
 	conn_trace(c, false, line, len);
@@ -732,8 +736,9 @@ trace_in_end(struct imap_conn *c, bool detect)
 	c->trace_dropped = 0;
 	if (lit > 0) {
 		c->trace_lit_left = lit;
-		if (c->set.debug < 2)
-			buf_printf(c->trace_line, "{%" PRIu64 " bytes}", lit);
+		if (c->set.debug < 2 &&
+		    buf_printf(c->trace_line, "{%" PRIu64 " bytes}", lit) < 0)
+			buf_reset(c->trace_line);
 	}
 }
 

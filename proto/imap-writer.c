@@ -621,6 +621,7 @@ imap_writer_trace(struct imap_writer *w, int debug, imap_writer_trace_fn *fn,
 {
 	struct buf *text;
 	char hdr[32];
+	int full = 0;
 
 	if (w->traced >= w->nsegs)
 		return;
@@ -634,31 +635,36 @@ imap_writer_trace(struct imap_writer *w, int debug, imap_writer_trace_fn *fn,
 			break;
 		switch (s->kind) {
 		case SEG_MEM:
-			buf_append(text, buf_data(w->mem) + s->off, s->len);
+			full |= buf_append(text, buf_data(w->mem) + s->off,
+			                   s->len);
 			break;
 		case SEG_SECRET:
 			if (debug >= 2)
-				buf_append(text, buf_data(w->mem) + s->off,
-				           s->len);
+				full |= buf_append(text,
+				                   buf_data(w->mem) + s->off,
+				                   s->len);
 			else
-				buf_append_str(text, "<redacted>");
+				full |= buf_append_str(text, "<redacted>");
 			break;
 		case SEG_BODY:
 			if (debug >= 2)
-				buf_append(text, buf_data(w->mem) + s->off,
-				           s->len);
+				full |= buf_append(text,
+				                   buf_data(w->mem) + s->off,
+				                   s->len);
 			else
-				buf_printf(text, "{%" PRIu64 " bytes}", s->len);
+				full |= buf_printf(text, "{%" PRIu64 " bytes}",
+				                   s->len);
 			break;
 		case SEG_FD:
 			if (debug >= 2)
 				writer_trace_fd(s, text);
 			else
-				buf_printf(text, "{%" PRIu64 " bytes}", s->len);
+				full |= buf_printf(text, "{%" PRIu64 " bytes}",
+				                   s->len);
 			break;
 		case SEG_LIT:
-			buf_append(text, hdr,
-			           writer_lit_header(s, hdr, sizeof(hdr)));
+			full |= buf_append(
+			    text, hdr, writer_lit_header(s, hdr, sizeof(hdr)));
 			break;
 		case SEG_WAIT:
 		case SEG_NOP:
@@ -666,6 +672,9 @@ imap_writer_trace(struct imap_writer *w, int debug, imap_writer_trace_fn *fn,
 		}
 		w->traced++;
 	}
+	/* BUF_NO_CAP: only memory could have run out. */
+	if (full != 0)
+		xmalloc_fatal(buf_len(text));
 	writer_trace_emit(text, fn, ctx);
 	buf_free(&text);
 }

@@ -28,12 +28,12 @@ transcript(struct imap_writer *w, uint64_t caps, size_t chunk, size_t *len_r)
 	for (;;) {
 		n = imap_writer_fill(w, tmp, chunk, &error);
 		if (n > 0) {
-			buf_append(out, tmp, n);
+			CHECK(buf_append(out, tmp, n) == 0);
 		} else if (n < 0) {
-			buf_append_str(out, "<error>");
+			CHECK(buf_append_str(out, "<error>") == 0);
 			break;
 		} else if (imap_writer_stalled(w)) {
-			buf_append_str(out, "<+>");
+			CHECK(buf_append_str(out, "<+>") == 0);
 			imap_writer_resume(w);
 		} else {
 			break;
@@ -262,8 +262,8 @@ trace_cb(void *ctx, const char *line, size_t len)
 {
 	struct trace_ctx *t = ctx;
 
-	buf_append(t->out, line, len);
-	buf_append_str(t->out, "|");
+	CHECK(buf_append(t->out, line, len) == 0);
+	CHECK(buf_append_str(t->out, "|") == 0);
 }
 
 /* The trace of the whole command, resuming at each wait point. */
@@ -281,7 +281,7 @@ trace_all(struct imap_writer *w, uint64_t caps, int debug, struct buf *out)
 			continue;
 		if (!imap_writer_stalled(w))
 			break;
-		buf_append_str(out, "<+>");
+		CHECK(buf_append_str(out, "<+>") == 0);
 		imap_writer_resume(w);
 	}
 }
