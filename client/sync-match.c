@@ -260,7 +260,7 @@ size_list_has(const struct size_list *l, uint32_t size)
 /* The messages of ms in set whose size is in l, added to cand; -1 when
  * cand is full (the mailbox failed). */
 static int
-sizes_pick(const struct mbox_side *ms, const struct uidset *set,
+sizes_pick(struct mbox_side *ms, const struct uidset *set,
            const struct size_list *l, struct uidset *cand)
 {
 	size_t i;
@@ -268,8 +268,8 @@ sizes_pick(const struct mbox_side *ms, const struct uidset *set,
 	for (i = 0; i < ms->sizes_count; i++) {
 		if (uidset_contains(set, ms->sizes[i].uid) &&
 		    size_list_has(l, ms->sizes[i].size) &&
-		    sync_uids_add((struct mbox_side *)ms, cand,
-		                  ms->sizes[i].uid, ms->sizes[i].uid) < 0)
+		    sync_uids_add(ms, cand, ms->sizes[i].uid,
+		                  ms->sizes[i].uid) < 0)
 			return -1;
 	}
 	return 0;
