@@ -162,8 +162,9 @@ uidset_parse(struct uidset *set, const char *s, size_t len,
 			nranges++;
 	}
 	if (uidset_reserve(set, nranges) < 0) {
-		*error_r = "too many ranges in UID set";
-		return -1;
+		*error_r = "more ranges in one UID set than imapsync takes "
+		           "(IMAP_MAX_UIDSET_RANGES)";
+		return -2;
 	}
 	i = 0;
 	for (;;) {

@@ -48,7 +48,9 @@ int uidset_add_range(struct uidset *set, uint32_t lo, uint32_t hi)
 
 /* Parse "1:3,5,9:7" (0 is not a UID; "*" is refused unless star is given,
  * in which case it reads as *star). Ranges are appended to set. -1 with
- * *error_r on malformed input; set is then left as before the call. */
+ * *error_r on malformed input, -2 with *error_r (naming the limit) when
+ * set would pass uidset_max_ranges; set is then left as before the
+ * call. */
 int uidset_parse(struct uidset *set, const char *s, size_t len,
 		 const uint32_t *star, const char **error_r)
 	__attribute__((warn_unused_result));

@@ -11,6 +11,7 @@
 #    (IMAPSYNC_DEBUG_MAX_UID_RANGES lowers IMAP_MAX_UIDSET_RANGES in the
 #    tests' build, so a mailbox of 16 messages gets there) fail the
 #    mailbox; no VANISHED UID is dropped: the next run expunges them all.
+#    The same for a VANISHED of more ranges than a set takes.
 . "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"
 
 sync_is_interimap && tap_skip_all "imapsync's limits"
@@ -85,5 +86,31 @@ sync_ok "uids: the next run, within the limit, exits 0"
 tap_is "$(store_count "$REMOTE" INBOX)" 0 \
 	"uids: no vanished UID was dropped: all eight expunged"
 sync_dumps_equal "uids: dumps equal"
+
+# A VANISHED of more ranges than a set takes: the mailbox fails with the
+# limit named, and the next run still has them all.
+{
+	i=1
+	while [ $i -le 10 ]; do
+		echo "append INBOX -s v$i"
+		i=$((i + 1))
+	done
+} | store_script "$REMOTE" >/dev/null
+sync_ok "vanished: ten messages copied"
+store_expunge "$REMOTE" INBOX "$(store_uids "$REMOTE" INBOX |
+	awk 'NR % 2 == 1' | paste -sd, -)"
+IMAPSYNC_DEBUG_MAX_UID_RANGES=4
+export IMAPSYNC_DEBUG_MAX_UID_RANGES
+sync_run_with "$HOOKS_BIN"
+unset IMAPSYNC_DEBUG_MAX_UID_RANGES
+tap_is "$SYNC_RC" 1 "vanished: five ranges past a cap of four fail the mailbox"
+tap_check "vanished: the error names the side, the mailbox and the limit" \
+	grep -q "^remote(INBOX): ERROR: .*VANISHED.*(IMAP_MAX_UIDSET_RANGES)" \
+	"$SYNC_ERR"
+tap_is "$(store_count "$LOCAL" INBOX)" 10 "vanished: nothing expunged locally"
+sync_ok "vanished: the next run, within the limit, exits 0"
+tap_is "$(store_count "$LOCAL" INBOX)" 5 \
+	"vanished: the five expunged here too"
+sync_dumps_equal "vanished: dumps equal"
 
 tap_done

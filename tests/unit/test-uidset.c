@@ -163,7 +163,7 @@ TEST(too_many_ranges)
 	CHECK(uidset_contains(&set, 2 * 4321 + 1));
 	CHECK(!uidset_contains(&set, 2 * 4321));
 	/* Full: one more range fails, a UID that extends the last works. */
-	CHECK_INT_EQ(uidset_parse(&set, "3", 1, NULL, &error), -1);
+	CHECK_INT_EQ(uidset_parse(&set, "3", 1, NULL, &error), -2);
 	CHECK_INT_EQ(uidset_add(&set, 1), -1);
 	CHECK_INT_EQ(uidset_add(&set, 2 * (IMAP_MAX_UIDSET_RANGES - 1) + 2), 0);
 	CHECK_INT_EQ(set.n, IMAP_MAX_UIDSET_RANGES);
@@ -171,7 +171,7 @@ TEST(too_many_ranges)
 	CHECK(set.n == 0 && uidset_count(&set) == 0);
 	/* One range too many is refused before anything is kept. */
 	CHECK_INT_EQ(buf_append_str(b, ",9"), 0);
-	CHECK_INT_EQ(uidset_parse(&set, buf_data(b), buf_len(b), NULL, &error), -1);
+	CHECK_INT_EQ(uidset_parse(&set, buf_data(b), buf_len(b), NULL, &error), -2);
 	CHECK_INT_EQ(set.n, 0);
 	buf_free(&b);
 	uidset_free(&set);
@@ -539,7 +539,7 @@ TEST(limit_returns)
 	CHECK_INT_EQ(uidset_add(&x, 10), 0);
 	CHECK_INT_EQ(uidset_add(&x, 20), -1);
 	CHECK_INT_EQ(uidset_add_range(&x, 30, 40), -1);
-	CHECK_INT_EQ(uidset_parse(&x, "50", 2, NULL, &error), -1);
+	CHECK_INT_EQ(uidset_parse(&x, "50", 2, NULL, &error), -2);
 	CHECK_INT_EQ(x.n, 3);
 	CHECK_INT_EQ(uidset_format(&x, out), 0);
 	CHECK_STREQ(buf_data(out), "1,3,5:10");
