@@ -139,9 +139,9 @@ add_warning(struct config *config, const char *fmt, ...)
 {
 	va_list ap;
 
-	config->warnings = xreallocarray(config->warnings,
-	                                 config->warning_count + 1,
-	                                 sizeof(*config->warnings));
+	config->warnings =
+	    xreallocarray(config->warnings, config->warning_count + 1,
+	                  sizeof(*config->warnings));
 	va_start(ap, fmt);
 	config->warnings[config->warning_count++] = xvasprintf(fmt, ap);
 	va_end(ap);

@@ -383,10 +383,11 @@ flagruns_add(struct flagruns *fr, uint32_t uid, const char *flags)
 		str = last->flags;
 	} else if ((str = flagruns_intern(fr, flags)) == NULL) {
 		if (fr->nstrs == fr->strs_alloc) {
-			size_t n = fr->strs_alloc == 0 ? 16
-			                                : fr->strs_alloc * 2;
+			size_t n =
+			    fr->strs_alloc == 0 ? 16 : fr->strs_alloc * 2;
 
-			fr->strs = xreallocarray(fr->strs, n, sizeof(*fr->strs));
+			fr->strs =
+			    xreallocarray(fr->strs, n, sizeof(*fr->strs));
 			fr->strs_alloc = n;
 		}
 		str = fr->strs[fr->nstrs++] = xstrdup(flags);

@@ -27,7 +27,7 @@ void flagmap_free(struct flagmap *m);
 void flagmap_clear(struct flagmap *m);
 /* Set uid's flags (copied) and modseq. */
 void flagmap_set(struct flagmap *m, uint32_t uid, const char *flags,
-                uint64_t modseq);
+                 uint64_t modseq);
 /* The entry for uid, or NULL. */
 struct flagmap_entry *flagmap_get(const struct flagmap *m, uint32_t uid);
 bool flagmap_remove(struct flagmap *m, uint32_t uid);
@@ -66,13 +66,13 @@ void flagruns_remove(struct flagruns *fr, uint32_t uid);
  * dropped, sorted case-insensitively, joined by spaces. -1 if an item is
  * not an atom, or out's cap is passed (SYNC_MAX_FLAGS_TEXT holds any
  * list a server can send). */
-int flags_canonical(const struct imap_arg *flags, size_t count,
-                    struct buf *out) __attribute__((warn_unused_result));
+int flags_canonical(const struct imap_arg *flags, size_t count, struct buf *out)
+    __attribute__((warn_unused_result));
 /* The union of two canonical lists, canonical; -1 if out's cap is
  * passed: SYNC_MAX_FLAGS_MERGED holds the union of any two lists of
  * SYNC_MAX_FLAGS_TEXT. */
 int flags_union(const char *a, const char *b, struct buf *out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* The three-way merge of two canonical lists a and b that both started
  * from base: each flag as the side that changed it left it (a flag
  * changed on both sides was changed the same way), into out

@@ -1296,8 +1296,7 @@ mbx_split_found(struct sync_run *run, struct mbx_item *to,
 	          "this mailbox is %s's %s, split at %s's hierarchy "
 	          "delimiter by an earlier run: it is skipped, and not "
 	          "created on %s (see the error about %s).",
-	          side_name(other), q, side_name(where),
-	          side_name(other), q);
+	          side_name(other), q, side_name(where), side_name(other), q);
 	free(q);
 	free(display);
 	mbx_item_fail(to);
@@ -1680,8 +1679,7 @@ mbx_gone(struct sync_run *run, struct mbx_item *m, const char *display,
 	          "forgets it; %s keeps its mail) and run again. To be rid "
 	          "of it, look at what %s's copy holds and delete it there "
 	          "yourself.",
-	          ls, hs, ls, ls, q, ls, q,
-	          hs, hs);
+	          ls, hs, ls, ls, q, ls, q, hs, hs);
 	free(q);
 	mbx_item_fail(m);
 }
@@ -2045,8 +2043,7 @@ mbx_check_fits(struct sync_run *run, struct mbx_item *m)
 			          "and is skipped. Give %s a namespace with "
 			          "a hierarchy separator, or leave the "
 			          "mailbox out with ignore-mailbox.",
-			          side_name(o), q,
-			          side_name(s), side_name(s));
+			          side_name(o), q, side_name(s), side_name(s));
 		else if (osrv->delim != '\0')
 			log_error(side_name(s), NULL,
 			          "%s's mailbox %s cannot exist here: its "
@@ -2057,9 +2054,9 @@ mbx_check_fits(struct sync_run *run, struct mbx_item *m)
 			          "(Dovecot: separator = %c), or rename the "
 			          "mailbox on %s, or leave it out with "
 			          "ignore-mailbox.",
-			          side_name(o), q, srv->delim,
-			          side_name(s), side_name(s), osrv->delim,
-			          side_name(o), osrv->delim, side_name(o));
+			          side_name(o), q, srv->delim, side_name(s),
+			          side_name(s), osrv->delim, side_name(o),
+			          osrv->delim, side_name(o));
 		else
 			log_error(side_name(s), NULL,
 			          "%s's mailbox %s cannot exist here: its "
@@ -2068,8 +2065,8 @@ mbx_check_fits(struct sync_run *run, struct mbx_item *m)
 			          "nothing is created or renamed. Rename it "
 			          "on %s, or leave it out with "
 			          "ignore-mailbox.",
-			          side_name(o), q, srv->delim,
-			          side_name(s), side_name(o));
+			          side_name(o), q, srv->delim, side_name(s),
+			          side_name(o));
 		free(q);
 		m->unfit = true;
 		mbx_item_fail(m);

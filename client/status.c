@@ -370,19 +370,19 @@ status_read(struct status *st, sqlite3 *db, const char **error_r)
 		if (rc != SQLITE_DONE)
 			goto db_error;
 	}
-	sql = xasprintf(
-	             "SELECT m.mailbox, m.subscribed, "
-	             "l.UIDVALIDITY, l.UIDNEXT, l.HIGHESTMODSEQ, "
-	             "r.UIDVALIDITY, r.UIDNEXT, r.HIGHESTMODSEQ, "
-	             "(SELECT COUNT(*) FROM mapping p WHERE p.idx = m.idx), "
-	             "%s, %s "
-	             "FROM mailboxes m LEFT JOIN local l ON l.idx = m.idx "
-	             "LEFT JOIN remote r ON r.idx = m.idx ORDER BY m.mailbox",
-	             pending ? "(SELECT COUNT(*) FROM pending q "
-	                       "WHERE q.idx = m.idx)"
-	                     : "0",
-	             synced ? "(SELECT time FROM synced t WHERE t.idx = m.idx)"
-	                    : "NULL");
+	sql =
+	    xasprintf("SELECT m.mailbox, m.subscribed, "
+	              "l.UIDVALIDITY, l.UIDNEXT, l.HIGHESTMODSEQ, "
+	              "r.UIDVALIDITY, r.UIDNEXT, r.HIGHESTMODSEQ, "
+	              "(SELECT COUNT(*) FROM mapping p WHERE p.idx = m.idx), "
+	              "%s, %s "
+	              "FROM mailboxes m LEFT JOIN local l ON l.idx = m.idx "
+	              "LEFT JOIN remote r ON r.idx = m.idx ORDER BY m.mailbox",
+	              pending ? "(SELECT COUNT(*) FROM pending q "
+	                        "WHERE q.idx = m.idx)"
+	                      : "0",
+	              synced ? "(SELECT time FROM synced t WHERE t.idx = m.idx)"
+	                     : "NULL");
 	rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
 	free(sql);
 	if (rc != SQLITE_OK)
@@ -660,7 +660,8 @@ status_show(const char *path, bool json, FILE *out)
 	if (sqlite3_open_v2(copy, &db, SQLITE_OPEN_READWRITE, NULL) !=
 	    SQLITE_OK) {
 		status_errorf("cannot read the copy of %s: %s", path,
-		              db != NULL ? sqlite3_errmsg(db) : "out of memory");
+		              db != NULL ? sqlite3_errmsg(db)
+		                         : "out of memory");
 		error = status_error;
 		goto fail_dir;
 	}

@@ -215,8 +215,8 @@ sync_expunge_uids(struct mbox_side *ms, const char *set,
 	x->ms = ms;
 	uidset_init(&x->uids);
 	for (i = 0; i < uids->n; i++) {
-		if (sync_uids_add(ms, &x->uids, uids->r[i].lo,
-		                  uids->r[i].hi) < 0) {
+		if (sync_uids_add(ms, &x->uids, uids->r[i].lo, uids->r[i].hi) <
+		    0) {
 			chain_stored(NULL, NULL, x);
 			return;
 		}
@@ -258,7 +258,8 @@ apply_expunge(struct mbox_side *ms, const struct uidset *uids)
 			/* b holds a chunk and one range more. */
 			free(sc);
 			buf_free(&b);
-			sync_fail(ms->mb, ms->side, "internal error: a UID "
+			sync_fail(ms->mb, ms->side,
+			          "internal error: a UID "
 			          "range longer than IMAP_MAX_UIDSET_CMD");
 			return;
 		}
@@ -335,8 +336,8 @@ apply_vanished(struct mbox *mb)
 				if (state_mapping_remove(st, mb->idx, ms->side,
 				                         uid, &error) < 0)
 					goto db_error_rollback;
-				if (sync_uids_add(ms, &both, partner,
-				                  partner) < 0)
+				if (sync_uids_add(ms, &both, partner, partner) <
+				    0)
 					goto uids_full;
 				continue;
 			}
@@ -487,8 +488,8 @@ flag_groups_add(struct flag_groups *gs, const char *flags, uint32_t uid,
 		size_t n = g->alloc == 0 ? 16 : g->alloc * 2;
 
 		g->uids = xreallocarray(g->uids, n, sizeof(*g->uids));
-		g->partners = xreallocarray(g->partners, n,
-		                            sizeof(*g->partners));
+		g->partners =
+		    xreallocarray(g->partners, n, sizeof(*g->partners));
 		g->alloc = n;
 	}
 	g->uids[g->count] = uid;
@@ -583,7 +584,8 @@ apply_store_group(struct mbox_side *ms, struct flag_group *g)
 		}
 		if (uidset_format(&sc->uids, b) < 0) {
 			/* Cut short at 22 bytes a range under the cap. */
-			sync_fail(ms->mb, ms->side, "internal error: a UID set "
+			sync_fail(ms->mb, ms->side,
+			          "internal error: a UID set "
 			          "passed IMAP_MAX_UIDSET_CMD");
 			goto fail;
 		}
@@ -679,7 +681,8 @@ merge_conflict(struct mbox *mb, uint32_t luid, const char *lflags,
 	return 0;
 too_long:
 	/* Not from lists within SYNC_MAX_FLAGS_TEXT. */
-	sync_fail(mb, SIDE_LOCAL, "the flags of local UID %" PRIu32 " and "
+	sync_fail(mb, SIDE_LOCAL,
+	          "the flags of local UID %" PRIu32 " and "
 	          "remote UID %" PRIu32 " together pass %d bytes "
 	          "(SYNC_MAX_FLAGS_MERGED): this mailbox is skipped; remove "
 	          "keywords from the message on one side",

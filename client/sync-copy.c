@@ -428,7 +428,8 @@ sync_copy_start(struct mbox_side *ms)
 		                        b) == 0) {
 			/* b holds a chunk and one range more. */
 			buf_free(&b);
-			sync_fail(ms->mb, ms->side, "internal error: a UID "
+			sync_fail(ms->mb, ms->side,
+			          "internal error: a UID "
 			          "range longer than IMAP_MAX_UIDSET_CMD");
 			return;
 		}

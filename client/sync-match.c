@@ -377,7 +377,8 @@ match_fetch(struct mbox_side *ms, const struct uidset *uids, bool sizes)
 		    0) {
 			/* b holds a chunk and one range more. */
 			buf_free(&b);
-			sync_fail(ms->mb, ms->side, "internal error: a UID "
+			sync_fail(ms->mb, ms->side,
+			          "internal error: a UID "
 			          "range longer than IMAP_MAX_UIDSET_CMD");
 			return;
 		}

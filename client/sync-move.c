@@ -113,8 +113,8 @@ sync_move_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
 	if (ms->move_count == ms->move_alloc) {
 		size_t n = ms->move_alloc == 0 ? 64 : ms->move_alloc * 2;
 
-		ms->move_idents = xreallocarray(ms->move_idents, n,
-		                                sizeof(*ms->move_idents));
+		ms->move_idents =
+		    xreallocarray(ms->move_idents, n, sizeof(*ms->move_idents));
 		ms->move_alloc = n;
 	}
 	id = &ms->move_idents[ms->move_count];
@@ -148,8 +148,8 @@ move_add(struct mbox_side *from, struct mbox *to, uint32_t uid,
 	if (from->moves_count == from->moves_alloc) {
 		size_t n = from->moves_alloc == 0 ? 16 : from->moves_alloc * 2;
 
-		from->moves = xreallocarray(from->moves, n,
-		                            sizeof(*from->moves));
+		from->moves =
+		    xreallocarray(from->moves, n, sizeof(*from->moves));
 		from->moves_alloc = n;
 	}
 	m = &from->moves[from->moves_count];
@@ -585,9 +585,9 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 	 * mailbox before anything is recorded: the next run pairs the
 	 * moved messages by content. */
 	for (i = 0; i < mc->count; i++) {
-		if (dst[i] != 0 && sync_uids_add(from, &from->expunged,
-		                                 mc->moves[i]->uid,
-		                                 mc->moves[i]->uid) < 0)
+		if (dst[i] != 0 &&
+		    sync_uids_add(from, &from->expunged, mc->moves[i]->uid,
+		                  mc->moves[i]->uid) < 0)
 			goto out;
 	}
 	if (state_begin(st, &error) < 0)
@@ -728,9 +728,9 @@ move_dry_flags(struct mbox_side *from, const struct sync_move *m)
 		return;
 	}
 	u = buf_create(SYNC_MAX_FLAGS_MERGED);
-	if ((ret > 0 ? flags_merge3(base, m->flags, m->other_flags, "", "", u,
-	                            NULL)
-	             : flags_union(m->flags, m->other_flags, u)) < 0) {
+	if ((ret > 0
+	         ? flags_merge3(base, m->flags, m->other_flags, "", "", u, NULL)
+	         : flags_union(m->flags, m->other_flags, u)) < 0) {
 		/* Not from lists within SYNC_MAX_FLAGS_TEXT. */
 		buf_free(&u);
 		free(base);
@@ -809,7 +809,8 @@ sync_move_apply(struct mbox_side *from)
 				continue;
 			o->queued = true;
 			mc->moves[mc->count++] = o;
-			if (sync_uids_add(from, &mc->uids, o->uid, o->uid) < 0 ||
+			if (sync_uids_add(from, &mc->uids, o->uid, o->uid) <
+			        0 ||
 			    sync_uids_add(from, &from->expunged, o->uid,
 			                  o->uid) < 0) {
 				/* Nothing sent: the mailbox failed. */
@@ -831,7 +832,8 @@ sync_move_apply(struct mbox_side *from)
 		}
 		if (uidset_format(&mc->uids, b) < 0) {
 			/* Cut short at 22 bytes a range under the cap. */
-			sync_fail(from->mb, from->side, "internal error: a UID "
+			sync_fail(from->mb, from->side,
+			          "internal error: a UID "
 			          "set passed IMAP_MAX_UIDSET_CMD");
 			buf_free(&b);
 			move_cmd_free(mc);

@@ -312,8 +312,8 @@ sync_repair_compare(struct mbox *mb)
 			qsort(ms->idents, ms->idents_count,
 			      sizeof(*ms->idents), ident_uid_cmp);
 	}
-	switch (state_mapping_foreach(st, mb->idx, SIDE_LOCAL, repair_pair,
-	                              &rc, &error)) {
+	switch (state_mapping_foreach(st, mb->idx, SIDE_LOCAL, repair_pair, &rc,
+	                              &error)) {
 	case 0:
 		break;
 	case 1:

@@ -41,15 +41,15 @@ char *buf_space(struct buf *b, size_t min, size_t *size_r);
 /* Append; -1 if the cap would be passed (then nothing is appended): the
  * caller says what that means (a peer past a limit, a log line cut). */
 int buf_append(struct buf *b, const void *data, size_t n)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 int buf_append_str(struct buf *b, const char *s)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 int buf_append_byte(struct buf *b, unsigned char c)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 int buf_printf(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3), warn_unused_result));
+    __attribute__((format(printf, 2, 3), warn_unused_result));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0), warn_unused_result));
+    __attribute__((format(printf, 2, 0), warn_unused_result));
 
 /* Drop n bytes from the front (n <= buf_len). */
 void buf_consume(struct buf *b, size_t n);

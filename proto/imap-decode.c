@@ -617,8 +617,7 @@ code_decode_uidplus(const struct imap_response *resp, struct imap_resp_code *c,
 		    !get_uint32(&args[0], true, &c->uidvalidity))
 			return fail(error_r, "APPENDUID: expected a non-zero "
 			                     "UIDVALIDITY and a UID set");
-		ok = get_uidset(&args[1], set != NULL ? set : &tmp, NULL,
-		                NULL);
+		ok = get_uidset(&args[1], set != NULL ? set : &tmp, NULL, NULL);
 		uidset_free(&tmp);
 		if (!ok)
 			return fail(error_r, "APPENDUID: malformed UID set");
@@ -685,9 +684,9 @@ code_decode_args(const struct imap_response *resp, struct imap_resp_code *c,
 		return code_decode_uidplus(resp, c, set, set2, error_r);
 	case IMAP_CODE_MODIFIED: {
 		struct uidset tmp = UIDSET_INIT;
-		bool ok = count == 1 &&
-		          get_uidset(&args[0], set != NULL ? set : &tmp, NULL,
-		                     NULL);
+		bool ok =
+		    count == 1 &&
+		    get_uidset(&args[0], set != NULL ? set : &tmp, NULL, NULL);
 
 		uidset_free(&tmp);
 		if (!ok)

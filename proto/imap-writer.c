@@ -74,8 +74,7 @@ writer_append(struct imap_writer *w, const void *data, size_t len)
 		xmalloc_fatal(len);
 }
 
-static void
-writer_printf(struct imap_writer *w, const char *fmt, ...)
+static void writer_printf(struct imap_writer *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -635,22 +634,20 @@ imap_writer_trace(struct imap_writer *w, int debug, imap_writer_trace_fn *fn,
 			break;
 		switch (s->kind) {
 		case SEG_MEM:
-			full |= buf_append(text, buf_data(w->mem) + s->off,
-			                   s->len);
+			full |=
+			    buf_append(text, buf_data(w->mem) + s->off, s->len);
 			break;
 		case SEG_SECRET:
 			if (debug >= 2)
-				full |= buf_append(text,
-				                   buf_data(w->mem) + s->off,
-				                   s->len);
+				full |= buf_append(
+				    text, buf_data(w->mem) + s->off, s->len);
 			else
 				full |= buf_append_str(text, "<redacted>");
 			break;
 		case SEG_BODY:
 			if (debug >= 2)
-				full |= buf_append(text,
-				                   buf_data(w->mem) + s->off,
-				                   s->len);
+				full |= buf_append(
+				    text, buf_data(w->mem) + s->off, s->len);
 			else
 				full |= buf_printf(text, "{%" PRIu64 " bytes}",
 				                   s->len);

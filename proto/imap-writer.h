@@ -54,7 +54,7 @@ void imap_writer_set_caps(struct imap_writer *w, uint64_t caps);
 /* Append a line (CRLF added) to send after what is queued: an answer to a
  * continuation request. secret: redacted in traces. */
 void imap_writer_add_line(struct imap_writer *w, const void *data, size_t len,
-                         bool secret);
+                          bool secret);
 
 /* Copy up to size bytes from the cursor into dest and advance. Returns the
  * bytes copied; 0 when stalled (imap_writer_stalled) or finished; -1 with

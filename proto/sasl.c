@@ -285,8 +285,9 @@ sasl_scram_server_final(struct sasl_scram *s, const char *server_final,
 	int ret = -1;
 
 	if ((e = scram_attr(server_final, len, 'e', &elen)) != NULL) {
-		snprintf(sasl_error, sizeof(sasl_error), "the server said: %.*s",
-		         (int)(elen > 64 ? 64 : elen), e);
+		snprintf(sasl_error, sizeof(sasl_error),
+		         "the server said: %.*s", (int)(elen > 64 ? 64 : elen),
+		         e);
 		*error_r = sasl_error;
 		return -1;
 	}

@@ -136,7 +136,8 @@ tunnel_stderr_pump(struct tunnel *tu)
 	}
 	/* Bytes written between the last read and this truncation are
 	 * lost: a bounded file is worth a rare missing message line. */
-	if (tu->err_off >= IMAP_TUNNEL_STDERR_KEEP && ftruncate(tu->err_fd, 0) == 0)
+	if (tu->err_off >= IMAP_TUNNEL_STDERR_KEEP &&
+	    ftruncate(tu->err_fd, 0) == 0)
 		tu->err_off = 0;
 }
 

@@ -42,9 +42,9 @@ void uidset_clear(struct uidset *set);
  * uidset_max_ranges (a server's mailbox can get there: fail the
  * mailbox, never drop the UID), set unchanged. */
 int uidset_add(struct uidset *set, uint32_t uid)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 int uidset_add_range(struct uidset *set, uint32_t lo, uint32_t hi)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Parse "1:3,5,9:7" (0 is not a UID; "*" is refused unless star is given,
  * in which case it reads as *star). Ranges are appended to set. -1 with
@@ -52,8 +52,8 @@ int uidset_add_range(struct uidset *set, uint32_t lo, uint32_t hi)
  * set would pass uidset_max_ranges; set is then left as before the
  * call. */
 int uidset_parse(struct uidset *set, const char *s, size_t len,
-		 const uint32_t *star, const char **error_r)
-	__attribute__((warn_unused_result));
+                 const uint32_t *star, const char **error_r)
+    __attribute__((warn_unused_result));
 
 /* Sort and merge overlapping and adjacent ranges. */
 void uidset_normalize(struct uidset *set);
@@ -63,7 +63,7 @@ void uidset_normalize(struct uidset *set);
  * IMAP_MAX_UIDSET_RANGES (each UID of minus can split a range), set
  * unchanged. */
 int uidset_subtract(struct uidset *set, struct uidset *minus)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Number of UIDs (counting duplicates if not normalized). */
 uint64_t uidset_count(const struct uidset *set);
@@ -88,7 +88,7 @@ bool uidset_is_normalized(const struct uidset *set);
 /* Write the whole set ("1:3,5") to out. -1 if out's cap is reached
  * (out unchanged). */
 int uidset_format(const struct uidset *set, struct buf *out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Write ranges from *pos on, stopping before the written set would pass
  * max bytes (at least one range is always written); *pos moves past what
  * was written. Returns the number of ranges written: 0 when *pos is at the

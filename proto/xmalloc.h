@@ -20,16 +20,15 @@ void xmalloc_fatal(size_t size) __attribute__((noreturn));
 void *xmalloc(size_t size) __attribute__((malloc, returns_nonnull));
 void *xcalloc(size_t n, size_t size) __attribute__((malloc, returns_nonnull));
 void *xreallocarray(void *p, size_t n, size_t size)
-	__attribute__((returns_nonnull));
+    __attribute__((returns_nonnull));
 char *xstrdup(const char *s) __attribute__((malloc, returns_nonnull));
 char *xstrndup(const char *s, size_t n)
-	__attribute__((malloc, returns_nonnull));
-void *xmemdup(const void *p, size_t n)
-	__attribute__((malloc, returns_nonnull));
+    __attribute__((malloc, returns_nonnull));
+void *xmemdup(const void *p, size_t n) __attribute__((malloc, returns_nonnull));
 /* A formatted string the caller frees. */
 char *xasprintf(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), malloc, returns_nonnull));
+    __attribute__((format(printf, 1, 2), malloc, returns_nonnull));
 char *xvasprintf(const char *fmt, va_list ap)
-	__attribute__((format(printf, 1, 0), malloc, returns_nonnull));
+    __attribute__((format(printf, 1, 0), malloc, returns_nonnull));
 
 #endif

@@ -207,10 +207,10 @@ keywords(const char *prefix, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		CHECK_INT_EQ(buf_printf(b, "%s%s%05zu_%s", i > 0 ? " " : "",
-		                        prefix, i,
-		                        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
-		             0);
+		CHECK_INT_EQ(
+		    buf_printf(b, "%s%s%05zu_%s", i > 0 ? " " : "", prefix, i,
+		               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
+		    0);
 	s = strdup(buf_data(b));
 	buf_free(&b);
 	return s;

@@ -158,7 +158,8 @@ TEST(long_line_cut_with_marker)
 	if (CHECK(p != NULL && (q = strstr(p, "... (")) != NULL)) {
 		kept = (size_t)(q - p) - strlen("remote(INBOX): ");
 		CHECK(sscanf(q, "... (%zu more bytes not logged)\n%n", &more,
-		             &end) == 1 && end > 0);
+		             &end) == 1 &&
+		      end > 0);
 		CHECK_INT_EQ(kept + more, big);
 	}
 	/* The next line is whole. */

@@ -98,7 +98,8 @@ dump_resp(struct buf *out, const struct imap_response *r)
 	if (r->has_number)
 		CHECK(buf_printf(out, " #%u", r->number) == 0);
 	if (r->name != NULL)
-		CHECK(buf_printf(out, " %s%s", r->name, status[r->status]) == 0);
+		CHECK(buf_printf(out, " %s%s", r->name, status[r->status]) ==
+		      0);
 	if (r->code != NULL) {
 		CHECK(buf_printf(out, " [%s", r->code) == 0);
 		if (r->code_count > 0)
@@ -160,7 +161,8 @@ parse_chunked(const char *input, size_t len, size_t chunk, bool space,
 		    strcmp(error, error2) != 0)
 			CHECK(buf_append_str(out, " (not sticky)") == 0);
 	} else if (imap_parser_pending(p) > 0) {
-		CHECK(buf_printf(out, "PENDING %zu", imap_parser_pending(p)) == 0);
+		CHECK(buf_printf(out, "PENDING %zu", imap_parser_pending(p)) ==
+		      0);
 	}
 	imap_parser_free(&p);
 	res = strdup(buf_data(out));

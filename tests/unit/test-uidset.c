@@ -171,7 +171,8 @@ TEST(too_many_ranges)
 	CHECK(set.n == 0 && uidset_count(&set) == 0);
 	/* One range too many is refused before anything is kept. */
 	CHECK_INT_EQ(buf_append_str(b, ",9"), 0);
-	CHECK_INT_EQ(uidset_parse(&set, buf_data(b), buf_len(b), NULL, &error), -2);
+	CHECK_INT_EQ(uidset_parse(&set, buf_data(b), buf_len(b), NULL, &error),
+	             -2);
 	CHECK_INT_EQ(set.n, 0);
 	buf_free(&b);
 	uidset_free(&set);
