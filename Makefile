@@ -34,7 +34,7 @@ PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
-	-Wstrict-prototypes -Wno-unused-parameter
+	-Wstrict-prototypes -Wno-unused-parameter -Wunused-result
 XCFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -Iproto -Iclient \
 	$(PKG_CFLAGS)
 XLDFLAGS :=

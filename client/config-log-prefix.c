@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "limits.h"
 
 /* The log-prefix conditionals: interimap rewrites them with the Perl
  * regex
@@ -17,8 +18,8 @@
  * then expands %%, %m and %n. The matcher below follows that regex: a
  * body is a run of plain characters, two-character %X and \X pairs and
  * nested conditionals; it cannot backtrack into anything that would make
- * it end at & or ?, so one forward pass decides. */
-#define LOG_PREFIX_MAX_DEPTH 32
+ * it end at & or ?, so one forward pass decides. Nesting stops at
+ * LOG_PREFIX_MAX_DEPTH (limits.h). */
 
 static size_t body_end(const char *s, size_t len, size_t pos, int depth);
 
@@ -92,8 +93,6 @@ config_log_prefix_format(const char *fmt, const char *side_name,
 		mailbox = "";
 	cur = buf_create(buf_max(buf) + strlen(fmt) + 1);
 	next = buf_create(buf_max(buf) + strlen(fmt) + 1);
-	if (cur == NULL || next == NULL)
-		abort();
 	if (buf_append_str(cur, fmt) < 0)
 		ret = -1;
 	do {

@@ -3,6 +3,7 @@
 
 #include "limits.h"
 #include "transport.h"
+#include "xmalloc.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 
@@ -130,35 +131,20 @@ wipe_free(char *s)
 	}
 }
 
-static char *
-xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (p == NULL)
-		abort();
-	return p;
-}
-
 static void add_warning(struct config *config, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
 add_warning(struct config *config, const char *fmt, ...)
 {
-	char **w;
-	char *s;
 	va_list ap;
 
+	config->warnings =
+	    xreallocarray(config->warnings, config->warning_count + 1,
+	                  sizeof(*config->warnings));
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
+	config->warnings[config->warning_count++] = xvasprintf(fmt, ap);
 	va_end(ap);
-	w = realloc(config->warnings, (config->warning_count + 1) * sizeof(*w));
-	if (w == NULL)
-		abort();
-	w[config->warning_count++] = s;
-	config->warnings = w;
 }
 
 /* XDG base directory: $VAR/imapsync/rel, or ~/dflt/imapsync/rel. The XDG
@@ -168,14 +154,13 @@ xdg_path(const char *var, const char *dflt, const char *rel, char **path_r,
          const char **error_r)
 {
 	const char *base = getenv(var), *home;
-	int ret;
 
 	if (rel[0] == '/') {
 		*path_r = xstrdup(rel);
 		return 0;
 	}
 	if (base != NULL && base[0] == '/')
-		ret = asprintf(path_r, "%s/imapsync/%s", base, rel);
+		*path_r = xasprintf("%s/imapsync/%s", base, rel);
 	else {
 		home = getenv("HOME");
 		if (home == NULL || home[0] != '/')
@@ -183,10 +168,8 @@ xdg_path(const char *var, const char *dflt, const char *rel, char **path_r,
 			            "neither $%s nor $HOME is set "
 			            "to an absolute directory",
 			            var);
-		ret = asprintf(path_r, "%s/%s/imapsync/%s", home, dflt, rel);
+		*path_r = xasprintf("%s/%s/imapsync/%s", home, dflt, rel);
 	}
-	if (ret < 0)
-		abort();
 	return 0;
 }
 
@@ -213,8 +196,7 @@ config_database_path(const struct config *config, char **path_r,
 	/* interimap: [remote]'s host, whose default is "localhost"; the
 	 * [local] fallback it also has cannot apply, as both sections are
 	 * required. */
-	if (asprintf(&name, "%s.db", config->side[SIDE_REMOTE].host) < 0)
-		abort();
+	name = xasprintf("%s.db", config->side[SIDE_REMOTE].host);
 	ret = xdg_path("XDG_DATA_HOME", ".local/share", name, path_r, error_r);
 	free(name);
 	return ret;
@@ -242,9 +224,7 @@ config_database_check(const char *path, const char **error_r)
 	}
 	if (slash == NULL)
 		return 0;
-	dir = slash == path ? xstrdup("/") : strndup(path, slash - path);
-	if (dir == NULL)
-		abort();
+	dir = slash == path ? xstrdup("/") : xstrndup(path, slash - path);
 	/* A directory imapsync creates is 0700; one that exists already is
 	 * whatever it is. */
 	if (stat(dir, &st) < 0) {
@@ -601,9 +581,7 @@ parse_line(struct config_parse *p, char *line, size_t len, unsigned lineno,
 	v_start = eq + 1;
 	trim(&v_start, &end);
 	wipe_free(p->raw[*section][key].value);
-	p->raw[*section][key].value = strndup(v_start, end - v_start);
-	if (p->raw[*section][key].value == NULL)
-		abort();
+	p->raw[*section][key].value = xstrndup(v_start, end - v_start);
 	p->raw[*section][key].line = lineno;
 	return 0;
 }
@@ -727,9 +705,7 @@ parse_list_mailbox(struct config *config, const char *v)
 	char *name;
 
 	for (;;) {
-		name = malloc(vlen + 1);
-		if (name == NULL)
-			abort();
+		name = xmalloc(vlen + 1);
 		start = pos;
 		if (is_list_char(v[pos])) {
 			while (is_list_char(v[pos]))
@@ -742,10 +718,8 @@ parse_list_mailbox(struct config *config, const char *v)
 			return -1;
 		}
 		name[len] = '\0';
-		mb = realloc(config->list_mailbox,
-		             (config->list_mailbox_count + 1) * sizeof(*mb));
-		if (mb == NULL)
-			abort();
+		mb = xreallocarray(config->list_mailbox,
+		                   config->list_mailbox_count + 1, sizeof(*mb));
 		mb[config->list_mailbox_count].name = name;
 		mb[config->list_mailbox_count++].len = len;
 		config->list_mailbox = mb;
@@ -972,9 +946,7 @@ read_file(const char *path, char **text_r, size_t *len_r, struct stat *st_r,
 		return fail(error_r, "%s: config file larger than %d bytes",
 		            path, CONFIG_MAX_FILE_SIZE);
 	}
-	text = malloc(CONFIG_MAX_FILE_SIZE + 1);
-	if (text == NULL)
-		abort();
+	text = xmalloc(CONFIG_MAX_FILE_SIZE + 1);
 	while (len < CONFIG_MAX_FILE_SIZE) {
 		n = read(fd, text + len, CONFIG_MAX_FILE_SIZE - len);
 		if (n < 0 && errno == EINTR)
@@ -1056,9 +1028,7 @@ config_load(const char *path, struct config **config_r, const char **error_r)
 		return -1;
 	memset(&p, 0, sizeof(p));
 	p.path = path;
-	p.config = config = calloc(1, sizeof(*config));
-	if (config == NULL)
-		abort();
+	p.config = config = xcalloc(1, sizeof(*config));
 	config->path = xstrdup(path);
 
 	ret = parse_text(&p, text, len, error_r);
@@ -1230,7 +1200,7 @@ config_ignore_mailbox(const struct config *config, const char *name, size_t len)
 		return false;
 	md = pcre2_match_data_create_from_pattern(config->ignore_re, NULL);
 	if (md == NULL)
-		abort();
+		xmalloc_fatal(0);
 	rc = pcre2_match(config->ignore_re, (PCRE2_SPTR)name, len, 0, 0, md,
 	                 NULL);
 	pcre2_match_data_free(md);

@@ -17,9 +17,6 @@
 
 struct buf;
 
-/* The largest config file read (interimap's are a few hundred bytes). */
-#define CONFIG_MAX_FILE_SIZE (1024 * 1024)
-
 /* The default of safety-expunge, in percent. */
 #define CONFIG_DEFAULT_SAFETY_EXPUNGE 50
 
@@ -210,6 +207,7 @@ bool config_ignore_mailbox(const struct config *config, const char *name,
  * %?X?then&else? conditionals on whether %X is non-empty; \&, \? and \\
  * stand for &, ? and \. -1 when buf's cap is reached. */
 int config_log_prefix_format(const char *fmt, const char *side_name,
-                             const char *mailbox, struct buf *buf);
+                             const char *mailbox, struct buf *buf)
+    __attribute__((warn_unused_result));
 
 #endif

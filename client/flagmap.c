@@ -3,6 +3,7 @@
 
 #include "buf.h"
 #include "imap-parser.h"
+#include "xmalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -50,14 +51,12 @@ flagmap_find_slot(const struct flagmap_entry *slots, size_t size, uint32_t uid)
 	return (struct flagmap_entry *)&slots[i];
 }
 
-static int
+static void
 flagmap_grow(struct flagmap *m)
 {
 	size_t nsize = m->size == 0 ? 64 : m->size * 2, i;
-	struct flagmap_entry *ns = calloc(nsize, sizeof(*ns));
+	struct flagmap_entry *ns = xcalloc(nsize, sizeof(*ns));
 
-	if (ns == NULL)
-		return -1;
 	for (i = 0; i < m->size; i++) {
 		if (m->slots[i].uid != 0)
 			*flagmap_find_slot(ns, nsize, m->slots[i].uid) =
@@ -66,21 +65,16 @@ flagmap_grow(struct flagmap *m)
 	free(m->slots);
 	m->slots = ns;
 	m->size = nsize;
-	return 0;
 }
 
-int
+void
 flagmap_set(struct flagmap *m, uint32_t uid, const char *flags, uint64_t modseq)
 {
 	struct flagmap_entry *e;
-	char *copy = strdup(flags != NULL ? flags : "");
+	char *copy = xstrdup(flags != NULL ? flags : "");
 
-	if (copy == NULL)
-		return -1;
-	if ((m->count + 1) * 4 > m->size * 3 && flagmap_grow(m) < 0) {
-		free(copy);
-		return -1;
-	}
+	if ((m->count + 1) * 4 > m->size * 3)
+		flagmap_grow(m);
 	e = flagmap_find_slot(m->slots, m->size, uid);
 	if (e->uid == 0) {
 		e->uid = uid;
@@ -90,7 +84,6 @@ flagmap_set(struct flagmap *m, uint32_t uid, const char *flags, uint64_t modseq)
 	}
 	e->flags = copy;
 	e->modseq = modseq;
-	return 0;
 }
 
 struct flagmap_entry *
@@ -173,9 +166,7 @@ flags_canonical(const struct imap_arg *flags, size_t count, struct buf *out)
 	size_t i;
 	int ret;
 
-	v = calloc(count + 1, sizeof(*v));
-	if (v == NULL)
-		return -1;
+	v = xcalloc(count + 1, sizeof(*v));
 	for (i = 0; i < count; i++) {
 		if (flags[i].type != IMAP_ARG_ATOM) {
 			free(v);
@@ -205,20 +196,14 @@ int
 flags_union(const char *a, const char *b, struct buf *out)
 {
 	size_t la = strlen(a), lb = strlen(b), n;
-	char *s = malloc(la + lb + 2);
+	char *s = xmalloc(la + lb + 2);
 	const char **v;
 	int ret;
 
-	if (s == NULL)
-		return -1;
 	memcpy(s, a, la);
 	s[la] = ' ';
 	memcpy(s + la + 1, b, lb + 1);
-	v = calloc(la + lb + 2, sizeof(*v));
-	if (v == NULL) {
-		free(s);
-		return -1;
-	}
+	v = xcalloc(la + lb + 2, sizeof(*v));
 	n = flags_split(s, v, la + lb + 2);
 	ret = flags_join(v, n, out);
 	free(v);
@@ -232,58 +217,74 @@ flags_equal(const char *a, const char *b)
 	return strcasecmp(a, b) == 0;
 }
 
-int
+void
 flags_drop(struct buf *list, const char *flag)
 {
-	char *copy = strdup(buf_data(list)), *word, *save = NULL;
-	size_t len = buf_len(list);
+	char *copy = xstrdup(buf_data(list)), *word, *save = NULL;
 
-	if (copy == NULL)
-		return -1;
 	buf_reset(list);
 	for (word = strtok_r(copy, " ", &save); word != NULL;
 	     word = strtok_r(NULL, " ", &save)) {
 		if (strcasecmp(word, flag) == 0)
 			continue;
-		/* Never longer than what was there: it fits. */
-		if (buf_len(list) > 0)
-			(void)buf_append_byte(list, ' ');
-		(void)buf_append_str(list, word);
+		/* Never longer than what was there: it always fits. */
+		if ((buf_len(list) > 0 && buf_append_byte(list, ' ') < 0) ||
+		    buf_append_str(list, word) < 0)
+			break;
 	}
 	free(copy);
-	return buf_len(list) <= len ? 0 : -1;
 }
 
-/* A canonical list split into words, in its own copy. */
+/* A canonical list split into words, in its own copy, sorted as
+ * flags_canonical() sorts (a list from elsewhere too), so that a flag is
+ * looked up in log time: a server's lists may hold thousands. */
 struct flag_words {
 	char *s;
 	const char **v;
 	size_t n;
 };
 
-static int
+static void
 flag_words_split(const char *list, struct flag_words *w)
 {
 	size_t len = strlen(list);
 
-	w->s = strdup(list);
-	w->v = calloc(len / 2 + 2, sizeof(*w->v));
-	if (w->s == NULL || w->v == NULL)
-		return -1;
+	w->s = xstrdup(list);
+	w->v = xcalloc(len / 2 + 2, sizeof(*w->v));
 	w->n = flags_split(w->s, w->v, len / 2 + 2);
-	return 0;
+	if (w->n > 1)
+		qsort(w->v, w->n, sizeof(*w->v), flag_cmp);
+}
+
+/* One change for flags_merge3(): ", +FLAG from NAME". The text is for a
+ * log line: past its cap it ends in "..." rather than failing the
+ * merge. */
+static void
+flag_change_add(struct buf *changes, bool set, const char *flag,
+                const char *who)
+{
+	size_t start = buf_len(changes);
+
+	if (start >= 3 && strcmp(buf_data(changes) + start - 3, "...") == 0)
+		return;
+	if ((start > 0 && buf_append_str(changes, ", ") < 0) ||
+	    buf_append_byte(changes, set ? '+' : '-') < 0 ||
+	    buf_append_str(changes, flag) < 0 ||
+	    buf_append_str(changes, " from ") < 0 ||
+	    buf_append_str(changes, who) < 0) {
+		buf_truncate(changes, start);
+		while (buf_avail(changes) < 3 && buf_len(changes) > 0)
+			buf_truncate(changes, buf_len(changes) - 1);
+		if (buf_append_str(changes, "...") < 0)
+			return; /* a cap under 3 bytes: nothing said */
+	}
 }
 
 static bool
 flag_words_has(const struct flag_words *w, const char *flag)
 {
-	size_t i;
-
-	for (i = 0; i < w->n; i++) {
-		if (strcasecmp(w->v[i], flag) == 0)
-			return true;
-	}
-	return false;
+	return w->n > 0 &&
+	       bsearch(&flag, w->v, w->n, sizeof(*w->v), flag_cmp) != NULL;
 }
 
 int
@@ -292,16 +293,14 @@ flags_merge3(const char *base, const char *a, const char *b, const char *a_name,
 {
 	struct flag_words w[3] = {
 	    {NULL, NULL, 0}, {NULL, NULL, 0}, {NULL, NULL, 0}};
-	const char **res = NULL;
+	const char **res;
 	size_t i, k, n = 0;
-	int ret = -1;
+	int ret;
 
-	if (flag_words_split(base, &w[0]) < 0 ||
-	    flag_words_split(a, &w[1]) < 0 || flag_words_split(b, &w[2]) < 0)
-		goto out;
-	res = calloc(w[0].n + w[1].n + w[2].n + 1, sizeof(*res));
-	if (res == NULL)
-		goto out;
+	flag_words_split(base, &w[0]);
+	flag_words_split(a, &w[1]);
+	flag_words_split(b, &w[2]);
+	res = xcalloc(w[0].n + w[1].n + w[2].n + 1, sizeof(*res));
 	for (k = 0; k < 3; k++) {
 		for (i = 0; i < w[k].n; i++) {
 			const char *f = w[k].v[i];
@@ -325,19 +324,11 @@ flags_merge3(const char *base, const char *a, const char *b, const char *a_name,
 			}
 			if (set)
 				res[n++] = f;
-			if (who == NULL || changes == NULL)
-				continue;
-			if ((buf_len(changes) > 0 &&
-			     buf_append_str(changes, ", ") < 0) ||
-			    buf_append_byte(changes, set ? '+' : '-') < 0 ||
-			    buf_append_str(changes, f) < 0 ||
-			    buf_append_str(changes, " from ") < 0 ||
-			    buf_append_str(changes, who) < 0)
-				goto out;
+			if (who != NULL && changes != NULL)
+				flag_change_add(changes, set, f, who);
 		}
 	}
 	ret = flags_join(res, n, out);
-out:
 	free(res);
 	for (k = 0; k < 3; k++) {
 		free(w[k].s);
@@ -367,19 +358,15 @@ flagruns_free(struct flagruns *fr)
 	memset(fr, 0, sizeof(*fr));
 }
 
-static int
+static void
 flagruns_reserve(struct flagruns *fr)
 {
 	if (fr->n == fr->alloc) {
 		size_t n = fr->alloc == 0 ? 16 : fr->alloc * 2;
-		struct flagrun *nr = realloc(fr->r, n * sizeof(*nr));
 
-		if (nr == NULL)
-			return -1;
-		fr->r = nr;
+		fr->r = xreallocarray(fr->r, n, sizeof(*fr->r));
 		fr->alloc = n;
 	}
-	return 0;
 }
 
 /* One copy of each flag list: messages' flags mix a few lists (\Seen,
@@ -413,26 +400,17 @@ flagruns_add(struct flagruns *fr, uint32_t uid, const char *flags)
 		}
 		str = last->flags;
 	} else if ((str = flagruns_intern(fr, flags)) == NULL) {
-		char *copy;
-
 		if (fr->nstrs == fr->strs_alloc) {
-			size_t n = fr->strs_alloc == 0 ? 16
-			                                : fr->strs_alloc * 2;
-			char **ns = realloc(fr->strs, n * sizeof(*ns));
+			size_t n =
+			    fr->strs_alloc == 0 ? 16 : fr->strs_alloc * 2;
 
-			if (ns == NULL)
-				return -1;
-			fr->strs = ns;
+			fr->strs =
+			    xreallocarray(fr->strs, n, sizeof(*fr->strs));
 			fr->strs_alloc = n;
 		}
-		copy = strdup(flags);
-		if (copy == NULL)
-			return -1;
-		fr->strs[fr->nstrs++] = copy;
-		str = copy;
+		str = fr->strs[fr->nstrs++] = xstrdup(flags);
 	}
-	if (flagruns_reserve(fr) < 0)
-		return -1;
+	flagruns_reserve(fr);
 	fr->r[fr->n].lo = fr->r[fr->n].hi = uid;
 	fr->r[fr->n].flags = str;
 	fr->n++;
@@ -464,34 +442,32 @@ flagruns_get(const struct flagruns *fr, uint32_t uid)
 	return i < fr->n ? fr->r[i].flags : NULL;
 }
 
-int
+void
 flagruns_remove(struct flagruns *fr, uint32_t uid)
 {
 	size_t i = flagruns_find(fr, uid);
 	struct flagrun *run;
 
 	if (i == fr->n)
-		return 0;
+		return;
 	run = &fr->r[i];
 	if (run->lo == run->hi) {
 		memmove(run, run + 1, (fr->n - i - 1) * sizeof(*run));
 		fr->n--;
-		return 0;
+		return;
 	}
 	if (uid == run->lo) {
 		run->lo++;
-		return 0;
+		return;
 	}
 	if (uid == run->hi) {
 		run->hi--;
-		return 0;
+		return;
 	}
-	if (flagruns_reserve(fr) < 0)
-		return -1;
+	flagruns_reserve(fr);
 	run = &fr->r[i];
 	memmove(run + 1, run, (fr->n - i) * sizeof(*run));
 	fr->n++;
 	run[0].hi = uid - 1;
 	run[1].lo = uid + 1;
-	return 0;
 }

@@ -25,9 +25,9 @@ struct flagmap {
 void flagmap_init(struct flagmap *m);
 void flagmap_free(struct flagmap *m);
 void flagmap_clear(struct flagmap *m);
-/* Set uid's flags (copied) and modseq; -1 when out of memory. */
-int flagmap_set(struct flagmap *m, uint32_t uid, const char *flags,
-                uint64_t modseq);
+/* Set uid's flags (copied) and modseq. */
+void flagmap_set(struct flagmap *m, uint32_t uid, const char *flags,
+                 uint64_t modseq);
 /* The entry for uid, or NULL. */
 struct flagmap_entry *flagmap_get(const struct flagmap *m, uint32_t uid);
 bool flagmap_remove(struct flagmap *m, uint32_t uid);
@@ -55,33 +55,37 @@ void flagruns_init(struct flagruns *fr);
 void flagruns_free(struct flagruns *fr);
 /* Add uid, above every UID added so far, with flags (copied unless the
  * last run's). 0 if added; 1 if uid is not above the last (the caller
- * keeps it elsewhere); -1 when out of memory. */
+ * keeps it elsewhere). */
 int flagruns_add(struct flagruns *fr, uint32_t uid, const char *flags);
 /* uid's flags, or NULL. */
 const char *flagruns_get(const struct flagruns *fr, uint32_t uid);
-/* Forget uid (a run splits in two); -1 when out of memory. */
-int flagruns_remove(struct flagruns *fr, uint32_t uid);
+/* Forget uid (a run splits in two). */
+void flagruns_remove(struct flagruns *fr, uint32_t uid);
 
 /* The canonical form of a FLAGS list: \Recent dropped, duplicates
  * dropped, sorted case-insensitively, joined by spaces. -1 if an item is
- * not an atom. */
-int flags_canonical(const struct imap_arg *flags, size_t count,
-                    struct buf *out);
-/* The union of two canonical lists, canonical. */
-int flags_union(const char *a, const char *b, struct buf *out);
+ * not an atom, or out's cap is passed (SYNC_MAX_FLAGS_TEXT holds any
+ * list a server can send). */
+int flags_canonical(const struct imap_arg *flags, size_t count, struct buf *out)
+    __attribute__((warn_unused_result));
+/* The union of two canonical lists, canonical; -1 if out's cap is
+ * passed: SYNC_MAX_FLAGS_MERGED holds the union of any two lists of
+ * SYNC_MAX_FLAGS_TEXT. */
+int flags_union(const char *a, const char *b, struct buf *out)
+    __attribute__((warn_unused_result));
 /* The three-way merge of two canonical lists a and b that both started
  * from base: each flag as the side that changed it left it (a flag
  * changed on both sides was changed the same way), into out
  * (canonical). With changes, each change is appended to it, in the
  * order of the lists, as "+FLAG from NAME" or "-FLAG from NAME" (NAME
- * a_name, b_name or "both sides"), joined by ", ". -1 when out of
- * memory. */
+ * a_name, b_name or "both sides"), joined by ", ", ending in "..." where
+ * changes' cap is reached. The result holds flags of a and b only: -1
+ * if out's cap is passed, which SYNC_MAX_FLAGS_MERGED never is. */
 int flags_merge3(const char *base, const char *a, const char *b,
                  const char *a_name, const char *b_name, struct buf *out,
-                 struct buf *changes);
-/* Take flag out of the canonical list (still canonical); -1 when out of
- * memory. */
-int flags_drop(struct buf *list, const char *flag);
+                 struct buf *changes) __attribute__((warn_unused_result));
+/* Take flag out of the canonical list (still canonical). */
+void flags_drop(struct buf *list, const char *flag);
 /* Whether two canonical lists hold the same flags. */
 bool flags_equal(const char *a, const char *b);
 

@@ -4,6 +4,7 @@
 #include "buf.h"
 #include "config.h"
 #include "limits.h"
+#include "xmalloc.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -96,11 +97,12 @@ log_early(bool warning, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* The text of log_init()'s failure (HACKING.md, "Error text"). */
+static char log_error_text[512];
+
 int
 log_init(const struct log_settings *set, const char **error_r)
 {
-	static char err[512];
-
 	log_state.quiet = set->quiet;
 	log_state.debug = set->debug;
 	log_state.debug_sync = set->debug_sync;
@@ -108,13 +110,14 @@ log_init(const struct log_settings *set, const char **error_r)
 	log_state.tty = isatty(STDERR_FILENO) == 1;
 	free(log_state.prefix_fmt);
 	log_state.prefix_fmt =
-	    set->prefix_fmt != NULL ? strdup(set->prefix_fmt) : NULL;
+	    set->prefix_fmt != NULL ? xstrdup(set->prefix_fmt) : NULL;
 	if (set->logfile != NULL) {
 		log_state.file = fopen(set->logfile, "ae");
 		if (log_state.file == NULL) {
-			snprintf(err, sizeof(err), "cannot open logfile %s: %s",
-			         set->logfile, strerror(errno));
-			*error_r = err;
+			snprintf(log_error_text, sizeof(log_error_text),
+			         "cannot open logfile %s: %s", set->logfile,
+			         strerror(errno));
+			*error_r = log_error_text;
 			return -1;
 		}
 		setvbuf(log_state.file, NULL, _IOLBF, 0);
@@ -236,10 +239,8 @@ char *
 log_shell_quote(const char *s)
 {
 	size_t len = strlen(s), i, j = 0;
-	char *q = malloc(len * 4 + 3);
+	char *q = xmalloc(len * 4 + 3);
 
-	if (q == NULL)
-		return NULL;
 	q[j++] = '\'';
 	for (i = 0; i < len; i++) {
 		if (s[i] == '\'') {
@@ -276,6 +277,66 @@ log_stamp_stderr(bool on)
 	log_state.stamp_stderr = on;
 }
 
+/* Room kept at the end of a log line for the marker of a cut. */
+#define LOG_CUT_MARKER_MAX 64
+
+/* Append what fits of data: a log line is cut, never refused. */
+static void
+log_put(struct buf *raw, const char *data, size_t len)
+{
+	if (len > buf_avail(raw))
+		len = buf_avail(raw);
+	if (buf_append(raw, data, len) < 0)
+		return; /* within buf_avail: cannot */
+}
+
+/* fmt into raw, whose cap is LOG_MAX_LINE: a message that would pass it
+ * is cut, and says how much was left out, rather than being lost. */
+static void
+log_vappend(struct buf *raw, const char *fmt, va_list ap)
+{
+	char mark[LOG_CUT_MARKER_MAX];
+	size_t len, keep;
+	va_list aq;
+	char *text;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		return;
+	len = (size_t)n;
+	text = xmalloc(len + 1);
+	vsnprintf(text, len + 1, fmt, ap);
+	if (len <= buf_avail(raw)) {
+		log_put(raw, text, len);
+	} else {
+		keep = buf_avail(raw) > LOG_CUT_MARKER_MAX
+		           ? buf_avail(raw) - LOG_CUT_MARKER_MAX
+		           : 0;
+		log_put(raw, text, keep);
+		n = snprintf(mark, sizeof(mark),
+		             "... (%zu more bytes not logged)", len - keep);
+		if (n > 0)
+			log_put(raw, mark, (size_t)n);
+	}
+	free(text);
+}
+
+static void log_appendf(struct buf *raw, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+log_appendf(struct buf *raw, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vappend(raw, fmt, ap);
+	va_end(ap);
+}
+
 /* Write one line with its prefix: to the logfile (timestamped) when there
  * is one, else to stderr; errors and warnings go to stderr too. The whole
  * line is escaped (log_escape): names and server texts are in it. */
@@ -286,24 +347,23 @@ log_line(enum log_priority prio, const char *side, const char *mailbox,
 	struct buf *raw = buf_create(LOG_MAX_LINE), *line;
 	char stamp[64] = "";
 
-	if (raw == NULL)
-		return;
 	line = buf_create(LOG_MAX_LINE * LOG_ESCAPE_GROWTH);
-	if (line == NULL) {
-		buf_free(&raw);
-		return;
-	}
-	if (log_state.prefix_fmt != NULL)
-		config_log_prefix_format(log_state.prefix_fmt, side, mailbox,
-		                         raw);
-	else if (side != NULL && mailbox != NULL)
-		buf_printf(raw, "%s(%s): ", side, mailbox);
+	/* A log-prefix past the line's cap stops there, said by "...". */
+	if (log_state.prefix_fmt != NULL) {
+		if (config_log_prefix_format(log_state.prefix_fmt, side,
+		                             mailbox, raw) < 0)
+			log_put(raw, "...", 3);
+	} else if (side != NULL && mailbox != NULL)
+		log_appendf(raw, "%s(%s): ", side, mailbox);
 	else if (side != NULL)
-		buf_printf(raw, "%s: ", side);
+		log_appendf(raw, "%s: ", side);
 	if (label != NULL)
-		buf_append_str(raw, label);
-	buf_vprintf(raw, fmt, ap);
-	(void)log_escape(line, buf_data(raw), buf_len(raw));
+		log_appendf(raw, "%s", label);
+	log_vappend(raw, fmt, ap);
+	/* LOG_ESCAPE_GROWTH bytes of line for each of raw's: it cannot be
+	 * full; if it were, what fits is kept and "..." says so. */
+	if (log_escape(line, buf_data(raw), buf_len(raw)) < 0)
+		log_put(line, "...", 3);
 	buf_free(&raw);
 	if (label != NULL && strcmp(label, "ERROR: ") == 0)
 		snprintf(log_state.last_error, sizeof(log_state.last_error),
@@ -388,9 +448,8 @@ log_debug_write(const char *head, const char *sep, const char *text,
 {
 	struct buf *esc = buf_create(len * LOG_ESCAPE_GROWTH + 1);
 
-	if (esc == NULL)
-		return;
-	(void)log_escape(esc, text, len);
+	if (log_escape(esc, text, len) < 0) /* sized as in log_line() */
+		log_put(esc, "...", 3);
 	log_progress_end();
 	if (log_state.file != NULL)
 		fprintf(log_state.file, "%s%s%s\n", head, sep, buf_data(esc));
@@ -405,9 +464,11 @@ log_sync_trace(const char *fmt, va_list ap)
 {
 	struct buf *raw;
 
-	if (!log_state.debug_sync || (raw = buf_create(LOG_MAX_LINE)) == NULL)
+	if (!log_state.debug_sync)
 		return;
-	(void)buf_vprintf(raw, fmt, ap);
+	raw = buf_create(LOG_MAX_LINE);
+	if (buf_vprintf(raw, fmt, ap) < 0) /* cut at the cap: say so */
+		log_put(raw, "...", 3);
 	log_debug_write("sync:", " ", buf_data(raw), buf_len(raw));
 	buf_free(&raw);
 }
@@ -430,15 +491,11 @@ log_progress(const char *fmt, ...)
 		return;
 	raw = buf_create(LOG_MAX_PROGRESS_LINE);
 	esc = buf_create(LOG_MAX_PROGRESS_LINE * LOG_ESCAPE_GROWTH);
-	if (raw == NULL || esc == NULL) {
-		buf_free(&raw);
-		buf_free(&esc);
-		return;
-	}
 	va_start(ap, fmt);
-	buf_vprintf(raw, fmt, ap);
+	log_vappend(raw, fmt, ap);
 	va_end(ap);
-	(void)log_escape(esc, buf_data(raw), buf_len(raw));
+	if (log_escape(esc, buf_data(raw), buf_len(raw)) < 0) /* as above */
+		log_put(esc, "...", 3);
 	fputs("\r\033[K", stderr);
 	fputs(buf_data(esc), stderr);
 	fflush(stderr);

@@ -61,10 +61,10 @@ void log_debugf(const char *side, const char *mailbox, const char *fmt, ...)
  * UTF-8, backslash included) is copied. Every line this module writes
  * goes through it, so nothing a server or a name holds can move the
  * cursor, set a title or start a line of its own. -1 if out is full. */
-int log_escape(struct buf *out, const char *s, size_t len);
+int log_escape(struct buf *out, const char *s, size_t len)
+    __attribute__((warn_unused_result));
 /* s as one word for a POSIX shell, for advice the user may paste: in
- * single quotes, each ' written '\''. Caller frees; NULL when out of
- * memory. */
+ * single quotes, each ' written '\''. Caller frees. */
 char *log_shell_quote(const char *s);
 
 /* Whether --debug=sync is on: callers test it before they format a

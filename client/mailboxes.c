@@ -15,6 +15,7 @@
 #include "log.h"
 #include "state.h"
 #include "sync.h"
+#include "xmalloc.h"
 
 #include <inttypes.h>
 #include <sodium.h>
@@ -101,7 +102,7 @@ mbx_hash_put(struct mbx_list *l, size_t i)
 }
 
 /* Index entry i, the last added; the table stays at most half full. */
-static int
+static void
 mbx_hash_add(struct mbx_list *l, size_t i)
 {
 	size_t j;
@@ -110,18 +111,13 @@ mbx_hash_add(struct mbx_list *l, size_t i)
 		randombytes_buf(l->hash_key, sizeof(l->hash_key));
 	if ((i + 1) * 2 > l->hash_size) {
 		size_t n = l->hash_size == 0 ? 64 : l->hash_size * 2;
-		size_t *nh = calloc(n, sizeof(*nh));
-
-		if (nh == NULL)
-			return -1;
 		free(l->hash);
-		l->hash = nh;
+		l->hash = xcalloc(n, sizeof(*l->hash));
 		l->hash_size = n;
 		for (j = 0; j < i; j++)
 			mbx_hash_put(l, j);
 	}
 	mbx_hash_put(l, i);
-	return 0;
 }
 
 /* Forget what the list gathered, before it is sent again; the delimiter
@@ -152,9 +148,7 @@ mbx_unname(const struct sync_server *srv, char delim, const char *wire,
 		return NULL;
 	wire += rlen;
 	wlen -= rlen;
-	s = malloc(wlen + 1);
-	if (s == NULL)
-		return NULL;
+	s = xmalloc(wlen + 1);
 	for (i = 0; i < wlen; i++)
 		s[i] = delim != '\0' && wire[i] == delim ? '\0' : wire[i];
 	s[wlen] = '\0';
@@ -210,22 +204,13 @@ mbx_list_untagged(struct imap_conn *conn, const struct imap_response *resp,
 		}
 		if (l->count == l->alloc) {
 			size_t n = l->alloc == 0 ? 32 : l->alloc * 2;
-			struct mbx_entry *ne = realloc(l->e, n * sizeof(*ne));
 
-			if (ne == NULL) {
-				l->failed = true;
-				return;
-			}
-			l->e = ne;
+			l->e = xreallocarray(l->e, n, sizeof(*l->e));
 			l->alloc = n;
 		}
 		e = &l->e[l->count];
 		memset(e, 0, sizeof(*e));
-		e->wire = strndup(li.name, li.name_len);
-		if (e->wire == NULL) {
-			l->failed = true;
-			return;
-		}
+		e->wire = xstrndup(li.name, li.name_len);
 		e->flags = li.flags;
 		/* INBOX may live in a namespace of its own: its delimiter
 		 * says nothing about the others'. */
@@ -233,11 +218,7 @@ mbx_list_untagged(struct imap_conn *conn, const struct imap_response *resp,
 			l->delim_seen = true;
 			l->delim = li.delimiter;
 		}
-		if (mbx_hash_add(l, l->count) < 0) {
-			free(e->wire);
-			l->failed = true;
-			return;
-		}
+		mbx_hash_add(l, l->count);
 		l->count++;
 	} else if (strcmp(resp->name, "STATUS") == 0) {
 		struct imap_status_data st;
@@ -271,8 +252,8 @@ mbx_list_untagged(struct imap_conn *conn, const struct imap_response *resp,
 		e->status.mailboxid = NULL;
 		e->have_status = true;
 		free(e->id);
-		e->id = st.mailboxid != NULL ? strdup(st.mailboxid)
-		        : st.x_guid != NULL  ? strdup(st.x_guid)
+		e->id = st.mailboxid != NULL ? xstrdup(st.mailboxid)
+		        : st.x_guid != NULL  ? xstrdup(st.x_guid)
 		                             : NULL;
 	}
 }
@@ -337,18 +318,21 @@ mbx_enable_done(struct imap_conn *conn, const struct imap_response *resp,
 }
 
 /* The LIST patterns: the MAILBOX arguments, else list-mailbox, else "*";
- * NUL replaced by the server's delimiter. */
+ * NUL replaced by the server's delimiter. -1 when a name has a delimiter
+ * but the server has none; -2 when they pass out's cap
+ * (SYNC_MAX_LIST_PATTERNS). */
 static int
 mbx_list_patterns(const struct sync_run *run, struct sync_server *srv,
                   char **args, size_t nargs, struct buf *out)
 {
 	const struct config *cfg = run->config;
 	size_t n = nargs > 0 ? nargs : cfg->list_mailbox_count, i, j;
+	int full = 0;
 
 	if (n == 0)
-		return buf_append_str(out, "\"*\"");
+		return buf_append_str(out, "\"*\"") < 0 ? -2 : 0;
 	if (n > 1)
-		buf_append_byte(out, '(');
+		full |= buf_append_byte(out, '(');
 	for (i = 0; i < n; i++) {
 		const char *name =
 		    nargs > 0 ? args[i] : cfg->list_mailbox[i].name;
@@ -356,8 +340,8 @@ mbx_list_patterns(const struct sync_run *run, struct sync_server *srv,
 		    nargs > 0 ? strlen(args[i]) : cfg->list_mailbox[i].len;
 
 		if (i > 0)
-			buf_append_byte(out, ' ');
-		buf_append_byte(out, '"');
+			full |= buf_append_byte(out, ' ');
+		full |= buf_append_byte(out, '"');
 		for (j = 0; j < len; j++) {
 			char c = name[j];
 
@@ -371,14 +355,14 @@ mbx_list_patterns(const struct sync_run *run, struct sync_server *srv,
 				c = srv->delim;
 			}
 			if (c == '"' || c == '\\')
-				buf_append_byte(out, '\\');
-			buf_append_byte(out, (unsigned char)c);
+				full |= buf_append_byte(out, '\\');
+			full |= buf_append_byte(out, (unsigned char)c);
 		}
-		buf_append_byte(out, '"');
+		full |= buf_append_byte(out, '"');
 	}
 	if (n > 1)
-		buf_append_byte(out, ')');
-	return 0;
+		full |= buf_append_byte(out, ')');
+	return full != 0 ? -2 : 0;
 }
 
 static bool
@@ -472,8 +456,6 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 	unsigned s;
 	int ret = -1;
 
-	if (pat == NULL)
-		return -1;
 	for (s = 0; s < SIDE_COUNT; s++) {
 		struct imap_conn *c = run->server[s].conn;
 
@@ -499,10 +481,20 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 			srv->delim_known = true;
 		}
 		buf_reset(pat);
-		if (mbx_list_patterns(run, srv, args, nargs, pat) < 0) {
+		switch (mbx_list_patterns(run, srv, args, nargs, pat)) {
+		case 0:
+			break;
+		case -1:
 			log_error(side_name(s), NULL,
 			          "a list-mailbox name has a hierarchy "
 			          "delimiter but the namespace is flat");
+			goto out;
+		default:
+			log_error(side_name(s), NULL,
+			          "the mailbox names to list (list-mailbox or "
+			          "the command line) pass %d bytes "
+			          "(SYNC_MAX_LIST_PATTERNS): name fewer",
+			          SYNC_MAX_LIST_PATTERNS);
 			goto out;
 		}
 		/* RFC 8474's MAILBOXID where offered, else Dovecot's X-GUID
@@ -522,9 +514,7 @@ mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 		    mbx_ids_wanted(run, s))
 			lists[s].id_item = srv->id_item;
 		lists[s].messages = run->merge_check;
-		pats[s] = strdup(buf_data(pat));
-		if (pats[s] == NULL)
-			goto out;
+		pats[s] = xstrdup(buf_data(pat));
 		mbx_send_list(cfg, &lists[s], pats[s]);
 	}
 	if (sync_run_wait(run) < 0)
@@ -709,7 +699,7 @@ mbx_cmd(struct sync_run *run, enum side s, struct mbx_item *it,
 	char *wire = sync_wire_name(srv, it->name, it->len);
 
 	if (wire == NULL) {
-		/* Unfit names were left out before: out of memory. */
+		/* Unfit names were left out before. */
 		log_error(side_name(s), display, "cannot name the mailbox");
 		mbx_item_fail(it);
 		return;
@@ -783,7 +773,7 @@ mbx_created_untagged(struct imap_conn *conn, const struct imap_response *resp,
 	if (m == NULL || m->new_id[c->side] != NULL ||
 	    (m->e[c->side] != NULL && m->e[c->side]->id != NULL))
 		return;
-	m->new_id[c->side] = strdup(id);
+	m->new_id[c->side] = xstrdup(id);
 }
 
 /* Ask side s for the id of item m when its LIST line did not carry it. */
@@ -956,9 +946,7 @@ mbx_gone_estimate(struct sync_run *run, struct mbx_item *items, size_t n,
 	c.items = items;
 	c.n = n;
 	c.side = side_other(have);
-	c.messages = calloc(n + 1, sizeof(*c.messages));
-	if (c.messages == NULL)
-		return -1;
+	c.messages = xcalloc(n + 1, sizeof(*c.messages));
 	imap_conn_set_untagged(srv->conn, mbx_estimate_untagged, &c);
 	imap_conn_accept_malformed(srv->conn, "STATUS");
 	for (i = 0; i < n; i++) {
@@ -1253,8 +1241,7 @@ mbx_rename_subscriptions(struct sync_run *run, enum side s,
 		    (!dbsub && !mbx_subscribed(k->e[s])))
 			continue;
 		len = to->len + (k->len - from->len);
-		if ((name = malloc(len + 1)) == NULL)
-			continue;
+		name = xmalloc(len + 1);
 		memcpy(name, to->name, to->len);
 		memcpy(name + to->len, k->name + from->len, k->len - from->len);
 		nk = mbx_named(items, n, name, len);
@@ -1322,8 +1309,7 @@ mbx_split_found(struct sync_run *run, struct mbx_item *to,
 	          "this mailbox is %s's %s, split at %s's hierarchy "
 	          "delimiter by an earlier run: it is skipped, and not "
 	          "created on %s (see the error about %s).",
-	          side_name(other), q != NULL ? q : "?", side_name(where),
-	          side_name(other), q != NULL ? q : "?");
+	          side_name(other), q, side_name(where), side_name(other), q);
 	free(q);
 	free(display);
 	mbx_item_fail(to);
@@ -1343,8 +1329,7 @@ mbx_db_name(void *context, const struct state_mailbox *mb)
 
 	if (mb->idx != d->idx)
 		return 0;
-	if ((d->name = malloc(mb->name_len + 1)) == NULL)
-		return -1;
+	d->name = xmalloc(mb->name_len + 1);
 	memcpy(d->name, mb->name, mb->name_len);
 	d->name[mb->name_len] = '\0';
 	d->len = mb->name_len;
@@ -1453,7 +1438,7 @@ mbx_renames_done(struct sync_run *run, struct mbx_item *items, size_t n,
  * (mbx_rename_subscriptions()): the mailbox and its children under the
  * new name, still at their old one on the server (dry_wire). After the
  * database's rename. */
-static int
+static void
 mbx_dry_rename(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
                enum side s, const struct mbx_rename *x,
                const struct mbx_item *items, size_t n)
@@ -1462,10 +1447,8 @@ mbx_dry_rename(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 	enum side w = side_other(s);
 	const char *error;
 	size_t i, flen = x->from->len;
-	char *from = malloc(flen + 1);
+	char *from = xmalloc(flen + 1);
 
-	if (from == NULL)
-		return -1;
 	memcpy(from, x->from->name, flen);
 	for (i = 0; i < l->count; i++) {
 		struct mbx_entry *e = &l->e[i];
@@ -1480,10 +1463,7 @@ mbx_dry_rename(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 		     !mbx_under(e->name, e->len, from, flen)))
 			continue;
 		len = x->to->len + (e->len - flen);
-		if ((name = malloc(len + 1)) == NULL) {
-			free(from);
-			return -1;
-		}
+		name = xmalloc(len + 1);
 		memcpy(name, x->to->name, x->to->len);
 		memcpy(name + x->to->len, e->name + flen, e->len - flen);
 		name[len] = '\0';
@@ -1507,7 +1487,7 @@ mbx_dry_rename(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 			e->flags &= ~(unsigned)IMAP_LIST_SUBSCRIBED;
 		}
 		if (e->dry_wire == NULL)
-			e->dry_wire = e->wire != NULL ? strdup(e->wire) : NULL;
+			e->dry_wire = e->wire != NULL ? xstrdup(e->wire) : NULL;
 		/* This pass's items name it by its old name still. */
 		free(e->dry_old);
 		e->dry_old = e->name;
@@ -1515,7 +1495,6 @@ mbx_dry_rename(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 		e->len = len;
 	}
 	free(from);
-	return 0;
 }
 
 /* Mailboxes renamed on one side since the last run: a name new to the
@@ -1527,18 +1506,13 @@ static int
 mbx_renames(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
             struct mbx_item *items, size_t n)
 {
-	struct mbx_rename *r = calloc(n + 1, sizeof(*r));
-	struct mbx_item **byidx = calloc(n + 1, sizeof(*byidx));
+	struct mbx_rename *r = xcalloc(n + 1, sizeof(*r));
+	struct mbx_item **byidx = xcalloc(n + 1, sizeof(*byidx));
 	struct state *st = run->state;
 	size_t i, j, nr = 0, nidx = 0, done = 0;
 	const char *error;
 	bool failed = false;
 
-	if (r == NULL || byidx == NULL) {
-		free(r);
-		free(byidx);
-		return -1;
-	}
 	if (mbx_rename_ids(run, items, n) < 0) {
 		free(r);
 		free(byidx);
@@ -1650,16 +1624,13 @@ mbx_renames(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 	/* The items' names are the lists' own: patched last, each from
 	 * a copy. */
 	for (i = 0; i < nr; i++) {
-		if (r[i].dry &&
-		    mbx_dry_rename(run, lists, side_other(r[i].where), &r[i],
-		                   items, n) < 0)
-			goto nomem;
+		if (r[i].dry)
+			mbx_dry_rename(run, lists, side_other(r[i].where),
+			               &r[i], items, n);
 	}
 out:
 	free(r);
 	return (int)done;
-nomem:
-	error = "out of memory";
 db_error:
 	log_error("database", NULL, "%s", error);
 	free(r);
@@ -1721,8 +1692,7 @@ mbx_gone(struct sync_run *run, struct mbx_item *m, const char *display,
 	          "forgets it; %s keeps its mail) and run again. To be rid "
 	          "of it, look at what %s's copy holds and delete it there "
 	          "yourself.",
-	          ls, hs, ls, ls, q != NULL ? q : "?", ls, q != NULL ? q : "?",
-	          hs, hs);
+	          ls, hs, ls, ls, q, ls, q, hs, hs);
 	free(q);
 	mbx_item_fail(m);
 }
@@ -1791,8 +1761,6 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 		if (m->skip)
 			continue;
 		display = sync_display_name(run, m->name, m->len);
-		if (display == NULL)
-			goto nomem;
 		for (s = 0; s < SIDE_COUNT; s++) {
 			ex[s] = mbx_exists(m->e[s]);
 			sub[s] = mbx_subscribed(m->e[s]);
@@ -1922,8 +1890,6 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 			continue;
 		}
 		display = sync_display_name(run, it[i].name, it[i].len);
-		if (display == NULL)
-			goto nomem;
 		log_info("database", NULL, "%s mailbox %s",
 		         sync_verb(run, "Created", "would create"), display);
 		free(display);
@@ -1946,8 +1912,6 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 	if (state_set_lazy(st, false, &error) < 0)
 		goto db_error;
 	return 0;
-nomem:
-	error = "out of memory";
 db_error_rollback:
 	sync_rollback(st);
 db_error:
@@ -2025,22 +1989,16 @@ mbx_ref_cmp(const void *a, const void *b)
 
 /* The union of both lists by internal name, sorted (mbx_item_cmp): every
  * name of both sides sorted once and runs of equal names merged, so a
- * list of any length costs n log n. Caller frees; NULL if out of
- * memory. */
+ * list of any length costs n log n. Caller frees. */
 static struct mbx_item *
 mbx_match(struct sync_run *run, struct mbx_list lists[SIDE_COUNT], size_t nargs,
           size_t *n_r)
 {
 	size_t total = lists[0].count + lists[1].count, nrefs = 0, n = 0, i;
-	struct mbx_ref *refs = calloc(total + 1, sizeof(*refs));
-	struct mbx_item *items = calloc(total + 1, sizeof(*items));
+	struct mbx_ref *refs = xcalloc(total + 1, sizeof(*refs));
+	struct mbx_item *items = xcalloc(total + 1, sizeof(*items));
 	unsigned s;
 
-	if (refs == NULL || items == NULL) {
-		free(refs);
-		free(items);
-		return NULL;
-	}
 	for (s = 0; s < SIDE_COUNT; s++) {
 		for (i = 0; i < lists[s].count; i++) {
 			struct mbx_entry *e = &lists[s].e[i];
@@ -2098,8 +2056,7 @@ mbx_check_fits(struct sync_run *run, struct mbx_item *m)
 			          "and is skipped. Give %s a namespace with "
 			          "a hierarchy separator, or leave the "
 			          "mailbox out with ignore-mailbox.",
-			          side_name(o), q != NULL ? q : "?",
-			          side_name(s), side_name(s));
+			          side_name(o), q, side_name(s), side_name(s));
 		else if (osrv->delim != '\0')
 			log_error(side_name(s), NULL,
 			          "%s's mailbox %s cannot exist here: its "
@@ -2110,9 +2067,9 @@ mbx_check_fits(struct sync_run *run, struct mbx_item *m)
 			          "(Dovecot: separator = %c), or rename the "
 			          "mailbox on %s, or leave it out with "
 			          "ignore-mailbox.",
-			          side_name(o), q != NULL ? q : "?", srv->delim,
-			          side_name(s), side_name(s), osrv->delim,
-			          side_name(o), osrv->delim, side_name(o));
+			          side_name(o), q, srv->delim, side_name(s),
+			          side_name(s), osrv->delim, side_name(o),
+			          osrv->delim, side_name(o));
 		else
 			log_error(side_name(s), NULL,
 			          "%s's mailbox %s cannot exist here: its "
@@ -2121,8 +2078,8 @@ mbx_check_fits(struct sync_run *run, struct mbx_item *m)
 			          "nothing is created or renamed. Rename it "
 			          "on %s, or leave it out with "
 			          "ignore-mailbox.",
-			          side_name(o), q != NULL ? q : "?", srv->delim,
-			          side_name(s), side_name(o));
+			          side_name(o), q, srv->delim, side_name(s),
+			          side_name(o));
 		free(q);
 		m->unfit = true;
 		mbx_item_fail(m);
@@ -2135,13 +2092,11 @@ mbx_check_fits(struct sync_run *run, struct mbx_item *m)
 static int
 mbx_merge_check(struct sync_run *run, struct mbx_item *items, size_t n)
 {
-	struct sync_merge_box *boxes = calloc(n + 1, sizeof(*boxes));
+	struct sync_merge_box *boxes = xcalloc(n + 1, sizeof(*boxes));
 	size_t i;
 	unsigned s;
 	int ret;
 
-	if (boxes == NULL)
-		return -1;
 	for (i = 0; i < n; i++) {
 		const struct mbx_item *m = &items[i];
 
@@ -2185,8 +2140,6 @@ mbx_sync_pass(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 	}
 
 	items = mbx_match(run, lists, nargs, &n);
-	if (items == NULL)
-		goto out;
 	for (i = 0; i < n; i++)
 		mbx_check_fits(run, &items[i]);
 	for (i = 0; i < n; i++) {
@@ -2214,9 +2167,7 @@ mbx_sync_pass(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 	    mbx_reconcile(run, items, n) < 0 ||
 	    mbx_record_ids(run, items, n) < 0)
 		goto out;
-	targets = calloc(n + 1, sizeof(*targets));
-	if (targets == NULL)
-		goto out;
+	targets = xcalloc(n + 1, sizeof(*targets));
 	for (i = 0; i < n && !run->fatal; i++) {
 		struct mbx_item *m = &items[i];
 
@@ -2283,10 +2234,8 @@ mbx_arg_name(const struct sync_run *run, const char *arg, size_t *len_r)
 {
 	char d = run->server[SIDE_LOCAL].delim;
 	size_t i, len = strlen(arg);
-	char *s = strdup(arg);
+	char *s = xstrdup(arg);
 
-	if (s == NULL)
-		return NULL;
 	for (i = 0; i < len; i++) {
 		if (d != '\0' && s[i] == d)
 			s[i] = '\0';
@@ -2331,8 +2280,6 @@ mailboxes_delete(struct sync_run *run, char **args, size_t nargs,
 		int64_t idx;
 		int found;
 
-		if (name == NULL)
-			goto out;
 		if (len == 5 && strncasecmp(name, "INBOX", 5) == 0) {
 			log_error(NULL, NULL, "INBOX can't be deleted");
 			free(name);
@@ -2408,8 +2355,6 @@ mailboxes_rename(struct sync_run *run, const char *from, const char *to,
 		mbx_internal_names(&lists[s]);
 	fname = mbx_arg_name(run, from, &flen);
 	tname = mbx_arg_name(run, to, &tlen);
-	if (fname == NULL || tname == NULL)
-		goto out;
 	for (s = 0; s < SIDE_COUNT; s++) {
 		unsigned bit = s == SIDE_LOCAL ? MAILBOXES_TARGET_LOCAL
 		                               : MAILBOXES_TARGET_REMOTE;
@@ -2423,7 +2368,7 @@ mailboxes_rename(struct sync_run *run, const char *from, const char *to,
 			          "Mailbox %s exists. Choose another name, "
 			          "or look at what it holds and move it out "
 			          "of the way first.",
-			          q != NULL ? q : "?");
+			          q);
 			free(q);
 			goto out;
 		}
@@ -2442,7 +2387,7 @@ mailboxes_rename(struct sync_run *run, const char *from, const char *to,
 			          "Mailbox %s exists. Run `imapsync "
 			          "--target=database --delete %s` to forget "
 			          "it (no mail is deleted).",
-			          q != NULL ? q : "?", q != NULL ? q : "?");
+			          q, q);
 			free(q);
 			goto out;
 		}

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "limits.h"
 #include "transport.h"
+#include "xmalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -117,9 +118,7 @@ server_auth_password(const struct config_side *cs, char **password_r,
 			           "password-command)";
 			return -1;
 		}
-		*password_r = strdup(cs->password);
-		if (*password_r == NULL)
-			abort();
+		*password_r = xstrdup(cs->password);
 		return 0;
 	}
 	if (pipe2(fds, O_CLOEXEC) < 0) {
@@ -141,9 +140,7 @@ server_auth_password(const struct config_side *cs, char **password_r,
 		*error_r = "fork failed";
 		return -1;
 	}
-	buf = malloc(IMAP_MAX_PASSWORD + 1);
-	if (buf == NULL)
-		abort();
+	buf = xmalloc(IMAP_MAX_PASSWORD + 1);
 	deadline = cs->password_command_timeout > 0
 	               ? server_net_now_ms() +
 	                     (int64_t)cs->password_command_timeout * 1000

@@ -160,11 +160,6 @@ server_start(struct server_login *l, int debug)
 		}
 	}
 	l->conn = imap_conn_create(&set, t);
-	if (l->conn == NULL) {
-		transport_free(&t);
-		log_error(side_name(l->side), NULL, "out of memory");
-		return -1;
-	}
 	return 0;
 }
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "state.h"
 
+#include "xmalloc.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -532,10 +534,8 @@ migrate(struct state *st, int version, const char **error_r)
 static int
 make_parents(const char *path, const char **error_r)
 {
-	char *dir = strdup(path), *p;
+	char *dir = xstrdup(path), *p;
 
-	if (dir == NULL)
-		abort();
 	for (p = strchr(dir + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
 		*p = '\0';
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
@@ -566,8 +566,7 @@ take_lock(const char *path, int *fd_r, char **lock_path_r, bool *kept_r,
 	ssize_t n;
 	int fd, tries;
 
-	if (asprintf(&lock_path, "%s.lock", path) < 0)
-		abort();
+	lock_path = xasprintf("%s.lock", path);
 	/* A dry run (kept_r) leaves a file it found as it was: one a
 	 * killed run left keeps its pid and stays. */
 	if (kept_r != NULL)
@@ -707,9 +706,8 @@ state_open(const char *path, struct state **state_r, const char **error_r)
 		return set_error(NULL, error_r, "empty database path");
 	if (make_parents(path, error_r) < 0)
 		return -1;
-	st = calloc(1, sizeof(*st));
-	if (st == NULL || (st->path = strdup(path)) == NULL)
-		abort();
+	st = xcalloc(1, sizeof(*st));
+	st->path = xstrdup(path);
 	st->lock_fd = -1;
 	ret = take_lock(path, &st->lock_fd, &st->lock_path, NULL, error_r);
 	if (ret == 0)
@@ -862,9 +860,8 @@ state_open_dry(const char *path, struct state **state_r, const char **error_r)
 	*state_r = NULL;
 	if (path[0] == '\0')
 		return set_error(NULL, error_r, "empty database path");
-	st = calloc(1, sizeof(*st));
-	if (st == NULL || (st->path = strdup(path)) == NULL)
-		abort();
+	st = xcalloc(1, sizeof(*st));
+	st->path = xstrdup(path);
 	st->lock_fd = -1;
 	if (sqlite3_open_v2(":memory:", &st->db, SQLITE_OPEN_READWRITE, NULL) !=
 	    SQLITE_OK)
@@ -962,14 +959,12 @@ state_discard(struct state **_st)
 	}
 	/* under the lock still, so no other run opens it meanwhile */
 	unlink(st->path);
-	if (asprintf(&side, "%s-wal", st->path) >= 0) {
-		unlink(side);
-		free(side);
-	}
-	if (asprintf(&side, "%s-journal", st->path) >= 0) {
-		unlink(side);
-		free(side);
-	}
+	side = xasprintf("%s-wal", st->path);
+	unlink(side);
+	free(side);
+	side = xasprintf("%s-journal", st->path);
+	unlink(side);
+	free(side);
 	*_st = st;
 	state_close(_st);
 }
@@ -1129,11 +1124,9 @@ rename_rows(struct state *st, struct rename_row *rows, size_t count,
 		return -1;
 	for (size_t i = 0; i < count; i++) {
 		size_t len = to_len + rows[i].len - from_len;
-		unsigned char *name = malloc(len);
+		unsigned char *name = xmalloc(len);
 		int rc;
 
-		if (name == NULL)
-			abort();
 		memcpy(name, to, to_len);
 		memcpy(name + to_len, rows[i].name + from_len,
 		       rows[i].len - from_len);
@@ -1187,10 +1180,8 @@ state_mailbox_rename(struct state *st, const void *from, size_t from_len,
 		                       pretty(pbuf, sizeof(pbuf), to, to_len));
 	if ((s = stmt(st, STMT_RENAME_LIST, error_r)) == NULL)
 		return -1;
-	lo = malloc(from_len + 1);
-	hi = malloc(from_len + 1);
-	if (lo == NULL || hi == NULL)
-		abort();
+	lo = xmalloc(from_len + 1);
+	hi = xmalloc(from_len + 1);
 	memcpy(lo, from, from_len);
 	memcpy(hi, from, from_len);
 	lo[from_len] = '\0';
@@ -1199,12 +1190,10 @@ state_mailbox_rename(struct state *st, const void *from, size_t from_len,
 	sqlite3_bind_blob(s, 2, lo, from_len + 1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 3, hi, from_len + 1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct rename_row *r = realloc(rows, (count + 1) * sizeof(*r));
 		size_t len = sqlite3_column_bytes(s, 1);
 
-		if (r == NULL || (r[count].name = malloc(len + 1)) == NULL)
-			abort();
-		rows = r;
+		rows = xreallocarray(rows, count + 1, sizeof(*rows));
+		rows[count].name = xmalloc(len + 1);
 		rows[count].idx = sqlite3_column_int64(s, 0);
 		rows[count].len = len;
 		if (len > 0)
@@ -1384,8 +1373,8 @@ flagset_id(struct state *st, const char *flags, int64_t *id_r,
 	}
 	i = st->flags_cache_next++ % FLAGS_CACHE;
 	free(st->flags_cache[i].flags);
-	if ((st->flags_cache[i].flags = strdup(flags)) != NULL)
-		st->flags_cache[i].id = *id_r;
+	st->flags_cache[i].flags = xstrdup(flags);
+	st->flags_cache[i].id = *id_r;
 	return 0;
 }
 
@@ -1446,10 +1435,12 @@ step_text(struct state *st, sqlite3_stmt *s, char **text_r, const char *what,
 	if (rc == SQLITE_ROW) {
 		const unsigned char *t = sqlite3_column_text(s, 0);
 
-		if (t == NULL || (*text_r = strdup((const char *)t)) == NULL) {
+		/* NULL: SQLite's own allocation failed. */
+		if (t == NULL) {
 			done(s);
 			return set_error(st, error_r, "out of memory");
 		}
+		*text_r = xstrdup((const char *)t);
 	}
 	done(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)

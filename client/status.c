@@ -14,8 +14,10 @@
 #include "mutf7.h"
 #include "options.h"
 #include "state.h"
+#include "xmalloc.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sqlite3.h>
@@ -99,16 +101,33 @@ status_holder(long pid)
 /* Whether a run holds path's lock (state.c's take_lock()), and its pid.
  * A shared flock is taken and given back at once when the lock is free:
  * never an exclusive one, and never a file created. */
+/* The text of this module's failures (HACKING.md, "Error text"). */
+static char status_error[1024];
+
+static void status_errorf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* fmt into status_error; an argument may be status_error itself. */
+static void
+status_errorf(const char *fmt, ...)
+{
+	char text[sizeof(status_error)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	memcpy(status_error, text, sizeof(text));
+}
+
 static int
 status_probe_lock(struct status *st, const char **error_r)
 {
-	static char error[512];
 	char *lock_path, buf[32];
 	ssize_t n;
 	int fd;
 
-	if (asprintf(&lock_path, "%s.lock", st->path) < 0)
-		abort();
+	lock_path = xasprintf("%s.lock", st->path);
 	fd = open(lock_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		int err = errno;
@@ -117,10 +136,9 @@ status_probe_lock(struct status *st, const char **error_r)
 			free(lock_path);
 			return 0;
 		}
-		snprintf(error, sizeof(error), "cannot open %s: %s", lock_path,
-		         strerror(err));
+		status_errorf("cannot open %s: %s", lock_path, strerror(err));
 		free(lock_path);
-		*error_r = error;
+		*error_r = status_error;
 		return -1;
 	}
 	free(lock_path);
@@ -157,7 +175,6 @@ static int
 copy_file(const char *from, const char *to, struct stat *before,
           struct stat *after, const char **error_r)
 {
-	static char error[512];
 	char buf[65536];
 	int in, out = -1;
 	ssize_t n;
@@ -185,18 +202,16 @@ copy_file(const char *from, const char *to, struct stat *before,
 	}
 	return 0;
 fail_from:
-	snprintf(error, sizeof(error), "cannot read %s: %s", from,
-	         strerror(errno));
+	status_errorf("cannot read %s: %s", from, strerror(errno));
 	goto fail;
 fail_to:
-	snprintf(error, sizeof(error), "cannot write %s: %s", to,
-	         strerror(errno));
+	status_errorf("cannot write %s: %s", to, strerror(errno));
 fail:
 	if (in >= 0)
 		close(in);
 	if (out >= 0)
 		close(out);
-	*error_r = error;
+	*error_r = status_error;
 	return -1;
 }
 
@@ -205,15 +220,13 @@ static int
 status_snapshot(const char *path, const char *dir, char **copy_r,
                 const char **error_r)
 {
-	static char error[512];
 	struct stat db[2], wal[2], again;
 	char *wal_path, *copy, *copy_wal;
 	int tries, ret = -1;
 
-	if (asprintf(&wal_path, "%s-wal", path) < 0 ||
-	    asprintf(&copy, "%s/state.db", dir) < 0 ||
-	    asprintf(&copy_wal, "%s/state.db-wal", dir) < 0)
-		abort();
+	wal_path = xasprintf("%s-wal", path);
+	copy = xasprintf("%s/state.db", dir);
+	copy_wal = xasprintf("%s/state.db-wal", dir);
 	for (tries = 0; tries < STATUS_COPY_TRIES; tries++) {
 		if (tries > 0)
 			usleep(100 * 1000);
@@ -223,9 +236,8 @@ status_snapshot(const char *path, const char *dir, char **copy_r,
 		        0)
 			goto out;
 		if (db[0].st_ino == 0) {
-			snprintf(error, sizeof(error),
-			         "database %s does not exist", path);
-			*error_r = error;
+			status_errorf("database %s does not exist", path);
+			*error_r = status_error;
 			goto out;
 		}
 		/* the database did not change while the WAL was copied */
@@ -238,11 +250,10 @@ status_snapshot(const char *path, const char *dir, char **copy_r,
 		}
 	}
 	if (ret < 0) {
-		snprintf(error, sizeof(error),
-		         "database %s kept changing while it was read: run "
-		         "--status again",
-		         path);
-		*error_r = error;
+		status_errorf("database %s kept changing while it was read: "
+		              "run --status again",
+		              path);
+		*error_r = status_error;
 	}
 out:
 	free(wal_path);
@@ -262,8 +273,7 @@ status_cleanup(const char *dir)
 	char *path;
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		if (asprintf(&path, "%s/%s", dir, files[i]) < 0)
-			abort();
+		path = xasprintf("%s/%s", dir, files[i]);
 		unlink(path);
 		free(path);
 	}
@@ -297,11 +307,9 @@ status_name(const struct status *st, const unsigned char *name, size_t len)
 	char delim = d != NULL && d[0] != '\0' ? d[0] : '/';
 	struct buf *b = buf_create(4 * len + 16);
 	const char *error;
-	char *raw = malloc(len + 1), *out;
+	char *raw = xmalloc(len + 1), *out;
 	size_t i;
 
-	if (b == NULL || raw == NULL)
-		abort();
 	for (i = 0; i < len; i++)
 		raw[i] = name[i] == '\0'  ? delim
 		         : name[i] < 0x20 ? '?'
@@ -311,9 +319,7 @@ status_name(const struct status *st, const unsigned char *name, size_t len)
 		buf_free(&b);
 		return raw;
 	}
-	out = strndup(buf_data(b), buf_len(b));
-	if (out == NULL)
-		abort();
+	out = xstrndup(buf_data(b), buf_len(b));
 	buf_free(&b);
 	free(raw);
 	return out;
@@ -322,7 +328,6 @@ status_name(const struct status *st, const unsigned char *name, size_t len)
 static int
 status_read(struct status *st, sqlite3 *db, const char **error_r)
 {
-	static char error[1024];
 	bool pending = has_table(db, "pending"),
 	     synced = has_table(db, "synced");
 	sqlite3_stmt *s = NULL;
@@ -337,11 +342,10 @@ status_read(struct status *st, sqlite3 *db, const char **error_r)
 	sqlite3_finalize(s);
 	s = NULL;
 	if (st->schema > STATE_SCHEMA_VERSION) {
-		snprintf(error, sizeof(error),
-		         "database %s: schema version %d is newer than this "
-		         "imapsync knows (%d)",
-		         st->path, st->schema, STATE_SCHEMA_VERSION);
-		*error_r = error;
+		status_errorf("database %s: schema version %d is newer than "
+		              "this imapsync knows (%d)",
+		              st->path, st->schema, STATE_SCHEMA_VERSION);
+		*error_r = status_error;
 		return -1;
 	}
 	if (st->schema < 1 || !has_table(db, "mailboxes"))
@@ -359,29 +363,26 @@ status_read(struct status *st, sqlite3 *db, const char **error_r)
 			                                         : SIDE_REMOTE;
 
 			free(st->delim[i]);
-			st->delim[i] = strdup(delim != NULL ? delim : "");
-			if (st->delim[i] == NULL)
-				abort();
+			st->delim[i] = xstrdup(delim != NULL ? delim : "");
 		}
 		sqlite3_finalize(s);
 		s = NULL;
 		if (rc != SQLITE_DONE)
 			goto db_error;
 	}
-	if (asprintf(&sql,
-	             "SELECT m.mailbox, m.subscribed, "
-	             "l.UIDVALIDITY, l.UIDNEXT, l.HIGHESTMODSEQ, "
-	             "r.UIDVALIDITY, r.UIDNEXT, r.HIGHESTMODSEQ, "
-	             "(SELECT COUNT(*) FROM mapping p WHERE p.idx = m.idx), "
-	             "%s, %s "
-	             "FROM mailboxes m LEFT JOIN local l ON l.idx = m.idx "
-	             "LEFT JOIN remote r ON r.idx = m.idx ORDER BY m.mailbox",
-	             pending ? "(SELECT COUNT(*) FROM pending q "
-	                       "WHERE q.idx = m.idx)"
-	                     : "0",
-	             synced ? "(SELECT time FROM synced t WHERE t.idx = m.idx)"
-	                    : "NULL") < 0)
-		abort();
+	sql =
+	    xasprintf("SELECT m.mailbox, m.subscribed, "
+	              "l.UIDVALIDITY, l.UIDNEXT, l.HIGHESTMODSEQ, "
+	              "r.UIDVALIDITY, r.UIDNEXT, r.HIGHESTMODSEQ, "
+	              "(SELECT COUNT(*) FROM mapping p WHERE p.idx = m.idx), "
+	              "%s, %s "
+	              "FROM mailboxes m LEFT JOIN local l ON l.idx = m.idx "
+	              "LEFT JOIN remote r ON r.idx = m.idx ORDER BY m.mailbox",
+	              pending ? "(SELECT COUNT(*) FROM pending q "
+	                        "WHERE q.idx = m.idx)"
+	                      : "0",
+	              synced ? "(SELECT time FROM synced t WHERE t.idx = m.idx)"
+	                     : "NULL");
 	rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
 	free(sql);
 	if (rc != SQLITE_OK)
@@ -391,10 +392,8 @@ status_read(struct status *st, sqlite3 *db, const char **error_r)
 
 		if (st->count == st->alloc) {
 			st->alloc = st->alloc == 0 ? 16 : st->alloc * 2;
-			st->rows = reallocarray(st->rows, st->alloc,
-			                        sizeof(*st->rows));
-			if (st->rows == NULL)
-				abort();
+			st->rows = xreallocarray(st->rows, st->alloc,
+			                         sizeof(*st->rows));
 		}
 		r = &st->rows[st->count++];
 		memset(r, 0, sizeof(*r));
@@ -428,10 +427,9 @@ status_read(struct status *st, sqlite3 *db, const char **error_r)
 	}
 	return 0;
 db_error:
-	snprintf(error, sizeof(error), "database %s: %s", st->path,
-	         sqlite3_errmsg(db));
+	status_errorf("database %s: %s", st->path, sqlite3_errmsg(db));
 	sqlite3_finalize(s);
-	*error_r = error;
+	*error_r = status_error;
 	return -1;
 }
 
@@ -661,12 +659,10 @@ status_show(const char *path, bool json, FILE *out)
 		goto fail_dir;
 	if (sqlite3_open_v2(copy, &db, SQLITE_OPEN_READWRITE, NULL) !=
 	    SQLITE_OK) {
-		static char msg[1024];
-
-		snprintf(msg, sizeof(msg), "cannot read the copy of %s: %s",
-		         path,
-		         db != NULL ? sqlite3_errmsg(db) : "out of memory");
-		error = msg;
+		status_errorf("cannot read the copy of %s: %s", path,
+		              db != NULL ? sqlite3_errmsg(db)
+		                         : "out of memory");
+		error = status_error;
 		goto fail_dir;
 	}
 	if (status_read(&st, db, &error) < 0)

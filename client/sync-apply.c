@@ -75,10 +75,9 @@ expunge_record(struct mbox_side *ms, const struct uidset *gone)
 	           sync_trace_uids(gone));
 	sync_step("expunge recorded");
 	s = buf_create(SYNC_MAX_LOGGED_UIDS);
-	if (s != NULL)
-		log_info(side_name(ms->side), mb->display,
-		         "Removed %" PRIu64 " UID(s) %s", uidset_count(gone),
-		         sync_uids_str(gone, s));
+	log_info(side_name(ms->side), mb->display,
+	         "Removed %" PRIu64 " UID(s) %s", uidset_count(gone),
+	         sync_uids_str(gone, s));
 	buf_free(&s);
 	return 0;
 db_error:
@@ -111,12 +110,12 @@ expunge_settle(struct set_cmd *sc)
 	uidset_normalize(&ms->expunged_seen);
 	uidset_iter_init(&it, &sc->uids);
 	while (uidset_iter_next(&it, &uid)) {
-		if (uidset_add(uidset_contains(&ms->expunged_seen, uid) ? &gone
-		                                                         : &left,
-		               uid) < 0) {
-			sync_fail(ms->mb, ms->side, "out of memory");
+		if (sync_uids_add(ms,
+		                  uidset_contains(&ms->expunged_seen, uid)
+		                      ? &gone
+		                      : &left,
+		                  uid, uid) < 0)
 			goto out;
-		}
 	}
 	if (expunge_record(ms, &gone) < 0 || left.n == 0)
 		goto out;
@@ -245,18 +244,18 @@ void
 sync_expunge_uids(struct mbox_side *ms, const char *set,
                   const struct uidset *uids)
 {
-	struct expunge_chain *x = calloc(1, sizeof(*x));
+	struct expunge_chain *x = xcalloc(1, sizeof(*x));
 	size_t i;
 
-	if (x == NULL) {
-		sync_fail(ms->mb, ms->side, "out of memory");
-		ms->mb->run->fatal = true;
-		return;
-	}
 	x->ms = ms;
 	uidset_init(&x->uids);
-	for (i = 0; i < uids->n; i++)
-		uidset_add_range(&x->uids, uids->r[i].lo, uids->r[i].hi);
+	for (i = 0; i < uids->n; i++) {
+		if (sync_uids_add(ms, &x->uids, uids->r[i].lo, uids->r[i].hi) <
+		    0) {
+			chain_stored(NULL, NULL, x);
+			return;
+		}
+	}
 	sync_trace(ms->mb, (int)ms->side,
 	           "expunge UID(s) %s: move source (copied, no MOVE): STORE "
 	           "\\Deleted, then UID EXPUNGE once it is answered",
@@ -271,18 +270,23 @@ sync_expunge_uids(struct mbox_side *ms, const char *set,
 static int
 undelete_add(void *ctx, uint32_t uid)
 {
-	return uidset_add(ctx, uid) < 0 ? -1 : 0;
+	return uidset_add(ctx, uid) < 0 ? 1 : 0; /* 1: the set is full */
 }
 
 int
 sync_expunging_load(struct mbox_side *ms)
 {
 	struct mbox *mb = ms->mb;
-	const char *error = "out of memory";
+	const char *error;
+	int ret;
 
-	if (state_expunging_foreach(mb->run->state, mb->idx, ms->side,
-	                            undelete_add, &ms->undelete, &error) != 0) {
-		sync_db_fail(mb, error);
+	ret = state_expunging_foreach(mb->run->state, mb->idx, ms->side,
+	                              undelete_add, &ms->undelete, &error);
+	if (ret != 0) {
+		if (ret > 0)
+			sync_fail_uids(ms);
+		else
+			sync_db_fail(mb, error);
 		return -1;
 	}
 	uidset_normalize(&ms->undelete);
@@ -319,13 +323,16 @@ undelete_done(struct imap_conn *conn, const struct imap_response *resp,
 		uidset_iter_init(&it, &sc->uids);
 		while (uidset_iter_next(&it, &uid)) {
 			if (uidset_contains(&ms->vanished, uid) &&
-			    uidset_add(&gone, uid) < 0) {
+			    sync_uids_add(ms, &gone, uid, uid) < 0) {
 				uidset_free(&gone);
-				sync_fail(ms->mb, ms->side, "out of memory");
 				goto out;
 			}
 		}
-		(void)uidset_subtract(&ms->vanished, &gone);
+		if (uidset_subtract(&ms->vanished, &gone) < 0) {
+			uidset_free(&gone);
+			sync_fail_uids(ms);
+			goto out;
+		}
 		uidset_free(&sc->uids);
 		sc->uids = gone;
 	} else if (ms->undelete_modseq == ms->hms + 1) {
@@ -376,8 +383,7 @@ sync_expunging_resume(struct mbox_side *ms)
 	if (ms->mb->run->set.dry_run)
 		return; /* EXAMINE: the flag is only left out of what it sees */
 	for (i = 0; i < 2; i++) {
-		if ((sc[i] = calloc(1, sizeof(*sc[i]))) == NULL)
-			goto nomem;
+		sc[i] = xcalloc(1, sizeof(*sc[i]));
 		sc[i]->ms = ms;
 		uidset_init(&sc[i]->uids);
 		sc[i]->again = i == 1; /* 1: finish the expunge */
@@ -386,12 +392,12 @@ sync_expunging_resume(struct mbox_side *ms)
 	 * move without MOVE, stopped before its EXPUNGE): finish it. */
 	uidset_iter_init(&it, &ms->undelete);
 	while (uidset_iter_next(&it, &uid)) {
-		if (uidset_add(&sc[sync_is_mapped(ms, uid) ? 0 : 1]->uids,
-		               uid) < 0)
-			goto nomem;
+		if (sync_uids_add(ms, &sc[sync_is_mapped(ms, uid) ? 0 : 1]->uids,
+		                  uid, uid) < 0)
+			goto failed;
 	}
 	if (ms->mb->failed)
-		goto nomem; /* the mapping lookup said why */
+		goto failed; /* the mapping lookup said why */
 	if (sc[0]->uids.n > 0)
 		sync_trace(ms->mb, (int)ms->side,
 		           "\\Deleted a killed run's expunge left on UID %s: "
@@ -416,13 +422,9 @@ sync_expunging_resume(struct mbox_side *ms)
 	             &sc[1]->uids) == NULL)
 		set_cmd_free(sc[1]);
 	return;
-nomem:
-	for (i = 0; i < 2; i++) {
-		if (sc[i] != NULL)
-			set_cmd_free(sc[i]);
-	}
-	if (!ms->mb->failed)
-		sync_fail(ms->mb, ms->side, "out of memory");
+failed:
+	for (i = 0; i < 2; i++)
+		set_cmd_free(sc[i]);
 }
 
 /* Expunge uids (normalized) on ms: STORE \Deleted and UID EXPUNGE, one
@@ -437,10 +439,10 @@ apply_expunge(struct mbox_side *ms, const struct uidset *uids)
 	           "from %s)",
 	           sync_trace_uids(uids), side_name(side_other(ms->side)));
 	if (ms->mb->run->set.dry_run) {
-		struct buf *s = buf_create(1 << 20);
+		struct buf *s = buf_create(SYNC_MAX_LOGGED_UIDS);
 
 		/* What "Removed N UID(s)" means: mail expunged here. */
-		if (s != NULL && uids->n > 0)
+		if (uids->n > 0)
 			log_info(side_name(ms->side), ms->mb->display,
 			         "would expunge %" PRIu64 " message(s) on %s "
 			         "(gone from %s): UID(s) %s",
@@ -452,26 +454,32 @@ apply_expunge(struct mbox_side *ms, const struct uidset *uids)
 	}
 
 	while (pos < uids->n) {
-		struct set_cmd *sc = calloc(1, sizeof(*sc));
+		struct set_cmd *sc = xcalloc(1, sizeof(*sc));
 		size_t start = pos;
 		struct buf *b = buf_create(IMAP_MAX_UIDSET_CMD * 2);
 
-		if (sc == NULL || b == NULL ||
-		    uidset_format_chunk(uids, &pos, IMAP_MAX_UIDSET_CMD, b) ==
-		        0) {
+		if (uidset_format_chunk(uids, &pos, IMAP_MAX_UIDSET_CMD, b) ==
+		    0) {
+			/* b holds a chunk and one range more. */
 			free(sc);
 			buf_free(&b);
-			sync_fail(ms->mb, ms->side, "out of memory");
+			sync_fail(ms->mb, ms->side,
+			          "internal error: a UID "
+			          "range longer than IMAP_MAX_UIDSET_CMD");
 			return;
 		}
 		sc->ms = ms;
 		uidset_init(&sc->uids);
 		for (i = start; i < pos; i++) {
-			uidset_add_range(&sc->uids, uids->r[i].lo,
-			                 uids->r[i].hi);
 			/* Ours when the selection reports it gone. */
-			uidset_add_range(&ms->expunged, uids->r[i].lo,
-			                 uids->r[i].hi);
+			if (sync_uids_add(ms, &sc->uids, uids->r[i].lo,
+			                  uids->r[i].hi) < 0 ||
+			    sync_uids_add(ms, &ms->expunged, uids->r[i].lo,
+			                  uids->r[i].hi) < 0) {
+				set_cmd_free(sc);
+				buf_free(&b);
+				return;
+			}
 		}
 		ms->touched = true;
 		/* Pipelined in one selection: expunge_settle() makes up for
@@ -538,9 +546,11 @@ apply_vanished(struct mbox *mb)
 				    side_name(os->side), partner);
 				/* Gone on both sides: only the pair left. */
 				if (state_mapping_remove(st, mb->idx, ms->side,
-				                         uid, &error) < 0 ||
-				    uidset_add(&both, partner) < 0)
+				                         uid, &error) < 0)
 					goto db_error_rollback;
+				if (sync_uids_add(ms, &both, partner, partner) <
+				    0)
+					goto uids_full;
 				continue;
 			}
 			/* Before its STORE \Deleted is sent: that flag is
@@ -549,7 +559,9 @@ apply_vanished(struct mbox *mb)
 			    state_expunging_add(st, mb->idx, os->side, partner,
 			                        &error) < 0)
 				goto db_error_rollback;
-			uidset_add(&remove[os->side], partner);
+			if (sync_uids_add(os, &remove[os->side], partner,
+			                  partner) < 0)
+				goto uids_full;
 		}
 		if (unmatched > 0)
 			log_warn(side_name(os->side), mb->display,
@@ -568,10 +580,16 @@ apply_vanished(struct mbox *mb)
 	}
 	uidset_free(&both);
 	return;
+uids_full:
+	/* Nothing of the mailbox recorded: the pairs stay, the next run
+	 * sees the same VANISHED again. */
+	sync_rollback(st);
+	goto out;
 db_error_rollback:
 	sync_rollback(st);
 db_error:
 	sync_db_fail(mb, error);
+out:
 	for (s = 0; s < SIDE_COUNT; s++)
 		uidset_free(&remove[s]);
 	uidset_free(&both);
@@ -614,10 +632,7 @@ store_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 				se->modseq = SYNC_SETTLE_FAILED;
 			else if (--se->modseq == 0) {
 				/* Both sides hold them now. */
-				if (flagmap_set(&mb->synced, luid, se->flags,
-				                0) < 0)
-					sync_fail(mb, ms->side,
-					          "out of memory");
+				flagmap_set(&mb->synced, luid, se->flags, 0);
 				flagmap_remove(&mb->settling, luid);
 			}
 		}
@@ -626,11 +641,11 @@ store_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 			 * for, so the next round sees a conflict. */
 			flagmap_set(&os->carry, sc->partner[n], sc->flags, 0);
 			flagmap_remove(&ms->expect, uid);
-			if (flagruns_remove(&ms->appended, uid) < 0)
-				sync_fail(mb, ms->side, "out of memory");
+			flagruns_remove(&ms->appended, uid);
 			continue;
 		}
-		uidset_add(&done, uid);
+		if (sync_uids_add(ms, &done, uid, uid) < 0)
+			goto out;
 	}
 	sync_trace(mb, (int)ms->side,
 	           "stored (%s) on UID(s) %s; refused by [MODIFIED]: %s%s",
@@ -642,11 +657,11 @@ store_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 	                          : "");
 	sync_step("flags stored");
 	s = buf_create(SYNC_MAX_LOGGED_UIDS);
-	if (s != NULL && done.n > 0)
+	if (done.n > 0)
 		log_info(side_name(ms->side), mb->display,
 		         "Updated flags (%s) for UID %s", sc->flags,
 		         sync_uids_str(&done, s));
-	if (s != NULL && modified.n > 0)
+	if (modified.n > 0)
 		log_info(side_name(ms->side), mb->display,
 		         "Couldn't update flags (%s) for UID %s, will try "
 		         "again later",
@@ -670,7 +685,7 @@ struct flag_groups {
 	size_t count, alloc;
 };
 
-static int
+static void
 flag_groups_add(struct flag_groups *gs, const char *flags, uint32_t uid,
                 uint32_t partner)
 {
@@ -686,37 +701,26 @@ flag_groups_add(struct flag_groups *gs, const char *flags, uint32_t uid,
 	if (g == NULL) {
 		if (gs->count == gs->alloc) {
 			size_t n = gs->alloc == 0 ? 8 : gs->alloc * 2;
-			struct flag_group *ng = realloc(gs->g, n * sizeof(*ng));
 
-			if (ng == NULL)
-				return -1;
-			gs->g = ng;
+			gs->g = xreallocarray(gs->g, n, sizeof(*gs->g));
 			gs->alloc = n;
 		}
 		g = &gs->g[gs->count];
 		memset(g, 0, sizeof(*g));
-		g->flags = strdup(flags);
-		if (g->flags == NULL)
-			return -1;
+		g->flags = xstrdup(flags);
 		gs->count++;
 	}
 	if (g->count == g->alloc) {
 		size_t n = g->alloc == 0 ? 16 : g->alloc * 2;
-		uint32_t *u = realloc(g->uids, n * sizeof(*u)), *p;
 
-		if (u == NULL)
-			return -1;
-		g->uids = u;
-		p = realloc(g->partners, n * sizeof(*p));
-		if (p == NULL)
-			return -1;
-		g->partners = p;
+		g->uids = xreallocarray(g->uids, n, sizeof(*g->uids));
+		g->partners =
+		    xreallocarray(g->partners, n, sizeof(*g->partners));
 		g->alloc = n;
 	}
 	g->uids[g->count] = uid;
 	g->partners[g->count] = partner;
 	g->count++;
-	return 0;
 }
 
 static void
@@ -746,22 +750,20 @@ uid_pair_cmp(const void *a, const void *b)
 }
 
 /* Send one group: UID STORE (UNCHANGEDSINCE m) FLAGS.SILENT, split so no
- * set passes IMAP_MAX_UIDSET_CMD. */
+ * set passes IMAP_MAX_UIDSET_CMD. -1 when the mailbox failed (said). */
 static int
 apply_store_group(struct mbox_side *ms, struct flag_group *g)
 {
-	struct uid_pair *pairs = calloc(g->count, sizeof(*pairs));
+	struct uid_pair *pairs = xcalloc(g->count, sizeof(*pairs));
 	size_t i = 0;
 
-	if (pairs == NULL)
-		return -1;
 	if (ms->mb->run->set.dry_run) {
 		struct uidset uids = UIDSET_INIT;
-		struct buf *s = buf_create(1 << 20);
-		int ret = s == NULL ? -1 : 0;
+		struct buf *s = buf_create(SYNC_MAX_LOGGED_UIDS);
+		int ret = 0;
 
 		for (i = 0; i < g->count && ret == 0; i++)
-			ret = uidset_add(&uids, g->uids[i]);
+			ret = sync_uids_add(ms, &uids, g->uids[i], g->uids[i]);
 		uidset_normalize(&uids);
 		if (ret == 0)
 			log_info(side_name(ms->side), ms->mb->display,
@@ -776,37 +778,43 @@ apply_store_group(struct mbox_side *ms, struct flag_group *g)
 		pairs[i].uid = g->uids[i];
 		pairs[i].partner = g->partners[i];
 		flagmap_set(&ms->expect, g->uids[i], g->flags, 0);
-		uidset_add(&ms->storing, g->uids[i]);
+		if (sync_uids_add(ms, &ms->storing, g->uids[i], g->uids[i]) <
+		    0) {
+			free(pairs);
+			return -1;
+		}
 	}
 	uidset_normalize(&ms->storing);
 	qsort(pairs, g->count, sizeof(*pairs), uid_pair_cmp);
 	i = 0;
 	while (i < g->count) {
-		struct set_cmd *sc = calloc(1, sizeof(*sc));
+		struct set_cmd *sc = xcalloc(1, sizeof(*sc));
 		struct buf *b = buf_create(IMAP_MAX_UIDSET_CMD * 2);
 		size_t n = 0;
 		uint64_t since = ms->hms;
 
-		if (sc == NULL || b == NULL)
-			goto nomem;
 		sc->ms = ms;
 		uidset_init(&sc->uids);
-		sc->flags = strdup(g->flags);
-		sc->partner = calloc(g->count, sizeof(uint32_t));
-		if (sc->flags == NULL || sc->partner == NULL)
-			goto nomem;
+		sc->flags = xstrdup(g->flags);
+		sc->partner = xcalloc(g->count, sizeof(uint32_t));
 		/* Take UIDs while the formatted set stays short. */
 		for (; i < g->count; i++) {
-			if (uidset_add(&sc->uids, pairs[i].uid) < 0)
-				goto nomem;
+			if (sync_uids_add(ms, &sc->uids, pairs[i].uid,
+			                  pairs[i].uid) < 0)
+				goto fail;
 			sc->partner[n++] = pairs[i].partner;
 			if (sc->uids.n * 22 > IMAP_MAX_UIDSET_CMD) {
 				i++;
 				break;
 			}
 		}
-		if (uidset_format(&sc->uids, b) < 0)
-			goto nomem;
+		if (uidset_format(&sc->uids, b) < 0) {
+			/* Cut short at 22 bytes a range under the cap. */
+			sync_fail(ms->mb, ms->side,
+			          "internal error: a UID set "
+			          "passed IMAP_MAX_UIDSET_CMD");
+			goto fail;
+		}
 		/* After a CHECK, every change up to the highest MODSEQ it
 		 * saw is accounted for, our own STOREs included. */
 		if (ms->max_modseq > since)
@@ -827,9 +835,8 @@ apply_store_group(struct mbox_side *ms, struct flag_group *g)
 		    buf_data(b), since, g->flags);
 		buf_free(&b);
 		continue;
-	nomem:
-		if (sc != NULL)
-			set_cmd_free(sc);
+	fail:
+		set_cmd_free(sc);
 		buf_free(&b);
 		free(pairs);
 		return -1;
@@ -840,13 +847,14 @@ apply_store_group(struct mbox_side *ms, struct flag_group *g)
 
 /* A pair's flags are being set to flags by stores STOREs: the base of
  * the pair of local UID luid once they are all answered. */
-static int
+static void
 settle_expect(struct mbox *mb, uint32_t luid, const char *flags,
               unsigned stores)
 {
 	if (stores == 0)
-		return flagmap_set(&mb->synced, luid, flags, 0);
-	return flagmap_set(&mb->settling, luid, flags, stores);
+		flagmap_set(&mb->synced, luid, flags, 0);
+	else
+		flagmap_set(&mb->settling, luid, flags, stores);
 }
 
 /* Both sides changed the flags of the pair (luid, ruid): their merge into
@@ -854,8 +862,10 @@ settle_expect(struct mbox *mb, uint32_t luid, const char *flags,
  * pair's last synced flags left it; without those (a pair from an
  * interimap database or from before they were kept, or paired by
  * content with flags apart), or after a side went back (what it lost
- * would look removed), the union of both lists. -1 with *error_r on a
- * database failure, -2 when out of memory. */
+ * would look removed), the union of both lists. u's cap is
+ * SYNC_MAX_FLAGS_MERGED, which holds the union of any two lists a server
+ * can send. -1 with *error_r on a database failure; -2 when the mailbox
+ * failed (said). */
 static int
 merge_conflict(struct mbox *mb, uint32_t luid, const char *lflags,
                uint32_t ruid, const char *rflags, struct buf *u,
@@ -870,8 +880,7 @@ merge_conflict(struct mbox *mb, uint32_t luid, const char *lflags,
 		struct flagmap_entry *se = flagmap_get(&mb->synced, luid);
 
 		if (se != NULL) {
-			if ((base = strdup(se->flags)) == NULL)
-				return -2;
+			base = xstrdup(se->flags);
 			ret = 1;
 		} else {
 			ret = state_mapping_get_base(mb->run->state, mb->idx,
@@ -883,7 +892,7 @@ merge_conflict(struct mbox *mb, uint32_t luid, const char *lflags,
 	}
 	if (ret == 0) {
 		if (flags_union(lflags, rflags, u) < 0)
-			return -2;
+			goto too_long;
 		sync_trace(mb, -1,
 		           "conflict: local %" PRIu32 " (%s), remote %" PRIu32
 		           " (%s): %s, so the union (%s) on both",
@@ -902,10 +911,10 @@ merge_conflict(struct mbox *mb, uint32_t luid, const char *lflags,
 		         sync_verb(mb->run, "Setting", "Would set"), buf_data(u));
 		return 0;
 	}
-	if ((changes = buf_create(64 * 1024)) == NULL ||
-	    flags_merge3(base, lflags, rflags, "local", "remote", u, changes) <
-	        0)
-		goto nomem;
+	changes = buf_create(SYNC_MAX_FLAG_CHANGES);
+	if (flags_merge3(base, lflags, rflags, "local", "remote", u, changes) <
+	    0)
+		goto too_long;
 	sync_trace(mb, -1,
 	           "conflict: local %" PRIu32 " (%s), remote %" PRIu32
 	           " (%s), last synced (%s): merged per flag to (%s): %s",
@@ -918,7 +927,14 @@ merge_conflict(struct mbox *mb, uint32_t luid, const char *lflags,
 	buf_free(&changes);
 	free(base);
 	return 0;
-nomem:
+too_long:
+	/* Not from lists within SYNC_MAX_FLAGS_TEXT. */
+	sync_fail(mb, SIDE_LOCAL,
+	          "the flags of local UID %" PRIu32 " and "
+	          "remote UID %" PRIu32 " together pass %d bytes "
+	          "(SYNC_MAX_FLAGS_MERGED): this mailbox is skipped; remove "
+	          "keywords from the message on one side",
+	          luid, ruid, SYNC_MAX_FLAGS_MERGED);
 	buf_free(&changes);
 	free(base);
 	return -2;
@@ -958,12 +974,10 @@ apply_modified(struct mbox *mb)
 {
 	struct flag_groups groups[SIDE_COUNT] = {{NULL, 0, 0}, {NULL, 0, 0}};
 	struct state *st = mb->run->state;
-	struct buf *u = buf_create(SYNC_MAX_FLAGS_TEXT);
+	struct buf *u = buf_create(SYNC_MAX_FLAGS_MERGED);
 	const char *error;
 	unsigned s;
 
-	if (u == NULL)
-		goto nomem;
 	flagmap_clear(&mb->settling);
 	for (s = 0; s < SIDE_COUNT; s++) {
 		struct mbox_side *ms = &mb->s[s];
@@ -1003,14 +1017,12 @@ apply_modified(struct mbox *mb)
 				apply_trace_change(mb, ms->side, e->uid,
 				                   partner, e->flags);
 			if (oe == NULL) {
-				if (flag_groups_add(&groups[os->side], e->flags,
-				                    partner, e->uid) < 0 ||
-				    settle_expect(mb,
-				                  ms->side == SIDE_LOCAL
-				                      ? e->uid
-				                      : partner,
-				                  e->flags, 1) < 0)
-					goto nomem;
+				flag_groups_add(&groups[os->side], e->flags,
+				                partner, e->uid);
+				settle_expect(mb,
+				              ms->side == SIDE_LOCAL ? e->uid
+				                                     : partner,
+				              e->flags, 1);
 				continue;
 			}
 			/* Both changed: handled once, from local. */
@@ -1022,8 +1034,7 @@ apply_modified(struct mbox *mb)
 				           " and remote %" PRIu32
 				           " changed alike to (%s): no STORE",
 				           e->uid, partner, e->flags);
-				if (settle_expect(mb, e->uid, e->flags, 0) < 0)
-					goto nomem;
+				settle_expect(mb, e->uid, e->flags, 0);
 				continue;
 			}
 			buf_reset(u);
@@ -1032,24 +1043,19 @@ apply_modified(struct mbox *mb)
 			if (ret == -1)
 				goto db_error;
 			if (ret < 0)
-				goto nomem;
+				goto out;
 			stores = 0;
 			if (!flags_equal(buf_data(u), e->flags)) {
-				if (flag_groups_add(&groups[ms->side],
-				                    buf_data(u), e->uid,
-				                    partner) < 0)
-					goto nomem;
+				flag_groups_add(&groups[ms->side], buf_data(u),
+				                e->uid, partner);
 				stores++;
 			}
 			if (!flags_equal(buf_data(u), oe->flags)) {
-				if (flag_groups_add(&groups[os->side],
-				                    buf_data(u), partner,
-				                    e->uid) < 0)
-					goto nomem;
+				flag_groups_add(&groups[os->side], buf_data(u),
+				                partner, e->uid);
 				stores++;
 			}
-			if (settle_expect(mb, e->uid, buf_data(u), stores) < 0)
-				goto nomem;
+			settle_expect(mb, e->uid, buf_data(u), stores);
 		}
 	}
 	for (s = 0; s < SIDE_COUNT; s++) {
@@ -1057,17 +1063,13 @@ apply_modified(struct mbox *mb)
 
 		for (i = 0; i < groups[s].count; i++) {
 			if (apply_store_group(&mb->s[s], &groups[s].g[i]) < 0)
-				goto nomem;
+				goto out; /* the mailbox failed */
 		}
 		flagmap_clear(&mb->s[s].modified);
 	}
 	goto out;
 db_error:
 	sync_db_fail(mb, error);
-	goto out;
-nomem:
-	sync_fail(mb, SIDE_LOCAL, "out of memory");
-	mb->run->fatal = true;
 out:
 	buf_free(&u);
 	for (s = 0; s < SIDE_COUNT; s++)

@@ -109,6 +109,10 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 	}
 	if (copy_check_appenduid(to, &code, &tuids, b->count) < 0)
 		goto out; /* the intents stay: the next run pairs by content */
+	for (i = 0; i < b->count; i++) {
+		if (sync_uids_add(from, &suids, b->uids[i], b->uids[i]) < 0)
+			goto out; /* as above */
+	}
 	if (state_begin(mb->run->state, &error) < 0)
 		goto db_error;
 	uidset_iter_init(&it, &tuids);
@@ -133,7 +137,6 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 		if (flagruns_add(&to->appended, tuid, b->flags[i]) != 0)
 			flagmap_set(&to->expect, tuid, b->flags[i], 0);
 		to->live_added++;
-		uidset_add(&suids, b->uids[i]);
 		if (tuid > to->max_uid)
 			to->max_uid = tuid;
 	}
@@ -154,18 +157,14 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 	sync_step("copies recorded");
 	s1 = buf_create(SYNC_MAX_LOGGED_UIDS);
 	s2 = buf_create(SYNC_MAX_LOGGED_UIDS);
-	if (s1 != NULL && s2 != NULL) {
-		if (to->side == SIDE_LOCAL)
-			log_info("local", mb->display,
-			         "Added %zu UID(s) %s <- %s", b->count,
-			         sync_uids_str(&tuids, s1),
-			         sync_uids_str(&suids, s2));
-		else
-			log_info("remote", mb->display,
-			         "Added %zu UID(s) %s -> %s", b->count,
-			         sync_uids_str(&suids, s1),
-			         sync_uids_str(&tuids, s2));
-	}
+	if (to->side == SIDE_LOCAL)
+		log_info("local", mb->display, "Added %zu UID(s) %s <- %s",
+		         b->count, sync_uids_str(&tuids, s1),
+		         sync_uids_str(&suids, s2));
+	else
+		log_info("remote", mb->display, "Added %zu UID(s) %s -> %s",
+		         b->count, sync_uids_str(&suids, s1),
+		         sync_uids_str(&tuids, s2));
 	goto out;
 
 drop_intents:
@@ -313,16 +312,13 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 		return;
 	}
 	flags = buf_create(SYNC_MAX_FLAGS_TEXT);
-	if (flags == NULL ||
-	    flags_canonical(f->flags, f->flags_count, flags) < 0) {
+	if (flags_canonical(f->flags, f->flags_count, flags) < 0) {
 		buf_free(&flags);
 		sync_fail(mb, from->side, "bad FLAGS for UID %" PRIu32, f->uid);
 		return;
 	}
 	if (b == NULL) {
-		b = calloc(1, sizeof(*b));
-		if (b == NULL)
-			goto nomem;
+		b = xcalloc(1, sizeof(*b));
 		b->mb = mb;
 		b->from = from->side;
 		b->cmd = imap_conn_cmd_begin(mbox_server(to)->conn,
@@ -337,25 +333,13 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 	}
 	if (b->count == b->alloc) {
 		size_t n = b->alloc == 0 ? 64 : b->alloc * 2;
-		uint32_t *u = realloc(b->uids, n * sizeof(*u));
-		char **fv;
 
-		if (u == NULL)
-			goto nomem;
-		b->uids = u;
-		u = realloc(b->sizes, n * sizeof(*u));
-		if (u == NULL)
-			goto nomem;
-		b->sizes = u;
-		fv = realloc(b->flags, n * sizeof(*fv));
-		if (fv == NULL)
-			goto nomem;
-		b->flags = fv;
+		b->uids = xreallocarray(b->uids, n, sizeof(*b->uids));
+		b->sizes = xreallocarray(b->sizes, n, sizeof(*b->sizes));
+		b->flags = xreallocarray(b->flags, n, sizeof(*b->flags));
 		b->alloc = n;
 	}
-	fl = strdup(buf_data(flags));
-	if (fl == NULL)
-		goto nomem;
+	fl = xstrdup(buf_data(flags));
 	if (buf_len(flags) > 0)
 		imap_cmd_add(b->cmd, " (%a)", fl);
 	imap_cmd_add(b->cmd, " %q ", f->internaldate);
@@ -380,11 +364,6 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 	             : 1) ||
 	    b->bytes >= COPY_BATCH_BYTES)
 		copy_flush(from);
-	return;
-nomem:
-	buf_free(&flags);
-	sync_fail(mb, from->side, "out of memory");
-	mb->run->fatal = true;
 }
 
 /* The source failed: the batch under construction is never sent. */
@@ -437,8 +416,9 @@ sync_copy_dry_report(struct mbox_side *from)
 	struct buf *s = NULL;
 	uint64_t n = uidset_count(&from->found);
 
-	if (n == 0 || mb->failed || (s = buf_create(1 << 20)) == NULL)
+	if (n == 0 || mb->failed)
 		goto out;
+	s = buf_create(SYNC_MAX_LOGGED_UIDS);
 	uidset_normalize(&from->found);
 	/* The shape of copy_recorded()'s line; "?": the UIDs the server
 	 * would give. */
@@ -476,11 +456,13 @@ sync_copy_start(struct mbox_side *ms)
 	while (pos < ms->fresh.n) {
 		struct buf *b = buf_create(IMAP_MAX_UIDSET_CMD * 2);
 
-		if (b == NULL ||
-		    uidset_format_chunk(&ms->fresh, &pos, IMAP_MAX_UIDSET_CMD,
+		if (uidset_format_chunk(&ms->fresh, &pos, IMAP_MAX_UIDSET_CMD,
 		                        b) == 0) {
+			/* b holds a chunk and one range more. */
 			buf_free(&b);
-			sync_fail(ms->mb, ms->side, "out of memory");
+			sync_fail(ms->mb, ms->side,
+			          "internal error: a UID "
+			          "range longer than IMAP_MAX_UIDSET_CMD");
 			return;
 		}
 		if (ms->mb->run->set.dry_run) {

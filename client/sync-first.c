@@ -223,8 +223,9 @@ mapped_from_add(void *ctx, uint32_t luid, uint32_t ruid)
 	struct mapped_from *m = ctx;
 	uint32_t uid = m->side == SIDE_LOCAL ? luid : ruid;
 
+	/* 1: the set is full, which is not the database's failure. */
 	if (uid >= m->lo && uidset_add(m->uids, uid) < 0)
-		return -1;
+		return 1;
 	return 0;
 }
 
@@ -238,14 +239,20 @@ sync_first_fresh(struct mbox_side *ms)
 	uint32_t lo = ms->row.uidnext > 0 ? ms->row.uidnext : 1, uid;
 	const char *error;
 	size_t i = 0;
+	int ret = 0;
 
 	struct mapped_from mf = {ms->side, lo, &mapped};
 
 	if (ms->uidnext <= lo)
 		return 0;
-	if (state_mapping_foreach(mb->run->state, mb->idx, ms->side,
-	                          mapped_from_add, &mf, &error) != 0) {
-		sync_db_fail(mb, error);
+	ret = state_mapping_foreach(mb->run->state, mb->idx, ms->side,
+	                            mapped_from_add, &mf, &error);
+	if (ret != 0) {
+		uidset_free(&mapped);
+		if (ret > 0)
+			sync_fail_uids(ms);
+		else
+			sync_db_fail(mb, error);
 		return -1;
 	}
 	uidset_normalize(&mapped);
@@ -254,19 +261,20 @@ sync_first_fresh(struct mbox_side *ms)
 	for (i = 0; i < mapped.n && uid < ms->uidnext; i++) {
 		if (mapped.r[i].hi < uid)
 			continue;
-		if (mapped.r[i].lo > uid)
-			uidset_add_range(&ms->fresh, uid,
-			                 mapped.r[i].lo - 1 < ms->uidnext - 1
-			                     ? mapped.r[i].lo - 1
-			                     : ms->uidnext - 1);
+		if (mapped.r[i].lo > uid &&
+		    (ret = sync_uids_add(ms, &ms->fresh, uid,
+		                         mapped.r[i].lo - 1 < ms->uidnext - 1
+		                             ? mapped.r[i].lo - 1
+		                             : ms->uidnext - 1)) < 0)
+			break;
 		if (mapped.r[i].hi == UINT32_MAX) {
 			uid = UINT32_MAX;
 			break;
 		}
 		uid = mapped.r[i].hi + 1;
 	}
-	if (uid < ms->uidnext)
-		uidset_add_range(&ms->fresh, uid, ms->uidnext - 1);
+	if (ret == 0 && uid < ms->uidnext)
+		ret = sync_uids_add(ms, &ms->fresh, uid, ms->uidnext - 1);
 	uidset_free(&mapped);
-	return 0;
+	return ret;
 }

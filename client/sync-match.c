@@ -84,7 +84,7 @@ sync_match_key(const struct imap_fetch *f, struct sync_ident *id)
 	return 0;
 }
 
-int
+void
 sync_match_ident_add(struct mbox_side *ms, const struct imap_fetch *f,
                      const char *flags)
 {
@@ -92,20 +92,15 @@ sync_match_ident_add(struct mbox_side *ms, const struct imap_fetch *f,
 
 	if ((f->have & (IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_INTERNALDATE)) !=
 	    (IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_INTERNALDATE))
-		return 0;
+		return;
 	if (ms->idents_count == ms->idents_alloc) {
 		size_t n = ms->idents_alloc == 0 ? 64 : ms->idents_alloc * 2;
-		struct sync_ident *ni = realloc(ms->idents, n * sizeof(*ni));
 
-		if (ni == NULL)
-			goto nomem;
-		ms->idents = ni;
+		ms->idents = xreallocarray(ms->idents, n, sizeof(*ms->idents));
 		ms->idents_alloc = n;
 	}
 	id = &ms->idents[ms->idents_count];
-	id->flags = strdup(flags);
-	if (id->flags == NULL)
-		goto nomem;
+	id->flags = xstrdup(flags);
 	id->uid = f->uid;
 	id->size = f->size;
 	id->modseq = f->modseq;
@@ -113,10 +108,6 @@ sync_match_ident_add(struct mbox_side *ms, const struct imap_fetch *f,
 	match_key(f, id->key);
 	id->weak = key_weak(f);
 	ms->idents_count++;
-	return 0;
-nomem:
-	sync_fail(ms->mb, ms->side, "out of memory");
-	return -1;
 }
 
 void
@@ -124,7 +115,7 @@ sync_match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
                     const char *flags)
 {
 	if (uidset_contains(&ms->fresh, f->uid))
-		(void)sync_match_ident_add(ms, f, flags);
+		sync_match_ident_add(ms, f, flags);
 }
 
 static int
@@ -154,19 +145,15 @@ sync_match_fetch_keys(struct mbox_side *ms, const struct uidset *uids)
 		uint32_t uid;
 
 		if (ms->sized.n == 0) {
-			if (uidset_add_range(&ms->size_want, uids->r[i].lo,
-			                     uids->r[i].hi) < 0) {
-				sync_fail(ms->mb, ms->side, "out of memory");
+			if (sync_uids_add(ms, &ms->size_want, uids->r[i].lo,
+			                  uids->r[i].hi) < 0)
 				return;
-			}
 			continue;
 		}
 		for (uid = uids->r[i].lo;; uid++) {
 			if (!uidset_contains(&ms->sized, uid) &&
-			    uidset_add(&ms->size_want, uid) < 0) {
-				sync_fail(ms->mb, ms->side, "out of memory");
+			    sync_uids_add(ms, &ms->size_want, uid, uid) < 0)
 				return;
-			}
 			if (uid == uids->r[i].hi)
 				break;
 		}
@@ -197,24 +184,18 @@ sync_match_sizes_flush(struct mbox *mbs, size_t n)
 	return queued;
 }
 
-int
+void
 sync_match_add_size(struct mbox_side *ms, uint32_t uid, uint32_t size)
 {
 	if (ms->sizes_count == ms->sizes_alloc) {
 		size_t n = ms->sizes_alloc == 0 ? 64 : ms->sizes_alloc * 2;
-		struct sync_size *ns = realloc(ms->sizes, n * sizeof(*ns));
 
-		if (ns == NULL) {
-			sync_fail(ms->mb, ms->side, "out of memory");
-			return -1;
-		}
-		ms->sizes = ns;
+		ms->sizes = xreallocarray(ms->sizes, n, sizeof(*ms->sizes));
 		ms->sizes_alloc = n;
 	}
 	ms->sizes[ms->sizes_count].uid = uid;
 	ms->sizes[ms->sizes_count].size = size;
 	ms->sizes_count++;
-	return 0;
 }
 
 void
@@ -224,7 +205,7 @@ sync_match_on_size(struct mbox_side *ms, const struct imap_fetch *f)
 	    (!uidset_contains(&ms->fresh, f->uid) &&
 	     !uidset_contains(&ms->move_want, f->uid)))
 		return;
-	(void)sync_match_add_size(ms, f->uid, f->size);
+	sync_match_add_size(ms, f->uid, f->size);
 }
 
 static int
@@ -237,7 +218,7 @@ size_cmp(const void *a, const void *b)
 
 /* The sizes of ms's messages in set (fresh or move_want), appended to
  * *v; sorted by the caller. */
-static int
+static void
 sizes_collect(const struct mbox_side *ms, const struct uidset *set,
               uint32_t **v, size_t *count, size_t *alloc)
 {
@@ -248,16 +229,12 @@ sizes_collect(const struct mbox_side *ms, const struct uidset *set,
 			continue;
 		if (*count == *alloc) {
 			size_t n = *alloc == 0 ? 64 : *alloc * 2;
-			uint32_t *nv = realloc(*v, n * sizeof(*nv));
 
-			if (nv == NULL)
-				return -1;
-			*v = nv;
+			*v = xreallocarray(*v, n, sizeof(**v));
 			*alloc = n;
 		}
 		(*v)[(*count)++] = ms->sizes[i].size;
 	}
-	return 0;
 }
 
 struct size_list {
@@ -280,9 +257,10 @@ size_list_has(const struct size_list *l, uint32_t size)
 	       bsearch(&size, l->v, l->count, sizeof(*l->v), size_cmp) != NULL;
 }
 
-/* The messages of ms in set whose size is in l, added to cand. */
+/* The messages of ms in set whose size is in l, added to cand; -1 when
+ * cand is full (the mailbox failed). */
 static int
-sizes_pick(const struct mbox_side *ms, const struct uidset *set,
+sizes_pick(struct mbox_side *ms, const struct uidset *set,
            const struct size_list *l, struct uidset *cand)
 {
 	size_t i;
@@ -290,7 +268,8 @@ sizes_pick(const struct mbox_side *ms, const struct uidset *set,
 	for (i = 0; i < ms->sizes_count; i++) {
 		if (uidset_contains(set, ms->sizes[i].uid) &&
 		    size_list_has(l, ms->sizes[i].size) &&
-		    uidset_add(cand, ms->sizes[i].uid) < 0)
+		    sync_uids_add(ms, cand, ms->sizes[i].uid,
+		                  ms->sizes[i].uid) < 0)
 			return -1;
 	}
 	return 0;
@@ -316,12 +295,10 @@ sync_match_narrow(struct mbox *mbs, size_t n)
 		for (s = 0; s < SIDE_COUNT; s++) {
 			struct mbox_side *ms = &mbs[i].s[s];
 
-			if (sizes_collect(ms, &ms->fresh, &fresh[s].v,
-			                  &fresh[s].count,
-			                  &fresh[s].alloc) < 0 ||
-			    sizes_collect(ms, &ms->move_want, &want[s].v,
-			                  &want[s].count, &want[s].alloc) < 0)
-				goto nomem;
+			sizes_collect(ms, &ms->fresh, &fresh[s].v,
+			              &fresh[s].count, &fresh[s].alloc);
+			sizes_collect(ms, &ms->move_want, &want[s].v,
+			              &want[s].count, &want[s].alloc);
 		}
 	}
 	for (s = 0; s < SIDE_COUNT; s++) {
@@ -336,9 +313,8 @@ sync_match_narrow(struct mbox *mbs, size_t n)
 		for (s = 0; s < SIDE_COUNT; s++) {
 			struct mbox_side *ms = &mb->s[s];
 
-			if (sizes_collect(ms, &ms->fresh, &here[s].v,
-			                  &here[s].count, &here[s].alloc) < 0)
-				goto nomem_here;
+			sizes_collect(ms, &ms->fresh, &here[s].v,
+			              &here[s].count, &here[s].alloc);
 			size_list_sort(&here[s]);
 		}
 		for (s = 0; s < SIDE_COUNT; s++) {
@@ -352,7 +328,7 @@ sync_match_narrow(struct mbox *mbs, size_t n)
 			    sizes_pick(ms, &ms->fresh, &want[o], &cand) < 0 ||
 			    sizes_pick(ms, &ms->move_want, &fresh[o], &cand) <
 			        0)
-				goto nomem_here;
+				continue; /* the mailbox failed */
 			ms->sizes_count = 0;
 			if (cand.n == 0)
 				continue;
@@ -362,17 +338,7 @@ sync_match_narrow(struct mbox *mbs, size_t n)
 		}
 		for (s = 0; s < SIDE_COUNT; s++)
 			free(here[s].v);
-		continue;
-	nomem_here:
-		for (s = 0; s < SIDE_COUNT; s++)
-			free(here[s].v);
-		goto nomem;
 	}
-	goto out;
-nomem:
-	sync_fail(&mbs[0], SIDE_LOCAL, "out of memory");
-	mbs[0].run->fatal = true;
-out:
 	for (s = 0; s < SIDE_COUNT; s++) {
 		free(fresh[s].v);
 		free(want[s].v);
@@ -407,10 +373,13 @@ match_fetch(struct mbox_side *ms, const struct uidset *uids, bool sizes)
 	while (pos < uids->n) {
 		struct buf *b = buf_create(IMAP_MAX_UIDSET_CMD * 2);
 
-		if (b == NULL || uidset_format_chunk(
-		                     uids, &pos, IMAP_MAX_UIDSET_CMD, b) == 0) {
+		if (uidset_format_chunk(uids, &pos, IMAP_MAX_UIDSET_CMD, b) ==
+		    0) {
+			/* b holds a chunk and one range more. */
 			buf_free(&b);
-			sync_fail(ms->mb, ms->side, "out of memory");
+			sync_fail(ms->mb, ms->side,
+			          "internal error: a UID "
+			          "range longer than IMAP_MAX_UIDSET_CMD");
 			return;
 		}
 		sync_select_for_step(ms, false);
@@ -444,7 +413,8 @@ sync_match_start(struct mbox *mb)
 /* Record x (local) and y (remote) as one message; the same flags are
  * the pair's base; flags that differ are a conflict, merged from the
  * base an intent for either recorded (what a stopped run copied or
- * moved), else with none (the union on both). */
+ * moved), else with none (the union on both). -1 with *error_r on a
+ * database failure; -2 when lp or rp is full (the mailbox failed). */
 static int
 match_pair(struct mbox *mb, const struct sync_ident *x,
            const struct sync_ident *y, struct uidset *lp, struct uidset *rp,
@@ -470,12 +440,12 @@ match_pair(struct mbox *mb, const struct sync_ident *x,
 	free(base);
 	if (ret < 0)
 		return -1;
-	if (uidset_add(lp, x->uid) < 0 || uidset_add(rp, y->uid) < 0 ||
-	    (!flags_equal(x->flags, y->flags) &&
-	     (flagmap_set(&ls->modified, x->uid, x->flags, x->modseq) < 0 ||
-	      flagmap_set(&rs->modified, y->uid, y->flags, y->modseq) < 0))) {
-		*error_r = "out of memory";
-		return -1;
+	if (sync_uids_add(ls, lp, x->uid, x->uid) < 0 ||
+	    sync_uids_add(rs, rp, y->uid, y->uid) < 0)
+		return -2;
+	if (!flags_equal(x->flags, y->flags)) {
+		flagmap_set(&ls->modified, x->uid, x->flags, x->modseq);
+		flagmap_set(&rs->modified, y->uid, y->flags, y->modseq);
 	}
 	return 0;
 }
@@ -513,7 +483,8 @@ pending_add(void *context, const struct state_pending *p)
 	} else {
 		pc->floor = 0; /* an intent without one: no floor */
 	}
-	return uidset_add(pc->uids, p->uid) < 0 ? -1 : 0;
+	/* 1: the set is full, which is not the database's failure. */
+	return uidset_add(pc->uids, p->uid) < 0 ? 1 : 0;
 }
 
 static int
@@ -522,10 +493,15 @@ pending_uids(struct mbox *mb, enum side s, bool copies, struct uidset *uids,
 {
 	struct pending_ctx pc = {s, copies, uids, UINT32_MAX};
 	const char *error;
+	int ret;
 
-	if (state_pending_foreach(mb->run->state, mb->idx, pending_add, &pc,
-	                          &error) != 0) {
-		sync_db_fail(mb, error);
+	ret = state_pending_foreach(mb->run->state, mb->idx, pending_add, &pc,
+	                            &error);
+	if (ret != 0) {
+		if (ret > 0)
+			sync_fail_uids(&mb->s[s]);
+		else
+			sync_db_fail(mb, error);
 		return -1;
 	}
 	uidset_normalize(uids);
@@ -690,8 +666,11 @@ sync_match_finish(struct mbox *mb)
 				x = &ls->idents[k];
 				y = &rs->idents[m];
 			}
-			if (match_pair(mb, x, y, &lp, &rp, &error) < 0) {
+			c = match_pair(mb, x, y, &lp, &rp, &error);
+			if (c < 0) {
 				sync_rollback(st);
+				if (c == -2)
+					goto out; /* the mailbox failed */
 				goto db_error;
 			}
 			sync_trace(
@@ -738,7 +717,7 @@ sync_match_finish(struct mbox *mb)
 		          "messages again, run `imapsync --target=database "
 		          "--delete %s`",
 		          uidset_count(&mb->s[mb->recover_side].fresh) - pairs,
-		          q != NULL ? q : "?");
+		          q);
 		free(q);
 		goto out;
 	}
@@ -749,9 +728,14 @@ sync_match_finish(struct mbox *mb)
 		log_info("database", mb->display,
 		         "%s %zu message(s) found on both sides",
 		         sync_verb(mb->run, "Paired", "would pair"), pairs);
-		if (uidset_subtract(&ls->fresh, &lp) < 0 ||
-		    uidset_subtract(&rs->fresh, &rp) < 0) {
-			sync_fail(mb, SIDE_LOCAL, "out of memory");
+		/* Recorded: a paired UID left in fresh would be copied
+		 * again, so a full set fails the mailbox. */
+		if (uidset_subtract(&ls->fresh, &lp) < 0) {
+			sync_fail_uids(ls);
+			goto out;
+		}
+		if (uidset_subtract(&rs->fresh, &rp) < 0) {
+			sync_fail_uids(rs);
 			goto out;
 		}
 	}
@@ -770,7 +754,7 @@ done:
 			    "the other side. Skipping it; to sync it "
 			    "afresh, run `imapsync --target=database "
 			    "--delete %s`",
-			    q != NULL ? q : "?");
+			    q);
 			free(q);
 			goto out;
 		}

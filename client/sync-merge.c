@@ -56,9 +56,7 @@ merge_untagged(struct imap_conn *conn, const struct imap_response *resp,
 	k = &sc->keys[sc->cur];
 	if (k->count == k->alloc) {
 		k->alloc = k->alloc == 0 ? 64 : k->alloc * 2;
-		k->key = reallocarray(k->key, k->alloc, sizeof(*k->key));
-		if (k->key == NULL)
-			abort();
+		k->key = xreallocarray(k->key, k->alloc, sizeof(*k->key));
 	}
 	memcpy(k->key[k->count++], id.key, SYNC_KEY_LEN);
 }
@@ -159,9 +157,7 @@ sync_merge_check(struct sync_run *run, const struct sync_merge_box *boxes,
 		scan[s].run = run;
 		scan[s].side = s;
 		scan[s].boxes = boxes;
-		scan[s].keys = calloc(n + 1, sizeof(*scan[s].keys));
-		if (scan[s].keys == NULL)
-			abort();
+		scan[s].keys = xcalloc(n + 1, sizeof(*scan[s].keys));
 		imap_conn_set_untagged(srv->conn, merge_untagged, &scan[s]);
 		for (i = 0; i < n; i++) {
 			const struct sync_merge_box *b = &boxes[i];
@@ -173,9 +169,9 @@ sync_merge_check(struct sync_run *run, const struct sync_merge_box *boxes,
 			    b->messages[SIDE_REMOTE] == 0)
 				continue;
 			wire = sync_wire_name(srv, b->name, b->len);
-			mc = malloc(sizeof(*mc));
-			if (wire == NULL || mc == NULL)
-				abort();
+			if (wire == NULL)
+				abort(); /* the items fit (mbx_check_fits()) */
+			mc = xmalloc(sizeof(*mc));
 			mc->scan = &scan[s];
 			mc->box = i;
 			if (imap_conn_cmd(srv->conn, merge_examine_done, mc,

@@ -45,9 +45,11 @@ move_partners(struct mbox_side *ms, struct uidset *unknown)
 		}
 		if (ret == 0)
 			continue;
-		if (uidset_add(&os->move_want, partner) < 0 ||
-		    (size > 0 ? sync_match_add_size(os, partner, size)
-		              : uidset_add(unknown, partner)) < 0)
+		if (sync_uids_add(os, &os->move_want, partner, partner) < 0)
+			return -1;
+		if (size > 0)
+			sync_match_add_size(os, partner, size);
+		else if (sync_uids_add(os, unknown, partner, partner) < 0)
 			return -1;
 	}
 	uidset_normalize(&os->move_want);
@@ -110,19 +112,15 @@ sync_move_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
 		return;
 	if (ms->move_count == ms->move_alloc) {
 		size_t n = ms->move_alloc == 0 ? 64 : ms->move_alloc * 2;
-		struct sync_ident *ni =
-		    realloc(ms->move_idents, n * sizeof(*ni));
 
-		if (ni == NULL) {
-			sync_fail(ms->mb, ms->side, "out of memory");
-			return;
-		}
-		ms->move_idents = ni;
+		ms->move_idents =
+		    xreallocarray(ms->move_idents, n, sizeof(*ms->move_idents));
 		ms->move_alloc = n;
 	}
 	id = &ms->move_idents[ms->move_count];
-	if (sync_match_key(f, id) < 0 || (id->flags = strdup(flags)) == NULL)
+	if (sync_match_key(f, id) < 0)
 		return;
+	id->flags = xstrdup(flags);
 	ms->move_count++;
 }
 
@@ -141,7 +139,7 @@ cand_cmp(const void *a, const void *b)
 	return memcmp(x->id->key, y->id->key, SYNC_KEY_LEN);
 }
 
-static int
+static void
 move_add(struct mbox_side *from, struct mbox *to, uint32_t uid,
          const struct sync_ident *twin, const char *flags)
 {
@@ -149,11 +147,9 @@ move_add(struct mbox_side *from, struct mbox *to, uint32_t uid,
 
 	if (from->moves_count == from->moves_alloc) {
 		size_t n = from->moves_alloc == 0 ? 16 : from->moves_alloc * 2;
-		struct sync_move *nm = realloc(from->moves, n * sizeof(*nm));
 
-		if (nm == NULL)
-			return -1;
-		from->moves = nm;
+		from->moves =
+		    xreallocarray(from->moves, n, sizeof(*from->moves));
 		from->moves_alloc = n;
 	}
 	m = &from->moves[from->moves_count];
@@ -162,17 +158,11 @@ move_add(struct mbox_side *from, struct mbox *to, uint32_t uid,
 	m->to = to;
 	m->other_uid = twin->uid;
 	m->size = twin->size;
-	m->other_flags = strdup(twin->flags);
-	m->flags = strdup(flags);
+	m->other_flags = xstrdup(twin->flags);
+	m->flags = xstrdup(flags);
 	/* What the flag change here was about goes with the move. */
 	m->changed = flagmap_remove(&from->modified, uid);
-	if (m->other_flags == NULL || m->flags == NULL) {
-		free(m->other_flags);
-		free(m->flags);
-		return -1;
-	}
 	from->moves_count++;
-	return 0;
 }
 
 static int
@@ -183,7 +173,7 @@ key_cmp(const void *a, const void *b)
 
 /* The keys of what is new on side s, in every mailbox, sorted: a key
  * found twice there names no one message. */
-static int
+static void
 fresh_keys(struct mbox *mbs, size_t n, unsigned s, unsigned char **keys_r,
            size_t *count_r)
 {
@@ -192,8 +182,8 @@ fresh_keys(struct mbox *mbs, size_t n, unsigned s, unsigned char **keys_r,
 
 	for (i = 0; i < n; i++)
 		total += mbs[i].s[s].idents_count;
-	if (total > 0 && (keys = malloc(total * SYNC_KEY_LEN)) == NULL)
-		return -1;
+	if (total > 0)
+		keys = xreallocarray(NULL, total, SYNC_KEY_LEN);
 	for (i = 0; i < n; i++) {
 		struct mbox_side *ms = &mbs[i].s[s];
 
@@ -209,7 +199,6 @@ fresh_keys(struct mbox *mbs, size_t n, unsigned s, unsigned char **keys_r,
 		qsort(keys, count, SYNC_KEY_LEN, key_cmp);
 	*keys_r = keys;
 	*count_r = count;
-	return 0;
 }
 
 static bool
@@ -256,11 +245,8 @@ move_repair(struct mbox *mb, enum side s, uint32_t old_uid,
 	if (state_commit(st, &error) < 0)
 		goto db_error;
 	/* Its flags here are what the user left: the other side follows. */
-	if (!flags_equal(v->flags, twin->flags) &&
-	    flagmap_set(&ms->modified, v->uid, v->flags, v->modseq) < 0) {
-		sync_fail(mb, s, "out of memory");
-		return -1;
-	}
+	if (!flags_equal(v->flags, twin->flags))
+		flagmap_set(&ms->modified, v->uid, v->flags, v->modseq);
 	return 0;
 db_error:
 	sync_db_fail(mb, error);
@@ -361,7 +347,7 @@ move_trace_refused(struct mbox *to, enum side s, const struct sync_ident *v,
 	           v->uid, sync_trace_key(v->key), sync_trace_name(c->mb), why);
 }
 
-int
+void
 sync_move_finish(struct mbox *mbs, size_t n)
 {
 	unsigned s;
@@ -372,17 +358,11 @@ sync_move_finish(struct mbox *mbs, size_t n)
 		struct move_cand *cands = NULL;
 		unsigned char *keys = NULL;
 		size_t nc = 0, alloc = 0, nkeys = 0;
-		size_t *repaired = calloc(n + 1, sizeof(*repaired));
+		size_t *repaired = xcalloc(n + 1, sizeof(*repaired));
 		/* Per mailbox, what stops being an expunge or a copy on s. */
-		struct uidset *gone = calloc(n + 1, sizeof(*gone));
-		struct uidset *came = calloc(n + 1, sizeof(*came));
+		struct uidset *gone = xcalloc(n + 1, sizeof(*gone));
+		struct uidset *came = xcalloc(n + 1, sizeof(*came));
 
-		if (repaired == NULL || gone == NULL || came == NULL) {
-			free(repaired);
-			free(gone);
-			free(came);
-			return -1;
-		}
 		/* The pairs of what vanished on s, on the other side. */
 		for (i = 0; i < n; i++) {
 			struct mbox_side *os = &mbs[i].s[other];
@@ -390,12 +370,9 @@ sync_move_finish(struct mbox *mbs, size_t n)
 			for (j = 0; j < os->move_count; j++) {
 				if (nc == alloc) {
 					size_t a = alloc == 0 ? 64 : alloc * 2;
-					struct move_cand *nca =
-					    realloc(cands, a * sizeof(*nca));
 
-					if (nca == NULL)
-						goto nomem;
-					cands = nca;
+					cands = xreallocarray(cands, a,
+					                      sizeof(*cands));
 					alloc = a;
 				}
 				cands[nc].id = &os->move_idents[j];
@@ -406,8 +383,7 @@ sync_move_finish(struct mbox *mbs, size_t n)
 		}
 		if (nc > 0) {
 			qsort(cands, nc, sizeof(*cands), cand_cmp);
-			if (fresh_keys(mbs, n, s, &keys, &nkeys) < 0)
-				goto nomem;
+			fresh_keys(mbs, n, s, &keys, &nkeys);
 		}
 		/* What is new on s, by key: a pair's twin was moved. A key
 		 * that two vanished pairs or two new messages share names
@@ -484,14 +460,8 @@ sync_move_finish(struct mbox *mbs, size_t n)
 					    side_name(other), c->id->uid);
 				} else {
 					to->move_in = true;
-					if (move_add(&c->mb->s[other], to,
-					             c->id->uid, v,
-					             c->id->flags) < 0) {
-						uidset_free(&pending);
-						uidset_free(&mine);
-						uidset_free(&named);
-						goto nomem;
-					}
+					move_add(&c->mb->s[other], to,
+					         c->id->uid, v, c->id->flags);
 					sync_trace(
 					    c->mb, (int)other,
 					    "move UID %" PRIu32 " to %s: its "
@@ -512,13 +482,16 @@ sync_move_finish(struct mbox *mbs, size_t n)
 					          "too, merged as a conflict"
 					        : "; the flags there win");
 				}
-				/* Not an expunge, not a copy any more. */
-				if (uidset_add(&gone[c->mb - mbs], uid) < 0 ||
-				    uidset_add(&came[i], v->uid) < 0) {
-					uidset_free(&pending);
-					uidset_free(&mine);
-					uidset_free(&named);
-					goto nomem;
+				/* Not an expunge, not a copy any more: a set
+				 * full fails both mailboxes, as the move (or
+				 * the repaired pair) ties them. */
+				if (sync_uids_add(&c->mb->s[s],
+				                  &gone[c->mb - mbs], uid,
+				                  uid) < 0 ||
+				    sync_uids_add(ms, &came[i], v->uid,
+				                  v->uid) < 0) {
+					sync_fail_uids(&c->mb->s[s]);
+					sync_fail_uids(ms);
 				}
 			}
 			uidset_free(&pending);
@@ -528,7 +501,7 @@ sync_move_finish(struct mbox *mbs, size_t n)
 		for (i = 0; i < n; i++) {
 			if (uidset_subtract(&mbs[i].s[s].vanished, &gone[i]) < 0 ||
 			    uidset_subtract(&mbs[i].s[s].fresh, &came[i]) < 0)
-				goto nomem;
+				sync_fail_uids(&mbs[i].s[s]);
 			uidset_free(&gone[i]);
 			uidset_free(&came[i]);
 			if (repaired[i] > 0)
@@ -544,18 +517,6 @@ sync_move_finish(struct mbox *mbs, size_t n)
 		free(came);
 		free(keys);
 		free(cands);
-		continue;
-	nomem:
-		for (i = 0; i < n; i++) {
-			uidset_free(&gone[i]);
-			uidset_free(&came[i]);
-		}
-		free(repaired);
-		free(gone);
-		free(came);
-		free(keys);
-		free(cands);
-		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		for (s = 0; s < SIDE_COUNT; s++) {
@@ -569,7 +530,6 @@ sync_move_finish(struct mbox *mbs, size_t n)
 			uidset_clear(&ms->move_want);
 		}
 	}
-	return 0;
 }
 
 /* A batch of moves from one mailbox to another on one side. */
@@ -702,10 +662,7 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 		move_unsure(mc, resp->text);
 		goto out;
 	}
-	if ((dst = calloc(mc->count, sizeof(*dst))) == NULL) {
-		sync_fail(mb, from->side, "out of memory");
-		goto out;
-	}
+	dst = xcalloc(mc->count, sizeof(*dst));
 	/* UID COPY answers with it; UID MOVE sends it untagged, before
 	 * its expunges, and a server may send several. Each is this
 	 * command's when its source UIDs are among those it moved. */
@@ -726,6 +683,15 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 		*cp = c->next;
 		c->next = NULL;
 		sync_copyuid_free(&c);
+	}
+	/* Ours when the selection reports them gone; a set full fails the
+	 * mailbox before anything is recorded: the next run pairs the
+	 * moved messages by content. */
+	for (i = 0; i < mc->count; i++) {
+		if (dst[i] != 0 &&
+		    sync_uids_add(from, &from->expunged, mc->moves[i]->uid,
+		                  mc->moves[i]->uid) < 0)
+			goto out;
 	}
 	if (state_begin(st, &error) < 0)
 		goto db_error;
@@ -757,7 +723,6 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 		}
 		free(base);
 		moved++;
-		uidset_add(&from->expunged, m->uid);
 		flagmap_set(&to->expect, du, m->flags, 0);
 		if (du > to->max_uid)
 			to->max_uid = du;
@@ -779,8 +744,10 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 		for (i = 0; i < mc->count; i++) {
 			if (dst[i] == 0)
 				continue;
-			(void)uidset_add(&su, mc->moves[i]->uid);
-			(void)uidset_add(&du, dst[i]);
+			/* A trace only: past the cap, it shows less. */
+			if (uidset_add(&su, mc->moves[i]->uid) < 0 ||
+			    uidset_add(&du, dst[i]) < 0)
+				break;
 		}
 		sync_trace(mb, (int)from->side,
 		           "moved UID(s) %s to %s as %s (COPYUID); the pairs "
@@ -888,11 +855,11 @@ move_dry_flags(struct mbox_side *from, const struct sync_move *m)
 		sync_db_fail(mb, error);
 		return;
 	}
-	u = buf_create(64 * 1024);
-	if (u == NULL ||
-	    (ret > 0
+	u = buf_create(SYNC_MAX_FLAGS_MERGED);
+	if ((ret > 0
 	         ? flags_merge3(base, m->flags, m->other_flags, "", "", u, NULL)
 	         : flags_union(m->flags, m->other_flags, u)) < 0) {
+		/* Not from lists within SYNC_MAX_FLAGS_TEXT. */
 		buf_free(&u);
 		free(base);
 		return;
@@ -952,16 +919,9 @@ sync_move_apply(struct mbox_side *from)
 		if (m->queued)
 			continue;
 		to = &m->to->s[from->side];
-		mc = calloc(1, sizeof(*mc));
+		mc = xcalloc(1, sizeof(*mc));
 		b = buf_create(IMAP_MAX_UIDSET_CMD * 2);
-		if (mc == NULL || b == NULL ||
-		    (mc->moves = calloc(from->moves_count,
-		                        sizeof(*mc->moves))) == NULL) {
-			free(mc);
-			buf_free(&b);
-			sync_fail(from->mb, from->side, "out of memory");
-			return;
-		}
+		mc->moves = xcalloc(from->moves_count, sizeof(*mc->moves));
 		mc->from = from;
 		mc->to = to;
 		from->touched = true;
@@ -977,8 +937,15 @@ sync_move_apply(struct mbox_side *from)
 				continue;
 			o->queued = true;
 			mc->moves[mc->count++] = o;
-			uidset_add(&mc->uids, o->uid);
-			uidset_add(&from->expunged, o->uid);
+			if (sync_uids_add(from, &mc->uids, o->uid, o->uid) <
+			        0 ||
+			    sync_uids_add(from, &from->expunged, o->uid,
+			                  o->uid) < 0) {
+				/* Nothing sent: the mailbox failed. */
+				buf_free(&b);
+				move_cmd_free(mc);
+				return;
+			}
 			if (mc->uids.n * 22 > IMAP_MAX_UIDSET_CMD)
 				break;
 		}
@@ -991,7 +958,15 @@ sync_move_apply(struct mbox_side *from)
 			move_cmd_free(mc);
 			return;
 		}
-		uidset_format(&mc->uids, b);
+		if (uidset_format(&mc->uids, b) < 0) {
+			/* Cut short at 22 bytes a range under the cap. */
+			sync_fail(from->mb, from->side,
+			          "internal error: a UID "
+			          "set passed IMAP_MAX_UIDSET_CMD");
+			buf_free(&b);
+			move_cmd_free(mc);
+			return;
+		}
 		sync_trace(from->mb, (int)from->side,
 		           "move UID(s) %s to %s: %s (intents recorded first)",
 		           sync_trace_uids(&mc->uids), sync_trace_name(to->mb),

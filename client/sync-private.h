@@ -16,6 +16,7 @@
 #include "state.h"
 #include "sync.h"
 #include "uidset.h"
+#include "xmalloc.h"
 
 #include <stdarg.h>
 
@@ -270,6 +271,14 @@ void sync_fail(struct mbox *mb, enum side side, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* A database failure: fatal for the run. */
 void sync_db_fail(struct mbox *mb, const char *error);
+/* One of ms's sets of UIDs would pass IMAP_MAX_UIDSET_RANGES: the
+ * mailbox fails (said once), nothing of it recorded. */
+void sync_fail_uids(struct mbox_side *ms);
+/* uidset_add_range() into one of ms's sets; -1 when the set is full
+ * (sync_fail_uids() has been called): the caller stops there, since a
+ * UID left out would be data dropped. */
+int sync_uids_add(struct mbox_side *ms, struct uidset *set, uint32_t lo,
+                  uint32_t hi) __attribute__((warn_unused_result));
 /* The set as text for a log line, in b. */
 const char *sync_uids_str(const struct uidset *set, struct buf *b);
 /* Whether uid on ms's side has a pair in the mapping table. */
@@ -377,14 +386,14 @@ bool sync_match_sizes_flush(struct mbox *mbs, size_t n);
 /* A FETCH answer of PHASE_SIZES. */
 void sync_match_on_size(struct mbox_side *ms, const struct imap_fetch *f);
 /* A size known without asking (the database's, for a pair). */
-int sync_match_add_size(struct mbox_side *ms, uint32_t uid, uint32_t size);
+void sync_match_add_size(struct mbox_side *ms, uint32_t uid, uint32_t size);
 /* After PHASE_SIZES: queue the keys FETCH of the messages whose size
  * is found where they could pair (true if anything was queued). */
 bool sync_match_narrow(struct mbox *mbs, size_t n);
 /* The key of a FETCH answer, with its flags (canonical), into
- * ms->idents (nothing if it has no key; -1 failed ms). */
-int sync_match_ident_add(struct mbox_side *ms, const struct imap_fetch *f,
-                         const char *flags);
+ * ms->idents (nothing if it has no key). */
+void sync_match_ident_add(struct mbox_side *ms, const struct imap_fetch *f,
+                          const char *flags);
 /* The FETCH items a message's key is made of (sync_match_key), asked
  * together with FLAGS. */
 #define SYNC_KEY_ITEMS (IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_INTERNALDATE | \
@@ -419,7 +428,7 @@ int sync_match_key(const struct imap_fetch *f, struct sync_ident *id);
  * anything was queued); then turn each vanished-and-new couple with the
  * same key into a move of the pair on the other side. */
 bool sync_move_start(struct mbox *mbs, size_t n);
-int sync_move_finish(struct mbox *mbs, size_t n);
+void sync_move_finish(struct mbox *mbs, size_t n);
 void sync_move_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
                         const char *flags);
 /* APPLY: queue the moves out of ms's mailbox. */

@@ -72,6 +72,8 @@ scan_ident(const struct mbox_side *ms, uint32_t uid)
 	               ident_uid_cmp);
 }
 
+/* -1 on a database failure (rc->error); 1 when a set is full (the
+ * mailbox failed). */
 static int
 repair_pair(void *context, uint32_t luid, uint32_t ruid)
 {
@@ -106,9 +108,13 @@ repair_pair(void *context, uint32_t luid, uint32_t ruid)
 				         ",%" PRIu32 ") joins two different "
 				         "messages. Pairing them again.",
 				         luid, ruid);
-				uidset_add(&rc->drop, luid);
-				uidset_add(&ls->fresh, luid);
-				uidset_add(&rs->fresh, ruid);
+				if (sync_uids_add(ls, &rc->drop, luid, luid) <
+				        0 ||
+				    sync_uids_add(ls, &ls->fresh, luid, luid) <
+				        0 ||
+				    sync_uids_add(rs, &rs->fresh, ruid, ruid) <
+				        0)
+					return 1;
 			}
 		} else if (!flags_equal(l->flags, r->flags)) {
 			if (!lchg && !rchg) {
@@ -164,7 +170,8 @@ repair_pair(void *context, uint32_t luid, uint32_t ruid)
 				         ",%" PRIu32 ") vanished. Repairing.",
 				         luid, ruid);
 		}
-		uidset_add(&rc->drop, luid);
+		if (sync_uids_add(ls, &rc->drop, luid, luid) < 0)
+			return 1;
 	} else {
 		/* On one side only: gone from the other (gone). */
 		enum side gone = l == NULL ? SIDE_LOCAL : SIDE_REMOTE;
@@ -174,7 +181,9 @@ repair_pair(void *context, uint32_t luid, uint32_t ruid)
 		if (gone == SIDE_LOCAL ? lvan : rvan) {
 			/* Keep the pair: APPLY expunges the partner and
 			 * drops it then. */
-			uidset_add(&mb->s[gone].vanished, uid[gone]);
+			if (sync_uids_add(&mb->s[gone], &mb->s[gone].vanished,
+			                  uid[gone], uid[gone]) < 0)
+				return 1;
 		} else {
 			rc->missing[gone]++;
 			if (!rc->verify && !rc->restore)
@@ -182,8 +191,10 @@ repair_pair(void *context, uint32_t luid, uint32_t ruid)
 				         "UID %" PRIu32 " disappeared. "
 				         "Redownloading %s UID %" PRIu32 ".",
 				         uid[gone], side_name(have), uid[have]);
-			uidset_add(&rc->drop, luid);
-			uidset_add(&mb->s[have].fresh, uid[have]);
+			if (sync_uids_add(ls, &rc->drop, luid, luid) < 0 ||
+			    sync_uids_add(&mb->s[have], &mb->s[have].fresh,
+			                  uid[have], uid[have]) < 0)
+				return 1;
 		}
 	}
 	flagmap_remove(&ls->all, luid);
@@ -308,8 +319,13 @@ sync_repair_compare(struct mbox *mb)
 			qsort(ms->idents, ms->idents_count,
 			      sizeof(*ms->idents), ident_uid_cmp);
 	}
-	if (state_mapping_foreach(st, mb->idx, SIDE_LOCAL, repair_pair, &rc,
-	                          &error) != 0) {
+	switch (state_mapping_foreach(st, mb->idx, SIDE_LOCAL, repair_pair, &rc,
+	                              &error)) {
+	case 0:
+		break;
+	case 1:
+		goto out; /* a set full: the mailbox failed */
+	default:
 		if (rc.error != NULL)
 			error = rc.error;
 		goto db_error;
@@ -358,7 +374,8 @@ unpaired:
 				         "No match for %s UID %" PRIu32
 				         ". Redownloading.",
 				         side_name(s), e->uid);
-			uidset_add(&ms->fresh, e->uid);
+			if (sync_uids_add(ms, &ms->fresh, e->uid, e->uid) < 0)
+				goto out;
 		}
 		flagmap_clear(&ms->all);
 		/* The scan's keys are no MATCH's. */

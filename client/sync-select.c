@@ -76,31 +76,34 @@ struct sync_held {
 	char *text;
 };
 
-/* fmt with %a and %U only, as text for "%a". */
+/* fmt with %a and %U only, as text for "%a". No cap of its own: the
+ * pieces are bounded by the callers (a UID set by IMAP_MAX_UIDSET_CMD,
+ * a flag list by SYNC_MAX_FLAGS_MERGED). */
 static char *
 held_format(const char *fmt, va_list ap)
 {
-	struct buf *b = buf_create(IMAP_MAX_UIDSET_CMD * 4);
-	char *text = NULL;
-	int ret = b == NULL ? -1 : 0;
+	struct buf *b = buf_create(BUF_NO_CAP);
+	char *text;
+	int ret = 0;
 
-	for (; ret == 0 && *fmt != '\0'; fmt++) {
+	for (; *fmt != '\0'; fmt++) {
 		char c[2] = {*fmt, '\0'};
 
 		if (*fmt != '%') {
-			ret = buf_append_str(b, c);
+			ret |= buf_append_str(b, c);
 			continue;
 		}
 		fmt++;
 		if (*fmt == 'a')
-			ret = buf_append_str(b, va_arg(ap, const char *));
+			ret |= buf_append_str(b, va_arg(ap, const char *));
 		else if (*fmt == 'U')
-			ret = buf_printf(b, "%" PRIu64, va_arg(ap, uint64_t));
+			ret |= buf_printf(b, "%" PRIu64, va_arg(ap, uint64_t));
 		else
 			abort(); /* a caller's mistake */
 	}
-	if (ret == 0)
-		text = strdup(buf_data(b));
+	if (ret != 0)
+		xmalloc_fatal(buf_len(b));
+	text = xstrdup(buf_data(b));
 	buf_free(&b);
 	return text;
 }
@@ -115,40 +118,24 @@ sync_cmd_step(struct mbox_side *ms, imap_cmd_fn *cb, void *ctx, const char *fmt,
 	if (!ms->hold) {
 		sync_select_for_step(ms, true);
 		va_start(ap, fmt);
-		h = calloc(1, sizeof(*h));
-		if (h != NULL)
-			h->text = held_format(fmt, ap);
+		h = xcalloc(1, sizeof(*h));
+		h->text = held_format(fmt, ap);
 		va_end(ap);
-		if (h == NULL || h->text == NULL)
-			goto nomem;
 		sync_cmd(ms, false, cb, ctx, "%a", h->text);
 		free(h->text);
 		free(h);
 		return;
 	}
-	h = calloc(1, sizeof(*h));
-	if (h == NULL)
-		goto nomem;
+	h = xcalloc(1, sizeof(*h));
 	va_start(ap, fmt);
 	h->text = held_format(fmt, ap);
 	va_end(ap);
-	if (h->text == NULL)
-		goto nomem;
 	h->cb = cb;
 	h->ctx = ctx;
 	if (ms->held == NULL)
 		ms->held_tail = &ms->held;
 	*ms->held_tail = h;
 	ms->held_tail = &h->next;
-	return;
-nomem:
-	if (h != NULL)
-		free(h->text);
-	free(h);
-	sync_fail(ms->mb, ms->side, "out of memory");
-	ms->mb->run->fatal = true;
-	if (cb != NULL)
-		cb(NULL, NULL, ctx); /* lets ctx go */
 }
 
 bool

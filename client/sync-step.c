@@ -1,14 +1,28 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* sync_step(): a no-op in the programs users run; in the tests' build
  * (-DIMAPSYNC_TEST_HOOKS, $(BUILD)/tests/imapsync-hooks) the point where
- * IMAPSYNC_DEBUG_EXIT_AT ends the process. Kept out of libclient.a so
+ * IMAPSYNC_DEBUG_EXIT_AT ends the process (and where
+ * IMAPSYNC_DEBUG_MAX_UID_RANGES lowers a limit). Kept out of libclient.a so
  * that each program says which one it links. */
 #include "sync.h"
 
 #ifdef IMAPSYNC_TEST_HOOKS
+#include "uidset.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+/* IMAPSYNC_DEBUG_MAX_UID_RANGES: a lower uidset_max_ranges, so that a
+ * test reaches the limit with a mailbox of a few messages. */
+static void __attribute__((constructor))
+sync_step_hooks_init(void)
+{
+	const char *v = getenv("IMAPSYNC_DEBUG_MAX_UID_RANGES");
+
+	if (v != NULL && strtoul(v, NULL, 10) > 0)
+		uidset_max_ranges = strtoul(v, NULL, 10);
+}
 #endif
 
 void

@@ -30,7 +30,26 @@
 static struct buf *trace_ring[TRACE_RING];
 static unsigned trace_next;
 
-/* The next buffer of the ring, emptied; NULL when out of memory. */
+/* A trace line or text is cut at its buffer's cap, never refused: what
+ * does not fit is left out (sync_trace_uids() says how many). */
+static void
+trace_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+	if (buf_vprintf(b, fmt, ap) < 0)
+		return; /* cut */
+}
+
+static void __attribute__((format(printf, 2, 3)))
+trace_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	trace_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+/* The next buffer of the ring, emptied. */
 static struct buf *
 trace_buf(void)
 {
@@ -39,8 +58,7 @@ trace_buf(void)
 	trace_next = (trace_next + 1) % TRACE_RING;
 	if (*b == NULL)
 		*b = buf_create(SYNC_TRACE_MAX_ITEM);
-	if (*b != NULL)
-		buf_reset(*b);
+	buf_reset(*b);
 	return *b;
 }
 
@@ -64,8 +82,7 @@ sync_trace_name(const struct mbox *mb)
 	struct buf *b = trace_buf();
 	const char *error;
 
-	if (b == NULL ||
-	    mutf7_decode(mb->display, strlen(mb->display), b, &error) < 0)
+	if (mutf7_decode(mb->display, strlen(mb->display), b, &error) < 0)
 		return mb->display;
 	return buf_data(b);
 }
@@ -76,14 +93,15 @@ sync_trace_line(const struct mbox *mb, int side, const char *fmt, ...)
 	struct buf *line;
 	va_list ap;
 
-	if (!log_sync_tracing() || (line = buf_create(LOG_MAX_LINE)) == NULL)
+	if (!log_sync_tracing())
 		return;
+	line = buf_create(LOG_MAX_LINE);
 	if (side >= 0)
-		(void)buf_printf(line, "%s ", side_name((enum side)side));
+		trace_printf(line, "%s ", side_name((enum side)side));
 	if (mb != NULL)
-		(void)buf_printf(line, "%s: ", sync_trace_name(mb));
+		trace_printf(line, "%s: ", sync_trace_name(mb));
 	va_start(ap, fmt);
-	(void)buf_vprintf(line, fmt, ap);
+	trace_vprintf(line, fmt, ap);
 	va_end(ap);
 	sync_trace_text("%s", buf_data(line));
 	buf_free(&line);
@@ -105,15 +123,13 @@ sync_trace_uids(const struct uidset *set)
 	struct buf *b = trace_buf();
 	size_t pos = 0;
 
-	if (b == NULL)
-		return "?";
 	if (set->n == 0)
 		return "none";
 	/* A long set is cut, with how many UIDs it holds. */
 	(void)uidset_format_chunk(set, &pos, SYNC_TRACE_MAX_ITEM / 2, b);
 	if (pos < set->n)
-		(void)buf_printf(b, ",... (%llu UIDs)",
-		                 (unsigned long long)uidset_count(set));
+		trace_printf(b, ",... (%llu UIDs)",
+		             (unsigned long long)uidset_count(set));
 	return buf_data(b);
 }
 
@@ -123,11 +139,9 @@ sync_trace_key(const unsigned char *key)
 	struct buf *b = trace_buf();
 	size_t i;
 
-	if (b == NULL)
-		return "?";
 	/* Enough of it to tell two keys apart in one run. */
 	for (i = 0; i < 6 && i < SYNC_KEY_LEN; i++)
-		(void)buf_printf(b, "%02x", key[i]);
+		trace_printf(b, "%02x", key[i]);
 	return buf_data(b);
 }
 
@@ -158,9 +172,8 @@ flags_missing(struct buf *b, const char *a, const char *b_list, char mark)
 		size_t n = strcspn(p, " ");
 
 		if (n > 0 && !flag_in(b_list, p, n))
-			(void)buf_printf(b, "%s%c%.*s",
-			                 buf_len(b) > 0 ? " " : "", mark,
-			                 (int)n, p);
+			trace_printf(b, "%s%c%.*s", buf_len(b) > 0 ? " " : "",
+			             mark, (int)n, p);
 		p += n;
 		p += strspn(p, " ");
 	}
@@ -171,8 +184,6 @@ sync_trace_flag_diff(const char *from, const char *to)
 {
 	struct buf *b = trace_buf();
 
-	if (b == NULL)
-		return "?";
 	if (from == NULL || to == NULL)
 		return "unknown";
 	flags_missing(b, to, from, '+');

@@ -81,6 +81,30 @@ sync_fail(struct mbox *mb, enum side side, const char *fmt, ...)
 	mb->failed = true;
 }
 
+void
+sync_fail_uids(struct mbox_side *ms)
+{
+	if (ms->mb->failed)
+		return;
+	sync_fail(ms->mb, ms->side,
+	          "more than %zu separate UID ranges to keep track of in one "
+	          "set (IMAP_MAX_UIDSET_RANGES): this mailbox is skipped and "
+	          "nothing of it recorded; move part of its messages to "
+	          "another mailbox on the %s server",
+	          uidset_max_ranges, side_name(ms->side));
+}
+
+int
+sync_uids_add(struct mbox_side *ms, struct uidset *set, uint32_t lo,
+              uint32_t hi)
+{
+	if (uidset_add_range(set, lo, hi) < 0) {
+		sync_fail_uids(ms);
+		return -1;
+	}
+	return 0;
+}
+
 /* A database failure is fatal for the run: the state can no longer be
  * trusted to describe what was done. */
 void
@@ -208,9 +232,7 @@ sync_wire_name(const struct sync_server *srv, const char *name, size_t len)
 	/* Never a name the server would read as another hierarchy. */
 	if (!sync_name_fits(srv, name, len))
 		return NULL;
-	s = malloc(rlen + len + 1);
-	if (s == NULL)
-		return NULL;
+	s = xmalloc(rlen + len + 1);
 	memcpy(s, srv->reference, rlen);
 	for (i = 0; i < len; i++) {
 		s[rlen + i] = name[i] == '\0' ? srv->delim : name[i];
@@ -223,11 +245,9 @@ char *
 sync_display_name(const struct sync_run *run, const char *name, size_t len)
 {
 	char d = run->server[SIDE_LOCAL].delim;
-	char *s = malloc(len + 1);
+	char *s = xmalloc(len + 1);
 	size_t i;
 
-	if (s == NULL)
-		return NULL;
 	for (i = 0; i < len; i++)
 		s[i] = name[i] == '\0' ? (d != '\0' ? d : '/') : name[i];
 	s[len] = '\0';
@@ -301,8 +321,9 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 	}
 	if (mb->run->set.dry_run && mb->phase == PHASE_APPLY) {
 		/* What of fresh is there to copy (sync_copy_start()). */
-		if (uidset_contains(&ms->fresh, f.uid))
-			uidset_add(&ms->found, f.uid);
+		if (uidset_contains(&ms->fresh, f.uid) &&
+		    sync_uids_add(ms, &ms->found, f.uid, f.uid) < 0)
+			return; /* the mailbox failed */
 		return;
 	}
 	if ((f.have & IMAP_FETCH_BODY) != 0) {
@@ -332,9 +353,11 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 	    (f.have & IMAP_FETCH_RFC822_SIZE) != 0) {
 		/* mbox_select()'s early sizes ("n:*" may name an older one);
 		 * FLAGS may come along, if they changed meanwhile. */
-		if (f.uid >= ms->row.uidnext &&
-		    sync_match_add_size(ms, f.uid, f.size) == 0)
-			uidset_add(&ms->sized, f.uid);
+		if (f.uid >= ms->row.uidnext) {
+			sync_match_add_size(ms, f.uid, f.size);
+			if (sync_uids_add(ms, &ms->sized, f.uid, f.uid) < 0)
+				return;
+		}
 		if ((f.have & IMAP_FETCH_FLAGS) == 0)
 			return;
 	}
@@ -346,19 +369,14 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 		return;
 	}
 	flags = buf_create(SYNC_MAX_FLAGS_TEXT);
-	if (flags == NULL ||
-	    flags_canonical(f.flags, f.flags_count, flags) < 0) {
+	if (flags_canonical(f.flags, f.flags_count, flags) < 0) {
 		buf_free(&flags);
 		sync_fail(mb, ms->side, "bad FLAGS for UID %" PRIu32, f.uid);
 		return;
 	}
-	if (ms->undelete.n > 0 && uidset_contains(&ms->undelete, f.uid) &&
-	    flags_drop(flags, "\\Deleted") < 0) {
-		/* The sync's own \Deleted, left by a killed run. */
-		buf_free(&flags);
-		sync_fail(mb, ms->side, "out of memory");
-		return;
-	}
+	/* The sync's own \Deleted, left by a killed run. */
+	if (ms->undelete.n > 0 && uidset_contains(&ms->undelete, f.uid))
+		flags_drop(flags, "\\Deleted");
 	if (mb->phase == PHASE_MATCH) {
 		sync_match_on_fetch(ms, &f, buf_data(flags));
 		sync_move_on_fetch(ms, &f, buf_data(flags));
@@ -374,7 +392,7 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 		    f.uid != UINT32_MAX)
 			ms->uidnext = f.uid + 1;
 		flagmap_set(&ms->all, f.uid, buf_data(flags), f.modseq);
-		(void)sync_match_ident_add(ms, &f, buf_data(flags));
+		sync_match_ident_add(ms, &f, buf_data(flags));
 		buf_free(&flags);
 		return;
 	}
@@ -406,10 +424,14 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 	           want != NULL ? want : "", want != NULL ? ")" : "");
 	if (f.uid < ms->uidnext || want != NULL || sync_is_mapped(ms, f.uid))
 		flagmap_set(&ms->modified, f.uid, buf_data(flags), f.modseq);
-	else if (mb->phase == PHASE_APPLY)
-		uidset_add(&ms->found, f.uid); /* fresh is being copied */
-	else
-		uidset_add(&ms->fresh, f.uid);
+	else if (sync_uids_add(ms,
+	                       mb->phase == PHASE_APPLY
+	                           ? &ms->found /* fresh is being copied */
+	                           : &ms->fresh,
+	                       f.uid, f.uid) < 0) {
+		buf_free(&flags);
+		return; /* the mailbox failed */
+	}
 	buf_free(&flags);
 }
 
@@ -488,7 +510,7 @@ mbox_vanished_live(struct mbox_side *ms, const struct uidset *uids)
 		}
 	}
 	if (ret != 0)
-		sync_fail(ms->mb, ms->side, "out of memory");
+		sync_fail_uids(ms);
 	sync_trace(ms->mb, (int)ms->side,
 	           "VANISHED %s in %s: the run's own expunges seen so far "
 	           "%s; foreign, to mirror: %s",
@@ -518,9 +540,11 @@ mbox_on_vanished(struct mbox_side *ms, const struct imap_response *resp)
 		           earlier ? " (EARLIER)" : "", sync_trace_uids(&uids));
 		/* Only ranges: sync_vanished_narrow() keeps what the
 		 * mapping holds. */
-		for (i = 0; i < uids.n; i++)
-			uidset_add_range(&ms->vanished, uids.r[i].lo,
-			                 uids.r[i].hi);
+		for (i = 0; i < uids.n; i++) {
+			if (sync_uids_add(ms, &ms->vanished, uids.r[i].lo,
+			                  uids.r[i].hi) < 0)
+				break;
+		}
 	} else if (mb->phase == PHASE_CHECK || mb->phase == PHASE_APPLY) {
 		if (!earlier)
 			ms->live_gone += uidset_count(&uids);
@@ -545,7 +569,8 @@ narrow_add(void *ctx, uint32_t luid, uint32_t ruid)
 		return 0;
 	if (uid < n->ms->row.uidnext)
 		n->below++;
-	return uidset_add(&n->kept, uid);
+	/* 1: the set is full, which is not the database's failure. */
+	return uidset_add(&n->kept, uid) < 0 ? 1 : 0;
 }
 
 int
@@ -555,8 +580,9 @@ sync_vanished_narrow(struct mbox_side *ms)
 	struct narrow n = {ms, UIDSET_INIT, 0};
 	uint64_t under = 0, past = 0;
 	uint32_t limit = mbox_uid_limit(ms);
-	const char *error = "out of memory";
+	const char *error = NULL;
 	size_t i;
+	int ret;
 
 	if (ms->vanished.n == 0)
 		return 0;
@@ -574,10 +600,14 @@ sync_vanished_narrow(struct mbox_side *ms)
 		                                       : ms->row.uidnext - 1) -
 		    r->lo + 1;
 	}
-	if (state_mapping_foreach(mb->run->state, mb->idx, ms->side, narrow_add,
-	                          &n, &error) != 0) {
+	ret = state_mapping_foreach(mb->run->state, mb->idx, ms->side,
+	                            narrow_add, &n, &error);
+	if (ret != 0) {
 		uidset_free(&n.kept);
-		sync_db_fail(mb, error);
+		if (ret > 0)
+			sync_fail_uids(ms);
+		else
+			sync_db_fail(mb, error);
 		return -1;
 	}
 	if (under > n.below)
@@ -613,12 +643,7 @@ sync_on_code(struct mbox_side *ms, const struct imap_response *resp)
 	}
 	if (code.code == IMAP_CODE_COPYUID) {
 		/* Kept for the MOVE whose UIDs src names (sync-move.c). */
-		if ((c = calloc(1, sizeof(*c))) == NULL) {
-			uidset_free(&src);
-			uidset_free(&dst);
-			sync_fail(ms->mb, ms->side, "out of memory");
-			return;
-		}
+		c = xcalloc(1, sizeof(*c));
 		c->uidvalidity = code.uidvalidity;
 		c->src = src;
 		c->dst = dst;
@@ -750,10 +775,8 @@ struct sync_epoch *
 sync_epoch_open(struct mbox_side *ms)
 {
 	struct sync_server *srv = mbox_server(ms);
-	struct sync_epoch *e = calloc(1, sizeof(*e));
+	struct sync_epoch *e = xcalloc(1, sizeof(*e));
 
-	if (e == NULL)
-		return NULL;
 	e->srv = srv;
 	e->ms = ms;
 	if (srv->epoch_tail != NULL)
@@ -795,15 +818,10 @@ sync_cmd(struct mbox_side *ms, bool select, imap_cmd_fn *cb, void *ctx,
          const char *fmt, ...)
 {
 	struct sync_server *srv = mbox_server(ms);
-	struct sync_epoch *e = calloc(1, sizeof(*e));
+	struct sync_epoch *e = xcalloc(1, sizeof(*e));
 	struct imap_cmd *cmd;
 	va_list ap;
 
-	if (e == NULL) {
-		sync_fail(ms->mb, ms->side, "out of memory");
-		ms->mb->run->fatal = true;
-		return NULL;
-	}
 	e->srv = srv;
 	e->ms = ms;
 	e->cb = cb;
@@ -1087,13 +1105,11 @@ mbox_init(struct mbox *mb, struct sync_run *run, const struct sync_target *t)
 		uidset_init(&ms->move_want);
 	}
 	mb->display = sync_display_name(run, t->name, t->len);
-	if (mb->display == NULL)
-		return -1;
 	for (s = 0; s < SIDE_COUNT; s++) {
 		struct mbox_side *ms = &mb->s[s];
 		int ret;
 
-		ms->wire = t->wire[s] != NULL ? strdup(t->wire[s])
+		ms->wire = t->wire[s] != NULL ? xstrdup(t->wire[s])
 		                              : sync_wire_name(&run->server[s],
 		                                               t->name, t->len);
 		ms->absent = t->absent[s];
@@ -1140,11 +1156,8 @@ intent_collect(void *ctx, const struct state_pending *p)
 
 	if (l->count == l->alloc) {
 		size_t n = l->alloc == 0 ? 16 : l->alloc * 2;
-		struct state_pending *np = realloc(l->p, n * sizeof(*np));
 
-		if (np == NULL)
-			return -1;
-		l->p = np;
+		l->p = xreallocarray(l->p, n, sizeof(*l->p));
 		l->alloc = n;
 	}
 	l->p[l->count] = *p;
@@ -1190,7 +1203,7 @@ mbox_drop_intents(struct mbox *mb)
 	return 0;
 db_error:
 	free(l.p);
-	sync_db_fail(mb, error != NULL ? error : "out of memory");
+	sync_db_fail(mb, error);
 	return -1;
 }
 
@@ -1386,10 +1399,7 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 	 * was moved, even if the other side has a new one with that key in
 	 * the same mailbox (a copy of it moved there too). MATCH pairs what
 	 * is left, and what a killed run may have copied already. */
-	if (sync_move_finish(mbs, n) < 0) {
-		run->fatal = true;
-		return;
-	}
+	sync_move_finish(mbs, n);
 	for (i = 0; i < n; i++) {
 		if (mbox_going(&mbs[i]))
 			sync_match_finish(&mbs[i]);
@@ -1536,8 +1546,8 @@ int
 sync_messages(struct sync_run *run, const struct sync_target *all,
               size_t n_all, bool repair)
 {
-	struct mbox *mbs = calloc(n_all + 1, sizeof(*mbs));
-	struct sync_target *targets = calloc(n_all + 1, sizeof(*targets));
+	struct mbox *mbs = xcalloc(n_all + 1, sizeof(*mbs));
+	struct sync_target *targets = xcalloc(n_all + 1, sizeof(*targets));
 	/* A side where something else than new mail happened (see
 	 * sync_first_churn()). */
 	bool churn[SIDE_COUNT] = {false, false};
@@ -1547,11 +1557,6 @@ sync_messages(struct sync_run *run, const struct sync_target *all,
 	unsigned s;
 	size_t i, n = 0;
 
-	if (mbs == NULL || targets == NULL) {
-		free(mbs);
-		free(targets);
-		return -1;
-	}
 	if (state_expunging_any(run->state, &expunging, &error) < 0) {
 		log_error("database", NULL, "%s", error);
 		free(mbs);
@@ -1660,9 +1665,10 @@ sync_messages(struct sync_run *run, const struct sync_target *all,
 
 			uidset_clear(&ms->vanished);
 			flagmap_clear(&ms->modified);
-			if (ms->uidnext > 1)
-				uidset_add_range(&ms->fresh, 1,
-				                 ms->uidnext - 1);
+			if (ms->uidnext > 1 &&
+			    sync_uids_add(ms, &ms->fresh, 1, ms->uidnext - 1) <
+			        0)
+				break; /* the mailbox failed */
 		}
 	}
 	if (repair || sync_any_scan(mbs, n)) {

@@ -185,7 +185,7 @@ bool sync_name_fits(const struct sync_server *srv, const char *name,
                     size_t len);
 /* The name of a mailbox on one server: reference + name with the
  * server's delimiter. Caller frees. NULL when the name does not fit the
- * server (sync_name_fits), or out of memory. */
+ * server (sync_name_fits). */
 char *sync_wire_name(const struct sync_server *srv, const char *name,
                      size_t len);
 /* The name for messages: NULs shown as the local delimiter ('/' if

@@ -23,6 +23,7 @@
 #include "server.h"
 #include "state.h"
 #include "sync.h"
+#include "xmalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -221,17 +222,11 @@ watch_synced(void *ctx, const char *name, size_t len, bool failed)
 		return;
 	}
 	if (f == NULL) {
-		struct watch_failing *nf =
-		    realloc(w->failing, (w->failing_count + 1) * sizeof(*nf));
-
-		if (nf == NULL)
-			return;
-		w->failing = nf;
-		f = &nf[w->failing_count];
+		w->failing = xreallocarray(w->failing, w->failing_count + 1,
+		                           sizeof(*w->failing));
+		f = &w->failing[w->failing_count];
 		memset(f, 0, sizeof(*f));
-		f->name = malloc(len + 1);
-		if (f->name == NULL)
-			return;
+		f->name = xmalloc(len + 1);
 		memcpy(f->name, name, len);
 		f->name[len] = '\0';
 		f->len = len;
@@ -374,13 +369,9 @@ watch_wait_done(void *ctx)
 static int
 watch_cmd_wait(struct imap_conn *c, char *text, size_t size, const char *cmd)
 {
-	struct watch_wait *ww = calloc(1, sizeof(*ww));
+	struct watch_wait *ww = xcalloc(1, sizeof(*ww));
 	int r;
 
-	if (ww == NULL) {
-		snprintf(text, size, "out of memory");
-		return -1;
-	}
 	if (imap_conn_cmd(c, watch_wait_cb, ww, "%a", cmd) == NULL) {
 		snprintf(text, size, "%s", imap_conn_error(c));
 		free(ww);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "buf.h"
+#include "xmalloc.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -17,10 +18,8 @@ struct buf {
 struct buf *
 buf_create(size_t max)
 {
-	struct buf *b = calloc(1, sizeof(*b));
+	struct buf *b = xcalloc(1, sizeof(*b));
 
-	if (b == NULL)
-		return NULL;
 	b->max = max;
 	return b;
 }
@@ -95,9 +94,7 @@ buf_grow(struct buf *b, size_t n)
 	if (nalloc > b->max + 1)
 		nalloc = b->max + 1;
 	if (b->secret) {
-		nmem = malloc(nalloc);
-		if (nmem == NULL)
-			return -1;
+		nmem = xmalloc(nalloc);
 		if (b->mem != NULL) {
 			memcpy(nmem, b->mem + b->off, b->len);
 			sodium_memzero(b->mem, b->alloc);
@@ -108,9 +105,7 @@ buf_grow(struct buf *b, size_t n)
 			memmove(b->mem, b->mem + b->off, b->len);
 			b->off = 0;
 		}
-		nmem = realloc(b->mem, nalloc);
-		if (nmem == NULL)
-			return -1;
+		nmem = xreallocarray(b->mem, nalloc, 1);
 	}
 	b->mem = nmem;
 	b->off = 0;

@@ -12,8 +12,9 @@
 
 struct buf;
 
-/* A new empty buffer that never holds more than max bytes. The caller owns
- * it and frees it with buf_free(). */
+/* A new empty buffer that never holds more than max bytes (a cap from
+ * limits.h). The caller owns it and frees it with buf_free(). Memory
+ * itself runs out through xmalloc_fatal(): only the cap fails. */
 struct buf *buf_create(size_t max);
 /* Free the buffer, wiping its memory first if it was marked secret. */
 void buf_free(struct buf **b);
@@ -29,7 +30,7 @@ size_t buf_max(const struct buf *b);
 size_t buf_avail(const struct buf *b);
 
 /* Room for n more bytes at the end; returns where to write them or NULL if
- * that would pass the cap (or memory ran out). Call buf_commit() after. */
+ * that would pass the cap. Call buf_commit() after. */
 char *buf_reserve(struct buf *b, size_t n);
 /* Mark n bytes written into the space from buf_reserve() as data. */
 void buf_commit(struct buf *b, size_t n);
@@ -37,14 +38,18 @@ void buf_commit(struct buf *b, size_t n);
  * allocated (up to the cap), to read(2) into; *size_r says how much. */
 char *buf_space(struct buf *b, size_t min, size_t *size_r);
 
-/* Append; -1 if the cap would be passed (then nothing is appended). */
-int buf_append(struct buf *b, const void *data, size_t n);
-int buf_append_str(struct buf *b, const char *s);
-int buf_append_byte(struct buf *b, unsigned char c);
+/* Append; -1 if the cap would be passed (then nothing is appended): the
+ * caller says what that means (a peer past a limit, a log line cut). */
+int buf_append(struct buf *b, const void *data, size_t n)
+    __attribute__((warn_unused_result));
+int buf_append_str(struct buf *b, const char *s)
+    __attribute__((warn_unused_result));
+int buf_append_byte(struct buf *b, unsigned char c)
+    __attribute__((warn_unused_result));
 int buf_printf(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3), warn_unused_result));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0), warn_unused_result));
 
 /* Drop n bytes from the front (n <= buf_len). */
 void buf_consume(struct buf *b, size_t n);

@@ -15,6 +15,7 @@
 #include "imap-writer.h"
 #include "limits.h"
 #include "transport.h"
+#include "xmalloc.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -24,8 +25,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Output is gathered into one buffer of this size per write(2). */
-#define CONN_OBUF_SIZE (256 * 1024)
 /* Reads from one connection before giving the others their turn. */
 #define CONN_READS_PER_TURN 8
 
@@ -205,13 +204,11 @@ conn_close(struct imap_conn *c)
 struct imap_conn *
 imap_conn_create(const struct imap_conn_settings *set, struct transport *t)
 {
-	struct imap_conn *c = calloc(1, sizeof(*c));
+	struct imap_conn *c = xcalloc(1, sizeof(*c));
 
-	if (c == NULL)
-		return NULL;
 	c->set = *set;
-	c->name = strdup(set->name != NULL ? set->name : "imap");
-	c->obuf = malloc(CONN_OBUF_SIZE);
+	c->name = xstrdup(set->name != NULL ? set->name : "imap");
+	c->obuf = xmalloc(IMAP_CONN_OBUF_SIZE);
 	c->trace_line = buf_create(IMAP_MAX_TRACE_LINE + 64);
 	if (set->parser != NULL) {
 		c->parser_set = *set->parser;
@@ -220,16 +217,6 @@ imap_conn_create(const struct imap_conn_settings *set, struct transport *t)
 	c->parser = imap_parser_create(c->set.parser);
 	c->t = t;
 	c->state = IMAP_CONN_GREETING;
-	if (c->name == NULL || c->obuf == NULL || c->trace_line == NULL ||
-	    c->parser == NULL) {
-		if (c->name != NULL)
-			snprintf(c->error, sizeof(c->error), "%s: ", c->name);
-		strncat(c->error, "out of memory",
-		        sizeof(c->error) - strlen(c->error) - 1);
-		c->state = IMAP_CONN_FAILED;
-		if (c->name == NULL)
-			c->name = strdup("imap");
-	}
 	return c;
 }
 
@@ -335,12 +322,8 @@ imap_conn_set_untagged(struct imap_conn *c, imap_untagged_fn *fn, void *ctx)
 static struct imap_cmd *
 conn_cmd_new(struct imap_conn *c, imap_cmd_fn *cb, void *ctx)
 {
-	struct imap_cmd *cmd = calloc(1, sizeof(*cmd));
+	struct imap_cmd *cmd = xcalloc(1, sizeof(*cmd));
 
-	if (cmd == NULL) {
-		conn_fail(c, "out of memory");
-		return NULL;
-	}
 	cmd->conn = c;
 	cmd->tagnum = ++c->next_tag;
 	snprintf(cmd->tag, sizeof(cmd->tag), "A%" PRIu64, cmd->tagnum);
@@ -355,18 +338,12 @@ cmd_set_local_error(struct imap_cmd *cmd, const char *error)
 {
 	imap_writer_free(&cmd->w);
 	if (cmd->local_error == NULL)
-		cmd->local_error = strdup(error);
+		cmd->local_error = xstrdup(error);
 }
 
 static void
 conn_cmd_queue(struct imap_conn *c, struct imap_cmd *cmd)
 {
-	if (cmd->w == NULL && cmd->local_error == NULL) {
-		/* Not even the error text could be allocated. */
-		free(cmd);
-		conn_fail(c, "out of memory");
-		return;
-	}
 	if (cmd->w != NULL) {
 		c->queued_mem += imap_writer_mem_pending(cmd->w);
 		imap_writer_what(cmd->w, cmd->what, sizeof(cmd->what));
@@ -391,8 +368,9 @@ imap_conn_cmdv(struct imap_conn *c, imap_cmd_fn *cb, void *ctx, const char *fmt,
 	struct imap_cmd *cmd;
 	const char *error = NULL;
 
-	if (!conn_active(c) || (cmd = conn_cmd_new(c, cb, ctx)) == NULL)
+	if (!conn_active(c))
 		return NULL;
+	cmd = conn_cmd_new(c, cb, ctx);
 	cmd->w = imap_writer_create(cmd->tag, fmt, ap, &error);
 	if (cmd->w == NULL)
 		cmd_set_local_error(cmd, error);
@@ -405,14 +383,10 @@ imap_conn_cmd_begin(struct imap_conn *c, imap_cmd_fn *cb, void *ctx)
 {
 	struct imap_cmd *cmd;
 
-	if (!conn_active(c) || (cmd = conn_cmd_new(c, cb, ctx)) == NULL)
+	if (!conn_active(c))
 		return NULL;
+	cmd = conn_cmd_new(c, cb, ctx);
 	cmd->w = imap_writer_begin(cmd->tag);
-	if (cmd->w == NULL) {
-		free(cmd);
-		conn_fail(c, "out of memory");
-		return NULL;
-	}
 	/* Commands being built are kept apart, so that the connection can
 	 * free them if it goes first. */
 	cmd->next = c->building;
@@ -466,8 +440,8 @@ imap_cmd_end(struct imap_cmd *cmd)
 		free(cmd);
 		return;
 	}
-	if (cmd->w != NULL && imap_writer_end(cmd->w) < 0)
-		cmd_set_local_error(cmd, "out of memory");
+	if (cmd->w != NULL)
+		imap_writer_end(cmd->w);
 	conn_cmd_queue(c, cmd);
 }
 
@@ -512,10 +486,7 @@ imap_cmd_continue(struct imap_cmd *cmd, const void *data, size_t len,
 	/* SASL answers carry credentials whatever the caller says. */
 	if (strcmp(imap_writer_verb(cmd->w), "AUTHENTICATE") == 0)
 		secret = true;
-	if (imap_writer_add_line(cmd->w, data, len, secret) < 0) {
-		conn_fail(c, "out of memory");
-		return;
-	}
+	imap_writer_add_line(cmd->w, data, len, secret);
 	c->queued_mem += len + 2;
 }
 
@@ -610,7 +581,7 @@ conn_fill_output(struct imap_conn *c)
 	size_t before;
 	ssize_t n;
 
-	while (c->obuf_len < CONN_OBUF_SIZE && conn_active(c) &&
+	while (c->obuf_len < IMAP_CONN_OBUF_SIZE && conn_active(c) &&
 	       (cmd = c->wcur) != NULL) {
 		if (cmd->local_error != NULL) {
 			conn_complete_local(c, cmd);
@@ -640,7 +611,7 @@ conn_fill_output(struct imap_conn *c)
 			                  c);
 		before = imap_writer_mem_pending(cmd->w);
 		n = imap_writer_fill(cmd->w, c->obuf + c->obuf_len,
-		                     CONN_OBUF_SIZE - c->obuf_len, &error);
+		                     IMAP_CONN_OBUF_SIZE - c->obuf_len, &error);
 		c->queued_mem -= before - imap_writer_mem_pending(cmd->w);
 		if (n < 0) {
 			conn_fail(c, "cannot send a literal of %s: %s",
@@ -733,7 +704,9 @@ trace_in_add(struct imap_conn *c, const char *data, size_t len)
 	size_t room = IMAP_MAX_TRACE_LINE - buf_len(c->trace_line);
 	size_t k = len < room ? len : room;
 
-	buf_append(c->trace_line, data, k);
+	/* Within IMAP_MAX_TRACE_LINE: the rest is counted, not shown. */
+	if (buf_append(c->trace_line, data, k) < 0)
+		k = 0;
 	c->trace_dropped += len - k;
 }
 
@@ -750,10 +723,12 @@ trace_in_end(struct imap_conn *c, bool detect)
 		len--;
 	if (detect && c->trace_dropped == 0)
 		lit = trace_literal_size(line, len);
+	/* The marker fits the 64 bytes the buffer has past the line. */
 	if (c->trace_dropped > 0) {
 		buf_truncate(c->trace_line, len);
-		buf_printf(c->trace_line, "... (%" PRIu64 " more bytes)",
-		           c->trace_dropped);
+		if (buf_printf(c->trace_line, "... (%" PRIu64 " more bytes)",
+		               c->trace_dropped) < 0)
+			buf_truncate(c->trace_line, len);
 		len = buf_len(c->trace_line);
 	}
 	conn_trace(c, false, line, len);
@@ -761,8 +736,9 @@ trace_in_end(struct imap_conn *c, bool detect)
 	c->trace_dropped = 0;
 	if (lit > 0) {
 		c->trace_lit_left = lit;
-		if (c->set.debug < 2)
-			buf_printf(c->trace_line, "{%" PRIu64 " bytes}", lit);
+		if (c->set.debug < 2 &&
+		    buf_printf(c->trace_line, "{%" PRIu64 " bytes}", lit) < 0)
+			buf_reset(c->trace_line);
 	}
 }
 
@@ -1151,14 +1127,12 @@ int
 imap_conn_run_fd(struct imap_conn *const *conns, size_t n, imap_done_fn *done,
                  void *ctx, int timeout_ms, int wake_fd)
 {
-	struct pollfd *pfd = calloc(n + 1, sizeof(*pfd));
+	struct pollfd *pfd = xcalloc(n + 1, sizeof(*pfd));
 	int64_t last_rx = now_ms(), wait;
 	size_t i, active;
 	bool held;
 	int ret = -1, r;
 
-	if (pfd == NULL)
-		return -1;
 	for (;;) {
 		for (i = 0; i < n; i++) {
 			struct imap_conn *c = conns[i];

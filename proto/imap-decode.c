@@ -12,8 +12,6 @@
 
 /* RFC 7162: mod-sequence-value is a positive 63-bit number. */
 #define MODSEQ_MAX ((uint64_t)INT64_MAX)
-/* RFC 8474: objectid = 1*255(ALPHA / DIGIT / "_" / "-"). */
-#define OBJECTID_MAX 255
 
 static int
 fail(const char **error_r, const char *msg)
@@ -86,7 +84,7 @@ get_objectid(const struct imap_arg *arg, const char **id_r)
 	    !imap_arg_get_list(arg, &items, &count) || count != 1)
 		return false;
 	if (items[0].type != IMAP_ARG_ATOM || items[0].str == NULL ||
-	    items[0].len == 0 || items[0].len > OBJECTID_MAX)
+	    items[0].len == 0 || items[0].len > IMAP_MAX_OBJECTID)
 		return false;
 	for (i = 0; i < items[0].len; i++) {
 		char c = items[0].str[i];
@@ -135,17 +133,28 @@ get_flags(const struct imap_arg *arg, bool allow_star,
 }
 
 /* A sequence set without "*" appended to set; *added_r is how many UIDs
- * it holds. */
+ * it holds. false when it is not one; when it holds more ranges than a
+ * set takes, with uidset_parse()'s text naming the limit in *limit_r if
+ * not NULL. */
 static bool
-get_uidset(const struct imap_arg *arg, struct uidset *set, uint64_t *added_r)
+get_uidset(const struct imap_arg *arg, struct uidset *set, uint64_t *added_r,
+           const char **limit_r)
 {
 	uint64_t before = uidset_count(set);
 	const char *error;
 
 	if (arg->type != IMAP_ARG_ATOM || arg->str == NULL || arg->len == 0)
 		return false;
-	if (uidset_parse(set, arg->str, arg->len, NULL, &error) < 0)
+	switch (uidset_parse(set, arg->str, arg->len, NULL, &error)) {
+	case 0:
+		break;
+	case -2:
+		if (limit_r != NULL)
+			*limit_r = error;
 		return false;
+	default:
+		return false;
+	}
 	if (added_r != NULL)
 		*added_r = uidset_count(set) - before;
 	return true;
@@ -538,6 +547,7 @@ imap_decode_vanished(const struct imap_response *resp, bool *earlier_r,
 {
 	const struct imap_arg *args = resp->args, *mods;
 	size_t count = resp->count, nmods;
+	const char *limit;
 
 	*earlier_r = false;
 	if (!resp_is(resp, "VANISHED"))
@@ -554,8 +564,11 @@ imap_decode_vanished(const struct imap_response *resp, bool *earlier_r,
 	}
 	if (count != 1)
 		return fail(error_r, "VANISHED: expected one UID set");
-	if (!get_uidset(&args[0], uids, NULL))
-		return fail(error_r, "VANISHED: malformed UID set");
+	limit = NULL;
+	if (!get_uidset(&args[0], uids, NULL, &limit))
+		return fail(error_r, limit != NULL
+		                         ? limit
+		                         : "VANISHED: malformed UID set");
 	return 0;
 }
 
@@ -604,7 +617,7 @@ code_decode_uidplus(const struct imap_response *resp, struct imap_resp_code *c,
 		    !get_uint32(&args[0], true, &c->uidvalidity))
 			return fail(error_r, "APPENDUID: expected a non-zero "
 			                     "UIDVALIDITY and a UID set");
-		ok = get_uidset(&args[1], set != NULL ? set : &tmp, NULL);
+		ok = get_uidset(&args[1], set != NULL ? set : &tmp, NULL, NULL);
 		uidset_free(&tmp);
 		if (!ok)
 			return fail(error_r, "APPENDUID: malformed UID set");
@@ -614,8 +627,8 @@ code_decode_uidplus(const struct imap_response *resp, struct imap_resp_code *c,
 	    !get_uint32(&args[0], true, &c->uidvalidity))
 		return fail(error_r, "COPYUID: expected a non-zero UIDVALIDITY "
 		                     "and two UID sets");
-	ok = get_uidset(&args[1], set != NULL ? set : &tmp, &n1) &&
-	     get_uidset(&args[2], set2 != NULL ? set2 : &tmp2, &n2);
+	ok = get_uidset(&args[1], set != NULL ? set : &tmp, &n1, NULL) &&
+	     get_uidset(&args[2], set2 != NULL ? set2 : &tmp2, &n2, NULL);
 	uidset_free(&tmp);
 	uidset_free(&tmp2);
 	if (!ok)
@@ -671,8 +684,9 @@ code_decode_args(const struct imap_response *resp, struct imap_resp_code *c,
 		return code_decode_uidplus(resp, c, set, set2, error_r);
 	case IMAP_CODE_MODIFIED: {
 		struct uidset tmp = UIDSET_INIT;
-		bool ok = count == 1 &&
-		          get_uidset(&args[0], set != NULL ? set : &tmp, NULL);
+		bool ok =
+		    count == 1 &&
+		    get_uidset(&args[0], set != NULL ? set : &tmp, NULL, NULL);
 
 		uidset_free(&tmp);
 		if (!ok)

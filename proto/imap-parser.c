@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "limits.h"
+#include "xmalloc.h"
 
 /*
  * The parser runs one byte-level state machine twice per response. The first
@@ -155,10 +156,8 @@ arena_alloc(struct imap_parser *p, size_t size, size_t align)
 	if (bsize < size)
 		bsize = size;
 	if (bsize > SIZE_MAX - sizeof(*blk))
-		return NULL;
-	blk = malloc(sizeof(*blk) + bsize);
-	if (blk == NULL)
-		return NULL;
+		xmalloc_fatal(bsize);
+	blk = xmalloc(sizeof(*blk) + bsize);
 	blk->size = bsize;
 	blk->used = size;
 	blk->next = p->arena;
@@ -254,18 +253,10 @@ arena_strndup(struct imap_parser *p, const char *s, size_t len, bool upper)
 	char *r = arena_alloc(p, len + 1, 1);
 	size_t i;
 
-	if (r == NULL)
-		return NULL;
 	for (i = 0; i < len; i++)
 		r[i] = upper && s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i];
 	r[len] = '\0';
 	return r;
-}
-
-static int
-parser_oom(struct imap_parser *p)
-{
-	return parser_fail(p, "out of memory building a response");
 }
 
 /* Build mode: a new argument slot in the current list. */
@@ -308,8 +299,6 @@ builder_close(struct imap_parser *p, struct builder *b,
 	n = b->top - start;
 	items = arena_alloc(p, (n > 0 ? n : 1) * sizeof(*items),
 	                    _Alignof(struct imap_arg));
-	if (items == NULL)
-		return parser_oom(p);
 	if (n > 0)
 		memcpy(items, b->scratch + start, n * sizeof(*items));
 	else
@@ -332,8 +321,7 @@ emit_atom(struct imap_parser *p, struct builder *b, const char *s, size_t len)
 	if ((arg = builder_push(p, b, IMAP_ARG_ATOM)) == NULL)
 		return -1;
 	arg->len = len;
-	if ((arg->str = arena_strndup(p, s, len, false)) == NULL)
-		return parser_oom(p);
+	arg->str = arena_strndup(p, s, len, false);
 	return 0;
 }
 
@@ -348,8 +336,7 @@ emit_quoted(struct imap_parser *p, struct builder *b, const char *s, size_t len)
 		return 0;
 	if ((arg = builder_push(p, b, IMAP_ARG_STRING)) == NULL)
 		return -1;
-	if ((out = arena_alloc(p, len + 1, 1)) == NULL)
-		return parser_oom(p);
+	out = arena_alloc(p, len + 1, 1);
 	for (i = 0; i < len; i++) {
 		if (s[i] == '\\' && i + 1 < len)
 			i++;
@@ -371,8 +358,7 @@ open_spill(struct imap_parser *p)
 	if (fd >= 0)
 		return fd;
 	/* Filesystems without O_TMPFILE: a named file, unlinked at once. */
-	if (asprintf(&path, "%s/imapsync-literal.XXXXXX", p->spill_dir) < 0)
-		return -1;
+	path = xasprintf("%s/imapsync-literal.XXXXXX", p->spill_dir);
 	fd = mkostemp(path, O_CLOEXEC);
 	if (fd >= 0)
 		unlink(path);
@@ -451,7 +437,7 @@ literal_begin(struct imap_parser *p, struct parser_scan *s, struct builder *b,
 		return -1;
 	arg->literal8 = s->lit8;
 	arg->str = arena_strndup(p, d, 0, false);
-	return arg->str == NULL ? parser_oom(p) : 0;
+	return 0;
 }
 
 /* Inline literal bytes: skipped over in scan mode, copied in build mode. */
@@ -477,7 +463,7 @@ literal_data(struct imap_parser *p, struct parser_scan *s, struct builder *b,
 	arg->literal8 = s->lit8;
 	arg->len = (size_t)s->lit_size;
 	arg->str = arena_strndup(p, d + s->tok, arg->len, false);
-	return arg->str == NULL ? parser_oom(p) : 1;
+	return 1;
 }
 
 /* Move the literal bytes at the scan position out to its spill file, so
@@ -548,9 +534,8 @@ word_end(struct imap_parser *p, struct parser_scan *s, struct builder *b,
 	if (!s->untagged && !s->status && p->after_malformed)
 		return parser_fail(p, "tagged response without a status");
 	s->fetch = len == 5 && strncasecmp(w, "FETCH", 5) == 0;
-	if (b != NULL &&
-	    (b->resp->name = arena_strndup(p, w, len, true)) == NULL)
-		return parser_oom(p);
+	if (b != NULL)
+		b->resp->name = arena_strndup(p, w, len, true);
 	if (eol) {
 		/* "A1 OK" with no text; the end-of-line states take it. */
 		s->tok = s->pos;
@@ -570,9 +555,8 @@ code_name_end(struct imap_parser *p, struct parser_scan *s, struct builder *b,
 
 	if (len == 0)
 		return parser_fail(p, "empty response code");
-	if (b != NULL &&
-	    (b->resp->code = arena_strndup(p, d + s->tok, len, true)) == NULL)
-		return parser_oom(p);
+	if (b != NULL)
+		b->resp->code = arena_strndup(p, d + s->tok, len, true);
 	s->pos++;
 	if (c == ']') {
 		s->state = ST_AFTER_CODE;
@@ -590,7 +574,7 @@ text_end(struct imap_parser *p, struct parser_scan *s, struct builder *b,
 	if (b == NULL)
 		return 0;
 	b->resp->text = arena_strndup(p, d + s->tok, s->pos - s->tok, false);
-	return b->resp->text == NULL ? parser_oom(p) : 0;
+	return 0;
 }
 
 /* A CR or LF where the response may end. */
@@ -853,11 +837,10 @@ parser_run(struct imap_parser *p, struct parser_scan *s, struct builder *b,
 			break;
 		case ST_TAG:
 			if (c == ' ') {
-				if (b != NULL &&
-				    (b->resp->tag = arena_strndup(
-				         p, d + s->tok, s->pos - s->tok,
-				         false)) == NULL)
-					ret = parser_oom(p);
+				if (b != NULL)
+					b->resp->tag = arena_strndup(
+					    p, d + s->tok, s->pos - s->tok,
+					    false);
 				s->pos++;
 				s->state = ST_WORD_START;
 			} else if (c == '\r' || c == '\n') {
@@ -1057,8 +1040,6 @@ parser_build(struct imap_parser *p)
 	                        _Alignof(struct imap_arg));
 	b.frames =
 	    arena_alloc(p, b.max_frames * sizeof(*b.frames), _Alignof(size_t));
-	if (b.scratch == NULL || b.frames == NULL)
-		return parser_oom(p);
 	b.frames[b.nframes++] = 0;
 	ret = parser_run(p, &s, &b, p->scan.pos);
 	if (ret < 0)
@@ -1089,11 +1070,9 @@ parser_build(struct imap_parser *p)
 struct imap_parser *
 imap_parser_create(const struct imap_parser_settings *set)
 {
-	struct imap_parser *p = calloc(1, sizeof(*p));
+	struct imap_parser *p = xcalloc(1, sizeof(*p));
 	const char *dir;
 
-	if (p == NULL)
-		return NULL;
 	if (set != NULL)
 		p->set = *set;
 	if (p->set.max_line == 0)
@@ -1113,13 +1092,9 @@ imap_parser_create(const struct imap_parser_settings *set)
 		dir = getenv("TMPDIR");
 	if (dir == NULL || *dir == '\0')
 		dir = "/tmp";
-	p->spill_dir = strdup(dir);
+	p->spill_dir = xstrdup(dir);
 	p->set.spill_dir = p->spill_dir;
 	p->in = buf_create(p->set.max_response);
-	if (p->spill_dir == NULL || p->in == NULL) {
-		imap_parser_free(&p);
-		return NULL;
-	}
 	p->scan.state = ST_START;
 	return p;
 }

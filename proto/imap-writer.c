@@ -6,6 +6,7 @@
 #include "limits.h"
 #include "mutf7.h"
 #include "uidset.h"
+#include "xmalloc.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -54,11 +55,7 @@ writer_add_seg(struct imap_writer *w, enum seg_kind kind)
 
 	if (w->nsegs == w->alloc) {
 		size_t nalloc = w->alloc == 0 ? 8 : w->alloc * 2;
-		struct seg *n = realloc(w->segs, nalloc * sizeof(*n));
-
-		if (n == NULL)
-			return NULL;
-		w->segs = n;
+		w->segs = xreallocarray(w->segs, nalloc, sizeof(*w->segs));
 		w->alloc = nalloc;
 	}
 	s = &w->segs[w->nsegs++];
@@ -68,15 +65,40 @@ writer_add_seg(struct imap_writer *w, enum seg_kind kind)
 	return s;
 }
 
+/* Append to w->mem, which has no cap of its own (BUF_NO_CAP): only
+ * memory could run out before it. */
+static void
+writer_append(struct imap_writer *w, const void *data, size_t len)
+{
+	if (buf_append(w->mem, data, len) < 0)
+		xmalloc_fatal(len);
+}
+
+static void writer_printf(struct imap_writer *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+writer_printf(struct imap_writer *w, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = buf_vprintf(w->mem, fmt, ap);
+	va_end(ap);
+	if (ret < 0)
+		xmalloc_fatal(strlen(fmt));
+}
+
 /* Record that the bytes from off to the end of w->mem are a segment. */
-static int
+static void
 writer_mark(struct imap_writer *w, enum seg_kind kind, size_t off)
 {
 	size_t len = buf_len(w->mem) - off;
 	struct seg *s;
 
 	if (len == 0 && kind == SEG_MEM)
-		return 0;
+		return;
 	w->mem_left += len;
 	/* Extend the last segment only while it is still to be written: a
 	 * line added after the command went out (IDLE's DONE) is new. */
@@ -84,37 +106,29 @@ writer_mark(struct imap_writer *w, enum seg_kind kind, size_t off)
 		s = &w->segs[w->nsegs - 1];
 		if (s->kind == SEG_MEM && s->off + s->len == off) {
 			s->len += len;
-			return 0;
+			return;
 		}
 	}
 	s = writer_add_seg(w, kind);
-	if (s == NULL)
-		return -1;
 	s->off = off;
 	s->len = len;
-	return 0;
 }
 
-static int
+static void
 writer_text(struct imap_writer *w, enum seg_kind kind, const void *data,
             size_t len)
 {
 	size_t off = buf_len(w->mem);
 
-	if (buf_append(w->mem, data, len) < 0)
-		return -1;
-	return writer_mark(w, kind, off);
+	writer_append(w, data, len);
+	writer_mark(w, kind, off);
 }
 
-static int
+static void
 writer_literal_header(struct imap_writer *w, uint64_t len)
 {
-	struct seg *s = writer_add_seg(w, SEG_LIT);
-
-	if (s == NULL)
-		return -1;
-	s->len = len;
-	return writer_add_seg(w, SEG_WAIT) == NULL ? -1 : 0;
+	writer_add_seg(w, SEG_LIT)->len = len;
+	writer_add_seg(w, SEG_WAIT);
 }
 
 static bool
@@ -149,32 +163,30 @@ writer_is_quotable(const char *s, size_t len)
 
 /* An astring (allow_atom) or a string; secret marks the bytes that carry
  * the value so traces can hide them. */
-static int
+static void
 writer_string(struct imap_writer *w, const char *s, size_t len, bool allow_atom,
               bool secret)
 {
 	enum seg_kind kind = secret ? SEG_SECRET : SEG_MEM;
 	size_t off = buf_len(w->mem), i;
 
-	if (allow_atom && writer_is_atom(s, len))
-		return writer_text(w, kind, s, len);
-	if (writer_is_quotable(s, len)) {
-		if (buf_append_byte(w->mem, '"') < 0)
-			return -1;
-		for (i = 0; i < len; i++) {
-			if ((s[i] == '"' || s[i] == '\\') &&
-			    buf_append_byte(w->mem, '\\') < 0)
-				return -1;
-			if (buf_append_byte(w->mem, s[i]) < 0)
-				return -1;
-		}
-		if (buf_append_byte(w->mem, '"') < 0)
-			return -1;
-		return writer_mark(w, kind, off);
+	if (allow_atom && writer_is_atom(s, len)) {
+		writer_text(w, kind, s, len);
+		return;
 	}
-	if (writer_literal_header(w, len) < 0)
-		return -1;
-	return writer_text(w, secret ? SEG_SECRET : SEG_BODY, s, len);
+	if (writer_is_quotable(s, len)) {
+		writer_append(w, "\"", 1);
+		for (i = 0; i < len; i++) {
+			if (s[i] == '"' || s[i] == '\\')
+				writer_append(w, "\\", 1);
+			writer_append(w, &s[i], 1);
+		}
+		writer_append(w, "\"", 1);
+		writer_mark(w, kind, off);
+		return;
+	}
+	writer_literal_header(w, len);
+	writer_text(w, secret ? SEG_SECRET : SEG_BODY, s, len);
 }
 
 static void __attribute__((noreturn))
@@ -205,65 +217,60 @@ writer_directive(struct imap_writer *w, char d, va_list *ap,
 
 	switch (d) {
 	case 'a':
-		return buf_append_str(w->mem, va_arg(*ap, const char *)) < 0
-		           ? -1
-		           : writer_mark(w, SEG_MEM, off);
+		s = va_arg(*ap, const char *);
+		writer_text(w, SEG_MEM, s, strlen(s));
+		return 0;
 	case 's':
 	case 'q':
 	case 'P':
 		s = va_arg(*ap, const char *);
-		return writer_string(w, s, strlen(s), d != 'q', d == 'P');
+		writer_string(w, s, strlen(s), d != 'q', d == 'P');
+		return 0;
 	case 'm': {
 		struct buf *enc = buf_create(IMAP_MAX_MAILBOX_NAME);
-		int ret;
 
 		s = va_arg(*ap, const char *);
-		if (enc == NULL)
-			return -1;
 		if (mutf7_encode(s, strlen(s), enc, error_r) < 0) {
 			buf_free(&enc);
 			return -2;
 		}
-		ret =
-		    writer_string(w, buf_data(enc), buf_len(enc), true, false);
+		writer_string(w, buf_data(enc), buf_len(enc), true, false);
 		buf_free(&enc);
-		return ret;
+		return 0;
 	}
 	case 'u':
-		if (buf_printf(w->mem, "%u", va_arg(*ap, unsigned)) < 0)
-			return -1;
-		return writer_mark(w, SEG_MEM, off);
+		writer_printf(w, "%u", va_arg(*ap, unsigned));
+		writer_mark(w, SEG_MEM, off);
+		return 0;
 	case 'U':
-		if (buf_printf(w->mem, "%" PRIu64, va_arg(*ap, uint64_t)) < 0)
-			return -1;
-		return writer_mark(w, SEG_MEM, off);
+		writer_printf(w, "%" PRIu64, va_arg(*ap, uint64_t));
+		writer_mark(w, SEG_MEM, off);
+		return 0;
 	case 'd':
-		if (buf_printf(w->mem, "%d", va_arg(*ap, int)) < 0)
-			return -1;
-		return writer_mark(w, SEG_MEM, off);
+		writer_printf(w, "%d", va_arg(*ap, int));
+		writer_mark(w, SEG_MEM, off);
+		return 0;
 	case 'S':
 		if (uidset_format(va_arg(*ap, const struct uidset *), w->mem) <
 		    0)
-			return -1;
-		return writer_mark(w, SEG_MEM, off);
+			xmalloc_fatal(IMAP_MAX_UIDSET_CMD);
+		writer_mark(w, SEG_MEM, off);
+		return 0;
 	case 'L': {
 		const void *data = va_arg(*ap, const void *);
 		size_t len = va_arg(*ap, size_t);
 
-		if (writer_literal_header(w, len) < 0)
-			return -1;
-		return writer_text(w, SEG_BODY, data, len);
+		writer_literal_header(w, len);
+		writer_text(w, SEG_BODY, data, len);
+		return 0;
 	}
 	case 'F': {
 		int fd = va_arg(*ap, int);
 		uint64_t len = va_arg(*ap, uint64_t);
 		struct seg *seg;
 
-		if (writer_literal_header(w, len) < 0)
-			return -1;
+		writer_literal_header(w, len);
 		seg = writer_add_seg(w, SEG_FD);
-		if (seg == NULL)
-			return -1;
 		seg->len = len;
 		seg->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		if (seg->fd < 0) {
@@ -273,7 +280,8 @@ writer_directive(struct imap_writer *w, char d, va_list *ap,
 		return 0;
 	}
 	case '%':
-		return writer_text(w, SEG_MEM, "%", 1);
+		writer_text(w, SEG_MEM, "%", 1);
+		return 0;
 	default:
 		return -3;
 	}
@@ -282,17 +290,11 @@ writer_directive(struct imap_writer *w, char d, va_list *ap,
 struct imap_writer *
 imap_writer_begin(const char *tag)
 {
-	struct imap_writer *w = calloc(1, sizeof(*w));
+	struct imap_writer *w = xcalloc(1, sizeof(*w));
 
-	if (w == NULL || (w->mem = buf_create(SIZE_MAX / 2)) == NULL) {
-		free(w);
-		return NULL;
-	}
-	if (writer_text(w, SEG_MEM, tag, strlen(tag)) < 0 ||
-	    writer_text(w, SEG_MEM, " ", 1) < 0) {
-		imap_writer_free(&w);
-		return NULL;
-	}
+	w->mem = buf_create(BUF_NO_CAP);
+	writer_text(w, SEG_MEM, tag, strlen(tag));
+	writer_text(w, SEG_MEM, " ", 1);
 	return w;
 }
 
@@ -312,7 +314,7 @@ imap_writer_add(struct imap_writer *w, const char *fmt, va_list ap,
 			lit = strchr(p, '%');
 			if (lit == NULL)
 				lit = p + strlen(p);
-			ret = writer_text(w, SEG_MEM, p, lit - p);
+			writer_text(w, SEG_MEM, p, lit - p);
 			p = lit - 1;
 			continue;
 		}
@@ -322,15 +324,13 @@ imap_writer_add(struct imap_writer *w, const char *fmt, va_list ap,
 			writer_bad_fmt(fmt, p - 1);
 	}
 	va_end(aq);
-	if (ret == -1)
-		*error_r = "out of memory";
 	return ret < 0 ? -1 : 0;
 }
 
-int
+void
 imap_writer_end(struct imap_writer *w)
 {
-	return writer_text(w, SEG_MEM, "\r\n", 2);
+	writer_text(w, SEG_MEM, "\r\n", 2);
 }
 
 struct imap_writer *
@@ -339,19 +339,11 @@ imap_writer_create(const char *tag, const char *fmt, va_list ap,
 {
 	struct imap_writer *w = imap_writer_begin(tag);
 
-	if (w == NULL) {
-		*error_r = "out of memory";
-		return NULL;
-	}
 	if (imap_writer_add(w, fmt, ap, error_r) < 0) {
 		imap_writer_free(&w);
 		return NULL;
 	}
-	if (imap_writer_end(w) < 0) {
-		*error_r = "out of memory";
-		imap_writer_free(&w);
-		return NULL;
-	}
+	imap_writer_end(w);
 	return w;
 }
 
@@ -427,14 +419,12 @@ imap_writer_set_caps(struct imap_writer *w, uint64_t caps)
 	writer_skip_nops(w);
 }
 
-int
+void
 imap_writer_add_line(struct imap_writer *w, const void *data, size_t len,
                      bool secret)
 {
-	if (writer_text(w, secret ? SEG_SECRET : SEG_MEM, data, len) < 0 ||
-	    writer_text(w, SEG_MEM, "\r\n", 2) < 0)
-		return -1;
-	return 0;
+	writer_text(w, secret ? SEG_SECRET : SEG_MEM, data, len);
+	writer_text(w, SEG_MEM, "\r\n", 2);
 }
 
 static size_t
@@ -630,12 +620,11 @@ imap_writer_trace(struct imap_writer *w, int debug, imap_writer_trace_fn *fn,
 {
 	struct buf *text;
 	char hdr[32];
+	int full = 0;
 
 	if (w->traced >= w->nsegs)
 		return;
-	text = buf_create(SIZE_MAX / 2);
-	if (text == NULL)
-		return;
+	text = buf_create(BUF_NO_CAP);
 	if (debug >= 2)
 		buf_set_secret(text);
 	while (w->traced < w->nsegs) {
@@ -645,31 +634,34 @@ imap_writer_trace(struct imap_writer *w, int debug, imap_writer_trace_fn *fn,
 			break;
 		switch (s->kind) {
 		case SEG_MEM:
-			buf_append(text, buf_data(w->mem) + s->off, s->len);
+			full |=
+			    buf_append(text, buf_data(w->mem) + s->off, s->len);
 			break;
 		case SEG_SECRET:
 			if (debug >= 2)
-				buf_append(text, buf_data(w->mem) + s->off,
-				           s->len);
+				full |= buf_append(
+				    text, buf_data(w->mem) + s->off, s->len);
 			else
-				buf_append_str(text, "<redacted>");
+				full |= buf_append_str(text, "<redacted>");
 			break;
 		case SEG_BODY:
 			if (debug >= 2)
-				buf_append(text, buf_data(w->mem) + s->off,
-				           s->len);
+				full |= buf_append(
+				    text, buf_data(w->mem) + s->off, s->len);
 			else
-				buf_printf(text, "{%" PRIu64 " bytes}", s->len);
+				full |= buf_printf(text, "{%" PRIu64 " bytes}",
+				                   s->len);
 			break;
 		case SEG_FD:
 			if (debug >= 2)
 				writer_trace_fd(s, text);
 			else
-				buf_printf(text, "{%" PRIu64 " bytes}", s->len);
+				full |= buf_printf(text, "{%" PRIu64 " bytes}",
+				                   s->len);
 			break;
 		case SEG_LIT:
-			buf_append(text, hdr,
-			           writer_lit_header(s, hdr, sizeof(hdr)));
+			full |= buf_append(
+			    text, hdr, writer_lit_header(s, hdr, sizeof(hdr)));
 			break;
 		case SEG_WAIT:
 		case SEG_NOP:
@@ -677,6 +669,9 @@ imap_writer_trace(struct imap_writer *w, int debug, imap_writer_trace_fn *fn,
 		}
 		w->traced++;
 	}
+	/* BUF_NO_CAP: only memory could have run out. */
+	if (full != 0)
+		xmalloc_fatal(buf_len(text));
 	writer_trace_emit(text, fn, ctx);
 	buf_free(&text);
 }

@@ -23,17 +23,18 @@ struct imap_writer;
 /* Build "tag " + fmt + CRLF. Returns NULL with *error_r (static text) when
  * an argument cannot be written (a %m name that is not valid UTF-8, a
  * %F fd that cannot be dup()ed); aborts on a malformed fmt. The caller
- * owns the result (imap_writer_free). */
+ * owns the result (imap_writer_free). A command has no cap of its own:
+ * what goes in is bounded by its callers (IMAP_MAX_UIDSET_CMD...). */
 struct imap_writer *imap_writer_create(const char *tag, const char *fmt,
                                        va_list ap, const char **error_r);
 /* The same in pieces: begin writes "tag ", add appends fmt (the first
  * piece starts with the command name, later ones with a space), end adds
  * the CRLF. add fails like imap_writer_create() (the writer is then
- * unusable: free it); begin returns NULL and end -1 out of memory. */
+ * unusable: free it). */
 struct imap_writer *imap_writer_begin(const char *tag);
 int imap_writer_add(struct imap_writer *w, const char *fmt, va_list ap,
-                    const char **error_r);
-int imap_writer_end(struct imap_writer *w);
+                    const char **error_r) __attribute__((warn_unused_result));
+void imap_writer_end(struct imap_writer *w);
 /* imap_writer_create() with variable arguments. */
 struct imap_writer *imap_writer_createf(const char *tag, const char **error_r,
                                         const char *fmt, ...);
@@ -51,9 +52,9 @@ void imap_writer_release(struct imap_writer *w);
 void imap_writer_set_caps(struct imap_writer *w, uint64_t caps);
 
 /* Append a line (CRLF added) to send after what is queued: an answer to a
- * continuation request. secret: redacted in traces. -1 out of memory. */
-int imap_writer_add_line(struct imap_writer *w, const void *data, size_t len,
-                         bool secret);
+ * continuation request. secret: redacted in traces. */
+void imap_writer_add_line(struct imap_writer *w, const void *data, size_t len,
+                          bool secret);
 
 /* Copy up to size bytes from the cursor into dest and advance. Returns the
  * bytes copied; 0 when stalled (imap_writer_stalled) or finished; -1 with

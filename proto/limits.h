@@ -5,6 +5,8 @@
 #ifndef PROTO_LIMITS_H
 #define PROTO_LIMITS_H
 
+#include <stdint.h>
+
 /* Bytes of one response outside its literals (the "line"), counting every
  * line of a response that continues after a literal. */
 #define IMAP_MAX_LINE (1024 * 1024)
@@ -67,6 +69,18 @@
  * transfer goes on, a server trickling a byte now and then does not. */
 #define IMAP_MIN_RATE 1024
 
+/* Bytes gathered into one buffer per write(2) on a connection (its
+ * memory, each connection). */
+#define IMAP_CONN_OBUF_SIZE (256 * 1024)
+
+/* Bytes of a tunnel command's stderr read before its file is emptied
+ * (the last lines are quoted in an error; ssh may say much). */
+#define IMAP_TUNNEL_STDERR_KEEP (64 * 1024)
+
+/* Bytes of a MAILBOXID or X-GUID (RFC 8474: objectid = 1*255(ALPHA /
+ * DIGIT / "_" / "-")); a longer one is refused. */
+#define IMAP_MAX_OBJECTID 255
+
 /* Bytes of the password a password-command may print. */
 #define IMAP_MAX_PASSWORD 4096
 
@@ -74,6 +88,22 @@
  * the rest is counted, not shown: a 1 MiB line (IMAP_MAX_LINE) must not
  * flood the log. */
 #define IMAP_MAX_TRACE_LINE (64 * 1024)
+
+/* The cap of a buffer that holds only what the program itself puts in,
+ * bounded by its callers rather than by a peer: a command being built
+ * (whose UID sets are split at IMAP_MAX_UIDSET_CMD, whose literals are
+ * messages already within IMAP_MAX_LITERAL), a trace line before it is
+ * cut at IMAP_MAX_TRACE_LINE. Memory runs out (xmalloc_fatal()) before
+ * this is reached. */
+#define BUF_NO_CAP (SIZE_MAX / 2)
+
+/* The largest config file read (interimap's are a few hundred bytes):
+ * the user's, read whole into memory. */
+#define CONFIG_MAX_FILE_SIZE (1024 * 1024)
+
+/* Nesting of log-prefix's %?X?...?...? conditionals (the parser
+ * recurses once a level). */
+#define LOG_PREFIX_MAX_DEPTH 32
 
 /* The client's own text buffers. Each is capped, as every struct buf
  * is; these say how far, and what happens past it. */
@@ -87,14 +117,26 @@
 #define LOG_MAX_PROGRESS_LINE 4096
 
 /* Bytes of a UID set written into a log line ("Added 3 UID(s) 1:3 <-
- * 7:9"): a longer set is shown as "(too many)" (sync_uids_str()). */
+ * 7:9", "would expunge ... UID(s) 1:3"): a longer set is shown as
+ * "(too many)" (sync_uids_str()). */
 #define SYNC_MAX_LOGGED_UIDS (1024 * 1024)
 
 /* Bytes of one message's flag list in canonical form (sorted, one space
- * between flags). A server's list longer than this fails the mailbox
- * with "bad FLAGS for UID n"; the union of two lists that conflict is
- * built in a buffer of the same cap. */
-#define SYNC_MAX_FLAGS_TEXT (64 * 1024)
+ * between flags). A FLAGS list is part of one response line, so any list
+ * a server can send fits: a longer line fails the connection first
+ * (IMAP_MAX_LINE). */
+#define SYNC_MAX_FLAGS_TEXT IMAP_MAX_LINE
+
+/* Bytes of the flags two lists that conflict are merged into: their
+ * union at most (flags_union(), flags_merge3()), so the merge of any two
+ * lists a server can send never fails. A server that accepts such a
+ * STORE and then sends the list back on a line too long fails its
+ * connection with IMAP_MAX_LINE named. */
+#define SYNC_MAX_FLAGS_MERGED (2 * SYNC_MAX_FLAGS_TEXT + 1)
+
+/* Bytes of the "+FLAG from local, ..." text said of a merge: a log
+ * line's worth; longer, it ends in "...". */
+#define SYNC_MAX_FLAG_CHANGES LOG_MAX_LINE
 
 /* Bytes of the LIST command's patterns (the MAILBOX arguments, or
  * list-mailbox): the user's, not a server's. */

@@ -14,13 +14,13 @@ struct buf;
  * a name is at most IMAP_MAX_MAILBOX_NAME bytes. On error out is left as
  * it was. */
 int mutf7_encode(const char *utf8, size_t len, struct buf *out,
-		 const char **error_r);
+                 const char **error_r) __attribute__((warn_unused_result));
 /* Append the UTF-8 form of a modified UTF-7 name to out. -1 with *error_r
  * on invalid input: a non-ASCII or control byte, an unterminated "&"
  * section, bad base64, padding bits that are not zero, an encoded
  * printable ASCII character, "&-" style sequences that are not minimal,
  * broken surrogate pairs, or two encoded sections back to back. */
 int mutf7_decode(const char *mutf7, size_t len, struct buf *out,
-		 const char **error_r);
+                 const char **error_r) __attribute__((warn_unused_result));
 
 #endif

@@ -12,6 +12,7 @@
 #include "sasl.h"
 
 #include "limits.h"
+#include "xmalloc.h"
 
 #include <openssl/evp.h>
 #include <sodium.h>
@@ -47,10 +48,8 @@ sasl_base64_encode(const void *data, size_t len)
 {
 	size_t size =
 	    sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
-	char *out = malloc(size);
+	char *out = xmalloc(size);
 
-	if (out == NULL)
-		return NULL;
 	sodium_bin2base64(out, size, data, len, sodium_base64_VARIANT_ORIGINAL);
 	return out;
 }
@@ -63,9 +62,7 @@ sasl_base64_decode(const char *b64, size_t len, char **out_r, size_t *len_r)
 
 	if (max > IMAP_MAX_SASL_CHALLENGE)
 		return -1;
-	out = malloc(max + 1);
-	if (out == NULL)
-		return -1;
+	out = xmalloc(max + 1);
 	if (sodium_base642bin((unsigned char *)out, max, b64, len, NULL, &n,
 	                      NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
 		sodium_memzero(out, max);
@@ -84,10 +81,8 @@ sasl_plain(const char *authzid, const char *user, const char *password)
 	size_t zlen = authzid != NULL ? strlen(authzid) : 0;
 	size_t ulen = strlen(user), plen = strlen(password);
 	size_t len = zlen + 1 + ulen + 1 + plen;
-	char *msg = malloc(len), *b64;
+	char *msg = xmalloc(len), *b64;
 
-	if (msg == NULL)
-		return NULL;
 	memcpy(msg, authzid != NULL ? authzid : "", zlen);
 	msg[zlen] = '\0';
 	memcpy(msg + zlen + 1, user, ulen);
@@ -108,9 +103,7 @@ scram_escape(const char *user)
 
 	for (i = 0; user[i] != '\0'; i++)
 		n += user[i] == ',' || user[i] == '=' ? 3 : 1;
-	out = p = malloc(n + 1);
-	if (out == NULL)
-		return NULL;
+	out = p = xmalloc(n + 1);
 	for (i = 0; user[i] != '\0'; i++) {
 		if (user[i] == ',') {
 			memcpy(p, "=2C", 3);
@@ -129,21 +122,17 @@ scram_escape(const char *user)
 struct sasl_scram *
 sasl_scram_create(const char *user, const char *password, const char *nonce)
 {
-	struct sasl_scram *s = calloc(1, sizeof(*s));
+	struct sasl_scram *s = xcalloc(1, sizeof(*s));
 	uint8_t raw[SCRAM_NONCE_BYTES];
 
-	if (s == NULL)
-		return NULL;
 	s->user = scram_escape(user);
-	s->password = strdup(password);
+	s->password = xstrdup(password);
 	if (nonce != NULL) {
-		s->nonce = strdup(nonce);
+		s->nonce = xstrdup(nonce);
 	} else {
 		randombytes_buf(raw, sizeof(raw));
 		s->nonce = sasl_base64_encode(raw, sizeof(raw));
 	}
-	if (s->user == NULL || s->password == NULL || s->nonce == NULL)
-		sasl_scram_free(&s);
 	return s;
 }
 
@@ -166,18 +155,9 @@ sasl_scram_free(struct sasl_scram **sp)
 char *
 sasl_scram_client_first(struct sasl_scram *s)
 {
-	char *msg;
-
 	free(s->client_first_bare);
-	s->client_first_bare = NULL;
-	if (asprintf(&s->client_first_bare, "n=%s,r=%s", s->user, s->nonce) <
-	    0) {
-		s->client_first_bare = NULL;
-		return NULL;
-	}
-	if (asprintf(&msg, "n,,%s", s->client_first_bare) < 0)
-		return NULL;
-	return msg;
+	s->client_first_bare = xasprintf("n=%s,r=%s", s->user, s->nonce);
+	return xasprintf("n,,%s", s->client_first_bare);
 }
 
 /* The value of attribute a ("r", "s", "i") in a SCRAM message, or NULL;
@@ -260,14 +240,11 @@ sasl_scram_client_final(struct sasl_scram *s, const char *server_first,
 		sasl_free_secret(salt);
 		return NULL;
 	}
-	*error_r = "out of memory";
-	if (asprintf(&without_proof, "c=biws,r=%.*s", (int)rlen, r) < 0)
-		without_proof = NULL;
-	else if (asprintf(&auth, "%s,%.*s,%s", s->client_first_bare, (int)len,
-	                  server_first, without_proof) < 0)
-		auth = NULL;
-	if (auth == NULL ||
-	    PKCS5_PBKDF2_HMAC(s->password, strlen(s->password),
+	without_proof = xasprintf("c=biws,r=%.*s", (int)rlen, r);
+	auth = xasprintf("%s,%.*s,%s", s->client_first_bare, (int)len,
+	                 server_first, without_proof);
+	*error_r = "SCRAM key derivation failed (OpenSSL)";
+	if (PKCS5_PBKDF2_HMAC(s->password, strlen(s->password),
 	                      (const unsigned char *)salt, salt_len,
 	                      (int)iterations, EVP_sha256(), sizeof(salted),
 	                      salted) != 1)
@@ -281,9 +258,7 @@ sasl_scram_client_final(struct sasl_scram *s, const char *server_first,
 	hmac(skey, sizeof(skey), auth, strlen(auth), s->server_signature);
 	s->have_signature = true;
 	proof64 = sasl_base64_encode(ckey, sizeof(ckey));
-	if (proof64 == NULL ||
-	    asprintf(&msg, "%s,p=%s", without_proof, proof64) < 0)
-		msg = NULL;
+	msg = xasprintf("%s,p=%s", without_proof, proof64);
 out:
 	sodium_memzero(salted, sizeof(salted));
 	sodium_memzero(ckey, sizeof(ckey));
@@ -296,20 +271,24 @@ out:
 	return msg;
 }
 
+/* The text of the server's own SCRAM error (HACKING.md, "Error
+ * text"). */
+static char sasl_error[128];
+
 int
 sasl_scram_server_final(struct sasl_scram *s, const char *server_final,
                         size_t len, const char **error_r)
 {
-	static char error[128];
 	const char *v, *e;
 	size_t vlen, elen, n;
 	char *sig = NULL;
 	int ret = -1;
 
 	if ((e = scram_attr(server_final, len, 'e', &elen)) != NULL) {
-		snprintf(error, sizeof(error), "the server said: %.*s",
-		         (int)(elen > 64 ? 64 : elen), e);
-		*error_r = error;
+		snprintf(sasl_error, sizeof(sasl_error),
+		         "the server said: %.*s", (int)(elen > 64 ? 64 : elen),
+		         e);
+		*error_r = sasl_error;
 		return -1;
 	}
 	*error_r = "the server did not prove it knows the password "

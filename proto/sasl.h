@@ -24,8 +24,7 @@ int sasl_base64_decode(const char *b64, size_t len, char **out_r,
                        size_t *len_r);
 
 /* The PLAIN message "authzid NUL user NUL password", base64-encoded;
- * authzid may be NULL. NULL if a part holds a NUL (impossible from C
- * strings) or memory ran out. */
+ * authzid may be NULL. */
 char *sasl_plain(const char *authzid, const char *user, const char *password);
 
 /* A SCRAM-SHA-256 exchange for user and password (both copied, the

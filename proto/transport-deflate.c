@@ -9,6 +9,7 @@
 #include "transport.h"
 
 #include "limits.h"
+#include "xmalloc.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -30,7 +31,7 @@ struct deflate_layer {
 	bool in_eof, out_dirty;
 };
 
-static __thread char deflate_create_error[256];
+static char deflate_create_error[256];
 
 static void
 deflate_sync(struct deflate_layer *d)
@@ -240,14 +241,9 @@ static const struct transport_vfuncs deflate_vfuncs = {
 struct transport *
 transport_deflate_create(struct transport *lower, const char **error_r)
 {
-	struct deflate_layer *d = calloc(1, sizeof(*d));
+	struct deflate_layer *d = xcalloc(1, sizeof(*d));
 
 	*error_r = deflate_create_error;
-	if (d == NULL) {
-		snprintf(deflate_create_error, sizeof(deflate_create_error),
-		         "out of memory");
-		return NULL;
-	}
 	/* RFC 4978: raw deflate; the window as large as the server may
 	 * use. */
 	if (inflateInit2(&d->in, -15) != Z_OK) {

@@ -7,6 +7,7 @@
 #include "transport.h"
 
 #include "limits.h"
+#include "xmalloc.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -45,7 +46,7 @@ struct socks5 {
 	char target[300];
 };
 
-static __thread char socks5_create_error[512];
+static char socks5_create_error[512];
 
 static const char *
 socks5_reply_text(unsigned rep)
@@ -393,14 +394,10 @@ transport_socks5_create(struct transport *lower, const char *host,
                         const char *password, bool remote_dns,
                         const char **error_r)
 {
-	struct socks5 *s = calloc(1, sizeof(*s));
+	struct socks5 *s = xcalloc(1, sizeof(*s));
 	unsigned char greet[4] = {5, 1, 0, 0};
 	size_t ulen, plen;
 
-	if (s == NULL) {
-		*error_r = "out of memory";
-		return NULL;
-	}
 	s->t.v = &socks5_vfuncs;
 	snprintf(s->target, sizeof(s->target), "%s port %s", host, port);
 	if (socks5_request(s, host, port, remote_dns, error_r) < 0) {

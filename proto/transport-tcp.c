@@ -5,6 +5,7 @@
  * Until the connect completes, reads and writes return EAGAIN and the
  * transport waits for POLLOUT; a refused address moves on to the next. */
 #include "transport.h"
+#include "xmalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +28,7 @@ struct tcp {
 	int last_err;
 };
 
-static __thread char tcp_create_error[512];
+static char tcp_create_error[512];
 
 /* Start connecting to tc->ai or the next address that accepts a socket;
  * 0 when a connect is under way (or done), -1 when none is left. */
@@ -231,13 +232,7 @@ transport_tcp_connect(const char *host, const char *port, bool keepalive,
 		         r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
 		return NULL;
 	}
-	tc = calloc(1, sizeof(*tc));
-	if (tc == NULL) {
-		freeaddrinfo(res);
-		snprintf(tcp_create_error, sizeof(tcp_create_error),
-		         "out of memory");
-		return NULL;
-	}
+	tc = xcalloc(1, sizeof(*tc));
 	tc->t.v = &tcp_vfuncs;
 	tc->fd = -1;
 	tc->keepalive = keepalive;

@@ -10,6 +10,7 @@
  * callback that lets the handshake finish, so the error can name the
  * fingerprint a user may choose to pin. */
 #include "transport.h"
+#include "xmalloc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,7 +44,7 @@ struct tls {
 	int verify_err; /* first chain or name error, X509_V_OK if none */
 };
 
-static __thread char tls_create_error[512];
+static char tls_create_error[512];
 static BIO_METHOD *tls_bio_method;
 
 static int
@@ -483,26 +484,25 @@ transport_tls_create(struct transport *lower,
                      const struct transport_tls_settings *set,
                      const char **error_r)
 {
-	struct tls *tl = calloc(1, sizeof(*tl));
+	struct tls *tl = xcalloc(1, sizeof(*tl));
 	unsigned char ipbuf[16];
 	BIO_METHOD *meth = tls_bio_get_method();
 	BIO *bio;
 	int v;
 
 	*error_r = tls_create_error;
-	if (tl == NULL || meth == NULL) {
+	if (meth == NULL) {
 		free(tl);
 		snprintf(tls_create_error, sizeof(tls_create_error),
-		         "out of memory");
+		         "TLS: cannot create a BIO method (OpenSSL)");
 		return NULL;
 	}
 	tl->t.v = &tls_vfuncs;
 	tl->verify = set->verify;
 	tl->verify_err = X509_V_OK;
 	snprintf(tl->host, sizeof(tl->host), "%s", set->host);
-	if (set->fingerprints != NULL &&
-	    (tl->fingerprints = strdup(set->fingerprints)) == NULL)
-		return tls_fail(tl, "%s", "out of memory");
+	if (set->fingerprints != NULL)
+		tl->fingerprints = xstrdup(set->fingerprints);
 	tl->ctx = SSL_CTX_new(TLS_client_method());
 	if (tl->ctx == NULL)
 		return tls_fail(tl, "TLS: %s", NULL);

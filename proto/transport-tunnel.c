@@ -15,7 +15,9 @@
  * null_stderr) and keeps the last line, which the error message quotes
  * when the command ends: "exited with status 255: ssh: connect to host
  * ... Connection refused" says what "exited with status 255" does not. */
+#include "limits.h"
 #include "transport.h"
+#include "xmalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,8 +41,6 @@
  * it, so its exit status can explain the end. */
 #define TUNNEL_EOF_REAP_MS 500
 
-/* The stderr file is emptied once we have read this much of it. */
-#define TUNNEL_STDERR_KEEP (64 * 1024)
 /* How much of each of the command's last stderr lines an error message
  * quotes, and how many lines: ssh names a bad config line in one and says
  * what is wrong with it in the next. */
@@ -67,7 +67,7 @@ struct tunnel {
 	char err_joined[TUNNEL_STDERR_LINES * (TUNNEL_STDERR_LINE + 3)];
 };
 
-static __thread char tunnel_create_error[512];
+static char tunnel_create_error[512];
 
 static void
 sleep_ms(long ms)
@@ -136,7 +136,8 @@ tunnel_stderr_pump(struct tunnel *tu)
 	}
 	/* Bytes written between the last read and this truncation are
 	 * lost: a bounded file is worth a rare missing message line. */
-	if (tu->err_off >= TUNNEL_STDERR_KEEP && ftruncate(tu->err_fd, 0) == 0)
+	if (tu->err_off >= IMAP_TUNNEL_STDERR_KEEP &&
+	    ftruncate(tu->err_fd, 0) == 0)
 		tu->err_off = 0;
 }
 
@@ -334,8 +335,8 @@ static const struct transport_vfuncs tunnel_vfuncs = {
     .destroy = tunnel_destroy,
 };
 
-/* argv for the command: sh -c, or its words. Returns NULL on no memory;
- * *words_r is what to free (NULL for the shell form). */
+/* argv for the command: sh -c, or its words; *words_r is what to free
+ * (NULL for the shell form). */
 static char **
 tunnel_argv(const char *command, char **words_r)
 {
@@ -344,21 +345,14 @@ tunnel_argv(const char *command, char **words_r)
 
 	*words_r = NULL;
 	if (strpbrk(command, TUNNEL_SHELL_CHARS) != NULL) {
-		argv = calloc(4, sizeof(*argv));
-		if (argv == NULL)
-			return NULL;
+		argv = xcalloc(4, sizeof(*argv));
 		argv[0] = (char *)"/bin/sh";
 		argv[1] = (char *)"-c";
 		argv[2] = (char *)command;
 		return argv;
 	}
-	p = strdup(command);
-	argv = calloc(len / 2 + 2, sizeof(*argv));
-	if (p == NULL || argv == NULL) {
-		free(p);
-		free(argv);
-		return NULL;
-	}
+	p = xstrdup(command);
+	argv = xcalloc(len / 2 + 2, sizeof(*argv));
 	for (i = 0; i < len; i++) {
 		if (p[i] == ' ') {
 			p[i] = '\0';
@@ -439,12 +433,8 @@ transport_tunnel_create(const char *command, bool null_stderr,
 	ssize_t n;
 	pid_t pid = -1;
 
-	tu = calloc(1, sizeof(*tu));
+	tu = xcalloc(1, sizeof(*tu));
 	argv = tunnel_argv(command, &words);
-	if (tu == NULL || argv == NULL) {
-		child_err = ENOMEM;
-		goto fail;
-	}
 	if (argv[0] == NULL) {
 		free(tu);
 		free(argv);

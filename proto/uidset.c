@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "limits.h"
+#include "xmalloc.h"
 
 void
 uidset_init(struct uidset *set)
@@ -32,26 +33,24 @@ uidset_clear(struct uidset *set)
 	set->normalized = true;
 }
 
-/* Room for extra more ranges, within IMAP_MAX_UIDSET_RANGES. */
+size_t uidset_max_ranges = IMAP_MAX_UIDSET_RANGES;
+
+/* Room for extra more ranges, within uidset_max_ranges. */
 static int
 uidset_reserve(struct uidset *set, size_t extra)
 {
-	struct uid_range *r;
 	size_t nalloc;
 
-	if (extra > IMAP_MAX_UIDSET_RANGES - set->n)
+	if (set->n > uidset_max_ranges || extra > uidset_max_ranges - set->n)
 		return -1;
 	if (set->n + extra <= set->alloc)
 		return 0;
 	nalloc = set->alloc < 16 ? 16 : set->alloc * 2;
 	if (nalloc < set->n + extra)
 		nalloc = set->n + extra;
-	if (nalloc > IMAP_MAX_UIDSET_RANGES)
-		nalloc = IMAP_MAX_UIDSET_RANGES;
-	r = realloc(set->r, nalloc * sizeof(*r));
-	if (r == NULL)
-		return -1;
-	set->r = r;
+	if (nalloc > uidset_max_ranges)
+		nalloc = uidset_max_ranges;
+	set->r = xreallocarray(set->r, nalloc, sizeof(*set->r));
 	set->alloc = nalloc;
 	return 0;
 }
@@ -162,13 +161,10 @@ uidset_parse(struct uidset *set, const char *s, size_t len,
 		if (s[i] == ',')
 			nranges++;
 	}
-	if (nranges > IMAP_MAX_UIDSET_RANGES - set->n) {
-		*error_r = "too many ranges in UID set";
-		return -1;
-	}
 	if (uidset_reserve(set, nranges) < 0) {
-		*error_r = "out of memory for UID set";
-		return -1;
+		*error_r = "more ranges in one UID set than imapsync takes "
+		           "(IMAP_MAX_UIDSET_RANGES)";
+		return -2;
 	}
 	i = 0;
 	for (;;) {

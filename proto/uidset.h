@@ -28,28 +28,42 @@ struct uidset {
 
 #define UIDSET_INIT {NULL, 0, 0, true}
 
+/* The ranges one set may hold: IMAP_MAX_UIDSET_RANGES, lowered only by
+ * the tests' build (tests/imapsync-hooks, IMAPSYNC_DEBUG_MAX_UID_RANGES)
+ * so that a real server's mailbox of a few messages reaches it. */
+extern size_t uidset_max_ranges;
+
 void uidset_init(struct uidset *set);
 void uidset_free(struct uidset *set);
 void uidset_clear(struct uidset *set);
 
 /* Append a UID or a range (any order; lo and hi are swapped if needed).
- * A UID next to the last range extends it. -1 past IMAP_MAX_UIDSET_RANGES
- * or out of memory. */
-int uidset_add(struct uidset *set, uint32_t uid);
-int uidset_add_range(struct uidset *set, uint32_t lo, uint32_t hi);
+ * A UID next to the last range extends it. -1 if that would pass
+ * uidset_max_ranges (a server's mailbox can get there: fail the
+ * mailbox, never drop the UID), set unchanged. */
+int uidset_add(struct uidset *set, uint32_t uid)
+    __attribute__((warn_unused_result));
+int uidset_add_range(struct uidset *set, uint32_t lo, uint32_t hi)
+    __attribute__((warn_unused_result));
 
 /* Parse "1:3,5,9:7" (0 is not a UID; "*" is refused unless star is given,
  * in which case it reads as *star). Ranges are appended to set. -1 with
- * *error_r on malformed input; set is then left as before the call. */
+ * *error_r on malformed input, -2 with *error_r (naming the limit) when
+ * set would pass uidset_max_ranges; set is then left as before the
+ * call. */
 int uidset_parse(struct uidset *set, const char *s, size_t len,
-		 const uint32_t *star, const char **error_r);
+                 const uint32_t *star, const char **error_r)
+    __attribute__((warn_unused_result));
 
 /* Sort and merge overlapping and adjacent ranges. */
 void uidset_normalize(struct uidset *set);
 
 /* Take every UID of minus out of set (both are normalized first), in
- * time linear in their ranges. -1 out of memory, set unchanged. */
-int uidset_subtract(struct uidset *set, struct uidset *minus);
+ * time linear in their ranges. -1 if the ranges left would pass
+ * IMAP_MAX_UIDSET_RANGES (each UID of minus can split a range), set
+ * unchanged. */
+int uidset_subtract(struct uidset *set, struct uidset *minus)
+    __attribute__((warn_unused_result));
 
 /* Number of UIDs (counting duplicates if not normalized). */
 uint64_t uidset_count(const struct uidset *set);
@@ -71,8 +85,10 @@ bool uidset_iter_next(struct uidset_iter *it, uint32_t *uid_r);
 bool uidset_contains(const struct uidset *set, uint32_t uid);
 bool uidset_is_normalized(const struct uidset *set);
 
-/* Write the whole set ("1:3,5") to out. -1 if out's cap is reached. */
-int uidset_format(const struct uidset *set, struct buf *out);
+/* Write the whole set ("1:3,5") to out. -1 if out's cap is reached
+ * (out unchanged). */
+int uidset_format(const struct uidset *set, struct buf *out)
+    __attribute__((warn_unused_result));
 /* Write ranges from *pos on, stopping before the written set would pass
  * max bytes (at least one range is always written); *pos moves past what
  * was written. Returns the number of ranges written: 0 when *pos is at the

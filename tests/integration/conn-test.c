@@ -244,9 +244,12 @@ static struct buf *trace_text;
 static void
 trace_cb(void *ctx, const char *name, bool out, const char *line, size_t len)
 {
-	buf_printf(trace_text, "%s %s ", name, out ? "->" : "<-");
-	buf_append(trace_text, line, len);
-	buf_append_str(trace_text, "\n");
+	if (buf_printf(trace_text, "%s %s ", name, out ? "->" : "<-") < 0)
+		abort();
+	if (buf_append(trace_text, line, len) < 0)
+		abort();
+	if (buf_append_str(trace_text, "\n") < 0)
+		abort();
 }
 
 static bool

@@ -17,9 +17,9 @@ static struct buf *trace;
 static void
 trace_cb(void *ctx, const char *name, bool out, const char *line, size_t len)
 {
-	buf_printf(trace, "%s %s ", name, out ? "->" : "<-");
-	buf_append(trace, line, len);
-	buf_append_str(trace, "\n");
+	CHECK(buf_printf(trace, "%s %s ", name, out ? "->" : "<-") == 0);
+	CHECK(buf_append(trace, line, len) == 0);
+	CHECK(buf_append_str(trace, "\n") == 0);
 }
 
 static struct imap_conn *

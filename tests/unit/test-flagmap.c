@@ -4,8 +4,11 @@
 #include "buf.h"
 #include "flagmap.h"
 #include "imap-parser.h"
+#include "limits.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 TEST(set_get_remove_many)
 {
@@ -16,8 +19,7 @@ TEST(set_get_remove_many)
 
 	flagmap_init(&m);
 	for (uid = 1; uid <= 10000; uid++)
-		CHECK(flagmap_set(&m, uid * 7, uid % 2 ? "\\Seen" : "", uid) ==
-		      0);
+		flagmap_set(&m, uid * 7, uid % 2 ? "\\Seen" : "", uid);
 	CHECK_INT_EQ(m.count, 10000);
 	CHECK(flagmap_get(&m, 7 * 5) != NULL &&
 	      strcmp(flagmap_get(&m, 35)->flags, "\\Seen") == 0);
@@ -35,7 +37,7 @@ TEST(set_get_remove_many)
 	while ((e = flagmap_next(&m, &pos)) != NULL)
 		seen++;
 	CHECK_INT_EQ(seen, 5000);
-	CHECK_INT_EQ(flagmap_set(&m, 14, "\\Flagged", 99), 0);
+	flagmap_set(&m, 14, "\\Flagged", 99);
 	CHECK_STREQ(flagmap_get(&m, 14)->flags, "\\Flagged");
 	CHECK_INT_EQ(m.count, 5000);
 	flagmap_free(&m);
@@ -103,16 +105,16 @@ TEST(drop_one_flag)
 {
 	struct buf *b = buf_create(1024);
 
-	buf_append_str(b, "$a \\Deleted \\Seen");
-	CHECK_INT_EQ(flags_drop(b, "\\deleted"), 0);
+	CHECK_INT_EQ(buf_append_str(b, "$a \\Deleted \\Seen"), 0);
+	flags_drop(b, "\\deleted");
 	CHECK_STREQ(buf_data(b), "$a \\Seen");
-	CHECK_INT_EQ(flags_drop(b, "\\Deleted"), 0);
+	flags_drop(b, "\\Deleted");
 	CHECK_STREQ(buf_data(b), "$a \\Seen");
-	CHECK_INT_EQ(flags_drop(b, "\\Seen"), 0);
+	flags_drop(b, "\\Seen");
 	CHECK_STREQ(buf_data(b), "$a");
-	CHECK_INT_EQ(flags_drop(b, "$a"), 0);
+	flags_drop(b, "$a");
 	CHECK_STREQ(buf_data(b), "");
-	CHECK_INT_EQ(flags_drop(b, "$a"), 0);
+	flags_drop(b, "$a");
 	CHECK_STREQ(buf_data(b), "");
 	buf_free(&b);
 }
@@ -187,14 +189,15 @@ TEST(runs_by_flags_not_by_message)
 	CHECK(fr.n == 5 && fr.nstrs == 3);
 	CHECK(flagruns_get(&fr, 100003) == NULL);
 	/* Forgetting one splits its run; the ends shrink it. */
-	CHECK_INT_EQ(flagruns_remove(&fr, 30000), 0);
+	flagruns_remove(&fr, 30000);
 	CHECK(flagruns_get(&fr, 30000) == NULL);
 	CHECK_STREQ(flagruns_get(&fr, 29999), "\\Seen");
 	CHECK_STREQ(flagruns_get(&fr, 30001), "\\Seen");
-	CHECK(flagruns_remove(&fr, 1) == 0 && flagruns_get(&fr, 1) == NULL);
-	CHECK_INT_EQ(flagruns_remove(&fr, 100005), 0);
+	flagruns_remove(&fr, 1);
+	CHECK(flagruns_get(&fr, 1) == NULL);
+	flagruns_remove(&fr, 100005);
 	CHECK(flagruns_get(&fr, 100005) == NULL);
-	CHECK_INT_EQ(flagruns_remove(&fr, 100004), 0); /* not there */
+	flagruns_remove(&fr, 100004); /* not there */
 	CHECK_INT_EQ(fr.n, 5);
 	flagruns_free(&fr);
 	CHECK(fr.n == 0 && fr.r == NULL);
@@ -209,4 +212,74 @@ TEST(runs_by_flags_not_by_message)
 	CHECK(fr.n == 1000 && fr.nstrs == 3);
 	CHECK_STREQ(flagruns_get(&fr, 301), "\\Answered \\Seen");
 	flagruns_free(&fr);
+}
+
+/* n keywords "Pnnnnn_xxx...x" (KW_LEN bytes each, P one letter),
+ * canonical: sorted, one space between. Caller frees. */
+#define KW_LEN 45
+static char *
+keywords(const char *prefix, size_t n)
+{
+	struct buf *b = buf_create(BUF_NO_CAP);
+	char *s;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		CHECK_INT_EQ(
+		    buf_printf(b, "%s%s%05zu_%s", i > 0 ? " " : "", prefix, i,
+		               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
+		    0);
+	s = strdup(buf_data(b));
+	buf_free(&b);
+	return s;
+}
+
+/* The known fault: the union of two lists was built in a buffer of one
+ * list's cap, and a server's long lists made it "out of memory". Two
+ * lists of SYNC_MAX_FLAGS_TEXT each merge in SYNC_MAX_FLAGS_MERGED. */
+TEST(union_of_two_longest_lists_fits)
+{
+	/* Just under the cap each: KW_LEN + 1 bytes a keyword. */
+	size_t n = (SYNC_MAX_FLAGS_TEXT + 1) / (KW_LEN + 1);
+	char *a = keywords("a", n), *b = keywords("b", n);
+	struct buf *u = buf_create(SYNC_MAX_FLAGS_MERGED);
+	struct buf *c = buf_create(SYNC_MAX_FLAG_CHANGES);
+	struct buf *small = buf_create(SYNC_MAX_FLAGS_TEXT);
+
+	CHECK(strlen(a) <= SYNC_MAX_FLAGS_TEXT &&
+	      strlen(a) > SYNC_MAX_FLAGS_TEXT - (KW_LEN + 1));
+	CHECK_INT_EQ(flags_union(a, b, u), 0);
+	CHECK_INT_EQ(buf_len(u), strlen(a) + 1 + strlen(b));
+	CHECK(strncmp(buf_data(u), a, strlen(a)) == 0);
+	/* A buffer of one list's cap: the limit is said (-1), and the
+	 * buffer is not left half written with garbage past it. */
+	CHECK_INT_EQ(flags_union(a, b, small), -1);
+	CHECK(buf_len(small) <= SYNC_MAX_FLAGS_TEXT);
+	/* The merge from an empty base: every flag added, by its side; the
+	 * text of the changes, a log line's worth, ends in "...". */
+	buf_reset(u);
+	CHECK_INT_EQ(flags_merge3("", a, b, "local", "remote", u, c), 0);
+	CHECK_INT_EQ(buf_len(u), strlen(a) + 1 + strlen(b));
+	CHECK(buf_len(c) <= SYNC_MAX_FLAG_CHANGES);
+	CHECK(strncmp(buf_data(c), "+a00000_", 8) == 0);
+	CHECK(buf_len(c) > 3 &&
+	      strcmp(buf_data(c) + buf_len(c) - 3, "...") == 0);
+	buf_free(&u);
+	buf_free(&c);
+	buf_free(&small);
+	free(a);
+	free(b);
+}
+
+/* A changes buffer too small for even the marker: the merge still
+ * works, the text says nothing. */
+TEST(merge_changes_tiny_buffer)
+{
+	struct buf *r = buf_create(1024), *c = buf_create(2);
+
+	CHECK_INT_EQ(flags_merge3("", "\\Seen", "kw", "l", "r", r, c), 0);
+	CHECK_STREQ(buf_data(r), "\\Seen kw");
+	CHECK_STREQ(buf_data(c), "");
+	buf_free(&r);
+	buf_free(&c);
 }

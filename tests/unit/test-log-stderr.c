@@ -3,9 +3,11 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "limits.h"
 #include "log.h"
 
 /* Log one error, warning, action and debug line with stderr sent to a
@@ -109,4 +111,60 @@ TEST(logfile_timestamp)
 	             &d, &h, &mi, &s, &ms, &n) == 7);
 	CHECK(y >= 2024 && mo >= 1 && mo <= 12);
 	CHECK_STREQ(line + n, "local(INBOX): i\n");
+}
+
+/* A message longer than a log line (LOG_MAX_LINE) is cut, with a marker
+ * saying how much is left out, not lost. */
+TEST(long_line_cut_with_marker)
+{
+	char path[] = "/tmp/test-log-XXXXXX";
+	struct log_settings set = {.logfile = path};
+	const char *error, *p, *q;
+	size_t big = LOG_MAX_LINE + 10000, n, kept, more = 0;
+	int end = 0;
+	char *msg = malloc(big + 1), *text = malloc(2 * big);
+	FILE *f;
+	int fd;
+
+	if (!CHECK(msg != NULL && text != NULL))
+		goto out;
+	memset(msg, 'a', big);
+	msg[0] = 'S';
+	msg[big - 1] = 'E';
+	msg[big] = '\0';
+	fd = mkstemp(path);
+	if (!CHECK(fd >= 0))
+		goto out;
+	close(fd);
+	unsetenv("JOURNAL_STREAM");
+	CHECK_INT_EQ(log_init(&set, &error), 0);
+	log_info("remote", "INBOX", "%s", msg);
+	log_info("remote", "INBOX", "after");
+	log_deinit();
+	f = fopen(path, "r");
+	unlink(path);
+	if (!CHECK(f != NULL))
+		goto out;
+	n = fread(text, 1, 2 * big - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	p = strstr(text, "remote(INBOX): S");
+	CHECK(p != NULL);
+	/* Cut within the cap, the end left out, and said. */
+	CHECK(p != NULL && strchr(p, '\n') != NULL &&
+	      (size_t)(strchr(p, '\n') - p) <= LOG_MAX_LINE);
+	CHECK(strstr(text, "aE") == NULL);
+	/* What is kept and what is said left out add up to the message. */
+	if (CHECK(p != NULL && (q = strstr(p, "... (")) != NULL)) {
+		kept = (size_t)(q - p) - strlen("remote(INBOX): ");
+		CHECK(sscanf(q, "... (%zu more bytes not logged)\n%n", &more,
+		             &end) == 1 &&
+		      end > 0);
+		CHECK_INT_EQ(kept + more, big);
+	}
+	/* The next line is whole. */
+	CHECK(strstr(text, "remote(INBOX): after\n") != NULL);
+out:
+	free(msg);
+	free(text);
 }

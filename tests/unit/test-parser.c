@@ -20,14 +20,14 @@ dump_bytes(struct buf *out, const unsigned char *s, size_t len)
 {
 	size_t i;
 
-	buf_append_byte(out, '"');
+	CHECK(buf_append_byte(out, '"') == 0);
 	for (i = 0; i < len; i++) {
 		if (s[i] < 0x20 || s[i] >= 0x7f || s[i] == '\\')
-			buf_printf(out, "\\x%02x", s[i]);
+			CHECK(buf_printf(out, "\\x%02x", s[i]) == 0);
 		else
-			buf_append_byte(out, s[i]);
+			CHECK(buf_append_byte(out, s[i]) == 0);
 	}
-	buf_append_byte(out, '"');
+	CHECK(buf_append_byte(out, '"') == 0);
 }
 
 static void dump_args(struct buf *out, const struct imap_arg *args,
@@ -40,17 +40,17 @@ dump_arg(struct buf *out, const struct imap_arg *arg)
 
 	switch (arg->type) {
 	case IMAP_ARG_NIL:
-		buf_append_str(out, "NIL");
+		CHECK(buf_append_str(out, "NIL") == 0);
 		break;
 	case IMAP_ARG_ATOM:
-		buf_append_str(out, arg->str);
+		CHECK(buf_append_str(out, arg->str) == 0);
 		break;
 	case IMAP_ARG_STRING:
 		dump_bytes(out, (const unsigned char *)arg->str, arg->len);
 		break;
 	case IMAP_ARG_LITERAL:
-		buf_printf(out, "%s{%zu%s}", arg->literal8 ? "~" : "", arg->len,
-		           arg->fd >= 0 ? " spill" : "");
+		CHECK(buf_printf(out, "%s{%zu%s}", arg->literal8 ? "~" : "",
+		                 arg->len, arg->fd >= 0 ? " spill" : "") == 0);
 		if (arg->fd < 0) {
 			dump_bytes(out, (const unsigned char *)arg->str,
 			           arg->len);
@@ -60,13 +60,13 @@ dump_arg(struct buf *out, const struct imap_arg *arg)
 		if (pread(arg->fd, tmp, arg->len + 1, 0) == (ssize_t)arg->len)
 			dump_bytes(out, tmp, arg->len);
 		else
-			buf_append_str(out, "<short spill file>");
+			CHECK(buf_append_str(out, "<short spill file>") == 0);
 		free(tmp);
 		break;
 	case IMAP_ARG_LIST:
-		buf_append_byte(out, '(');
+		CHECK(buf_append_byte(out, '(') == 0);
 		dump_args(out, arg->list, arg->len);
-		buf_append_byte(out, ')');
+		CHECK(buf_append_byte(out, ')') == 0);
 		break;
 	}
 }
@@ -78,7 +78,7 @@ dump_args(struct buf *out, const struct imap_arg *args, size_t count)
 
 	for (i = 0; i < count; i++) {
 		if (i > 0)
-			buf_append_byte(out, ' ');
+			CHECK(buf_append_byte(out, ' ') == 0);
 		dump_arg(out, &args[i]);
 	}
 }
@@ -90,34 +90,35 @@ dump_resp(struct buf *out, const struct imap_response *r)
 	                                     "/BAD", "/BYE", "/PREAUTH"};
 
 	if (r->kind == IMAP_RESP_CONTINUATION)
-		buf_append_str(out, "+");
+		CHECK(buf_append_str(out, "+") == 0);
 	else if (r->kind == IMAP_RESP_UNTAGGED)
-		buf_append_str(out, "*");
+		CHECK(buf_append_str(out, "*") == 0);
 	else
-		buf_printf(out, "tag=%s", r->tag);
+		CHECK(buf_printf(out, "tag=%s", r->tag) == 0);
 	if (r->has_number)
-		buf_printf(out, " #%u", r->number);
+		CHECK(buf_printf(out, " #%u", r->number) == 0);
 	if (r->name != NULL)
-		buf_printf(out, " %s%s", r->name, status[r->status]);
+		CHECK(buf_printf(out, " %s%s", r->name, status[r->status]) ==
+		      0);
 	if (r->code != NULL) {
-		buf_printf(out, " [%s", r->code);
+		CHECK(buf_printf(out, " [%s", r->code) == 0);
 		if (r->code_count > 0)
-			buf_append_byte(out, ' ');
+			CHECK(buf_append_byte(out, ' ') == 0);
 		dump_args(out, r->code_args, r->code_count);
-		buf_append_byte(out, ']');
+		CHECK(buf_append_byte(out, ']') == 0);
 	}
 	if (r->text != NULL) {
-		buf_append_byte(out, ' ');
+		CHECK(buf_append_byte(out, ' ') == 0);
 		dump_bytes(out, (const unsigned char *)r->text,
 		           strlen(r->text));
 	}
 	if (r->count > 0) {
-		buf_append_str(out, " : ");
+		CHECK(buf_append_str(out, " : ") == 0);
 		dump_args(out, r->args, r->count);
 	}
 	if (r->malformed != NULL)
-		buf_printf(out, " MALFORMED(%s)", r->malformed);
-	buf_append_byte(out, '\n');
+		CHECK(buf_printf(out, " MALFORMED(%s)", r->malformed) == 0);
+	CHECK(buf_append_byte(out, '\n') == 0);
 }
 
 /* Parse input fed in chunks of the given size (via feed, or via
@@ -154,13 +155,14 @@ parse_chunked(const char *input, size_t len, size_t chunk, bool space,
 			break;
 	}
 	if (ret < 0) {
-		buf_printf(out, "ERR: %s", error);
+		CHECK(buf_printf(out, "ERR: %s", error) == 0);
 		/* Sticky: the same failure again. */
 		if (imap_parser_next(p, &r, &error2) != -1 || error2 == NULL ||
 		    strcmp(error, error2) != 0)
-			buf_append_str(out, " (not sticky)");
+			CHECK(buf_append_str(out, " (not sticky)") == 0);
 	} else if (imap_parser_pending(p) > 0) {
-		buf_printf(out, "PENDING %zu", imap_parser_pending(p));
+		CHECK(buf_printf(out, "PENDING %zu", imap_parser_pending(p)) ==
+		      0);
 	}
 	imap_parser_free(&p);
 	res = strdup(buf_data(out));
@@ -542,14 +544,14 @@ TEST(spill_count_limit)
 	int i, fds = count_fds();
 	char *got;
 
-	buf_append_str(in, "* 1 FETCH (");
+	CHECK(buf_append_str(in, "* 1 FETCH (") == 0);
 	for (i = 0; i < IMAP_MAX_SPILLED_LITERALS + 1; i++)
-		buf_append_str(in, "X {2}\r\nab ");
-	buf_append_str(in, ")\r\n");
+		CHECK(buf_append_str(in, "X {2}\r\nab ") == 0);
+	CHECK(buf_append_str(in, ")\r\n") == 0);
 	CHECK(expect_set(buf_data(in), buf_len(in), &set,
 	                 "ERR: more than 64 large literals in one response"));
 	buf_truncate(in, 11 + IMAP_MAX_SPILLED_LITERALS * 10);
-	buf_append_str(in, ")\r\n");
+	CHECK(buf_append_str(in, ")\r\n") == 0);
 	got = parse_set(buf_data(in), buf_len(in), &set);
 	CHECK(strncmp(got, "* #1 FETCH : (X {2 spill}\"ab\" X {2 spill}", 38) ==
 	      0);

@@ -163,7 +163,7 @@ TEST(too_many_ranges)
 	CHECK(uidset_contains(&set, 2 * 4321 + 1));
 	CHECK(!uidset_contains(&set, 2 * 4321));
 	/* Full: one more range fails, a UID that extends the last works. */
-	CHECK_INT_EQ(uidset_parse(&set, "3", 1, NULL, &error), -1);
+	CHECK_INT_EQ(uidset_parse(&set, "3", 1, NULL, &error), -2);
 	CHECK_INT_EQ(uidset_add(&set, 1), -1);
 	CHECK_INT_EQ(uidset_add(&set, 2 * (IMAP_MAX_UIDSET_RANGES - 1) + 2), 0);
 	CHECK_INT_EQ(set.n, IMAP_MAX_UIDSET_RANGES);
@@ -171,7 +171,8 @@ TEST(too_many_ranges)
 	CHECK(set.n == 0 && uidset_count(&set) == 0);
 	/* One range too many is refused before anything is kept. */
 	CHECK_INT_EQ(buf_append_str(b, ",9"), 0);
-	CHECK_INT_EQ(uidset_parse(&set, buf_data(b), buf_len(b), NULL, &error), -1);
+	CHECK_INT_EQ(uidset_parse(&set, buf_data(b), buf_len(b), NULL, &error),
+	             -2);
 	CHECK_INT_EQ(set.n, 0);
 	buf_free(&b);
 	uidset_free(&set);
@@ -520,4 +521,46 @@ TEST(subtract)
 	check_subtract("1:4294967295", "4294967295", "1:4294967294");
 	check_subtract("4:6", "1:3,7:9", "4:6");
 	check_subtract("1:100", "10:20,30,40:50,99:200", "1:9,21:29,31:39,51:98");
+}
+
+/* Every adder says when the set is full (-1, set as it was): a caller
+ * fails its mailbox rather than drop a UID. uidset_max_ranges lowered,
+ * as the tests' build does. */
+TEST(limit_returns)
+{
+	struct uidset x = UIDSET_INIT, y = UIDSET_INIT;
+	struct buf *out = buf_create(1024);
+	size_t saved = uidset_max_ranges;
+	const char *error;
+
+	uidset_max_ranges = 3;
+	CHECK(uidset_add(&x, 1) == 0 && uidset_add(&x, 3) == 0 &&
+	      uidset_add_range(&x, 5, 9) == 0);
+	/* Extending the last range takes no room. */
+	CHECK_INT_EQ(uidset_add(&x, 10), 0);
+	CHECK_INT_EQ(uidset_add(&x, 20), -1);
+	CHECK_INT_EQ(uidset_add_range(&x, 30, 40), -1);
+	CHECK_INT_EQ(uidset_parse(&x, "50", 2, NULL, &error), -2);
+	CHECK_INT_EQ(x.n, 3);
+	CHECK_INT_EQ(uidset_format(&x, out), 0);
+	CHECK_STREQ(buf_data(out), "1,3,5:10");
+	/* A subtraction that splits a range past the cap fails, the set
+	 * unchanged; one that does not, works. */
+	CHECK_INT_EQ(parse(&y, "6,8", NULL), 0);
+	CHECK_INT_EQ(uidset_subtract(&x, &y), -1);
+	buf_reset(out);
+	CHECK_INT_EQ(uidset_format(&x, out), 0);
+	CHECK_STREQ(buf_data(out), "1,3,5:10");
+	uidset_clear(&y);
+	CHECK_INT_EQ(parse(&y, "1,3", NULL), 0);
+	CHECK_INT_EQ(uidset_subtract(&x, &y), 0);
+	CHECK_INT_EQ(parse(&y, "7", NULL), 0);
+	CHECK_INT_EQ(uidset_subtract(&x, &y), 0);
+	buf_reset(out);
+	CHECK_INT_EQ(uidset_format(&x, out), 0);
+	CHECK_STREQ(buf_data(out), "5:6,8:10");
+	uidset_max_ranges = saved;
+	buf_free(&out);
+	uidset_free(&x);
+	uidset_free(&y);
 }
