@@ -696,9 +696,7 @@ class Pair:
                 continue
             for p in open(f).read().split():
                 for _ in range(200):
-                    try:
-                        os.kill(int(p), 0)
-                    except (ProcessLookupError, PermissionError):
+                    if not running(int(p)):
                         break
                     time.sleep(0.05)
             # Those are done: a later wait need not look at their PIDs
@@ -723,6 +721,24 @@ class Pair:
 
 
 _nobody_grp = None
+
+
+def running(pid):
+    """True while process PID runs. A zombie has ended: a session whose
+    client was killed is reparented to PID 1, which may reap it only
+    seconds later (kill(pid, 0) still finds it meanwhile)."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            state = f.read().rsplit(')', 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    except (OSError, IndexError):
+        return True
+    return state not in ('Z', 'X')
 
 
 def grp_of_nobody():

@@ -115,6 +115,19 @@ EOC
 	echo "$_d/imap"
 }
 
+# store_running PID: true while process PID runs. A zombie has ended: a
+# session whose client was killed is reparented to PID 1, which may reap
+# it only seconds later (kill -0 still finds it meanwhile).
+store_running() {
+	kill -0 "$1" 2>/dev/null || return 1
+	[ -r "/proc/$1/stat" ] || return 0
+	read -r _st <"/proc/$1/stat" 2>/dev/null || return 1
+	case ${_st##*) } in
+	Z* | X*) return 1 ;;
+	esac
+	return 0
+}
+
 # store_wait_sessions IMAPCMD...: wait (up to 20 s) until every IMAP
 # session ever started on these stores has ended: a client killed with
 # SIGKILL leaves its server session finishing the commands it had read.
@@ -124,7 +137,7 @@ store_wait_sessions() {
 		[ -f "$_f" ] || continue
 		for _p in $(cat "$_f"); do
 			_n=0
-			while kill -0 "$_p" 2>/dev/null && [ $_n -lt 200 ]; do
+			while store_running "$_p" && [ $_n -lt 200 ]; do
 				sleep 0.1
 				_n=$((_n + 1))
 			done
