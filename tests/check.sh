@@ -72,14 +72,18 @@ if [ ! -s "$list.new" ]; then
 	exit 1
 fi
 
-# Longest first, by the last run's times (BUILD/tests/log/NAME.res);
-# a test not timed yet counts as long, so a new script starts early (the
-# fuzz run first: it builds its targets).
+# Longest first, so that the run does not end on one long test alone:
+# by the last run's times (BUILD/tests/log/NAME.res), else by the times
+# in tests/durations (a clean clone's first run); a test in neither
+# counts as long, so a new script starts early.
 while read -r v n; do
 	if [ "$v" = san ]; then d=build-san; else d=build; fi
 	secs=
-	[ -s "$d/tests/log/$n.res" ] && read -r _ _ _ secs <"$d/tests/log/$n.res"
-	case $n in test-*) def=1 ;; fuzz-smoke) def=100 ;; *) def=60 ;; esac
+	[ -s "$d/tests/log/$n.res" ] &&
+		read -r _ _ _ secs _ <"$d/tests/log/$n.res"
+	[ -n "$secs" ] ||
+		secs=$(awk -v n="$n" '$1 == n { print $2; exit }' tests/durations)
+	case $n in test-*) def=1 ;; *) def=60 ;; esac
 	echo "${secs:-$def} $v $n"
 done <"$list.new" | sort -k1,1nr -k3,3r | cut -d' ' -f2- >"$list"
 rm -f "$list.new"
@@ -122,11 +126,12 @@ echo "# $n tests, $jobs at a time"
 xargs -n 2 -P "$jobs" sh tests/run-test.sh <"$list"
 t_end=$(date +%s)
 
-total_p=0 total_f=$fail_build total_s=0
+total_p=0 total_f=$fail_build total_s=0 cpus=
 while read -r v n; do
 	if [ "$v" = san ]; then d=build-san; else d=build; fi
 	if [ -s "$d/tests/log/$n.res" ]; then
-		read -r p f s _ <"$d/tests/log/$n.res"
+		read -r p f s _ c _ <"$d/tests/log/$n.res"
+		cpus="$cpus ${c:-0}"
 	else
 		echo "FAIL $v $n: no result"
 		p=0 f=1 s=0
@@ -134,7 +139,9 @@ while read -r v n; do
 	total_p=$((total_p + p)) total_f=$((total_f + f))
 	total_s=$((total_s + s))
 done <"$list"
-echo "# wall time: build $((t_built - t_start)) s, tests $((t_end - t_built)) s"
+cpu=$(echo "$cpus" | awk '{ for (i = 1; i <= NF; i++) t += $i
+	printf "%d", t + 0.5 }')
+echo "# wall time: build $((t_built - t_start)) s, tests $((t_end - t_built)) s (cpu $cpu s)"
 if [ $total_s -gt 0 ]; then
 	echo "$total_p passed, $total_f failed, $total_s skipped"
 else
