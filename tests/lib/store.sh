@@ -78,6 +78,18 @@ else
 	STORE_RUN=
 fi
 
+# A session runs Dovecot's imap binary itself where it is found: through
+# `doveadm exec imap` (what the README tells users) it would cost two
+# more starts of doveadm, a third of a short session's CPU.
+STORE_IMAP=
+for _b in /usr/lib/dovecot/imap /usr/libexec/dovecot/imap \
+	/usr/local/libexec/dovecot/imap; do
+	if [ -x "$_b" ]; then
+		STORE_IMAP=$_b
+		break
+	fi
+done
+
 # store_new NAME [maildir|mdbox] [SEPARATOR] [PREFIX]: a new empty store in
 # $STORE_TMP/NAME (default maildir, separator "/", no prefix); prints the
 # path of its `imap` script, which starts a pre-authenticated IMAP session
@@ -102,10 +114,15 @@ namespace inbox {
   prefix = ${4:-}
 }
 EOC
+	if [ -n "$STORE_IMAP" ]; then
+		_imap="$STORE_IMAP -c $_d/dovecot.conf"
+	else
+		_imap="doveadm -c $_d/dovecot.conf exec imap"
+	fi
 	cat >"$_d/imap" <<EOC
 #!/bin/sh
 echo \$\$ >>$_d/sessions
-exec $STORE_RUN env -i PATH=/usr/bin:/bin USER=$STORE_USER HOME=$_d/home doveadm -c $_d/dovecot.conf exec imap 2>>$_d/imap.log
+exec $STORE_RUN env -i PATH=/usr/bin:/bin USER=$STORE_USER HOME=$_d/home $_imap 2>>$_d/imap.log
 EOC
 	chmod 755 "$_d/imap"
 	: >"$_d/imap.log"
