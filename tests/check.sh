@@ -134,7 +134,12 @@ while read -r v n; do
 	if [ "$v" = san ]; then d=build-san; else d=build; fi
 	if [ -s "$d/tests/log/$n.res" ]; then
 		read -r p f s w c _ <"$d/tests/log/$n.res"
-		cpus="$cpus ${c:-0}"
+		case $n in
+		test-*) k=units ;;
+		fuzz-*) k=fuzz ;;
+		*) k=integration ;;
+		esac
+		cpus="$cpus $k ${w:-0} ${c:-0}"
 		echo "$n $w" >>build-san/tests/durations.new
 	else
 		echo "FAIL $v $n: no result"
@@ -152,9 +157,18 @@ done <"$list"
 			{ last = $1 }' | sort -k2,2nr -k1,1
 } >build-san/tests/durations
 rm -f build-san/tests/durations.new
-cpu=$(echo "$cpus" | awk '{ for (i = 1; i <= NF; i++) t += $i
-	printf "%d", t + 0.5 }')
-echo "# wall time: build $((t_built - t_start)) s, tests $((t_end - t_built)) s (cpu $cpu s)"
+# Per kind of test: the sum of their wall times (side by side, more
+# than the run's) and of their CPU times.
+cpu=$(echo "$cpus" | awk '{ for (i = 1; i + 2 <= NF; i += 3) {
+		w[$i] += $(i + 1); c[$i] += $(i + 2); t += $(i + 2) }
+	printf "%d", t + 0.5
+	split("units integration fuzz", ks, " ")
+	for (j = 1; j <= 3; j++) if (ks[j] in w)
+		printf "; %s %d s wall, %d s cpu", ks[j], w[ks[j]], c[ks[j]] + 0.5 }')
+echo "# wall time: build $((t_built - t_start)) s, tests $((t_end - t_built)) s (cpu ${cpu%%;*} s)"
+case $cpu in
+*\;*) echo "# summed over the tests:${cpu#*;}" ;;
+esac
 if [ $total_s -gt 0 ]; then
 	echo "$total_p passed, $total_f failed, $total_s skipped"
 else
