@@ -138,8 +138,14 @@ dovecot_pair_new() {
 		{ echo "Bail out! cannot start dovecot"; exit 1; }
 }
 
+# _dovecot_free_port [N]: N (default 1) ports free a moment ago, on one
+# line.
 _dovecot_free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	python3 -c 'import socket, sys
+ss = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))' "${1:-1}"
 }
 
 dovecot_server_start() {
@@ -155,8 +161,9 @@ dovecot_server_start() {
 	_try=0
 	while :; do
 		_try=$((_try + 1))
-		DOVECOT_IMAP_PORT=$(_dovecot_free_port)
-		DOVECOT_IMAPS_PORT=$(_dovecot_free_port)
+		_ports=$(_dovecot_free_port 2)
+		DOVECOT_IMAP_PORT=${_ports% *}
+		DOVECOT_IMAPS_PORT=${_ports#* }
 		_dovecot_conf "$_store" "$_cert" && _dovecot_run && return 0
 		[ $_try -lt 5 ] || break
 		grep -q 'in use' "$DOVECOT_DIR/dovecot.log" || break
@@ -253,23 +260,26 @@ dovecot_server_restart() {
 	return 1
 }
 
+# _dovecot_run: start the master; wait (10 s at most) until it has
+# written its PID and both ports answer (one Python start, not one per
+# try).
 _dovecot_run() {
 	dovecot -c "$DOVECOT_DIR/dovecot.conf" </dev/null >/dev/null 2>&1 ||
 		return 1
-	_i=0
-	while [ $_i -lt 100 ]; do
-		if python3 -c 'import socket, sys
-for p in sys.argv[1:]:
-    socket.create_connection(("127.0.0.1", int(p)), 1).close()' \
-			"$DOVECOT_IMAP_PORT" "$DOVECOT_IMAPS_PORT" 2>/dev/null &&
-			[ -s "$DOVECOT_DIR/run/master.pid" ]; then
-			DOVECOT_PID=$(cat "$DOVECOT_DIR/run/master.pid")
-			return 0
-		fi
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	return 1
+	python3 -c 'import os, socket, sys, time
+pidfile = sys.argv[1]
+for _ in range(100):
+    try:
+        if os.path.getsize(pidfile) > 0:
+            for p in sys.argv[2:]:
+                socket.create_connection(("127.0.0.1", int(p)), 1).close()
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.1)
+sys.exit(1)' "$DOVECOT_DIR/run/master.pid" "$DOVECOT_IMAP_PORT" \
+		"$DOVECOT_IMAPS_PORT" 2>/dev/null || return 1
+	DOVECOT_PID=$(cat "$DOVECOT_DIR/run/master.pid")
 }
 
 dovecot_server_stop() {
