@@ -6,11 +6,11 @@
 #
 #   dovecot_pair_new [ARGS]        sync_pair_new ARGS, then certificates
 #                                  and a master serving its remote store
-#   dovecot_certs [all]            a CA and an RSA server cert in $CERTS;
-#                                  with "all", also ECDSA, expired and
-#                                  wrong host certs and another CA
-#                                  (what 50-net-tls needs: an RSA key
-#                                  costs each test about 0.3 s of CPU)
+#   dovecot_certs                  a CA and an RSA server cert in $CERTS
+#   dovecot_certs_all              those, and ECDSA, expired and wrong
+#                                  host certs and another CA (what
+#                                  50-net-tls needs: an RSA key costs
+#                                  each test about 0.3 s of CPU)
 #   dovecot_server_start STOREDIR [CERT]  serve STOREDIR's mail (the
 #       directory of a store_new store) for user "test", password
 #       "secret", on $DOVECOT_IMAP_PORT (STARTTLS) and $DOVECOT_IMAPS_PORT;
@@ -108,12 +108,13 @@ EOC
 
 dovecot_certs() {
 	mkdir -p "$CERTS" || return 1
-	if [ ! -s "$CERTS/rsa.crt" ]; then
-		_dovecot_ca ca &&
-		_dovecot_cert rsa ca rsa localhost \
-			"IP:127.0.0.1, DNS:localhost" || return 1
-	fi
-	[ "${1:-}" = all ] || return 0
+	[ -s "$CERTS/rsa.crt" ] && return 0
+	_dovecot_ca ca &&
+	_dovecot_cert rsa ca rsa localhost "IP:127.0.0.1, DNS:localhost"
+}
+
+dovecot_certs_all() {
+	dovecot_certs &&
 	_dovecot_ca otherca &&
 	_dovecot_cert ecdsa ca ec localhost "IP:127.0.0.1, DNS:localhost" &&
 	_dovecot_cert expired ca rsa localhost \
