@@ -147,12 +147,22 @@ $(BUILD)/tests/%: $(BUILD)/tests/integration/%.o $(STEP_OBJ) \
 		$(BUILD)/libclient.a $(BUILD)/libproto.a
 	$(CC) $(XLDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-# libFuzzer targets: clang, with the library sources compiled in.
+# libFuzzer targets: clang, with the library compiled once for them all
+# (instrumented for the fuzzer, not linked with its main).
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iproto $(PKG_CFLAGS) \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-$(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(PROTO_SRC) proto/*.h
+	$(FUZZ_SAN)
+FUZZ_OBJ := $(PROTO_SRC:%.c=$(BUILD)/fuzz/%.o)
+$(BUILD)/fuzz/proto/%.o: proto/%.c proto/*.h
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(PROTO_SRC) $(LIBS)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(BUILD)/fuzz/libproto.a: $(FUZZ_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+$(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(BUILD)/fuzz/libproto.a proto/*.h
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+		$(BUILD)/fuzz/libproto.a $(LIBS)
 
 fuzz: $(FUZZ_BIN)
 

@@ -50,6 +50,18 @@ wanted() {
 t_start=$(date +%s)
 list=build-san/tests/jobs
 mkdir -p build/tests build-san/tests
+
+# python3 as its version manager resolves it, once: a shim (pyenv's) is
+# a shell script and a few processes more at each Python start of the
+# tests' helpers and relays, more than twice the CPU of a bare start.
+py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
+if [ -x "$py" ] && [ "$py" != "$(command -v python3)" ]; then
+	mkdir -p build-san/tests/bin
+	printf '#!/bin/sh\nexec %s "$@"\n' "'$py'" >build-san/tests/bin/python3
+	chmod 755 build-san/tests/bin/python3
+	PATH=$PWD/build-san/tests/bin:$PATH
+	export PATH
+fi
 : >"$list.new"
 units=$(for f in tests/unit/test-*.c; do
 	n=$(basename "$f" .c)
@@ -72,14 +84,18 @@ if [ ! -s "$list.new" ]; then
 	exit 1
 fi
 
-# Longest first, by the last run's times (BUILD/tests/log/NAME.res);
-# a test not timed yet counts as long, so a new script starts early (the
-# fuzz run first: it builds its targets).
+# Longest first, so that the run does not end on one long test alone:
+# by the last run's times (BUILD/tests/log/NAME.res), else by the times
+# in tests/durations (a clean clone's first run); a test in neither
+# counts as long, so a new script starts early.
 while read -r v n; do
 	if [ "$v" = san ]; then d=build-san; else d=build; fi
 	secs=
-	[ -s "$d/tests/log/$n.res" ] && read -r _ _ _ secs <"$d/tests/log/$n.res"
-	case $n in test-*) def=1 ;; fuzz-smoke) def=100 ;; *) def=60 ;; esac
+	[ -s "$d/tests/log/$n.res" ] &&
+		read -r _ _ _ secs _ <"$d/tests/log/$n.res"
+	[ -n "$secs" ] || [ ! -f tests/durations ] ||
+		secs=$(awk -v n="$n" '$1 == n { print $2; exit }' tests/durations)
+	case $n in test-*) def=1 ;; *) def=60 ;; esac
 	echo "${secs:-$def} $v $n"
 done <"$list.new" | sort -k1,1nr -k3,3r | cut -d' ' -f2- >"$list"
 rm -f "$list.new"
@@ -122,11 +138,21 @@ echo "# $n tests, $jobs at a time"
 xargs -n 2 -P "$jobs" sh tests/run-test.sh <"$list"
 t_end=$(date +%s)
 
-total_p=0 total_f=$fail_build total_s=0
+# The run's times in tests/durations' format, for its refresh (after a
+# whole `make check`: cp build-san/tests/durations tests/).
+total_p=0 total_f=$fail_build total_s=0 cpus=
+: >build-san/tests/durations.new
 while read -r v n; do
 	if [ "$v" = san ]; then d=build-san; else d=build; fi
 	if [ -s "$d/tests/log/$n.res" ]; then
-		read -r p f s _ <"$d/tests/log/$n.res"
+		read -r p f s w c _ <"$d/tests/log/$n.res"
+		case $n in
+		test-*) k=units ;;
+		fuzz-*) k=fuzz ;;
+		*) k=integration ;;
+		esac
+		cpus="$cpus $k ${w:-0} ${c:-0}"
+		echo "$n $w" >>build-san/tests/durations.new
 	else
 		echo "FAIL $v $n: no result"
 		p=0 f=1 s=0
@@ -134,7 +160,27 @@ while read -r v n; do
 	total_p=$((total_p + p)) total_f=$((total_f + f))
 	total_s=$((total_s + s))
 done <"$list"
-echo "# wall time: build $((t_built - t_start)) s, tests $((t_end - t_built)) s"
+{
+	sed -n '/^#/p' tests/durations 2>/dev/null
+	# The longer of a name's two runs; a unit test under 2 s is left
+	# out (check.sh counts it 1 s).
+	sort -k1,1 -k2,2nr build-san/tests/durations.new |
+		awk '$1 != last && !($1 ~ /^test-/ && $2 < 2) { print }
+			{ last = $1 }' | sort -k2,2nr -k1,1
+} >build-san/tests/durations
+rm -f build-san/tests/durations.new
+# Per kind of test: the sum of their wall times (side by side, more
+# than the run's) and of their CPU times.
+cpu=$(echo "$cpus" | awk '{ for (i = 1; i + 2 <= NF; i += 3) {
+		w[$i] += $(i + 1); c[$i] += $(i + 2); t += $(i + 2) }
+	printf "%d", t + 0.5
+	split("units integration fuzz", ks, " ")
+	for (j = 1; j <= 3; j++) if (ks[j] in w)
+		printf "; %s %d s wall, %d s cpu", ks[j], w[ks[j]], c[ks[j]] + 0.5 }')
+echo "# wall time: build $((t_built - t_start)) s, tests $((t_end - t_built)) s (cpu ${cpu%%;*} s)"
+case $cpu in
+*\;*) echo "# summed over the tests:${cpu#*;}" ;;
+esac
 if [ $total_s -gt 0 ]; then
 	echo "$total_p passed, $total_f failed, $total_s skipped"
 else

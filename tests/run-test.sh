@@ -4,7 +4,9 @@
 # in one block: VARIANT is plain (build/) or san (build-san/); NAME is a
 # unit test binary (test-buf), an integration script (31-flags) or
 # fuzz-smoke. Its TAP goes to BUILD/tests/log/NAME.tap, its stderr to
-# NAME.err, and "passed failed skipped seconds" to NAME.res.
+# NAME.err, and "passed failed skipped seconds cpu" to NAME.res (wall
+# and CPU seconds, user + system, of the test and the processes it
+# waited for: a server it left to PID 1 is not counted).
 set -u
 variant=$1 name=$2
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,9 +32,18 @@ fuzz-smoke)
 *) set -- sh "$top/tests/integration/$name.sh" ;;
 esac
 t0=$(date +%s)
+times >"$log/$name.cpu"
 timeout -k 10 "${IMAPSYNC_TEST_TIMEOUT:-900}" "$@" >"$out" 2>"$err"
 rc=$?
+times >>"$log/$name.cpu"
 secs=$(($(date +%s) - t0))
+# The children's lines of `times` ("0m1.250000s 0m0.500000s"), after
+# less before.
+cpu=$(awk 'function s(x) { sub(/s$/, "", x); split(x, a, "m")
+		return a[1] * 60 + a[2] }
+	NR == 2 { b = s($1) + s($2) } NR == 4 { e = s($1) + s($2) }
+	END { printf "%.1f\n", e - b }' "$log/$name.cpu")
+rm -f "$log/$name.cpu"
 p=$(grep -c '^ok ' "$out")
 s=$(grep -c '^ok .*# *SKIP' "$out")
 # "not ok ... # TODO": a known bug, reported, not a failure.
@@ -51,12 +62,12 @@ elif [ -n "$plan" ] && [ $((p + s + f + todo)) -ne "$plan" ]; then
 	f=$((f + 1))
 	echo "not ok - $name planned $plan, ran $((p + s + f + todo - 1))" >>"$out"
 fi
-echo "$p $f $s $secs" >"$log/$name.res"
+echo "$p $f $s $secs ${cpu:-0}" >"$log/$name.res"
 # One write, so that results of tests running side by side do not mix.
 block=$log/$name.block
 if [ "$f" -gt 0 ]; then
 	{
-		echo "FAIL $variant $name: $p passed, $f failed ($secs s)"
+		echo "FAIL $variant $name: $p passed, $f failed ($secs s, cpu $cpu s)"
 		grep -E '^(not ok|#)' "$out" | grep -v '^# kept' |
 			head -n 40 | sed 's/^/    /'
 		grep '^# kept: ' "$out" | sed 's/^# kept: /    kept: /'
@@ -70,7 +81,7 @@ else
 	skip=
 	[ "$s" -gt 0 ] && skip=", $s skipped"
 	[ "$todo" -gt 0 ] && skip="$skip, $todo known failures (TODO)"
-	echo "ok   $variant $name: $p passed$skip ($secs s)" >"$block"
+	echo "ok   $variant $name: $p passed$skip ($secs s, cpu $cpu s)" >"$block"
 fi
 cat "$block"
 rm -f "$block"

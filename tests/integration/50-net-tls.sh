@@ -7,6 +7,7 @@
 . "${IMAPSYNC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/sync.sh"
 . "$IMAPSYNC_TOP/tests/lib/dovecot-server.sh"
 
+dovecot_certs_all || { echo "Bail out! cannot make certificates"; exit 1; }
 dovecot_pair_new
 store_append "$LOCAL" INBOX -s l1 -f '\Seen' >/dev/null
 store_append "$REMOTE" INBOX -s r1 -f '\Flagged' >/dev/null

@@ -6,8 +6,11 @@
 #
 #   dovecot_pair_new [ARGS]        sync_pair_new ARGS, then certificates
 #                                  and a master serving its remote store
-#   dovecot_certs                  CA, server certs (RSA, ECDSA, expired,
-#                                  wrong host) and another CA in $CERTS
+#   dovecot_certs                  a CA and an RSA server cert in $CERTS
+#   dovecot_certs_all              those, and ECDSA, expired and wrong
+#                                  host certs and another CA (what
+#                                  50-net-tls needs: an RSA key costs
+#                                  each test about 0.3 s of CPU)
 #   dovecot_server_start STOREDIR [CERT]  serve STOREDIR's mail (the
 #       directory of a store_new store) for user "test", password
 #       "secret", on $DOVECOT_IMAP_PORT (STARTTLS) and $DOVECOT_IMAPS_PORT;
@@ -105,8 +108,14 @@ EOC
 
 dovecot_certs() {
 	mkdir -p "$CERTS" || return 1
-	_dovecot_ca ca && _dovecot_ca otherca &&
-	_dovecot_cert rsa ca rsa localhost "IP:127.0.0.1, DNS:localhost" &&
+	[ -s "$CERTS/rsa.crt" ] && return 0
+	_dovecot_ca ca &&
+	_dovecot_cert rsa ca rsa localhost "IP:127.0.0.1, DNS:localhost"
+}
+
+dovecot_certs_all() {
+	dovecot_certs &&
+	_dovecot_ca otherca &&
 	_dovecot_cert ecdsa ca ec localhost "IP:127.0.0.1, DNS:localhost" &&
 	_dovecot_cert expired ca rsa localhost \
 		"IP:127.0.0.1, DNS:localhost" 20200101000000Z 20200201000000Z &&
@@ -124,14 +133,20 @@ dovecot_spki() {
 # the test if that cannot be.
 dovecot_pair_new() {
 	sync_pair_new "$@"
-	[ -s "$CERTS/ca.crt" ] || dovecot_certs ||
+	dovecot_certs ||
 		{ echo "Bail out! cannot make certificates"; exit 1; }
 	dovecot_server_start "$SYNC_DIR/remote" ||
 		{ echo "Bail out! cannot start dovecot"; exit 1; }
 }
 
+# _dovecot_free_port [N]: N (default 1) ports free a moment ago, on one
+# line.
 _dovecot_free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	python3 -c 'import socket, sys
+ss = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))' "${1:-1}"
 }
 
 dovecot_server_start() {
@@ -147,8 +162,9 @@ dovecot_server_start() {
 	_try=0
 	while :; do
 		_try=$((_try + 1))
-		DOVECOT_IMAP_PORT=$(_dovecot_free_port)
-		DOVECOT_IMAPS_PORT=$(_dovecot_free_port)
+		_ports=$(_dovecot_free_port 2)
+		DOVECOT_IMAP_PORT=${_ports% *}
+		DOVECOT_IMAPS_PORT=${_ports#* }
 		_dovecot_conf "$_store" "$_cert" && _dovecot_run && return 0
 		[ $_try -lt 5 ] || break
 		grep -q 'in use' "$DOVECOT_DIR/dovecot.log" || break
@@ -200,8 +216,14 @@ service imap-login {
     ssl = yes
   }
 }
+# A failed login answered at once, not after Dovecot's delay and its
+# penalty growing per address (2, 4, 8, 15 s): 51-net-auth fails four.
+auth_failure_delay = 0
 service anvil {
   chroot =
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
 }
 service imap-login {
   chroot =
@@ -239,30 +261,33 @@ dovecot_server_restart() {
 	return 1
 }
 
+# _dovecot_run: start the master; wait (10 s at most) until it has
+# written its PID and both ports answer (one Python start, not one per
+# try).
 _dovecot_run() {
 	dovecot -c "$DOVECOT_DIR/dovecot.conf" </dev/null >/dev/null 2>&1 ||
 		return 1
-	_i=0
-	while [ $_i -lt 100 ]; do
-		if python3 -c 'import socket, sys
-for p in sys.argv[1:]:
-    socket.create_connection(("127.0.0.1", int(p)), 1).close()' \
-			"$DOVECOT_IMAP_PORT" "$DOVECOT_IMAPS_PORT" 2>/dev/null &&
-			[ -s "$DOVECOT_DIR/run/master.pid" ]; then
-			DOVECOT_PID=$(cat "$DOVECOT_DIR/run/master.pid")
-			return 0
-		fi
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	return 1
+	python3 -c 'import os, socket, sys, time
+pidfile = sys.argv[1]
+for _ in range(100):
+    try:
+        if os.path.getsize(pidfile) > 0:
+            for p in sys.argv[2:]:
+                socket.create_connection(("127.0.0.1", int(p)), 1).close()
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.1)
+sys.exit(1)' "$DOVECOT_DIR/run/master.pid" "$DOVECOT_IMAP_PORT" \
+		"$DOVECOT_IMAPS_PORT" 2>/dev/null || return 1
+	DOVECOT_PID=$(cat "$DOVECOT_DIR/run/master.pid")
 }
 
 dovecot_server_stop() {
 	[ -n "${DOVECOT_PID:-}" ] || return 0
 	kill "$DOVECOT_PID" 2>/dev/null
 	_i=0
-	while kill -0 "$DOVECOT_PID" 2>/dev/null && [ $_i -lt 50 ]; do
+	while store_running "$DOVECOT_PID" && [ $_i -lt 50 ]; do
 		sleep 0.1
 		_i=$((_i + 1))
 	done
