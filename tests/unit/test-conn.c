@@ -4,6 +4,7 @@
 #include "buf.h"
 #include "imap-conn.h"
 #include "imap-decode.h"
+#include "limits.h"
 #include "transport.h"
 
 #include <errno.h>
@@ -380,9 +381,14 @@ handed_untagged(struct imap_conn *c, const struct imap_response *resp,
 		buf_printf(handed, "UNDECODED %s\n", error);
 	else
 		buf_printf(handed, "FETCH %u %x%s%.*s\n", f.uid, f.have,
-		           f.body != NULL ? " " : "",
-		           f.body != NULL ? (int)f.body->len : 0,
-		           f.body != NULL ? f.body->str : "");
+		           f.body == NULL       ? ""
+		           : f.body->str == NULL ? " spilled"
+		                                 : " ",
+		           f.body != NULL && f.body->str != NULL
+		               ? (int)f.body->len
+		               : 0,
+		           f.body != NULL && f.body->str != NULL ? f.body->str
+		                                                 : "");
 }
 
 static void
@@ -424,6 +430,48 @@ TEST(fetch_items_joined)
 	                              "FETCH 6 3\n"
 	                              "A1 OK\n"
 	                              "A2 OK\n");
+	imap_conn_free(&c);
+	buf_free(&handed);
+}
+
+/* Past IMAP_MAX_FETCH_HELD_FILES bodies waiting for their flags, the
+ * caller gets a malformed FETCH naming the message and the limit, and
+ * what comes after goes on as it comes (the caller fails the mailbox:
+ * nothing is held without bound, nothing is dropped unsaid). */
+TEST(fetch_join_cap)
+{
+	static struct imap_parser_settings ps = {.max_line = 100,
+	                                         .max_inline_literal = 1};
+	struct imap_conn_settings set = {.name = "test", .parser = &ps};
+	char script[512];
+	const char *error;
+	struct transport *t;
+	struct imap_conn *c;
+	const char *got;
+
+	snprintf(script, sizeof(script),
+	         "printf '* PREAUTH hi\\r\\n'; read a; i=1; "
+	         "while [ $i -le %d ]; do "
+	         "printf '* %%d FETCH (UID %%d BODY[] {2}\\r\\nab)\\r\\n' "
+	         "$i $i; i=$((i + 1)); done; "
+	         "printf 'A1 OK done\\r\\n'; cat >/dev/null",
+	         IMAP_MAX_FETCH_HELD_FILES + 2);
+	t = transport_tunnel_create(script, true, &error);
+	CHECK(t != NULL);
+	c = imap_conn_create(&set, t);
+	handed = buf_create(1 << 16);
+	imap_conn_set_untagged(c, handed_untagged, NULL);
+	CHECK(imap_conn_cmd(c, handed_tagged, "A1",
+	                    "UID FETCH 1:100 (FLAGS INTERNALDATE "
+	                    "BODY.PEEK[])") != NULL);
+	CHECK_INT_EQ(run(c, 5000), 0);
+	got = buf_data(handed);
+	CHECK(strncmp(got, "BAD UID 65 (message 65): its items came in several "
+	                   "FETCH responses, and more than IMAP_MAX_FETCH_HELD",
+	              96) == 0);
+	/* The one after, on as it came; then the command's answer. */
+	if (!CHECK(strstr(got, "\nFETCH 66 21 spilled\nA1 OK\n") != NULL))
+		printf("# %s", got);
 	imap_conn_free(&c);
 	buf_free(&handed);
 }
