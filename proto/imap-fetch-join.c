@@ -544,6 +544,8 @@ imap_fetch_join_add(struct imap_fetch_join *j, const struct imap_response *resp,
                     const struct imap_response **out_r, const char **error_r)
 {
 	const struct imap_arg *items;
+	struct imap_fetch f;
+	const char *bad;
 	size_t count;
 	unsigned have;
 	uint32_t uid;
@@ -551,9 +553,14 @@ imap_fetch_join_add(struct imap_fetch_join *j, const struct imap_response *resp,
 
 	release_gone(j);
 	*out_r = resp;
-	if (!resp_items(resp, &items, &count))
+	/* A piece that does not decode goes on as it came, for the
+	 * caller's decoder to say so: joined, a later item of the same
+	 * name would hide what was wrong. */
+	if (!resp_items(resp, &items, &count) ||
+	    imap_decode_fetch(resp, &f, &bad) < 0)
 		return 1;
-	uid = items_scan(items, count, &have);
+	uid = (f.have & IMAP_FETCH_UID) != 0 ? f.uid : 0;
+	have = f.have;
 	h = held_find(j, resp->number, uid);
 	if (h == NULL) {
 		/* Nothing it asked (a STORE's answer, a change by another

@@ -42,7 +42,8 @@ uint32_t imap_fetch_join_uid(const struct imap_response *resp);
  * asked want of. Returns 1 with *out_r what to hand on now: resp itself,
  * or resp joined with what was held for its message (matched by UID, or
  * by sequence number where one of the two has no UID), valid until the
- * next call on j; 0 when it is held; -1 when holding it would pass a cap,
+ * next call on j (a response that does not decode goes on as it came,
+ * never joined: its decoder says what is wrong); 0 when it is held; -1 when holding it would pass a cap,
  * with *error_r saying so (static text): everything held for owner is
  * dropped, and resp is not handed on. */
 int imap_fetch_join_add(struct imap_fetch_join *j,

@@ -221,6 +221,15 @@ TEST(unsolicited_and_tagged_flush)
 	    imap_fetch_join_add(j, parse(&p, "* 9 FETCH (UID 11 FLAGS ())\r\n"),
 	                        &cmd_b, KEYS, &r, &error),
 	    0);
+	/* A piece that does not decode is not joined: a good UID must not
+	 * hide a bad one. */
+	r = NULL;
+	CHECK_INT_EQ(imap_fetch_join_add(
+	                 j, parse(&p, "* 7 FETCH (UID x8 RFC822.SIZE 1)\r\n"),
+	                 &cmd_a, KEYS, &r, &error),
+	             1);
+	CHECK(r != NULL && r->args[0].len == 4 &&
+	      strcmp(r->args[0].list[1].str, "x8") == 0);
 	CHECK_INT_EQ(imap_fetch_join_next(j, &cmd_a, &r), 1);
 	f = decoded(r);
 	CHECK_INT_EQ(f.uid, 8u);
