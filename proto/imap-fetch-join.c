@@ -36,6 +36,7 @@ struct held {
 
 struct imap_fetch_join {
 	struct held *head, *tail; /* oldest first */
+	size_t count;
 	size_t bytes;
 	unsigned files;
 	/* The held message handed on last (its items are in resp), freed
@@ -84,6 +85,7 @@ held_free(struct imap_fetch_join *j, struct held *h)
 		arg_free(&h->items[i].value);
 	}
 	free(h->items);
+	j->count--;
 	j->bytes -= h->bytes;
 	j->files -= h->files;
 	free(h);
@@ -423,7 +425,8 @@ same_name(const struct imap_arg *a, const struct imap_arg *b)
 static const char fail_cap[] =
     "its items came in several FETCH responses, and more than "
     "IMAP_MAX_FETCH_HELD bytes of such items (or "
-    "IMAP_MAX_FETCH_HELD_FILES bodies) waited for the rest: not put "
+    "IMAP_MAX_FETCH_HELD_FILES bodies, or the items of "
+    "IMAP_MAX_FETCH_HELD_MESSAGES messages) waited for the rest: not put "
     "together";
 static const char fail_nomem[] = "out of memory";
 
@@ -568,11 +571,17 @@ imap_fetch_join_add(struct imap_fetch_join *j, const struct imap_response *resp,
 		if (owner == NULL || (have & want) == want ||
 		    (have & want & ~(unsigned)IMAP_FETCH_UID) == 0)
 			return 1;
+		if (j->count >= IMAP_MAX_FETCH_HELD_MESSAGES) {
+			*error_r = fail_cap;
+			imap_fetch_join_drop(j, owner);
+			return -1;
+		}
 		if ((h = calloc(1, sizeof(*h))) == NULL) {
 			*error_r = fail_nomem;
 			imap_fetch_join_drop(j, owner);
 			return -1;
 		}
+		j->count++;
 		h->owner = owner;
 		h->want = want;
 		h->prev = j->tail;

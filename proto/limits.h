@@ -35,6 +35,11 @@
 /* Spilled literals (bodies) held so, each an open file descriptor. */
 #define IMAP_MAX_FETCH_HELD_FILES 64
 
+/* Messages held so at once: each response is matched against them (a
+ * walk, newest first: a splitting server sends a message's pieces one
+ * after the other), so this bounds the time a flood can cost too. */
+#define IMAP_MAX_FETCH_HELD_MESSAGES 10000
+
 /* Parenthesised list nesting depth. */
 #define IMAP_MAX_DEPTH 16
 

@@ -329,3 +329,33 @@ TEST(cap)
 	imap_parser_free(&p);
 	imap_fetch_join_free(&j);
 }
+
+TEST(cap_messages)
+{
+	struct imap_fetch_join *j = imap_fetch_join_create();
+	struct imap_parser *p = imap_parser_create(NULL);
+	const struct imap_response *resp, *r;
+	const char *error = NULL;
+	char line[64];
+	unsigned i;
+	int ret = 0;
+
+	/* Flags that never get the rest, one message after another. */
+	for (i = 1; i <= IMAP_MAX_FETCH_HELD_MESSAGES + 1; i++) {
+		snprintf(line, sizeof(line), "* %u FETCH (UID %u FLAGS ())\r\n",
+		         i, i);
+		if (imap_parser_feed(p, line, strlen(line)) != strlen(line) ||
+		    imap_parser_next(p, &resp, &error) != 1)
+			break;
+		ret = imap_fetch_join_add(j, resp, &cmd_a, KEYS, &r, &error);
+		if (ret != 0)
+			break;
+	}
+	CHECK_INT_EQ(ret, -1);
+	CHECK_INT_EQ(i, IMAP_MAX_FETCH_HELD_MESSAGES + 1);
+	CHECK(error != NULL &&
+	      strstr(error, "IMAP_MAX_FETCH_HELD_MESSAGES") != NULL);
+	CHECK_INT_EQ(imap_fetch_join_bytes(j), 0u);
+	imap_parser_free(&p);
+	imap_fetch_join_free(&j);
+}
