@@ -304,9 +304,8 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 			return; /* said once */
 		sync_fail(mb, from->side,
 		          "FETCH of UID %" PRIu32 " gave its body without its "
-		          "%s (a server may give them in another FETCH "
-		          "response, which imapsync cannot put together yet): "
-		          "not copied", f->uid,
+		          "%s, not even in another FETCH response: not copied",
+		          f->uid,
 		          (f->have & IMAP_FETCH_INTERNALDATE) == 0 ?
 		          "INTERNALDATE" : "FLAGS");
 		return;

@@ -293,6 +293,13 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 	struct flagmap_entry *e;
 	const char *want;
 
+	if (resp->malformed != NULL) {
+		/* Items the connection could not put together (a cap). */
+		if (!mb->failed)
+			sync_fail(mb, ms->side, "%s: the mailbox is left as it is",
+			          resp->malformed);
+		return;
+	}
 	if (imap_decode_fetch(resp, &f, &error) < 0) {
 		sync_fail(mb, ms->side, "bad FETCH response: %s", error);
 		return;
@@ -307,15 +314,15 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 	    (f.have & SYNC_KEY_ITEMS) != 0 &&
 	    (f.have & (SYNC_KEY_ITEMS | IMAP_FETCH_FLAGS)) !=
 	    (SYNC_KEY_ITEMS | IMAP_FETCH_FLAGS)) {
-		/* A server may give one message's items in several FETCH
-		 * responses; they are not put together yet, and a key made
+		/* The connection joins a message's items given in several
+		 * FETCH responses; these never came whole, and a key made
 		 * of a part would pair nothing: every message copied twice. */
 		if (mb->failed)
 			return; /* said once */
-		sync_fail(mb, ms->side, "the server gave the FLAGS, "
+		sync_fail(mb, ms->side, "the server did not give the FLAGS, "
 		          "RFC822.SIZE, INTERNALDATE and Message-ID of UID %"
-		          PRIu32 " in several FETCH responses, which imapsync "
-		          "cannot put together yet: nothing is paired or "
+		          PRIu32 " that were asked together, not even in "
+		          "several FETCH responses: nothing is paired or "
 		          "copied in this mailbox", f.uid);
 		return;
 	}

@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "imap-decode.h"
+#include "imap-fetch-join.h"
 #include "imap-writer.h"
 #include "limits.h"
 #include "transport.h"
@@ -41,6 +42,12 @@ struct imap_cmd {
 	char *local_error;
 	bool answered;
 	char what[24]; /* for messages: "UID FETCH" */
+	/* What it asks of each message it names in FETCH responses
+	 * (imap_fetch_join_want(); 0: nothing, or not known here), and
+	 * of which: fetch_uids, or any with fetch_all. */
+	unsigned fetch_want;
+	bool fetch_all;
+	struct uidset fetch_uids;
 };
 
 struct imap_conn {
@@ -76,6 +83,9 @@ struct imap_conn {
 	 * (imap_conn_accept_malformed), or NULL. */
 	const char *malformed_ok;
 	struct imap_conn *throttle_target;
+	/* FETCH items held until the rest of their message's come. */
+	struct imap_fetch_join *join;
+	char fetch_error[512];
 
 	struct buf *trace_line;
 	uint64_t trace_dropped, trace_lit_left;
@@ -150,6 +160,7 @@ cmd_free(struct imap_conn *c, struct imap_cmd *cmd)
 	if (cmd->w != NULL)
 		c->queued_mem -= imap_writer_mem_pending(cmd->w);
 	imap_writer_free(&cmd->w);
+	uidset_free(&cmd->fetch_uids);
 	free(cmd->local_error);
 	free(cmd);
 }
@@ -160,6 +171,9 @@ conn_drop_commands(struct imap_conn *c)
 {
 	struct imap_cmd *cmd;
 
+	/* Held FETCH items go with the commands they answer. */
+	if (c->join != NULL)
+		imap_fetch_join_drop(c->join, NULL);
 	while ((cmd = c->head) != NULL) {
 		cmd_unlink(c, cmd);
 		if (!cmd->answered) {
@@ -215,6 +229,7 @@ imap_conn_create(const struct imap_conn_settings *set, struct transport *t)
 		c->set.parser = &c->parser_set;
 	}
 	c->parser = imap_parser_create(c->set.parser);
+	c->join = imap_fetch_join_create();
 	c->t = t;
 	c->state = IMAP_CONN_GREETING;
 	return c;
@@ -234,6 +249,7 @@ imap_conn_free(struct imap_conn **cp)
 	while (c->building != NULL)
 		imap_cmd_abort(c->building);
 	imap_parser_free(&c->parser);
+	imap_fetch_join_free(&c->join);
 	transport_free(&c->t);
 	buf_free(&c->trace_line);
 	free(c->obuf);
@@ -329,6 +345,7 @@ conn_cmd_new(struct imap_conn *c, imap_cmd_fn *cb, void *ctx)
 	snprintf(cmd->tag, sizeof(cmd->tag), "A%" PRIu64, cmd->tagnum);
 	cmd->cb = cb;
 	cmd->ctx = ctx;
+	uidset_init(&cmd->fetch_uids);
 	return cmd;
 }
 
@@ -345,8 +362,17 @@ static void
 conn_cmd_queue(struct imap_conn *c, struct imap_cmd *cmd)
 {
 	if (cmd->w != NULL) {
+		const char *text;
+		size_t len;
+
 		c->queued_mem += imap_writer_mem_pending(cmd->w);
 		imap_writer_what(cmd->w, cmd->what, sizeof(cmd->what));
+		text = imap_writer_text(cmd->w, &len);
+		if (!imap_fetch_join_want(text, len, &cmd->fetch_want,
+		                          &cmd->fetch_uids, &cmd->fetch_all)) {
+			cmd->fetch_want = 0;
+			uidset_clear(&cmd->fetch_uids);
+		}
 	}
 	if (c->in_flight == 0)
 		conn_answer_restart(c);
@@ -531,6 +557,88 @@ cmd_is(const struct imap_cmd *cmd, const char *verb)
 	return cmd->w != NULL && strcmp(imap_writer_verb(cmd->w), verb) == 0;
 }
 
+/* A FETCH response, as it came or joined, to the caller. */
+static void
+conn_hand_fetch(struct imap_conn *c, const struct imap_response *resp)
+{
+	if (c->untagged != NULL)
+		c->untagged(c, resp, c->untagged_ctx);
+}
+
+/* Hand on what is held for owner (NULL: what is ready). */
+static void
+conn_fetch_flush(struct imap_conn *c, const struct imap_cmd *owner)
+{
+	const struct imap_response *r;
+	int ret;
+
+	while (c->state != IMAP_CONN_FAILED &&
+	       (ret = imap_fetch_join_next(c->join, owner, &r)) != 0) {
+		if (ret < 0) {
+			conn_fail(c, "out of memory");
+			return;
+		}
+		conn_hand_fetch(c, r);
+	}
+}
+
+/* The command in flight a FETCH response of uid (0: none given) answers:
+ * the oldest sent that asks FETCH items of that message. */
+static struct imap_cmd *
+conn_fetch_owner(struct imap_conn *c, uint32_t uid)
+{
+	struct imap_cmd *cmd;
+
+	for (cmd = c->head; cmd != NULL; cmd = cmd->next) {
+		if (cmd == c->wcur &&
+		    (cmd->w == NULL || imap_writer_at_start(cmd->w)))
+			break;
+		if (!cmd->answered && cmd->fetch_want != 0 &&
+		    (uid == 0 || cmd->fetch_all ||
+		     uidset_contains(&cmd->fetch_uids, uid)))
+			return cmd;
+		if (cmd == c->wcur)
+			break;
+	}
+	return NULL;
+}
+
+/* An untagged FETCH: on at once when it has all its command asked, else
+ * held until the rest comes (imap-fetch-join.c). A server past the cap
+ * gets a malformed FETCH in the caller's hands, naming the message. */
+static void
+conn_fetch(struct imap_conn *c, const struct imap_response *resp)
+{
+	uint32_t uid = imap_fetch_join_uid(resp);
+	struct imap_cmd *owner = conn_fetch_owner(c, uid);
+	const struct imap_response *r;
+	struct imap_response bad;
+	const char *error;
+	int ret;
+
+	ret = imap_fetch_join_add(c->join, resp, owner,
+	                          owner != NULL ? owner->fetch_want : 0, &r,
+	                          &error);
+	if (ret > 0) {
+		conn_hand_fetch(c, r);
+		return;
+	}
+	if (ret == 0)
+		return;
+	if (owner != NULL)
+		owner->fetch_want = 0; /* the rest goes on as it comes */
+	snprintf(c->fetch_error, sizeof(c->fetch_error),
+	         "UID %" PRIu32 " (message %" PRIu32 "): %s", uid, resp->number,
+	         error);
+	memset(&bad, 0, sizeof(bad));
+	bad.kind = IMAP_RESP_UNTAGGED;
+	bad.has_number = true;
+	bad.number = resp->number;
+	bad.name = "FETCH";
+	bad.malformed = c->fetch_error;
+	conn_hand_fetch(c, &bad);
+}
+
 /* The tagged response (real or made up) for cmd has come. */
 static void
 conn_complete(struct imap_conn *c, struct imap_cmd *cmd,
@@ -538,6 +646,11 @@ conn_complete(struct imap_conn *c, struct imap_cmd *cmd,
 {
 	bool keep = false;
 
+	/* What it was sent of messages whose other items never came: on,
+	 * as it is, before the command's own answer. */
+	conn_fetch_flush(c, cmd);
+	if (c->state == IMAP_CONN_FAILED)
+		return; /* cmd went with the others, answered NULL */
 	cmd->answered = true;
 	c->in_flight--;
 	conn_answer_restart(c);
@@ -799,6 +912,32 @@ conn_logout_sent(const struct imap_conn *c)
 	       !imap_writer_at_start(c->wcur->w);
 }
 
+/* Before an EXPUNGE or a VANISHED (not EARLIER) goes on: what is held
+ * of the messages it removes is all there will be, on first. */
+static void
+conn_fetch_gone(struct imap_conn *c, const struct imap_response *resp)
+{
+	struct uidset uids = UIDSET_INIT;
+	const char *error;
+	bool earlier;
+
+	if (strcmp(resp->name, "EXPUNGE") == 0 && resp->has_number) {
+		imap_fetch_join_expunge(c->join, resp->number);
+	} else if (strcmp(resp->name, "VANISHED") == 0) {
+		if (imap_decode_vanished(resp, &earlier, &uids, &error) < 0 ||
+		    earlier) {
+			uidset_free(&uids);
+			return;
+		}
+		uidset_normalize(&uids);
+		imap_fetch_join_vanished(c->join, &uids);
+		uidset_free(&uids);
+	} else {
+		return;
+	}
+	conn_fetch_flush(c, NULL);
+}
+
 static void
 conn_untagged(struct imap_conn *c, const struct imap_response *resp)
 {
@@ -811,6 +950,12 @@ conn_untagged(struct imap_conn *c, const struct imap_response *resp)
 		conn_fail(c, "protocol error: %s", resp->malformed);
 		return;
 	}
+	if (resp->name != NULL && strcmp(resp->name, "FETCH") == 0) {
+		conn_fetch(c, resp);
+		return;
+	}
+	if (resp->name != NULL && imap_fetch_join_bytes(c->join) > 0)
+		conn_fetch_gone(c, resp);
 	conn_note_code(c, resp);
 	if (resp->name != NULL && strcmp(resp->name, "CAPABILITY") == 0 &&
 	    imap_decode_capability(resp->args, resp->count, &caps, &error) == 0)

@@ -551,6 +551,13 @@ imap_writer_verb(const struct imap_writer *w)
 	return w->verb;
 }
 
+const char *
+imap_writer_text(const struct imap_writer *w, size_t *len_r)
+{
+	*len_r = buf_len(w->mem);
+	return buf_data(w->mem);
+}
+
 void
 imap_writer_what(const struct imap_writer *w, char *out, size_t size)
 {

@@ -80,6 +80,10 @@ const char *imap_writer_verb(const struct imap_writer *w);
  * never a credential); "" if none. Only before anything is written. */
 void imap_writer_what(const struct imap_writer *w, char *out, size_t size);
 
+/* The command's bytes held in memory, tag first (literals read from an
+ * fd left out), and their length. Only before anything is written. */
+const char *imap_writer_text(const struct imap_writer *w, size_t *len_r);
+
 typedef void imap_writer_trace_fn(void *ctx, const char *line, size_t len);
 /* Call fn for each line of what has not been traced yet, up to the next
  * wait point: secrets as "<redacted>" and literal bodies as "{n bytes}"

@@ -26,6 +26,22 @@
 /* Bytes held in memory for one response: its line plus inline literals. */
 #define IMAP_MAX_RESPONSE (8 * 1024 * 1024)
 
+/* Bytes of FETCH items held while the rest of their message's items
+ * come in other FETCH responses (proto/imap-fetch-join.c), on one
+ * connection: a server that splits a message's items sends the rest
+ * soon after, so little is held; one that holds back the rest of a
+ * flood of messages fails the mailbox ("... in several FETCH
+ * responses") rather than making us keep it all. */
+#define IMAP_MAX_FETCH_HELD (16 * 1024 * 1024)
+
+/* Spilled literals (bodies) held so, each an open file descriptor. */
+#define IMAP_MAX_FETCH_HELD_FILES 64
+
+/* Messages held so at once: each response is matched against them (a
+ * walk, newest first: a splitting server sends a message's pieces one
+ * after the other), so this bounds the time a flood can cost too. */
+#define IMAP_MAX_FETCH_HELD_MESSAGES 10000
+
 /* Parenthesised list nesting depth. */
 #define IMAP_MAX_DEPTH 16
 

@@ -69,10 +69,12 @@ sync_noop "the next run changes nothing"
 # either: the client must ask after the login. Through tests/lib/
 # unusual.py (which hides COMPRESS: it reads lines), served on TCP by
 # listen.py; Cyrus's own FETCH answers to our STOREs reversed (UID and
-# MODSEQ last), tagged responses late, VANISHED (EARLIER) repeated.
+# MODSEQ last), tagged responses late, VANISHED (EARLIER) repeated, a
+# message's items in several FETCH responses (a new one's FLAGS, date
+# and body apart).
 dovecot_bg RELAYPORT "$IMAPSYNC_TOP/tests/lib/listen.py" serve \
 	"$STORE_TMP/RELAYPORT.port" python3 "$IMAPSYNC_TOP/tests/lib/unusual.py" \
-	no-greeting-caps,prelogin-minimal,login-no-caps,late-tagged,fetch-reverse,vanished-repeat \
+	no-greeting-caps,prelogin-minimal,login-no-caps,late-tagged,fetch-reverse,vanished-repeat,fetch-split \
 	python3 "$IMAPSYNC_TOP/tests/lib/listen.py" connect 127.0.0.1 "$CYRUS_PORT"
 sed -i "s/^port = $CYRUS_PORT\$/port = $RELAYPORT/" "$SYNC_CONF"
 store_append "$LOCAL" INBOX -s after1 >/dev/null
@@ -80,12 +82,16 @@ store_flags "$REMOTE" INBOX "$(store_uid_of "$REMOTE" INBOX rbig)" +FLAGS \
 	'\Answered'
 store_expunge "$REMOTE" Notes "$(store_uid_of "$REMOTE" Notes big1)"
 store_expunge "$LOCAL" Notes "$(store_uid_of "$LOCAL" Notes big2)"
+store_append "$REMOTE" Notes -s after2 -f '\Flagged' >/dev/null
 run "capabilities after the login" --debug
 tap_check "capabilities after the login: asked once logged in" \
 	sh -c "sed -n '/remote -> A[0-9]* AUTHENTICATE/,\$p' '$SYNC_ERR' |
 		grep -q 'remote -> A[0-9]* CAPABILITY'"
 tap_check "capabilities after the login: Cyrus's FETCH answered our STORE" \
 	grep -q 'remote <- \* [0-9]* FETCH (MODSEQ ([0-9]*) .*\\Deleted' \
+	"$SYNC_ERR"
+tap_check "capabilities after the login: a new message's date apart" \
+	grep -q 'remote <- \* [0-9]* FETCH (INTERNALDATE "[^"]*" UID [0-9]*)' \
 	"$SYNC_ERR"
 sync_dumps_equal "capabilities after the login: stores equal"
 sync_noop "capabilities after the login: the next run changes nothing"

@@ -3,6 +3,8 @@
 
 #include "buf.h"
 #include "imap-conn.h"
+#include "imap-decode.h"
+#include "limits.h"
 #include "transport.h"
 
 #include <errno.h>
@@ -358,4 +360,118 @@ TEST(deadline_blames_the_late_one)
 	CHECK(strstr(imap_conn_error(c[1]), "connecting not done") != NULL);
 	imap_conn_free(&c[0]);
 	imap_conn_free(&c[1]);
+}
+
+/* What the caller is handed, in order: "FETCH uid items" for each FETCH
+ * (its item bits in hex), "TAG status" for each tagged response. */
+static struct buf *handed;
+
+static void
+handed_untagged(struct imap_conn *c, const struct imap_response *resp,
+                void *ctx)
+{
+	struct imap_fetch f;
+	const char *error;
+
+	if (resp->name == NULL || strcmp(resp->name, "FETCH") != 0)
+		return;
+	if (resp->malformed != NULL)
+		CHECK(buf_printf(handed, "BAD %s\n", resp->malformed) == 0);
+	else if (imap_decode_fetch(resp, &f, &error) < 0)
+		CHECK(buf_printf(handed, "UNDECODED %s\n", error) == 0);
+	else
+		CHECK(buf_printf(handed, "FETCH %u %x%s%.*s\n", f.uid, f.have,
+		           f.body == NULL       ? ""
+		           : f.body->str == NULL ? " spilled"
+		                                 : " ",
+		           f.body != NULL && f.body->str != NULL
+		               ? (int)f.body->len
+		               : 0,
+		           f.body != NULL && f.body->str != NULL ? f.body->str
+		                                                 : "") == 0);
+}
+
+static void
+handed_tagged(struct imap_conn *c, const struct imap_response *resp, void *ctx)
+{
+	CHECK(buf_printf(handed, "%s %s\n", (const char *)ctx,
+	                 resp != NULL ? resp->name : "NULL") == 0);
+}
+
+/* A message's items in several FETCH responses reach the caller as one;
+ * a part that never gets the rest goes on before its command's answer;
+ * a FETCH that answers no FETCH command goes on at once. */
+TEST(fetch_items_joined)
+{
+	struct imap_conn *c = peer(
+	    "printf '* PREAUTH hi\\r\\n'; read a; read b; "
+	    "printf '* 1 FETCH (UID 5 FLAGS (x))\\r\\n"
+	    "* 9 FETCH (UID 40 FLAGS (y))\\r\\n"
+	    "* 1 FETCH (UID 5 INTERNALDATE \"01-Jan-2024 10:00:00 +0000\")"
+	    "\\r\\n"
+	    "* 2 FETCH (UID 6 FLAGS ())\\r\\n"
+	    "* 1 FETCH (UID 5 BODY[] {3}\\r\\nabc)\\r\\n"
+	    "* 3 FETCH (BODY[] {3}\\r\\ndef)\\r\\n"
+	    "* 3 FETCH (UID 7 FLAGS () INTERNALDATE \"01-Jan-2024 10:00:00 "
+	    "+0000\")\\r\\n"
+	    "A1 OK done\\r\\nA2 OK noop\\r\\n'; cat >/dev/null",
+	    0);
+
+	handed = buf_create(1 << 16);
+	imap_conn_set_untagged(c, handed_untagged, NULL);
+	CHECK(imap_conn_cmd(c, handed_tagged, "A1",
+	                    "UID FETCH 5:7 (FLAGS INTERNALDATE BODY.PEEK[])") !=
+	      NULL);
+	CHECK(imap_conn_cmd(c, handed_tagged, "A2", "NOOP") != NULL);
+	CHECK_INT_EQ(run(c, 5000), 0);
+	CHECK_STREQ(buf_data(handed), "FETCH 40 3\n"
+	                              "FETCH 5 2b abc\n"
+	                              "FETCH 7 2b def\n"
+	                              "FETCH 6 3\n"
+	                              "A1 OK\n"
+	                              "A2 OK\n");
+	imap_conn_free(&c);
+	buf_free(&handed);
+}
+
+/* Past IMAP_MAX_FETCH_HELD_FILES bodies waiting for their flags, the
+ * caller gets a malformed FETCH naming the message and the limit, and
+ * what comes after goes on as it comes (the caller fails the mailbox:
+ * nothing is held without bound, nothing is dropped unsaid). */
+TEST(fetch_join_cap)
+{
+	static struct imap_parser_settings ps = {.max_line = 100,
+	                                         .max_inline_literal = 1};
+	struct imap_conn_settings set = {.name = "test", .parser = &ps};
+	char script[512];
+	const char *error;
+	struct transport *t;
+	struct imap_conn *c;
+	const char *got;
+
+	snprintf(script, sizeof(script),
+	         "printf '* PREAUTH hi\\r\\n'; read a; i=1; "
+	         "while [ $i -le %d ]; do "
+	         "printf '* %%d FETCH (UID %%d BODY[] {2}\\r\\nab)\\r\\n' "
+	         "$i $i; i=$((i + 1)); done; "
+	         "printf 'A1 OK done\\r\\n'; cat >/dev/null",
+	         IMAP_MAX_FETCH_HELD_FILES + 2);
+	t = transport_tunnel_create(script, true, &error);
+	CHECK(t != NULL);
+	c = imap_conn_create(&set, t);
+	handed = buf_create(1 << 16);
+	imap_conn_set_untagged(c, handed_untagged, NULL);
+	CHECK(imap_conn_cmd(c, handed_tagged, "A1",
+	                    "UID FETCH 1:100 (FLAGS INTERNALDATE "
+	                    "BODY.PEEK[])") != NULL);
+	CHECK_INT_EQ(run(c, 5000), 0);
+	got = buf_data(handed);
+	CHECK(strncmp(got, "BAD UID 65 (message 65): its items came in several "
+	                   "FETCH responses, and more than IMAP_MAX_FETCH_HELD",
+	              96) == 0);
+	/* The one after, on as it came; then the command's answer. */
+	if (!CHECK(strstr(got, "\nFETCH 66 21 spilled\nA1 OK\n") != NULL))
+		printf("# %s", got);
+	imap_conn_free(&c);
+	buf_free(&handed);
 }
