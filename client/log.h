@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct buf;
 
@@ -74,6 +75,14 @@ bool log_sync_tracing(void);
  * logfile as the protocol trace goes, at debug priority. */
 void log_sync_trace(const char *fmt, va_list ap)
     __attribute__((format(printf, 1, 0)));
+
+/* The form of a noun for a count: one when n is 1, else many, as in
+ * "%" PRIu64 " %s", n, log_plural(n, "message", "messages"). */
+static inline const char *
+log_plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
 
 /* A protocol trace line (the imap_conn trace sink). */
 void log_trace(void *ctx, const char *conn_name, bool out, const char *line,

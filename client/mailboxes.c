@@ -62,6 +62,21 @@ struct mbx_list {
 	unsigned char hash_key[crypto_shorthash_KEYBYTES];
 };
 
+/* A server's (or the command line's) modified UTF-7 name of a mailbox
+ * in UTF-8, for a message: valid until the second call after. */
+static const char *
+mbx_u8(const char *wire)
+{
+	static char *slot[2];
+	static unsigned next;
+	char *u = sync_utf8_name(wire);
+
+	free(slot[next]);
+	slot[next] = u;
+	next = (next + 1) % 2;
+	return u != NULL ? u : wire;
+}
+
 static void
 mbx_list_free(struct mbx_list *l)
 {
@@ -675,7 +690,8 @@ mbx_create_done(struct imap_conn *conn, const struct imap_response *resp,
 
 		if (wire != NULL)
 			log_info(side_name(s), NULL, "Created mailbox %s",
-			         wire);
+			         mbx_u8(wire));
+		it->run->tally.created[s]++;
 		free(wire);
 		return;
 	}
@@ -712,7 +728,9 @@ mbx_cmd(struct sync_run *run, enum side s, struct mbx_item *it,
 		         strcmp(verb, "CREATE") == 0      ? "create mailbox"
 		         : strcmp(verb, "SUBSCRIBE") == 0 ? "subscribe to"
 		                                          : "unsubscribe from",
-		         wire);
+		         mbx_u8(wire));
+		if (strcmp(verb, "CREATE") == 0)
+			run->tally.created[s]++;
 		free(wire);
 		return;
 	}
@@ -730,9 +748,10 @@ mbx_cmd(struct sync_run *run, enum side s, struct mbx_item *it,
 		              srv->id_item);
 	/* A creation is said when it is done (mbx_create_done). */
 	if (strcmp(verb, "SUBSCRIBE") == 0)
-		log_info(side_name(s), NULL, "Subscribe to %s", wire);
+		log_info(side_name(s), NULL, "Subscribe to %s", mbx_u8(wire));
 	else if (strcmp(verb, "UNSUBSCRIBE") == 0)
-		log_info(side_name(s), NULL, "Unsubscribe to %s", wire);
+		log_info(side_name(s), NULL, "Unsubscribe from %s",
+		         mbx_u8(wire));
 	free(wire);
 }
 
@@ -815,8 +834,9 @@ mbx_delete(struct sync_run *run, struct mbx_item *m, const char *display)
 		return;
 	if (run->set.dry_run) {
 		log_info(side_name(m->delete_on), NULL,
-		         "would delete mailbox %s (deleted on %s)", wire,
-		         side_name(side_other(m->delete_on)));
+		         "would delete mailbox %s (deleted on %s)",
+		         mbx_u8(wire), side_name(side_other(m->delete_on)));
+		run->tally.deleted[m->delete_on]++;
 		if (state_mailbox_delete(run->state, m->idx, &error) < 0)
 			log_error("database", display, "%s", error);
 		log_info("database", NULL, "would remove mailbox %s", display);
@@ -839,8 +859,9 @@ mbx_delete(struct sync_run *run, struct mbx_item *m, const char *display)
 	if (state_mailbox_delete(run->state, m->idx, &error) < 0)
 		log_error("database", display, "%s", error);
 	log_info(side_name(m->delete_on), NULL,
-	         "Deleted mailbox %s (deleted on %s)", wire,
+	         "Deleted mailbox %s (deleted on %s)", mbx_u8(wire),
 	         side_name(side_other(m->delete_on)));
+	run->tally.deleted[m->delete_on]++;
 	log_info("database", NULL, "Removed mailbox %s", display);
 	free(wire);
 }
@@ -1088,9 +1109,12 @@ mbx_deletions(struct sync_run *run, struct mbx_item *items, size_t n)
 			continue;
 		if (run->set.force) {
 			log_warn(side_name(s), NULL,
-			         "deleting %u mailboxes (%" PRIu64 " paired "
-			         "messages), past %s: --force",
-			         count[s], pairs[s],
+			         "deleting %u %s (%" PRIu64 " paired %s), past "
+			         "%s: --force",
+			         count[s],
+			         log_plural(count[s], "mailbox", "mailboxes"),
+			         pairs[s],
+			         log_plural(pairs[s], "message", "messages"),
 			         many ? "safety-delete" : "safety-expunge");
 			continue;
 		}
@@ -1303,7 +1327,7 @@ mbx_split_found(struct sync_run *run, struct mbx_item *to,
 {
 	enum side other = side_other(where);
 	char *display = sync_display_name(run, to->name, to->len);
-	char *q = log_shell_quote(from->e[other]->wire);
+	char *q = log_shell_quote(mbx_u8(from->e[other]->wire));
 
 	log_error(side_name(where), display,
 	          "this mailbox is %s's %s, split at %s's hierarchy "
@@ -1584,7 +1608,8 @@ mbx_renames(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 				log_info(side_name(other), NULL,
 				         "would rename mailbox %s to %s "
 				         "(renamed on %s)",
-				         fw, tw, side_name(x->where));
+				         mbx_u8(fw), mbx_u8(tw),
+				         side_name(x->where));
 				x->dry = true;
 			} else {
 				imap_conn_cmd(run->server[other].conn,
@@ -1596,7 +1621,8 @@ mbx_renames(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 				log_info(side_name(other), NULL,
 				         "Renamed mailbox %s to %s (renamed "
 				         "on %s)",
-				         fw, tw, side_name(x->where));
+				         mbx_u8(fw), mbx_u8(tw),
+				         side_name(x->where));
 			}
 			if (state_mailbox_rename(st, x->from->name,
 			                         x->from->len, x->to->name,
@@ -1607,6 +1633,7 @@ mbx_renames(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 				sync_rollback(st);
 				goto db_error;
 			}
+			run->tally.renamed[other]++;
 			done++;
 		}
 		free(fw);
@@ -1681,7 +1708,7 @@ mbx_gone(struct sync_run *run, struct mbx_item *m, const char *display,
          enum side lack)
 {
 	const char *ls = side_name(lack), *hs = side_name(side_other(lack));
-	char *q = log_shell_quote(display);
+	char *q = sync_arg_quoted(run, m->name, m->len);
 
 	log_error(ls, display,
 	          "the mailbox is gone from %s but known to the database, "
@@ -2048,7 +2075,7 @@ mbx_check_fits(struct sync_run *run, struct mbx_item *m)
 
 		if (sync_name_fits(srv, m->name, m->len) || m->e[o] == NULL)
 			continue;
-		q = log_shell_quote(m->e[o]->wire);
+		q = log_shell_quote(mbx_u8(m->e[o]->wire));
 		if (srv->delim == '\0')
 			log_error(side_name(s), NULL,
 			          "%s's mailbox %s has a hierarchy, but %s's "
@@ -2300,7 +2327,8 @@ mailboxes_delete(struct sync_run *run, char **args, size_t nargs,
 			imap_conn_cmd(run->server[s].conn, mbx_admin_done,
 			              &failed, "DELETE %s", wire);
 			log_info(side_name(s), NULL, "Deleted mailbox %s",
-			         wire);
+			         mbx_u8(wire));
+			run->tally.deleted[s]++;
 			free(wire);
 		}
 		if (sync_run_wait(run) < 0 || failed) {
@@ -2323,7 +2351,7 @@ mailboxes_delete(struct sync_run *run, char **args, size_t nargs,
 			}
 			if (found > 0)
 				log_info("database", NULL, "Removed mailbox %s",
-				         args[i]);
+				         mbx_u8(args[i]));
 		}
 		free(name);
 	}
@@ -2408,7 +2436,8 @@ mailboxes_rename(struct sync_run *run, const char *from, const char *to,
 			imap_conn_cmd(run->server[s].conn, mbx_admin_done,
 			              &failed, "RENAME %s %s", fw, tw);
 			log_info(side_name(s), NULL, "Renamed mailbox %s to %s",
-			         fw, tw);
+			         mbx_u8(fw), mbx_u8(tw));
+			run->tally.renamed[s]++;
 		}
 		free(fw);
 		free(tw);
@@ -2426,7 +2455,7 @@ mailboxes_rename(struct sync_run *run, const char *from, const char *to,
 		}
 		if (count > 0)
 			log_info("database", NULL, "Renamed mailbox %s to %s",
-			         from, to);
+			         mbx_u8(from), mbx_u8(to));
 	}
 	ret = 0;
 out:

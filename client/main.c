@@ -8,6 +8,7 @@
 #include "server.h"
 #include "state.h"
 #include "status.h"
+#include "summary.h"
 #include "sync.h"
 #include "watch.h"
 
@@ -77,6 +78,7 @@ main(int argc, char **argv)
 	const char *error;
 	size_t i;
 	int ret, status = IMAPSYNC_EXIT_OK;
+	int64_t started = summary_clock();
 
 	/* No core dump, no ptrace by the same user: the process holds the
 	 * passwords until they are sent, and mail all along. */
@@ -153,10 +155,10 @@ main(int argc, char **argv)
 			status = IMAPSYNC_EXIT_USAGE;
 			goto out;
 		}
-		log_info("database", NULL,
-		         "%s interimap's %s: %" PRIu64 " pair(s)",
+		log_info("database", NULL, "%s interimap's %s: %" PRIu64 " %s",
 		         opts.dry_run ? "would import" : "Imported",
-		         opts.import_interimap, pairs);
+		         opts.import_interimap, pairs,
+		         log_plural(pairs, "pair", "pairs"));
 	}
 	run.config = config;
 	/* --verify changes nothing: what a sync would do is only said. */
@@ -191,6 +193,9 @@ main(int argc, char **argv)
 	if (status != IMAPSYNC_EXIT_OK)
 		hint_shared_database(config, dbpath);
 	server_log_stats(&run);
+	/* --verify said its own summary. */
+	if (!run.set.verify)
+		summary_log(&run, started);
 out:
 	server_disconnect(&run);
 	/* The first-run brake leaves no database behind (this run's). */

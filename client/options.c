@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "options.h"
 
+#include "buf.h"
+#include "limits.h"
+#include "mutf7.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -285,6 +289,40 @@ add_debug(struct options *opts, const char *arg, const char **error_r)
 	}
 }
 
+/* A name with a non-ASCII byte is UTF-8, as the messages show names:
+ * replaced by its modified UTF-7 form (an ASCII name is taken as modified
+ * UTF-7 already, as interimap does). The forms live as long as the
+ * process. */
+static int
+encode_name(struct options *opts, size_t i, const char **error_r)
+{
+	static char **owned;
+	static size_t owned_count;
+	const char *name = opts->mailboxes[i], *error;
+	struct buf *b = buf_create(IMAP_MAX_MAILBOX_NAME + 1);
+	char **grown, *s;
+
+	if (b == NULL)
+		return fail(error_r, "out of memory");
+	if (mutf7_encode(name, strlen(name), b, &error) < 0) {
+		buf_free(&b);
+		return fail(error_r, "invalid mailbox name \"%s\": %s", name,
+		            error);
+	}
+	s = strdup(buf_data(b));
+	buf_free(&b);
+	grown = s == NULL ? NULL
+	                  : realloc(owned, (owned_count + 1) * sizeof(*owned));
+	if (grown == NULL) {
+		free(s);
+		return fail(error_r, "out of memory");
+	}
+	owned = grown;
+	owned[owned_count++] = s;
+	opts->mailboxes[i] = s;
+	return 0;
+}
+
 static int
 check_mailboxes(struct options *opts, const char **error_r)
 {
@@ -295,12 +333,11 @@ check_mailboxes(struct options *opts, const char **error_r)
 		if (m[0] == '\0')
 			return fail(error_r, "invalid mailbox name \"\"");
 		for (const char *p = m; *p != '\0'; p++) {
-			if ((unsigned char)*p >= 0x80)
-				return fail(error_r,
-				            "invalid mailbox name \"%s\": "
-				            "non-ASCII names must be given "
-				            "in modified UTF-7",
-				            m);
+			if ((unsigned char)*p >= 0x80) {
+				if (encode_name(opts, i, error_r) < 0)
+					return -1;
+				break;
+			}
 		}
 		/* INBOX is case-insensitive */
 		if (strcasecmp(m, "INBOX") == 0)

@@ -1747,9 +1747,9 @@ state_import_interimap(struct state *st, const char *from, uint64_t *pairs_r,
 		goto detach;
 	if (rows != 0) {
 		set_error(st, error_r,
-		          "database %s already holds %d mailbox(es): import "
+		          "database %s already holds %d %s: import "
 		          "into a new database (the `database` key names it)",
-		          st->path, rows);
+		          st->path, rows, rows == 1 ? "mailbox" : "mailboxes");
 		goto detach;
 	}
 	if (exec(st, "BEGIN", error_r) < 0)

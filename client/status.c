@@ -516,10 +516,11 @@ status_print_text(const struct status *st, FILE *out)
 			last = r->synced;
 	}
 	fprintf(out,
-	        "total: %zu mailbox(es), %" PRIu64 " pair(s), %" PRIu64
-	        " interrupted cop%s pending",
-	        st->count, st->pairs, st->pending,
-	        st->pending == 1 ? "y" : "ies");
+	        "total: %zu %s, %" PRIu64 " %s, %" PRIu64
+	        " interrupted %s pending",
+	        st->count, log_plural(st->count, "mailbox", "mailboxes"),
+	        st->pairs, log_plural(st->pairs, "pair", "pairs"), st->pending,
+	        log_plural(st->pending, "copy", "copies"));
 	if (last > 0)
 		fprintf(out, ", last sync %s UTC",
 		        status_time(last, tbuf, sizeof(tbuf)));

@@ -76,8 +76,13 @@ expunge_record(struct mbox_side *ms, const struct uidset *gone)
 	sync_step("expunge recorded");
 	s = buf_create(SYNC_MAX_LOGGED_UIDS);
 	log_info(side_name(ms->side), mb->display,
-	         "Removed %" PRIu64 " UID(s) %s", uidset_count(gone),
+	         "Expunged %" PRIu64 " %s on %s (gone from %s): %s %s",
+	         uidset_count(gone),
+	         log_plural(uidset_count(gone), "message", "messages"),
+	         side_name(ms->side), side_name(side_other(ms->side)),
+	         log_plural(uidset_count(gone), "UID", "UIDs"),
 	         sync_uids_str(gone, s));
+	mb->run->tally.expunged[ms->side] += uidset_count(gone);
 	buf_free(&s);
 	return 0;
 db_error:
@@ -441,14 +446,18 @@ apply_expunge(struct mbox_side *ms, const struct uidset *uids)
 	if (ms->mb->run->set.dry_run) {
 		struct buf *s = buf_create(SYNC_MAX_LOGGED_UIDS);
 
-		/* What "Removed N UID(s)" means: mail expunged here. */
 		if (uids->n > 0)
 			log_info(side_name(ms->side), ms->mb->display,
-			         "would expunge %" PRIu64 " message(s) on %s "
-			         "(gone from %s): UID(s) %s",
-			         uidset_count(uids), side_name(ms->side),
+			         "would expunge %" PRIu64 " %s on %s (gone "
+			         "from %s): %s %s",
+			         uidset_count(uids),
+			         log_plural(uidset_count(uids), "message",
+			                    "messages"),
+			         side_name(ms->side),
 			         side_name(side_other(ms->side)),
+			         log_plural(uidset_count(uids), "UID", "UIDs"),
 			         sync_uids_str(uids, s));
+		ms->mb->run->tally.expunged[ms->side] += uidset_count(uids);
 		buf_free(&s);
 		return;
 	}
@@ -565,9 +574,10 @@ apply_vanished(struct mbox *mb)
 		}
 		if (unmatched > 0)
 			log_warn(side_name(os->side), mb->display,
-			         "No match for %" PRIu64
-			         " vanished %s UID(s). Ignoring.",
-			         unmatched, side_name(ms->side));
+			         "No match for %" PRIu64 " vanished %s %s. "
+			         "Ignoring.",
+			         unmatched, side_name(ms->side),
+			         log_plural(unmatched, "UID", "UIDs"));
 	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;
@@ -661,6 +671,7 @@ store_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 		log_info(side_name(ms->side), mb->display,
 		         "Updated flags (%s) for UID %s", sc->flags,
 		         sync_uids_str(&done, s));
+	mb->run->tally.flagged[ms->side] += uidset_count(&done);
 	if (modified.n > 0)
 		log_info(side_name(ms->side), mb->display,
 		         "Couldn't update flags (%s) for UID %s, will try "
@@ -769,6 +780,7 @@ apply_store_group(struct mbox_side *ms, struct flag_group *g)
 			log_info(side_name(ms->side), ms->mb->display,
 			         "would update flags (%s) for UID %s", g->flags,
 			         sync_uids_str(&uids, s));
+		ms->mb->run->tally.flagged[ms->side] += g->count;
 		uidset_free(&uids);
 		buf_free(&s);
 		free(pairs);

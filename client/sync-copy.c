@@ -55,11 +55,13 @@ copy_check_appenduid(struct mbox_side *to, const struct imap_resp_code *code,
 	}
 	sync_fail(to->mb, to->side,
 	          "the server's APPENDUID (UIDVALIDITY %" PRIu32
-	          ") does not name %zu new message(s) of this mailbox "
+	          ") does not name %zu new %s of this mailbox "
 	          "(UIDVALIDITY %" PRIu32 ", UIDs from %" PRIu32
 	          "): no pairs recorded; the next run pairs the copies by "
 	          "content",
-	          code->uidvalidity, count, to->uidvalidity, floor);
+	          code->uidvalidity, count,
+	          log_plural(count, "message", "messages"), to->uidvalidity,
+	          floor);
 	return -1;
 }
 
@@ -89,8 +91,9 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 	if (resp->status != IMAP_STATUS_OK) {
 		/* MULTIAPPEND is all or nothing (RFC 3502): no message of
 		 * the batch was added, the intents can go. */
-		sync_fail(mb, to->side, "APPEND of %zu message(s) failed: %s",
-		          b->count, resp->text);
+		sync_fail(mb, to->side, "APPEND of %zu %s failed: %s", b->count,
+		          log_plural(b->count, "message", "messages"),
+		          resp->text);
 		goto drop_intents;
 	}
 	if (imap_decode_code(resp, &code, &tuids, NULL, &error) < 0 ||
@@ -101,10 +104,11 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 		goto out;
 	}
 	if (uidset_count(&tuids) != b->count) {
-		sync_fail(mb, to->side,
-		          "APPENDUID names %" PRIu64 " UID(s) for %zu "
-		          "message(s)",
-		          uidset_count(&tuids), b->count);
+		sync_fail(
+		    mb, to->side, "APPENDUID names %" PRIu64 " %s for %zu %s",
+		    uidset_count(&tuids),
+		    log_plural(uidset_count(&tuids), "UID", "UIDs"), b->count,
+		    log_plural(b->count, "message", "messages"));
 		goto out;
 	}
 	if (copy_check_appenduid(to, &code, &tuids, b->count) < 0)
@@ -158,13 +162,14 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 	s1 = buf_create(SYNC_MAX_LOGGED_UIDS);
 	s2 = buf_create(SYNC_MAX_LOGGED_UIDS);
 	if (to->side == SIDE_LOCAL)
-		log_info("local", mb->display, "Added %zu UID(s) %s <- %s",
-		         b->count, sync_uids_str(&tuids, s1),
-		         sync_uids_str(&suids, s2));
+		log_info("local", mb->display, "Added %zu %s %s <- %s",
+		         b->count, log_plural(b->count, "UID", "UIDs"),
+		         sync_uids_str(&tuids, s1), sync_uids_str(&suids, s2));
 	else
-		log_info("remote", mb->display, "Added %zu UID(s) %s -> %s",
-		         b->count, sync_uids_str(&suids, s1),
-		         sync_uids_str(&tuids, s2));
+		log_info("remote", mb->display, "Added %zu %s %s -> %s",
+		         b->count, log_plural(b->count, "UID", "UIDs"),
+		         sync_uids_str(&suids, s1), sync_uids_str(&tuids, s2));
+	mb->run->tally.added[to->side] += b->count;
 	goto out;
 
 drop_intents:
@@ -423,12 +428,15 @@ sync_copy_dry_report(struct mbox_side *from)
 	 * would give. */
 	if (from->side == SIDE_REMOTE)
 		log_info("local", mb->display,
-		         "would add %" PRIu64 " UID(s) ? <- %s", n,
+		         "would add %" PRIu64 " %s ? <- %s", n,
+		         log_plural(n, "UID", "UIDs"),
 		         sync_uids_str(&from->found, s));
 	else
 		log_info("remote", mb->display,
-		         "would add %" PRIu64 " UID(s) %s -> ?", n,
+		         "would add %" PRIu64 " %s %s -> ?", n,
+		         log_plural(n, "UID", "UIDs"),
 		         sync_uids_str(&from->found, s));
+	mb->run->tally.added[side_other(from->side)] += n;
 out:
 	buf_free(&s);
 	uidset_clear(&from->found);

@@ -707,17 +707,21 @@ sync_match_finish(struct mbox *mb)
 	if (mb->recover &&
 	    pairs < uidset_count(&mb->s[mb->recover_side].fresh)) {
 		/* Messages the other side never had: not a restore. */
-		char *q = log_shell_quote(mb->display);
+		char *q = sync_arg_quoted(mb->run, mb->name, mb->len);
 
 		sync_rollback(st);
-		sync_fail(mb, mb->recover_side,
-		          "UIDVALIDITY changed and %" PRIu64 " message(s) here "
-		          "are not on the other side: not a restore from a "
-		          "backup. Skipping it; to sync it afresh, copying its "
-		          "messages again, run `imapsync --target=database "
-		          "--delete %s`",
-		          uidset_count(&mb->s[mb->recover_side].fresh) - pairs,
-		          q);
+		sync_fail(
+		    mb, mb->recover_side,
+		    "UIDVALIDITY changed and %" PRIu64 " %s here "
+		    "not on the other side: not a restore from a "
+		    "backup. Skipping it; to sync it afresh, copying its "
+		    "messages again, run `imapsync --target=database "
+		    "--delete %s`",
+		    uidset_count(&mb->s[mb->recover_side].fresh) - pairs,
+		    log_plural(uidset_count(&mb->s[mb->recover_side].fresh) -
+		                   pairs,
+		               "message is", "messages are"),
+		    q);
 		free(q);
 		goto out;
 	}
@@ -726,8 +730,9 @@ sync_match_finish(struct mbox *mb)
 	sync_step("paired");
 	if (pairs > 0) {
 		log_info("database", mb->display,
-		         "%s %zu message(s) found on both sides",
-		         sync_verb(mb->run, "Paired", "would pair"), pairs);
+		         "%s %zu %s found on both sides",
+		         sync_verb(mb->run, "Paired", "would pair"), pairs,
+		         log_plural(pairs, "message", "messages"));
 		/* Recorded: a paired UID left in fresh would be copied
 		 * again, so a full set fails the mailbox. */
 		if (uidset_subtract(&ls->fresh, &lp) < 0) {
@@ -745,7 +750,7 @@ done:
 	if (mb->recover) {
 		/* Nothing paired: only an empty side may be restored. */
 		if (uidset_count(&mb->s[mb->recover_side].fresh) > 0) {
-			char *q = log_shell_quote(mb->display);
+			char *q = sync_arg_quoted(mb->run, mb->name, mb->len);
 
 			sync_rollback(st);
 			sync_fail(

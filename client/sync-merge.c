@@ -237,26 +237,33 @@ sync_merge_check(struct sync_run *run, const struct sync_merge_box *boxes,
 	    !scan[SIDE_LOCAL].failed && !scan[SIDE_REMOTE].failed) {
 		log_info(NULL, NULL,
 		         "first run: both sides hold the same %" PRIu64
-		         " message(s); pairing them",
-		         paired);
+		         " %s; pairing them",
+		         paired, log_plural(paired, "message", "messages"));
 		ret = 0;
 		goto out;
 	}
 	log_error(NULL, NULL,
 	          "first run: the database knows no mailbox and both sides "
 	          "hold mail, so this run would merge them for good. local: %u "
-	          "mailbox(es), %" PRIu64 " message(s); remote: %u "
-	          "mailbox(es), %" PRIu64 " message(s). %" PRIu64
-	          " message(s) are on both sides and would be paired; %" PRIu64
+	          "%s, %" PRIu64 " %s; remote: %u %s, %" PRIu64 " %s. %" PRIu64
+	          " %s on both sides and would be paired; %" PRIu64
 	          " would be copied to remote and %" PRIu64
-	          " to local, and %u mailbox(es) created on remote, %u on "
+	          " to local, and %u %s created on remote, %u on "
 	          "local. Nothing was written on either server. If both "
 	          "sides are the accounts you mean to merge, run again with "
 	          "--force (or set safety-merge = NO); if not, check "
 	          "[local] and [remote] in the configuration.",
-	          mboxes[SIDE_LOCAL], msgs[SIDE_LOCAL], mboxes[SIDE_REMOTE],
-	          msgs[SIDE_REMOTE], paired, copies[SIDE_REMOTE],
-	          copies[SIDE_LOCAL], creates[SIDE_REMOTE],
+	          mboxes[SIDE_LOCAL],
+	          log_plural(mboxes[SIDE_LOCAL], "mailbox", "mailboxes"),
+	          msgs[SIDE_LOCAL],
+	          log_plural(msgs[SIDE_LOCAL], "message", "messages"),
+	          mboxes[SIDE_REMOTE],
+	          log_plural(mboxes[SIDE_REMOTE], "mailbox", "mailboxes"),
+	          msgs[SIDE_REMOTE],
+	          log_plural(msgs[SIDE_REMOTE], "message", "messages"), paired,
+	          log_plural(paired, "message is", "messages are"),
+	          copies[SIDE_REMOTE], copies[SIDE_LOCAL], creates[SIDE_REMOTE],
+	          log_plural(creates[SIDE_REMOTE], "mailbox", "mailboxes"),
 	          creates[SIDE_LOCAL]);
 	run->braked = true;
 	run->braked_merge = true;

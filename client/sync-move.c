@@ -506,11 +506,14 @@ sync_move_finish(struct mbox *mbs, size_t n)
 			uidset_free(&came[i]);
 			if (repaired[i] > 0)
 				log_info("database", mbs[i].display,
-				         "%s %zu message(s) that "
-				         "left %s and came back",
+				         "%s %zu %s that left %s and came "
+				         "back",
 				         sync_verb(mbs[i].run, "Paired again",
 				                   "would pair again"),
-				         repaired[i], side_name(s));
+				         repaired[i],
+				         log_plural(repaired[i], "message",
+				                    "messages"),
+				         side_name(s));
 		}
 		free(repaired);
 		free(gone);
@@ -761,15 +764,19 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 	sync_step("moves recorded");
 	if (moved > 0)
 		log_info(side_name(from->side), mb->display,
-		         "Moved %zu UID(s) to %s", moved, to->mb->display);
+		         "Moved %zu %s to %s", moved,
+		         log_plural(moved, "message", "messages"),
+		         to->mb->display);
+	mb->run->tally.moved[from->side] += moved;
 	if (moved < mc->count) {
 		char why[160];
 
 		snprintf(why, sizeof(why),
-		         "no valid COPYUID for %zu message(s) (the server "
+		         "no valid COPYUID for %zu %s (the server "
 		         "must support UIDPLUS); the next run pairs them by "
 		         "content",
-		         mc->count - moved);
+		         mc->count - moved,
+		         log_plural(mc->count - moved, "message", "messages"));
 		move_unsure(mc, why);
 	}
 	goto out;
@@ -847,6 +854,7 @@ move_dry_flags(struct mbox_side *from, const struct sync_move *m)
 	if (!m->changed) {
 		log_info(side_name(from->side), m->to->display,
 		         "would update flags (%s) for UID ?", m->other_flags);
+		mb->run->tally.flagged[from->side]++;
 		return;
 	}
 	ret = state_mapping_get_base(mb->run->state, mb->idx, from->side,
@@ -864,13 +872,17 @@ move_dry_flags(struct mbox_side *from, const struct sync_move *m)
 		free(base);
 		return;
 	}
-	if (!flags_equal(buf_data(u), m->flags))
+	if (!flags_equal(buf_data(u), m->flags)) {
 		log_info(side_name(from->side), m->to->display,
 		         "would update flags (%s) for UID ?", buf_data(u));
-	if (!flags_equal(buf_data(u), m->other_flags))
+		mb->run->tally.flagged[from->side]++;
+	}
+	if (!flags_equal(buf_data(u), m->other_flags)) {
 		log_info(side_name(twin), m->to->display,
 		         "would update flags (%s) for UID %" PRIu32,
 		         buf_data(u), m->other_uid);
+		mb->run->tally.flagged[twin]++;
+	}
 	buf_free(&u);
 	free(base);
 }
@@ -896,7 +908,10 @@ move_dry(struct mbox_side *from)
 			count++;
 		}
 		log_info(side_name(from->side), from->mb->display,
-		         "would move %zu UID(s) to %s", count, m->to->display);
+		         "would move %zu %s to %s", count,
+		         log_plural(count, "message", "messages"),
+		         m->to->display);
+		from->mb->run->tally.moved[from->side] += count;
 	}
 }
 

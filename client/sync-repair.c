@@ -217,34 +217,47 @@ verify_report(struct mbox *mb, const struct repair_ctx *rc)
 		total += rc->missing[s] + rc->unpaired[s];
 		if (rc->missing[s] > 0)
 			log_warn(here, mb->display,
-			         "%" PRIu64 " paired message(s) are missing "
-			         "here, and no sync saw them expunged; "
-			         "--repair would copy them again from %s",
-			         rc->missing[s], there);
+			         "%" PRIu64 " paired %s missing here, and no "
+			         "sync saw %s expunged; --repair would copy %s "
+			         "again from %s",
+			         rc->missing[s],
+			         log_plural(rc->missing[s], "message is",
+			                    "messages are"),
+			         log_plural(rc->missing[s], "it", "them"),
+			         log_plural(rc->missing[s], "it", "them"),
+			         there);
 		if (rc->unpaired[s] > 0)
-			log_warn(here, mb->display,
-			         "%" PRIu64 " message(s) here are in no pair "
-			         "and older than the last sync; --repair would "
-			         "pair each with the same message on %s, or "
-			         "copy it there",
-			         rc->unpaired[s], there);
+			log_warn(
+			    here, mb->display,
+			    "%" PRIu64 " %s here in no pair and older "
+			    "than the last sync; --repair would pair each "
+			    "with the same message on %s, or copy it there",
+			    rc->unpaired[s],
+			    log_plural(rc->unpaired[s], "message is",
+			               "messages are"),
+			    there);
 	}
 	if (rc->wrong > 0)
 		log_warn("database", mb->display,
-		         "%" PRIu64 " pair(s) join two different messages; "
+		         "%" PRIu64 " %s two different messages; "
 		         "--repair would pair them again by content",
-		         rc->wrong);
+		         rc->wrong,
+		         log_plural(rc->wrong, "pair joins", "pairs join"));
 	if (rc->flags > 0)
 		log_warn("database", mb->display,
-		         "%" PRIu64 " pair(s) have flags that differ though "
+		         "%" PRIu64 " %s flags that differ though "
 		         "neither side changed them since the last sync; "
 		         "--repair would merge them",
-		         rc->flags);
+		         rc->flags,
+		         log_plural(rc->flags, "pair has", "pairs have"));
 	if (rc->stale > 0)
 		log_warn("database", mb->display,
-		         "%" PRIu64 " pair(s) name messages gone from both "
-		         "sides; --repair would forget them",
-		         rc->stale);
+		         "%" PRIu64 " %s gone from both "
+		         "sides; --repair would forget %s",
+		         rc->stale,
+		         log_plural(rc->stale, "pair names messages",
+		                    "pairs name messages"),
+		         log_plural(rc->stale, "it", "them"));
 	run->verify_diffs += total;
 	run->verify_mailboxes++;
 	if (total > 0)
@@ -255,16 +268,21 @@ bool
 sync_verify_report(struct sync_run *run)
 {
 	if (run->verify_diffs == 0) {
-		log_info(NULL, NULL,
-		         "Verified %u mailbox(es): both stores agree with the "
-		         "database",
-		         run->verify_mailboxes);
+		log_info(
+		    NULL, NULL,
+		    "Verified %u %s: both stores agree with the database",
+		    run->verify_mailboxes,
+		    log_plural(run->verify_mailboxes, "mailbox", "mailboxes"));
 		return true;
 	}
 	log_warn(NULL, NULL,
-	         "Verified %u mailbox(es): %" PRIu64 " divergence(s) in %u "
-	         "of them; `imapsync --repair` mends them",
-	         run->verify_mailboxes, run->verify_diffs, run->verify_bad);
+	         "Verified %u %s: %" PRIu64 " %s in %u of them; `imapsync "
+	         "--repair` mends %s",
+	         run->verify_mailboxes,
+	         log_plural(run->verify_mailboxes, "mailbox", "mailboxes"),
+	         run->verify_diffs,
+	         log_plural(run->verify_diffs, "divergence", "divergences"),
+	         run->verify_bad, log_plural(run->verify_diffs, "it", "them"));
 	return false;
 }
 
@@ -346,10 +364,14 @@ sync_repair_compare(struct mbox *mb)
 		goto db_error;
 	for (s = 0; s < SIDE_COUNT && rc.restore; s++) {
 		if (rc.missing[s] > 0)
-			log_info(side_name(s), mb->display,
-			         "Restoring %" PRIu64 " message(s) lost here: "
-			         "copying them back from %s",
-			         rc.missing[s], side_name(side_other(s)));
+			log_info(
+			    side_name(s), mb->display,
+			    "Restoring %" PRIu64 " %s lost here: copying "
+			    "%s back from %s",
+			    rc.missing[s],
+			    log_plural(rc.missing[s], "message", "messages"),
+			    log_plural(rc.missing[s], "it", "them"),
+			    side_name(side_other(s)));
 	}
 unpaired:
 	/* Messages with no pair: copy them over (MATCH pairs those found

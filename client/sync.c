@@ -56,6 +56,7 @@
 #include "imap-decode.h"
 #include "limits.h"
 #include "log.h"
+#include "mutf7.h"
 #include "state.h"
 #include "uidset.h"
 
@@ -196,9 +197,10 @@ sync_run_wait(struct sync_run *run)
 			return 0;
 		/* Stopped with commands in flight: the connections go
 		 * (sync_messages frees them), their answers unread. */
-		log_info(NULL, NULL,
-		         "stopping: leaving %zu command(s) unanswered",
-		         sync_in_flight(run));
+		log_info(
+		    NULL, NULL, "stopping: leaving %zu %s unanswered",
+		    sync_in_flight(run),
+		    log_plural(sync_in_flight(run), "command", "commands"));
 		run->fatal = true;
 		return -1;
 	}
@@ -242,15 +244,61 @@ sync_wire_name(const struct sync_server *srv, const char *name, size_t len)
 }
 
 char *
+sync_utf8_name(const char *wire)
+{
+	size_t len = strlen(wire);
+	struct buf *b = buf_create(4 * len + 16);
+	const char *error;
+	char *s;
+
+	/* Not modified UTF-7 (a server that sends UTF-8, or bytes of its
+	 * own): shown as it is, log_escape() makes it inert. */
+	if (mutf7_decode(wire, len, b, &error) < 0)
+		s = xstrdup(wire);
+	else
+		s = xstrndup(buf_data(b), buf_len(b));
+	buf_free(&b);
+	return s;
+}
+
+char *
 sync_display_name(const struct sync_run *run, const char *name, size_t len)
 {
 	char d = run->server[SIDE_LOCAL].delim;
-	char *s = xmalloc(len + 1);
+	char *s = xmalloc(len + 1), *u;
 	size_t i;
 
 	for (i = 0; i < len; i++)
 		s[i] = name[i] == '\0' ? (d != '\0' ? d : '/') : name[i];
 	s[len] = '\0';
+	u = sync_utf8_name(s);
+	free(s);
+	return u;
+}
+
+char *
+sync_arg_quoted(const struct sync_run *run, const char *name, size_t len)
+{
+	char d = run->server[SIDE_LOCAL].delim;
+	char *u = sync_display_name(run, name, len), *s;
+	size_t i;
+
+	for (i = 0; u[i] != '\0'; i++) {
+		if ((unsigned char)u[i] >= 0x80)
+			break;
+	}
+	if (u[i] == '\0') {
+		/* ASCII: the command line reads it as modified UTF-7,
+		 * where "&" is written "&-". */
+		free(u);
+		u = xmalloc(len + 1);
+		for (i = 0; i < len; i++)
+			u[i] =
+			    name[i] == '\0' ? (d != '\0' ? d : '/') : name[i];
+		u[len] = '\0';
+	}
+	s = log_shell_quote(u);
+	free(u);
 	return s;
 }
 
@@ -619,15 +667,15 @@ sync_vanished_narrow(struct mbox_side *ms)
 	}
 	if (under > n.below)
 		log_warn(side_name(side_other(ms->side)), mb->display,
-		         "No match for %" PRIu64
-		         " vanished %s UID(s). Ignoring.",
-		         under - n.below, side_name(ms->side));
+		         "No match for %" PRIu64 " vanished %s %s. Ignoring.",
+		         under - n.below, side_name(ms->side),
+		         log_plural(under - n.below, "UID", "UIDs"));
 	if (past > 0)
 		log_warn(side_name(ms->side), mb->display,
-		         "the server said %" PRIu64 " UID(s) vanished at or "
+		         "the server said %" PRIu64 " %s vanished at or "
 		         "past UIDNEXT %" PRIu32 ", which no message had: "
 		         "ignored",
-		         past, limit);
+		         past, log_plural(past, "UID", "UIDs"), limit);
 	uidset_free(&ms->vanished);
 	ms->vanished = n.kept;
 	uidset_normalize(&ms->vanished);
@@ -1142,10 +1190,11 @@ mbox_init(struct mbox *mb, struct sync_run *run, const struct sync_target *t)
 		if (forgotten > 0)
 			log_info("database", mb->display,
 			         "synced by another program since: the last "
-			         "synced flags of its %" PRIu64 " pair(s) are "
+			         "synced flags of its %" PRIu64 " %s "
 			         "forgotten (a flag conflict takes the union "
 			         "once)",
-			         forgotten);
+			         forgotten,
+			         log_plural(forgotten, "pair is", "pairs are"));
 	}
 	mb->active = true;
 	return 0;
@@ -1188,8 +1237,9 @@ mbox_drop_intents(struct mbox *mb)
 		goto db_error;
 	if (l.count == 0)
 		return 0;
-	log_info("database", mb->display, "%s %zu interrupted copie(s)",
-	         sync_verb(mb->run, "Resuming", "would resume"), l.count);
+	log_info("database", mb->display, "%s %zu interrupted %s",
+	         sync_verb(mb->run, "Resuming", "would resume"), l.count,
+	         log_plural(l.count, "copy", "copies"));
 	if (state_begin(st, &error) < 0)
 		goto db_error;
 	for (i = 0; i < l.count; i++) {

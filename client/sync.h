@@ -63,6 +63,17 @@ struct sync_settings {
  * emptying a small mailbox on purpose must not need --force. */
 #define SYNC_BRAKE_MIN 10
 
+/* What a run did, for its summary line (summary.c): each count on the
+ * side it changed; in a dry run, what it would have done. */
+struct sync_tally {
+	uint64_t added[SIDE_COUNT];    /* messages copied to the side */
+	uint64_t flagged[SIDE_COUNT];  /* messages whose flags were set */
+	uint64_t expunged[SIDE_COUNT]; /* messages gone from the other */
+	uint64_t moved[SIDE_COUNT];    /* messages moved by UID MOVE */
+	unsigned created[SIDE_COUNT], renamed[SIDE_COUNT];
+	unsigned deleted[SIDE_COUNT];
+};
+
 struct sync_run {
 	struct sync_server server[SIDE_COUNT];
 	struct state *state;
@@ -99,6 +110,7 @@ struct sync_run {
 	 * with a divergence. */
 	uint64_t verify_diffs;
 	unsigned verify_mailboxes, verify_bad;
+	struct sync_tally tally;
 };
 
 /* An action line's verb: as done ("Added") in a run, as it would be
@@ -189,8 +201,18 @@ bool sync_name_fits(const struct sync_server *srv, const char *name,
 char *sync_wire_name(const struct sync_server *srv, const char *name,
                      size_t len);
 /* The name for messages: NULs shown as the local delimiter ('/' if
- * flat). Caller frees. */
+ * flat), modified UTF-7 decoded to UTF-8 (as it is when it is not
+ * modified UTF-7). Caller frees. */
 char *sync_display_name(const struct sync_run *run, const char *name,
                         size_t len);
+/* A server's name of a mailbox (sync_wire_name()) for messages: in
+ * UTF-8, as sync_display_name(); the wire's form is for --debug's trace.
+ * Caller frees; NULL when out of memory. */
+char *sync_utf8_name(const char *wire);
+/* The name to give imapsync's command line for the mailbox, quoted for
+ * the shell (advice): UTF-8 when it is not ASCII (options.c encodes it
+ * back), else the modified UTF-7 form. Caller frees; NULL when out of
+ * memory. */
+char *sync_arg_quoted(const struct sync_run *run, const char *name, size_t len);
 
 #endif

@@ -22,6 +22,7 @@
 #include "progress.h"
 #include "server.h"
 #include "state.h"
+#include "summary.h"
 #include "sync.h"
 #include "xmalloc.h"
 
@@ -81,6 +82,8 @@ struct watch {
 	struct config **config;
 
 	bool connected;
+	/* A connection worked once: a later one is made "again". */
+	bool ever_connected;
 	/* The server never answered NOTIFY SET: not asked again. */
 	bool no_notify[SIDE_COUNT];
 	bool changed;
@@ -241,10 +244,11 @@ watch_synced(void *ctx, const char *name, size_t len, bool failed)
 	f->until_ms = watch_now() + wait;
 	display = sync_display_name(w->run, name, len);
 	log_warn(NULL, NULL,
-	         "mailbox %s failed %u time(s) in a row: left out of the "
-	         "syncs of the next %d minute(s)",
+	         "mailbox %s failed %u %s in a row: left out of the "
+	         "syncs of the next %d %s",
 	         display != NULL ? display : "?", f->count,
-	         (int)(wait / 60000));
+	         log_plural(f->count, "time", "times"), (int)(wait / 60000),
+	         log_plural((uint64_t)(wait / 60000), "minute", "minutes"));
 	free(display);
 }
 
@@ -521,6 +525,7 @@ watch_connect(struct watch *w)
 			return -1;
 	}
 	w->connected = true;
+	w->ever_connected = true;
 	w->next_keepalive_ms = watch_now() + watch_keepalive_ms();
 	return 0;
 }
@@ -534,8 +539,9 @@ watch_down(struct watch *w)
 	if (w->down_count == 0) {
 		w->backoff_ms = WATCH_BACKOFF_FIRST_MS;
 		log_info(NULL, NULL,
-		         "connecting again in the background (every %d s at "
-		         "most)",
+		         "%s in the background (every %d s at most)",
+		         w->ever_connected ? "connecting again"
+		                           : "trying to connect",
 		         WATCH_BACKOFF_MAX_MS / 1000);
 		/* Each failed attempt would log its error again. */
 		log_mute(true);
@@ -557,14 +563,18 @@ watch_down(struct watch *w)
 	watch_sleep(w->backoff_ms);
 }
 
+/* Connected (w->connected) after down_count failed attempts: said when
+ * there were any. Only a watcher that was connected before is connected
+ * "again". */
 static void
-watch_up(struct watch *w)
+watch_up(struct watch *w, bool before)
 {
 	if (w->down_count == 0)
 		return;
 	log_mute(false);
-	log_info(NULL, NULL, "connected again after %u attempt(s)",
-	         w->down_count);
+	log_info(NULL, NULL, "connected%s after %u failed %s",
+	         before ? " again" : "", w->down_count,
+	         log_plural(w->down_count, "attempt", "attempts"));
 	w->down_count = 0;
 }
 
@@ -784,6 +794,15 @@ watch_reread(struct watch *w)
 
 /* --- the loop -------------------------------------------------------------- */
 
+/* A round's summary, when it did something: a watcher's log has no line
+ * a minute for rounds that found nothing. */
+static void
+watch_summary(const struct sync_run *run, int64_t started)
+{
+	if (summary_any(run) || run->mailbox_failures > 0 || run->fatal)
+		summary_log(run, started);
+}
+
 int
 watch_run(struct sync_run *run, const struct options *opts,
           const char *config_path, struct config **config)
@@ -835,22 +854,28 @@ watch_run(struct sync_run *run, const struct options *opts,
 			w.changed = true;
 		}
 		if (!w.connected) {
+			bool before = w.ever_connected;
+
 			if (watch_connect(&w) < 0) {
 				if (watch_stop)
 					break;
 				watch_down(&w);
 				continue;
 			}
-			watch_up(&w);
+			watch_up(&w, before);
 			w.changed = true;
 		}
 		if (w.changed) {
+			int64_t started = summary_clock();
+
 			w.changed = false;
 			run->mailbox_failures = 0;
+			memset(&run->tally, 0, sizeof(run->tally));
 			progress_start();
 			if (mailboxes_sync(run, opts->mailboxes,
 			                   opts->mailbox_count, false) < 0 ||
 			    run->fatal) {
+				watch_summary(run, started);
 				if (run->braked) {
 					status = IMAPSYNC_EXIT_BRAKE;
 					break;
@@ -859,6 +884,7 @@ watch_run(struct sync_run *run, const struct options *opts,
 					watch_down(&w);
 				continue;
 			}
+			watch_summary(run, started);
 			watch_unselect(&w);
 			w.next_sync_ms =
 			    watch_now() + (int64_t)opts->watch_seconds * 1000;

@@ -54,6 +54,6 @@ sync_ok "15 more copied"
 store_move "$REMOTE" INBOX "1:*" small
 sync_ok "all of INBOX moved to small on remote: no brake"
 tap_check "the move was carried as a move" \
-	grep -q '^local(INBOX): Moved 15 UID(s) to small' "$SYNC_ERR"
+	grep -q '^local(INBOX): Moved 15 messages to small' "$SYNC_ERR"
 sync_dumps_equal "dumps equal after the move"
 tap_done

@@ -30,7 +30,7 @@ SYNC_DB=$SYNC_DIR/new/state.db
 sed -i "s|^database = .*|database = $SYNC_DB|" "$SYNC_CONF"
 dry "a first --dry-run exits 0"
 tap_check "it would copy the messages" \
-	grep -q 'remote(INBOX): would add 3 UID(s) 1:3 -> ?' "$SYNC_ERR"
+	grep -q 'remote(INBOX): would add 3 UIDs 1:3 -> ?' "$SYNC_ERR"
 tap_check "and creates no database (nor its directory, nor a lock)" \
 	test ! -e "$SYNC_DIR/new"
 sync_ok "first sync exits 0"
@@ -56,17 +56,17 @@ dry "--dry-run exits 0"
 tap_check "it would create the new mailbox" \
 	grep -q 'remote: would create mailbox fresh' "$SYNC_ERR"
 tap_check "and copy its messages" \
-	grep -q 'remote(fresh): would add 2 UID(s) 1:2 -> ?' "$SYNC_ERR"
+	grep -q 'remote(fresh): would add 2 UIDs 1:2 -> ?' "$SYNC_ERR"
 tap_check "it would copy the new INBOX message" \
-	grep -q 'remote(INBOX): would add 1 UID(s) 4 -> ?' "$SYNC_ERR"
+	grep -q 'remote(INBOX): would add 1 UID 4 -> ?' "$SYNC_ERR"
 tap_check "carry the flag change" \
 	grep -q 'local(INBOX): would update flags (\\Seen) for UID 1' \
 	"$SYNC_ERR"
 tap_check "and say what the expunge means" \
-	grep -q 'local(INBOX): would expunge 1 message(s) on local (gone from remote): UID(s) 2' \
+	grep -q 'local(INBOX): would expunge 1 message on local (gone from remote): UID 2' \
 	"$SYNC_ERR"
 tap_check "nothing is said to be done" sh -c \
-	"! grep -E 'Added|Removed|Updated|Created|Subscribe' '$SYNC_ERR'"
+	"! grep -E 'Added|Removed|Expunged|Updated|Created|Subscribe' '$SYNC_ERR'"
 store_dump "$LOCAL" --keep-recent >"$SYNC_DIR/after.local"
 store_dump "$REMOTE" --keep-recent >"$SYNC_DIR/after.remote"
 tap_check "local store untouched (\\Recent included)" \
@@ -101,7 +101,7 @@ sync_ok "Archive reaches local"
 store_move "$REMOTE" INBOX "$(store_uid_of "$REMOTE" INBOX l3)" Archive
 dry "--dry-run after a move exits 0"
 tap_check "it would move the message" \
-	grep -q 'local(INBOX): would move 1 UID(s) to Archive' "$SYNC_ERR"
+	grep -q 'local(INBOX): would move 1 message to Archive' "$SYNC_ERR"
 tap_check "not copy it and expunge the original" sh -c \
 	"! grep -E 'would (add|expunge)' '$SYNC_ERR'"
 sync_ok "the real run moves it"
@@ -116,7 +116,7 @@ tap_check "saying what the real run would stop" \
 tap_check "and what to do" grep -q -- '--force' "$SYNC_ERR"
 dry "--dry-run --force exits 0" --force
 tap_check "it would expunge the 20 messages on local" \
-	grep -q 'local(New): would expunge 20 message(s) on local (gone from remote): UID(s) 1:20' \
+	grep -q 'local(New): would expunge 20 messages on local (gone from remote): UIDs 1:20' \
 	"$SYNC_ERR"
 sync_run
 tap_is "$SYNC_RC" 5 "the real run brakes too"

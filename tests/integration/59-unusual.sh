@@ -167,7 +167,7 @@ split() {
 	tap_check "$1: no error, no warning" \
 		sh -c "! grep -E 'ERROR|WARNING' '$SYNC_ERR' '$SYNC_OUT'"
 	tap_check "$1: the three messages are paired" \
-		grep -q 'database(a): Paired 3 message(s) found on both sides' \
+		grep -q 'database(a): Paired 3 messages found on both sides' \
 		"$SYNC_ERR"
 	tap_is "$(store_count "$LOCAL" a) $(store_count "$REMOTE" a)" "3 3" \
 		"$1: nothing doubled"

@@ -47,7 +47,7 @@ relay server '\[COPYUID [^]]*\] ?' ''
 sync_run
 tap_is "$SYNC_RC" 1 "no COPYUID: the run exits 1"
 tap_check "it says why and what comes next" \
-	grep -q "remote(a): ERROR: UID MOVE to b: no valid COPYUID for 2 message(s).*the next run pairs them by content" "$SYNC_ERR"
+	grep -q "remote(a): ERROR: UID MOVE to b: no valid COPYUID for 2 messages.*the next run pairs them by content" "$SYNC_ERR"
 tap_check "the mailbox moved into fails too" \
 	grep -q "remote(b): ERROR: a move from a into this mailbox did not complete" "$SYNC_ERR"
 tap_is "$(store_count "$REMOTE" a) $(store_count "$REMOTE" b) $(store_count "$REMOTE" c)" \
@@ -75,7 +75,7 @@ tap_is "$(store_count "$REMOTE" a) $(store_count "$REMOTE" b)" "6 0" \
 	"nothing moved on remote"
 direct
 sync_ok "the next run exits 0" --debug
-tap_check "it moves them" grep -q '^remote(a): Moved 2 UID(s) to b' "$SYNC_ERR"
+tap_check "it moves them" grep -q '^remote(a): Moved 2 messages to b' "$SYNC_ERR"
 sync_dumps_equal "dumps equal, no duplicate"
 sync_noop "then a sync is a no-op"
 
@@ -90,7 +90,7 @@ relay server '(\[COPYUID [0-9]+ ([0-9:,]+)) [0-9:,]+\]' '\1 \2]'
 sync_run
 tap_is "$SYNC_RC" 1 "a COPYUID naming old UIDs: the run exits 1"
 tap_check "it is not believed" \
-	grep -q "remote(a): ERROR: UID MOVE to b: no valid COPYUID for 2 message(s)" "$SYNC_ERR"
+	grep -q "remote(a): ERROR: UID MOVE to b: no valid COPYUID for 2 messages" "$SYNC_ERR"
 direct
 sync_ok "the next run exits 0"
 sync_dumps_equal "dumps equal, no duplicate"
@@ -103,7 +103,7 @@ fill
 store_move "$LOCAL" a 6 b
 store_move "$LOCAL" a 5 c
 sync_ok "two moves out of one mailbox into two exit 0" --debug
-tap_is "$(grep -c 'Moved 1 UID(s) to' "$SYNC_ERR")" 2 "both moved"
+tap_is "$(grep -c 'Moved 1 message to' "$SYNC_ERR")" 2 "both moved"
 tap_check "nothing copied" sh -c "! grep -q 'Added [0-9]' '$SYNC_ERR'"
 sync_dumps_equal "dumps equal"
 tap_done

@@ -29,7 +29,7 @@ store_append "$REMOTE" INBOX -s r6 >/dev/null
 liar vanished
 tap_is "$SYNC_RC" 0 "vanished range: the run ends, exit 0"
 tap_check "vanished range: a warning names the remote, INBOX and the lie" \
-	grep -q "^remote(INBOX): WARNING: the server said 3999999001 UID(s) vanished at or past UIDNEXT" "$SYNC_ERR"
+	grep -q "^remote(INBOX): WARNING: the server said 3999999001 UIDs vanished at or past UIDNEXT" "$SYNC_ERR"
 tap_diag "$(grep 'ERROR\|WARN' "$SYNC_ERR" | head -n 3)"
 tap_is "$(store_count "$LOCAL" INBOX)" 5 \
 	"vanished range: the real expunge and the new message only"

@@ -77,7 +77,7 @@ tap_check "--notify: a mailbox deleted on the local side is deleted on the remot
 uid=$(store_uid_of "$LOCAL" INBOX l1)
 store_expunge "$LOCAL" INBOX "$uid"
 tap_check "--notify: an expunge on the local side is carried" \
-	watch_until "$WATCH_DEADLINE" sh -c "grep -q 'remote(INBOX): Removed' '$WATCH_LOG'"
+	watch_until "$WATCH_DEADLINE" sh -c "grep -q 'remote(INBOX): Expunged' '$WATCH_LOG'"
 
 # --- SIGHUP ---------------------------------------------------------------
 cp "$SYNC_CONF" "$SYNC_CONF.good"

@@ -52,10 +52,10 @@ tap_check "saying it would merge them" grep -q \
 	'ERROR: first run: the database knows no mailbox and both sides hold mail' \
 	"$SYNC_ERR"
 tap_check "per side, mailboxes and messages" grep -q \
-	'local: 2 mailbox(es), 10 message(s); remote: 2 mailbox(es), 10 message(s)' \
+	'local: 2 mailboxes, 10 messages; remote: 2 mailboxes, 10 messages' \
 	"$SYNC_ERR"
 tap_check "how many would be paired and copied each way" grep -q \
-	'5 message(s) are on both sides and would be paired; 5 would be copied to remote and 5 to local, and 1 mailbox(es) created on remote, 1 on local' \
+	'5 messages are on both sides and would be paired; 5 would be copied to remote and 5 to local, and 1 mailbox created on remote, 1 on local' \
 	"$SYNC_ERR"
 tap_check "naming --force and safety-merge" \
 	grep -q -- '--force (or set safety-merge = NO)' "$SYNC_ERR"
@@ -65,7 +65,7 @@ tap_check "no database left behind" no_database
 sync_run --dry-run
 tap_is "$SYNC_RC" 5 "--dry-run: the brake too"
 tap_check "--dry-run: the same summary" grep -q \
-	'5 message(s) are on both sides and would be paired' "$SYNC_ERR"
+	'5 messages are on both sides and would be paired' "$SYNC_ERR"
 tap_check "--dry-run: nothing written" unchanged
 tap_check "--dry-run: no database" no_database
 
@@ -117,7 +117,7 @@ for c in "$LOCAL" "$REMOTE"; do
 	} | store_script "$c" >/dev/null
 done
 sync_ok "the same mail on both sides: no brake"
-tap_check "saying so" grep -q 'both sides hold the same 4 message(s); pairing them' \
+tap_check "saying so" grep -q 'both sides hold the same 4 messages; pairing them' \
 	"$SYNC_ERR"
 tap_check "nothing copied" sh -c "! grep -q 'Added' '$SYNC_ERR'"
 tap_is "$(sync_db 'SELECT count(*) FROM mapping')" 4 "4 pairs"

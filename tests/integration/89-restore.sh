@@ -55,7 +55,7 @@ sync_run --restore-from=local --force
 tap_is "$SYNC_RC" 2 "--restore-from with --force: a usage error"
 sync_ok "--restore-from=local" --restore-from=local
 tap_check "saying what it restores" \
-	grep -q '^remote(INBOX): Restoring 30 message(s) lost here: copying them back from local' \
+	grep -q '^remote(INBOX): Restoring 30 messages lost here: copying them back from local' \
 	"$SYNC_ERR"
 store_dump "$LOCAL" >"$SYNC_DIR/now"
 tap_check "local still as it was (nothing expunged)" cmp "$SYNC_DIR/orig" "$SYNC_DIR/now"

@@ -21,21 +21,20 @@ PREFIX = re.compile(r"^(?:\d{4}-\d\d-\d\d \S+ )?"
 # (regex on the message, first letter lowercased; kind; key groups;
 #  UID-set group or None; count group or None)
 RULES = [
-    (r"^added (\d+) UID\(s\) (\S+) -> \S+$", "copy->", (), 2, None),
-    (r"^added (\d+) UID\(s\) \S+ <- (\S+)$", "copy<-", (), 2, None),
-    (r"^add (\d+) UID\(s\) (\S+) -> \S+$", "copy->", (), 2, None),
-    (r"^add (\d+) UID\(s\) \S+ <- (\S+)$", "copy<-", (), 2, None),
-    (r"^removed (\d+) UID\(s\) (\S+)$", "expunge", (), 2, None),
-    (r"^expunge (\d+) message\(s\) on \w+ \(gone from \w+\): "
-     r"UID\(s\) (\S+)$", "expunge", (), 2, None),
+    (r"^added (\d+) UIDs? (\S+) -> \S+$", "copy->", (), 2, None),
+    (r"^added (\d+) UIDs? \S+ <- (\S+)$", "copy<-", (), 2, None),
+    (r"^add (\d+) UIDs? (\S+) -> \S+$", "copy->", (), 2, None),
+    (r"^add (\d+) UIDs? \S+ <- (\S+)$", "copy<-", (), 2, None),
+    (r"^(?:expunged|expunge) (\d+) messages? on \w+ \(gone from \w+\): "
+     r"UIDs? (\S+)$", "expunge", (), 2, None),
     (r"^(?:updated|update) flags \((.*)\) for UID (\S+)$", "flags", (1,), 2,
      None),
     (r"^couldn't update flags \((.*)\) for UID (\S+), will try again later$",
      "flags", (1,), 2, None),
-    (r"^(?:moved|move) (\d+) UID\(s\) to (.*)$", "move", (2,), None, 1),
-    (r"^(?:paired|pair) (\d+) message\(s\) found on both sides$", "pair", (),
+    (r"^(?:moved|move) (\d+) messages? to (.*)$", "move", (2,), None, 1),
+    (r"^(?:paired|pair) (\d+) messages? found on both sides$", "pair", (),
      None, 1),
-    (r"^(?:paired|pair) again (\d+) message\(s\) that left (\w+) and came "
+    (r"^(?:paired|pair) again (\d+) messages? that left (\w+) and came "
      r"back$", "pair-again", (2,), None, 1),
     (r"^(?:subscribe) to (.*)$", "subscribe", (1,), None, None),
     (r"^(?:unsubscribe) (?:to|from) (.*)$", "unsubscribe", (1,), None, None),
@@ -112,7 +111,7 @@ def same(dry, wild, real):
 def show(key, value):
     if isinstance(value, set):
         v = sorted(value)
-        value = "%d UID(s) %s" % (len(v), ",".join(map(str, v[:20])) +
+        value = "%d UIDs %s" % (len(v), ",".join(map(str, v[:20])) +
                                   ("..." if len(v) > 20 else ""))
     return "%s: %s %s" % (key[0], " ".join(key[1:]), value)
 

@@ -261,9 +261,17 @@ TEST(mailbox_names)
 	CHECK_STREQ(o.mailboxes[0], "INBOX");
 	CHECK_STREQ(o.mailboxes[1], "INBOX");
 	CHECK_STREQ(o.mailboxes[2], "inboxes");
-	CHECK_STREQ(ERR("caf\xc3\xa9"),
-	            "invalid mailbox name \"caf\xc3\xa9\": non-ASCII names "
-	            "must be given in modified UTF-7");
+	/* UTF-8, as the messages show names: encoded for the wire. */
+	CHECK_INT_EQ(parse(&o, &e, "caf\xc3\xa9",
+	                   "Caf\xc3\xa9 & Co/Gr\xc3\xb6\xc3\x9f"
+	                   "e",
+	                   "A&B", NULL),
+	             0);
+	CHECK_STREQ(o.mailboxes[0], "caf&AOk-");
+	CHECK_STREQ(o.mailboxes[1], "Caf&AOk- &- Co/Gr&APYA3w-e");
+	CHECK_STREQ(o.mailboxes[2], "A&B"); /* ASCII: modified UTF-7 */
+	CHECK_STREQ(ERR("caf\xc3"), "invalid mailbox name \"caf\xc3\": "
+	                            "invalid UTF-8 in mailbox name");
 	CHECK_STREQ(ERR("--delete", ""), "invalid mailbox name \"\"");
 	CHECK_INT_EQ(parse(&o, &e, "Caf&AOk-", NULL), 0);
 }
