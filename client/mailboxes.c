@@ -77,6 +77,20 @@ mbx_u8(const char *wire)
 	return u != NULL ? u : wire;
 }
 
+/* A command-line name (modified UTF-7) quoted for the shell, in UTF-8
+ * where the command line reads that back (not ASCII). Caller frees. */
+static char *
+mbx_arg_quoted(const char *arg)
+{
+	const char *u = mbx_u8(arg), *p;
+
+	for (p = u; *p != '\0'; p++) {
+		if ((unsigned char)*p >= 0x80)
+			return log_shell_quote(u);
+	}
+	return log_shell_quote(arg);
+}
+
 static void
 mbx_list_free(struct mbx_list *l)
 {
@@ -2389,7 +2403,7 @@ mailboxes_rename(struct sync_run *run, const char *from, const char *to,
 
 		if ((targets & bit) != 0 &&
 		    mbx_exists(mbx_find(&lists[s], tname, tlen))) {
-			char *q = log_shell_quote(to);
+			char *q = mbx_arg_quoted(to);
 
 			/* It may hold mail: no advice to delete it. */
 			log_error(side_name(s), NULL,
@@ -2409,7 +2423,7 @@ mailboxes_rename(struct sync_run *run, const char *from, const char *to,
 			goto out;
 		}
 		if (found > 0) {
-			char *q = log_shell_quote(to);
+			char *q = mbx_arg_quoted(to);
 
 			log_error("database", NULL,
 			          "Mailbox %s exists. Run `imapsync "

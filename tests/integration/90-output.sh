@@ -124,6 +124,10 @@ tap_check "--rename: done on the server, in modified UTF-7" \
 tap_is "$(summary)" \
 	"Done in T; local: renamed 1 mailbox; remote: renamed 1 mailbox" \
 	"--rename: the summary counts both sides"
+sync_run --rename 'Café/Klein' 'Café'
+tap_check "--rename onto a name that exists: refused, named in UTF-8" sh -c \
+	"grep -q \"^local: ERROR: Mailbox 'Café' exists\" '$SYNC_ERR' &&
+		! grep -q '&AOk-' '$SYNC_ERR'"
 sync_ok "a sync after the rename exits 0"
 tap_is "$(summary)" "Done in T; local: added 1 message" \
 	"a sync after the rename copies only the INBOX message left out"
