@@ -289,37 +289,77 @@ add_debug(struct options *opts, const char *arg, const char **error_r)
 	}
 }
 
-/* A name with a non-ASCII byte is UTF-8, as the messages show names:
- * replaced by its modified UTF-7 form (an ASCII name is taken as modified
- * UTF-7 already, as interimap does). The forms live as long as the
- * process. */
-static int
-encode_name(struct options *opts, size_t i, const char **error_r)
-{
-	static char **owned;
-	static size_t owned_count;
-	const char *name = opts->mailboxes[i], *error;
-	struct buf *b = buf_create(IMAP_MAX_MAILBOX_NAME + 1);
-	char **grown, *s;
+/* MAILBOX arguments when one of them had to be encoded: argv's strings
+ * and those encoded (mine), for as long as the options are used. */
+static struct {
+	char **names;
+	bool *mine;
+	size_t count;
+} options_names;
 
-	if (b == NULL)
-		return fail(error_r, "out of memory");
-	if (mutf7_encode(name, strlen(name), b, &error) < 0) {
+static void
+options_names_free(void)
+{
+	for (size_t i = 0; i < options_names.count; i++) {
+		if (options_names.mine[i])
+			free(options_names.names[i]);
+	}
+	free(options_names.names);
+	free(options_names.mine);
+	memset(&options_names, 0, sizeof(options_names));
+}
+
+static bool
+is_ascii(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s >= 0x80)
+			return false;
+	}
+	return true;
+}
+
+/* A name with a non-ASCII byte is UTF-8, as the messages show names:
+ * replaced by its modified UTF-7 form. An ASCII name is taken as
+ * modified UTF-7 already, as interimap does. */
+static int
+encode_names(struct options *opts, const char **error_r)
+{
+	size_t n = opts->mailbox_count;
+	struct buf *b = buf_create(IMAP_MAX_MAILBOX_NAME + 1);
+	const char *error;
+
+	options_names_free();
+	options_names.names = calloc(n + 1, sizeof(*options_names.names));
+	options_names.mine = calloc(n, sizeof(*options_names.mine));
+	if (b == NULL || options_names.names == NULL ||
+	    options_names.mine == NULL) {
 		buf_free(&b);
-		return fail(error_r, "invalid mailbox name \"%s\": %s", name,
-		            error);
-	}
-	s = strdup(buf_data(b));
-	buf_free(&b);
-	grown = s == NULL ? NULL
-	                  : realloc(owned, (owned_count + 1) * sizeof(*owned));
-	if (grown == NULL) {
-		free(s);
+		options_names_free();
 		return fail(error_r, "out of memory");
 	}
-	owned = grown;
-	owned[owned_count++] = s;
-	opts->mailboxes[i] = s;
+	options_names.count = n;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = opts->mailboxes[i];
+
+		options_names.names[i] = opts->mailboxes[i];
+		if (is_ascii(name))
+			continue;
+		buf_reset(b);
+		if (mutf7_encode(name, strlen(name), b, &error) < 0) {
+			buf_free(&b);
+			return fail(error_r, "invalid mailbox name \"%s\": %s",
+			            name, error);
+		}
+		options_names.names[i] = strdup(buf_data(b));
+		if (options_names.names[i] == NULL) {
+			buf_free(&b);
+			return fail(error_r, "out of memory");
+		}
+		options_names.mine[i] = true;
+	}
+	buf_free(&b);
+	opts->mailboxes = options_names.names;
 	return 0;
 }
 
@@ -327,18 +367,19 @@ static int
 check_mailboxes(struct options *opts, const char **error_r)
 {
 	for (size_t i = 0; i < opts->mailbox_count; i++) {
+		if (!is_ascii(opts->mailboxes[i])) {
+			if (encode_names(opts, error_r) < 0)
+				return -1;
+			break;
+		}
+	}
+	for (size_t i = 0; i < opts->mailbox_count; i++) {
 		char *m = opts->mailboxes[i];
 
-		/* interimap: [\x01-\x7F]+, modified UTF-7 expected */
+		/* interimap: [\x01-\x7F]+, modified UTF-7 expected (or
+		 * UTF-8, encoded above) */
 		if (m[0] == '\0')
 			return fail(error_r, "invalid mailbox name \"\"");
-		for (const char *p = m; *p != '\0'; p++) {
-			if ((unsigned char)*p >= 0x80) {
-				if (encode_name(opts, i, error_r) < 0)
-					return -1;
-				break;
-			}
-		}
 		/* INBOX is case-insensitive */
 		if (strcasecmp(m, "INBOX") == 0)
 			memcpy(m, "INBOX", 5);

@@ -74,16 +74,16 @@ summary_log(const struct sync_run *run, int64_t started)
 
 	if (b == NULL)
 		return;
-	if (run->braked)
-		buf_append_str(b, dry ? "Dry run: the sync would stop at the "
-		                        "safety brake, after "
-		                      : "Stopped by the safety brake after ");
-	else if (run->fatal || sync_stopping(run))
+	if (run->braked && !dry)
+		buf_append_str(b, "Stopped by the safety brake after ");
+	else if ((run->fatal && !run->braked) || sync_stopping(run))
 		buf_append_str(b, dry ? "Dry run stopped after "
 		                      : "Stopped after ");
 	else
 		buf_append_str(b, dry ? "Dry run done in " : "Done in ");
 	summary_elapsed(b, summary_clock() - started);
+	if (run->braked && dry)
+		buf_append_str(b, "; a sync would stop at the safety brake");
 	if (run->mailbox_failures > 0)
 		buf_printf(
 		    b, ", %u %s failed", run->mailbox_failures,

@@ -27,10 +27,18 @@ tap_check "naming the side that would lose mail" grep -q '^local: ERROR' \
 	"$SYNC_ERR"
 tap_is "$(store_count "$LOCAL" INBOX) $(store_count "$LOCAL" small)" "30 4" \
 	"nothing was expunged on local"
+tap_check "the summary line says the brake stopped it, and nothing changed" \
+	grep -Eq '^Stopped by the safety brake after [0-9.]+ s; nothing changed$' \
+	"$SYNC_ERR"
+tap_check "its dry run says a sync would stop there" grep -Eq \
+	'^Dry run done in [0-9.]+ s; a sync would stop at the safety brake; nothing would change$' \
+	"$SYNC_DIR/logs/run$((SYNC_SEQ - 1)).dry.err"
 
 sync_ok "--force goes on" --force
 tap_is "$(store_count "$LOCAL" INBOX) $(store_count "$LOCAL" small)" "5 1" \
 	"the expunges were carried"
+tap_check "the summary counts them" grep -Eq \
+	'^Done in [0-9.]+ s; local: expunged 28 messages$' "$SYNC_ERR"
 sync_dumps_equal "dumps equal"
 
 # Below the floor of 10 messages no brake; a lower share brakes sooner.

@@ -38,7 +38,7 @@ tap_check "old renamed on remote" \
 tap_check "gone deleted on remote" \
 	grep -q '^remote: Deleted mailbox gone (deleted on local)' "$SYNC_ERR"
 tap_check "no message copied, none removed" sh -c \
-	"! grep -E 'Added [0-9]|Expunged [0-9]' '$SYNC_ERR'"
+	"! grep -E 'Added [0-9]|Removed [0-9]|Expunged [0-9]' '$SYNC_ERR'"
 recv=$(sed -n 's/^local: IMAP traffic (bytes): recv \([0-9.]*\) \([KMG]*i*B\).*/\1 \2/p' "$SYNC_ERR")
 tap_check "local received a few kB, not 1000 bodies ($recv)" sh -c \
 	"echo '$recv' | grep -qE '^[0-9.]+ (B|KiB)$'"
