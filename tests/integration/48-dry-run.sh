@@ -164,6 +164,11 @@ if [ "\${PLANT:-}" = store ]; then
 	echo 'local -> A9 UID STORE 1 +FLAGS.SILENT (\\Seen)' >&2
 	exec "$SYNC_BIN" "\$@"
 fi
+if [ "\${PLANT:-}" = summary ]; then
+	"$SYNC_BIN" "\$@" 2>&1 |
+		sed 's/update flags of 1 message/update flags of 2 messages/' >&2
+	exit
+fi
 "$SYNC_BIN" "\$@" 2>&1 | grep -v 'would update flags' >&2
 EOF
 chmod +x "$SYNC_DIR/liar"
@@ -180,5 +185,11 @@ tap_check "and one that writes a file" \
 out=$(SYNC_BIN=$SYNC_DIR/liar PLANT=store; export PLANT; sync_run)
 tap_check "and one that sends a command that writes" \
 	sh -c "printf '%s\n' \"\$1\" | grep -q '^not ok .* sent only reads'" _ "$out"
+store_flags "$REMOTE" INBOX "$(store_uid_of "$REMOTE" INBOX l4)" +FLAGS '\Answered'
+out=$(SYNC_BIN=$SYNC_DIR/liar PLANT=summary; export PLANT; sync_run)
+tap_check "and one whose summary line counts otherwise" sh -c \
+	"printf '%s\n' \"\$1\" | grep -q '^not ok .* says what run' &&
+		printf '%s\n' \"\$1\" | grep -q 'dry run  summary: local flags 2'" \
+	_ "$out"
 sync_dumps_equal "dumps equal at the end"
 tap_done

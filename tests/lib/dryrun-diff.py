@@ -9,7 +9,8 @@ split where the other does not (a copy in several MULTIAPPENDs, an
 expunge settled in two steps, flags stored in chunks) merged per
 mailbox: the UIDs of a copy's source, of an expunge and of a flag store
 are compared as sets, the counts of moves and pairings as sums. Exits 0
-when both sets are equal, 1 with the difference on stdout."""
+when both sets are equal and the summary lines (client/summary.c) give
+the same counts, 1 with the difference on stdout."""
 
 import re
 import sys
@@ -116,12 +117,52 @@ def show(key, value):
     return "%s: %s %s" % (key[0], " ".join(key[1:]), value)
 
 
+SUMMARY = re.compile(r"^(?:\d{4}-\d\d-\d\d \S+ )?"
+                     r"(?:Dry run done in|Done in|Stopped\b)[^;]*(?P<rest>;.*)?$")
+SUMMARY_VERBS = {"add": "add", "added": "add",
+                 "update flags of": "flags", "updated flags of": "flags",
+                 "expunge": "expunge", "expunged": "expunge",
+                 "move": "move", "moved": "move",
+                 "create": "create", "created": "create",
+                 "rename": "rename", "renamed": "rename",
+                 "delete": "delete", "deleted": "delete"}
+
+
+def summary(*paths):
+    """The counts of a log's summary line (client/summary.c), in either
+    tense: (side, kind) -> n; None when the log has none."""
+    found = None
+    for path in paths:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                m = SUMMARY.match(line.rstrip("\n"))
+                if m:
+                    found = m.group("rest") or ""
+    if found is None:
+        return None
+    counts = {}
+    for part in re.finditer(r"(?:on )?(local|remote): ([^;]*)", found):
+        for item in part.group(2).split(", "):
+            m = re.match(r"^(.*) (\d+) \S+$", item)
+            if m and m.group(1) in SUMMARY_VERBS:
+                counts[(part.group(1), SUMMARY_VERBS[m.group(1)])] = \
+                    int(m.group(2))
+    return counts
+
+
 def compare(dry_log, real_logs, out):
     """0 when the dry run said what the real run did, else 1 with the
     difference written to out."""
     (dry, wild), (real, _) = actions(dry_log), actions(*real_logs)
     if same(dry, wild, real):
-        return 0
+        dry_sum, real_sum = summary(dry_log), summary(*real_logs)
+        if dry_sum is None or real_sum is None or dry_sum == real_sum:
+            return 0
+        for name, counts in (("dry run ", dry_sum), ("real run", real_sum)):
+            out.write("%s summary: %s\n" % (name, ", ".join(
+                "%s %s %d" % (k[0], k[1], v)
+                for k, v in sorted(counts.items())) or "nothing"))
+        return 1
     for key in sorted(set(dry) | set(real)):
         if dry.get(key) == real.get(key):
             continue

@@ -287,7 +287,8 @@ sync_run_with() {
 # command but reads (its trace: LIST, STATUS, EXAMINE, FETCH with .PEEK
 # ...), leave every file of the pair (database, lock, logfile) as it was,
 # say the same actions the real run then logs (dryrun-diff.py: "would"
-# and server-assigned UIDs aside) and end with the same exit status. The
+# and server-assigned UIDs aside), count them alike in its summary line
+# and end with the same exit status. The
 # stores' dumps before and after are compared too on the first dry run of
 # each pair, and on every one with SYNC_DRYRUN_DUMPS=1: what a dry run
 # sends is all it can change, and dumping both stores twice a sync would
