@@ -1107,13 +1107,15 @@ mbx_deletions(struct sync_run *run, struct mbx_item *items, size_t n)
 		mail = lost >= SYNC_BRAKE_MIN && lost * 100 > total * share;
 		if (count[s] > 0 && log_sync_tracing())
 			sync_trace_text(
-			    "brake safety-delete: %u mailbox(es) to delete on "
-			    "%s (limit %u), holding %" PRIu64
-			    " pair(s), and %" PRIu64
+			    "brake safety-delete: %u %s to delete on %s "
+			    "(limit %u), holding %" PRIu64 " %s, and %" PRIu64
 			    " more gone from the others, of %" PRIu64
 			    " (safety-expunge %u%%, at least %d): %s",
-			    count[s], side_name(s), run->config->safety_delete,
-			    pairs[s], also, total, share, SYNC_BRAKE_MIN,
+			    count[s],
+			    log_plural(count[s], "mailbox", "mailboxes"),
+			    side_name(s), run->config->safety_delete, pairs[s],
+			    log_plural(pairs[s], "pair", "pairs"), also, total,
+			    share, SYNC_BRAKE_MIN,
 			    !many && !mail ? "within"
 			    : run->set.force
 			        ? "past it, --force goes on"

@@ -316,7 +316,8 @@ undelete_done(struct imap_conn *conn, const struct imap_response *resp,
 	if (resp->status != IMAP_STATUS_OK) {
 		sync_fail(ms->mb, ms->side,
 		          "cannot take off the \\Deleted an interrupted run "
-		          "left on UID(s) it meant to expunge: %s", resp->text);
+		          "left on the UIDs it meant to expunge: %s",
+		          resp->text);
 		goto out;
 	}
 	if (sc->again) {

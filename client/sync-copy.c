@@ -255,11 +255,12 @@ copy_flush(struct mbox_side *from)
 		for (i = 0; i < b->count; i++)
 			bytes += b->sizes[i];
 		sync_trace(mb, -1,
-		           "append %zu message(s), %" PRIu64
-		           " bytes, %s -> %s: "
+		           "append %zu %s, %" PRIu64 " bytes, %s -> %s: "
 		           "intents recorded (%s)",
-		           b->count, bytes, side_name(b->from),
-		           side_name(side_other(b->from)), floor);
+		           b->count,
+		           log_plural(b->count, "message", "messages"), bytes,
+		           side_name(b->from), side_name(side_other(b->from)),
+		           floor);
 	}
 	sync_step("intents recorded");
 	/* Appended in the target's selection, the server reports the new

@@ -217,14 +217,21 @@ sync_merge_check(struct sync_run *run, const struct sync_merge_box *boxes,
 	}
 	sync_trace(
 	    NULL, -1,
-	    "brake safety-merge: first run, local %u mailbox(es) %" PRIu64
-	    " message(s), remote %u mailbox(es) %" PRIu64
-	    " message(s): %" PRIu64 " on both sides, %" PRIu64
-	    " to copy to remote, %" PRIu64 " to local, %u mailbox(es) "
-	    "to create on remote, %u on local: %s",
-	    mboxes[SIDE_LOCAL], msgs[SIDE_LOCAL], mboxes[SIDE_REMOTE],
-	    msgs[SIDE_REMOTE], paired, copies[SIDE_REMOTE], copies[SIDE_LOCAL],
-	    creates[SIDE_REMOTE], creates[SIDE_LOCAL],
+	    "brake safety-merge: first run, local %u %s %" PRIu64
+	    " %s, remote %u %s %" PRIu64 " %s: %" PRIu64
+	    " on both sides, %" PRIu64 " to copy to remote, %" PRIu64
+	    " to local, %u %s to create on remote, %u on local: %s",
+	    mboxes[SIDE_LOCAL],
+	    log_plural(mboxes[SIDE_LOCAL], "mailbox", "mailboxes"),
+	    msgs[SIDE_LOCAL],
+	    log_plural(msgs[SIDE_LOCAL], "message", "messages"),
+	    mboxes[SIDE_REMOTE],
+	    log_plural(mboxes[SIDE_REMOTE], "mailbox", "mailboxes"),
+	    msgs[SIDE_REMOTE],
+	    log_plural(msgs[SIDE_REMOTE], "message", "messages"), paired,
+	    copies[SIDE_REMOTE], copies[SIDE_LOCAL], creates[SIDE_REMOTE],
+	    log_plural(creates[SIDE_REMOTE], "mailbox", "mailboxes"),
+	    creates[SIDE_LOCAL],
 	    copies[SIDE_LOCAL] == 0 && copies[SIDE_REMOTE] == 0 &&
 	            creates[SIDE_LOCAL] == 0 && creates[SIDE_REMOTE] == 0 &&
 	            !scan[SIDE_LOCAL].failed && !scan[SIDE_REMOTE].failed

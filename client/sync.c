@@ -1070,14 +1070,15 @@ mbox_commit(struct mbox *mb, bool exact)
 		           "committed (%s): local UIDVALIDITY %" PRIu32
 		           " UIDNEXT %" PRIu32 " HIGHESTMODSEQ %" PRIu64
 		           ", remote UIDVALIDITY %" PRIu32 " UIDNEXT %" PRIu32
-		           " HIGHESTMODSEQ %" PRIu64 "; %" PRIu64 " pair(s), "
-		           "%zu synced flag base(s) written%s",
+		           " HIGHESTMODSEQ %" PRIu64 "; %" PRIu64 " %s, "
+		           "%zu synced flag %s written%s",
 		           exact ? "as the last CHECK saw it"
 		                 : "as the first SELECT said",
 		           mb->s[SIDE_LOCAL].uidvalidity, committed_uidnext[0],
 		           hms[SIDE_LOCAL], mb->s[SIDE_REMOTE].uidvalidity,
 		           committed_uidnext[1], hms[SIDE_REMOTE], pairs,
-		           mb->synced.count,
+		           log_plural(pairs, "pair", "pairs"), mb->synced.count,
+		           log_plural(mb->synced.count, "base", "bases"),
 		           !mb->foreign && !mbox_has_work(mb)
 		               ? ", in step"
 		               : ", work left for the next run");

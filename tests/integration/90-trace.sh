@@ -110,7 +110,7 @@ has "the merge stored on both sides" \
 has "the new message copied" \
 	'INBOX: copied remote -> local: UID\(s\) 6 -> [0-9]+, [1-9][0-9]* bytes'
 has "the copy's intent first" \
-	'INBOX: append 1 message\(s\), [0-9]+ bytes, remote -> local: intents recorded \(floor [0-9]+\)'
+	'INBOX: append 1 message, [0-9]+ bytes, remote -> local: intents recorded \(floor [0-9]+\)'
 has "APPLY and CHECK rounds" 'round 1: APPLY flight'
 has "phase MATCH -> APPLY, with what is left" \
 	'INBOX: phase MATCH -> APPLY: local 0 vanished, [0-9]+ changed, 0 new, 0 to move; remote 1 vanished, [0-9]+ changed, 1 new, 1 to move'

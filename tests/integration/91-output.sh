@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# 90-output.sh: what a run says is honest and readable. One summary line
+# 91-output.sh: what a run says is honest and readable. One summary line
 # at the end of each run (and of each watch round that did something):
 # messages copied to each side, flags updated, expunged, moved, mailboxes
 # created, renamed, deleted, the time; a dry run says what a sync would
