@@ -1338,9 +1338,10 @@ sync_brake(struct sync_run *run, struct mbox *mbs, size_t n)
 		sync_trace(
 		    NULL, -1,
 		    "brake safety-expunge: %" PRIu64 " of %" PRIu64
-		    " pair(s) gone from %s, to expunge on %s; limit %u%% "
+		    " %s gone from %s, to expunge on %s; limit %u%% "
 		    "(and at least %d): %s",
-		    gone[s], run->paired, side_name(s),
+		    gone[s], run->paired,
+		    log_plural(run->paired, "pair", "pairs"), side_name(s),
 		    side_name(side_other(s)), share, SYNC_BRAKE_MIN,
 		    gone[s] < SYNC_BRAKE_MIN ||
 		            gone[s] * 100 <= run->paired * share

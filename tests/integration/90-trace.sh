@@ -46,9 +46,9 @@ has "all four pairs" 'INBOX: paired local 4 <-> remote 4 by key'
 has "copied, with direction, UIDs and bytes" \
 	'INBOX: copied remote -> local: UID\(s\) 5 -> 5, [1-9][0-9]* bytes \(APPENDUID\)'
 has "committed, with both sides' numbers and the pairs" \
-	'INBOX: committed \(as the last CHECK saw it\): local UIDVALIDITY [0-9]+ UIDNEXT 6 HIGHESTMODSEQ [0-9]+, remote UIDVALIDITY [0-9]+ UIDNEXT 6 HIGHESTMODSEQ [0-9]+; 5 pair\(s\)'
+	'INBOX: committed \(as the last CHECK saw it\): local UIDVALIDITY [0-9]+ UIDNEXT 6 HIGHESTMODSEQ [0-9]+, remote UIDVALIDITY [0-9]+ UIDNEXT 6 HIGHESTMODSEQ [0-9]+; 5 pairs'
 has "the brake, with its numbers" \
-	'brake safety-expunge: 0 of [0-9]+ pair\(s\) gone from local, to expunge on remote; limit [0-9]+% \(and at least [0-9]+\): within'
+	'brake safety-expunge: 0 of [0-9]+ pairs? gone from local, to expunge on remote; limit [0-9]+% \(and at least [0-9]+\): within'
 sync_dumps_equal "first sync: dumps equal"
 
 # The change scenario: local sets \Seen on both1 and moves both2 to
