@@ -74,7 +74,7 @@ mbx_u8(const char *wire)
 	free(slot[next]);
 	slot[next] = u;
 	next = (next + 1) % 2;
-	return u != NULL ? u : wire;
+	return u;
 }
 
 /* A command-line name (modified UTF-7) quoted for the shell, in UTF-8

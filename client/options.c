@@ -4,6 +4,7 @@
 #include "buf.h"
 #include "limits.h"
 #include "mutf7.h"
+#include "xmalloc.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -330,14 +331,8 @@ encode_names(struct options *opts, const char **error_r)
 	const char *error;
 
 	options_names_free();
-	options_names.names = calloc(n + 1, sizeof(*options_names.names));
-	options_names.mine = calloc(n, sizeof(*options_names.mine));
-	if (b == NULL || options_names.names == NULL ||
-	    options_names.mine == NULL) {
-		buf_free(&b);
-		options_names_free();
-		return fail(error_r, "out of memory");
-	}
+	options_names.names = xcalloc(n + 1, sizeof(*options_names.names));
+	options_names.mine = xcalloc(n + 1, sizeof(*options_names.mine));
 	options_names.count = n;
 	for (size_t i = 0; i < n; i++) {
 		const char *name = opts->mailboxes[i];
@@ -351,11 +346,7 @@ encode_names(struct options *opts, const char **error_r)
 			return fail(error_r, "invalid mailbox name \"%s\": %s",
 			            name, error);
 		}
-		options_names.names[i] = strdup(buf_data(b));
-		if (options_names.names[i] == NULL) {
-			buf_free(&b);
-			return fail(error_r, "out of memory");
-		}
+		options_names.names[i] = xstrdup(buf_data(b));
 		options_names.mine[i] = true;
 	}
 	buf_free(&b);

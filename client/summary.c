@@ -8,6 +8,7 @@
 #include "sync.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 
@@ -35,6 +36,22 @@ summary_any(const struct sync_run *run)
 	return false;
 }
 
+/* Append to the line, which is far below its cap (LOG_MAX_LINE). */
+static void summary_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+summary_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	(void)ret;
+}
+
 /* "1.2 s", "2 min 5 s", "3 h 20 min". */
 static void
 summary_elapsed(struct buf *out, int64_t ms)
@@ -42,13 +59,13 @@ summary_elapsed(struct buf *out, int64_t ms)
 	if (ms < 0)
 		ms = 0;
 	if (ms < 60 * 1000)
-		buf_printf(out, "%.1f s", (double)ms / 1000);
+		summary_printf(out, "%.1f s", (double)ms / 1000);
 	else if (ms < 3600 * 1000)
-		buf_printf(out, "%d min %d s", (int)(ms / 60000),
-		           (int)(ms / 1000 % 60));
+		summary_printf(out, "%d min %d s", (int)(ms / 60000),
+		               (int)(ms / 1000 % 60));
 	else
-		buf_printf(out, "%d h %d min", (int)(ms / 3600000),
-		           (int)(ms / 60000 % 60));
+		summary_printf(out, "%d h %d min", (int)(ms / 3600000),
+		               (int)(ms / 60000 % 60));
 }
 
 /* One count of a side's list, in the run's tense: ", moved 2 messages". */
@@ -58,8 +75,8 @@ summary_item(struct buf *out, bool dry, bool *first, const char *done,
 {
 	if (n == 0)
 		return;
-	buf_printf(out, "%s%s %" PRIu64 " %s", *first ? "" : ", ",
-	           dry ? would : done, n, log_plural(n, one, many));
+	summary_printf(out, "%s%s %" PRIu64 " %s", *first ? "" : ", ",
+	               dry ? would : done, n, log_plural(n, one, many));
 	*first = false;
 }
 
@@ -72,29 +89,29 @@ summary_log(const struct sync_run *run, int64_t started)
 	bool any_side = false;
 	unsigned s;
 
-	if (b == NULL)
-		return;
 	if (run->braked && !dry)
-		buf_append_str(b, "Stopped by the safety brake after ");
+		summary_printf(b, "%s", "Stopped by the safety brake after ");
 	else if ((run->fatal && !run->braked) || sync_stopping(run))
-		buf_append_str(b, dry ? "Dry run stopped after "
-		                      : "Stopped after ");
+		summary_printf(
+		    b, "%s", dry ? "Dry run stopped after " : "Stopped after ");
 	else
-		buf_append_str(b, dry ? "Dry run done in " : "Done in ");
+		summary_printf(b, "%s", dry ? "Dry run done in " : "Done in ");
 	summary_elapsed(b, summary_clock() - started);
 	if (run->braked && dry)
-		buf_append_str(b, "; a sync would stop at the safety brake");
+		summary_printf(b, "%s",
+		               "; a sync would stop at the safety brake");
 	if (run->mailbox_failures > 0)
-		buf_printf(
+		summary_printf(
 		    b, ", %u %s failed", run->mailbox_failures,
 		    log_plural(run->mailbox_failures, "mailbox", "mailboxes"));
 	if (!summary_any(run)) {
-		buf_append_str(b, dry ? "; nothing would change"
-		                      : "; nothing changed");
+		summary_printf(b, "%s",
+		               dry ? "; nothing would change"
+		                   : "; nothing changed");
 		goto out;
 	}
 	if (dry)
-		buf_append_str(b, "; a sync would");
+		summary_printf(b, "%s", "; a sync would");
 	for (s = 0; s < SIDE_COUNT; s++) {
 		bool first = true;
 
@@ -102,8 +119,8 @@ summary_log(const struct sync_run *run, int64_t started)
 		        t->created[s] + t->renamed[s] + t->deleted[s] ==
 		    0)
 			continue;
-		buf_printf(b, "%s%s%s: ", dry && !any_side ? ", " : "; ",
-		           dry ? "on " : "", side_name(s));
+		summary_printf(b, "%s%s%s: ", dry && !any_side ? ", " : "; ",
+		               dry ? "on " : "", side_name(s));
 		any_side = true;
 		summary_item(b, dry, &first, "added", "add", t->added[s],
 		             "message", "messages");

@@ -403,16 +403,17 @@ unpaired:
 		/* The scan's keys are no MATCH's. */
 		sync_match_free(ms);
 	}
-	sync_trace(mb, -1,
-	           "compared in full: %" PRIu64 " pair(s) joining two "
-	           "messages, %" PRIu64 " gone from both sides, %" PRIu64
-	           " missing on local, %" PRIu64 " on remote (copied again), "
-	           "%" PRIu64 " with flags apart that neither side changed; "
-	           "new: local %llu, remote %llu",
-	           rc.wrong, rc.stale, rc.missing[SIDE_LOCAL],
-	           rc.missing[SIDE_REMOTE], rc.flags,
-	           (unsigned long long)uidset_count(&mb->s[SIDE_LOCAL].fresh),
-	           (unsigned long long)uidset_count(&mb->s[SIDE_REMOTE].fresh));
+	sync_trace(
+	    mb, -1,
+	    "compared in full: %" PRIu64 " %s two "
+	    "messages, %" PRIu64 " gone from both sides, %" PRIu64
+	    " missing on local, %" PRIu64 " on remote (copied again), "
+	    "%" PRIu64 " with flags apart that neither side changed; "
+	    "new: local %llu, remote %llu",
+	    rc.wrong, log_plural(rc.wrong, "pair joining", "pairs joining"),
+	    rc.stale, rc.missing[SIDE_LOCAL], rc.missing[SIDE_REMOTE], rc.flags,
+	    (unsigned long long)uidset_count(&mb->s[SIDE_LOCAL].fresh),
+	    (unsigned long long)uidset_count(&mb->s[SIDE_REMOTE].fresh));
 	if (rc.verify) {
 		verify_report(mb, &rc);
 		mb->active = false;

@@ -1253,9 +1253,9 @@ mbox_drop_intents(struct mbox *mb)
 	if (state_commit(st, &error) < 0)
 		goto db_error;
 	sync_trace(mb, -1,
-	           "dropped %zu intent(s) of a stopped run: each is paired "
+	           "dropped %zu %s of a stopped run: each is paired "
 	           "now or still new, copied again",
-	           l.count);
+	           l.count, log_plural(l.count, "intent", "intents"));
 	free(l.p);
 	sync_step("intents dropped");
 	return 0;

@@ -207,12 +207,11 @@ char *sync_display_name(const struct sync_run *run, const char *name,
                         size_t len);
 /* A server's name of a mailbox (sync_wire_name()) for messages: in
  * UTF-8, as sync_display_name(); the wire's form is for --debug's trace.
- * Caller frees; NULL when out of memory. */
+ * Caller frees. */
 char *sync_utf8_name(const char *wire);
 /* The name to give imapsync's command line for the mailbox, quoted for
  * the shell (advice): UTF-8 when it is not ASCII (options.c encodes it
- * back), else the modified UTF-7 form. Caller frees; NULL when out of
- * memory. */
+ * back), else the modified UTF-7 form. Caller frees. */
 char *sync_arg_quoted(const struct sync_run *run, const char *name, size_t len);
 
 #endif
