@@ -156,7 +156,7 @@ sync_dumps_equal "after the stopped run: dumps equal"
 sync_ok "--repair, traced, exits 0" --repair --debug=sync
 has "why in full" 'INBOX: compared in full: --repair or --verify'
 has "what the comparison found" \
-	'INBOX: compared in full: 0 pair\(s\) joining two messages, 0 gone from both sides, 0 missing on local, 0 on remote'
+	'INBOX: compared in full: 0 pairs joining two messages, 0 gone from both sides, 0 missing on local, 0 on remote'
 
 # Nothing traced without it, and a bad value is a usage error.
 sync_noop "then a sync is a no-op"

@@ -97,11 +97,11 @@ utf8_names "second run"
 no_plural_s "second run"
 
 # --- nothing to do; --quiet; --debug -----------------------------------------
-sync_ok "a no-op run exits 0"
-noop=$(summary)
-tap_is "$noop" "Done in T; nothing changed" "no-op: the summary says so"
+second=$(summary)
 sync_ok "--quiet exits 0" --quiet
-tap_check "--quiet: no summary line" test -n "$noop" -a -z "$(summary)"
+tap_check "--quiet: no summary line" test -n "$second" -a -z "$(summary)"
+sync_ok "a no-op run exits 0"
+tap_is "$(summary)" "Done in T; nothing changed" "no-op: the summary says so"
 store_append "$REMOTE" "$GROSSE" -s g3 >/dev/null
 sync_ok "--debug exits 0" --debug
 tap_check "--debug: the trace has the wire's name, the action line UTF-8" \
