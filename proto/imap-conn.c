@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* Reads from one connection before giving the others their turn. */
@@ -48,6 +49,9 @@ struct imap_cmd {
 	unsigned fetch_want;
 	bool fetch_all;
 	struct uidset fetch_uids;
+	/* SELECT, EXAMINE, CLOSE or UNSELECT: the server answers what comes
+	 * before it in the mailbox selected before it. */
+	bool reselects;
 };
 
 struct imap_conn {
@@ -367,6 +371,10 @@ conn_cmd_queue(struct imap_conn *c, struct imap_cmd *cmd)
 
 		c->queued_mem += imap_writer_mem_pending(cmd->w);
 		imap_writer_what(cmd->w, cmd->what, sizeof(cmd->what));
+		cmd->reselects = strcasecmp(cmd->what, "SELECT") == 0 ||
+		                 strcasecmp(cmd->what, "EXAMINE") == 0 ||
+		                 strcasecmp(cmd->what, "CLOSE") == 0 ||
+		                 strcasecmp(cmd->what, "UNSELECT") == 0;
 		text = imap_writer_text(cmd->w, &len);
 		if (!imap_fetch_join_want(text, len, &cmd->fetch_want,
 		                          &cmd->fetch_uids, &cmd->fetch_all)) {
@@ -583,16 +591,26 @@ conn_fetch_flush(struct imap_conn *c, const struct imap_cmd *owner)
 }
 
 /* The command in flight a FETCH response of uid (0: none given) answers:
- * the oldest sent that asks FETCH items of that message. */
+ * the oldest sent that asks FETCH items of that message, in the mailbox
+ * the server has selected now: not past a SELECT (or EXAMINE, CLOSE,
+ * UNSELECT) with an older command still unanswered, which runs in the
+ * mailbox before (a STORE's own FETCH while the next mailbox's SELECT is
+ * queued behind it is no piece of what that SELECT asks). */
 static struct imap_cmd *
 conn_fetch_owner(struct imap_conn *c, uint32_t uid)
 {
 	struct imap_cmd *cmd;
+	bool older = false;
 
 	for (cmd = c->head; cmd != NULL; cmd = cmd->next) {
 		if (cmd == c->wcur &&
 		    (cmd->w == NULL || imap_writer_at_start(cmd->w)))
 			break;
+		if (cmd->answered)
+			continue;
+		if (cmd->reselects && older)
+			break;
+		older = true;
 		if (!cmd->answered && cmd->fetch_want != 0 &&
 		    (uid == 0 || cmd->fetch_all ||
 		     uidset_contains(&cmd->fetch_uids, uid)))
