@@ -434,6 +434,36 @@ TEST(fetch_items_joined)
 	buf_free(&handed);
 }
 
+/* A STORE's own FETCH (UID MODSEQ) that comes while a SELECT with
+ * QRESYNC is queued behind the STORE belongs to the mailbox before: on at
+ * once, never held as a piece of what the SELECT asks. */
+TEST(fetch_not_joined_across_select)
+{
+	struct imap_conn *c = peer(
+	    "printf '* PREAUTH hi\\r\\n'; read a; read b; "
+	    "printf '* 1 FETCH (UID 1 MODSEQ (3))\\r\\n"
+	    "A1 OK stored\\r\\n"
+	    "* OK [HIGHESTMODSEQ 9] x\\r\\n"
+	    "* 1 FETCH (UID 1 FLAGS (y) MODSEQ (8))\\r\\n"
+	    "A2 OK selected\\r\\n'; cat >/dev/null",
+	    0);
+
+	handed = buf_create(1 << 16);
+	imap_conn_set_untagged(c, handed_untagged, NULL);
+	CHECK(imap_conn_cmd(c, handed_tagged, "A1",
+	                    "UID STORE 1 (UNCHANGEDSINCE 2) FLAGS.SILENT (x)") !=
+	      NULL);
+	CHECK(imap_conn_cmd(c, handed_tagged, "A2",
+	                    "SELECT other (QRESYNC (1 2))") != NULL);
+	CHECK_INT_EQ(run(c, 5000), 0);
+	/* MODSEQ alone, before A1's answer, not after A2's. */
+	CHECK(strncmp(buf_data(handed), "FETCH 1 ", 8) == 0);
+	CHECK(strstr(buf_data(handed), "\nA1 OK\nFETCH 1 ") != NULL);
+	CHECK(strstr(buf_data(handed), "A2 OK\n") != NULL);
+	imap_conn_free(&c);
+	buf_free(&handed);
+}
+
 /* Past IMAP_MAX_FETCH_HELD_FILES bodies waiting for their flags, the
  * caller gets a malformed FETCH naming the message and the limit, and
  * what comes after goes on as it comes (the caller fails the mailbox:
