@@ -336,7 +336,8 @@ remote_check_print_mailboxes(ARRAY_TYPE(remote_check_mailbox) * boxes,
 	unsigned long long total = 0;
 
 	array_foreach(boxes, box) total += box->messages;
-	printf("mailboxes:    %u, %llu message(s) in all\n", count, total);
+	printf("mailboxes:    %u, %llu message%s in all\n", count, total,
+	       total == 1 ? "" : "s");
 	array_foreach(boxes, box)
 	{
 		if (shown++ == 20) {
