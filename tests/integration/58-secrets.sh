@@ -33,8 +33,11 @@ password = $pw
 EOF
 chmod 600 "$d/config"
 if [ "$(id -u)" = 0 ]; then
+	# A copy of the binary nobody can reach, whatever the checkout's
+	# modes (a clone in a mktemp -d directory is root's alone).
+	cp "$SYNC_BIN" "$d/imapsync"
 	chown -R "$STORE_USER:$STORE_GROUP" "$d"
-	$STORE_RUN env HOME="$d" "$SYNC_BIN" --config="$d/config" \
+	$STORE_RUN env HOME="$d" "$d/imapsync" --config="$d/config" \
 		>"$d/out" 2>"$d/err" </dev/null &
 else
 	"$SYNC_BIN" --config="$d/config" >"$d/out" 2>"$d/err" </dev/null &
