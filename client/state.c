@@ -177,7 +177,6 @@ enum stmt {
 	STMT_STATUS_GET_REMOTE,
 	STMT_STATUS_SET_LOCAL,
 	STMT_STATUS_SET_REMOTE,
-	STMT_MAPPING_ADD,
 	STMT_MAPPING_REMOVE_LOCAL,
 	STMT_MAPPING_REMOVE_REMOTE,
 	STMT_MAPPING_LOOKUP_LOCAL,
@@ -255,9 +254,6 @@ static const char *const stmt_sql[STMT_COUNT] = {
                                "FROM remote WHERE idx = ?1",
     [STMT_STATUS_SET_LOCAL] = STATUS_SET("local"),
     [STMT_STATUS_SET_REMOTE] = STATUS_SET("remote"),
-    [STMT_MAPPING_ADD] =
-        "INSERT INTO mapping (idx, lUID, rUID, size) "
-        "VALUES (?1, ?2, ?3, ?4)",
     [STMT_MAPPING_REMOVE_LOCAL] =
         "DELETE FROM mapping WHERE idx = ?1 AND lUID = ?2",
     [STMT_MAPPING_REMOVE_REMOTE] =
@@ -1320,24 +1316,6 @@ state_status_set(struct state *st, int64_t idx, enum side side,
 	return run(st, s, "set status", error_r) < 0 ? -1 : 0;
 }
 
-int
-state_mapping_add(struct state *st, int64_t idx, uint32_t luid, uint32_t ruid,
-                  uint32_t size, const char **error_r)
-{
-	sqlite3_stmt *s = stmt(st, STMT_MAPPING_ADD, error_r);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, idx);
-	sqlite3_bind_int64(s, 2, luid);
-	sqlite3_bind_int64(s, 3, ruid);
-	if (size > 0)
-		sqlite3_bind_int64(s, 4, size);
-	else
-		sqlite3_bind_null(s, 4);
-	return run(st, s, "add mapping", error_r) < 0 ? -1 : 0;
-}
-
 /* The id of flags' row in flagset, made if missing. */
 static int
 flagset_id(struct state *st, const char *flags, int64_t *id_r,
@@ -1378,6 +1356,17 @@ flagset_id(struct state *st, const char *flags, int64_t *id_r,
 	return 0;
 }
 
+/* Bind v to column col of s, or NULL where there is none (no size known,
+ * no base). */
+static void
+bind_or_null(sqlite3_stmt *s, int col, bool have, int64_t v)
+{
+	if (have)
+		sqlite3_bind_int64(s, col, v);
+	else
+		sqlite3_bind_null(s, col);
+}
+
 int
 state_mapping_add_base(struct state *st, int64_t idx, uint32_t luid,
                        uint32_t ruid, uint32_t size, const char *base,
@@ -1393,15 +1382,16 @@ state_mapping_add_base(struct state *st, int64_t idx, uint32_t luid,
 	sqlite3_bind_int64(s, 1, idx);
 	sqlite3_bind_int64(s, 2, luid);
 	sqlite3_bind_int64(s, 3, ruid);
-	if (size > 0)
-		sqlite3_bind_int64(s, 4, size);
-	else
-		sqlite3_bind_null(s, 4);
-	if (base != NULL)
-		sqlite3_bind_int64(s, 5, id);
-	else
-		sqlite3_bind_null(s, 5);
+	bind_or_null(s, 4, size > 0, size);
+	bind_or_null(s, 5, base != NULL, id);
 	return run(st, s, "add mapping", error_r) < 0 ? -1 : 0;
+}
+
+int
+state_mapping_add(struct state *st, int64_t idx, uint32_t luid, uint32_t ruid,
+                  uint32_t size, const char **error_r)
+{
+	return state_mapping_add_base(st, idx, luid, ruid, size, NULL, error_r);
 }
 
 int
@@ -1417,10 +1407,7 @@ state_mapping_set_base(struct state *st, int64_t idx, uint32_t luid,
 		return -1;
 	sqlite3_bind_int64(s, 1, idx);
 	sqlite3_bind_int64(s, 2, luid);
-	if (base != NULL)
-		sqlite3_bind_int64(s, 3, id);
-	else
-		sqlite3_bind_null(s, 3);
+	bind_or_null(s, 3, base != NULL, id);
 	return run(st, s, "set base flags", error_r) < 0 ? -1 : 0;
 }
 
@@ -1633,10 +1620,7 @@ state_pending_add_base(struct state *st, int64_t idx, enum side from,
 	sqlite3_bind_blob(s, 4, fp_len > 0 ? fingerprint : "", fp_len,
 	                  SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, (int64_t)time(NULL));
-	if (base != NULL)
-		sqlite3_bind_int64(s, 6, id);
-	else
-		sqlite3_bind_null(s, 6);
+	bind_or_null(s, 6, base != NULL, id);
 	return run(st, s, "add pending copy", error_r) < 0 ? -1 : 0;
 }
 

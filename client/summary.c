@@ -36,22 +36,6 @@ summary_any(const struct sync_run *run)
 	return false;
 }
 
-/* Append to the line, which is far below its cap (LOG_MAX_LINE). */
-static void summary_printf(struct buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-summary_printf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int ret;
-
-	va_start(ap, fmt);
-	ret = buf_vprintf(b, fmt, ap);
-	va_end(ap);
-	(void)ret;
-}
-
 /* "1.2 s", "2 min 5 s", "3 h 20 min". */
 static void
 summary_elapsed(struct buf *out, int64_t ms)
@@ -59,12 +43,12 @@ summary_elapsed(struct buf *out, int64_t ms)
 	if (ms < 0)
 		ms = 0;
 	if (ms < 60 * 1000)
-		summary_printf(out, "%.1f s", (double)ms / 1000);
+		buf_printf_fit(out, "%.1f s", (double)ms / 1000);
 	else if (ms < 3600 * 1000)
-		summary_printf(out, "%d min %d s", (int)(ms / 60000),
+		buf_printf_fit(out, "%d min %d s", (int)(ms / 60000),
 		               (int)(ms / 1000 % 60));
 	else
-		summary_printf(out, "%d h %d min", (int)(ms / 3600000),
+		buf_printf_fit(out, "%d h %d min", (int)(ms / 3600000),
 		               (int)(ms / 60000 % 60));
 }
 
@@ -75,7 +59,7 @@ summary_item(struct buf *out, bool dry, bool *first, const char *done,
 {
 	if (n == 0)
 		return;
-	summary_printf(out, "%s%s %" PRIu64 " %s", *first ? "" : ", ",
+	buf_printf_fit(out, "%s%s %" PRIu64 " %s", *first ? "" : ", ",
 	               dry ? would : done, n, log_plural(n, one, many));
 	*first = false;
 }
@@ -90,28 +74,28 @@ summary_log(const struct sync_run *run, int64_t started)
 	unsigned s;
 
 	if (run->braked && !dry)
-		summary_printf(b, "%s", "Stopped by the safety brake after ");
+		buf_printf_fit(b, "%s", "Stopped by the safety brake after ");
 	else if ((run->fatal && !run->braked) || sync_stopping(run))
-		summary_printf(
+		buf_printf_fit(
 		    b, "%s", dry ? "Dry run stopped after " : "Stopped after ");
 	else
-		summary_printf(b, "%s", dry ? "Dry run done in " : "Done in ");
+		buf_printf_fit(b, "%s", dry ? "Dry run done in " : "Done in ");
 	summary_elapsed(b, summary_clock() - started);
 	if (run->braked && dry)
-		summary_printf(b, "%s",
+		buf_printf_fit(b, "%s",
 		               "; a sync would stop at the safety brake");
 	if (run->mailbox_failures > 0)
-		summary_printf(
+		buf_printf_fit(
 		    b, ", %u %s failed", run->mailbox_failures,
 		    log_plural(run->mailbox_failures, "mailbox", "mailboxes"));
 	if (!summary_any(run)) {
-		summary_printf(b, "%s",
+		buf_printf_fit(b, "%s",
 		               dry ? "; nothing would change"
 		                   : "; nothing changed");
 		goto out;
 	}
 	if (dry)
-		summary_printf(b, "%s", "; a sync would");
+		buf_printf_fit(b, "%s", "; a sync would");
 	for (s = 0; s < SIDE_COUNT; s++) {
 		bool first = true;
 
@@ -119,7 +103,7 @@ summary_log(const struct sync_run *run, int64_t started)
 		        t->created[s] + t->renamed[s] + t->deleted[s] ==
 		    0)
 			continue;
-		summary_printf(b, "%s%s%s: ", dry && !any_side ? ", " : "; ",
+		buf_printf_fit(b, "%s%s%s: ", dry && !any_side ? ", " : "; ",
 		               dry ? "on " : "", side_name(s));
 		any_side = true;
 		summary_item(b, dry, &first, "added", "add", t->added[s],

@@ -185,26 +185,19 @@ struct expunge_chain {
 	struct uidset uids;
 };
 
+/* The expunging rows of uids on ms go (the expunge is done, or its
+ * \Deleted taken off): one transaction. */
 static void
-chain_expunged(struct imap_conn *conn, const struct imap_response *resp,
-               void *ctx)
+expunging_forget(struct mbox_side *ms, const struct uidset *uids)
 {
-	struct expunge_chain *x = ctx;
-	struct mbox_side *ms = x->ms;
 	struct state *st = ms->mb->run->state;
 	struct uidset_iter it;
 	const char *error;
 	uint32_t uid;
 
-	(void)conn;
-	if (resp != NULL && resp->status != IMAP_STATUS_OK)
-		sync_fail(ms->mb, ms->side, "UID EXPUNGE failed: %s",
-		          resp->text);
-	if (resp == NULL || resp->status != IMAP_STATUS_OK)
-		goto out; /* the next run finishes it (expunging table) */
 	if (state_begin(st, &error) < 0)
 		goto db_error;
-	uidset_iter_init(&it, &x->uids);
+	uidset_iter_init(&it, uids);
 	while (uidset_iter_next(&it, &uid)) {
 		if (state_expunging_remove(st, ms->mb->idx, ms->side, uid,
 		                           &error) < 0) {
@@ -214,10 +207,25 @@ chain_expunged(struct imap_conn *conn, const struct imap_response *resp,
 	}
 	if (state_commit(st, &error) < 0)
 		goto db_error;
-	goto out;
+	return;
 db_error:
 	sync_db_fail(ms->mb, error);
-out:
+}
+
+static void
+chain_expunged(struct imap_conn *conn, const struct imap_response *resp,
+               void *ctx)
+{
+	struct expunge_chain *x = ctx;
+	struct mbox_side *ms = x->ms;
+
+	(void)conn;
+	if (resp != NULL && resp->status != IMAP_STATUS_OK)
+		sync_fail(ms->mb, ms->side, "UID EXPUNGE failed: %s",
+		          resp->text);
+	/* Not done: the next run finishes it (expunging table). */
+	if (resp != NULL && resp->status == IMAP_STATUS_OK)
+		expunging_forget(ms, &x->uids);
 	uidset_free(&x->uids);
 	free(x);
 }
@@ -305,13 +313,11 @@ undelete_done(struct imap_conn *conn, const struct imap_response *resp,
 {
 	struct set_cmd *sc = ctx;
 	struct mbox_side *ms = sc->ms;
-	struct state *st = ms->mb->run->state;
 	struct uidset_iter it;
-	const char *error;
 	uint32_t uid;
 
 	(void)conn;
-	if (resp == NULL || sc->aborted)
+	if (resp == NULL)
 		goto out;
 	if (resp->status != IMAP_STATUS_OK) {
 		sync_fail(ms->mb, ms->side,
@@ -347,21 +353,7 @@ undelete_done(struct imap_conn *conn, const struct imap_response *resp,
 		 * it, and a STORE UNCHANGEDSINCE there passes. */
 		ms->hms = ms->undelete_modseq;
 	}
-	if (state_begin(st, &error) < 0)
-		goto db_error;
-	uidset_iter_init(&it, &sc->uids);
-	while (uidset_iter_next(&it, &uid)) {
-		if (state_expunging_remove(st, ms->mb->idx, ms->side, uid,
-		                           &error) < 0) {
-			sync_rollback(st);
-			goto db_error;
-		}
-	}
-	if (state_commit(st, &error) < 0)
-		goto db_error;
-	goto out;
-db_error:
-	sync_db_fail(ms->mb, error);
+	expunging_forget(ms, &sc->uids);
 out:
 	set_cmd_free(sc);
 }

@@ -134,7 +134,7 @@ sync_merge_check(struct sync_run *run, const struct sync_merge_box *boxes,
 	uint64_t msgs[SIDE_COUNT] = {0, 0}, copies[SIDE_COUNT] = {0, 0};
 	uint64_t paired = 0;
 	unsigned mboxes[SIDE_COUNT] = {0, 0}, creates[SIDE_COUNT] = {0, 0};
-	bool scanning = false;
+	bool scanning = false, same;
 	unsigned s;
 	size_t i;
 	int ret = -1;
@@ -215,33 +215,31 @@ sync_merge_check(struct sync_run *run, const struct sync_merge_box *boxes,
 			copies[s] += from > common ? from - common : 0;
 		}
 	}
-	sync_trace(
-	    NULL, -1,
-	    "brake safety-merge: first run, local %u %s %" PRIu64
-	    " %s, remote %u %s %" PRIu64 " %s: %" PRIu64
-	    " on both sides, %" PRIu64 " to copy to remote, %" PRIu64
-	    " to local, %u %s to create on remote, %u on local: %s",
-	    mboxes[SIDE_LOCAL],
-	    log_plural(mboxes[SIDE_LOCAL], "mailbox", "mailboxes"),
-	    msgs[SIDE_LOCAL],
-	    log_plural(msgs[SIDE_LOCAL], "message", "messages"),
-	    mboxes[SIDE_REMOTE],
-	    log_plural(mboxes[SIDE_REMOTE], "mailbox", "mailboxes"),
-	    msgs[SIDE_REMOTE],
-	    log_plural(msgs[SIDE_REMOTE], "message", "messages"), paired,
-	    copies[SIDE_REMOTE], copies[SIDE_LOCAL], creates[SIDE_REMOTE],
-	    log_plural(creates[SIDE_REMOTE], "mailbox", "mailboxes"),
-	    creates[SIDE_LOCAL],
-	    copies[SIDE_LOCAL] == 0 && copies[SIDE_REMOTE] == 0 &&
-	            creates[SIDE_LOCAL] == 0 && creates[SIDE_REMOTE] == 0 &&
-	            !scan[SIDE_LOCAL].failed && !scan[SIDE_REMOTE].failed
-	        ? "the same mail, pairing"
-	        : "a merge, the run stops (exit 5)");
 	/* The same mail on both sides (a store restored, a new database):
 	 * every message pairs, nothing mixes. */
-	if (copies[SIDE_LOCAL] == 0 && copies[SIDE_REMOTE] == 0 &&
-	    creates[SIDE_LOCAL] == 0 && creates[SIDE_REMOTE] == 0 &&
-	    !scan[SIDE_LOCAL].failed && !scan[SIDE_REMOTE].failed) {
+	same = copies[SIDE_LOCAL] == 0 && copies[SIDE_REMOTE] == 0 &&
+	       creates[SIDE_LOCAL] == 0 && creates[SIDE_REMOTE] == 0 &&
+	       !scan[SIDE_LOCAL].failed && !scan[SIDE_REMOTE].failed;
+	sync_trace(NULL, -1,
+	           "brake safety-merge: first run, local %u %s %" PRIu64
+	           " %s, remote %u %s %" PRIu64 " %s: %" PRIu64
+	           " on both sides, %" PRIu64 " to copy to remote, %" PRIu64
+	           " to local, %u %s to create on remote, %u on local: %s",
+	           mboxes[SIDE_LOCAL],
+	           log_plural(mboxes[SIDE_LOCAL], "mailbox", "mailboxes"),
+	           msgs[SIDE_LOCAL],
+	           log_plural(msgs[SIDE_LOCAL], "message", "messages"),
+	           mboxes[SIDE_REMOTE],
+	           log_plural(mboxes[SIDE_REMOTE], "mailbox", "mailboxes"),
+	           msgs[SIDE_REMOTE],
+	           log_plural(msgs[SIDE_REMOTE], "message", "messages"), paired,
+	           copies[SIDE_REMOTE], copies[SIDE_LOCAL],
+	           creates[SIDE_REMOTE],
+	           log_plural(creates[SIDE_REMOTE], "mailbox", "mailboxes"),
+	           creates[SIDE_LOCAL],
+	           same ? "the same mail, pairing"
+	                : "a merge, the run stops (exit 5)");
+	if (same) {
 		log_info(NULL, NULL,
 		         "first run: both sides hold the same %" PRIu64
 		         " %s; pairing them",

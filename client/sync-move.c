@@ -253,6 +253,26 @@ db_error:
 	return -1;
 }
 
+/* Whether side s's other side of mb has a new message with v's key that
+ * an intent names (named true) or that none names (false). */
+static bool
+twin_new(struct mbox *mb, enum side s, const struct sync_ident *v,
+         const struct uidset *named_set, bool named)
+{
+	const struct mbox_side *os = &mb->s[side_other(s)];
+	size_t j;
+
+	for (j = 0; j < os->idents_count; j++) {
+		const struct sync_ident *w = &os->idents[j];
+
+		if (uidset_contains(named_set, w->uid) == named &&
+		    uidset_contains(&os->fresh, w->uid) &&
+		    memcmp(w->key, v->key, SYNC_KEY_LEN) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Whether v, new on side s of mb, has the key of a message new on the
  * other side there that an intent names: what a stopped run copied or
  * moved into mb, there twice now. MATCH pairs the two; v is no move.
@@ -263,18 +283,7 @@ static bool
 intent_twin(struct mbox *mb, enum side s, const struct sync_ident *v,
             const struct uidset *named)
 {
-	const struct mbox_side *os = &mb->s[side_other(s)];
-	size_t j;
-
-	for (j = 0; j < os->idents_count; j++) {
-		const struct sync_ident *w = &os->idents[j];
-
-		if (uidset_contains(named, w->uid) &&
-		    uidset_contains(&os->fresh, w->uid) &&
-		    memcmp(w->key, v->key, SYNC_KEY_LEN) == 0)
-			return true;
-	}
-	return false;
+	return twin_new(mb, s, v, named, true);
 }
 
 /* Whether v, new on side s of mb and named by a stopped run's move
@@ -287,20 +296,9 @@ static bool
 copy_arrived(struct mbox *mb, enum side s, const struct sync_ident *v,
              const struct uidset *named)
 {
-	struct mbox_side *os = &mb->s[side_other(s)];
-	size_t j;
-
-	if ((mbox_server(os)->caps & IMAP_CAP_MOVE) != 0)
-		return false;
-	for (j = 0; j < os->idents_count; j++) {
-		const struct sync_ident *w = &os->idents[j];
-
-		if (!uidset_contains(named, w->uid) &&
-		    uidset_contains(&os->fresh, w->uid) &&
-		    memcmp(w->key, v->key, SYNC_KEY_LEN) == 0)
-			return true;
-	}
-	return false;
+	return (mbox_server(&mb->s[side_other(s)])->caps & IMAP_CAP_MOVE) ==
+	           0 &&
+	       twin_new(mb, s, v, named, false);
 }
 
 /* --debug=sync: why v, new on side s of `to`, whose key is that of a

@@ -30,25 +30,6 @@
 static struct buf *trace_ring[TRACE_RING];
 static unsigned trace_next;
 
-/* A trace line or text is cut at its buffer's cap, never refused: what
- * does not fit is left out (sync_trace_uids() says how many). */
-static void
-trace_vprintf(struct buf *b, const char *fmt, va_list ap)
-{
-	if (buf_vprintf(b, fmt, ap) < 0)
-		return; /* cut */
-}
-
-static void __attribute__((format(printf, 2, 3)))
-trace_printf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	trace_vprintf(b, fmt, ap);
-	va_end(ap);
-}
-
 /* The next buffer of the ring, emptied. */
 static struct buf *
 trace_buf(void)
@@ -97,11 +78,11 @@ sync_trace_line(const struct mbox *mb, int side, const char *fmt, ...)
 		return;
 	line = buf_create(LOG_MAX_LINE);
 	if (side >= 0)
-		trace_printf(line, "%s ", side_name((enum side)side));
+		buf_printf_fit(line, "%s ", side_name((enum side)side));
 	if (mb != NULL)
-		trace_printf(line, "%s: ", sync_trace_name(mb));
+		buf_printf_fit(line, "%s: ", sync_trace_name(mb));
 	va_start(ap, fmt);
-	trace_vprintf(line, fmt, ap);
+	buf_vprintf_fit(line, fmt, ap);
 	va_end(ap);
 	sync_trace_text("%s", buf_data(line));
 	buf_free(&line);
@@ -128,8 +109,8 @@ sync_trace_uids(const struct uidset *set)
 	/* A long set is cut, with how many UIDs it holds. */
 	(void)uidset_format_chunk(set, &pos, SYNC_TRACE_MAX_ITEM / 2, b);
 	if (pos < set->n)
-		trace_printf(b, ",... (%llu UIDs)",
-		             (unsigned long long)uidset_count(set));
+		buf_printf_fit(b, ",... (%llu UIDs)",
+		               (unsigned long long)uidset_count(set));
 	return buf_data(b);
 }
 
@@ -141,7 +122,7 @@ sync_trace_key(const unsigned char *key)
 
 	/* Enough of it to tell two keys apart in one run. */
 	for (i = 0; i < 6 && i < SYNC_KEY_LEN; i++)
-		trace_printf(b, "%02x", key[i]);
+		buf_printf_fit(b, "%02x", key[i]);
 	return buf_data(b);
 }
 
@@ -172,8 +153,8 @@ flags_missing(struct buf *b, const char *a, const char *b_list, char mark)
 		size_t n = strcspn(p, " ");
 
 		if (n > 0 && !flag_in(b_list, p, n))
-			trace_printf(b, "%s%c%.*s", buf_len(b) > 0 ? " " : "",
-			             mark, (int)n, p);
+			buf_printf_fit(b, "%s%c%.*s", buf_len(b) > 0 ? " " : "",
+			               mark, (int)n, p);
 		p += n;
 		p += strspn(p, " ");
 	}

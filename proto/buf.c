@@ -186,6 +186,23 @@ buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	return 0;
 }
 
+void
+buf_vprintf_fit(struct buf *b, const char *fmt, va_list ap)
+{
+	if (buf_vprintf(b, fmt, ap) < 0)
+		return; /* left out: the caller said that is harmless */
+}
+
+void
+buf_printf_fit(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf_fit(b, fmt, ap);
+	va_end(ap);
+}
+
 int
 buf_printf(struct buf *b, const char *fmt, ...)
 {

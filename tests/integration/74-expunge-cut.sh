@@ -74,48 +74,45 @@ tap_is "$(deleted_count "$LOCAL")$(deleted_count "$REMOTE")" 00 \
 sync_noop "undo: a second sync is a no-op"
 sync_dumps_equal "undo: both stores are equal"
 
-# 3. A remote without MOVE: the sync moves with UID COPY, STORE \Deleted
-# and UID EXPUNGE, and dies before the EXPUNGE, the move recorded: the
-# next run finishes the expunge (nothing left in box001, a1 once in
-# box002, no \Deleted).
-sync_pair_use "$BASE"
-sync_pair_clone nomove >/dev/null
-store_move "$LOCAL" box001 "$(store_uid_of "$LOCAL" box001 a1)" box002 \
-	>/dev/null
-store_dump "$LOCAL" >"$SYNC_DIR/dump.user" 2>&1
-sync_run_relayed "$CUT $IMAPSYNC_TOP/tests/lib/capfilter.py MOVE"
-tap_check "nomove: the cut run does not exit 0" test "$SYNC_RC" -ne 0
+# A remote without MOVE: the sync moves with UID COPY, STORE \Deleted and
+# UID EXPUNGE. nomove_cut NAME REGEX: local moves a1 box001 -> box002 and
+# the run that carries it dies at the remote's first command matching
+# REGEX. nomove_resume NAME: the next run (no MOVE still) leaves the
+# remote as the user left local, without the sync's \Deleted.
+NOMOVE="$IMAPSYNC_TOP/tests/lib/capfilter.py MOVE"
+nomove_cut() {
+	sync_pair_use "$BASE"
+	sync_pair_clone "$1" >/dev/null
+	store_move "$LOCAL" box001 "$(store_uid_of "$LOCAL" box001 a1)" \
+		box002 >/dev/null
+	store_dump "$LOCAL" >"$SYNC_DIR/dump.user" 2>&1
+	sync_run_relayed "$IMAPSYNC_TOP/tests/lib/cutat.py $2 $NOMOVE"
+	tap_check "$1: the cut run does not exit 0" test "$SYNC_RC" -ne 0
+}
+nomove_resume() {
+	sed -i "s|^command = $REMOTE\$|command = $NOMOVE $REMOTE|" "$SYNC_CONF"
+	sync_ok "$1: the next run exits 0"
+	store_dump "$REMOTE" >"$SYNC_DIR/dump.other" 2>&1
+	tap_check "$1: the remote equals what the user left on local" \
+		diff -u "$SYNC_DIR/dump.user" "$SYNC_DIR/dump.other"
+	tap_is "$(deleted_count "$REMOTE")" 0 "$1: no \\Deleted left"
+	sync_noop "$1: a second sync is a no-op"
+	sync_dumps_equal "$1: both stores are equal"
+}
+
+# 3. Dead before the EXPUNGE, the move recorded: the next run finishes the
+# expunge (nothing left in box001, a1 once in box002).
+nomove_cut nomove UID.EXPUNGE
 tap_is "$(store_msgflags "$REMOTE" box001 | grep -c Deleted)" 1 \
 	"nomove: it left \\Deleted on the remote's a1 in box001 (copied)"
-sed -i "s|^command = $REMOTE\$|command = $IMAPSYNC_TOP/tests/lib/capfilter.py MOVE $REMOTE|" \
-	"$SYNC_CONF"
-sync_ok "nomove: the next run exits 0"
-store_dump "$REMOTE" >"$SYNC_DIR/dump.other" 2>&1
-tap_check "nomove: the remote equals what the user left on local" \
-	diff -u "$SYNC_DIR/dump.user" "$SYNC_DIR/dump.other"
-tap_is "$(deleted_count "$REMOTE")" 0 "nomove: no \\Deleted left"
-sync_noop "nomove: a second sync is a no-op"
-sync_dumps_equal "nomove: both stores are equal"
+nomove_resume nomove
 
-# 4. The same, dead before the STORE \Deleted, the UID COPY done but its
-# answer never read (the move not recorded, the source still there): the
-# next run pairs the copy that arrived and expunges the source, instead
-# of moving it again (which left the message twice in box002).
-sync_pair_use "$BASE"
-sync_pair_clone nomove-store >/dev/null
-store_move "$LOCAL" box001 "$(store_uid_of "$LOCAL" box001 a1)" box002 \
-	>/dev/null
-store_dump "$LOCAL" >"$SYNC_DIR/dump.user" 2>&1
-sync_run_relayed "$IMAPSYNC_TOP/tests/lib/cutat.py UID.STORE.*Deleted $IMAPSYNC_TOP/tests/lib/capfilter.py MOVE"
-tap_check "nomove-store: the cut run does not exit 0" test "$SYNC_RC" -ne 0
+# 4. Dead before the STORE \Deleted, the UID COPY done but its answer
+# never read (the move not recorded, the source still there): the next
+# run pairs the copy that arrived and expunges the source, instead of
+# moving it again (which left the message twice in box002).
+nomove_cut nomove-store 'UID.STORE.*Deleted'
 tap_is "$(store_count "$REMOTE" box002)" 3 \
 	"nomove-store: the COPY went through (a1 in box002 too)"
-sed -i "s|^command = $REMOTE\$|command = $IMAPSYNC_TOP/tests/lib/capfilter.py MOVE $REMOTE|" \
-	"$SYNC_CONF"
-sync_ok "nomove-store: the next run exits 0"
-store_dump "$REMOTE" >"$SYNC_DIR/dump.other" 2>&1
-tap_check "nomove-store: the remote equals what the user left on local" \
-	diff -u "$SYNC_DIR/dump.user" "$SYNC_DIR/dump.other"
-sync_noop "nomove-store: a second sync is a no-op"
-sync_dumps_equal "nomove-store: both stores are equal"
+nomove_resume nomove-store
 tap_done
