@@ -74,6 +74,27 @@ tap_is "$(deleted_count "$LOCAL")$(deleted_count "$REMOTE")" 00 \
 sync_noop "undo: a second sync is a no-op"
 sync_dumps_equal "undo: both stores are equal"
 
+# 2b. The same, the remote refusing the STORE that takes the \Deleted
+# off: that mailbox fails with an error naming the server, the mailbox and
+# the flag; nothing of it reaches local; the next run finishes the job.
+sync_pair_use "$BASE"
+sync_pair_clone refused >/dev/null
+cut_expunge refused
+store_copy "$LOCAL" box002 "$(store_uid_of "$LOCAL" box002 a1)" box001 \
+	>/dev/null
+store_dump "$LOCAL" >"$SYNC_DIR/dump.user" 2>&1
+sync_run_relayed "$IMAPSYNC_TOP/tests/lib/cutat.py --refuse UID.STORE.*-FLAGS"
+tap_is "$SYNC_RC" 1 "refused: the run exits 1 (a mailbox failed)"
+tap_check "refused: the error names the remote, box001 and the flag" \
+	grep -q '^remote(box001): ERROR: cannot take off the \\Deleted .*refused by the test' \
+	"$SYNC_ERR"
+tap_is "$(deleted_count "$LOCAL")" 0 "refused: no \\Deleted reached local"
+sync_ok "refused: the next run exits 0"
+store_dump "$REMOTE" >"$SYNC_DIR/dump.other" 2>&1
+tap_check "refused: then the remote equals what the user left on local" \
+	diff -u "$SYNC_DIR/dump.user" "$SYNC_DIR/dump.other"
+sync_dumps_equal "refused: both stores are equal"
+
 # A remote without MOVE: the sync moves with UID COPY, STORE \Deleted and
 # UID EXPUNGE. nomove_cut NAME REGEX: local moves a1 box001 -> box002 and
 # the run that carries it dies at the remote's first command matching

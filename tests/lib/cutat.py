@@ -7,7 +7,11 @@ and everything after it are never passed on; once the server has
 answered every command sent before it, the session ends, as if the
 client had died right there (a crash between two pipelined commands,
 e.g. after a STORE \\Deleted and before its UID EXPUNGE, which a real
-kill hits only by chance)."""
+kill hits only by chance).
+
+cutat.py --refuse REGEX COMMAND...: the session goes on, but every
+command matching REGEX is answered NO (the server is sent a NOOP under
+its tag instead): a server refusing that one command."""
 import os
 import re
 import sys
@@ -16,9 +20,14 @@ from imaprelay import Lines, relay
 
 
 def main():
-    pattern = re.compile(sys.argv[1].encode())
+    args = sys.argv[1:]
+    refuse = args[0] == '--refuse'
+    if refuse:
+        args = args[1:]
+    pattern = re.compile(args[0].encode())
     up, down = Lines(client=True), Lines()
-    st = {'cut': False, 'inflight': set(), 'literal_next': False}
+    st = {'cut': False, 'inflight': set(), 'literal_next': False,
+          'refused': set()}
 
     def from_client(data):
         out = []
@@ -29,6 +38,10 @@ def main():
             st['literal_next'] = bool(re.search(rb'\{\d+\}\r\n$', c))
             m = None if cont else re.match(rb'([A-Za-z0-9.]+) ', c)
             if m is not None and pattern.search(c):
+                if refuse:
+                    st['refused'].add(m.group(1))
+                    out.append(m.group(1) + b' NOOP\r\n')
+                    continue
                 st['cut'] = True
                 break
             if m is not None and m.group(1).upper() != b'DONE':
@@ -44,12 +57,15 @@ def main():
             m = re.match(rb'([A-Za-z0-9.]+) (OK|NO|BAD)', line)
             if m is not None:
                 st['inflight'].discard(m.group(1))
+                if m.group(1) in st['refused']:
+                    st['refused'].discard(m.group(1))
+                    line = m.group(1) + b' NO refused by the test\r\n'
             out.append(line)
         if st['cut'] and not st['inflight']:
             return None
         return b''.join(out) if data else b''.join(out) + down.pending
 
-    return relay(sys.argv[2:], from_server, from_client)
+    return relay(args[1:], from_server, from_client)
 
 
 if __name__ == '__main__':
