@@ -200,8 +200,11 @@ def main():
                     st['moves'][tag] = set(expand(m.group(4)))
                 if verb in (b'SELECT', b'EXAMINE'):
                     st['selecting'].add(tag)
-                    st['modseq'] = 0
                     st['selected'] = False
+                    # Its answers start once those before it are done
+                    # (the mailbox before may still report its own).
+                    if len(st['inflight']) == 1:
+                        st['modseq'] = 0
                 if verb in (b'CLOSE', b'UNSELECT'):
                     st['selected'] = False
                 if verb in (b'LOGIN', b'AUTHENTICATE'):
@@ -333,6 +336,9 @@ def main():
                                c)
             if 'modseq-ok' in modes and st['selected'] and st['modseq']:
                 pre = b'* OK [HIGHESTMODSEQ %d] so far\r\n' % st['modseq']
+            if st['inflight'] and st['verbs'].get(st['inflight'][0]) in \
+                    (b'SELECT', b'EXAMINE'):
+                st['modseq'] = 0  # what comes next is that SELECT's
             verb = st['verbs'].pop(tag, b'')
             if 'late-tagged' in modes:
                 st['held'].append(pre + c)
