@@ -1105,3 +1105,87 @@ sync_apply_start(struct mbox *mb)
 	for (s = 0; s < SIDE_COUNT && !mb->failed; s++)
 		sync_copy_start(&mb->s[s]);
 }
+
+/* --- Replies in APPLY's selection ------------------------------------------
+ */
+
+/* A FETCH while APPLY's commands run: a body to copy, the answer to
+ * our own STORE, or a change someone else made (sync-check.c). */
+static void
+apply_on_fetch(struct mbox_side *ms, const struct imap_fetch *f, bool in_select)
+{
+	struct buf *flags;
+
+	if (ms->mb->run->set.dry_run) {
+		/* What of fresh is there to copy (sync_copy_start()). */
+		if (uidset_contains(&ms->fresh, f->uid) &&
+		    sync_uids_add(ms, &ms->found, f->uid, f->uid) < 0)
+			return; /* the mailbox failed */
+		return;
+	}
+	if ((f->have & IMAP_FETCH_BODY) != 0) {
+		if (uidset_contains(&ms->fresh, f->uid))
+			sync_copy_message(ms, f);
+		return;
+	}
+	/* What the SELECT reports of a message this flight STOREs is the
+	 * state before (UNCHANGEDSINCE catches a change by others). */
+	if (in_select && uidset_contains(&ms->storing, f->uid))
+		return;
+	if (uidset_contains(&ms->expunged, f->uid)) {
+		/* The answer to our own STORE \Deleted (a CONDSTORE server
+		 * may answer even a .SILENT one, RFC 7162 3.2: Cyrus does),
+		 * whatever command is oldest in flight; or a change to a
+		 * message on its way out: nothing to sync either way. */
+		if (f->modseq > ms->max_modseq)
+			ms->max_modseq = f->modseq;
+		return;
+	}
+	if ((f->have & IMAP_FETCH_FLAGS) == 0) {
+		/* Our own STORE's answer, in band: its MODSEQ is counted in
+		 * what the selection covers. */
+		if (f->modseq > ms->max_modseq)
+			ms->max_modseq = f->modseq;
+		return;
+	}
+	flags = buf_create(SYNC_MAX_FLAGS_TEXT);
+	/* A new message others added: into found, fresh is being copied. */
+	if (sync_fetch_flags(ms, f, flags) == 0)
+		sync_live_flags(ms, f, buf_data(flags), &ms->found);
+	buf_free(&flags);
+}
+
+/* The message count, for the check in band: the one a SELECT gives is
+ * the base, later ones follow the changes. */
+static void
+apply_on_exists(struct mbox_side *ms, uint32_t count, bool in_select)
+{
+	if (in_select) {
+		/* QRESYNC reports all since, the appended messages too. */
+		ms->live_unsure = false;
+		ms->live_exists = true;
+		ms->live_base = count;
+		ms->live_gone = 0;
+		ms->live_added = 0;
+	}
+	ms->live_last = count;
+	ms->live_gone_last = ms->live_gone;
+}
+
+/* A tagged OK with [HIGHESTMODSEQ] (UID EXPUNGE, FETCH): the highest
+ * MODSEQ the selection covers so far. */
+static void
+apply_on_tagged_modseq(struct mbox_side *ms, uint64_t modseq)
+{
+	if (modseq > ms->hms_seen)
+		ms->hms_seen = modseq;
+}
+
+const struct sync_phase sync_phase_apply = {
+    .name = "APPLY",
+    .fetch = apply_on_fetch,
+    .vanished = sync_live_vanished,
+    .numbers = sync_live_numbers,
+    .exists = apply_on_exists,
+    .tagged_modseq = apply_on_tagged_modseq,
+};

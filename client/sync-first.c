@@ -6,7 +6,11 @@
  * checked and the new UIDs are listed (sync.c has the rest). */
 #include "sync-private.h"
 
+#include "buf.h"
+#include "flagmap.h"
 #include "imap-conn.h"
+#include "imap-decode.h"
+#include "limits.h"
 #include "log.h"
 #include "state.h"
 #include "uidset.h"
@@ -30,7 +34,7 @@ mbox_select_done(struct imap_conn *conn, const struct imap_response *resp,
 		return;
 	}
 	if (resp->code != NULL)
-		sync_on_code(ms, resp);
+		sync_on_code(ms, &sync_phase_select, resp);
 	ms->select_ok = true;
 }
 
@@ -278,3 +282,153 @@ sync_first_fresh(struct mbox_side *ms)
 	uidset_free(&mapped);
 	return ret;
 }
+
+/* --- What vanished: only pairs count ----------------------------------------
+ */
+
+struct narrow {
+	struct mbox_side *ms;
+	struct uidset kept;
+	uint64_t below; /* kept UIDs under the stored UIDNEXT */
+};
+
+static int
+narrow_add(void *ctx, uint32_t luid, uint32_t ruid)
+{
+	struct narrow *n = ctx;
+	uint32_t uid = n->ms->side == SIDE_LOCAL ? luid : ruid;
+
+	if (!uidset_contains(&n->ms->vanished, uid))
+		return 0;
+	if (uid < n->ms->row.uidnext)
+		n->below++;
+	/* 1: the set is full, which is not the database's failure. */
+	return uidset_add(&n->kept, uid) < 0 ? 1 : 0;
+}
+
+int
+sync_vanished_narrow(struct mbox_side *ms)
+{
+	struct mbox *mb = ms->mb;
+	struct narrow n = {ms, UIDSET_INIT, 0};
+	uint64_t under = 0, past = 0;
+	uint32_t limit = sync_uid_limit(ms);
+	const char *error = NULL;
+	size_t i;
+	int ret;
+
+	if (ms->vanished.n == 0)
+		return 0;
+	uidset_normalize(&ms->vanished);
+	for (i = 0; i < ms->vanished.n; i++) {
+		const struct uid_range *r = &ms->vanished.r[i];
+
+		if (r->hi >= limit)
+			past += (uint64_t)r->hi -
+			        (r->lo > limit ? r->lo : limit) + 1;
+		if (r->lo >= ms->row.uidnext)
+			continue;
+		under +=
+		    (uint64_t)(r->hi < ms->row.uidnext ? r->hi
+		                                       : ms->row.uidnext - 1) -
+		    r->lo + 1;
+	}
+	ret = state_mapping_foreach(mb->run->state, mb->idx, ms->side,
+	                            narrow_add, &n, &error);
+	if (ret != 0) {
+		uidset_free(&n.kept);
+		if (ret > 0)
+			sync_fail_uids(ms);
+		else
+			sync_db_fail(mb, error);
+		return -1;
+	}
+	if (under > n.below)
+		log_warn(side_name(side_other(ms->side)), mb->display,
+		         "No match for %" PRIu64 " vanished %s %s. Ignoring.",
+		         under - n.below, side_name(ms->side),
+		         log_plural(under - n.below, "UID", "UIDs"));
+	if (past > 0)
+		log_warn(side_name(ms->side), mb->display,
+		         "the server said %" PRIu64 " %s vanished at or "
+		         "past UIDNEXT %" PRIu32 ", which no message had: "
+		         "ignored",
+		         past, log_plural(past, "UID", "UIDs"), limit);
+	uidset_free(&ms->vanished);
+	ms->vanished = n.kept;
+	uidset_normalize(&ms->vanished);
+	return 0;
+}
+
+/* --- Replies to the first SELECT -------------------------------------------
+ */
+
+/* What changed since the stored HIGHESTMODSEQ (QRESYNC), and the early
+ * sizes. */
+static void
+select_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
+                bool in_select)
+{
+	struct buf *flags;
+
+	(void)in_select;
+	if (ms->undelete.n > 0 && f->modseq > ms->undelete_modseq &&
+	    uidset_contains(&ms->undelete, f->uid))
+		ms->undelete_modseq = f->modseq;
+	if ((f->have & IMAP_FETCH_BODY) != 0)
+		return;
+	if ((f->have & IMAP_FETCH_RFC822_SIZE) != 0) {
+		/* sync_first_select()'s early sizes ("n:*" may name an
+		 * older one); FLAGS may come along, if they changed
+		 * meanwhile. */
+		if (f->uid >= ms->row.uidnext) {
+			sync_match_add_size(ms, f->uid, f->size);
+			if (sync_uids_add(ms, &ms->sized, f->uid, f->uid) < 0)
+				return;
+		}
+	}
+	if ((f->have & IMAP_FETCH_FLAGS) == 0)
+		return;
+	flags = buf_create(SYNC_MAX_FLAGS_TEXT);
+	/* A message new since the stored UIDNEXT is copied, not
+	 * updated. */
+	if (sync_fetch_flags(ms, f, flags) == 0 &&
+	    (f->uid < ms->row.uidnext || sync_is_mapped(ms, f->uid)))
+		flagmap_set(&ms->modified, f->uid, buf_data(flags), f->modseq);
+	buf_free(&flags);
+}
+
+static void
+select_on_vanished(struct mbox_side *ms, const struct uidset *uids,
+                   bool earlier)
+{
+	size_t i;
+
+	sync_trace(ms->mb, (int)ms->side,
+	           "VANISHED%s %s at SELECT: expunged since the last run "
+	           "(kept: those with a pair)",
+	           earlier ? " (EARLIER)" : "", sync_trace_uids(uids));
+	/* Only ranges: sync_vanished_narrow() keeps what the mapping
+	 * holds. */
+	for (i = 0; i < uids->n; i++) {
+		if (sync_uids_add(ms, &ms->vanished, uids->r[i].lo,
+		                  uids->r[i].hi) < 0)
+			break;
+	}
+}
+
+static void
+select_on_numbers(struct mbox_side *ms, const struct imap_resp_code *code)
+{
+	if (code->code == IMAP_CODE_UIDNEXT)
+		ms->uidnext = code->uidnext;
+	else if (code->code == IMAP_CODE_HIGHESTMODSEQ)
+		ms->hms = code->modseq;
+}
+
+const struct sync_phase sync_phase_select = {
+    .name = "SELECT",
+    .fetch = select_on_fetch,
+    .vanished = select_on_vanished,
+    .numbers = select_on_numbers,
+};

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "imap-conn.h"
+#include "imap-decode.h"
 #include "limits.h"
 #include "log.h"
 
@@ -110,14 +111,6 @@ sync_match_ident_add(struct mbox_side *ms, const struct imap_fetch *f,
 	ms->idents_count++;
 }
 
-void
-sync_match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
-                    const char *flags)
-{
-	if (uidset_contains(&ms->fresh, f->uid))
-		sync_match_ident_add(ms, f, flags);
-}
-
 static int
 ident_cmp(const void *a, const void *b)
 {
@@ -134,7 +127,7 @@ sync_match_fetch_keys(struct mbox_side *ms, const struct uidset *uids)
 {
 	size_t i;
 
-	if (ms->mb->phase != PHASE_SIZES) {
+	if (ms->mb->phase != &sync_phase_sizes) {
 		match_fetch(ms, uids, false);
 		return;
 	}
@@ -198,10 +191,14 @@ sync_match_add_size(struct mbox_side *ms, uint32_t uid, uint32_t size)
 	ms->sizes_count++;
 }
 
-void
-sync_match_on_size(struct mbox_side *ms, const struct imap_fetch *f)
+/* A FETCH of SIZES: the size of a new message, or of a vanished one's
+ * pair (sync-move.c). */
+static void
+sizes_on_fetch(struct mbox_side *ms, const struct imap_fetch *f, bool in_select)
 {
-	if ((f->have & IMAP_FETCH_RFC822_SIZE) == 0 ||
+	(void)in_select;
+	if ((f->have & IMAP_FETCH_BODY) != 0 ||
+	    (f->have & IMAP_FETCH_RFC822_SIZE) == 0 ||
 	    (!uidset_contains(&ms->fresh, f->uid) &&
 	     !uidset_contains(&ms->move_want, f->uid)))
 		return;
@@ -777,3 +774,33 @@ out:
 	uidset_free(&pend[SIDE_REMOTE]);
 	return ret;
 }
+
+const struct sync_phase sync_phase_sizes = {
+    .name = "SIZES",
+    .fetch = sizes_on_fetch,
+};
+
+/* A FETCH of MATCH: the key of a new message, or of a vanished one's
+ * pair (sync_move_on_fetch()). */
+static void
+match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f, bool in_select)
+{
+	struct buf *flags;
+
+	(void)in_select;
+	if (!sync_fetch_keyed(ms, f) || (f->have & IMAP_FETCH_BODY) != 0 ||
+	    (f->have & IMAP_FETCH_FLAGS) == 0)
+		return;
+	flags = buf_create(SYNC_MAX_FLAGS_TEXT);
+	if (sync_fetch_flags(ms, f, flags) == 0) {
+		if (uidset_contains(&ms->fresh, f->uid))
+			sync_match_ident_add(ms, f, buf_data(flags));
+		sync_move_on_fetch(ms, f, buf_data(flags));
+	}
+	buf_free(&flags);
+}
+
+const struct sync_phase sync_phase_match = {
+    .name = "MATCH",
+    .fetch = match_on_fetch,
+};

@@ -35,17 +35,11 @@ struct imap_cmd;
  * them. */
 #define SYNC_EARLY_SIZES 100
 
-enum mbox_phase {
-	PHASE_SELECT,
-	PHASE_SCAN,  /* --repair: every message's flags */
-	PHASE_SIZES, /* the sizes of what MATCH may pair */
-	PHASE_MATCH, /* pairing unmapped messages found on both sides */
-	PHASE_APPLY,
-	PHASE_CHECK,
-};
-
+struct imap_fetch;
+struct imap_resp_code;
 struct mbox;
 struct sync_held;
+struct sync_phase;
 
 struct sync_size {
 	uint32_t uid, size;
@@ -130,20 +124,20 @@ struct mbox_side {
 	 * merged into modified for the next round, so a conflict is seen. */
 	struct flagmap carry;
 
-	/* PHASE_SCAN: every message on this side, and what SELECT said
+	/* SCAN: every message on this side, and what SELECT said
 	 * vanished since the last run (an expunge, not a loss). */
 	struct flagmap all;
 	struct uidset was_vanished;
-	/* PHASE_SIZES: the sizes of fresh and move_want messages; only
+	/* SIZES: the sizes of fresh and move_want messages; only
 	 * those whose size is on the other side can pair, and get keys. */
 	struct sync_size *sizes;
 	size_t sizes_count, sizes_alloc;
 	struct uidset size_want; /* asked by MATCH and moves, one FETCH */
 	struct uidset sized;     /* in sizes since the first SELECT */
-	/* PHASE_MATCH: the keys of the fresh messages. */
+	/* MATCH: the keys of the fresh messages. */
 	struct sync_ident *idents;
 	size_t idents_count, idents_alloc;
-	/* PHASE_MATCH: the keys of the pairs of what vanished on the other
+	/* MATCH: the keys of the pairs of what vanished on the other
 	 * side (sync-move.c), and the moves found. */
 	struct uidset move_want;
 	struct sync_ident *move_idents;
@@ -209,7 +203,7 @@ struct mbox {
 	const char *name;
 	size_t len;
 	char *display;
-	enum mbox_phase phase;
+	const struct sync_phase *phase; /* the step it is in (sync.c) */
 	struct mbox_side s[SIDE_COUNT];
 	bool failed;
 	bool foreign; /* CHECK found changes the sync did not make */
@@ -246,12 +240,44 @@ struct sync_epoch {
 	struct sync_epoch *next;
 	struct sync_server *srv;
 	struct mbox_side *ms;
+	/* The step that sent it: its untagged answers go there. */
+	const struct sync_phase *phase;
 	imap_cmd_fn *cb;
 	void *ctx;
 	bool select;     /* a SELECT: its untagged answers describe ms */
 	bool saw_modseq; /* an untagged [HIGHESTMODSEQ] came with it */
 	bool done;
 };
+
+/* A step of the sync: one flight of commands for every mailbox, run by
+ * the driver (sync.c), its code and state in a file of its own. Each
+ * command carries the step that queued it (sync_cmd()), and the server's
+ * untagged answers to it come to that step's handlers, decoded
+ * (sync-cmd.c), whatever step the mailbox has reached by then: a step
+ * reads only the replies to what it asked. A NULL handler ignores them. */
+struct sync_phase {
+	const char *name; /* "SELECT", ...: the trace's */
+	/* A FETCH that names a UID; in_select: it answers a SELECT. */
+	void (*fetch)(struct mbox_side *ms, const struct imap_fetch *f,
+	              bool in_select);
+	/* A VANISHED (normalized); earlier: (EARLIER), in a SELECT. */
+	void (*vanished)(struct mbox_side *ms, const struct uidset *uids,
+	                 bool earlier);
+	/* [UIDNEXT] and [HIGHESTMODSEQ], untagged (and in the first
+	 * SELECT's tagged OK). */
+	void (*numbers)(struct mbox_side *ms,
+	                const struct imap_resp_code *code);
+	/* EXISTS. */
+	void (*exists)(struct mbox_side *ms, uint32_t count, bool in_select);
+	/* A tagged OK's [HIGHESTMODSEQ] (UID EXPUNGE, FETCH). */
+	void (*tagged_modseq)(struct mbox_side *ms, uint64_t modseq);
+};
+
+/* The steps, each in its file: SELECT (sync-first.c), SCAN
+ * (sync-repair.c, --repair and a side that went back), SIZES and MATCH
+ * (sync-match.c), APPLY (sync-apply.c), CHECK (sync-check.c). */
+extern const struct sync_phase sync_phase_select, sync_phase_scan,
+    sync_phase_sizes, sync_phase_match, sync_phase_apply, sync_phase_check;
 
 static inline struct sync_server *
 mbox_server(struct mbox_side *ms)
@@ -288,8 +314,18 @@ bool sync_is_mapped(struct mbox_side *ms, uint32_t uid);
  * the stored UIDNEXT that had no pair. -1 on a database failure. */
 int sync_vanished_narrow(struct mbox_side *ms);
 /* A response code of ms's mailbox (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ,
- * NOMODSEQ, COPYUID), untagged or in a tagged answer. */
-void sync_on_code(struct mbox_side *ms, const struct imap_response *resp);
+ * NOMODSEQ, COPYUID), untagged or in a tagged answer, to step p. */
+void sync_on_code(struct mbox_side *ms, const struct sync_phase *p,
+                  const struct imap_response *resp);
+/* For a step's FETCH handler: f's FLAGS in canonical form into flags,
+ * the sync's own \Deleted a killed run left (ms->undelete) taken out;
+ * -1 (the mailbox failed) when they do not parse. */
+int sync_fetch_flags(struct mbox_side *ms, const struct imap_fetch *f,
+                     struct buf *flags) __attribute__((warn_unused_result));
+/* Whether f, if it has any of a key's items, has them all with FLAGS
+ * (else the mailbox fails, said once): a key made of a part would pair
+ * nothing. */
+bool sync_fetch_keyed(struct mbox_side *ms, const struct imap_fetch *f);
 
 /* Queue a command that runs in ms's mailbox; with select it is the
  * SELECT (or EXAMINE) that makes it the selected one. */
@@ -331,9 +367,6 @@ void sync_held_discard(struct mbox_side *ms);
  * HIGHESTMODSEQ (EXAMINE unless write): every change since is
  * reported, ours and others'. */
 void sync_select_qresync(struct mbox_side *ms, bool write);
-/* After APPLY: whether ms's selection saw the whole round, so the side
- * needs no CHECK. */
-bool sync_live_checked(const struct mbox_side *ms);
 /* Before a command that changes ms's mailbox without needing it
  * selected (APPEND): select it, as APPLY does, unless it already is, so
  * the change is reported and checked in band. */
@@ -370,6 +403,26 @@ int sync_first_fresh(struct mbox_side *ms);
 /* Whether LIST-STATUS shows more than new mail on this side. */
 bool sync_first_churn(const struct mbox_side *ms, const struct sync_target *t);
 
+/* sync-check.c: CHECK, and the replies APPLY's selection shares with it.
+ * Queue the SELECT again of the sides whose selection did not see the
+ * whole round. */
+void sync_check_start(struct mbox *mb);
+/* After APPLY: whether ms's selection saw the whole round, so the side
+ * needs no CHECK. */
+bool sync_live_checked(const struct mbox_side *ms);
+/* The highest UID ms's server has shown to exist, plus one: UIDs past
+ * it never did, whatever a VANISHED says. */
+uint32_t sync_uid_limit(const struct mbox_side *ms);
+/* The handlers of a selection that sees the round's changes as they are
+ * made: a VANISHED (the sync's own expunges told from others'), UIDNEXT
+ * and HIGHESTMODSEQ, and a message's flags (ours, or a foreign change:
+ * into modified, or, a new message, into fresh). */
+void sync_live_vanished(struct mbox_side *ms, const struct uidset *uids,
+                        bool earlier);
+void sync_live_numbers(struct mbox_side *ms, const struct imap_resp_code *code);
+void sync_live_flags(struct mbox_side *ms, const struct imap_fetch *f,
+                     const char *flags, struct uidset *fresh);
+
 /* sync-apply.c: queue the APPLY step of a mailbox: vanished, modified
  * and fresh of both sides. */
 void sync_apply_start(struct mbox *mb);
@@ -380,14 +433,12 @@ void sync_apply_start(struct mbox *mb);
  * queued as a conflict). */
 bool sync_match_start(struct mbox *mb);
 int sync_match_finish(struct mbox *mb);
-/* PHASE_SIZES: queue one FETCH per mailbox and side for all that MATCH
+/* SIZES: queue one FETCH per mailbox and side for all that MATCH
  * and moves asked (true if anything was queued). */
 bool sync_match_sizes_flush(struct mbox *mbs, size_t n);
-/* A FETCH answer of PHASE_SIZES. */
-void sync_match_on_size(struct mbox_side *ms, const struct imap_fetch *f);
 /* A size known without asking (the database's, for a pair). */
 void sync_match_add_size(struct mbox_side *ms, uint32_t uid, uint32_t size);
-/* After PHASE_SIZES: queue the keys FETCH of the messages whose size
+/* After SIZES: queue the keys FETCH of the messages whose size
  * is found where they could pair (true if anything was queued). */
 bool sync_match_narrow(struct mbox *mbs, size_t n);
 /* The key of a FETCH answer, with its flags (canonical), into
@@ -399,9 +450,6 @@ void sync_match_ident_add(struct mbox_side *ms, const struct imap_fetch *f,
 #define SYNC_KEY_ITEMS (IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_INTERNALDATE | \
                         IMAP_FETCH_HEADER)
 
-/* A FETCH answer of PHASE_MATCH; flags canonical. */
-void sync_match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
-                         const char *flags);
 void sync_match_free(struct mbox_side *ms);
 /* The UIDs on side s of mb that an intent names (a copy or a move a
  * killed or failed run may have made): MATCH may pair them; with
@@ -415,7 +463,7 @@ int sync_pending_uids(struct mbox *mb, enum side s, bool copies,
 #define SYNC_INTENT_FLOOR "floor "
 #define SYNC_INTENT_MOVE_LEN 4
 /* Queue the FETCH of the keys of uids (normalized) on ms, in the step's
- * flight (in PHASE_SIZES their sizes only); the answers reach
+ * flight (in SIZES their sizes only); the answers reach
  * sync_match_on_size(), or sync_match_on_fetch() and
  * sync_move_on_fetch(). */
 void sync_match_fetch_keys(struct mbox_side *ms, const struct uidset *uids);
@@ -460,11 +508,9 @@ const char *sync_trace_flag_diff(const char *from, const char *to);
 /* The mailbox's name in UTF-8 when it decodes as modified UTF-7, else
  * as mb->display has it. */
 const char *sync_trace_name(const struct mbox *mb);
-/* "SELECT", "MATCH", ...: the phases by name. */
-const char *sync_phase_name(enum mbox_phase phase);
 /* A mailbox going from one phase to the next, with what it has to do. */
-void sync_trace_phase(const struct mbox *mb, enum mbox_phase from,
-                      enum mbox_phase to);
+void sync_trace_phase(const struct mbox *mb, const struct sync_phase *from,
+                      const struct sync_phase *to);
 
 /* sync-repair.c: after SELECT, fetch every message's flags on both sides
  * (start), then compare them with the mapping and fill vanished, modified

@@ -17,7 +17,10 @@
 #include "sync-private.h"
 
 #include "buf.h"
+#include "flagmap.h"
 #include "imap-conn.h"
+#include "imap-decode.h"
+#include "limits.h"
 #include "log.h"
 
 #include <inttypes.h>
@@ -34,6 +37,39 @@ scan_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 		sync_fail(ms->mb, ms->side, "UID FETCH 1:* failed: %s",
 		          resp->text);
 }
+
+/* A FETCH of SCAN: every message's flags and key. */
+static void
+scan_on_fetch(struct mbox_side *ms, const struct imap_fetch *f, bool in_select)
+{
+	struct mbox *mb = ms->mb;
+	struct buf *flags;
+
+	(void)in_select;
+	if (!sync_fetch_keyed(ms, f) || (f->have & IMAP_FETCH_BODY) != 0 ||
+	    (f->have & IMAP_FETCH_FLAGS) == 0)
+		return;
+	flags = buf_create(SYNC_MAX_FLAGS_TEXT);
+	if (sync_fetch_flags(ms, f, flags) < 0) {
+		buf_free(&flags);
+		return;
+	}
+	/* A side that went back may also say less than it holds: the run
+	 * goes on from what its messages show. */
+	if (mb->went_back[ms->side] && f->modseq > ms->hms)
+		ms->hms = f->modseq;
+	if (mb->went_back[ms->side] && f->uid >= ms->uidnext &&
+	    f->uid != UINT32_MAX)
+		ms->uidnext = f->uid + 1;
+	flagmap_set(&ms->all, f->uid, buf_data(flags), f->modseq);
+	sync_match_ident_add(ms, f, buf_data(flags));
+	buf_free(&flags);
+}
+
+const struct sync_phase sync_phase_scan = {
+    .name = "SCAN",
+    .fetch = scan_on_fetch,
+};
 
 struct repair_ctx {
 	struct mbox *mb;

@@ -55,7 +55,7 @@ sync_select_for_step(struct mbox_side *ms, bool write)
 		ms->live_sel = false;
 		return;
 	}
-	if (ms->mb->phase == PHASE_APPLY && write) {
+	if (ms->mb->phase == &sync_phase_apply && write) {
 		ms->live_sel = true;
 		sync_select_qresync(ms, write);
 		return;
@@ -189,16 +189,4 @@ sync_select_live(struct mbox_side *ms, bool write)
 	ms->step_selected = true;
 	ms->live_sel = true;
 	sync_select_qresync(ms, write);
-}
-
-/* After APPLY: whether the side's selection saw the whole round, so it
- * needs no CHECK. */
-bool
-sync_live_checked(const struct mbox_side *ms)
-{
-	if (!ms->live_sel || ms->need_check || !ms->live_exists ||
-	    ms->live_unsure)
-		return false;
-	return (uint64_t)ms->live_base + ms->live_added ==
-	       ms->live_gone_last + ms->live_last;
 }

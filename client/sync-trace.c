@@ -43,20 +43,6 @@ trace_buf(void)
 	return *b;
 }
 
-static const char *const phase_names[] = {
-    [PHASE_SELECT] = "SELECT", [PHASE_SCAN] = "SCAN",   [PHASE_SIZES] = "SIZES",
-    [PHASE_MATCH] = "MATCH",   [PHASE_APPLY] = "APPLY", [PHASE_CHECK] = "CHECK",
-};
-
-const char *
-sync_phase_name(enum mbox_phase phase)
-{
-	if ((size_t)phase >= sizeof(phase_names) / sizeof(phase_names[0]) ||
-	    phase_names[phase] == NULL)
-		return "?";
-	return phase_names[phase];
-}
-
 const char *
 sync_trace_name(const struct mbox *mb)
 {
@@ -184,14 +170,14 @@ moves_left(const struct mbox_side *ms)
 }
 
 void
-sync_trace_phase(const struct mbox *mb, enum mbox_phase from,
-                 enum mbox_phase to)
+sync_trace_phase(const struct mbox *mb, const struct sync_phase *from,
+                 const struct sync_phase *to)
 {
 	const struct mbox_side *l = &mb->s[SIDE_LOCAL];
 	const struct mbox_side *r = &mb->s[SIDE_REMOTE];
 
 	if (from == to) {
-		sync_trace_line(mb, -1, "phase %s", sync_phase_name(to));
+		sync_trace_line(mb, -1, "phase %s", to->name);
 		return;
 	}
 	sync_trace_line(
@@ -199,7 +185,7 @@ sync_trace_phase(const struct mbox *mb, enum mbox_phase from,
 	    "phase %s -> %s: local %llu vanished, %zu changed, "
 	    "%llu new, %zu to move; remote %llu vanished, %zu "
 	    "changed, %llu new, %zu to move",
-	    sync_phase_name(from), sync_phase_name(to),
+	    from->name, to->name,
 	    (unsigned long long)uidset_count(&l->vanished),
 	    l->modified.count + l->carry.count,
 	    (unsigned long long)uidset_count(&l->fresh), moves_left(l),

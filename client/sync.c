@@ -330,16 +330,53 @@ sync_is_mapped(struct mbox_side *ms, uint32_t uid)
 	return ret > 0;
 }
 
+/* --- Replies, by the step that asked ---------------------------------------
+ */
+
+int
+sync_fetch_flags(struct mbox_side *ms, const struct imap_fetch *f,
+                 struct buf *flags)
+{
+	if (flags_canonical(f->flags, f->flags_count, flags) < 0) {
+		sync_fail(ms->mb, ms->side, "bad FLAGS for UID %" PRIu32,
+		          f->uid);
+		return -1;
+	}
+	/* The sync's own \Deleted, left by a killed run. */
+	if (ms->undelete.n > 0 && uidset_contains(&ms->undelete, f->uid))
+		flags_drop(flags, "\\Deleted");
+	return 0;
+}
+
+bool
+sync_fetch_keyed(struct mbox_side *ms, const struct imap_fetch *f)
+{
+	if ((f->have & SYNC_KEY_ITEMS) == 0 ||
+	    (f->have & (SYNC_KEY_ITEMS | IMAP_FETCH_FLAGS)) ==
+	        (SYNC_KEY_ITEMS | IMAP_FETCH_FLAGS))
+		return true;
+	/* The connection joins a message's items given in several FETCH
+	 * responses; these never came whole, and a key made of a part
+	 * would pair nothing: every message copied twice. */
+	if (ms->mb->failed)
+		return false; /* said once */
+	sync_fail(ms->mb, ms->side,
+	          "the server did not give the FLAGS, RFC822.SIZE, "
+	          "INTERNALDATE and Message-ID of UID %" PRIu32 " that were "
+	          "asked together, not even in several FETCH responses: "
+	          "nothing is paired or copied in this mailbox",
+	          f->uid);
+	return false;
+}
+
+/* A FETCH, decoded, to the step whose command it answers. */
 static void
-mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
-              bool in_select)
+reply_fetch(struct mbox_side *ms, const struct sync_phase *p,
+            const struct imap_response *resp, bool in_select)
 {
 	struct mbox *mb = ms->mb;
 	struct imap_fetch f;
-	struct buf *flags;
 	const char *error;
-	struct flagmap_entry *e;
-	const char *want;
 
 	if (resp->malformed != NULL) {
 		/* Items the connection could not put together (a cap). */
@@ -354,336 +391,31 @@ mbox_on_fetch(struct mbox_side *ms, const struct imap_response *resp,
 	}
 	if ((f.have & IMAP_FETCH_UID) == 0)
 		return; /* not about a message we can name */
-	if (mb->phase == PHASE_SELECT && ms->undelete.n > 0 &&
-	    f.modseq > ms->undelete_modseq &&
-	    uidset_contains(&ms->undelete, f.uid))
-		ms->undelete_modseq = f.modseq;
-	if ((mb->phase == PHASE_MATCH || mb->phase == PHASE_SCAN) &&
-	    (f.have & SYNC_KEY_ITEMS) != 0 &&
-	    (f.have & (SYNC_KEY_ITEMS | IMAP_FETCH_FLAGS)) !=
-	    (SYNC_KEY_ITEMS | IMAP_FETCH_FLAGS)) {
-		/* The connection joins a message's items given in several
-		 * FETCH responses; these never came whole, and a key made
-		 * of a part would pair nothing: every message copied twice. */
-		if (mb->failed)
-			return; /* said once */
-		sync_fail(mb, ms->side, "the server did not give the FLAGS, "
-		          "RFC822.SIZE, INTERNALDATE and Message-ID of UID %"
-		          PRIu32 " that were asked together, not even in "
-		          "several FETCH responses: nothing is paired or "
-		          "copied in this mailbox", f.uid);
-		return;
-	}
-	if (mb->run->set.dry_run && mb->phase == PHASE_APPLY) {
-		/* What of fresh is there to copy (sync_copy_start()). */
-		if (uidset_contains(&ms->fresh, f.uid) &&
-		    sync_uids_add(ms, &ms->found, f.uid, f.uid) < 0)
-			return; /* the mailbox failed */
-		return;
-	}
-	if ((f.have & IMAP_FETCH_BODY) != 0) {
-		if (mb->phase == PHASE_APPLY &&
-		    uidset_contains(&ms->fresh, f.uid))
-			sync_copy_message(ms, &f);
-		return;
-	}
-	if (mb->phase == PHASE_SIZES) {
-		sync_match_on_size(ms, &f);
-		return;
-	}
-	if (mb->phase == PHASE_APPLY && in_select &&
-	    uidset_contains(&ms->storing, f.uid))
-		return;
-	if ((mb->phase == PHASE_APPLY || mb->phase == PHASE_CHECK) &&
-	    uidset_contains(&ms->expunged, f.uid)) {
-		/* The answer to our own STORE \Deleted (a CONDSTORE server
-		 * may answer even a .SILENT one, RFC 7162 3.2: Cyrus does),
-		 * whatever command is oldest in flight; or a change to a
-		 * message on its way out: nothing to sync either way. */
-		if (f.modseq > ms->max_modseq)
-			ms->max_modseq = f.modseq;
-		return;
-	}
-	if (mb->phase == PHASE_SELECT &&
-	    (f.have & IMAP_FETCH_RFC822_SIZE) != 0) {
-		/* mbox_select()'s early sizes ("n:*" may name an older one);
-		 * FLAGS may come along, if they changed meanwhile. */
-		if (f.uid >= ms->row.uidnext) {
-			sync_match_add_size(ms, f.uid, f.size);
-			if (sync_uids_add(ms, &ms->sized, f.uid, f.uid) < 0)
-				return;
-		}
-		if ((f.have & IMAP_FETCH_FLAGS) == 0)
-			return;
-	}
-	if ((f.have & IMAP_FETCH_FLAGS) == 0) {
-		/* Our own STORE's answer, in band: its MODSEQ is counted in
-		 * what the selection covers. */
-		if (mb->phase == PHASE_APPLY && f.modseq > ms->max_modseq)
-			ms->max_modseq = f.modseq;
-		return;
-	}
-	flags = buf_create(SYNC_MAX_FLAGS_TEXT);
-	if (flags_canonical(f.flags, f.flags_count, flags) < 0) {
-		buf_free(&flags);
-		sync_fail(mb, ms->side, "bad FLAGS for UID %" PRIu32, f.uid);
-		return;
-	}
-	/* The sync's own \Deleted, left by a killed run. */
-	if (ms->undelete.n > 0 && uidset_contains(&ms->undelete, f.uid))
-		flags_drop(flags, "\\Deleted");
-	if (mb->phase == PHASE_MATCH) {
-		sync_match_on_fetch(ms, &f, buf_data(flags));
-		sync_move_on_fetch(ms, &f, buf_data(flags));
-		buf_free(&flags);
-		return;
-	}
-	if (mb->phase == PHASE_SCAN) {
-		/* A side that went back may also say less than it holds:
-		 * the run goes on from what its messages show. */
-		if (mb->went_back[ms->side] && f.modseq > ms->hms)
-			ms->hms = f.modseq;
-		if (mb->went_back[ms->side] && f.uid >= ms->uidnext &&
-		    f.uid != UINT32_MAX)
-			ms->uidnext = f.uid + 1;
-		flagmap_set(&ms->all, f.uid, buf_data(flags), f.modseq);
-		sync_match_ident_add(ms, &f, buf_data(flags));
-		buf_free(&flags);
-		return;
-	}
-	if (mb->phase == PHASE_SELECT) {
-		/* A message new since the stored UIDNEXT is copied, not
-		 * updated. */
-		if (f.uid < ms->row.uidnext || sync_is_mapped(ms, f.uid))
-			flagmap_set(&ms->modified, f.uid, buf_data(flags),
-			            f.modseq);
-		buf_free(&flags);
-		return;
-	}
-	/* CHECK, or APPLY's selection: is it ours? */
-	if (f.modseq > ms->max_modseq)
-		ms->max_modseq = f.modseq;
-	if (f.uid > ms->max_uid)
-		ms->max_uid = f.uid;
-	e = flagmap_get(&ms->expect, f.uid);
-	want = e != NULL ? e->flags : flagruns_get(&ms->appended, f.uid);
-	if (want != NULL && flags_equal(want, buf_data(flags))) {
-		buf_free(&flags);
-		return;
-	}
-	mb->foreign = true;
-	sync_trace(mb, (int)ms->side,
-	           "foreign change in %s: UID %" PRIu32 " flags (%s)%s%s%s",
-	           sync_phase_name(mb->phase), f.uid, buf_data(flags),
-	           want != NULL ? ", the run set (" : ", not set by the run",
-	           want != NULL ? want : "", want != NULL ? ")" : "");
-	if (f.uid < ms->uidnext || want != NULL || sync_is_mapped(ms, f.uid))
-		flagmap_set(&ms->modified, f.uid, buf_data(flags), f.modseq);
-	else if (sync_uids_add(ms,
-	                       mb->phase == PHASE_APPLY
-	                           ? &ms->found /* fresh is being copied */
-	                           : &ms->fresh,
-	                       f.uid, f.uid) < 0) {
-		buf_free(&flags);
-		return; /* the mailbox failed */
-	}
-	buf_free(&flags);
-}
-
-/* The highest UID ms's server has shown to exist, plus one: UIDs past
- * it never did, whatever a VANISHED says. */
-static uint32_t
-mbox_uid_limit(const struct mbox_side *ms)
-{
-	uint32_t limit = ms->uidnext;
-
-	if (ms->uidnext_seen > limit)
-		limit = ms->uidnext_seen;
-	if (ms->max_uid != UINT32_MAX && ms->max_uid + 1 > limit)
-		limit = ms->max_uid + 1;
-	if (ms->row.uidnext > limit)
-		limit = ms->row.uidnext;
-	/* What the sync appended here, from APPENDUID. */
-	if (ms->appended.n > 0 &&
-	    ms->appended.r[ms->appended.n - 1].hi != UINT32_MAX &&
-	    ms->appended.r[ms->appended.n - 1].hi + 1 > limit)
-		limit = ms->appended.r[ms->appended.n - 1].hi + 1;
-	return limit;
-}
-
-/* A VANISHED in APPLY's selection or in CHECK, range by range (a server
- * may send 1:4000000000): what the sync expunged itself is seen gone,
- * the rest is foreign. */
-static void
-mbox_vanished_live(struct mbox_side *ms, const struct uidset *uids)
-{
-	const struct uidset *ex = &ms->expunged;
-	uint32_t limit = mbox_uid_limit(ms);
-	size_t i, j, lo_j, hi_j;
-	int ret = 0;
-
-	uidset_normalize(&ms->expunged);
-	for (i = 0; i < uids->n && ret == 0; i++) {
-		uint64_t cur = uids->r[i].lo, hi = uids->r[i].hi;
-
-		if (cur >= limit)
-			continue;
-		if (hi >= limit)
-			hi = limit - 1;
-		/* The first range of expunged that may overlap. */
-		lo_j = 0;
-		hi_j = ex->n;
-		while (lo_j < hi_j) {
-			size_t mid = lo_j + (hi_j - lo_j) / 2;
-
-			if (ex->r[mid].hi < cur)
-				lo_j = mid + 1;
-			else
-				hi_j = mid;
-		}
-		for (j = lo_j; j < ex->n && ex->r[j].lo <= hi && ret == 0;
-		     j++) {
-			uint64_t elo = ex->r[j].lo, ehi = ex->r[j].hi;
-
-			if (elo > cur) {
-				ret |= uidset_add_range(&ms->vanished,
-				                        (uint32_t)cur,
-				                        (uint32_t)(elo - 1));
-				ms->mb->foreign = true;
-				cur = elo;
-			}
-			if (ehi > hi)
-				ehi = hi;
-			ret |= uidset_add_range(&ms->expunged_seen,
-			                        (uint32_t)cur, (uint32_t)ehi);
-			cur = ehi + 1;
-		}
-		if (cur <= hi) {
-			ret |= uidset_add_range(&ms->vanished, (uint32_t)cur,
-			                        (uint32_t)hi);
-			ms->mb->foreign = true;
-		}
-	}
-	if (ret != 0)
-		sync_fail_uids(ms);
-	sync_trace(ms->mb, (int)ms->side,
-	           "VANISHED %s in %s: the run's own expunges seen so far "
-	           "%s; foreign, to mirror: %s",
-	           sync_trace_uids(uids), sync_phase_name(ms->mb->phase),
-	           sync_trace_uids(&ms->expunged_seen),
-	           sync_trace_uids(&ms->vanished));
+	if (p->fetch != NULL)
+		p->fetch(ms, &f, in_select);
 }
 
 static void
-mbox_on_vanished(struct mbox_side *ms, const struct imap_response *resp)
+reply_vanished(struct mbox_side *ms, const struct sync_phase *p,
+               const struct imap_response *resp)
 {
-	struct mbox *mb = ms->mb;
 	struct uidset uids = UIDSET_INIT;
 	bool earlier;
 	const char *error;
-	size_t i;
 
 	if (imap_decode_vanished(resp, &earlier, &uids, &error) < 0) {
-		sync_fail(mb, ms->side, "bad VANISHED response: %s", error);
+		sync_fail(ms->mb, ms->side, "bad VANISHED response: %s", error);
 		return;
 	}
 	uidset_normalize(&uids);
-	if (mb->phase == PHASE_SELECT) {
-		sync_trace(mb, (int)ms->side,
-		           "VANISHED%s %s at SELECT: expunged since the last "
-		           "run (kept: those with a pair)",
-		           earlier ? " (EARLIER)" : "", sync_trace_uids(&uids));
-		/* Only ranges: sync_vanished_narrow() keeps what the
-		 * mapping holds. */
-		for (i = 0; i < uids.n; i++) {
-			if (sync_uids_add(ms, &ms->vanished, uids.r[i].lo,
-			                  uids.r[i].hi) < 0)
-				break;
-		}
-	} else if (mb->phase == PHASE_CHECK || mb->phase == PHASE_APPLY) {
-		if (!earlier)
-			ms->live_gone += uidset_count(&uids);
-		mbox_vanished_live(ms, &uids);
-	}
+	if (p->vanished != NULL)
+		p->vanished(ms, &uids, earlier);
 	uidset_free(&uids);
 }
 
-struct narrow {
-	struct mbox_side *ms;
-	struct uidset kept;
-	uint64_t below; /* kept UIDs under the stored UIDNEXT */
-};
-
-static int
-narrow_add(void *ctx, uint32_t luid, uint32_t ruid)
-{
-	struct narrow *n = ctx;
-	uint32_t uid = n->ms->side == SIDE_LOCAL ? luid : ruid;
-
-	if (!uidset_contains(&n->ms->vanished, uid))
-		return 0;
-	if (uid < n->ms->row.uidnext)
-		n->below++;
-	/* 1: the set is full, which is not the database's failure. */
-	return uidset_add(&n->kept, uid) < 0 ? 1 : 0;
-}
-
-int
-sync_vanished_narrow(struct mbox_side *ms)
-{
-	struct mbox *mb = ms->mb;
-	struct narrow n = {ms, UIDSET_INIT, 0};
-	uint64_t under = 0, past = 0;
-	uint32_t limit = mbox_uid_limit(ms);
-	const char *error = NULL;
-	size_t i;
-	int ret;
-
-	if (ms->vanished.n == 0)
-		return 0;
-	uidset_normalize(&ms->vanished);
-	for (i = 0; i < ms->vanished.n; i++) {
-		const struct uid_range *r = &ms->vanished.r[i];
-
-		if (r->hi >= limit)
-			past += (uint64_t)r->hi -
-			        (r->lo > limit ? r->lo : limit) + 1;
-		if (r->lo >= ms->row.uidnext)
-			continue;
-		under +=
-		    (uint64_t)(r->hi < ms->row.uidnext ? r->hi
-		                                       : ms->row.uidnext - 1) -
-		    r->lo + 1;
-	}
-	ret = state_mapping_foreach(mb->run->state, mb->idx, ms->side,
-	                            narrow_add, &n, &error);
-	if (ret != 0) {
-		uidset_free(&n.kept);
-		if (ret > 0)
-			sync_fail_uids(ms);
-		else
-			sync_db_fail(mb, error);
-		return -1;
-	}
-	if (under > n.below)
-		log_warn(side_name(side_other(ms->side)), mb->display,
-		         "No match for %" PRIu64 " vanished %s %s. Ignoring.",
-		         under - n.below, side_name(ms->side),
-		         log_plural(under - n.below, "UID", "UIDs"));
-	if (past > 0)
-		log_warn(side_name(ms->side), mb->display,
-		         "the server said %" PRIu64 " %s vanished at or "
-		         "past UIDNEXT %" PRIu32 ", which no message had: "
-		         "ignored",
-		         past, log_plural(past, "UID", "UIDs"), limit);
-	uidset_free(&ms->vanished);
-	ms->vanished = n.kept;
-	uidset_normalize(&ms->vanished);
-	return 0;
-}
-
 void
-sync_on_code(struct mbox_side *ms, const struct imap_response *resp)
+sync_on_code(struct mbox_side *ms, const struct sync_phase *p,
+             const struct imap_response *resp)
 {
 	struct imap_resp_code code;
 	struct uidset src = UIDSET_INIT, dst = UIDSET_INIT;
@@ -714,20 +446,12 @@ sync_on_code(struct mbox_side *ms, const struct imap_response *resp)
 		ms->uidvalidity = code.uidvalidity;
 		break;
 	case IMAP_CODE_UIDNEXT:
-		if (ms->mb->phase == PHASE_SELECT)
-			ms->uidnext = code.uidnext;
-		else if ((ms->mb->phase == PHASE_CHECK ||
-		          ms->mb->phase == PHASE_APPLY) &&
-		         code.uidnext > ms->uidnext_seen)
-			ms->uidnext_seen = code.uidnext;
+		if (p->numbers != NULL)
+			p->numbers(ms, &code);
 		break;
 	case IMAP_CODE_HIGHESTMODSEQ:
-		if (ms->mb->phase == PHASE_SELECT)
-			ms->hms = code.modseq;
-		else if ((ms->mb->phase == PHASE_CHECK ||
-		          ms->mb->phase == PHASE_APPLY) &&
-		         code.modseq > ms->hms_seen)
-			ms->hms_seen = code.modseq;
+		if (p->numbers != NULL)
+			p->numbers(ms, &code);
 		if (mbox_server(ms)->answering != NULL)
 			mbox_server(ms)->answering->saw_modseq = true;
 		break;
@@ -739,61 +463,41 @@ sync_on_code(struct mbox_side *ms, const struct imap_response *resp)
 	}
 }
 
-/* The message count, for APPLY's check in band: the one a SELECT gives
- * is the base, later ones follow the changes. */
 static void
-mbox_on_exists(struct mbox_side *ms, const struct imap_response *resp,
-               bool in_select)
+reply_untagged(const struct imap_response *resp, struct mbox_side *ms,
+               const struct sync_phase *p, bool in_select)
 {
-	if (ms->mb->phase != PHASE_APPLY || !resp->has_number)
-		return;
-	if (in_select) {
-		/* QRESYNC reports all since, the appended messages too. */
-		ms->live_unsure = false;
-		ms->live_exists = true;
-		ms->live_base = resp->number;
-		ms->live_gone = 0;
-		ms->live_added = 0;
-	}
-	ms->live_last = resp->number;
-	ms->live_gone_last = ms->live_gone;
-}
-
-static void
-mbox_untagged(struct imap_conn *conn, const struct imap_response *resp,
-              struct mbox_side *ms, bool in_select)
-{
-	(void)conn;
 	if (resp->status == IMAP_STATUS_OK && resp->code != NULL)
-		sync_on_code(ms, resp);
+		sync_on_code(ms, p, resp);
 	else if (resp->status == IMAP_STATUS_NO ||
 	         resp->status == IMAP_STATUS_BAD)
 		log_warn(side_name(ms->side), ms->mb->display, "%s",
 		         resp->text);
 	else if (strcmp(resp->name, "FETCH") == 0)
-		mbox_on_fetch(ms, resp, in_select);
+		reply_fetch(ms, p, resp, in_select);
 	else if (strcmp(resp->name, "VANISHED") == 0)
-		mbox_on_vanished(ms, resp);
-	else if (strcmp(resp->name, "EXISTS") == 0)
-		mbox_on_exists(ms, resp, in_select);
+		reply_vanished(ms, p, resp);
+	else if (strcmp(resp->name, "EXISTS") == 0 && resp->has_number &&
+	         p->exists != NULL)
+		p->exists(ms, resp->number, in_select);
 }
 
 /* --- Commands and their mailboxes ---------------------------------------- */
 
-/* A tagged OK with [HIGHESTMODSEQ] (UID EXPUNGE, FETCH) in APPLY's
- * selection: the highest MODSEQ it covers so far. */
+/* A tagged OK with [HIGHESTMODSEQ] (UID EXPUNGE, FETCH), to the step
+ * that sent the command. */
 static void
-epoch_modseq(struct mbox_side *ms, const struct imap_response *resp)
+epoch_modseq(struct sync_epoch *e, const struct imap_response *resp)
 {
 	struct imap_resp_code code;
 	const char *error;
 
-	if (ms->mb->phase != PHASE_APPLY || resp->status != IMAP_STATUS_OK ||
+	if (e->phase->tagged_modseq == NULL || resp->status != IMAP_STATUS_OK ||
 	    resp->code == NULL ||
 	    imap_decode_code(resp, &code, NULL, NULL, &error) < 0)
 		return;
-	if (code.code == IMAP_CODE_HIGHESTMODSEQ && code.modseq > ms->hms_seen)
-		ms->hms_seen = code.modseq;
+	if (code.code == IMAP_CODE_HIGHESTMODSEQ)
+		e->phase->tagged_modseq(e->ms, code.modseq);
 }
 
 static void
@@ -802,7 +506,7 @@ epoch_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 	struct sync_epoch *e = ctx;
 
 	if (resp != NULL)
-		epoch_modseq(e->ms, resp);
+		epoch_modseq(e, resp);
 	else if (e->srv->lost_in == NULL)
 		e->srv->lost_in = e->ms->mb->display;
 	if (e->cb != NULL)
@@ -834,6 +538,7 @@ sync_epoch_open(struct mbox_side *ms)
 
 	e->srv = srv;
 	e->ms = ms;
+	e->phase = ms->mb->phase;
 	if (srv->epoch_tail != NULL)
 		srv->epoch_tail->next = e;
 	else
@@ -879,6 +584,7 @@ sync_cmd(struct mbox_side *ms, bool select, imap_cmd_fn *cb, void *ctx,
 
 	e->srv = srv;
 	e->ms = ms;
+	e->phase = ms->mb->phase;
 	e->cb = cb;
 	e->ctx = ctx;
 	e->select = select;
@@ -910,7 +616,8 @@ sync_cmd(struct mbox_side *ms, bool select, imap_cmd_fn *cb, void *ctx,
 }
 
 /* Untagged responses go to the mailbox of the oldest command in flight,
- * or, with none, to the one selected last. */
+ * to the step that sent it; with none in flight (a server may speak
+ * unasked), to the mailbox selected last, in the step it is in. */
 static void
 sync_untagged(struct imap_conn *conn, const struct imap_response *resp,
               void *ctx)
@@ -918,11 +625,14 @@ sync_untagged(struct imap_conn *conn, const struct imap_response *resp,
 	struct sync_server *srv = ctx;
 	struct sync_epoch *e;
 	struct mbox_side *ms = srv->selected;
+	const struct sync_phase *p = ms != NULL ? ms->mb->phase : NULL;
 	bool in_select = false;
 
+	(void)conn;
 	for (e = srv->epoch_head; e != NULL; e = e->next) {
 		if (!e->done) {
 			ms = e->ms;
+			p = e->phase;
 			in_select = e->select;
 			break;
 		}
@@ -930,7 +640,7 @@ sync_untagged(struct imap_conn *conn, const struct imap_response *resp,
 	if (ms == NULL)
 		return;
 	srv->answering = e;
-	mbox_untagged(conn, resp, ms, in_select);
+	reply_untagged(resp, ms, p, in_select);
 	srv->answering = NULL;
 }
 
@@ -939,7 +649,7 @@ sync_untagged(struct imap_conn *conn, const struct imap_response *resp,
 /* The one place a mailbox's phase changes, traced with what it has to
  * do. */
 static void
-mbox_set_phase(struct mbox *mb, enum mbox_phase phase)
+mbox_set_phase(struct mbox *mb, const struct sync_phase *phase)
 {
 	if (log_sync_tracing())
 		sync_trace_phase(mb, mb->phase, phase);
@@ -963,38 +673,6 @@ mbox_has_work(struct mbox *mb)
 		}
 	}
 	return false;
-}
-
-/* CHECK: select again with QRESYNC from the first SELECT's
- * HIGHESTMODSEQ; the answers are classified by mbox_on_fetch() and
- * mbox_on_vanished(). Only the sides this round changed: on the others
- * the numbers that SELECT gave still cover all that was done, and what
- * came since is the next run's. */
-static void
-mbox_check_start(struct mbox *mb)
-{
-	unsigned s;
-
-	mbox_set_phase(mb, PHASE_CHECK);
-	for (s = 0; s < SIDE_COUNT; s++) {
-		struct mbox_side *ms = &mb->s[s];
-
-		if (!ms->touched || sync_live_checked(ms)) {
-			sync_trace(mb, (int)s, "check: %s",
-			           !ms->touched ? "nothing changed here"
-			                        : "APPLY's selection saw the "
-			                          "whole round, no SELECT");
-			continue;
-		}
-		sync_trace(mb, (int)s, "check: SELECT again (%s)",
-		           ms->need_check    ? "moved into from another mailbox"
-		           : !ms->live_sel   ? "changed outside a selection"
-		           : ms->live_unsure ? "an APPEND answered without "
-		                               "HIGHESTMODSEQ"
-		                             : "the count of messages does not "
-		                               "add up");
-		sync_select_qresync(ms, true); /* \Recent: see copy_flush() */
-	}
 }
 
 /* Store where the mailbox stands. exact: a CHECK saw nothing foreign, so
@@ -1134,6 +812,7 @@ mbox_init(struct mbox *mb, struct sync_run *run, const struct sync_target *t)
 	unsigned s;
 
 	mb->run = run;
+	mb->phase = &sync_phase_select;
 	mb->idx = t->idx;
 	mb->name = t->name;
 	mb->len = t->len;
@@ -1276,7 +955,7 @@ mbox_going(struct mbox *mb)
 
 /* Start a step: each mailbox selects again before its commands. */
 static void
-mbox_step(struct mbox *mb, enum mbox_phase phase)
+mbox_step(struct mbox *mb, const struct sync_phase *phase)
 {
 	unsigned s;
 
@@ -1285,7 +964,7 @@ mbox_step(struct mbox *mb, enum mbox_phase phase)
 		struct mbox_side *ms = &mb->s[s];
 
 		ms->step_selected = false;
-		if (phase != PHASE_APPLY)
+		if (phase != &sync_phase_apply)
 			continue;
 		ms->live_sel = false;
 		ms->live_exists = false;
@@ -1295,7 +974,7 @@ mbox_step(struct mbox *mb, enum mbox_phase phase)
 		/* Looked up for every VANISHED UID: binary search. */
 		uidset_normalize(&ms->expunged);
 	}
-	if (phase == PHASE_APPLY)
+	if (phase == &sync_phase_apply)
 		mb->foreign = false;
 }
 
@@ -1408,7 +1087,7 @@ sync_dry_apply(struct sync_run *run, struct mbox *mbs, size_t n)
 	for (i = 0; i < n; i++) {
 		if (!mbox_going(&mbs[i]))
 			continue;
-		mbox_step(&mbs[i], PHASE_APPLY);
+		mbox_step(&mbs[i], &sync_phase_apply);
 		sync_apply_start(&mbs[i]);
 	}
 	if (sync_run_wait(run) < 0)
@@ -1440,7 +1119,7 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 		return;
 	for (i = 0; i < n; i++) {
 		if (mbox_going(&mbs[i])) {
-			mbox_step(&mbs[i], PHASE_SIZES);
+			mbox_step(&mbs[i], &sync_phase_sizes);
 			sync_match_start(&mbs[i]);
 		}
 	}
@@ -1449,7 +1128,7 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 	if (queued && sync_run_wait(run) < 0)
 		return;
 	for (i = 0; i < n; i++)
-		mbox_step(&mbs[i], PHASE_MATCH);
+		mbox_step(&mbs[i], &sync_phase_match);
 	/* Sizes from the database may narrow even with nothing fetched. */
 	if (sync_match_narrow(mbs, n) && sync_run_wait(run) < 0)
 		return;
@@ -1499,7 +1178,7 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 			if (!any)
 				sync_trace(NULL, -1, "round %u: APPLY flight",
 				           round + 1);
-			mbox_step(&mbs[i], PHASE_APPLY);
+			mbox_step(&mbs[i], &sync_phase_apply);
 			sync_apply_start(&mbs[i]);
 			any = true;
 		}
@@ -1534,8 +1213,10 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 				ms->fresh = ms->found;
 				uidset_init(&ms->found);
 			}
-			if (mbox_going(&mbs[i]))
-				mbox_check_start(&mbs[i]);
+			if (mbox_going(&mbs[i])) {
+				mbox_set_phase(&mbs[i], &sync_phase_check);
+				sync_check_start(&mbs[i]);
+			}
 		}
 		if (sync_run_wait(run) < 0)
 			return;
@@ -1595,7 +1276,7 @@ sync_any_scan(const struct mbox *mbs, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (mbs[i].phase == PHASE_SCAN && !mbs[i].failed)
+		if (mbs[i].phase == &sync_phase_scan && !mbs[i].failed)
 			return true;
 	}
 	return false;
@@ -1651,7 +1332,7 @@ sync_messages(struct sync_run *run, const struct sync_target *all,
 	for (i = 0; i < n; i++) {
 		if (mbs[i].failed)
 			continue;
-		mbox_set_phase(&mbs[i], PHASE_SELECT);
+		mbox_set_phase(&mbs[i], &sync_phase_select);
 		for (s = 0; s < SIDE_COUNT; s++) {
 			struct mbox_side *ms = &mbs[i].s[s];
 
@@ -1691,7 +1372,7 @@ sync_messages(struct sync_run *run, const struct sync_target *all,
 			sync_trace(mb, -1,
 			           "compared in full: pairs but no "
 			           "numbers, a first sync was stopped");
-			mbox_step(mb, PHASE_SCAN);
+			mbox_step(mb, &sync_phase_scan);
 			mb->repair = true;
 			mb->resumed = true;
 			sync_repair_start(mb);
@@ -1704,7 +1385,7 @@ sync_messages(struct sync_run *run, const struct sync_target *all,
 			sync_trace(mb, -1, "compared in full: %s",
 			           repair ? "--repair or --verify"
 			                  : "a side went back");
-			mbox_step(mb, PHASE_SCAN);
+			mbox_step(mb, &sync_phase_scan);
 			mb->repair = true;
 			sync_repair_start(mb);
 			continue;
@@ -1734,7 +1415,7 @@ sync_messages(struct sync_run *run, const struct sync_target *all,
 		if (sync_run_wait(run) < 0)
 			goto out;
 		for (i = 0; i < n; i++) {
-			if (mbs[i].phase == PHASE_SCAN && !mbs[i].failed)
+			if (mbs[i].phase == &sync_phase_scan && !mbs[i].failed)
 				sync_repair_compare(&mbs[i]);
 		}
 	}

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* CHECK, the last step of a round: what changed since the first
+ * SELECT's HIGHESTMODSEQ, ours and others'. APPLY's selection, with
+ * QRESYNC from that HIGHESTMODSEQ, reports it in band as the round's
+ * changes are made, so the replies of both steps are read here: what
+ * the sync did itself is recognised (its STOREs' flags, its appended
+ * messages, its expunges), anything else is foreign and makes the
+ * mailbox go round again. A side whose selection did not see the whole
+ * round is selected again (sync_check_start()). */
+#include "sync-private.h"
+
+#include "buf.h"
+#include "flagmap.h"
+#include "imap-decode.h"
+#include "limits.h"
+#include "log.h"
+#include "uidset.h"
+
+#include <inttypes.h>
+
+uint32_t
+sync_uid_limit(const struct mbox_side *ms)
+{
+	uint32_t limit = ms->uidnext;
+
+	if (ms->uidnext_seen > limit)
+		limit = ms->uidnext_seen;
+	if (ms->max_uid != UINT32_MAX && ms->max_uid + 1 > limit)
+		limit = ms->max_uid + 1;
+	if (ms->row.uidnext > limit)
+		limit = ms->row.uidnext;
+	/* What the sync appended here, from APPENDUID. */
+	if (ms->appended.n > 0 &&
+	    ms->appended.r[ms->appended.n - 1].hi != UINT32_MAX &&
+	    ms->appended.r[ms->appended.n - 1].hi + 1 > limit)
+		limit = ms->appended.r[ms->appended.n - 1].hi + 1;
+	return limit;
+}
+
+/* A VANISHED in APPLY's selection or in CHECK, range by range (a server
+ * may send 1:4000000000): what the sync expunged itself is seen gone,
+ * the rest is foreign. */
+void
+sync_live_vanished(struct mbox_side *ms, const struct uidset *uids,
+                   bool earlier)
+{
+	const struct uidset *ex = &ms->expunged;
+	uint32_t limit = sync_uid_limit(ms);
+	size_t i, j, lo_j, hi_j;
+	int ret = 0;
+
+	if (!earlier)
+		ms->live_gone += uidset_count(uids);
+	uidset_normalize(&ms->expunged);
+	for (i = 0; i < uids->n && ret == 0; i++) {
+		uint64_t cur = uids->r[i].lo, hi = uids->r[i].hi;
+
+		if (cur >= limit)
+			continue;
+		if (hi >= limit)
+			hi = limit - 1;
+		/* The first range of expunged that may overlap. */
+		lo_j = 0;
+		hi_j = ex->n;
+		while (lo_j < hi_j) {
+			size_t mid = lo_j + (hi_j - lo_j) / 2;
+
+			if (ex->r[mid].hi < cur)
+				lo_j = mid + 1;
+			else
+				hi_j = mid;
+		}
+		for (j = lo_j; j < ex->n && ex->r[j].lo <= hi && ret == 0;
+		     j++) {
+			uint64_t elo = ex->r[j].lo, ehi = ex->r[j].hi;
+
+			if (elo > cur) {
+				ret |= uidset_add_range(&ms->vanished,
+				                        (uint32_t)cur,
+				                        (uint32_t)(elo - 1));
+				ms->mb->foreign = true;
+				cur = elo;
+			}
+			if (ehi > hi)
+				ehi = hi;
+			ret |= uidset_add_range(&ms->expunged_seen,
+			                        (uint32_t)cur, (uint32_t)ehi);
+			cur = ehi + 1;
+		}
+		if (cur <= hi) {
+			ret |= uidset_add_range(&ms->vanished, (uint32_t)cur,
+			                        (uint32_t)hi);
+			ms->mb->foreign = true;
+		}
+	}
+	if (ret != 0)
+		sync_fail_uids(ms);
+	sync_trace(ms->mb, (int)ms->side,
+	           "VANISHED %s in %s: the run's own expunges seen so far "
+	           "%s; foreign, to mirror: %s",
+	           sync_trace_uids(uids), ms->mb->phase->name,
+	           sync_trace_uids(&ms->expunged_seen),
+	           sync_trace_uids(&ms->vanished));
+}
+
+void
+sync_live_numbers(struct mbox_side *ms, const struct imap_resp_code *code)
+{
+	if (code->code == IMAP_CODE_UIDNEXT && code->uidnext > ms->uidnext_seen)
+		ms->uidnext_seen = code->uidnext;
+	if (code->code == IMAP_CODE_HIGHESTMODSEQ &&
+	    code->modseq > ms->hms_seen)
+		ms->hms_seen = code->modseq;
+}
+
+void
+sync_live_flags(struct mbox_side *ms, const struct imap_fetch *f,
+                const char *flags, struct uidset *fresh)
+{
+	struct mbox *mb = ms->mb;
+	struct flagmap_entry *e;
+	const char *want;
+
+	if (f->modseq > ms->max_modseq)
+		ms->max_modseq = f->modseq;
+	if (f->uid > ms->max_uid)
+		ms->max_uid = f->uid;
+	e = flagmap_get(&ms->expect, f->uid);
+	want = e != NULL ? e->flags : flagruns_get(&ms->appended, f->uid);
+	if (want != NULL && flags_equal(want, flags))
+		return;
+	mb->foreign = true;
+	sync_trace(mb, (int)ms->side,
+	           "foreign change in %s: UID %" PRIu32 " flags (%s)%s%s%s",
+	           mb->phase->name, f->uid, flags,
+	           want != NULL ? ", the run set (" : ", not set by the run",
+	           want != NULL ? want : "", want != NULL ? ")" : "");
+	if (f->uid < ms->uidnext || want != NULL || sync_is_mapped(ms, f->uid))
+		flagmap_set(&ms->modified, f->uid, flags, f->modseq);
+	else if (sync_uids_add(ms, fresh, f->uid, f->uid) < 0)
+		return; /* the mailbox failed */
+}
+
+/* A FETCH in CHECK's selection: is it ours? */
+static void
+check_on_fetch(struct mbox_side *ms, const struct imap_fetch *f, bool in_select)
+{
+	struct buf *flags;
+
+	(void)in_select;
+	if ((f->have & IMAP_FETCH_BODY) != 0)
+		return;
+	if (uidset_contains(&ms->expunged, f->uid)) {
+		/* The answer to our own STORE \Deleted, or a change to a
+		 * message on its way out (see apply_on_fetch()). */
+		if (f->modseq > ms->max_modseq)
+			ms->max_modseq = f->modseq;
+		return;
+	}
+	if ((f->have & IMAP_FETCH_FLAGS) == 0)
+		return;
+	flags = buf_create(SYNC_MAX_FLAGS_TEXT);
+	if (sync_fetch_flags(ms, f, flags) == 0)
+		sync_live_flags(ms, f, buf_data(flags), &ms->fresh);
+	buf_free(&flags);
+}
+
+const struct sync_phase sync_phase_check = {
+    .name = "CHECK",
+    .fetch = check_on_fetch,
+    .vanished = sync_live_vanished,
+    .numbers = sync_live_numbers,
+};
+
+/* After APPLY: whether the side's selection saw the whole round, so it
+ * needs no CHECK. */
+bool
+sync_live_checked(const struct mbox_side *ms)
+{
+	if (!ms->live_sel || ms->need_check || !ms->live_exists ||
+	    ms->live_unsure)
+		return false;
+	return (uint64_t)ms->live_base + ms->live_added ==
+	       ms->live_gone_last + ms->live_last;
+}
+
+/* Select again with QRESYNC from the first SELECT's HIGHESTMODSEQ; the
+ * answers come to check_on_fetch() and sync_live_vanished(). Only the
+ * sides this round changed: on the others the numbers that SELECT gave
+ * still cover all that was done, and what came since is the next
+ * run's. */
+void
+sync_check_start(struct mbox *mb)
+{
+	unsigned s;
+
+	for (s = 0; s < SIDE_COUNT; s++) {
+		struct mbox_side *ms = &mb->s[s];
+
+		if (!ms->touched || sync_live_checked(ms)) {
+			sync_trace(mb, (int)s, "check: %s",
+			           !ms->touched ? "nothing changed here"
+			                        : "APPLY's selection saw the "
+			                          "whole round, no SELECT");
+			continue;
+		}
+		sync_trace(mb, (int)s, "check: SELECT again (%s)",
+		           ms->need_check    ? "moved into from another mailbox"
+		           : !ms->live_sel   ? "changed outside a selection"
+		           : ms->live_unsure ? "an APPEND answered without "
+		                               "HIGHESTMODSEQ"
+		                             : "the count of messages does not "
+		                               "add up");
+		sync_select_qresync(ms, true); /* \Recent: see copy_flush() */
+	}
+}
