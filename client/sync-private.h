@@ -1,11 +1,20 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* What the parts of the sync engine share: the state of each mailbox
- * being synced. sync.c runs the steps for all mailboxes at once,
- * sync-apply.c expunges and stores flags, sync-copy.c copies new
- * messages, sync-match.c pairs messages found on both sides,
- * sync-select.c selects for APPLY and holds its commands,
- * sync-repair.c compares whole mailboxes, sync-trace.c writes the
- * decision trace (--debug=sync). */
+ * being synced. Three layers:
+ *
+ * - the driver, sync.c: the flights of every mailbox's steps, the
+ *   rounds, the brake, the commit, the dry run;
+ * - the commands in a mailbox, sync-cmd.c: epochs, selections, held
+ *   commands, and the routing of untagged replies to the step that
+ *   asked;
+ * - the steps (struct sync_phase), a file each: sync-select.c (SELECT),
+ *   sync-scan.c (SCAN: --repair, --verify, a side that went back),
+ *   sync-match.c (SIZES and MATCH) with sync-move.c (moves found by
+ *   key), sync-apply.c (APPLY: expunges and flags) with sync-copy.c
+ *   (copies) and sync-merge.c (flag conflicts), sync-check.c (CHECK).
+ *
+ * Besides: sync-names.c (mailbox names), sync-trace.c (the decision
+ * trace, --debug=sync), sync-step.c (test hooks). */
 #ifndef CLIENT_SYNC_PRIVATE_H
 #define CLIENT_SYNC_PRIVATE_H
 
@@ -217,7 +226,7 @@ struct mbox {
 	enum side recover_side;
 	/* HIGHESTMODSEQ or UIDNEXT went back on that side under the same
 	 * UIDVALIDITY (an index lost): the stored numbers say nothing of
-	 * what changed, so the mailbox is compared in full (sync-repair.c)
+	 * what changed, so the mailbox is compared in full (sync-scan.c)
 	 * and flags that differ are merged, never taken from one side. */
 	bool went_back[SIDE_COUNT];
 	/* The flags this round's STOREs set on a pair, by local UID, with
@@ -273,8 +282,8 @@ struct sync_phase {
 	void (*tagged_modseq)(struct mbox_side *ms, uint64_t modseq);
 };
 
-/* The steps, each in its file: SELECT (sync-first.c), SCAN
- * (sync-repair.c, --repair and a side that went back), SIZES and MATCH
+/* The steps, each in its file: SELECT (sync-select.c), SCAN
+ * (sync-scan.c, --repair and a side that went back), SIZES and MATCH
  * (sync-match.c), APPLY (sync-apply.c), CHECK (sync-check.c). */
 extern const struct sync_phase sync_phase_select, sync_phase_scan,
     sync_phase_sizes, sync_phase_match, sync_phase_apply, sync_phase_check;
@@ -371,6 +380,10 @@ void sync_select_qresync(struct mbox_side *ms, bool write);
  * selected (APPEND): select it, as APPLY does, unless it already is, so
  * the change is reported and checked in band. */
 void sync_select_live(struct mbox_side *ms, bool write);
+/* The untagged responses of srv's connection, routed (installed by
+ * sync_messages()). */
+void sync_untagged(struct imap_conn *conn, const struct imap_response *resp,
+                   void *ctx);
 /* An epoch for a command queued outside sync_cmd() (APPEND): untagged
  * answers go to ms until sync_epoch_close(); owned by the server. */
 struct sync_epoch *sync_epoch_open(struct mbox_side *ms);
@@ -387,7 +400,7 @@ void sync_copy_dry_report(struct mbox_side *from);
 /* Drop the MULTIAPPEND being built from this side, unsent. */
 void sync_copy_abort(struct mbox_side *from);
 
-/* sync-first.c: the first SELECT of a side (and, with early_sizes, the
+/* sync-select.c: the first SELECT of a side (and, with early_sizes, the
  * sizes of a few new messages); or, when LIST-STATUS said all it would,
  * its numbers from there (true); then whether the mailbox may be synced
  * (-1 logged), and its new UIDs into fresh. */
@@ -512,7 +525,7 @@ const char *sync_trace_name(const struct mbox *mb);
 void sync_trace_phase(const struct mbox *mb, const struct sync_phase *from,
                       const struct sync_phase *to);
 
-/* sync-repair.c: after SELECT, fetch every message's flags on both sides
+/* sync-scan.c: after SELECT, fetch every message's flags on both sides
  * (start), then compare them with the mapping and fill vanished, modified
  * and fresh with what must be done, as interimap's --repair does. */
 void sync_repair_start(struct mbox *mb);

@@ -248,7 +248,8 @@ verify_report(struct mbox *mb, const struct repair_ctx *rc)
 	unsigned s;
 
 	for (s = 0; s < SIDE_COUNT; s++) {
-		const char *here = side_name(s), *there = side_name(side_other(s));
+		const char *here = side_name(s),
+		           *there = side_name(side_other(s));
 
 		total += rc->missing[s] + rc->unpaired[s];
 		if (rc->missing[s] > 0)
@@ -370,8 +371,8 @@ sync_repair_compare(struct mbox *mb)
 		struct mbox_side *ms = &mb->s[s];
 
 		if (ms->idents_count > 0)
-			qsort(ms->idents, ms->idents_count,
-			      sizeof(*ms->idents), ident_uid_cmp);
+			qsort(ms->idents, ms->idents_count, sizeof(*ms->idents),
+			      ident_uid_cmp);
 	}
 	switch (state_mapping_foreach(st, mb->idx, SIDE_LOCAL, repair_pair, &rc,
 	                              &error)) {
