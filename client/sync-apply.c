@@ -112,11 +112,11 @@ expunge_settle(struct set_cmd *sc)
 		(void)expunge_record(ms, &sc->uids);
 		goto out;
 	}
-	uidset_normalize(&ms->expunged_seen);
+	uidset_normalize(&ms->round.expunged_seen);
 	uidset_iter_init(&it, &sc->uids);
 	while (uidset_iter_next(&it, &uid)) {
 		if (sync_uids_add(ms,
-		                  uidset_contains(&ms->expunged_seen, uid)
+		                  uidset_contains(&ms->round.expunged_seen, uid)
 		                      ? &gone
 		                      : &left,
 		                  uid, uid) < 0)
@@ -130,7 +130,7 @@ expunge_settle(struct set_cmd *sc)
 	           sync_trace_uids(&left));
 	/* Rare: selected again if another mailbox is now, so CHECK. */
 	if (mbox_server(ms)->selected != ms)
-		ms->need_check = true;
+		ms->round.need_check = true;
 	sync_select_live(ms, true);
 	uidset_free(&sc->uids);
 	sc->uids = left;
@@ -476,14 +476,14 @@ apply_expunge(struct mbox_side *ms, const struct uidset *uids)
 			/* Ours when the selection reports it gone. */
 			if (sync_uids_add(ms, &sc->uids, uids->r[i].lo,
 			                  uids->r[i].hi) < 0 ||
-			    sync_uids_add(ms, &ms->expunged, uids->r[i].lo,
-			                  uids->r[i].hi) < 0) {
+			    sync_uids_add(ms, &ms->round.expunged,
+			                  uids->r[i].lo, uids->r[i].hi) < 0) {
 				set_cmd_free(sc);
 				buf_free(&b);
 				return;
 			}
 		}
-		ms->touched = true;
+		ms->round.touched = true;
 		/* Pipelined in one selection: expunge_settle() makes up for
 		 * an EXPUNGE that ran ahead of its STORE. */
 		sc->pending = 2;
@@ -494,7 +494,7 @@ apply_expunge(struct mbox_side *ms, const struct uidset *uids)
 		              buf_data(b));
 		buf_free(&b);
 	}
-	uidset_normalize(&ms->expunged);
+	uidset_normalize(&ms->round.expunged);
 }
 
 /* Vanished on one side: expunge the partners on the other. */
@@ -643,8 +643,8 @@ store_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 			/* Changed meanwhile: keep what the other side asked
 			 * for, so the next round sees a conflict. */
 			flagmap_set(&os->carry, sc->partner[n], sc->flags, 0);
-			flagmap_remove(&ms->expect, uid);
-			flagruns_remove(&ms->appended, uid);
+			flagmap_remove(&ms->round.expect, uid);
+			flagruns_remove(&ms->round.appended, uid);
 			continue;
 		}
 		if (sync_uids_add(ms, &done, uid, uid) < 0)
@@ -782,14 +782,14 @@ apply_store_group(struct mbox_side *ms, struct flag_group *g)
 	for (i = 0; i < g->count; i++) {
 		pairs[i].uid = g->uids[i];
 		pairs[i].partner = g->partners[i];
-		flagmap_set(&ms->expect, g->uids[i], g->flags, 0);
-		if (sync_uids_add(ms, &ms->storing, g->uids[i], g->uids[i]) <
-		    0) {
+		flagmap_set(&ms->round.expect, g->uids[i], g->flags, 0);
+		if (sync_uids_add(ms, &ms->round.storing, g->uids[i],
+		                  g->uids[i]) < 0) {
 			free(pairs);
 			return -1;
 		}
 	}
-	uidset_normalize(&ms->storing);
+	uidset_normalize(&ms->round.storing);
 	qsort(pairs, g->count, sizeof(*pairs), uid_pair_cmp);
 	i = 0;
 	while (i < g->count) {
@@ -822,11 +822,11 @@ apply_store_group(struct mbox_side *ms, struct flag_group *g)
 		}
 		/* After a CHECK, every change up to the highest MODSEQ it
 		 * saw is accounted for, our own STOREs included. */
-		if (ms->max_modseq > since)
-			since = ms->max_modseq;
-		if (ms->hms_seen > since)
-			since = ms->hms_seen;
-		ms->touched = true;
+		if (ms->round.max_modseq > since)
+			since = ms->round.max_modseq;
+		if (ms->round.hms_seen > since)
+			since = ms->round.hms_seen;
+		ms->round.touched = true;
 		sync_trace(
 		    ms->mb, (int)ms->side,
 		    "store FLAGS.SILENT (%s) on UID(s) %s, UNCHANGEDSINCE "
@@ -1095,9 +1095,10 @@ sync_apply_start(struct mbox *mb)
 		 * first APPEND, to share its selection. Not the FETCH of what
 		 * it sends, unless on the local side only: the remote's FETCH
 		 * goes at once, so one side's always feeds the other's. */
-		ms->hold = !ms->step_selected && mbox_other(ms)->fresh.n > 0 &&
-		           (ms->fresh.n == 0 || ms->side == SIDE_LOCAL) &&
-		           !mb->run->set.dry_run;
+		ms->hold.on = !ms->step_selected &&
+		              mbox_other(ms)->fresh.n > 0 &&
+		              (ms->fresh.n == 0 || ms->side == SIDE_LOCAL) &&
+		              !mb->run->set.dry_run;
 	}
 	apply_vanished(mb);
 	if (!mb->failed)
@@ -1130,22 +1131,22 @@ apply_on_fetch(struct mbox_side *ms, const struct imap_fetch *f, bool in_select)
 	}
 	/* What the SELECT reports of a message this flight STOREs is the
 	 * state before (UNCHANGEDSINCE catches a change by others). */
-	if (in_select && uidset_contains(&ms->storing, f->uid))
+	if (in_select && uidset_contains(&ms->round.storing, f->uid))
 		return;
-	if (uidset_contains(&ms->expunged, f->uid)) {
+	if (uidset_contains(&ms->round.expunged, f->uid)) {
 		/* The answer to our own STORE \Deleted (a CONDSTORE server
 		 * may answer even a .SILENT one, RFC 7162 3.2: Cyrus does),
 		 * whatever command is oldest in flight; or a change to a
 		 * message on its way out: nothing to sync either way. */
-		if (f->modseq > ms->max_modseq)
-			ms->max_modseq = f->modseq;
+		if (f->modseq > ms->round.max_modseq)
+			ms->round.max_modseq = f->modseq;
 		return;
 	}
 	if ((f->have & IMAP_FETCH_FLAGS) == 0) {
 		/* Our own STORE's answer, in band: its MODSEQ is counted in
 		 * what the selection covers. */
-		if (f->modseq > ms->max_modseq)
-			ms->max_modseq = f->modseq;
+		if (f->modseq > ms->round.max_modseq)
+			ms->round.max_modseq = f->modseq;
 		return;
 	}
 	flags = buf_create(SYNC_MAX_FLAGS_TEXT);
@@ -1162,14 +1163,14 @@ apply_on_exists(struct mbox_side *ms, uint32_t count, bool in_select)
 {
 	if (in_select) {
 		/* QRESYNC reports all since, the appended messages too. */
-		ms->live_unsure = false;
-		ms->live_exists = true;
-		ms->live_base = count;
-		ms->live_gone = 0;
-		ms->live_added = 0;
+		ms->round.unsure = false;
+		ms->round.exists = true;
+		ms->round.base = count;
+		ms->round.gone = 0;
+		ms->round.added = 0;
 	}
-	ms->live_last = count;
-	ms->live_gone_last = ms->live_gone;
+	ms->round.last = count;
+	ms->round.gone_last = ms->round.gone;
 }
 
 /* A tagged OK with [HIGHESTMODSEQ] (UID EXPUNGE, FETCH): the highest
@@ -1177,8 +1178,8 @@ apply_on_exists(struct mbox_side *ms, uint32_t count, bool in_select)
 static void
 apply_on_tagged_modseq(struct mbox_side *ms, uint64_t modseq)
 {
-	if (modseq > ms->hms_seen)
-		ms->hms_seen = modseq;
+	if (modseq > ms->round.hms_seen)
+		ms->round.hms_seen = modseq;
 }
 
 const struct sync_phase sync_phase_apply = {
@@ -1188,4 +1189,5 @@ const struct sync_phase sync_phase_apply = {
     .numbers = sync_live_numbers,
     .exists = apply_on_exists,
     .tagged_modseq = apply_on_tagged_modseq,
+    .side_free = sync_copy_abort, /* a MULTIAPPEND never sent */
 };

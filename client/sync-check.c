@@ -23,17 +23,17 @@ sync_uid_limit(const struct mbox_side *ms)
 {
 	uint32_t limit = ms->uidnext;
 
-	if (ms->uidnext_seen > limit)
-		limit = ms->uidnext_seen;
-	if (ms->max_uid != UINT32_MAX && ms->max_uid + 1 > limit)
-		limit = ms->max_uid + 1;
+	if (ms->round.uidnext_seen > limit)
+		limit = ms->round.uidnext_seen;
+	if (ms->round.max_uid != UINT32_MAX && ms->round.max_uid + 1 > limit)
+		limit = ms->round.max_uid + 1;
 	if (ms->row.uidnext > limit)
 		limit = ms->row.uidnext;
 	/* What the sync appended here, from APPENDUID. */
-	if (ms->appended.n > 0 &&
-	    ms->appended.r[ms->appended.n - 1].hi != UINT32_MAX &&
-	    ms->appended.r[ms->appended.n - 1].hi + 1 > limit)
-		limit = ms->appended.r[ms->appended.n - 1].hi + 1;
+	if (ms->round.appended.n > 0 &&
+	    ms->round.appended.r[ms->round.appended.n - 1].hi != UINT32_MAX &&
+	    ms->round.appended.r[ms->round.appended.n - 1].hi + 1 > limit)
+		limit = ms->round.appended.r[ms->round.appended.n - 1].hi + 1;
 	return limit;
 }
 
@@ -44,14 +44,14 @@ void
 sync_live_vanished(struct mbox_side *ms, const struct uidset *uids,
                    bool earlier)
 {
-	const struct uidset *ex = &ms->expunged;
+	const struct uidset *ex = &ms->round.expunged;
 	uint32_t limit = sync_uid_limit(ms);
 	size_t i, j, lo_j, hi_j;
 	int ret = 0;
 
 	if (!earlier)
-		ms->live_gone += uidset_count(uids);
-	uidset_normalize(&ms->expunged);
+		ms->round.gone += uidset_count(uids);
+	uidset_normalize(&ms->round.expunged);
 	for (i = 0; i < uids->n && ret == 0; i++) {
 		uint64_t cur = uids->r[i].lo, hi = uids->r[i].hi;
 
@@ -83,7 +83,7 @@ sync_live_vanished(struct mbox_side *ms, const struct uidset *uids,
 			}
 			if (ehi > hi)
 				ehi = hi;
-			ret |= uidset_add_range(&ms->expunged_seen,
+			ret |= uidset_add_range(&ms->round.expunged_seen,
 			                        (uint32_t)cur, (uint32_t)ehi);
 			cur = ehi + 1;
 		}
@@ -99,18 +99,19 @@ sync_live_vanished(struct mbox_side *ms, const struct uidset *uids,
 	           "VANISHED %s in %s: the run's own expunges seen so far "
 	           "%s; foreign, to mirror: %s",
 	           sync_trace_uids(uids), ms->mb->phase->name,
-	           sync_trace_uids(&ms->expunged_seen),
+	           sync_trace_uids(&ms->round.expunged_seen),
 	           sync_trace_uids(&ms->vanished));
 }
 
 void
 sync_live_numbers(struct mbox_side *ms, const struct imap_resp_code *code)
 {
-	if (code->code == IMAP_CODE_UIDNEXT && code->uidnext > ms->uidnext_seen)
-		ms->uidnext_seen = code->uidnext;
+	if (code->code == IMAP_CODE_UIDNEXT &&
+	    code->uidnext > ms->round.uidnext_seen)
+		ms->round.uidnext_seen = code->uidnext;
 	if (code->code == IMAP_CODE_HIGHESTMODSEQ &&
-	    code->modseq > ms->hms_seen)
-		ms->hms_seen = code->modseq;
+	    code->modseq > ms->round.hms_seen)
+		ms->round.hms_seen = code->modseq;
 }
 
 void
@@ -121,12 +122,12 @@ sync_live_flags(struct mbox_side *ms, const struct imap_fetch *f,
 	struct flagmap_entry *e;
 	const char *want;
 
-	if (f->modseq > ms->max_modseq)
-		ms->max_modseq = f->modseq;
-	if (f->uid > ms->max_uid)
-		ms->max_uid = f->uid;
-	e = flagmap_get(&ms->expect, f->uid);
-	want = e != NULL ? e->flags : flagruns_get(&ms->appended, f->uid);
+	if (f->modseq > ms->round.max_modseq)
+		ms->round.max_modseq = f->modseq;
+	if (f->uid > ms->round.max_uid)
+		ms->round.max_uid = f->uid;
+	e = flagmap_get(&ms->round.expect, f->uid);
+	want = e != NULL ? e->flags : flagruns_get(&ms->round.appended, f->uid);
 	if (want != NULL && flags_equal(want, flags))
 		return;
 	mb->foreign = true;
@@ -150,11 +151,11 @@ check_on_fetch(struct mbox_side *ms, const struct imap_fetch *f, bool in_select)
 	(void)in_select;
 	if ((f->have & IMAP_FETCH_BODY) != 0)
 		return;
-	if (uidset_contains(&ms->expunged, f->uid)) {
+	if (uidset_contains(&ms->round.expunged, f->uid)) {
 		/* The answer to our own STORE \Deleted, or a change to a
 		 * message on its way out (see apply_on_fetch()). */
-		if (f->modseq > ms->max_modseq)
-			ms->max_modseq = f->modseq;
+		if (f->modseq > ms->round.max_modseq)
+			ms->round.max_modseq = f->modseq;
 		return;
 	}
 	if ((f->have & IMAP_FETCH_FLAGS) == 0)
@@ -165,11 +166,34 @@ check_on_fetch(struct mbox_side *ms, const struct imap_fetch *f, bool in_select)
 	buf_free(&flags);
 }
 
+/* The round's part (APPLY's and CHECK's), made and freed here. */
+static void
+round_side_init(struct mbox_side *ms)
+{
+	flagmap_init(&ms->round.expect);
+	flagruns_init(&ms->round.appended);
+	uidset_init(&ms->round.storing);
+	uidset_init(&ms->round.expunged);
+	uidset_init(&ms->round.expunged_seen);
+}
+
+static void
+round_side_free(struct mbox_side *ms)
+{
+	flagmap_free(&ms->round.expect);
+	flagruns_free(&ms->round.appended);
+	uidset_free(&ms->round.storing);
+	uidset_free(&ms->round.expunged);
+	uidset_free(&ms->round.expunged_seen);
+}
+
 const struct sync_phase sync_phase_check = {
     .name = "CHECK",
     .fetch = check_on_fetch,
     .vanished = sync_live_vanished,
     .numbers = sync_live_numbers,
+    .side_init = round_side_init,
+    .side_free = round_side_free,
 };
 
 /* After APPLY: whether the side's selection saw the whole round, so it
@@ -177,11 +201,11 @@ const struct sync_phase sync_phase_check = {
 bool
 sync_live_checked(const struct mbox_side *ms)
 {
-	if (!ms->live_sel || ms->need_check || !ms->live_exists ||
-	    ms->live_unsure)
+	if (!ms->round.sel || ms->round.need_check || !ms->round.exists ||
+	    ms->round.unsure)
 		return false;
-	return (uint64_t)ms->live_base + ms->live_added ==
-	       ms->live_gone_last + ms->live_last;
+	return (uint64_t)ms->round.base + ms->round.added ==
+	       ms->round.gone_last + ms->round.last;
 }
 
 /* Select again with QRESYNC from the first SELECT's HIGHESTMODSEQ; the
@@ -197,20 +221,22 @@ sync_check_start(struct mbox *mb)
 	for (s = 0; s < SIDE_COUNT; s++) {
 		struct mbox_side *ms = &mb->s[s];
 
-		if (!ms->touched || sync_live_checked(ms)) {
+		if (!ms->round.touched || sync_live_checked(ms)) {
 			sync_trace(mb, (int)s, "check: %s",
-			           !ms->touched ? "nothing changed here"
-			                        : "APPLY's selection saw the "
-			                          "whole round, no SELECT");
+			           !ms->round.touched
+			               ? "nothing changed here"
+			               : "APPLY's selection saw the "
+			                 "whole round, no SELECT");
 			continue;
 		}
-		sync_trace(mb, (int)s, "check: SELECT again (%s)",
-		           ms->need_check    ? "moved into from another mailbox"
-		           : !ms->live_sel   ? "changed outside a selection"
-		           : ms->live_unsure ? "an APPEND answered without "
-		                               "HIGHESTMODSEQ"
-		                             : "the count of messages does not "
-		                               "add up");
+		sync_trace(
+		    mb, (int)s, "check: SELECT again (%s)",
+		    ms->round.need_check ? "moved into from another mailbox"
+		    : !ms->round.sel     ? "changed outside a selection"
+		    : ms->round.unsure   ? "an APPEND answered without "
+		                           "HIGHESTMODSEQ"
+		                         : "the count of messages does not "
+		                           "add up");
 		sync_select_qresync(ms, true); /* \Recent: see copy_flush() */
 	}
 }

@@ -158,7 +158,8 @@ sync_on_code(struct mbox_side *ms, const struct sync_phase *p,
 		c->uidvalidity = code.uidvalidity;
 		c->src = src;
 		c->dst = dst;
-		for (tail = &ms->copyuids; *tail != NULL; tail = &(*tail)->next)
+		for (tail = &ms->move.copyuids; *tail != NULL;
+		     tail = &(*tail)->next)
 			;
 		*tail = c;
 		return;
@@ -390,7 +391,7 @@ step_select_done(struct imap_conn *conn, const struct imap_response *resp,
 void
 sync_select_qresync(struct mbox_side *ms, bool write)
 {
-	ms->live_ro = !write;
+	ms->round.ro = !write;
 	sync_cmd(ms, true, step_select_done, ms, "%a %s (QRESYNC (%u %U))",
 	         write ? "SELECT" : "EXAMINE", ms->wire, ms->uidvalidity,
 	         ms->hms);
@@ -399,27 +400,27 @@ sync_select_qresync(struct mbox_side *ms, bool write)
 void
 sync_select_for_step(struct mbox_side *ms, bool write)
 {
-	if (ms->step_selected && (!write || !ms->live_ro))
+	if (ms->step_selected && (!write || !ms->round.ro))
 		return;
 	ms->step_selected = true;
 	if (!write && mbox_server(ms)->selected == ms) {
 		/* Still selected from the step before (the last mailbox of
 		 * its flight: with a single changed mailbox, the usual
 		 * case of new mail): reading needs no new selection. */
-		ms->live_ro = true;
-		ms->live_sel = false;
+		ms->round.ro = true;
+		ms->round.sel = false;
 		return;
 	}
 	if (ms->mb->phase == &sync_phase_apply && write) {
-		ms->live_sel = true;
+		ms->round.sel = true;
 		sync_select_qresync(ms, write);
 		return;
 	}
 	/* Only FETCH .PEEK runs there (a copy's source): nothing it does
 	 * needs checking, and what others change meanwhile is the next
 	 * run's, from the first SELECT's numbers: no QRESYNC (~25 bytes). */
-	ms->live_ro = true;
-	ms->live_sel = false;
+	ms->round.ro = true;
+	ms->round.sel = false;
 	sync_cmd(ms, true, step_select_done, ms, "EXAMINE %s", ms->wire);
 }
 
@@ -470,7 +471,7 @@ sync_cmd_step(struct mbox_side *ms, imap_cmd_fn *cb, void *ctx, const char *fmt,
 	struct sync_held *h;
 	va_list ap;
 
-	if (!ms->hold) {
+	if (!ms->hold.on) {
 		sync_select_for_step(ms, true);
 		va_start(ap, fmt);
 		h = xcalloc(1, sizeof(*h));
@@ -487,34 +488,34 @@ sync_cmd_step(struct mbox_side *ms, imap_cmd_fn *cb, void *ctx, const char *fmt,
 	va_end(ap);
 	h->cb = cb;
 	h->ctx = ctx;
-	if (ms->held == NULL)
-		ms->held_tail = &ms->held;
-	*ms->held_tail = h;
-	ms->held_tail = &h->next;
+	if (ms->hold.head == NULL)
+		ms->hold.tail = &ms->hold.head;
+	*ms->hold.tail = h;
+	ms->hold.tail = &h->next;
 }
 
 bool
 sync_release(struct mbox_side *ms)
 {
 	struct sync_held *h;
-	bool any = ms->held != NULL;
+	bool any = ms->hold.head != NULL;
 
 	if (ms->mb->run->fatal) {
 		sync_held_discard(ms);
 		return false;
 	}
-	ms->hold = false;
+	ms->hold.on = false;
 	if (any)
 		sync_select_live(ms, true);
-	while ((h = ms->held) != NULL) {
-		ms->held = h->next;
+	while ((h = ms->hold.head) != NULL) {
+		ms->hold.head = h->next;
 		if (sync_cmd(ms, false, h->cb, h->ctx, "%a", h->text) == NULL &&
 		    h->cb != NULL)
 			h->cb(NULL, NULL, h->ctx);
 		free(h->text);
 		free(h);
 	}
-	ms->held_tail = &ms->held;
+	ms->hold.tail = &ms->hold.head;
 	return any;
 }
 
@@ -524,24 +525,24 @@ sync_held_discard(struct mbox_side *ms)
 {
 	struct sync_held *h;
 
-	while ((h = ms->held) != NULL) {
-		ms->held = h->next;
+	while ((h = ms->hold.head) != NULL) {
+		ms->hold.head = h->next;
 		if (h->cb != NULL)
 			h->cb(NULL, NULL, h->ctx);
 		free(h->text);
 		free(h);
 	}
-	ms->held_tail = &ms->held;
-	ms->hold = false;
+	ms->hold.tail = &ms->hold.head;
+	ms->hold.on = false;
 }
 
 void
 sync_select_live(struct mbox_side *ms, bool write)
 {
-	if (ms->live_sel && mbox_server(ms)->selected == ms &&
-	    (!write || !ms->live_ro))
+	if (ms->round.sel && mbox_server(ms)->selected == ms &&
+	    (!write || !ms->round.ro))
 		return;
 	ms->step_selected = true;
-	ms->live_sel = true;
+	ms->round.sel = true;
 	sync_select_qresync(ms, write);
 }

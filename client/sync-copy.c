@@ -39,9 +39,9 @@ copy_check_appenduid(struct mbox_side *to, const struct imap_resp_code *code,
 	struct uidset_iter it;
 	uint64_t n = 0;
 
-	if (to->appended.n > 0 &&
-	    to->appended.r[to->appended.n - 1].hi >= floor)
-		floor = to->appended.r[to->appended.n - 1].hi + 1;
+	if (to->round.appended.n > 0 &&
+	    to->round.appended.r[to->round.appended.n - 1].hi >= floor)
+		floor = to->round.appended.r[to->round.appended.n - 1].hi + 1;
 	if (code->uidvalidity == to->uidvalidity) {
 		uidset_iter_init(&it, tuids);
 		while (uidset_iter_next(&it, &uid)) {
@@ -83,7 +83,7 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 	mb->run->appends_in_flight--;
 	if (resp != NULL && resp->status == IMAP_STATUS_OK &&
 	    (b->epoch == NULL || !b->epoch->saw_modseq))
-		to->live_unsure = true;
+		to->round.unsure = true;
 	if (b->epoch != NULL)
 		sync_epoch_close(b->epoch);
 	if (resp == NULL)
@@ -138,11 +138,11 @@ copy_append_done(struct imap_conn *conn, const struct imap_response *resp,
 		}
 		/* By runs: an initial copy of n messages keeps a handful
 		 * of runs, not n entries. */
-		if (flagruns_add(&to->appended, tuid, b->flags[i]) != 0)
-			flagmap_set(&to->expect, tuid, b->flags[i], 0);
-		to->live_added++;
-		if (tuid > to->max_uid)
-			to->max_uid = tuid;
+		if (flagruns_add(&to->round.appended, tuid, b->flags[i]) != 0)
+			flagmap_set(&to->round.expect, tuid, b->flags[i], 0);
+		to->round.added++;
+		if (tuid > to->round.max_uid)
+			to->round.max_uid = tuid;
 	}
 	if (state_commit(mb->run->state, &error) < 0)
 		goto db_error;
@@ -216,7 +216,7 @@ sync_copy_batch_free(struct copy_batch **bp)
 static void
 copy_flush(struct mbox_side *from)
 {
-	struct copy_batch *b = from->batch;
+	struct copy_batch *b = from->copy.batch;
 	struct mbox *mb = from->mb;
 	const char *error;
 	char floor[32];
@@ -224,7 +224,7 @@ copy_flush(struct mbox_side *from)
 
 	if (b == NULL)
 		return;
-	from->batch = NULL;
+	from->copy.batch = NULL;
 	if (sync_stopping(mb->run)) {
 		/* No new copies once asked to stop: these stay new, for
 		 * the next run. */
@@ -288,7 +288,7 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 {
 	struct mbox *mb = from->mb;
 	struct mbox_side *to = mbox_other(from);
-	struct copy_batch *b = from->batch;
+	struct copy_batch *b = from->copy.batch;
 	struct buf *flags;
 	char *fl;
 
@@ -334,7 +334,7 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 			return; /* connection failed */
 		}
 		imap_cmd_add(b->cmd, "APPEND %s", to->wire);
-		from->batch = b;
+		from->copy.batch = b;
 	}
 	if (b->count == b->alloc) {
 		size_t n = b->alloc == 0 ? 64 : b->alloc * 2;
@@ -375,10 +375,10 @@ sync_copy_message(struct mbox_side *from, const struct imap_fetch *f)
 void
 sync_copy_abort(struct mbox_side *from)
 {
-	if (from->batch == NULL)
+	if (from->copy.batch == NULL)
 		return;
-	imap_cmd_abort(from->batch->cmd);
-	sync_copy_batch_free(&from->batch);
+	imap_cmd_abort(from->copy.batch->cmd);
+	sync_copy_batch_free(&from->copy.batch);
 }
 
 static void
@@ -388,11 +388,11 @@ copy_fetch_done(struct imap_conn *conn, const struct imap_response *resp,
 	struct mbox_side *from = ctx;
 
 	(void)conn;
-	from->fetches--;
+	from->copy.fetches--;
 	if (resp != NULL && resp->status != IMAP_STATUS_OK)
 		sync_fail(from->mb, from->side, "UID FETCH failed: %s",
 		          resp->text);
-	if (from->fetches == 0) {
+	if (from->copy.fetches == 0) {
 		if (from->mb->failed)
 			sync_copy_abort(from);
 		else
@@ -450,7 +450,7 @@ sync_copy_start(struct mbox_side *ms)
 
 	uidset_normalize(&ms->fresh);
 	if (ms->fresh.n > 0)
-		mbox_other(ms)->touched = true;
+		mbox_other(ms)->round.touched = true;
 	if (ms->fresh.n > 0)
 		sync_trace(ms->mb, (int)ms->side,
 		           "copy UID(s) %s to %s: new here, no pair, no move%s",
@@ -481,8 +481,8 @@ sync_copy_start(struct mbox_side *ms)
 			buf_free(&b);
 			continue;
 		}
-		ms->fetches++;
-		if (ms->hold) {
+		ms->copy.fetches++;
+		if (ms->hold.on) {
 			sync_cmd_step(ms, copy_fetch_done, ms,
 			              "UID FETCH %a (FLAGS INTERNALDATE "
 			              "BODY.PEEK[])",
@@ -494,7 +494,7 @@ sync_copy_start(struct mbox_side *ms)
 		if (sync_cmd(ms, false, copy_fetch_done, ms,
 		             "UID FETCH %a (FLAGS INTERNALDATE BODY.PEEK[])",
 		             buf_data(b)) == NULL)
-			ms->fetches--;
+			ms->copy.fetches--;
 		buf_free(&b);
 	}
 }

@@ -94,13 +94,16 @@ sync_match_ident_add(struct mbox_side *ms, const struct imap_fetch *f,
 	if ((f->have & (IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_INTERNALDATE)) !=
 	    (IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_INTERNALDATE))
 		return;
-	if (ms->idents_count == ms->idents_alloc) {
-		size_t n = ms->idents_alloc == 0 ? 64 : ms->idents_alloc * 2;
+	if (ms->match.idents_count == ms->match.idents_alloc) {
+		size_t n = ms->match.idents_alloc == 0
+		               ? 64
+		               : ms->match.idents_alloc * 2;
 
-		ms->idents = xreallocarray(ms->idents, n, sizeof(*ms->idents));
-		ms->idents_alloc = n;
+		ms->match.idents = xreallocarray(ms->match.idents, n,
+		                                 sizeof(*ms->match.idents));
+		ms->match.idents_alloc = n;
 	}
-	id = &ms->idents[ms->idents_count];
+	id = &ms->match.idents[ms->match.idents_count];
 	id->flags = xstrdup(flags);
 	id->uid = f->uid;
 	id->size = f->size;
@@ -108,7 +111,7 @@ sync_match_ident_add(struct mbox_side *ms, const struct imap_fetch *f,
 	id->taken = false;
 	match_key(f, id->key);
 	id->weak = key_weak(f);
-	ms->idents_count++;
+	ms->match.idents_count++;
 }
 
 static int
@@ -133,19 +136,20 @@ sync_match_fetch_keys(struct mbox_side *ms, const struct uidset *uids)
 	}
 	/* Gathered, so a mailbox is selected once for them all; not
 	 * those whose size the first SELECT's flight gave. */
-	uidset_normalize(&ms->sized);
+	uidset_normalize(&ms->match.sized);
 	for (i = 0; i < uids->n; i++) {
 		uint32_t uid;
 
-		if (ms->sized.n == 0) {
-			if (sync_uids_add(ms, &ms->size_want, uids->r[i].lo,
-			                  uids->r[i].hi) < 0)
+		if (ms->match.sized.n == 0) {
+			if (sync_uids_add(ms, &ms->match.size_want,
+			                  uids->r[i].lo, uids->r[i].hi) < 0)
 				return;
 			continue;
 		}
 		for (uid = uids->r[i].lo;; uid++) {
-			if (!uidset_contains(&ms->sized, uid) &&
-			    sync_uids_add(ms, &ms->size_want, uid, uid) < 0)
+			if (!uidset_contains(&ms->match.sized, uid) &&
+			    sync_uids_add(ms, &ms->match.size_want, uid, uid) <
+			        0)
 				return;
 			if (uid == uids->r[i].hi)
 				break;
@@ -164,14 +168,14 @@ sync_match_sizes_flush(struct mbox *mbs, size_t n)
 		for (s = 0; s < SIDE_COUNT; s++) {
 			struct mbox_side *ms = &mbs[i].s[s];
 
-			if (ms->size_want.n == 0)
+			if (ms->match.size_want.n == 0)
 				continue;
 			if (!mbs[i].failed && mbs[i].active) {
-				uidset_normalize(&ms->size_want);
-				match_fetch(ms, &ms->size_want, true);
+				uidset_normalize(&ms->match.size_want);
+				match_fetch(ms, &ms->match.size_want, true);
 				queued = true;
 			}
-			uidset_free(&ms->size_want);
+			uidset_free(&ms->match.size_want);
 		}
 	}
 	return queued;
@@ -180,15 +184,17 @@ sync_match_sizes_flush(struct mbox *mbs, size_t n)
 void
 sync_match_add_size(struct mbox_side *ms, uint32_t uid, uint32_t size)
 {
-	if (ms->sizes_count == ms->sizes_alloc) {
-		size_t n = ms->sizes_alloc == 0 ? 64 : ms->sizes_alloc * 2;
+	if (ms->match.sizes_count == ms->match.sizes_alloc) {
+		size_t n =
+		    ms->match.sizes_alloc == 0 ? 64 : ms->match.sizes_alloc * 2;
 
-		ms->sizes = xreallocarray(ms->sizes, n, sizeof(*ms->sizes));
-		ms->sizes_alloc = n;
+		ms->match.sizes =
+		    xreallocarray(ms->match.sizes, n, sizeof(*ms->match.sizes));
+		ms->match.sizes_alloc = n;
 	}
-	ms->sizes[ms->sizes_count].uid = uid;
-	ms->sizes[ms->sizes_count].size = size;
-	ms->sizes_count++;
+	ms->match.sizes[ms->match.sizes_count].uid = uid;
+	ms->match.sizes[ms->match.sizes_count].size = size;
+	ms->match.sizes_count++;
 }
 
 /* A FETCH of SIZES: the size of a new message, or of a vanished one's
@@ -200,7 +206,7 @@ sizes_on_fetch(struct mbox_side *ms, const struct imap_fetch *f, bool in_select)
 	if ((f->have & IMAP_FETCH_BODY) != 0 ||
 	    (f->have & IMAP_FETCH_RFC822_SIZE) == 0 ||
 	    (!uidset_contains(&ms->fresh, f->uid) &&
-	     !uidset_contains(&ms->move_want, f->uid)))
+	     !uidset_contains(&ms->move.want, f->uid)))
 		return;
 	sync_match_add_size(ms, f->uid, f->size);
 }
@@ -221,8 +227,8 @@ sizes_collect(const struct mbox_side *ms, const struct uidset *set,
 {
 	size_t i;
 
-	for (i = 0; i < ms->sizes_count; i++) {
-		if (!uidset_contains(set, ms->sizes[i].uid))
+	for (i = 0; i < ms->match.sizes_count; i++) {
+		if (!uidset_contains(set, ms->match.sizes[i].uid))
 			continue;
 		if (*count == *alloc) {
 			size_t n = *alloc == 0 ? 64 : *alloc * 2;
@@ -230,7 +236,7 @@ sizes_collect(const struct mbox_side *ms, const struct uidset *set,
 			*v = xreallocarray(*v, n, sizeof(**v));
 			*alloc = n;
 		}
-		(*v)[(*count)++] = ms->sizes[i].size;
+		(*v)[(*count)++] = ms->match.sizes[i].size;
 	}
 }
 
@@ -262,11 +268,11 @@ sizes_pick(struct mbox_side *ms, const struct uidset *set,
 {
 	size_t i;
 
-	for (i = 0; i < ms->sizes_count; i++) {
-		if (uidset_contains(set, ms->sizes[i].uid) &&
-		    size_list_has(l, ms->sizes[i].size) &&
-		    sync_uids_add(ms, cand, ms->sizes[i].uid,
-		                  ms->sizes[i].uid) < 0)
+	for (i = 0; i < ms->match.sizes_count; i++) {
+		if (uidset_contains(set, ms->match.sizes[i].uid) &&
+		    size_list_has(l, ms->match.sizes[i].size) &&
+		    sync_uids_add(ms, cand, ms->match.sizes[i].uid,
+		                  ms->match.sizes[i].uid) < 0)
 			return -1;
 	}
 	return 0;
@@ -294,7 +300,7 @@ sync_match_narrow(struct mbox *mbs, size_t n)
 
 			sizes_collect(ms, &ms->fresh, &fresh[s].v,
 			              &fresh[s].count, &fresh[s].alloc);
-			sizes_collect(ms, &ms->move_want, &want[s].v,
+			sizes_collect(ms, &ms->move.want, &want[s].v,
 			              &want[s].count, &want[s].alloc);
 		}
 	}
@@ -323,10 +329,10 @@ sync_match_narrow(struct mbox *mbs, size_t n)
 				continue;
 			if (sizes_pick(ms, &ms->fresh, &here[o], &cand) < 0 ||
 			    sizes_pick(ms, &ms->fresh, &want[o], &cand) < 0 ||
-			    sizes_pick(ms, &ms->move_want, &fresh[o], &cand) <
+			    sizes_pick(ms, &ms->move.want, &fresh[o], &cand) <
 			        0)
 				continue; /* the mailbox failed */
-			ms->sizes_count = 0;
+			ms->match.sizes_count = 0;
 			if (cand.n == 0)
 				continue;
 			uidset_normalize(&cand);
@@ -349,16 +355,16 @@ sync_match_free(struct mbox_side *ms)
 {
 	size_t i;
 
-	free(ms->sizes);
-	ms->sizes = NULL;
-	ms->sizes_count = ms->sizes_alloc = 0;
-	uidset_free(&ms->size_want);
+	free(ms->match.sizes);
+	ms->match.sizes = NULL;
+	ms->match.sizes_count = ms->match.sizes_alloc = 0;
+	uidset_free(&ms->match.size_want);
 
-	for (i = 0; i < ms->idents_count; i++)
-		free(ms->idents[i].flags);
-	free(ms->idents);
-	ms->idents = NULL;
-	ms->idents_count = ms->idents_alloc = 0;
+	for (i = 0; i < ms->match.idents_count; i++)
+		free(ms->match.idents[i].flags);
+	free(ms->match.idents);
+	ms->match.idents = NULL;
+	ms->match.idents_count = ms->match.idents_alloc = 0;
 }
 
 /* Queue the FETCH of the keys of uids, or with sizes of their sizes. */
@@ -524,7 +530,7 @@ ident_find(const struct mbox_side *ms, size_t from, size_t to,
 	size_t k;
 
 	for (k = from; k < to; k++) {
-		const struct sync_ident *id = &ms->idents[k];
+		const struct sync_ident *id = &ms->match.idents[k];
 
 		if (!id->taken && uidset_contains(&ms->fresh, id->uid) &&
 		    uidset_contains(pend, id->uid) == named &&
@@ -560,10 +566,12 @@ sync_match_finish(struct mbox *mb)
 			goto db_error;
 		}
 	}
-	if (ls->idents_count == 0 || rs->idents_count == 0)
+	if (ls->match.idents_count == 0 || rs->match.idents_count == 0)
 		goto done; /* nothing fetched, or vanished meanwhile */
-	qsort(ls->idents, ls->idents_count, sizeof(*ls->idents), ident_cmp);
-	qsort(rs->idents, rs->idents_count, sizeof(*rs->idents), ident_cmp);
+	qsort(ls->match.idents, ls->match.idents_count,
+	      sizeof(*ls->match.idents), ident_cmp);
+	qsort(rs->match.idents, rs->match.idents_count,
+	      sizeof(*rs->match.idents), ident_cmp);
 	if (!mb->recover && state_begin(st, &error) < 0)
 		goto db_error;
 	/* Between two runs, a new message on each side with the same key
@@ -578,8 +586,9 @@ sync_match_finish(struct mbox *mb)
 		sync_rollback(st);
 		goto out;
 	}
-	while (i < ls->idents_count && j < rs->idents_count) {
-		struct sync_ident *l = &ls->idents[i], *r = &rs->idents[j];
+	while (i < ls->match.idents_count && j < rs->match.idents_count) {
+		struct sync_ident *l = &ls->match.idents[i],
+		                  *r = &rs->match.idents[j];
 		size_t ie, je, a, b;
 		int c;
 
@@ -602,13 +611,13 @@ sync_match_finish(struct mbox *mb)
 			continue;
 		}
 		/* The messages of this key on each side, UID order. */
-		for (ie = i; ie < ls->idents_count &&
-		             memcmp(ls->idents[ie].key, l->key,
+		for (ie = i; ie < ls->match.idents_count &&
+		             memcmp(ls->match.idents[ie].key, l->key,
 		                    SYNC_KEY_LEN) == 0;
 		     ie++)
 			;
-		for (je = j; je < rs->idents_count &&
-		             memcmp(rs->idents[je].key, l->key,
+		for (je = j; je < rs->match.idents_count &&
+		             memcmp(rs->match.idents[je].key, l->key,
 		                    SYNC_KEY_LEN) == 0;
 		     je++)
 			;
@@ -617,18 +626,20 @@ sync_match_finish(struct mbox *mb)
 		for (;;) {
 			struct sync_ident *x = NULL, *y = NULL;
 
-			while (a < ie && (ls->idents[a].taken ||
-			                  !uidset_contains(&ls->fresh,
-			                                   ls->idents[a].uid)))
+			while (a < ie &&
+			       (ls->match.idents[a].taken ||
+			        !uidset_contains(&ls->fresh,
+			                         ls->match.idents[a].uid)))
 				a++;
-			while (b < je && (rs->idents[b].taken ||
-			                  !uidset_contains(&rs->fresh,
-			                                   rs->idents[b].uid)))
+			while (b < je &&
+			       (rs->match.idents[b].taken ||
+			        !uidset_contains(&rs->fresh,
+			                         rs->match.idents[b].uid)))
 				b++;
 			if (a == ie || b == je)
 				break;
-			x = &ls->idents[a];
-			y = &rs->idents[b];
+			x = &ls->match.idents[a];
+			y = &rs->match.idents[b];
 			if (!any) {
 				/* Pair only a message an intent names with
 				 * one no intent names: the copy or the move a
@@ -660,8 +671,8 @@ sync_match_finish(struct mbox *mb)
 					    sync_trace_key(x->key));
 					break;
 				}
-				x = &ls->idents[k];
-				y = &rs->idents[m];
+				x = &ls->match.idents[k];
+				y = &rs->match.idents[m];
 			}
 			c = match_pair(mb, x, y, &lp, &rp, &error);
 			if (c < 0) {
@@ -800,7 +811,26 @@ match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f, bool in_select)
 	buf_free(&flags);
 }
 
+/* MATCH's part, and the moves it finds (sync-move.c, made in APPLY). */
+static void
+match_side_init(struct mbox_side *ms)
+{
+	uidset_init(&ms->match.size_want);
+	uidset_init(&ms->match.sized);
+	sync_move_side_init(ms);
+}
+
+static void
+match_side_free(struct mbox_side *ms)
+{
+	sync_match_free(ms);
+	uidset_free(&ms->match.sized);
+	sync_move_side_free(ms);
+}
+
 const struct sync_phase sync_phase_match = {
     .name = "MATCH",
     .fetch = match_on_fetch,
+    .side_init = match_side_init,
+    .side_free = match_side_free,
 };

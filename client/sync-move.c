@@ -45,14 +45,14 @@ move_partners(struct mbox_side *ms, struct uidset *unknown)
 		}
 		if (ret == 0)
 			continue;
-		if (sync_uids_add(os, &os->move_want, partner, partner) < 0)
+		if (sync_uids_add(os, &os->move.want, partner, partner) < 0)
 			return -1;
 		if (size > 0)
 			sync_match_add_size(os, partner, size);
 		else if (sync_uids_add(os, unknown, partner, partner) < 0)
 			return -1;
 	}
-	uidset_normalize(&os->move_want);
+	uidset_normalize(&os->move.want);
 	uidset_normalize(unknown);
 	return 0;
 }
@@ -108,20 +108,21 @@ sync_move_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
 {
 	struct sync_ident *id;
 
-	if (!uidset_contains(&ms->move_want, f->uid))
+	if (!uidset_contains(&ms->move.want, f->uid))
 		return;
-	if (ms->move_count == ms->move_alloc) {
-		size_t n = ms->move_alloc == 0 ? 64 : ms->move_alloc * 2;
+	if (ms->move.idents_count == ms->move.idents_alloc) {
+		size_t n =
+		    ms->move.idents_alloc == 0 ? 64 : ms->move.idents_alloc * 2;
 
-		ms->move_idents =
-		    xreallocarray(ms->move_idents, n, sizeof(*ms->move_idents));
-		ms->move_alloc = n;
+		ms->move.idents =
+		    xreallocarray(ms->move.idents, n, sizeof(*ms->move.idents));
+		ms->move.idents_alloc = n;
 	}
-	id = &ms->move_idents[ms->move_count];
+	id = &ms->move.idents[ms->move.idents_count];
 	if (sync_match_key(f, id) < 0)
 		return;
 	id->flags = xstrdup(flags);
-	ms->move_count++;
+	ms->move.idents_count++;
 }
 
 /* A vanished message's pair, by key. */
@@ -145,14 +146,14 @@ move_add(struct mbox_side *from, struct mbox *to, uint32_t uid,
 {
 	struct sync_move *m;
 
-	if (from->moves_count == from->moves_alloc) {
-		size_t n = from->moves_alloc == 0 ? 16 : from->moves_alloc * 2;
+	if (from->move.count == from->move.alloc) {
+		size_t n = from->move.alloc == 0 ? 16 : from->move.alloc * 2;
 
-		from->moves =
-		    xreallocarray(from->moves, n, sizeof(*from->moves));
-		from->moves_alloc = n;
+		from->move.list =
+		    xreallocarray(from->move.list, n, sizeof(*from->move.list));
+		from->move.alloc = n;
 	}
-	m = &from->moves[from->moves_count];
+	m = &from->move.list[from->move.count];
 	memset(m, 0, sizeof(*m));
 	m->uid = uid;
 	m->to = to;
@@ -162,7 +163,7 @@ move_add(struct mbox_side *from, struct mbox *to, uint32_t uid,
 	m->flags = xstrdup(flags);
 	/* What the flag change here was about goes with the move. */
 	m->changed = flagmap_remove(&from->modified, uid);
-	from->moves_count++;
+	from->move.count++;
 }
 
 static int
@@ -181,17 +182,18 @@ fresh_keys(struct mbox *mbs, size_t n, unsigned s, unsigned char **keys_r,
 	size_t i, j, count = 0, total = 0;
 
 	for (i = 0; i < n; i++)
-		total += mbs[i].s[s].idents_count;
+		total += mbs[i].s[s].match.idents_count;
 	if (total > 0)
 		keys = xreallocarray(NULL, total, SYNC_KEY_LEN);
 	for (i = 0; i < n; i++) {
 		struct mbox_side *ms = &mbs[i].s[s];
 
-		for (j = 0; j < ms->idents_count; j++) {
-			if (!uidset_contains(&ms->fresh, ms->idents[j].uid))
+		for (j = 0; j < ms->match.idents_count; j++) {
+			if (!uidset_contains(&ms->fresh,
+			                     ms->match.idents[j].uid))
 				continue;
-			memcpy(keys + count * SYNC_KEY_LEN, ms->idents[j].key,
-			       SYNC_KEY_LEN);
+			memcpy(keys + count * SYNC_KEY_LEN,
+			       ms->match.idents[j].key, SYNC_KEY_LEN);
 			count++;
 		}
 	}
@@ -262,8 +264,8 @@ twin_new(struct mbox *mb, enum side s, const struct sync_ident *v,
 	const struct mbox_side *os = &mb->s[side_other(s)];
 	size_t j;
 
-	for (j = 0; j < os->idents_count; j++) {
-		const struct sync_ident *w = &os->idents[j];
+	for (j = 0; j < os->match.idents_count; j++) {
+		const struct sync_ident *w = &os->match.idents[j];
 
 		if (uidset_contains(named_set, w->uid) == named &&
 		    uidset_contains(&os->fresh, w->uid) &&
@@ -365,7 +367,7 @@ sync_move_finish(struct mbox *mbs, size_t n)
 		for (i = 0; i < n; i++) {
 			struct mbox_side *os = &mbs[i].s[other];
 
-			for (j = 0; j < os->move_count; j++) {
+			for (j = 0; j < os->move.idents_count; j++) {
 				if (nc == alloc) {
 					size_t a = alloc == 0 ? 64 : alloc * 2;
 
@@ -373,7 +375,7 @@ sync_move_finish(struct mbox *mbs, size_t n)
 					                      sizeof(*cands));
 					alloc = a;
 				}
-				cands[nc].id = &os->move_idents[j];
+				cands[nc].id = &os->move.idents[j];
 				cands[nc].mb = &mbs[i];
 				cands[nc].used = false;
 				nc++;
@@ -407,8 +409,8 @@ sync_move_finish(struct mbox *mbs, size_t n)
 				uidset_free(&named);
 				continue;
 			}
-			for (j = 0; j < ms->idents_count; j++) {
-				struct sync_ident *v = &ms->idents[j];
+			for (j = 0; j < ms->match.idents_count; j++) {
+				struct sync_ident *v = &ms->match.idents[j];
 				struct move_cand key = {v, NULL, false}, *c;
 				uint32_t uid;
 				int ret;
@@ -472,9 +474,10 @@ sync_move_finish(struct mbox *mbs, size_t n)
 					    sync_trace_name(to), v->uid,
 					    sync_trace_key(v->key),
 					    c->mb->s[other]
-					            .moves[c->mb->s[other]
-					                       .moves_count -
-					                   1]
+					            .move
+					            .list[c->mb->s[other]
+					                      .move.count -
+					                  1]
 					            .changed
 					        ? "; its flags changed here "
 					          "too, merged as a conflict"
@@ -523,12 +526,12 @@ sync_move_finish(struct mbox *mbs, size_t n)
 		for (s = 0; s < SIDE_COUNT; s++) {
 			struct mbox_side *ms = &mbs[i].s[s];
 
-			for (j = 0; j < ms->move_count; j++)
-				free(ms->move_idents[j].flags);
-			free(ms->move_idents);
-			ms->move_idents = NULL;
-			ms->move_count = ms->move_alloc = 0;
-			uidset_clear(&ms->move_want);
+			for (j = 0; j < ms->move.idents_count; j++)
+				free(ms->move.idents[j].flags);
+			free(ms->move.idents);
+			ms->move.idents = NULL;
+			ms->move.idents_count = ms->move.idents_alloc = 0;
+			uidset_clear(&ms->move.want);
 		}
 	}
 }
@@ -673,7 +676,7 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 		tagged.uidvalidity = code.uidvalidity;
 		move_take_copyuid(mc, &tagged, dst);
 	}
-	for (cp = &from->copyuids; *cp != NULL;) {
+	for (cp = &from->move.copyuids; *cp != NULL;) {
 		struct sync_copyuid *c = *cp;
 
 		if (!uids_within(&c->src, &mc->uids)) {
@@ -690,8 +693,8 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 	 * moved messages by content. */
 	for (i = 0; i < mc->count; i++) {
 		if (dst[i] != 0 &&
-		    sync_uids_add(from, &from->expunged, mc->moves[i]->uid,
-		                  mc->moves[i]->uid) < 0)
+		    sync_uids_add(from, &from->round.expunged,
+		                  mc->moves[i]->uid, mc->moves[i]->uid) < 0)
 			goto out;
 	}
 	if (state_begin(st, &error) < 0)
@@ -724,9 +727,9 @@ move_done(struct imap_conn *conn, const struct imap_response *resp, void *ctx)
 		}
 		free(base);
 		moved++;
-		flagmap_set(&to->expect, du, m->flags, 0);
-		if (du > to->max_uid)
-			to->max_uid = du;
+		flagmap_set(&to->round.expect, du, m->flags, 0);
+		if (du > to->round.max_uid)
+			to->round.max_uid = du;
 		/* The twin's flags win: they are the side that moved it;
 		 * unless they changed here too, which APPLY merges as any
 		 * conflict, from the base the pair brought. */
@@ -892,17 +895,18 @@ move_dry(struct mbox_side *from)
 {
 	size_t i, j, count;
 
-	for (i = 0; i < from->moves_count; i++) {
-		struct sync_move *m = &from->moves[i];
+	for (i = 0; i < from->move.count; i++) {
+		struct sync_move *m = &from->move.list[i];
 
 		if (m->queued)
 			continue;
 		count = 0;
-		for (j = i; j < from->moves_count; j++) {
-			if (from->moves[j].queued || from->moves[j].to != m->to)
+		for (j = i; j < from->move.count; j++) {
+			if (from->move.list[j].queued ||
+			    from->move.list[j].to != m->to)
 				continue;
-			from->moves[j].queued = true;
-			move_dry_flags(from, &from->moves[j]);
+			from->move.list[j].queued = true;
+			move_dry_flags(from, &from->move.list[j]);
 			count++;
 		}
 		log_info(side_name(from->side), from->mb->display,
@@ -923,8 +927,8 @@ sync_move_apply(struct mbox_side *from)
 		return;
 	}
 
-	for (i = 0; i < from->moves_count; i++) {
-		struct sync_move *m = &from->moves[i];
+	for (i = 0; i < from->move.count; i++) {
+		struct sync_move *m = &from->move.list[i];
 		struct move_cmd *mc;
 		struct buf *b;
 		struct mbox_side *to;
@@ -934,17 +938,17 @@ sync_move_apply(struct mbox_side *from)
 		to = &m->to->s[from->side];
 		mc = xcalloc(1, sizeof(*mc));
 		b = buf_create(IMAP_MAX_UIDSET_CMD * 2);
-		mc->moves = xcalloc(from->moves_count, sizeof(*mc->moves));
+		mc->moves = xcalloc(from->move.count, sizeof(*mc->moves));
 		mc->from = from;
 		mc->to = to;
-		from->touched = true;
-		to->touched = true;
+		from->round.touched = true;
+		to->round.touched = true;
 		/* Added there while another mailbox is selected. */
-		to->need_check = true;
+		to->round.need_check = true;
 		uidset_init(&mc->uids);
 		/* Every move to the same mailbox, while the set is short. */
-		for (j = i; j < from->moves_count; j++) {
-			struct sync_move *o = &from->moves[j];
+		for (j = i; j < from->move.count; j++) {
+			struct sync_move *o = &from->move.list[j];
 
 			if (o->queued || o->to != m->to)
 				continue;
@@ -952,7 +956,7 @@ sync_move_apply(struct mbox_side *from)
 			mc->moves[mc->count++] = o;
 			if (sync_uids_add(from, &mc->uids, o->uid, o->uid) <
 			        0 ||
-			    sync_uids_add(from, &from->expunged, o->uid,
+			    sync_uids_add(from, &from->round.expunged, o->uid,
 			                  o->uid) < 0) {
 				/* Nothing sent: the mailbox failed. */
 				buf_free(&b);
@@ -1004,17 +1008,30 @@ sync_move_free(struct mbox_side *ms)
 {
 	size_t i;
 
-	for (i = 0; i < ms->moves_count; i++) {
-		free(ms->moves[i].flags);
-		free(ms->moves[i].other_flags);
+	for (i = 0; i < ms->move.count; i++) {
+		free(ms->move.list[i].flags);
+		free(ms->move.list[i].other_flags);
 	}
-	free(ms->moves);
-	ms->moves = NULL;
-	ms->moves_count = ms->moves_alloc = 0;
-	for (i = 0; i < ms->move_count; i++)
-		free(ms->move_idents[i].flags);
-	free(ms->move_idents);
-	ms->move_idents = NULL;
-	ms->move_count = ms->move_alloc = 0;
-	uidset_free(&ms->move_want);
+	free(ms->move.list);
+	ms->move.list = NULL;
+	ms->move.count = ms->move.alloc = 0;
+	for (i = 0; i < ms->move.idents_count; i++)
+		free(ms->move.idents[i].flags);
+	free(ms->move.idents);
+	ms->move.idents = NULL;
+	ms->move.idents_count = ms->move.idents_alloc = 0;
+	uidset_free(&ms->move.want);
+}
+
+void
+sync_move_side_init(struct mbox_side *ms)
+{
+	uidset_init(&ms->move.want);
+}
+
+void
+sync_move_side_free(struct mbox_side *ms)
+{
+	sync_move_free(ms);
+	sync_copyuid_free(&ms->move.copyuids);
 }

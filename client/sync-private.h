@@ -102,6 +102,100 @@ struct copy_batch {
 	size_t bytes;
 };
 
+/* What SELECT's step keeps of the first SELECT's answer (sync-select.c). */
+struct sync_first {
+	bool done, ok;
+	char error[256];
+};
+
+/* SCAN's (sync-scan.c): every message on this side, and what SELECT
+ * said vanished since the last run (an expunge, not a loss). */
+struct sync_scan_side {
+	struct flagmap all;
+	struct uidset was_vanished;
+};
+
+/* SIZES' and MATCH's (sync-match.c). */
+struct sync_match_side {
+	/* The sizes of fresh and move.want messages; only those whose
+	 * size is on the other side can pair, and get keys. */
+	struct sync_size *sizes;
+	size_t sizes_count, sizes_alloc;
+	struct uidset size_want; /* asked by MATCH and moves, one FETCH */
+	struct uidset sized;     /* in sizes since the first SELECT's flight */
+	/* The keys of the fresh messages. */
+	struct sync_ident *idents;
+	size_t idents_count, idents_alloc;
+};
+
+/* The moves (sync-move.c): found in MATCH, made in APPLY. */
+struct sync_move_side {
+	/* The keys of the pairs of what vanished on the other side. */
+	struct uidset want;
+	struct sync_ident *idents;
+	size_t idents_count, idents_alloc;
+	/* The moves found. */
+	struct sync_move *list;
+	size_t count, alloc;
+	/* The untagged [COPYUID]s that UID MOVEs sent (RFC 6851), oldest
+	 * first, until the MOVE whose UIDs they name takes them: several
+	 * MOVEs in flight may each have theirs before the first is
+	 * answered, and a server may split one MOVE's. */
+	struct sync_copyuid *copyuids;
+};
+
+/* A round's, APPLY and its CHECK (sync-apply.c, sync-check.c): what the
+ * sync did on this side, to recognise it, and what its selection saw. */
+struct sync_round_side {
+	bool touched; /* this round changed something here: CHECK it */
+	struct flagmap expect;
+	/* The same for the messages appended here, by runs of UIDs. */
+	struct flagruns appended;
+	/* APPLY selects with QRESYNC from hms, so the server reports what
+	 * changed since, and, while selected, every change as it is made:
+	 * the selection is the CHECK when all of this round's changes
+	 * here went through it and the message count adds up (base at
+	 * SELECT, less what vanished since, plus what was appended,
+	 * gives the last EXISTS, less what vanished after it: a VANISHED
+	 * counts down without an EXISTS, RFC 7162 3.2.10, and neither
+	 * Dovecot nor Cyrus sends one). */
+	bool sel;        /* selected so in this APPLY flight */
+	bool ro;         /* by EXAMINE: no STORE or EXPUNGE there */
+	bool need_check; /* changed outside the selection (moved in) */
+	bool exists;     /* an EXISTS came with the SELECT */
+	/* An APPEND was answered without [HIGHESTMODSEQ]: the appended
+	 * messages' MODSEQs are not covered (Dovecot leaves it out when
+	 * it reports only EXISTS). */
+	bool unsure;
+	/* UIDs this flight STOREs: what the SELECT reports of them is the
+	 * state before (UNCHANGEDSINCE catches a change by others). */
+	struct uidset storing;
+	uint32_t base, last;
+	uint64_t gone, added;
+	uint64_t gone_last; /* gone at the last EXISTS */
+	struct uidset expunged;
+	/* Of expunged, what the selection reported vanished. */
+	struct uidset expunged_seen;
+	uint64_t max_modseq, hms_seen;
+	uint32_t max_uid, uidnext_seen;
+};
+
+/* Commands of an APPLY flight kept until the first APPEND here
+ * (sync_cmd_step() in sync-cmd.c), oldest first. */
+struct sync_hold {
+	bool on;
+	struct sync_held *head, **tail;
+};
+
+/* Copies from this side to the other (sync-copy.c). */
+struct sync_copy_side {
+	struct copy_batch *batch;
+	unsigned fetches; /* body FETCH commands in flight */
+};
+
+/* One side of a mailbox being synced: what every step needs, and a
+ * part of its own for each step (its file's, made and freed by its
+ * struct sync_phase's side_init/side_free). */
 struct mbox_side {
 	struct mbox *mb;
 	enum side side;
@@ -115,12 +209,11 @@ struct mbox_side {
 	bool have_row;
 	struct state_side_status row;
 
-	/* What the first SELECT said. */
-	bool select_done, select_ok;
+	/* What the first SELECT said (after the scan, for a side that
+	 * went back, what its messages showed). */
 	uint32_t uidvalidity, uidnext;
 	uint64_t hms;
 	bool nomodseq;
-	char select_error[256];
 	/* The mailbox is selected for this step's commands. */
 	bool step_selected;
 
@@ -132,78 +225,20 @@ struct mbox_side {
 	/* Flags that could not be stored on the other side (MODIFIED):
 	 * merged into modified for the next round, so a conflict is seen. */
 	struct flagmap carry;
-
-	/* SCAN: every message on this side, and what SELECT said
-	 * vanished since the last run (an expunge, not a loss). */
-	struct flagmap all;
-	struct uidset was_vanished;
-	/* SIZES: the sizes of fresh and move_want messages; only
-	 * those whose size is on the other side can pair, and get keys. */
-	struct sync_size *sizes;
-	size_t sizes_count, sizes_alloc;
-	struct uidset size_want; /* asked by MATCH and moves, one FETCH */
-	struct uidset sized;     /* in sizes since the first SELECT */
-	/* MATCH: the keys of the fresh messages. */
-	struct sync_ident *idents;
-	size_t idents_count, idents_alloc;
-	/* MATCH: the keys of the pairs of what vanished on the other
-	 * side (sync-move.c), and the moves found. */
-	struct uidset move_want;
-	struct sync_ident *move_idents;
-	size_t move_count, move_alloc;
-	struct sync_move *moves;
-	size_t moves_count, moves_alloc;
-	/* The untagged [COPYUID]s that UID MOVEs sent (RFC 6851), oldest
-	 * first, until the MOVE whose UIDs they name takes them: several
-	 * MOVEs in flight may each have theirs before the first is
-	 * answered, and a server may split one MOVE's. */
-	struct sync_copyuid *copyuids;
-
-	/* What the sync did on this side, to recognise it in CHECK. */
-	bool touched; /* this round changed something here: CHECK it */
-	struct flagmap expect;
-	/* The same for the messages appended here, by runs of UIDs. */
-	struct flagruns appended;
-	/* APPLY selects with QRESYNC from hms, so the server reports what
-	 * changed since, and, while selected, every change as it is made:
-	 * the selection is the CHECK when all of this round's changes
-	 * here went through it and the message count adds up (live_base
-	 * at SELECT, less what vanished since, plus what was appended,
-	 * gives the last EXISTS, less what vanished after it: a VANISHED
-	 * counts down without an EXISTS, RFC 7162 3.2.10, and neither
-	 * Dovecot nor Cyrus sends one). */
-	bool live_sel;    /* selected so in this APPLY flight */
-	bool live_ro;     /* by EXAMINE: no STORE or EXPUNGE there */
-	bool need_check;  /* changed outside the selection (moved in) */
-	bool live_exists; /* an EXISTS came with the SELECT */
-	/* An APPEND was answered without [HIGHESTMODSEQ]: the appended
-	 * messages' MODSEQs are not covered (Dovecot leaves it out when
-	 * it reports only EXISTS). */
-	bool live_unsure;
-	/* Commands of this flight kept until the first APPEND here
-	 * (sync_cmd_step()), oldest first. */
-	bool hold;
-	struct sync_held *held, **held_tail;
-	/* UIDs this flight STOREs: what the SELECT reports of them is the
-	 * state before (UNCHANGEDSINCE catches a change by others). */
-	struct uidset storing;
-	uint32_t live_base, live_last;
-	uint64_t live_gone, live_added;
-	uint64_t live_gone_last; /* live_gone at the last EXISTS */
-	struct uidset expunged;
 	/* What a killed run's expunge left flagged \Deleted here (the
 	 * expunging table): that flag is the sync's, not shown as a
-	 * change; the SELECT step takes it off, or finishes the expunge. */
+	 * change by any step; the SELECT step takes it off, or finishes
+	 * the expunge. */
 	struct uidset undelete;
 	uint64_t undelete_modseq; /* the highest MODSEQ SELECT saw of them */
-	/* Of expunged, what the selection reported vanished. */
-	struct uidset expunged_seen;
-	uint64_t max_modseq, hms_seen;
-	uint32_t max_uid, uidnext_seen;
 
-	/* Copy from this side to the other. */
-	struct copy_batch *batch;
-	unsigned fetches; /* body FETCH commands in flight */
+	struct sync_first first;
+	struct sync_scan_side scan;
+	struct sync_match_side match;
+	struct sync_move_side move;
+	struct sync_round_side round;
+	struct sync_hold hold;
+	struct sync_copy_side copy;
 };
 
 struct mbox {
@@ -280,6 +315,10 @@ struct sync_phase {
 	void (*exists)(struct mbox_side *ms, uint32_t count, bool in_select);
 	/* A tagged OK's [HIGHESTMODSEQ] (UID EXPUNGE, FETCH). */
 	void (*tagged_modseq)(struct mbox_side *ms, uint64_t modseq);
+	/* Make and free the step's part of a side (struct mbox_side), once
+	 * a mailbox, by the driver's table (sync.c). */
+	void (*side_init)(struct mbox_side *ms);
+	void (*side_free)(struct mbox_side *ms);
 };
 
 /* The steps, each in its file: SELECT (sync-select.c), SCAN
@@ -495,6 +534,9 @@ void sync_move_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
 /* APPLY: queue the moves out of ms's mailbox. */
 void sync_move_apply(struct mbox_side *ms);
 void sync_move_free(struct mbox_side *ms);
+/* Make and free ms->move (MATCH's side_init/side_free). */
+void sync_move_side_init(struct mbox_side *ms);
+void sync_move_side_free(struct mbox_side *ms);
 /* Free a list of COPYUID codes, *list NULL after. */
 void sync_copyuid_free(struct sync_copyuid **list);
 

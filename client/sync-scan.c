@@ -61,14 +61,30 @@ scan_on_fetch(struct mbox_side *ms, const struct imap_fetch *f, bool in_select)
 	if (mb->went_back[ms->side] && f->uid >= ms->uidnext &&
 	    f->uid != UINT32_MAX)
 		ms->uidnext = f->uid + 1;
-	flagmap_set(&ms->all, f->uid, buf_data(flags), f->modseq);
+	flagmap_set(&ms->scan.all, f->uid, buf_data(flags), f->modseq);
 	sync_match_ident_add(ms, f, buf_data(flags));
 	buf_free(&flags);
+}
+
+static void
+scan_side_init(struct mbox_side *ms)
+{
+	flagmap_init(&ms->scan.all);
+	uidset_init(&ms->scan.was_vanished);
+}
+
+static void
+scan_side_free(struct mbox_side *ms)
+{
+	flagmap_free(&ms->scan.all);
+	uidset_free(&ms->scan.was_vanished);
 }
 
 const struct sync_phase sync_phase_scan = {
     .name = "SCAN",
     .fetch = scan_on_fetch,
+    .side_init = scan_side_init,
+    .side_free = scan_side_free,
 };
 
 struct repair_ctx {
@@ -101,11 +117,11 @@ scan_ident(const struct mbox_side *ms, uint32_t uid)
 {
 	struct sync_ident key;
 
-	if (ms->idents_count == 0)
+	if (ms->match.idents_count == 0)
 		return NULL;
 	key.uid = uid;
-	return bsearch(&key, ms->idents, ms->idents_count, sizeof(key),
-	               ident_uid_cmp);
+	return bsearch(&key, ms->match.idents, ms->match.idents_count,
+	               sizeof(key), ident_uid_cmp);
 }
 
 /* -1 on a database failure (rc->error); 1 when a set is full (the
@@ -116,10 +132,10 @@ repair_pair(void *context, uint32_t luid, uint32_t ruid)
 	struct repair_ctx *rc = context;
 	struct mbox *mb = rc->mb;
 	struct mbox_side *ls = &mb->s[SIDE_LOCAL], *rs = &mb->s[SIDE_REMOTE];
-	struct flagmap_entry *l = flagmap_get(&ls->all, luid);
-	struct flagmap_entry *r = flagmap_get(&rs->all, ruid);
-	bool lvan = uidset_contains(&ls->was_vanished, luid);
-	bool rvan = uidset_contains(&rs->was_vanished, ruid);
+	struct flagmap_entry *l = flagmap_get(&ls->scan.all, luid);
+	struct flagmap_entry *r = flagmap_get(&rs->scan.all, ruid);
+	bool lvan = uidset_contains(&ls->scan.was_vanished, luid);
+	bool rvan = uidset_contains(&rs->scan.was_vanished, ruid);
 
 	if (l != NULL && r != NULL) {
 		const struct sync_ident *lk = scan_ident(ls, luid);
@@ -233,8 +249,8 @@ repair_pair(void *context, uint32_t luid, uint32_t ruid)
 				return 1;
 		}
 	}
-	flagmap_remove(&ls->all, luid);
-	flagmap_remove(&rs->all, ruid);
+	flagmap_remove(&ls->scan.all, luid);
+	flagmap_remove(&rs->scan.all, ruid);
 	return 0;
 }
 
@@ -334,14 +350,14 @@ sync_repair_start(struct mbox *mb)
 		/* SELECT's reports are recomputed from the full lists; only
 		 * the pairs to expunge go back into vanished. */
 		flagmap_clear(&ms->modified);
-		uidset_free(&ms->was_vanished);
-		ms->was_vanished = ms->vanished;
-		uidset_normalize(&ms->was_vanished);
+		uidset_free(&ms->scan.was_vanished);
+		ms->scan.was_vanished = ms->vanished;
+		uidset_normalize(&ms->scan.was_vanished);
 		uidset_init(&ms->vanished);
 		/* --restore-from: what vanished from the other side was
 		 * lost there, not expunged: copied back, not carried. */
 		if (mb->run->set.restore && s != mb->run->set.restore_from)
-			uidset_clear(&ms->was_vanished);
+			uidset_clear(&ms->scan.was_vanished);
 		sync_select_for_step(ms, false);
 		/* The keys too: a pair must join the same message. */
 		sync_cmd(ms, false, scan_done, ms,
@@ -370,9 +386,9 @@ sync_repair_compare(struct mbox *mb)
 	for (s = 0; s < SIDE_COUNT; s++) {
 		struct mbox_side *ms = &mb->s[s];
 
-		if (ms->idents_count > 0)
-			qsort(ms->idents, ms->idents_count, sizeof(*ms->idents),
-			      ident_uid_cmp);
+		if (ms->match.idents_count > 0)
+			qsort(ms->match.idents, ms->match.idents_count,
+			      sizeof(*ms->match.idents), ident_uid_cmp);
 	}
 	switch (state_mapping_foreach(st, mb->idx, SIDE_LOCAL, repair_pair, &rc,
 	                              &error)) {
@@ -418,7 +434,7 @@ unpaired:
 		struct flagmap_entry *e;
 		size_t pos = 0;
 
-		while ((e = flagmap_next(&ms->all, &pos)) != NULL) {
+		while ((e = flagmap_next(&ms->scan.all, &pos)) != NULL) {
 			/* New since the last sync: a sync's work. */
 			bool old = e->uid < ms->row.uidnext;
 
@@ -436,7 +452,7 @@ unpaired:
 			if (sync_uids_add(ms, &ms->fresh, e->uid, e->uid) < 0)
 				goto out;
 		}
-		flagmap_clear(&ms->all);
+		flagmap_clear(&ms->scan.all);
 		/* The scan's keys are no MATCH's. */
 		sync_match_free(ms);
 	}

@@ -25,17 +25,17 @@ mbox_select_done(struct imap_conn *conn, const struct imap_response *resp,
 	struct mbox_side *ms = ctx;
 
 	(void)conn;
-	ms->select_done = true;
+	ms->first.done = true;
 	if (resp == NULL)
 		return;
 	if (resp->status != IMAP_STATUS_OK) {
-		snprintf(ms->select_error, sizeof(ms->select_error), "%s",
+		snprintf(ms->first.error, sizeof(ms->first.error), "%s",
 		         resp->text);
 		return;
 	}
 	if (resp->code != NULL)
 		sync_on_code(ms, &sync_phase_select, resp);
-	ms->select_ok = true;
+	ms->first.ok = true;
 }
 
 static void
@@ -47,7 +47,7 @@ early_sizes_done(struct imap_conn *conn, const struct imap_response *resp,
 	(void)conn;
 	/* Not fatal: MATCH asks again for what is missing. */
 	if (resp != NULL && resp->status != IMAP_STATUS_OK)
-		uidset_clear(&ms->sized);
+		uidset_clear(&ms->match.sized);
 }
 
 void
@@ -129,7 +129,7 @@ sync_first_listed(struct mbox_side *ms, const struct sync_target *t)
 	    (ms->row.uidvalidity != uidvalidity || ms->row.uidnext != uidnext ||
 	     ms->row.highestmodseq != hms))
 		return false;
-	ms->select_done = ms->select_ok = true;
+	ms->first.done = ms->first.ok = true;
 	ms->uidvalidity = uidvalidity;
 	ms->uidnext = uidnext;
 	ms->hms = hms;
@@ -171,10 +171,10 @@ sync_first_check(struct mbox_side *ms)
 {
 	struct mbox *mb = ms->mb;
 
-	if (!ms->select_ok) {
+	if (!ms->first.ok) {
 		sync_fail(mb, ms->side, "cannot select mailbox: %s",
-		          ms->select_error[0] != '\0' ? ms->select_error
-		                                      : "connection lost");
+		          ms->first.error[0] != '\0' ? ms->first.error
+		                                     : "connection lost");
 		return -1;
 	}
 	if (ms->nomodseq || ms->hms == 0) {
@@ -383,7 +383,8 @@ select_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
 		 * meanwhile. */
 		if (f->uid >= ms->row.uidnext) {
 			sync_match_add_size(ms, f->uid, f->size);
-			if (sync_uids_add(ms, &ms->sized, f->uid, f->uid) < 0)
+			if (sync_uids_add(ms, &ms->match.sized, f->uid,
+			                  f->uid) < 0)
 				return;
 		}
 	}

@@ -164,8 +164,8 @@ moves_left(const struct mbox_side *ms)
 {
 	size_t i, n = 0;
 
-	for (i = 0; i < ms->moves_count; i++)
-		n += !ms->moves[i].queued;
+	for (i = 0; i < ms->move.count; i++)
+		n += !ms->move.list[i].queued;
 	return n;
 }
 

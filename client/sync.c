@@ -250,8 +250,8 @@ mbox_has_work(struct mbox *mb)
 		if (mb->s[s].vanished.n > 0 || mb->s[s].modified.count > 0 ||
 		    mb->s[s].carry.count > 0 || mb->s[s].fresh.n > 0)
 			return true;
-		for (i = 0; i < mb->s[s].moves_count; i++) {
-			if (!mb->s[s].moves[i].queued)
+		for (i = 0; i < mb->s[s].move.count; i++) {
+			if (!mb->s[s].move.list[i].queued)
 				return true;
 		}
 	}
@@ -283,14 +283,14 @@ mbox_commit(struct mbox *mb, bool exact)
 		};
 
 		if (exact) {
-			if (ms->max_uid >= row.uidnext)
-				row.uidnext = ms->max_uid + 1;
-			if (ms->uidnext_seen > row.uidnext)
-				row.uidnext = ms->uidnext_seen;
-			if (ms->max_modseq > row.highestmodseq)
-				row.highestmodseq = ms->max_modseq;
-			if (ms->hms_seen > row.highestmodseq)
-				row.highestmodseq = ms->hms_seen;
+			if (ms->round.max_uid >= row.uidnext)
+				row.uidnext = ms->round.max_uid + 1;
+			if (ms->round.uidnext_seen > row.uidnext)
+				row.uidnext = ms->round.uidnext_seen;
+			if (ms->round.max_modseq > row.highestmodseq)
+				row.highestmodseq = ms->round.max_modseq;
+			if (ms->round.hms_seen > row.highestmodseq)
+				row.highestmodseq = ms->round.hms_seen;
 		}
 		if (state_status_set(st, mb->idx, ms->side, &row, &error) < 0) {
 			sync_rollback(st);
@@ -351,10 +351,21 @@ db_error:
 	sync_db_fail(mb, error);
 }
 
+/* The steps, in the order a mailbox goes through them: SELECT, SCAN
+ * (only a mailbox compared in full), SIZES and MATCH, then APPLY and
+ * CHECK in rounds (sync_rounds()). Their parts of each side are made and
+ * freed from here. */
+static const struct sync_phase *const sync_phases[] = {
+    &sync_phase_select, &sync_phase_scan,  &sync_phase_sizes,
+    &sync_phase_match,  &sync_phase_apply, &sync_phase_check,
+};
+#define SYNC_PHASES (sizeof(sync_phases) / sizeof(sync_phases[0]))
+
 static void
 mbox_free(struct mbox *mb)
 {
 	unsigned s;
+	size_t p;
 
 	for (s = 0; s < SIDE_COUNT; s++) {
 		struct mbox_side *ms = &mb->s[s];
@@ -362,23 +373,15 @@ mbox_free(struct mbox *mb)
 
 		free(ms->wire);
 		uidset_free(&ms->vanished);
-		uidset_free(&ms->was_vanished);
 		uidset_free(&ms->fresh);
 		uidset_free(&ms->found);
-		uidset_free(&ms->storing);
-		uidset_free(&ms->expunged);
-		uidset_free(&ms->expunged_seen);
 		uidset_free(&ms->undelete);
-		uidset_free(&ms->sized);
 		flagmap_free(&ms->modified);
 		flagmap_free(&ms->carry);
-		flagmap_free(&ms->expect);
-		flagruns_free(&ms->appended);
-		flagmap_free(&ms->all);
-		sync_match_free(ms);
-		sync_move_free(ms);
-		sync_copyuid_free(&ms->copyuids);
-		sync_copy_abort(ms);
+		for (p = 0; p < SYNC_PHASES; p++) {
+			if (sync_phases[p]->side_free != NULL)
+				sync_phases[p]->side_free(ms);
+		}
 		sync_held_discard(ms);
 		if (srv->selected == ms)
 			srv->selected = NULL;
@@ -393,6 +396,7 @@ mbox_init(struct mbox *mb, struct sync_run *run, const struct sync_target *t)
 {
 	const char *error;
 	unsigned s;
+	size_t p;
 
 	mb->run = run;
 	mb->phase = &sync_phase_select;
@@ -406,21 +410,16 @@ mbox_init(struct mbox *mb, struct sync_run *run, const struct sync_target *t)
 
 		ms->mb = mb;
 		ms->side = s;
-		uidset_init(&ms->sized);
 		uidset_init(&ms->vanished);
-		uidset_init(&ms->was_vanished);
 		uidset_init(&ms->fresh);
 		uidset_init(&ms->found);
-		uidset_init(&ms->storing);
-		uidset_init(&ms->expunged);
-		uidset_init(&ms->expunged_seen);
 		uidset_init(&ms->undelete);
 		flagmap_init(&ms->modified);
 		flagmap_init(&ms->carry);
-		flagmap_init(&ms->expect);
-		flagruns_init(&ms->appended);
-		flagmap_init(&ms->all);
-		uidset_init(&ms->move_want);
+		for (p = 0; p < SYNC_PHASES; p++) {
+			if (sync_phases[p]->side_init != NULL)
+				sync_phases[p]->side_init(ms);
+		}
 	}
 	mb->display = sync_display_name(run, t->name, t->len);
 	for (s = 0; s < SIDE_COUNT; s++) {
@@ -549,13 +548,13 @@ mbox_step(struct mbox *mb, const struct sync_phase *phase)
 		ms->step_selected = false;
 		if (phase != &sync_phase_apply)
 			continue;
-		ms->live_sel = false;
-		ms->live_exists = false;
-		ms->live_unsure = false;
-		ms->live_gone = ms->live_added = ms->live_gone_last = 0;
-		uidset_clear(&ms->storing);
+		ms->round.sel = false;
+		ms->round.exists = false;
+		ms->round.unsure = false;
+		ms->round.gone = ms->round.added = ms->round.gone_last = 0;
+		uidset_clear(&ms->round.storing);
 		/* Looked up for every VANISHED UID: binary search. */
-		uidset_normalize(&ms->expunged);
+		uidset_normalize(&ms->round.expunged);
 	}
 	if (phase == &sync_phase_apply)
 		mb->foreign = false;
@@ -808,8 +807,8 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 			struct mbox *mb = &mbs[i];
 
 			for (s = 0; s < SIDE_COUNT; s++) {
-				mb->s[s].touched = false;
-				mb->s[s].need_check = false;
+				mb->s[s].round.touched = false;
+				mb->s[s].round.need_check = false;
 			}
 			/* Foreign changes, or flags a move left to set. */
 			if (mbox_going(mb) &&
@@ -921,7 +920,7 @@ sync_messages(struct sync_run *run, const struct sync_target *all,
 
 			if (ms->absent) {
 				/* --dry-run: as the CREATE would leave it. */
-				ms->select_done = ms->select_ok = true;
+				ms->first.done = ms->first.ok = true;
 				ms->uidvalidity = ms->uidnext = 1;
 				ms->hms = 1;
 				continue;
