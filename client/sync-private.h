@@ -315,6 +315,9 @@ struct sync_phase {
 	void (*exists)(struct mbox_side *ms, uint32_t count, bool in_select);
 	/* A tagged OK's [HIGHESTMODSEQ] (UID EXPUNGE, FETCH). */
 	void (*tagged_modseq)(struct mbox_side *ms, uint64_t modseq);
+	/* A mailbox enters the step (mbox_step()), before it queues
+	 * anything: what the step starts from. */
+	void (*start)(struct mbox *mb);
 	/* Make and free the step's part of a side (struct mbox_side), once
 	 * a mailbox, by the driver's table (sync.c). */
 	void (*side_init)(struct mbox_side *ms);
@@ -478,6 +481,9 @@ void sync_live_flags(struct mbox_side *ms, const struct imap_fetch *f,
 /* sync-apply.c: queue the APPLY step of a mailbox: vanished, modified
  * and fresh of both sides. */
 void sync_apply_start(struct mbox *mb);
+
+/* sync-store.c: queue APPLY's flag STOREs of both sides of mb. */
+void sync_store_start(struct mbox *mb);
 
 /* sync-match.c: when both sides have fresh messages, fetch their keys
  * (true if anything was queued); then pair the same message on both

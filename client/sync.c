@@ -542,22 +542,10 @@ mbox_step(struct mbox *mb, const struct sync_phase *phase)
 	unsigned s;
 
 	mbox_set_phase(mb, phase);
-	for (s = 0; s < SIDE_COUNT; s++) {
-		struct mbox_side *ms = &mb->s[s];
-
-		ms->step_selected = false;
-		if (phase != &sync_phase_apply)
-			continue;
-		ms->round.sel = false;
-		ms->round.exists = false;
-		ms->round.unsure = false;
-		ms->round.gone = ms->round.added = ms->round.gone_last = 0;
-		uidset_clear(&ms->round.storing);
-		/* Looked up for every VANISHED UID: binary search. */
-		uidset_normalize(&ms->round.expunged);
-	}
-	if (phase == &sync_phase_apply)
-		mb->foreign = false;
+	for (s = 0; s < SIDE_COUNT; s++)
+		mb->s[s].step_selected = false;
+	if (phase->start != NULL)
+		phase->start(mb);
 }
 
 /* The safety brake (safety-expunge): a side that lost far more of the
