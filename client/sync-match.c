@@ -219,7 +219,7 @@ size_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The sizes of ms's messages in set (fresh or move_want), appended to
+/* The sizes of ms's messages in set (fresh or move.want), appended to
  * *v; sorted by the caller. */
 static void
 sizes_collect(const struct mbox_side *ms, const struct uidset *set,

@@ -127,7 +127,7 @@ sync_move_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
 
 /* A vanished message's pair, by key. */
 struct move_cand {
-	struct sync_ident *id; /* in the pair's side's move_idents */
+	struct sync_ident *id; /* in the pair's side's move.idents */
 	struct mbox *mb;       /* the mailbox it is in */
 	bool used;
 };
