@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-#include "state.h"
+#include "state-private.h"
 
 #include "xmalloc.h"
 
@@ -161,61 +161,6 @@ static const char *const schema_v8[] = {
     NULL,
 };
 
-enum stmt {
-	STMT_MAILBOX_FIND,
-	STMT_MAILBOX_CREATE,
-	STMT_MAILBOX_SUBSCRIBE,
-	STMT_MAILBOX_LIST,
-	STMT_RENAME_LIST,
-	STMT_RENAME_SET,
-	STMT_DELETE_MAPPING,
-	STMT_DELETE_LOCAL,
-	STMT_DELETE_REMOTE,
-	STMT_DELETE_PENDING,
-	STMT_DELETE_MAILBOX,
-	STMT_STATUS_GET_LOCAL,
-	STMT_STATUS_GET_REMOTE,
-	STMT_STATUS_SET_LOCAL,
-	STMT_STATUS_SET_REMOTE,
-	STMT_MAPPING_REMOVE_LOCAL,
-	STMT_MAPPING_REMOVE_REMOTE,
-	STMT_MAPPING_LOOKUP_LOCAL,
-	STMT_MAPPING_LOOKUP_REMOTE,
-	STMT_MAPPING_COUNT,
-	STMT_MAPPING_LIST_LOCAL,
-	STMT_MAPPING_LIST_REMOTE,
-	STMT_PENDING_ADD,
-	STMT_PENDING_REMOVE,
-	STMT_PENDING_LIST_ONE,
-	STMT_PENDING_LIST_ALL,
-	STMT_ID_SET,
-	STMT_ID_FIND,
-	STMT_ID_GET,
-	STMT_ID_MISSING,
-	STMT_MAILBOX_COUNT,
-	STMT_REFUSAL_GET,
-	STMT_REFUSAL_SET,
-	STMT_SYNCED_SET,
-	STMT_DELIM_SET,
-	STMT_FLAGSET_FIND,
-	STMT_FLAGSET_ADD,
-	STMT_MAPPING_ADD_BASE,
-	STMT_BASE_SET,
-	STMT_BASE_GET_LOCAL,
-	STMT_BASE_GET_REMOTE,
-	STMT_MARK_GET,
-	STMT_MARK_SET,
-	STMT_BASE_FORGET,
-	STMT_PENDING_ADD_BASE,
-	STMT_PENDING_BASE_GET,
-	STMT_EXPUNGING_ADD,
-	STMT_EXPUNGING_REMOVE,
-	STMT_EXPUNGING_LIST,
-	STMT_EXPUNGING_ANY,
-	STMT_DELETE_EXPUNGING,
-	STMT_COUNT
-};
-
 #define STATUS_SET(t)                                                          \
 	"INSERT INTO " t " (idx, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ) "        \
 	"VALUES (?1, ?2, ?3, ?4) ON CONFLICT (idx) DO UPDATE SET "             \
@@ -329,33 +274,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_EXPUNGING_ANY] = "SELECT EXISTS (SELECT 1 FROM expunging)",
 };
 
-#define FLAGS_CACHE 16
+char state_open_error[1024];
 
-struct state {
-	sqlite3 *db;
-	char *path;
-	int lock_fd;
-	char *lock_path; /* PATH.lock, removed by state_close() */
-	bool lock_kept;  /* a dry run's, found there: left there */
-	int found_version;
-	/* The flagset rows of the last lists stored (a copy of n messages
-	 * repeats a handful of lists), replaced in turn; forgotten with a
-	 * transaction that may have created them and did not commit. */
-	struct {
-		char *flags;
-		int64_t id;
-	} flags_cache[FLAGS_CACHE];
-	unsigned flags_cache_next;
-	sqlite3_stmt *stmts[STMT_COUNT];
-	char error[1024];
-};
-
-static char state_open_error[1024];
-
-static int set_error(struct state *st, const char **error_r, const char *fmt,
-                     ...) __attribute__((format(printf, 3, 4)));
-
-static int
+int
 set_error(struct state *st, const char **error_r, const char *fmt, ...)
 {
 	char *buf = st != NULL ? st->error : state_open_error;
@@ -369,7 +290,7 @@ set_error(struct state *st, const char **error_r, const char *fmt, ...)
 	return -1;
 }
 
-static int
+int
 db_error(struct state *st, const char **error_r, const char *what)
 {
 	return set_error(st, error_r, "database %s: %s: %s", st->path, what,
@@ -391,7 +312,7 @@ pretty(char *buf, size_t size, const void *name, size_t len)
 	return buf;
 }
 
-static sqlite3_stmt *
+sqlite3_stmt *
 stmt(struct state *st, enum stmt id, const char **error_r)
 {
 	if (st->stmts[id] == NULL &&
@@ -404,7 +325,7 @@ stmt(struct state *st, enum stmt id, const char **error_r)
 	return st->stmts[id];
 }
 
-static void
+void
 done(sqlite3_stmt *s)
 {
 	sqlite3_reset(s);
@@ -413,7 +334,7 @@ done(sqlite3_stmt *s)
 
 /* Step s to its end (a statement returning no rows); the number of rows
  * changed, or -1. */
-static int
+int
 run(struct state *st, sqlite3_stmt *s, const char *what, const char **error_r)
 {
 	int rc = sqlite3_step(s);
@@ -424,7 +345,7 @@ run(struct state *st, sqlite3_stmt *s, const char *what, const char **error_r)
 	return sqlite3_changes(st->db);
 }
 
-static int
+int
 exec(struct state *st, const char *sql, const char **error_r)
 {
 	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
@@ -432,7 +353,7 @@ exec(struct state *st, const char *sql, const char **error_r)
 	return 0;
 }
 
-static int
+int
 exec_list(struct state *st, const char *const *sql, const char **error_r)
 {
 	for (; *sql != NULL; sql++) {
@@ -442,7 +363,7 @@ exec_list(struct state *st, const char *const *sql, const char **error_r)
 	return 0;
 }
 
-static int
+int
 pragma_int(struct state *st, const char *sql, int *value_r,
            const char **error_r)
 {
@@ -462,7 +383,7 @@ pragma_int(struct state *st, const char *sql, int *value_r,
 
 /* Bring the schema from version to STATE_SCHEMA_VERSION, inside the open
  * transaction. */
-static int
+int
 migrate(struct state *st, int version, const char **error_r)
 {
 	int tables;
@@ -553,7 +474,7 @@ make_parents(const char *path, const char **error_r)
  * removes the file while it still holds the lock (state_close()), so a
  * lock won on a file that is no longer at PATH.lock is no lock: the file
  * is opened again. */
-static int
+int
 take_lock(const char *path, int *fd_r, char **lock_path_r, bool *kept_r,
           const char **error_r)
 {
@@ -1317,7 +1238,7 @@ state_status_set(struct state *st, int64_t idx, enum side side,
 }
 
 /* The id of flags' row in flagset, made if missing. */
-static int
+int
 flagset_id(struct state *st, const char *flags, int64_t *id_r,
            const char **error_r)
 {
@@ -1358,7 +1279,7 @@ flagset_id(struct state *st, const char *flags, int64_t *id_r,
 
 /* Bind v to column col of s, or NULL where there is none (no size known,
  * no base). */
-static void
+void
 bind_or_null(sqlite3_stmt *s, int col, bool have, int64_t v)
 {
 	if (have)
@@ -1413,7 +1334,7 @@ state_mapping_set_base(struct state *st, int64_t idx, uint32_t luid,
 
 /* Step s, bound, for one text column: 1 and *text_r (the caller frees
  * it) for a row, 0 for none. */
-static int
+int
 step_text(struct state *st, sqlite3_stmt *s, char **text_r, const char *what,
           const char **error_r)
 {

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* What the parts of the state database share: struct state, the ids of
+ * the prepared statements, and the helpers that run them. Which file
+ * owns what:
+ *
+ * - state.c: open, close and discard, the lock, transactions, the SQL of
+ *   every prepared statement (stmt_sql) and the helpers below, the cache
+ *   of flagset rows.
+ *
+ * Functions here follow state.h's convention: 0 (or 1 for "found") and
+ * -1 with *error_r, a string in st->error (state_open_error when there
+ * is no st yet). */
+#ifndef CLIENT_STATE_PRIVATE_H
+#define CLIENT_STATE_PRIVATE_H
+
+#include "state.h"
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum stmt {
+	STMT_MAILBOX_FIND,
+	STMT_MAILBOX_CREATE,
+	STMT_MAILBOX_SUBSCRIBE,
+	STMT_MAILBOX_LIST,
+	STMT_RENAME_LIST,
+	STMT_RENAME_SET,
+	STMT_DELETE_MAPPING,
+	STMT_DELETE_LOCAL,
+	STMT_DELETE_REMOTE,
+	STMT_DELETE_PENDING,
+	STMT_DELETE_MAILBOX,
+	STMT_STATUS_GET_LOCAL,
+	STMT_STATUS_GET_REMOTE,
+	STMT_STATUS_SET_LOCAL,
+	STMT_STATUS_SET_REMOTE,
+	STMT_MAPPING_REMOVE_LOCAL,
+	STMT_MAPPING_REMOVE_REMOTE,
+	STMT_MAPPING_LOOKUP_LOCAL,
+	STMT_MAPPING_LOOKUP_REMOTE,
+	STMT_MAPPING_COUNT,
+	STMT_MAPPING_LIST_LOCAL,
+	STMT_MAPPING_LIST_REMOTE,
+	STMT_PENDING_ADD,
+	STMT_PENDING_REMOVE,
+	STMT_PENDING_LIST_ONE,
+	STMT_PENDING_LIST_ALL,
+	STMT_ID_SET,
+	STMT_ID_FIND,
+	STMT_ID_GET,
+	STMT_ID_MISSING,
+	STMT_MAILBOX_COUNT,
+	STMT_REFUSAL_GET,
+	STMT_REFUSAL_SET,
+	STMT_SYNCED_SET,
+	STMT_DELIM_SET,
+	STMT_FLAGSET_FIND,
+	STMT_FLAGSET_ADD,
+	STMT_MAPPING_ADD_BASE,
+	STMT_BASE_SET,
+	STMT_BASE_GET_LOCAL,
+	STMT_BASE_GET_REMOTE,
+	STMT_MARK_GET,
+	STMT_MARK_SET,
+	STMT_BASE_FORGET,
+	STMT_PENDING_ADD_BASE,
+	STMT_PENDING_BASE_GET,
+	STMT_EXPUNGING_ADD,
+	STMT_EXPUNGING_REMOVE,
+	STMT_EXPUNGING_LIST,
+	STMT_EXPUNGING_ANY,
+	STMT_DELETE_EXPUNGING,
+	STMT_COUNT
+};
+
+#define FLAGS_CACHE 16
+
+struct state {
+	sqlite3 *db;
+	char *path;
+	int lock_fd;
+	char *lock_path; /* PATH.lock, removed by state_close() */
+	bool lock_kept;  /* a dry run's, found there: left there */
+	int found_version;
+	/* The flagset rows of the last lists stored (a copy of n messages
+	 * repeats a handful of lists), replaced in turn; forgotten with a
+	 * transaction that may have created them and did not commit. */
+	struct {
+		char *flags;
+		int64_t id;
+	} flags_cache[FLAGS_CACHE];
+	unsigned flags_cache_next;
+	sqlite3_stmt *stmts[STMT_COUNT];
+	char error[1024];
+};
+
+/* state.c */
+extern char state_open_error[1024];
+
+int set_error(struct state *st, const char **error_r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int db_error(struct state *st, const char **error_r, const char *what);
+/* The prepared statement id, prepared on first use; NULL on error. */
+sqlite3_stmt *stmt(struct state *st, enum stmt id, const char **error_r);
+/* Reset s and clear its bindings, for the next use. */
+void done(sqlite3_stmt *s);
+int run(struct state *st, sqlite3_stmt *s, const char *what,
+        const char **error_r);
+int exec(struct state *st, const char *sql, const char **error_r);
+int exec_list(struct state *st, const char *const *sql, const char **error_r);
+int pragma_int(struct state *st, const char *sql, int *value_r,
+               const char **error_r);
+int migrate(struct state *st, int version, const char **error_r);
+int take_lock(const char *path, int *fd_r, char **lock_path_r, bool *kept_r,
+              const char **error_r);
+int flagset_id(struct state *st, const char *flags, int64_t *id_r,
+               const char **error_r);
+void bind_or_null(sqlite3_stmt *s, int col, bool have, int64_t v);
+int step_text(struct state *st, sqlite3_stmt *s, char **text_r,
+              const char *what, const char **error_r);
+
+#endif
