@@ -6,6 +6,8 @@
  * - state.c: open, close and discard, the lock, transactions, the SQL of
  *   every prepared statement (stmt_sql) and the helpers below, the cache
  *   of flagset rows.
+ * - state-schema.c: the tables, version by version (their comments say
+ *   what each holds and why), and migrate().
  *
  * Functions here follow state.h's convention: 0 (or 1 for "found") and
  * -1 with *error_r, a string in st->error (state_open_error when there
@@ -111,7 +113,6 @@ int exec(struct state *st, const char *sql, const char **error_r);
 int exec_list(struct state *st, const char *const *sql, const char **error_r);
 int pragma_int(struct state *st, const char *sql, int *value_r,
                const char **error_r);
-int migrate(struct state *st, int version, const char **error_r);
 int take_lock(const char *path, int *fd_r, char **lock_path_r, bool *kept_r,
               const char **error_r);
 int flagset_id(struct state *st, const char *flags, int64_t *id_r,
@@ -119,5 +120,8 @@ int flagset_id(struct state *st, const char *flags, int64_t *id_r,
 void bind_or_null(sqlite3_stmt *s, int col, bool have, int64_t v);
 int step_text(struct state *st, sqlite3_stmt *s, char **text_r,
               const char *what, const char **error_r);
+
+/* state-schema.c */
+int migrate(struct state *st, int version, const char **error_r);
 
 #endif
