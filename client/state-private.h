@@ -8,6 +8,8 @@
  *   of flagset rows.
  * - state-schema.c: the tables, version by version (their comments say
  *   what each holds and why), and migrate().
+ * - state-mapping.c: the mapping table (the pairs and their bases) and
+ *   base_mark.
  *
  * Functions here follow state.h's convention: 0 (or 1 for "found") and
  * -1 with *error_r, a string in st->error (state_open_error when there
