@@ -10,6 +10,8 @@
  *   what each holds and why), and migrate().
  * - state-mapping.c: the mapping table (the pairs and their bases) and
  *   base_mark.
+ * - state-intent.c: the pending and expunging tables, written before a
+ *   command goes out.
  *
  * Functions here follow state.h's convention: 0 (or 1 for "found") and
  * -1 with *error_r, a string in st->error (state_open_error when there
