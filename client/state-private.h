@@ -12,6 +12,8 @@
  *   base_mark.
  * - state-intent.c: the pending and expunging tables, written before a
  *   command goes out.
+ * - state-mailbox.c: the mailboxes table and each mailbox's rows in
+ *   local, remote, mailbox_id and synced.
  *
  * Functions here follow state.h's convention: 0 (or 1 for "found") and
  * -1 with *error_r, a string in st->error (state_open_error when there
