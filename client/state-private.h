@@ -15,6 +15,7 @@
  * - state-mailbox.c: the mailboxes table and each mailbox's rows in
  *   local, remote, mailbox_id and synced.
  * - state-dry.c: state_open_dry(), the database read into memory.
+ * - state-import.c: state_import_interimap().
  *
  * Functions here follow state.h's convention: 0 (or 1 for "found") and
  * -1 with *error_r, a string in st->error (state_open_error when there
