@@ -16,6 +16,8 @@
  *   local, remote, mailbox_id and synced.
  * - state-dry.c: state_open_dry(), the database read into memory.
  * - state-import.c: state_import_interimap().
+ * - state-side.c: the refusal and delimiter tables, about each side's
+ *   server as a whole.
  *
  * Functions here follow state.h's convention: 0 (or 1 for "found") and
  * -1 with *error_r, a string in st->error (state_open_error when there
