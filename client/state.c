@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The state database itself: opening it (the lock, the journal, the
+ * schema brought up to date), closing and discarding it, transactions,
+ * and what the other state-*.c files share to reach it: the SQL of each
+ * prepared statement, the helpers that run them, the flagset cache.
+ * state-private.h says which file owns which table. */
 #include "state-private.h"
 
 #include "xmalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,7 +17,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define STATUS_SET(t)                                                          \
