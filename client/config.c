@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-#include "config.h"
+#include "config-private.h"
 
 #include "limits.h"
 #include "transport.h"
@@ -87,30 +87,9 @@ static const struct {
     [CONFIG_SAFETY_MERGE] = {"safety-merge", CHECK_BOOL, KEY_DEFAULT_ONLY},
 };
 
-/* The sections read: the default one, then [local] and [remote] (indexed
- * by enum side + 1). Others are ignored, as interimap does. */
-#define SECTION_DEFAULT 0
-#define SECTION_COUNT (1 + SIDE_COUNT)
-#define SECTION_OTHER (-1)
-
-struct raw_value {
-	char *value;
-	unsigned line;
-};
-
-struct config_parse {
-	const char *path;
-	struct raw_value raw[SECTION_COUNT][CONFIG_KEY_COUNT];
-	unsigned section_line[SECTION_COUNT];
-	struct config *config;
-};
-
 static char config_error[1024];
 
-static int fail(const char **error_r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
+int
 fail(const char **error_r, const char *fmt, ...)
 {
 	va_list ap;
@@ -122,7 +101,7 @@ fail(const char **error_r, const char *fmt, ...)
 	return -1;
 }
 
-static void
+void
 wipe_free(char *s)
 {
 	if (s != NULL) {
@@ -131,10 +110,7 @@ wipe_free(char *s)
 	}
 }
 
-static void add_warning(struct config *config, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
+void
 add_warning(struct config *config, const char *fmt, ...)
 {
 	va_list ap;
@@ -361,7 +337,7 @@ is_fingerprint(const char *w, size_t len)
 }
 
 /* "50" or "50%": 0 to 100. */
-static int
+int
 parse_percent(const char *v, unsigned *percent_r)
 {
 	unsigned n = 0;
@@ -445,7 +421,7 @@ trim(const char **start, const char **end)
 		(*end)--;
 }
 
-static int
+int
 find_key(const char *name, size_t len)
 {
 	int k;
@@ -490,7 +466,7 @@ key_distance(const char *a, const char *b, size_t blen)
 
 /* The known key closest to an unknown one (a typo, a case slip), or NULL
  * when none is close. */
-static const char *
+const char *
 suggest_key(const char *name, size_t len)
 {
 	const char *best = NULL;
@@ -587,7 +563,7 @@ parse_line(struct config_parse *p, char *line, size_t len, unsigned lineno,
 }
 
 /* Split as Config::Tiny does: on \r\r\n, \r\n, \r or \n. */
-static int
+int
 parse_text(struct config_parse *p, char *text, size_t len, const char **error_r)
 {
 	size_t pos = 0, eol, next;
@@ -697,7 +673,7 @@ is_list_char(unsigned char c)
 
 /* list-mailbox: words separated by blanks; a word is unquoted list-chars
  * or a double-quoted string with C escapes and \xHH. */
-static int
+int
 parse_list_mailbox(struct config *config, const char *v)
 {
 	size_t pos = 0, start, len, vlen = strlen(v);
@@ -879,7 +855,7 @@ build_side(struct config_parse *p, enum side side)
 
 /* interimap validates the final value of each key of the default, [local]
  * and [remote] sections (the default section against every key too). */
-static int
+int
 check_values(struct config_parse *p, const char **error_r)
 {
 	for (int s = 0; s < SECTION_COUNT; s++) {
@@ -907,7 +883,7 @@ check_values(struct config_parse *p, const char **error_r)
 	return 0;
 }
 
-static void
+void
 warn_ignored(struct config_parse *p)
 {
 	for (int s = 1; s < SECTION_COUNT; s++) {
@@ -923,7 +899,7 @@ warn_ignored(struct config_parse *p)
 	}
 }
 
-static int
+int
 read_file(const char *path, char **text_r, size_t *len_r, struct stat *st_r,
           const char **error_r)
 {

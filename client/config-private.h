@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* What the parts of config_load() share: the values as read, section by
+ * section, before they are checked and built into a struct config.
+ * Which file owns what:
+ *
+ * - config.c: config_load() and config_free(), building struct config
+ *   from the values read, the warnings, and fail(), the error text.
+ *
+ * Errors follow config.h: -1 and *error_r, "FILE:LINE: what is wrong",
+ * in fail()'s static buffer. */
+#ifndef CLIENT_CONFIG_PRIVATE_H
+#define CLIENT_CONFIG_PRIVATE_H
+
+#include "config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+/* The sections read: the default one, then [local] and [remote] (indexed
+ * by enum side + 1). Others are ignored, as interimap does. */
+#define SECTION_DEFAULT 0
+#define SECTION_COUNT (1 + SIDE_COUNT)
+#define SECTION_OTHER (-1)
+
+struct raw_value {
+	char *value;
+	unsigned line;
+};
+
+struct config_parse {
+	const char *path;
+	struct raw_value raw[SECTION_COUNT][CONFIG_KEY_COUNT];
+	unsigned section_line[SECTION_COUNT];
+	struct config *config;
+};
+
+/* config.c */
+int fail(const char **error_r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Wipe s (a value that may be a secret) and free it; NULL is fine. */
+void wipe_free(char *s);
+void add_warning(struct config *config, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int parse_percent(const char *v, unsigned *percent_r);
+int find_key(const char *name, size_t len);
+const char *suggest_key(const char *name, size_t len);
+int check_values(struct config_parse *p, const char **error_r);
+void warn_ignored(struct config_parse *p);
+int parse_text(struct config_parse *p, char *text, size_t len,
+               const char **error_r);
+int parse_list_mailbox(struct config *config, const char *v);
+int read_file(const char *path, char **text_r, size_t *len_r, struct stat *st_r,
+              const char **error_r);
+
+#endif
