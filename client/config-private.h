@@ -5,6 +5,8 @@
  *
  * - config.c: config_load() and config_free(), building struct config
  *   from the values read, the warnings, and fail(), the error text.
+ * - config-keys.c: the keys (the keys[] table), the checks of their
+ *   values, and config_check_supported().
  *
  * Errors follow config.h: -1 and *error_r, "FILE:LINE: what is wrong",
  * in fail()'s static buffer. */
@@ -42,15 +44,17 @@ int fail(const char **error_r, const char *fmt, ...)
 void wipe_free(char *s);
 void add_warning(struct config *config, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-int parse_percent(const char *v, unsigned *percent_r);
-int find_key(const char *name, size_t len);
-const char *suggest_key(const char *name, size_t len);
-int check_values(struct config_parse *p, const char **error_r);
-void warn_ignored(struct config_parse *p);
 int parse_text(struct config_parse *p, char *text, size_t len,
                const char **error_r);
 int parse_list_mailbox(struct config *config, const char *v);
 int read_file(const char *path, char **text_r, size_t *len_r, struct stat *st_r,
               const char **error_r);
+
+/* config-keys.c */
+int parse_percent(const char *v, unsigned *percent_r);
+int find_key(const char *name, size_t len);
+const char *suggest_key(const char *name, size_t len);
+int check_values(struct config_parse *p, const char **error_r);
+void warn_ignored(struct config_parse *p);
 
 #endif
