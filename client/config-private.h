@@ -7,6 +7,8 @@
  *   from the values read, the warnings, and fail(), the error text.
  * - config-keys.c: the keys (the keys[] table), the checks of their
  *   values, and config_check_supported().
+ * - config-parse.c: reading the file and its Config::Tiny syntax into
+ *   struct config_parse; list-mailbox's words.
  *
  * Errors follow config.h: -1 and *error_r, "FILE:LINE: what is wrong",
  * in fail()'s static buffer. */
@@ -44,11 +46,6 @@ int fail(const char **error_r, const char *fmt, ...)
 void wipe_free(char *s);
 void add_warning(struct config *config, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-int parse_text(struct config_parse *p, char *text, size_t len,
-               const char **error_r);
-int parse_list_mailbox(struct config *config, const char *v);
-int read_file(const char *path, char **text_r, size_t *len_r, struct stat *st_r,
-              const char **error_r);
 
 /* config-keys.c */
 int parse_percent(const char *v, unsigned *percent_r);
@@ -56,5 +53,12 @@ int find_key(const char *name, size_t len);
 const char *suggest_key(const char *name, size_t len);
 int check_values(struct config_parse *p, const char **error_r);
 void warn_ignored(struct config_parse *p);
+
+/* config-parse.c */
+int parse_text(struct config_parse *p, char *text, size_t len,
+               const char **error_r);
+int parse_list_mailbox(struct config *config, const char *v);
+int read_file(const char *path, char **text_r, size_t *len_r, struct stat *st_r,
+              const char **error_r);
 
 #endif
