@@ -9,6 +9,7 @@
  *   values, and config_check_supported().
  * - config-parse.c: reading the file and its Config::Tiny syntax into
  *   struct config_parse; list-mailbox's words.
+ * - config-path.c: the config file's and the database's paths.
  *
  * Errors follow config.h: -1 and *error_r, "FILE:LINE: what is wrong",
  * in fail()'s static buffer. */
