@@ -190,7 +190,7 @@ is_fingerprint(const char *w, size_t len)
 
 /* "50" or "50%": 0 to 100. */
 int
-parse_percent(const char *v, unsigned *percent_r)
+config_parse_percent(const char *v, unsigned *percent_r)
 {
 	unsigned n = 0;
 	size_t i;
@@ -242,7 +242,7 @@ value_is_valid(enum config_check check, const char *v)
 		}
 		return true;
 	case CHECK_PERCENT:
-		return parse_percent(v, NULL) == 0;
+		return config_parse_percent(v, NULL) == 0;
 	case CHECK_COUNT:
 		return v[0] != '\0' && strlen(v) <= 6 &&
 		       strspn(v, "0123456789") == strlen(v);
@@ -256,7 +256,7 @@ value_is_valid(enum config_check check, const char *v)
 }
 
 int
-find_key(const char *name, size_t len)
+config_find_key(const char *name, size_t len)
 {
 	int k;
 
@@ -301,7 +301,7 @@ key_distance(const char *a, const char *b, size_t blen)
 /* The known key closest to an unknown one (a typo, a case slip), or NULL
  * when none is close. */
 const char *
-suggest_key(const char *name, size_t len)
+config_suggest_key(const char *name, size_t len)
 {
 	const char *best = NULL;
 	unsigned d, best_d = len <= 4 ? 2 : 3;
@@ -319,7 +319,7 @@ suggest_key(const char *name, size_t len)
 /* interimap validates the final value of each key of the default, [local]
  * and [remote] sections (the default section against every key too). */
 int
-check_values(struct config_parse *p, const char **error_r)
+config_check_values(struct config_parse *p, const char **error_r)
 {
 	for (int s = 0; s < SECTION_COUNT; s++) {
 		for (int k = 0; k < CONFIG_KEY_COUNT; k++) {
@@ -329,35 +329,38 @@ check_values(struct config_parse *p, const char **error_r)
 			    value_is_valid(keys[k].check, rv->value))
 				continue;
 			if (k == CONFIG_PASSWORD)
-				return fail(error_r,
-				            "%s:%u: invalid value for password "
-				            "(ASCII expected)",
-				            p->path, rv->line);
+				return config_fail(
+				    error_r,
+				    "%s:%u: invalid value for password "
+				    "(ASCII expected)",
+				    p->path, rv->line);
 			if (keys[k].check == CHECK_ABSPATH)
-				return fail(error_r,
-				            "%s:%u: invalid value for %s: %s "
-				            "(must be an absolute path)",
-				            p->path, rv->line, keys[k].name,
-				            rv->value);
-			return fail(error_r, "%s:%u: invalid value for %s: %s",
-			            p->path, rv->line, keys[k].name, rv->value);
+				return config_fail(
+				    error_r,
+				    "%s:%u: invalid value for %s: %s "
+				    "(must be an absolute path)",
+				    p->path, rv->line, keys[k].name, rv->value);
+			return config_fail(
+			    error_r, "%s:%u: invalid value for %s: %s", p->path,
+			    rv->line, keys[k].name, rv->value);
 		}
 	}
 	return 0;
 }
 
 void
-warn_ignored(struct config_parse *p)
+config_warn_ignored(struct config_parse *p)
 {
 	for (int s = 1; s < SECTION_COUNT; s++) {
 		for (int k = 0; k < CONFIG_KEY_COUNT; k++) {
 			if ((keys[k].flags & KEY_DEFAULT_ONLY) == 0 ||
 			    p->raw[s][k].value == NULL)
 				continue;
-			add_warning(p->config,
-			            "%s:%u: %s is only read from the default "
-			            "section (before any [section]); ignored",
-			            p->path, p->raw[s][k].line, keys[k].name);
+			config_add_warning(
+			    p->config,
+			    "%s:%u: %s is only read from the default "
+			    "section (before any [section]); ignored",
+			    p->path, p->raw[s][k].line, keys[k].name);
 		}
 	}
 }
@@ -381,42 +384,44 @@ config_check_supported(const struct config *config, const char **error_r)
 
 		if (cs->type == CONFIG_TYPE_TUNNEL) {
 			if (cs->command == NULL)
-				return fail(error_r,
-				            "%s:%u: [%s] type=tunnel needs a "
-				            "command",
-				            config->path, cs->section_line,
-				            name);
+				return config_fail(
+				    error_r,
+				    "%s:%u: [%s] type=tunnel needs a "
+				    "command",
+				    config->path, cs->section_line, name);
 			continue;
 		}
 		if (cs->proxy != NULL &&
 		    transport_socks5_parse_url(cs->proxy, &url, &uerr) < 0) {
 			sodium_memzero(&url, sizeof(url));
-			return fail(error_r, "%s:%u: [%s] %s", config->path,
-			            cs->line[CONFIG_PROXY], name, uerr);
+			return config_fail(error_r, "%s:%u: [%s] %s",
+			                   config->path, cs->line[CONFIG_PROXY],
+			                   name, uerr);
 		}
 		sodium_memzero(&url, sizeof(url));
 		if (cs->ssl_protocol_min != NULL &&
 		    !is_tls_version(cs->ssl_protocol_min))
-			return fail(error_r,
-			            "%s:%u: [%s] invalid SSL_protocol_min: %s "
-			            "(TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3)",
-			            config->path,
-			            cs->line[CONFIG_SSL_PROTOCOL_MIN], name,
-			            cs->ssl_protocol_min);
+			return config_fail(
+			    error_r,
+			    "%s:%u: [%s] invalid SSL_protocol_min: %s "
+			    "(TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3)",
+			    config->path, cs->line[CONFIG_SSL_PROTOCOL_MIN],
+			    name, cs->ssl_protocol_min);
 		if (cs->ssl_protocol_max != NULL &&
 		    !is_tls_version(cs->ssl_protocol_max))
-			return fail(error_r,
-			            "%s:%u: [%s] invalid SSL_protocol_max: %s "
-			            "(TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3)",
-			            config->path,
-			            cs->line[CONFIG_SSL_PROTOCOL_MAX], name,
-			            cs->ssl_protocol_max);
+			return config_fail(
+			    error_r,
+			    "%s:%u: [%s] invalid SSL_protocol_max: %s "
+			    "(TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3)",
+			    config->path, cs->line[CONFIG_SSL_PROTOCOL_MAX],
+			    name, cs->ssl_protocol_max);
 		if (cs->password != NULL && cs->password_command != NULL)
-			return fail(error_r,
-			            "%s:%u: [%s] password and password-command "
-			            "are both set: keep one",
-			            config->path,
-			            cs->line[CONFIG_PASSWORD_COMMAND], name);
+			return config_fail(
+			    error_r,
+			    "%s:%u: [%s] password and password-command "
+			    "are both set: keep one",
+			    config->path, cs->line[CONFIG_PASSWORD_COMMAND],
+			    name);
 	}
 	return 0;
 }

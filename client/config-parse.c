@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* The file's syntax: reading it (read_file(), capped), splitting it into
+/* The file's syntax: reading it (config_read_file(), capped), splitting it into
  * lines and each line into a [section] or a KEY = VALUE by Config::Tiny's
- * rules (parse_text()), and the words of list-mailbox, quoted or not
- * (parse_list_mailbox()). */
+ * rules (config_parse_text()), and the words of list-mailbox, quoted or not
+ * (config_parse_list_mailbox()). */
 #include "config-private.h"
 
 #include "limits.h"
@@ -46,7 +46,7 @@ parse_line(struct config_parse *p, char *line, size_t len, unsigned lineno,
 	int key;
 
 	if (memchr(line, '\0', len) != NULL)
-		return fail(error_r, "%s:%u: NUL byte", p->path, lineno);
+		return config_fail(error_r, "%s:%u: NUL byte", p->path, lineno);
 	while (start < end && is_space(*start))
 		start++;
 	if (start == end || *start == '#' || *start == ';')
@@ -74,10 +74,11 @@ parse_line(struct config_parse *p, char *line, size_t len, unsigned lineno,
 			*section = 1 + SIDE_REMOTE;
 		else {
 			*section = SECTION_OTHER;
-			add_warning(p->config,
-			            "%s:%u: section [%.*s] is not read by "
-			            "imapsync (only [local] and [remote])",
-			            p->path, lineno, (int)nlen, name);
+			config_add_warning(
+			    p->config,
+			    "%s:%u: section [%.*s] is not read by "
+			    "imapsync (only [local] and [remote])",
+			    p->path, lineno, (int)nlen, name);
 			return 0;
 		}
 		if (p->section_line[*section] == 0)
@@ -90,25 +91,25 @@ parse_line(struct config_parse *p, char *line, size_t len, unsigned lineno,
 	if (eq != NULL)
 		trim(&start, &k_end);
 	if (eq == NULL || k_end == start)
-		return fail(error_r,
-		            "%s:%u: syntax error: expected KEY = VALUE "
-		            "or [SECTION]",
-		            p->path, lineno);
+		return config_fail(error_r,
+		                   "%s:%u: syntax error: expected KEY = VALUE "
+		                   "or [SECTION]",
+		                   p->path, lineno);
 	if (*section == SECTION_OTHER)
 		return 0;
-	key = find_key(start, k_end - start);
+	key = config_find_key(start, k_end - start);
 	if (key < 0) {
-		const char *close = suggest_key(start, k_end - start);
+		const char *close = config_suggest_key(start, k_end - start);
 
-		return fail(error_r, "%s:%u: unknown option \"%.*s\"%s%s%s",
-		            p->path, lineno, (int)(k_end - start), start,
-		            close != NULL ? " (did you mean \"" : "",
-		            close != NULL ? close : "",
-		            close != NULL ? "\"?)" : "");
+		return config_fail(
+		    error_r, "%s:%u: unknown option \"%.*s\"%s%s%s", p->path,
+		    lineno, (int)(k_end - start), start,
+		    close != NULL ? " (did you mean \"" : "",
+		    close != NULL ? close : "", close != NULL ? "\"?)" : "");
 	}
 	v_start = eq + 1;
 	trim(&v_start, &end);
-	wipe_free(p->raw[*section][key].value);
+	config_wipe_free(p->raw[*section][key].value);
 	p->raw[*section][key].value = xstrndup(v_start, end - v_start);
 	p->raw[*section][key].line = lineno;
 	return 0;
@@ -116,7 +117,8 @@ parse_line(struct config_parse *p, char *line, size_t len, unsigned lineno,
 
 /* Split as Config::Tiny does: on \r\r\n, \r\n, \r or \n. */
 int
-parse_text(struct config_parse *p, char *text, size_t len, const char **error_r)
+config_parse_text(struct config_parse *p, char *text, size_t len,
+                  const char **error_r)
 {
 	size_t pos = 0, eol, next;
 	unsigned lineno = 0;
@@ -226,7 +228,7 @@ is_list_char(unsigned char c)
 /* list-mailbox: words separated by blanks; a word is unquoted list-chars
  * or a double-quoted string with C escapes and \xHH. */
 int
-parse_list_mailbox(struct config *config, const char *v)
+config_parse_list_mailbox(struct config *config, const char *v)
 {
 	size_t pos = 0, start, len, vlen = strlen(v);
 	struct config_mailbox *mb;
@@ -262,8 +264,8 @@ parse_list_mailbox(struct config *config, const char *v)
 }
 
 int
-read_file(const char *path, char **text_r, size_t *len_r, struct stat *st_r,
-          const char **error_r)
+config_read_file(const char *path, char **text_r, size_t *len_r,
+                 struct stat *st_r, const char **error_r)
 {
 	struct stat st;
 	char *text;
@@ -273,16 +275,17 @@ read_file(const char *path, char **text_r, size_t *len_r, struct stat *st_r,
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(error_r, "%s: cannot open config file: %s", path,
-		            strerror(errno));
+		return config_fail(error_r, "%s: cannot open config file: %s",
+		                   path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return fail(error_r, "%s: not a regular file", path);
+		return config_fail(error_r, "%s: not a regular file", path);
 	}
 	if (st.st_size > CONFIG_MAX_FILE_SIZE) {
 		close(fd);
-		return fail(error_r, "%s: config file larger than %d bytes",
-		            path, CONFIG_MAX_FILE_SIZE);
+		return config_fail(error_r,
+		                   "%s: config file larger than %d bytes", path,
+		                   CONFIG_MAX_FILE_SIZE);
 	}
 	text = xmalloc(CONFIG_MAX_FILE_SIZE + 1);
 	while (len < CONFIG_MAX_FILE_SIZE) {
@@ -290,7 +293,8 @@ read_file(const char *path, char **text_r, size_t *len_r, struct stat *st_r,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			fail(error_r, "%s: read: %s", path, strerror(errno));
+			config_fail(error_r, "%s: read: %s", path,
+			            strerror(errno));
 			sodium_memzero(text, len);
 			free(text);
 			close(fd);

@@ -29,10 +29,10 @@ xdg_path(const char *var, const char *dflt, const char *rel, char **path_r,
 	else {
 		home = getenv("HOME");
 		if (home == NULL || home[0] != '/')
-			return fail(error_r,
-			            "neither $%s nor $HOME is set "
-			            "to an absolute directory",
-			            var);
+			return config_fail(error_r,
+			                   "neither $%s nor $HOME is set "
+			                   "to an absolute directory",
+			                   var);
 		*path_r = xasprintf("%s/%s/imapsync/%s", home, dflt, rel);
 	}
 	return 0;
@@ -44,7 +44,7 @@ config_resolve_path(const char *arg, char **path_r, const char **error_r)
 	if (arg == NULL)
 		arg = "config";
 	if (arg[0] == '\0')
-		return fail(error_r, "empty config file name");
+		return config_fail(error_r, "empty config file name");
 	return xdg_path("XDG_CONFIG_HOME", ".config", arg, path_r, error_r);
 }
 
@@ -76,16 +76,18 @@ config_database_check(const char *path, const char **error_r)
 
 	if (lstat(path, &st) == 0) {
 		if (S_ISLNK(st.st_mode))
-			return fail(error_r,
-			            "database %s is a symbolic link: imapsync "
-			            "does not follow it (set database = to the "
-			            "file it points to)",
-			            path);
+			return config_fail(
+			    error_r,
+			    "database %s is a symbolic link: imapsync "
+			    "does not follow it (set database = to the "
+			    "file it points to)",
+			    path);
 		if (!S_ISREG(st.st_mode))
-			return fail(error_r,
-			            "database %s is not a regular file", path);
+			return config_fail(
+			    error_r, "database %s is not a regular file", path);
 	} else if (errno != ENOENT) {
-		return fail(error_r, "database %s: %s", path, strerror(errno));
+		return config_fail(error_r, "database %s: %s", path,
+		                   strerror(errno));
 	}
 	if (slash == NULL)
 		return 0;
@@ -97,20 +99,22 @@ config_database_check(const char *path, const char **error_r)
 		return 0;
 	}
 	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		fail(error_r,
-		     "database directory %s belongs to uid %ld, not to you: "
-		     "its owner could replace the database (set database = "
-		     "to a file in a directory of yours)",
-		     dir, (long)st.st_uid);
+		config_fail(
+		    error_r,
+		    "database directory %s belongs to uid %ld, not to you: "
+		    "its owner could replace the database (set database = "
+		    "to a file in a directory of yours)",
+		    dir, (long)st.st_uid);
 		free(dir);
 		return -1;
 	}
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		fail(error_r,
-		     "database directory %s is writable by group or others, "
-		     "who could replace the database or plant files next to "
-		     "it (chmod go-w %s)",
-		     dir, dir);
+		config_fail(
+		    error_r,
+		    "database directory %s is writable by group or others, "
+		    "who could replace the database or plant files next to "
+		    "it (chmod go-w %s)",
+		    dir, dir);
 		free(dir);
 		return -1;
 	}

@@ -4,7 +4,7 @@
  * Which file owns what:
  *
  * - config.c: config_load() and config_free(), building struct config
- *   from the values read, the warnings, and fail(), the error text.
+ *   from the values read, the warnings, and config_fail(), the error text.
  * - config-keys.c: the keys (the keys[] table), the checks of their
  *   values, and config_check_supported().
  * - config-parse.c: reading the file and its Config::Tiny syntax into
@@ -12,7 +12,7 @@
  * - config-path.c: the config file's and the database's paths.
  *
  * Errors follow config.h: -1 and *error_r, "FILE:LINE: what is wrong",
- * in fail()'s static buffer. */
+ * in config_fail()'s static buffer. */
 #ifndef CLIENT_CONFIG_PRIVATE_H
 #define CLIENT_CONFIG_PRIVATE_H
 
@@ -41,25 +41,25 @@ struct config_parse {
 };
 
 /* config.c */
-int fail(const char **error_r, const char *fmt, ...)
+int config_fail(const char **error_r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Wipe s (a value that may be a secret) and free it; NULL is fine. */
-void wipe_free(char *s);
-void add_warning(struct config *config, const char *fmt, ...)
+void config_wipe_free(char *s);
+void config_add_warning(struct config *config, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* config-keys.c */
-int parse_percent(const char *v, unsigned *percent_r);
-int find_key(const char *name, size_t len);
-const char *suggest_key(const char *name, size_t len);
-int check_values(struct config_parse *p, const char **error_r);
-void warn_ignored(struct config_parse *p);
+int config_parse_percent(const char *v, unsigned *percent_r);
+int config_find_key(const char *name, size_t len);
+const char *config_suggest_key(const char *name, size_t len);
+int config_check_values(struct config_parse *p, const char **error_r);
+void config_warn_ignored(struct config_parse *p);
 
 /* config-parse.c */
-int parse_text(struct config_parse *p, char *text, size_t len,
-               const char **error_r);
-int parse_list_mailbox(struct config *config, const char *v);
-int read_file(const char *path, char **text_r, size_t *len_r, struct stat *st_r,
-              const char **error_r);
+int config_parse_text(struct config_parse *p, char *text, size_t len,
+                      const char **error_r);
+int config_parse_list_mailbox(struct config *config, const char *v);
+int config_read_file(const char *path, char **text_r, size_t *len_r,
+                     struct stat *st_r, const char **error_r);
 
 #endif

@@ -23,7 +23,7 @@
 static char config_error[1024];
 
 int
-fail(const char **error_r, const char *fmt, ...)
+config_fail(const char **error_r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -35,7 +35,7 @@ fail(const char **error_r, const char *fmt, ...)
 }
 
 void
-wipe_free(char *s)
+config_wipe_free(char *s)
 {
 	if (s != NULL) {
 		sodium_memzero(s, strlen(s));
@@ -44,7 +44,7 @@ wipe_free(char *s)
 }
 
 void
-add_warning(struct config *config, const char *fmt, ...)
+config_add_warning(struct config *config, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -86,11 +86,12 @@ build_default(struct config_parse *p, const char **error_r)
 	                         ? take(&raw[CONFIG_LOG_PREFIX])
 	                         : xstrdup(CONFIG_DEFAULT_LOG_PREFIX);
 	if (raw[CONFIG_LIST_MAILBOX].value != NULL &&
-	    parse_list_mailbox(config, raw[CONFIG_LIST_MAILBOX].value) < 0)
-		return fail(error_r,
-		            "%s:%u: invalid value for list-mailbox: %s",
-		            p->path, raw[CONFIG_LIST_MAILBOX].line,
-		            raw[CONFIG_LIST_MAILBOX].value);
+	    config_parse_list_mailbox(config, raw[CONFIG_LIST_MAILBOX].value) <
+	        0)
+		return config_fail(error_r,
+		                   "%s:%u: invalid value for list-mailbox: %s",
+		                   p->path, raw[CONFIG_LIST_MAILBOX].line,
+		                   raw[CONFIG_LIST_MAILBOX].value);
 	s = raw[CONFIG_LIST_SELECT_OPTS].value;
 	if (s != NULL && s[0] != '\0') {
 		config->list_select_opts = xstrdup(s);
@@ -117,8 +118,8 @@ build_default(struct config_parse *p, const char **error_r)
 	                       yes(raw[CONFIG_SAFETY_MERGE].value);
 	config->safety_expunge = CONFIG_DEFAULT_SAFETY_EXPUNGE;
 	if (raw[CONFIG_SAFETY_EXPUNGE].value != NULL)
-		(void)parse_percent(raw[CONFIG_SAFETY_EXPUNGE].value,
-		                    &config->safety_expunge);
+		(void)config_parse_percent(raw[CONFIG_SAFETY_EXPUNGE].value,
+		                           &config->safety_expunge);
 	config->ignore_mailbox = take(&raw[CONFIG_IGNORE_MAILBOX]);
 	if (config->ignore_mailbox != NULL) {
 		config->ignore_re = pcre2_compile(
@@ -126,11 +127,12 @@ build_default(struct config_parse *p, const char **error_r)
 		    0, &errcode, &erroffset, NULL);
 		if (config->ignore_re == NULL) {
 			pcre2_get_error_message(errcode, msg, sizeof(msg));
-			return fail(error_r,
-			            "%s:%u: ignore-mailbox: bad regular "
-			            "expression at offset %zu: %s",
-			            p->path, raw[CONFIG_IGNORE_MAILBOX].line,
-			            (size_t)erroffset, (const char *)msg);
+			return config_fail(
+			    error_r,
+			    "%s:%u: ignore-mailbox: bad regular "
+			    "expression at offset %zu: %s",
+			    p->path, raw[CONFIG_IGNORE_MAILBOX].line,
+			    (size_t)erroffset, (const char *)msg);
 		}
 	}
 	return 0;
@@ -224,22 +226,24 @@ warn_file_trust(struct config *config, const char *path, const struct stat *st,
                 bool has_password)
 {
 	if (st->st_uid != 0 && st->st_uid != geteuid())
-		add_warning(config,
-		            "%s belongs to uid %ld, not to you: its owner "
-		            "chooses the commands imapsync runs as you "
-		            "(chown it, or use a copy of your own)",
-		            path, (long)st->st_uid);
+		config_add_warning(
+		    config,
+		    "%s belongs to uid %ld, not to you: its owner "
+		    "chooses the commands imapsync runs as you "
+		    "(chown it, or use a copy of your own)",
+		    path, (long)st->st_uid);
 	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
-		add_warning(config,
-		            "%s is writable by group or others (mode %04o), "
-		            "who choose the commands imapsync runs as you "
-		            "(chmod go-w %s)",
-		            path, (unsigned)(st->st_mode & 07777), path);
+		config_add_warning(
+		    config,
+		    "%s is writable by group or others (mode %04o), "
+		    "who choose the commands imapsync runs as you "
+		    "(chmod go-w %s)",
+		    path, (unsigned)(st->st_mode & 07777), path);
 	if (has_password && (st->st_mode & 077) != 0)
-		add_warning(config,
-		            "%s: holds a password but its mode is %04o: "
-		            "others may read it (chmod 600 %s)",
-		            path, (unsigned)(st->st_mode & 07777), path);
+		config_add_warning(config,
+		                   "%s: holds a password but its mode is %04o: "
+		                   "others may read it (chmod 600 %s)",
+		                   path, (unsigned)(st->st_mode & 07777), path);
 }
 
 int
@@ -254,26 +258,26 @@ config_load(const char *path, struct config **config_r, const char **error_r)
 	int ret;
 
 	*config_r = NULL;
-	if (read_file(path, &text, &len, &st, error_r) < 0)
+	if (config_read_file(path, &text, &len, &st, error_r) < 0)
 		return -1;
 	memset(&p, 0, sizeof(p));
 	p.path = path;
 	p.config = config = xcalloc(1, sizeof(*config));
 	config->path = xstrdup(path);
 
-	ret = parse_text(&p, text, len, error_r);
+	ret = config_parse_text(&p, text, len, error_r);
 	sodium_memzero(text, len);
 	free(text);
 	if (ret == 0 && p.section_line[1 + SIDE_LOCAL] == 0)
-		ret = fail(error_r, "%s: no [local] section", path);
+		ret = config_fail(error_r, "%s: no [local] section", path);
 	if (ret == 0 && p.section_line[1 + SIDE_REMOTE] == 0)
-		ret = fail(error_r, "%s: no [remote] section", path);
+		ret = config_fail(error_r, "%s: no [remote] section", path);
 	if (ret == 0)
-		ret = check_values(&p, error_r);
+		ret = config_check_values(&p, error_r);
 	if (ret == 0)
 		ret = build_default(&p, error_r);
 	if (ret == 0) {
-		warn_ignored(&p);
+		config_warn_ignored(&p);
 		build_side(&p, SIDE_LOCAL);
 		build_side(&p, SIDE_REMOTE);
 	}
@@ -282,7 +286,7 @@ config_load(const char *path, struct config **config_r, const char **error_r)
 		    proxy_has_password(p.raw[s][CONFIG_PROXY].value))
 			has_password = true;
 		for (int k = 0; k < CONFIG_KEY_COUNT; k++)
-			wipe_free(p.raw[s][k].value);
+			config_wipe_free(p.raw[s][k].value);
 	}
 	if (ret < 0) {
 		config_free(&config);
@@ -317,8 +321,8 @@ side_free(struct config_side *cs)
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
-	wipe_free(cs->password);
-	wipe_free(cs->proxy);
+	config_wipe_free(cs->password);
+	config_wipe_free(cs->proxy);
 }
 
 void
@@ -327,10 +331,10 @@ config_forget_secrets(struct config *config)
 	for (int s = 0; s < SIDE_COUNT; s++) {
 		struct config_side *cs = &config->side[s];
 
-		wipe_free(cs->password);
+		config_wipe_free(cs->password);
 		cs->password = NULL;
 		/* socks5://user:password@... */
-		wipe_free(cs->proxy);
+		config_wipe_free(cs->proxy);
 		cs->proxy = NULL;
 	}
 }

@@ -26,26 +26,27 @@ copy_file(const char *from, const char *to, const char **error_r)
 	if (in < 0 && errno == ENOENT)
 		return 0;
 	if (in < 0)
-		return set_error(NULL, error_r, "cannot read %s: %s", from,
-		                 strerror(errno));
+		return state_set_error(NULL, error_r, "cannot read %s: %s",
+		                       from, strerror(errno));
 	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (out < 0) {
 		close(in);
-		return set_error(NULL, error_r, "cannot create %s: %s", to,
-		                 strerror(errno));
+		return state_set_error(NULL, error_r, "cannot create %s: %s",
+		                       to, strerror(errno));
 	}
 	while (ret == 1 && (n = read(in, buf, sizeof(buf))) > 0) {
 		if (write(out, buf, (size_t)n) != n)
-			ret = set_error(NULL, error_r, "cannot write %s: %s",
-			                to, strerror(errno));
+			ret = state_set_error(NULL, error_r,
+			                      "cannot write %s: %s", to,
+			                      strerror(errno));
 	}
 	if (ret == 1 && n < 0)
-		ret = set_error(NULL, error_r, "cannot read %s: %s", from,
-		                strerror(errno));
+		ret = state_set_error(NULL, error_r, "cannot read %s: %s", from,
+		                      strerror(errno));
 	close(in);
 	if (close(out) < 0 && ret == 1)
-		ret = set_error(NULL, error_r, "cannot write %s: %s", to,
-		                strerror(errno));
+		ret = state_set_error(NULL, error_r, "cannot write %s: %s", to,
+		                      strerror(errno));
 	return ret;
 }
 
@@ -68,9 +69,9 @@ read_copy(const char *path, sqlite3 *db, const char **error_r)
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/imapsync-dry.XXXXXX", tmp) >=
 	        sizeof(dir) ||
 	    mkdtemp(dir) == NULL)
-		return set_error(NULL, error_r,
-		                 "cannot make a directory in %s: %s", tmp,
-		                 strerror(errno));
+		return state_set_error(NULL, error_r,
+		                       "cannot make a directory in %s: %s", tmp,
+		                       strerror(errno));
 	for (i = 0; i < 2 && ret == 0; i++) {
 		snprintf(from, sizeof(from), "%s%s", path, ext[i]);
 		snprintf(to, sizeof(to), "%s/db%s", dir, ext[i]);
@@ -80,7 +81,7 @@ read_copy(const char *path, sqlite3 *db, const char **error_r)
 	snprintf(to, sizeof(to), "%s/db", dir);
 	if (ret == 0 &&
 	    sqlite3_open_v2(to, &src, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
-		ret = set_error(
+		ret = state_set_error(
 		    NULL, error_r, "cannot open database %s: %s", path,
 		    src != NULL ? sqlite3_errmsg(src) : "out of memory");
 	if (ret == 0) {
@@ -90,9 +91,9 @@ read_copy(const char *path, sqlite3 *db, const char **error_r)
 		if (bk != NULL)
 			sqlite3_backup_finish(bk);
 		if (rc != SQLITE_DONE)
-			ret = set_error(NULL, error_r,
-			                "cannot read database %s: %s", path,
-			                sqlite3_errstr(rc));
+			ret = state_set_error(NULL, error_r,
+			                      "cannot read database %s: %s",
+			                      path, sqlite3_errstr(rc));
 	}
 	sqlite3_close(src);
 	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
@@ -116,33 +117,34 @@ state_open_dry(const char *path, struct state **state_r, const char **error_r)
 
 	*state_r = NULL;
 	if (path[0] == '\0')
-		return set_error(NULL, error_r, "empty database path");
+		return state_set_error(NULL, error_r, "empty database path");
 	st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(path);
 	st->lock_fd = -1;
 	if (sqlite3_open_v2(":memory:", &st->db, SQLITE_OPEN_READWRITE, NULL) !=
 	    SQLITE_OK)
-		ret = set_error(NULL, error_r,
-		                "cannot open a database in "
-		                "memory: out of memory");
+		ret = state_set_error(NULL, error_r,
+		                      "cannot open a database in "
+		                      "memory: out of memory");
 	if (ret == 0 && lstat(path, &sb) == 0) {
-		ret = take_lock(path, &st->lock_fd, &st->lock_path,
-		                &st->lock_kept, error_r);
+		ret = state_take_lock(path, &st->lock_fd, &st->lock_path,
+		                      &st->lock_kept, error_r);
 		if (ret == 0)
 			ret = read_copy(path, st->db, error_r);
 	} else if (ret == 0 && errno != ENOENT) {
-		ret = set_error(NULL, error_r, "cannot read database %s: %s",
-		                path, strerror(errno));
+		ret = state_set_error(NULL, error_r,
+		                      "cannot read database %s: %s", path,
+		                      strerror(errno));
 	}
-	if (ret == 0 && exec(st, "PRAGMA foreign_keys = ON", error_r) < 0)
+	if (ret == 0 && state_exec(st, "PRAGMA foreign_keys = ON", error_r) < 0)
 		ret = -1;
 	if (ret == 0) {
-		if (exec(st, "BEGIN", error_r) < 0 ||
-		    pragma_int(st, "PRAGMA user_version", &version, error_r) <
-		        0 ||
+		if (state_exec(st, "BEGIN", error_r) < 0 ||
+		    state_pragma_int(st, "PRAGMA user_version", &version,
+		                     error_r) < 0 ||
 		    (version != STATE_SCHEMA_VERSION &&
-		     migrate(st, version, error_r) < 0) ||
-		    exec(st, "COMMIT", error_r) < 0)
+		     state_migrate(st, version, error_r) < 0) ||
+		    state_exec(st, "COMMIT", error_r) < 0)
 			ret = -1;
 		st->found_version = version;
 	}

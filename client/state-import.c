@@ -27,46 +27,49 @@ state_import_interimap(struct state *st, const char *from, uint64_t *pairs_r,
 	int version = -1, rows = -1, ret = -1;
 
 	if (access(from, R_OK) < 0)
-		return set_error(st, error_r, "cannot read %s: %s", from,
-		                 strerror(errno));
+		return state_set_error(st, error_r, "cannot read %s: %s", from,
+		                       strerror(errno));
 	if (sqlite3_prepare_v2(st->db, "ATTACH DATABASE ? AS src", -1, &s,
 	                       NULL) != SQLITE_OK)
-		return db_error(st, error_r, "ATTACH");
+		return state_db_error(st, error_r, "ATTACH");
 	sqlite3_bind_text(s, 1, from, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		sqlite3_finalize(s);
-		return db_error(st, error_r, "ATTACH");
+		return state_db_error(st, error_r, "ATTACH");
 	}
 	sqlite3_finalize(s);
-	if (pragma_int(st, "PRAGMA src.user_version", &version, error_r) < 0)
+	if (state_pragma_int(st, "PRAGMA src.user_version", &version, error_r) <
+	    0)
 		goto detach;
 	if (version != 1) {
-		set_error(st, error_r,
-		          "%s is not an interimap database (schema version "
-		          "%d, not 1)",
-		          from, version);
+		state_set_error(
+		    st, error_r,
+		    "%s is not an interimap database (schema version "
+		    "%d, not 1)",
+		    from, version);
 		goto detach;
 	}
-	if (pragma_int(st, "SELECT count(*) FROM main.mailboxes", &rows,
-	               error_r) < 0)
+	if (state_pragma_int(st, "SELECT count(*) FROM main.mailboxes", &rows,
+	                     error_r) < 0)
 		goto detach;
 	if (rows != 0) {
-		set_error(st, error_r,
-		          "database %s already holds %d %s: import "
-		          "into a new database (the `database` key names it)",
-		          st->path, rows, rows == 1 ? "mailbox" : "mailboxes");
+		state_set_error(
+		    st, error_r,
+		    "database %s already holds %d %s: import "
+		    "into a new database (the `database` key names it)",
+		    st->path, rows, rows == 1 ? "mailbox" : "mailboxes");
 		goto detach;
 	}
-	if (exec(st, "BEGIN", error_r) < 0)
+	if (state_exec(st, "BEGIN", error_r) < 0)
 		goto detach;
-	if (exec_list(st, copy, error_r) < 0) {
+	if (state_exec_list(st, copy, error_r) < 0) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		goto detach;
 	}
-	if (exec(st, "COMMIT", error_r) < 0)
+	if (state_exec(st, "COMMIT", error_r) < 0)
 		goto detach;
-	if (pragma_int(st, "SELECT count(*) FROM main.mapping", &rows,
-	               error_r) < 0)
+	if (state_pragma_int(st, "SELECT count(*) FROM main.mapping", &rows,
+	                     error_r) < 0)
 		goto detach;
 	*pairs_r = (uint64_t)rows;
 	ret = 0;

@@ -12,7 +12,7 @@ int
 state_pending_add(struct state *st, int64_t idx, enum side from, uint32_t uid,
                   const void *fingerprint, size_t fp_len, const char **error_r)
 {
-	sqlite3_stmt *s = stmt(st, STMT_PENDING_ADD, error_r);
+	sqlite3_stmt *s = state_stmt(st, STMT_PENDING_ADD, error_r);
 
 	if (s == NULL)
 		return -1;
@@ -23,7 +23,7 @@ state_pending_add(struct state *st, int64_t idx, enum side from, uint32_t uid,
 	sqlite3_bind_blob(s, 4, fp_len > 0 ? fingerprint : "", fp_len,
 	                  SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, (int64_t)time(NULL));
-	return run(st, s, "add pending copy", error_r) < 0 ? -1 : 0;
+	return state_run(st, s, "add pending copy", error_r) < 0 ? -1 : 0;
 }
 
 int
@@ -36,7 +36,7 @@ state_pending_add_base(struct state *st, int64_t idx, enum side from,
 
 	if (base != NULL && flagset_id(st, base, &id, error_r) < 0)
 		return -1;
-	if ((s = stmt(st, STMT_PENDING_ADD_BASE, error_r)) == NULL)
+	if ((s = state_stmt(st, STMT_PENDING_ADD_BASE, error_r)) == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, idx);
 	sqlite3_bind_text(s, 2, side_name(from), -1, SQLITE_STATIC);
@@ -44,15 +44,15 @@ state_pending_add_base(struct state *st, int64_t idx, enum side from,
 	sqlite3_bind_blob(s, 4, fp_len > 0 ? fingerprint : "", fp_len,
 	                  SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, (int64_t)time(NULL));
-	bind_or_null(s, 6, base != NULL, id);
-	return run(st, s, "add pending copy", error_r) < 0 ? -1 : 0;
+	state_bind_or_null(s, 6, base != NULL, id);
+	return state_run(st, s, "add pending copy", error_r) < 0 ? -1 : 0;
 }
 
 int
 state_pending_get_base(struct state *st, int64_t idx, enum side from,
                        uint32_t uid, char **base_r, const char **error_r)
 {
-	sqlite3_stmt *s = stmt(st, STMT_PENDING_BASE_GET, error_r);
+	sqlite3_stmt *s = state_stmt(st, STMT_PENDING_BASE_GET, error_r);
 
 	*base_r = NULL;
 	if (s == NULL)
@@ -60,30 +60,30 @@ state_pending_get_base(struct state *st, int64_t idx, enum side from,
 	sqlite3_bind_int64(s, 1, idx);
 	sqlite3_bind_text(s, 2, side_name(from), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, uid);
-	return step_text(st, s, base_r, "look up intent base", error_r);
+	return state_step_text(st, s, base_r, "look up intent base", error_r);
 }
 
 int
 state_pending_remove(struct state *st, int64_t idx, enum side from,
                      uint32_t uid, const char **error_r)
 {
-	sqlite3_stmt *s = stmt(st, STMT_PENDING_REMOVE, error_r);
+	sqlite3_stmt *s = state_stmt(st, STMT_PENDING_REMOVE, error_r);
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, idx);
 	sqlite3_bind_text(s, 2, side_name(from), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, uid);
-	return run(st, s, "remove pending copy", error_r);
+	return state_run(st, s, "remove pending copy", error_r);
 }
 
 int
 state_pending_foreach(struct state *st, int64_t idx, state_pending_fn *fn,
                       void *context, const char **error_r)
 {
-	sqlite3_stmt *s =
-	    stmt(st, idx != 0 ? STMT_PENDING_LIST_ONE : STMT_PENDING_LIST_ALL,
-	         error_r);
+	sqlite3_stmt *s = state_stmt(
+	    st, idx != 0 ? STMT_PENDING_LIST_ONE : STMT_PENDING_LIST_ALL,
+	    error_r);
 	struct state_pending p;
 	int rc, ret = 0;
 
@@ -105,9 +105,9 @@ state_pending_foreach(struct state *st, int64_t idx, state_pending_fn *fn,
 		if ((ret = fn(context, &p)) != 0)
 			break;
 	}
-	done(s);
+	state_done(s);
 	if (ret == 0 && rc != SQLITE_DONE)
-		return db_error(st, error_r, "list pending copies");
+		return state_db_error(st, error_r, "list pending copies");
 	return ret;
 }
 
@@ -115,14 +115,14 @@ static int
 expunging_set(struct state *st, enum stmt id, int64_t idx, enum side side,
               uint32_t uid, const char **error_r)
 {
-	sqlite3_stmt *s = stmt(st, id, error_r);
+	sqlite3_stmt *s = state_stmt(st, id, error_r);
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, idx);
 	sqlite3_bind_text(s, 2, side_name(side), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, uid);
-	return run(st, s, "expunging", error_r) < 0 ? -1 : 0;
+	return state_run(st, s, "expunging", error_r) < 0 ? -1 : 0;
 }
 
 int
@@ -143,16 +143,16 @@ state_expunging_remove(struct state *st, int64_t idx, enum side side,
 int
 state_expunging_any(struct state *st, bool *any_r, const char **error_r)
 {
-	sqlite3_stmt *s = stmt(st, STMT_EXPUNGING_ANY, error_r);
+	sqlite3_stmt *s = state_stmt(st, STMT_EXPUNGING_ANY, error_r);
 	int rc;
 
 	if (s == NULL)
 		return -1;
 	rc = sqlite3_step(s);
 	*any_r = rc == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
-	done(s);
+	state_done(s);
 	if (rc != SQLITE_ROW)
-		return db_error(st, error_r, "expunging");
+		return state_db_error(st, error_r, "expunging");
 	return 0;
 }
 
@@ -160,7 +160,7 @@ int
 state_expunging_foreach(struct state *st, int64_t idx, enum side side,
                         state_uid_fn *fn, void *context, const char **error_r)
 {
-	sqlite3_stmt *s = stmt(st, STMT_EXPUNGING_LIST, error_r);
+	sqlite3_stmt *s = state_stmt(st, STMT_EXPUNGING_LIST, error_r);
 	int rc, ret = 0;
 
 	if (s == NULL)
@@ -172,8 +172,8 @@ state_expunging_foreach(struct state *st, int64_t idx, enum side side,
 		if (ret != 0)
 			break;
 	}
-	done(s);
+	state_done(s);
 	if (ret == 0 && rc != SQLITE_DONE)
-		return db_error(st, error_r, "list expunging");
+		return state_db_error(st, error_r, "list expunging");
 	return ret;
 }

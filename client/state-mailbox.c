@@ -31,7 +31,7 @@ int
 state_mailbox_find(struct state *st, const void *name, size_t len,
                    int64_t *idx_r, bool *subscribed_r, const char **error_r)
 {
-	sqlite3_stmt *s = stmt(st, STMT_MAILBOX_FIND, error_r);
+	sqlite3_stmt *s = state_stmt(st, STMT_MAILBOX_FIND, error_r);
 	int rc;
 
 	if (s == NULL)
@@ -43,9 +43,9 @@ state_mailbox_find(struct state *st, const void *name, size_t len,
 		if (subscribed_r != NULL)
 			*subscribed_r = sqlite3_column_int(s, 1) != 0;
 	}
-	done(s);
+	state_done(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(st, error_r, "find mailbox");
+		return state_db_error(st, error_r, "find mailbox");
 	return rc == SQLITE_ROW ? 1 : 0;
 }
 
@@ -56,12 +56,12 @@ state_mailbox_create(struct state *st, const void *name, size_t len,
 	sqlite3_stmt *s;
 
 	if (len == 0)
-		return set_error(st, error_r, "empty mailbox name");
-	if ((s = stmt(st, STMT_MAILBOX_CREATE, error_r)) == NULL)
+		return state_set_error(st, error_r, "empty mailbox name");
+	if ((s = state_stmt(st, STMT_MAILBOX_CREATE, error_r)) == NULL)
 		return -1;
 	sqlite3_bind_blob(s, 1, name, len, SQLITE_STATIC);
 	sqlite3_bind_int(s, 2, subscribed ? 1 : 0);
-	if (run(st, s, "create mailbox", error_r) < 0)
+	if (state_run(st, s, "create mailbox", error_r) < 0)
 		return -1;
 	*idx_r = sqlite3_last_insert_rowid(st->db);
 	return 0;
@@ -71,13 +71,13 @@ int
 state_mailbox_set_subscribed(struct state *st, int64_t idx, bool subscribed,
                              const char **error_r)
 {
-	sqlite3_stmt *s = stmt(st, STMT_MAILBOX_SUBSCRIBE, error_r);
+	sqlite3_stmt *s = state_stmt(st, STMT_MAILBOX_SUBSCRIBE, error_r);
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, idx);
 	sqlite3_bind_int(s, 2, subscribed ? 1 : 0);
-	return run(st, s, "subscribe mailbox", error_r) < 0 ? -1 : 0;
+	return state_run(st, s, "subscribe mailbox", error_r) < 0 ? -1 : 0;
 }
 
 /* A savepoint makes a multi-statement change all-or-nothing whether or
@@ -90,7 +90,7 @@ savepoint_end(struct state *st, int ret, const char **error_r)
 		             NULL);
 		return -1;
 	}
-	return exec(st, "RELEASE s", error_r);
+	return state_exec(st, "RELEASE s", error_r);
 }
 
 int
@@ -104,16 +104,16 @@ state_mailbox_delete(struct state *st, int64_t idx, const char **error_r)
 	sqlite3_stmt *s;
 	int ret = 0;
 
-	if (exec(st, "SAVEPOINT s", error_r) < 0)
+	if (state_exec(st, "SAVEPOINT s", error_r) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && ret >= 0;
 	     i++) {
-		if ((s = stmt(st, order[i], error_r)) == NULL) {
+		if ((s = state_stmt(st, order[i], error_r)) == NULL) {
 			ret = -1;
 			break;
 		}
 		sqlite3_bind_int64(s, 1, idx);
-		ret = run(st, s, "delete mailbox", error_r);
+		ret = state_run(st, s, "delete mailbox", error_r);
 	}
 	return savepoint_end(st, ret, error_r);
 }
@@ -129,7 +129,7 @@ rename_rows(struct state *st, struct rename_row *rows, size_t count,
             size_t from_len, const void *to, size_t to_len,
             const char **error_r)
 {
-	sqlite3_stmt *s = stmt(st, STMT_RENAME_SET, error_r);
+	sqlite3_stmt *s = state_stmt(st, STMT_RENAME_SET, error_r);
 	char pbuf[256];
 
 	if (s == NULL)
@@ -145,15 +145,15 @@ rename_rows(struct state *st, struct rename_row *rows, size_t count,
 		sqlite3_bind_int64(s, 1, rows[i].idx);
 		sqlite3_bind_blob(s, 2, name, len, SQLITE_STATIC);
 		rc = sqlite3_step(s);
-		done(s);
+		state_done(s);
 		if (rc == SQLITE_CONSTRAINT)
-			set_error(st, error_r,
-			          "database %s: cannot rename: mailbox %s "
-			          "exists",
-			          st->path,
-			          pretty(pbuf, sizeof(pbuf), name, len));
+			state_set_error(
+			    st, error_r,
+			    "database %s: cannot rename: mailbox %s "
+			    "exists",
+			    st->path, pretty(pbuf, sizeof(pbuf), name, len));
 		else if (rc != SQLITE_DONE)
-			db_error(st, error_r, "rename mailbox");
+			state_db_error(st, error_r, "rename mailbox");
 		free(name);
 		if (rc != SQLITE_DONE)
 			return -1;
@@ -175,22 +175,22 @@ state_mailbox_rename(struct state *st, const void *from, size_t from_len,
 	int64_t idx;
 
 	if (from_len == 0 || to_len == 0)
-		return set_error(st, error_r, "empty mailbox name");
+		return state_set_error(st, error_r, "empty mailbox name");
 	if (to_len > from_len && memcmp(to, from, from_len) == 0 &&
 	    ((const char *)to)[from_len] == '\0')
-		return set_error(st, error_r,
-		                 "cannot move mailbox %s under itself",
-		                 pretty(pbuf, sizeof(pbuf), from, from_len));
+		return state_set_error(
+		    st, error_r, "cannot move mailbox %s under itself",
+		    pretty(pbuf, sizeof(pbuf), from, from_len));
 	rc = state_mailbox_find(st, to, to_len, &idx, NULL, error_r);
 	if (rc != 0)
-		return rc < 0
-		           ? -1
-		           : set_error(st, error_r,
-		                       "database %s: cannot rename: mailbox "
-		                       "%s exists",
-		                       st->path,
-		                       pretty(pbuf, sizeof(pbuf), to, to_len));
-	if ((s = stmt(st, STMT_RENAME_LIST, error_r)) == NULL)
+		return rc < 0 ? -1
+		              : state_set_error(
+		                    st, error_r,
+		                    "database %s: cannot rename: mailbox "
+		                    "%s exists",
+		                    st->path,
+		                    pretty(pbuf, sizeof(pbuf), to, to_len));
+	if ((s = state_stmt(st, STMT_RENAME_LIST, error_r)) == NULL)
 		return -1;
 	lo = xmalloc(from_len + 1);
 	hi = xmalloc(from_len + 1);
@@ -213,13 +213,13 @@ state_mailbox_rename(struct state *st, const void *from, size_t from_len,
 			       len);
 		count++;
 	}
-	done(s);
+	state_done(s);
 	free(lo);
 	free(hi);
 	if (rc != SQLITE_DONE)
-		ret = db_error(st, error_r, "rename mailbox");
+		ret = state_db_error(st, error_r, "rename mailbox");
 	if (ret == 0 && count > 0) {
-		if (exec(st, "SAVEPOINT s", error_r) < 0)
+		if (state_exec(st, "SAVEPOINT s", error_r) < 0)
 			ret = -1;
 		else
 			ret =
@@ -255,7 +255,7 @@ int
 state_mailbox_foreach(struct state *st, state_mailbox_fn *fn, void *context,
                       const char **error_r)
 {
-	sqlite3_stmt *s = stmt(st, STMT_MAILBOX_LIST, error_r);
+	sqlite3_stmt *s = state_stmt(st, STMT_MAILBOX_LIST, error_r);
 	struct state_mailbox mb;
 	int rc, ret = 0;
 
@@ -271,21 +271,22 @@ state_mailbox_foreach(struct state *st, state_mailbox_fn *fn, void *context,
 			if (sqlite3_column_type(s, 3 + 3 * side) == SQLITE_NULL)
 				continue;
 			if (!read_status(s, 3 + 3 * side, &mb.status[side])) {
-				done(s);
-				return set_error(st, error_r,
-				                 "database %s: bad %s row for "
-				                 "mailbox %lld",
-				                 st->path, side_name(side),
-				                 (long long)mb.idx);
+				state_done(s);
+				return state_set_error(
+				    st, error_r,
+				    "database %s: bad %s row for "
+				    "mailbox %lld",
+				    st->path, side_name(side),
+				    (long long)mb.idx);
 			}
 			mb.have[side] = true;
 		}
 		if ((ret = fn(context, &mb)) != 0)
 			break;
 	}
-	done(s);
+	state_done(s);
 	if (ret == 0 && rc != SQLITE_DONE)
-		return db_error(st, error_r, "list mailboxes");
+		return state_db_error(st, error_r, "list mailboxes");
 	return ret;
 }
 
@@ -293,7 +294,7 @@ int
 state_status_get(struct state *st, int64_t idx, enum side side,
                  struct state_side_status *status_r, const char **error_r)
 {
-	sqlite3_stmt *s = stmt(st, STMT_STATUS_GET_LOCAL + side, error_r);
+	sqlite3_stmt *s = state_stmt(st, STMT_STATUS_GET_LOCAL + side, error_r);
 	int rc;
 	bool ok = true;
 
@@ -303,13 +304,13 @@ state_status_get(struct state *st, int64_t idx, enum side side,
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		ok = read_status(s, 0, status_r);
-	done(s);
+	state_done(s);
 	if (!ok)
-		return set_error(st, error_r,
-		                 "database %s: bad %s row for mailbox %lld",
-		                 st->path, side_name(side), (long long)idx);
+		return state_set_error(
+		    st, error_r, "database %s: bad %s row for mailbox %lld",
+		    st->path, side_name(side), (long long)idx);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(st, error_r, "get status");
+		return state_db_error(st, error_r, "get status");
 	return rc == SQLITE_ROW ? 1 : 0;
 }
 
@@ -320,37 +321,37 @@ state_status_set(struct state *st, int64_t idx, enum side side,
 	sqlite3_stmt *s;
 
 	if (status->highestmodseq > INT64_MAX)
-		return set_error(st, error_r,
-		                 "HIGHESTMODSEQ %llu is out of range",
-		                 (unsigned long long)status->highestmodseq);
-	if ((s = stmt(st, STMT_STATUS_SET_LOCAL + side, error_r)) == NULL)
+		return state_set_error(
+		    st, error_r, "HIGHESTMODSEQ %llu is out of range",
+		    (unsigned long long)status->highestmodseq);
+	if ((s = state_stmt(st, STMT_STATUS_SET_LOCAL + side, error_r)) == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, idx);
 	sqlite3_bind_int64(s, 2, status->uidvalidity);
 	sqlite3_bind_int64(s, 3, status->uidnext);
 	sqlite3_bind_int64(s, 4, (int64_t)status->highestmodseq);
-	return run(st, s, "set status", error_r) < 0 ? -1 : 0;
+	return state_run(st, s, "set status", error_r) < 0 ? -1 : 0;
 }
 
 int
 state_mailbox_id_set(struct state *st, int64_t idx, enum side side,
                      const char *id, const char **error_r)
 {
-	sqlite3_stmt *s = stmt(st, STMT_ID_SET, error_r);
+	sqlite3_stmt *s = state_stmt(st, STMT_ID_SET, error_r);
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, idx);
 	sqlite3_bind_text(s, 2, side_name(side), -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, id, -1, SQLITE_TRANSIENT);
-	return run(st, s, "set mailbox id", error_r) < 0 ? -1 : 0;
+	return state_run(st, s, "set mailbox id", error_r) < 0 ? -1 : 0;
 }
 
 int
 state_mailbox_id_find(struct state *st, enum side side, const char *id,
                       int64_t *idx_r, const char **error_r)
 {
-	sqlite3_stmt *s = stmt(st, STMT_ID_FIND, error_r);
+	sqlite3_stmt *s = state_stmt(st, STMT_ID_FIND, error_r);
 	int rc;
 
 	if (s == NULL)
@@ -360,11 +361,11 @@ state_mailbox_id_find(struct state *st, enum side side, const char *id,
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		*idx_r = sqlite3_column_int64(s, 0);
-	done(s);
+	state_done(s);
 	if (rc == SQLITE_ROW)
 		return 1;
 	if (rc != SQLITE_DONE)
-		return db_error(st, error_r, "find mailbox id");
+		return state_db_error(st, error_r, "find mailbox id");
 	return 0;
 }
 
@@ -372,7 +373,7 @@ int
 state_mailbox_id_get(struct state *st, int64_t idx, enum side side, char *id,
                      size_t size, const char **error_r)
 {
-	sqlite3_stmt *s = stmt(st, STMT_ID_GET, error_r);
+	sqlite3_stmt *s = state_stmt(st, STMT_ID_GET, error_r);
 	int rc;
 
 	if (s == NULL)
@@ -383,11 +384,11 @@ state_mailbox_id_get(struct state *st, int64_t idx, enum side side, char *id,
 	if (rc == SQLITE_ROW)
 		snprintf(id, size, "%s",
 		         (const char *)sqlite3_column_text(s, 0));
-	done(s);
+	state_done(s);
 	if (rc == SQLITE_ROW)
 		return 1;
 	if (rc != SQLITE_DONE)
-		return db_error(st, error_r, "get mailbox id");
+		return state_db_error(st, error_r, "get mailbox id");
 	return 0;
 }
 
@@ -395,7 +396,7 @@ int
 state_mailbox_ids_missing(struct state *st, enum side side, uint64_t *count_r,
                           const char **error_r)
 {
-	sqlite3_stmt *s = stmt(st, STMT_ID_MISSING, error_r);
+	sqlite3_stmt *s = state_stmt(st, STMT_ID_MISSING, error_r);
 	int rc;
 
 	if (s == NULL)
@@ -404,16 +405,17 @@ state_mailbox_ids_missing(struct state *st, enum side side, uint64_t *count_r,
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		*count_r = (uint64_t)sqlite3_column_int64(s, 0);
-	done(s);
+	state_done(s);
 	if (rc != SQLITE_ROW)
-		return db_error(st, error_r, "count mailboxes without id");
+		return state_db_error(st, error_r,
+		                      "count mailboxes without id");
 	return 0;
 }
 
 int
 state_mailbox_count(struct state *st, uint64_t *count_r, const char **error_r)
 {
-	sqlite3_stmt *s = stmt(st, STMT_MAILBOX_COUNT, error_r);
+	sqlite3_stmt *s = state_stmt(st, STMT_MAILBOX_COUNT, error_r);
 	int rc;
 
 	if (s == NULL)
@@ -421,9 +423,9 @@ state_mailbox_count(struct state *st, uint64_t *count_r, const char **error_r)
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		*count_r = (uint64_t)sqlite3_column_int64(s, 0);
-	done(s);
+	state_done(s);
 	if (rc != SQLITE_ROW)
-		return db_error(st, error_r, "count mailboxes");
+		return state_db_error(st, error_r, "count mailboxes");
 	return 0;
 }
 
@@ -433,9 +435,9 @@ state_synced_set(struct state *st, int64_t idx, int64_t when,
 {
 	sqlite3_stmt *s;
 
-	if ((s = stmt(st, STMT_SYNCED_SET, error_r)) == NULL)
+	if ((s = state_stmt(st, STMT_SYNCED_SET, error_r)) == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, idx);
 	sqlite3_bind_int64(s, 2, when);
-	return run(st, s, "set synced", error_r) < 0 ? -1 : 0;
+	return state_run(st, s, "set synced", error_r) < 0 ? -1 : 0;
 }

@@ -7,7 +7,7 @@
  *   every prepared statement (stmt_sql) and the helpers below, the cache
  *   of flagset rows.
  * - state-schema.c: the tables, version by version (their comments say
- *   what each holds and why), and migrate().
+ *   what each holds and why), and state_migrate().
  * - state-mapping.c: the mapping table (the pairs and their bases) and
  *   base_mark.
  * - state-intent.c: the pending and expunging tables, written before a
@@ -110,28 +110,29 @@ struct state {
 /* state.c */
 extern char state_open_error[1024];
 
-int set_error(struct state *st, const char **error_r, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-int db_error(struct state *st, const char **error_r, const char *what);
+int state_set_error(struct state *st, const char **error_r, const char *fmt,
+                    ...) __attribute__((format(printf, 3, 4)));
+int state_db_error(struct state *st, const char **error_r, const char *what);
 /* The prepared statement id, prepared on first use; NULL on error. */
-sqlite3_stmt *stmt(struct state *st, enum stmt id, const char **error_r);
+sqlite3_stmt *state_stmt(struct state *st, enum stmt id, const char **error_r);
 /* Reset s and clear its bindings, for the next use. */
-void done(sqlite3_stmt *s);
-int run(struct state *st, sqlite3_stmt *s, const char *what,
-        const char **error_r);
-int exec(struct state *st, const char *sql, const char **error_r);
-int exec_list(struct state *st, const char *const *sql, const char **error_r);
-int pragma_int(struct state *st, const char *sql, int *value_r,
-               const char **error_r);
-int take_lock(const char *path, int *fd_r, char **lock_path_r, bool *kept_r,
+void state_done(sqlite3_stmt *s);
+int state_run(struct state *st, sqlite3_stmt *s, const char *what,
               const char **error_r);
+int state_exec(struct state *st, const char *sql, const char **error_r);
+int state_exec_list(struct state *st, const char *const *sql,
+                    const char **error_r);
+int state_pragma_int(struct state *st, const char *sql, int *value_r,
+                     const char **error_r);
+int state_take_lock(const char *path, int *fd_r, char **lock_path_r,
+                    bool *kept_r, const char **error_r);
 int flagset_id(struct state *st, const char *flags, int64_t *id_r,
                const char **error_r);
-void bind_or_null(sqlite3_stmt *s, int col, bool have, int64_t v);
-int step_text(struct state *st, sqlite3_stmt *s, char **text_r,
-              const char *what, const char **error_r);
+void state_bind_or_null(sqlite3_stmt *s, int col, bool have, int64_t v);
+int state_step_text(struct state *st, sqlite3_stmt *s, char **text_r,
+                    const char *what, const char **error_r);
 
 /* state-schema.c */
-int migrate(struct state *st, int version, const char **error_r);
+int state_migrate(struct state *st, int version, const char **error_r);
 
 #endif

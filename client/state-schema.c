@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* The state database's tables, version by version, and migrate(), which
+/* The state database's tables, version by version, and state_migrate(), which
  * brings a database of any version up to STATE_SCHEMA_VERSION. */
 #include "state-private.h"
 
@@ -153,65 +153,67 @@ static const char *const schema_v8[] = {
 /* Bring the schema from version to STATE_SCHEMA_VERSION, inside the open
  * transaction. */
 int
-migrate(struct state *st, int version, const char **error_r)
+state_migrate(struct state *st, int version, const char **error_r)
 {
 	int tables;
 
 	if (version > STATE_SCHEMA_VERSION)
-		return set_error(st, error_r,
-		                 "database %s: schema version %d is newer than "
-		                 "this imapsync knows (%d)",
-		                 st->path, version, STATE_SCHEMA_VERSION);
+		return state_set_error(
+		    st, error_r,
+		    "database %s: schema version %d is newer than "
+		    "this imapsync knows (%d)",
+		    st->path, version, STATE_SCHEMA_VERSION);
 	if (version == 0) {
-		if (pragma_int(st, "SELECT COUNT(*) FROM sqlite_schema",
-		               &tables, error_r) < 0)
+		if (state_pragma_int(st, "SELECT COUNT(*) FROM sqlite_schema",
+		                     &tables, error_r) < 0)
 			return -1;
 		/* interimap before 0.5 kept the delimiter in names; only
 		 * its own upgrade, which asks the servers, can fix that */
 		if (tables != 0)
-			return set_error(st, error_r,
-			                 "database %s: schema version 0 with "
-			                 "tables (interimap < 0.5?): run "
-			                 "interimap 0.5 or later on it once",
-			                 st->path);
-		if (exec_list(st, schema_v1, error_r) < 0)
+			return state_set_error(
+			    st, error_r,
+			    "database %s: schema version 0 with "
+			    "tables (interimap < 0.5?): run "
+			    "interimap 0.5 or later on it once",
+			    st->path);
+		if (state_exec_list(st, schema_v1, error_r) < 0)
 			return -1;
 		version = 1;
 	}
 	if (version == 1) {
-		if (exec_list(st, schema_v2, error_r) < 0)
+		if (state_exec_list(st, schema_v2, error_r) < 0)
 			return -1;
 		version = 2;
 	}
 	if (version == 2) {
-		if (exec_list(st, schema_v3, error_r) < 0)
+		if (state_exec_list(st, schema_v3, error_r) < 0)
 			return -1;
 		version = 3;
 	}
 	if (version == 3) {
-		if (exec_list(st, schema_v4, error_r) < 0)
+		if (state_exec_list(st, schema_v4, error_r) < 0)
 			return -1;
 		version = 4;
 	}
 	if (version == 4) {
-		if (exec_list(st, schema_v5, error_r) < 0)
+		if (state_exec_list(st, schema_v5, error_r) < 0)
 			return -1;
 		version = 5;
 	}
 	if (version == 5) {
-		if (exec_list(st, schema_v6, error_r) < 0)
+		if (state_exec_list(st, schema_v6, error_r) < 0)
 			return -1;
 		version = 6;
 	}
 	if (version == 6) {
-		if (exec_list(st, schema_v7, error_r) < 0)
+		if (state_exec_list(st, schema_v7, error_r) < 0)
 			return -1;
 		version = 7;
 	}
 	if (version == 7) {
-		if (exec_list(st, schema_v8, error_r) < 0)
+		if (state_exec_list(st, schema_v8, error_r) < 0)
 			return -1;
 		version = 8;
 	}
-	return exec(st, "PRAGMA user_version = 8", error_r);
+	return state_exec(st, "PRAGMA user_version = 8", error_r);
 }

@@ -9,7 +9,7 @@ int
 state_refusal_get(struct state *st, enum side side, const char *feature,
                   bool *refused_r, const char **error_r)
 {
-	sqlite3_stmt *s = stmt(st, STMT_REFUSAL_GET, error_r);
+	sqlite3_stmt *s = state_stmt(st, STMT_REFUSAL_GET, error_r);
 	int rc;
 
 	if (s == NULL)
@@ -18,9 +18,9 @@ state_refusal_get(struct state *st, enum side side, const char *feature,
 	sqlite3_bind_text(s, 2, feature, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	*refused_r = rc == SQLITE_ROW;
-	done(s);
+	state_done(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(st, error_r, "read refusals");
+		return state_db_error(st, error_r, "read refusals");
 	return 0;
 }
 
@@ -28,7 +28,7 @@ int
 state_refusal_set(struct state *st, enum side side, const char *feature,
                   const char *reason, const char **error_r)
 {
-	sqlite3_stmt *s = stmt(st, STMT_REFUSAL_SET, error_r);
+	sqlite3_stmt *s = state_stmt(st, STMT_REFUSAL_SET, error_r);
 	int rc;
 
 	if (s == NULL)
@@ -38,9 +38,9 @@ state_refusal_set(struct state *st, enum side side, const char *feature,
 	sqlite3_bind_text(s, 3, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)time(NULL));
 	rc = sqlite3_step(s);
-	done(s);
+	state_done(s);
 	if (rc != SQLITE_DONE)
-		return db_error(st, error_r, "record a refusal");
+		return state_db_error(st, error_r, "record a refusal");
 	return 0;
 }
 
@@ -50,10 +50,10 @@ state_delimiter_set(struct state *st, enum side side, char delim,
 {
 	sqlite3_stmt *s;
 
-	if ((s = stmt(st, STMT_DELIM_SET, error_r)) == NULL)
+	if ((s = state_stmt(st, STMT_DELIM_SET, error_r)) == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, side_name(side), -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, &delim, delim != '\0' ? 1 : 0,
 	                  SQLITE_TRANSIENT);
-	return run(st, s, "set delimiter", error_r) < 0 ? -1 : 0;
+	return state_run(st, s, "set delimiter", error_r) < 0 ? -1 : 0;
 }

@@ -135,7 +135,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 char state_open_error[1024];
 
 int
-set_error(struct state *st, const char **error_r, const char *fmt, ...)
+state_set_error(struct state *st, const char **error_r, const char *fmt, ...)
 {
 	char *buf = st != NULL ? st->error : state_open_error;
 	size_t size = st != NULL ? sizeof(st->error) : sizeof(state_open_error);
@@ -149,27 +149,27 @@ set_error(struct state *st, const char **error_r, const char *fmt, ...)
 }
 
 int
-db_error(struct state *st, const char **error_r, const char *what)
+state_db_error(struct state *st, const char **error_r, const char *what)
 {
-	return set_error(st, error_r, "database %s: %s: %s", st->path, what,
-	                 sqlite3_errmsg(st->db));
+	return state_set_error(st, error_r, "database %s: %s: %s", st->path,
+	                       what, sqlite3_errmsg(st->db));
 }
 
 sqlite3_stmt *
-stmt(struct state *st, enum stmt id, const char **error_r)
+state_stmt(struct state *st, enum stmt id, const char **error_r)
 {
 	if (st->stmts[id] == NULL &&
 	    sqlite3_prepare_v3(st->db, stmt_sql[id], -1,
 	                       SQLITE_PREPARE_PERSISTENT, &st->stmts[id],
 	                       NULL) != SQLITE_OK) {
-		db_error(st, error_r, "prepare");
+		state_db_error(st, error_r, "prepare");
 		return NULL;
 	}
 	return st->stmts[id];
 }
 
 void
-done(sqlite3_stmt *s)
+state_done(sqlite3_stmt *s)
 {
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
@@ -178,49 +178,50 @@ done(sqlite3_stmt *s)
 /* Step s to its end (a statement returning no rows); the number of rows
  * changed, or -1. */
 int
-run(struct state *st, sqlite3_stmt *s, const char *what, const char **error_r)
+state_run(struct state *st, sqlite3_stmt *s, const char *what,
+          const char **error_r)
 {
 	int rc = sqlite3_step(s);
 
-	done(s);
+	state_done(s);
 	if (rc != SQLITE_DONE)
-		return db_error(st, error_r, what);
+		return state_db_error(st, error_r, what);
 	return sqlite3_changes(st->db);
 }
 
 int
-exec(struct state *st, const char *sql, const char **error_r)
+state_exec(struct state *st, const char *sql, const char **error_r)
 {
 	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return db_error(st, error_r, sql);
+		return state_db_error(st, error_r, sql);
 	return 0;
 }
 
 int
-exec_list(struct state *st, const char *const *sql, const char **error_r)
+state_exec_list(struct state *st, const char *const *sql, const char **error_r)
 {
 	for (; *sql != NULL; sql++) {
-		if (exec(st, *sql, error_r) < 0)
+		if (state_exec(st, *sql, error_r) < 0)
 			return -1;
 	}
 	return 0;
 }
 
 int
-pragma_int(struct state *st, const char *sql, int *value_r,
-           const char **error_r)
+state_pragma_int(struct state *st, const char *sql, int *value_r,
+                 const char **error_r)
 {
 	sqlite3_stmt *s;
 	int rc;
 
 	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return db_error(st, error_r, sql);
+		return state_db_error(st, error_r, sql);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		*value_r = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW)
-		return db_error(st, error_r, sql);
+		return state_db_error(st, error_r, sql);
 	return 0;
 }
 
@@ -233,8 +234,8 @@ make_parents(const char *path, const char **error_r)
 	for (p = strchr(dir + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
 		*p = '\0';
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-			set_error(NULL, error_r, "cannot create %s: %s", dir,
-			          strerror(errno));
+			state_set_error(NULL, error_r, "cannot create %s: %s",
+			                dir, strerror(errno));
 			free(dir);
 			return -1;
 		}
@@ -252,8 +253,8 @@ make_parents(const char *path, const char **error_r)
  * lock won on a file that is no longer at PATH.lock is no lock: the file
  * is opened again. */
 int
-take_lock(const char *path, int *fd_r, char **lock_path_r, bool *kept_r,
-          const char **error_r)
+state_take_lock(const char *path, int *fd_r, char **lock_path_r, bool *kept_r,
+                const char **error_r)
 {
 	char *lock_path, buf[32];
 	struct stat fst, pst;
@@ -269,8 +270,8 @@ take_lock(const char *path, int *fd_r, char **lock_path_r, bool *kept_r,
 		fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 		          0600);
 		if (fd < 0) {
-			set_error(NULL, error_r, "cannot open %s: %s",
-			          lock_path, strerror(errno));
+			state_set_error(NULL, error_r, "cannot open %s: %s",
+			                lock_path, strerror(errno));
 			free(lock_path);
 			return -1;
 		}
@@ -281,14 +282,15 @@ take_lock(const char *path, int *fd_r, char **lock_path_r, bool *kept_r,
 			close(fd);
 			free(lock_path);
 			if (err != EWOULDBLOCK)
-				return set_error(NULL, error_r,
-				                 "cannot lock %s: %s", path,
-				                 strerror(err));
+				return state_set_error(NULL, error_r,
+				                       "cannot lock %s: %s",
+				                       path, strerror(err));
 			buf[n > 0 ? n : 0] = '\0';
 			buf[strcspn(buf, "\n")] = '\0';
-			set_error(NULL, error_r,
-			          "another imapsync is running on %s (pid %s)",
-			          path, buf[0] != '\0' ? buf : "unknown");
+			state_set_error(
+			    NULL, error_r,
+			    "another imapsync is running on %s (pid %s)", path,
+			    buf[0] != '\0' ? buf : "unknown");
 			return STATE_LOCKED;
 		}
 		if (fstat(fd, &fst) == 0 && lstat(lock_path, &pst) == 0 &&
@@ -298,9 +300,10 @@ take_lock(const char *path, int *fd_r, char **lock_path_r, bool *kept_r,
 		 * our flock */
 		close(fd);
 		if (tries == 10) {
-			set_error(NULL, error_r,
-			          "cannot lock %s: %s keeps being replaced",
-			          path, lock_path);
+			state_set_error(
+			    NULL, error_r,
+			    "cannot lock %s: %s keeps being replaced", path,
+			    lock_path);
 			free(lock_path);
 			return -1;
 		}
@@ -308,8 +311,8 @@ take_lock(const char *path, int *fd_r, char **lock_path_r, bool *kept_r,
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if ((kept_r == NULL || !*kept_r) &&
 	    (ftruncate(fd, 0) < 0 || pwrite(fd, buf, n, 0) != n)) {
-		set_error(NULL, error_r, "cannot write %s: %s", lock_path,
-		          strerror(errno));
+		state_set_error(NULL, error_r, "cannot write %s: %s", lock_path,
+		                strerror(errno));
 		close(fd);
 		free(lock_path);
 		return -1;
@@ -329,8 +332,8 @@ create_file(const char *path, const char **error_r)
 	if (fd < 0 && errno == EEXIST)
 		return 0;
 	if (fd < 0 || fchmod(fd, 0600) < 0) {
-		set_error(NULL, error_r, "cannot create %s: %s", path,
-		          strerror(errno));
+		state_set_error(NULL, error_r, "cannot create %s: %s", path,
+		                strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -342,9 +345,9 @@ create_file(const char *path, const char **error_r)
 static int
 locked_by_other(struct state *st, const char **error_r)
 {
-	set_error(st, error_r,
-	          "database %s is locked by another program (interimap?)",
-	          st->path);
+	state_set_error(st, error_r,
+	                "database %s is locked by another program (interimap?)",
+	                st->path);
 	return STATE_LOCKED;
 }
 
@@ -362,7 +365,7 @@ configure(struct state *st, const char **error_r)
 	bool wal;
 	int rc;
 
-	if (exec(st, "PRAGMA locking_mode = EXCLUSIVE", error_r) < 0)
+	if (state_exec(st, "PRAGMA locking_mode = EXCLUSIVE", error_r) < 0)
 		return -1;
 	/* preparing reads the schema: a lock held elsewhere shows here */
 	rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s,
@@ -370,21 +373,21 @@ configure(struct state *st, const char **error_r)
 	if (rc == SQLITE_BUSY)
 		return locked_by_other(st, error_r);
 	if (rc != SQLITE_OK)
-		return db_error(st, error_r, "PRAGMA journal_mode");
+		return state_db_error(st, error_r, "PRAGMA journal_mode");
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
 		sqlite3_finalize(s);
 		if (rc == SQLITE_BUSY)
 			return locked_by_other(st, error_r);
-		return db_error(st, error_r, "PRAGMA journal_mode");
+		return state_db_error(st, error_r, "PRAGMA journal_mode");
 	}
 	wal = strcmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
 	sqlite3_finalize(s);
 	if (!wal)
-		return set_error(st, error_r, "database %s: cannot use WAL",
-		                 st->path);
-	if (exec(st, "PRAGMA synchronous = FULL", error_r) < 0 ||
-	    exec(st, "PRAGMA foreign_keys = ON", error_r) < 0)
+		return state_set_error(st, error_r,
+		                       "database %s: cannot use WAL", st->path);
+	if (state_exec(st, "PRAGMA synchronous = FULL", error_r) < 0 ||
+	    state_exec(st, "PRAGMA foreign_keys = ON", error_r) < 0)
 		return -1;
 	return 0;
 }
@@ -397,13 +400,14 @@ state_open(const char *path, struct state **state_r, const char **error_r)
 
 	*state_r = NULL;
 	if (path[0] == '\0')
-		return set_error(NULL, error_r, "empty database path");
+		return state_set_error(NULL, error_r, "empty database path");
 	if (make_parents(path, error_r) < 0)
 		return -1;
 	st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(path);
 	st->lock_fd = -1;
-	ret = take_lock(path, &st->lock_fd, &st->lock_path, NULL, error_r);
+	ret =
+	    state_take_lock(path, &st->lock_fd, &st->lock_path, NULL, error_r);
 	if (ret == 0)
 		ret = create_file(path, error_r);
 	/* NOFOLLOW: config_database_check() refused a symlink; one made
@@ -412,7 +416,7 @@ state_open(const char *path, struct state **state_r, const char **error_r)
 	    sqlite3_open_v2(path, &st->db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
 	                    NULL) != SQLITE_OK) {
-		ret = set_error(
+		ret = state_set_error(
 		    NULL, error_r, "cannot open database %s: %s", path,
 		    st->db != NULL ? sqlite3_errmsg(st->db) : "out of memory");
 	}
@@ -425,14 +429,14 @@ state_open(const char *path, struct state **state_r, const char **error_r)
 		if (rc == SQLITE_BUSY)
 			ret = locked_by_other(st, error_r);
 		else if (rc != SQLITE_OK)
-			ret = db_error(st, error_r, "BEGIN EXCLUSIVE");
+			ret = state_db_error(st, error_r, "BEGIN EXCLUSIVE");
 	}
 	if (ret == 0) {
-		if (pragma_int(st, "PRAGMA user_version", &version, error_r) <
-		        0 ||
+		if (state_pragma_int(st, "PRAGMA user_version", &version,
+		                     error_r) < 0 ||
 		    (version != STATE_SCHEMA_VERSION &&
-		     migrate(st, version, error_r) < 0) ||
-		    exec(st, "COMMIT", error_r) < 0)
+		     state_migrate(st, version, error_r) < 0) ||
+		    state_exec(st, "COMMIT", error_r) < 0)
 			ret = -1;
 		st->found_version = version;
 	}
@@ -475,7 +479,7 @@ state_close(struct state **_st)
 		sqlite3_close(st->db);
 	}
 	if (st->lock_fd >= 0) {
-		/* while still holding it: see take_lock() */
+		/* while still holding it: see state_take_lock() */
 		if (st->lock_path != NULL && !st->lock_kept)
 			unlink(st->lock_path);
 		close(st->lock_fd);
@@ -526,13 +530,13 @@ state_found_version(const struct state *st)
 int
 state_begin(struct state *st, const char **error_r)
 {
-	return exec(st, "BEGIN IMMEDIATE", error_r);
+	return state_exec(st, "BEGIN IMMEDIATE", error_r);
 }
 
 int
 state_commit(struct state *st, const char **error_r)
 {
-	if (exec(st, "COMMIT", error_r) < 0) {
+	if (state_exec(st, "COMMIT", error_r) < 0) {
 		forget_last_flags(st);
 		return -1;
 	}
@@ -544,10 +548,10 @@ state_set_lazy(struct state *st, bool lazy, const char **error_r)
 {
 	/* WAL and synchronous=NORMAL: appended, not synced; the next
 	 * FULL commit syncs it too, in order. */
-	return exec(st,
-	            lazy ? "PRAGMA synchronous = NORMAL"
-	                 : "PRAGMA synchronous = FULL",
-	            error_r);
+	return state_exec(st,
+	                  lazy ? "PRAGMA synchronous = NORMAL"
+	                       : "PRAGMA synchronous = FULL",
+	                  error_r);
 }
 
 bool
@@ -560,7 +564,7 @@ int
 state_rollback(struct state *st, const char **error_r)
 {
 	forget_last_flags(st);
-	return exec(st, "ROLLBACK", error_r);
+	return state_exec(st, "ROLLBACK", error_r);
 }
 
 /* The id of flags' row in flagset, made if missing. */
@@ -579,20 +583,20 @@ flagset_id(struct state *st, const char *flags, int64_t *id_r,
 			return 0;
 		}
 	}
-	if ((s = stmt(st, STMT_FLAGSET_FIND, error_r)) == NULL)
+	if ((s = state_stmt(st, STMT_FLAGSET_FIND, error_r)) == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, flags, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		*id_r = sqlite3_column_int64(s, 0);
-	done(s);
+	state_done(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(st, error_r, "look up flag list");
+		return state_db_error(st, error_r, "look up flag list");
 	if (rc == SQLITE_DONE) {
-		if ((s = stmt(st, STMT_FLAGSET_ADD, error_r)) == NULL)
+		if ((s = state_stmt(st, STMT_FLAGSET_ADD, error_r)) == NULL)
 			return -1;
 		sqlite3_bind_text(s, 1, flags, -1, SQLITE_STATIC);
-		if (run(st, s, "add flag list", error_r) < 0)
+		if (state_run(st, s, "add flag list", error_r) < 0)
 			return -1;
 		*id_r = sqlite3_last_insert_rowid(st->db);
 	}
@@ -606,7 +610,7 @@ flagset_id(struct state *st, const char *flags, int64_t *id_r,
 /* Bind v to column col of s, or NULL where there is none (no size known,
  * no base). */
 void
-bind_or_null(sqlite3_stmt *s, int col, bool have, int64_t v)
+state_bind_or_null(sqlite3_stmt *s, int col, bool have, int64_t v)
 {
 	if (have)
 		sqlite3_bind_int64(s, col, v);
@@ -617,8 +621,8 @@ bind_or_null(sqlite3_stmt *s, int col, bool have, int64_t v)
 /* Step s, bound, for one text column: 1 and *text_r (the caller frees
  * it) for a row, 0 for none. */
 int
-step_text(struct state *st, sqlite3_stmt *s, char **text_r, const char *what,
-          const char **error_r)
+state_step_text(struct state *st, sqlite3_stmt *s, char **text_r,
+                const char *what, const char **error_r)
 {
 	int rc = sqlite3_step(s);
 
@@ -627,13 +631,13 @@ step_text(struct state *st, sqlite3_stmt *s, char **text_r, const char *what,
 
 		/* NULL: SQLite's own allocation failed. */
 		if (t == NULL) {
-			done(s);
-			return set_error(st, error_r, "out of memory");
+			state_done(s);
+			return state_set_error(st, error_r, "out of memory");
 		}
 		*text_r = xstrdup((const char *)t);
 	}
-	done(s);
+	state_done(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(st, error_r, what);
+		return state_db_error(st, error_r, what);
 	return rc == SQLITE_ROW ? 1 : 0;
 }
