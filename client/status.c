@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* imapsync --status: what the state database says, without a server.
  *
  * A run or a watcher holds the database in SQLite's exclusive locking

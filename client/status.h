@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* imapsync --status: the state database's view of each mailbox, read
  * from a copy of the database, without a server and without its lock. */
 #ifndef CLIENT_STATUS_H

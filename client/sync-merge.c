@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The first-run brake: a database that knows no mailbox yet, and mail on
  * both sides, is a merge of two stores, which no later run can undo (one
  * wrong `command =` mixes two accounts both ways). Before anything is

@@ -347,18 +347,6 @@ imap_writer_create(const char *tag, const char *fmt, va_list ap,
 	return w;
 }
 
-struct imap_writer *
-imap_writer_createf(const char *tag, const char **error_r, const char *fmt, ...)
-{
-	struct imap_writer *w;
-	va_list ap;
-
-	va_start(ap, fmt);
-	w = imap_writer_create(tag, fmt, ap, error_r);
-	va_end(ap);
-	return w;
-}
-
 void
 imap_writer_free(struct imap_writer **wp)
 {

@@ -35,9 +35,6 @@ struct imap_writer *imap_writer_begin(const char *tag);
 int imap_writer_add(struct imap_writer *w, const char *fmt, va_list ap,
                     const char **error_r) __attribute__((warn_unused_result));
 void imap_writer_end(struct imap_writer *w);
-/* imap_writer_create() with variable arguments. */
-struct imap_writer *imap_writer_createf(const char *tag, const char **error_r,
-                                        const char *fmt, ...);
 /* Free, closing dup()ed fds and wiping the bytes if a secret was in them. */
 void imap_writer_free(struct imap_writer **w);
 /* Once everything is written and no line will be added: let go of the

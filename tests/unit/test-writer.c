@@ -16,6 +16,19 @@
 
 /* The bytes a command puts on the wire, with "<+>" where it waits for the
  * server's continuation request, filled chunk bytes at a time. */
+/* imap_writer_create() with variable arguments. */
+static struct imap_writer *
+imap_writer_createf(const char *tag, const char **error_r, const char *fmt, ...)
+{
+	struct imap_writer *w;
+	va_list ap;
+
+	va_start(ap, fmt);
+	w = imap_writer_create(tag, fmt, ap, error_r);
+	va_end(ap);
+	return w;
+}
+
 static char *
 transcript(struct imap_writer *w, uint64_t caps, size_t chunk, size_t *len_r)
 {
