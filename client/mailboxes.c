@@ -7,6 +7,7 @@
  * not selected at all. */
 #include "mailboxes.h"
 
+#include "mailboxes-private.h"
 #include "buf.h"
 #include "config.h"
 #include "imap-conn.h"
@@ -24,43 +25,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-
-struct mbx_entry {
-	char *name; /* internal form */
-	size_t len;
-	char *wire;
-	unsigned flags; /* enum imap_list_flag */
-	struct imap_status_data status;
-	bool have_status;
-	char *id; /* X-GUID or MAILBOXID, NULL if the server gave none */
-	/* --dry-run: the name the server still has for a mailbox the run
-	 * renamed in the list only (name is the new one), NULL if none. */
-	char *dry_wire;
-	char *dry_old; /* the name before, until the pass is over */
-};
-
-struct mbx_list {
-	struct sync_server *srv;
-	struct mbx_entry *e;
-	size_t count, alloc;
-	bool delim_seen;
-	char delim;
-	bool failed;
-	bool messages; /* STATUS MESSAGES too (the first run's brake) */
-	/* The STATUS item naming mailboxes' stable ids, or NULL; cleared
-	 * (and the LIST sent again) when the server refuses it (BAD) or
-	 * botches it (a STATUS line that does not parse, or does not
-	 * decode). */
-	const char *id_item;
-	bool id_refused, id_botched;
-	char id_why[200]; /* the server's words, or what is wrong */
-	/* The entries by wire name, for STATUS answers in any order: open
-	 * addressing, index + 1 (0: free), keyed SipHash so that no server
-	 * can pick names that collide. */
-	size_t *hash;
-	size_t hash_size;
-	unsigned char hash_key[crypto_shorthash_KEYBYTES];
-};
 
 /* A server's (or the command line's) modified UTF-7 name of a mailbox
  * in UTF-8, for a message: valid until the second call after. */
@@ -626,30 +590,6 @@ mbx_find(struct mbx_list *l, const char *name, size_t len)
 	return NULL;
 }
 
-/* One mailbox of the union. */
-struct mbx_item {
-	struct sync_run *run;
-	const char *name;
-	size_t len;
-	struct mbx_entry *e[SIDE_COUNT];
-	int64_t idx;
-	bool created; /* created on one side in this run */
-	bool skip;    /* failed reconciliation */
-	/* Its name cannot exist on one side (sync_name_fits): never
-	 * created, renamed, deleted or recorded. */
-	bool unfit;
-	/* Its CREATE on create_on was refused: the row goes again. */
-	bool create_failed;
-	enum side create_on;
-	/* Deleted on one side since the last run (not renamed): delete it
-	 * on the other, which is that side. */
-	bool delete;
-	enum side delete_on;
-	/* Its id on each side when the LIST did not give it: from STATUS
-	 * (a mailbox new to the database, created in this run). */
-	char *new_id[SIDE_COUNT];
-};
-
 static int
 mbx_item_cmp(const void *a, const void *b)
 {
@@ -768,13 +708,6 @@ mbx_cmd(struct sync_run *run, enum side s, struct mbx_item *it,
 		         mbx_u8(wire));
 	free(wire);
 }
-
-struct mbx_created {
-	struct sync_run *run;
-	struct mbx_item *items;
-	size_t n;
-	enum side side;
-};
 
 /* STATUS answers for mailboxes just created: their ids. */
 static void
