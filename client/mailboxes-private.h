@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* What the parts of the mailbox list share: the lists of both sides and
- * the union of their names. mailboxes.c holds them all. */
+ * the union of their names. mailboxes-list.c lists both sides, mailboxes.c does
+ * the rest. */
 #ifndef CLIENT_MAILBOXES_PRIVATE_H
 #define CLIENT_MAILBOXES_PRIVATE_H
 
@@ -83,5 +84,26 @@ struct mbx_created {
 	size_t n;
 	enum side side;
 };
+
+/* mailboxes-list.c: the LIST of both sides. */
+/* Free what l holds; l all zero after. */
+void mbx_list_free(struct mbx_list *l);
+/* A wire name in the internal form (caller frees), NULL when it is not
+ * under srv's reference. */
+char *mbx_unname(const struct sync_server *srv, char delim, const char *wire,
+                 size_t wlen, size_t *len_r);
+/* ENABLE QRESYNC, the delimiters and the LIST of both sides into lists
+ * (args: the patterns, else list-mailbox); -1 when the run cannot go
+ * on. */
+int mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
+                  char **args, size_t nargs);
+/* Each entry's internal name, once the delimiters are known. */
+int mbx_internal_names(struct mbx_list *l);
+/* Whether e (NULL: not listed) is a mailbox, not \NoSelect or
+ * \NonExistent. */
+bool mbx_exists(const struct mbx_entry *e);
+bool mbx_subscribed(const struct mbx_entry *e);
+/* The entry of l with that internal name, or NULL. */
+struct mbx_entry *mbx_find(struct mbx_list *l, const char *name, size_t len);
 
 #endif
