@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* What the parts of the mailbox list share: the lists of both sides and
- * the union of their names. mailboxes-list.c lists both sides, mailboxes.c does
- * the rest. */
+ * the union of their names. mailboxes-list.c lists both sides,
+ * mailboxes-rename.c carries renames, mailboxes.c does the rest. */
 #ifndef CLIENT_MAILBOXES_PRIVATE_H
 #define CLIENT_MAILBOXES_PRIVATE_H
 
@@ -85,6 +85,23 @@ struct mbx_created {
 	enum side side;
 };
 
+/* mailboxes.c */
+/* A modified UTF-7 name in UTF-8 for a message, valid until the second
+ * call after. */
+const char *mbx_u8(const char *wire);
+void mbx_item_fail(struct mbx_item *it);
+/* Untagged handler (ctx: struct mbx_created): the ids STATUS gives,
+ * into the items' new_id. */
+void mbx_created_untagged(struct imap_conn *conn,
+                          const struct imap_response *resp, void *ctx);
+void mbx_ask_id(struct sync_run *run, struct mbx_item *m, enum side s);
+/* m's id on side s, from its LIST line or asked since; NULL if none. */
+const char *mbx_id(const struct mbx_item *m, enum side s);
+/* The answer to an administrative command (ctx: bool *failed, set when
+ * refused). */
+void mbx_admin_done(struct imap_conn *conn, const struct imap_response *resp,
+                    void *ctx);
+
 /* mailboxes-list.c: the LIST of both sides. */
 /* Free what l holds; l all zero after. */
 void mbx_list_free(struct mbx_list *l);
@@ -105,5 +122,11 @@ bool mbx_exists(const struct mbx_entry *e);
 bool mbx_subscribed(const struct mbx_entry *e);
 /* The entry of l with that internal name, or NULL. */
 struct mbx_entry *mbx_find(struct mbx_list *l, const char *name, size_t len);
+
+/* mailboxes-rename.c: renames found by mailbox id. */
+/* RENAME on the other side and in the database what one side renamed:
+ * how many (the lists must be read again), or -1. */
+int mbx_renames(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
+                struct mbx_item *items, size_t n);
 
 #endif
