@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* What the parts of the mailbox list share: the lists of both sides and
  * the union of their names. mailboxes-list.c lists both sides,
- * mailboxes-rename.c carries renames, mailboxes.c does the rest. */
+ * mailboxes-rename.c carries renames, mailboxes-deletions.c deletions,
+ * mailboxes.c does the rest. */
 #ifndef CLIENT_MAILBOXES_PRIVATE_H
 #define CLIENT_MAILBOXES_PRIVATE_H
 
@@ -89,7 +90,13 @@ struct mbx_created {
 /* A modified UTF-7 name in UTF-8 for a message, valid until the second
  * call after. */
 const char *mbx_u8(const char *wire);
+/* The order of items (qsort, bsearch): by internal name. */
+int mbx_item_cmp(const void *a, const void *b);
 void mbx_item_fail(struct mbx_item *it);
+/* The answer to a command about one item (ctx): a refusal skips the
+ * item. */
+void mbx_item_done(struct imap_conn *conn, const struct imap_response *resp,
+                   void *ctx);
 /* Untagged handler (ctx: struct mbx_created): the ids STATUS gives,
  * into the items' new_id. */
 void mbx_created_untagged(struct imap_conn *conn,
@@ -128,5 +135,16 @@ struct mbx_entry *mbx_find(struct mbx_list *l, const char *name, size_t len);
  * how many (the lists must be read again), or -1. */
 int mbx_renames(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
                 struct mbx_item *items, size_t n);
+
+/* mailboxes-deletions.c: known mailboxes gone from one side. */
+/* DELETE m on m->delete_on and forget it, in the open transaction. */
+void mbx_delete(struct sync_run *run, struct mbx_item *m, const char *display);
+/* --restore-from: forget what the other side lost. */
+int mbx_restore_boxes(struct sync_run *run, struct mbx_item *items, size_t n);
+/* Mark for deletion what one side deleted, within the brake (-1: the
+ * run stops). */
+int mbx_deletions(struct sync_run *run, struct mbx_item *items, size_t n);
+void mbx_gone(struct sync_run *run, struct mbx_item *m, const char *display,
+              enum side lack);
 
 #endif
