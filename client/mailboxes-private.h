@@ -2,7 +2,7 @@
 /* What the parts of the mailbox list share: the lists of both sides and
  * the union of their names. mailboxes-list.c lists both sides,
  * mailboxes-rename.c carries renames, mailboxes-deletions.c deletions,
- * mailboxes.c does the rest. */
+ * mailboxes-admin.c runs --delete and --rename, mailboxes.c does the rest. */
 #ifndef CLIENT_MAILBOXES_PRIVATE_H
 #define CLIENT_MAILBOXES_PRIVATE_H
 
@@ -104,10 +104,6 @@ void mbx_created_untagged(struct imap_conn *conn,
 void mbx_ask_id(struct sync_run *run, struct mbx_item *m, enum side s);
 /* m's id on side s, from its LIST line or asked since; NULL if none. */
 const char *mbx_id(const struct mbx_item *m, enum side s);
-/* The answer to an administrative command (ctx: bool *failed, set when
- * refused). */
-void mbx_admin_done(struct imap_conn *conn, const struct imap_response *resp,
-                    void *ctx);
 
 /* mailboxes-list.c: the LIST of both sides. */
 /* Free what l holds; l all zero after. */
@@ -146,5 +142,11 @@ int mbx_restore_boxes(struct sync_run *run, struct mbx_item *items, size_t n);
 int mbx_deletions(struct sync_run *run, struct mbx_item *items, size_t n);
 void mbx_gone(struct sync_run *run, struct mbx_item *m, const char *display,
               enum side lack);
+
+/* mailboxes-admin.c: --delete and --rename. */
+/* The answer to an administrative command (ctx: bool *failed, set when
+ * refused). */
+void mbx_admin_done(struct imap_conn *conn, const struct imap_response *resp,
+                    void *ctx);
 
 #endif
