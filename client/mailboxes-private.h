@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* What the parts of the mailbox list share: the lists of both sides and
- * the union of their names. mailboxes-list.c lists both sides,
- * mailboxes-rename.c carries renames, mailboxes-deletions.c deletions,
- * mailboxes-admin.c runs --delete and --rename, mailboxes.c does the rest. */
+ * the union of their names. mailboxes.c runs the passes and hands the
+ * changed mailboxes to the sync engine, mailboxes-list.c lists both
+ * sides, mailboxes-reconcile.c merges the lists and creates and
+ * subscribes, mailboxes-rename.c carries renames, mailboxes-deletions.c
+ * deletions, mailboxes-admin.c runs --delete and --rename. */
 #ifndef CLIENT_MAILBOXES_PRIVATE_H
 #define CLIENT_MAILBOXES_PRIVATE_H
 
@@ -90,20 +92,6 @@ struct mbx_created {
 /* A modified UTF-7 name in UTF-8 for a message, valid until the second
  * call after. */
 const char *mbx_u8(const char *wire);
-/* The order of items (qsort, bsearch): by internal name. */
-int mbx_item_cmp(const void *a, const void *b);
-void mbx_item_fail(struct mbx_item *it);
-/* The answer to a command about one item (ctx): a refusal skips the
- * item. */
-void mbx_item_done(struct imap_conn *conn, const struct imap_response *resp,
-                   void *ctx);
-/* Untagged handler (ctx: struct mbx_created): the ids STATUS gives,
- * into the items' new_id. */
-void mbx_created_untagged(struct imap_conn *conn,
-                          const struct imap_response *resp, void *ctx);
-void mbx_ask_id(struct sync_run *run, struct mbx_item *m, enum side s);
-/* m's id on side s, from its LIST line or asked since; NULL if none. */
-const char *mbx_id(const struct mbx_item *m, enum side s);
 
 /* mailboxes-list.c: the LIST of both sides. */
 /* Free what l holds; l all zero after. */
@@ -125,6 +113,33 @@ bool mbx_exists(const struct mbx_entry *e);
 bool mbx_subscribed(const struct mbx_entry *e);
 /* The entry of l with that internal name, or NULL. */
 struct mbx_entry *mbx_find(struct mbx_list *l, const char *name, size_t len);
+
+/* mailboxes-reconcile.c: the lists against the database. */
+/* The order of items (qsort, bsearch): by internal name. */
+int mbx_item_cmp(const void *a, const void *b);
+void mbx_item_fail(struct mbx_item *it);
+/* The answer to a command about one item (ctx): a refusal skips the
+ * item. */
+void mbx_item_done(struct imap_conn *conn, const struct imap_response *resp,
+                   void *ctx);
+/* Untagged handler (ctx: struct mbx_created): the ids STATUS gives,
+ * into the items' new_id. */
+void mbx_created_untagged(struct imap_conn *conn,
+                          const struct imap_response *resp, void *ctx);
+void mbx_ask_id(struct sync_run *run, struct mbx_item *m, enum side s);
+/* m's id on side s, from its LIST line or asked since; NULL if none. */
+const char *mbx_id(const struct mbx_item *m, enum side s);
+int mbx_record_ids(struct sync_run *run, struct mbx_item *items, size_t n);
+/* Create what one side lacks, carry subscriptions and deletions, in
+ * the database too; -1 when the run cannot go on. */
+int mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n);
+bool mbx_side_unchanged(struct sync_run *run, const struct mbx_item *m,
+                        enum side s);
+struct mbx_item *mbx_match(struct sync_run *run,
+                           struct mbx_list lists[SIDE_COUNT], size_t nargs,
+                           size_t *n_r);
+void mbx_check_fits(struct sync_run *run, struct mbx_item *m);
+int mbx_merge_check(struct sync_run *run, struct mbx_item *items, size_t n);
 
 /* mailboxes-rename.c: renames found by mailbox id. */
 /* RENAME on the other side and in the database what one side renamed:
