@@ -20,6 +20,7 @@
 struct imap_conn;
 struct imap_response;
 
+/* One name a side listed, with its LIST-STATUS numbers and id. */
 struct mbx_entry {
 	char *name; /* internal form */
 	size_t len;
@@ -34,6 +35,7 @@ struct mbx_entry {
 	char *dry_old; /* the name before, until the pass is over */
 };
 
+/* One side's LIST. */
 struct mbx_list {
 	struct sync_server *srv;
 	struct mbx_entry *e;
@@ -81,6 +83,8 @@ struct mbx_item {
 	char *new_id[SIDE_COUNT];
 };
 
+/* The context of mbx_created_untagged(): the items (sorted) and the
+ * side asked. */
 struct mbx_created {
 	struct sync_run *run;
 	struct mbx_item *items;
@@ -88,7 +92,7 @@ struct mbx_created {
 	enum side side;
 };
 
-/* mailboxes.c */
+/* mailboxes.c: the passes of a run. */
 /* A modified UTF-7 name in UTF-8 for a message, valid until the second
  * call after. */
 const char *mbx_u8(const char *wire);
@@ -107,8 +111,8 @@ int mbx_list_both(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
                   char **args, size_t nargs);
 /* Each entry's internal name, once the delimiters are known. */
 int mbx_internal_names(struct mbx_list *l);
-/* Whether e (NULL: not listed) is a mailbox, not \NoSelect or
- * \NonExistent. */
+/* Whether e (NULL: not listed) is a mailbox (not \NoSelect or
+ * \NonExistent); whether it is subscribed. */
 bool mbx_exists(const struct mbx_entry *e);
 bool mbx_subscribed(const struct mbx_entry *e);
 /* The entry of l with that internal name, or NULL. */
@@ -117,6 +121,7 @@ struct mbx_entry *mbx_find(struct mbx_list *l, const char *name, size_t len);
 /* mailboxes-reconcile.c: the lists against the database. */
 /* The order of items (qsort, bsearch): by internal name. */
 int mbx_item_cmp(const void *a, const void *b);
+/* Skip it, and fail the run (exit 1) the first time. */
 void mbx_item_fail(struct mbx_item *it);
 /* The answer to a command about one item (ctx): a refusal skips the
  * item. */
@@ -126,19 +131,26 @@ void mbx_item_done(struct imap_conn *conn, const struct imap_response *resp,
  * into the items' new_id. */
 void mbx_created_untagged(struct imap_conn *conn,
                           const struct imap_response *resp, void *ctx);
+/* Queue a STATUS on side s for m's id when its LIST line lacked it. */
 void mbx_ask_id(struct sync_run *run, struct mbx_item *m, enum side s);
 /* m's id on side s, from its LIST line or asked since; NULL if none. */
 const char *mbx_id(const struct mbx_item *m, enum side s);
+/* Record both sides' ids of the known mailboxes, for the next run. */
 int mbx_record_ids(struct sync_run *run, struct mbx_item *items, size_t n);
 /* Create what one side lacks, carry subscriptions and deletions, in
  * the database too; -1 when the run cannot go on. */
 int mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n);
+/* Whether side s of m stands where the database left it. */
 bool mbx_side_unchanged(struct sync_run *run, const struct mbx_item *m,
                         enum side s);
+/* The union of both lists by internal name, sorted; caller frees. */
 struct mbx_item *mbx_match(struct sync_run *run,
                            struct mbx_list lists[SIDE_COUNT], size_t nargs,
                            size_t *n_r);
+/* Skip m, saying what to change, when one side cannot hold its name. */
 void mbx_check_fits(struct sync_run *run, struct mbx_item *m);
+/* A first run: 0 to go on, else stop before merging two sides that both
+ * hold mail. */
 int mbx_merge_check(struct sync_run *run, struct mbx_item *items, size_t n);
 
 /* mailboxes-rename.c: renames found by mailbox id. */
@@ -155,6 +167,7 @@ int mbx_restore_boxes(struct sync_run *run, struct mbx_item *items, size_t n);
 /* Mark for deletion what one side deleted, within the brake (-1: the
  * run stops). */
 int mbx_deletions(struct sync_run *run, struct mbx_item *items, size_t n);
+/* A known mailbox gone from lack and not deleted: skipped, with advice. */
 void mbx_gone(struct sync_run *run, struct mbx_item *m, const char *display,
               enum side lack);
 
