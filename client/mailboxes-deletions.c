@@ -49,8 +49,8 @@ mbx_delete(struct sync_run *run, struct mbx_item *m, const char *display)
 	for (s = 0; s < SIDE_COUNT; s++) {
 		char *w = sync_wire_name(&run->server[s], m->name, m->len);
 
-		if (w != NULL && (s != m->delete_on ||
-		                  mbx_subscribed(m->e[m->delete_on])))
+		if (w != NULL &&
+		    (s != m->delete_on || mbx_subscribed(m->e[m->delete_on])))
 			imap_conn_cmd(run->server[s].conn, NULL, NULL,
 			              "UNSUBSCRIBE %s", w);
 		free(w);

@@ -45,8 +45,7 @@ mbx_item_done(struct imap_conn *conn, const struct imap_response *resp,
 
 	/* A SUBSCRIBE after a refused CREATE fails for want of the
 	 * mailbox: that error was given. */
-	if (resp == NULL || resp->status == IMAP_STATUS_OK ||
-	    it->create_failed)
+	if (resp == NULL || resp->status == IMAP_STATUS_OK || it->create_failed)
 		return;
 	display = sync_display_name(it->run, it->name, it->len);
 	log_error(imap_conn_name(conn), display, "%s", resp->text);

@@ -92,13 +92,13 @@ mbx_under(const char *name, size_t len, const char *parent, size_t plen)
 
 /* The listed item named name, NULL if none. */
 static const struct mbx_item *
-mbx_named(const struct mbx_item *items, size_t n, const char *name,
-          size_t len)
+mbx_named(const struct mbx_item *items, size_t n, const char *name, size_t len)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (items[i].len == len && memcmp(items[i].name, name, len) == 0)
+		if (items[i].len == len &&
+		    memcmp(items[i].name, name, len) == 0)
 			return &items[i];
 	}
 	return NULL;
@@ -111,10 +111,8 @@ mbx_named(const struct mbx_item *items, size_t n, const char *name,
  * side that renamed it has it. */
 static void
 mbx_rename_subscriptions(struct sync_run *run, enum side s,
-                         const struct mbx_item *from,
-                         const struct mbx_item *to,
-                         const struct mbx_item *items, size_t n,
-                         bool *failed)
+                         const struct mbx_item *from, const struct mbx_item *to,
+                         const struct mbx_item *items, size_t n, bool *failed)
 {
 	enum side w = side_other(s);
 	size_t i;
@@ -141,8 +139,8 @@ mbx_rename_subscriptions(struct sync_run *run, enum side s,
 		memcpy(name + to->len, k->name + from->len, k->len - from->len);
 		nk = mbx_named(items, n, name, len);
 		for (t = 0; t < SIDE_COUNT; t++) {
-			ow[t] = sync_wire_name(&run->server[t], k->name,
-			                       k->len);
+			ow[t] =
+			    sync_wire_name(&run->server[t], k->name, k->len);
 			nw[t] = sync_wire_name(&run->server[t], name, len);
 		}
 		/* Here: the old name goes; the new one is subscribed as
@@ -234,8 +232,7 @@ mbx_db_name(void *context, const struct state_mailbox *mb)
 /* Whether to lies under a name that is new to the database on both
  * sides too (its parent, renamed with it). */
 static bool
-mbx_renamed_parent(struct mbx_item *items, size_t n,
-                   const struct mbx_item *to)
+mbx_renamed_parent(struct mbx_item *items, size_t n, const struct mbx_item *to)
 {
 	size_t k;
 
@@ -495,9 +492,9 @@ mbx_renames(struct sync_run *run, struct mbx_list lists[SIDE_COUNT],
 				         mbx_u8(fw), mbx_u8(tw),
 				         side_name(x->where));
 			}
-			if (state_mailbox_rename(st, x->from->name,
-			                         x->from->len, x->to->name,
-			                         x->to->len, NULL, &error) < 0) {
+			if (state_mailbox_rename(
+			        st, x->from->name, x->from->len, x->to->name,
+			        x->to->len, NULL, &error) < 0) {
 				free(fw);
 				free(tw);
 				free(display);
