@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The sync engine: both servers, one run. Mailbox-list reconciliation is
- * in mailboxes.c; the messages of one mailbox in sync.c. Both sides work
+ * in mailboxes*.c; the messages of one mailbox in sync.c. Both sides work
  * at the same time: every step queues its commands on both connections
  * and drives them together, so a step costs one round trip whatever the
  * number of messages. */
