@@ -71,25 +71,36 @@ sync_fetch_flags(struct mbox_side *ms, const struct imap_fetch *f,
 	return 0;
 }
 
-bool
-sync_fetch_keyed(struct mbox_side *ms, const struct imap_fetch *f)
+struct buf *
+sync_fetch_key_flags(struct mbox_side *ms, const struct imap_fetch *f)
 {
-	if ((f->have & SYNC_KEY_ITEMS) == 0 ||
-	    (f->have & (SYNC_KEY_ITEMS | IMAP_FETCH_FLAGS)) ==
-	        (SYNC_KEY_ITEMS | IMAP_FETCH_FLAGS))
-		return true;
-	/* The connection joins a message's items given in several FETCH
-	 * responses; these never came whole, and a key made of a part
-	 * would pair nothing: every message copied twice. */
-	if (ms->mb->failed)
-		return false; /* said once */
-	sync_fail(ms->mb, ms->side,
-	          "the server did not give the FLAGS, RFC822.SIZE, "
-	          "INTERNALDATE and Message-ID of UID %" PRIu32 " that were "
-	          "asked together, not even in several FETCH responses: "
-	          "nothing is paired or copied in this mailbox",
-	          f->uid);
-	return false;
+	struct buf *flags;
+
+	if ((f->have & SYNC_KEY_ITEMS) != 0 &&
+	    (f->have & (SYNC_KEY_ITEMS | IMAP_FETCH_FLAGS)) !=
+	        (SYNC_KEY_ITEMS | IMAP_FETCH_FLAGS)) {
+		/* The connection joins a message's items given in several
+		 * FETCH responses; these never came whole, and a key made
+		 * of a part would pair nothing: every message copied
+		 * twice. */
+		if (ms->mb->failed)
+			return NULL; /* said once */
+		sync_fail(ms->mb, ms->side,
+		          "the server did not give the FLAGS, RFC822.SIZE, "
+		          "INTERNALDATE and Message-ID of UID %" PRIu32
+		          " that were asked together, not even in several "
+		          "FETCH responses: nothing is paired or copied in "
+		          "this mailbox",
+		          f->uid);
+		return NULL;
+	}
+	if ((f->have & IMAP_FETCH_BODY) != 0 ||
+	    (f->have & IMAP_FETCH_FLAGS) == 0)
+		return NULL;
+	flags = buf_create(SYNC_MAX_FLAGS_TEXT);
+	if (sync_fetch_flags(ms, f, flags) < 0)
+		buf_free(&flags);
+	return flags;
 }
 
 /* A FETCH, decoded, to the step whose command it answers. */

@@ -799,15 +799,11 @@ match_on_fetch(struct mbox_side *ms, const struct imap_fetch *f, bool in_select)
 	struct buf *flags;
 
 	(void)in_select;
-	if (!sync_fetch_keyed(ms, f) || (f->have & IMAP_FETCH_BODY) != 0 ||
-	    (f->have & IMAP_FETCH_FLAGS) == 0)
+	if ((flags = sync_fetch_key_flags(ms, f)) == NULL)
 		return;
-	flags = buf_create(SYNC_MAX_FLAGS_TEXT);
-	if (sync_fetch_flags(ms, f, flags) == 0) {
-		if (uidset_contains(&ms->fresh, f->uid))
-			sync_match_ident_add(ms, f, buf_data(flags));
-		sync_move_on_fetch(ms, f, buf_data(flags));
-	}
+	if (uidset_contains(&ms->fresh, f->uid))
+		sync_match_ident_add(ms, f, buf_data(flags));
+	sync_move_on_fetch(ms, f, buf_data(flags));
 	buf_free(&flags);
 }
 

@@ -373,10 +373,13 @@ void sync_on_code(struct mbox_side *ms, const struct sync_phase *p,
  * -1 (the mailbox failed) when they do not parse. */
 int sync_fetch_flags(struct mbox_side *ms, const struct imap_fetch *f,
                      struct buf *flags) __attribute__((warn_unused_result));
-/* Whether f, if it has any of a key's items, has them all with FLAGS
- * (else the mailbox fails, said once): a key made of a part would pair
- * nothing. */
-bool sync_fetch_keyed(struct mbox_side *ms, const struct imap_fetch *f);
+/* For SCAN's and MATCH's FETCH handlers: f's flags as sync_fetch_flags()
+ * gives them, in a new buffer, when f has FLAGS and no body; NULL for
+ * anything else, and when f has some of a key's items but not all with
+ * FLAGS (the mailbox fails, said once: a key made of a part would pair
+ * nothing). */
+struct buf *sync_fetch_key_flags(struct mbox_side *ms,
+                                 const struct imap_fetch *f);
 
 /* Queue a command that runs in ms's mailbox; with select it is the
  * SELECT (or EXAMINE) that makes it the selected one. */

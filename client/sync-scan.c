@@ -46,14 +46,8 @@ scan_on_fetch(struct mbox_side *ms, const struct imap_fetch *f, bool in_select)
 	struct buf *flags;
 
 	(void)in_select;
-	if (!sync_fetch_keyed(ms, f) || (f->have & IMAP_FETCH_BODY) != 0 ||
-	    (f->have & IMAP_FETCH_FLAGS) == 0)
+	if ((flags = sync_fetch_key_flags(ms, f)) == NULL)
 		return;
-	flags = buf_create(SYNC_MAX_FLAGS_TEXT);
-	if (sync_fetch_flags(ms, f, flags) < 0) {
-		buf_free(&flags);
-		return;
-	}
 	/* A side that went back may also say less than it holds: the run
 	 * goes on from what its messages show. */
 	if (mb->went_back[ms->side] && f->modseq > ms->hms)
