@@ -103,6 +103,9 @@ struct state {
 		int64_t id;
 	} flags_cache[FLAGS_CACHE];
 	unsigned flags_cache_next;
+	/* In a batch (state_batch_begin()): the transaction the batch
+	 * opened; state_begin() and its end are savepoints within it. */
+	bool batch;
 	sqlite3_stmt *stmts[STMT_COUNT];
 	char error[1024];
 };

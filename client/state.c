@@ -530,17 +530,45 @@ state_found_version(const struct state *st)
 int
 state_begin(struct state *st, const char **error_r)
 {
+	if (st->batch)
+		return state_exec(st, "SAVEPOINT part", error_r);
 	return state_exec(st, "BEGIN IMMEDIATE", error_r);
 }
 
 int
 state_commit(struct state *st, const char **error_r)
 {
+	if (st->batch)
+		return state_exec(st, "RELEASE part", error_r);
 	if (state_exec(st, "COMMIT", error_r) < 0) {
 		forget_last_flags(st);
 		return -1;
 	}
 	return 0;
+}
+
+int
+state_batch_begin(struct state *st, const char **error_r)
+{
+	if (state_exec(st, "BEGIN IMMEDIATE", error_r) < 0)
+		return -1;
+	st->batch = true;
+	return 0;
+}
+
+int
+state_batch_end(struct state *st, bool keep, const char **error_r)
+{
+	const char *ignored;
+
+	st->batch = false;
+	/* COMMIT ends the savepoints a part left open too. */
+	if (keep && state_exec(st, "COMMIT", error_r) == 0)
+		return 0;
+	forget_last_flags(st);
+	if (state_in_transaction(st))
+		(void)state_exec(st, "ROLLBACK", &ignored);
+	return keep ? -1 : 0;
 }
 
 int
@@ -564,6 +592,9 @@ int
 state_rollback(struct state *st, const char **error_r)
 {
 	forget_last_flags(st);
+	if (st->batch)
+		return state_exec(st, "ROLLBACK TO part; RELEASE part",
+		                  error_r);
 	return state_exec(st, "ROLLBACK", error_r);
 }
 

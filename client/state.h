@@ -86,6 +86,14 @@ int state_found_version(const struct state *state);
 int state_begin(struct state *state, const char **error_r);
 int state_commit(struct state *state, const char **error_r);
 int state_rollback(struct state *state, const char **error_r);
+/* One transaction around many: between the two, state_begin(),
+ * state_commit() and state_rollback() open, keep and undo savepoints,
+ * and nothing reaches the disk before state_batch_end() commits it all
+ * at once (one sync of the disk, not one a transaction). keep false:
+ * roll it all back instead. For writes that need only be durable
+ * before commands that are queued meanwhile are sent. */
+int state_batch_begin(struct state *state, const char **error_r);
+int state_batch_end(struct state *state, bool keep, const char **error_r);
 /* Outside a transaction: lazy, the commits that follow do not wait for
  * the disk (a crash may lose them, never a later commit made with lazy
  * false, the default): for records nothing depends on. */

@@ -308,9 +308,11 @@ move_intents(struct move_cmd *mc)
 		}
 		free(base);
 	}
+	/* In the APPLY flight's transaction: on disk with the flight's
+	 * other records, before any command goes (sync_apply_flight()). */
 	if (state_commit(st, &error) < 0)
 		goto db_error;
-	sync_step("move intents recorded");
+	sync_step("move intents written");
 	return 0;
 db_error:
 	sync_db_fail(to, error);

@@ -645,6 +645,51 @@ sync_brake(struct sync_run *run, struct mbox *mbs, size_t n)
 	return 0;
 }
 
+/* One round's APPLY flight: each mailbox's commands queued, what must be
+ * on disk before they go (move intents, the messages an expunge marks
+ * \Deleted) written in one transaction, synced once for the flight
+ * instead of once a mailbox. Nothing is sent before that commit: the
+ * commands only go in sync_run_wait(). 1 if commands were queued, 0 if
+ * no mailbox had any, -1 if the run failed. */
+static int
+sync_apply_flight(struct sync_run *run, struct mbox *mbs, size_t n,
+                  unsigned round)
+{
+	const char *error;
+	size_t i, queued = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!mbox_going(&mbs[i]))
+			continue;
+		if (queued++ == 0) {
+			sync_trace(NULL, -1, "round %u: APPLY flight",
+			           round + 1);
+			if (state_batch_begin(run->state, &error) < 0)
+				goto db_error;
+		}
+		mbox_step(&mbs[i], &sync_phase_apply);
+		sync_apply_start(&mbs[i]);
+	}
+	if (queued == 0)
+		return 0;
+	/* A database failure on the way made the run fatal: nothing of
+	 * the flight is sent, so nothing of it is kept either. */
+	if (state_batch_end(run->state, !run->fatal, &error) < 0)
+		goto db_error;
+	if (run->fatal)
+		return -1;
+	sync_trace(NULL, -1,
+	           "round %u: APPLY flight's records committed for %zu "
+	           "%s, before its commands go",
+	           round + 1, queued, log_plural(queued, "mailbox", "mailboxes"));
+	sync_step("apply flight recorded");
+	return 1;
+db_error:
+	log_error("database", NULL, "%s", error);
+	run->fatal = true;
+	return -1;
+}
+
 /* --dry-run's APPLY: the same decisions, said instead of sent (each
  * part logs what it would do), and which of the new messages are there
  * to copy, read. */
@@ -741,18 +786,7 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 	for (round = 0; round < SYNC_MAX_ROUNDS; round++) {
 		if (sync_stopping(run))
 			return;
-		any = false;
-		for (i = 0; i < n; i++) {
-			if (!mbox_going(&mbs[i]))
-				continue;
-			if (!any)
-				sync_trace(NULL, -1, "round %u: APPLY flight",
-				           round + 1);
-			mbox_step(&mbs[i], &sync_phase_apply);
-			sync_apply_start(&mbs[i]);
-			any = true;
-		}
-		if (!any)
+		if (sync_apply_flight(run, mbs, n, round) <= 0)
 			return;
 		/* A FETCH must not outrun the APPEND it feeds. */
 		for (s = 0; s < SIDE_COUNT; s++)

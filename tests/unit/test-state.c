@@ -445,6 +445,64 @@ TEST(transactions)
 	teardown();
 }
 
+/* A batch (the APPLY flight's): the transactions within it are parts
+ * that commit or roll back alone, and only the batch's end writes them;
+ * a batch dropped or left open at close writes nothing. */
+TEST(transaction_batch)
+{
+	struct state *st = open_ok(setup());
+	const char *error = NULL;
+	int64_t idx;
+
+	CHECK_INT_EQ(state_batch_begin(st, &error), 0);
+	CHECK(state_in_transaction(st));
+	CHECK_INT_EQ(state_begin(st, &error), 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "one", 3, false, &idx, &error),
+	             0);
+	CHECK_INT_EQ(state_commit(st, &error), 0);
+	CHECK(state_in_transaction(st)); /* a part's end is not the batch's */
+	CHECK_INT_EQ(state_begin(st, &error), 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "undone", 6, false, &idx, &error),
+	             0);
+	CHECK_INT_EQ(state_rollback(st, &error), 0);
+	CHECK_INT_EQ(state_mailbox_find(st, "undone", 6, &idx, NULL, &error),
+	             0);
+	CHECK_INT_EQ(state_mailbox_find(st, "one", 3, &idx, NULL, &error), 1);
+	/* a part left open: the batch's commit takes it too */
+	CHECK_INT_EQ(state_begin(st, &error), 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "open", 4, false, &idx, &error),
+	             0);
+	CHECK_INT_EQ(state_batch_end(st, true, &error), 0);
+	CHECK(!state_in_transaction(st));
+	/* after the batch, transactions are transactions again */
+	CHECK_INT_EQ(state_begin(st, &error), 0);
+	CHECK(state_begin(st, &error) < 0);
+	CHECK_INT_EQ(state_rollback(st, &error), 0);
+	/* dropped: nothing of it stays, its parts' commits neither */
+	CHECK_INT_EQ(state_batch_begin(st, &error), 0);
+	CHECK_INT_EQ(state_begin(st, &error), 0);
+	CHECK_INT_EQ(
+	    state_mailbox_create(st, "dropped", 7, false, &idx, &error), 0);
+	CHECK_INT_EQ(state_commit(st, &error), 0);
+	CHECK_INT_EQ(state_batch_end(st, false, &error), 0);
+	CHECK(!state_in_transaction(st));
+	CHECK_INT_EQ(state_mailbox_find(st, "dropped", 7, &idx, NULL, &error),
+	             0);
+	/* left open at close: nothing written */
+	CHECK_INT_EQ(state_batch_begin(st, &error), 0);
+	CHECK_INT_EQ(state_begin(st, &error), 0);
+	CHECK_INT_EQ(state_mailbox_create(st, "lost", 4, false, &idx, &error),
+	             0);
+	CHECK_INT_EQ(state_commit(st, &error), 0);
+	state_close(&st);
+	st = open_ok(dbpath);
+	CHECK_INT_EQ(state_mailbox_find(st, "one", 3, &idx, NULL, &error), 1);
+	CHECK_INT_EQ(state_mailbox_find(st, "open", 4, &idx, NULL, &error), 1);
+	CHECK_INT_EQ(state_mailbox_find(st, "lost", 4, &idx, NULL, &error), 0);
+	state_close(&st);
+	teardown();
+}
+
 struct pend {
 	uint32_t uid[4];
 	enum side from[4];
