@@ -681,7 +681,8 @@ sync_apply_flight(struct sync_run *run, struct mbox *mbs, size_t n,
 	sync_trace(NULL, -1,
 	           "round %u: APPLY flight's records committed for %zu "
 	           "%s, before its commands go",
-	           round + 1, queued, log_plural(queued, "mailbox", "mailboxes"));
+	           round + 1, queued,
+	           log_plural(queued, "mailbox", "mailboxes"));
 	sync_step("apply flight recorded");
 	return 1;
 db_error:

@@ -319,8 +319,9 @@ SYNC_DRYRUN=$kill_dryrun
 tap_diag "move and flags: interrupted at each of $msteps steps"
 tap_is "$mbad" 0 "move and flags: every interrupted run resumes with both changes"
 # The run stopped once the server made its UID MOVE and before it
-# recorded it (a SIGKILL's window, no step's): stopped at its intent, the
-# move made by hand as the server would have. The old pair is gone on
+# recorded it (a SIGKILL's window, no step's): stopped once its intent
+# is on disk (the APPLY flight's records, committed before any of its
+# commands go), the move made by hand as the server would have. The old pair is gone on
 # both sides then; MATCH pairs the two again from the intent, which
 # kept the pair's last synced flags (not the union: $Label1 stays off).
 k=1
@@ -331,13 +332,13 @@ while [ "$k" -le "$msteps" ]; do
 	sync_pair_use "$MBASE"
 	sync_pair_clone "intent-$k" >/dev/null
 	IMAPSYNC_DEBUG_EXIT_AT=$k sync_run_with "$HOOKS_BIN"
-	grep -q "(move intents recorded)" "$SYNC_ERR" && break
+	grep -q "(apply flight recorded)" "$SYNC_ERR" && break
 	rm -rf "$SYNC_DIR"
 	k=$((k + 1))
 done
 SYNC_DRYRUN=$kill_dryrun
 tap_check "move and flags: a run stops at its move intent" \
-	grep -q "(move intents recorded)" "$SYNC_ERR"
+	grep -q "(apply flight recorded)" "$SYNC_ERR"
 store_wait_sessions "$LOCAL" "$REMOTE"
 store_move "$REMOTE" m2 "$(store_uid_of "$REMOTE" m2 t1)" INBOX
 sync_ok "move made, not recorded: the next run exits 0"
