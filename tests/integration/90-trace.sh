@@ -92,6 +92,8 @@ has "the SELECT's VANISHED" \
 has "a move found, with both mailboxes, the UIDs and the side" \
 	'remote INBOX: move UID 2 to Archive: its pair local 2 left INBOX and came to Archive as 1 \(key [0-9a-f]{12}\)'
 has "the move sent" 'remote INBOX: move UID\(s\) 2 to Archive: UID MOVE'
+has "the flight's records committed once, before its commands go" \
+	"round 1: APPLY flight's records committed for 2 mailboxes, before its commands go"
 has "the move done, the pair following" \
 	'remote INBOX: moved UID\(s\) 2 to Archive as [0-9]+ \(COPYUID\)'
 has "a mirrored expunge, with its reason" \
@@ -120,6 +122,18 @@ has "no CHECK where APPLY's selection saw all" \
 	'local INBOX: check: APPLY.s selection saw the whole round, no SELECT'
 has "each mailbox committed" 'Archive: committed \('
 has "INBOX committed" 'INBOX: committed \(as the last CHECK saw it\)'
+# doc/HACKING.md shows this run's trace as the example to read: its
+# sync: lines are this run's, in any order (the two servers' answers
+# interleave as they come), UIDVALIDITYs aside.
+trace_lines() {
+	sed -E 's/UIDVALIDITY [0-9]+/UIDVALIDITY N/g' | LC_ALL=C sort
+}
+doc_trace=$(awk '/^The change scenario of tests\/integration\/90-trace.sh/ { f = 1 }
+	f && /^```$/ { if (++n == 2) exit }
+	f && n == 1 && /^sync: /' "$IMAPSYNC_TOP/doc/HACKING.md" | trace_lines)
+tap_check "doc/HACKING.md has the example" test -n "$doc_trace"
+tap_is "$(grep '^sync: ' "$SYNC_ERR" | trace_lines)" "$doc_trace" \
+	"doc/HACKING.md's example is what this run traces"
 sync_dumps_equal "the change scenario: dumps equal"
 
 # --debug=imap: today's wire trace, no decision line.
