@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "limits.h"
+#include "state-private.h"
 #include "state.h"
 
 static char dir[64];
@@ -423,6 +425,12 @@ TEST(transactions)
 	struct state *st = open_ok(setup());
 	const char *error = NULL;
 	int64_t idx;
+	int cache = 0;
+
+	/* the page cache a large mailbox's pairs fit in (in KiB: negative) */
+	CHECK_INT_EQ(state_pragma_int(st, "PRAGMA cache_size", &cache, &error),
+	             0);
+	CHECK_INT_EQ(cache, -STATE_CACHE_KIB);
 
 	CHECK_INT_EQ(state_begin(st, &error), 0);
 	CHECK_INT_EQ(state_mailbox_create(st, "gone", 4, false, &idx, &error), 0);
