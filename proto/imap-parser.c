@@ -253,8 +253,14 @@ arena_strndup(struct imap_parser *p, const char *s, size_t len, bool upper)
 	char *r = arena_alloc(p, len + 1, 1);
 	size_t i;
 
-	for (i = 0; i < len; i++)
-		r[i] = upper && s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i];
+	/* Most of what is copied is message bodies: one memcpy, not a
+	 * test a byte (a third of a first sync's instructions). */
+	if (upper) {
+		for (i = 0; i < len; i++)
+			r[i] = s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i];
+	} else if (len > 0) {
+		memcpy(r, s, len);
+	}
 	r[len] = '\0';
 	return r;
 }
