@@ -81,16 +81,18 @@ state_mailbox_set_subscribed(struct state *st, int64_t idx, bool subscribed,
 }
 
 /* A savepoint makes a multi-statement change all-or-nothing whether or
- * not the caller has a transaction open. */
+ * not the caller has a transaction open; ret < 0 undoes it, error_r
+ * keeping what failed. */
 static int
 savepoint_end(struct state *st, int ret, const char **error_r)
 {
+	const char *ignored;
+
 	if (ret < 0) {
-		sqlite3_exec(st->db, "ROLLBACK TO s; RELEASE s", NULL, NULL,
-		             NULL);
+		(void)state_savepoint_end(st, false, &ignored);
 		return -1;
 	}
-	return state_exec(st, "RELEASE s", error_r);
+	return state_savepoint_end(st, true, error_r);
 }
 
 int
@@ -104,7 +106,7 @@ state_mailbox_delete(struct state *st, int64_t idx, const char **error_r)
 	sqlite3_stmt *s;
 	int ret = 0;
 
-	if (state_exec(st, "SAVEPOINT s", error_r) < 0)
+	if (state_savepoint(st, error_r) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && ret >= 0;
 	     i++) {
@@ -219,7 +221,7 @@ state_mailbox_rename(struct state *st, const void *from, size_t from_len,
 	if (rc != SQLITE_DONE)
 		ret = state_db_error(st, error_r, "rename mailbox");
 	if (ret == 0 && count > 0) {
-		if (state_exec(st, "SAVEPOINT s", error_r) < 0)
+		if (state_savepoint(st, error_r) < 0)
 			ret = -1;
 		else
 			ret =

@@ -127,6 +127,11 @@ int state_exec_list(struct state *st, const char *const *sql,
                     const char **error_r);
 int state_pragma_int(struct state *st, const char *sql, int *value_r,
                      const char **error_r);
+/* A savepoint: several statements all or nothing, inside whatever
+ * transaction is open (a batch's parts are these too). Its end keeps
+ * or undoes them; undoing leaves the error text of what failed alone. */
+int state_savepoint(struct state *st, const char **error_r);
+int state_savepoint_end(struct state *st, bool keep, const char **error_r);
 int state_take_lock(const char *path, int *fd_r, char **lock_path_r,
                     bool *kept_r, const char **error_r);
 int flagset_id(struct state *st, const char *flags, int64_t *id_r,

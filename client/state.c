@@ -537,7 +537,7 @@ int
 state_begin(struct state *st, const char **error_r)
 {
 	if (st->batch)
-		return state_exec(st, "SAVEPOINT part", error_r);
+		return state_savepoint(st, error_r);
 	return state_exec(st, "BEGIN IMMEDIATE", error_r);
 }
 
@@ -545,9 +545,28 @@ int
 state_commit(struct state *st, const char **error_r)
 {
 	if (st->batch)
-		return state_exec(st, "RELEASE part", error_r);
+		return state_savepoint_end(st, true, error_r);
 	if (state_exec(st, "COMMIT", error_r) < 0) {
 		forget_last_flags(st);
+		return -1;
+	}
+	return 0;
+}
+
+int
+state_savepoint(struct state *st, const char **error_r)
+{
+	return state_exec(st, "SAVEPOINT s", error_r);
+}
+
+int
+state_savepoint_end(struct state *st, bool keep, const char **error_r)
+{
+	if (keep)
+		return state_exec(st, "RELEASE s", error_r);
+	if (sqlite3_exec(st->db, "ROLLBACK TO s; RELEASE s", NULL, NULL,
+	                 NULL) != SQLITE_OK) {
+		*error_r = "cannot roll back a savepoint";
 		return -1;
 	}
 	return 0;
@@ -599,8 +618,7 @@ state_rollback(struct state *st, const char **error_r)
 {
 	forget_last_flags(st);
 	if (st->batch)
-		return state_exec(st, "ROLLBACK TO part; RELEASE part",
-		                  error_r);
+		return state_savepoint_end(st, false, error_r);
 	return state_exec(st, "ROLLBACK", error_r);
 }
 
