@@ -132,12 +132,75 @@ struct move_cand {
 	bool used;
 };
 
+/* A message new on the side where messages vanished. */
+struct move_new {
+	const unsigned char *key;
+	const char *flags;
+	size_t mb; /* index in the flight */
+	uint32_t uid;
+};
+
+/* By key, then mailbox, then UID: a key's run is in order. */
 static int
 cand_cmp(const void *a, const void *b)
 {
 	const struct move_cand *x = a, *y = b;
+	int r = memcmp(x->id->key, y->id->key, SYNC_KEY_LEN);
 
-	return memcmp(x->id->key, y->id->key, SYNC_KEY_LEN);
+	if (r != 0)
+		return r;
+	if (x->mb != y->mb) /* in one array: the flight's */
+		return x->mb < y->mb ? -1 : 1;
+	return x->id->uid < y->id->uid ? -1 : x->id->uid > y->id->uid;
+}
+
+static int
+new_cmp(const void *a, const void *b)
+{
+	const struct move_new *x = a, *y = b;
+	int r = memcmp(x->key, y->key, SYNC_KEY_LEN);
+
+	if (r != 0)
+		return r;
+	if (x->mb != y->mb)
+		return x->mb < y->mb ? -1 : 1;
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+static const unsigned char *
+cand_key(const void *e)
+{
+	return ((const struct move_cand *)e)->id->key;
+}
+
+static const unsigned char *
+new_key(const void *e)
+{
+	return ((const struct move_new *)e)->key;
+}
+
+/* The run [lo, hi) of the count sorted elements whose key is key. */
+static void
+key_run(const void *base, size_t count, size_t size,
+        const unsigned char *(*key_of)(const void *), const unsigned char *key,
+        size_t *lo_r, size_t *hi_r)
+{
+	const char *p = base;
+	size_t lo = 0, hi = count, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (memcmp(key_of(p + mid * size), key, SYNC_KEY_LEN) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*lo_r = lo;
+	for (hi = lo; hi < count &&
+	              memcmp(key_of(p + hi * size), key, SYNC_KEY_LEN) == 0;
+	     hi++)
+		;
+	*hi_r = hi;
 }
 
 static void
@@ -166,54 +229,37 @@ move_add(struct mbox_side *from, struct mbox *to, uint32_t uid,
 	from->move.count++;
 }
 
-static int
-key_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, SYNC_KEY_LEN);
-}
-
-/* The keys of what is new on side s, in every mailbox, sorted: a key
- * found twice there names no one message. */
+/* What is new on side s, in every mailbox, sorted by key. */
 static void
-fresh_keys(struct mbox *mbs, size_t n, unsigned s, unsigned char **keys_r,
+fresh_list(struct mbox *mbs, size_t n, unsigned s, struct move_new **news_r,
            size_t *count_r)
 {
-	unsigned char *keys = NULL;
+	struct move_new *news = NULL;
 	size_t i, j, count = 0, total = 0;
 
 	for (i = 0; i < n; i++)
 		total += mbs[i].s[s].match.idents_count;
 	if (total > 0)
-		keys = xreallocarray(NULL, total, SYNC_KEY_LEN);
+		news = xreallocarray(NULL, total, sizeof(*news));
 	for (i = 0; i < n; i++) {
 		struct mbox_side *ms = &mbs[i].s[s];
 
 		for (j = 0; j < ms->match.idents_count; j++) {
-			if (!uidset_contains(&ms->fresh,
-			                     ms->match.idents[j].uid))
+			const struct sync_ident *v = &ms->match.idents[j];
+
+			if (!uidset_contains(&ms->fresh, v->uid))
 				continue;
-			memcpy(keys + count * SYNC_KEY_LEN,
-			       ms->match.idents[j].key, SYNC_KEY_LEN);
+			news[count].key = v->key;
+			news[count].flags = v->flags;
+			news[count].mb = i;
+			news[count].uid = v->uid;
 			count++;
 		}
 	}
 	if (count > 0)
-		qsort(keys, count, SYNC_KEY_LEN, key_cmp);
-	*keys_r = keys;
+		qsort(news, count, sizeof(*news), new_cmp);
+	*news_r = news;
 	*count_r = count;
-}
-
-static bool
-key_twice(const unsigned char *keys, size_t count, const unsigned char *key)
-{
-	const unsigned char *k = bsearch(key, keys, count, SYNC_KEY_LEN,
-	                                 key_cmp);
-
-	if (k == NULL)
-		return false;
-	return (k > keys && key_cmp(k - SYNC_KEY_LEN, key) == 0) ||
-	       (k + SYNC_KEY_LEN < keys + count * SYNC_KEY_LEN &&
-	        key_cmp(k + SYNC_KEY_LEN, key) == 0);
 }
 
 /* A message that left its mailbox on side s and came back (moved out and
@@ -303,61 +349,113 @@ copy_arrived(struct mbox *mb, enum side s, const struct sync_ident *v,
 	       twin_new(mb, s, v, named, false);
 }
 
-/* --debug=sync: why v, new on side s of `to`, whose key is that of a
- * vanished message's pair, is not taken for a move (the tests of
- * sync_move_finish(), in its order). */
-static void
-move_trace_refused(struct mbox *to, enum side s, const struct sync_ident *v,
-                   const struct uidset *pending, const struct uidset *mine,
-                   const struct uidset *named, const unsigned char *keys,
-                   size_t nkeys, struct move_cand *cands, size_t nc)
+/* What sync_move_finish() chooses from, on one side. */
+struct move_pick {
+	struct mbox *mbs;
+	enum side s;
+	struct move_cand *cands; /* sorted by cand_cmp() */
+	size_t nc;
+	struct move_new *news; /* sorted by new_cmp() */
+	size_t nnew;
+	/* Of the mailbox at hand: what stopped runs' intents name. */
+	struct uidset pending, mine, named;
+};
+
+/* Whether the count new messages have the same flags. */
+static bool
+news_alike(const struct move_new *news, size_t count)
 {
-	struct move_cand key = {(struct sync_ident *)v, NULL, false}, *c;
+	size_t i;
+
+	for (i = 1; i < count; i++)
+		if (!flags_equal(news[0].flags, news[i].flags))
+			return false;
+	return true;
+}
+
+/* The vanished message's pair that v, new on side s of to, is (its twin
+ * moved), or NULL; --debug=sync says why not, where v has the key of a
+ * vanished message's pair. A key without a Message-ID names no move (a
+ * different message may share its size and date). A key that several
+ * new messages or several vanished pairs share names a move only where
+ * the new ones are all in one mailbox and the vanished all in one:
+ * copies of one message side by side, with the same flags, which no one
+ * can tell apart (one copied and then moved there, or twins moved
+ * together). The newest of
+ * the new ones take the vanished in order, as a MOVE gives the new UIDs.
+ * Across mailboxes, which copy went where is on neither server: those
+ * are expunged and copied, as any message without a twin. */
+static struct move_cand *
+move_pick(struct move_pick *x, struct mbox *to, const struct sync_ident *v)
+{
+	enum side s = x->s;
+	size_t clo, chi, nlo, nhi, k, p;
+	struct move_cand *c;
 	const char *why;
-	size_t k;
 
 	if (!uidset_contains(&to->s[s].fresh, v->uid))
-		return;
-	c = bsearch(&key, cands, nc, sizeof(*cands), cand_cmp);
-	if (c == NULL)
-		return;
-	k = (size_t)(c - cands);
+		return NULL;
+	key_run(x->cands, x->nc, sizeof(*x->cands), cand_key, v->key, &clo,
+	        &chi);
+	if (clo == chi)
+		return NULL;
+	key_run(x->news, x->nnew, sizeof(*x->news), new_key, v->key, &nlo,
+	        &nhi);
+	for (p = nlo; p < nhi && x->news[p].uid != v->uid; p++)
+		;
+	k = nhi - nlo < chi - clo ? nhi - nlo : chi - clo;
+	c = &x->cands[clo];
 	if (v->weak)
 		why = "no Message-ID, another message may share its size and "
 		      "date";
-	else if (uidset_contains(pending, v->uid))
+	else if (uidset_contains(&x->pending, v->uid))
 		why = "an intent names it (a stopped run's copy)";
-	else if (key_twice(keys, nkeys, v->key))
-		why = "two new messages share its key";
-	else if (!uidset_contains(mine, v->uid) && intent_twin(to, s, v, named))
+	else if (!uidset_contains(&x->mine, v->uid) &&
+	         intent_twin(to, s, v, &x->named))
 		why = "the other side's copy of it, an intent says, is new "
 		      "there: MATCH pairs the two";
-	else if (uidset_contains(mine, v->uid) && copy_arrived(to, s, v, named))
+	else if (uidset_contains(&x->mine, v->uid) &&
+	         copy_arrived(to, s, v, &x->named))
 		why = "a stopped run's UID COPY of it arrived on the other side "
 		      "(no MOVE there): MATCH pairs the two";
-	else if ((k > 0 && cand_cmp(&cands[k - 1], c) == 0) ||
-	         (k + 1 < nc && cand_cmp(&cands[k + 1], c) == 0))
-		why = "two vanished messages' pairs share its key";
-	else
-		return;
+	else if (x->news[nlo].mb != x->news[nhi - 1].mb)
+		why = "new messages in more than one mailbox share its key: "
+		      "which of them was moved is on neither server";
+	else if (c->mb != x->cands[chi - 1].mb)
+		why = "pairs that vanished from more than one mailbox share "
+		      "its key: which of them was moved is on neither server";
+	else if (!news_alike(x->news + nlo, nhi - nlo))
+		why = "new messages there share its key but not their flags: "
+		      "which of them was moved is on neither server";
+	else if (p == nhi || p < nhi - k)
+		why = "a newer message there with its key takes the move";
+	else {
+		c = &x->cands[clo + (p - (nhi - k))];
+		if (c->used || c->mb->failed)
+			return NULL;
+		return c;
+	}
 	sync_trace(to, (int)s,
 	           "not a move: new UID %" PRIu32 " has the key %s of a pair "
 	           "that vanished from %s, but %s; expunged and copied "
 	           "instead",
 	           v->uid, sync_trace_key(v->key), sync_trace_name(c->mb), why);
+	return NULL;
 }
 
 void
 sync_move_finish(struct mbox *mbs, size_t n)
 {
 	unsigned s;
-	size_t i, j, k;
+	size_t i, j;
 
 	for (s = 0; s < SIDE_COUNT; s++) {
 		enum side other = side_other(s);
+		struct move_pick x = {.pending = UIDSET_INIT,
+		                      .mine = UIDSET_INIT,
+		                      .named = UIDSET_INIT};
 		struct move_cand *cands = NULL;
-		unsigned char *keys = NULL;
-		size_t nc = 0, alloc = 0, nkeys = 0;
+		size_t nc = 0, alloc = 0;
 		size_t *repaired = xcalloc(n + 1, sizeof(*repaired));
 		/* Per mailbox, what stops being an expunge or a copy on s. */
 		struct uidset *gone = xcalloc(n + 1, sizeof(*gone));
@@ -383,61 +481,37 @@ sync_move_finish(struct mbox *mbs, size_t n)
 		}
 		if (nc > 0) {
 			qsort(cands, nc, sizeof(*cands), cand_cmp);
-			fresh_keys(mbs, n, s, &keys, &nkeys);
+			fresh_list(mbs, n, s, &x.news, &x.nnew);
 		}
-		/* What is new on s, by key: a pair's twin was moved. A key
-		 * that two vanished pairs or two new messages share names
-		 * neither for sure, nor one without a Message-ID (a
-		 * different message may have its size and date): those are
-		 * expunged and copied. */
+		x.mbs = mbs;
+		x.s = s;
+		x.cands = cands;
+		x.nc = nc;
+		/* What is new on s, by key: a pair's twin was moved. */
 		for (i = 0; i < n && nc > 0; i++) {
 			struct mbox *to = &mbs[i];
 			struct mbox_side *ms = &to->s[s];
-			struct uidset pending = UIDSET_INIT;
-			struct uidset named = UIDSET_INIT;
-			struct uidset mine = UIDSET_INIT;
 
 			/* A mailbox being paired afresh (UIDVALIDITY
 			 * changed) takes no move. */
 			if (to->failed || !to->active || to->recover)
 				continue;
-			if (sync_pending_uids(to, s, true, &pending) < 0 ||
-			    sync_pending_uids(to, s, false, &mine) < 0 ||
-			    sync_pending_uids(to, other, false, &named) < 0) {
-				uidset_free(&pending);
-				uidset_free(&mine);
-				uidset_free(&named);
+			if (sync_pending_uids(to, s, true, &x.pending) < 0 ||
+			    sync_pending_uids(to, s, false, &x.mine) < 0 ||
+			    sync_pending_uids(to, other, false, &x.named) < 0) {
+				uidset_free(&x.pending);
+				uidset_free(&x.mine);
+				uidset_free(&x.named);
 				continue;
 			}
 			for (j = 0; j < ms->match.idents_count; j++) {
 				struct sync_ident *v = &ms->match.idents[j];
-				struct move_cand key = {v, NULL, false}, *c;
+				struct move_cand *c = move_pick(&x, to, v);
 				uint32_t uid;
 				int ret;
 				const char *error;
 
-				if (log_sync_tracing())
-					move_trace_refused(to, s, v, &pending,
-					                   &mine, &named, keys,
-					                   nkeys, cands, nc);
-				if (!uidset_contains(&ms->fresh, v->uid) ||
-				    v->weak ||
-				    uidset_contains(&pending, v->uid) ||
-				    key_twice(keys, nkeys, v->key) ||
-				    (!uidset_contains(&mine, v->uid) &&
-				     intent_twin(to, s, v, &named)) ||
-				    (uidset_contains(&mine, v->uid) &&
-				     copy_arrived(to, s, v, &named)))
-					continue;
-				c = bsearch(&key, cands, nc, sizeof(*cands),
-				            cand_cmp);
 				if (c == NULL)
-					continue;
-				k = (size_t)(c - cands);
-				if ((k > 0 && cand_cmp(&cands[k - 1], c) == 0) ||
-				    (k + 1 < nc && cand_cmp(&cands[k + 1], c) == 0))
-					continue;
-				if (c->used || c->mb->failed)
 					continue;
 				ret = state_mapping_lookup(
 				    c->mb->run->state, c->mb->idx, other,
@@ -495,9 +569,9 @@ sync_move_finish(struct mbox *mbs, size_t n)
 					sync_fail_uids(ms);
 				}
 			}
-			uidset_free(&pending);
-			uidset_free(&mine);
-			uidset_free(&named);
+			uidset_free(&x.pending);
+			uidset_free(&x.mine);
+			uidset_free(&x.named);
 		}
 		for (i = 0; i < n; i++) {
 			if (uidset_subtract(&mbs[i].s[s].vanished, &gone[i]) < 0 ||
@@ -519,7 +593,7 @@ sync_move_finish(struct mbox *mbs, size_t n)
 		free(repaired);
 		free(gone);
 		free(came);
-		free(keys);
+		free(x.news);
 		free(cands);
 	}
 	for (i = 0; i < n; i++) {

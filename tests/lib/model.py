@@ -12,7 +12,9 @@ read back and compared.
   model.py soak [OPTIONS]             run seeds until --seconds or --seeds
   model.py replay [OPTIONS] FILE...   run the operation list in each
                                       FILE (as --shrink writes it; the
-                                      cases in tests/model/)
+                                      cases in tests/model/; a line
+                                      "# options: --conflicts" in a
+                                      FILE turns that on for it)
 
 Options:
   --rounds N        rounds of user actions and a sync (default 4)
@@ -77,8 +79,11 @@ same message moved on both sides, a mailbox deleted on one side and
 touched on the other, a mailbox family renamed/deleted/created in on both
 sides, a subscription changed on both sides.  CONFLICTS (--conflicts
 only): a message expunged on one side and moved on the other survives
-where it was moved, with that side's flags; expunged on one side and its
-flags changed on the other, it is gone.
+where it was moved, with that side's flags;
+expunged on one side and its flags changed on the other, it is gone.
+And what no tool can tell: a message moved on one side whose copies
+there are new in two mailboxes (or differ in flags), while the other
+side changes its flags: which of them was moved is on neither server.
 
 An operation list (what --shrink prints and replay reads) has one action
 a line: "append SIDE BOX TOKEN FLAGS", "flag SIDE TOKEN BOX N +|- FLAG",
@@ -249,6 +254,53 @@ class Model:
         return [j for j, (t, bid, f) in self.base.msgs.items()
                 if t == b[0] and bid == b[1]]
 
+    def token(self, iid):
+        for v in (self.base,) + tuple(self.view):
+            if iid in v.msgs:
+                return v.msgs[iid][0]
+        return None
+
+    def ambiguous(self, a, tok):
+        """Whether side a moved a message with token tok this round and
+        which of the new instances of tok there is which vanished one is
+        on neither server: the new ones in more than one mailbox, the
+        vanished (moved or expunged) from more than one, or the new ones
+        with different flags. (Copies side by side with the same flags
+        no one can tell apart: any of them is the one moved.)"""
+        b, moved = self.base.msgs, False
+        new, gone, flags = set(), set(), set()
+        for iid, (t, bid, fl) in self.view[a].msgs.items():
+            if t != tok:
+                continue
+            if iid not in b:
+                new.add(bid)
+                flags.add(fl)
+            elif 'move' in self.touch[a].get(iid, ()):
+                moved = True
+                new.add(bid)
+                flags.add(fl)
+                gone.add(b[iid][1])
+        for iid, (t, bid, fl) in b.items():
+            if t == tok and iid not in self.view[a].msgs:
+                gone.add(bid)
+        return moved and (len(new) > 1 or len(gone) > 1 or len(flags) > 1)
+
+    def unplaceable(self, a, tok):
+        """Whether side a's moves of tok are ambiguous() and the other
+        side changed the flags of one of the vanished: that change has no
+        place a sync could find (the engine expunges the vanished and
+        copies the new ones; a user would want it on the one moved). The
+        generator avoids it: it has no answer a tool could give."""
+        if not self.ambiguous(a, tok):
+            return False
+        for j, kinds in self.touch[1 - a].items():
+            if 'flags' not in kinds or self.token(j) != tok:
+                continue
+            for t in self.twins(j):
+                if self.touch[a].get(t, set()) & {'move', 'expunge'}:
+                    return True
+        return False
+
     def msg_ok(self, s, iid, kind):
         """Whether side s may do KIND to instance iid, given what the
         other side did to it this round."""
@@ -289,6 +341,8 @@ class Model:
             mk = {'flag': 'flags', 'copy': 'copysrc'}.get(kind, kind)
             if not self.msg_ok(s, iid, mk):
                 raise Skip('conflict on message %d' % tok)
+            saved = ({k: list(x) for k, x in v.msgs.items()},
+                     set(self.touch[s][iid]))
             if kind == 'flag':
                 sign, flag = op[5], op[6]
                 fl = set(v.msgs[iid][2])
@@ -314,8 +368,12 @@ class Model:
                     v.msgs[iid][1] = dst
                     res = ('move', s, v.boxes[bid][0], iid,
                            v.boxes[dst][0])
-                self.btouch[s][dst].add('content')
             self.touch[s][iid].add(mk)
+            if self.unplaceable(0, tok) or self.unplaceable(1, tok):
+                v.msgs, self.touch[s][iid] = saved
+                raise Skip('no place for a flag change on message %d' % tok)
+            if kind in ('copy', 'move'):
+                self.btouch[s][dst].add('content')
             self.btouch[s][bid].add('content')
             return res
         if kind == 'create':
@@ -1130,17 +1188,59 @@ class Runner:
         got2 = self.read_both(pair)
         if not self.compare(m, got2, rno, 'after a second sync'):
             return False
-        # The instances' UIDs, afresh (the sync gave new ones).
+        self.assign_uids(pair, m, got2, uids)
+        return True
+
+    def assign_uids(self, pair, m, got, uids):
+        """The instances' UIDs, afresh (the sync gave new ones). A message
+        is known by its mailbox, token and flags; where two instances
+        share all three (a copy beside its original), nothing tells them
+        apart, on either side, and which local one is which remote one is
+        the sync's choice, not the user's: the local UIDs are given in
+        order and the remote ones follow the database's pairs. Giving
+        both in order would make the model take two unpaired messages
+        for one and expect a move on one side and a flag change on the
+        other to meet on a message the sync never paired."""
+        free = [collections.defaultdict(list) for _ in (0, 1)]
         for s in (0, 1):
             uids[s].clear()
-            free = collections.defaultdict(list)
-            for name, msgs in got2[s][2].items():
+            for name, msgs in got[s][2].items():
                 for uid, (tok, fl) in sorted(msgs.items()):
-                    free[(name, tok, fl)].append(uid)
-            for iid, (tok, bid, fl) in sorted(m.base.msgs.items()):
-                name = m.base.boxes[bid][0]
-                uids[s][iid] = (name, free[(name, tok, frozenset(fl))].pop(0))
-        return True
+                    free[s][(name, tok, fl)].append(uid)
+        pairs = self.db_pairs(pair)
+        for iid, (tok, bid, fl) in sorted(m.base.msgs.items()):
+            name = m.base.boxes[bid][0]
+            key = (name, tok, frozenset(fl))
+            luid = free[0][key].pop(0)
+            uids[0][iid] = (name, luid)
+            ruid = pairs.get((name, luid))
+            if ruid not in free[1][key]:
+                ruid = free[1][key][0]
+            free[1][key].remove(ruid)
+            uids[1][iid] = (name, ruid)
+
+    @staticmethod
+    def db_pairs(pair):
+        """{(mailbox, local UID): remote UID} from the tool's database
+        (interimap's tables, which imapsync keeps), or {} without one."""
+        if not os.path.exists(pair.db):
+            return {}
+        import sqlite3
+        db = sqlite3.connect('file:%s?mode=ro' % pair.db, uri=True)
+        try:
+            rows = db.execute('SELECT m.mailbox, p.lUID, p.rUID FROM '
+                              'mapping p JOIN mailboxes m ON m.idx = '
+                              'p.idx').fetchall()
+        except sqlite3.Error:
+            return {}
+        finally:
+            db.close()
+        out = {}
+        for name, luid, ruid in rows:
+            if isinstance(name, bytes):
+                name = name.decode('utf-8', 'replace')
+            out[(name.replace('\0', '/'), luid)] = ruid
+        return out
 
     def compare(self, m, got, rno, when):
         """Both stores against the model; counts what differs."""
@@ -1537,16 +1637,21 @@ def main(argv):
     if cmd == 'replay':
         if o.tap:
             print('1..%d' % len(args))
+        conflicts = o.conflicts
         for fname in args:
             with open(fname) as f:
-                ops = [parse_op(x) for x in f
-                       if x.strip() and not x.startswith('#')]
+                lines = f.readlines()
+            ops = [parse_op(x) for x in lines
+                   if x.strip() and not x.startswith('#')]
+            # A case of --conflicts says so in a line of its own.
+            o.conflicts = conflicts or '# options: --conflicts\n' in lines
             seed = re.sub(r'\D', '', os.path.basename(fname)) or '0'
             o.replaying = fname
             res = one(int(seed), ops,
                       os.path.basename(fname).rsplit('.', 1)[0])
             for op in ops:
                 log('  ' + op_text(op))
+        o.conflicts = conflicts
     elif cmd == 'run':
         if o.tap:
             print('1..%d' % len(args))
