@@ -79,7 +79,7 @@ same message moved on both sides, a mailbox deleted on one side and
 touched on the other, a mailbox family renamed/deleted/created in on both
 sides, a subscription changed on both sides.  CONFLICTS (--conflicts
 only): a message expunged on one side and moved on the other survives
-where it was moved, with that side's flags;
+where it was moved (back where it was too), with that side's flags;
 expunged on one side and its flags changed on the other, it is gone.
 And what no tool can tell: a message moved on one side whose copies
 there are new in two mailboxes (or differ in flags), while the other
@@ -476,8 +476,12 @@ class Model:
                 box = ma[1] if ma[1] != bb else mb[1]
                 res.msgs[iid] = [tok, box, merge_flags(bf, ma[2], mb[2])]
             elif ma or mb:
-                m = ma or mb
-                if m[1] != bb:
+                # Expunged on one side, moved on the other (--conflicts):
+                # it survives where it was moved, back where it was too
+                # (it left and came back: a new UID there, and a user's
+                # move as much as any).
+                m, s = (ma, 0) if ma else (mb, 1)
+                if m[1] != bb or 'move' in self.touch[s].get(iid, ()):
                     res.msgs[iid] = list(m)
         for iid, m in res.msgs.items():
             assert m[1] in res.boxes, (iid, m)
