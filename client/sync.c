@@ -351,6 +351,42 @@ db_error:
 	sync_db_fail(mb, error);
 }
 
+/* The mailboxes one loop of the driver commits are parts of one
+ * transaction, synced once instead of once a mailbox (their pages, the
+ * same few, written once): mbox_commit_part() begins it at the first,
+ * mbox_commit_end() commits it. A kill in between loses them all, as a
+ * kill before the first would. */
+static void
+mbox_commit_part(struct mbox *mb, bool exact, bool *batch)
+{
+	const char *error;
+
+	if (!*batch) {
+		if (state_batch_begin(mb->run->state, &error) < 0) {
+			sync_db_fail(mb, error);
+			return;
+		}
+		*batch = true;
+	}
+	mbox_commit(mb, exact);
+}
+
+static void
+mbox_commit_end(struct sync_run *run, bool *batch)
+{
+	const char *error;
+
+	if (!*batch)
+		return;
+	*batch = false;
+	if (state_batch_end(run->state, true, &error) < 0) {
+		log_error("database", NULL, "%s", error);
+		run->fatal = true;
+		return;
+	}
+	sync_step("mailboxes committed");
+}
+
 /* The steps, in the order a mailbox goes through them: SELECT, SCAN
  * (only a mailbox compared in full), SIZES and MATCH, then APPLY and
  * CHECK in rounds (sync_rounds()). Their parts of each side are made and
@@ -724,7 +760,7 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 {
 	struct imap_conn *conns[SIDE_COUNT] = {run->server[0].conn,
 	                                       run->server[1].conn};
-	bool queued = false, any;
+	bool queued = false, any, batch = false;
 	unsigned round, s;
 	size_t i;
 
@@ -776,10 +812,13 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 			/* Only the numbers moved (an expunge of a message
 			 * we never knew, a flag set back): store them as
 			 * SELECT gave them. */
-			mbox_commit(mb, false);
+			mbox_commit_part(mb, false, &batch);
 			mb->active = false;
 		}
 	}
+	mbox_commit_end(run, &batch);
+	if (run->fatal)
+		return;
 	if (run->set.dry_run) {
 		sync_dry_apply(run, mbs, n);
 		return;
@@ -843,9 +882,12 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 				                : "flags a move left to set");
 			if (!mbox_going(mb) || mb->foreign || mbox_has_work(mb))
 				continue;
-			mbox_commit(mb, true);
+			mbox_commit_part(mb, true, &batch);
 			mb->active = false;
 		}
+		mbox_commit_end(run, &batch);
+		if (run->fatal)
+			return;
 	}
 	for (i = 0; i < n; i++) {
 		if (!mbox_going(&mbs[i]))
@@ -854,8 +896,9 @@ sync_rounds(struct sync_run *run, struct mbox *mbs, size_t n)
 		         "still changing after %d rounds; the next run goes "
 		         "on from here",
 		         SYNC_MAX_ROUNDS);
-		mbox_commit(&mbs[i], false);
+		mbox_commit_part(&mbs[i], false, &batch);
 	}
+	mbox_commit_end(run, &batch);
 }
 
 /* Whether a side of mb has no numbers while the mapping has pairs. */
