@@ -443,3 +443,27 @@ state_synced_set(struct state *st, int64_t idx, int64_t when,
 	sqlite3_bind_int64(s, 2, when);
 	return state_run(st, s, "set synced", error_r) < 0 ? -1 : 0;
 }
+
+int
+state_synced_set_range(struct state *st, int64_t lo, int64_t hi, int64_t when,
+                       const char **error_r)
+{
+	sqlite3_stmt *s;
+	int changed;
+
+	if ((s = state_stmt(st, STMT_SYNCED_SET_RANGE, error_r)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, lo);
+	sqlite3_bind_int64(s, 2, hi);
+	sqlite3_bind_int64(s, 3, when);
+	if ((changed = state_run(st, s, "set synced", error_r)) < 0)
+		return -1;
+	/* Rows missing (mailboxes never in step before): one by one. */
+	if (changed < hi - lo + 1) {
+		for (; lo <= hi; lo++) {
+			if (state_synced_set(st, lo, when, error_r) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}

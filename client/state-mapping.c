@@ -183,6 +183,15 @@ int
 state_mapping_foreach(struct state *st, int64_t idx, enum side order,
                       state_mapping_fn *fn, void *context, const char **error_r)
 {
+	return state_mapping_foreach_range(st, idx, order, 1, UINT32_MAX, fn,
+	                                   context, error_r);
+}
+
+int
+state_mapping_foreach_range(struct state *st, int64_t idx, enum side order,
+                            uint32_t lo, uint32_t hi, state_mapping_fn *fn,
+                            void *context, const char **error_r)
+{
 	sqlite3_stmt *s =
 	    state_stmt(st, STMT_MAPPING_LIST_LOCAL + order, error_r);
 	int rc, ret = 0;
@@ -190,6 +199,8 @@ state_mapping_foreach(struct state *st, int64_t idx, enum side order,
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, idx);
+	sqlite3_bind_int64(s, 2, lo);
+	sqlite3_bind_int64(s, 3, hi);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		ret = fn(context, (uint32_t)sqlite3_column_int64(s, 0),
 		         (uint32_t)sqlite3_column_int64(s, 1));

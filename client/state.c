@@ -68,9 +68,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
         "SELECT lUID, size FROM mapping WHERE idx = ?1 AND rUID = ?2",
     [STMT_MAPPING_COUNT] = "SELECT COUNT(*) FROM mapping WHERE idx = ?1",
     [STMT_MAPPING_LIST_LOCAL] = "SELECT lUID, rUID FROM mapping "
-                                "WHERE idx = ?1 ORDER BY lUID",
+                                "WHERE idx = ?1 AND lUID BETWEEN ?2 AND ?3 "
+                                "ORDER BY lUID",
     [STMT_MAPPING_LIST_REMOTE] = "SELECT lUID, rUID FROM mapping "
-                                 "WHERE idx = ?1 ORDER BY rUID",
+                                 "WHERE idx = ?1 AND rUID BETWEEN ?2 AND ?3 "
+                                 "ORDER BY rUID",
     [STMT_PENDING_ADD] = "INSERT INTO pending "
                          "(idx, side, uid, fingerprint, created) "
                          "VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -96,6 +98,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
                          "VALUES (?1, ?2, ?3, ?4)",
     [STMT_SYNCED_SET] = "INSERT INTO synced (idx, time) VALUES (?1, ?2) "
                         "ON CONFLICT (idx) DO UPDATE SET time = excluded.time",
+    [STMT_SYNCED_SET_RANGE] = "UPDATE synced SET time = ?3 "
+                              "WHERE idx BETWEEN ?1 AND ?2",
     [STMT_DELIM_SET] = "INSERT INTO delimiter (side, delim) VALUES (?1, ?2) "
                        "ON CONFLICT (side) DO UPDATE SET delim = "
                        "excluded.delim WHERE delim != excluded.delim",

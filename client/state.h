@@ -184,6 +184,12 @@ typedef int state_mapping_fn(void *context, uint32_t luid, uint32_t ruid);
 int state_mapping_foreach(struct state *state, int64_t idx, enum side order,
                           state_mapping_fn *fn, void *context,
                           const char **error_r);
+/* The same for the pairs whose UID on side order is in [lo, hi] (found
+ * by the index, not read through). */
+int state_mapping_foreach_range(struct state *state, int64_t idx,
+                                enum side order, uint32_t lo, uint32_t hi,
+                                state_mapping_fn *fn, void *context,
+                                const char **error_r);
 
 /* Record the intent to copy message uid of side from into the other
  * side's mailbox idx (one intent per source message). */
@@ -258,6 +264,10 @@ int state_refusal_set(struct state *state, enum side side, const char *feature,
  * time). */
 int state_synced_set(struct state *state, int64_t idx, int64_t when,
                      const char **error_r);
+/* The same for every mailbox lo..hi (one statement where their rows
+ * exist: a run that finds 500 mailboxes in step writes them at once). */
+int state_synced_set_range(struct state *state, int64_t lo, int64_t hi,
+                           int64_t when, const char **error_r);
 /* Record side's hierarchy delimiter ('\0': flat), for --status. */
 int state_delimiter_set(struct state *state, enum side side, char delim,
                         const char **error_r);
