@@ -81,6 +81,9 @@ struct mbx_item {
 	/* Its id on each side when the LIST did not give it: from STATUS
 	 * (a mailbox new to the database, created in this run). */
 	char *new_id[SIDE_COUNT];
+	/* mbx_side_unchanged()'s answer for each side, once asked: 0 not
+	 * yet, 1 unchanged, -1 not. */
+	signed char unchanged[SIDE_COUNT];
 };
 
 /* The context of mbx_created_untagged(): the items (sorted) and the
@@ -141,8 +144,7 @@ int mbx_record_ids(struct sync_run *run, struct mbx_item *items, size_t n);
  * the database too; -1 when the run cannot go on. */
 int mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n);
 /* Whether side s of m stands where the database left it. */
-bool mbx_side_unchanged(struct sync_run *run, const struct mbx_item *m,
-                        enum side s);
+bool mbx_side_unchanged(struct sync_run *run, struct mbx_item *m, enum side s);
 /* The union of both lists by internal name, sorted; caller frees. */
 struct mbx_item *mbx_match(struct sync_run *run,
                            struct mbx_list lists[SIDE_COUNT], size_t nargs,

@@ -228,6 +228,14 @@ db_error:
 	return -1;
 }
 
+static int
+idx_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 /* For --status: each side's delimiter, and the mailboxes found unchanged
  * on both sides, so in step now. */
 static int
@@ -235,14 +243,17 @@ mbx_record_status(struct sync_run *run, struct mbx_item *it, size_t n,
                   const char **error_r)
 {
 	int64_t now = (int64_t)time(NULL);
+	int64_t *idx = xcalloc(n + 1, sizeof(*idx));
 	unsigned s;
-	size_t i;
+	size_t i, j, count = 0;
 
 	for (s = 0; s < SIDE_COUNT; s++) {
 		if (run->server[s].delim_known &&
 		    state_delimiter_set(run->state, s, run->server[s].delim,
-		                        error_r) < 0)
+		                        error_r) < 0) {
+			free(idx);
 			return -1;
+		}
 	}
 	for (i = 0; i < n; i++) {
 		struct mbx_item *m = &it[i];
@@ -252,10 +263,31 @@ mbx_record_status(struct sync_run *run, struct mbx_item *it, size_t n,
 		    !mbx_side_unchanged(run, m, SIDE_LOCAL) ||
 		    !mbx_side_unchanged(run, m, SIDE_REMOTE))
 			continue;
-		if (state_synced_set(run->state, m->idx, now, error_r) < 0)
-			return -1;
+		idx[count++] = m->idx;
 	}
+	/* Consecutive indexes (mailboxes made in one run) at once. */
+	qsort(idx, count, sizeof(*idx), idx_cmp);
+	for (i = 0; i < count; i = j) {
+		for (j = i + 1; j < count && idx[j] == idx[j - 1] + 1; j++)
+			;
+		if (state_synced_set_range(run->state, idx[i], idx[j - 1], now,
+		                           error_r) < 0) {
+			free(idx);
+			return -1;
+		}
+	}
+	free(idx);
 	return 0;
+}
+
+/* m's name for messages, made the first time one needs it (most
+ * mailboxes of a run need none). */
+static const char *
+mbx_display(struct sync_run *run, const struct mbx_item *m, char **display)
+{
+	if (*display == NULL)
+		*display = sync_display_name(run, m->name, m->len);
+	return *display;
 }
 
 /* interimap's rules, item by item; commands for both sides pipelined. */
@@ -288,7 +320,7 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 
 		if (m->skip)
 			continue;
-		display = sync_display_name(run, m->name, m->len);
+		display = NULL;
 		for (s = 0; s < SIDE_COUNT; s++) {
 			ex[s] = mbx_exists(m->e[s]);
 			sub[s] = mbx_subscribed(m->e[s]);
@@ -315,11 +347,12 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 				log_info(
 				    "database", NULL, "%s mailbox %s",
 				    sync_verb(run, "Created", "would create"),
-				    display);
+				    mbx_display(run, m, &display));
 				for (s = 0; s < SIDE_COUNT && want; s++) {
 					if (!sub[s])
 						mbx_cmd(run, s, m, "SUBSCRIBE",
-						        display);
+						        mbx_display(run, m,
+						                    &display));
 				}
 			} else if (sub[0] != sub[1]) {
 				/* The side that differs from the database
@@ -331,7 +364,7 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 				mbx_cmd(run, other, m,
 				        sub[changed] ? "SUBSCRIBE"
 				                     : "UNSUBSCRIBE",
-				        display);
+				        mbx_display(run, m, &display));
 				if (state_mailbox_set_subscribed(
 				        st, m->idx, sub[changed], &error) < 0) {
 					free(display);
@@ -350,9 +383,11 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 			enum side lack = side_other(have);
 
 			if (ret > 0 && m->delete) {
-				mbx_delete(run, m, display);
+				mbx_delete(run, m,
+				           mbx_display(run, m, &display));
 			} else if (ret > 0) {
-				mbx_gone(run, m, display, lack);
+				mbx_gone(run, m, mbx_display(run, m, &display),
+				         lack);
 			} else if (ncreate[lack] >= run->config->max_create) {
 				/* The rest waits for the next run. */
 				over[lack]++;
@@ -361,7 +396,8 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 				/* CREATE first: a name it cannot send is
 				 * not recorded. */
 				ncreate[lack]++;
-				mbx_cmd(run, lack, m, "CREATE", display);
+				mbx_cmd(run, lack, m, "CREATE",
+				        mbx_display(run, m, &display));
 				if (m->skip) {
 					free(display);
 					continue;
@@ -376,7 +412,7 @@ mbx_reconcile(struct sync_run *run, struct mbx_item *it, size_t n)
 				mbx_ask_id(run, m, have);
 				if (sub[have])
 					mbx_cmd(run, lack, m, "SUBSCRIBE",
-					        display);
+					        mbx_display(run, m, &display));
 				m->created = true;
 			}
 		} else {
@@ -447,9 +483,11 @@ db_error:
 	return -1;
 }
 
-/* Whether side s of m stands where the database left it (LIST-STATUS). */
+/* Whether side s of m stands where the database left it (LIST-STATUS).
+ * Asked twice a mailbox (its --status record, then whether to select
+ * it), with nothing written between that changes it: read once. */
 bool
-mbx_side_unchanged(struct sync_run *run, const struct mbx_item *m, enum side s)
+mbx_side_unchanged(struct sync_run *run, struct mbx_item *m, enum side s)
 {
 	struct state_side_status row;
 	const struct mbx_entry *e = m->e[s];
@@ -458,11 +496,16 @@ mbx_side_unchanged(struct sync_run *run, const struct mbx_item *m, enum side s)
 	if (m->created || e == NULL || !e->have_status ||
 	    (e->status.have & IMAP_STATUS_HIGHESTMODSEQ) == 0)
 		return false;
+	if (m->unchanged[s] != 0)
+		return m->unchanged[s] > 0;
 	if (state_status_get(run->state, m->idx, s, &row, &error) <= 0)
 		return false;
-	return row.uidvalidity == e->status.uidvalidity &&
-	       row.uidnext == e->status.uidnext &&
-	       row.highestmodseq == e->status.highestmodseq;
+	m->unchanged[s] = row.uidvalidity == e->status.uidvalidity &&
+	                          row.uidnext == e->status.uidnext &&
+	                          row.highestmodseq == e->status.highestmodseq
+	                      ? 1
+	                      : -1;
+	return m->unchanged[s] > 0;
 }
 
 /* One listed name of one side, for the match. */
