@@ -279,6 +279,19 @@ TEST(mapping)
 	CHECK(state_mapping_foreach(st, idx, SIDE_REMOTE, collect_pair, &p,
 	                            &error) == 0);
 	CHECK(p.n == 3 && p.r[0] == 10 && p.r[1] == 20 && p.r[2] == 30);
+	/* A range of one side's UIDs, by the index, bounds included. */
+	p.n = 0;
+	CHECK(state_mapping_foreach_range(st, idx, SIDE_LOCAL, 2, 3,
+	                                  collect_pair, &p, &error) == 0);
+	CHECK(p.n == 2 && p.l[0] == 2 && p.l[1] == 3 && p.r[0] == 10);
+	p.n = 0;
+	CHECK(state_mapping_foreach_range(st, idx, SIDE_REMOTE, 11, 29,
+	                                  collect_pair, &p, &error) == 0);
+	CHECK(p.n == 1 && p.l[0] == 3 && p.r[0] == 20);
+	p.n = 0;
+	CHECK(state_mapping_foreach_range(st, idx, SIDE_LOCAL, 4, UINT32_MAX,
+	                                  collect_pair, &p, &error) == 0);
+	CHECK_INT_EQ(p.n, 0);
 	CHECK_INT_EQ(state_mapping_remove(st, idx, SIDE_REMOTE, 20, &error), 1);
 	CHECK_INT_EQ(state_mapping_remove(st, idx, SIDE_REMOTE, 20, &error), 0);
 	CHECK_INT_EQ(state_mapping_remove(st, idx, SIDE_LOCAL, 1, &error), 1);
@@ -321,6 +334,37 @@ collect_name(void *context, const struct state_mailbox *mb)
 	ns->name[ns->n][mb->name_len] = '\0';
 	ns->n++;
 	return 0;
+}
+
+/* --status's times: by index range, the rows there updated and the
+ * missing ones made; the indexes outside left alone. */
+TEST(synced_range)
+{
+	const char *path = setup();
+	struct state *st = open_ok(path);
+	const char *error = NULL;
+	int64_t idx[5];
+	char name[2] = "a";
+
+	for (int i = 0; i < 5; i++, name[0]++)
+		CHECK_INT_EQ(
+		    state_mailbox_create(st, name, 1, false, &idx[i], &error),
+		    0);
+	CHECK_INT_EQ(idx[4] - idx[0], 4);
+	CHECK_INT_EQ(state_synced_set(st, idx[1], 100, &error), 0);
+	CHECK_INT_EQ(state_synced_set(st, idx[4], 100, &error), 0);
+	CHECK_INT_EQ(state_synced_set_range(st, idx[1], idx[2], 200, &error),
+	             0);
+	CHECK_INT_EQ(state_synced_set_range(st, idx[0], idx[0], 300, &error),
+	             0);
+	state_close(&st);
+	CHECK_INT_EQ(raw_int(path, "SELECT group_concat(time, ' ') FROM "
+	                           "(SELECT time FROM synced ORDER BY idx)"),
+	             300);
+	CHECK_INT_EQ(raw_int(path, "SELECT COUNT(*) FROM synced"), 4);
+	CHECK_INT_EQ(raw_int(path, "SELECT SUM(time) FROM synced"),
+	             300 + 200 + 200 + 100);
+	teardown();
 }
 
 TEST(rename_with_children)
