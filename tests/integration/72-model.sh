@@ -42,6 +42,9 @@ block both "1 2 4" "" --disjoint --no-subscriptions --no-dry-run
 # message the other side moves (merged per flag from the pair's last
 # synced flags, which the move carries: issue 18).
 block all "1 2 3" ""
+# And the conflicts (--conflicts): a message expunged on one side and
+# moved, moved away and back, or its flags changed on the other.
+block conflicts "1 2 3" "" --conflicts
 
 # The shortest failures found so far (tests/model/*.ops, from --shrink);
 # those still failing on main are TODO.
