@@ -130,6 +130,7 @@ struct move_cand {
 	struct sync_ident *id; /* in the pair's side's move.idents */
 	struct mbox *mb;       /* the mailbox it is in */
 	bool used;
+	bool warned; /* move_lost() said its flag change is lost */
 };
 
 /* A message new on the side where messages vanished. */
@@ -373,6 +374,44 @@ news_alike(const struct move_new *news, size_t count)
 	return true;
 }
 
+/* A key refused because which copy moved is on neither server: a flag
+ * change the other side made to one of the vanished pairs is lost with
+ * it (expunged there, the new ones copied). Said once a pair, with the
+ * mailboxes the copies are in, as no trace is needed to know it. */
+static void
+move_lost(struct move_pick *x, size_t clo, size_t chi, size_t nlo, size_t nhi)
+{
+	enum side other = side_other(x->s);
+	struct buf *where = buf_create(LOG_MAX_LINE);
+	size_t i, places = 0;
+
+	for (i = nlo; i < nhi; i++) {
+		if (i > nlo && x->news[i].mb == x->news[i - 1].mb)
+			continue;
+		if (places++ < 3)
+			buf_printf_fit(where, "%s%s", places > 1 ? ", " : "",
+			               x->mbs[x->news[i].mb].display);
+	}
+	if (places > 3)
+		buf_printf_fit(where, " and %zu more", places - 3);
+	for (i = clo; i < chi; i++) {
+		struct move_cand *c = &x->cands[i];
+
+		if (c->warned || c->mb->failed ||
+		    flagmap_get(&c->mb->s[other].modified, c->id->uid) == NULL)
+			continue;
+		c->warned = true;
+		log_warn(side_name(other), c->mb->display,
+		         "the flags changed here on UID %" PRIu32
+		         " are not carried: it was moved on %s, and it and "
+		         "copies of it are new there in %s; no server says "
+		         "which one was this, so it is expunged here and "
+		         "those are copied",
+		         c->id->uid, side_name(x->s), buf_data(where));
+	}
+	buf_free(&where);
+}
+
 /* The vanished message's pair that v, new on side s of to, is (its twin
  * moved), or NULL; --debug=sync says why not, where v has the key of a
  * vanished message's pair. A key without a Message-ID names no move (a
@@ -418,16 +457,23 @@ move_pick(struct move_pick *x, struct mbox *to, const struct sync_ident *v)
 	         copy_arrived(to, s, v, &x->named))
 		why = "a stopped run's UID COPY of it arrived on the other side "
 		      "(no MOVE there): MATCH pairs the two";
-	else if (x->news[nlo].mb != x->news[nhi - 1].mb)
-		why = "new messages in more than one mailbox share its key: "
-		      "which of them was moved is on neither server";
-	else if (c->mb != x->cands[chi - 1].mb)
-		why = "pairs that vanished from more than one mailbox share "
-		      "its key: which of them was moved is on neither server";
-	else if (!news_alike(x->news + nlo, nhi - nlo))
-		why = "new messages there share its key but not their flags: "
-		      "which of them was moved is on neither server";
-	else if (p == nhi || p < nhi - k)
+	else if (x->news[nlo].mb != x->news[nhi - 1].mb ||
+	         c->mb != x->cands[chi - 1].mb ||
+	         !news_alike(x->news + nlo, nhi - nlo)) {
+		if (x->news[nlo].mb != x->news[nhi - 1].mb)
+			why = "new messages in more than one mailbox share its "
+			      "key: which of them was moved is on neither "
+			      "server";
+		else if (c->mb != x->cands[chi - 1].mb)
+			why = "pairs that vanished from more than one mailbox "
+			      "share its key: which of them was moved is on "
+			      "neither server";
+		else
+			why = "new messages there share its key but not their "
+			      "flags: which of them was moved is on neither "
+			      "server";
+		move_lost(x, clo, chi, nlo, nhi);
+	} else if (p == nhi || p < nhi - k)
 		why = "a newer message there with its key takes the move";
 	else {
 		c = &x->cands[clo + (p - (nhi - k))];
@@ -476,6 +522,7 @@ sync_move_finish(struct mbox *mbs, size_t n)
 				cands[nc].id = &os->move.idents[j];
 				cands[nc].mb = &mbs[i];
 				cands[nc].used = false;
+				cands[nc].warned = false;
 				nc++;
 			}
 		}

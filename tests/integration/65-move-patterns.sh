@@ -64,6 +64,36 @@ for side in local remote; do
 	pattern $side 4 "box001 split into box002 and box003"
 	pattern $side 5 "6 moved box001 to box002 to box003, 4 back"
 done
+# A message moved on one side and copied into another mailbox there, its
+# flags changed on the other side: which of the two new ones was moved is
+# on neither server, so the change cannot be carried. The stores still
+# end equal, nothing lost or doubled, and the run says that the change
+# was lost (it used to be silent).
+for side in local remote; do
+	sync_pair_new --name "split-flag-$side"
+	store_create "$REMOTE" a b c >/dev/null
+	printf 'append a -s x1\nappend a -s x2\n' |
+		store_script "$REMOTE" >/dev/null
+	sync_run || tap_diag "first sync: $SYNC_RC"
+	if [ "$side" = local ]; then
+		c=$LOCAL o=$REMOTE oside=remote
+	else
+		c=$REMOTE o=$LOCAL oside=local
+	fi
+	u=$(store_uid_of "$c" a x1)
+	store_copy "$c" a "$u" c >/dev/null
+	store_move "$c" a "$u" b >/dev/null
+	store_flags "$o" a "$(store_uid_of "$o" a x1)" +FLAGS '\Flagged' \
+		>/dev/null
+	sync_run
+	tap_is "$SYNC_RC" 0 "$side, moved and copied, flags changed there: exit 0"
+	tap_check "$side, moved and copied: the lost flag change is said" \
+		grep -q "^$oside(a): WARNING: the flags changed here on UID [0-9]* are not carried: it was moved on $side, and it and copies of it are new there in b, c" "$SYNC_ERR"
+	sync_dumps_equal "$side, moved and copied: the stores are equal"
+	tap_is "$(store_count "$c" b) $(store_count "$c" c) $(store_count "$c" a)" \
+		"1 1 1" "$side, moved and copied: one in each mailbox"
+	sync_noop "$side, moved and copied: then a sync is a no-op"
+done
 # A message without a Message-ID is known by its size and INTERNALDATE
 # only, which a different message may share: one expunged on one side
 # while another of the same size and date arrives in another mailbox is
