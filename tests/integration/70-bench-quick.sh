@@ -88,6 +88,27 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d['command'] and len(d['rows']) == 11, d
 " "$D/results.json"
+# --vs: another build timed as "before" (here this one, against itself),
+# a row of its own and this build's ratio to it.
+"$IMAPSYNC_TOP/bench/run" --quick --build="$IMAPSYNC_BUILD" --dir="$D" \
+	--tools=imapsync --vs="$IMAPSYNC_BUILD" --scenarios=noop-4x25,changes-4x25 \
+	>"$STORE_TMP/vs.out" 2>"$STORE_TMP/vs.err"
+tap_is "$?" 0 "bench/run --vs exits 0"
+tap_ok "--vs: the table has a '× before' column" \
+	grep -q '| × floor | × before |' "$STORE_TMP/vs.out"
+for sc in noop-4x25 changes-4x25; do
+	r=$(awk -F'|' -v s="$sc" '
+		function trim(x) { gsub(/^ +| +$/, "", x); return x }
+		trim($2) == s && trim($4) == "imapsync" { print $8; exit }' \
+		"$STORE_TMP/vs.out" | tr -d ' ')
+	b=$(awk -F'|' -v s="$sc" '
+		function trim(x) { gsub(/^ +| +$/, "", x); return x }
+		trim($2) == s && trim($4) == "before" { print $NF $(NF-1); exit }' \
+		"$STORE_TMP/vs.out" | tr -d ' ')
+	echo "$r" | grep -Eq '^[0-9]+\.[0-9]+$'
+	tap_result $? "--vs: $sc has imapsync's ratio to before ($r)"
+	tap_is "$b" "ok" "--vs: $sc has a row for before, its stores agreeing"
+done
 no_leftovers() { ! pgrep -f "$D/" >/dev/null; }
 tap_ok "nothing left running from the work directory" no_leftovers
 tap_done
