@@ -242,19 +242,17 @@ static int
 mbx_record_status(struct sync_run *run, struct mbx_item *it, size_t n,
                   const char **error_r)
 {
-	int64_t now = (int64_t)time(NULL);
-	int64_t *idx = xcalloc(n + 1, sizeof(*idx));
+	int64_t now = (int64_t)time(NULL), *idx;
 	unsigned s;
 	size_t i, j, count = 0;
 
 	for (s = 0; s < SIDE_COUNT; s++) {
 		if (run->server[s].delim_known &&
 		    state_delimiter_set(run->state, s, run->server[s].delim,
-		                        error_r) < 0) {
-			free(idx);
+		                        error_r) < 0)
 			return -1;
-		}
 	}
+	idx = xcalloc(n + 1, sizeof(*idx));
 	for (i = 0; i < n; i++) {
 		struct mbx_item *m = &it[i];
 

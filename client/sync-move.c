@@ -125,40 +125,33 @@ sync_move_on_fetch(struct mbox_side *ms, const struct imap_fetch *f,
 	ms->move.idents_count++;
 }
 
-/* A vanished message's pair, by key. */
+/* What both lists below are sorted by: key, then mailbox, then UID, so a
+ * key's run is in order. */
+struct move_ref {
+	const unsigned char *key;
+	struct mbox *mb; /* the mailbox it is in, in the flight's array */
+	uint32_t uid;
+};
+
+/* A vanished message's pair, by key (r: the pair's, on the other side). */
 struct move_cand {
+	struct move_ref r;
 	struct sync_ident *id; /* in the pair's side's move.idents */
-	struct mbox *mb;       /* the mailbox it is in */
 	bool used;
 	bool warned; /* move_lost() said its flag change is lost */
 };
 
 /* A message new on the side where messages vanished. */
 struct move_new {
-	const unsigned char *key;
+	struct move_ref r;
 	const char *flags;
-	size_t mb; /* index in the flight */
-	uint32_t uid;
 };
 
-/* By key, then mailbox, then UID: a key's run is in order. */
+/* For qsort() of either list: each begins with its move_ref. */
 static int
-cand_cmp(const void *a, const void *b)
+ref_cmp(const void *a, const void *b)
 {
-	const struct move_cand *x = a, *y = b;
-	int r = memcmp(x->id->key, y->id->key, SYNC_KEY_LEN);
-
-	if (r != 0)
-		return r;
-	if (x->mb != y->mb) /* in one array: the flight's */
-		return x->mb < y->mb ? -1 : 1;
-	return x->id->uid < y->id->uid ? -1 : x->id->uid > y->id->uid;
-}
-
-static int
-new_cmp(const void *a, const void *b)
-{
-	const struct move_new *x = a, *y = b;
+	const struct move_ref *x = a, *y = b;
 	int r = memcmp(x->key, y->key, SYNC_KEY_LEN);
 
 	if (r != 0)
@@ -168,37 +161,32 @@ new_cmp(const void *a, const void *b)
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
 }
 
+/* The key of element i of a list of elements of size bytes, each
+ * beginning with its move_ref. */
 static const unsigned char *
-cand_key(const void *e)
+ref_key(const void *base, size_t size, size_t i)
 {
-	return ((const struct move_cand *)e)->id->key;
+	return ((const struct move_ref *)((const char *)base + i * size))->key;
 }
 
-static const unsigned char *
-new_key(const void *e)
-{
-	return ((const struct move_new *)e)->key;
-}
-
-/* The run [lo, hi) of the count sorted elements whose key is key. */
+/* The run [lo, hi) of such a sorted list's count elements whose key is
+ * key. */
 static void
-key_run(const void *base, size_t count, size_t size,
-        const unsigned char *(*key_of)(const void *), const unsigned char *key,
+key_run(const void *base, size_t count, size_t size, const unsigned char *key,
         size_t *lo_r, size_t *hi_r)
 {
-	const char *p = base;
 	size_t lo = 0, hi = count, mid;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (memcmp(key_of(p + mid * size), key, SYNC_KEY_LEN) < 0)
+		if (memcmp(ref_key(base, size, mid), key, SYNC_KEY_LEN) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	*lo_r = lo;
 	for (hi = lo; hi < count &&
-	              memcmp(key_of(p + hi * size), key, SYNC_KEY_LEN) == 0;
+	              memcmp(ref_key(base, size, hi), key, SYNC_KEY_LEN) == 0;
 	     hi++)
 		;
 	*hi_r = hi;
@@ -250,15 +238,15 @@ fresh_list(struct mbox *mbs, size_t n, unsigned s, struct move_new **news_r,
 
 			if (!uidset_contains(&ms->fresh, v->uid))
 				continue;
-			news[count].key = v->key;
+			news[count].r.key = v->key;
+			news[count].r.mb = &mbs[i];
+			news[count].r.uid = v->uid;
 			news[count].flags = v->flags;
-			news[count].mb = i;
-			news[count].uid = v->uid;
 			count++;
 		}
 	}
 	if (count > 0)
-		qsort(news, count, sizeof(*news), new_cmp);
+		qsort(news, count, sizeof(*news), ref_cmp);
 	*news_r = news;
 	*count_r = count;
 }
@@ -352,11 +340,10 @@ copy_arrived(struct mbox *mb, enum side s, const struct sync_ident *v,
 
 /* What sync_move_finish() chooses from, on one side. */
 struct move_pick {
-	struct mbox *mbs;
 	enum side s;
-	struct move_cand *cands; /* sorted by cand_cmp() */
+	struct move_cand *cands; /* sorted by ref_cmp() */
 	size_t nc;
-	struct move_new *news; /* sorted by new_cmp() */
+	struct move_new *news; /* sorted by ref_cmp() */
 	size_t nnew;
 	/* Of the mailbox at hand: what stopped runs' intents name. */
 	struct uidset pending, mine, named;
@@ -374,6 +361,26 @@ news_alike(const struct move_new *news, size_t count)
 	return true;
 }
 
+/* Why the new messages [nlo, nhi) and the vanished pairs [clo, chi),
+ * all of one key, name no move for sure, or NULL: only copies side by
+ * side with the same flags, and vanished from one mailbox, are all the
+ * same to anyone. */
+static const char *
+move_unsure(const struct move_pick *x, size_t clo, size_t chi, size_t nlo,
+            size_t nhi)
+{
+	if (x->news[nlo].r.mb != x->news[nhi - 1].r.mb)
+		return "new messages in more than one mailbox share its key: "
+		       "which of them was moved is on neither server";
+	if (x->cands[clo].r.mb != x->cands[chi - 1].r.mb)
+		return "pairs that vanished from more than one mailbox share "
+		       "its key: which of them was moved is on neither server";
+	if (!news_alike(x->news + nlo, nhi - nlo))
+		return "new messages there share its key but not their flags: "
+		       "which of them was moved is on neither server";
+	return NULL;
+}
+
 /* A key refused because which copy moved is on neither server: a flag
  * change the other side made to one of the vanished pairs is lost with
  * it (expunged there, the new ones copied). Said once a pair, with the
@@ -386,22 +393,23 @@ move_lost(struct move_pick *x, size_t clo, size_t chi, size_t nlo, size_t nhi)
 	size_t i, places = 0;
 
 	for (i = nlo; i < nhi; i++) {
-		if (i > nlo && x->news[i].mb == x->news[i - 1].mb)
+		if (i > nlo && x->news[i].r.mb == x->news[i - 1].r.mb)
 			continue;
 		if (places++ < 3)
 			buf_printf_fit(where, "%s%s", places > 1 ? ", " : "",
-			               x->mbs[x->news[i].mb].display);
+			               x->news[i].r.mb->display);
 	}
 	if (places > 3)
 		buf_printf_fit(where, " and %zu more", places - 3);
 	for (i = clo; i < chi; i++) {
 		struct move_cand *c = &x->cands[i];
 
-		if (c->warned || c->mb->failed ||
-		    flagmap_get(&c->mb->s[other].modified, c->id->uid) == NULL)
+		if (c->warned || c->r.mb->failed ||
+		    flagmap_get(&c->r.mb->s[other].modified, c->id->uid) ==
+		        NULL)
 			continue;
 		c->warned = true;
-		log_warn(side_name(other), c->mb->display,
+		log_warn(side_name(other), c->r.mb->display,
 		         "the flags changed here on UID %" PRIu32
 		         " are not carried: it was moved on %s, and it and "
 		         "copies of it are new there in %s; no server says "
@@ -420,8 +428,8 @@ move_lost(struct move_pick *x, size_t clo, size_t chi, size_t nlo, size_t nhi)
  * the new ones are all in one mailbox and the vanished all in one:
  * copies of one message side by side, with the same flags, which no one
  * can tell apart (one copied and then moved there, or twins moved
- * together). The newest of
- * the new ones take the vanished in order, as a MOVE gives the new UIDs.
+ * together). The newest of the new ones take the vanished in order, as
+ * a MOVE gives the new UIDs.
  * Across mailboxes, which copy went where is on neither server: those
  * are expunged and copied, as any message without a twin. */
 static struct move_cand *
@@ -434,13 +442,13 @@ move_pick(struct move_pick *x, struct mbox *to, const struct sync_ident *v)
 
 	if (!uidset_contains(&to->s[s].fresh, v->uid))
 		return NULL;
-	key_run(x->cands, x->nc, sizeof(*x->cands), cand_key, v->key, &clo,
-	        &chi);
+	key_run(x->cands, x->nc, sizeof(*x->cands), v->key, &clo, &chi);
 	if (clo == chi)
 		return NULL;
-	key_run(x->news, x->nnew, sizeof(*x->news), new_key, v->key, &nlo,
-	        &nhi);
-	for (p = nlo; p < nhi && x->news[p].uid != v->uid; p++)
+	key_run(x->news, x->nnew, sizeof(*x->news), v->key, &nlo, &nhi);
+	for (p = nlo;
+	     p < nhi && (x->news[p].r.mb != to || x->news[p].r.uid != v->uid);
+	     p++)
 		;
 	k = nhi - nlo < chi - clo ? nhi - nlo : chi - clo;
 	c = &x->cands[clo];
@@ -457,27 +465,13 @@ move_pick(struct move_pick *x, struct mbox *to, const struct sync_ident *v)
 	         copy_arrived(to, s, v, &x->named))
 		why = "a stopped run's UID COPY of it arrived on the other side "
 		      "(no MOVE there): MATCH pairs the two";
-	else if (x->news[nlo].mb != x->news[nhi - 1].mb ||
-	         c->mb != x->cands[chi - 1].mb ||
-	         !news_alike(x->news + nlo, nhi - nlo)) {
-		if (x->news[nlo].mb != x->news[nhi - 1].mb)
-			why = "new messages in more than one mailbox share its "
-			      "key: which of them was moved is on neither "
-			      "server";
-		else if (c->mb != x->cands[chi - 1].mb)
-			why = "pairs that vanished from more than one mailbox "
-			      "share its key: which of them was moved is on "
-			      "neither server";
-		else
-			why = "new messages there share its key but not their "
-			      "flags: which of them was moved is on neither "
-			      "server";
+	else if ((why = move_unsure(x, clo, chi, nlo, nhi)) != NULL)
 		move_lost(x, clo, chi, nlo, nhi);
-	} else if (p == nhi || p < nhi - k)
+	else if (p == nhi || p < nhi - k)
 		why = "a newer message there with its key takes the move";
 	else {
 		c = &x->cands[clo + (p - (nhi - k))];
-		if (c->used || c->mb->failed)
+		if (c->used || c->r.mb->failed)
 			return NULL;
 		return c;
 	}
@@ -485,7 +479,8 @@ move_pick(struct move_pick *x, struct mbox *to, const struct sync_ident *v)
 	           "not a move: new UID %" PRIu32 " has the key %s of a pair "
 	           "that vanished from %s, but %s; expunged and copied "
 	           "instead",
-	           v->uid, sync_trace_key(v->key), sync_trace_name(c->mb), why);
+	           v->uid, sync_trace_key(v->key), sync_trace_name(c->r.mb),
+	           why);
 	return NULL;
 }
 
@@ -519,18 +514,19 @@ sync_move_finish(struct mbox *mbs, size_t n)
 					                      sizeof(*cands));
 					alloc = a;
 				}
+				cands[nc].r.key = os->move.idents[j].key;
+				cands[nc].r.mb = &mbs[i];
+				cands[nc].r.uid = os->move.idents[j].uid;
 				cands[nc].id = &os->move.idents[j];
-				cands[nc].mb = &mbs[i];
 				cands[nc].used = false;
 				cands[nc].warned = false;
 				nc++;
 			}
 		}
 		if (nc > 0) {
-			qsort(cands, nc, sizeof(*cands), cand_cmp);
+			qsort(cands, nc, sizeof(*cands), ref_cmp);
 			fresh_list(mbs, n, s, &x.news, &x.nnew);
 		}
-		x.mbs = mbs;
 		x.s = s;
 		x.cands = cands;
 		x.nc = nc;
@@ -561,12 +557,12 @@ sync_move_finish(struct mbox *mbs, size_t n)
 				if (c == NULL)
 					continue;
 				ret = state_mapping_lookup(
-				    c->mb->run->state, c->mb->idx, other,
+				    c->r.mb->run->state, c->r.mb->idx, other,
 				    c->id->uid, &uid, &error);
 				if (ret <= 0)
 					continue;
 				c->used = true;
-				if (c->mb == to) {
+				if (c->r.mb == to) {
 					/* Gone and back: the pair follows. */
 					if (move_repair(to, s, uid, v, c->id) < 0)
 						continue;
@@ -581,22 +577,22 @@ sync_move_finish(struct mbox *mbs, size_t n)
 					    side_name(other), c->id->uid);
 				} else {
 					to->move_in = true;
-					move_add(&c->mb->s[other], to,
+					move_add(&c->r.mb->s[other], to,
 					         c->id->uid, v, c->id->flags);
 					sync_trace(
-					    c->mb, (int)other,
+					    c->r.mb, (int)other,
 					    "move UID %" PRIu32 " to %s: its "
 					    "pair %s %" PRIu32 " left %s and "
 					    "came to %s as %" PRIu32
 					    " (key %s)%s",
 					    c->id->uid, sync_trace_name(to),
 					    side_name(s), uid,
-					    sync_trace_name(c->mb),
+					    sync_trace_name(c->r.mb),
 					    sync_trace_name(to), v->uid,
 					    sync_trace_key(v->key),
-					    c->mb->s[other]
+					    c->r.mb->s[other]
 					            .move
-					            .list[c->mb->s[other]
+					            .list[c->r.mb->s[other]
 					                      .move.count -
 					                  1]
 					            .changed
@@ -607,12 +603,12 @@ sync_move_finish(struct mbox *mbs, size_t n)
 				/* Not an expunge, not a copy any more: a set
 				 * full fails both mailboxes, as the move (or
 				 * the repaired pair) ties them. */
-				if (sync_uids_add(&c->mb->s[s],
-				                  &gone[c->mb - mbs], uid,
+				if (sync_uids_add(&c->r.mb->s[s],
+				                  &gone[c->r.mb - mbs], uid,
 				                  uid) < 0 ||
 				    sync_uids_add(ms, &came[i], v->uid,
 				                  v->uid) < 0) {
-					sync_fail_uids(&c->mb->s[s]);
+					sync_fail_uids(&c->r.mb->s[s]);
 					sync_fail_uids(ms);
 				}
 			}

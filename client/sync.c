@@ -351,40 +351,58 @@ db_error:
 	sync_db_fail(mb, error);
 }
 
-/* The mailboxes one loop of the driver commits are parts of one
- * transaction, synced once instead of once a mailbox (their pages, the
- * same few, written once): mbox_commit_part() begins it at the first,
- * mbox_commit_end() commits it. A kill in between loses them all, as a
- * kill before the first would. */
-static void
-mbox_commit_part(struct mbox *mb, bool exact, bool *batch)
+/* A batch: the transactions of a flight's or a loop's mailboxes made
+ * parts of one (state_batch_begin()), synced once instead of once a
+ * mailbox. sync_batch_open() begins it at the first part;
+ * sync_batch_close() commits it (keep) or undoes it: 1 if it committed
+ * one, 0 if none was open. A database error there ends the run. */
+static bool
+sync_batch_open(struct sync_run *run, bool *batch)
 {
 	const char *error;
 
-	if (!*batch) {
-		if (state_batch_begin(mb->run->state, &error) < 0) {
-			sync_db_fail(mb, error);
-			return;
-		}
-		*batch = true;
+	if (*batch)
+		return true;
+	if (state_batch_begin(run->state, &error) < 0) {
+		log_error("database", NULL, "%s", error);
+		run->fatal = true;
+		return false;
 	}
-	mbox_commit(mb, exact);
+	*batch = true;
+	return true;
+}
+
+static int
+sync_batch_close(struct sync_run *run, bool *batch, bool keep)
+{
+	const char *error;
+
+	if (!*batch)
+		return 0;
+	*batch = false;
+	if (state_batch_end(run->state, keep, &error) < 0) {
+		log_error("database", NULL, "%s", error);
+		run->fatal = true;
+		return -1;
+	}
+	return keep ? 1 : 0;
+}
+
+/* The mailboxes one loop of the driver finishes: their numbers in one
+ * batch (the same few pages, written once). A kill before its end loses
+ * them all, as a kill before the first would. */
+static void
+mbox_commit_part(struct mbox *mb, bool exact, bool *batch)
+{
+	if (sync_batch_open(mb->run, batch))
+		mbox_commit(mb, exact);
 }
 
 static void
 mbox_commit_end(struct sync_run *run, bool *batch)
 {
-	const char *error;
-
-	if (!*batch)
-		return;
-	*batch = false;
-	if (state_batch_end(run->state, true, &error) < 0) {
-		log_error("database", NULL, "%s", error);
-		run->fatal = true;
-		return;
-	}
-	sync_step("mailboxes committed");
+	if (sync_batch_close(run, batch, true) > 0)
+		sync_step("mailboxes committed");
 }
 
 /* The steps, in the order a mailbox goes through them: SELECT, SCAN
@@ -691,7 +709,7 @@ static int
 sync_apply_flight(struct sync_run *run, struct mbox *mbs, size_t n,
                   unsigned round)
 {
-	const char *error;
+	bool batch = false;
 	size_t i, queued = 0;
 
 	for (i = 0; i < n; i++) {
@@ -700,8 +718,8 @@ sync_apply_flight(struct sync_run *run, struct mbox *mbs, size_t n,
 		if (queued++ == 0) {
 			sync_trace(NULL, -1, "round %u: APPLY flight",
 			           round + 1);
-			if (state_batch_begin(run->state, &error) < 0)
-				goto db_error;
+			if (!sync_batch_open(run, &batch))
+				return -1;
 		}
 		mbox_step(&mbs[i], &sync_phase_apply);
 		sync_apply_start(&mbs[i]);
@@ -710,9 +728,7 @@ sync_apply_flight(struct sync_run *run, struct mbox *mbs, size_t n,
 		return 0;
 	/* A database failure on the way made the run fatal: nothing of
 	 * the flight is sent, so nothing of it is kept either. */
-	if (state_batch_end(run->state, !run->fatal, &error) < 0)
-		goto db_error;
-	if (run->fatal)
+	if (sync_batch_close(run, &batch, !run->fatal) <= 0)
 		return -1;
 	sync_trace(NULL, -1,
 	           "round %u: APPLY flight's records committed for %zu "
@@ -721,10 +737,6 @@ sync_apply_flight(struct sync_run *run, struct mbox *mbs, size_t n,
 	           log_plural(queued, "mailbox", "mailboxes"));
 	sync_step("apply flight recorded");
 	return 1;
-db_error:
-	log_error("database", NULL, "%s", error);
-	run->fatal = true;
-	return -1;
 }
 
 /* --dry-run's APPLY: the same decisions, said instead of sent (each

@@ -112,6 +112,7 @@ import random
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -1229,14 +1230,11 @@ class Runner:
         (interimap's tables, which imapsync keeps), or {} without one."""
         if not os.path.exists(pair.db):
             return {}
-        import sqlite3
         db = sqlite3.connect('file:%s?mode=ro' % pair.db, uri=True)
         try:
             rows = db.execute('SELECT m.mailbox, p.lUID, p.rUID FROM '
                               'mapping p JOIN mailboxes m ON m.idx = '
                               'p.idx').fetchall()
-        except sqlite3.Error:
-            return {}
         finally:
             db.close()
         out = {}
