@@ -49,7 +49,8 @@ block conflicts "1 2 3" "" --conflicts
 # The shortest failures found so far (tests/model/*.ops, from --shrink);
 # those still failing on main are TODO.
 TMPDIR=$STORE_TMP $MODEL replay --tap --tool "$SYNC_BIN" \
-	--todo "" \
+	--todo "move-intent-twin-stolen" \
+	--todo-why "a stopped run's move, its twin taken for another move" \
 	"$IMAPSYNC_TOP"/tests/model/*.ops >"$STORE_TMP/cases.tap" 2>&1
 tap_import "$STORE_TMP/cases.tap" "case "
 
